@@ -1,0 +1,49 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Hub } from '../../core/hub.js';
+import type { Metrics } from '../../http/metrics.js';
+import type { Logger } from '../../log.js';
+import { adminPlugin, adminRoute, type AdminRouteDef } from './plugin.js';
+import { channelRoutes, groupRoutes } from './routes/groups.js';
+import { messageRoutes } from './routes/messages.js';
+import { userRoutes } from './routes/users.js';
+import type { AdminAuth } from './signing.js';
+
+export interface AdminApiOptions {
+  hub: Hub;
+  auth: AdminAuth;
+  bodyLimit: number;
+  metrics: Metrics;
+  log: Logger;
+  /** Extra routes from other layers (e.g. the real-time gateway's online status). */
+  extraRoutes?: AdminRouteDef[];
+}
+
+/** Mount the admin API under /admin on `app`. */
+export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptions): Promise<void> {
+  const health = adminRoute({
+    path: '/health',
+    summary: 'Liveness of the admin API (unsigned, as in Wildfire)',
+    tags: ['health'],
+    unsigned: true,
+    body: Type.Object({}),
+    handler: async () => undefined,
+  });
+  const routes = [
+    health,
+    ...messageRoutes(opts.hub),
+    ...userRoutes(opts.hub),
+    ...groupRoutes(opts.hub),
+    ...channelRoutes(opts.hub),
+    ...(opts.extraRoutes ?? []),
+  ];
+  await app.register(adminPlugin, {
+    prefix: '/admin',
+    hub: opts.hub,
+    auth: opts.auth,
+    bodyLimit: opts.bodyLimit,
+    metrics: opts.metrics,
+    log: opts.log,
+    routes,
+  });
+}

@@ -1,0 +1,142 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CoreError } from '../../core/errors.js';
+import type { Hub } from '../../core/hub.js';
+import type { Logger } from '../../log.js';
+import type { Metrics } from '../../http/metrics.js';
+import { OK_MSG, toEnvelope, WILDFIRE_CODES } from './envelope.js';
+import type { AdminAuth } from './signing.js';
+
+/** Exactly the content type Wildfire answers with. */
+export const JSON_CT = 'application/json;charset=utf-8';
+
+export interface AdminRouteDef {
+  path: string;
+  summary: string;
+  tags: string[];
+  body: TSchema;
+  result?: TSchema;
+  /** Only /admin/health: no signature. */
+  unsigned?: boolean;
+  handler: (body: unknown, req: FastifyRequest) => Promise<unknown>;
+}
+
+/**
+ * Declare an admin route. `handler` gets the validated body and returns the `result` of the envelope
+ * (or nothing, for routes whose reply is just `{code: 0, msg: "success"}`).
+ */
+export function adminRoute<B extends TSchema, R extends TSchema | undefined = undefined>(def: {
+  path: string;
+  summary: string;
+  tags: string[];
+  body: B;
+  result?: R;
+  unsigned?: boolean;
+  handler: (body: Static<B>, req: FastifyRequest) => Promise<R extends TSchema ? Static<R> : void>;
+}): AdminRouteDef {
+  return def as unknown as AdminRouteDef;
+}
+
+export interface AdminPluginOptions {
+  hub: Hub;
+  auth: AdminAuth;
+  bodyLimit: number;
+  metrics: Metrics;
+  log: Logger;
+  routes: AdminRouteDef[];
+}
+
+function sendError(reply: FastifyReply, err: unknown, log: Logger, metrics: Metrics, route: string): void {
+  const env = toEnvelope(err);
+  if (env.internal) log.error({ err, route }, 'admin request failed');
+  metrics.adminRequests.inc({ route, code: String(env.code) });
+  if (env.detail) reply.header('x-switchboard-error', env.detail.replace(/[^\x20-\x7e]/g, '?').slice(0, 200));
+  void reply.code(200).header('content-type', JSON_CT).send({ code: env.code, msg: env.msg });
+}
+
+/**
+ * The admin API (seed 001 and the rest of Wildfire's admin family) as one encapsulated plugin, mounted
+ * under /admin. Every reply on a known route is HTTP 200 with `{code, msg[, result]}` and a
+ * Content-Length; unknown paths are 404 with the envelope.
+ */
+export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions): Promise<void> {
+  const { auth, metrics, log } = opts;
+
+  // Bodies are JSON whatever the Content-Type says (hand-written clients vary); the SDK's
+  // "Content-Encoding: UTF-8" names a charset and is ignored. An empty body is an empty object.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: opts.bodyLimit }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, {});
+      return;
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        done(new CoreError('invalid_parameter', 'body must be a JSON object'), undefined);
+        return;
+      }
+      done(null, parsed);
+    } catch {
+      done(new CoreError('invalid_parameter', 'body is not valid JSON'), undefined);
+    }
+  });
+
+  app.addHook('onRequest', (req, reply, done) => {
+    const cfg = req.routeOptions.config as { unsigned?: boolean } | undefined;
+    if (req.routeOptions.url === undefined || cfg?.unsigned) {
+      done();
+      return;
+    }
+    try {
+      auth.check(req.headers as Record<string, string | undefined>, Date.now());
+      done();
+    } catch (err) {
+      sendError(reply, err, log, metrics, req.routeOptions.url);
+    }
+  });
+
+  app.addHook('preValidation', (req, _reply, done) => {
+    if (req.body === undefined || req.body === null) req.body = {};
+    done();
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    sendError(reply, err, log, metrics, req.routeOptions.url ?? 'unknown');
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const [code, msg] = WILDFIRE_CODES.not_implement;
+    metrics.adminRequests.inc({ route: 'unknown', code: String(code) });
+    void reply.code(404).header('content-type', JSON_CT).send({ code, msg });
+  });
+
+  for (const r of opts.routes) {
+    const envelope = Type.Object({
+      code: Type.Integer(),
+      msg: Type.String(),
+      ...(r.result ? { result: Type.Optional(r.result) } : {}),
+    });
+    const methods: Array<'GET' | 'POST'> = r.unsigned ? ['GET', 'POST'] : ['POST'];
+    app.route({
+      method: methods,
+      url: r.path,
+      bodyLimit: opts.bodyLimit,
+      config: { unsigned: r.unsigned ?? false },
+      schema: {
+        summary: r.summary,
+        tags: r.tags,
+        ...(r.unsigned ? {} : { body: r.body, security: [{ nonce: [], timestamp: [], sign: [] }] }),
+        response: { 200: envelope },
+      },
+      handler: async (req, reply) => {
+        const result = await r.handler(req.body, req);
+        metrics.adminRequests.inc({ route: r.path, code: '0' });
+        void reply.header('content-type', JSON_CT);
+        return result === undefined ? { code: 0, msg: OK_MSG } : { code: 0, msg: OK_MSG, result };
+      },
+    });
+  }
+}

@@ -1,0 +1,207 @@
+import { Type } from '@sinclair/typebox';
+import { CoreError } from '../../../core/errors.js';
+import type { Hub } from '../../../core/hub.js';
+import { MessageKind } from '../../../core/model.js';
+import { normalizeConversation, normalizePayload, optionalLine, parseUid, stringList } from '../../../core/payload.js';
+import { messageOut } from '../mappers.js';
+import { adminRoute, type AdminRouteDef } from '../plugin.js';
+import { ConversationIn, Int, MessageOut, MessageUid, OptInt, OptStr, PayloadIn, StrList, Timestamp } from '../schemas.js';
+
+const tags = ['messages'];
+const NonEmpty = Type.String({ minLength: 1 });
+
+/** The 15 message endpoints of seed 001, plus conversation/list. */
+export function messageRoutes(hub: Hub): AdminRouteDef[] {
+  const m = hub.messages;
+  return [
+    adminRoute({
+      path: '/message/send',
+      summary: 'Send a message to a single, group or channel conversation',
+      tags,
+      body: Type.Object({ sender: NonEmpty, conv: ConversationIn, payload: PayloadIn, toUsers: Type.Optional(Type.Union([StrList, Type.Null()])) }),
+      result: Type.Object({ messageUid: Int, timestamp: Int }),
+      handler: async (b) => {
+        const r = await m.send({
+          sender: b.sender,
+          conv: normalizeConversation(b.conv),
+          payload: normalizePayload(b.payload),
+          toUsers: stringList(b.toUsers, 'toUsers'),
+        });
+        return { messageUid: r.message.uid, timestamp: r.message.timestamp };
+      },
+    }),
+    adminRoute({
+      path: '/message/update',
+      summary: 'Replace the content of a message; distribute=1 pushes the change to devices',
+      tags,
+      body: Type.Object({
+        operator: OptStr,
+        messageUid: MessageUid,
+        payload: PayloadIn,
+        distribute: Type.Integer({ minimum: 0, maximum: 1 }),
+        updateTimestamp: OptInt,
+      }),
+      handler: async (b) => {
+        await m.update(parseUid(b.messageUid), normalizePayload(b.payload), b.distribute === 1, b.updateTimestamp ?? undefined);
+      },
+    }),
+    adminRoute({
+      path: '/message/recall',
+      summary: 'Recall a message in place (type 80); the result is the original as a JSON string',
+      tags,
+      body: Type.Object({ operator: NonEmpty, messageUid: MessageUid }),
+      result: Type.String(),
+      handler: async (b) => (await m.recall(parseUid(b.messageUid), b.operator)).original,
+    }),
+    adminRoute({
+      path: '/message/multicast',
+      summary: 'Send one message (one uid) to many users',
+      tags,
+      body: Type.Object({ sender: NonEmpty, targets: StrList, line: OptInt, payload: PayloadIn }),
+      result: Type.Object({ messageUid: Int, timestamp: Int }),
+      handler: async (b) => {
+        const r = await m.multicast(b.sender, stringList(b.targets, 'targets', { nonEmpty: true }), optionalLine(b.line), normalizePayload(b.payload));
+        return { messageUid: r.message.uid, timestamp: r.message.timestamp };
+      },
+    }),
+    adminRoute({
+      path: '/message/broadcast',
+      summary: 'Send one message to every user; count is the number of recipients',
+      tags,
+      body: Type.Object({ sender: NonEmpty, line: OptInt, payload: PayloadIn }),
+      result: Type.Object({ messageUid: Int, count: Int }),
+      handler: async (b) => {
+        const r = await m.broadcast(b.sender, optionalLine(b.line), normalizePayload(b.payload));
+        return { messageUid: r.message.uid, count: r.count };
+      },
+    }),
+    adminRoute({
+      path: '/message/delete',
+      summary: 'Delete a message for everyone (get_one then answers 253)',
+      tags,
+      body: Type.Object({ operator: OptStr, messageUid: MessageUid }),
+      handler: async (b) => {
+        await m.delete(parseUid(b.messageUid));
+      },
+    }),
+    adminRoute({
+      path: '/message/clear_by_user',
+      summary: "Hide a time range of a conversation from one user's view",
+      tags,
+      body: Type.Object({ userId: NonEmpty, conversation: ConversationIn, startTime: OptInt, endTime: OptInt }),
+      handler: async (b) => {
+        await m.clearByUser(b.userId, normalizeConversation(b.conversation, 'conversation'), b.startTime ?? undefined, b.endTime ?? undefined);
+      },
+    }),
+    adminRoute({
+      path: '/conversation/delete',
+      summary: "Remove a conversation from one user's list",
+      tags,
+      body: Type.Object({ userId: NonEmpty, conversation: ConversationIn }),
+      handler: async (b) => {
+        await m.deleteConversation(b.userId, normalizeConversation(b.conversation, 'conversation'));
+      },
+    }),
+    adminRoute({
+      path: '/conversation/list',
+      summary: "Switchboard extension: a user's conversations with unread counts and read marks",
+      tags,
+      body: Type.Object({ userId: NonEmpty }),
+      result: Type.Object({
+        conversations: Type.Array(
+          Type.Object({
+            conversation: Type.Object({ type: Int, target: Type.String(), line: Int }),
+            unread: Int,
+            lastMessageUid: Int,
+            lastTimestamp: Int,
+            readTimestamp: Int,
+          }),
+        ),
+      }),
+      handler: async (b) => {
+        await hub.users.get({ userId: b.userId });
+        const list = await hub.store.conversations.listConversations(b.userId);
+        return {
+          conversations: list.map((c) => ({
+            conversation: c.conv,
+            unread: c.unread,
+            lastMessageUid: c.lastUid,
+            lastTimestamp: c.lastTimestamp,
+            readTimestamp: c.readTimestamp,
+          })),
+        };
+      },
+    }),
+    adminRoute({
+      path: '/message/get_one',
+      summary: 'Get one message by uid (253 when absent, deleted or expired)',
+      tags,
+      body: Type.Object({ messageUid: MessageUid }),
+      result: MessageOut,
+      handler: async (b) => messageOut(await m.get(parseUid(b.messageUid))),
+    }),
+    adminRoute({
+      path: '/message/recall_broadcast',
+      summary: 'Recall a broadcast message for everyone',
+      tags,
+      body: Type.Object({ operator: NonEmpty, messageUid: MessageUid }),
+      handler: async (b) => {
+        await m.recall(parseUid(b.messageUid), b.operator, { kind: MessageKind.broadcast });
+      },
+    }),
+    adminRoute({
+      path: '/message/recall_multicast',
+      summary: 'Recall a multicast message for some of its receivers',
+      tags,
+      body: Type.Object({ operator: NonEmpty, messageUid: MessageUid, receivers: StrList }),
+      handler: async (b) => {
+        await m.recall(parseUid(b.messageUid), b.operator, {
+          kind: MessageKind.multicast,
+          receivers: stringList(b.receivers, 'receivers', { nonEmpty: true }),
+        });
+      },
+    }),
+    adminRoute({
+      path: '/message/delete_broadcast',
+      summary: 'Delete a broadcast message for everyone',
+      tags,
+      body: Type.Object({ operator: OptStr, messageUid: MessageUid }),
+      handler: async (b) => {
+        await m.delete(parseUid(b.messageUid), { kind: MessageKind.broadcast });
+      },
+    }),
+    adminRoute({
+      path: '/message/delete_multicast',
+      summary: 'Delete a multicast message for some of its receivers',
+      tags,
+      body: Type.Object({ operator: OptStr, messageUid: MessageUid, receivers: StrList }),
+      handler: async (b) => {
+        await m.delete(parseUid(b.messageUid), {
+          kind: MessageKind.multicast,
+          receivers: stringList(b.receivers, 'receivers', { nonEmpty: true }),
+        });
+      },
+    }),
+    adminRoute({
+      path: '/message/conv_read',
+      summary: "A user's read timestamp in a conversation (type or conversationType)",
+      tags,
+      body: Type.Object({ userId: NonEmpty, type: OptInt, conversationType: OptInt, target: NonEmpty, line: OptInt }),
+      result: Timestamp,
+      handler: async (b) => {
+        const type = b.type ?? b.conversationType;
+        if (type === undefined || type === null) throw new CoreError('invalid_parameter', 'type (or conversationType) is required');
+        const conv = normalizeConversation({ type, target: b.target, line: b.line });
+        return { timestamp: await m.readTimestamp(b.userId, conv) };
+      },
+    }),
+    adminRoute({
+      path: '/message/delivery',
+      summary: "A user's delivery timestamp (latest message acknowledged by a device)",
+      tags,
+      body: Type.Object({ userId: NonEmpty }),
+      result: Timestamp,
+      handler: async (b) => ({ timestamp: await m.deliveryTimestamp(b.userId) }),
+    }),
+  ];
+}

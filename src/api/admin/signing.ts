@@ -1,0 +1,53 @@
+import crypto from 'node:crypto';
+import { CoreError } from '../../core/errors.js';
+import type { TokenBucket } from './rate-limit.js';
+import type { ReplayGuard } from './replay-guard.js';
+
+/** Wildfire's admin signature: lowercase hex sha1 of `nonce|secret|timestamp`. */
+export function adminSign(nonce: string, secret: string, timestamp: string): string {
+  return crypto.createHash('sha1').update(`${nonce}|${secret}|${timestamp}`, 'utf8').digest('hex');
+}
+
+type HeaderValue = string | string[] | undefined;
+
+function first(v: HeaderValue): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export interface AdminAuthOptions {
+  secret: string;
+  /** Accepted distance between the timestamp header and now, either way (ms). */
+  windowMs: number;
+  replay: ReplayGuard;
+  /** Absent: no rate limit. */
+  rate?: TokenBucket | undefined;
+}
+
+/**
+ * Checks the nonce/timestamp/sign headers of an admin request, in this order:
+ * 239 a header is missing or the timestamp is not a decimal number; 243 the timestamp is outside the
+ * window; 244 the sign does not match; 250 over the rate limit (or the replay cache is full);
+ * 244 the same (nonce, timestamp, sign) was already accepted.
+ * Accepts every request the Java SDK sends: its nonces, ms timestamps and lowercase hex signs.
+ */
+export class AdminAuth {
+  constructor(private readonly opts: AdminAuthOptions) {}
+
+  check(headers: { nonce?: HeaderValue; timestamp?: HeaderValue; sign?: HeaderValue }, now: number): void {
+    const nonce = first(headers.nonce);
+    const timestamp = first(headers.timestamp);
+    const sign = first(headers.sign);
+    if (!nonce || !timestamp || !sign || !/^[0-9]{1,16}$/.test(timestamp)) throw new CoreError('sign_missing');
+    const ts = Number(timestamp);
+    if (Math.abs(now - ts) > this.opts.windowMs) throw new CoreError('sign_expired');
+    const expected = crypto.createHash('sha1').update(`${nonce}|${this.opts.secret}|${timestamp}`, 'utf8').digest();
+    if (sign.length !== 40 || !/^[0-9a-fA-F]{40}$/.test(sign) || !crypto.timingSafeEqual(expected, Buffer.from(sign, 'hex'))) {
+      throw new CoreError('auth_failure');
+    }
+    if (this.opts.rate && !this.opts.rate.take(now)) throw new CoreError('over_frequency');
+    // The digest identifies the whole (nonce, timestamp, sign) triple: its first 64 bits are the key.
+    const verdict = this.opts.replay.remember(ts, expected.readUInt32BE(0), expected.readUInt32BE(4), now);
+    if (verdict === 'replay') throw new CoreError('replayed');
+    if (verdict === 'full') throw new CoreError('over_frequency', 'replay cache full');
+  }
+}

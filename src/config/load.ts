@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import { ConfigSchema, type Config } from './schema.js';
+
+/** A configuration problem: start-up stops and prints the message. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Kind = 'string' | 'int' | 'number';
+
+/** One setting reachable from the environment and/or the command line. */
+interface Binding {
+  path: string;
+  kind: Kind;
+  env?: string[];
+  flag?: string;
+}
+
+/** Env variables and flags, lowest to highest precedence: file < env < flags. */
+export const BINDINGS: Binding[] = [
+  { path: 'host', kind: 'string', env: ['SWITCHBOARD_HOST'], flag: 'host' },
+  { path: 'port', kind: 'int', env: ['SWITCHBOARD_PORT'], flag: 'port' },
+  { path: 'dataDir', kind: 'string', env: ['SWITCHBOARD_DATA_DIR'], flag: 'data' },
+  { path: 'nodeId', kind: 'int', env: ['SWITCHBOARD_NODE_ID'], flag: 'node-id' },
+  { path: 'logLevel', kind: 'string', env: ['SWITCHBOARD_LOG_LEVEL', 'LOG_LEVEL'], flag: 'log-level' },
+  { path: 'shutdownTimeoutMs', kind: 'int', env: ['SWITCHBOARD_SHUTDOWN_TIMEOUT_MS'] },
+  { path: 'admin.secret', kind: 'string', env: ['SWITCHBOARD_ADMIN_SECRET'] },
+  { path: 'admin.port', kind: 'int', env: ['SWITCHBOARD_ADMIN_PORT'], flag: 'admin-port' },
+  { path: 'admin.host', kind: 'string', env: ['SWITCHBOARD_ADMIN_HOST'], flag: 'admin-host' },
+  { path: 'admin.timestampWindowMs', kind: 'int', env: ['SWITCHBOARD_ADMIN_TIMESTAMP_WINDOW_MS'] },
+  { path: 'admin.replayCacheMaxEntries', kind: 'int', env: ['SWITCHBOARD_ADMIN_REPLAY_CACHE_MAX'] },
+  { path: 'admin.rateLimitPerSecond', kind: 'number', env: ['SWITCHBOARD_ADMIN_RATE_LIMIT'] },
+  { path: 'admin.rateLimitBurst', kind: 'int', env: ['SWITCHBOARD_ADMIN_RATE_BURST'] },
+  { path: 'admin.bodyLimitBytes', kind: 'int', env: ['SWITCHBOARD_ADMIN_BODY_LIMIT'] },
+  { path: 'store.file', kind: 'string', env: ['SWITCHBOARD_DB_FILE'], flag: 'db' },
+  { path: 'store.synchronous', kind: 'string', env: ['SWITCHBOARD_SYNCHRONOUS'], flag: 'synchronous' },
+  { path: 'store.commitMaxBatch', kind: 'int', env: ['SWITCHBOARD_COMMIT_MAX_BATCH'] },
+  { path: 'store.commitMaxDelayMs', kind: 'int', env: ['SWITCHBOARD_COMMIT_MAX_DELAY_MS'] },
+  { path: 'messaging.inlineFanoutMax', kind: 'int', env: ['SWITCHBOARD_INLINE_FANOUT_MAX'] },
+  { path: 'messaging.maxGroupMembers', kind: 'int', env: ['SWITCHBOARD_MAX_GROUP_MEMBERS'] },
+  { path: 'tokens.ttlSeconds', kind: 'int', env: ['SWITCHBOARD_TOKEN_TTL_SECONDS'] },
+];
+
+export interface ConfigSources {
+  /** Path of a JSON config file (flag --config or env SWITCHBOARD_CONFIG). */
+  file?: string | undefined;
+  env?: Record<string, string | undefined>;
+  /** Parsed command-line flags by name (without dashes). */
+  flags?: Record<string, string | undefined>;
+  /** Programmatic overrides (tests), applied last. */
+  overrides?: Record<string, unknown>;
+}
+
+function convert(raw: string, kind: Kind, source: string): string | number {
+  if (kind === 'string') return raw;
+  const n = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) {
+    throw new ConfigError(`${source}: expected ${kind === 'int' ? 'an integer' : 'a number'}, got '${raw}'`);
+  }
+  return n;
+}
+
+function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    const next = cur[k];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]!] = value;
+}
+
+function deepMerge(target: Record<string, unknown>, src: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(src)) {
+    const t = target[k];
+    if (typeof v === 'object' && v !== null && !Array.isArray(v) && typeof t === 'object' && t !== null && !Array.isArray(t)) {
+      deepMerge(t as Record<string, unknown>, v as Record<string, unknown>);
+    } else {
+      target[k] = v;
+    }
+  }
+}
+
+const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: false });
+const validate = ajv.compile<Config>(ConfigSchema);
+
+/** Build the validated configuration from defaults, a file, the environment and flags. */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? {};
+  const flags = sources.flags ?? {};
+  const raw: Record<string, unknown> = {};
+
+  const file = sources.file ?? env['SWITCHBOARD_CONFIG'];
+  if (file) {
+    let text: string;
+    try {
+      text = fs.readFileSync(path.resolve(file), 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read config file ${file}: ${(e as Error).message}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError(`config file ${file} must hold a JSON object`);
+    }
+    deepMerge(raw, parsed as Record<string, unknown>);
+  }
+  for (const b of BINDINGS) {
+    for (const name of b.env ?? []) {
+      const v = env[name];
+      if (v !== undefined && v !== '') {
+        setPath(raw, b.path, convert(v, b.kind, `env ${name}`));
+        break;
+      }
+    }
+  }
+  for (const b of BINDINGS) {
+    if (!b.flag) continue;
+    const v = flags[b.flag];
+    if (v !== undefined) setPath(raw, b.path, convert(v, b.kind, `--${b.flag}`));
+  }
+  if (sources.overrides) deepMerge(raw, sources.overrides);
+
+  if (!validate(raw)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const where = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '(root)';
+      const params = e.params as { additionalProperty?: string; allowedValues?: unknown[] };
+      const extra =
+        e.keyword === 'additionalProperties'
+          ? ` '${String(params.additionalProperty)}'`
+          : e.keyword === 'enum'
+            ? ` (${(params.allowedValues ?? []).join(', ')})`
+            : '';
+      return `${where}: ${e.message ?? 'invalid'}${extra}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`);
+  }
+  return raw as Config;
+}
+
+/** Where the SQLite database lives under this configuration. */
+export function databaseFile(config: Config): string {
+  return config.store.file ?? path.join(config.dataDir, 'switchboard.db');
+}

@@ -1,0 +1,65 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+/**
+ * The one configuration schema. Every key has a default here; docs/configuration.md documents each
+ * with its env variable and flag. Unknown keys and out-of-range values stop start-up.
+ */
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+/** A string enum that validates with a readable message ("must be equal to one of the allowed values"). */
+function StringEnum<const T extends string>(values: readonly T[], opts: { default: T; description?: string }) {
+  return Type.Unsafe<T>({ type: 'string', enum: values, ...opts });
+}
+
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ default: '0.0.0.0', minLength: 1, description: 'Address the main port binds to.' }),
+    port: Type.Integer({ default: 18080, minimum: 0, maximum: 65535, description: 'Main port (HTTP, admin API, WebSocket); 0 picks a free port.' }),
+    dataDir: Type.String({ default: './data', minLength: 1, description: 'Directory for the database and the generated admin secret.' }),
+    nodeId: Type.Integer({ default: 0, minimum: 0, maximum: 31, description: 'Distinct per node; part of every message uid.' }),
+    logLevel: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
+    shutdownTimeoutMs: Type.Integer({ default: 10000, minimum: 0, description: 'Longest graceful shutdown before exiting anyway.' }),
+    admin: Type.Object(
+      {
+        secret: Type.Optional(Type.String({ minLength: 1, description: 'Admin API secret; generated and kept in dataDir when unset.' })),
+        port: Type.Optional(Type.Union([Port, Type.Null()], { description: 'Also serve /admin on this port (null: main port only).' })),
+        host: Type.Optional(Type.String({ minLength: 1, description: 'Address the admin port binds to (default: host).' })),
+        timestampWindowMs: Type.Integer({ default: 300000, minimum: 1000, description: 'Accepted clock skew of the timestamp header, both ways.' }),
+        replayCacheMaxEntries: Type.Integer({ default: 8000000, minimum: 1000, description: 'Most signatures remembered for replay detection; past it requests get 250.' }),
+        rateLimitPerSecond: Type.Number({ default: 0, minimum: 0, description: 'Signed requests per second per secret; 0 disables the limit.' }),
+        rateLimitBurst: Type.Integer({ default: 0, minimum: 0, description: 'Burst allowance of the rate limit (0: one second of rate).' }),
+        bodyLimitBytes: Type.Integer({ default: 1048576, minimum: 1024, description: 'Largest admin request body.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    store: Type.Object(
+      {
+        driver: StringEnum(['sqlite'] as const, { default: 'sqlite', description: 'Store backend.' }),
+        file: Type.Optional(Type.String({ minLength: 1, description: 'SQLite file (default: <dataDir>/switchboard.db).' })),
+        synchronous: StringEnum(['FULL', 'NORMAL'] as const, {
+          default: 'FULL',
+          description: 'FULL: fsync every group commit (survives power loss). NORMAL: survives process crashes.',
+        }),
+        commitMaxBatch: Type.Integer({ default: 512, minimum: 1, maximum: 100000, description: 'Most writes per group commit.' }),
+        commitMaxDelayMs: Type.Integer({ default: 0, minimum: 0, maximum: 1000, description: 'Longest wait to fill a group commit (0: end of the event-loop turn).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    messaging: Type.Object(
+      {
+        inlineFanoutMax: Type.Integer({ default: 100, minimum: 0, description: 'Groups/channels up to this size get per-user rows; larger ones a shared timeline row.' }),
+        maxGroupMembers: Type.Integer({ default: 2000, minimum: 1, description: 'Default member limit of a group (a group may set its own).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    tokens: Type.Object(
+      {
+        ttlSeconds: Type.Integer({ default: 2592000, minimum: 60, description: 'Lifetime of a device token from user/get_token.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;

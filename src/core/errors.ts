@@ -1,0 +1,47 @@
+/**
+ * The one error type of the core. Every failure a caller may see is a CoreError with a stable
+ * `kind`; each API surface maps kinds to its own envelope in exactly one place
+ * (admin: src/api/admin/envelope.ts). Anything else thrown is a bug and is reported as a
+ * server error without leaking its text.
+ */
+export type ErrorKind =
+  | 'invalid_parameter' // malformed or missing input
+  | 'not_exist' // unknown user, group, channel, message
+  | 'not_in_group' // sender is not a member of the group
+  | 'not_in_channel' // sender neither owns nor subscribes to the channel
+  | 'group_muted' // group is muted, or the member is silenced
+  | 'user_blocked' // sender (or token owner) is blocked
+  | 'no_right' // the operation is not allowed on this object (e.g. remove the owner)
+  | 'group_already_exist'
+  | 'group_full' // more members than the group allows
+  | 'name_taken' // a user name already belongs to another user
+  | 'token_error' // unknown, expired or revoked token
+  | 'over_frequency'
+  | 'not_implement'
+  | 'timeout'
+  | 'server_error'
+  // admin signing
+  | 'sign_missing'
+  | 'sign_expired'
+  | 'auth_failure'
+  | 'replayed';
+
+export class CoreError extends Error {
+  readonly kind: ErrorKind;
+  /** Safe to show to the caller: never contains secrets or internal state. */
+  readonly detail: string | undefined;
+
+  constructor(kind: ErrorKind, detail?: string) {
+    super(detail ? `${kind}: ${detail}` : kind);
+    this.name = 'CoreError';
+    this.kind = kind;
+    this.detail = detail;
+  }
+}
+
+export function isCoreError(e: unknown): e is CoreError {
+  return e instanceof CoreError;
+}
+
+export const invalid = (detail: string): CoreError => new CoreError('invalid_parameter', detail);
+export const notExist = (detail: string): CoreError => new CoreError('not_exist', detail);

@@ -1,0 +1,32 @@
+import type { Bus } from './ports/bus.js';
+import type { Store } from './ports/store.js';
+import { ChannelService } from './services/channels.js';
+import { GroupService } from './services/groups.js';
+import { MessageService } from './services/messages.js';
+import { UserService } from './services/users.js';
+
+export interface HubOptions {
+  tokenTtlMs: number;
+  maxGroupMembers: number;
+  now?: () => number;
+}
+
+/** The core use cases wired to one store and one bus; what every API surface calls. */
+export class Hub {
+  readonly messages: MessageService;
+  readonly users: UserService;
+  readonly groups: GroupService;
+  readonly channels: ChannelService;
+
+  constructor(
+    readonly store: Store,
+    readonly bus: Bus,
+    opts: HubOptions,
+  ) {
+    const now = opts.now ?? Date.now;
+    this.messages = new MessageService(store, bus, now);
+    this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
+    this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers);
+    this.channels = new ChannelService(store, bus);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Message uids: positive integers below 2^53 (JavaScript clients read them exactly), unique across
+ * nodes and increasing with time on each node.
+ *
+ * Layout (53 bits):  | 41 bits: ms since 2024-01-01T00:00:00Z | 5 bits: node id | 7 bits: counter |
+ *   - 41 bits of milliseconds last until the year 2093;
+ *   - 32 nodes (0..31), each configured with a distinct `nodeId`;
+ *   - 128 uids per millisecond per node. A burst past 128 borrows the next millisecond, so uids stay
+ *     unique and increasing; the embedded time then runs at most a few ms ahead of the wall clock.
+ * If the wall clock steps back, the generator keeps counting from the last time it used, so uids never
+ * decrease. On start the generator is seeded with the largest uid already stored.
+ */
+export const UID_EPOCH_MS = Date.UTC(2024, 0, 1);
+export const NODE_BITS = 5;
+export const COUNTER_BITS = 7;
+export const MAX_NODE_ID = (1 << NODE_BITS) - 1;
+const COUNTER_MAX = (1 << COUNTER_BITS) - 1;
+const MS_SHIFT = 2 ** (NODE_BITS + COUNTER_BITS);
+const NODE_SHIFT = 2 ** COUNTER_BITS;
+
+export class UidGenerator {
+  private lastMs = 0;
+  private counter = 0;
+
+  constructor(private readonly nodeId: number) {
+    if (!Number.isInteger(nodeId) || nodeId < 0 || nodeId > MAX_NODE_ID) {
+      throw new RangeError(`nodeId must be an integer 0..${MAX_NODE_ID}`);
+    }
+  }
+
+  /** Make every later uid greater than `uid` (the largest one already issued, by any node). */
+  seed(uid: number): void {
+    if (uid <= 0) return;
+    const ms = Math.floor(uid / MS_SHIFT);
+    if (ms > this.lastMs) {
+      this.lastMs = ms;
+      this.counter = COUNTER_MAX; // next() moves on to a fresh millisecond
+    } else if (ms === this.lastMs) {
+      this.counter = COUNTER_MAX;
+    }
+  }
+
+  next(nowMs: number = Date.now()): number {
+    const ms = Math.max(0, nowMs - UID_EPOCH_MS);
+    if (ms > this.lastMs) {
+      this.lastMs = ms;
+      this.counter = 0;
+    } else if (this.counter < COUNTER_MAX) {
+      this.counter++;
+    } else {
+      this.lastMs++;
+      this.counter = 0;
+    }
+    return this.lastMs * MS_SHIFT + this.nodeId * NODE_SHIFT + this.counter;
+  }
+}
+
+/** The wall-clock time (ms since the Unix epoch) embedded in a uid. */
+export function uidTime(uid: number): number {
+  return Math.floor(uid / MS_SHIFT) + UID_EPOCH_MS;
+}
+
+export function uidNode(uid: number): number {
+  return Math.floor(uid / NODE_SHIFT) % (1 << NODE_BITS);
+}

@@ -1,0 +1,129 @@
+/**
+ * Domain types shared by every layer. Field names follow seed 001 / Wildfire where a wire shape
+ * exists, so the admin surface maps them without renaming.
+ */
+
+export const ConvType = { single: 0, group: 1, chatroom: 2, channel: 3, things: 4, secret: 5 } as const;
+export type ConvTypeValue = (typeof ConvType)[keyof typeof ConvType];
+
+/** A conversation key: `line` is part of the key (default 0). */
+export interface Conversation {
+  type: number;
+  target: string;
+  line: number;
+}
+
+export const PersistFlag = { none: 0, persist: 1, count: 3, transparent: 4 } as const;
+
+/** Message content as seed 001 stores and returns it: every field present. */
+export interface Payload {
+  type: number;
+  searchableContent: string;
+  pushContent: string;
+  pushData: string;
+  content: string;
+  base64edData: string;
+  mediaType: number;
+  remoteMediaUrl: string;
+  persistFlag: number;
+  expireDuration: number;
+  mentionedType: number;
+  mentionedTarget: string[];
+  extra: string;
+}
+
+/** How a message was addressed; decides who receives it and which admin routes apply. */
+export const MessageKind = { conversation: 0, multicast: 1, broadcast: 2 } as const;
+export type MessageKindValue = (typeof MessageKind)[keyof typeof MessageKind];
+
+export const MessageStatus = { normal: 0, recalled: 1, deleted: 2 } as const;
+export type MessageStatusValue = (typeof MessageStatus)[keyof typeof MessageStatus];
+
+export interface StoredMessage {
+  uid: number;
+  sender: string;
+  conv: Conversation;
+  payload: Payload;
+  /** Explicit recipients: toUsers of a group/channel send, or the targets of a multicast. */
+  toUsers: string[];
+  kind: MessageKindValue;
+  status: MessageStatusValue;
+  /** Server time (ms) the message was accepted. */
+  timestamp: number;
+  /** Set when the content was replaced by update (ms). */
+  updatedAt: number;
+  /** The sending device, when a client sent it (absent for admin sends). */
+  clientId: string;
+  platform: number;
+}
+
+export const UserStatus = { normal: 0, muted: 1, blocked: 2 } as const;
+export type UserRole = 'user' | 'operator';
+
+export interface User {
+  userId: string;
+  name: string;
+  displayName: string;
+  portrait: string;
+  gender: number;
+  mobile: string;
+  email: string;
+  address: string;
+  company: string;
+  social: string;
+  extra: string;
+  type: number;
+  role: UserRole;
+  /** 0 normal, 1 muted (cannot send), 2 blocked (cannot send or log in). */
+  status: number;
+  updateDt: number;
+}
+
+export const GroupMemberType = { normal: 0, manager: 1, owner: 2, silent: 3, removed: 4, allowed: 5 } as const;
+
+export interface Group {
+  groupId: string;
+  name: string;
+  portrait: string;
+  owner: string;
+  type: number;
+  extra: string;
+  mute: number;
+  joinType: number;
+  privateChat: number;
+  searchable: number;
+  historyMessage: number;
+  maxMemberCount: number;
+  memberCount: number;
+  updateDt: number;
+}
+
+export interface GroupMember {
+  memberId: string;
+  alias: string;
+  type: number;
+  extra: string;
+  createDt: number;
+}
+
+export interface Channel {
+  channelId: string;
+  name: string;
+  owner: string;
+  portrait: string;
+  desc: string;
+  extra: string;
+  secret: string;
+  callback: string;
+  automatic: number;
+  state: number;
+  updateDt: number;
+}
+
+/** A device credential. Only the hash of the token is ever stored. */
+export interface TokenRecord {
+  userId: string;
+  clientId: string;
+  platform: number;
+  expiresAt: number;
+}

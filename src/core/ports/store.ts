@@ -1,0 +1,293 @@
+import type {
+  Channel,
+  Conversation,
+  Group,
+  GroupMember,
+  MessageKindValue,
+  Payload,
+  StoredMessage,
+  TokenRecord,
+  User,
+  UserRole,
+} from '../model.js';
+
+/**
+ * The store: the one durable state of Switchboard.
+ *
+ * Contract (every backend; checked by test/contract/store.contract.ts):
+ * - Every method is async; a resolved write is durable (committed, and fsynced when the backend is
+ *   configured for it) before the promise resolves. Callers publish side effects only after that.
+ * - Each write command is atomic: its checks (existence, membership, block, mute) are evaluated in the
+ *   same transaction as its writes, never read-then-write across awaits.
+ * - A command that fails throws a CoreError and leaves no trace; it never fails other callers' writes
+ *   (a backend that batches commits isolates each command, e.g. with savepoints).
+ * - `seq` values (cursors) are allocated in commit order: a reader that has seen seq N will never later
+ *   observe a committed event with seq <= N that it has not seen.
+ */
+export interface Store {
+  readonly users: UserStore;
+  readonly tokens: TokenStore;
+  readonly groups: GroupStore;
+  readonly channels: ChannelStore;
+  readonly messages: MessageStore;
+  readonly conversations: ConversationStore;
+  readonly sync: SyncStore;
+  /** True when the backend answers a trivial query. */
+  ping(): Promise<boolean>;
+  /** Flush pending writes and release resources. Later calls reject. */
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- users
+
+/** Profile fields a caller may set; absent fields keep their value (update) or default to "" / 0. */
+export interface UserFields {
+  name?: string;
+  displayName?: string;
+  portrait?: string;
+  gender?: number;
+  mobile?: string;
+  email?: string;
+  address?: string;
+  company?: string;
+  social?: string;
+  extra?: string;
+  type?: number;
+}
+
+export type UserLookup = { userId: string } | { name: string } | { mobile: string } | { email: string };
+
+export interface UserStore {
+  /** Create the user, or overwrite the given fields of an existing one. Throws name_taken. */
+  upsertUser(userId: string, fields: UserFields & { name: string }): Promise<User>;
+  /** Throws not_exist; name_taken when the new name belongs to someone else. */
+  updateUser(userId: string, fields: UserFields): Promise<User>;
+  /**
+   * Remove the user: profile, tokens, memberships and subscriptions. Messages stay.
+   * Returns the groups the user was removed from. Throws not_exist.
+   */
+  destroyUser(userId: string): Promise<{ groups: string[] }>;
+  getUser(by: UserLookup): Promise<User | null>;
+  getUsers(userIds: string[]): Promise<User[]>;
+  listUsers(offset: number, count: number): Promise<User[]>;
+  countUsers(): Promise<number>;
+  /** 0 normal, 1 muted, 2 blocked; blocking revokes every token of the user. Throws not_exist. */
+  setUserStatus(userId: string, status: number): Promise<void>;
+  listUserStatuses(): Promise<Array<{ userId: string; status: number }>>;
+  setUserRole(userId: string, role: UserRole): Promise<void>;
+}
+
+// ---------------------------------------------------------------- tokens
+
+export interface TokenStore {
+  /** Store a token hash. Throws not_exist for an unknown user, user_blocked for a blocked one. */
+  insertToken(hash: string, record: TokenRecord): Promise<void>;
+  /** The live record of a token hash, or null (unknown, revoked or expired at `now`). */
+  findToken(hash: string, now: number): Promise<TokenRecord | null>;
+  /** Revoke the user's tokens (of one client when given). Returns how many were revoked. */
+  revokeTokens(userId: string, clientId?: string): Promise<number>;
+}
+
+// ---------------------------------------------------------------- groups
+
+export interface GroupFields {
+  name?: string;
+  portrait?: string;
+  owner?: string;
+  type?: number;
+  extra?: string;
+  mute?: number;
+  joinType?: number;
+  privateChat?: number;
+  searchable?: number;
+  historyMessage?: number;
+  maxMemberCount?: number;
+}
+
+export interface MemberInput {
+  memberId: string;
+  alias?: string;
+  type?: number;
+  extra?: string;
+}
+
+export interface GroupStore {
+  /**
+   * Create a group with its members (the owner is added as type 2 when missing).
+   * Throws group_already_exist, not_exist (owner or a member unknown), group_full.
+   */
+  createGroup(groupId: string, fields: GroupFields & { owner: string }, members: MemberInput[], maxMembers: number): Promise<Group>;
+  deleteGroup(groupId: string): Promise<{ members: string[] }>;
+  getGroup(groupId: string): Promise<Group | null>;
+  updateGroup(groupId: string, fields: GroupFields): Promise<Group>;
+  /** The new owner must be a member (not_in_group); the old owner becomes a normal member. */
+  transferGroup(groupId: string, newOwner: string): Promise<void>;
+  listMembers(groupId: string): Promise<GroupMember[]>;
+  getMember(groupId: string, userId: string): Promise<GroupMember | null>;
+  /** Add or update members. Throws not_exist (group or a user), group_full. */
+  addMembers(groupId: string, members: MemberInput[], maxMembers: number): Promise<void>;
+  /** Remove members. The owner cannot be removed (no_right). Unknown ids are ignored. */
+  removeMembers(groupId: string, userIds: string[]): Promise<string[]>;
+  /** Set the member type of existing members (not_in_group for a non-member; never the owner). */
+  setMemberType(groupId: string, userIds: string[], type: number): Promise<void>;
+  groupsOfUser(userId: string): Promise<string[]>;
+}
+
+// ---------------------------------------------------------------- channels
+
+export interface ChannelFields {
+  name: string;
+  owner: string;
+  portrait?: string;
+  desc?: string;
+  extra?: string;
+  secret?: string;
+  callback?: string;
+  automatic?: number;
+  state?: number;
+}
+
+export interface ChannelStore {
+  /** Create or overwrite a channel. Throws not_exist when the owner is unknown. */
+  upsertChannel(channelId: string, fields: ChannelFields): Promise<Channel>;
+  getChannel(channelId: string): Promise<Channel | null>;
+  destroyChannel(channelId: string): Promise<void>;
+  /** Throws not_exist for an unknown channel or user. */
+  subscribe(channelId: string, userId: string, on: boolean): Promise<void>;
+  isSubscribed(channelId: string, userId: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------- messages
+
+/** Who receives an event: listed users (per-user rows) or a whole audience read by membership. */
+export type Audience =
+  | { kind: 'users'; users: string[] }
+  | { kind: 'group'; groupId: string; only?: string[] }
+  | { kind: 'channel'; channelId: string }
+  | { kind: 'all' };
+
+export interface MessageDraft {
+  sender: string;
+  conv: Conversation;
+  payload: Payload;
+  kind: MessageKindValue;
+  /** Group/channel: restrict receivers. Multicast: the targets. */
+  toUsers: string[];
+  /** Client origin (device sends); empty for admin sends. */
+  clientId?: string;
+  platform?: number;
+  /** Client-side message id: a resend with the same (sender, clientMsgId) returns the first result. */
+  clientMsgId?: string;
+  /** System notifications (group events) skip the sender's membership and mute checks. */
+  system?: boolean;
+}
+
+export interface AppendResult {
+  message: StoredMessage;
+  /** Cursor of the message event; 0 for transparent messages, which are never stored. */
+  seq: number;
+  audience: Audience;
+  /** Number of receivers other than the sender (broadcast: every other user). */
+  count: number;
+  /** True when a resend with a known clientMsgId returned the first result. */
+  duplicate: boolean;
+}
+
+/** Built by the core from the original message: the recalled (type 80) content. */
+export type RecallBuilder = (original: StoredMessage, operator: string) => Payload;
+
+export interface MutationResult {
+  /** Message state after the change (the original, for delete). */
+  message: StoredMessage;
+  /** Cursor of the event devices learn it from; 0 when nothing changed. */
+  seq: number;
+  audience: Audience;
+  /** For recall: true when the message was already recalled (nothing changed). */
+  unchanged: boolean;
+}
+
+export interface MessageScope {
+  /** When set, the message must be of this kind, else not_exist. */
+  kind?: MessageKindValue;
+  /** When set, apply only for these receivers (multicast); others keep the message. */
+  receivers?: string[];
+}
+
+export interface MessageStore {
+  /**
+   * Check and store a message in one transaction: sender exists and may send (user_blocked), the
+   * conversation exists (not_exist), membership (not_in_group / not_in_channel), mute (group_muted);
+   * then write the message and its per-receiver rows and unread counters.
+   * A transparent payload (persistFlag 4) is checked and given a uid but not written.
+   */
+  appendMessage(draft: MessageDraft): Promise<AppendResult>;
+  /** A stored, not deleted, not expired message; null otherwise. */
+  getMessage(uid: number, now: number): Promise<StoredMessage | null>;
+  recallMessage(uid: number, operator: string, build: RecallBuilder, scope: MessageScope): Promise<MutationResult>;
+  /** Replace the content. `distribute` records an update event devices receive. */
+  updateMessage(uid: number, payload: Payload, distribute: boolean, updatedAt: number): Promise<MutationResult>;
+  /** Tombstone the message (or hide it for some receivers). Throws not_exist when already gone. */
+  deleteMessage(uid: number, scope: MessageScope): Promise<MutationResult>;
+  /** The user's total unread count over single conversations. */
+  unreadTotal(userId: string, convType: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------- per-user conversation state
+
+export interface ConversationState {
+  conv: Conversation;
+  unread: number;
+  lastUid: number;
+  lastTimestamp: number;
+  readTimestamp: number;
+}
+
+export interface ConversationStore {
+  /** Hide the user's messages of a conversation with timestamps in [start, end]. Throws not_exist for an unknown user. */
+  clearUserMessages(userId: string, conv: Conversation, start: number, end: number): Promise<{ seq: number }>;
+  /** Remove the conversation from the user's list and hide its messages up to now. */
+  deleteConversation(userId: string, conv: Conversation, now: number): Promise<{ seq: number }>;
+  listConversations(userId: string): Promise<ConversationState[]>;
+  /** Read timestamp of the user in a conversation (0 when never read). */
+  getReadTimestamp(userId: string, conv: Conversation): Promise<number>;
+  /** Raise the read timestamp (never lowers it) and recount unread. Returns the stored value. */
+  markRead(userId: string, conv: Conversation, timestamp: number): Promise<{ timestamp: number; seq: number }>;
+  getDeliveryTimestamp(userId: string): Promise<number>;
+  /** Raise the delivery timestamp (never lowers it). Returns the stored value. */
+  markDelivered(userId: string, timestamp: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------- sync
+
+export type SyncEventType = 'message' | 'recall' | 'update' | 'delete' | 'clear' | 'conv_delete' | 'read';
+
+export interface SyncEvent {
+  seq: number;
+  type: SyncEventType;
+  uid: number;
+  /** The message as this user should see it now (absent for clear/conv_delete/read, and when gone). */
+  message?: StoredMessage;
+  /** clear / conv_delete / read: which conversation and range. */
+  conv?: Conversation;
+  start?: number;
+  end?: number;
+}
+
+export interface ReplayPage {
+  events: SyncEvent[];
+  /** Resume after this cursor: the last seq examined (>= the last event's seq). */
+  next: number;
+  /** True when nothing after `next` was committed when the page was read. */
+  done: boolean;
+}
+
+export interface SyncStore {
+  /** The largest committed cursor. */
+  headSeq(): Promise<number>;
+  /**
+   * The events of `userId` with seq > `after`, in seq order, examining at most `limit` events, with
+   * per-user state applied: a message event carries the message as this user sees it now (recalled
+   * content, updated content) and is omitted when deleted, hidden for the user or expired.
+   */
+  replay(userId: string, after: number, limit: number, now: number): Promise<ReplayPage>;
+}

@@ -1,0 +1,40 @@
+import { CoreError } from '../errors.js';
+import type { Channel } from '../model.js';
+import type { Bus } from '../ports/bus.js';
+import type { ChannelFields, Store } from '../ports/store.js';
+import { newId } from '../tokens.js';
+
+/** Channels: an owner broadcasting to subscribers (seed 001 conversation type 3). */
+export class ChannelService {
+  constructor(
+    private readonly store: Store,
+    private readonly bus: Bus,
+  ) {}
+
+  async create(channelId: string | undefined, fields: ChannelFields): Promise<Channel> {
+    const id = channelId && channelId !== '' ? channelId : newId();
+    const c = await this.store.channels.upsertChannel(id, fields);
+    await this.bus.publish({ type: 'cache.invalidate', scope: 'channel', id });
+    return c;
+  }
+
+  async get(channelId: string): Promise<Channel> {
+    const c = await this.store.channels.getChannel(channelId);
+    if (!c) throw new CoreError('not_exist', `channel ${channelId} does not exist`);
+    return c;
+  }
+
+  async destroy(channelId: string): Promise<void> {
+    await this.store.channels.destroyChannel(channelId);
+    await this.bus.publish({ type: 'cache.invalidate', scope: 'channel', id: channelId });
+  }
+
+  async subscribe(channelId: string, userId: string, on: boolean): Promise<void> {
+    await this.store.channels.subscribe(channelId, userId, on);
+    await this.bus.publish({ type: 'cache.invalidate', scope: 'channel', id: channelId });
+  }
+
+  isSubscribed(channelId: string, userId: string): Promise<boolean> {
+    return this.store.channels.isSubscribed(channelId, userId);
+  }
+}

@@ -1,0 +1,194 @@
+import { CoreError } from '../errors.js';
+import type { Group, GroupMember, Payload } from '../model.js';
+import { ConvType, GroupMemberType, PersistFlag } from '../model.js';
+import type { Bus } from '../ports/bus.js';
+import type { GroupFields, MemberInput, Store } from '../ports/store.js';
+import { newId } from '../tokens.js';
+import type { MessageService } from './messages.js';
+
+/** Wildfire's group notification content types. */
+export const GroupNotification = {
+  create: 104,
+  add: 105,
+  kick: 106,
+  quit: 107,
+  dismiss: 108,
+  transfer: 109,
+  name: 110,
+  portrait: 112,
+  mute: 113,
+  joinType: 114,
+  privateChat: 115,
+  searchable: 116,
+  manager: 117,
+  muteMember: 118,
+  allowMember: 119,
+  extra: 122,
+} as const;
+
+/** Wildfire's /admin/group/modify `type` values and the field each one sets. */
+const MODIFY_FIELDS: Record<number, { field: keyof GroupFields; numeric: boolean; notification: number }> = {
+  0: { field: 'name', numeric: false, notification: GroupNotification.name },
+  1: { field: 'portrait', numeric: false, notification: GroupNotification.portrait },
+  2: { field: 'extra', numeric: false, notification: GroupNotification.extra },
+  3: { field: 'mute', numeric: true, notification: GroupNotification.mute },
+  4: { field: 'joinType', numeric: true, notification: GroupNotification.joinType },
+  5: { field: 'privateChat', numeric: true, notification: GroupNotification.privateChat },
+  6: { field: 'searchable', numeric: true, notification: GroupNotification.searchable },
+  7: { field: 'historyMessage', numeric: true, notification: GroupNotification.searchable },
+  8: { field: 'maxMemberCount', numeric: true, notification: GroupNotification.searchable },
+};
+
+/**
+ * How a group change is announced in the group: on each of `lines`, either the caller's own
+ * notification payload or Wildfire's default (content type 104..122 with JSON data {g, o, n, m, ms}).
+ */
+export interface Notify {
+  lines: number[];
+  custom?: Payload | undefined;
+}
+
+export class GroupService {
+  constructor(
+    private readonly store: Store,
+    private readonly bus: Bus,
+    private readonly messages: MessageService,
+    private readonly maxMembers: number,
+  ) {}
+
+  private async notify(
+    groupId: string,
+    operator: string,
+    notify: Notify,
+    type: number,
+    data: { n?: string; m?: string; ms?: string[] },
+  ): Promise<void> {
+    for (const line of notify.lines) {
+      const payload: Payload =
+        notify.custom && notify.custom.type > 0
+          ? notify.custom
+          : {
+              type,
+              searchableContent: '',
+              pushContent: '',
+              pushData: '',
+              content: '',
+              base64edData: Buffer.from(JSON.stringify({ g: groupId, o: operator, ...data }), 'utf8').toString('base64'),
+              mediaType: 0,
+              remoteMediaUrl: '',
+              persistFlag: PersistFlag.persist,
+              expireDuration: 0,
+              mentionedType: 0,
+              mentionedTarget: [],
+              extra: '',
+            };
+      await this.messages.send({ sender: operator, conv: { type: ConvType.group, target: groupId, line }, payload, system: true });
+    }
+  }
+
+  private invalidate(groupId: string): Promise<void> {
+    return this.bus.publish({ type: 'cache.invalidate', scope: 'group', id: groupId });
+  }
+
+  async create(
+    operator: string,
+    groupId: string | undefined,
+    fields: GroupFields,
+    members: MemberInput[],
+    notify: Notify,
+  ): Promise<Group> {
+    const owner = fields.owner && fields.owner !== '' ? fields.owner : operator;
+    if (!owner) throw new CoreError('invalid_parameter', 'an owner or operator is required');
+    const id = groupId && groupId !== '' ? groupId : newId();
+    const g = await this.store.groups.createGroup(id, { ...fields, owner }, members, this.maxMembers);
+    await this.invalidate(id);
+    await this.notify(id, operator || owner, notify, GroupNotification.create, { n: g.name });
+    return g;
+  }
+
+  async dismiss(operator: string, groupId: string, notify: Notify): Promise<void> {
+    await this.get(groupId);
+    await this.notify(groupId, operator, notify, GroupNotification.dismiss, {});
+    await this.store.groups.deleteGroup(groupId);
+    await this.invalidate(groupId);
+  }
+
+  async get(groupId: string): Promise<Group> {
+    const g = await this.store.groups.getGroup(groupId);
+    if (!g) throw new CoreError('not_exist', `group ${groupId} does not exist`);
+    return g;
+  }
+
+  async modify(operator: string, groupId: string, type: number, value: string, notify: Notify): Promise<void> {
+    const spec = MODIFY_FIELDS[type];
+    if (!spec) throw new CoreError('invalid_parameter', 'type must be 0..8');
+    let v: string | number = value;
+    if (spec.numeric) {
+      if (!/^-?[0-9]+$/.test(value.trim())) throw new CoreError('invalid_parameter', 'value must be an integer for this type');
+      v = Number(value.trim());
+    }
+    await this.store.groups.updateGroup(groupId, { [spec.field]: v });
+    await this.invalidate(groupId);
+    await this.notify(groupId, operator, notify, spec.notification, { n: value });
+  }
+
+  async transfer(operator: string, groupId: string, newOwner: string, notify: Notify): Promise<void> {
+    await this.store.groups.transferGroup(groupId, newOwner);
+    await this.invalidate(groupId);
+    await this.notify(groupId, operator, notify, GroupNotification.transfer, { m: newOwner });
+  }
+
+  members(groupId: string): Promise<GroupMember[]> {
+    return this.store.groups.listMembers(groupId);
+  }
+
+  async addMembers(operator: string, groupId: string, members: MemberInput[], notify: Notify): Promise<void> {
+    await this.store.groups.addMembers(groupId, members, this.maxMembers);
+    await this.invalidate(groupId);
+    await this.notify(groupId, operator, notify, GroupNotification.add, { ms: members.map((m) => m.memberId) });
+  }
+
+  async removeMembers(operator: string, groupId: string, userIds: string[], notify: Notify): Promise<void> {
+    const g = await this.get(groupId);
+    if (userIds.includes(g.owner)) throw new CoreError('no_right', 'the owner cannot be removed');
+    // Announced first, so the removed members learn of it too.
+    await this.notify(groupId, operator, notify, GroupNotification.kick, { ms: userIds });
+    await this.store.groups.removeMembers(groupId, userIds);
+    await this.invalidate(groupId);
+  }
+
+  async quit(userId: string, groupId: string, notify: Notify): Promise<void> {
+    const g = await this.get(groupId);
+    if (!(await this.store.groups.getMember(groupId, userId))) throw new CoreError('not_in_group');
+    if (g.owner === userId) throw new CoreError('no_right', 'the owner cannot quit; transfer or dismiss the group');
+    await this.notify(groupId, userId, notify, GroupNotification.quit, {});
+    await this.store.groups.removeMembers(groupId, [userId]);
+    await this.invalidate(groupId);
+  }
+
+  /** Managers (on) or back to normal members (off). */
+  async setManagers(operator: string, groupId: string, userIds: string[], on: boolean, notify: Notify): Promise<void> {
+    await this.store.groups.setMemberType(groupId, userIds, on ? GroupMemberType.manager : GroupMemberType.normal);
+    await this.invalidate(groupId);
+    await this.notify(groupId, operator, notify, GroupNotification.manager, { n: on ? '1' : '0', ms: userIds });
+  }
+
+  /** Silence members (on) or restore them (off). */
+  async muteMembers(operator: string, groupId: string, userIds: string[], on: boolean, notify: Notify): Promise<void> {
+    await this.store.groups.setMemberType(groupId, userIds, on ? GroupMemberType.silent : GroupMemberType.normal);
+    await this.invalidate(groupId);
+    await this.notify(groupId, operator, notify, GroupNotification.muteMember, { n: on ? '1' : '0', ms: userIds });
+  }
+
+  /** Let members speak while the group is muted (on), or withdraw that (off). */
+  async allowMembers(operator: string, groupId: string, userIds: string[], on: boolean, notify: Notify): Promise<void> {
+    await this.store.groups.setMemberType(groupId, userIds, on ? GroupMemberType.allowed : GroupMemberType.normal);
+    await this.invalidate(groupId);
+    await this.notify(groupId, operator, notify, GroupNotification.allowMember, { n: on ? '1' : '0', ms: userIds });
+  }
+
+  async ofUser(userId: string): Promise<string[]> {
+    if (!(await this.store.users.getUser({ userId }))) throw new CoreError('not_exist', `user ${userId} does not exist`);
+    return this.store.groups.groupsOfUser(userId);
+  }
+}

@@ -1,0 +1,157 @@
+import { CoreError } from '../errors.js';
+import type { Conversation, Payload, StoredMessage } from '../model.js';
+import { ConvType, MessageKind, PersistFlag } from '../model.js';
+import type { Bus } from '../ports/bus.js';
+import type { AppendResult, Audience, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
+import { recallPayload } from '../recall.js';
+
+export interface SendInput {
+  sender: string;
+  conv: Conversation;
+  payload: Payload;
+  toUsers?: string[];
+  clientId?: string;
+  platform?: number;
+  clientMsgId?: string;
+  /** Group notifications and other server-made messages skip membership and mute checks. */
+  system?: boolean;
+}
+
+/**
+ * Message use cases shared by every surface (admin API, devices). Each one commits through the store
+ * and only then publishes to the bus, so nothing is announced that could still roll back.
+ */
+export class MessageService {
+  constructor(
+    private readonly store: Store,
+    private readonly bus: Bus,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async send(input: SendInput): Promise<AppendResult> {
+    // toUsers restricts receivers of group and channel conversations; a single chat has one receiver.
+    const toUsers = input.conv.type === ConvType.single ? [] : (input.toUsers ?? []);
+    const r = await this.store.messages.appendMessage({
+      sender: input.sender,
+      conv: input.conv,
+      payload: input.payload,
+      kind: MessageKind.conversation,
+      toUsers,
+      ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
+      ...(input.platform !== undefined ? { platform: input.platform } : {}),
+      ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
+      ...(input.system ? { system: true } : {}),
+    });
+    if (!r.duplicate) await this.announce(r);
+    return r;
+  }
+
+  /** One message, one uid, to many users; each receives it as a single chat from the sender. */
+  async multicast(sender: string, targets: string[], line: number, payload: Payload): Promise<AppendResult> {
+    if (targets.length === 0) throw new CoreError('invalid_parameter', 'targets must not be empty');
+    const r = await this.store.messages.appendMessage({
+      sender,
+      conv: { type: ConvType.single, target: sender, line },
+      payload,
+      kind: MessageKind.multicast,
+      toUsers: targets,
+    });
+    await this.announce(r);
+    return r;
+  }
+
+  /** To every user: one stored row and one shared event, whatever the number of users. */
+  async broadcast(sender: string, line: number, payload: Payload): Promise<AppendResult> {
+    const r = await this.store.messages.appendMessage({
+      sender,
+      conv: { type: ConvType.single, target: sender, line },
+      payload,
+      kind: MessageKind.broadcast,
+      toUsers: [],
+    });
+    await this.announce(r);
+    return r;
+  }
+
+  private async announce(r: AppendResult): Promise<void> {
+    if (r.message.payload.persistFlag === PersistFlag.transparent) {
+      await this.bus.publish({ type: 'transparent', audience: r.audience, message: r.message });
+      return;
+    }
+    await this.publish(r.audience, { seq: r.seq, type: 'message', uid: r.message.uid, message: r.message });
+  }
+
+  private async publish(audience: Audience, event: SyncEvent): Promise<void> {
+    if (event.seq === 0) return;
+    if (audience.kind === 'users' && audience.users.length === 0) return;
+    await this.bus.publish({ type: 'sync', audience, event });
+  }
+
+  private async announceMutation(type: 'recall' | 'update' | 'delete', r: MutationResult): Promise<void> {
+    await this.publish(r.audience, {
+      seq: r.seq,
+      type,
+      uid: r.message.uid,
+      ...(type === 'delete' ? {} : { message: r.message }),
+    });
+  }
+
+  async get(uid: number): Promise<StoredMessage> {
+    const m = await this.store.messages.getMessage(uid, this.now());
+    if (!m) throw new CoreError('not_exist', `message ${uid} does not exist`);
+    return m;
+  }
+
+  /**
+   * Recall in place: the message keeps its uid and becomes a type-80 notification. Returns the original
+   * as a JSON string (Wildfire's s/ts/t/sc/c/e keys). Recalling a recalled message changes nothing.
+   */
+  async recall(uid: number, operator: string, scope: MessageScope = {}): Promise<{ original: string; result: MutationResult }> {
+    const r = await this.store.messages.recallMessage(uid, operator, recallPayload, scope);
+    if (!r.unchanged) await this.announceMutation('recall', r);
+    return { original: r.message.payload.extra, result: r };
+  }
+
+  async update(uid: number, payload: Payload, distribute: boolean, updateTimestamp?: number): Promise<MutationResult> {
+    const at = updateTimestamp && updateTimestamp > 0 ? updateTimestamp : this.now();
+    const r = await this.store.messages.updateMessage(uid, payload, distribute, at);
+    if (distribute) await this.announceMutation('update', r);
+    return r;
+  }
+
+  async delete(uid: number, scope: MessageScope = {}): Promise<MutationResult> {
+    const r = await this.store.messages.deleteMessage(uid, scope);
+    if (!r.unchanged) await this.announceMutation('delete', r);
+    return r;
+  }
+
+  /** Hide a time range of a conversation for one user only (default: all of it up to now). */
+  async clearByUser(userId: string, conv: Conversation, start?: number, end?: number): Promise<void> {
+    const s = start ?? 0;
+    const e = end && end > 0 ? end : this.now();
+    if (s > e) throw new CoreError('invalid_parameter', 'startTime must not be after endTime');
+    const { seq } = await this.store.conversations.clearUserMessages(userId, conv, s, e);
+    await this.publish({ kind: 'users', users: [userId] }, { seq, type: 'clear', uid: 0, conv, start: s, end: e });
+  }
+
+  /** Remove a conversation from one user's list (and its messages from that user's view). */
+  async deleteConversation(userId: string, conv: Conversation): Promise<void> {
+    const now = this.now();
+    const { seq } = await this.store.conversations.deleteConversation(userId, conv, now);
+    await this.publish({ kind: 'users', users: [userId] }, { seq, type: 'conv_delete', uid: 0, conv, start: 0, end: now });
+  }
+
+  async readTimestamp(userId: string, conv: Conversation): Promise<number> {
+    await this.mustUser(userId);
+    return this.store.conversations.getReadTimestamp(userId, conv);
+  }
+
+  async deliveryTimestamp(userId: string): Promise<number> {
+    await this.mustUser(userId);
+    return this.store.conversations.getDeliveryTimestamp(userId);
+  }
+
+  private async mustUser(userId: string): Promise<void> {
+    if (!(await this.store.users.getUser({ userId }))) throw new CoreError('not_exist', `user ${userId} does not exist`);
+  }
+}

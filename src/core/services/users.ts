@@ -1,0 +1,123 @@
+import { CoreError } from '../errors.js';
+import type { TokenRecord, User, UserRole } from '../model.js';
+import { UserStatus } from '../model.js';
+import type { Bus } from '../ports/bus.js';
+import type { Store, UserFields, UserLookup } from '../ports/store.js';
+import { hashToken, newId, newToken } from '../tokens.js';
+
+/** Bits of Wildfire's user/update `flag`: which fields of userInfo to overwrite. */
+export const UpdateUserFlag = {
+  displayName: 0x01,
+  portrait: 0x02,
+  gender: 0x04,
+  mobile: 0x08,
+  email: 0x10,
+  address: 0x20,
+  company: 0x40,
+  social: 0x80,
+  extra: 0x100,
+  name: 0x200,
+} as const;
+
+export interface UserServiceOptions {
+  tokenTtlMs: number;
+}
+
+export class UserService {
+  constructor(
+    private readonly store: Store,
+    private readonly bus: Bus,
+    private readonly opts: UserServiceOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Create or update (Wildfire semantics); a missing userId is generated. */
+  async create(userId: string | undefined, fields: UserFields & { name: string }): Promise<User> {
+    const id = userId && userId !== '' ? userId : newId();
+    const f = { ...fields };
+    // Wildfire: a present but empty displayName takes the name.
+    if (f.displayName === '') f.displayName = f.name;
+    const user = await this.store.users.upsertUser(id, f);
+    await this.bus.publish({ type: 'cache.invalidate', scope: 'user', id });
+    return user;
+  }
+
+  /** Overwrite the fields whose bit is set in `flag` (an unset field becomes "" / 0). */
+  async update(userId: string, flag: number, info: UserFields): Promise<User> {
+    if (!Number.isInteger(flag) || flag <= 0) throw new CoreError('invalid_parameter', 'flag must be a positive bit mask');
+    const f: UserFields = {};
+    for (const [key, bit] of Object.entries(UpdateUserFlag) as Array<[keyof typeof UpdateUserFlag, number]>) {
+      if ((flag & bit) === 0) continue;
+      if (key === 'gender') f.gender = info.gender ?? 0;
+      else f[key] = info[key] ?? '';
+    }
+    if (f.name !== undefined && f.name === '') throw new CoreError('invalid_parameter', 'name must not be empty');
+    const user = await this.store.users.updateUser(userId, f);
+    await this.bus.publish({ type: 'cache.invalidate', scope: 'user', id: userId });
+    return user;
+  }
+
+  async destroy(userId: string): Promise<void> {
+    const { groups } = await this.store.users.destroyUser(userId);
+    await this.bus.publish({ type: 'session.revoke', userId, reason: 'destroyed' });
+    await this.bus.publish({ type: 'cache.invalidate', scope: 'user', id: userId });
+    for (const g of groups) await this.bus.publish({ type: 'cache.invalidate', scope: 'group', id: g });
+  }
+
+  async get(by: UserLookup): Promise<User> {
+    const u = await this.store.users.getUser(by);
+    if (!u) throw new CoreError('not_exist', 'user does not exist');
+    return u;
+  }
+
+  list(offset: number, count: number): Promise<User[]> {
+    return this.store.users.listUsers(offset, count);
+  }
+
+  /** Issue a device token bound to (userId, clientId); only its hash is stored. */
+  async issueToken(userId: string, clientId: string, platform: number): Promise<string> {
+    const token = newToken();
+    await this.store.tokens.insertToken(hashToken(token), {
+      userId,
+      clientId,
+      platform,
+      expiresAt: this.now() + this.opts.tokenTtlMs,
+    });
+    return token;
+  }
+
+  /** The live record of a presented token, or null. */
+  verifyToken(token: string): Promise<TokenRecord | null> {
+    return this.store.tokens.findToken(hashToken(token), this.now());
+  }
+
+  /** 0 normal, 1 muted (cannot send), 2 blocked (cannot send or log in; connected devices are closed). */
+  async setStatus(userId: string, status: number): Promise<void> {
+    if (![UserStatus.normal, UserStatus.muted, UserStatus.blocked].includes(status as 0 | 1 | 2)) {
+      throw new CoreError('invalid_parameter', 'status must be 0, 1 or 2');
+    }
+    await this.store.users.setUserStatus(userId, status);
+    await this.bus.publish({ type: 'cache.invalidate', scope: 'user', id: userId });
+    if (status === UserStatus.blocked) await this.bus.publish({ type: 'session.revoke', userId, reason: 'blocked' });
+  }
+
+  async status(userId: string): Promise<number> {
+    return (await this.get({ userId })).status;
+  }
+
+  blockedList(): Promise<Array<{ userId: string; status: number }>> {
+    return this.store.users.listUserStatuses();
+  }
+
+  /** Revoke the tokens of one client (or all) and close its connections. */
+  async kickoff(userId: string, clientId?: string): Promise<void> {
+    await this.get({ userId });
+    await this.store.tokens.revokeTokens(userId, clientId);
+    await this.bus.publish({ type: 'session.revoke', userId, reason: 'kicked', ...(clientId ? { clientId } : {}) });
+  }
+
+  async setRole(userId: string, role: UserRole): Promise<void> {
+    await this.store.users.setUserRole(userId, role);
+    await this.bus.publish({ type: 'cache.invalidate', scope: 'user', id: userId });
+  }
+}

@@ -1,0 +1,31 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Prometheus metrics of one server instance, served at GET /metrics. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly adminRequests: Counter<'route' | 'code'>;
+  readonly commitBatch: Histogram;
+  readonly commitSeconds: Histogram;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    this.adminRequests = new Counter({
+      name: 'switchboard_admin_requests_total',
+      help: 'Admin API requests by route and Wildfire result code',
+      labelNames: ['route', 'code'],
+      registers: [this.registry],
+    });
+    this.commitBatch = new Histogram({
+      name: 'switchboard_store_commit_batch_size',
+      help: 'Writes per group commit',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers: [this.registry],
+    });
+    this.commitSeconds = new Histogram({
+      name: 'switchboard_store_commit_seconds',
+      help: 'Duration of a group commit including fsync',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: [this.registry],
+    });
+  }
+}

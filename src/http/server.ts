@@ -1,0 +1,70 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerAdminApi, type AdminApiOptions } from '../api/admin/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from './metrics.js';
+
+export interface HttpDeps extends AdminApiOptions {
+  log: Logger;
+  metrics: Metrics;
+  /** Whether the store answers (GET /ready). */
+  ready: () => Promise<boolean>;
+  version: string;
+}
+
+function baseApp(log: Logger, bodyLimit: number): FastifyInstance {
+  return Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // Request logging is off: it costs on the hot path and would risk writing signatures and tokens.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    // In-flight and keep-alive requests during a graceful close are served, not answered 503.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+  });
+}
+
+/** The main port: health, readiness, metrics, OpenAPI docs and the admin API under /admin. */
+export async function buildMainApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = baseApp(deps.log, deps.bodyLimit);
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Switchboard',
+        description:
+          'Admin API compatible with Wildfire IM (seed 001). Every admin call is a POST with a JSON body, signed with the headers ' +
+          'nonce, timestamp (ms) and sign = sha1(nonce|secret|timestamp) in lowercase hex; replies are HTTP 200 with {code, msg, result}.',
+        version: deps.version,
+      },
+      components: {
+        securitySchemes: {
+          nonce: { type: 'apiKey', in: 'header', name: 'nonce' },
+          timestamp: { type: 'apiKey', in: 'header', name: 'timestamp' },
+          sign: { type: 'apiKey', in: 'header', name: 'sign' },
+        },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/ready', { schema: { hide: true } }, async (_req, reply) => {
+    const ok = await deps.ready();
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable' });
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    const body = await deps.metrics.registry.metrics();
+    return reply.header('content-type', deps.metrics.registry.contentType).send(body);
+  });
+  await registerAdminApi(app, deps);
+  return app;
+}
+
+/** The optional separate admin port: the admin API only, so operators can firewall it. */
+export async function buildAdminApp(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = baseApp(deps.log, deps.bodyLimit);
+  await registerAdminApi(app, deps);
+  return app;
+}

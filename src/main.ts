@@ -1,0 +1,117 @@
+import type { FastifyInstance } from 'fastify';
+import { resolveAdminSecret } from './admin-secret.js';
+import { TokenBucket } from './api/admin/rate-limit.js';
+import { ReplayGuard } from './api/admin/replay-guard.js';
+import { AdminAuth } from './api/admin/signing.js';
+import { MemoryBus } from './bus/memory-bus.js';
+import { databaseFile } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { Hub } from './core/hub.js';
+import { Metrics } from './http/metrics.js';
+import { buildAdminApp, buildMainApp } from './http/server.js';
+import { createLogger, type Logger } from './log.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { VERSION } from './version.js';
+
+export interface RunningServer {
+  /** Base URL of the main port, e.g. http://127.0.0.1:18080 */
+  url: string;
+  /** Base URL of the separate admin port, when configured. */
+  adminUrl: string | undefined;
+  /** The admin secret in force, and whether it was generated on this start. */
+  secret: string;
+  secretGenerated: boolean;
+  secretFile: string | undefined;
+  hub: Hub;
+  log: Logger;
+  /** Graceful: stop accepting, finish in-flight requests, flush and close the store. */
+  close(): Promise<void>;
+}
+
+function urlOf(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+function portOf(app: FastifyInstance): number {
+  const addr = app.server.address();
+  return typeof addr === 'object' && addr ? addr.port : 0;
+}
+
+/**
+ * Composition root: the only place where backends are chosen from configuration.
+ * Embedded defaults: SQLite under dataDir and the in-process bus.
+ */
+export async function startServer(config: Config, opts: { log?: Logger } = {}): Promise<RunningServer> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  const { secret, generated, file } = resolveAdminSecret(config.admin.secret, config.dataDir);
+  const metrics = new Metrics();
+  const store = new SqliteStore({
+    file: databaseFile(config),
+    synchronous: config.store.synchronous,
+    nodeId: config.nodeId,
+    commitMaxBatch: config.store.commitMaxBatch,
+    commitMaxDelayMs: config.store.commitMaxDelayMs,
+    inlineFanoutMax: config.messaging.inlineFanoutMax,
+    onCommit: (size, ms) => {
+      metrics.commitBatch.observe(size);
+      metrics.commitSeconds.observe(ms / 1000);
+    },
+    onError: (err) => log.error({ err }, 'store error'),
+  });
+  const bus = new MemoryBus((err) => log.error({ err }, 'bus subscriber failed'));
+  const hub = new Hub(store, bus, { tokenTtlMs: config.tokens.ttlSeconds * 1000, maxGroupMembers: config.messaging.maxGroupMembers });
+  const now = Date.now();
+  const auth = new AdminAuth({
+    secret,
+    windowMs: config.admin.timestampWindowMs,
+    replay: new ReplayGuard(config.admin.timestampWindowMs, config.admin.replayCacheMaxEntries),
+    rate:
+      config.admin.rateLimitPerSecond > 0
+        ? new TokenBucket(config.admin.rateLimitPerSecond, config.admin.rateLimitBurst || Math.ceil(config.admin.rateLimitPerSecond), now)
+        : undefined,
+  });
+  const deps = {
+    hub,
+    auth,
+    log,
+    metrics,
+    bodyLimit: config.admin.bodyLimitBytes,
+    ready: () => store.ping(),
+    version: VERSION,
+  };
+
+  const apps: FastifyInstance[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const a of apps) await a.close();
+    await store.close();
+    await bus.close();
+  };
+  try {
+    const main = await buildMainApp(deps);
+    apps.push(main);
+    await main.listen({ host: config.host, port: config.port });
+    let adminUrl: string | undefined;
+    if (config.admin.port !== undefined && config.admin.port !== null) {
+      const admin = await buildAdminApp(deps);
+      apps.push(admin);
+      const host = config.admin.host ?? config.host;
+      await admin.listen({ host, port: config.admin.port });
+      adminUrl = urlOf(host, portOf(admin));
+    }
+    let closing: Promise<void> | undefined;
+    return {
+      url: urlOf(config.host, portOf(main)),
+      adminUrl,
+      secret,
+      secretGenerated: generated,
+      secretFile: file,
+      hub,
+      log,
+      close: () => (closing ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}

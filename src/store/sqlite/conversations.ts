@@ -1,0 +1,158 @@
+import { CoreError } from '../../core/errors.js';
+import type { Conversation } from '../../core/model.js';
+import { ConvType } from '../../core/model.js';
+import type { ConversationState, ConversationStore } from '../../core/ports/store.js';
+import type { SqliteContext } from './context.js';
+import { EventType } from './message-rows.js';
+import type { SqliteUsers } from './users.js';
+
+interface ConvRow {
+  conv_type: number;
+  conv_target: string;
+  conv_line: number;
+  unread: number;
+  last_uid: number;
+  last_ts: number;
+  read_ts: number;
+}
+
+export class SqliteConversations implements ConversationStore {
+  constructor(
+    private readonly ctx: SqliteContext,
+    private readonly users: SqliteUsers,
+  ) {}
+
+  private mustUser(userId: string): void {
+    if (!this.users.row(userId)) throw new CoreError('not_exist', `user ${userId} does not exist`);
+  }
+
+  private row(userId: string, c: Conversation): ConvRow | undefined {
+    return this.ctx
+      .stmt(
+        `SELECT conv_type, conv_target, conv_line, unread, last_uid, last_ts, read_ts FROM conversations
+         WHERE user_id = ? AND conv_type = ? AND conv_target = ? AND conv_line = ?`,
+      )
+      .get(userId, c.type, c.target, c.line) as ConvRow | undefined;
+  }
+
+  /** Record a per-user event with conversation data; returns its seq. */
+  private userEvent(userId: string, type: number, data: object): number {
+    const seq = this.ctx.nextSeq();
+    this.ctx.stmt('INSERT INTO inbox(user_id, seq, type, uid, data) VALUES (?, ?, ?, 0, ?)').run(userId, seq, type, JSON.stringify(data));
+    return seq;
+  }
+
+  clearUserMessages(userId: string, conv: Conversation, start: number, end: number): Promise<{ seq: number }> {
+    return this.ctx.write(() => {
+      this.mustUser(userId);
+      this.ctx
+        .stmt('INSERT INTO user_hides(user_id, conv_type, conv_target, conv_line, start_ts, end_ts) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(userId, conv.type, conv.target, conv.line, start, end);
+      const c = this.row(userId, conv);
+      if (c && start <= c.read_ts + 1 && end >= c.last_ts) {
+        // Everything unread is now hidden.
+        this.ctx
+          .stmt('UPDATE conversations SET unread = 0 WHERE user_id = ? AND conv_type = ? AND conv_target = ? AND conv_line = ?')
+          .run(userId, conv.type, conv.target, conv.line);
+      }
+      return { seq: this.userEvent(userId, EventType.clear, { conv, start, end }) };
+    });
+  }
+
+  deleteConversation(userId: string, conv: Conversation, now: number): Promise<{ seq: number }> {
+    return this.ctx.write(() => {
+      this.mustUser(userId);
+      this.ctx
+        .stmt('INSERT INTO user_hides(user_id, conv_type, conv_target, conv_line, start_ts, end_ts) VALUES (?, ?, ?, ?, 0, ?)')
+        .run(userId, conv.type, conv.target, conv.line, now);
+      this.ctx
+        .stmt(
+          `UPDATE conversations SET visible = 0, unread = 0
+           WHERE user_id = ? AND conv_type = ? AND conv_target = ? AND conv_line = ?`,
+        )
+        .run(userId, conv.type, conv.target, conv.line);
+      return { seq: this.userEvent(userId, EventType.conv_delete, { conv, start: 0, end: now }) };
+    });
+  }
+
+  listConversations(userId: string): Promise<ConversationState[]> {
+    return this.ctx.read(() =>
+      (
+        this.ctx
+          .stmt(
+            `SELECT conv_type, conv_target, conv_line, unread, last_uid, last_ts, read_ts FROM conversations
+             WHERE user_id = ? AND visible = 1 ORDER BY last_ts DESC`,
+          )
+          .all(userId) as ConvRow[]
+      ).map((r) => ({
+        conv: { type: r.conv_type, target: r.conv_target, line: r.conv_line },
+        unread: r.unread,
+        lastUid: r.last_uid,
+        lastTimestamp: r.last_ts,
+        readTimestamp: r.read_ts,
+      })),
+    );
+  }
+
+  getReadTimestamp(userId: string, conv: Conversation): Promise<number> {
+    return this.ctx.read(() => this.row(userId, conv)?.read_ts ?? 0);
+  }
+
+  markRead(userId: string, conv: Conversation, timestamp: number): Promise<{ timestamp: number; seq: number }> {
+    return this.ctx.write(() => {
+      this.mustUser(userId);
+      const c = this.row(userId, conv);
+      if (c && c.read_ts >= timestamp) return { timestamp: c.read_ts, seq: 0 };
+      const unread = c && timestamp < c.last_ts ? this.countUnread(userId, conv, timestamp) : 0;
+      this.ctx
+        .stmt(
+          `INSERT INTO conversations(user_id, conv_type, conv_target, conv_line, unread, read_ts, visible) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(user_id, conv_type, conv_target, conv_line) DO UPDATE SET read_ts = excluded.read_ts, unread = excluded.unread`,
+        )
+        .run(userId, conv.type, conv.target, conv.line, unread, timestamp, c ? 1 : 0);
+      return { timestamp, seq: this.userEvent(userId, EventType.read, { conv, start: 0, end: timestamp }) };
+    });
+  }
+
+  /** Counted (persistFlag 3) messages from others in the conversation after `after` (ms). */
+  private countUnread(userId: string, conv: Conversation, after: number): number {
+    const counted = "json_extract(payload, '$.persistFlag') = 3 AND status = 0";
+    if (conv.type === ConvType.single) {
+      return (
+        this.ctx
+          .stmt(
+            `SELECT COUNT(*) AS n FROM messages WHERE conv_type = 0 AND conv_target = ? AND conv_line = ? AND sender = ?
+             AND kind = 0 AND timestamp > ? AND ${counted}`,
+          )
+          .get(userId, conv.line, conv.target, after) as { n: number }
+      ).n;
+    }
+    return (
+      this.ctx
+        .stmt(
+          `SELECT COUNT(*) AS n FROM messages WHERE conv_type = ? AND conv_target = ? AND conv_line = ? AND sender <> ?
+           AND timestamp > ? AND ${counted}`,
+        )
+        .get(conv.type, conv.target, conv.line, userId, after) as { n: number }
+    ).n;
+  }
+
+  getDeliveryTimestamp(userId: string): Promise<number> {
+    return this.ctx.read(
+      () => (this.ctx.stmt('SELECT ts FROM deliveries WHERE user_id = ?').get(userId) as { ts: number } | undefined)?.ts ?? 0,
+    );
+  }
+
+  markDelivered(userId: string, timestamp: number): Promise<number> {
+    return this.ctx.write(() => {
+      this.mustUser(userId);
+      this.ctx
+        .stmt(
+          `INSERT INTO deliveries(user_id, ts) VALUES (?, ?)
+           ON CONFLICT(user_id) DO UPDATE SET ts = MAX(ts, excluded.ts)`,
+        )
+        .run(userId, timestamp);
+      return (this.ctx.stmt('SELECT ts FROM deliveries WHERE user_id = ?').get(userId) as { ts: number }).ts;
+    });
+  }
+}

@@ -1,0 +1,376 @@
+import { CoreError } from '../../core/errors.js';
+import type { Channel, Group, GroupMember } from '../../core/model.js';
+import { GroupMemberType } from '../../core/model.js';
+import type { ChannelFields, ChannelStore, GroupFields, GroupStore, MemberInput } from '../../core/ports/store.js';
+import type { SqliteContext } from './context.js';
+import type { SqliteUsers } from './users.js';
+
+interface GroupRow {
+  id: string;
+  name: string;
+  portrait: string;
+  owner: string;
+  type: number;
+  extra: string;
+  mute: number;
+  join_type: number;
+  private_chat: number;
+  searchable: number;
+  history_message: number;
+  max_member_count: number;
+  member_count: number;
+  updated_at: number;
+}
+
+interface MemberRow {
+  user_id: string;
+  alias: string;
+  type: number;
+  extra: string;
+  created_at: number;
+}
+
+function toGroup(r: GroupRow): Group {
+  return {
+    groupId: r.id,
+    name: r.name,
+    portrait: r.portrait,
+    owner: r.owner,
+    type: r.type,
+    extra: r.extra,
+    mute: r.mute,
+    joinType: r.join_type,
+    privateChat: r.private_chat,
+    searchable: r.searchable,
+    historyMessage: r.history_message,
+    maxMemberCount: r.max_member_count,
+    memberCount: r.member_count,
+    updateDt: r.updated_at,
+  };
+}
+
+function toMember(r: MemberRow): GroupMember {
+  return { memberId: r.user_id, alias: r.alias, type: r.type, extra: r.extra, createDt: r.created_at };
+}
+
+const GROUP_COLUMNS: Record<keyof GroupFields, string> = {
+  name: 'name',
+  portrait: 'portrait',
+  owner: 'owner',
+  type: 'type',
+  extra: 'extra',
+  mute: 'mute',
+  joinType: 'join_type',
+  privateChat: 'private_chat',
+  searchable: 'searchable',
+  historyMessage: 'history_message',
+  maxMemberCount: 'max_member_count',
+};
+
+export class SqliteGroups implements GroupStore {
+  constructor(
+    private readonly ctx: SqliteContext,
+    private readonly users: SqliteUsers,
+  ) {}
+
+  /** Inside a command: the group row or undefined. */
+  row(groupId: string): GroupRow | undefined {
+    return this.ctx.stmt('SELECT * FROM groups WHERE id = ?').get(groupId) as GroupRow | undefined;
+  }
+
+  member(groupId: string, userId: string): MemberRow | undefined {
+    return this.ctx
+      .stmt('SELECT user_id, alias, type, extra, created_at FROM group_members WHERE group_id = ? AND user_id = ?')
+      .get(groupId, userId) as MemberRow | undefined;
+  }
+
+  memberIds(groupId: string): string[] {
+    return (this.ctx.stmt('SELECT user_id FROM group_members WHERE group_id = ?').all(groupId) as Array<{ user_id: string }>).map(
+      (r) => r.user_id,
+    );
+  }
+
+  private mustRow(groupId: string): GroupRow {
+    const g = this.row(groupId);
+    if (!g) throw new CoreError('not_exist', `group ${groupId} does not exist`);
+    return g;
+  }
+
+  private applyFields(groupId: string, fields: GroupFields, now: number): void {
+    const keys = (Object.keys(fields) as Array<keyof GroupFields>).filter((k) => fields[k] !== undefined);
+    const sets = keys.map((k) => `${GROUP_COLUMNS[k]} = ?, `).join('');
+    this.ctx
+      .stmt(`UPDATE groups SET ${sets}updated_at = ? WHERE id = ?`)
+      .run(...keys.map((k) => fields[k] as string | number), now, groupId);
+  }
+
+  /** Insert or update members; returns how many were new. Checks users exist. */
+  private upsertMembers(groupId: string, owner: string, members: MemberInput[], now: number): number {
+    let added = 0;
+    for (const m of members) {
+      if (!this.users.row(m.memberId)) throw new CoreError('not_exist', `user ${m.memberId} does not exist`);
+      // Only the owner has type owner; an admin may set manager/normal/silent/allowed.
+      let type = m.type ?? GroupMemberType.normal;
+      if (m.memberId === owner) type = GroupMemberType.owner;
+      else if (type === GroupMemberType.owner || type === GroupMemberType.removed || type < 0 || type > 5) type = GroupMemberType.normal;
+      const existing = this.member(groupId, m.memberId);
+      if (existing) {
+        this.ctx
+          .stmt(
+            `UPDATE group_members SET alias = COALESCE(?, alias), type = ?, extra = COALESCE(?, extra)
+             WHERE group_id = ? AND user_id = ?`,
+          )
+          .run(m.alias ?? null, existing.type === GroupMemberType.owner ? existing.type : type, m.extra ?? null, groupId, m.memberId);
+      } else {
+        this.ctx
+          .stmt(
+            `INSERT INTO group_members(group_id, user_id, alias, type, extra, joined_seq, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(groupId, m.memberId, m.alias ?? '', type, m.extra ?? '', this.ctx.currentSeq(), now);
+        added++;
+      }
+    }
+    return added;
+  }
+
+  private bumpCount(groupId: string, delta: number, maxMembers: number): void {
+    if (delta === 0) return;
+    this.ctx.stmt('UPDATE groups SET member_count = member_count + ? WHERE id = ?').run(delta, groupId);
+    const g = this.row(groupId)!;
+    const limit = g.max_member_count > 0 ? g.max_member_count : maxMembers;
+    if (delta > 0 && g.member_count > limit) throw new CoreError('group_full');
+  }
+
+  createGroup(groupId: string, fields: GroupFields & { owner: string }, members: MemberInput[], maxMembers: number): Promise<Group> {
+    return this.ctx.write(() => {
+      if (this.row(groupId)) throw new CoreError('group_already_exist');
+      if (!this.users.row(fields.owner)) throw new CoreError('not_exist', `user ${fields.owner} does not exist`);
+      const now = Date.now();
+      this.ctx.stmt('INSERT INTO groups(id, owner, created_at, updated_at) VALUES (?, ?, ?, ?)').run(groupId, fields.owner, now, now);
+      this.applyFields(groupId, fields, now);
+      const all = members.some((m) => m.memberId === fields.owner) ? members : [{ memberId: fields.owner }, ...members];
+      const added = this.upsertMembers(groupId, fields.owner, all, now);
+      this.bumpCount(groupId, added, maxMembers);
+      return toGroup(this.row(groupId)!);
+    });
+  }
+
+  deleteGroup(groupId: string): Promise<{ members: string[] }> {
+    return this.ctx.write(() => {
+      this.mustRow(groupId);
+      const members = this.memberIds(groupId);
+      this.ctx.stmt('DELETE FROM group_members WHERE group_id = ?').run(groupId);
+      this.ctx.stmt('DELETE FROM groups WHERE id = ?').run(groupId);
+      return { members };
+    });
+  }
+
+  getGroup(groupId: string): Promise<Group | null> {
+    return this.ctx.read(() => {
+      const g = this.row(groupId);
+      return g ? toGroup(g) : null;
+    });
+  }
+
+  updateGroup(groupId: string, fields: GroupFields): Promise<Group> {
+    return this.ctx.write(() => {
+      this.mustRow(groupId);
+      this.applyFields(groupId, fields, Date.now());
+      return toGroup(this.row(groupId)!);
+    });
+  }
+
+  transferGroup(groupId: string, newOwner: string): Promise<void> {
+    return this.ctx.write(() => {
+      const g = this.mustRow(groupId);
+      if (!this.users.row(newOwner)) throw new CoreError('not_exist', `user ${newOwner} does not exist`);
+      if (!this.member(groupId, newOwner)) throw new CoreError('not_in_group', `${newOwner} is not a member`);
+      if (g.owner === newOwner) return;
+      const now = Date.now();
+      this.ctx.stmt('UPDATE group_members SET type = ? WHERE group_id = ? AND user_id = ?').run(GroupMemberType.normal, groupId, g.owner);
+      this.ctx.stmt('UPDATE group_members SET type = ? WHERE group_id = ? AND user_id = ?').run(GroupMemberType.owner, groupId, newOwner);
+      this.ctx.stmt('UPDATE groups SET owner = ?, updated_at = ? WHERE id = ?').run(newOwner, now, groupId);
+    });
+  }
+
+  listMembers(groupId: string): Promise<GroupMember[]> {
+    return this.ctx.read(() => {
+      this.mustRow(groupId);
+      return (
+        this.ctx
+          .stmt(
+            'SELECT user_id, alias, type, extra, created_at FROM group_members WHERE group_id = ? AND type <> 4 ORDER BY created_at, user_id',
+          )
+          .all(groupId) as MemberRow[]
+      ).map(toMember);
+    });
+  }
+
+  getMember(groupId: string, userId: string): Promise<GroupMember | null> {
+    return this.ctx.read(() => {
+      const m = this.member(groupId, userId);
+      return m ? toMember(m) : null;
+    });
+  }
+
+  addMembers(groupId: string, members: MemberInput[], maxMembers: number): Promise<void> {
+    return this.ctx.write(() => {
+      const g = this.mustRow(groupId);
+      const added = this.upsertMembers(groupId, g.owner, members, Date.now());
+      this.bumpCount(groupId, added, maxMembers);
+    });
+  }
+
+  removeMembers(groupId: string, userIds: string[]): Promise<string[]> {
+    return this.ctx.write(() => {
+      const g = this.mustRow(groupId);
+      if (userIds.includes(g.owner)) throw new CoreError('no_right', 'the owner cannot be removed; transfer or dismiss the group');
+      const removed: string[] = [];
+      for (const u of userIds) {
+        const r = this.ctx.stmt('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, u);
+        if (r.changes > 0) removed.push(u);
+      }
+      this.ctx.stmt('UPDATE groups SET member_count = member_count - ?, updated_at = ? WHERE id = ?').run(removed.length, Date.now(), groupId);
+      return removed;
+    });
+  }
+
+  setMemberType(groupId: string, userIds: string[], type: number): Promise<void> {
+    return this.ctx.write(() => {
+      const g = this.mustRow(groupId);
+      for (const u of userIds) {
+        if (u === g.owner) throw new CoreError('no_right', 'the owner type cannot change');
+        if (!this.member(groupId, u)) throw new CoreError('not_in_group', `${u} is not a member`);
+        this.ctx.stmt('UPDATE group_members SET type = ? WHERE group_id = ? AND user_id = ?').run(type, groupId, u);
+      }
+    });
+  }
+
+  groupsOfUser(userId: string): Promise<string[]> {
+    return this.ctx.read(() =>
+      (
+        this.ctx.stmt('SELECT group_id FROM group_members WHERE user_id = ? AND type <> 4 ORDER BY group_id').all(userId) as Array<{
+          group_id: string;
+        }>
+      ).map((r) => r.group_id),
+    );
+  }
+}
+
+interface ChannelRow {
+  id: string;
+  name: string;
+  owner: string;
+  portrait: string;
+  description: string;
+  extra: string;
+  secret: string;
+  callback: string;
+  automatic: number;
+  state: number;
+  subscriber_count: number;
+  updated_at: number;
+}
+
+function toChannel(r: ChannelRow): Channel {
+  return {
+    channelId: r.id,
+    name: r.name,
+    owner: r.owner,
+    portrait: r.portrait,
+    desc: r.description,
+    extra: r.extra,
+    secret: r.secret,
+    callback: r.callback,
+    automatic: r.automatic,
+    state: r.state,
+    updateDt: r.updated_at,
+  };
+}
+
+export class SqliteChannels implements ChannelStore {
+  constructor(
+    private readonly ctx: SqliteContext,
+    private readonly users: SqliteUsers,
+  ) {}
+
+  row(channelId: string): ChannelRow | undefined {
+    return this.ctx.stmt('SELECT * FROM channels WHERE id = ?').get(channelId) as ChannelRow | undefined;
+  }
+
+  isSubscriber(channelId: string, userId: string): boolean {
+    return this.ctx.stmt('SELECT 1 FROM channel_subscribers WHERE channel_id = ? AND user_id = ?').get(channelId, userId) !== undefined;
+  }
+
+  subscriberIds(channelId: string): string[] {
+    return (
+      this.ctx.stmt('SELECT user_id FROM channel_subscribers WHERE channel_id = ?').all(channelId) as Array<{ user_id: string }>
+    ).map((r) => r.user_id);
+  }
+
+  upsertChannel(channelId: string, f: ChannelFields): Promise<Channel> {
+    return this.ctx.write(() => {
+      if (!this.users.row(f.owner)) throw new CoreError('not_exist', `user ${f.owner} does not exist`);
+      const now = Date.now();
+      this.ctx
+        .stmt(
+          `INSERT INTO channels(id, name, owner, portrait, description, extra, secret, callback, automatic, state, created_at, updated_at)
+           VALUES (@id, @name, @owner, @portrait, @desc, @extra, @secret, @callback, @automatic, @state, @now, @now)
+           ON CONFLICT(id) DO UPDATE SET name = @name, owner = @owner, portrait = @portrait, description = @desc, extra = @extra,
+             secret = @secret, callback = @callback, automatic = @automatic, state = @state, updated_at = @now`,
+        )
+        .run({
+          id: channelId,
+          name: f.name,
+          owner: f.owner,
+          portrait: f.portrait ?? '',
+          desc: f.desc ?? '',
+          extra: f.extra ?? '',
+          secret: f.secret ?? '',
+          callback: f.callback ?? '',
+          automatic: f.automatic ?? 0,
+          state: f.state ?? 0,
+          now,
+        });
+      return toChannel(this.row(channelId)!);
+    });
+  }
+
+  getChannel(channelId: string): Promise<Channel | null> {
+    return this.ctx.read(() => {
+      const r = this.row(channelId);
+      return r ? toChannel(r) : null;
+    });
+  }
+
+  destroyChannel(channelId: string): Promise<void> {
+    return this.ctx.write(() => {
+      const r = this.ctx.stmt('DELETE FROM channels WHERE id = ?').run(channelId);
+      if (r.changes === 0) throw new CoreError('not_exist', `channel ${channelId} does not exist`);
+      this.ctx.stmt('DELETE FROM channel_subscribers WHERE channel_id = ?').run(channelId);
+    });
+  }
+
+  subscribe(channelId: string, userId: string, on: boolean): Promise<void> {
+    return this.ctx.write(() => {
+      if (!this.row(channelId)) throw new CoreError('not_exist', `channel ${channelId} does not exist`);
+      if (!this.users.row(userId)) throw new CoreError('not_exist', `user ${userId} does not exist`);
+      if (on) {
+        const r = this.ctx
+          .stmt(
+            'INSERT OR IGNORE INTO channel_subscribers(channel_id, user_id, subscribed_seq, created_at) VALUES (?, ?, ?, ?)',
+          )
+          .run(channelId, userId, this.ctx.currentSeq(), Date.now());
+        if (r.changes > 0) this.ctx.stmt('UPDATE channels SET subscriber_count = subscriber_count + 1 WHERE id = ?').run(channelId);
+      } else {
+        const r = this.ctx.stmt('DELETE FROM channel_subscribers WHERE channel_id = ? AND user_id = ?').run(channelId, userId);
+        if (r.changes > 0) this.ctx.stmt('UPDATE channels SET subscriber_count = subscriber_count - 1 WHERE id = ?').run(channelId);
+      }
+    });
+  }
+
+  isSubscribed(channelId: string, userId: string): Promise<boolean> {
+    return this.ctx.read(() => this.isSubscriber(channelId, userId));
+  }
+}

@@ -1,0 +1,90 @@
+import type { Conversation, MessageKindValue, MessageStatusValue, Payload, StoredMessage } from '../../core/model.js';
+import { ConvType, MessageKind } from '../../core/model.js';
+import type { Audience } from '../../core/ports/store.js';
+import type { SqliteContext } from './context.js';
+
+export interface MessageRow {
+  uid: number;
+  seq: number;
+  sender: string;
+  conv_type: number;
+  conv_target: string;
+  conv_line: number;
+  payload: string;
+  to_users: string | null;
+  kind: number;
+  status: number;
+  timestamp: number;
+  updated_at: number;
+  expire_at: number;
+  client_id: string;
+  platform: number;
+}
+
+export const MESSAGE_COLS =
+  'uid, seq, sender, conv_type, conv_target, conv_line, payload, to_users, kind, status, timestamp, updated_at, expire_at, client_id, platform';
+
+export function toMessage(r: MessageRow): StoredMessage {
+  return {
+    uid: r.uid,
+    sender: r.sender,
+    conv: { type: r.conv_type, target: r.conv_target, line: r.conv_line },
+    payload: JSON.parse(r.payload) as Payload,
+    toUsers: r.to_users ? (JSON.parse(r.to_users) as string[]) : [],
+    kind: r.kind as MessageKindValue,
+    status: r.status as MessageStatusValue,
+    timestamp: r.timestamp,
+    updatedAt: r.updated_at,
+    clientId: r.client_id,
+    platform: r.platform,
+  };
+}
+
+export function messageRow(ctx: SqliteContext, uid: number): MessageRow | undefined {
+  return ctx.stmt(`SELECT ${MESSAGE_COLS} FROM messages WHERE uid = ?`).get(uid) as MessageRow | undefined;
+}
+
+/**
+ * The conversation as `userId` sees it: a single chat (and a multicast or broadcast, which arrive as
+ * single chats from the sender) is keyed by the other party.
+ */
+export function perspective(msg: { sender: string; conv: Conversation; kind: number }, userId: string): Conversation {
+  if (msg.kind !== MessageKind.conversation) {
+    return { type: ConvType.single, target: userId === msg.sender ? msg.conv.target : msg.sender, line: msg.conv.line };
+  }
+  if (msg.conv.type === ConvType.single && userId !== msg.sender) {
+    return { type: ConvType.single, target: msg.sender, line: msg.conv.line };
+  }
+  return msg.conv;
+}
+
+export const EventType = { message: 1, recall: 2, update: 3, delete: 4, clear: 5, conv_delete: 6, read: 7 } as const;
+export const AudienceType = { group: 1, channel: 2, all: 3 } as const;
+
+/**
+ * Record an event for an audience: per-user inbox rows for a listed audience, one shared row otherwise.
+ * `extraUsers` get inbox rows in addition (e.g. a channel owner who is not a subscriber).
+ */
+export function writeEvent(
+  ctx: SqliteContext,
+  seq: number,
+  type: number,
+  uid: number,
+  audience: Audience,
+  data: string | null = null,
+  extraUsers: string[] = [],
+): void {
+  const inbox = ctx.stmt('INSERT INTO inbox(user_id, seq, type, uid, data) VALUES (?, ?, ?, ?, ?)');
+  if (audience.kind === 'users') {
+    for (const u of audience.users) inbox.run(u, seq, type, uid, data);
+  } else {
+    const [t, id] =
+      audience.kind === 'group'
+        ? [AudienceType.group, audience.groupId]
+        : audience.kind === 'channel'
+          ? [AudienceType.channel, audience.channelId]
+          : [AudienceType.all, ''];
+    ctx.stmt('INSERT INTO events(seq, type, uid, audience_type, audience_id) VALUES (?, ?, ?, ?, ?)').run(seq, type, uid, t, id);
+  }
+  for (const u of extraUsers) inbox.run(u, seq, type, uid, data);
+}

@@ -1,0 +1,293 @@
+import { CoreError } from '../../core/errors.js';
+import type { Payload, StoredMessage } from '../../core/model.js';
+import { ConvType, MessageKind, MessageStatus, PersistFlag } from '../../core/model.js';
+import type {
+  AppendResult,
+  Audience,
+  MessageDraft,
+  MessageScope,
+  MessageStore,
+  MutationResult,
+  RecallBuilder,
+} from '../../core/ports/store.js';
+import { channelSendScope, checkGroupSend, checkSender } from '../../core/rules.js';
+import type { SqliteContext } from './context.js';
+import type { SqliteChannels, SqliteGroups } from './groups.js';
+import { EventType, MESSAGE_COLS, messageRow, type MessageRow, perspective, toMessage, writeEvent } from './message-rows.js';
+import type { SqliteUsers } from './users.js';
+
+/** Who receives a message, plus inbox rows owed to users outside a shared audience. */
+interface Delivery {
+  audience: Audience;
+  extraUsers: string[];
+  count: number;
+}
+
+function unique(ids: string[]): string[] {
+  return [...new Set(ids)];
+}
+
+function listed(users: string[], sender: string): Delivery {
+  const all = unique([sender, ...users]);
+  return { audience: { kind: 'users', users: all }, extraUsers: [], count: all.length - 1 };
+}
+
+export class SqliteMessages implements MessageStore {
+  constructor(
+    private readonly ctx: SqliteContext,
+    private readonly users: SqliteUsers,
+    private readonly groups: SqliteGroups,
+    private readonly channels: SqliteChannels,
+  ) {}
+
+  /**
+   * Who receives `msg` now. With `check`, also enforce the sender's right to send (inside the
+   * caller's transaction). Shared audiences are used above the inline fan-out limit.
+   */
+  private delivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, check: boolean): Delivery {
+    const max = this.ctx.fanout.inlineFanoutMax;
+    if (msg.kind === MessageKind.broadcast) {
+      const n = (this.ctx.stmt('SELECT COUNT(*) AS n FROM users WHERE id <> ?').get(msg.sender) as { n: number }).n;
+      return { audience: { kind: 'all' }, extraUsers: [], count: n };
+    }
+    if (msg.kind === MessageKind.multicast) {
+      if (check) {
+        for (const t of msg.toUsers) if (!this.users.row(t)) throw new CoreError('not_exist', `user ${t} does not exist`);
+      }
+      return listed(msg.toUsers, msg.sender);
+    }
+    const { conv } = msg;
+    switch (conv.type) {
+      case ConvType.single: {
+        if (check && !this.users.row(conv.target)) throw new CoreError('not_exist', `user ${conv.target} does not exist`);
+        return listed([conv.target], msg.sender);
+      }
+      case ConvType.group: {
+        const group = this.groups.row(conv.target);
+        if (check) checkGroupSend(group, this.groups.member(conv.target, msg.sender), conv.target);
+        if (!group) return listed([], msg.sender);
+        if (msg.toUsers.length > 0) {
+          return listed(
+            msg.toUsers.filter((u) => this.groups.member(conv.target, u)),
+            msg.sender,
+          );
+        }
+        if (group.member_count <= max) return listed(this.groups.memberIds(conv.target), msg.sender);
+        return { audience: { kind: 'group', groupId: conv.target }, extraUsers: [], count: group.member_count - 1 };
+      }
+      case ConvType.channel: {
+        const channel = this.channels.row(conv.target);
+        const scope = check
+          ? channelSendScope(channel, msg.sender, this.channels.isSubscriber(conv.target, msg.sender), conv.target)
+          : channel && channel.owner === msg.sender
+            ? 'subscribers'
+            : 'owner';
+        if (!channel) return listed([], msg.sender);
+        if (scope === 'owner') return listed([channel.owner], msg.sender);
+        if (msg.toUsers.length > 0) {
+          return listed(
+            msg.toUsers.filter((u) => this.channels.isSubscriber(conv.target, u)),
+            msg.sender,
+          );
+        }
+        if (channel.subscriber_count <= max) return listed(this.channels.subscriberIds(conv.target), msg.sender);
+        const ownerSubscribed = this.channels.isSubscriber(conv.target, channel.owner);
+        return {
+          audience: { kind: 'channel', channelId: conv.target },
+          extraUsers: ownerSubscribed ? [] : [channel.owner],
+          count: channel.subscriber_count - (ownerSubscribed ? 1 : 0),
+        };
+      }
+      case ConvType.chatroom:
+        throw new CoreError('not_exist', `chatroom ${conv.target} does not exist`);
+      default:
+        throw new CoreError('not_implement', `conversation type ${conv.type} is not supported`);
+    }
+  }
+
+  appendMessage(d: MessageDraft): Promise<AppendResult> {
+    return this.ctx.write(() => {
+      if (d.clientMsgId) {
+        const prior = this.ctx
+          .stmt(`SELECT ${MESSAGE_COLS} FROM messages WHERE sender = ? AND client_msg_id = ?`)
+          .get(d.sender, d.clientMsgId) as MessageRow | undefined;
+        if (prior) {
+          const message = toMessage(prior);
+          const del = this.delivery(message, false);
+          return { message, seq: prior.seq, audience: del.audience, count: del.count, duplicate: true };
+        }
+      }
+      if (!d.system) checkSender(this.users.row(d.sender), d.sender);
+      const msg = {
+        sender: d.sender,
+        conv: d.conv,
+        kind: d.kind,
+        toUsers: d.toUsers,
+      };
+      const del = this.delivery(msg, !d.system);
+      const now = Date.now();
+      const uid = this.ctx.uids.next(now);
+      const message: StoredMessage = {
+        uid,
+        sender: d.sender,
+        conv: d.conv,
+        payload: d.payload,
+        toUsers: d.toUsers,
+        kind: d.kind,
+        status: MessageStatus.normal,
+        timestamp: now,
+        updatedAt: 0,
+        clientId: d.clientId ?? '',
+        platform: d.platform ?? 0,
+      };
+      if (d.payload.persistFlag === PersistFlag.transparent) {
+        return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
+      }
+      const seq = this.ctx.nextSeq();
+      this.ctx
+        .stmt(
+          `INSERT INTO messages(uid, seq, sender, conv_type, conv_target, conv_line, payload, to_users, kind, timestamp, expire_at, client_id, platform, client_msg_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          uid,
+          seq,
+          d.sender,
+          d.conv.type,
+          d.conv.target,
+          d.conv.line,
+          JSON.stringify(d.payload),
+          d.toUsers.length > 0 ? JSON.stringify(d.toUsers) : null,
+          d.kind,
+          now,
+          d.payload.expireDuration > 0 ? now + d.payload.expireDuration * 1000 : 0,
+          message.clientId,
+          message.platform,
+          d.clientMsgId ?? null,
+        );
+      writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
+      if (del.audience.kind === 'users' && d.payload.persistFlag !== PersistFlag.none) {
+        this.touchConversations(message, del.audience.users, d.payload.persistFlag === PersistFlag.count);
+      }
+      return { message, seq, audience: del.audience, count: del.count, duplicate: false };
+    });
+  }
+
+  /** Per-user conversation rows of a listed message: last message, unread (+1 for counted receivers). */
+  private touchConversations(msg: StoredMessage, users: string[], counted: boolean): void {
+    const up = this.ctx.stmt(
+      `INSERT INTO conversations(user_id, conv_type, conv_target, conv_line, unread, last_uid, last_ts, visible)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+       ON CONFLICT(user_id, conv_type, conv_target, conv_line)
+       DO UPDATE SET unread = unread + excluded.unread, last_uid = excluded.last_uid, last_ts = excluded.last_ts, visible = 1`,
+    );
+    for (const u of users) {
+      const c = perspective(msg, u);
+      up.run(u, c.type, c.target, c.line, counted && u !== msg.sender ? 1 : 0, msg.uid, msg.timestamp);
+    }
+  }
+
+  getMessage(uid: number, now: number): Promise<StoredMessage | null> {
+    return this.ctx.read(() => {
+      const r = messageRow(this.ctx, uid);
+      if (!r || r.status === MessageStatus.deleted || (r.expire_at > 0 && r.expire_at <= now)) return null;
+      return toMessage(r);
+    });
+  }
+
+  private liveRow(uid: number, scope: MessageScope): MessageRow {
+    const r = messageRow(this.ctx, uid);
+    if (!r || r.status === MessageStatus.deleted) throw new CoreError('not_exist', `message ${uid} does not exist`);
+    if (scope.kind !== undefined && r.kind !== scope.kind) {
+      throw new CoreError('not_exist', `message ${uid} is not a ${scope.kind === MessageKind.broadcast ? 'broadcast' : 'multicast'}`);
+    }
+    return r;
+  }
+
+  /** Apply a per-receiver state (1 recalled, 2 deleted) to the receivers of `msg` among `receivers`. */
+  private perReceiver(msg: StoredMessage, receivers: string[], state: number, type: number, payload: Payload | null): MutationResult {
+    const del = this.delivery(msg, false);
+    const recipients = del.audience.kind === 'users' ? new Set(del.audience.users) : null;
+    const affected: string[] = [];
+    for (const r of receivers) {
+      if (recipients && !recipients.has(r)) continue;
+      if (!recipients && !this.users.row(r)) continue;
+      const cur = this.ctx.stmt('SELECT state FROM user_message_state WHERE user_id = ? AND uid = ?').get(r, msg.uid) as
+        | { state: number }
+        | undefined;
+      if (cur && cur.state >= state) continue;
+      this.ctx
+        .stmt('INSERT OR REPLACE INTO user_message_state(user_id, uid, state, payload) VALUES (?, ?, ?, ?)')
+        .run(r, msg.uid, state, payload ? JSON.stringify(payload) : null);
+      affected.push(r);
+    }
+    if (affected.length === 0) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true };
+    const seq = this.ctx.nextSeq();
+    const audience: Audience = { kind: 'users', users: affected };
+    writeEvent(this.ctx, seq, type, msg.uid, audience);
+    return { message: payload ? { ...msg, payload, status: MessageStatus.recalled } : msg, seq, audience, unchanged: false };
+  }
+
+  recallMessage(uid: number, operator: string, build: RecallBuilder, scope: MessageScope): Promise<MutationResult> {
+    return this.ctx.write(() => {
+      const row = this.liveRow(uid, scope);
+      const msg = toMessage(row);
+      if (scope.receivers) {
+        if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true };
+        return this.perReceiver(msg, scope.receivers, 1, EventType.recall, build(msg, operator));
+      }
+      const del = this.delivery(msg, false);
+      if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: del.audience, unchanged: true };
+      const payload = build(msg, operator);
+      const now = Date.now();
+      this.ctx
+        .stmt('UPDATE messages SET payload = ?, status = ?, updated_at = ?, expire_at = 0 WHERE uid = ?')
+        .run(JSON.stringify(payload), MessageStatus.recalled, now, uid);
+      const seq = this.ctx.nextSeq();
+      writeEvent(this.ctx, seq, EventType.recall, uid, del.audience, null, del.extraUsers);
+      return { message: { ...msg, payload, status: MessageStatus.recalled, updatedAt: now }, seq, audience: del.audience, unchanged: false };
+    });
+  }
+
+  updateMessage(uid: number, payload: Payload, distribute: boolean, updatedAt: number): Promise<MutationResult> {
+    return this.ctx.write(() => {
+      const row = this.liveRow(uid, {});
+      if (row.status === MessageStatus.recalled) throw new CoreError('no_right', 'a recalled message cannot be updated');
+      this.ctx.stmt('UPDATE messages SET payload = ?, updated_at = ? WHERE uid = ?').run(JSON.stringify(payload), updatedAt, uid);
+      const msg = { ...toMessage(row), payload, updatedAt };
+      const del = this.delivery(msg, false);
+      if (!distribute) return { message: msg, seq: 0, audience: del.audience, unchanged: false };
+      const seq = this.ctx.nextSeq();
+      writeEvent(this.ctx, seq, EventType.update, uid, del.audience, null, del.extraUsers);
+      return { message: msg, seq, audience: del.audience, unchanged: false };
+    });
+  }
+
+  deleteMessage(uid: number, scope: MessageScope): Promise<MutationResult> {
+    return this.ctx.write(() => {
+      const row = this.liveRow(uid, scope);
+      const msg = toMessage(row);
+      if (scope.receivers) return this.perReceiver(msg, scope.receivers, 2, EventType.delete, null);
+      const del = this.delivery(msg, false);
+      // Tombstone: the row stays so devices and later syncs learn of the delete; the content goes.
+      const tombstone: Payload = { ...msg.payload, searchableContent: '', pushContent: '', pushData: '', content: '', base64edData: '', remoteMediaUrl: '', mentionedTarget: [], extra: '' };
+      this.ctx
+        .stmt('UPDATE messages SET payload = ?, status = ?, updated_at = ? WHERE uid = ?')
+        .run(JSON.stringify(tombstone), MessageStatus.deleted, Date.now(), uid);
+      const seq = this.ctx.nextSeq();
+      writeEvent(this.ctx, seq, EventType.delete, uid, del.audience, null, del.extraUsers);
+      return { message: msg, seq, audience: del.audience, unchanged: false };
+    });
+  }
+
+  unreadTotal(userId: string, convType: number): Promise<number> {
+    return this.ctx.read(
+      () =>
+        (
+          this.ctx
+            .stmt('SELECT COALESCE(SUM(unread), 0) AS n FROM conversations WHERE user_id = ? AND conv_type = ? AND visible = 1')
+            .get(userId, convType) as { n: number }
+        ).n,
+    );
+  }
+}

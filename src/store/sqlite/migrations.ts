@@ -1,0 +1,196 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Schema migrations, applied in order inside one transaction each; `PRAGMA user_version` records the
+ * last one applied. Never edit a released migration: append a new one.
+ *
+ * Cursor (seq) invariants: every per-user row (inbox) and shared-audience event (events) carries a
+ * seq allocated by the single writer in commit order; users, memberships and subscriptions record the
+ * seq at which they started so replay never shows what happened before them.
+ */
+const MIGRATIONS: string[] = [
+  // 1: users, tokens, groups, channels, messages, per-user state, sync log
+  `
+  CREATE TABLE users(
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    display_name TEXT NOT NULL DEFAULT '',
+    portrait TEXT NOT NULL DEFAULT '',
+    gender INTEGER NOT NULL DEFAULT 0,
+    mobile TEXT NOT NULL DEFAULT '',
+    email TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '',
+    company TEXT NOT NULL DEFAULT '',
+    social TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    type INTEGER NOT NULL DEFAULT 0,
+    role TEXT NOT NULL DEFAULT 'user',
+    status INTEGER NOT NULL DEFAULT 0,
+    created_seq INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX users_name ON users(name);
+  CREATE INDEX users_mobile ON users(mobile) WHERE mobile <> '';
+  CREATE INDEX users_email ON users(email) WHERE email <> '';
+  CREATE INDEX users_status ON users(status) WHERE status <> 0;
+
+  CREATE TABLE tokens(
+    hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    platform INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX tokens_user ON tokens(user_id, client_id);
+
+  CREATE TABLE groups(
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL DEFAULT '',
+    portrait TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL,
+    type INTEGER NOT NULL DEFAULT 0,
+    extra TEXT NOT NULL DEFAULT '',
+    mute INTEGER NOT NULL DEFAULT 0,
+    join_type INTEGER NOT NULL DEFAULT 0,
+    private_chat INTEGER NOT NULL DEFAULT 0,
+    searchable INTEGER NOT NULL DEFAULT 0,
+    history_message INTEGER NOT NULL DEFAULT 0,
+    max_member_count INTEGER NOT NULL DEFAULT 0,
+    member_count INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE group_members(
+    group_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    alias TEXT NOT NULL DEFAULT '',
+    type INTEGER NOT NULL DEFAULT 0,
+    extra TEXT NOT NULL DEFAULT '',
+    joined_seq INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY(group_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX group_members_user ON group_members(user_id, group_id);
+
+  CREATE TABLE channels(
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    portrait TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    secret TEXT NOT NULL DEFAULT '',
+    callback TEXT NOT NULL DEFAULT '',
+    automatic INTEGER NOT NULL DEFAULT 0,
+    state INTEGER NOT NULL DEFAULT 0,
+    subscriber_count INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE channel_subscribers(
+    channel_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    subscribed_seq INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY(channel_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX channel_subscribers_user ON channel_subscribers(user_id, channel_id);
+
+  -- status: 0 normal, 1 recalled, 2 deleted (tombstone: payload emptied). kind: 0 conversation, 1 multicast, 2 broadcast.
+  CREATE TABLE messages(
+    uid INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    sender TEXT NOT NULL,
+    conv_type INTEGER NOT NULL,
+    conv_target TEXT NOT NULL,
+    conv_line INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    to_users TEXT,
+    kind INTEGER NOT NULL,
+    status INTEGER NOT NULL DEFAULT 0,
+    timestamp INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL DEFAULT 0,
+    expire_at INTEGER NOT NULL DEFAULT 0,
+    client_id TEXT NOT NULL DEFAULT '',
+    platform INTEGER NOT NULL DEFAULT 0,
+    client_msg_id TEXT
+  );
+  CREATE INDEX messages_conv ON messages(conv_type, conv_target, conv_line, timestamp);
+  CREATE UNIQUE INDEX messages_client_msg ON messages(sender, client_msg_id) WHERE client_msg_id IS NOT NULL;
+
+  -- Per-user event rows (listed audiences). type: 1 message, 2 recall, 3 update, 4 delete, 5 clear, 6 conv_delete, 7 read.
+  CREATE TABLE inbox(
+    user_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    data TEXT,
+    PRIMARY KEY(user_id, seq)
+  ) WITHOUT ROWID;
+
+  -- Shared-audience events. audience_type: 1 group members, 2 channel subscribers, 3 every user.
+  CREATE TABLE events(
+    seq INTEGER PRIMARY KEY,
+    type INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    audience_type INTEGER NOT NULL,
+    audience_id TEXT NOT NULL
+  );
+  CREATE INDEX events_audience ON events(audience_type, audience_id, seq);
+
+  -- Per-receiver changes of a message (recall/delete for some receivers). state: 1 recalled (payload = what they see), 2 deleted.
+  CREATE TABLE user_message_state(
+    user_id TEXT NOT NULL,
+    uid INTEGER NOT NULL,
+    state INTEGER NOT NULL,
+    payload TEXT,
+    PRIMARY KEY(user_id, uid)
+  ) WITHOUT ROWID;
+
+  -- Time ranges of a conversation hidden for one user (clear_by_user, conversation delete).
+  CREATE TABLE user_hides(
+    user_id TEXT NOT NULL,
+    conv_type INTEGER NOT NULL,
+    conv_target TEXT NOT NULL,
+    conv_line INTEGER NOT NULL,
+    start_ts INTEGER NOT NULL,
+    end_ts INTEGER NOT NULL
+  );
+  CREATE INDEX user_hides_key ON user_hides(user_id, conv_type, conv_target, conv_line);
+
+  -- The user's view of a conversation: unread counter, last message, read mark.
+  CREATE TABLE conversations(
+    user_id TEXT NOT NULL,
+    conv_type INTEGER NOT NULL,
+    conv_target TEXT NOT NULL,
+    conv_line INTEGER NOT NULL,
+    unread INTEGER NOT NULL DEFAULT 0,
+    last_uid INTEGER NOT NULL DEFAULT 0,
+    last_ts INTEGER NOT NULL DEFAULT 0,
+    read_ts INTEGER NOT NULL DEFAULT 0,
+    visible INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY(user_id, conv_type, conv_target, conv_line)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE deliveries(
+    user_id TEXT PRIMARY KEY,
+    ts INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this build (${MIGRATIONS.length})`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}

@@ -1,0 +1,70 @@
+import type Database from 'better-sqlite3';
+import { UidGenerator } from '../../core/ids.js';
+import type { Store } from '../../core/ports/store.js';
+import { SqliteContext, type FanoutOptions } from './context.js';
+import { SqliteConversations } from './conversations.js';
+import { openDatabase, type Synchronous } from './db.js';
+import { SqliteChannels, SqliteGroups } from './groups.js';
+import { SqliteMessages } from './messages.js';
+import { SqliteSync } from './sync.js';
+import { SqliteTokens, SqliteUsers } from './users.js';
+import { SqliteWriter } from './writer.js';
+
+export interface SqliteStoreOptions extends FanoutOptions {
+  file: string;
+  synchronous: Synchronous;
+  nodeId: number;
+  commitMaxBatch: number;
+  commitMaxDelayMs: number;
+  onCommit?: (size: number, ms: number) => void;
+  onError?: (err: unknown) => void;
+}
+
+/** The embedded backend: one SQLite file in WAL mode, one connection, group commit. */
+export class SqliteStore implements Store {
+  readonly users: SqliteUsers;
+  readonly tokens: SqliteTokens;
+  readonly groups: SqliteGroups;
+  readonly channels: SqliteChannels;
+  readonly messages: SqliteMessages;
+  readonly conversations: SqliteConversations;
+  readonly sync: SqliteSync;
+  private readonly db: Database.Database;
+  private readonly writer: SqliteWriter;
+  private closed = false;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.db = openDatabase({ file: opts.file, synchronous: opts.synchronous });
+    this.writer = new SqliteWriter(this.db, {
+      maxBatch: opts.commitMaxBatch,
+      maxDelayMs: opts.commitMaxDelayMs,
+      ...(opts.onCommit ? { onCommit: opts.onCommit } : {}),
+      ...(opts.onError ? { onError: opts.onError } : {}),
+    });
+    const ctx = new SqliteContext(this.db, this.writer, new UidGenerator(opts.nodeId), { inlineFanoutMax: opts.inlineFanoutMax });
+    this.users = new SqliteUsers(ctx);
+    this.tokens = new SqliteTokens(ctx, this.users);
+    this.groups = new SqliteGroups(ctx, this.users);
+    this.channels = new SqliteChannels(ctx, this.users);
+    this.messages = new SqliteMessages(ctx, this.users, this.groups, this.channels);
+    this.conversations = new SqliteConversations(ctx, this.users);
+    this.sync = new SqliteSync(ctx);
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      this.db.prepare('SELECT 1').get();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.writer.close();
+    this.closed = true;
+    this.db.close();
+  }
+}

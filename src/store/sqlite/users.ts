@@ -1,0 +1,240 @@
+import { CoreError } from '../../core/errors.js';
+import type { TokenRecord, User, UserRole } from '../../core/model.js';
+import { UserStatus } from '../../core/model.js';
+import type { TokenStore, UserFields, UserLookup, UserStore } from '../../core/ports/store.js';
+import type { SqliteContext } from './context.js';
+
+interface UserRow {
+  id: string;
+  name: string;
+  display_name: string;
+  portrait: string;
+  gender: number;
+  mobile: string;
+  email: string;
+  address: string;
+  company: string;
+  social: string;
+  extra: string;
+  type: number;
+  role: string;
+  status: number;
+  updated_at: number;
+}
+
+export function toUser(r: UserRow): User {
+  return {
+    userId: r.id,
+    name: r.name,
+    displayName: r.display_name,
+    portrait: r.portrait,
+    gender: r.gender,
+    mobile: r.mobile,
+    email: r.email,
+    address: r.address,
+    company: r.company,
+    social: r.social,
+    extra: r.extra,
+    type: r.type,
+    role: r.role === 'operator' ? 'operator' : 'user',
+    status: r.status,
+    updateDt: r.updated_at,
+  };
+}
+
+/** UserFields key → column. */
+const COLUMNS: Record<keyof UserFields, string> = {
+  name: 'name',
+  displayName: 'display_name',
+  portrait: 'portrait',
+  gender: 'gender',
+  mobile: 'mobile',
+  email: 'email',
+  address: 'address',
+  company: 'company',
+  social: 'social',
+  extra: 'extra',
+  type: 'type',
+};
+
+const USER_COLS =
+  'id, name, display_name, portrait, gender, mobile, email, address, company, social, extra, type, role, status, updated_at';
+
+export class SqliteUsers implements UserStore {
+  constructor(private readonly ctx: SqliteContext) {}
+
+  /** Inside a command: the user row or undefined. */
+  row(userId: string): UserRow | undefined {
+    return this.ctx.stmt(`SELECT ${USER_COLS} FROM users WHERE id = ?`).get(userId) as UserRow | undefined;
+  }
+
+  private assertNameFree(name: string, userId: string): void {
+    const owner = this.ctx.stmt('SELECT id FROM users WHERE name = ?').get(name) as { id: string } | undefined;
+    if (owner && owner.id !== userId) throw new CoreError('name_taken', `name ${name} belongs to another user`);
+  }
+
+  private applyFields(userId: string, fields: UserFields, now: number): void {
+    const keys = (Object.keys(fields) as Array<keyof UserFields>).filter((k) => fields[k] !== undefined);
+    if (keys.length === 0) return;
+    const sets = keys.map((k) => `${COLUMNS[k]} = ?`).join(', ');
+    this.ctx
+      .stmt(`UPDATE users SET ${sets}, updated_at = ? WHERE id = ?`)
+      .run(...keys.map((k) => fields[k] as string | number), now, userId);
+  }
+
+  upsertUser(userId: string, fields: UserFields & { name: string }): Promise<User> {
+    return this.ctx.write(() => {
+      const now = Date.now();
+      this.assertNameFree(fields.name, userId);
+      if (this.row(userId)) {
+        this.applyFields(userId, fields, now);
+      } else {
+        this.ctx
+          .stmt('INSERT INTO users(id, name, created_seq, updated_at) VALUES (?, ?, ?, ?)')
+          .run(userId, fields.name, this.ctx.currentSeq(), now);
+        this.applyFields(userId, fields, now);
+      }
+      return toUser(this.row(userId)!);
+    });
+  }
+
+  updateUser(userId: string, fields: UserFields): Promise<User> {
+    return this.ctx.write(() => {
+      if (!this.row(userId)) throw new CoreError('not_exist', `user ${userId} does not exist`);
+      if (fields.name !== undefined) this.assertNameFree(fields.name, userId);
+      this.applyFields(userId, fields, Date.now());
+      return toUser(this.row(userId)!);
+    });
+  }
+
+  destroyUser(userId: string): Promise<{ groups: string[] }> {
+    return this.ctx.write(() => {
+      if (!this.row(userId)) throw new CoreError('not_exist', `user ${userId} does not exist`);
+      const groups = (
+        this.ctx.stmt('SELECT group_id FROM group_members WHERE user_id = ?').all(userId) as Array<{ group_id: string }>
+      ).map((r) => r.group_id);
+      for (const g of groups) {
+        this.ctx.stmt('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(g, userId);
+        this.ctx.stmt('UPDATE groups SET member_count = member_count - 1 WHERE id = ?').run(g);
+      }
+      const channels = this.ctx
+        .stmt('SELECT channel_id FROM channel_subscribers WHERE user_id = ?')
+        .all(userId) as Array<{ channel_id: string }>;
+      for (const c of channels) {
+        this.ctx.stmt('DELETE FROM channel_subscribers WHERE channel_id = ? AND user_id = ?').run(c.channel_id, userId);
+        this.ctx.stmt('UPDATE channels SET subscriber_count = subscriber_count - 1 WHERE id = ?').run(c.channel_id);
+      }
+      this.ctx.stmt('DELETE FROM tokens WHERE user_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM conversations WHERE user_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM user_hides WHERE user_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM user_message_state WHERE user_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM deliveries WHERE user_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM inbox WHERE user_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM users WHERE id = ?').run(userId);
+      return { groups };
+    });
+  }
+
+  getUser(by: UserLookup): Promise<User | null> {
+    return this.ctx.read(() => {
+      let r: UserRow | undefined;
+      if ('userId' in by) r = this.row(by.userId);
+      else if ('name' in by) r = this.ctx.stmt(`SELECT ${USER_COLS} FROM users WHERE name = ?`).get(by.name) as UserRow | undefined;
+      else if ('mobile' in by)
+        r = this.ctx.stmt(`SELECT ${USER_COLS} FROM users WHERE mobile = ? AND mobile <> '' LIMIT 1`).get(by.mobile) as
+          | UserRow
+          | undefined;
+      else
+        r = this.ctx.stmt(`SELECT ${USER_COLS} FROM users WHERE email = ? AND email <> '' LIMIT 1`).get(by.email) as
+          | UserRow
+          | undefined;
+      return r ? toUser(r) : null;
+    });
+  }
+
+  getUsers(userIds: string[]): Promise<User[]> {
+    return this.ctx.read(() => {
+      const out: User[] = [];
+      for (const id of userIds) {
+        const r = this.row(id);
+        if (r) out.push(toUser(r));
+      }
+      return out;
+    });
+  }
+
+  listUsers(offset: number, count: number): Promise<User[]> {
+    return this.ctx.read(() =>
+      (this.ctx.stmt(`SELECT ${USER_COLS} FROM users ORDER BY rowid LIMIT ? OFFSET ?`).all(count, offset) as UserRow[]).map(
+        toUser,
+      ),
+    );
+  }
+
+  countUsers(): Promise<number> {
+    return this.ctx.read(() => (this.ctx.stmt('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n);
+  }
+
+  setUserStatus(userId: string, status: number): Promise<void> {
+    return this.ctx.write(() => {
+      const r = this.ctx.stmt('UPDATE users SET status = ?, updated_at = ? WHERE id = ?').run(status, Date.now(), userId);
+      if (r.changes === 0) throw new CoreError('not_exist', `user ${userId} does not exist`);
+      if (status === UserStatus.blocked) this.ctx.stmt('DELETE FROM tokens WHERE user_id = ?').run(userId);
+    });
+  }
+
+  listUserStatuses(): Promise<Array<{ userId: string; status: number }>> {
+    return this.ctx.read(() =>
+      (this.ctx.stmt('SELECT id, status FROM users WHERE status <> 0 ORDER BY id').all() as Array<{ id: string; status: number }>).map(
+        (r) => ({ userId: r.id, status: r.status }),
+      ),
+    );
+  }
+
+  setUserRole(userId: string, role: UserRole): Promise<void> {
+    return this.ctx.write(() => {
+      const r = this.ctx.stmt('UPDATE users SET role = ?, updated_at = ? WHERE id = ?').run(role, Date.now(), userId);
+      if (r.changes === 0) throw new CoreError('not_exist', `user ${userId} does not exist`);
+    });
+  }
+}
+
+export class SqliteTokens implements TokenStore {
+  constructor(
+    private readonly ctx: SqliteContext,
+    private readonly users: SqliteUsers,
+  ) {}
+
+  insertToken(hash: string, rec: TokenRecord): Promise<void> {
+    return this.ctx.write(() => {
+      const u = this.users.row(rec.userId);
+      if (!u) throw new CoreError('not_exist', `user ${rec.userId} does not exist`);
+      if (u.status === UserStatus.blocked) throw new CoreError('user_blocked');
+      const now = Date.now();
+      // Expired tokens of this device are dropped as new ones are issued, so the table stays bounded.
+      this.ctx.stmt('DELETE FROM tokens WHERE user_id = ? AND client_id = ? AND expires_at <= ?').run(rec.userId, rec.clientId, now);
+      this.ctx
+        .stmt('INSERT INTO tokens(hash, user_id, client_id, platform, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(hash, rec.userId, rec.clientId, rec.platform, now, rec.expiresAt);
+    });
+  }
+
+  findToken(hash: string, now: number): Promise<TokenRecord | null> {
+    return this.ctx.read(() => {
+      const r = this.ctx
+        .stmt('SELECT user_id, client_id, platform, expires_at FROM tokens WHERE hash = ? AND expires_at > ?')
+        .get(hash, now) as { user_id: string; client_id: string; platform: number; expires_at: number } | undefined;
+      return r ? { userId: r.user_id, clientId: r.client_id, platform: r.platform, expiresAt: r.expires_at } : null;
+    });
+  }
+
+  revokeTokens(userId: string, clientId?: string): Promise<number> {
+    return this.ctx.write(() => {
+      const r =
+        clientId === undefined
+          ? this.ctx.stmt('DELETE FROM tokens WHERE user_id = ?').run(userId)
+          : this.ctx.stmt('DELETE FROM tokens WHERE user_id = ? AND client_id = ?').run(userId, clientId);
+      return r.changes;
+    });
+  }
+}

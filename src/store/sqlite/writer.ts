@@ -1,0 +1,139 @@
+import type Database from 'better-sqlite3';
+import { CoreError, isCoreError } from '../../core/errors.js';
+
+export interface WriterOptions {
+  /** Most commands in one transaction. */
+  maxBatch: number;
+  /**
+   * Longest a command waits for its batch to fill, in ms. 0 commits at the end of the current
+   * event-loop turn (everything submitted in that turn shares one commit).
+   */
+  maxDelayMs: number;
+  /** Called after each commit with the batch size and its duration (ms); for metrics. */
+  onCommit?: (size: number, ms: number) => void;
+  onError?: (err: unknown) => void;
+}
+
+interface Pending {
+  run: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit for the single SQLite connection.
+ *
+ * Contract:
+ * - `submit(fn)`: `fn` runs synchronously inside a transaction shared with other submitted commands,
+ *   under its own savepoint. If it throws, only its own writes roll back and only its promise rejects.
+ * - Promises resolve only after COMMIT returned (durable per the connection's `synchronous`).
+ *   If COMMIT fails, every command of the batch rejects with server_error and nothing of it persists.
+ * - Commands run in submission order; because there is one writer, commit order = submission order,
+ *   so a counter advanced inside commands (seq) follows commit order.
+ * - No transaction is ever open across an await: the whole batch runs in one synchronous call.
+ */
+export class SqliteWriter {
+  private queue: Pending[] = [];
+  private scheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  private closed = false;
+  private readonly begin: Database.Statement;
+  private readonly commit: Database.Statement;
+  private readonly rollback: Database.Statement;
+  private readonly savepoint: Database.Statement;
+  private readonly release: Database.Statement;
+  private readonly rollbackTo: Database.Statement;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly opts: WriterOptions,
+  ) {
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.commit = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+    this.savepoint = db.prepare('SAVEPOINT cmd');
+    this.release = db.prepare('RELEASE cmd');
+    this.rollbackTo = db.prepare('ROLLBACK TO cmd');
+  }
+
+  submit<T>(run: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new CoreError('server_error', 'store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      if (this.queue.length >= this.opts.maxBatch) {
+        this.cancelSchedule();
+        queueMicrotask(() => this.flush());
+      } else if (!this.scheduled) {
+        this.scheduled =
+          this.opts.maxDelayMs > 0
+            ? setTimeout(() => this.flush(), this.opts.maxDelayMs)
+            : setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commit everything queued now. Safe to call at any time. */
+  flush(): void {
+    this.cancelSchedule();
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.opts.maxBatch);
+      this.runBatch(batch);
+    }
+  }
+
+  /** Flush what is queued and refuse later submissions. */
+  close(): void {
+    this.flush();
+    this.closed = true;
+  }
+
+  private cancelSchedule(): void {
+    if (this.scheduled) {
+      clearTimeout(this.scheduled as NodeJS.Timeout);
+      clearImmediate(this.scheduled as NodeJS.Immediate);
+      this.scheduled = null;
+    }
+  }
+
+  private runBatch(batch: Pending[]): void {
+    const started = performance.now();
+    const outcomes: Array<{ ok: boolean; value: unknown }> = new Array(batch.length);
+    try {
+      this.begin.run();
+    } catch (err) {
+      this.opts.onError?.(err);
+      for (const p of batch) p.reject(new CoreError('server_error', 'store unavailable'));
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      this.savepoint.run();
+      try {
+        const value = batch[i]!.run();
+        this.release.run();
+        outcomes[i] = { ok: true, value };
+      } catch (err) {
+        this.rollbackTo.run();
+        this.release.run();
+        if (!isCoreError(err)) this.opts.onError?.(err);
+        outcomes[i] = { ok: false, value: isCoreError(err) ? err : new CoreError('server_error') };
+      }
+    }
+    try {
+      this.commit.run();
+    } catch (err) {
+      this.opts.onError?.(err);
+      try {
+        if (this.db.inTransaction) this.rollback.run();
+      } catch {
+        // the connection already rolled back
+      }
+      for (const p of batch) p.reject(new CoreError('server_error', 'commit failed'));
+      return;
+    }
+    this.opts.onCommit?.(batch.length, performance.now() - started);
+    for (let i = 0; i < batch.length; i++) {
+      const o = outcomes[i]!;
+      if (o.ok) batch[i]!.resolve(o.value);
+      else batch[i]!.reject(o.value);
+    }
+  }
+}
