@@ -78,8 +78,9 @@ async function serve(args: string[]): Promise<void> {
         `admin API: ${server.adminUrl ?? server.url}/admin/ (sign each request with it; see docs/admin-api.md)\n`,
     );
   }
-  process.stdout.write(`listening on ${server.url}\n`);
   if (server.adminUrl) process.stdout.write(`admin API also on ${server.adminUrl}/admin/\n`);
+  // Last line of start-up: scripts wait for it.
+  process.stdout.write(`listening on ${server.url}\n`);
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -60,6 +60,11 @@ export function uidTime(uid: number): number {
   return Math.floor(uid / MS_SHIFT) + UID_EPOCH_MS;
 }
 
+/** The smallest uid any node could issue at or after `ms` (wall-clock ms): bounds uid range scans by time. */
+export function uidFloor(ms: number): number {
+  return Math.max(0, ms - UID_EPOCH_MS) * MS_SHIFT;
+}
+
 export function uidNode(uid: number): number {
   return Math.floor(uid / NODE_SHIFT) % (1 << NODE_BITS);
 }

@@ -3,6 +3,7 @@ import type { Conversation } from '../../core/model.js';
 import { ConvType } from '../../core/model.js';
 import type { ConversationState, ConversationStore } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
+import { uidFloor } from '../../core/ids.js';
 import { EventType } from './message-rows.js';
 import type { SqliteUsers } from './users.js';
 
@@ -49,11 +50,10 @@ export class SqliteConversations implements ConversationStore {
         .stmt('INSERT INTO user_hides(user_id, conv_type, conv_target, conv_line, start_ts, end_ts) VALUES (?, ?, ?, ?, ?, ?)')
         .run(userId, conv.type, conv.target, conv.line, start, end);
       const c = this.row(userId, conv);
-      if (c && start <= c.read_ts + 1 && end >= c.last_ts) {
-        // Everything unread is now hidden.
+      if (c && c.unread > 0) {
         this.ctx
-          .stmt('UPDATE conversations SET unread = 0 WHERE user_id = ? AND conv_type = ? AND conv_target = ? AND conv_line = ?')
-          .run(userId, conv.type, conv.target, conv.line);
+          .stmt('UPDATE conversations SET unread = ? WHERE user_id = ? AND conv_type = ? AND conv_target = ? AND conv_line = ?')
+          .run(this.countUnread(userId, conv, c.read_ts), userId, conv.type, conv.target, conv.line);
       }
       return { seq: this.userEvent(userId, EventType.clear, { conv, start, end }) };
     });
@@ -114,26 +114,29 @@ export class SqliteConversations implements ConversationStore {
     });
   }
 
-  /** Counted (persistFlag 3) messages from others in the conversation after `after` (ms). */
+  /**
+   * Counted (persistFlag 3) messages from others in the user's view of `conv` after `after` (ms): not
+   * recalled or deleted, not hidden for the user. Scans the user's inbox from the first message at or
+   * after `after` (uids embed their time, so the uid index bounds the scan).
+   */
   private countUnread(userId: string, conv: Conversation, after: number): number {
-    const counted = "json_extract(payload, '$.persistFlag') = 3 AND status = 0";
-    if (conv.type === ConvType.single) {
-      return (
-        this.ctx
-          .stmt(
-            `SELECT COUNT(*) AS n FROM messages WHERE conv_type = 0 AND conv_target = ? AND conv_line = ? AND sender = ?
-             AND kind = 0 AND timestamp > ? AND ${counted}`,
-          )
-          .get(userId, conv.line, conv.target, after) as { n: number }
-      ).n;
-    }
+    const first = this.ctx.stmt('SELECT seq FROM messages WHERE uid >= ? ORDER BY uid LIMIT 1').get(uidFloor(after)) as { seq: number } | undefined;
+    if (!first) return 0;
+    const convMatch =
+      conv.type === ConvType.single
+        ? `m.sender = @target AND m.conv_line = @line AND ((m.kind = 0 AND m.conv_type = 0 AND m.conv_target = @u) OR m.kind IN (1, 2))`
+        : `m.conv_type = @type AND m.conv_target = @target AND m.conv_line = @line AND m.kind = 0`;
     return (
       this.ctx
         .stmt(
-          `SELECT COUNT(*) AS n FROM messages WHERE conv_type = ? AND conv_target = ? AND conv_line = ? AND sender <> ?
-           AND timestamp > ? AND ${counted}`,
+          `SELECT COUNT(*) AS n FROM inbox i JOIN messages m ON m.uid = i.uid
+           WHERE i.user_id = @u AND i.type = 1 AND i.seq >= @s0 AND m.timestamp > @after AND m.sender <> @u AND m.status = 0
+             AND json_extract(m.payload, '$.persistFlag') = 3 AND ${convMatch}
+             AND NOT EXISTS (SELECT 1 FROM user_hides h WHERE h.user_id = @u AND h.conv_type = @type AND h.conv_target = @target
+                             AND h.conv_line = @line AND m.timestamp BETWEEN h.start_ts AND h.end_ts)
+             AND NOT EXISTS (SELECT 1 FROM user_message_state s WHERE s.user_id = @u AND s.uid = m.uid)`,
         )
-        .get(conv.type, conv.target, conv.line, userId, after) as { n: number }
+        .get({ u: userId, s0: first.seq, after, type: conv.type, target: conv.target, line: conv.line }) as { n: number }
     ).n;
   }
 

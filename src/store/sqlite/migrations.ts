@@ -116,7 +116,6 @@ const MIGRATIONS: string[] = [
     platform INTEGER NOT NULL DEFAULT 0,
     client_msg_id TEXT
   );
-  CREATE INDEX messages_conv ON messages(conv_type, conv_target, conv_line, timestamp);
   CREATE UNIQUE INDEX messages_client_msg ON messages(sender, client_msg_id) WHERE client_msg_id IS NOT NULL;
 
   -- Per-user event rows (listed audiences). type: 1 message, 2 recall, 3 update, 4 delete, 5 clear, 6 conv_delete, 7 read.

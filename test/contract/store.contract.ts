@@ -1,0 +1,1440 @@
+/**
+ * The Store contract (src/core/ports/store.ts), run against every backend.
+ *
+ * A backend's test file calls `storeContract(name, factory)`. The factory returns a fresh, empty store
+ * (and a cleanup that closes it, tolerating a store the test already closed). Only the Store interface
+ * is used here: nothing in this file may depend on a backend.
+ *
+ * Time: tests that need distinct message timestamps set the process clock with vi.setSystemTime (Date
+ * only is faked, so the event loop is untouched); expectations are computed from the timestamps the
+ * store returns, so a backend that stamps messages otherwise still passes.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CoreError, type ErrorKind } from '../../src/core/errors.js';
+import {
+  ConvType,
+  GroupMemberType,
+  MessageKind,
+  MessageStatus,
+  PersistFlag,
+  UserStatus,
+  type Conversation,
+  type Payload,
+  type StoredMessage,
+  type User,
+} from '../../src/core/model.js';
+import { normalizePayload } from '../../src/core/payload.js';
+import type { AppendResult, MessageDraft, RecallBuilder, Store, SyncEvent, UserFields } from '../../src/core/ports/store.js';
+import { recallPayload, RECALL_CONTENT_TYPE } from '../../src/core/recall.js';
+import { hashToken, newToken } from '../../src/core/tokens.js';
+
+export interface StoreFactoryOptions {
+  /** Groups/channels with more receivers than this use one shared event read by membership. */
+  inlineFanoutMax: number;
+}
+export type StoreFactory = (opts: StoreFactoryOptions) => Promise<{ store: Store; cleanup: () => Promise<void> }>;
+
+const DEFAULT_FANOUT = 100;
+const MAX_MEMBERS = 100;
+
+// ------------------------------------------------------------------------------------------ helpers
+
+export async function expectCoreError(p: Promise<unknown>, kind: ErrorKind): Promise<CoreError> {
+  let err: unknown = undefined;
+  let resolved = false;
+  try {
+    await p;
+    resolved = true;
+  } catch (e) {
+    err = e;
+  }
+  expect(resolved, `expected a CoreError '${kind}', but the promise resolved`).toBe(false);
+  expect(err, `expected a CoreError '${kind}', got ${String(err)}`).toBeInstanceOf(CoreError);
+  expect((err as CoreError).kind).toBe(kind);
+  return err as CoreError;
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function payload(over: Partial<Payload> = {}): Payload {
+  return { ...normalizePayload({ type: 1, content: 'hello', searchableContent: 'hello', persistFlag: PersistFlag.persist }), ...over };
+}
+
+const single = (target: string, line = 0): Conversation => ({ type: ConvType.single, target, line });
+const group = (target: string, line = 0): Conversation => ({ type: ConvType.group, target, line });
+const channel = (target: string, line = 0): Conversation => ({ type: ConvType.channel, target, line });
+
+function draft(sender: string, conv: Conversation, over: Partial<MessageDraft> = {}): MessageDraft {
+  return { sender, conv, payload: payload(), kind: MessageKind.conversation, toUsers: [], ...over };
+}
+
+/** As MessageService.multicast builds it: one uid, each target receives a single chat from the sender. */
+function multicastDraft(sender: string, targets: string[], over: Partial<MessageDraft> = {}): MessageDraft {
+  return { sender, conv: single(sender), payload: payload(), kind: MessageKind.multicast, toUsers: targets, ...over };
+}
+
+function broadcastDraft(sender: string, over: Partial<MessageDraft> = {}): MessageDraft {
+  return { sender, conv: single(sender), payload: payload(), kind: MessageKind.broadcast, toUsers: [], ...over };
+}
+
+/** Freeze Date at `ms` (only Date is faked: timers and setImmediate keep running). */
+function clockAt(ms: number): void {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(ms);
+}
+
+class Fixture {
+  constructor(readonly s: Store) {}
+
+  user(userId: string, fields: UserFields = {}): Promise<User> {
+    return this.s.users.upsertUser(userId, { name: `name-${userId}`, ...fields });
+  }
+
+  async users(...ids: string[]): Promise<void> {
+    for (const id of ids) await this.user(id);
+  }
+
+  send(d: MessageDraft): Promise<AppendResult> {
+    return this.s.messages.appendMessage(d);
+  }
+
+  async group(groupId: string, owner: string, members: string[], maxMembers = MAX_MEMBERS): Promise<void> {
+    await this.s.groups.createGroup(groupId, { owner, name: `group ${groupId}` }, members.map((memberId) => ({ memberId })), maxMembers);
+  }
+
+  /** Every event of the user after `after`, page by page, checking the paging invariants on the way. */
+  async replayAll(userId: string, after = 0, limit = 1000, now = Date.now()): Promise<SyncEvent[]> {
+    const out: SyncEvent[] = [];
+    let cursor = after;
+    for (let guard = 0; guard < 10_000; guard++) {
+      const page = await this.s.sync.replay(userId, cursor, limit, now);
+      expect(page.events.length).toBeLessThanOrEqual(limit);
+      expect(page.next).toBeGreaterThanOrEqual(cursor);
+      for (const e of page.events) {
+        expect(e.seq).toBeGreaterThan(cursor);
+        expect(e.seq).toBeLessThanOrEqual(page.next);
+      }
+      out.push(...page.events);
+      if (page.done) return out;
+      expect(page.next, 'a page that is not done must advance the cursor').toBeGreaterThan(cursor);
+      cursor = page.next;
+    }
+    throw new Error('replay did not finish');
+  }
+
+  /** The messages the user currently sees through replay (message events only). */
+  async inbox(userId: string, now = Date.now()): Promise<StoredMessage[]> {
+    const events = await this.replayAll(userId, 0, 1000, now);
+    return events.filter((e) => e.type === 'message').map((e) => e.message!);
+  }
+
+  async inboxUids(userId: string, now = Date.now()): Promise<number[]> {
+    return (await this.inbox(userId, now)).map((m) => m.uid);
+  }
+}
+
+function useStore(factory: StoreFactory, inlineFanoutMax: number): () => Fixture {
+  let fixture: Fixture | undefined;
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const made = await factory({ inlineFanoutMax });
+    fixture = new Fixture(made.store);
+    cleanup = made.cleanup;
+  });
+  afterEach(async () => {
+    vi.useRealTimers();
+    await cleanup?.();
+    fixture = undefined;
+    cleanup = undefined;
+  });
+  return () => {
+    if (!fixture) throw new Error('store not ready');
+    return fixture;
+  };
+}
+
+// ------------------------------------------------------------------------------------------ contract
+
+export function storeContract(name: string, factory: StoreFactory): void {
+  describe(`Store contract: ${name}`, () => {
+    // ------------------------------------------------------------------ users
+    describe('users', () => {
+      const fx = useStore(factory, DEFAULT_FANOUT);
+
+      it('answers ping', async () => {
+        expect(await fx().s.ping()).toBe(true);
+      });
+
+      it('creates a user with defaults for absent fields', async () => {
+        const f = fx();
+        const u = await f.s.users.upsertUser('u1', { name: 'alice', displayName: 'Alice', email: 'a@example.com' });
+        expect(u).toMatchObject({
+          userId: 'u1',
+          name: 'alice',
+          displayName: 'Alice',
+          email: 'a@example.com',
+          portrait: '',
+          mobile: '',
+          gender: 0,
+          type: 0,
+          extra: '',
+          role: 'user',
+          status: UserStatus.normal,
+        });
+        expect(await f.s.users.getUser({ userId: 'u1' })).toEqual(u);
+      });
+
+      it('upsert of an existing user overwrites only the given fields', async () => {
+        const f = fx();
+        await f.s.users.upsertUser('u1', { name: 'alice', displayName: 'Alice', email: 'a@example.com', gender: 1 });
+        const u = await f.s.users.upsertUser('u1', { name: 'alice2', displayName: 'Alice B' });
+        expect(u).toMatchObject({ userId: 'u1', name: 'alice2', displayName: 'Alice B', email: 'a@example.com', gender: 1 });
+        expect(await f.s.users.countUsers()).toBe(1);
+        expect(await f.s.users.getUser({ name: 'alice' })).toBeNull();
+        expect((await f.s.users.getUser({ name: 'alice2' }))?.userId).toBe('u1');
+      });
+
+      it('refuses a name that belongs to another user (name_taken), on upsert and update', async () => {
+        const f = fx();
+        await f.s.users.upsertUser('u1', { name: 'alice' });
+        await f.s.users.upsertUser('u2', { name: 'bob' });
+        await expectCoreError(f.s.users.upsertUser('u3', { name: 'alice' }), 'name_taken');
+        expect(await f.s.users.getUser({ userId: 'u3' })).toBeNull();
+        await expectCoreError(f.s.users.updateUser('u2', { name: 'alice' }), 'name_taken');
+        expect((await f.s.users.getUser({ userId: 'u2' }))?.name).toBe('bob');
+        // Keeping one's own name is fine.
+        expect((await f.s.users.upsertUser('u1', { name: 'alice', company: 'ACME' })).company).toBe('ACME');
+      });
+
+      it('updateUser changes the given fields and throws not_exist for an unknown user', async () => {
+        const f = fx();
+        await f.s.users.upsertUser('u1', { name: 'alice', mobile: '123' });
+        const u = await f.s.users.updateUser('u1', { displayName: 'Al', extra: '{"x":1}' });
+        expect(u).toMatchObject({ name: 'alice', mobile: '123', displayName: 'Al', extra: '{"x":1}' });
+        await expectCoreError(f.s.users.updateUser('ghost', { displayName: 'x' }), 'not_exist');
+      });
+
+      it('finds users by id, name, mobile and email; null when unknown', async () => {
+        const f = fx();
+        await f.s.users.upsertUser('u1', { name: 'alice', mobile: '555-1', email: 'a@x.org' });
+        await f.s.users.upsertUser('u2', { name: 'bob' });
+        expect((await f.s.users.getUser({ userId: 'u1' }))?.name).toBe('alice');
+        expect((await f.s.users.getUser({ name: 'bob' }))?.userId).toBe('u2');
+        expect((await f.s.users.getUser({ mobile: '555-1' }))?.userId).toBe('u1');
+        expect((await f.s.users.getUser({ email: 'a@x.org' }))?.userId).toBe('u1');
+        expect(await f.s.users.getUser({ userId: 'nobody' })).toBeNull();
+        expect(await f.s.users.getUser({ name: 'nobody' })).toBeNull();
+        expect(await f.s.users.getUser({ mobile: '000' })).toBeNull();
+        expect(await f.s.users.getUser({ email: 'no@x.org' })).toBeNull();
+        // An empty mobile/email names nobody, even though u2 has neither.
+        expect(await f.s.users.getUser({ mobile: '' })).toBeNull();
+        expect(await f.s.users.getUser({ email: '' })).toBeNull();
+      });
+
+      it('getUsers returns the known users and skips unknown ids', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        const got = await f.s.users.getUsers(['a', 'ghost', 'c']);
+        expect(got.map((u) => u.userId).sort()).toEqual(['a', 'c']);
+      });
+
+      it('lists users in disjoint pages covering everyone, and counts them', async () => {
+        const f = fx();
+        const ids = ['u1', 'u2', 'u3', 'u4', 'u5'];
+        await f.users(...ids);
+        expect(await f.s.users.countUsers()).toBe(5);
+        const pages = [await f.s.users.listUsers(0, 2), await f.s.users.listUsers(2, 2), await f.s.users.listUsers(4, 2)];
+        expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);
+        const all = pages.flat().map((u) => u.userId);
+        expect(new Set(all).size).toBe(5);
+        expect([...all].sort()).toEqual(ids);
+        expect(await f.s.users.listUsers(5, 2)).toEqual([]);
+        // Paging is stable: the same query answers the same page.
+        expect((await f.s.users.listUsers(2, 2)).map((u) => u.userId)).toEqual(pages[1]!.map((u) => u.userId));
+      });
+
+      it('sets a status, lists non-normal statuses, and throws not_exist for an unknown user', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        await f.s.users.setUserStatus('a', UserStatus.muted);
+        await f.s.users.setUserStatus('b', UserStatus.blocked);
+        expect((await f.s.users.getUser({ userId: 'b' }))?.status).toBe(UserStatus.blocked);
+        expect((await f.s.users.listUserStatuses()).sort((x, y) => x.userId.localeCompare(y.userId))).toEqual([
+          { userId: 'a', status: UserStatus.muted },
+          { userId: 'b', status: UserStatus.blocked },
+        ]);
+        await f.s.users.setUserStatus('a', UserStatus.normal);
+        expect(await f.s.users.listUserStatuses()).toEqual([{ userId: 'b', status: UserStatus.blocked }]);
+        await expectCoreError(f.s.users.setUserStatus('ghost', UserStatus.blocked), 'not_exist');
+      });
+
+      it('blocking revokes every token of the user; unblocking allows new tokens', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const exp = Date.now() + 3_600_000;
+        const [t1, t2, t3] = [newToken(), newToken(), newToken()].map(hashToken);
+        await f.s.tokens.insertToken(t1!, { userId: 'a', clientId: 'c1', platform: 1, expiresAt: exp });
+        await f.s.tokens.insertToken(t2!, { userId: 'a', clientId: 'c2', platform: 2, expiresAt: exp });
+        await f.s.tokens.insertToken(t3!, { userId: 'b', clientId: 'c1', platform: 1, expiresAt: exp });
+        await f.s.users.setUserStatus('a', UserStatus.blocked);
+        expect(await f.s.tokens.findToken(t1!, Date.now())).toBeNull();
+        expect(await f.s.tokens.findToken(t2!, Date.now())).toBeNull();
+        expect(await f.s.tokens.findToken(t3!, Date.now())).not.toBeNull();
+        await expectCoreError(f.s.tokens.insertToken(hashToken(newToken()), { userId: 'a', clientId: 'c1', platform: 1, expiresAt: exp }), 'user_blocked');
+        await f.s.users.setUserStatus('a', UserStatus.normal);
+        const t4 = hashToken(newToken());
+        await f.s.tokens.insertToken(t4, { userId: 'a', clientId: 'c1', platform: 1, expiresAt: exp });
+        expect(await f.s.tokens.findToken(t4, Date.now())).not.toBeNull();
+      });
+
+      it('sets a role; not_exist for an unknown user', async () => {
+        const f = fx();
+        await f.users('a');
+        await f.s.users.setUserRole('a', 'operator');
+        expect((await f.s.users.getUser({ userId: 'a' }))?.role).toBe('operator');
+        await f.s.users.setUserRole('a', 'user');
+        expect((await f.s.users.getUser({ userId: 'a' }))?.role).toBe('user');
+        await expectCoreError(f.s.users.setUserRole('ghost', 'operator'), 'not_exist');
+      });
+
+      it('destroy removes the profile, memberships, subscriptions and tokens, keeps messages', async () => {
+        const f = fx();
+        await f.users('owner', 'victim', 'other');
+        await f.group('g1', 'owner', ['victim', 'other']);
+        await f.group('g2', 'owner', ['victim']);
+        await f.s.channels.upsertChannel('ch', { name: 'news', owner: 'owner' });
+        await f.s.channels.subscribe('ch', 'victim', true);
+        const tok = hashToken(newToken());
+        await f.s.tokens.insertToken(tok, { userId: 'victim', clientId: 'c', platform: 1, expiresAt: Date.now() + 60_000 });
+        const sent = await f.send(draft('victim', single('other')));
+
+        const r = await f.s.users.destroyUser('victim');
+        expect([...r.groups].sort()).toEqual(['g1', 'g2']);
+        expect(await f.s.users.getUser({ userId: 'victim' })).toBeNull();
+        expect(await f.s.users.getUser({ name: 'name-victim' })).toBeNull();
+        expect(await f.s.users.countUsers()).toBe(2);
+        expect(await f.s.groups.groupsOfUser('victim')).toEqual([]);
+        expect(await f.s.groups.getMember('g1', 'victim')).toBeNull();
+        expect((await f.s.groups.listMembers('g1')).map((m) => m.memberId).sort()).toEqual(['other', 'owner']);
+        expect((await f.s.groups.getGroup('g1'))?.memberCount).toBe(2);
+        expect((await f.s.groups.getGroup('g2'))?.memberCount).toBe(1);
+        expect(await f.s.channels.isSubscribed('ch', 'victim')).toBe(false);
+        expect(await f.s.tokens.findToken(tok, Date.now())).toBeNull();
+        expect((await f.s.messages.getMessage(sent.message.uid, Date.now()))?.sender).toBe('victim');
+        await expectCoreError(f.s.users.destroyUser('victim'), 'not_exist');
+        // The id and name are free again.
+        expect((await f.s.users.upsertUser('victim', { name: 'name-victim' })).userId).toBe('victim');
+        expect(await f.s.groups.groupsOfUser('victim')).toEqual([]);
+      });
+
+      it('concurrent creations of two users with the same name: exactly one gets name_taken', async () => {
+        const f = fx();
+        const settled = await Promise.allSettled([
+          f.s.users.upsertUser('x1', { name: 'same' }),
+          f.s.users.upsertUser('x2', { name: 'same' }),
+        ]);
+        expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const rejected = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        expect(rejected).toHaveLength(1);
+        expect(rejected[0]!.reason).toBeInstanceOf(CoreError);
+        expect((rejected[0]!.reason as CoreError).kind).toBe('name_taken');
+        expect(await f.s.users.countUsers()).toBe(1);
+      });
+    });
+
+    // ------------------------------------------------------------------ tokens
+    describe('tokens', () => {
+      const fx = useStore(factory, DEFAULT_FANOUT);
+
+      it('stores a token hash and finds its live record until it expires', async () => {
+        const f = fx();
+        await f.users('a');
+        const hash = hashToken(newToken());
+        const expiresAt = Date.now() + 10_000;
+        await f.s.tokens.insertToken(hash, { userId: 'a', clientId: 'dev1', platform: 2, expiresAt });
+        expect(await f.s.tokens.findToken(hash, Date.now())).toEqual({ userId: 'a', clientId: 'dev1', platform: 2, expiresAt });
+        expect(await f.s.tokens.findToken(hash, expiresAt - 1)).not.toBeNull();
+        expect(await f.s.tokens.findToken(hash, expiresAt)).toBeNull();
+        expect(await f.s.tokens.findToken(hash, expiresAt + 1)).toBeNull();
+        expect(await f.s.tokens.findToken(hashToken(newToken()), Date.now())).toBeNull();
+      });
+
+      it('revokes the tokens of one client, then all of them, and counts what it revoked', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const exp = Date.now() + 60_000;
+        const h = Array.from({ length: 4 }, () => hashToken(newToken()));
+        await f.s.tokens.insertToken(h[0]!, { userId: 'a', clientId: 'c1', platform: 1, expiresAt: exp });
+        await f.s.tokens.insertToken(h[1]!, { userId: 'a', clientId: 'c1', platform: 1, expiresAt: exp });
+        await f.s.tokens.insertToken(h[2]!, { userId: 'a', clientId: 'c2', platform: 1, expiresAt: exp });
+        await f.s.tokens.insertToken(h[3]!, { userId: 'b', clientId: 'c1', platform: 1, expiresAt: exp });
+        expect(await f.s.tokens.revokeTokens('a', 'c1')).toBe(2);
+        expect(await f.s.tokens.findToken(h[0]!, Date.now())).toBeNull();
+        expect(await f.s.tokens.findToken(h[1]!, Date.now())).toBeNull();
+        expect(await f.s.tokens.findToken(h[2]!, Date.now())).not.toBeNull();
+        expect(await f.s.tokens.revokeTokens('a', 'c1')).toBe(0);
+        expect(await f.s.tokens.revokeTokens('a')).toBe(1);
+        expect(await f.s.tokens.findToken(h[2]!, Date.now())).toBeNull();
+        expect(await f.s.tokens.findToken(h[3]!, Date.now()), "other users' tokens stay").not.toBeNull();
+      });
+
+      it('refuses a token for an unknown user (not_exist) and for a blocked one (user_blocked)', async () => {
+        const f = fx();
+        await f.users('a');
+        await f.s.users.setUserStatus('a', UserStatus.blocked);
+        const h1 = hashToken(newToken());
+        const h2 = hashToken(newToken());
+        await expectCoreError(f.s.tokens.insertToken(h1, { userId: 'ghost', clientId: 'c', platform: 1, expiresAt: Date.now() + 60_000 }), 'not_exist');
+        await expectCoreError(f.s.tokens.insertToken(h2, { userId: 'a', clientId: 'c', platform: 1, expiresAt: Date.now() + 60_000 }), 'user_blocked');
+        expect(await f.s.tokens.findToken(h1, Date.now())).toBeNull();
+        expect(await f.s.tokens.findToken(h2, Date.now())).toBeNull();
+      });
+    });
+
+    // ------------------------------------------------------------------ groups
+    describe('groups', () => {
+      const fx = useStore(factory, DEFAULT_FANOUT);
+
+      it('creates a group, adding the owner as type owner', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b');
+        const g = await f.s.groups.createGroup('g', { owner: 'o', name: 'Team', extra: 'x', type: 2 }, [{ memberId: 'a', alias: 'A' }, { memberId: 'b' }], MAX_MEMBERS);
+        expect(g).toMatchObject({ groupId: 'g', owner: 'o', name: 'Team', extra: 'x', type: 2, memberCount: 3, mute: 0 });
+        expect(await f.s.groups.getGroup('g')).toEqual(g);
+        const members = await f.s.groups.listMembers('g');
+        expect(members.map((m) => m.memberId).sort()).toEqual(['a', 'b', 'o']);
+        expect(members.find((m) => m.memberId === 'o')?.type).toBe(GroupMemberType.owner);
+        expect(members.find((m) => m.memberId === 'a')).toMatchObject({ type: GroupMemberType.normal, alias: 'A' });
+        expect((await f.s.groups.getMember('g', 'b'))?.type).toBe(GroupMemberType.normal);
+        expect(await f.s.groups.getMember('g', 'nobody')).toBeNull();
+        expect(await f.s.groups.getGroup('nope')).toBeNull();
+      });
+
+      it('the owner listed among the members is still the owner, and counted once', async () => {
+        const f = fx();
+        await f.users('o', 'a');
+        const g = await f.s.groups.createGroup('g', { owner: 'o' }, [{ memberId: 'o', type: GroupMemberType.normal }, { memberId: 'a' }], MAX_MEMBERS);
+        expect(g.memberCount).toBe(2);
+        expect((await f.s.groups.getMember('g', 'o'))?.type).toBe(GroupMemberType.owner);
+      });
+
+      it('refuses an existing group id (group_already_exist) and leaves it unchanged', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b');
+        await f.group('g', 'o', ['a']);
+        await expectCoreError(f.s.groups.createGroup('g', { owner: 'b', name: 'other' }, [{ memberId: 'a' }], MAX_MEMBERS), 'group_already_exist');
+        expect(await f.s.groups.getGroup('g')).toMatchObject({ owner: 'o', name: 'group g', memberCount: 2 });
+        expect(await f.s.groups.getMember('g', 'b')).toBeNull();
+      });
+
+      it('refuses an unknown owner or member (not_exist) and creates nothing', async () => {
+        const f = fx();
+        await f.users('o', 'a');
+        await expectCoreError(f.s.groups.createGroup('g', { owner: 'ghost' }, [{ memberId: 'a' }], MAX_MEMBERS), 'not_exist');
+        await expectCoreError(f.s.groups.createGroup('g', { owner: 'o' }, [{ memberId: 'a' }, { memberId: 'ghost' }], MAX_MEMBERS), 'not_exist');
+        expect(await f.s.groups.getGroup('g')).toBeNull();
+        expect(await f.s.groups.groupsOfUser('a')).toEqual([]);
+        expect(await f.s.groups.groupsOfUser('o')).toEqual([]);
+      });
+
+      it('refuses more members than allowed (group_full), with no trace; exactly the limit is fine', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'c');
+        await expectCoreError(f.s.groups.createGroup('g', { owner: 'o' }, [{ memberId: 'a' }, { memberId: 'b' }, { memberId: 'c' }], 3), 'group_full');
+        expect(await f.s.groups.getGroup('g')).toBeNull();
+        expect(await f.s.groups.groupsOfUser('a')).toEqual([]);
+        const g = await f.s.groups.createGroup('g', { owner: 'o' }, [{ memberId: 'a' }, { memberId: 'b' }], 3);
+        expect(g.memberCount).toBe(3);
+        await expectCoreError(f.s.groups.addMembers('g', [{ memberId: 'c' }], 3), 'group_full');
+        expect(await f.s.groups.getMember('g', 'c')).toBeNull();
+        expect((await f.s.groups.getGroup('g'))?.memberCount).toBe(3);
+      });
+
+      it("a group's own maxMemberCount takes precedence over the default limit", async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b');
+        await f.s.groups.createGroup('g', { owner: 'o', maxMemberCount: 2 }, [{ memberId: 'a' }], 1000);
+        await expectCoreError(f.s.groups.addMembers('g', [{ memberId: 'b' }], 1000), 'group_full');
+        await f.s.groups.updateGroup('g', { maxMemberCount: 3 });
+        await f.s.groups.addMembers('g', [{ memberId: 'b' }], 1000);
+        expect((await f.s.groups.getGroup('g'))?.memberCount).toBe(3);
+      });
+
+      it('adds members; re-adding updates without counting twice; unknown group or user is not_exist with no partial add', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'c');
+        await f.group('g', 'o', []);
+        await f.s.groups.addMembers('g', [{ memberId: 'a' }, { memberId: 'b', alias: 'B' }], MAX_MEMBERS);
+        expect((await f.s.groups.getGroup('g'))?.memberCount).toBe(3);
+        await f.s.groups.addMembers('g', [{ memberId: 'b', alias: 'BB' }], MAX_MEMBERS);
+        expect((await f.s.groups.getGroup('g'))?.memberCount).toBe(3);
+        expect((await f.s.groups.getMember('g', 'b'))?.alias).toBe('BB');
+        await expectCoreError(f.s.groups.addMembers('nope', [{ memberId: 'c' }], MAX_MEMBERS), 'not_exist');
+        await expectCoreError(f.s.groups.addMembers('g', [{ memberId: 'c' }, { memberId: 'ghost' }], MAX_MEMBERS), 'not_exist');
+        expect(await f.s.groups.getMember('g', 'c')).toBeNull();
+        expect((await f.s.groups.getGroup('g'))?.memberCount).toBe(3);
+      });
+
+      it('removes members, ignoring unknown ids; the owner cannot be removed (no_right)', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'c');
+        await f.group('g', 'o', ['a', 'b', 'c']);
+        const removed = await f.s.groups.removeMembers('g', ['a', 'ghost', 'b']);
+        expect([...removed].sort()).toEqual(['a', 'b']);
+        expect((await f.s.groups.getGroup('g'))?.memberCount).toBe(2);
+        expect(await f.s.groups.getMember('g', 'a')).toBeNull();
+        expect(await f.s.groups.groupsOfUser('a')).toEqual([]);
+        await expectCoreError(f.s.groups.removeMembers('g', ['c', 'o']), 'no_right');
+        expect(await f.s.groups.getMember('g', 'c'), 'a refused command leaves no trace').not.toBeNull();
+        expect((await f.s.groups.getGroup('g'))?.memberCount).toBe(2);
+        expect(await f.s.groups.removeMembers('g', ['a'])).toEqual([]);
+      });
+
+      it('sets member types of members only (not_in_group) and never of the owner (no_right)', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'out');
+        await f.group('g', 'o', ['a', 'b']);
+        await f.s.groups.setMemberType('g', ['a', 'b'], GroupMemberType.manager);
+        expect((await f.s.groups.getMember('g', 'a'))?.type).toBe(GroupMemberType.manager);
+        expect((await f.s.groups.getMember('g', 'b'))?.type).toBe(GroupMemberType.manager);
+        await expectCoreError(f.s.groups.setMemberType('g', ['a', 'out'], GroupMemberType.silent), 'not_in_group');
+        expect((await f.s.groups.getMember('g', 'a'))?.type, 'no partial change').toBe(GroupMemberType.manager);
+        await expectCoreError(f.s.groups.setMemberType('g', ['o'], GroupMemberType.normal), 'no_right');
+        expect((await f.s.groups.getMember('g', 'o'))?.type).toBe(GroupMemberType.owner);
+      });
+
+      it('transfers ownership to a member only; the old owner becomes a normal member', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'out');
+        await f.group('g', 'o', ['a']);
+        await expectCoreError(f.s.groups.transferGroup('g', 'out'), 'not_in_group');
+        await expectCoreError(f.s.groups.transferGroup('nope', 'a'), 'not_exist');
+        expect((await f.s.groups.getGroup('g'))?.owner).toBe('o');
+        await f.s.groups.transferGroup('g', 'a');
+        expect((await f.s.groups.getGroup('g'))?.owner).toBe('a');
+        expect((await f.s.groups.getMember('g', 'a'))?.type).toBe(GroupMemberType.owner);
+        expect((await f.s.groups.getMember('g', 'o'))?.type).toBe(GroupMemberType.normal);
+        // The old owner can now be removed, the new one cannot.
+        expect(await f.s.groups.removeMembers('g', ['o'])).toEqual(['o']);
+        await expectCoreError(f.s.groups.removeMembers('g', ['a']), 'no_right');
+      });
+
+      it('updates group fields; not_exist for an unknown group', async () => {
+        const f = fx();
+        await f.users('o');
+        await f.group('g', 'o', []);
+        const g = await f.s.groups.updateGroup('g', { name: 'renamed', mute: 1, portrait: 'p.png' });
+        expect(g).toMatchObject({ name: 'renamed', mute: 1, portrait: 'p.png', owner: 'o' });
+        expect(await f.s.groups.getGroup('g')).toMatchObject({ name: 'renamed', mute: 1 });
+        await expectCoreError(f.s.groups.updateGroup('nope', { name: 'x' }), 'not_exist');
+      });
+
+      it('deletes a group and reports its members; not_exist afterwards', async () => {
+        const f = fx();
+        await f.users('o', 'a');
+        await f.group('g', 'o', ['a']);
+        const r = await f.s.groups.deleteGroup('g');
+        expect([...r.members].sort()).toEqual(['a', 'o']);
+        expect(await f.s.groups.getGroup('g')).toBeNull();
+        expect(await f.s.groups.groupsOfUser('a')).toEqual([]);
+        await expectCoreError(f.s.groups.deleteGroup('g'), 'not_exist');
+        // The id can be used again, with a fresh member list.
+        await f.group('g', 'a', []);
+        expect((await f.s.groups.listMembers('g')).map((m) => m.memberId)).toEqual(['a']);
+      });
+
+      it("lists a user's groups", async () => {
+        const f = fx();
+        await f.users('o', 'a');
+        await f.group('g1', 'o', ['a']);
+        await f.group('g2', 'o', []);
+        await f.group('g3', 'a', []);
+        expect([...(await f.s.groups.groupsOfUser('a'))].sort()).toEqual(['g1', 'g3']);
+        expect([...(await f.s.groups.groupsOfUser('o'))].sort()).toEqual(['g1', 'g2']);
+        expect(await f.s.groups.groupsOfUser('ghost')).toEqual([]);
+      });
+
+      it('concurrent creations of one group id: exactly one succeeds', async () => {
+        const f = fx();
+        await f.users('o', 'p');
+        const settled = await Promise.allSettled([
+          f.s.groups.createGroup('g', { owner: 'o' }, [], MAX_MEMBERS),
+          f.s.groups.createGroup('g', { owner: 'p' }, [], MAX_MEMBERS),
+        ]);
+        expect(settled.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+        const rej = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')!;
+        expect((rej.reason as CoreError).kind).toBe('group_already_exist');
+        expect((await f.s.groups.getGroup('g'))?.memberCount).toBe(1);
+      });
+
+      it('concurrent additions cannot overfill a group together', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'c');
+        await f.group('g', 'o', [], 3);
+        const settled = await Promise.allSettled([
+          f.s.groups.addMembers('g', [{ memberId: 'a' }], 3),
+          f.s.groups.addMembers('g', [{ memberId: 'b' }], 3),
+          f.s.groups.addMembers('g', [{ memberId: 'c' }], 3),
+        ]);
+        expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+        for (const r of settled) if (r.status === 'rejected') expect((r.reason as CoreError).kind).toBe('group_full');
+        expect((await f.s.groups.getGroup('g'))?.memberCount).toBe(3);
+        expect(await f.s.groups.listMembers('g')).toHaveLength(3);
+      });
+    });
+
+    // ------------------------------------------------------------------ channels
+    describe('channels', () => {
+      const fx = useStore(factory, DEFAULT_FANOUT);
+
+      it('creates, overwrites, reads and destroys a channel', async () => {
+        const f = fx();
+        await f.users('o', 'p');
+        const c = await f.s.channels.upsertChannel('ch', { name: 'News', owner: 'o', desc: 'd', secret: 's', callback: 'http://cb' });
+        expect(c).toMatchObject({ channelId: 'ch', name: 'News', owner: 'o', desc: 'd', secret: 's', callback: 'http://cb', portrait: '', automatic: 0, state: 0 });
+        expect(await f.s.channels.getChannel('ch')).toEqual(c);
+        const c2 = await f.s.channels.upsertChannel('ch', { name: 'News 2', owner: 'p' });
+        expect(c2).toMatchObject({ name: 'News 2', owner: 'p', desc: '' });
+        await f.s.channels.destroyChannel('ch');
+        expect(await f.s.channels.getChannel('ch')).toBeNull();
+        expect(await f.s.channels.getChannel('never')).toBeNull();
+      });
+
+      it('refuses an unknown owner (not_exist)', async () => {
+        const f = fx();
+        await expectCoreError(f.s.channels.upsertChannel('ch', { name: 'x', owner: 'ghost' }), 'not_exist');
+        expect(await f.s.channels.getChannel('ch')).toBeNull();
+      });
+
+      it('subscribes and unsubscribes; not_exist for an unknown channel or user', async () => {
+        const f = fx();
+        await f.users('o', 'a');
+        await f.s.channels.upsertChannel('ch', { name: 'x', owner: 'o' });
+        expect(await f.s.channels.isSubscribed('ch', 'a')).toBe(false);
+        await f.s.channels.subscribe('ch', 'a', true);
+        await f.s.channels.subscribe('ch', 'a', true);
+        expect(await f.s.channels.isSubscribed('ch', 'a')).toBe(true);
+        await f.s.channels.subscribe('ch', 'a', false);
+        expect(await f.s.channels.isSubscribed('ch', 'a')).toBe(false);
+        await expectCoreError(f.s.channels.subscribe('nope', 'a', true), 'not_exist');
+        await expectCoreError(f.s.channels.subscribe('ch', 'ghost', true), 'not_exist');
+        expect(await f.s.channels.isSubscribed('ch', 'ghost')).toBe(false);
+      });
+    });
+
+    // ------------------------------------------------------------------ messages
+    describe('messages', () => {
+      const fx = useStore(factory, DEFAULT_FANOUT);
+
+      it('stores a single-chat message and returns it with a uid, a cursor and its receivers', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const before = Date.now();
+        const p = payload({ content: 'hi b', extra: 'e', mentionedTarget: ['b'] });
+        const r = await f.send(draft('a', single('b'), { payload: p, clientId: 'dev', platform: 3 }));
+        const after = Date.now();
+        expect(r.duplicate).toBe(false);
+        expect(r.count).toBe(1);
+        expect(r.seq).toBeGreaterThan(0);
+        expect(Number.isSafeInteger(r.message.uid) && r.message.uid > 0).toBe(true);
+        expect(r.message).toMatchObject({
+          sender: 'a',
+          conv: single('b'),
+          payload: p,
+          toUsers: [],
+          kind: MessageKind.conversation,
+          status: MessageStatus.normal,
+          updatedAt: 0,
+          clientId: 'dev',
+          platform: 3,
+        });
+        expect(r.message.timestamp).toBeGreaterThanOrEqual(before - 5_000);
+        expect(r.message.timestamp).toBeLessThanOrEqual(after + 5_000);
+        expect(await f.s.messages.getMessage(r.message.uid, Date.now())).toEqual(r.message);
+        expect(await f.s.messages.getMessage(r.message.uid + 1, Date.now())).toBeNull();
+      });
+
+      it('gives later messages larger uids and cursors', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        let last: AppendResult | undefined;
+        for (let i = 0; i < 10; i++) {
+          const r = await f.send(draft(i % 2 ? 'a' : 'b', single(i % 2 ? 'b' : 'a')));
+          if (last) {
+            expect(r.message.uid).toBeGreaterThan(last.message.uid);
+            expect(r.seq).toBeGreaterThan(last.seq);
+          }
+          last = r;
+        }
+        expect(await f.s.sync.headSeq()).toBeGreaterThanOrEqual(last!.seq);
+      });
+
+      it('refuses an unknown sender or receiver (not_exist), leaving no trace', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const head = await f.s.sync.headSeq();
+        await expectCoreError(f.send(draft('ghost', single('b'))), 'not_exist');
+        await expectCoreError(f.send(draft('a', single('ghost'))), 'not_exist');
+        await expectCoreError(f.send(draft('a', group('nogroup'))), 'not_exist');
+        await expectCoreError(f.send(draft('a', channel('nochannel'))), 'not_exist');
+        await expectCoreError(f.send(multicastDraft('a', ['b', 'ghost'])), 'not_exist');
+        expect(await f.s.sync.headSeq()).toBe(head);
+        expect(await f.inbox('b')).toEqual([]);
+        expect(await f.inbox('a')).toEqual([]);
+      });
+
+      it('refuses a blocked or muted sender (user_blocked)', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'm');
+        await f.s.users.setUserStatus('a', UserStatus.blocked);
+        await f.s.users.setUserStatus('m', UserStatus.muted);
+        await expectCoreError(f.send(draft('a', single('b'))), 'user_blocked');
+        await expectCoreError(f.send(draft('m', single('b'))), 'user_blocked');
+        await f.s.users.setUserStatus('a', UserStatus.normal);
+        expect((await f.send(draft('a', single('b')))).seq).toBeGreaterThan(0);
+        expect(await f.inbox('b')).toHaveLength(1);
+      });
+
+      it('group sends: not_in_group for non-members, group_muted for a muted group or a silenced member', async () => {
+        const f = fx();
+        await f.users('o', 'mgr', 'a', 'quiet', 'allowed', 'out');
+        await f.group('g', 'o', ['mgr', 'a', 'quiet', 'allowed']);
+        await f.s.groups.setMemberType('g', ['mgr'], GroupMemberType.manager);
+        await f.s.groups.setMemberType('g', ['quiet'], GroupMemberType.silent);
+        await f.s.groups.setMemberType('g', ['allowed'], GroupMemberType.allowed);
+
+        await expectCoreError(f.send(draft('out', group('g'))), 'not_in_group');
+        await expectCoreError(f.send(draft('quiet', group('g'))), 'group_muted');
+        const ok = await f.send(draft('a', group('g')));
+        expect(ok.count).toBe(4);
+
+        await f.s.groups.updateGroup('g', { mute: 1 });
+        await expectCoreError(f.send(draft('a', group('g'))), 'group_muted');
+        for (const who of ['o', 'mgr', 'allowed']) {
+          expect((await f.send(draft(who, group('g')))).seq, `${who} may speak in a muted group`).toBeGreaterThan(0);
+        }
+        // Removing a member takes away the right to send.
+        await f.s.groups.updateGroup('g', { mute: 0 });
+        await f.s.groups.removeMembers('g', ['a']);
+        await expectCoreError(f.send(draft('a', group('g'))), 'not_in_group');
+      });
+
+      it('system messages skip the membership and mute checks', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'out');
+        await f.group('g', 'o', ['a']);
+        await f.s.groups.updateGroup('g', { mute: 1 });
+        const r = await f.send(draft('out', group('g'), { system: true }));
+        expect(r.seq).toBeGreaterThan(0);
+        expect(await f.inboxUids('a')).toEqual([r.message.uid]);
+      });
+
+      it('a group message reaches every member, and toUsers restricts it to the listed members', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'out');
+        await f.group('g', 'o', ['a', 'b']);
+        const all = await f.send(draft('o', group('g')));
+        const some = await f.send(draft('o', group('g'), { toUsers: ['a', 'out'] }));
+        expect(all.count).toBe(2);
+        expect(some.count).toBe(1);
+        expect(some.message.toUsers).toEqual(['a', 'out']);
+        expect(await f.inboxUids('a')).toEqual([all.message.uid, some.message.uid]);
+        expect(await f.inboxUids('b')).toEqual([all.message.uid]);
+        expect(await f.inboxUids('o')).toEqual([all.message.uid, some.message.uid]);
+        expect(await f.inboxUids('out')).toEqual([]);
+      });
+
+      it('channel sends: the owner reaches subscribers, a subscriber reaches the owner, others get not_in_channel', async () => {
+        const f = fx();
+        await f.users('o', 's1', 's2', 'out');
+        await f.s.channels.upsertChannel('ch', { name: 'n', owner: 'o' });
+        await f.s.channels.subscribe('ch', 's1', true);
+        await f.s.channels.subscribe('ch', 's2', true);
+        const down = await f.send(draft('o', channel('ch')));
+        expect(down.count).toBe(2);
+        const up = await f.send(draft('s1', channel('ch')));
+        expect(up.count).toBe(1);
+        await expectCoreError(f.send(draft('out', channel('ch'))), 'not_in_channel');
+        expect(await f.inboxUids('s1')).toEqual([down.message.uid, up.message.uid]);
+        expect(await f.inboxUids('s2')).toEqual([down.message.uid]);
+        expect(await f.inboxUids('o')).toEqual([down.message.uid, up.message.uid]);
+        expect(await f.inboxUids('out')).toEqual([]);
+      });
+
+      it('multicast: one uid, each target receives it, nobody else', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c', 'd');
+        const r = await f.send(multicastDraft('a', ['b', 'c']));
+        expect(r.count).toBe(2);
+        expect(r.message.kind).toBe(MessageKind.multicast);
+        expect(await f.inboxUids('b')).toEqual([r.message.uid]);
+        expect(await f.inboxUids('c')).toEqual([r.message.uid]);
+        expect(await f.inboxUids('d')).toEqual([]);
+      });
+
+      it('a transparent message (persistFlag 4) is checked and gets a uid, but is never stored', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'out');
+        await f.group('g', 'a', ['b']);
+        const head = await f.s.sync.headSeq();
+        const before = await f.send(draft('a', single('b')));
+        const t = await f.send(draft('a', single('b'), { payload: payload({ persistFlag: PersistFlag.transparent }) }));
+        expect(t.seq).toBe(0);
+        expect(t.message.uid).toBeGreaterThan(before.message.uid);
+        expect(t.count).toBe(1);
+        expect(t.message.payload.persistFlag).toBe(PersistFlag.transparent);
+        expect(await f.s.messages.getMessage(t.message.uid, Date.now())).toBeNull();
+        expect(await f.inboxUids('b')).toEqual([before.message.uid]);
+        expect(await f.s.sync.headSeq()).toBe(before.seq);
+        expect(before.seq).toBeGreaterThan(head);
+        const after = await f.send(draft('a', single('b')));
+        expect(after.message.uid).toBeGreaterThan(t.message.uid);
+        // Still checked:
+        await expectCoreError(f.send(draft('out', group('g'), { payload: payload({ persistFlag: PersistFlag.transparent }) })), 'not_in_group');
+        expect((await f.s.conversations.listConversations('b'))[0]?.lastUid).toBe(after.message.uid);
+      });
+
+      it('a resend with the same clientMsgId returns the first result as a duplicate', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        const first = await f.send(draft('a', single('b'), { clientMsgId: 'm-1', payload: payload({ content: 'one' }) }));
+        const again = await f.send(draft('a', single('b'), { clientMsgId: 'm-1', payload: payload({ content: 'one' }) }));
+        expect(first.duplicate).toBe(false);
+        expect(again.duplicate).toBe(true);
+        expect(again.message.uid).toBe(first.message.uid);
+        expect(again.seq).toBe(first.seq);
+        expect(again.message.payload.content).toBe('one');
+        // Another sender's identical clientMsgId is a different message.
+        const other = await f.send(draft('c', single('b'), { clientMsgId: 'm-1' }));
+        expect(other.duplicate).toBe(false);
+        expect(other.message.uid).not.toBe(first.message.uid);
+        expect(await f.inboxUids('b')).toEqual([first.message.uid, other.message.uid]);
+      });
+
+      it('concurrent resends with one clientMsgId store one message', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const rs = await Promise.all(Array.from({ length: 5 }, () => f.send(draft('a', single('b'), { clientMsgId: 'dup' }))));
+        expect(new Set(rs.map((r) => r.message.uid)).size).toBe(1);
+        expect(rs.filter((r) => !r.duplicate)).toHaveLength(1);
+        expect(await f.inboxUids('b')).toHaveLength(1);
+      });
+
+      it('recalls in place with the builder; a second recall changes nothing', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const sent = await f.send(draft('a', single('b'), { payload: payload({ content: 'secret' }) }));
+        const build = vi.fn<RecallBuilder>(recallPayload);
+        const r = await f.s.messages.recallMessage(sent.message.uid, 'admin', build, {});
+        expect(build).toHaveBeenCalledTimes(1);
+        expect(build.mock.calls[0]![0]).toMatchObject({ uid: sent.message.uid, sender: 'a', payload: { content: 'secret' } });
+        expect(build.mock.calls[0]![1]).toBe('admin');
+        expect(r.unchanged).toBe(false);
+        expect(r.seq).toBeGreaterThan(sent.seq);
+        expect(r.message.uid).toBe(sent.message.uid);
+        expect(r.message.status).toBe(MessageStatus.recalled);
+        expect(r.message.payload).toEqual(recallPayload(sent.message, 'admin'));
+        const stored = await f.s.messages.getMessage(sent.message.uid, Date.now());
+        expect(stored?.status).toBe(MessageStatus.recalled);
+        expect(stored?.payload.type).toBe(RECALL_CONTENT_TYPE);
+        expect(stored?.payload.content).toBe('admin');
+        expect(JSON.parse(stored!.payload.extra)).toMatchObject({ s: 'a', c: 'secret' });
+
+        const head = await f.s.sync.headSeq();
+        const build2 = vi.fn<RecallBuilder>(() => payload({ type: RECALL_CONTENT_TYPE, content: 'someone else' }));
+        const again = await f.s.messages.recallMessage(sent.message.uid, 'other', build2, {});
+        expect(again.unchanged).toBe(true);
+        expect(again.seq).toBe(0);
+        expect(await f.s.messages.getMessage(sent.message.uid, Date.now())).toEqual(stored);
+        expect(await f.s.sync.headSeq()).toBe(head);
+      });
+
+      it('recall, update and delete of an unknown message are not_exist', async () => {
+        const f = fx();
+        await f.users('a');
+        await expectCoreError(f.s.messages.recallMessage(123456, 'a', recallPayload, {}), 'not_exist');
+        await expectCoreError(f.s.messages.updateMessage(123456, payload(), true, Date.now()), 'not_exist');
+        await expectCoreError(f.s.messages.deleteMessage(123456, {}), 'not_exist');
+      });
+
+      it('a scope kind that does not match the message is not_exist, and changes nothing', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const conv = await f.send(draft('a', single('b')));
+        const multi = await f.send(multicastDraft('a', ['b']));
+        const bcast = await f.send(broadcastDraft('a'));
+        await expectCoreError(f.s.messages.recallMessage(conv.message.uid, 'a', recallPayload, { kind: MessageKind.broadcast }), 'not_exist');
+        await expectCoreError(f.s.messages.recallMessage(multi.message.uid, 'a', recallPayload, { kind: MessageKind.broadcast }), 'not_exist');
+        await expectCoreError(f.s.messages.deleteMessage(bcast.message.uid, { kind: MessageKind.multicast }), 'not_exist');
+        await expectCoreError(f.s.messages.deleteMessage(conv.message.uid, { kind: MessageKind.multicast, receivers: ['b'] }), 'not_exist');
+        for (const r of [conv, multi, bcast]) {
+          expect((await f.s.messages.getMessage(r.message.uid, Date.now()))?.status).toBe(MessageStatus.normal);
+        }
+        expect(await f.inboxUids('b')).toEqual([conv.message.uid, multi.message.uid, bcast.message.uid]);
+        // With the right kind it works.
+        expect((await f.s.messages.recallMessage(bcast.message.uid, 'a', recallPayload, { kind: MessageKind.broadcast })).unchanged).toBe(false);
+      });
+
+      it('recalls a multicast for some receivers only; others keep the original', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c', 'd');
+        const sent = await f.send(multicastDraft('a', ['b', 'c'], { payload: payload({ content: 'oops' }) }));
+        const r = await f.s.messages.recallMessage(sent.message.uid, 'a', recallPayload, { kind: MessageKind.multicast, receivers: ['b', 'd'] });
+        expect(r.unchanged).toBe(false);
+        expect(r.seq).toBeGreaterThan(sent.seq);
+        expect(r.audience).toEqual({ kind: 'users', users: ['b'] });
+        const bView = (await f.inbox('b'))[0]!;
+        expect(bView.uid).toBe(sent.message.uid);
+        expect(bView.status).toBe(MessageStatus.recalled);
+        expect(bView.payload.type).toBe(RECALL_CONTENT_TYPE);
+        const cView = (await f.inbox('c'))[0]!;
+        expect(cView.status).toBe(MessageStatus.normal);
+        expect(cView.payload.content).toBe('oops');
+        expect(await f.inbox('d'), 'd never received it and learns nothing').toEqual([]);
+        expect(await f.replayAll('d')).toEqual([]);
+        expect((await f.s.messages.getMessage(sent.message.uid, Date.now()))?.status).toBe(MessageStatus.normal);
+        // b learns of it through a recall event.
+        const bEvents = await f.replayAll('b');
+        expect(bEvents.map((e) => e.type)).toEqual(['message', 'recall']);
+        // Again for b: nothing changes.
+        const again = await f.s.messages.recallMessage(sent.message.uid, 'a', recallPayload, { kind: MessageKind.multicast, receivers: ['b'] });
+        expect(again.unchanged).toBe(true);
+        expect(again.seq).toBe(0);
+      });
+
+      it('deletes a multicast for some receivers only; others keep it', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        const sent = await f.send(multicastDraft('a', ['b', 'c']));
+        const r = await f.s.messages.deleteMessage(sent.message.uid, { kind: MessageKind.multicast, receivers: ['b'] });
+        expect(r.unchanged).toBe(false);
+        expect(r.seq).toBeGreaterThan(sent.seq);
+        expect(await f.inbox('b')).toEqual([]);
+        expect((await f.replayAll('b')).some((e) => e.type === 'delete' && e.uid === sent.message.uid)).toBe(true);
+        expect(await f.inboxUids('c')).toEqual([sent.message.uid]);
+        expect(await f.s.messages.getMessage(sent.message.uid, Date.now())).not.toBeNull();
+      });
+
+      it('updates the content; distribute records an event devices receive', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const sent = await f.send(draft('a', single('b')));
+        const at = Date.now() + 1234;
+        const quiet = await f.s.messages.updateMessage(sent.message.uid, payload({ content: 'v2' }), false, at);
+        expect(quiet.seq).toBe(0);
+        expect(quiet.message.payload.content).toBe('v2');
+        expect(quiet.message.updatedAt).toBe(at);
+        expect(await f.s.messages.getMessage(sent.message.uid, Date.now())).toMatchObject({ updatedAt: at, payload: { content: 'v2' } });
+        expect((await f.replayAll('b')).map((e) => e.type)).toEqual(['message']);
+
+        const loud = await f.s.messages.updateMessage(sent.message.uid, payload({ content: 'v3' }), true, at + 1);
+        expect(loud.seq).toBeGreaterThan(sent.seq);
+        expect(loud.unchanged).toBe(false);
+        const events = await f.replayAll('b');
+        expect(events.map((e) => e.type)).toEqual(['message', 'update']);
+        expect(events[1]!.seq).toBe(loud.seq);
+        expect(events[1]!.message?.payload.content).toBe('v3');
+        expect(events[0]!.message?.payload.content, 'replay shows the current content').toBe('v3');
+      });
+
+      it('delete leaves a tombstone: the message is gone for reads and changes, and a delete event is recorded', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const sent = await f.send(draft('a', single('b'), { payload: payload({ content: 'bye' }) }));
+        const r = await f.s.messages.deleteMessage(sent.message.uid, {});
+        expect(r.unchanged).toBe(false);
+        expect(r.seq).toBeGreaterThan(sent.seq);
+        expect(r.message.uid).toBe(sent.message.uid);
+        expect(r.message.payload.content, 'the result carries the original').toBe('bye');
+        expect(await f.s.messages.getMessage(sent.message.uid, Date.now())).toBeNull();
+        await expectCoreError(f.s.messages.deleteMessage(sent.message.uid, {}), 'not_exist');
+        await expectCoreError(f.s.messages.recallMessage(sent.message.uid, 'a', recallPayload, {}), 'not_exist');
+        await expectCoreError(f.s.messages.updateMessage(sent.message.uid, payload(), true, Date.now()), 'not_exist');
+        const events = await f.replayAll('b');
+        expect(events.filter((e) => e.type === 'message')).toEqual([]);
+        const del = events.find((e) => e.type === 'delete');
+        expect(del?.uid).toBe(sent.message.uid);
+        expect(del?.seq).toBe(r.seq);
+        expect(JSON.stringify(events)).not.toContain('bye');
+      });
+
+      it('an expiring message is gone after its expireDuration', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const sent = await f.send(draft('a', single('b'), { payload: payload({ expireDuration: 10 }) }));
+        const ts = sent.message.timestamp;
+        expect(await f.s.messages.getMessage(sent.message.uid, ts + 9_999)).not.toBeNull();
+        expect(await f.s.messages.getMessage(sent.message.uid, ts + 10_000)).toBeNull();
+        expect(await f.inboxUids('b', ts + 5_000)).toEqual([sent.message.uid]);
+        expect(await f.inboxUids('b', ts + 10_001)).toEqual([]);
+      });
+
+      it('broadcast reaches every user created before it and no user created after', async () => {
+        const f = fx();
+        await f.users('admin', 'a', 'b');
+        const r1 = await f.send(broadcastDraft('admin'));
+        expect(r1.count).toBe(2);
+        expect(r1.seq).toBeGreaterThan(0);
+        await f.user('late');
+        const r2 = await f.send(broadcastDraft('admin'));
+        expect(r2.count).toBe(3);
+        expect(await f.inboxUids('a')).toEqual([r1.message.uid, r2.message.uid]);
+        expect(await f.inboxUids('b')).toEqual([r1.message.uid, r2.message.uid]);
+        expect(await f.inboxUids('late')).toEqual([r2.message.uid]);
+        // Recall for everyone; per-receiver delete for one.
+        await f.s.messages.recallMessage(r1.message.uid, 'admin', recallPayload, { kind: MessageKind.broadcast });
+        expect((await f.inbox('a'))[0]?.status).toBe(MessageStatus.recalled);
+        await f.s.messages.deleteMessage(r2.message.uid, { kind: MessageKind.broadcast, receivers: ['b'] });
+        expect(await f.inboxUids('b')).toEqual([r1.message.uid]);
+        expect(await f.inboxUids('a')).toEqual([r1.message.uid, r2.message.uid]);
+      });
+
+      it('a blocked user cannot broadcast', async () => {
+        const f = fx();
+        await f.users('admin', 'a');
+        await f.s.users.setUserStatus('admin', UserStatus.blocked);
+        await expectCoreError(f.send(broadcastDraft('admin')), 'user_blocked');
+        expect(await f.inbox('a')).toEqual([]);
+      });
+    });
+
+    // ------------------------------------------------------------------ conversations
+    describe('conversations', () => {
+      const fx = useStore(factory, DEFAULT_FANOUT);
+
+      it('counts persistFlag 3 messages as unread for receivers, not for the sender', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const counted = payload({ persistFlag: PersistFlag.count });
+        await f.send(draft('a', single('b'), { payload: counted }));
+        await f.send(draft('a', single('b'), { payload: counted }));
+        const last = await f.send(draft('a', single('b'), { payload: payload({ persistFlag: PersistFlag.persist }) }));
+        const bConvs = await f.s.conversations.listConversations('b');
+        expect(bConvs).toHaveLength(1);
+        expect(bConvs[0]).toMatchObject({ conv: single('a'), unread: 2, lastUid: last.message.uid, lastTimestamp: last.message.timestamp, readTimestamp: 0 });
+        const aConvs = await f.s.conversations.listConversations('a');
+        expect(aConvs).toHaveLength(1);
+        expect(aConvs[0]).toMatchObject({ conv: single('b'), unread: 0, lastUid: last.message.uid });
+        expect(await f.s.messages.unreadTotal('b', ConvType.single)).toBe(2);
+        expect(await f.s.messages.unreadTotal('a', ConvType.single)).toBe(0);
+        expect(await f.s.messages.unreadTotal('b', ConvType.group)).toBe(0);
+      });
+
+      it('counts group messages for every member but the sender', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b');
+        await f.group('g', 'o', ['a', 'b']);
+        await f.send(draft('a', group('g'), { payload: payload({ persistFlag: PersistFlag.count }) }));
+        const unread = async (u: string) => (await f.s.conversations.listConversations(u)).find((c) => c.conv.target === 'g')?.unread;
+        expect(await unread('o')).toBe(1);
+        expect(await unread('b')).toBe(1);
+        expect(await unread('a')).toBe(0);
+        expect(await f.s.messages.unreadTotal('b', ConvType.group)).toBe(1);
+      });
+
+      it('markRead raises the read timestamp, recounts unread, and never lowers it', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const t0 = Date.now();
+        const counted = payload({ persistFlag: PersistFlag.count });
+        const sent: AppendResult[] = [];
+        for (let i = 1; i <= 3; i++) {
+          clockAt(t0 + i * 1000);
+          sent.push(await f.send(draft('a', single('b'), { payload: counted })));
+        }
+        const [m1, m2, m3] = sent.map((r) => r.message);
+        const unreadAfter = (ts: number) => sent.filter((r) => r.message.timestamp > ts).length;
+        const r1 = await f.s.conversations.markRead('b', single('a'), m1!.timestamp);
+        expect(r1.timestamp).toBe(m1!.timestamp);
+        expect(r1.seq).toBeGreaterThan(sent[2]!.seq);
+        expect(await f.s.conversations.getReadTimestamp('b', single('a'))).toBe(m1!.timestamp);
+        expect((await f.s.conversations.listConversations('b'))[0]).toMatchObject({ unread: unreadAfter(m1!.timestamp), readTimestamp: m1!.timestamp });
+
+        const r2 = await f.s.conversations.markRead('b', single('a'), m2!.timestamp);
+        expect(r2.timestamp).toBe(m2!.timestamp);
+        expect((await f.s.conversations.listConversations('b'))[0]?.unread).toBe(unreadAfter(m2!.timestamp));
+
+        const lower = await f.s.conversations.markRead('b', single('a'), m1!.timestamp);
+        expect(lower.timestamp, 'never lowers').toBe(m2!.timestamp);
+        expect(await f.s.conversations.getReadTimestamp('b', single('a'))).toBe(m2!.timestamp);
+        expect((await f.s.conversations.listConversations('b'))[0]?.unread).toBe(unreadAfter(m2!.timestamp));
+
+        await f.s.conversations.markRead('b', single('a'), m3!.timestamp);
+        expect(await f.s.messages.unreadTotal('b', ConvType.single)).toBe(0);
+        expect(await f.s.conversations.getReadTimestamp('a', single('b')), "the other side's mark is separate").toBe(0);
+        await expectCoreError(f.s.conversations.markRead('ghost', single('a'), 1), 'not_exist');
+      });
+
+      it("markRead's recount only counts messages the user received (toUsers)", async () => {
+        const f = fx();
+        await f.users('o', 'b', 'c');
+        await f.group('g', 'o', ['b', 'c']);
+        const t0 = Date.now();
+        const counted = payload({ persistFlag: PersistFlag.count });
+        clockAt(t0 + 1000);
+        await f.send(draft('o', group('g'), { payload: counted, toUsers: ['b'] }));
+        clockAt(t0 + 2000);
+        await f.send(draft('o', group('g'), { payload: counted }));
+        const unread = async (u: string) => (await f.s.conversations.listConversations(u)).find((x) => x.conv.target === 'g')?.unread;
+        expect(await unread('c')).toBe(1);
+        expect(await unread('b')).toBe(2);
+        await f.s.conversations.markRead('c', group('g'), t0);
+        expect(await unread('c'), 'c never received the message addressed to b').toBe(1);
+        await f.s.conversations.markRead('b', group('g'), t0);
+        expect(await unread('b')).toBe(2);
+      });
+
+      it('clearUserMessages hides a time range for one user only', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const t0 = Date.now();
+        const sent: AppendResult[] = [];
+        for (let i = 1; i <= 3; i++) {
+          clockAt(t0 + i * 1000);
+          sent.push(await f.send(draft('a', single('b'))));
+        }
+        const [m1, m2] = sent.map((r) => r.message);
+        const start = m1!.timestamp;
+        const end = m2!.timestamp;
+        const r = await f.s.conversations.clearUserMessages('b', single('a'), start, end);
+        expect(r.seq).toBeGreaterThan(sent[2]!.seq);
+        const expected = sent.filter((x) => x.message.timestamp < start || x.message.timestamp > end).map((x) => x.message.uid);
+        expect(expected).toEqual([sent[2]!.message.uid]);
+        expect(await f.inboxUids('b')).toEqual(expected);
+        expect(await f.inboxUids('a'), 'the other side keeps everything').toEqual(sent.map((x) => x.message.uid));
+        const clear = (await f.replayAll('b')).find((e) => e.type === 'clear');
+        expect(clear).toMatchObject({ seq: r.seq, conv: single('a'), start, end });
+        await expectCoreError(f.s.conversations.clearUserMessages('ghost', single('a'), 0, 1), 'not_exist');
+        // Messages after the range are not hidden.
+        clockAt(t0 + 10_000);
+        const later = await f.send(draft('a', single('b')));
+        expect(await f.inboxUids('b')).toEqual([...expected, later.message.uid]);
+      });
+
+      it('deleteConversation removes it from one user\'s list and hides its messages up to then', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        const t0 = Date.now();
+        clockAt(t0 + 1000);
+        const m1 = await f.send(draft('a', single('b'), { payload: payload({ persistFlag: PersistFlag.count }) }));
+        await f.send(draft('c', single('b')));
+        const r = await f.s.conversations.deleteConversation('b', single('a'), t0 + 1500);
+        expect(r.seq).toBeGreaterThan(m1.seq);
+        const bList = await f.s.conversations.listConversations('b');
+        expect(bList.map((c) => c.conv.target)).toEqual(['c']);
+        expect(await f.s.messages.unreadTotal('b', ConvType.single)).toBe(0);
+        expect((await f.s.conversations.listConversations('a')).map((c) => c.conv.target), "not from others' lists").toEqual(['b']);
+        expect((await f.inbox('b')).map((m) => m.sender)).toEqual(['c']);
+        expect(await f.inboxUids('a')).toEqual([m1.message.uid]);
+        expect((await f.replayAll('b')).some((e) => e.type === 'conv_delete' && e.seq === r.seq)).toBe(true);
+        await expectCoreError(f.s.conversations.deleteConversation('ghost', single('a'), Date.now()), 'not_exist');
+        // A new message brings the conversation back, with only the new message.
+        clockAt(t0 + 2000);
+        const m2 = await f.send(draft('a', single('b')));
+        expect((await f.s.conversations.listConversations('b')).map((c) => c.conv.target).sort()).toEqual(['a', 'c']);
+        expect((await f.inbox('b')).filter((m) => m.sender === 'a').map((m) => m.uid)).toEqual([m2.message.uid]);
+      });
+
+      it('delivery timestamps start at 0 and never go down', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        expect(await f.s.conversations.getDeliveryTimestamp('a')).toBe(0);
+        expect(await f.s.conversations.markDelivered('a', 2000)).toBe(2000);
+        expect(await f.s.conversations.markDelivered('a', 1000)).toBe(2000);
+        expect(await f.s.conversations.getDeliveryTimestamp('a')).toBe(2000);
+        expect(await f.s.conversations.markDelivered('a', 3000)).toBe(3000);
+        expect(await f.s.conversations.getDeliveryTimestamp('b')).toBe(0);
+        await expectCoreError(f.s.conversations.markDelivered('ghost', 1), 'not_exist');
+      });
+    });
+
+    // ------------------------------------------------------------------ sync
+    describe('sync', () => {
+      const fx = useStore(factory, DEFAULT_FANOUT);
+
+      it('an empty store has head 0 and replays nothing', async () => {
+        const f = fx();
+        await f.users('a');
+        expect(await f.s.sync.headSeq()).toBe(0);
+        const page = await f.s.sync.replay('a', 0, 10, Date.now());
+        expect(page).toEqual({ events: [], next: 0, done: true });
+      });
+
+      it('replays in pages, in order, with no gap or duplicate, and respects `after`', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        const sent: AppendResult[] = [];
+        for (let i = 0; i < 23; i++) {
+          sent.push(await f.send(draft(i % 3 === 0 ? 'c' : 'a', single('b'), { payload: payload({ content: `m${i}` }) })));
+          if (i % 4 === 0) await f.send(draft('a', single('c'))); // noise for someone else
+        }
+        const all = await f.replayAll('b', 0, 1000);
+        expect(all.map((e) => e.uid)).toEqual(sent.map((r) => r.message.uid));
+        expect(all.map((e) => e.seq)).toEqual(sent.map((r) => r.seq));
+        expect(all.map((e) => e.message?.payload.content)).toEqual(sent.map((_, i) => `m${i}`));
+
+        for (const limit of [1, 4, 5, 23]) {
+          const pages: number[][] = [];
+          let cursor = 0;
+          for (;;) {
+            const page = await f.s.sync.replay('b', cursor, limit, Date.now());
+            expect(page.events.length).toBeLessThanOrEqual(limit);
+            pages.push(page.events.map((e) => e.seq));
+            if (page.done) break;
+            expect(page.next).toBeGreaterThan(cursor);
+            cursor = page.next;
+          }
+          expect(pages.flat(), `limit ${limit}`).toEqual(sent.map((r) => r.seq));
+        }
+
+        const mid = sent[9]!.seq;
+        const rest = await f.replayAll('b', mid, 6);
+        expect(rest.map((e) => e.uid)).toEqual(sent.slice(10).map((r) => r.message.uid));
+        const end = await f.s.sync.replay('b', sent[22]!.seq, 10, Date.now());
+        expect(end.events).toEqual([]);
+        expect(end.done).toBe(true);
+        expect(end.next).toBeGreaterThanOrEqual(sent[22]!.seq);
+      });
+
+      it("a user's replay never shows other people's conversations", async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        await f.send(draft('a', single('b')));
+        await f.send(multicastDraft('a', ['b']));
+        await f.s.conversations.markRead('b', single('a'), Date.now());
+        expect(await f.replayAll('c')).toEqual([]);
+      });
+
+      it('replays the current state: recalled and updated content, without deleted or hidden messages', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const t0 = Date.now();
+        const sent: AppendResult[] = [];
+        for (const [i, content] of ['one', 'two', 'three', 'four'].entries()) {
+          clockAt(t0 + (i + 1) * 1000);
+          sent.push(await f.send(draft('a', single('b'), { payload: payload({ content }) })));
+        }
+        const [r1, r2, r3, r4] = sent as [AppendResult, AppendResult, AppendResult, AppendResult];
+        await f.s.messages.recallMessage(r1.message.uid, 'a', recallPayload, {});
+        await f.s.messages.updateMessage(r2.message.uid, payload({ content: 'two, edited' }), false, Date.now());
+        await f.s.messages.deleteMessage(r3.message.uid, {});
+        await f.s.conversations.clearUserMessages('b', single('a'), r4.message.timestamp, r4.message.timestamp);
+
+        const bMsgs = await f.inbox('b');
+        expect(bMsgs.map((m) => m.uid)).toEqual([r1.message.uid, r2.message.uid]);
+        expect(bMsgs[0]).toMatchObject({ status: MessageStatus.recalled, payload: { type: RECALL_CONTENT_TYPE, content: 'a' } });
+        expect(bMsgs[1]!.payload.content).toBe('two, edited');
+        const aMsgs = await f.inbox('a');
+        expect(aMsgs.map((m) => m.uid), 'the hide is for b only').toEqual([r1, r2, r4].map((r) => r.message.uid));
+        const events = await f.replayAll('b');
+        expect(events.map((e) => e.type)).toEqual(['message', 'message', 'recall', 'delete', 'clear']);
+        for (const e of events) expect(['three', 'four']).not.toContain(e.message?.payload.content);
+      });
+
+      it('cursors follow commit order under concurrent appends: a reader that passed a cursor never misses an event', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        await f.group('g', 'a', ['b', 'c']);
+        let finished = false;
+        const seen: SyncEvent[] = [];
+        let cursor = 0;
+        const reader = (async () => {
+          for (;;) {
+            const last = finished;
+            const page = await f.s.sync.replay('b', cursor, 7, Date.now());
+            for (const e of page.events) {
+              expect(e.seq).toBeGreaterThan(cursor);
+              seen.push(e);
+            }
+            cursor = page.next;
+            if (page.done) {
+              if (last) return;
+              await tick();
+            }
+          }
+        })();
+        reader.catch(() => undefined); // its failure is reported by `await reader` below
+        const pending: Promise<AppendResult>[] = [];
+        for (let i = 0; i < 120; i++) {
+          const d = i % 3 === 0 ? draft('c', group('g')) : i % 3 === 1 ? draft('a', single('b')) : draft('c', single('b'));
+          pending.push(f.send(d));
+          if (i % 9 === 8) await tick();
+        }
+        const results = await Promise.all(pending);
+        finished = true;
+        await reader;
+        const seqs = results.map((r) => r.seq);
+        expect(new Set(seqs).size).toBe(seqs.length);
+        expect(new Set(results.map((r) => r.message.uid)).size).toBe(results.length);
+        const seenSeqs = seen.map((e) => e.seq);
+        for (let i = 1; i < seenSeqs.length; i++) expect(seenSeqs[i]).toBeGreaterThan(seenSeqs[i - 1]!);
+        expect([...seenSeqs].sort((x, y) => x - y)).toEqual([...seqs].sort((x, y) => x - y));
+        expect(await f.s.sync.headSeq()).toBeGreaterThanOrEqual(Math.max(...seqs));
+      });
+
+      it('concurrent appends: valid ones succeed, each invalid one fails alone with its own error', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c', 'blocked');
+        await f.group('g', 'a', ['b']);
+        await f.s.users.setUserStatus('blocked', UserStatus.blocked);
+        const cases: Array<{ d: MessageDraft; kind?: ErrorKind }> = [];
+        for (let i = 0; i < 60; i++) {
+          switch (i % 6) {
+            case 0:
+              cases.push({ d: draft('a', single('b'), { payload: payload({ content: `ok${i}` }) }) });
+              break;
+            case 1:
+              cases.push({ d: draft('c', group('g')), kind: 'not_in_group' });
+              break;
+            case 2:
+              cases.push({ d: draft('a', group('g'), { payload: payload({ content: `ok${i}` }) }) });
+              break;
+            case 3:
+              cases.push({ d: draft('a', single('ghost')), kind: 'not_exist' });
+              break;
+            case 4:
+              cases.push({ d: draft('blocked', single('b')), kind: 'user_blocked' });
+              break;
+            default:
+              cases.push({ d: multicastDraft('c', ['b'], { payload: payload({ content: `ok${i}` }) }) });
+          }
+        }
+        const settled = await Promise.allSettled(cases.map((c) => f.send(c.d)));
+        const okUids: number[] = [];
+        settled.forEach((r, i) => {
+          const want = cases[i]!.kind;
+          if (want) {
+            expect(r.status, `case ${i}`).toBe('rejected');
+            const reason = (r as PromiseRejectedResult).reason as unknown;
+            expect(reason).toBeInstanceOf(CoreError);
+            expect((reason as CoreError).kind).toBe(want);
+          } else {
+            expect(r.status, `case ${i}`).toBe('fulfilled');
+            okUids.push((r as PromiseFulfilledResult<AppendResult>).value.message.uid);
+          }
+        });
+        expect(okUids).toHaveLength(30);
+        const bUids = await f.inboxUids('b');
+        expect([...bUids].sort((x, y) => x - y)).toEqual([...okUids].sort((x, y) => x - y));
+        for (const m of await f.inbox('b')) expect(m.payload.content).toMatch(/^ok\d+$/);
+      });
+    });
+
+    // ------------------------------------------------------------------ shared audiences
+    describe('shared audience (inlineFanoutMax 2)', () => {
+      const fx = useStore(factory, 2);
+
+      it('a group above the limit is addressed as a whole and replayed to its members by membership', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'late', 'out');
+        await f.group('g', 'o', ['a', 'b']);
+        const m1 = await f.send(draft('a', group('g')));
+        expect(m1.audience).toEqual({ kind: 'group', groupId: 'g' });
+        expect(m1.count).toBe(2);
+        for (const u of ['o', 'a', 'b']) expect(await f.inboxUids(u), u).toEqual([m1.message.uid]);
+        expect(await f.inboxUids('out')).toEqual([]);
+
+        await f.s.groups.addMembers('g', [{ memberId: 'late' }], MAX_MEMBERS);
+        expect(await f.inboxUids('late'), 'joined after m1').toEqual([]);
+        const m2 = await f.send(draft('o', group('g')));
+        expect(m2.count).toBe(3);
+        expect(await f.inboxUids('late')).toEqual([m2.message.uid]);
+        expect(await f.inboxUids('b')).toEqual([m1.message.uid, m2.message.uid]);
+        expect(await f.inboxUids('out')).toEqual([]);
+
+        await f.s.groups.removeMembers('g', ['b']);
+        const m3 = await f.send(draft('o', group('g')));
+        expect(m3.count).toBe(2);
+        expect(await f.inboxUids('b'), 'removed before m3').not.toContain(m3.message.uid);
+        expect(await f.inboxUids('late')).toEqual([m2.message.uid, m3.message.uid]);
+        await expectCoreError(f.send(draft('b', group('g'))), 'not_in_group');
+      });
+
+      it('a group at the limit still gets per-user delivery', async () => {
+        const f = fx();
+        await f.users('o', 'a');
+        await f.group('g', 'o', ['a']);
+        const r = await f.send(draft('o', group('g')));
+        expect(r.audience.kind).toBe('users');
+        expect(r.audience.kind === 'users' ? [...r.audience.users].sort() : []).toEqual(['a', 'o']);
+        expect(await f.inboxUids('a')).toEqual([r.message.uid]);
+      });
+
+      it('recall, update and delete of a shared message reach every member', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b');
+        await f.group('g', 'o', ['a', 'b']);
+        const r1 = await f.send(draft('o', group('g'), { payload: payload({ content: 'one' }) }));
+        const r2 = await f.send(draft('o', group('g'), { payload: payload({ content: 'two' }) }));
+        const r3 = await f.send(draft('o', group('g'), { payload: payload({ content: 'three' }) }));
+        const rec = await f.s.messages.recallMessage(r1.message.uid, 'o', recallPayload, {});
+        expect(rec.audience).toEqual({ kind: 'group', groupId: 'g' });
+        const upd = await f.s.messages.updateMessage(r2.message.uid, payload({ content: 'two!' }), true, Date.now());
+        const del = await f.s.messages.deleteMessage(r3.message.uid, {});
+        for (const u of ['o', 'a', 'b']) {
+          const events = await f.replayAll(u);
+          expect(events.map((e) => e.type), u).toEqual(['message', 'message', 'recall', 'update', 'delete']);
+          expect(events.map((e) => e.seq)).toEqual([r1.seq, r2.seq, rec.seq, upd.seq, del.seq]);
+          expect(events[0]!.message?.status).toBe(MessageStatus.recalled);
+          expect(events[1]!.message?.payload.content).toBe('two!');
+          expect(events[4]!.uid).toBe(r3.message.uid);
+        }
+      });
+
+      it('toUsers on a large group delivers to the listed members only', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'c');
+        await f.group('g', 'o', ['a', 'b', 'c']);
+        const r = await f.send(draft('o', group('g'), { toUsers: ['b'] }));
+        expect(r.count).toBe(1);
+        expect(await f.inboxUids('b')).toEqual([r.message.uid]);
+        expect(await f.inboxUids('a')).toEqual([]);
+        expect(await f.inboxUids('c')).toEqual([]);
+      });
+
+      it('clear and conversation delete hide shared messages for one member only', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b');
+        await f.group('g', 'o', ['a', 'b']);
+        const r = await f.send(draft('o', group('g')));
+        await f.s.conversations.clearUserMessages('a', group('g'), 0, r.message.timestamp);
+        await f.s.conversations.deleteConversation('o', group('g'), r.message.timestamp);
+        expect(await f.inboxUids('a')).toEqual([]);
+        expect(await f.inboxUids('o')).toEqual([]);
+        expect(await f.inboxUids('b')).toEqual([r.message.uid]);
+      });
+
+      it('a channel above the limit reaches its subscribers and its owner, not later subscribers', async () => {
+        const f = fx();
+        await f.users('o', 's1', 's2', 's3', 'late', 'out');
+        await f.s.channels.upsertChannel('ch', { name: 'n', owner: 'o' });
+        for (const s of ['s1', 's2', 's3']) await f.s.channels.subscribe('ch', s, true);
+        const r = await f.send(draft('o', channel('ch')));
+        expect(r.audience).toEqual({ kind: 'channel', channelId: 'ch' });
+        expect(r.count).toBe(3);
+        await f.s.channels.subscribe('ch', 'late', true);
+        const r2 = await f.send(draft('o', channel('ch')));
+        for (const s of ['s1', 's2', 's3']) expect(await f.inboxUids(s), s).toEqual([r.message.uid, r2.message.uid]);
+        expect(await f.inboxUids('o')).toEqual([r.message.uid, r2.message.uid]);
+        expect(await f.inboxUids('late')).toEqual([r2.message.uid]);
+        expect(await f.inboxUids('out')).toEqual([]);
+      });
+    });
+
+    // ------------------------------------------------------------------ lifecycle
+    describe('close', () => {
+      const fx = useStore(factory, DEFAULT_FANOUT);
+
+      it('flushes pending writes, then refuses later calls', async () => {
+        const f = fx();
+        await f.users('a');
+        const pending = f.s.users.upsertUser('b', { name: 'bee' });
+        await f.s.close();
+        expect((await pending).userId).toBe('b');
+        expect(await f.s.ping()).toBe(false);
+        await expect(f.s.users.upsertUser('c', { name: 'cee' })).rejects.toBeInstanceOf(Error);
+        await expect(f.s.users.getUser({ userId: 'a' })).rejects.toBeInstanceOf(Error);
+      });
+    });
+  });
+}
