@@ -10,7 +10,9 @@ import { Hub } from './core/hub.js';
 import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
+import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
+import type { Store } from './core/ports/store.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -46,7 +48,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const log = opts.log ?? createLogger(config.logLevel);
   const { secret, generated, file } = resolveAdminSecret(config.admin.secret, config.dataDir);
   const metrics = new Metrics();
-  const store = new SqliteStore({
+  const storeOptions: SqliteStoreOptions = {
     file: databaseFile(config),
     synchronous: config.store.synchronous,
     nodeId: config.nodeId,
@@ -58,7 +60,8 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       metrics.commitSeconds.observe(ms / 1000);
     },
     onError: (err) => log.error({ err }, 'store error'),
-  });
+  };
+  const store: Store = config.store.writerThread ? await ThreadedSqliteStore.open(storeOptions) : new SqliteStore(storeOptions);
   const bus = new MemoryBus((err) => log.error({ err }, 'bus subscriber failed'));
   const hub = new Hub(store, bus, { tokenTtlMs: config.tokens.ttlSeconds * 1000, maxGroupMembers: config.messaging.maxGroupMembers });
   const now = Date.now();

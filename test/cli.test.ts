@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient, rawRequest } from './helpers/admin-client.js';
-import { runCli, startChild } from './helpers/child-server.js';
+import { killChildren, runCli, startChild } from './helpers/child-server.js';
 import { tempDir } from './helpers/server.js';
 
 describe('switchboard CLI', () => {
+  afterAll(killChildren);
+
   it('prints help and the version', async () => {
     const h = await runCli(['--help']);
     expect(h.code).toBe(0);

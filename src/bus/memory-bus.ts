@@ -3,7 +3,8 @@ import type { HubEvent } from '../core/events.js';
 
 /** In-process bus: one node, synchronous fan-out to subscribers in publish order. */
 export class MemoryBus implements Bus {
-  private readonly handlers = new Set<(event: HubEvent) => void>();
+  /** One entry per subscription (the same handler may be subscribed twice, each removable alone). */
+  private readonly handlers = new Set<{ fn: (event: HubEvent) => void }>();
   private closed = false;
 
   constructor(private readonly onHandlerError: (err: unknown) => void = () => {}) {}
@@ -12,7 +13,7 @@ export class MemoryBus implements Bus {
     if (this.closed) return;
     for (const h of this.handlers) {
       try {
-        h(event);
+        h.fn(event);
       } catch (err) {
         this.onHandlerError(err);
       }
@@ -20,9 +21,10 @@ export class MemoryBus implements Bus {
   }
 
   subscribe(handler: (event: HubEvent) => void): () => void {
-    this.handlers.add(handler);
+    const entry = { fn: handler };
+    this.handlers.add(entry);
     return () => {
-      this.handlers.delete(handler);
+      this.handlers.delete(entry);
     };
   }
 

@@ -11,7 +11,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'int' | 'number';
+type Kind = 'string' | 'int' | 'number' | 'bool';
 
 /** One setting reachable from the environment and/or the command line. */
 interface Binding {
@@ -39,6 +39,7 @@ export const BINDINGS: Binding[] = [
   { path: 'admin.bodyLimitBytes', kind: 'int', env: ['SWITCHBOARD_ADMIN_BODY_LIMIT'] },
   { path: 'store.file', kind: 'string', env: ['SWITCHBOARD_DB_FILE'], flag: 'db' },
   { path: 'store.synchronous', kind: 'string', env: ['SWITCHBOARD_SYNCHRONOUS'], flag: 'synchronous' },
+  { path: 'store.writerThread', kind: 'bool', env: ['SWITCHBOARD_STORE_THREAD'] },
   { path: 'store.commitMaxBatch', kind: 'int', env: ['SWITCHBOARD_COMMIT_MAX_BATCH'] },
   { path: 'store.commitMaxDelayMs', kind: 'int', env: ['SWITCHBOARD_COMMIT_MAX_DELAY_MS'] },
   { path: 'messaging.inlineFanoutMax', kind: 'int', env: ['SWITCHBOARD_INLINE_FANOUT_MAX'] },
@@ -56,10 +57,18 @@ export interface ConfigSources {
   overrides?: Record<string, unknown>;
 }
 
-function convert(raw: string, kind: Kind, source: string): string | number {
+function convert(raw: string, kind: Kind, source: string): string | number | boolean {
   if (kind === 'string') return raw;
-  const n = Number(raw.trim());
-  if (raw.trim() === '' || !Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n))) {
+  if (kind === 'bool') {
+    const v = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    throw new ConfigError(`${source}: expected true or false, got '${raw}'`);
+  }
+  // Plain decimal only: no hex, exponents or blanks sneaking into ports and limits.
+  const t = raw.trim();
+  const n = Number(t);
+  if (!(kind === 'int' ? /^-?[0-9]+$/ : /^-?[0-9]+(\.[0-9]+)?$/).test(t) || !Number.isFinite(n)) {
     throw new ConfigError(`${source}: expected ${kind === 'int' ? 'an integer' : 'a number'}, got '${raw}'`);
   }
   return n;
@@ -70,7 +79,10 @@ function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): 
   let cur = obj;
   for (const k of keys.slice(0, -1)) {
     const next = cur[k];
-    if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[k] = {};
+    if (next === undefined) cur[k] = {};
+    else if (typeof next !== 'object' || next === null || Array.isArray(next)) {
+      throw new ConfigError(`${k}: must be an object (found ${JSON.stringify(next)})`);
+    }
     cur = cur[k] as Record<string, unknown>;
   }
   cur[keys[keys.length - 1]!] = value;

@@ -40,6 +40,10 @@ export const ConfigSchema = Type.Object(
           default: 'FULL',
           description: 'FULL: fsync every group commit (survives power loss). NORMAL: survives process crashes.',
         }),
+        writerThread: Type.Boolean({
+          default: true,
+          description: 'Run the SQLite connection (statements, commits, fsync) in its own thread, off the event loop.',
+        }),
         commitMaxBatch: Type.Integer({ default: 512, minimum: 1, maximum: 100000, description: 'Most writes per group commit.' }),
         commitMaxDelayMs: Type.Integer({ default: 0, minimum: 0, maximum: 1000, description: 'Longest wait to fill a group commit (0: end of the event-loop turn).' }),
       },

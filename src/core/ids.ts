@@ -21,6 +21,7 @@ const NODE_SHIFT = 2 ** COUNTER_BITS;
 export class UidGenerator {
   private lastMs = 0;
   private counter = 0;
+  private lastUid = 0;
 
   constructor(private readonly nodeId: number) {
     if (!Number.isInteger(nodeId) || nodeId < 0 || nodeId > MAX_NODE_ID) {
@@ -31,6 +32,7 @@ export class UidGenerator {
   /** Make every later uid greater than `uid` (the largest one already issued, by any node). */
   seed(uid: number): void {
     if (uid <= 0) return;
+    this.lastUid = Math.max(this.lastUid, uid);
     const ms = Math.floor(uid / MS_SHIFT);
     if (ms > this.lastMs) {
       this.lastMs = ms;
@@ -51,7 +53,13 @@ export class UidGenerator {
       this.lastMs++;
       this.counter = 0;
     }
-    return this.lastMs * MS_SHIFT + this.nodeId * NODE_SHIFT + this.counter;
+    this.lastUid = this.lastMs * MS_SHIFT + this.nodeId * NODE_SHIFT + this.counter;
+    return this.lastUid;
+  }
+
+  /** The largest uid issued or seeded so far (0 when none). */
+  get last(): number {
+    return this.lastUid;
   }
 }
 

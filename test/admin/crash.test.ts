@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../helpers/admin-client.js';
-import { startChild, type ChildServer } from '../helpers/child-server.js';
+import { killChildren, startChild, type ChildServer } from '../helpers/child-server.js';
 import { tempDir } from '../helpers/server.js';
 
 const SECRET = 'crash-test-secret';
@@ -15,7 +15,7 @@ describe('durability across kill -9', () => {
   const dataDir = tempDir('sb-crash-');
   let child: ChildServer | undefined;
   afterAll(() => {
-    child?.proc.kill('SIGKILL');
+    killChildren();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -100,7 +100,7 @@ describe('SqliteStore (backend-specific)', () => {
     for (let i = 0; i < 5; i++) {
       sent.push(await s1.messages.appendMessage({ sender: 'a', conv: { type: ConvType.single, target: 'b', line: 0 }, payload: payload({ content: `m${i}`, persistFlag: PersistFlag.count }), kind: MessageKind.conversation, toUsers: [] }));
     }
-    await s1.messages.recallMessage(sent[0]!.message.uid, 'a', recallPayload, {});
+    await s1.messages.recallMessage(sent[0]!.message.uid, 'a', {});
     const g = await s1.messages.appendMessage({ sender: 'b', conv: { type: ConvType.group, target: 'g', line: 0 }, payload: payload(), kind: MessageKind.conversation, toUsers: [] });
     const head = await s1.sync.headSeq();
     const maxUid = g.message.uid;

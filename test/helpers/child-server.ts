@@ -16,11 +16,21 @@ export interface ChildServer {
  * Start `node dist/cli.js serve ...args` and resolve once it prints "listening on http://HOST:PORT".
  * Rejects with the output if the process exits first.
  */
+const live = new Set<ChildProcess>();
+
+/** Kill every child still running (call from afterAll/afterEach so a failed test leaves nothing behind). */
+export function killChildren(): void {
+  for (const p of live) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  live.clear();
+}
+
 export function startChild(args: string[], env: Record<string, string> = {}): Promise<ChildServer> {
   const proc = spawn(process.execPath, [CLI, 'serve', ...args], {
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(proc);
+  proc.on('exit', () => live.delete(proc));
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.on('exit', (code, signal) => resolve({ code, signal }));

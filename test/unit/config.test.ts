@@ -28,9 +28,9 @@ function configError(fn: () => unknown): ConfigError {
 }
 
 describe('loadConfig', () => {
-  it('has a documented default for everything', () => {
+  it('has a default for every setting', () => {
     const c = loadConfig({ env: {} });
-    expect(c).toEqual({
+    expect(c).toMatchObject({
       host: '0.0.0.0',
       port: 18080,
       dataDir: './data',
@@ -95,14 +95,20 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { SWITCHBOARD_PORT: '' } }).port).toBe(18080);
   });
 
-  it('every env binding reaches its key of the schema', () => {
+  it('every env binding reaches its key of the schema, converted to its kind', () => {
     const samples: Record<string, string> = { logLevel: 'warn', 'store.synchronous': 'NORMAL', nodeId: '7', 'store.commitMaxDelayMs': '7' };
     for (const b of BINDINGS) {
-      const sample = samples[b.path] ?? (b.kind === 'string' ? 'x' : '5000');
+      const kind = b.kind as string;
+      const sample = samples[b.path] ?? (kind === 'string' ? 'x' : kind === 'bool' ? 'false' : '5000');
+      const expected = kind === 'string' ? sample : kind === 'bool' ? false : Number(sample);
       for (const name of b.env ?? []) {
         const c = loadConfig({ env: { [name]: sample } }) as unknown as Record<string, unknown>;
         const v = b.path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], c);
-        expect(v, `${name} -> ${b.path}`).toBe(b.kind === 'string' ? sample : Number(sample));
+        expect(v, `${name} -> ${b.path}`).toBe(expected);
+        if (kind !== 'string') {
+          const e = configError(() => loadConfig({ env: { [name]: 'not-a-value' } }));
+          expect(e.message).toContain(name);
+        }
       }
     }
   });
@@ -193,5 +199,23 @@ describe('databaseFile', () => {
 
   it('uses store.file when set', () => {
     expect(databaseFile(loadConfig({ env: { SWITCHBOARD_DB_FILE: '/tmp/x.db' } }))).toBe('/tmp/x.db');
+  });
+});
+
+describe('config number and shape strictness', () => {
+  it('accepts only plain decimal numbers from env and flags', () => {
+    for (const bad of ['0x50', '1e3', '12abc', ' ', '1.5']) {
+      expect(() => loadConfig({ env: { SWITCHBOARD_PORT: bad } })).toThrow(ConfigError);
+    }
+    expect(loadConfig({ env: { SWITCHBOARD_PORT: ' 8080 ' } }).port).toBe(8080);
+    expect(loadConfig({ env: { SWITCHBOARD_ADMIN_RATE_LIMIT: '2.5' } }).admin.rateLimitPerSecond).toBe(2.5);
+  });
+
+  it('reports a file value of the wrong shape even when env sets a key under it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-cfg-'));
+    const file = path.join(dir, 'c.json');
+    fs.writeFileSync(file, JSON.stringify({ store: 'sqlite' }));
+    expect(() => loadConfig({ file, env: { SWITCHBOARD_SYNCHRONOUS: 'NORMAL' } })).toThrow(/store: must be an object/);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });

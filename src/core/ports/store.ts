@@ -193,9 +193,6 @@ export interface AppendResult {
   duplicate: boolean;
 }
 
-/** Built by the core from the original message: the recalled (type 80) content. */
-export type RecallBuilder = (original: StoredMessage, operator: string) => Payload;
-
 export interface MutationResult {
   /** Message state after the change (the original, for delete). */
   message: StoredMessage;
@@ -223,7 +220,12 @@ export interface MessageStore {
   appendMessage(draft: MessageDraft): Promise<AppendResult>;
   /** A stored, not deleted, not expired message; null otherwise. */
   getMessage(uid: number, now: number): Promise<StoredMessage | null>;
-  recallMessage(uid: number, operator: string, build: RecallBuilder, scope: MessageScope): Promise<MutationResult>;
+  /**
+   * Recall in place: the content becomes core's `recallPayload(original, operator)` (type 80), for
+   * everyone or, with scope.receivers, for those receivers only. Recalling a recalled message changes
+   * nothing (`unchanged`). Throws not_exist for an unknown, deleted or wrong-kind message.
+   */
+  recallMessage(uid: number, operator: string, scope: MessageScope): Promise<MutationResult>;
   /** Replace the content. `distribute` records an update event devices receive. */
   updateMessage(uid: number, payload: Payload, distribute: boolean, updatedAt: number): Promise<MutationResult>;
   /** Tombstone the message (or hide it for some receivers). Throws not_exist when already gone. */

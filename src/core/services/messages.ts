@@ -3,7 +3,6 @@ import type { Conversation, Payload, StoredMessage } from '../model.js';
 import { ConvType, MessageKind, PersistFlag } from '../model.js';
 import type { Bus } from '../ports/bus.js';
 import type { AppendResult, Audience, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
-import { recallPayload } from '../recall.js';
 
 export interface SendInput {
   sender: string;
@@ -107,7 +106,7 @@ export class MessageService {
    * as a JSON string (Wildfire's s/ts/t/sc/c/e keys). Recalling a recalled message changes nothing.
    */
   async recall(uid: number, operator: string, scope: MessageScope = {}): Promise<{ original: string; result: MutationResult }> {
-    const r = await this.store.messages.recallMessage(uid, operator, recallPayload, scope);
+    const r = await this.store.messages.recallMessage(uid, operator, scope);
     if (!r.unchanged) await this.announceMutation('recall', r);
     return { original: r.message.payload.extra, result: r };
   }

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { UidGenerator } from '../../core/ids.js';
+import type { UndoLog } from './undo-log.js';
+import { WriteBehind } from './write-behind.js';
 import type { SqliteWriter } from './writer.js';
 
 export interface FanoutOptions {
@@ -8,6 +10,13 @@ export interface FanoutOptions {
    * hides) written with the message; larger ones get one shared event read by membership.
    */
   inlineFanoutMax: number;
+}
+
+export interface WriteBehindOptions {
+  /** Longest time derived per-user rows stay buffered before they are written (ms). */
+  flushIntervalMs: number;
+  /** Buffered rows that trigger a write at once. */
+  flushMaxRows: number;
 }
 
 /**
@@ -19,17 +28,25 @@ export class SqliteContext {
   private readonly statements = new Map<string, Database.Statement>();
   /** Last seq allocated; seqs are allocated only inside writer commands, hence in commit order. */
   private seq: number;
+  /** Derived per-user rows of listed messages, written in batches (see write-behind.ts). */
+  readonly wb: WriteBehind;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
 
   constructor(
     readonly db: Database.Database,
     readonly writer: SqliteWriter,
     readonly uids: UidGenerator,
     readonly fanout: FanoutOptions,
+    undo: UndoLog,
+    private readonly wbOpts: WriteBehindOptions,
   ) {
+    this.wb = new WriteBehind((sql) => this.stmt(sql), undo, (rows) => this.scheduleFlush(rows));
     const row = db
       .prepare(
         `SELECT MAX(s) AS s FROM (
-           SELECT MAX(seq) AS s FROM inbox UNION ALL SELECT MAX(seq) FROM events UNION ALL SELECT MAX(seq) FROM messages)`,
+           SELECT MAX(seq) AS s FROM inbox UNION ALL SELECT MAX(seq) FROM events UNION ALL SELECT MAX(seq) FROM messages
+           UNION ALL SELECT value FROM meta WHERE key = 'seq_floor')`,
       )
       .get() as { s: number | null };
     this.seq = row.s ?? 0;
@@ -51,9 +68,46 @@ export class SqliteContext {
     return ++this.seq;
   }
 
+  /**
+   * Before deleting rows that may hold the largest seq (a destroyed user's inbox), record the counter
+   * so a restart never hands out a seq again. Inside a writer command.
+   */
+  keepSeqFloor(): void {
+    this.stmt(`INSERT INTO meta(key, value) VALUES ('seq_floor', ?) ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)`).run(
+      this.seq,
+    );
+  }
+
   /** The last allocated cursor (inside a command: everything before this command). */
   currentSeq(): number {
     return this.seq;
+  }
+
+  private scheduleFlush(rows: number): void {
+    if (rows >= this.wbOpts.flushMaxRows) {
+      void this.flushNow();
+    } else if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => void this.flushNow(), this.wbOpts.flushIntervalMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  /** Write every buffered derived row (one writer command); resolves when committed. */
+  flushNow(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    this.flushing ??= this.writer
+      .submit(() => this.wb.materializeAll(this.uids.last))
+      .catch(() => {
+        // A failed flush leaves the rows buffered (undo restored them); the next one retries.
+      })
+      .finally(() => {
+        this.flushing = null;
+        if (this.wb.size > 0) this.scheduleFlush(this.wb.size);
+      });
+    return this.flushing;
   }
 
   write<T>(fn: () => T): Promise<T> {

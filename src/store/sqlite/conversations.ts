@@ -46,6 +46,7 @@ export class SqliteConversations implements ConversationStore {
   clearUserMessages(userId: string, conv: Conversation, start: number, end: number): Promise<{ seq: number }> {
     return this.ctx.write(() => {
       this.mustUser(userId);
+      this.ctx.wb.materializeUser(userId);
       this.ctx
         .stmt('INSERT INTO user_hides(user_id, conv_type, conv_target, conv_line, start_ts, end_ts) VALUES (?, ?, ?, ?, ?, ?)')
         .run(userId, conv.type, conv.target, conv.line, start, end);
@@ -62,6 +63,7 @@ export class SqliteConversations implements ConversationStore {
   deleteConversation(userId: string, conv: Conversation, now: number): Promise<{ seq: number }> {
     return this.ctx.write(() => {
       this.mustUser(userId);
+      this.ctx.wb.materializeUser(userId);
       this.ctx
         .stmt('INSERT INTO user_hides(user_id, conv_type, conv_target, conv_line, start_ts, end_ts) VALUES (?, ?, ?, ?, 0, ?)')
         .run(userId, conv.type, conv.target, conv.line, now);
@@ -76,8 +78,10 @@ export class SqliteConversations implements ConversationStore {
   }
 
   listConversations(userId: string): Promise<ConversationState[]> {
-    return this.ctx.read(() =>
-      (
+    // A write command: the user's buffered rows are written first, so the list is exact.
+    return this.ctx.write(() => {
+      this.ctx.wb.materializeUser(userId);
+      return (
         this.ctx
           .stmt(
             `SELECT conv_type, conv_target, conv_line, unread, last_uid, last_ts, read_ts FROM conversations
@@ -90,8 +94,8 @@ export class SqliteConversations implements ConversationStore {
         lastUid: r.last_uid,
         lastTimestamp: r.last_ts,
         readTimestamp: r.read_ts,
-      })),
-    );
+      }));
+    });
   }
 
   getReadTimestamp(userId: string, conv: Conversation): Promise<number> {
@@ -101,6 +105,7 @@ export class SqliteConversations implements ConversationStore {
   markRead(userId: string, conv: Conversation, timestamp: number): Promise<{ timestamp: number; seq: number }> {
     return this.ctx.write(() => {
       this.mustUser(userId);
+      this.ctx.wb.materializeUser(userId);
       const c = this.row(userId, conv);
       if (c && c.read_ts >= timestamp) return { timestamp: c.read_ts, seq: 0 };
       const unread = c && timestamp < c.last_ts ? this.countUnread(userId, conv, timestamp) : 0;

@@ -19,10 +19,11 @@ export interface MessageRow {
   expire_at: number;
   client_id: string;
   platform: number;
+  recipients: string | null;
 }
 
 export const MESSAGE_COLS =
-  'uid, seq, sender, conv_type, conv_target, conv_line, payload, to_users, kind, status, timestamp, updated_at, expire_at, client_id, platform';
+  'uid, seq, sender, conv_type, conv_target, conv_line, payload, to_users, kind, status, timestamp, updated_at, expire_at, client_id, platform, recipients';
 
 export function toMessage(r: MessageRow): StoredMessage {
   return {

@@ -8,13 +8,14 @@ import type {
   MessageScope,
   MessageStore,
   MutationResult,
-  RecallBuilder,
 } from '../../core/ports/store.js';
+import { recallPayload } from '../../core/recall.js';
 import { channelSendScope, checkGroupSend, checkSender } from '../../core/rules.js';
 import type { SqliteContext } from './context.js';
 import type { SqliteChannels, SqliteGroups } from './groups.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, perspective, toMessage, writeEvent } from './message-rows.js';
 import type { SqliteUsers } from './users.js';
+import { listedRecipients, recipientsColumn } from './write-behind.js';
 
 /** Who receives a message, plus inbox rows owed to users outside a shared audience. */
 interface Delivery {
@@ -44,8 +45,13 @@ export class SqliteMessages implements MessageStore {
    * Who receives `msg` now. With `check`, also enforce the sender's right to send (inside the
    * caller's transaction). Shared audiences are used above the inline fan-out limit.
    */
-  private delivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, check: boolean): Delivery {
+  private delivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, check: boolean, stored?: string | null): Delivery {
     const max = this.ctx.fanout.inlineFanoutMax;
+    if (stored !== undefined) {
+      // An existing message: its per-user rows went to the receivers it had when sent.
+      const users = listedRecipients(msg, stored);
+      if (users) return { audience: { kind: 'users', users }, extraUsers: [], count: users.length - 1 };
+    }
     if (msg.kind === MessageKind.broadcast) {
       const n = (this.ctx.stmt('SELECT COUNT(*) AS n FROM users WHERE id <> ?').get(msg.sender) as { n: number }).n;
       return { audience: { kind: 'all' }, extraUsers: [], count: n };
@@ -113,7 +119,7 @@ export class SqliteMessages implements MessageStore {
           .get(d.sender, d.clientMsgId) as MessageRow | undefined;
         if (prior) {
           const message = toMessage(prior);
-          const del = this.delivery(message, false);
+          const del = this.delivery(message, false, prior.recipients);
           return { message, seq: prior.seq, audience: del.audience, count: del.count, duplicate: true };
         }
       }
@@ -144,10 +150,11 @@ export class SqliteMessages implements MessageStore {
         return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
       }
       const seq = this.ctx.nextSeq();
+      const listedUsers = del.audience.kind === 'users' ? del.audience.users : null;
       this.ctx
         .stmt(
-          `INSERT INTO messages(uid, seq, sender, conv_type, conv_target, conv_line, payload, to_users, kind, timestamp, expire_at, client_id, platform, client_msg_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO messages(uid, seq, sender, conv_type, conv_target, conv_line, payload, to_users, kind, timestamp, expire_at, client_id, platform, client_msg_id, recipients)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           uid,
@@ -164,27 +171,16 @@ export class SqliteMessages implements MessageStore {
           message.clientId,
           message.platform,
           d.clientMsgId ?? null,
+          listedUsers ? recipientsColumn(message, listedUsers) : null,
         );
-      writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
-      if (del.audience.kind === 'users' && d.payload.persistFlag !== PersistFlag.none) {
-        this.touchConversations(message, del.audience.users, d.payload.persistFlag === PersistFlag.count);
+      if (listedUsers) {
+        // Per-user rows are derived from the message row and written behind (see write-behind.ts).
+        this.ctx.wb.addMessage({ uid, seq, sender: d.sender, conv: d.conv, kind: d.kind, persistFlag: d.payload.persistFlag, timestamp: now }, listedUsers);
+      } else {
+        writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
       }
       return { message, seq, audience: del.audience, count: del.count, duplicate: false };
     });
-  }
-
-  /** Per-user conversation rows of a listed message: last message, unread (+1 for counted receivers). */
-  private touchConversations(msg: StoredMessage, users: string[], counted: boolean): void {
-    const up = this.ctx.stmt(
-      `INSERT INTO conversations(user_id, conv_type, conv_target, conv_line, unread, last_uid, last_ts, visible)
-       VALUES (?, ?, ?, ?, ?, ?, ?, 1)
-       ON CONFLICT(user_id, conv_type, conv_target, conv_line)
-       DO UPDATE SET unread = unread + excluded.unread, last_uid = excluded.last_uid, last_ts = excluded.last_ts, visible = 1`,
-    );
-    for (const u of users) {
-      const c = perspective(msg, u);
-      up.run(u, c.type, c.target, c.line, counted && u !== msg.sender ? 1 : 0, msg.uid, msg.timestamp);
-    }
   }
 
   getMessage(uid: number, now: number): Promise<StoredMessage | null> {
@@ -205,8 +201,15 @@ export class SqliteMessages implements MessageStore {
   }
 
   /** Apply a per-receiver state (1 recalled, 2 deleted) to the receivers of `msg` among `receivers`. */
-  private perReceiver(msg: StoredMessage, receivers: string[], state: number, type: number, payload: Payload | null): MutationResult {
-    const del = this.delivery(msg, false);
+  private perReceiver(
+    msg: StoredMessage,
+    stored: string | null,
+    receivers: string[],
+    state: number,
+    type: number,
+    payload: Payload | null,
+  ): MutationResult {
+    const del = this.delivery(msg, false, stored);
     const recipients = del.audience.kind === 'users' ? new Set(del.audience.users) : null;
     const affected: string[] = [];
     for (const r of receivers) {
@@ -228,17 +231,17 @@ export class SqliteMessages implements MessageStore {
     return { message: payload ? { ...msg, payload, status: MessageStatus.recalled } : msg, seq, audience, unchanged: false };
   }
 
-  recallMessage(uid: number, operator: string, build: RecallBuilder, scope: MessageScope): Promise<MutationResult> {
+  recallMessage(uid: number, operator: string, scope: MessageScope): Promise<MutationResult> {
     return this.ctx.write(() => {
       const row = this.liveRow(uid, scope);
       const msg = toMessage(row);
       if (scope.receivers) {
         if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true };
-        return this.perReceiver(msg, scope.receivers, 1, EventType.recall, build(msg, operator));
+        return this.perReceiver(msg, row.recipients, scope.receivers, 1, EventType.recall, recallPayload(msg, operator));
       }
-      const del = this.delivery(msg, false);
+      const del = this.delivery(msg, false, row.recipients);
       if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: del.audience, unchanged: true };
-      const payload = build(msg, operator);
+      const payload = recallPayload(msg, operator);
       const now = Date.now();
       this.ctx
         .stmt('UPDATE messages SET payload = ?, status = ?, updated_at = ?, expire_at = 0 WHERE uid = ?')
@@ -255,7 +258,7 @@ export class SqliteMessages implements MessageStore {
       if (row.status === MessageStatus.recalled) throw new CoreError('no_right', 'a recalled message cannot be updated');
       this.ctx.stmt('UPDATE messages SET payload = ?, updated_at = ? WHERE uid = ?').run(JSON.stringify(payload), updatedAt, uid);
       const msg = { ...toMessage(row), payload, updatedAt };
-      const del = this.delivery(msg, false);
+      const del = this.delivery(msg, false, row.recipients);
       if (!distribute) return { message: msg, seq: 0, audience: del.audience, unchanged: false };
       const seq = this.ctx.nextSeq();
       writeEvent(this.ctx, seq, EventType.update, uid, del.audience, null, del.extraUsers);
@@ -267,8 +270,8 @@ export class SqliteMessages implements MessageStore {
     return this.ctx.write(() => {
       const row = this.liveRow(uid, scope);
       const msg = toMessage(row);
-      if (scope.receivers) return this.perReceiver(msg, scope.receivers, 2, EventType.delete, null);
-      const del = this.delivery(msg, false);
+      if (scope.receivers) return this.perReceiver(msg, row.recipients, scope.receivers, 2, EventType.delete, null);
+      const del = this.delivery(msg, false, row.recipients);
       // Tombstone: the row stays so devices and later syncs learn of the delete; the content goes.
       const tombstone: Payload = { ...msg.payload, searchableContent: '', pushContent: '', pushData: '', content: '', base64edData: '', remoteMediaUrl: '', mentionedTarget: [], extra: '' };
       this.ctx
@@ -287,7 +290,7 @@ export class SqliteMessages implements MessageStore {
           this.ctx
             .stmt('SELECT COALESCE(SUM(unread), 0) AS n FROM conversations WHERE user_id = ? AND conv_type = ? AND visible = 1')
             .get(userId, convType) as { n: number }
-        ).n,
+        ).n + this.ctx.wb.pendingUnread(userId, convType),
     );
   }
 }

@@ -98,6 +98,7 @@ const MIGRATIONS: string[] = [
   CREATE INDEX channel_subscribers_user ON channel_subscribers(user_id, channel_id);
 
   -- status: 0 normal, 1 recalled, 2 deleted (tombstone: payload emptied). kind: 0 conversation, 1 multicast, 2 broadcast.
+  -- recipients: JSON list of the users holding per-user rows, when not derivable (NULL: single chat or shared audience).
   CREATE TABLE messages(
     uid INTEGER PRIMARY KEY,
     seq INTEGER NOT NULL,
@@ -114,7 +115,8 @@ const MIGRATIONS: string[] = [
     expire_at INTEGER NOT NULL DEFAULT 0,
     client_id TEXT NOT NULL DEFAULT '',
     platform INTEGER NOT NULL DEFAULT 0,
-    client_msg_id TEXT
+    client_msg_id TEXT,
+    recipients TEXT
   );
   CREATE UNIQUE INDEX messages_client_msg ON messages(sender, client_msg_id) WHERE client_msg_id IS NOT NULL;
 
@@ -170,6 +172,12 @@ const MIGRATIONS: string[] = [
     read_ts INTEGER NOT NULL DEFAULT 0,
     visible INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY(user_id, conv_type, conv_target, conv_line)
+  ) WITHOUT ROWID;
+
+  -- Store bookkeeping, e.g. derived_uid: the write-behind recovery watermark.
+  CREATE TABLE meta(
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
   ) WITHOUT ROWID;
 
   CREATE TABLE deliveries(

@@ -1,16 +1,18 @@
 import type Database from 'better-sqlite3';
 import { UidGenerator } from '../../core/ids.js';
 import type { Store } from '../../core/ports/store.js';
-import { SqliteContext, type FanoutOptions } from './context.js';
+import { SqliteContext, type FanoutOptions, type WriteBehindOptions } from './context.js';
 import { SqliteConversations } from './conversations.js';
 import { openDatabase, type Synchronous } from './db.js';
 import { SqliteChannels, SqliteGroups } from './groups.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteSync } from './sync.js';
 import { SqliteTokens, SqliteUsers } from './users.js';
+import { UndoLog } from './undo-log.js';
+import { WriteBehind } from './write-behind.js';
 import { SqliteWriter } from './writer.js';
 
-export interface SqliteStoreOptions extends FanoutOptions {
+export interface SqliteStoreOptions extends FanoutOptions, Partial<WriteBehindOptions> {
   file: string;
   synchronous: Synchronous;
   nodeId: number;
@@ -31,17 +33,26 @@ export class SqliteStore implements Store {
   readonly sync: SqliteSync;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
+  private readonly ctx: SqliteContext;
   private closed = false;
 
   constructor(opts: SqliteStoreOptions) {
     this.db = openDatabase({ file: opts.file, synchronous: opts.synchronous });
+    // Rows derived from messages committed before an unclean stop are rebuilt before anything else.
+    WriteBehind.recover(this.db);
+    const undo = new UndoLog();
     this.writer = new SqliteWriter(this.db, {
       maxBatch: opts.commitMaxBatch,
       maxDelayMs: opts.commitMaxDelayMs,
+      undo,
       ...(opts.onCommit ? { onCommit: opts.onCommit } : {}),
       ...(opts.onError ? { onError: opts.onError } : {}),
     });
-    const ctx = new SqliteContext(this.db, this.writer, new UidGenerator(opts.nodeId), { inlineFanoutMax: opts.inlineFanoutMax });
+    const ctx = new SqliteContext(this.db, this.writer, new UidGenerator(opts.nodeId), { inlineFanoutMax: opts.inlineFanoutMax }, undo, {
+      flushIntervalMs: opts.flushIntervalMs ?? 200,
+      flushMaxRows: opts.flushMaxRows ?? 20000,
+    });
+    this.ctx = ctx;
     this.users = new SqliteUsers(ctx);
     this.tokens = new SqliteTokens(ctx, this.users);
     this.groups = new SqliteGroups(ctx, this.users);
@@ -63,6 +74,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.ctx.flushNow();
     this.writer.close();
     this.closed = true;
     this.db.close();

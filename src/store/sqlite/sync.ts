@@ -42,27 +42,33 @@ export class SqliteSync implements SyncStore {
       // Each source yields at most `limit` rows in seq order; the first `limit` of their merge are exact.
       const rows = [
         ...(c.stmt('SELECT seq, type, uid, data FROM inbox WHERE user_id = ? AND seq > ? ORDER BY seq LIMIT ?').all(userId, after, limit) as Candidate[]),
+        ...c.wb.pendingInbox(userId, after).slice(0, limit),
+        // Shared audiences: only events about messages sent after the user joined (msg.seq), so a
+        // later member never learns of earlier messages, not even through their recall or update.
         ...(c
           .stmt(
             `SELECT e.seq, e.type, e.uid, NULL AS data FROM group_members m
-             JOIN events e ON e.audience_type = 1 AND e.audience_id = m.group_id AND e.seq > MAX(?, m.joined_seq)
+             JOIN events e ON e.audience_type = 1 AND e.audience_id = m.group_id AND e.seq > ?
+             JOIN messages msg ON msg.uid = e.uid AND msg.seq > m.joined_seq
              WHERE m.user_id = ? ORDER BY e.seq LIMIT ?`,
           )
           .all(after, userId, limit) as Candidate[]),
         ...(c
           .stmt(
             `SELECT e.seq, e.type, e.uid, NULL AS data FROM channel_subscribers s
-             JOIN events e ON e.audience_type = 2 AND e.audience_id = s.channel_id AND e.seq > MAX(?, s.subscribed_seq)
+             JOIN events e ON e.audience_type = 2 AND e.audience_id = s.channel_id AND e.seq > ?
+             JOIN messages msg ON msg.uid = e.uid AND msg.seq > s.subscribed_seq
              WHERE s.user_id = ? ORDER BY e.seq LIMIT ?`,
           )
           .all(after, userId, limit) as Candidate[]),
         ...(c
           .stmt(
-            `SELECT e.seq, e.type, e.uid, NULL AS data FROM events e, users u
-             WHERE u.id = ? AND e.audience_type = 3 AND e.audience_id = '' AND e.seq > MAX(?, u.created_seq)
-             ORDER BY e.seq LIMIT ?`,
+            `SELECT e.seq, e.type, e.uid, NULL AS data FROM users u
+             JOIN events e ON e.audience_type = 3 AND e.audience_id = '' AND e.seq > ?
+             JOIN messages msg ON msg.uid = e.uid AND msg.seq > u.created_seq
+             WHERE u.id = ? ORDER BY e.seq LIMIT ?`,
           )
-          .all(userId, after, limit) as Candidate[]),
+          .all(after, userId, limit) as Candidate[]),
       ];
       rows.sort((a, b) => a.seq - b.seq);
       const page: Candidate[] = [];

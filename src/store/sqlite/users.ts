@@ -125,10 +125,12 @@ export class SqliteUsers implements UserStore {
         this.ctx.stmt('UPDATE channels SET subscriber_count = subscriber_count - 1 WHERE id = ?').run(c.channel_id);
       }
       this.ctx.stmt('DELETE FROM tokens WHERE user_id = ?').run(userId);
+      this.ctx.wb.dropUser(userId);
       this.ctx.stmt('DELETE FROM conversations WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM user_hides WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM user_message_state WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM deliveries WHERE user_id = ?').run(userId);
+      this.ctx.keepSeqFloor();
       this.ctx.stmt('DELETE FROM inbox WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM users WHERE id = ?').run(userId);
       return { groups };

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { CoreError, isCoreError } from '../../core/errors.js';
+import type { UndoLog } from './undo-log.js';
 
 export interface WriterOptions {
   /** Most commands in one transaction. */
@@ -12,6 +13,8 @@ export interface WriterOptions {
   /** Called after each commit with the batch size and its duration (ms); for metrics. */
   onCommit?: (size: number, ms: number) => void;
   onError?: (err: unknown) => void;
+  /** In-memory changes made by commands, rolled back with them. */
+  undo?: UndoLog;
 }
 
 interface Pending {
@@ -104,8 +107,10 @@ export class SqliteWriter {
       for (const p of batch) p.reject(new CoreError('server_error', 'store unavailable'));
       return;
     }
+    const undo = this.opts.undo;
     for (let i = 0; i < batch.length; i++) {
       this.savepoint.run();
+      undo?.startCommand();
       try {
         const value = batch[i]!.run();
         this.release.run();
@@ -113,12 +118,14 @@ export class SqliteWriter {
       } catch (err) {
         this.rollbackTo.run();
         this.release.run();
+        undo?.rollbackCommand();
         if (!isCoreError(err)) this.opts.onError?.(err);
         outcomes[i] = { ok: false, value: isCoreError(err) ? err : new CoreError('server_error') };
       }
     }
     try {
       this.commit.run();
+      undo?.commitBatch();
     } catch (err) {
       this.opts.onError?.(err);
       try {
@@ -126,6 +133,7 @@ export class SqliteWriter {
       } catch {
         // the connection already rolled back
       }
+      undo?.rollbackBatch();
       for (const p of batch) p.reject(new CoreError('server_error', 'commit failed'));
       return;
     }

@@ -1,0 +1,44 @@
+import { CoreError, type ErrorKind, isCoreError } from '../../core/errors.js';
+import type { Store } from '../../core/ports/store.js';
+
+/** The parts of a Store whose methods cross the thread boundary. */
+export const STORE_PARTS = ['users', 'tokens', 'groups', 'channels', 'messages', 'conversations', 'sync'] as const;
+export type StorePart = (typeof STORE_PARTS)[number];
+
+/** Main thread → writer thread. Calls are sent in batches (one postMessage per event-loop turn). */
+export type ToWorker =
+  | { type: 'calls'; calls: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> }
+  | { type: 'ping'; id: number }
+  | { type: 'close' };
+
+export interface SerializedError {
+  kind: ErrorKind;
+  detail?: string | undefined;
+}
+
+/** Writer thread → main thread. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'init-error'; message: string }
+  | {
+      type: 'results';
+      results: Array<{ id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError }>;
+      commits: Array<{ size: number; ms: number }>;
+      errors: string[];
+    }
+  | { type: 'closed' };
+
+export function serializeError(err: unknown): SerializedError {
+  return isCoreError(err) ? { kind: err.kind, detail: err.detail } : { kind: 'server_error' };
+}
+
+export function deserializeError(e: SerializedError): CoreError {
+  return new CoreError(e.kind, e.detail);
+}
+
+/** Methods a caller may invoke on a part: own functions of its prototype chain, never Object's. */
+export function isStoreMethod(store: Store, part: string, method: string): boolean {
+  if (!(STORE_PARTS as readonly string[]).includes(part)) return false;
+  const target = store[part as StorePart] as unknown as Record<string, unknown>;
+  return method !== 'constructor' && !(method in Object.prototype) && typeof target[method] === 'function';
+}

@@ -1,0 +1,106 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import { isStoreMethod, serializeError, type FromWorker, type ToWorker } from './thread-protocol.js';
+
+/**
+ * The writer thread: owns the one SQLite connection and runs every store call, reads included, so
+ * the main thread never blocks on SQLite (statements, commits, fsync). Results of one event-loop turn
+ * go back in one message.
+ */
+const port = parentPort;
+if (!port) throw new Error('thread-worker must run in a worker thread');
+
+type Result = Extract<FromWorker, { type: 'results' }>['results'][number];
+let results: Result[] = [];
+let commits: Array<{ size: number; ms: number }> = [];
+let errors: string[] = [];
+let scheduled = false;
+
+function flushResults(): void {
+  scheduled = false;
+  if (results.length === 0 && commits.length === 0 && errors.length === 0) return;
+  const msg: FromWorker = { type: 'results', results, commits, errors };
+  results = [];
+  commits = [];
+  errors = [];
+  port!.postMessage(msg);
+}
+
+function schedule(): void {
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flushResults);
+  }
+}
+
+let store: SqliteStore;
+try {
+  store = new SqliteStore({
+    ...(workerData as Omit<SqliteStoreOptions, 'onCommit' | 'onError'>),
+    onCommit: (size, ms) => {
+      commits.push({ size, ms });
+      schedule();
+    },
+    onError: (err) => {
+      errors.push(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      schedule();
+    },
+  });
+} catch (err) {
+  port.postMessage({ type: 'init-error', message: err instanceof Error ? err.message : String(err) } satisfies FromWorker);
+  process.exit(1);
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'calls') {
+    for (const c of m.calls) {
+      if (!isStoreMethod(store, c.part, c.method)) {
+        results.push({ id: c.id, ok: false, error: { kind: 'server_error', detail: `no store method ${c.part}.${c.method}` } });
+        schedule();
+        continue;
+      }
+      const target = store[c.part] as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      let p: Promise<unknown>;
+      try {
+        p = target[c.method]!.apply(target, c.args);
+      } catch (err) {
+        p = Promise.reject(err);
+      }
+      p.then(
+        (value) => {
+          results.push({ id: c.id, ok: true, value });
+          schedule();
+        },
+        (err: unknown) => {
+          results.push({ id: c.id, ok: false, error: serializeError(err) });
+          schedule();
+        },
+      );
+    }
+  } else if (m.type === 'ping') {
+    store.ping().then(
+      (ok) => {
+        results.push({ id: m.id, ok: true, value: ok });
+        schedule();
+      },
+      () => {
+        results.push({ id: m.id, ok: true, value: false });
+        schedule();
+      },
+    );
+  } else if (m.type === 'close') {
+    store.close().then(
+      () => {
+        flushResults();
+        port.postMessage({ type: 'closed' } satisfies FromWorker);
+      },
+      (err: unknown) => {
+        errors.push(String(err));
+        flushResults();
+        port.postMessage({ type: 'closed' } satisfies FromWorker);
+      },
+    );
+  }
+});
+
+port.postMessage({ type: 'ready' } satisfies FromWorker);

@@ -1,0 +1,181 @@
+import { Worker } from 'node:worker_threads';
+import { CoreError } from '../../core/errors.js';
+import type { Store } from '../../core/ports/store.js';
+import type { SqliteStoreOptions } from './sqlite-store.js';
+import { deserializeError, type FromWorker, type StorePart, type ToWorker } from './thread-protocol.js';
+
+type WorkerOptions = Omit<SqliteStoreOptions, 'onCommit' | 'onError'>;
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * The SQLite store with its connection in a writer thread. Same contract as SqliteStore (it runs it);
+ * the main thread only sends calls and receives results, batched per event-loop turn, so HTTP parsing
+ * and SQLite commits (with their fsync) proceed in parallel on two cores.
+ *
+ * If the thread dies, every pending and later call fails with server_error and ping() answers false.
+ */
+export class ThreadedSqliteStore implements Store {
+  readonly users: Store['users'];
+  readonly tokens: Store['tokens'];
+  readonly groups: Store['groups'];
+  readonly channels: Store['channels'];
+  readonly messages: Store['messages'];
+  readonly conversations: Store['conversations'];
+  readonly sync: Store['sync'];
+
+  private readonly pending = new Map<number, Pending>();
+  private outbox: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> = [];
+  private scheduled = false;
+  private nextId = 1;
+  private alive = true;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly hooks: Pick<SqliteStoreOptions, 'onCommit' | 'onError'>,
+  ) {
+    this.users = this.remote('users');
+    this.tokens = this.remote('tokens');
+    this.groups = this.remote('groups');
+    this.channels = this.remote('channels');
+    this.messages = this.remote('messages');
+    this.conversations = this.remote('conversations');
+    this.sync = this.remote('sync');
+    worker.on('message', (m: FromWorker) => this.onMessage(m));
+    worker.on('error', (err) => {
+      this.hooks.onError?.(err);
+      this.fail();
+    });
+    worker.on('exit', () => this.fail());
+  }
+
+  /** Start the writer thread; resolves once the database is open and migrated. */
+  static open(opts: SqliteStoreOptions): Promise<ThreadedSqliteStore> {
+    const { onCommit, onError, ...data } = opts;
+    const fromSource = import.meta.url.endsWith('.ts');
+    const entry = new URL(fromSource ? './thread-worker.ts' : './thread-worker.js', import.meta.url);
+    // Running from TypeScript sources (tests): the thread registers tsx before loading its entry.
+    const worker = fromSource
+      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`, {
+          eval: true,
+          workerData: data satisfies WorkerOptions,
+        })
+      : new Worker(entry, { workerData: data satisfies WorkerOptions });
+    return new Promise((resolve, reject) => {
+      const onEarly = (m: FromWorker): void => {
+        if (m.type === 'ready') {
+          worker.off('message', onEarly);
+          worker.off('exit', onExit);
+          resolve(new ThreadedSqliteStore(worker, { ...(onCommit ? { onCommit } : {}), ...(onError ? { onError } : {}) }));
+        } else if (m.type === 'init-error') {
+          reject(new Error(m.message));
+        }
+      };
+      const onExit = (code: number): void => reject(new Error(`store thread exited with code ${code} before it was ready`));
+      worker.on('message', onEarly);
+      worker.on('exit', onExit);
+      worker.once('error', reject);
+    });
+  }
+
+  private remote<P extends StorePart>(part: P): Store[P] {
+    return new Proxy({} as Store[P], {
+      get: (_t, method) => {
+        // Not thenable, not a prototype: only named methods become calls.
+        if (typeof method !== 'string' || method === 'then' || method === 'constructor') return undefined;
+        return (...args: unknown[]) => this.call(part, method, args);
+      },
+    });
+  }
+
+  private call(part: StorePart, method: string, args: unknown[]): Promise<unknown> {
+    if (!this.alive || this.closing) return Promise.reject(new CoreError('server_error', 'store is closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.outbox.push({ id, part, method, args });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.outbox.length === 0 || !this.alive) return;
+    const calls = this.outbox;
+    this.outbox = [];
+    try {
+      this.worker.postMessage({ type: 'calls', calls } satisfies ToWorker);
+    } catch {
+      // Some argument cannot be cloned (a bug in the caller): fail those calls alone.
+      for (const c of calls) {
+        try {
+          this.worker.postMessage({ type: 'calls', calls: [c] } satisfies ToWorker);
+        } catch (err) {
+          this.hooks.onError?.(err);
+          this.pending.get(c.id)?.reject(new CoreError('server_error', `store call ${c.part}.${c.method} is not serialisable`));
+          this.pending.delete(c.id);
+        }
+      }
+    }
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.type !== 'results') return;
+    for (const c of m.commits) this.hooks.onCommit?.(c.size, c.ms);
+    for (const e of m.errors) this.hooks.onError?.(new Error(e));
+    for (const r of m.results) {
+      const p = this.pending.get(r.id);
+      if (!p) continue;
+      this.pending.delete(r.id);
+      if (r.ok) p.resolve(r.value);
+      else p.reject(deserializeError(r.error));
+    }
+  }
+
+  private fail(): void {
+    if (!this.alive) return;
+    this.alive = false;
+    for (const p of this.pending.values()) p.reject(new CoreError('server_error', 'store thread stopped'));
+    this.pending.clear();
+    this.outbox = [];
+  }
+
+  async ping(): Promise<boolean> {
+    if (!this.alive || this.closing) return false;
+    const id = this.nextId++;
+    return new Promise<boolean>((resolve) => {
+      this.pending.set(id, { resolve: (v) => resolve(v === true), reject: () => resolve(false) });
+      this.worker.postMessage({ type: 'ping', id } satisfies ToWorker);
+    });
+  }
+
+  /** Send what is queued, let the thread commit and close the database, then stop it. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (!this.alive) return;
+      this.flush();
+      const closed = new Promise<void>((resolve) => {
+        const onMsg = (m: FromWorker): void => {
+          if (m.type === 'closed') {
+            this.worker.off('message', onMsg);
+            resolve();
+          }
+        };
+        this.worker.on('message', onMsg);
+        this.worker.once('exit', () => resolve());
+      });
+      this.worker.postMessage({ type: 'close' } satisfies ToWorker);
+      await closed;
+      this.fail();
+      await this.worker.terminate();
+    })();
+    return this.closing;
+  }
+}

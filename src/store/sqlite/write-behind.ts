@@ -1,0 +1,267 @@
+import type Database from 'better-sqlite3';
+import type { Conversation } from '../../core/model.js';
+import { ConvType, MessageKind, PersistFlag } from '../../core/model.js';
+import { EventType, perspective } from './message-rows.js';
+import { UndoLog } from './undo-log.js';
+
+/** One per-user sync row of a listed message (inbox table). */
+export interface InboxRow {
+  seq: number;
+  type: number;
+  uid: number;
+  data: string | null;
+}
+
+/** What a message adds to one user's conversation row (conversations table). */
+export interface ConvDelta {
+  conv: Conversation;
+  unread: number;
+  lastUid: number;
+  lastTs: number;
+}
+
+/** The facts of a stored message that its derived rows depend on. */
+export interface DerivableMessage {
+  uid: number;
+  seq: number;
+  sender: string;
+  conv: Conversation;
+  kind: number;
+  persistFlag: number;
+  timestamp: number;
+}
+
+/**
+ * Who holds per-user rows of a message: the stored recipient list, or for a plain single chat the
+ * sender and the target. Null for a shared-audience message (group timeline, channel, broadcast).
+ */
+export function listedRecipients(m: { sender: string; conv: Conversation; kind: number }, recipients: string | null): string[] | null {
+  if (recipients !== null) return JSON.parse(recipients) as string[];
+  if (m.kind === MessageKind.conversation && m.conv.type === ConvType.single) {
+    return m.sender === m.conv.target ? [m.sender] : [m.sender, m.conv.target];
+  }
+  return null;
+}
+
+/** The recipient list to store with a listed message; null when it can be derived (single chat). */
+export function recipientsColumn(m: { sender: string; conv: Conversation; kind: number }, users: string[]): string | null {
+  const derived = listedRecipients(m, null);
+  if (derived && derived.length === users.length && derived.every((u, i) => users[i] === u)) return null;
+  return JSON.stringify(users);
+}
+
+const convKey = (c: Conversation): string => `${c.type}\u0000${c.line}\u0000${c.target}`;
+
+/**
+ * Write-behind for the per-user rows derived from listed messages (inbox rows and conversation
+ * counters). A message is durable once its `messages` row commits; its per-user rows are buffered here
+ * and written in large batches, where many of them share B-tree pages, instead of dirtying a few random
+ * pages per message in every commit.
+ *
+ * Invariants:
+ * - Every change to the buffer happens inside a writer command and records its undo, so the buffer
+ *   always equals "committed derived rows not yet written".
+ * - Readers merge the buffer with the tables (replay, unread totals); commands that need exact table
+ *   state for a user first materialise that user's rows.
+ * - meta.derived_uid: every message with a smaller or equal uid has all its derived rows in the tables.
+ *   After a crash, `recover` re-derives rows for later messages; inbox inserts are idempotent (primary
+ *   key) and a counter delta applies only when newer than the row's last_uid.
+ */
+export class WriteBehind {
+  private readonly inbox = new Map<string, InboxRow[]>();
+  private readonly conv = new Map<string, Map<string, ConvDelta>>();
+  private rows = 0;
+
+  constructor(
+    private readonly stmt: (sql: string) => Database.Statement,
+    private readonly undo: UndoLog,
+    /** Called after rows are buffered, with the buffered row count (to schedule a flush). */
+    private readonly onBuffered: (rows: number) => void,
+  ) {}
+
+  get size(): number {
+    return this.rows;
+  }
+
+  /** Buffer the rows of a just-written listed message. Inside a writer command. */
+  addMessage(m: DerivableMessage, recipients: string[]): void {
+    for (const u of recipients) this.pushInbox(u, { seq: m.seq, type: EventType.message, uid: m.uid, data: null });
+    if (m.persistFlag !== PersistFlag.none && m.persistFlag !== PersistFlag.transparent) {
+      const counted = m.persistFlag === PersistFlag.count;
+      for (const u of recipients) {
+        this.mergeDelta(u, { conv: perspective(m, u), unread: counted && u !== m.sender ? 1 : 0, lastUid: m.uid, lastTs: m.timestamp });
+      }
+    }
+    this.onBuffered(this.rows);
+  }
+
+  private pushInbox(user: string, row: InboxRow): void {
+    let list = this.inbox.get(user);
+    if (!list) {
+      list = [];
+      this.inbox.set(user, list);
+    }
+    list.push(row);
+    this.rows++;
+    const l = list;
+    this.undo.record(() => {
+      l.pop();
+      this.rows--;
+      if (l.length === 0 && this.inbox.get(user) === l) this.inbox.delete(user);
+    });
+  }
+
+  private mergeDelta(user: string, d: ConvDelta): void {
+    let byConv = this.conv.get(user);
+    if (!byConv) {
+      byConv = new Map();
+      this.conv.set(user, byConv);
+    }
+    const key = convKey(d.conv);
+    const prev = byConv.get(key);
+    byConv.set(key, prev ? { conv: prev.conv, unread: prev.unread + d.unread, lastUid: d.lastUid, lastTs: d.lastTs } : d);
+    const m = byConv;
+    this.undo.record(() => {
+      if (prev) m.set(key, prev);
+      else m.delete(key);
+      if (m.size === 0 && this.conv.get(user) === m) this.conv.delete(user);
+    });
+  }
+
+  /** Buffered inbox rows of a user with seq > after, in seq order (read-only). */
+  pendingInbox(user: string, after: number): InboxRow[] {
+    const list = this.inbox.get(user);
+    return list ? list.filter((r) => r.seq > after) : [];
+  }
+
+  /** Buffered unread of a user over conversations of a type (read-only). */
+  pendingUnread(user: string, convType: number): number {
+    let n = 0;
+    for (const d of this.conv.get(user)?.values() ?? []) if (d.conv.type === convType) n += d.unread;
+    return n;
+  }
+
+  /** Write a user's buffered rows to the tables now. Inside a writer command. */
+  materializeUser(user: string): void {
+    const list = this.inbox.get(user);
+    const deltas = this.conv.get(user);
+    if (list) {
+      this.inbox.delete(user);
+      this.rows -= list.length;
+      this.undo.record(() => {
+        this.inbox.set(user, list);
+        this.rows += list.length;
+      });
+      this.writeInbox(user, list);
+    }
+    if (deltas) {
+      this.conv.delete(user);
+      this.undo.record(() => this.conv.set(user, deltas));
+      for (const d of deltas.values()) this.writeDelta(user, d);
+    }
+  }
+
+  /** Forget a user's buffered rows (the user is being destroyed). Inside a writer command. */
+  dropUser(user: string): void {
+    const list = this.inbox.get(user);
+    const deltas = this.conv.get(user);
+    if (list) {
+      this.inbox.delete(user);
+      this.rows -= list.length;
+      this.undo.record(() => {
+        this.inbox.set(user, list);
+        this.rows += list.length;
+      });
+    }
+    if (deltas) {
+      this.conv.delete(user);
+      this.undo.record(() => this.conv.set(user, deltas));
+    }
+  }
+
+  /**
+   * Write every buffered row and advance the recovery watermark to `maxUid` (the largest uid issued so
+   * far: every message up to it now has its derived rows in the tables). Inside a writer command.
+   */
+  materializeAll(maxUid: number): void {
+    for (const user of [...this.inbox.keys(), ...this.conv.keys()]) this.materializeUser(user);
+    this
+      .stmt(`INSERT INTO meta(key, value) VALUES ('derived_uid', ?) ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)`)
+      .run(maxUid);
+  }
+
+  private writeInbox(user: string, rows: InboxRow[]): void {
+    const ins = this.stmt('INSERT OR IGNORE INTO inbox(user_id, seq, type, uid, data) VALUES (?, ?, ?, ?, ?)');
+    for (const r of rows) ins.run(user, r.seq, r.type, r.uid, r.data);
+  }
+
+  private writeDelta(user: string, d: ConvDelta): void {
+    this
+      .stmt(
+        `INSERT INTO conversations(user_id, conv_type, conv_target, conv_line, unread, last_uid, last_ts, visible)
+         VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+         ON CONFLICT(user_id, conv_type, conv_target, conv_line) DO UPDATE
+         SET unread = unread + excluded.unread, last_uid = excluded.last_uid, last_ts = excluded.last_ts, visible = 1
+         WHERE excluded.last_uid > conversations.last_uid`,
+      )
+      .run(user, d.conv.type, d.conv.target, d.conv.line, d.unread, d.lastUid, d.lastTs);
+  }
+
+  /**
+   * After an unclean stop: re-derive the rows of messages past the watermark. Runs at open, in its own
+   * transaction, before any command. Returns the number of messages re-derived.
+   */
+  static recover(db: Database.Database): number {
+    const wm = (db.prepare(`SELECT value FROM meta WHERE key = 'derived_uid'`).get() as { value: number } | undefined)?.value ?? 0;
+    const rows = db
+      .prepare(
+        `SELECT uid, seq, sender, conv_type, conv_target, conv_line, kind, recipients, timestamp,
+                json_extract(payload, '$.persistFlag') AS persist_flag
+         FROM messages WHERE uid > ? ORDER BY uid`,
+      )
+      .all(wm) as Array<{
+      uid: number;
+      seq: number;
+      sender: string;
+      conv_type: number;
+      conv_target: string;
+      conv_line: number;
+      kind: number;
+      recipients: string | null;
+      timestamp: number;
+      persist_flag: number;
+    }>;
+    if (rows.length === 0) return 0;
+    let n = 0;
+    const cache = new Map<string, Database.Statement>();
+    const stmt = (sql: string): Database.Statement => {
+      let st = cache.get(sql);
+      if (!st) cache.set(sql, (st = db.prepare(sql)));
+      return st;
+    };
+    db.transaction(() => {
+      const undo = new UndoLog();
+      const wb = new WriteBehind(stmt, undo, () => {});
+      for (const r of rows) {
+        const m: DerivableMessage = {
+          uid: r.uid,
+          seq: r.seq,
+          sender: r.sender,
+          conv: { type: r.conv_type, target: r.conv_target, line: r.conv_line },
+          kind: r.kind,
+          persistFlag: r.persist_flag,
+          timestamp: r.timestamp,
+        };
+        const users = listedRecipients(m, r.recipients);
+        if (!users) continue;
+        // One message at a time, so each counter delta carries exactly its own uid (idempotent).
+        wb.addMessage(m, users);
+        for (const u of users) wb.materializeUser(u);
+        n++;
+      }
+      wb.materializeAll(rows[rows.length - 1]!.uid);
+      undo.commitBatch();
+    }).immediate();
+    return n;
+  }
+}
