@@ -4,11 +4,20 @@
  * PEER=0, the ejabberd peer (Debian ejabberd, SQLite storage, `spread` scenario).
  *
  *   npm run bench:send
- *   env: DURATION=15 WARMUP=3 CONNS=64 USERS=1000 GROUPS=20 GROUP_SIZE=20 SYNC="FULL NORMAL" PEER=1
+ *   env: DURATION=15 WARMUP=3 CONNS=64 USERS=1000 GROUPS=20 GROUP_SIZE=20 SMALL_GROUP_SIZE=5 ROUNDS=3
+ *        SYNC="FULL NORMAL" PEER=1
  *
- * Every request is signed afresh (bench/send/signed.lua). After each run the server's own counters
- * say how many sends succeeded (code 0) and the database is counted, so throughput is only what
- * was acknowledged and stored.
+ * This machine is a VM whose CPU steal comes and goes (seen: 0-11%), so every target is measured
+ * ROUNDS times, interleaved with the baseline (bare, then each Switchboard scenario, then again...),
+ * and the report gives medians, the ratio of medians, and the steal seen during each run.
+ *
+ * Scenarios: single (u1 -> random u2..uUSERS), group (u1 -> random one of GROUPS groups of GROUP_SIZE
+ * members: above the inline fan-out limit, one shared timeline row per message), small_group (groups
+ * of SMALL_GROUP_SIZE: per-user rows and unread counters for every member).
+ *
+ * Every request is signed afresh (bench/send/signed.lua). The server's own counters say how many
+ * sends succeeded (code 0), and after a clean stop the database is counted, so throughput is only
+ * what was acknowledged and stored.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +34,8 @@ const CONNS = Number(process.env['CONNS'] ?? 64);
 const USERS = Number(process.env['USERS'] ?? 1000);
 const GROUPS = Number(process.env['GROUPS'] ?? 20);
 const GROUP_SIZE = Number(process.env['GROUP_SIZE'] ?? 20);
+const SMALL_GROUP_SIZE = Number(process.env['SMALL_GROUP_SIZE'] ?? 5);
+const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
 const SYNCS = (process.env['SYNC'] ?? 'FULL NORMAL').split(/\s+/).filter(Boolean);
 const PEER = process.env['PEER'] !== '0';
 const SECRET = 'bench-secret';
@@ -41,6 +52,7 @@ interface WrkResult {
   serverCores: number;
   wrkCores: number;
   otherCores: number;
+  stealPct: number;
   ok?: number;
   stored?: number;
 }
@@ -59,6 +71,7 @@ function ensureWrk(): void {
   }
 }
 
+/** CPU ticks (user + system) of a process and all its threads. */
 function procTicks(pid: number | undefined): number {
   if (!pid) return 0;
   try {
@@ -69,10 +82,10 @@ function procTicks(pid: number | undefined): number {
   }
 }
 
-function sysTicks(): { busy: number; all: number } {
+function sysTicks(): { busy: number; all: number; steal: number } {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
-  return { busy: user + nice + system + irq + softirq + steal, all: user + nice + system + idle + iowait + irq + softirq + steal };
+  return { busy: user + nice + system + irq + softirq, all: user + nice + system + idle + iowait + irq + softirq + steal, steal };
 }
 
 /** Run wrk (bounded by a timeout) and account CPU per process. */
@@ -117,6 +130,7 @@ async function wrk(label: string, url: string, seconds: number, serverPid: numbe
     serverCores,
     wrkCores,
     otherCores: ((s1.busy - s0.busy) / all) * cores - serverCores - wrkCores,
+    stealPct: ((s1.steal - s0.steal) / all) * 100,
   };
 }
 
@@ -152,54 +166,72 @@ async function setup(admin: AdminClient): Promise<void> {
   for (let i = 0; i < ids.length; i += 50) {
     await Promise.all(ids.slice(i, i + 50).map((u) => admin.ok('/user/create', { userId: u, name: u })));
   }
-  for (let g = 1; g <= GROUPS; g++) {
-    const members = Array.from({ length: GROUP_SIZE - 1 }, (_, i) => ({ member_id: `u${2 + ((g * 37 + i) % (USERS - 1))}` }));
-    await admin.ok('/group/create', { operator: 'u1', group: { group_info: { target_id: `g${g}`, name: `g${g}`, owner: 'u1' }, members } });
-  }
+  const group = async (id: string, size: number, seed: number): Promise<void> => {
+    const members = Array.from({ length: size - 1 }, (_, i) => ({ member_id: `u${2 + ((seed * 37 + i) % (USERS - 1))}` }));
+    await admin.ok('/group/create', { operator: 'u1', group: { group_info: { target_id: id, name: id, owner: 'u1' }, members } });
+  };
+  for (let g = 1; g <= GROUPS; g++) await group(`g${g}`, GROUP_SIZE, g);
+  for (let g = 1; g <= GROUPS; g++) await group(`s${g}`, SMALL_GROUP_SIZE, g + 1000);
 }
 
-async function benchSwitchboard(sync: string): Promise<WrkResult[]> {
+interface Target {
+  label: string;
+  url: string;
+  pid: number | undefined;
+  env: Record<string, string>;
+  /** For Switchboard targets: read the count of successful sends from /metrics. */
+  countOk?: () => Promise<number>;
+}
+
+interface Running {
+  stop: () => Promise<void>;
+  targets: Target[];
+  dataDir?: string;
+}
+
+async function startSwitchboard(sync: string): Promise<Running> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-bench-'));
-  const { proc, url } = await startProcess(process.execPath, [path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--synchronous', sync], {
-    SWITCHBOARD_ADMIN_SECRET: SECRET,
-    LOG_LEVEL: 'warn',
+  const { proc, url } = await startProcess(
+    process.execPath,
+    [path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--synchronous', sync],
+    { SWITCHBOARD_ADMIN_SECRET: SECRET, LOG_LEVEL: 'warn' },
+  );
+  await setup(new AdminClient(url, SECRET));
+  const base = { SB_SECRET: SECRET, SB_USERS: String(USERS), SB_GROUPS: String(GROUPS) };
+  const mk = (scenario: string, env: Record<string, string>): Target => ({
+    label: `switchboard_${sync}_${scenario}`,
+    url,
+    pid: proc.pid,
+    env: { ...base, ...env },
+    countOk: () => sendOk(url),
   });
-  const results: WrkResult[] = [];
-  try {
-    await setup(new AdminClient(url, SECRET));
-    for (const mode of ['single', 'group']) {
-      const env = { SB_SECRET: SECRET, SB_MODE: mode, SB_USERS: String(USERS), SB_GROUPS: String(GROUPS) };
-      if (WARMUP > 0) await wrk('warmup', url, WARMUP, proc.pid, env);
-      const okBefore = await sendOk(url);
-      log(`switchboard ${sync} ${mode}: ${CONNS} conns, ${DURATION}s`);
-      const r = await wrk(`switchboard_${sync}_${mode}`, url, DURATION, proc.pid, env);
-      r.ok = (await sendOk(url)) - okBefore;
-      results.push(r);
-    }
-  } finally {
-    await stop(proc);
-  }
-  // After a clean stop, count what is on disk: every acknowledged send must be there.
-  const db = new Database(path.join(dataDir, 'switchboard.db'), { readonly: true });
-  const stored = (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
-  db.close();
-  const okTotal = await Promise.resolve(results.reduce((a, r) => a + (r.ok ?? 0), 0));
-  for (const r of results) r.stored = stored;
-  log(`stored messages: ${stored} (acknowledged in measured runs: ${okTotal}, plus warm-ups)`);
-  fs.rmSync(dataDir, { recursive: true, force: true });
-  return results;
+  return {
+    dataDir,
+    targets: [mk('single', { SB_MODE: 'single' }), mk('group', { SB_MODE: 'group' }), mk('small_group', { SB_MODE: 'group', SB_GROUP_PREFIX: 's' })],
+    stop: () => stop(proc),
+  };
 }
 
-async function benchBareFastify(): Promise<WrkResult> {
+async function startBareFastify(): Promise<Running> {
   const { proc, url } = await startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/send/bare-fastify.ts'), '0'], {});
-  try {
-    const env = { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) };
-    if (WARMUP > 0) await wrk('warmup', url, WARMUP, proc.pid, env);
-    log(`bare fastify echo: ${CONNS} conns, ${DURATION}s`);
-    return await wrk('bare_fastify_echo', url, DURATION, proc.pid, env);
-  } finally {
-    await stop(proc);
-  }
+  return {
+    targets: [{ label: 'bare_fastify_echo', url, pid: proc.pid, env: { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) } }],
+    stop: () => stop(proc),
+  };
+}
+
+async function measure(t: Target): Promise<WrkResult> {
+  if (WARMUP > 0) await wrk('warmup', t.url, WARMUP, t.pid, t.env);
+  const before = t.countOk ? await t.countOk() : 0;
+  log(`${t.label}: ${CONNS} conns, ${DURATION}s`);
+  const r = await wrk(t.label, t.url, DURATION, t.pid, t.env);
+  if (t.countOk) r.ok = (await t.countOk()) - before;
+  return r;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
 function benchPeer(): WrkResult | undefined {
@@ -231,6 +263,7 @@ function benchPeer(): WrkResult | undefined {
     serverCores: Number(kv['server_cores']),
     wrkCores: Number(kv['wrk_cores']),
     otherCores: Number(kv['other_cores']),
+    stealPct: 0,
     ...(stored ? { stored: Number(stored[1]) } : {}),
   };
 }
@@ -238,30 +271,73 @@ function benchPeer(): WrkResult | undefined {
 async function main(): Promise<void> {
   ensureWrk();
   if (!fs.existsSync(path.join(ROOT, 'dist/cli.js'))) throw new Error('run `npm run build` first');
-  const results: WrkResult[] = [];
-  results.push(await benchBareFastify());
-  for (const sync of SYNCS) results.push(...(await benchSwitchboard(sync)));
+  const running: Running[] = [await startBareFastify()];
+  const all: WrkResult[] = [];
+  try {
+    for (const sync of SYNCS) running.push(await startSwitchboard(sync));
+    const targets = running.flatMap((r) => r.targets);
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`round ${round}/${ROUNDS}`);
+      for (const t of targets) all.push(await measure(t));
+    }
+  } finally {
+    for (const r of running) await r.stop();
+  }
+  // After a clean stop, count what is on disk: every acknowledged send must be there.
+  for (const r of running) {
+    if (!r.dataDir) continue;
+    const db = new Database(path.join(r.dataDir, 'switchboard.db'), { readonly: true });
+    const stored = (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
+    db.close();
+    const acked = all.filter((x) => r.targets.some((t) => t.label === x.label)).reduce((a, x) => a + (x.ok ?? 0), 0);
+    log(`${r.targets[0]!.label.replace(/_single$/, '')}: ${stored} messages stored, ${acked} acknowledged in measured runs (plus warm-ups)`);
+    if (stored < acked) throw new Error('fewer messages stored than acknowledged');
+    for (const x of all) if (r.targets.some((t) => t.label === x.label)) x.stored = stored;
+    fs.rmSync(r.dataDir, { recursive: true, force: true });
+  }
   const peer = PEER ? benchPeer() : undefined;
-  if (peer) results.push(peer);
 
-  const bare = results.find((r) => r.label === 'bare_fastify_echo')!;
+  const labels = [...new Set(all.map((r) => r.label))];
+  const med = (label: string, f: (r: WrkResult) => number): number => median(all.filter((r) => r.label === label).map(f));
+  const bareRps = med('bare_fastify_echo', (r) => r.rps);
   const lines = [
-    `== bench/send | wrk -t1 -c${CONNS} -d${DURATION}s (warm-up ${WARMUP}s) | ${os.cpus().length} cores | node ${process.version} | users=${USERS} groups=${GROUPS}x${GROUP_SIZE}`,
-    'label                              req/s    p50 ms   p99 ms  errors  ok(code 0)  srv/wrk/other cores  vs bare  vs ejabberd',
+    `== bench/send | wrk -t1 -c${CONNS} -d${DURATION}s (warm-up ${WARMUP}s), ${ROUNDS} interleaved rounds, medians | ${os.cpus().length} cores | node ${process.version}`,
+    `   users=${USERS} groups=${GROUPS}x${GROUP_SIZE} (shared timeline) small groups=${GROUPS}x${SMALL_GROUP_SIZE} (per-user rows)`,
+    'label                              req/s   p50 ms   p99 ms  errors  non-ok  srv/wrk/other cores  steal%   vs bare  vs ejabberd   per-round req/s',
   ];
-  for (const r of results) {
-    const vsBare = (r.rps / bare.rps).toFixed(2);
-    const vsPeer = peer ? (r.rps / peer.rps).toFixed(1) + 'x' : '-';
+  const row = (label: string, rps: number, p50: number, p99: number, errors: number, nonOk: string, cores: string, steal: number, rounds: string): string =>
+    `${label.padEnd(32)} ${rps.toFixed(0).padStart(8)} ${p50.toFixed(2).padStart(8)} ${p99.toFixed(2).padStart(8)} ${String(errors).padStart(7)} ${nonOk.padStart(7)}  ${cores.padEnd(19)} ${steal.toFixed(1).padStart(6)} ${(rps / bareRps).toFixed(2).padStart(9)} ${(peer ? (rps / peer.rps).toFixed(1) + 'x' : '-').padStart(12)}   ${rounds}`;
+  for (const label of labels) {
+    const rs = all.filter((r) => r.label === label);
+    const nonOk = rs[0]!.ok === undefined ? '-' : String(rs.reduce((a, r) => a + (r.requests - (r.ok ?? 0)), 0));
     lines.push(
-      `${r.label.padEnd(32)} ${r.rps.toFixed(0).padStart(8)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)} ${String(r.errors).padStart(7)} ${String(r.ok ?? '-').padStart(11)}  ${r.serverCores.toFixed(2)}/${r.wrkCores.toFixed(2)}/${r.otherCores.toFixed(2)}`.padEnd(98) +
-        `${vsBare.padStart(7)}  ${vsPeer.padStart(10)}`,
+      row(
+        label,
+        med(label, (r) => r.rps),
+        med(label, (r) => r.p50),
+        med(label, (r) => r.p99),
+        rs.reduce((a, r) => a + r.errors, 0),
+        nonOk,
+        `${med(label, (r) => r.serverCores).toFixed(2)}/${med(label, (r) => r.wrkCores).toFixed(2)}/${med(label, (r) => r.otherCores).toFixed(2)}`,
+        med(label, (r) => r.stealPct),
+        rs.map((r) => r.rps.toFixed(0)).join(' '),
+      ),
+    );
+  }
+  if (peer) {
+    lines.push(
+      row(peer.label, peer.rps, peer.p50, peer.p99, peer.errors, '-', `${peer.serverCores.toFixed(2)}/${peer.wrkCores.toFixed(2)}/${peer.otherCores.toFixed(2)}`, 0, `stored ${peer.stored ?? '?'} of ${peer.requests}`),
     );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
   const dir = path.join(ROOT, 'bench/results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `send-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, JSON.stringify({ settings: { DURATION, WARMUP, CONNS, USERS, GROUPS, GROUP_SIZE }, results }, null, 2));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ settings: { DURATION, WARMUP, CONNS, USERS, GROUPS, GROUP_SIZE, SMALL_GROUP_SIZE, ROUNDS }, results: all, peer }, null, 2),
+  );
+  fs.writeFileSync(path.join(dir, 'send-latest.txt'), `${lines.join('\n')}\n`);
   log(`results written to ${path.relative(ROOT, file)}`);
 }
 

@@ -2,7 +2,8 @@
 -- (headers nonce, timestamp in ms, sign = sha1(nonce|secret|timestamp) in lowercase hex).
 -- Every request gets a fresh (nonce, timestamp) pair, so none is refused as a replay.
 --   SB_SECRET  admin secret
---   SB_MODE    single: u1 -> random u2..uSB_USERS;  group: u1 -> random g1..gSB_GROUPS
+--   SB_MODE    single: u1 -> random u2..uSB_USERS;  group: u1 -> random <prefix>1..<prefix>SB_GROUPS
+--   SB_GROUP_PREFIX  group id prefix (default g)
 --   SB_USERS, SB_GROUPS
 local bit = require("bit")
 local ffi = require("ffi")
@@ -53,6 +54,7 @@ local secret = os.getenv("SB_SECRET") or "bench-secret"
 local mode = os.getenv("SB_MODE") or "single"
 local users = tonumber(os.getenv("SB_USERS") or "1000")
 local groups = tonumber(os.getenv("SB_GROUPS") or "20")
+local gprefix = os.getenv("SB_GROUP_PREFIX") or "g"
 local nonce = 0
 
 function init(args)
@@ -66,7 +68,7 @@ request = function()
   local ts = string.format("%d", now_ms())
   local conv
   if mode == "group" then
-    conv = '{"type":1,"target":"g' .. math.random(1, groups) .. '","line":0}'
+    conv = '{"type":1,"target":"' .. gprefix .. math.random(1, groups) .. '","line":0}'
   else
     conv = '{"type":0,"target":"u' .. math.random(2, users) .. '","line":0}'
   end

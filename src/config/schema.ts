@@ -51,7 +51,11 @@ export const ConfigSchema = Type.Object(
     ),
     messaging: Type.Object(
       {
-        inlineFanoutMax: Type.Integer({ default: 100, minimum: 0, description: 'Groups/channels up to this size get per-user rows; larger ones a shared timeline row.' }),
+        inlineFanoutMax: Type.Integer({
+          default: 10,
+          minimum: 0,
+          description: 'Groups/channels up to this size get per-user rows (exact unread counters); larger ones one shared timeline row per message.',
+        }),
         maxGroupMembers: Type.Integer({ default: 2000, minimum: 1, description: 'Default member limit of a group (a group may set its own).' }),
       },
       { default: {}, additionalProperties: false },

@@ -45,7 +45,7 @@ describe('loadConfig', () => {
         bodyLimitBytes: 1048576,
       },
       store: { driver: 'sqlite', synchronous: 'FULL', commitMaxBatch: 512, commitMaxDelayMs: 0 },
-      messaging: { inlineFanoutMax: 100, maxGroupMembers: 2000 },
+      messaging: { inlineFanoutMax: 10, maxGroupMembers: 2000 },
       tokens: { ttlSeconds: 2592000 },
     });
   });

@@ -5,7 +5,7 @@ import type { ReplayGuard } from './replay-guard.js';
 
 /** Wildfire's admin signature: lowercase hex sha1 of `nonce|secret|timestamp`. */
 export function adminSign(nonce: string, secret: string, timestamp: string): string {
-  return crypto.createHash('sha1').update(`${nonce}|${secret}|${timestamp}`, 'utf8').digest('hex');
+  return crypto.hash('sha1', `${nonce}|${secret}|${timestamp}`, 'hex');
 }
 
 type HeaderValue = string | string[] | undefined;
@@ -40,7 +40,7 @@ export class AdminAuth {
     if (!nonce || !timestamp || !sign || !/^[0-9]{1,16}$/.test(timestamp)) throw new CoreError('sign_missing');
     const ts = Number(timestamp);
     if (Math.abs(now - ts) > this.opts.windowMs) throw new CoreError('sign_expired');
-    const expected = crypto.createHash('sha1').update(`${nonce}|${this.opts.secret}|${timestamp}`, 'utf8').digest();
+    const expected = crypto.hash('sha1', `${nonce}|${this.opts.secret}|${timestamp}`, 'buffer');
     if (sign.length !== 40 || !/^[0-9a-fA-F]{40}$/.test(sign) || !crypto.timingSafeEqual(expected, Buffer.from(sign, 'hex'))) {
       throw new CoreError('auth_failure');
     }

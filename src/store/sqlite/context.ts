@@ -28,6 +28,11 @@ export class SqliteContext {
   private readonly statements = new Map<string, Database.Statement>();
   /** Last seq allocated; seqs are allocated only inside writer commands, hence in commit order. */
   private seq: number;
+  /**
+   * Every seq up to this one is committed and durable. Readers (replay, headSeq) never look past it,
+   * so a device is never shown an event that a power loss could still take back.
+   */
+  private durable: number;
   /** Derived per-user rows of listed messages, written in batches (see write-behind.ts). */
   readonly wb: WriteBehind;
   private flushTimer: NodeJS.Timeout | null = null;
@@ -50,6 +55,7 @@ export class SqliteContext {
       )
       .get() as { s: number | null };
     this.seq = row.s ?? 0;
+    this.durable = this.seq;
     const maxUid = db.prepare('SELECT MAX(uid) AS u FROM messages').get() as { u: number | null };
     uids.seed(maxUid.u ?? 0);
   }
@@ -76,6 +82,16 @@ export class SqliteContext {
     this.stmt(`INSERT INTO meta(key, value) VALUES ('seq_floor', ?) ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)`).run(
       this.seq,
     );
+  }
+
+  /** Writer hook: a commit whose last seq was `seq` is durable. */
+  markDurable(seq: number): void {
+    if (seq > this.durable) this.durable = seq;
+  }
+
+  /** The largest seq that is committed and durable. */
+  durableSeq(): number {
+    return this.durable;
   }
 
   /** The last allocated cursor (inside a command: everything before this command). */

@@ -24,7 +24,7 @@ export class SqliteConversations implements ConversationStore {
   ) {}
 
   private mustUser(userId: string): void {
-    if (!this.users.row(userId)) throw new CoreError('not_exist', `user ${userId} does not exist`);
+    if (!this.users.exists(userId)) throw new CoreError('not_exist', `user ${userId} does not exist`);
   }
 
   private row(userId: string, c: Conversation): ConvRow | undefined {

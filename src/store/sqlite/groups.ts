@@ -108,7 +108,7 @@ export class SqliteGroups implements GroupStore {
   private upsertMembers(groupId: string, owner: string, members: MemberInput[], now: number): number {
     let added = 0;
     for (const m of members) {
-      if (!this.users.row(m.memberId)) throw new CoreError('not_exist', `user ${m.memberId} does not exist`);
+      if (!this.users.exists(m.memberId)) throw new CoreError('not_exist', `user ${m.memberId} does not exist`);
       // Only the owner has type owner; an admin may set manager/normal/silent/allowed.
       let type = m.type ?? GroupMemberType.normal;
       if (m.memberId === owner) type = GroupMemberType.owner;
@@ -145,7 +145,7 @@ export class SqliteGroups implements GroupStore {
   createGroup(groupId: string, fields: GroupFields & { owner: string }, members: MemberInput[], maxMembers: number): Promise<Group> {
     return this.ctx.write(() => {
       if (this.row(groupId)) throw new CoreError('group_already_exist');
-      if (!this.users.row(fields.owner)) throw new CoreError('not_exist', `user ${fields.owner} does not exist`);
+      if (!this.users.exists(fields.owner)) throw new CoreError('not_exist', `user ${fields.owner} does not exist`);
       const now = Date.now();
       this.ctx.stmt('INSERT INTO groups(id, owner, created_at, updated_at) VALUES (?, ?, ?, ?)').run(groupId, fields.owner, now, now);
       this.applyFields(groupId, fields, now);
@@ -184,7 +184,7 @@ export class SqliteGroups implements GroupStore {
   transferGroup(groupId: string, newOwner: string): Promise<void> {
     return this.ctx.write(() => {
       const g = this.mustRow(groupId);
-      if (!this.users.row(newOwner)) throw new CoreError('not_exist', `user ${newOwner} does not exist`);
+      if (!this.users.exists(newOwner)) throw new CoreError('not_exist', `user ${newOwner} does not exist`);
       if (!this.member(groupId, newOwner)) throw new CoreError('not_in_group', `${newOwner} is not a member`);
       if (g.owner === newOwner) return;
       const now = Date.now();
@@ -311,7 +311,7 @@ export class SqliteChannels implements ChannelStore {
 
   upsertChannel(channelId: string, f: ChannelFields): Promise<Channel> {
     return this.ctx.write(() => {
-      if (!this.users.row(f.owner)) throw new CoreError('not_exist', `user ${f.owner} does not exist`);
+      if (!this.users.exists(f.owner)) throw new CoreError('not_exist', `user ${f.owner} does not exist`);
       const now = Date.now();
       this.ctx
         .stmt(
@@ -355,7 +355,7 @@ export class SqliteChannels implements ChannelStore {
   subscribe(channelId: string, userId: string, on: boolean): Promise<void> {
     return this.ctx.write(() => {
       if (!this.row(channelId)) throw new CoreError('not_exist', `channel ${channelId} does not exist`);
-      if (!this.users.row(userId)) throw new CoreError('not_exist', `user ${userId} does not exist`);
+      if (!this.users.exists(userId)) throw new CoreError('not_exist', `user ${userId} does not exist`);
       if (on) {
         const r = this.ctx
           .stmt(

@@ -58,14 +58,14 @@ export class SqliteMessages implements MessageStore {
     }
     if (msg.kind === MessageKind.multicast) {
       if (check) {
-        for (const t of msg.toUsers) if (!this.users.row(t)) throw new CoreError('not_exist', `user ${t} does not exist`);
+        for (const t of msg.toUsers) if (!this.users.exists(t)) throw new CoreError('not_exist', `user ${t} does not exist`);
       }
       return listed(msg.toUsers, msg.sender);
     }
     const { conv } = msg;
     switch (conv.type) {
       case ConvType.single: {
-        if (check && !this.users.row(conv.target)) throw new CoreError('not_exist', `user ${conv.target} does not exist`);
+        if (check && !this.users.exists(conv.target)) throw new CoreError('not_exist', `user ${conv.target} does not exist`);
         return listed([conv.target], msg.sender);
       }
       case ConvType.group: {
@@ -123,7 +123,10 @@ export class SqliteMessages implements MessageStore {
           return { message, seq: prior.seq, audience: del.audience, count: del.count, duplicate: true };
         }
       }
-      if (!d.system) checkSender(this.users.row(d.sender), d.sender);
+      if (!d.system) {
+        const status = this.users.status(d.sender);
+        checkSender(status === undefined ? null : { status }, d.sender);
+      }
       const msg = {
         sender: d.sender,
         conv: d.conv,
@@ -214,7 +217,7 @@ export class SqliteMessages implements MessageStore {
     const affected: string[] = [];
     for (const r of receivers) {
       if (recipients && !recipients.has(r)) continue;
-      if (!recipients && !this.users.row(r)) continue;
+      if (!recipients && !this.users.exists(r)) continue;
       const cur = this.ctx.stmt('SELECT state FROM user_message_state WHERE user_id = ? AND uid = ?').get(r, msg.uid) as
         | { state: number }
         | undefined;

@@ -33,7 +33,7 @@ export class SqliteSync implements SyncStore {
   constructor(private readonly ctx: SqliteContext) {}
 
   headSeq(): Promise<number> {
-    return this.ctx.read(() => this.ctx.currentSeq());
+    return this.ctx.read(() => this.ctx.durableSeq());
   }
 
   replay(userId: string, after: number, limit: number, now: number): Promise<ReplayPage> {
@@ -71,13 +71,15 @@ export class SqliteSync implements SyncStore {
           .all(after, userId, limit) as Candidate[]),
       ];
       rows.sort((a, b) => a.seq - b.seq);
+      const horizon = c.durableSeq();
       const page: Candidate[] = [];
       for (const r of rows) {
+        if (r.seq > horizon) break; // committed but not yet durable: the next page will have it
         if (page.length > 0 && page[page.length - 1]!.seq === r.seq) continue; // sender row + shared row
         if (page.length === limit) break;
         page.push(r);
       }
-      const done = page.length < limit;
+      const done = page.length < limit && !rows.some((r) => r.seq > horizon);
       const next = page.length > 0 ? page[page.length - 1]!.seq : after;
       if (page.length === 0) return { events: [], next, done };
 

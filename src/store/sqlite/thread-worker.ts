@@ -29,7 +29,7 @@ function flushResults(): void {
 function schedule(): void {
   if (!scheduled) {
     scheduled = true;
-    setImmediate(flushResults);
+    queueMicrotask(flushResults);
   }
 }
 

@@ -100,7 +100,7 @@ export class ThreadedSqliteStore implements Store {
       this.outbox.push({ id, part, method, args });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        queueMicrotask(() => this.flush());
       }
     });
   }

@@ -60,8 +60,37 @@ const COLUMNS: Record<keyof UserFields, string> = {
 const USER_COLS =
   'id, name, display_name, portrait, gender, mobile, email, address, company, social, extra, type, role, status, updated_at';
 
+/** Most user statuses kept in memory; past it the cache starts over. */
+const STATUS_CACHE_MAX = 200_000;
+
 export class SqliteUsers implements UserStore {
+  /**
+   * userId → status of existing users, for the send path's checks. Every user write deletes the
+   * entry (deleting is always safe, even if the command then rolls back); only reads fill it.
+   */
+  private readonly statusCache = new Map<string, number>();
+
   constructor(private readonly ctx: SqliteContext) {}
+
+  /** Inside a command or read: the user's status, or undefined when the user does not exist. */
+  status(userId: string): number | undefined {
+    const cached = this.statusCache.get(userId);
+    if (cached !== undefined) return cached;
+    const r = this.ctx.stmt('SELECT status FROM users WHERE id = ?').get(userId) as { status: number } | undefined;
+    if (r) {
+      if (this.statusCache.size >= STATUS_CACHE_MAX) this.statusCache.clear();
+      this.statusCache.set(userId, r.status);
+    }
+    return r?.status;
+  }
+
+  exists(userId: string): boolean {
+    return this.status(userId) !== undefined;
+  }
+
+  private forget(userId: string): void {
+    this.statusCache.delete(userId);
+  }
 
   /** Inside a command: the user row or undefined. */
   row(userId: string): UserRow | undefined {
@@ -85,6 +114,7 @@ export class SqliteUsers implements UserStore {
   upsertUser(userId: string, fields: UserFields & { name: string }): Promise<User> {
     return this.ctx.write(() => {
       const now = Date.now();
+      this.forget(userId);
       this.assertNameFree(fields.name, userId);
       if (this.row(userId)) {
         this.applyFields(userId, fields, now);
@@ -100,6 +130,7 @@ export class SqliteUsers implements UserStore {
 
   updateUser(userId: string, fields: UserFields): Promise<User> {
     return this.ctx.write(() => {
+      this.forget(userId);
       if (!this.row(userId)) throw new CoreError('not_exist', `user ${userId} does not exist`);
       if (fields.name !== undefined) this.assertNameFree(fields.name, userId);
       this.applyFields(userId, fields, Date.now());
@@ -109,6 +140,7 @@ export class SqliteUsers implements UserStore {
 
   destroyUser(userId: string): Promise<{ groups: string[] }> {
     return this.ctx.write(() => {
+      this.forget(userId);
       if (!this.row(userId)) throw new CoreError('not_exist', `user ${userId} does not exist`);
       const groups = (
         this.ctx.stmt('SELECT group_id FROM group_members WHERE user_id = ?').all(userId) as Array<{ group_id: string }>
@@ -179,6 +211,7 @@ export class SqliteUsers implements UserStore {
 
   setUserStatus(userId: string, status: number): Promise<void> {
     return this.ctx.write(() => {
+      this.forget(userId);
       const r = this.ctx.stmt('UPDATE users SET status = ?, updated_at = ? WHERE id = ?').run(status, Date.now(), userId);
       if (r.changes === 0) throw new CoreError('not_exist', `user ${userId} does not exist`);
       if (status === UserStatus.blocked) this.ctx.stmt('DELETE FROM tokens WHERE user_id = ?').run(userId);
@@ -209,9 +242,9 @@ export class SqliteTokens implements TokenStore {
 
   insertToken(hash: string, rec: TokenRecord): Promise<void> {
     return this.ctx.write(() => {
-      const u = this.users.row(rec.userId);
-      if (!u) throw new CoreError('not_exist', `user ${rec.userId} does not exist`);
-      if (u.status === UserStatus.blocked) throw new CoreError('user_blocked');
+      const status = this.users.status(rec.userId);
+      if (status === undefined) throw new CoreError('not_exist', `user ${rec.userId} does not exist`);
+      if (status === UserStatus.blocked) throw new CoreError('user_blocked');
       const now = Date.now();
       // Expired tokens of this device are dropped as new ones are issued, so the table stays bounded.
       this.ctx.stmt('DELETE FROM tokens WHERE user_id = ? AND client_id = ? AND expires_at <= ?').run(rec.userId, rec.clientId, now);

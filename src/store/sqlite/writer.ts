@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { CoreError, isCoreError } from '../../core/errors.js';
 import type { UndoLog } from './undo-log.js';
+import type { WalSyncer } from './wal-sync.js';
 
 export interface WriterOptions {
   /** Most commands in one transaction. */
@@ -15,6 +16,17 @@ export interface WriterOptions {
   onError?: (err: unknown) => void;
   /** In-memory changes made by commands, rolled back with them. */
   undo?: UndoLog;
+  /** When set, a committed batch is acknowledged only once the WAL is fsynced (see wal-sync.ts). */
+  syncer?: WalSyncer;
+  /**
+   * With a syncer: while an fsync runs, a batch smaller than this waits for it to finish instead of
+   * committing at once, so that batches stay large under load (one commit per fsync) while a lone
+   * command is never delayed by more than one fsync.
+   */
+  minBatchWhileSyncing?: number;
+  /** Taken right after each COMMIT (e.g. the last seq); handed to onDurable when that commit is durable. */
+  commitToken?: () => number;
+  onDurable?: (token: number) => void;
 }
 
 interface Pending {
@@ -29,8 +41,9 @@ interface Pending {
  * Contract:
  * - `submit(fn)`: `fn` runs synchronously inside a transaction shared with other submitted commands,
  *   under its own savepoint. If it throws, only its own writes roll back and only its promise rejects.
- * - Promises resolve only after COMMIT returned (durable per the connection's `synchronous`).
- *   If COMMIT fails, every command of the batch rejects with server_error and nothing of it persists.
+ * - Promises resolve only after COMMIT returned and, with a syncer, after the WAL holding it was
+ *   fsynced. If COMMIT fails, every command of the batch rejects with server_error and nothing of it
+ *   persists; if the fsync fails, the batch rejects (its durability is unknown).
  * - Commands run in submission order; because there is one writer, commit order = submission order,
  *   so a counter advanced inside commands (seq) follows commit order.
  * - No transaction is ever open across an await: the whole batch runs in one synchronous call.
@@ -50,6 +63,7 @@ export class SqliteWriter {
     private readonly db: Database.Database,
     private readonly opts: WriterOptions,
   ) {
+    if (opts.syncer) opts.syncer.onSynced = () => this.schedule();
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
@@ -65,13 +79,24 @@ export class SqliteWriter {
       if (this.queue.length >= this.opts.maxBatch) {
         this.cancelSchedule();
         queueMicrotask(() => this.flush());
-      } else if (!this.scheduled) {
-        this.scheduled =
-          this.opts.maxDelayMs > 0
-            ? setTimeout(() => this.flush(), this.opts.maxDelayMs)
-            : setImmediate(() => this.flush());
+      } else {
+        this.schedule();
       }
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0) return;
+    this.scheduled =
+      this.opts.maxDelayMs > 0 ? setTimeout(() => this.flushWhenReady(), this.opts.maxDelayMs) : setImmediate(() => this.flushWhenReady());
+  }
+
+  /** Commit now, unless a small batch can ride on the next fsync (the syncer calls schedule() when done). */
+  private flushWhenReady(): void {
+    this.scheduled = null;
+    const s = this.opts.syncer;
+    if (s?.busy && this.queue.length < (this.opts.minBatchWhileSyncing ?? 0)) return;
+    this.flush();
   }
 
   /** Commit everything queued now. Safe to call at any time. */
@@ -83,10 +108,11 @@ export class SqliteWriter {
     }
   }
 
-  /** Flush what is queued and refuse later submissions. */
-  close(): void {
+  /** Flush what is queued, wait until it is durable, and refuse later submissions. */
+  async close(): Promise<void> {
     this.flush();
     this.closed = true;
+    await this.opts.syncer?.drain();
   }
 
   private cancelSchedule(): void {
@@ -138,10 +164,21 @@ export class SqliteWriter {
       return;
     }
     this.opts.onCommit?.(batch.length, performance.now() - started);
-    for (let i = 0; i < batch.length; i++) {
-      const o = outcomes[i]!;
-      if (o.ok) batch[i]!.resolve(o.value);
-      else batch[i]!.reject(o.value);
-    }
+    const token = this.opts.commitToken?.() ?? 0;
+    const settle = (err?: Error): void => {
+      if (err) {
+        this.opts.onError?.(err);
+        for (const p of batch) p.reject(new CoreError('server_error', 'fsync failed'));
+        return;
+      }
+      this.opts.onDurable?.(token);
+      for (let i = 0; i < batch.length; i++) {
+        const o = outcomes[i]!;
+        if (o.ok) batch[i]!.resolve(o.value);
+        else batch[i]!.reject(o.value);
+      }
+    };
+    if (this.opts.syncer) this.opts.syncer.afterCommit(settle);
+    else settle();
   }
 }
