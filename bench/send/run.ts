@@ -54,6 +54,7 @@ interface WrkResult {
   otherCores: number;
   stealPct: number;
   ok?: number;
+  failed?: number;
   stored?: number;
 }
 
@@ -155,10 +156,16 @@ async function stop(proc: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function sendOk(url: string): Promise<number> {
+/** Sends answered so far by the server, split into code 0 and any other code. */
+async function sendCounts(url: string): Promise<{ ok: number; failed: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const m = /switchboard_admin_requests_total\{route="\/message\/send",code="0"\} (\d+)/.exec(text);
-  return m ? Number(m[1]) : 0;
+  let ok = 0;
+  let failed = 0;
+  for (const m of text.matchAll(/switchboard_admin_requests_total\{route="\/message\/send",code="(\d+)"\} (\d+)/g)) {
+    if (m[1] === '0') ok += Number(m[2]);
+    else failed += Number(m[2]);
+  }
+  return { ok, failed };
 }
 
 async function setup(admin: AdminClient): Promise<void> {
@@ -179,8 +186,8 @@ interface Target {
   url: string;
   pid: number | undefined;
   env: Record<string, string>;
-  /** For Switchboard targets: read the count of successful sends from /metrics. */
-  countOk?: () => Promise<number>;
+  /** For Switchboard targets: the server's own counts of answered sends (/metrics). */
+  counts?: () => Promise<{ ok: number; failed: number }>;
 }
 
 interface Running {
@@ -203,7 +210,7 @@ async function startSwitchboard(sync: string): Promise<Running> {
     url,
     pid: proc.pid,
     env: { ...base, ...env },
-    countOk: () => sendOk(url),
+    counts: () => sendCounts(url),
   });
   return {
     dataDir,
@@ -222,10 +229,14 @@ async function startBareFastify(): Promise<Running> {
 
 async function measure(t: Target): Promise<WrkResult> {
   if (WARMUP > 0) await wrk('warmup', t.url, WARMUP, t.pid, t.env);
-  const before = t.countOk ? await t.countOk() : 0;
+  const before = t.counts ? await t.counts() : undefined;
   log(`${t.label}: ${CONNS} conns, ${DURATION}s`);
   const r = await wrk(t.label, t.url, DURATION, t.pid, t.env);
-  if (t.countOk) r.ok = (await t.countOk()) - before;
+  if (t.counts && before) {
+    const after = await t.counts();
+    r.ok = after.ok - before.ok;
+    r.failed = after.failed - before.failed;
+  }
   return r;
 }
 
@@ -234,7 +245,13 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-function benchPeer(): WrkResult | undefined {
+interface PeerResult {
+  ejabberd: WrkResult;
+  /** The bare node http baseline the peer script measures right after ejabberd. */
+  bareNodeRps: number | undefined;
+}
+
+function benchPeer(): PeerResult | undefined {
   const script = path.resolve(ROOT, '../shared/tools/peer-ejabberd/run-peer.sh');
   if (!fs.existsSync(script)) {
     log(`peer script not found at ${script}; skipping ejabberd`);
@@ -242,7 +259,7 @@ function benchPeer(): WrkResult | undefined {
   }
   log('ejabberd peer (DB=sqlite, spread); this installs Debian packages on first use and takes ~2 min');
   const out = execFileSync('bash', [script], {
-    env: { ...process.env, DB: 'sqlite', SCENARIOS: 'spread', BASELINE: '0', WS_CHECK: '0', CONNS: String(CONNS), DURATION: String(DURATION), WARMUP: String(WARMUP), USERS: String(USERS) },
+    env: { ...process.env, DB: 'sqlite', SCENARIOS: 'spread', BASELINE: '1', WS_CHECK: '0', CONNS: String(CONNS), DURATION: String(DURATION), WARMUP: String(WARMUP), USERS: String(USERS) },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: 15 * 60_000,
@@ -250,9 +267,10 @@ function benchPeer(): WrkResult | undefined {
   process.stderr.write(out);
   const line = out.split('\n').find((l) => l.startsWith('ejabberd_spread '));
   if (!line) return undefined;
+  const bare = /^bare_node .*rps=([\d.]+)/m.exec(out);
   const kv = Object.fromEntries(line.split(' ').slice(1).map((x) => x.split('=') as [string, string]));
   const stored = /stored offline during run: (\d+)/.exec(out);
-  return {
+  const ejabberd: WrkResult = {
     label: 'ejabberd_sqlite_spread',
     requests: Number(kv['requests']),
     rps: Number(kv['rps']),
@@ -266,6 +284,7 @@ function benchPeer(): WrkResult | undefined {
     stealPct: 0,
     ...(stored ? { stored: Number(stored[1]) } : {}),
   };
+  return { ejabberd, bareNodeRps: bare ? Number(bare[1]) : undefined };
 }
 
 async function main(): Promise<void> {
@@ -295,7 +314,8 @@ async function main(): Promise<void> {
     for (const x of all) if (r.targets.some((t) => t.label === x.label)) x.stored = stored;
     fs.rmSync(r.dataDir, { recursive: true, force: true });
   }
-  const peer = PEER ? benchPeer() : undefined;
+  const peerRun = PEER ? benchPeer() : undefined;
+  const peer = peerRun?.ejabberd;
 
   const labels = [...new Set(all.map((r) => r.label))];
   const med = (label: string, f: (r: WrkResult) => number): number => median(all.filter((r) => r.label === label).map(f));
@@ -309,7 +329,7 @@ async function main(): Promise<void> {
     `${label.padEnd(32)} ${rps.toFixed(0).padStart(8)} ${p50.toFixed(2).padStart(8)} ${p99.toFixed(2).padStart(8)} ${String(errors).padStart(7)} ${nonOk.padStart(7)}  ${cores.padEnd(19)} ${steal.toFixed(1).padStart(6)} ${(rps / bareRps).toFixed(2).padStart(9)} ${(peer ? (rps / peer.rps).toFixed(1) + 'x' : '-').padStart(12)}   ${rounds}`;
   for (const label of labels) {
     const rs = all.filter((r) => r.label === label);
-    const nonOk = rs[0]!.ok === undefined ? '-' : String(rs.reduce((a, r) => a + (r.requests - (r.ok ?? 0)), 0));
+    const nonOk = rs[0]!.failed === undefined ? '-' : String(rs.reduce((a, r) => a + (r.failed ?? 0), 0));
     lines.push(
       row(
         label,
@@ -329,13 +349,23 @@ async function main(): Promise<void> {
       row(peer.label, peer.rps, peer.p50, peer.p99, peer.errors, '-', `${peer.serverCores.toFixed(2)}/${peer.wrkCores.toFixed(2)}/${peer.otherCores.toFixed(2)}`, 0, `stored ${peer.stored ?? '?'} of ${peer.requests}`),
     );
   }
+  if (peerRun?.bareNodeRps) {
+    const ejRatio = peerRun.ejabberd.rps / peerRun.bareNodeRps;
+    lines.push(
+      `ejabberd / bare node http measured right after it: ${ejRatio.toFixed(3)} (bare node ${peerRun.bareNodeRps.toFixed(0)} req/s).`,
+      `Normalised to each run's own baseline, Switchboard / ejabberd = (Switchboard / bare Fastify) / (ejabberd / bare node):`,
+      ...labels
+        .filter((l) => l.startsWith('switchboard_'))
+        .map((l) => `  ${l.padEnd(32)} ${(med(l, (r) => r.rps) / bareRps / ejRatio).toFixed(1)}x`),
+    );
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
   const dir = path.join(ROOT, 'bench/results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `send-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(
     file,
-    JSON.stringify({ settings: { DURATION, WARMUP, CONNS, USERS, GROUPS, GROUP_SIZE, SMALL_GROUP_SIZE, ROUNDS }, results: all, peer }, null, 2),
+    JSON.stringify({ settings: { DURATION, WARMUP, CONNS, USERS, GROUPS, GROUP_SIZE, SMALL_GROUP_SIZE, ROUNDS }, results: all, peer: peerRun }, null, 2),
   );
   fs.writeFileSync(path.join(dir, 'send-latest.txt'), `${lines.join('\n')}\n`);
   log(`results written to ${path.relative(ROOT, file)}`);

@@ -267,6 +267,21 @@ describe('group/modify', () => {
     expect(await groupInfo(gid)).toMatchObject({ name: 'Renamed', portrait: 'https://img.example/p.png', extra: '{"e":1}', join_type: 2, private_chat: 1 });
   });
 
+  it('refuses numeric values outside each type\'s range (251) and announces history/max-members changes only with a custom message', async () => {
+    const gid = await group([A]);
+    const modify = (type: number, value: string, extra: Record<string, unknown> = {}) =>
+      envelope('/group/modify', { operator: O, group_id: gid, type, value, ...extra });
+    for (const [type, value] of [[3, '7'], [4, '3'], [5, 'x'], [6, '-1'], [7, '2'], [8, '0'], [8, '-5'], [8, '1e3']] as const) {
+      expect(await modify(type, value), `${type}=${value}`).toEqual(INVALID);
+    }
+    const before = await groupConv(A, gid);
+    expect(await modify(7, '1')).toEqual(SUCCESS);
+    expect(await modify(8, '50')).toEqual(SUCCESS);
+    expect(await groupInfo(gid)).toMatchObject({ history_message: 1, max_member_count: 50 });
+    // Types 7 and 8 have no Wildfire notification: nothing new in the group although to_lines defaults to [0].
+    expect((await groupConv(A, gid))?.lastMessageUid).toBe(before?.lastMessageUid);
+  });
+
   it('type 3 value "1" mutes the group: a normal member gets 241, the owner still sends; "0" lifts it', async () => {
     const gid = await group([A]);
     expect(await sendCode(A, gid)).toBe(0);
@@ -539,7 +554,8 @@ describe('group notifications', () => {
       expect(m.payload.type, `${u} ${type}`).toBe(type);
       expect(decodeData(m.payload.base64edData), `${u} ${type}`).toMatchObject({ g: gid, ...data });
     };
-    await t.admin.ok('/group/member/del', { operator: O, group_id: gid, to_lines: [0], members: [D] });
+    // X is not a member: ignored, and not named in the notification.
+    await t.admin.ok('/group/member/del', { operator: O, group_id: gid, to_lines: [0], members: [D, X] });
     await notified(D, 106, { o: O, ms: [D] });
     await notified(A, 106, { o: O, ms: [D] });
     await t.admin.ok('/group/member/quit', { operator: C, group_id: gid, to_lines: [0] });

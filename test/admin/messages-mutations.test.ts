@@ -165,6 +165,8 @@ describe('message/update and message/delete', () => {
     await expectCode(t.admin, '/message/update', { messageUid: sent.messageUid, distribute: 1 }, 251);
     await expectCode(t.admin, '/message/update', { messageUid: sent.messageUid, distribute: 1, payload: { content: 'x' } }, 251);
     await expectCode(t.admin, '/message/update', { messageUid: 'abc', distribute: 1, payload: { type: 1 } }, 251);
+    // A stored message cannot become transparent (never stored).
+    await expectCode(t.admin, '/message/update', { messageUid: sent.messageUid, distribute: 1, payload: { type: 1, persistFlag: 4 } }, 251);
     expect((await getOne(t.admin, sent.messageUid)).payload.searchableContent).toBe('v1');
 
     await t.admin.ok('/message/recall', { operator: a, messageUid: sent.messageUid });

@@ -26,17 +26,21 @@ export const GroupNotification = {
   extra: 122,
 } as const;
 
-/** Wildfire's /admin/group/modify `type` values and the field each one sets. */
-const MODIFY_FIELDS: Record<number, { field: keyof GroupFields; numeric: boolean; notification: number }> = {
-  0: { field: 'name', numeric: false, notification: GroupNotification.name },
-  1: { field: 'portrait', numeric: false, notification: GroupNotification.portrait },
-  2: { field: 'extra', numeric: false, notification: GroupNotification.extra },
-  3: { field: 'mute', numeric: true, notification: GroupNotification.mute },
-  4: { field: 'joinType', numeric: true, notification: GroupNotification.joinType },
-  5: { field: 'privateChat', numeric: true, notification: GroupNotification.privateChat },
-  6: { field: 'searchable', numeric: true, notification: GroupNotification.searchable },
-  7: { field: 'historyMessage', numeric: true, notification: GroupNotification.searchable },
-  8: { field: 'maxMemberCount', numeric: true, notification: GroupNotification.searchable },
+/**
+ * Wildfire's /admin/group/modify `type` values: the field each one sets, the accepted range of a
+ * numeric value, and the notification announcing it (0: Wildfire has none; only a custom
+ * notify_message is sent).
+ */
+const MODIFY_FIELDS: Record<number, { field: keyof GroupFields; range?: [number, number]; notification: number }> = {
+  0: { field: 'name', notification: GroupNotification.name },
+  1: { field: 'portrait', notification: GroupNotification.portrait },
+  2: { field: 'extra', notification: GroupNotification.extra },
+  3: { field: 'mute', range: [0, 1], notification: GroupNotification.mute },
+  4: { field: 'joinType', range: [0, 2], notification: GroupNotification.joinType },
+  5: { field: 'privateChat', range: [0, 1], notification: GroupNotification.privateChat },
+  6: { field: 'searchable', range: [0, 1], notification: GroupNotification.searchable },
+  7: { field: 'historyMessage', range: [0, 1], notification: 0 },
+  8: { field: 'maxMemberCount', range: [1, 1_000_000], notification: 0 },
 };
 
 /**
@@ -63,6 +67,7 @@ export class GroupService {
     type: number,
     data: { n?: string; m?: string; ms?: string[] },
   ): Promise<void> {
+    if (type === 0 && !(notify.custom && notify.custom.type > 0)) return;
     for (const line of notify.lines) {
       const payload: Payload =
         notify.custom && notify.custom.type > 0
@@ -123,9 +128,12 @@ export class GroupService {
     const spec = MODIFY_FIELDS[type];
     if (!spec) throw new CoreError('invalid_parameter', 'type must be 0..8');
     let v: string | number = value;
-    if (spec.numeric) {
-      if (!/^-?[0-9]+$/.test(value.trim())) throw new CoreError('invalid_parameter', 'value must be an integer for this type');
-      v = Number(value.trim());
+    if (spec.range) {
+      const n = /^[0-9]{1,9}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+      if (!(n >= spec.range[0] && n <= spec.range[1])) {
+        throw new CoreError('invalid_parameter', `value must be an integer ${spec.range[0]}..${spec.range[1]} for this type`);
+      }
+      v = n;
     }
     await this.store.groups.updateGroup(groupId, { [spec.field]: v });
     await this.invalidate(groupId);
@@ -145,15 +153,19 @@ export class GroupService {
   async addMembers(operator: string, groupId: string, members: MemberInput[], notify: Notify): Promise<void> {
     await this.store.groups.addMembers(groupId, members, this.maxMembers);
     await this.invalidate(groupId);
-    await this.notify(groupId, operator, notify, GroupNotification.add, { ms: members.map((m) => m.memberId) });
+    // Without an operator the owner announces it.
+    const by = operator || (await this.get(groupId)).owner;
+    await this.notify(groupId, by, notify, GroupNotification.add, { ms: members.map((m) => m.memberId) });
   }
 
   async removeMembers(operator: string, groupId: string, userIds: string[], notify: Notify): Promise<void> {
     const g = await this.get(groupId);
     if (userIds.includes(g.owner)) throw new CoreError('no_right', 'the owner cannot be removed');
-    // Announced first, so the removed members learn of it too.
-    await this.notify(groupId, operator, notify, GroupNotification.kick, { ms: userIds });
-    await this.store.groups.removeMembers(groupId, userIds);
+    const members: string[] = [];
+    for (const u of userIds) if (await this.store.groups.getMember(groupId, u)) members.push(u);
+    // Announced first, so the removed members learn of it too; only actual members are named.
+    if (members.length > 0) await this.notify(groupId, operator, notify, GroupNotification.kick, { ms: members });
+    await this.store.groups.removeMembers(groupId, members);
     await this.invalidate(groupId);
   }
 

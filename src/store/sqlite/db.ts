@@ -22,7 +22,8 @@ export function openDatabase(opts: SqliteOptions): Database.Database {
   db.pragma('busy_timeout = 5000');
   db.pragma('cache_size = -65536'); // 64 MiB page cache
   db.pragma('temp_store = MEMORY');
-  db.pragma('wal_autocheckpoint = 4000'); // pages; fewer, larger checkpoints under write load
+  // Checkpoints: by the checkpointer thread for files (see checkpointer.ts), never inside a commit.
+  db.pragma(`wal_autocheckpoint = ${opts.file === ':memory:' ? 1000 : 0}`);
   migrate(db);
   return db;
 }

@@ -196,7 +196,9 @@ export class SqliteMessages implements MessageStore {
 
   private liveRow(uid: number, scope: MessageScope): MessageRow {
     const r = messageRow(this.ctx, uid);
-    if (!r || r.status === MessageStatus.deleted) throw new CoreError('not_exist', `message ${uid} does not exist`);
+    if (!r || r.status === MessageStatus.deleted || (r.expire_at > 0 && r.expire_at <= Date.now())) {
+      throw new CoreError('not_exist', `message ${uid} does not exist`);
+    }
     if (scope.kind !== undefined && r.kind !== scope.kind) {
       throw new CoreError('not_exist', `message ${uid} is not a ${scope.kind === MessageKind.broadcast ? 'broadcast' : 'multicast'}`);
     }
@@ -259,7 +261,14 @@ export class SqliteMessages implements MessageStore {
     return this.ctx.write(() => {
       const row = this.liveRow(uid, {});
       if (row.status === MessageStatus.recalled) throw new CoreError('no_right', 'a recalled message cannot be updated');
-      this.ctx.stmt('UPDATE messages SET payload = ?, updated_at = ? WHERE uid = ?').run(JSON.stringify(payload), updatedAt, uid);
+      if (payload.persistFlag === PersistFlag.transparent) {
+        throw new CoreError('invalid_parameter', 'a stored message cannot become transparent (persistFlag 4)');
+      }
+      // A new expireDuration counts from the message's own timestamp.
+      const expireAt = payload.expireDuration > 0 ? row.timestamp + payload.expireDuration * 1000 : 0;
+      this.ctx
+        .stmt('UPDATE messages SET payload = ?, updated_at = ?, expire_at = ? WHERE uid = ?')
+        .run(JSON.stringify(payload), updatedAt, expireAt, uid);
       const msg = { ...toMessage(row), payload, updatedAt };
       const del = this.delivery(msg, false, row.recipients);
       if (!distribute) return { message: msg, seq: 0, audience: del.audience, unchanged: false };

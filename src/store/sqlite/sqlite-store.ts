@@ -9,6 +9,7 @@ import { SqliteMessages } from './messages.js';
 import { SqliteSync } from './sync.js';
 import { SqliteTokens, SqliteUsers } from './users.js';
 import { UndoLog } from './undo-log.js';
+import { Checkpointer } from './checkpointer.js';
 import { WalSyncer } from './wal-sync.js';
 import { WriteBehind } from './write-behind.js';
 import { SqliteWriter } from './writer.js';
@@ -38,6 +39,7 @@ export class SqliteStore implements Store {
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
   private readonly syncer: WalSyncer | undefined;
+  private readonly checkpointer: Checkpointer | undefined;
   private closed = false;
 
   constructor(opts: SqliteStoreOptions) {
@@ -46,6 +48,15 @@ export class SqliteStore implements Store {
     const pipelined = opts.synchronous === 'FULL' && opts.file !== ':memory:';
     this.db = openDatabase({ file: opts.file, synchronous: pipelined ? 'NORMAL' : opts.synchronous });
     this.syncer = pipelined ? new WalSyncer(`${opts.file}-wal`) : undefined;
+    this.checkpointer =
+      opts.file === ':memory:'
+        ? undefined
+        : new Checkpointer({
+            file: opts.file,
+            intervalMs: 500,
+            restartFrames: 50_000,
+            ...(opts.onError ? { onError: opts.onError } : {}),
+          });
     // Rows derived from messages committed before an unclean stop are rebuilt before anything else.
     WriteBehind.recover(this.db);
     const undo = new UndoLog();
@@ -88,6 +99,7 @@ export class SqliteStore implements Store {
     await this.ctx.flushNow();
     await this.writer.close();
     this.closed = true;
+    await this.checkpointer?.close();
     this.db.close();
     this.syncer?.close();
   }

@@ -89,6 +89,8 @@ export class WriteBehind {
     if (m.persistFlag !== PersistFlag.none && m.persistFlag !== PersistFlag.transparent) {
       const counted = m.persistFlag === PersistFlag.count;
       for (const u of recipients) {
+        // A multicast is a chat with the sender for each receiver; the sender has no such chat.
+        if (u === m.sender && m.kind !== MessageKind.conversation) continue;
         this.mergeDelta(u, { conv: perspective(m, u), unread: counted && u !== m.sender ? 1 : 0, lastUid: m.uid, lastTs: m.timestamp });
       }
     }
