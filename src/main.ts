@@ -7,6 +7,8 @@ import { MemoryBus } from './bus/memory-bus.js';
 import { databaseFile } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Hub } from './core/hub.js';
+import { presenceRoutes } from './api/admin/routes/presence.js';
+import { Gateway } from './delivery/gateway.js';
 import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
@@ -25,6 +27,7 @@ export interface RunningServer {
   secretGenerated: boolean;
   secretFile: string | undefined;
   hub: Hub;
+  gateway: Gateway;
   log: Logger;
   /** Graceful: stop accepting, finish in-flight requests, flush and close the store. */
   close(): Promise<void>;
@@ -74,6 +77,23 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
         ? new TokenBucket(config.admin.rateLimitPerSecond, config.admin.rateLimitBurst || Math.ceil(config.admin.rateLimitPerSecond), now)
         : undefined,
   });
+  const g = config.gateway;
+  const gateway = new Gateway(
+    hub,
+    config.nodeId,
+    {
+      path: g.path,
+      maxFrameBytes: g.maxFrameBytes,
+      maxBufferedBytes: g.maxBufferedBytes,
+      heartbeatMs: g.heartbeatMs,
+      replayPageSize: g.replayPageSize,
+      liveBufferMax: g.liveBufferMax,
+      ratePerSecond: g.rateLimitPerSecond,
+      rateBurst: g.rateLimitBurst,
+    },
+    log,
+    { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },
+  );
   const deps = {
     hub,
     auth,
@@ -82,10 +102,12 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     bodyLimit: config.admin.bodyLimitBytes,
     ready: () => store.ping(),
     version: VERSION,
+    extraRoutes: presenceRoutes(hub, gateway),
   };
 
   const apps: FastifyInstance[] = [];
   const closeAll = async (): Promise<void> => {
+    gateway.close();
     for (const a of apps) await a.close();
     await store.close();
     await bus.close();
@@ -93,6 +115,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   try {
     const main = await buildMainApp(deps);
     apps.push(main);
+    gateway.attach(main.server);
     await main.listen({ host: config.host, port: config.port });
     let adminUrl: string | undefined;
     if (config.admin.port !== undefined && config.admin.port !== null) {
@@ -110,6 +133,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       secretGenerated: generated,
       secretFile: file,
       hub,
+      gateway,
       log,
       close: () => (closing ??= closeAll()),
     };

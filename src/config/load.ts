@@ -45,6 +45,14 @@ export const BINDINGS: Binding[] = [
   { path: 'messaging.inlineFanoutMax', kind: 'int', env: ['SWITCHBOARD_INLINE_FANOUT_MAX'] },
   { path: 'messaging.maxGroupMembers', kind: 'int', env: ['SWITCHBOARD_MAX_GROUP_MEMBERS'] },
   { path: 'tokens.ttlSeconds', kind: 'int', env: ['SWITCHBOARD_TOKEN_TTL_SECONDS'] },
+  { path: 'gateway.path', kind: 'string', env: ['SWITCHBOARD_WS_PATH'] },
+  { path: 'gateway.maxFrameBytes', kind: 'int', env: ['SWITCHBOARD_WS_MAX_FRAME'] },
+  { path: 'gateway.maxBufferedBytes', kind: 'int', env: ['SWITCHBOARD_WS_MAX_BUFFERED'] },
+  { path: 'gateway.heartbeatMs', kind: 'int', env: ['SWITCHBOARD_WS_HEARTBEAT_MS'] },
+  { path: 'gateway.replayPageSize', kind: 'int', env: ['SWITCHBOARD_WS_REPLAY_PAGE'] },
+  { path: 'gateway.liveBufferMax', kind: 'int', env: ['SWITCHBOARD_WS_LIVE_BUFFER'] },
+  { path: 'gateway.rateLimitPerSecond', kind: 'number', env: ['SWITCHBOARD_WS_RATE_LIMIT'] },
+  { path: 'gateway.rateLimitBurst', kind: 'int', env: ['SWITCHBOARD_WS_RATE_BURST'] },
 ];
 
 export interface ConfigSources {

@@ -60,6 +60,23 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    gateway: Type.Object(
+      {
+        path: Type.String({ default: '/ws', pattern: '^/', description: 'URL path of the WebSocket endpoint on the main port.' }),
+        maxFrameBytes: Type.Integer({ default: 65536, minimum: 1024, description: 'Largest device frame; larger ones close the socket (1009).' }),
+        maxBufferedBytes: Type.Integer({
+          default: 1048576,
+          minimum: 16384,
+          description: 'Send buffer per connection; a device that falls further behind is closed (4009) and resyncs.',
+        }),
+        heartbeatMs: Type.Integer({ default: 30000, minimum: 1000, description: 'Ping interval; a connection silent for two intervals is dropped.' }),
+        replayPageSize: Type.Integer({ default: 200, minimum: 1, maximum: 10000, description: 'Events per replay page (each page is flushed before the next).' }),
+        liveBufferMax: Type.Integer({ default: 2000, minimum: 10, description: 'Live events held per connection while it replays.' }),
+        rateLimitPerSecond: Type.Number({ default: 50, minimum: 1, description: 'Device frames per second per connection.' }),
+        rateLimitBurst: Type.Integer({ default: 100, minimum: 1, description: 'Burst of the per-connection rate limit.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     tokens: Type.Object(
       {
         ttlSeconds: Type.Integer({ default: 2592000, minimum: 60, description: 'Lifetime of a device token from user/get_token.' }),

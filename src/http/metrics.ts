@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Prometheus metrics of one server instance, served at GET /metrics. */
 export class Metrics {
@@ -6,6 +6,8 @@ export class Metrics {
   readonly adminRequests: Counter<'route' | 'code'>;
   readonly commitBatch: Histogram;
   readonly commitSeconds: Histogram;
+  readonly wsConnections: Gauge;
+  readonly wsDelivered: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -25,6 +27,12 @@ export class Metrics {
       name: 'switchboard_store_commit_seconds',
       help: 'Duration of a group commit including fsync',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers: [this.registry],
+    });
+    this.wsConnections = new Gauge({ name: 'switchboard_ws_connections', help: 'Connected devices on this node', registers: [this.registry] });
+    this.wsDelivered = new Counter({
+      name: 'switchboard_ws_frames_delivered_total',
+      help: 'Live event frames written to device sockets',
       registers: [this.registry],
     });
   }

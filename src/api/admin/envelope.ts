@@ -1,35 +1,14 @@
 import type { FastifyError } from 'fastify';
-import type { ErrorKind } from '../../core/errors.js';
 import { isCoreError } from '../../core/errors.js';
+import { WILDFIRE_CODES } from '../wildfire-codes.js';
 
 /**
- * The one place where errors become Wildfire's envelope `{code, msg}` (HTTP 200). Codes and messages
- * are Wildfire's, typos included: existing clients compare them.
+ * The one place where errors become Wildfire's envelope `{code, msg}` (HTTP 200), with the codes and
+ * messages of ../wildfire-codes.ts.
  */
 export const OK_MSG = 'success';
 
-export const WILDFIRE_CODES: Record<ErrorKind, readonly [number, string]> = {
-  invalid_parameter: [251, 'Invalid parameter'],
-  not_exist: [253, 'not exist'],
-  not_in_group: [9, 'not in group'],
-  not_in_channel: [21, 'not in channel'],
-  group_muted: [241, 'group is muted'],
-  user_blocked: [245, 'user is blocked'],
-  no_right: [248, 'no right to operate'],
-  group_already_exist: [11, 'group already exist'],
-  group_full: [240, 'group exceed max member count'],
-  // Wildfire answers a duplicate user name with code 4 and this exception text.
-  name_taken: [4, '用户名不能重复，必须唯一！！！'],
-  token_error: [6, 'token error'],
-  over_frequency: [250, 'over frequency'],
-  not_implement: [254, 'not implement'],
-  timeout: [249, 'timeout'],
-  server_error: [4, 'server error'],
-  sign_missing: [239, 'api not signed or sign parameter not completion'],
-  sign_expired: [243, 'sign expired'],
-  auth_failure: [244, 'auth failure'],
-  replayed: [244, 'auth failure'],
-};
+export { WILDFIRE_CODES };
 
 export interface ErrorEnvelope {
   code: number;

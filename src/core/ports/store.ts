@@ -75,6 +75,8 @@ export interface UserStore {
   setUserStatus(userId: string, status: number): Promise<void>;
   listUserStatuses(): Promise<Array<{ userId: string; status: number }>>;
   setUserRole(userId: string, role: UserRole): Promise<void>;
+  /** The cursor at which the user was created (it sees no broadcast from before); null when unknown. */
+  sinceSeq(userId: string): Promise<number | null>;
 }
 
 // ---------------------------------------------------------------- tokens
@@ -131,6 +133,8 @@ export interface GroupStore {
   /** Set the member type of existing members (not_in_group for a non-member; never the owner). */
   setMemberType(groupId: string, userIds: string[], type: number): Promise<void>;
   groupsOfUser(userId: string): Promise<string[]>;
+  /** Members with the cursor at which each joined (it sees no message of the group from before). */
+  memberSeqs(groupId: string): Promise<Array<{ userId: string; since: number }>>;
 }
 
 // ---------------------------------------------------------------- channels
@@ -155,6 +159,8 @@ export interface ChannelStore {
   /** Throws not_exist for an unknown channel or user. */
   subscribe(channelId: string, userId: string, on: boolean): Promise<void>;
   isSubscribed(channelId: string, userId: string): Promise<boolean>;
+  /** The owner (since 0) and the subscribers with the cursor at which each subscribed. */
+  audienceSeqs(channelId: string): Promise<Array<{ userId: string; since: number }>>;
 }
 
 // ---------------------------------------------------------------- messages
@@ -201,6 +207,8 @@ export interface MutationResult {
   audience: Audience;
   /** For recall: true when the message was already recalled (nothing changed). */
   unchanged: boolean;
+  /** The cursor of the message itself: receivers who joined after it must not learn of the change. */
+  messageSeq: number;
 }
 
 export interface MessageScope {
@@ -252,8 +260,17 @@ export interface ConversationStore {
   listConversations(userId: string): Promise<ConversationState[]>;
   /** Read timestamp of the user in a conversation (0 when never read). */
   getReadTimestamp(userId: string, conv: Conversation): Promise<number>;
-  /** Raise the read timestamp (never lowers it) and recount unread. Returns the stored value. */
-  markRead(userId: string, conv: Conversation, timestamp: number): Promise<{ timestamp: number; seq: number }>;
+  /**
+   * Raise the read timestamp (never lowers it) and recount unread. Records a read event for the
+   * reader's devices and a read receipt for the other party (single chat) or the other members (a
+   * group with per-user rows); `receipts` lists them with the conversation as each sees it.
+   * `seq` is 0 when nothing changed.
+   */
+  markRead(
+    userId: string,
+    conv: Conversation,
+    timestamp: number,
+  ): Promise<{ timestamp: number; seq: number; receipts: Array<{ userId: string; conv: Conversation }> }>;
   getDeliveryTimestamp(userId: string): Promise<number>;
   /** Raise the delivery timestamp (never lowers it). Returns the stored value. */
   markDelivered(userId: string, timestamp: number): Promise<number>;
@@ -267,6 +284,10 @@ export interface SyncEvent {
   seq: number;
   type: SyncEventType;
   uid: number;
+  /** recall/update/delete: the cursor of the message changed (0 when unknown). */
+  messageSeq?: number;
+  /** read: who read. */
+  reader?: string;
   /** The message as this user should see it now (absent for clear/conv_delete/read, and when gone). */
   message?: StoredMessage;
   /** clear / conv_delete / read: which conversation and range. */

@@ -91,6 +91,7 @@ export class MessageService {
       seq: r.seq,
       type,
       uid: r.message.uid,
+      messageSeq: r.messageSeq,
       ...(type === 'delete' ? {} : { message: r.message }),
     });
   }
@@ -138,6 +139,25 @@ export class MessageService {
     const now = this.now();
     const { seq } = await this.store.conversations.deleteConversation(userId, conv, now);
     await this.publish({ kind: 'users', users: [userId] }, { seq, type: 'conv_delete', uid: 0, conv, start: 0, end: now });
+  }
+
+  /**
+   * A device reports it read `conv` up to `timestamp`: the read mark rises (never falls), unread is
+   * recounted, the user's other devices learn of it and the other party (or the other members of a
+   * small group) get a read receipt.
+   */
+  async read(userId: string, conv: Conversation, timestamp: number): Promise<number> {
+    const r = await this.store.conversations.markRead(userId, conv, timestamp);
+    if (r.seq === 0) return r.timestamp;
+    const base = { seq: r.seq, type: 'read' as const, uid: 0, start: 0, end: r.timestamp, reader: userId };
+    await this.publish({ kind: 'users', users: [userId] }, { ...base, conv });
+    for (const rc of r.receipts) await this.publish({ kind: 'users', users: [rc.userId] }, { ...base, conv: rc.conv });
+    return r.timestamp;
+  }
+
+  /** A device acknowledges delivery of messages up to `timestamp`. */
+  delivered(userId: string, timestamp: number): Promise<number> {
+    return this.store.conversations.markDelivered(userId, timestamp);
   }
 
   async readTimestamp(userId: string, conv: Conversation): Promise<number> {

@@ -102,12 +102,16 @@ export class SqliteConversations implements ConversationStore {
     return this.ctx.read(() => this.row(userId, conv)?.read_ts ?? 0);
   }
 
-  markRead(userId: string, conv: Conversation, timestamp: number): Promise<{ timestamp: number; seq: number }> {
+  markRead(
+    userId: string,
+    conv: Conversation,
+    timestamp: number,
+  ): Promise<{ timestamp: number; seq: number; receipts: Array<{ userId: string; conv: Conversation }> }> {
     return this.ctx.write(() => {
       this.mustUser(userId);
       this.ctx.wb.materializeUser(userId);
       const c = this.row(userId, conv);
-      if (c && c.read_ts >= timestamp) return { timestamp: c.read_ts, seq: 0 };
+      if (c && c.read_ts >= timestamp) return { timestamp: c.read_ts, seq: 0, receipts: [] };
       const unread = c && timestamp < c.last_ts ? this.countUnread(userId, conv, timestamp) : 0;
       this.ctx
         .stmt(
@@ -115,8 +119,33 @@ export class SqliteConversations implements ConversationStore {
            ON CONFLICT(user_id, conv_type, conv_target, conv_line) DO UPDATE SET read_ts = excluded.read_ts, unread = excluded.unread`,
         )
         .run(userId, conv.type, conv.target, conv.line, unread, timestamp, c ? 1 : 0);
-      return { timestamp, seq: this.userEvent(userId, EventType.read, { conv, start: 0, end: timestamp }) };
+      const receipts = this.receiptReceivers(userId, conv);
+      const seq = this.ctx.nextSeq();
+      const ins = this.ctx.stmt('INSERT INTO inbox(user_id, seq, type, uid, data) VALUES (?, ?, ?, 0, ?)');
+      ins.run(userId, seq, EventType.read, JSON.stringify({ conv, start: 0, end: timestamp, reader: userId }));
+      for (const r of receipts) ins.run(r.userId, seq, EventType.read, JSON.stringify({ conv: r.conv, start: 0, end: timestamp, reader: userId }));
+      return { timestamp, seq, receipts };
     });
+  }
+
+  /**
+   * Who gets a read receipt, with the conversation as each sees it: the other party of a single chat;
+   * the other members of a group small enough for per-user rows. Larger groups get none (their
+   * receipts would cost O(members) per read).
+   */
+  private receiptReceivers(reader: string, conv: Conversation): Array<{ userId: string; conv: Conversation }> {
+    if (conv.type === ConvType.single) {
+      if (conv.target === reader || !this.users.exists(conv.target)) return [];
+      return [{ userId: conv.target, conv: { type: ConvType.single, target: reader, line: conv.line } }];
+    }
+    if (conv.type === ConvType.group) {
+      const g = this.ctx.stmt('SELECT member_count FROM groups WHERE id = ?').get(conv.target) as { member_count: number } | undefined;
+      if (!g || g.member_count > this.ctx.fanout.inlineFanoutMax) return [];
+      const members = this.ctx.stmt('SELECT user_id FROM group_members WHERE group_id = ? AND type <> 4').all(conv.target) as Array<{ user_id: string }>;
+      if (!members.some((m) => m.user_id === reader)) return [];
+      return members.filter((m) => m.user_id !== reader).map((m) => ({ userId: m.user_id, conv }));
+    }
+    return [];
   }
 
   /**

@@ -247,6 +247,17 @@ export class SqliteGroups implements GroupStore {
     });
   }
 
+  memberSeqs(groupId: string): Promise<Array<{ userId: string; since: number }>> {
+    return this.ctx.read(() =>
+      (
+        this.ctx.stmt('SELECT user_id, joined_seq FROM group_members WHERE group_id = ? AND type <> 4').all(groupId) as Array<{
+          user_id: string;
+          joined_seq: number;
+        }>
+      ).map((r) => ({ userId: r.user_id, since: r.joined_seq })),
+    );
+  }
+
   groupsOfUser(userId: string): Promise<string[]> {
     return this.ctx.read(() =>
       (
@@ -372,5 +383,19 @@ export class SqliteChannels implements ChannelStore {
 
   isSubscribed(channelId: string, userId: string): Promise<boolean> {
     return this.ctx.read(() => this.isSubscriber(channelId, userId));
+  }
+
+  audienceSeqs(channelId: string): Promise<Array<{ userId: string; since: number }>> {
+    return this.ctx.read(() => {
+      const c = this.row(channelId);
+      if (!c) return [];
+      const subs = (
+        this.ctx.stmt('SELECT user_id, subscribed_seq FROM channel_subscribers WHERE channel_id = ?').all(channelId) as Array<{
+          user_id: string;
+          subscribed_seq: number;
+        }>
+      ).map((r) => ({ userId: r.user_id, since: r.subscribed_seq }));
+      return subs.some((x) => x.userId === c.owner) ? subs : [{ userId: c.owner, since: 0 }, ...subs];
+    });
   }
 }

@@ -208,6 +208,7 @@ export class SqliteMessages implements MessageStore {
   /** Apply a per-receiver state (1 recalled, 2 deleted) to the receivers of `msg` among `receivers`. */
   private perReceiver(
     msg: StoredMessage,
+    messageSeq: number,
     stored: string | null,
     receivers: string[],
     state: number,
@@ -229,11 +230,11 @@ export class SqliteMessages implements MessageStore {
         .run(r, msg.uid, state, payload ? JSON.stringify(payload) : null);
       affected.push(r);
     }
-    if (affected.length === 0) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true };
+    if (affected.length === 0) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true, messageSeq };
     const seq = this.ctx.nextSeq();
     const audience: Audience = { kind: 'users', users: affected };
     writeEvent(this.ctx, seq, type, msg.uid, audience);
-    return { message: payload ? { ...msg, payload, status: MessageStatus.recalled } : msg, seq, audience, unchanged: false };
+    return { message: payload ? { ...msg, payload, status: MessageStatus.recalled } : msg, seq, audience, unchanged: false, messageSeq };
   }
 
   recallMessage(uid: number, operator: string, scope: MessageScope): Promise<MutationResult> {
@@ -241,11 +242,11 @@ export class SqliteMessages implements MessageStore {
       const row = this.liveRow(uid, scope);
       const msg = toMessage(row);
       if (scope.receivers) {
-        if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true };
-        return this.perReceiver(msg, row.recipients, scope.receivers, 1, EventType.recall, recallPayload(msg, operator));
+        if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true, messageSeq: row.seq };
+        return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, 1, EventType.recall, recallPayload(msg, operator));
       }
       const del = this.delivery(msg, false, row.recipients);
-      if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: del.audience, unchanged: true };
+      if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: del.audience, unchanged: true, messageSeq: row.seq };
       const payload = recallPayload(msg, operator);
       const now = Date.now();
       this.ctx
@@ -253,7 +254,7 @@ export class SqliteMessages implements MessageStore {
         .run(JSON.stringify(payload), MessageStatus.recalled, now, uid);
       const seq = this.ctx.nextSeq();
       writeEvent(this.ctx, seq, EventType.recall, uid, del.audience, null, del.extraUsers);
-      return { message: { ...msg, payload, status: MessageStatus.recalled, updatedAt: now }, seq, audience: del.audience, unchanged: false };
+      return { message: { ...msg, payload, status: MessageStatus.recalled, updatedAt: now }, seq, audience: del.audience, unchanged: false, messageSeq: row.seq };
     });
   }
 
@@ -271,10 +272,10 @@ export class SqliteMessages implements MessageStore {
         .run(JSON.stringify(payload), updatedAt, expireAt, uid);
       const msg = { ...toMessage(row), payload, updatedAt };
       const del = this.delivery(msg, false, row.recipients);
-      if (!distribute) return { message: msg, seq: 0, audience: del.audience, unchanged: false };
+      if (!distribute) return { message: msg, seq: 0, audience: del.audience, unchanged: false, messageSeq: row.seq };
       const seq = this.ctx.nextSeq();
       writeEvent(this.ctx, seq, EventType.update, uid, del.audience, null, del.extraUsers);
-      return { message: msg, seq, audience: del.audience, unchanged: false };
+      return { message: msg, seq, audience: del.audience, unchanged: false, messageSeq: row.seq };
     });
   }
 
@@ -282,7 +283,7 @@ export class SqliteMessages implements MessageStore {
     return this.ctx.write(() => {
       const row = this.liveRow(uid, scope);
       const msg = toMessage(row);
-      if (scope.receivers) return this.perReceiver(msg, row.recipients, scope.receivers, 2, EventType.delete, null);
+      if (scope.receivers) return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, 2, EventType.delete, null);
       const del = this.delivery(msg, false, row.recipients);
       // Tombstone: the row stays so devices and later syncs learn of the delete; the content goes.
       const tombstone: Payload = { ...msg.payload, searchableContent: '', pushContent: '', pushData: '', content: '', base64edData: '', remoteMediaUrl: '', mentionedTarget: [], extra: '' };
@@ -291,7 +292,7 @@ export class SqliteMessages implements MessageStore {
         .run(JSON.stringify(tombstone), MessageStatus.deleted, Date.now(), uid);
       const seq = this.ctx.nextSeq();
       writeEvent(this.ctx, seq, EventType.delete, uid, del.audience, null, del.extraUsers);
-      return { message: msg, seq, audience: del.audience, unchanged: false };
+      return { message: msg, seq, audience: del.audience, unchanged: false, messageSeq: row.seq };
     });
   }
 

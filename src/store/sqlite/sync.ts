@@ -99,8 +99,8 @@ export class SqliteSync implements SyncStore {
         const type = TYPE_NAMES[r.type];
         if (!type) continue;
         if (r.data !== null) {
-          const d = JSON.parse(r.data) as { conv: Conversation; start: number; end: number };
-          events.push({ seq: r.seq, type, uid: r.uid, conv: d.conv, start: d.start, end: d.end });
+          const d = JSON.parse(r.data) as { conv: Conversation; start: number; end: number; reader?: string };
+          events.push({ seq: r.seq, type, uid: r.uid, conv: d.conv, start: d.start, end: d.end, ...(d.reader ? { reader: d.reader } : {}) });
           continue;
         }
         if (type === 'delete') {

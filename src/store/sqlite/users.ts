@@ -226,6 +226,12 @@ export class SqliteUsers implements UserStore {
     );
   }
 
+  sinceSeq(userId: string): Promise<number | null> {
+    return this.ctx.read(
+      () => (this.ctx.stmt('SELECT created_seq FROM users WHERE id = ?').get(userId) as { created_seq: number } | undefined)?.created_seq ?? null,
+    );
+  }
+
   setUserRole(userId: string, role: UserRole): Promise<void> {
     return this.ctx.write(() => {
       const r = this.ctx.stmt('UPDATE users SET role = ?, updated_at = ? WHERE id = ?').run(role, Date.now(), userId);

@@ -1,0 +1,63 @@
+import { Type } from '@sinclair/typebox';
+import type { Hub } from '../../../core/hub.js';
+import type { Presence } from '../../../core/ports/presence.js';
+import { adminRoute, type AdminRouteDef } from '../plugin.js';
+import { Int, Str } from '../schemas.js';
+
+const tags = ['users'];
+const NonEmpty = Type.String({ minLength: 1 });
+
+/** Wildfire's online-status routes, answered from the gateway's connection registry. */
+export function presenceRoutes(hub: Hub, presence: Presence): AdminRouteDef[] {
+  const node = presence.nodeId + 1; // Wildfire numbers nodes from 1
+  return [
+    adminRoute({
+      path: '/user/onlinestatus',
+      summary: "A user's connected devices (status 0 = online)",
+      tags,
+      body: Type.Object({ userId: NonEmpty }),
+      result: Type.Object({
+        sessions: Type.Array(Type.Object({ clientId: Str, userId: Str, platform: Int, status: Int, lastSeen: Int })),
+      }),
+      handler: async (b) => {
+        await hub.users.get({ userId: b.userId });
+        const now = Date.now();
+        return {
+          sessions: presence.sessions(b.userId).map((s) => ({ clientId: s.clientId, userId: s.userId, platform: s.platform, status: 0, lastSeen: now })),
+        };
+      },
+    }),
+    adminRoute({
+      path: '/user/online_count',
+      summary: 'Connected devices per node (a JSON array, as in Wildfire)',
+      tags,
+      body: Type.Object({}),
+      result: Type.Array(Type.Object({ node: Int, count: Int })),
+      handler: async () => [{ node, count: presence.count() }],
+    }),
+    adminRoute({
+      path: '/user/online_list',
+      summary: 'A page of connected devices of a node',
+      tags,
+      body: Type.Object({
+        nodeId: Type.Optional(Type.Integer()),
+        offset: Type.Integer({ minimum: 0 }),
+        count: Type.Integer({ minimum: 1, maximum: 10000 }),
+      }),
+      result: Type.Object({
+        userClients: Type.Array(Type.Object({ userId: Str, clientId: Str, platform: Int })),
+        totalCount: Int,
+        offset: Int,
+      }),
+      handler: async (b) => {
+        if (b.nodeId !== undefined && b.nodeId !== node) return { userClients: [], totalCount: 0, offset: b.offset };
+        const page = presence.list(b.offset, b.count);
+        return {
+          userClients: page.sessions.map((s) => ({ userId: s.userId, clientId: s.clientId, platform: s.platform })),
+          totalCount: page.total,
+          offset: b.offset,
+        };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,302 @@
+import type WebSocket from 'ws';
+import { CoreError, isCoreError } from '../core/errors.js';
+import type { Hub } from '../core/hub.js';
+import { normalizeConversation, normalizePayload, stringList } from '../core/payload.js';
+import type { SyncEvent } from '../core/ports/store.js';
+import { WILDFIRE_CODES } from '../api/wildfire-codes.js';
+import type { Logger } from '../log.js';
+import { CloseCode, eventFrame, transparentFrame, type ClientFrame } from './protocol.js';
+import type { Session } from './registry.js';
+
+/** Settings shared by every connection of a gateway. */
+export interface ConnectionSettings {
+  hub: Hub;
+  log: Logger;
+  /** Send-buffer cap (bytes): a connection past it is closed with 4009 and must resync. */
+  maxBufferedBytes: number;
+  /** Events per replay page; each page is flushed to the socket before the next is read. */
+  replayPageSize: number;
+  /** Live events held while a connection replays; past it they are dropped and replay runs again. */
+  liveBufferMax: number;
+  /** Client frames per second, and burst. */
+  ratePerSecond: number;
+  rateBurst: number;
+  onClose: (c: ClientConnection) => void;
+}
+
+/**
+ * One device connection. Cursor invariant: frames carry cursors that never decrease, and every event
+ * of the user with a cursor above the one the device connected with is sent exactly once — by replay
+ * first (from the store, in pages, under flow control), then live (from the bus). Live events that
+ * arrive during replay are held and sent after it unless the replay already covered them.
+ */
+export class ClientConnection implements Session {
+  readonly connectedAt = Date.now();
+  /** Last cursor sent (or covered by replay). */
+  lastSeq = 0;
+  /** Heartbeat: set by any pong or frame, cleared by each ping round. */
+  alive = true;
+  /** Live frames held while replaying (null when live). */
+  private held: Array<{ seq: number; frame: string }> | null = [];
+  private heldOverflow = false;
+  private closed = false;
+  private tokens: number;
+  private tokensAt = Date.now();
+  private strikes = 0;
+
+  constructor(
+    private readonly ws: WebSocket,
+    readonly userId: string,
+    readonly clientId: string,
+    readonly platform: number,
+    /** The cursor from which the user exists (broadcasts before it are not for this user). */
+    readonly since: number,
+    private readonly s: ConnectionSettings,
+  ) {
+    this.tokens = s.rateBurst;
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on('pong', () => (this.alive = true));
+    ws.on('close', () => this.closedByPeer());
+    ws.on('error', () => this.closedByPeer());
+  }
+
+  get live(): boolean {
+    return this.held === null;
+  }
+
+  /** Replay from `cursor` (or, without one, start from the current head), then go live. */
+  async start(cursor: number | null): Promise<void> {
+    const hub = this.s.hub;
+    this.write(JSON.stringify({ type: 'hello', userId: this.userId, clientId: this.clientId }));
+    if (cursor === null) {
+      this.lastSeq = await hub.store.sync.headSeq();
+      this.goLive();
+      return;
+    }
+    await this.replay(cursor);
+  }
+
+  private async replay(from: number): Promise<void> {
+    const { hub, replayPageSize } = this.s;
+    this.held ??= [];
+    let after = from;
+    this.lastSeq = Math.max(this.lastSeq, from);
+    for (;;) {
+      const page = await hub.store.sync.replay(this.userId, after, replayPageSize, Date.now());
+      if (this.closed) return;
+      let last: Promise<void> = Promise.resolve();
+      for (const e of page.events) last = this.sendReplayed(e);
+      after = page.next;
+      if (after > this.lastSeq) this.lastSeq = after;
+      // Flow control: the page is in the kernel before the next one is read.
+      await last;
+      if (this.closed) return;
+      if (!page.done) continue;
+      if (this.heldOverflow) {
+        // Live events were dropped while replaying: the store has them; read on.
+        this.heldOverflow = false;
+        this.held = [];
+        continue;
+      }
+      this.goLive();
+      return;
+    }
+  }
+
+  private goLive(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const h of held) {
+      if (h.seq === 0) this.write(h.frame);
+      else if (h.seq > this.lastSeq) {
+        this.lastSeq = h.seq;
+        this.write(h.frame);
+      }
+    }
+    this.write(JSON.stringify({ type: 'synced', cursor: this.lastSeq }));
+  }
+
+  private sendReplayed(e: SyncEvent): Promise<void> {
+    this.lastSeq = e.seq;
+    return this.send(eventFrame(e));
+  }
+
+  /**
+   * A live event for this connection; `frame` is shared by all receivers. Returns true when the
+   * frame was written (false: held during replay, already covered, or the connection is gone).
+   */
+  push(seq: number, frame: string): boolean {
+    if (this.closed) return false;
+    if (this.held) {
+      if (this.held.length >= this.s.liveBufferMax) this.heldOverflow = true;
+      else this.held.push({ seq, frame });
+      return false;
+    }
+    if (seq <= this.lastSeq) return false; // already sent by replay
+    this.lastSeq = seq;
+    return this.write(frame);
+  }
+
+  /** A transparent message (never stored): delivered only to connections that are live now. */
+  pushTransparent(messageJson: string): boolean {
+    if (this.closed) return false;
+    if (this.held) {
+      if (this.held.length < this.s.liveBufferMax) this.held.push({ seq: 0, frame: transparentFrame(this.lastSeq, messageJson) });
+      return false;
+    }
+    return this.write(transparentFrame(this.lastSeq, messageJson));
+  }
+
+  /**
+   * Write a frame without waiting (`written`, if given, runs once it is handed to the kernel).
+   * Over the send-buffer cap: close with 4009 instead.
+   */
+  private write(frame: string, written?: () => void): boolean {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount > this.s.maxBufferedBytes) {
+      this.close(CloseCode.tooSlow, 'too slow: reconnect with your cursor');
+      return false;
+    }
+    if (written) this.ws.send(frame, written);
+    else this.ws.send(frame);
+    return true;
+  }
+
+  /** Write a frame; resolves once it is handed to the kernel (flow control for replay and replies). */
+  private send(frame: string): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.write(frame, () => resolve())) resolve();
+    });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.s.onClose(this);
+    try {
+      this.ws.close(code, reason);
+    } catch {
+      this.ws.terminate();
+    }
+    // A peer that never answers the closing handshake is cut off.
+    setTimeout(() => this.ws.terminate(), 5000).unref();
+  }
+
+  terminate(): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.s.onClose(this);
+    }
+    this.ws.terminate();
+  }
+
+  ping(): void {
+    this.alive = false;
+    try {
+      this.ws.ping();
+    } catch {
+      this.terminate();
+    }
+  }
+
+  private closedByPeer(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.s.onClose(this);
+  }
+
+  private takeToken(): boolean {
+    const now = Date.now();
+    if (now > this.tokensAt) {
+      this.tokens = Math.min(this.s.rateBurst, this.tokens + ((now - this.tokensAt) * this.s.ratePerSecond) / 1000);
+      this.tokensAt = now;
+    }
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private onFrame(data: WebSocket.RawData, isBinary: boolean): void {
+    this.alive = true;
+    if (!this.takeToken()) {
+      this.strikes++;
+      if (this.strikes > this.s.rateBurst) this.close(CloseCode.rateLimited, 'rate limit exceeded');
+      else void this.send(errorFrame(undefined, new CoreError('over_frequency')));
+      return;
+    }
+    let frame: ClientFrame;
+    try {
+      if (isBinary) throw new Error('binary');
+      const parsed: unknown = JSON.parse(data.toString());
+      if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { type?: unknown }).type !== 'string') throw new Error('shape');
+      frame = parsed as ClientFrame;
+    } catch {
+      void this.send(errorFrame(undefined, new CoreError('invalid_parameter', 'frames are JSON objects with a type')));
+      return;
+    }
+    this.handle(frame).catch((err: unknown) => {
+      if (!isCoreError(err)) this.s.log.error({ err, userId: this.userId }, 'device frame failed');
+      void this.send(errorFrame('id' in frame ? frame.id : undefined, err));
+    });
+  }
+
+  private async handle(f: ClientFrame): Promise<void> {
+    const hub = this.s.hub;
+    switch (f.type) {
+      case 'ping':
+        await this.send(JSON.stringify({ type: 'pong', ...(f.id !== undefined ? { id: f.id } : {}) }));
+        return;
+      case 'send': {
+        const clientMsgId = f.clientMsgId;
+        if (clientMsgId !== undefined && (typeof clientMsgId !== 'string' || clientMsgId.length === 0 || clientMsgId.length > 128)) {
+          throw new CoreError('invalid_parameter', 'clientMsgId must be a string of 1..128 characters');
+        }
+        const r = await hub.messages.send({
+          sender: this.userId,
+          conv: normalizeConversation(f.conv),
+          payload: normalizePayload(f.payload),
+          toUsers: stringList(f.toUsers, 'toUsers'),
+          clientId: this.clientId,
+          platform: this.platform,
+          ...(clientMsgId !== undefined ? { clientMsgId } : {}),
+        });
+        await this.send(
+          JSON.stringify({ type: 'sent', id: f.id, messageUid: r.message.uid, timestamp: r.message.timestamp, ...(r.duplicate ? { duplicate: true } : {}) }),
+        );
+        return;
+      }
+      case 'ack': {
+        if (typeof f.timestamp !== 'number' || !Number.isSafeInteger(f.timestamp) || f.timestamp < 0) {
+          throw new CoreError('invalid_parameter', 'ack needs the timestamp of the newest message received');
+        }
+        await hub.messages.delivered(this.userId, f.timestamp);
+        return;
+      }
+      case 'read': {
+        if (typeof f.timestamp !== 'number' || !Number.isSafeInteger(f.timestamp) || f.timestamp < 0) {
+          throw new CoreError('invalid_parameter', 'read needs a timestamp');
+        }
+        const ts = await hub.messages.read(this.userId, normalizeConversation(f.conv), f.timestamp);
+        if (f.id !== undefined) await this.send(JSON.stringify({ type: 'read_ok', id: f.id, timestamp: ts }));
+        return;
+      }
+      case 'sync': {
+        const c = f.cursor;
+        if (typeof c !== 'number' || !Number.isSafeInteger(c) || c < 0) throw new CoreError('invalid_parameter', 'cursor must be a non-negative integer');
+        if (!this.live) throw new CoreError('invalid_parameter', 'already syncing');
+        this.held = [];
+        await this.replay(c);
+        return;
+      }
+      default:
+        throw new CoreError('invalid_parameter', `unknown frame type ${String((f as { type: unknown }).type)}`);
+    }
+  }
+}
+
+function errorFrame(id: string | number | undefined, err: unknown): string {
+  const kind = isCoreError(err) ? err.kind : 'server_error';
+  const [code, msg] = WILDFIRE_CODES[kind];
+  const detail = isCoreError(err) && err.detail ? err.detail : undefined;
+  return JSON.stringify({ type: 'error', ...(id !== undefined ? { id } : {}), code, msg, ...(detail ? { detail } : {}) });
+}

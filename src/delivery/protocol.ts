@@ -1,0 +1,85 @@
+import type { Conversation, StoredMessage } from '../core/model.js';
+import type { SyncEvent } from '../core/ports/store.js';
+
+/**
+ * The device protocol over WebSocket (docs/client-protocol.md): JSON text frames.
+ *
+ * Server → device frames carry a `cursor` (opaque, non-decreasing per connection, following commit
+ * order); a device that reconnects with the last cursor it saw gets everything after it, once.
+ */
+
+/** Close codes (RFC 6455 private range 4000-4999, plus the standard ones we use). */
+export const CloseCode = {
+  /** Server shutting down: reconnect (elsewhere) with your cursor. */
+  goingAway: 1001,
+  /** A frame larger than the limit. */
+  tooBig: 1009,
+  internalError: 1011,
+  /** Malformed connection request (e.g. a cursor that is not a non-negative integer). */
+  badRequest: 4000,
+  /** Token missing, unknown, forged, expired or revoked at connect time. */
+  unauthorized: 4001,
+  /** The session was revoked while connected: user destroyed, blocked, or client kicked off. */
+  revoked: 4003,
+  /** Too many frames: the per-connection rate limit was exceeded repeatedly. */
+  rateLimited: 4008,
+  /** The device does not read fast enough: its send buffer passed the cap. Reconnect and resync. */
+  tooSlow: 4009,
+} as const;
+
+/** A message as get_one returns it. */
+export interface WireMessage {
+  messageId: number;
+  sender: string;
+  conv: Conversation;
+  payload: StoredMessage['payload'];
+  toUsers: string[];
+  timestamp: number;
+}
+
+export function wireMessage(m: StoredMessage): WireMessage {
+  return { messageId: m.uid, sender: m.sender, conv: m.conv, payload: m.payload, toUsers: m.toUsers, timestamp: m.timestamp };
+}
+
+/**
+ * The frame for a sync event, serialised once and sent as is to every receiver:
+ * - message:            {"type":"message","cursor":C,"message":{…}}
+ * - recall/update:      {"type":"recall"|"update","cursor":C,"messageUid":U,"message":{…}}
+ * - delete:             {"type":"delete","cursor":C,"messageUid":U}
+ * - clear:              {"type":"clear","cursor":C,"conv":{…},"startTime":S,"endTime":E}
+ * - conversation delete {"type":"conversation_delete","cursor":C,"conv":{…},"endTime":E}
+ * - read:               {"type":"read","cursor":C,"userId":READER,"conv":{…},"timestamp":T}
+ */
+export function eventFrame(e: SyncEvent): string {
+  switch (e.type) {
+    case 'message':
+      return JSON.stringify({ type: 'message', cursor: e.seq, message: e.message ? wireMessage(e.message) : undefined });
+    case 'recall':
+    case 'update':
+      return JSON.stringify({ type: e.type, cursor: e.seq, messageUid: e.uid, ...(e.message ? { message: wireMessage(e.message) } : {}) });
+    case 'delete':
+      return JSON.stringify({ type: 'delete', cursor: e.seq, messageUid: e.uid });
+    case 'clear':
+      return JSON.stringify({ type: 'clear', cursor: e.seq, conv: e.conv, startTime: e.start, endTime: e.end });
+    case 'conv_delete':
+      return JSON.stringify({ type: 'conversation_delete', cursor: e.seq, conv: e.conv, endTime: e.end });
+    case 'read':
+      return JSON.stringify({ type: 'read', cursor: e.seq, userId: e.reader, conv: e.conv, timestamp: e.end });
+  }
+}
+
+/**
+ * A transparent message (persistFlag 4, never stored): carries the connection's current cursor so
+ * cursors stay non-decreasing, and `transparent: true`. `messageJson` is serialised once per event.
+ */
+export function transparentFrame(cursor: number, messageJson: string): string {
+  return `{"type":"message","cursor":${cursor},"transparent":true,"message":${messageJson}}`;
+}
+
+/** Device → server frames. */
+export type ClientFrame =
+  | { type: 'send'; id?: string | number; conv: unknown; payload: unknown; toUsers?: unknown; clientMsgId?: unknown }
+  | { type: 'ack'; cursor?: unknown; timestamp?: unknown }
+  | { type: 'read'; id?: string | number; conv: unknown; timestamp: unknown }
+  | { type: 'sync'; cursor: unknown }
+  | { type: 'ping'; id?: string | number };
