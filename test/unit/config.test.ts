@@ -96,7 +96,7 @@ describe('loadConfig', () => {
   });
 
   it('every env binding reaches its key of the schema, converted to its kind', () => {
-    const samples: Record<string, string> = { logLevel: 'warn', 'store.synchronous': 'NORMAL', nodeId: '7', 'store.commitMaxDelayMs': '7', 'gateway.path': '/socket' };
+    const samples: Record<string, string> = { logLevel: 'warn', 'store.synchronous': 'NORMAL', nodeId: '7', 'store.commitMaxDelayMs': '7', 'gateway.path': '/socket', 'gateway.maxBufferedBytes': '65536' };
     for (const b of BINDINGS) {
       const kind = b.kind as string;
       const sample = samples[b.path] ?? (kind === 'string' ? 'x' : kind === 'bool' ? 'false' : '5000');
