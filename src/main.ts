@@ -9,6 +9,12 @@ import type { Config } from './config/schema.js';
 import { Hub } from './core/hub.js';
 import { presenceRoutes } from './api/admin/routes/presence.js';
 import { Gateway } from './delivery/gateway.js';
+import { callbackRoutes } from './api/admin/routes/callbacks.js';
+import { configuredTargets } from './callbacks/config.js';
+import { WebhookSender } from './callbacks/sender.js';
+import { CallbackTargets } from './callbacks/targets.js';
+import { TencentCallbacks, WEBHOOK } from './callbacks/tencent.js';
+import { OutboxDispatcher } from './outbox/dispatcher.js';
 import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
@@ -66,7 +72,32 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   };
   const store: Store = config.store.writerThread ? await ThreadedSqliteStore.open(storeOptions) : new SqliteStore(storeOptions);
   const bus = new MemoryBus((err) => log.error({ err }, 'bus subscriber failed'));
-  const hub = new Hub(store, bus, { tokenTtlMs: config.tokens.ttlSeconds * 1000, maxGroupMembers: config.messaging.maxGroupMembers });
+  const targets = new CallbackTargets(configuredTargets(config), store.settings, bus, (err) => log.error({ err }, 'loading callback targets failed'));
+  await targets.load();
+  const hub = new Hub(store, bus, {
+    tokenTtlMs: config.tokens.ttlSeconds * 1000,
+    maxGroupMembers: config.messaging.maxGroupMembers,
+    effects: new TencentCallbacks(targets, store, log),
+  });
+  const cb = config.callbacks;
+  const dispatcher = new OutboxDispatcher(
+    store.outbox,
+    bus,
+    { [WEBHOOK]: new WebhookSender(targets) },
+    {
+      concurrency: cb.concurrency,
+      leaseMs: cb.leaseMs,
+      maxAttempts: cb.maxAttempts,
+      firstRetryMs: cb.firstRetryMs,
+      maxRetryMs: cb.maxRetryMs,
+      pollMs: cb.pollMs,
+      onResult: (job, ok, dead) => {
+        metrics.callbacks.inc({ command: job.kind, result: ok ? 'delivered' : dead ? 'dead' : 'retry' });
+        if (ok) metrics.callbackLag.observe((Date.now() - job.createdAt) / 1000);
+      },
+    },
+    log,
+  );
   const now = Date.now();
   const auth = new AdminAuth({
     secret,
@@ -102,13 +133,14 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     bodyLimit: config.admin.bodyLimitBytes,
     ready: () => store.ping(),
     version: VERSION,
-    extraRoutes: presenceRoutes(hub, gateway),
+    extraRoutes: [...presenceRoutes(hub, gateway), ...callbackRoutes(hub, targets)],
   };
 
   const apps: FastifyInstance[] = [];
   const closeAll = async (): Promise<void> => {
     gateway.close();
     for (const a of apps) await a.close();
+    await dispatcher.stop();
     await store.close();
     await bus.close();
   };
@@ -116,6 +148,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     const main = await buildMainApp(deps);
     apps.push(main);
     gateway.attach(main.server);
+    dispatcher.start();
     await main.listen({ host: config.host, port: config.port });
     let adminUrl: string | undefined;
     if (config.admin.port !== undefined && config.admin.port !== null) {

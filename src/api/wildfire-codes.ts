@@ -25,4 +25,12 @@ export const WILDFIRE_CODES: Record<ErrorKind, readonly [number, string]> = {
   sign_expired: [243, 'sign expired'],
   auth_failure: [244, 'auth failure'],
   replayed: [244, 'auth failure'],
+  // The before-send callback's code and text replace these (see codeOf).
+  rejected: [242, 'sensitive matched'],
 };
+
+/** The code and message to show for an error: a callback's own, or Wildfire's for its kind. */
+export function codeOf(kind: ErrorKind, code?: number, detail?: string): readonly [number, string] {
+  if (kind === 'rejected' && code !== undefined) return [code, detail ?? WILDFIRE_CODES.rejected[1]];
+  return WILDFIRE_CODES[kind];
+}

@@ -11,7 +11,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = 'string' | 'int' | 'number' | 'bool';
+type Kind = 'string' | 'int' | 'number' | 'bool' | 'list';
 
 /** One setting reachable from the environment and/or the command line. */
 interface Binding {
@@ -45,6 +45,19 @@ export const BINDINGS: Binding[] = [
   { path: 'messaging.inlineFanoutMax', kind: 'int', env: ['SWITCHBOARD_INLINE_FANOUT_MAX'] },
   { path: 'messaging.maxGroupMembers', kind: 'int', env: ['SWITCHBOARD_MAX_GROUP_MEMBERS'] },
   { path: 'tokens.ttlSeconds', kind: 'int', env: ['SWITCHBOARD_TOKEN_TTL_SECONDS'] },
+  { path: 'callbacks.url', kind: 'string', env: ['SWITCHBOARD_CALLBACK_URL'] },
+  { path: 'callbacks.token', kind: 'string', env: ['SWITCHBOARD_CALLBACK_TOKEN'] },
+  { path: 'callbacks.sdkAppId', kind: 'string', env: ['SWITCHBOARD_SDK_APP_ID'] },
+  { path: 'callbacks.hmacSecret', kind: 'string', env: ['SWITCHBOARD_CALLBACK_HMAC_SECRET'] },
+  { path: 'callbacks.commands', kind: 'list', env: ['SWITCHBOARD_CALLBACK_COMMANDS'] },
+  { path: 'callbacks.timeoutMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_TIMEOUT_MS'] },
+  { path: 'callbacks.beforeSendPolicy', kind: 'string', env: ['SWITCHBOARD_CALLBACK_BEFORE_SEND_POLICY'] },
+  { path: 'callbacks.maxAttempts', kind: 'int', env: ['SWITCHBOARD_CALLBACK_MAX_ATTEMPTS'] },
+  { path: 'callbacks.firstRetryMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_FIRST_RETRY_MS'] },
+  { path: 'callbacks.maxRetryMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_MAX_RETRY_MS'] },
+  { path: 'callbacks.concurrency', kind: 'int', env: ['SWITCHBOARD_CALLBACK_CONCURRENCY'] },
+  { path: 'callbacks.leaseMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_LEASE_MS'] },
+  { path: 'callbacks.pollMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_POLL_MS'] },
   { path: 'gateway.path', kind: 'string', env: ['SWITCHBOARD_WS_PATH'] },
   { path: 'gateway.maxFrameBytes', kind: 'int', env: ['SWITCHBOARD_WS_MAX_FRAME'] },
   { path: 'gateway.maxBufferedBytes', kind: 'int', env: ['SWITCHBOARD_WS_MAX_BUFFERED'] },
@@ -65,8 +78,9 @@ export interface ConfigSources {
   overrides?: Record<string, unknown>;
 }
 
-function convert(raw: string, kind: Kind, source: string): string | number | boolean {
+function convert(raw: string, kind: Kind, source: string): string | number | boolean | string[] {
   if (kind === 'string') return raw;
+  if (kind === 'list') return raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
   if (kind === 'bool') {
     const v = raw.trim().toLowerCase();
     if (['1', 'true', 'yes', 'on'].includes(v)) return true;

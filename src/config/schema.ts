@@ -77,6 +77,41 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    callbacks: Type.Object(
+      {
+        url: Type.Optional(Type.String({ minLength: 1, description: 'Default callback target URL (with only url, sdkAppId and token set, every after-callback is on).' })),
+        sdkAppId: Type.String({ default: '0', description: 'SdkAppid sent with every callback of the default target.' }),
+        token: Type.Optional(Type.String({ minLength: 1, description: "Tencent callback token: adds RequestTime and Sign = sha256(token + RequestTime)." })),
+        hmacSecret: Type.Optional(Type.String({ minLength: 1, description: 'Key of the X-Switchboard-Signature body HMAC (default target).' })),
+        commands: Type.Optional(Type.Array(Type.String(), { description: 'Commands of the default target (default: every after-callback; before-send ones only when listed).' })),
+        timeoutMs: Type.Integer({ default: 2000, minimum: 100, maximum: 60000, description: 'Per request: before-send calls and each delivery attempt.' }),
+        beforeSendPolicy: StringEnum(['allow', 'reject'] as const, { default: 'allow', description: 'A before-send callback that fails or times out allows or rejects the message.' }),
+        targets: Type.Array(
+          Type.Object(
+            {
+              id: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' }),
+              url: Type.String({ minLength: 1 }),
+              sdkAppId: Type.String({ default: '0' }),
+              token: Type.Optional(Type.String({ minLength: 1 })),
+              hmacSecret: Type.Optional(Type.String({ minLength: 1 })),
+              commands: Type.Optional(Type.Array(Type.String())),
+              timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60000 })),
+              beforeSendPolicy: Type.Optional(StringEnum(['allow', 'reject'] as const, { default: 'allow' })),
+              enabled: Type.Optional(Type.Boolean()),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [], description: 'More callback targets (config file only; the admin API manages others at runtime).' },
+        ),
+        maxAttempts: Type.Integer({ default: 8, minimum: 1, maximum: 100, description: 'Delivery attempts before a job is dead-lettered.' }),
+        firstRetryMs: Type.Integer({ default: 1000, minimum: 10, description: 'Delay before the first retry; doubles per attempt.' }),
+        maxRetryMs: Type.Integer({ default: 300000, minimum: 10, description: 'Longest delay between retries.' }),
+        concurrency: Type.Integer({ default: 32, minimum: 1, maximum: 1000, description: 'Deliveries in flight per node.' }),
+        leaseMs: Type.Integer({ default: 60000, minimum: 1000, description: 'A claimed job not reported within this is claimed again (crash recovery).' }),
+        pollMs: Type.Integer({ default: 1000, minimum: 10, description: 'Claim due jobs (retries) at least this often.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     tokens: Type.Object(
       {
         ttlSeconds: Type.Integer({ default: 2592000, minimum: 60, description: 'Lifetime of a device token from user/get_token.' }),

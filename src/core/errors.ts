@@ -20,6 +20,8 @@ export type ErrorKind =
   | 'not_implement'
   | 'timeout'
   | 'server_error'
+  // refused by a before-send hook, with the hook's own code
+  | 'rejected'
   // admin signing
   | 'sign_missing'
   | 'sign_expired'
@@ -30,12 +32,15 @@ export class CoreError extends Error {
   readonly kind: ErrorKind;
   /** Safe to show to the caller: never contains secrets or internal state. */
   readonly detail: string | undefined;
+  /** A code chosen outside the core (a before-send callback's), shown to the caller as is. */
+  readonly code: number | undefined;
 
-  constructor(kind: ErrorKind, detail?: string) {
+  constructor(kind: ErrorKind, detail?: string, code?: number) {
     super(detail ? `${kind}: ${detail}` : kind);
     this.name = 'CoreError';
     this.kind = kind;
     this.detail = detail;
+    this.code = code;
   }
 }
 

@@ -14,4 +14,6 @@ export type HubEvent =
   /** Tokens were revoked: connected devices of the user (one client, or all) must be closed. */
   | { type: 'session.revoke'; userId: string; clientId?: string; reason: 'destroyed' | 'blocked' | 'kicked' }
   /** Cached facts about a user, group or channel are stale. */
-  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel'; id: string };
+  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'settings'; id: string }
+  /** Outbox jobs were committed: dispatchers should claim now rather than at their next poll. */
+  | { type: 'outbox.wake' };

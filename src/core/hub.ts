@@ -1,14 +1,18 @@
 import type { Bus } from './ports/bus.js';
+import { NO_EFFECTS, type EffectsPlanner } from './ports/effects.js';
 import type { Store } from './ports/store.js';
 import { ChannelService } from './services/channels.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
+import { SessionService } from './services/sessions.js';
 import { UserService } from './services/users.js';
 
 export interface HubOptions {
   tokenTtlMs: number;
   maxGroupMembers: number;
   now?: () => number;
+  /** Before-send hooks and outbox jobs for changes (callbacks); none by default. */
+  effects?: EffectsPlanner;
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -17,6 +21,7 @@ export class Hub {
   readonly users: UserService;
   readonly groups: GroupService;
   readonly channels: ChannelService;
+  readonly sessions: SessionService;
 
   constructor(
     readonly store: Store,
@@ -24,9 +29,11 @@ export class Hub {
     opts: HubOptions,
   ) {
     const now = opts.now ?? Date.now;
-    this.messages = new MessageService(store, bus, now);
+    const effects = opts.effects ?? NO_EFFECTS;
+    this.messages = new MessageService(store, bus, now, effects);
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
-    this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers);
+    this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);
+    this.sessions = new SessionService(store, bus, effects);
   }
 }

@@ -76,3 +76,28 @@ export function uidFloor(ms: number): number {
 export function uidNode(uid: number): number {
   return Math.floor(uid / NODE_SHIFT) % (1 << NODE_BITS);
 }
+
+const TWO_32 = 2 ** 32;
+
+/**
+ * The message key of callbacks (Tencent's MsgKey "MsgSeq_MsgRandom_MsgTime"): MsgSeq is the uid's low
+ * 32 bits, MsgRandom the rest, MsgTime the message time in seconds. It names the message exactly, so
+ * the recall endpoint can take it instead of the uid.
+ */
+export function messageKey(uid: number, timestampMs: number): { seq: number; random: number; time: number; key: string } {
+  const seq = uid % TWO_32;
+  const random = Math.floor(uid / TWO_32);
+  const time = Math.floor(timestampMs / 1000);
+  return { seq, random, time, key: `${seq}_${random}_${time}` };
+}
+
+/** The uid and time (s) a message key names, or null when it is not one. */
+export function parseMessageKey(key: string): { uid: number; time: number } | null {
+  const m = /^([0-9]{1,10})_([0-9]{1,7})_([0-9]{1,11})$/.exec(key);
+  if (!m) return null;
+  const seq = Number(m[1]);
+  const random = Number(m[2]);
+  if (seq >= TWO_32) return null;
+  const uid = random * TWO_32 + seq;
+  return Number.isSafeInteger(uid) && uid > 0 ? { uid, time: Number(m[3]) } : null;
+}

@@ -3,7 +3,7 @@ import { CoreError, isCoreError } from '../core/errors.js';
 import type { Hub } from '../core/hub.js';
 import { normalizeConversation, normalizePayload, stringList } from '../core/payload.js';
 import type { SyncEvent } from '../core/ports/store.js';
-import { WILDFIRE_CODES } from '../api/wildfire-codes.js';
+import { codeOf } from '../api/wildfire-codes.js';
 import type { Logger } from '../log.js';
 import { CloseCode, eventFrame, transparentFrame, type ClientFrame } from './protocol.js';
 import type { Session } from './registry.js';
@@ -21,7 +21,8 @@ export interface ConnectionSettings {
   /** Client frames per second, and burst. */
   ratePerSecond: number;
   rateBurst: number;
-  onClose: (c: ClientConnection) => void;
+  /** Once per connection; `why`: revoked (4003), timeout (no pong), server (shutting down) or closed. */
+  onClose: (c: ClientConnection, why: 'revoked' | 'timeout' | 'server' | 'closed') => void;
 }
 
 /**
@@ -51,6 +52,8 @@ export class ClientConnection implements Session {
     readonly platform: number,
     /** The cursor from which the user exists (broadcasts before it are not for this user). */
     readonly since: number,
+    /** The device's address (callbacks report it as ClientIP). */
+    readonly ip: string,
     private readonly s: ConnectionSettings,
   ) {
     this.tokens = s.rateBurst;
@@ -172,7 +175,7 @@ export class ClientConnection implements Session {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.s.onClose(this);
+    this.s.onClose(this, code === CloseCode.revoked ? 'revoked' : code === CloseCode.goingAway ? 'server' : 'closed');
     try {
       this.ws.close(code, reason);
     } catch {
@@ -182,10 +185,11 @@ export class ClientConnection implements Session {
     setTimeout(() => this.ws.terminate(), 5000).unref();
   }
 
+  /** Cut off a connection that stopped answering pings. */
   terminate(): void {
     if (!this.closed) {
       this.closed = true;
-      this.s.onClose(this);
+      this.s.onClose(this, 'timeout');
     }
     this.ws.terminate();
   }
@@ -202,7 +206,12 @@ export class ClientConnection implements Session {
   private closedByPeer(): void {
     if (this.closed) return;
     this.closed = true;
-    this.s.onClose(this);
+    this.s.onClose(this, 'closed');
+  }
+
+  /** Where this device's changes come from, for callbacks. */
+  get origin(): { kind: 'device'; ip: string; clientId: string; platform: number } {
+    return { kind: 'device', ip: this.ip, clientId: this.clientId, platform: this.platform };
   }
 
   private takeToken(): boolean {
@@ -258,6 +267,7 @@ export class ClientConnection implements Session {
           toUsers: stringList(f.toUsers, 'toUsers'),
           clientId: this.clientId,
           platform: this.platform,
+          origin: this.origin,
           ...(clientMsgId !== undefined ? { clientMsgId } : {}),
         });
         await this.send(
@@ -276,7 +286,7 @@ export class ClientConnection implements Session {
         if (typeof f.timestamp !== 'number' || !Number.isSafeInteger(f.timestamp) || f.timestamp < 0) {
           throw new CoreError('invalid_parameter', 'read needs a timestamp');
         }
-        const ts = await hub.messages.read(this.userId, normalizeConversation(f.conv), f.timestamp);
+        const ts = await hub.messages.read(this.userId, normalizeConversation(f.conv), f.timestamp, this.origin);
         if (f.id !== undefined) await this.send(JSON.stringify({ type: 'read_ok', id: f.id, timestamp: ts }));
         return;
       }
@@ -296,7 +306,7 @@ export class ClientConnection implements Session {
 
 function errorFrame(id: string | number | undefined, err: unknown): string {
   const kind = isCoreError(err) ? err.kind : 'server_error';
-  const [code, msg] = WILDFIRE_CODES[kind];
+  const [code, msg] = codeOf(kind, isCoreError(err) ? err.code : undefined, isCoreError(err) ? err.detail : undefined);
   const detail = isCoreError(err) && err.detail ? err.detail : undefined;
   return JSON.stringify({ type: 'error', ...(id !== undefined ? { id } : {}), code, msg, ...(detail ? { detail } : {}) });
 }

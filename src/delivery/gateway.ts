@@ -63,9 +63,16 @@ export class Gateway implements Presence {
       liveBufferMax: opts.liveBufferMax,
       ratePerSecond: opts.ratePerSecond,
       rateBurst: opts.rateBurst,
-      onClose: (c) => {
+      onClose: (c, why) => {
         this.registry.remove(c);
         this.metrics.connections(this.registry.size);
+        const state =
+          why === 'revoked'
+            ? ({ action: 'logout', reason: 'unregister' } as const)
+            : why === 'timeout'
+              ? ({ action: 'disconnect', reason: 'timeout' } as const)
+              : ({ action: 'disconnect', reason: 'link_close' } as const);
+        this.reportState(c, state.action, state.reason);
       },
     };
     this.unsubscribe = hub.bus.subscribe((e) => this.enqueue(e));
@@ -111,11 +118,23 @@ export class Gateway implements Presence {
       ws.close(CloseCode.unauthorized, 'unauthorized');
       return;
     }
-    const conn = new ClientConnection(ws, rec.userId, rec.clientId, rec.platform, since, this.settings);
+    const conn = new ClientConnection(ws, rec.userId, rec.clientId, rec.platform, since, req.socket.remoteAddress ?? '', this.settings);
     // Registered before replay starts, so no event published meanwhile is missed.
     this.registry.add(conn);
     this.metrics.connections(this.registry.size);
+    this.reportState(conn, 'login', 'register');
     await conn.start(rawCursor === null ? null : Number(rawCursor));
+  }
+
+  /** Session state changes go to the outbox (State.StateChange callbacks); failures are logged. */
+  private reportState(
+    c: ClientConnection,
+    action: 'login' | 'logout' | 'disconnect',
+    reason: 'register' | 'unregister' | 'link_close' | 'timeout',
+  ): void {
+    this.hub.sessions.changed({ userId: c.userId, action, reason, origin: c.origin }).catch((err: unknown) => {
+      this.log.error({ err, userId: c.userId }, 'recording a session change failed');
+    });
   }
 
   private enqueue(e: HubEvent): void {

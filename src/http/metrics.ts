@@ -8,6 +8,8 @@ export class Metrics {
   readonly commitSeconds: Histogram;
   readonly wsConnections: Gauge;
   readonly wsDelivered: Counter;
+  readonly callbacks: Counter<'command' | 'result'>;
+  readonly callbackLag: Histogram;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -30,6 +32,18 @@ export class Metrics {
       registers: [this.registry],
     });
     this.wsConnections = new Gauge({ name: 'switchboard_ws_connections', help: 'Connected devices on this node', registers: [this.registry] });
+    this.callbacks = new Counter({
+      name: 'switchboard_callback_attempts_total',
+      help: 'Callback delivery attempts by command and result (delivered, retry, dead)',
+      labelNames: ['command', 'result'],
+      registers: [this.registry],
+    });
+    this.callbackLag = new Histogram({
+      name: 'switchboard_callback_lag_seconds',
+      help: 'From the change committing to its callback being delivered',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [this.registry],
+    });
     this.wsDelivered = new Counter({
       name: 'switchboard_ws_frames_delivered_total',
       help: 'Live event frames written to device sockets',

@@ -96,16 +96,17 @@ describe('loadConfig', () => {
   });
 
   it('every env binding reaches its key of the schema, converted to its kind', () => {
-    const samples: Record<string, string> = { logLevel: 'warn', 'store.synchronous': 'NORMAL', nodeId: '7', 'store.commitMaxDelayMs': '7', 'gateway.path': '/socket', 'gateway.maxBufferedBytes': '65536' };
+    const samples: Record<string, string> = { logLevel: 'warn', 'store.synchronous': 'NORMAL', nodeId: '7', 'store.commitMaxDelayMs': '7', 'gateway.path': '/socket', 'gateway.maxBufferedBytes': '65536', 'callbacks.beforeSendPolicy': 'reject', 'callbacks.timeoutMs': '3000', 'callbacks.maxAttempts': '12', 'callbacks.concurrency': '64', 'callbacks.commands': 'State.StateChange, C2C.CallbackAfterSendMsg' };
     for (const b of BINDINGS) {
       const kind = b.kind as string;
       const sample = samples[b.path] ?? (kind === 'string' ? 'x' : kind === 'bool' ? 'false' : '5000');
-      const expected = kind === 'string' ? sample : kind === 'bool' ? false : Number(sample);
+      const expected =
+        kind === 'string' ? sample : kind === 'bool' ? false : kind === 'list' ? sample.split(',').map((x) => x.trim()) : Number(sample);
       for (const name of b.env ?? []) {
         const c = loadConfig({ env: { [name]: sample } }) as unknown as Record<string, unknown>;
         const v = b.path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], c);
-        expect(v, `${name} -> ${b.path}`).toBe(expected);
-        if (kind !== 'string') {
+        expect(v, `${name} -> ${b.path}`).toEqual(expected);
+        if (kind !== 'string' && kind !== 'list') {
           const e = configError(() => loadConfig({ env: { [name]: 'not-a-value' } }));
           expect(e.message).toContain(name);
         }

@@ -1,6 +1,6 @@
 import type { FastifyError } from 'fastify';
 import { isCoreError } from '../../core/errors.js';
-import { WILDFIRE_CODES } from '../wildfire-codes.js';
+import { codeOf, WILDFIRE_CODES } from '../wildfire-codes.js';
 
 /**
  * The one place where errors become Wildfire's envelope `{code, msg}` (HTTP 200), with the codes and
@@ -22,7 +22,7 @@ export interface ErrorEnvelope {
 /** Map anything thrown while serving an admin request to its envelope. */
 export function toEnvelope(err: unknown): ErrorEnvelope {
   if (isCoreError(err)) {
-    const [code, msg] = WILDFIRE_CODES[err.kind];
+    const [code, msg] = codeOf(err.kind, err.code, err.detail);
     return { code, msg, detail: err.detail ?? err.kind, internal: err.kind === 'server_error' };
   }
   const fe = err as Partial<FastifyError> & { validation?: unknown };

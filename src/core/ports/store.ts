@@ -1,3 +1,4 @@
+import type { EffectSpec, OutboxStore } from './outbox.js';
 import type {
   Channel,
   Conversation,
@@ -32,10 +33,24 @@ export interface Store {
   readonly messages: MessageStore;
   readonly conversations: ConversationStore;
   readonly sync: SyncStore;
+  readonly outbox: OutboxStore;
+  readonly settings: SettingsStore;
   /** True when the backend answers a trivial query. */
   ping(): Promise<boolean>;
   /** Flush pending writes and release resources. Later calls reject. */
   close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- settings
+
+/** Runtime settings as JSON documents by key; changes are announced with cache.invalidate 'settings'. */
+export interface SettingsStore {
+  get(key: string): Promise<unknown>;
+  /** Every document whose key starts with `prefix`. */
+  list(prefix: string): Promise<Array<{ key: string; value: unknown }>>;
+  put(key: string, value: unknown): Promise<void>;
+  /** Returns whether the key existed. */
+  remove(key: string): Promise<boolean>;
 }
 
 // ---------------------------------------------------------------- users
@@ -118,8 +133,14 @@ export interface GroupStore {
    * Create a group with its members (the owner is added as type 2 when missing).
    * Throws group_already_exist, not_exist (owner or a member unknown), group_full.
    */
-  createGroup(groupId: string, fields: GroupFields & { owner: string }, members: MemberInput[], maxMembers: number): Promise<Group>;
-  deleteGroup(groupId: string): Promise<{ members: string[] }>;
+  createGroup(
+    groupId: string,
+    fields: GroupFields & { owner: string },
+    members: MemberInput[],
+    maxMembers: number,
+    effects?: EffectSpec[],
+  ): Promise<Group>;
+  deleteGroup(groupId: string, effects?: EffectSpec[]): Promise<{ members: string[] }>;
   getGroup(groupId: string): Promise<Group | null>;
   updateGroup(groupId: string, fields: GroupFields): Promise<Group>;
   /** The new owner must be a member (not_in_group); the old owner becomes a normal member. */
@@ -127,9 +148,9 @@ export interface GroupStore {
   listMembers(groupId: string): Promise<GroupMember[]>;
   getMember(groupId: string, userId: string): Promise<GroupMember | null>;
   /** Add or update members. Throws not_exist (group or a user), group_full. */
-  addMembers(groupId: string, members: MemberInput[], maxMembers: number): Promise<void>;
+  addMembers(groupId: string, members: MemberInput[], maxMembers: number, effects?: EffectSpec[]): Promise<void>;
   /** Remove members. The owner cannot be removed (no_right). Unknown ids are ignored. */
-  removeMembers(groupId: string, userIds: string[]): Promise<string[]>;
+  removeMembers(groupId: string, userIds: string[], effects?: EffectSpec[]): Promise<string[]>;
   /** Set the member type of existing members (not_in_group for a non-member; never the owner). */
   setMemberType(groupId: string, userIds: string[], type: number): Promise<void>;
   groupsOfUser(userId: string): Promise<string[]>;
@@ -186,6 +207,10 @@ export interface MessageDraft {
   clientMsgId?: string;
   /** System notifications (group events) skip the sender's membership and mute checks. */
   system?: boolean;
+  /** Outbox jobs committed with the message (message key and unread counts filled in). */
+  effects?: EffectSpec[];
+  /** Check and give a uid, but store nothing (a before-send hook dropped it). */
+  discard?: boolean;
 }
 
 export interface AppendResult {
@@ -233,13 +258,15 @@ export interface MessageStore {
    * everyone or, with scope.receivers, for those receivers only. Recalling a recalled message changes
    * nothing (`unchanged`). Throws not_exist for an unknown, deleted or wrong-kind message.
    */
-  recallMessage(uid: number, operator: string, scope: MessageScope): Promise<MutationResult>;
+  recallMessage(uid: number, operator: string, scope: MessageScope, effects?: EffectSpec[]): Promise<MutationResult>;
   /** Replace the content. `distribute` records an update event devices receive. */
   updateMessage(uid: number, payload: Payload, distribute: boolean, updatedAt: number): Promise<MutationResult>;
   /** Tombstone the message (or hide it for some receivers). Throws not_exist when already gone. */
   deleteMessage(uid: number, scope: MessageScope): Promise<MutationResult>;
-  /** The user's total unread count over single conversations. */
+  /** The user's total unread count over conversations of a type. */
   unreadTotal(userId: string, convType: number): Promise<number>;
+  /** A stored message by its key (MsgKey "seq_random_time": see core/ids.ts messageKey). */
+  uidOfKey(key: string): Promise<number | null>;
 }
 
 // ---------------------------------------------------------------- per-user conversation state
@@ -270,6 +297,7 @@ export interface ConversationStore {
     userId: string,
     conv: Conversation,
     timestamp: number,
+    effects?: EffectSpec[],
   ): Promise<{ timestamp: number; seq: number; receipts: Array<{ userId: string; conv: Conversation }> }>;
   getDeliveryTimestamp(userId: string): Promise<number>;
   /** Raise the delivery timestamp (never lowers it). Returns the stored value. */

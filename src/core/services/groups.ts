@@ -2,6 +2,8 @@ import { CoreError } from '../errors.js';
 import type { Group, GroupMember, Payload } from '../model.js';
 import { ConvType, GroupMemberType, PersistFlag } from '../model.js';
 import type { Bus } from '../ports/bus.js';
+import { NO_EFFECTS, type EffectsPlanner, type MembershipFacts } from '../ports/effects.js';
+import type { EffectSpec } from '../ports/outbox.js';
 import type { GroupFields, MemberInput, Store } from '../ports/store.js';
 import { newId } from '../tokens.js';
 import type { MessageService } from './messages.js';
@@ -58,7 +60,19 @@ export class GroupService {
     private readonly bus: Bus,
     private readonly messages: MessageService,
     private readonly maxMembers: number,
+    private readonly effects: EffectsPlanner = NO_EFFECTS,
   ) {}
+
+  /** Jobs announcing a membership change (committed with it); undefined when there are none. */
+  private async plan(f: MembershipFacts): Promise<EffectSpec[] | undefined> {
+    if (f.members.length === 0 && f.change !== 'created' && f.change !== 'dismissed') return undefined;
+    const specs = await this.effects.membership(f);
+    return specs.length > 0 ? specs : undefined;
+  }
+
+  private async woke(specs: EffectSpec[] | undefined): Promise<void> {
+    if (specs) await this.bus.publish({ type: 'outbox.wake' });
+  }
 
   private async notify(
     groupId: string,
@@ -105,17 +119,29 @@ export class GroupService {
     const owner = fields.owner && fields.owner !== '' ? fields.owner : operator;
     if (!owner) throw new CoreError('invalid_parameter', 'an owner or operator is required');
     const id = groupId && groupId !== '' ? groupId : newId();
-    const g = await this.store.groups.createGroup(id, { ...fields, owner }, members, this.maxMembers);
+    const memberIds = [...new Set([owner, ...members.map((m) => m.memberId)])];
+    const specs = await this.plan({
+      groupId: id,
+      group: { type: fields.type ?? 0, name: fields.name ?? '', owner },
+      operator: operator || owner,
+      change: 'created',
+      members: memberIds,
+    });
+    const g = await this.store.groups.createGroup(id, { ...fields, owner }, members, this.maxMembers, specs);
     await this.invalidate(id);
+    await this.woke(specs);
     await this.notify(id, operator || owner, notify, GroupNotification.create, { n: g.name });
     return g;
   }
 
   async dismiss(operator: string, groupId: string, notify: Notify): Promise<void> {
-    await this.get(groupId);
+    const g = await this.get(groupId);
     await this.notify(groupId, operator, notify, GroupNotification.dismiss, {});
-    await this.store.groups.deleteGroup(groupId);
+    const members = (await this.store.groups.listMembers(groupId)).map((m) => m.memberId);
+    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator, change: 'dismissed', members });
+    await this.store.groups.deleteGroup(groupId, specs);
     await this.invalidate(groupId);
+    await this.woke(specs);
   }
 
   async get(groupId: string): Promise<Group> {
@@ -151,10 +177,15 @@ export class GroupService {
   }
 
   async addMembers(operator: string, groupId: string, members: MemberInput[], notify: Notify): Promise<void> {
-    await this.store.groups.addMembers(groupId, members, this.maxMembers);
-    await this.invalidate(groupId);
+    const g = await this.get(groupId);
+    const fresh: string[] = [];
+    for (const m of members) if (!(await this.store.groups.getMember(groupId, m.memberId))) fresh.push(m.memberId);
     // Without an operator the owner announces it.
-    const by = operator || (await this.get(groupId)).owner;
+    const by = operator || g.owner;
+    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator: by, change: 'joined', members: fresh });
+    await this.store.groups.addMembers(groupId, members, this.maxMembers, specs);
+    await this.invalidate(groupId);
+    await this.woke(specs);
     await this.notify(groupId, by, notify, GroupNotification.add, { ms: members.map((m) => m.memberId) });
   }
 
@@ -165,8 +196,10 @@ export class GroupService {
     for (const u of userIds) if (await this.store.groups.getMember(groupId, u)) members.push(u);
     // Announced first, so the removed members learn of it too; only actual members are named.
     if (members.length > 0) await this.notify(groupId, operator, notify, GroupNotification.kick, { ms: members });
-    await this.store.groups.removeMembers(groupId, members);
+    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator, change: 'exited', how: 'kicked', members });
+    await this.store.groups.removeMembers(groupId, members, specs);
     await this.invalidate(groupId);
+    await this.woke(specs);
   }
 
   async quit(userId: string, groupId: string, notify: Notify): Promise<void> {
@@ -174,8 +207,10 @@ export class GroupService {
     if (!(await this.store.groups.getMember(groupId, userId))) throw new CoreError('not_in_group');
     if (g.owner === userId) throw new CoreError('no_right', 'the owner cannot quit; transfer or dismiss the group');
     await this.notify(groupId, userId, notify, GroupNotification.quit, {});
-    await this.store.groups.removeMembers(groupId, [userId]);
+    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator: userId, change: 'exited', how: 'quit', members: [userId] });
+    await this.store.groups.removeMembers(groupId, [userId], specs);
     await this.invalidate(groupId);
+    await this.woke(specs);
   }
 
   /** Managers (on) or back to normal members (off). */

@@ -2,6 +2,8 @@ import { CoreError } from '../errors.js';
 import type { Conversation, Payload, StoredMessage } from '../model.js';
 import { ConvType, MessageKind, PersistFlag } from '../model.js';
 import type { Bus } from '../ports/bus.js';
+import { NO_EFFECTS, type EffectsPlanner, type Origin } from '../ports/effects.js';
+import type { EffectSpec } from '../ports/outbox.js';
 import type { AppendResult, Audience, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
 
 export interface SendInput {
@@ -12,9 +14,13 @@ export interface SendInput {
   clientId?: string;
   platform?: number;
   clientMsgId?: string;
-  /** Group notifications and other server-made messages skip membership and mute checks. */
+  /** Group notifications and other server-made messages skip membership and mute checks (and hooks). */
   system?: boolean;
+  /** Who sent it (admin API or device): callbacks report it. Default: the admin API. */
+  origin?: Origin;
 }
+
+const ADMIN: Origin = { kind: 'admin', ip: '' };
 
 /**
  * Message use cases shared by every surface (admin API, devices). Each one commits through the store
@@ -25,23 +31,44 @@ export class MessageService {
     private readonly store: Store,
     private readonly bus: Bus,
     private readonly now: () => number = Date.now,
+    private readonly effects: EffectsPlanner = NO_EFFECTS,
   ) {}
 
+  /**
+   * Send to a conversation. Before the write, a before-send hook may allow, replace the content,
+   * reject (nothing stored) or drop it (the sender is told it was sent; nothing stored or delivered).
+   * The hooks' after-send jobs are committed with the message.
+   */
   async send(input: SendInput): Promise<AppendResult> {
     // toUsers restricts receivers of group and channel conversations; a single chat has one receiver.
     const toUsers = input.conv.type === ConvType.single ? [] : (input.toUsers ?? []);
+    const origin = input.origin ?? ADMIN;
+    let payload = input.payload;
+    let effects: EffectSpec[] = [];
+    let discard = false;
+    if (!input.system) {
+      const facts = { sender: input.sender, conv: input.conv, payload, toUsers, origin, clientMsgId: input.clientMsgId };
+      const decision = await this.effects.beforeSend(facts);
+      if (decision.action === 'reject') throw new CoreError('rejected', decision.msg, decision.code);
+      if (decision.action === 'replace') payload = decision.payload;
+      if (decision.action === 'drop') discard = true;
+      else effects = await this.effects.afterSend({ ...facts, payload });
+    }
     const r = await this.store.messages.appendMessage({
       sender: input.sender,
       conv: input.conv,
-      payload: input.payload,
+      payload,
       kind: MessageKind.conversation,
       toUsers,
       ...(input.clientId !== undefined ? { clientId: input.clientId } : {}),
       ...(input.platform !== undefined ? { platform: input.platform } : {}),
       ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
       ...(input.system ? { system: true } : {}),
+      ...(discard ? { discard: true } : {}),
+      ...(effects.length > 0 ? { effects } : {}),
     });
-    if (!r.duplicate) await this.announce(r);
+    if (!r.duplicate && !discard) await this.announce(r);
+    if (effects.length > 0 && !r.duplicate) await this.bus.publish({ type: 'outbox.wake' });
     return r;
   }
 
@@ -106,9 +133,13 @@ export class MessageService {
    * Recall in place: the message keeps its uid and becomes a type-80 notification. Returns the original
    * as a JSON string (Wildfire's s/ts/t/sc/c/e keys). Recalling a recalled message changes nothing.
    */
-  async recall(uid: number, operator: string, scope: MessageScope = {}): Promise<{ original: string; result: MutationResult }> {
-    const r = await this.store.messages.recallMessage(uid, operator, scope);
+  async recall(uid: number, operator: string, scope: MessageScope = {}, origin: Origin = ADMIN): Promise<{ original: string; result: MutationResult }> {
+    // Jobs announcing a recall describe the original, read before the recall commits with them.
+    const before = scope.receivers ? null : await this.store.messages.getMessage(uid, this.now());
+    const effects = before && before.status === 0 ? await this.effects.afterRecall(before, operator, origin) : [];
+    const r = await this.store.messages.recallMessage(uid, operator, scope, effects.length > 0 ? effects : undefined);
     if (!r.unchanged) await this.announceMutation('recall', r);
+    if (effects.length > 0 && !r.unchanged) await this.bus.publish({ type: 'outbox.wake' });
     return { original: r.message.payload.extra, result: r };
   }
 
@@ -146,9 +177,11 @@ export class MessageService {
    * recounted, the user's other devices learn of it and the other party (or the other members of a
    * small group) get a read receipt.
    */
-  async read(userId: string, conv: Conversation, timestamp: number): Promise<number> {
-    const r = await this.store.conversations.markRead(userId, conv, timestamp);
+  async read(userId: string, conv: Conversation, timestamp: number, origin: Origin = ADMIN): Promise<number> {
+    const effects = await this.effects.afterRead(userId, conv, timestamp, origin);
+    const r = await this.store.conversations.markRead(userId, conv, timestamp, effects.length > 0 ? effects : undefined);
     if (r.seq === 0) return r.timestamp;
+    if (effects.length > 0) await this.bus.publish({ type: 'outbox.wake' });
     const base = { seq: r.seq, type: 'read' as const, uid: 0, start: 0, end: r.timestamp, reader: userId };
     await this.publish({ kind: 'users', users: [userId] }, { ...base, conv });
     for (const rc of r.receipts) await this.publish({ kind: 'users', users: [rc.userId] }, { ...base, conv: rc.conv });

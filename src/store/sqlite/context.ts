@@ -126,6 +126,17 @@ export class SqliteContext {
     return this.flushing;
   }
 
+  /** The user's unread total over single chats, buffered rows included (inside a command or read). */
+  unreadSingle(userId: string): number {
+    return (
+      (
+        this.stmt('SELECT COALESCE(SUM(unread), 0) AS n FROM conversations WHERE user_id = ? AND conv_type = 0 AND visible = 1').get(userId) as {
+          n: number;
+        }
+      ).n + this.wb.pendingUnread(userId, 0)
+    );
+  }
+
   write<T>(fn: () => T): Promise<T> {
     return this.writer.submit(fn);
   }

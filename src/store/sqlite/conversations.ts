@@ -5,6 +5,8 @@ import type { ConversationState, ConversationStore } from '../../core/ports/stor
 import type { SqliteContext } from './context.js';
 import { uidFloor } from '../../core/ids.js';
 import { EventType } from './message-rows.js';
+import { insertEffects } from './outbox.js';
+import type { EffectSpec } from '../../core/ports/outbox.js';
 import type { SqliteUsers } from './users.js';
 
 interface ConvRow {
@@ -106,6 +108,7 @@ export class SqliteConversations implements ConversationStore {
     userId: string,
     conv: Conversation,
     timestamp: number,
+    effects?: EffectSpec[],
   ): Promise<{ timestamp: number; seq: number; receipts: Array<{ userId: string; conv: Conversation }> }> {
     return this.ctx.write(() => {
       this.mustUser(userId);
@@ -124,6 +127,7 @@ export class SqliteConversations implements ConversationStore {
       const ins = this.ctx.stmt('INSERT INTO inbox(user_id, seq, type, uid, data) VALUES (?, ?, ?, 0, ?)');
       ins.run(userId, seq, EventType.read, JSON.stringify({ conv, start: 0, end: timestamp, reader: userId }));
       for (const r of receipts) ins.run(r.userId, seq, EventType.read, JSON.stringify({ conv: r.conv, start: 0, end: timestamp, reader: userId }));
+      insertEffects(this.ctx, effects, { unread: (u) => this.ctx.unreadSingle(u) });
       return { timestamp, seq, receipts };
     });
   }

@@ -4,6 +4,8 @@ import { GroupMemberType } from '../../core/model.js';
 import type { ChannelFields, ChannelStore, GroupFields, GroupStore, MemberInput } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
 import type { SqliteUsers } from './users.js';
+import { insertEffects } from './outbox.js';
+import type { EffectSpec } from '../../core/ports/outbox.js';
 
 interface GroupRow {
   id: string;
@@ -142,7 +144,13 @@ export class SqliteGroups implements GroupStore {
     if (delta > 0 && g.member_count > limit) throw new CoreError('group_full');
   }
 
-  createGroup(groupId: string, fields: GroupFields & { owner: string }, members: MemberInput[], maxMembers: number): Promise<Group> {
+  createGroup(
+    groupId: string,
+    fields: GroupFields & { owner: string },
+    members: MemberInput[],
+    maxMembers: number,
+    effects?: EffectSpec[],
+  ): Promise<Group> {
     return this.ctx.write(() => {
       if (this.row(groupId)) throw new CoreError('group_already_exist');
       if (!this.users.exists(fields.owner)) throw new CoreError('not_exist', `user ${fields.owner} does not exist`);
@@ -152,14 +160,16 @@ export class SqliteGroups implements GroupStore {
       const all = members.some((m) => m.memberId === fields.owner) ? members : [{ memberId: fields.owner }, ...members];
       const added = this.upsertMembers(groupId, fields.owner, all, now);
       this.bumpCount(groupId, added, maxMembers);
+      insertEffects(this.ctx, effects, {});
       return toGroup(this.row(groupId)!);
     });
   }
 
-  deleteGroup(groupId: string): Promise<{ members: string[] }> {
+  deleteGroup(groupId: string, effects?: EffectSpec[]): Promise<{ members: string[] }> {
     return this.ctx.write(() => {
       this.mustRow(groupId);
       const members = this.memberIds(groupId);
+      insertEffects(this.ctx, effects, {});
       this.ctx.stmt('DELETE FROM group_members WHERE group_id = ?').run(groupId);
       this.ctx.stmt('DELETE FROM groups WHERE id = ?').run(groupId);
       return { members };
@@ -214,15 +224,16 @@ export class SqliteGroups implements GroupStore {
     });
   }
 
-  addMembers(groupId: string, members: MemberInput[], maxMembers: number): Promise<void> {
+  addMembers(groupId: string, members: MemberInput[], maxMembers: number, effects?: EffectSpec[]): Promise<void> {
     return this.ctx.write(() => {
       const g = this.mustRow(groupId);
       const added = this.upsertMembers(groupId, g.owner, members, Date.now());
       this.bumpCount(groupId, added, maxMembers);
+      insertEffects(this.ctx, effects, {});
     });
   }
 
-  removeMembers(groupId: string, userIds: string[]): Promise<string[]> {
+  removeMembers(groupId: string, userIds: string[], effects?: EffectSpec[]): Promise<string[]> {
     return this.ctx.write(() => {
       const g = this.mustRow(groupId);
       if (userIds.includes(g.owner)) throw new CoreError('no_right', 'the owner cannot be removed; transfer or dismiss the group');
@@ -232,6 +243,7 @@ export class SqliteGroups implements GroupStore {
         if (r.changes > 0) removed.push(u);
       }
       this.ctx.stmt('UPDATE groups SET member_count = member_count - ?, updated_at = ? WHERE id = ?').run(removed.length, Date.now(), groupId);
+      if (removed.length > 0) insertEffects(this.ctx, effects, {});
       return removed;
     });
   }

@@ -16,6 +16,9 @@ import type { SqliteChannels, SqliteGroups } from './groups.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, perspective, toMessage, writeEvent } from './message-rows.js';
 import type { SqliteUsers } from './users.js';
 import { listedRecipients, recipientsColumn } from './write-behind.js';
+import { insertEffects } from './outbox.js';
+import { parseMessageKey } from '../../core/ids.js';
+import type { EffectSpec } from '../../core/ports/outbox.js';
 
 /** Who receives a message, plus inbox rows owed to users outside a shared audience. */
 interface Delivery {
@@ -149,7 +152,9 @@ export class SqliteMessages implements MessageStore {
         clientId: d.clientId ?? '',
         platform: d.platform ?? 0,
       };
+      if (d.discard) return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
       if (d.payload.persistFlag === PersistFlag.transparent) {
+        insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now }, unread: (u) => this.ctx.unreadSingle(u) });
         return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
       }
       const seq = this.ctx.nextSeq();
@@ -182,6 +187,7 @@ export class SqliteMessages implements MessageStore {
       } else {
         writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
       }
+      insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now }, unread: (u) => this.ctx.unreadSingle(u) });
       return { message, seq, audience: del.audience, count: del.count, duplicate: false };
     });
   }
@@ -237,25 +243,31 @@ export class SqliteMessages implements MessageStore {
     return { message: payload ? { ...msg, payload, status: MessageStatus.recalled } : msg, seq, audience, unchanged: false, messageSeq };
   }
 
-  recallMessage(uid: number, operator: string, scope: MessageScope): Promise<MutationResult> {
+  recallMessage(uid: number, operator: string, scope: MessageScope, effects?: EffectSpec[]): Promise<MutationResult> {
     return this.ctx.write(() => {
-      const row = this.liveRow(uid, scope);
-      const msg = toMessage(row);
-      if (scope.receivers) {
-        if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true, messageSeq: row.seq };
-        return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, 1, EventType.recall, recallPayload(msg, operator));
-      }
-      const del = this.delivery(msg, false, row.recipients);
-      if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: del.audience, unchanged: true, messageSeq: row.seq };
-      const payload = recallPayload(msg, operator);
-      const now = Date.now();
-      this.ctx
-        .stmt('UPDATE messages SET payload = ?, status = ?, updated_at = ?, expire_at = 0 WHERE uid = ?')
-        .run(JSON.stringify(payload), MessageStatus.recalled, now, uid);
-      const seq = this.ctx.nextSeq();
-      writeEvent(this.ctx, seq, EventType.recall, uid, del.audience, null, del.extraUsers);
-      return { message: { ...msg, payload, status: MessageStatus.recalled, updatedAt: now }, seq, audience: del.audience, unchanged: false, messageSeq: row.seq };
+      const r = this.recallInTx(uid, operator, scope);
+      if (!r.unchanged) insertEffects(this.ctx, effects, { unread: (u) => this.ctx.unreadSingle(u) });
+      return r;
     });
+  }
+
+  private recallInTx(uid: number, operator: string, scope: MessageScope): MutationResult {
+    const row = this.liveRow(uid, scope);
+    const msg = toMessage(row);
+    if (scope.receivers) {
+      if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true, messageSeq: row.seq };
+      return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, 1, EventType.recall, recallPayload(msg, operator));
+    }
+    const del = this.delivery(msg, false, row.recipients);
+    if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: del.audience, unchanged: true, messageSeq: row.seq };
+    const payload = recallPayload(msg, operator);
+    const now = Date.now();
+    this.ctx
+      .stmt('UPDATE messages SET payload = ?, status = ?, updated_at = ?, expire_at = 0 WHERE uid = ?')
+      .run(JSON.stringify(payload), MessageStatus.recalled, now, uid);
+    const seq = this.ctx.nextSeq();
+    writeEvent(this.ctx, seq, EventType.recall, uid, del.audience, null, del.extraUsers);
+    return { message: { ...msg, payload, status: MessageStatus.recalled, updatedAt: now }, seq, audience: del.audience, unchanged: false, messageSeq: row.seq };
   }
 
   updateMessage(uid: number, payload: Payload, distribute: boolean, updatedAt: number): Promise<MutationResult> {
@@ -293,6 +305,15 @@ export class SqliteMessages implements MessageStore {
       const seq = this.ctx.nextSeq();
       writeEvent(this.ctx, seq, EventType.delete, uid, del.audience, null, del.extraUsers);
       return { message: msg, seq, audience: del.audience, unchanged: false, messageSeq: row.seq };
+    });
+  }
+
+  uidOfKey(key: string): Promise<number | null> {
+    return this.ctx.read(() => {
+      const k = parseMessageKey(key);
+      if (!k) return null;
+      const r = messageRow(this.ctx, k.uid);
+      return r && Math.floor(r.timestamp / 1000) === k.time ? r.uid : null;
     });
   }
 

@@ -185,6 +185,35 @@ const MIGRATIONS: string[] = [
     ts INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: the outbox (callbacks today; any external side effect later). status: 0 pending, 1 in flight
+  //    (next_at = lease end), 2 delivered, 3 dead. Jobs of one order_key are delivered in id order.
+  `
+  CREATE TABLE outbox(
+    id INTEGER PRIMARY KEY,
+    channel TEXT NOT NULL,
+    target TEXT NOT NULL,
+    order_key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    status INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    next_at INTEGER NOT NULL,
+    last_error TEXT NOT NULL DEFAULT '',
+    last_response TEXT NOT NULL DEFAULT '',
+    delivered_at INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX outbox_active ON outbox(order_key, id) WHERE status IN (0, 1);
+  CREATE INDEX outbox_status ON outbox(status, id);
+
+  -- Runtime settings managed through the admin API, as JSON documents by key (e.g. "callback-target/<id>").
+  CREATE TABLE settings(
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

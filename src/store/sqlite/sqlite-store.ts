@@ -6,6 +6,8 @@ import { SqliteConversations } from './conversations.js';
 import { openDatabase, type Synchronous } from './db.js';
 import { SqliteChannels, SqliteGroups } from './groups.js';
 import { SqliteMessages } from './messages.js';
+import { SqliteOutbox } from './outbox.js';
+import { SqliteSettings } from './settings.js';
 import { SqliteSync } from './sync.js';
 import { SqliteTokens, SqliteUsers } from './users.js';
 import { UndoLog } from './undo-log.js';
@@ -35,6 +37,8 @@ export class SqliteStore implements Store {
   readonly messages: SqliteMessages;
   readonly conversations: SqliteConversations;
   readonly sync: SqliteSync;
+  readonly outbox: SqliteOutbox;
+  readonly settings: SqliteSettings;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -82,6 +86,8 @@ export class SqliteStore implements Store {
     this.messages = new SqliteMessages(ctx, this.users, this.groups, this.channels);
     this.conversations = new SqliteConversations(ctx, this.users);
     this.sync = new SqliteSync(ctx);
+    this.outbox = new SqliteOutbox(ctx);
+    this.settings = new SqliteSettings(ctx);
   }
 
   async ping(): Promise<boolean> {

@@ -26,9 +26,11 @@ export class ThreadedSqliteStore implements Store {
   readonly messages: Store['messages'];
   readonly conversations: Store['conversations'];
   readonly sync: Store['sync'];
+  readonly outbox: Store['outbox'];
+  readonly settings: Store['settings'];
 
   private readonly pending = new Map<number, Pending>();
-  private outbox: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> = [];
+  private queued: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> = [];
   private scheduled = false;
   private nextId = 1;
   private alive = true;
@@ -45,6 +47,8 @@ export class ThreadedSqliteStore implements Store {
     this.messages = this.remote('messages');
     this.conversations = this.remote('conversations');
     this.sync = this.remote('sync');
+    this.outbox = this.remote('outbox');
+    this.settings = this.remote('settings');
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => {
       this.hooks.onError?.(err);
@@ -97,7 +101,7 @@ export class ThreadedSqliteStore implements Store {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.outbox.push({ id, part, method, args });
+      this.queued.push({ id, part, method, args });
       if (!this.scheduled) {
         this.scheduled = true;
         queueMicrotask(() => this.flush());
@@ -107,9 +111,9 @@ export class ThreadedSqliteStore implements Store {
 
   private flush(): void {
     this.scheduled = false;
-    if (this.outbox.length === 0 || !this.alive) return;
-    const calls = this.outbox;
-    this.outbox = [];
+    if (this.queued.length === 0 || !this.alive) return;
+    const calls = this.queued;
+    this.queued = [];
     try {
       this.worker.postMessage({ type: 'calls', calls } satisfies ToWorker);
     } catch {
@@ -144,7 +148,7 @@ export class ThreadedSqliteStore implements Store {
     this.alive = false;
     for (const p of this.pending.values()) p.reject(new CoreError('server_error', 'store thread stopped'));
     this.pending.clear();
-    this.outbox = [];
+    this.queued = [];
   }
 
   async ping(): Promise<boolean> {

@@ -8,6 +8,19 @@ import { adminRoute, type AdminRouteDef } from '../plugin.js';
 import { ConversationIn, Int, MessageOut, MessageUid, OptInt, OptStr, PayloadIn, StrList, Timestamp } from '../schemas.js';
 
 const tags = ['messages'];
+
+/** A message uid, or a callback MsgKey ("MsgSeq_MsgRandom_MsgTime") naming one. */
+const MessageUidOrKey = Type.Union([MessageUid, Type.String({ pattern: '^[0-9]{1,10}_[0-9]{1,7}_[0-9]{1,11}$' })]);
+
+async function uidOrKey(hub: Hub, v: unknown): Promise<number> {
+  if (typeof v === 'string' && v.includes('_')) {
+    const uid = await hub.store.messages.uidOfKey(v);
+    if (uid === null) throw new CoreError('not_exist', `no message with key ${v}`);
+    return uid;
+  }
+  if (v === undefined || v === null) throw new CoreError('invalid_parameter', 'messageUid (or msgKey) is required');
+  return parseUid(v);
+}
 const NonEmpty = Type.String({ minLength: 1 });
 
 /** The 15 message endpoints of seed 001, plus conversation/list. */
@@ -20,12 +33,13 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       tags,
       body: Type.Object({ sender: NonEmpty, conv: ConversationIn, payload: PayloadIn, toUsers: Type.Optional(Type.Union([StrList, Type.Null()])) }),
       result: Type.Object({ messageUid: Int, timestamp: Int }),
-      handler: async (b) => {
+      handler: async (b, req) => {
         const r = await m.send({
           sender: b.sender,
           conv: normalizeConversation(b.conv),
           payload: normalizePayload(b.payload),
           toUsers: stringList(b.toUsers, 'toUsers'),
+          origin: { kind: 'admin', ip: req.ip },
         });
         return { messageUid: r.message.uid, timestamp: r.message.timestamp };
       },
@@ -47,11 +61,14 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
     }),
     adminRoute({
       path: '/message/recall',
-      summary: 'Recall a message in place (type 80); the result is the original as a JSON string',
+      summary: 'Recall a message in place (type 80); the result is the original as a JSON string. messageUid may be a callback MsgKey',
       tags,
-      body: Type.Object({ operator: NonEmpty, messageUid: MessageUid }),
+      body: Type.Object({ operator: NonEmpty, messageUid: Type.Optional(MessageUidOrKey), msgKey: OptStr }),
       result: Type.String(),
-      handler: async (b) => (await m.recall(parseUid(b.messageUid), b.operator)).original,
+      handler: async (b, req) => {
+        const uid = await uidOrKey(hub, b.messageUid ?? b.msgKey);
+        return (await m.recall(uid, b.operator, {}, { kind: 'admin', ip: req.ip })).original;
+      },
     }),
     adminRoute({
       path: '/message/multicast',

@@ -1,0 +1,26 @@
+import type { OutboxJob } from '../core/ports/outbox.js';
+import type { Attempt, Sender } from '../outbox/dispatcher.js';
+import { postCallback } from './http.js';
+import type { CallbackTargets } from './targets.js';
+
+/**
+ * Delivers callback jobs (outbox channel 'webhook') to their target. Any 2xx is a delivery (Tencent
+ * after-callback replies are informational); anything else, a network error or a timeout is retried.
+ * A job whose target was removed is dead-lettered (it can be redelivered once the target is back).
+ */
+export class WebhookSender implements Sender {
+  constructor(private readonly targets: CallbackTargets) {}
+
+  async deliver(job: OutboxJob): Promise<Attempt> {
+    const t = this.targets.get(job.target);
+    if (!t || !t.enabled) return { ok: false, response: '', error: `callback target ${job.target} is not configured or disabled`, retryable: false };
+    try {
+      const res = await postCallback(t, job.kind, JSON.stringify(job.body), job.meta, { deliveryId: job.id, attempt: job.attempts + 1 });
+      const ok = res.status >= 200 && res.status < 300;
+      return { ok, response: `${res.status} ${res.text}`, ...(ok ? {} : { error: `HTTP ${res.status}` }) };
+    } catch (err) {
+      const e = err as Error;
+      return { ok: false, response: '', error: e.name === 'TimeoutError' ? `timeout after ${t.timeoutMs} ms` : e.message };
+    }
+  }
+}

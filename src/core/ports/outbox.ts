@@ -1,0 +1,80 @@
+/**
+ * The outbox: every side effect that leaves the process (callbacks today; channel apps, email and SMS
+ * tomorrow) is a job row, written in the same transaction as the change that causes it and delivered
+ * afterwards by dispatchers with retries, backoff and a dead-letter state. Nothing is fire-and-forget.
+ *
+ * Contract (every backend; test/contract/outbox.contract.ts):
+ * - A job requested with a write (EffectSpec in a store command) commits or rolls back with it.
+ * - claim() hands out due jobs, at most one job per order key at a time and only the oldest pending one
+ *   of its key, so jobs of one key are delivered in creation order. A claimed job is leased: if its
+ *   dispatcher dies, the job becomes claimable again after the lease (at-least-once; the job id is the
+ *   stable delivery id receivers dedupe on).
+ * - A dead-lettered job no longer holds its key: the jobs queued behind it proceed.
+ * - Claims are safe across nodes (SQLite: one writer; PostgreSQL: FOR UPDATE SKIP LOCKED).
+ */
+
+/** A job to create; `body` is the exact JSON text to deliver (built before or during the write). */
+export interface NewJob {
+  /** Which sender delivers it ('webhook', later 'channel-app', 'smtp', 'sms'). */
+  channel: string;
+  /** Sender-specific destination, e.g. a callback target id. */
+  target: string;
+  /** Jobs with the same key are delivered one at a time, in creation order. */
+  orderKey: string;
+  /** What the job is, e.g. a callback command ("C2C.CallbackAfterSendMsg"). */
+  kind: string;
+  body: Record<string, unknown>;
+  /** Sender-specific extras (e.g. ClientIP, OptPlatform of a callback). */
+  meta: Record<string, string>;
+}
+
+/**
+ * A job requested by a store command, with the facts only the transaction knows filled in as the row
+ * is written (see `fill`).
+ */
+export interface EffectSpec extends NewJob {
+  fill?: {
+    /** Add MsgSeq, MsgRandom, MsgTime and MsgKey (names given) of the message this command writes. */
+    messageKey?: { seq: string; random: string; time: string; key?: string };
+    /** Set body[field] to this user's unread total over single chats, as committed by this command. */
+    unreadOf?: { user: string; field: string };
+  };
+}
+
+export type JobStatus = 'pending' | 'in_flight' | 'delivered' | 'dead';
+
+export interface OutboxJob extends NewJob {
+  /** Stable delivery id. */
+  id: number;
+  status: JobStatus;
+  attempts: number;
+  createdAt: number;
+  /** When the job may next be attempted (pending) or its lease ends (in_flight). */
+  nextAt: number;
+  lastError: string;
+  lastResponse: string;
+  deliveredAt: number;
+}
+
+export interface JobFilter {
+  status?: JobStatus;
+  target?: string;
+  /** Jobs with a smaller id (paging from the newest). */
+  beforeId?: number;
+  limit: number;
+}
+
+export interface OutboxStore {
+  /** Jobs not tied to another write (e.g. a device's login). */
+  enqueue(jobs: NewJob[]): Promise<number[]>;
+  /** Lease up to `limit` due jobs for `leaseMs` (see the contract above). */
+  claim(now: number, limit: number, leaseMs: number): Promise<OutboxJob[]>;
+  /** The job was delivered; `response` is kept for the delivery log (truncated). */
+  complete(id: number, response: string, now: number): Promise<void>;
+  /** The attempt failed: try again at `nextAt`, or dead-letter when `nextAt` is null. */
+  fail(id: number, error: string, response: string, nextAt: number | null): Promise<void>;
+  list(filter: JobFilter): Promise<OutboxJob[]>;
+  /** Make a dead job (or, with no id, every dead job) pending again with fresh attempts. Returns how many. */
+  redeliver(id?: number, now?: number): Promise<number>;
+  counts(): Promise<Record<JobStatus, number>>;
+}
