@@ -37,7 +37,12 @@ export class ClientConnection implements Session {
   lastSeq = 0;
   /** Heartbeat: set by any pong or frame, cleared by each ping round. */
   alive = true;
-  /** Live frames held while replaying (null when live). */
+  /** Its login was reported (so its end is reported too). */
+  announced = false;
+  /**
+   * Live frames held while replaying (null when live). A transparent message is held as its message
+   * JSON (seq 0) and framed when sent, with the cursor of that moment.
+   */
   private held: Array<{ seq: number; frame: string }> | null = [];
   private heldOverflow = false;
   private closed = false;
@@ -88,10 +93,15 @@ export class ClientConnection implements Session {
       const page = await hub.store.sync.replay(this.userId, after, replayPageSize, Date.now());
       if (this.closed) return;
       let last: Promise<void> = Promise.resolve();
-      for (const e of page.events) last = this.sendReplayed(e);
+      for (const e of page.events) {
+        last = this.sendReplayed(e);
+        // Flow control: past half the cap, wait until the socket drains (replay never trips the cap).
+        if (this.ws.bufferedAmount > this.s.maxBufferedBytes / 2) await last;
+        if (this.closed) return;
+      }
       after = page.next;
       if (after > this.lastSeq) this.lastSeq = after;
-      // Flow control: the page is in the kernel before the next one is read.
+      // The page is in the kernel before the next one is read.
       await last;
       if (this.closed) return;
       if (!page.done) continue;
@@ -110,7 +120,7 @@ export class ClientConnection implements Session {
     const held = this.held ?? [];
     this.held = null;
     for (const h of held) {
-      if (h.seq === 0) this.write(h.frame);
+      if (h.seq === 0) this.write(transparentFrame(this.lastSeq, h.frame));
       else if (h.seq > this.lastSeq) {
         this.lastSeq = h.seq;
         this.write(h.frame);
@@ -121,7 +131,9 @@ export class ClientConnection implements Session {
 
   private sendReplayed(e: SyncEvent): Promise<void> {
     this.lastSeq = e.seq;
-    return this.send(eventFrame(e));
+    return new Promise((resolve) => {
+      if (!this.write(eventFrame(e), () => resolve(), false)) resolve();
+    });
   }
 
   /**
@@ -144,7 +156,7 @@ export class ClientConnection implements Session {
   pushTransparent(messageJson: string): boolean {
     if (this.closed) return false;
     if (this.held) {
-      if (this.held.length < this.s.liveBufferMax) this.held.push({ seq: 0, frame: transparentFrame(this.lastSeq, messageJson) });
+      if (this.held.length < this.s.liveBufferMax) this.held.push({ seq: 0, frame: messageJson });
       return false;
     }
     return this.write(transparentFrame(this.lastSeq, messageJson));
@@ -154,9 +166,9 @@ export class ClientConnection implements Session {
    * Write a frame without waiting (`written`, if given, runs once it is handed to the kernel).
    * Over the send-buffer cap: close with 4009 instead.
    */
-  private write(frame: string, written?: () => void): boolean {
+  private write(frame: string, written?: () => void, capped = true): boolean {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
-    if (this.ws.bufferedAmount > this.s.maxBufferedBytes) {
+    if (capped && this.ws.bufferedAmount > this.s.maxBufferedBytes) {
       this.close(CloseCode.tooSlow, 'too slow: reconnect with your cursor');
       return false;
     }
@@ -228,11 +240,13 @@ export class ClientConnection implements Session {
   private onFrame(data: WebSocket.RawData, isBinary: boolean): void {
     this.alive = true;
     if (!this.takeToken()) {
+      // Consecutive frames over the limit: persisting past a burst's worth closes the socket.
       this.strikes++;
       if (this.strikes > this.s.rateBurst) this.close(CloseCode.rateLimited, 'rate limit exceeded');
       else void this.send(errorFrame(undefined, new CoreError('over_frequency')));
       return;
     }
+    this.strikes = 0;
     let frame: ClientFrame;
     try {
       if (isBinary) throw new Error('binary');

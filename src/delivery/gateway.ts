@@ -66,6 +66,7 @@ export class Gateway implements Presence {
       onClose: (c, why) => {
         this.registry.remove(c);
         this.metrics.connections(this.registry.size);
+        if (!c.announced) return;
         const state =
           why === 'revoked'
             ? ({ action: 'logout', reason: 'unregister' } as const)
@@ -122,6 +123,13 @@ export class Gateway implements Presence {
     // Registered before replay starts, so no event published meanwhile is missed.
     this.registry.add(conn);
     this.metrics.connections(this.registry.size);
+    // A revocation published between the token check and the registration found nothing to close:
+    // check again now that later revocations will find this connection.
+    if (!token || !(await this.hub.users.verifyToken(token))) {
+      conn.close(CloseCode.unauthorized, 'unauthorized');
+      return;
+    }
+    conn.announced = true;
     this.reportState(conn, 'login', 'register');
     await conn.start(rawCursor === null ? null : Number(rawCursor));
   }
