@@ -19,9 +19,17 @@ export function sdkSign(nonce: string, secret: string, timestamp: string): strin
   return crypto.createHash('sha1').update(`${nonce}|${secret}|${timestamp}`).digest('hex');
 }
 
-/** Headers the way the Java SDK builds them: nonce an int in 3..100002, timestamp in ms. */
+let nonceCounter = Math.floor(Math.random() * 100000);
+
+/**
+ * Headers the way the Java SDK builds them: nonce an int in 3..100002, timestamp in ms. The SDK draws
+ * the nonce at random, so two of its requests in one millisecond collide now and then and the second
+ * is (rightly) refused as a replay; this client walks the same range with a counter instead, so its
+ * concurrent requests never collide.
+ */
 export function sdkHeaders(secret: string, now = Date.now()): SignedHeaders {
-  const nonce = String(3 + Math.floor(Math.random() * 100000));
+  nonceCounter = (nonceCounter + 1) % 100000;
+  const nonce = String(3 + nonceCounter);
   const timestamp = String(now);
   return { nonce, timestamp, sign: sdkSign(nonce, secret, timestamp) };
 }
