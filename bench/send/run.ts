@@ -36,6 +36,8 @@ const GROUPS = Number(process.env['GROUPS'] ?? 20);
 const GROUP_SIZE = Number(process.env['GROUP_SIZE'] ?? 20);
 const SMALL_GROUP_SIZE = Number(process.env['SMALL_GROUP_SIZE'] ?? 5);
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
+/** Also measure FULL single with after-send callbacks to a local receiver (CALLBACKS=0 to skip). */
+const CALLBACKS = process.env['CALLBACKS'] !== '0';
 const SYNCS = (process.env['SYNC'] ?? 'FULL NORMAL').split(/\s+/).filter(Boolean);
 const PEER = process.env['PEER'] !== '0';
 const SECRET = 'bench-secret';
@@ -56,6 +58,12 @@ interface WrkResult {
   ok?: number;
   failed?: number;
   stored?: number;
+  /** Callbacks scenario: time after wrk stopped until the outbox was drained, and the effective rate. */
+  drainMs?: number;
+  effectiveRps?: number;
+  lagP50?: number;
+  lagP99?: number;
+  callbacks?: number;
 }
 
 function log(msg: string): void {
@@ -188,6 +196,10 @@ interface Target {
   env: Record<string, string>;
   /** For Switchboard targets: the server's own counts of answered sends (/metrics). */
   counts?: () => Promise<{ ok: number; failed: number }>;
+  /** Before the measured run (e.g. drain what the warm-up queued). */
+  before?: () => Promise<void>;
+  /** After the measured run (e.g. wait until the outbox is drained). */
+  after?: (r: WrkResult) => Promise<void>;
 }
 
 interface Running {
@@ -219,6 +231,60 @@ async function startSwitchboard(sync: string): Promise<Running> {
   };
 }
 
+/** Switchboard FULL with every after-callback on, delivering to a local receiver process. */
+async function startSwitchboardWithCallbacks(): Promise<Running> {
+  const receiver = await startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/send/receiver.ts')], {});
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-bench-cb-'));
+  const { proc, url } = await startProcess(
+    process.execPath,
+    [path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--synchronous', 'FULL'],
+    {
+      SWITCHBOARD_ADMIN_SECRET: SECRET,
+      LOG_LEVEL: 'warn',
+      SWITCHBOARD_CALLBACK_URL: `${receiver.url}/callback`,
+      SWITCHBOARD_CALLBACK_TOKEN: 'bench-token',
+      SWITCHBOARD_SDK_APP_ID: '1400000001',
+    },
+  );
+  const admin = new AdminClient(url, SECRET);
+  await setup(admin);
+  const drained = async (): Promise<number> => {
+    const t0 = Date.now();
+    for (;;) {
+      const s = await admin.ok<{ pending: number; in_flight: number }>('/callback/stats', {});
+      if (s.pending + s.in_flight === 0) return Date.now() - t0;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const target: Target = {
+    label: 'switchboard_FULL_single_callbacks',
+    url,
+    pid: proc.pid,
+    env: { SB_SECRET: SECRET, SB_USERS: String(USERS), SB_GROUPS: String(GROUPS), SB_MODE: 'single' },
+    counts: () => sendCounts(url),
+    before: async () => {
+      await drained();
+      await fetch(`${receiver.url}/reset`);
+    },
+    after: async (r) => {
+      r.drainMs = await drained();
+      r.effectiveRps = (r.ok ?? 0) / (DURATION + r.drainMs / 1000);
+      const st = (await (await fetch(`${receiver.url}/stats`)).json()) as { count: number; p50: number; p99: number };
+      r.lagP50 = st.p50;
+      r.lagP99 = st.p99;
+      r.callbacks = st.count;
+    },
+  };
+  return {
+    dataDir,
+    targets: [target],
+    stop: async () => {
+      await stop(proc);
+      await stop(receiver.proc);
+    },
+  };
+}
+
 async function startBareFastify(): Promise<Running> {
   const { proc, url } = await startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/send/bare-fastify.ts'), '0'], {});
   return {
@@ -229,6 +295,7 @@ async function startBareFastify(): Promise<Running> {
 
 async function measure(t: Target): Promise<WrkResult> {
   if (WARMUP > 0) await wrk('warmup', t.url, WARMUP, t.pid, t.env);
+  await t.before?.();
   const before = t.counts ? await t.counts() : undefined;
   log(`${t.label}: ${CONNS} conns, ${DURATION}s`);
   const r = await wrk(t.label, t.url, DURATION, t.pid, t.env);
@@ -237,6 +304,7 @@ async function measure(t: Target): Promise<WrkResult> {
     r.ok = after.ok - before.ok;
     r.failed = after.failed - before.failed;
   }
+  await t.after?.(r);
   return r;
 }
 
@@ -294,6 +362,7 @@ async function main(): Promise<void> {
   const all: WrkResult[] = [];
   try {
     for (const sync of SYNCS) running.push(await startSwitchboard(sync));
+    if (CALLBACKS) running.push(await startSwitchboardWithCallbacks());
     const targets = running.flatMap((r) => r.targets);
     for (let round = 1; round <= ROUNDS; round++) {
       log(`round ${round}/${ROUNDS}`);
@@ -347,6 +416,17 @@ async function main(): Promise<void> {
   if (peer) {
     lines.push(
       row(peer.label, peer.rps, peer.p50, peer.p99, peer.errors, '-', `${peer.serverCores.toFixed(2)}/${peer.wrkCores.toFixed(2)}/${peer.otherCores.toFixed(2)}`, 0, `stored ${peer.stored ?? '?'} of ${peer.requests}`),
+    );
+  }
+  const cbRuns = all.filter((r) => r.label === 'switchboard_FULL_single_callbacks');
+  if (cbRuns.length > 0) {
+    const plain = med('switchboard_FULL_single', (r) => r.rps);
+    const eff = median(cbRuns.map((r) => r.effectiveRps ?? 0));
+    lines.push(
+      `callbacks: FULL single with every after-callback to a local receiver; run ends when the outbox is drained`,
+      `  effective req/s (acknowledged / (duration + drain)) ${eff.toFixed(0)} = ${(eff / plain).toFixed(2)} of FULL single without callbacks (${plain.toFixed(0)})`,
+      `  drain after wrk stopped ${median(cbRuns.map((r) => r.drainMs ?? 0)).toFixed(0)} ms; callbacks received per round ${cbRuns.map((r) => r.callbacks).join(' ')}`,
+      `  callback delivery lag (commit → receiver) p50 ${median(cbRuns.map((r) => r.lagP50 ?? 0)).toFixed(0)} ms, p99 ${median(cbRuns.map((r) => r.lagP99 ?? 0)).toFixed(0)} ms (per round p99: ${cbRuns.map((r) => r.lagP99).join(' ')})`,
     );
   }
   if (peerRun?.bareNodeRps) {

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { request } from 'undici';
 import type { CallbackTarget } from './targets.js';
 
 export interface CallbackResponse {
@@ -13,15 +14,15 @@ const MAX_RESPONSE = 64 * 1024;
  * &ClientIP=…&OptPlatform=…`, plus `RequestTime` and `Sign = sha256(token + RequestTime)` when the
  * target has a token (computed afresh for every attempt: receivers refuse a RequestTime over a minute
  * old). Switchboard adds `X-Switchboard-Delivery-Id` (stable across attempts, absent for before-send
- * calls), `X-Switchboard-Attempt` and, with an HMAC key, `X-Switchboard-Signature: sha256=<hex>` over
- * the exact body bytes. Rejects on network errors and on timeout (AbortError/TimeoutError).
+ * calls), `X-Switchboard-Attempt`, `X-Switchboard-Created-At` (ms, when the change committed) and,
+ * with an HMAC key, `X-Switchboard-Signature: sha256=<hex>` over the exact body bytes. Rejects on network errors and on timeout (AbortError/TimeoutError).
  */
 export async function postCallback(
   target: CallbackTarget,
   command: string,
   body: string,
   meta: Record<string, string>,
-  extra: { deliveryId?: number; attempt?: number } = {},
+  extra: { deliveryId?: number; attempt?: number; createdAt?: number } = {},
 ): Promise<CallbackResponse> {
   const url = new URL(target.url);
   url.searchParams.set('SdkAppid', target.sdkAppId);
@@ -37,10 +38,12 @@ export async function postCallback(
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
   if (extra.deliveryId !== undefined) headers['x-switchboard-delivery-id'] = String(extra.deliveryId);
   if (extra.attempt !== undefined) headers['x-switchboard-attempt'] = String(extra.attempt);
+  if (extra.createdAt !== undefined) headers['x-switchboard-created-at'] = String(extra.createdAt);
   if (target.hmacSecret) headers['x-switchboard-signature'] = `sha256=${crypto.createHmac('sha256', target.hmacSecret).update(body).digest('hex')}`;
-  const res = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(target.timeoutMs), redirect: 'manual' });
-  const text = (await res.text()).slice(0, MAX_RESPONSE);
-  return { status: res.status, text };
+  // undici's request (keep-alive pool per origin, no redirects): several times cheaper than fetch().
+  const res = await request(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(target.timeoutMs) });
+  const text = (await res.body.text()).slice(0, MAX_RESPONSE);
+  return { status: res.statusCode, text };
 }
 
 /** Tencent's OptPlatform for a Wildfire platform number (devices), RESTAPI for the admin API. */

@@ -15,7 +15,7 @@ export class WebhookSender implements Sender {
     const t = this.targets.get(job.target);
     if (!t || !t.enabled) return { ok: false, response: '', error: `callback target ${job.target} is not configured or disabled`, retryable: false };
     try {
-      const res = await postCallback(t, job.kind, JSON.stringify(job.body), job.meta, { deliveryId: job.id, attempt: job.attempts + 1 });
+      const res = await postCallback(t, job.kind, JSON.stringify(job.body), job.meta, { deliveryId: job.id, attempt: job.attempts + 1, createdAt: job.createdAt });
       const ok = res.status >= 200 && res.status < 300;
       return { ok, response: `${res.status} ${res.text}`, ...(ok ? {} : { error: `HTTP ${res.status}` }) };
     } catch (err) {

@@ -80,7 +80,9 @@ export class OutboxDispatcher {
     try {
       do {
         this.again = false;
-        while (!this.stopped && this.inFlight < this.opts.concurrency) {
+        // Claim in chunks (each claim is a durable write): when idle, or once a quarter of the slots is free.
+        const chunk = Math.max(1, Math.floor(this.opts.concurrency / 4));
+        while (!this.stopped && (this.inFlight === 0 || this.opts.concurrency - this.inFlight >= chunk)) {
           const free = this.opts.concurrency - this.inFlight;
           const jobs = await this.outbox.claim(Date.now(), free, this.opts.leaseMs);
           for (const j of jobs) this.run(j);

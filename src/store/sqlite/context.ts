@@ -137,8 +137,8 @@ export class SqliteContext {
     );
   }
 
-  write<T>(fn: () => T): Promise<T> {
-    return this.writer.submit(fn);
+  write<T>(fn: () => T, opts?: { durable?: boolean }): Promise<T> {
+    return this.writer.submit(fn, opts);
   }
 
   /** Run a read on the connection; async so every backend has the same shape. */

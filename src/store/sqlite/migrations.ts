@@ -205,6 +205,7 @@ const MIGRATIONS: string[] = [
     delivered_at INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX outbox_active ON outbox(order_key, id) WHERE status IN (0, 1);
+  CREATE INDEX outbox_due ON outbox(id, next_at) WHERE status IN (0, 1);
   CREATE INDEX outbox_status ON outbox(status, id);
 
   -- Runtime settings managed through the admin API, as JSON documents by key (e.g. "callback-target/<id>").

@@ -5,6 +5,11 @@ import type { SqliteContext } from './context.js';
 const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
 const CODE: Record<JobStatus, number> = { pending: 0, in_flight: 1, delivered: 2, dead: 3 };
 const KEEP = 2000; // characters of an error or response kept in the delivery log
+/**
+ * Claims and results need not wait for an fsync: lost in a power cut, the job is only delivered again
+ * (at least once, under the same delivery id), which the outbox contract allows anyway.
+ */
+const LEASE = { durable: false };
 
 interface JobRow {
   id: number;
@@ -89,11 +94,14 @@ export class SqliteOutbox implements OutboxStore {
 
   claim(now: number, limit: number, leaseMs: number): Promise<OutboxJob[]> {
     return this.ctx.write(() => {
-      // The oldest active job of each key; due if pending and ready, or in flight with a lapsed lease.
+      // Due jobs in id order — pending and ready, or in flight with a lapsed lease — that are the
+      // oldest active job of their key (no earlier pending or in-flight job of the same key).
       const rows = this.ctx
         .stmt(
-          `SELECT o.* FROM (SELECT MIN(id) AS id FROM outbox WHERE status IN (0, 1) GROUP BY order_key) h
-           JOIN outbox o ON o.id = h.id WHERE o.next_at <= ? ORDER BY o.next_at, o.id LIMIT ?`,
+          `SELECT o.* FROM outbox o
+           WHERE o.status IN (0, 1) AND o.next_at <= ?
+             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.order_key = o.order_key AND p.status IN (0, 1) AND p.id < o.id)
+           ORDER BY o.id LIMIT ?`,
         )
         .all(now, limit) as JobRow[];
       const lease = this.ctx.stmt('UPDATE outbox SET status = 1, next_at = ? WHERE id = ?');
@@ -103,7 +111,7 @@ export class SqliteOutbox implements OutboxStore {
         r.next_at = now + leaseMs;
       }
       return rows.map(toJob);
-    });
+    }, LEASE);
   }
 
   complete(id: number, response: string, now: number): Promise<void> {
@@ -111,7 +119,7 @@ export class SqliteOutbox implements OutboxStore {
       this.ctx
         .stmt(`UPDATE outbox SET status = 2, attempts = attempts + 1, delivered_at = ?, next_at = 0, last_response = ?, last_error = '' WHERE id = ?`)
         .run(now, response.slice(0, KEEP), id);
-    });
+    }, LEASE);
   }
 
   fail(id: number, error: string, response: string, nextAt: number | null): Promise<void> {
@@ -119,7 +127,7 @@ export class SqliteOutbox implements OutboxStore {
       this.ctx
         .stmt(`UPDATE outbox SET status = ?, attempts = attempts + 1, next_at = ?, last_error = ?, last_response = ? WHERE id = ?`)
         .run(nextAt === null ? 3 : 0, nextAt ?? 0, error.slice(0, KEEP), response.slice(0, KEEP), id);
-    });
+    }, LEASE);
   }
 
   list(f: JobFilter): Promise<OutboxJob[]> {

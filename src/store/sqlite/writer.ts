@@ -33,6 +33,8 @@ interface Pending {
   run: () => unknown;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** False: resolve once committed, without waiting for the fsync (see submit). */
+  durable: boolean;
 }
 
 /**
@@ -72,10 +74,14 @@ export class SqliteWriter {
     this.rollbackTo = db.prepare('ROLLBACK TO cmd');
   }
 
-  submit<T>(run: () => T): Promise<T> {
+  /**
+   * Queue a command. `durable: false` (bookkeeping whose loss in a power cut is harmless, e.g. an
+   * outbox lease) resolves right after COMMIT; the next fsync makes it durable anyway.
+   */
+  submit<T>(run: () => T, opts: { durable?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new CoreError('server_error', 'store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject, durable: opts.durable !== false });
       if (this.queue.length >= this.opts.maxBatch) {
         this.cancelSchedule();
         queueMicrotask(() => this.flush());
@@ -165,20 +171,30 @@ export class SqliteWriter {
     }
     this.opts.onCommit?.(batch.length, performance.now() - started);
     const token = this.opts.commitToken?.() ?? 0;
-    const settle = (err?: Error): void => {
+    const settleOne = (i: number): void => {
+      const o = outcomes[i]!;
+      if (o.ok) batch[i]!.resolve(o.value);
+      else batch[i]!.reject(o.value);
+    };
+    const syncer = this.opts.syncer;
+    if (!syncer) {
+      this.opts.onDurable?.(token);
+      for (let i = 0; i < batch.length; i++) settleOne(i);
+      return;
+    }
+    const waiting: number[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      if (batch[i]!.durable) waiting.push(i);
+      else settleOne(i);
+    }
+    syncer.afterCommit((err?: Error) => {
       if (err) {
         this.opts.onError?.(err);
-        for (const p of batch) p.reject(new CoreError('server_error', 'fsync failed'));
+        for (const i of waiting) batch[i]!.reject(new CoreError('server_error', 'fsync failed'));
         return;
       }
       this.opts.onDurable?.(token);
-      for (let i = 0; i < batch.length; i++) {
-        const o = outcomes[i]!;
-        if (o.ok) batch[i]!.resolve(o.value);
-        else batch[i]!.reject(o.value);
-      }
-    };
-    if (this.opts.syncer) this.opts.syncer.afterCommit(settle);
-    else settle();
+      for (const i of waiting) settleOne(i);
+    });
   }
 }

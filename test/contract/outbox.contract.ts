@@ -1,0 +1,604 @@
+/**
+ * The OutboxStore contract (src/core/ports/outbox.ts), and the effects that store commands commit with
+ * their writes, run against every backend.
+ *
+ * A backend's test file calls `outboxContract(name, factory)`. The factory returns a fresh, empty store
+ * (and a cleanup that closes it). Only the Store interface is used here: nothing in this file may depend
+ * on a backend.
+ *
+ * Time: jobs are stamped with the backend's clock (which may run in another thread, so Date is never
+ * faked here). Every claim passes its own `now`; tests claim at a time `T` comfortably after every job was
+ * created, and express leases and retries relative to it. Results may have crossed a thread boundary
+ * (structured clone), so they are compared by value only.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { messageKey, parseMessageKey } from '../../src/core/ids.js';
+import { ConvType, MessageKind, PersistFlag, type Conversation, type Payload } from '../../src/core/model.js';
+import { normalizePayload } from '../../src/core/payload.js';
+import type { EffectSpec, JobStatus, NewJob, OutboxJob } from '../../src/core/ports/outbox.js';
+import type { MessageDraft, Store } from '../../src/core/ports/store.js';
+import { expectCoreError, type StoreFactory } from './store.contract.js';
+
+const LEASE = 1_000;
+const MAX_MEMBERS = 100;
+
+function job(orderKey: string, n: number, over: Partial<NewJob> = {}): NewJob {
+  return {
+    channel: 'webhook',
+    target: 't1',
+    orderKey,
+    kind: 'Test.Event',
+    body: { CallbackCommand: 'Test.Event', key: orderKey, n },
+    meta: { ClientIP: '10.0.0.1', OptPlatform: 'RESTAPI' },
+    ...over,
+  };
+}
+
+function spec(kind: string, orderKey: string, over: Partial<EffectSpec> = {}): EffectSpec {
+  return {
+    channel: 'webhook',
+    target: 'cb',
+    orderKey,
+    kind,
+    body: { CallbackCommand: kind, Marker: `${kind}@${orderKey}` },
+    meta: { ClientIP: '192.0.2.7', OptPlatform: 'Android' },
+    ...over,
+  };
+}
+
+function payload(persistFlag: number = PersistFlag.count, over: Partial<Payload> = {}): Payload {
+  return { ...normalizePayload({ type: 1, searchableContent: 'hello', persistFlag }), ...over };
+}
+
+const single = (target: string): Conversation => ({ type: ConvType.single, target, line: 0 });
+const group = (target: string): Conversation => ({ type: ConvType.group, target, line: 0 });
+
+function draft(sender: string, conv: Conversation, over: Partial<MessageDraft> = {}): MessageDraft {
+  return { sender, conv, payload: payload(), kind: MessageKind.conversation, toUsers: [], ...over };
+}
+
+const ids = (jobs: OutboxJob[]): number[] => jobs.map((j) => j.id);
+const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
+
+export function outboxContract(name: string, factory: StoreFactory): void {
+  describe(`Outbox contract: ${name}`, () => {
+    let s: Store;
+    let cleanup: (() => Promise<void>) | undefined;
+    beforeEach(async () => {
+      const made = await factory({ inlineFanoutMax: 100 });
+      s = made.store;
+      cleanup = made.cleanup;
+    });
+    afterEach(async () => {
+      await cleanup?.();
+      cleanup = undefined;
+    });
+
+    /** A claim time after every job created so far (jobs are due when created). */
+    const later = (): number => Date.now() + 60_000;
+    const all = (): Promise<OutboxJob[]> => s.outbox.list({ limit: 10_000 });
+    const byId = async (id: number): Promise<OutboxJob> => {
+      const j = (await all()).find((x) => x.id === id);
+      if (!j) throw new Error(`job ${id} not found`);
+      return j;
+    };
+
+    // ------------------------------------------------------------------ jobs
+    describe('enqueue, claim, complete, fail', () => {
+      it('enqueue returns one distinct id per job and stores each job pending, due at once, exactly as given', async () => {
+        const before = Date.now();
+        const body = { CallbackCommand: 'X', nested: { list: [1, 'two', null, { deep: true }] }, text: 'héllo ✓ "q"', n: 1.5 };
+        const given = [job('a', 1, { body }), job('b', 2, { channel: 'smtp', target: 't2', kind: 'Mail.Send', meta: {} })];
+        const got = await s.outbox.enqueue(given);
+        const after = Date.now();
+        expect(got).toHaveLength(2);
+        expect(new Set(got).size).toBe(2);
+        for (const id of got) expect(Number.isSafeInteger(id) && id > 0).toBe(true);
+        for (const [i, id] of got.entries()) {
+          const j = await byId(id);
+          expect(j).toMatchObject({ ...given[i], id, status: 'pending', attempts: 0, lastError: '', lastResponse: '', deliveredAt: 0 });
+          expect(j.body).toEqual(given[i]!.body);
+          expect(j.meta).toEqual(given[i]!.meta);
+          expect(j.createdAt).toBeGreaterThanOrEqual(before - 1000);
+          expect(j.createdAt).toBeLessThanOrEqual(after + 1000);
+          expect(j.nextAt, 'a new job is due at once').toBeLessThanOrEqual(after);
+        }
+        expect(await s.outbox.enqueue([])).toEqual([]);
+        expect(await all()).toHaveLength(2);
+      });
+
+      it('claim hands out only due jobs, leased: in flight until now + leaseMs', async () => {
+        const [id] = await s.outbox.enqueue([job('a', 1)]);
+        const j = await byId(id!);
+        expect(await s.outbox.claim(j.nextAt - 1, 10, LEASE), 'not due yet').toEqual([]);
+        const claimed = await s.outbox.claim(j.nextAt, 10, LEASE);
+        expect(claimed).toHaveLength(1);
+        expect(claimed[0]).toMatchObject({ id, status: 'in_flight', nextAt: j.nextAt + LEASE, attempts: 0, orderKey: 'a', body: j.body, meta: j.meta });
+        expect(await byId(id!)).toMatchObject({ status: 'in_flight', nextAt: j.nextAt + LEASE });
+      });
+
+      it('claim returns at most `limit` jobs; successive claims hand out the rest, never twice', async () => {
+        const made = await s.outbox.enqueue(['a', 'b', 'c', 'd', 'e'].map((k, i) => job(k, i)));
+        const T = later();
+        const first = await s.outbox.claim(T, 2, LEASE);
+        const second = await s.outbox.claim(T, 2, LEASE);
+        const third = await s.outbox.claim(T, 2, LEASE);
+        expect(first).toHaveLength(2);
+        expect(second).toHaveLength(2);
+        expect(third).toHaveLength(1);
+        expect(await s.outbox.claim(T, 2, LEASE)).toEqual([]);
+        expect(sorted([...ids(first), ...ids(second), ...ids(third)])).toEqual(sorted(made));
+      });
+
+      it('claim hands out at most one job per order key, and only the oldest active one of the key', async () => {
+        const [a1, a2, b1] = await s.outbox.enqueue([job('A', 1), job('A', 2), job('B', 1)]);
+        const [a3] = await s.outbox.enqueue([job('A', 3)]);
+        const T = later();
+        const claimed = await s.outbox.claim(T, 10, LEASE);
+        expect(sorted(ids(claimed))).toEqual(sorted([a1!, b1!]));
+        expect(await s.outbox.claim(T, 10, LEASE), 'both keys are held by jobs in flight').toEqual([]);
+        const st = await all();
+        expect(st.find((j) => j.id === a2)?.status).toBe('pending');
+        expect(st.find((j) => j.id === a3)?.status).toBe('pending');
+      });
+
+      it('concurrent claims never hand out the same job twice, nor two jobs of one key', async () => {
+        const keys = ['k1', 'k2', 'k3', 'k4', 'k5'];
+        await s.outbox.enqueue(keys.flatMap((k) => [1, 2, 3, 4].map((n) => job(k, n))));
+        const T = later();
+        const results = await Promise.all([1, 2, 3, 4].map(() => s.outbox.claim(T, 10, LEASE)));
+        const claimed = results.flat();
+        expect(new Set(ids(claimed)).size).toBe(claimed.length);
+        expect(claimed.map((j) => j.orderKey).sort()).toEqual(keys);
+        for (const j of claimed) expect(j.body['n'], `${j.orderKey} gave its oldest job`).toBe(1);
+      });
+
+      it('jobs of one key come out in creation order across completes, while other keys proceed independently', async () => {
+        const a = await s.outbox.enqueue([job('A', 1), job('A', 2)]);
+        const [b1] = await s.outbox.enqueue([job('B', 1)]);
+        const more = [...(await s.outbox.enqueue([job('A', 3)])), ...(await s.outbox.enqueue([job('A', 4)]))];
+        const order = [...a, ...more];
+        const T = later();
+        const seen: number[] = [];
+        const first = await s.outbox.claim(T, 10, LEASE);
+        expect(sorted(ids(first))).toEqual(sorted([order[0]!, b1!]));
+        seen.push(order[0]!);
+        await s.outbox.complete(b1!, 'ok', T);
+        for (let i = 0; i < order.length; i++) {
+          await s.outbox.complete(seen[i]!, 'ok', T);
+          const next = await s.outbox.claim(T, 10, LEASE);
+          if (i === order.length - 1) {
+            expect(next).toEqual([]);
+          } else {
+            expect(next, `after completing ${seen[i]}`).toHaveLength(1);
+            seen.push(next[0]!.id);
+          }
+        }
+        expect(seen).toEqual(order);
+        expect((await s.outbox.counts()).delivered).toBe(5);
+      });
+
+      it('complete records the delivery: delivered, attempts counted, response kept; never claimed again', async () => {
+        const [id] = await s.outbox.enqueue([job('A', 1)]);
+        const T = later();
+        await s.outbox.claim(T, 1, LEASE);
+        await s.outbox.fail(id!, 'HTTP 502', '<html>bad gateway</html>', T + 10);
+        expect(ids(await s.outbox.claim(T + 10, 1, LEASE))).toEqual([id]);
+        await s.outbox.complete(id!, '{"ActionStatus":"OK","ErrorCode":0}', T + 20);
+        expect(await byId(id!)).toMatchObject({ status: 'delivered', attempts: 2, deliveredAt: T + 20, lastResponse: '{"ActionStatus":"OK","ErrorCode":0}' });
+        expect(await s.outbox.claim(T + 10 * LEASE, 10, LEASE)).toEqual([]);
+      });
+
+      it('fail with a future nextAt keeps the job pending and holds its key until then', async () => {
+        const [a1, a2] = await s.outbox.enqueue([job('A', 1), job('A', 2)]);
+        const T = later();
+        expect(ids(await s.outbox.claim(T, 10, LEASE))).toEqual([a1]);
+        await s.outbox.fail(a1!, 'HTTP 500', 'oops', T + 5_000);
+        expect(await byId(a1!)).toMatchObject({ status: 'pending', attempts: 1, nextAt: T + 5_000, lastError: 'HTTP 500', lastResponse: 'oops' });
+        expect(await s.outbox.claim(T + 4_999, 10, LEASE), 'neither the retry nor the job behind it is due').toEqual([]);
+        expect(await byId(a2!)).toMatchObject({ status: 'pending' });
+        const retry = await s.outbox.claim(T + 5_000, 10, LEASE);
+        expect(ids(retry)).toEqual([a1]);
+        expect(retry[0]).toMatchObject({ attempts: 1, status: 'in_flight' });
+        await s.outbox.complete(a1!, 'ok', T + 5_000);
+        expect(ids(await s.outbox.claim(T + 5_000, 10, LEASE))).toEqual([a2]);
+      });
+
+      it('a dead-lettered job (fail with nextAt null) no longer holds its key: the next job proceeds', async () => {
+        const [a1, a2] = await s.outbox.enqueue([job('A', 1), job('A', 2)]);
+        const T = later();
+        expect(ids(await s.outbox.claim(T, 10, LEASE))).toEqual([a1]);
+        await s.outbox.fail(a1!, 'target gone', 'HTTP 404', null);
+        expect(await byId(a1!)).toMatchObject({ status: 'dead', attempts: 1, lastError: 'target gone', lastResponse: 'HTTP 404' });
+        expect(ids(await s.outbox.claim(T, 10, LEASE))).toEqual([a2]);
+        await s.outbox.complete(a2!, 'ok', T);
+        expect(await s.outbox.claim(T + 100 * LEASE, 10, LEASE), 'a dead job is never claimed').toEqual([]);
+        expect(await byId(a1!)).toMatchObject({ status: 'dead' });
+      });
+
+      it('a lapsed lease makes the job claimable again (crash recovery), with the same id, still holding its key meanwhile', async () => {
+        const [a1, a2] = await s.outbox.enqueue([job('A', 1), job('A', 2)]);
+        const T = later();
+        const first = await s.outbox.claim(T, 10, LEASE);
+        expect(ids(first)).toEqual([a1]);
+        expect(await s.outbox.claim(T + LEASE - 1, 10, LEASE), 'leased: neither it nor its successor').toEqual([]);
+        const again = await s.outbox.claim(T + LEASE + 1, 10, LEASE);
+        expect(ids(again)).toEqual([a1]);
+        expect(again[0]).toMatchObject({ status: 'in_flight', nextAt: T + LEASE + 1 + LEASE, body: first[0]!.body, kind: first[0]!.kind });
+        expect(await s.outbox.claim(T + LEASE + 2, 10, LEASE), 'the new lease holds too').toEqual([]);
+        await s.outbox.complete(a1!, 'ok', T + LEASE + 2);
+        expect(ids(await s.outbox.claim(T + LEASE + 2, 10, LEASE))).toEqual([a2]);
+      });
+
+      it('keeps a truncated prefix of very long errors and responses', async () => {
+        const [a, b] = await s.outbox.enqueue([job('A', 1), job('B', 1)]);
+        const T = later();
+        await s.outbox.claim(T, 10, LEASE);
+        const longErr = `E${'e'.repeat(100_000)}`;
+        const longResp = `R${'r'.repeat(100_000)}`;
+        await s.outbox.fail(a!, longErr, longResp, null);
+        await s.outbox.complete(b!, longResp, T);
+        const ja = await byId(a!);
+        const jb = await byId(b!);
+        for (const [kept, full] of [
+          [ja.lastError, longErr],
+          [ja.lastResponse, longResp],
+          [jb.lastResponse, longResp],
+        ] as const) {
+          expect(kept.length).toBeGreaterThan(0);
+          expect(kept.length).toBeLessThan(full.length);
+          expect(full.startsWith(kept)).toBe(true);
+        }
+      });
+    });
+
+    // ------------------------------------------------------------------ dead letters
+    describe('redeliver', () => {
+      /** Enqueue jobs on distinct keys and dead-letter them. */
+      async function dead(keys: string[], T: number): Promise<number[]> {
+        const made = await s.outbox.enqueue(keys.map((k) => job(k, 1)));
+        const claimed = await s.outbox.claim(T, keys.length, LEASE);
+        expect(sorted(ids(claimed))).toEqual(sorted(made));
+        for (const id of made) {
+          await s.outbox.fail(id, 'first', 'r1', T + 1);
+          await s.outbox.claim(T + 1, keys.length, LEASE);
+        }
+        for (const id of made) await s.outbox.fail(id, 'second', 'r2', null);
+        for (const id of made) expect(await byId(id)).toMatchObject({ status: 'dead', attempts: 2 });
+        return made;
+      }
+
+      it('redeliver(id) makes a dead job pending again, due at `now`, with attempts reset', async () => {
+        const T = later();
+        const [x] = await dead(['X'], T);
+        const R = T + 50_000;
+        expect(await s.outbox.redeliver(x!, R)).toBe(1);
+        expect(await byId(x!)).toMatchObject({ status: 'pending', attempts: 0, nextAt: R });
+        expect(await s.outbox.claim(R - 1, 10, LEASE)).toEqual([]);
+        expect(ids(await s.outbox.claim(R, 10, LEASE))).toEqual([x]);
+      });
+
+      it('redeliver(id) touches only dead jobs: pending, in-flight, delivered and unknown ids count 0 and stay as they are', async () => {
+        const [p, f, d] = await s.outbox.enqueue([job('P', 1), job('F', 1), job('D', 1)]);
+        const T = later();
+        await s.outbox.claim(T, 10, LEASE);
+        await s.outbox.fail(p!, 'retry later', '', T + 9_999);
+        await s.outbox.complete(d!, 'ok', T);
+        const before = await all();
+        expect(await s.outbox.redeliver(p!, T)).toBe(0);
+        expect(await s.outbox.redeliver(f!, T)).toBe(0);
+        expect(await s.outbox.redeliver(d!, T)).toBe(0);
+        expect(await s.outbox.redeliver(987_654_321, T)).toBe(0);
+        expect(await all()).toEqual(before);
+      });
+
+      it('redeliver() with no id revives every dead job and nothing else', async () => {
+        const T = later();
+        const deadIds = await dead(['X', 'Y', 'Z'], T);
+        const [done, waiting] = await s.outbox.enqueue([job('D', 1), job('W', 1)]);
+        await s.outbox.claim(T + 2, 10, LEASE);
+        await s.outbox.complete(done!, 'ok', T + 2);
+        await s.outbox.fail(waiting!, 'later', '', T + 9_999);
+        expect(await s.outbox.redeliver()).toBe(3);
+        for (const id of deadIds) {
+          const j = await byId(id);
+          expect(j).toMatchObject({ status: 'pending', attempts: 0 });
+          expect(j.nextAt).toBeLessThanOrEqual(Date.now());
+        }
+        expect(await byId(done!)).toMatchObject({ status: 'delivered', attempts: 1 });
+        expect(await byId(waiting!)).toMatchObject({ status: 'pending', attempts: 1, nextAt: T + 9_999 });
+        expect(await s.outbox.redeliver()).toBe(0);
+        expect(sorted(ids(await s.outbox.claim(T + 3, 10, LEASE)))).toEqual(sorted(deadIds));
+      });
+
+      it('a redelivered job is again the oldest of its key: it goes before the jobs queued behind it', async () => {
+        const [a1, a2] = await s.outbox.enqueue([job('A', 1), job('A', 2)]);
+        const T = later();
+        await s.outbox.claim(T, 10, LEASE);
+        await s.outbox.fail(a1!, 'gone', '', null);
+        expect(await s.outbox.redeliver(a1!, T)).toBe(1);
+        expect(ids(await s.outbox.claim(T, 10, LEASE))).toEqual([a1]);
+        await s.outbox.complete(a1!, 'ok', T);
+        expect(ids(await s.outbox.claim(T, 10, LEASE))).toEqual([a2]);
+      });
+    });
+
+    // ------------------------------------------------------------------ delivery log
+    describe('list and counts', () => {
+      it('counts every status, zero included', async () => {
+        expect(await s.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 0, dead: 0 });
+        const [a, b, c, d, e1, e2] = await s.outbox.enqueue([job('a', 1), job('b', 1), job('c', 1), job('d', 1), job('e', 1), job('e', 2)]);
+        expect(await s.outbox.counts()).toEqual({ pending: 6, in_flight: 0, delivered: 0, dead: 0 });
+        const T = later();
+        expect(sorted(ids(await s.outbox.claim(T, 10, LEASE)))).toEqual(sorted([a!, b!, c!, d!, e1!]));
+        await s.outbox.complete(a!, 'ok', T);
+        await s.outbox.fail(b!, 'x', '', null);
+        await s.outbox.fail(c!, 'x', '', T + 1000);
+        // in flight: d, e1; pending: c (retry), e2 (behind e1)
+        expect((await all()).find((j) => j.id === e2)?.status).toBe('pending');
+        expect(await s.outbox.counts()).toEqual({ pending: 2, in_flight: 2, delivered: 1, dead: 1 });
+      });
+
+      it('lists newest first, filtered by status and target, paged with beforeId and limit', async () => {
+        const made: number[] = [];
+        for (let i = 0; i < 8; i++) made.push(...(await s.outbox.enqueue([job(`k${i}`, i, { target: i % 2 === 0 ? 'even' : 'odd' })])));
+        const T = later();
+        const claimed = await s.outbox.claim(T, 10, LEASE);
+        expect(claimed).toHaveLength(8);
+        // k0, k1 delivered; k2, k3 dead; k4, k5 pending again; k6, k7 in flight.
+        await s.outbox.complete(made[0]!, 'ok', T);
+        await s.outbox.complete(made[1]!, 'ok', T);
+        await s.outbox.fail(made[2]!, 'x', '', null);
+        await s.outbox.fail(made[3]!, 'x', '', null);
+        await s.outbox.fail(made[4]!, 'x', '', T + 1);
+        await s.outbox.fail(made[5]!, 'x', '', T + 1);
+        const newestFirst = [...made].reverse();
+
+        expect(ids(await s.outbox.list({ limit: 100 }))).toEqual(newestFirst);
+        expect(ids(await s.outbox.list({ limit: 3 }))).toEqual(newestFirst.slice(0, 3));
+        const statuses: Array<[JobStatus, number[]]> = [
+          ['delivered', [made[1]!, made[0]!]],
+          ['dead', [made[3]!, made[2]!]],
+          ['pending', [made[5]!, made[4]!]],
+          ['in_flight', [made[7]!, made[6]!]],
+        ];
+        for (const [status, want] of statuses) {
+          const got = await s.outbox.list({ status, limit: 100 });
+          expect(ids(got), status).toEqual(want);
+          for (const j of got) expect(j.status).toBe(status);
+        }
+        expect(ids(await s.outbox.list({ target: 'even', limit: 100 }))).toEqual(newestFirst.filter((_, i) => i % 2 === 1));
+        expect(ids(await s.outbox.list({ target: 'odd', status: 'dead', limit: 100 }))).toEqual([made[3]]);
+        expect(await s.outbox.list({ target: 'nobody', limit: 100 })).toEqual([]);
+        expect(ids(await s.outbox.list({ beforeId: made[5]!, limit: 100 }))).toEqual([made[4], made[3], made[2], made[1], made[0]]);
+        expect(ids(await s.outbox.list({ beforeId: made[5]!, target: 'even', limit: 2 }))).toEqual([made[4], made[2]]);
+
+        // Paging from the newest with beforeId walks every job exactly once.
+        const paged: number[] = [];
+        let page = await s.outbox.list({ limit: 3 });
+        while (page.length > 0) {
+          expect(page.length).toBeLessThanOrEqual(3);
+          paged.push(...ids(page));
+          page = await s.outbox.list({ limit: 3, beforeId: page[page.length - 1]!.id });
+        }
+        expect(paged).toEqual(newestFirst);
+      });
+    });
+
+    // ------------------------------------------------------------------ effects committed with writes
+    describe('effects committed with store commands', () => {
+      async function users(...u: string[]): Promise<void> {
+        for (const id of u) await s.users.upsertUser(id, { name: `name-${id}` });
+      }
+      const bodyOf = async (kind: string): Promise<Record<string, unknown>[]> =>
+        (await all()).filter((j) => j.kind === kind).map((j) => j.body);
+
+      it('appendMessage commits its effects with the message, filling the message key', async () => {
+        await users('a', 'b');
+        const withKey = spec('C2C.CallbackAfterSendMsg', 'c2c:a:b', {
+          body: { CallbackCommand: 'C2C.CallbackAfterSendMsg', From_Account: 'a', MsgSeq: 0, MsgRandom: 0, MsgTime: 0, MsgKey: '', Keep: { x: [1] } },
+          fill: { messageKey: { seq: 'MsgSeq', random: 'MsgRandom', time: 'MsgTime', key: 'MsgKey' } },
+        });
+        const noKeyName = spec('Group.Like', 'c2c:a:b', {
+          target: 'cb2',
+          body: { CallbackCommand: 'Group.Like', Random: 0 },
+          fill: { messageKey: { seq: 'MsgSeq', random: 'Random', time: 'MsgTime' } },
+        });
+        const plain = spec('Plain', 'other', { body: { MsgSeq: 'untouched' } });
+        const r = await s.messages.appendMessage(draft('a', single('b'), { effects: [withKey, noKeyName, plain] }));
+        const jobs = [...(await all())].reverse(); // oldest first
+        expect(jobs.map((j) => j.kind)).toEqual(['C2C.CallbackAfterSendMsg', 'Group.Like', 'Plain']);
+        for (const [i, sp] of [withKey, noKeyName, plain].entries()) {
+          expect(jobs[i]).toMatchObject({ channel: sp.channel, target: sp.target, orderKey: sp.orderKey, kind: sp.kind, meta: sp.meta, status: 'pending', attempts: 0 });
+          expect(jobs[i]).not.toHaveProperty('fill');
+        }
+
+        const k = messageKey(r.message.uid, r.message.timestamp);
+        expect(jobs[0]!.body).toEqual({
+          CallbackCommand: 'C2C.CallbackAfterSendMsg',
+          From_Account: 'a',
+          MsgSeq: k.seq,
+          MsgRandom: k.random,
+          MsgTime: Math.floor(r.message.timestamp / 1000),
+          MsgKey: k.key,
+          Keep: { x: [1] },
+        });
+        expect(parseMessageKey(jobs[0]!.body['MsgKey'] as string)).toEqual({ uid: r.message.uid, time: Math.floor(r.message.timestamp / 1000) });
+        expect(jobs[1]!.body).toEqual({ CallbackCommand: 'Group.Like', Random: k.random, MsgSeq: k.seq, MsgTime: k.time });
+        expect(jobs[2]!.body, 'no fill: the body is stored as given').toEqual({ MsgSeq: 'untouched' });
+        // The jobs of one command keep their order within a key.
+        const T = later();
+        expect(sorted(ids(await s.outbox.claim(T, 10, LEASE)))).toEqual(sorted([jobs[0]!.id, jobs[2]!.id]));
+      });
+
+      it('a rejected append leaves no job (unknown receiver, non-member of a group, blocked sender)', async () => {
+        await users('a', 'b', 'o');
+        await s.groups.createGroup('g', { owner: 'o', name: 'G' }, [{ memberId: 'b' }], MAX_MEMBERS);
+        const fx = [spec('C2C.CallbackAfterSendMsg', 'k', { fill: { messageKey: { seq: 'MsgSeq', random: 'MsgRandom', time: 'MsgTime' }, unreadOf: { user: 'ghost', field: 'U' } } })];
+        await expectCoreError(s.messages.appendMessage(draft('a', single('ghost'), { effects: fx })), 'not_exist');
+        await expectCoreError(s.messages.appendMessage(draft('a', group('g'), { effects: fx })), 'not_in_group');
+        await s.users.setUserStatus('a', 2);
+        await expectCoreError(s.messages.appendMessage(draft('a', single('b'), { effects: fx })), 'user_blocked');
+        expect(await all()).toEqual([]);
+        expect(await s.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 0, dead: 0 });
+      });
+
+      it('fill.unreadOf gives the user\'s unread total over single chats, this message included (persistFlag 3 counts, 1 does not)', async () => {
+        await users('a', 'b', 'c', 'o');
+        await s.groups.createGroup('g', { owner: 'o', name: 'G' }, [{ memberId: 'b' }], MAX_MEMBERS);
+        const fx = (tag: string, user = 'b'): EffectSpec[] => [
+          spec('After', 'k', { body: { Tag: tag, UnreadMsgNum: -1 }, fill: { unreadOf: { user, field: 'UnreadMsgNum' } } }),
+        ];
+        const unreadOfTag = async (tag: string): Promise<unknown> => (await bodyOf('After')).find((b) => b['Tag'] === tag)?.['UnreadMsgNum'];
+
+        await s.messages.appendMessage(draft('a', single('b'), { effects: fx('first') }));
+        expect(await unreadOfTag('first')).toBe(1);
+        await s.messages.appendMessage(draft('a', single('b'), { effects: fx('second') }));
+        expect(await unreadOfTag('second')).toBe(2);
+        await s.messages.appendMessage(draft('a', single('b'), { payload: payload(PersistFlag.persist), effects: fx('persist-only') }));
+        expect(await unreadOfTag('persist-only'), 'persistFlag 1 is stored but not counted').toBe(2);
+        await s.messages.appendMessage(draft('c', single('b'), { effects: fx('from-c') }));
+        expect(await unreadOfTag('from-c'), 'summed over every single chat of b').toBe(3);
+        await s.messages.appendMessage(draft('o', group('g'), { effects: fx('group') }));
+        expect(await unreadOfTag('group'), 'group messages are not single chats').toBe(3);
+        await s.messages.appendMessage(draft('a', single('b'), { effects: fx('sender-view', 'a') }));
+        expect(await unreadOfTag('sender-view'), 'one\'s own messages are never unread').toBe(0);
+        expect(await s.messages.unreadTotal('b', ConvType.single)).toBe(4);
+      });
+
+      it('a transparent message (not stored) still commits its effects, and does not count as unread', async () => {
+        await users('a', 'b');
+        await s.messages.appendMessage(draft('a', single('b')));
+        const r = await s.messages.appendMessage(
+          draft('a', single('b'), {
+            payload: payload(PersistFlag.transparent),
+            effects: [spec('After', 'k', { body: { UnreadMsgNum: -1 }, fill: { messageKey: { seq: 'S', random: 'R', time: 'T', key: 'K' }, unreadOf: { user: 'b', field: 'UnreadMsgNum' } } })],
+          }),
+        );
+        const bodies = await bodyOf('After');
+        expect(bodies).toHaveLength(1);
+        const k = messageKey(r.message.uid, r.message.timestamp);
+        expect(bodies[0]).toEqual({ UnreadMsgNum: 1, S: k.seq, R: k.random, T: k.time, K: k.key });
+      });
+
+      it('a resend with a known clientMsgId returns the first result and adds no job', async () => {
+        await users('a', 'b');
+        const fx = [spec('After', 'k', { fill: { messageKey: { seq: 'MsgSeq', random: 'MsgRandom', time: 'MsgTime' } } })];
+        const first = await s.messages.appendMessage(draft('a', single('b'), { clientMsgId: 'cm-1', effects: fx }));
+        const again = await s.messages.appendMessage(draft('a', single('b'), { clientMsgId: 'cm-1', effects: fx }));
+        expect(again.duplicate).toBe(true);
+        expect(again.message.uid).toBe(first.message.uid);
+        expect(await all()).toHaveLength(1);
+      });
+
+      it('recallMessage commits its effects only when it recalls', async () => {
+        await users('a', 'b');
+        await s.messages.appendMessage(draft('a', single('b')));
+        const m = await s.messages.appendMessage(draft('a', single('b')));
+        const fx = (tag: string): EffectSpec[] => [spec('Recall', 'k', { body: { Tag: tag }, fill: { unreadOf: { user: 'b', field: 'UnreadMsgNum' } } })];
+        await expectCoreError(s.messages.recallMessage(m.message.uid + 987_654, 'a', {}, fx('unknown')), 'not_exist');
+        expect(await all()).toEqual([]);
+        const r = await s.messages.recallMessage(m.message.uid, 'a', {}, fx('ok'));
+        expect(r.unchanged).toBe(false);
+        const bodies = await bodyOf('Recall');
+        expect(bodies.map((b) => b['Tag'])).toEqual(['ok']);
+        expect(typeof bodies[0]!['UnreadMsgNum']).toBe('number');
+        const again = await s.messages.recallMessage(m.message.uid, 'a', {}, fx('again'));
+        expect(again.unchanged).toBe(true);
+        expect((await bodyOf('Recall')).map((b) => b['Tag']), 'recalling a recalled message changes nothing').toEqual(['ok']);
+      });
+
+      it('markRead commits its effects only when the read mark rises, with the reader\'s unread total after the read', async () => {
+        await users('a', 'b', 'c');
+        await s.messages.appendMessage(draft('a', single('b')));
+        const last = await s.messages.appendMessage(draft('a', single('b')));
+        await s.messages.appendMessage(draft('c', single('b')));
+        const fx = (tag: string, user = 'b'): EffectSpec[] => [
+          spec('Read', 'k', { body: { Tag: tag, UnreadMsgNum: -1 }, fill: { unreadOf: { user, field: 'UnreadMsgNum' } } }),
+        ];
+        await expectCoreError(s.conversations.markRead('ghost', single('a'), last.message.timestamp, fx('ghost', 'ghost')), 'not_exist');
+        expect(await all()).toEqual([]);
+        const r = await s.conversations.markRead('b', single('a'), last.message.timestamp, fx('read-a'));
+        expect(r.seq).toBeGreaterThan(0);
+        expect(await bodyOf('Read')).toEqual([{ Tag: 'read-a', UnreadMsgNum: 1 }]);
+        const same = await s.conversations.markRead('b', single('a'), last.message.timestamp - 1, fx('lower'));
+        expect(same.seq).toBe(0);
+        expect((await bodyOf('Read')).map((b) => b['Tag']), 'a read that changes nothing adds no job').toEqual(['read-a']);
+      });
+
+      it('createGroup commits its effects only when the group is created', async () => {
+        await users('o', 'm');
+        const fx = (tag: string): EffectSpec[] => [spec('Group.Created', 'g', { body: { Tag: tag } })];
+        await expectCoreError(s.groups.createGroup('g', { owner: 'o', name: 'G' }, [{ memberId: 'ghost' }], MAX_MEMBERS, fx('unknown-member')), 'not_exist');
+        await expectCoreError(s.groups.createGroup('g', { owner: 'ghost', name: 'G' }, [], MAX_MEMBERS, fx('unknown-owner')), 'not_exist');
+        await expectCoreError(s.groups.createGroup('g', { owner: 'o', name: 'G' }, [{ memberId: 'm' }], 1, fx('full')), 'group_full');
+        expect(await s.groups.getGroup('g')).toBeNull();
+        expect(await all()).toEqual([]);
+        await s.groups.createGroup('g', { owner: 'o', name: 'G' }, [{ memberId: 'm' }], MAX_MEMBERS, fx('ok'));
+        await expectCoreError(s.groups.createGroup('g', { owner: 'o', name: 'G2' }, [], MAX_MEMBERS, fx('exists')), 'group_already_exist');
+        expect((await bodyOf('Group.Created')).map((b) => b['Tag'])).toEqual(['ok']);
+      });
+
+      it('addMembers commits its effects only when the members are added', async () => {
+        await users('o', 'm', 'n');
+        await s.groups.createGroup('g', { owner: 'o', name: 'G', maxMemberCount: 3 }, [], MAX_MEMBERS);
+        const fx = (tag: string): EffectSpec[] => [spec('Group.Joined', 'g', { body: { Tag: tag } })];
+        await expectCoreError(s.groups.addMembers('nope', [{ memberId: 'm' }], MAX_MEMBERS, fx('no-group')), 'not_exist');
+        await expectCoreError(s.groups.addMembers('g', [{ memberId: 'm' }, { memberId: 'ghost' }], MAX_MEMBERS, fx('unknown-user')), 'not_exist');
+        expect(await s.groups.getMember('g', 'm'), 'the failed command left no member').toBeNull();
+        await s.users.upsertUser('p', { name: 'name-p' });
+        await expectCoreError(s.groups.addMembers('g', [{ memberId: 'm' }, { memberId: 'n' }, { memberId: 'p' }], MAX_MEMBERS, fx('full')), 'group_full');
+        expect(await all()).toEqual([]);
+        await s.groups.addMembers('g', [{ memberId: 'm' }], MAX_MEMBERS, fx('ok'));
+        expect((await bodyOf('Group.Joined')).map((b) => b['Tag'])).toEqual(['ok']);
+      });
+
+      it('removeMembers commits its effects only when someone is removed', async () => {
+        await users('o', 'm', 'n');
+        await s.groups.createGroup('g', { owner: 'o', name: 'G' }, [{ memberId: 'm' }], MAX_MEMBERS);
+        const fx = (tag: string): EffectSpec[] => [spec('Group.Exited', 'g', { body: { Tag: tag } })];
+        await expectCoreError(s.groups.removeMembers('g', ['m', 'o'], fx('owner')), 'no_right');
+        expect(await s.groups.getMember('g', 'm'), 'the failed command removed nobody').not.toBeNull();
+        await expectCoreError(s.groups.removeMembers('nope', ['m'], fx('no-group')), 'not_exist');
+        expect(await s.groups.removeMembers('g', ['n'], fx('nobody'))).toEqual([]);
+        expect(await all()).toEqual([]);
+        expect(await s.groups.removeMembers('g', ['m'], fx('ok'))).toEqual(['m']);
+        expect((await bodyOf('Group.Exited')).map((b) => b['Tag'])).toEqual(['ok']);
+      });
+
+      it('deleteGroup commits its effects only when the group is deleted', async () => {
+        await users('o', 'm');
+        await s.groups.createGroup('g', { owner: 'o', name: 'G' }, [{ memberId: 'm' }], MAX_MEMBERS);
+        const fx = (tag: string): EffectSpec[] => [spec('Group.Destroyed', 'g', { body: { Tag: tag } })];
+        await expectCoreError(s.groups.deleteGroup('nope', fx('unknown')), 'not_exist');
+        expect(await all()).toEqual([]);
+        expect((await s.groups.deleteGroup('g', fx('ok'))).members.sort()).toEqual(['m', 'o']);
+        expect(await s.groups.getGroup('g')).toBeNull();
+        await expectCoreError(s.groups.deleteGroup('g', fx('again')), 'not_exist');
+        expect((await bodyOf('Group.Destroyed')).map((b) => b['Tag'])).toEqual(['ok']);
+      });
+    });
+
+    // ------------------------------------------------------------------ message keys
+    describe('messages.uidOfKey', () => {
+      it('finds a message by its key; null when the time does not match, the message is unknown or the key is malformed', async () => {
+        await s.users.upsertUser('a', { name: 'name-a' });
+        await s.users.upsertUser('b', { name: 'name-b' });
+        const r = await s.messages.appendMessage(
+          draft('a', single('b'), { effects: [spec('After', 'k', { body: {}, fill: { messageKey: { seq: 'MsgSeq', random: 'MsgRandom', time: 'MsgTime', key: 'MsgKey' } } })] }),
+        );
+        const k = messageKey(r.message.uid, r.message.timestamp);
+        expect(await s.messages.uidOfKey(k.key)).toBe(r.message.uid);
+        const fromJob = (await all())[0]!.body['MsgKey'] as string;
+        expect(await s.messages.uidOfKey(fromJob), 'the key a callback carries names the message').toBe(r.message.uid);
+        expect(await s.messages.uidOfKey(`${k.seq}_${k.random}_${k.time + 1}`)).toBeNull();
+        expect(await s.messages.uidOfKey(`${k.seq}_${k.random}_${k.time - 1}`)).toBeNull();
+        const other = messageKey(r.message.uid + 1, r.message.timestamp);
+        expect(await s.messages.uidOfKey(other.key), 'no message has that uid').toBeNull();
+        for (const bad of ['', 'abc', `${k.seq}_${k.random}`, `${k.seq}-${k.random}-${k.time}`, `${k.key}_1`]) {
+          expect(await s.messages.uidOfKey(bad), JSON.stringify(bad)).toBeNull();
+        }
+      });
+    });
+  });
+}
