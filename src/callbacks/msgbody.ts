@@ -155,6 +155,7 @@ export function fromMsgBody(body: unknown, base: Payload): Payload {
       return out;
     case 'TIMFaceElem':
       out.type = 7;
+      out.mediaType = 4; // Wildfire's sticker encoders use the file media type
       out.remoteMediaUrl = str(c['Data']);
       return out;
     case 'TIMCustomElem':

@@ -36,12 +36,12 @@ export interface DispatcherOptions {
  * Runs outbox jobs: claims due jobs (woken by the bus after commits, and on a poll), delivers them
  * through the sender of their channel with at most `concurrency` in flight, then records success,
  * a retry at now + firstRetryMs·2^(attempt−1) (capped), or the dead-letter state after maxAttempts.
- * A job of a channel without sender is left alone. Delivery is at least once: the job id is the
+ * A job of a channel without a sender is dead-lettered. Delivery is at least once: the job id is the
  * stable delivery id.
  */
 export class OutboxDispatcher {
   private inFlight = 0;
-  private claiming = false;
+  private claiming: Promise<void> | null = null;
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
@@ -72,11 +72,12 @@ export class OutboxDispatcher {
       this.again = true;
       return;
     }
-    void this.claimLoop();
+    this.claiming = this.claimLoop().finally(() => {
+      this.claiming = null;
+    });
   }
 
   private async claimLoop(): Promise<void> {
-    this.claiming = true;
     try {
       do {
         this.again = false;
@@ -85,14 +86,14 @@ export class OutboxDispatcher {
         while (!this.stopped && (this.inFlight === 0 || this.opts.concurrency - this.inFlight >= chunk)) {
           const free = this.opts.concurrency - this.inFlight;
           const jobs = await this.outbox.claim(Date.now(), free, this.opts.leaseMs);
+          // Stopped meanwhile: leave the jobs to their lease (claimed again later, same delivery id).
+          if (this.stopped) return;
           for (const j of jobs) this.run(j);
           if (jobs.length < free) break;
         }
       } while (this.again && !this.stopped);
     } catch (err) {
       this.log.error({ err }, 'outbox claim failed');
-    } finally {
-      this.claiming = false;
     }
   }
 
@@ -137,11 +138,12 @@ export class OutboxDispatcher {
     }
   }
 
-  /** Stop claiming and wait for the jobs in flight (their results are recorded). */
+  /** Stop claiming, wait for a claim under way, then for the jobs in flight (their results are recorded). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.unsubscribe?.();
+    if (this.claiming) await this.claiming;
     if (this.inFlight > 0) await new Promise<void>((r) => this.idle.push(r));
   }
 }

@@ -481,6 +481,13 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         expect(bodies[0]).toEqual({ UnreadMsgNum: 1, S: k.seq, R: k.random, T: k.time, K: k.key });
       });
 
+      it('a discarded draft (dropped by a before-send hook) stores nothing, not even its effects', async () => {
+        await users('a', 'b');
+        const r = await s.messages.appendMessage(draft('a', single('b'), { discard: true, effects: [spec('After', 'k')] }));
+        expect(r.seq).toBe(0);
+        expect(await all()).toEqual([]);
+      });
+
       it('a resend with a known clientMsgId returns the first result and adds no job', async () => {
         await users('a', 'b');
         const fx = [spec('After', 'k', { fill: { messageKey: { seq: 'MsgSeq', random: 'MsgRandom', time: 'MsgTime' } } })];

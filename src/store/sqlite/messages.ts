@@ -265,9 +265,24 @@ export class SqliteMessages implements MessageStore {
     this.ctx
       .stmt('UPDATE messages SET payload = ?, status = ?, updated_at = ?, expire_at = 0 WHERE uid = ?')
       .run(JSON.stringify(payload), MessageStatus.recalled, now, uid);
+    if (msg.payload.persistFlag === PersistFlag.count && del.audience.kind === 'users') this.uncount(msg, del.audience.users);
     const seq = this.ctx.nextSeq();
     writeEvent(this.ctx, seq, EventType.recall, uid, del.audience, null, del.extraUsers);
     return { message: { ...msg, payload, status: MessageStatus.recalled, updatedAt: now }, seq, audience: del.audience, unchanged: false, messageSeq: row.seq };
+  }
+
+  /** A counted message is recalled: receivers who had not read it no longer count it as unread. */
+  private uncount(msg: StoredMessage, receivers: string[]): void {
+    const dec = this.ctx.stmt(
+      `UPDATE conversations SET unread = MAX(unread - 1, 0)
+       WHERE user_id = ? AND conv_type = ? AND conv_target = ? AND conv_line = ? AND read_ts < ? AND visible = 1`,
+    );
+    for (const u of receivers) {
+      if (u === msg.sender) continue;
+      this.ctx.wb.materializeUser(u);
+      const c = perspective(msg, u);
+      dec.run(u, c.type, c.target, c.line, msg.timestamp);
+    }
   }
 
   updateMessage(uid: number, payload: Payload, distribute: boolean, updatedAt: number): Promise<MutationResult> {

@@ -1,0 +1,417 @@
+/**
+ * OutboxDispatcher (src/outbox/dispatcher.ts) against a real store (SQLite in memory) and the in-process
+ * bus, with in-process fake Senders (our own interface): each records its deliveries and answers from
+ * a script or holds them until the test releases them.
+ *
+ * Synchronisation: the test waits on promises resolved by the fakes or by the dispatcher's onResult hook
+ * (called once an attempt is recorded in the store); a real-time timeout only guards against a hang.
+ * "Barrier": a store write submitted after a claim resolves after it, so once it resolves the claim
+ * and the deliveries it started have run.
+ */
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MemoryBus } from '../../src/bus/memory-bus.js';
+import type { NewJob, OutboxJob } from '../../src/core/ports/outbox.js';
+import { OutboxDispatcher, type Attempt, type DispatcherOptions, type Sender } from '../../src/outbox/dispatcher.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+
+const silent = pino({ level: 'silent' });
+
+/** Reject if `p` has not settled within `ms` of real time (a failure guard, not a synchronisation). */
+async function within<T>(p: Promise<T>, what: string, ms = 5_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, guard]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves when `count()` reaches `n`; fed by the caller. */
+class Counter {
+  private n = 0;
+  private waiters: Array<{ n: number; resolve: () => void }> = [];
+  bump(): void {
+    this.n++;
+    for (const w of this.waiters.filter((x) => x.n <= this.n)) w.resolve();
+    this.waiters = this.waiters.filter((x) => x.n > this.n);
+  }
+  get value(): number {
+    return this.n;
+  }
+  reach(n: number, what: string): Promise<void> {
+    if (this.n >= n) return Promise.resolve();
+    return within(new Promise<void>((resolve) => this.waiters.push({ n, resolve })), what);
+  }
+}
+
+/** A sender answering every delivery from a script (attempt number is 1-based over all its deliveries). */
+class ScriptedSender implements Sender {
+  readonly jobs: OutboxJob[] = [];
+  constructor(private readonly answer: (job: OutboxJob, n: number) => Attempt | Promise<Attempt>) {}
+  async deliver(job: OutboxJob): Promise<Attempt> {
+    this.jobs.push(job);
+    return this.answer(job, this.jobs.length);
+  }
+}
+
+/** A sender whose deliveries wait until released; tracks how many run at once. */
+class GatedSender implements Sender {
+  readonly started: OutboxJob[] = [];
+  readonly startedCount = new Counter();
+  active = 0;
+  maxActive = 0;
+  private readonly gates = new Map<number, (a: Attempt) => void>();
+
+  deliver(job: OutboxJob): Promise<Attempt> {
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    this.started.push(job);
+    const p = new Promise<Attempt>((resolve) => {
+      this.gates.set(job.id, (a) => {
+        this.active--;
+        resolve(a);
+      });
+    });
+    this.startedCount.bump();
+    return p;
+  }
+
+  release(id: number, a: Attempt = { ok: true, response: `ok ${id}` }): void {
+    const gate = this.gates.get(id);
+    if (!gate) throw new Error(`job ${id} is not being delivered`);
+    this.gates.delete(id);
+    gate(a);
+  }
+}
+
+interface Result {
+  id: number;
+  ok: boolean;
+  dead: boolean;
+}
+
+function job(orderKey: string, n: number, over: Partial<NewJob> = {}): NewJob {
+  return {
+    channel: 'webhook',
+    target: 'cb1',
+    orderKey,
+    kind: 'C2C.CallbackAfterSendMsg',
+    body: { CallbackCommand: 'C2C.CallbackAfterSendMsg', n },
+    meta: { ClientIP: '10.1.2.3', OptPlatform: 'RESTAPI' },
+    ...over,
+  };
+}
+
+const BASE_OPTS: Omit<DispatcherOptions, 'onResult'> = {
+  concurrency: 4,
+  leaseMs: 30_000,
+  maxAttempts: 5,
+  firstRetryMs: 1_000,
+  maxRetryMs: 60_000,
+  pollMs: 3_600_000,
+};
+
+describe('OutboxDispatcher', () => {
+  let store: SqliteStore;
+  let bus: MemoryBus;
+  let results: Result[];
+  let resultCount: Counter;
+  let dispatchers: OutboxDispatcher[];
+
+  beforeEach(() => {
+    store = new SqliteStore({ file: ':memory:', synchronous: 'NORMAL', nodeId: 0, commitMaxBatch: 64, commitMaxDelayMs: 0, inlineFanoutMax: 100 });
+    bus = new MemoryBus();
+    results = [];
+    resultCount = new Counter();
+    dispatchers = [];
+  });
+
+  afterEach(async () => {
+    for (const d of dispatchers) await d.stop();
+    vi.useRealTimers();
+    await bus.close();
+    await store.close();
+  });
+
+  function dispatcher(senders: Record<string, Sender>, over: Partial<DispatcherOptions> = {}): OutboxDispatcher {
+    const d = new OutboxDispatcher(
+      store.outbox,
+      bus,
+      senders,
+      {
+        ...BASE_OPTS,
+        onResult: (j, ok, dead) => {
+          results.push({ id: j.id, ok, dead });
+          resultCount.bump();
+        },
+        ...over,
+      },
+      silent,
+    );
+    dispatchers.push(d);
+    return d;
+  }
+
+  const jobOf = async (id: number): Promise<OutboxJob> => {
+    const j = (await store.outbox.list({ limit: 1000 })).find((x) => x.id === id);
+    if (!j) throw new Error(`job ${id} not found`);
+    return j;
+  };
+
+  /** Every claim and delivery start already triggered has run (see the file comment). */
+  async function barrier(): Promise<void> {
+    await store.outbox.enqueue([]);
+    await store.outbox.enqueue([]);
+    await new Promise((r) => setImmediate(r));
+  }
+
+  it('delivers a job through the sender of its channel and records the success', async () => {
+    const sender = new ScriptedSender(() => ({ ok: true, response: '{"ActionStatus":"OK","ErrorCode":0}' }));
+    const [id] = await store.outbox.enqueue([job('k', 1)]);
+    const before = Date.now();
+    dispatcher({ webhook: sender }).start();
+    await resultCount.reach(1, 'the delivery');
+    expect(results).toEqual([{ id, ok: true, dead: false }]);
+    expect(sender.jobs).toHaveLength(1);
+    expect(sender.jobs[0]).toMatchObject({ id, channel: 'webhook', target: 'cb1', orderKey: 'k', kind: 'C2C.CallbackAfterSendMsg', body: job('k', 1).body, meta: job('k', 1).meta, attempts: 0 });
+    const j = await jobOf(id!);
+    expect(j).toMatchObject({ status: 'delivered', attempts: 1, lastResponse: '{"ActionStatus":"OK","ErrorCode":0}', lastError: '' });
+    expect(j.deliveredAt).toBeGreaterThanOrEqual(before);
+    expect(await store.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 1, dead: 0 });
+  });
+
+  it('retries a failing job after firstRetryMs·2^(attempt−1), capped at maxRetryMs', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const T0 = Date.UTC(2030, 0, 1);
+    vi.setSystemTime(T0);
+    const sender = new ScriptedSender(() => ({ ok: false, response: 'HTTP 500', error: 'status 500' }));
+    const [id] = await store.outbox.enqueue([job('k', 1)]);
+    dispatcher({ webhook: sender }, { firstRetryMs: 1_000, maxRetryMs: 3_000, maxAttempts: 10 }).start();
+
+    const delays = [1_000, 2_000, 3_000, 3_000, 3_000];
+    let at = T0;
+    for (const [i, delay] of delays.entries()) {
+      const attempt = i + 1;
+      if (attempt > 1) {
+        vi.setSystemTime(at);
+        await bus.publish({ type: 'outbox.wake' });
+      }
+      await resultCount.reach(attempt, `attempt ${attempt}`);
+      expect(results[i]).toEqual({ id, ok: false, dead: false });
+      const j = await jobOf(id!);
+      expect(j, `after attempt ${attempt}`).toMatchObject({ status: 'pending', attempts: attempt, nextAt: at + delay, lastError: 'status 500', lastResponse: 'HTTP 500' });
+      at += delay;
+    }
+    expect(sender.jobs.map((j) => j.attempts), 'each attempt sees the attempts made before it').toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('a job that is not due yet is not delivered again before its retry time', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const T0 = Date.UTC(2030, 0, 1);
+    vi.setSystemTime(T0);
+    const sender = new ScriptedSender(() => ({ ok: false, response: '', error: 'down' }));
+    const [id] = await store.outbox.enqueue([job('k', 1)]);
+    const d = dispatcher({ webhook: sender }, { firstRetryMs: 5_000 });
+    d.start();
+    await resultCount.reach(1, 'the first attempt');
+    vi.setSystemTime(T0 + 4_999);
+    await bus.publish({ type: 'outbox.wake' });
+    d.kick();
+    await barrier();
+    expect(sender.jobs).toHaveLength(1);
+    expect(await jobOf(id!)).toMatchObject({ status: 'pending', attempts: 1, nextAt: T0 + 5_000 });
+  });
+
+  it('dead-letters a job after maxAttempts failed attempts', async () => {
+    const sender = new ScriptedSender((_, n) => ({ ok: false, response: `HTTP 503 #${n}`, error: `unavailable #${n}` }));
+    const [id] = await store.outbox.enqueue([job('k', 1)]);
+    dispatcher({ webhook: sender }, { maxAttempts: 3, firstRetryMs: 0, maxRetryMs: 0 }).start();
+    await resultCount.reach(3, 'three attempts');
+    expect(results).toEqual([
+      { id, ok: false, dead: false },
+      { id, ok: false, dead: false },
+      { id, ok: false, dead: true },
+    ]);
+    expect(await jobOf(id!)).toMatchObject({ status: 'dead', attempts: 3, lastError: 'unavailable #3', lastResponse: 'HTTP 503 #3' });
+    await barrier();
+    expect(sender.jobs).toHaveLength(3);
+    expect(await store.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 0, dead: 1 });
+  });
+
+  it('dead-letters at once when the sender says retrying cannot help, and the next job of the key proceeds', async () => {
+    const sender = new ScriptedSender((j) =>
+      j.body['n'] === 1 ? { ok: false, retryable: false, response: 'HTTP 404', error: 'no such target' } : { ok: true, response: 'ok' },
+    );
+    const [first, second] = await store.outbox.enqueue([job('k', 1), job('k', 2)]);
+    dispatcher({ webhook: sender }, { maxAttempts: 5 }).start();
+    await resultCount.reach(2, 'both jobs');
+    expect(results).toEqual([
+      { id: first, ok: false, dead: true },
+      { id: second, ok: true, dead: false },
+    ]);
+    expect(await jobOf(first!)).toMatchObject({ status: 'dead', attempts: 1, lastError: 'no such target', lastResponse: 'HTTP 404' });
+    expect(await jobOf(second!)).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('a sender that throws counts as a failed, retryable attempt', async () => {
+    const sender = new ScriptedSender(() => {
+      throw new Error('socket hang up');
+    });
+    const [id] = await store.outbox.enqueue([job('k', 1)]);
+    const before = Date.now();
+    dispatcher({ webhook: sender }, { firstRetryMs: 60_000 }).start();
+    await resultCount.reach(1, 'the attempt');
+    const after = Date.now();
+    expect(results).toEqual([{ id, ok: false, dead: false }]);
+    const j = await jobOf(id!);
+    expect(j).toMatchObject({ status: 'pending', attempts: 1, lastError: 'socket hang up' });
+    expect(j.nextAt).toBeGreaterThanOrEqual(before + 60_000);
+    expect(j.nextAt).toBeLessThanOrEqual(after + 60_000);
+  });
+
+  it('dead-letters a job of a channel that has no sender; other channels are delivered', async () => {
+    const sender = new ScriptedSender(() => ({ ok: true, response: 'ok' }));
+    const [mail, hook] = await store.outbox.enqueue([job('m', 1, { channel: 'smtp' }), job('w', 1)]);
+    dispatcher({ webhook: sender }).start();
+    await resultCount.reach(2, 'both jobs');
+    expect(results).toContainEqual({ id: mail, ok: false, dead: true });
+    expect(results).toContainEqual({ id: hook, ok: true, dead: false });
+    const m = await jobOf(mail!);
+    expect(m).toMatchObject({ status: 'dead', attempts: 1 });
+    expect(m.lastError).toContain('smtp');
+    expect(sender.jobs.map((j) => j.id)).toEqual([hook]);
+  });
+
+  it('never has more than `concurrency` deliveries in flight', async () => {
+    const sender = new GatedSender();
+    const made = await store.outbox.enqueue(Array.from({ length: 10 }, (_, i) => job(`k${i}`, i)));
+    const d = dispatcher({ webhook: sender }, { concurrency: 3 });
+    d.start();
+    await sender.startedCount.reach(3, 'three deliveries');
+    // Wake-ups and kicks while full claim nothing more.
+    await bus.publish({ type: 'outbox.wake' });
+    d.kick();
+    d.kick();
+    await barrier();
+    expect(sender.active).toBe(3);
+    expect(sender.started).toHaveLength(3);
+    expect((await store.outbox.counts()).in_flight, 'only what it can run is leased').toBe(3);
+    for (let i = 0; i < 10; i++) {
+      await sender.startedCount.reach(Math.min(i + 3, 10), `delivery ${Math.min(i + 3, 10)}`);
+      expect(sender.active).toBeLessThanOrEqual(3);
+      sender.release(sender.started[i]!.id);
+    }
+    await resultCount.reach(10, 'ten results');
+    expect(sender.maxActive).toBe(3);
+    expect(sender.started.map((j) => j.id).sort((a, b) => a - b)).toEqual(made);
+    expect(await store.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 10, dead: 0 });
+  });
+
+  it('delivers the jobs of one order key one at a time, in creation order', async () => {
+    const sender = new GatedSender();
+    const [a1, a2, a3, b1] = await store.outbox.enqueue([job('A', 1), job('A', 2), job('A', 3), job('B', 1)]);
+    dispatcher({ webhook: sender }, { concurrency: 4 }).start();
+    await sender.startedCount.reach(2, 'A1 and B1');
+    await barrier();
+    expect(sender.started.map((j) => j.id).sort((x, y) => x - y)).toEqual([a1, b1]);
+    sender.release(a1!);
+    await sender.startedCount.reach(3, 'A2');
+    expect(sender.started[2]!.id).toBe(a2);
+    sender.release(a2!, { ok: false, retryable: false, response: '', error: 'gone' });
+    await sender.startedCount.reach(4, 'A3');
+    expect(sender.started[3]!.id).toBe(a3);
+    sender.release(a3!);
+    sender.release(b1!);
+    await resultCount.reach(4, 'four results');
+    expect(await store.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 3, dead: 1 });
+  });
+
+  it('stop() waits for the jobs in flight, records their results, and claims nothing afterwards', async () => {
+    const sender = new GatedSender();
+    const [id] = await store.outbox.enqueue([job('k', 1)]);
+    const d = dispatcher({ webhook: sender });
+    d.start();
+    await sender.startedCount.reach(1, 'the delivery');
+    let stopped = false;
+    const stopping = d.stop().then(() => {
+      stopped = true;
+    });
+    await barrier();
+    expect(stopped, 'stop() must wait for the delivery in flight').toBe(false);
+    sender.release(id!, { ok: true, response: 'late ok' });
+    await within(stopping, 'stop()');
+    expect(await jobOf(id!), 'the result is recorded before stop() resolves').toMatchObject({ status: 'delivered', lastResponse: 'late ok' });
+
+    const [later] = await store.outbox.enqueue([job('k2', 1)]);
+    await bus.publish({ type: 'outbox.wake' });
+    d.kick();
+    await barrier();
+    expect(sender.started).toHaveLength(1);
+    expect(await jobOf(later!)).toMatchObject({ status: 'pending', attempts: 0 });
+  });
+
+  it('stop() called while a claim is under way: no delivery starts after stop() has resolved', async () => {
+    let stopResolved = false;
+    const late: number[] = [];
+    const sender = new ScriptedSender((j) => {
+      if (stopResolved) late.push(j.id);
+      return { ok: true, response: 'ok' };
+    });
+    const [id] = await store.outbox.enqueue([job('k', 1)]);
+    const d = dispatcher({ webhook: sender });
+    d.start(); // submits the start-up claim, which will lease the job
+    await within(d.stop(), 'stop()');
+    stopResolved = true;
+    await barrier();
+    await barrier();
+    expect(late, 'deliveries started after stop() resolved (shutdown would close the store under them)').toEqual([]);
+    // Either the job was delivered and recorded before stop() resolved, or it was not attempted at all.
+    const j = await jobOf(id!);
+    if (sender.jobs.length > 0) expect(j).toMatchObject({ status: 'delivered', attempts: 1 });
+    else expect(j.attempts).toBe(0);
+  });
+
+  it('stop() with nothing in flight resolves at once', async () => {
+    const d = dispatcher({ webhook: new ScriptedSender(() => ({ ok: true, response: '' })) });
+    d.start();
+    await barrier();
+    await within(d.stop(), 'stop()', 1_000);
+    const [id] = await store.outbox.enqueue([job('k', 1)]);
+    await bus.publish({ type: 'outbox.wake' });
+    await barrier();
+    expect(await jobOf(id!)).toMatchObject({ status: 'pending' });
+  });
+
+  it('an outbox.wake bus event triggers a claim without waiting for the poll', async () => {
+    const delivered = new Counter();
+    const sender = new ScriptedSender(() => {
+      delivered.bump();
+      return { ok: true, response: 'ok' };
+    });
+    dispatcher({ webhook: sender }, { pollMs: 3_600_000 }).start();
+    await barrier(); // the start-up claim found nothing
+    const [id] = await store.outbox.enqueue([job('k', 1)]);
+    await barrier();
+    expect(sender.jobs, 'nothing claims the job before the wake-up').toHaveLength(0);
+    expect(await jobOf(id!)).toMatchObject({ status: 'pending' });
+    await bus.publish({ type: 'outbox.wake' });
+    await delivered.reach(1, 'the woken delivery');
+    await resultCount.reach(1, 'the recorded result');
+    expect(await jobOf(id!)).toMatchObject({ status: 'delivered' });
+  });
+
+  it('other bus events do not trigger a claim', async () => {
+    const sender = new ScriptedSender(() => ({ ok: true, response: 'ok' }));
+    dispatcher({ webhook: sender }, { pollMs: 3_600_000 }).start();
+    await barrier();
+    const [id] = await store.outbox.enqueue([job('k', 1)]);
+    await bus.publish({ type: 'cache.invalidate', scope: 'group', id: 'g' });
+    await barrier();
+    expect(sender.jobs).toHaveLength(0);
+    expect(await jobOf(id!)).toMatchObject({ status: 'pending' });
+  });
+});
