@@ -83,7 +83,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const dispatcher = new OutboxDispatcher(
     store.outbox,
     bus,
-    { [WEBHOOK]: new WebhookSender(targets) },
+    { [WEBHOOK]: new WebhookSender(targets, Math.max(500, cb.leaseMs - 2000)) },
     {
       concurrency: cb.concurrency,
       leaseMs: cb.leaseMs,

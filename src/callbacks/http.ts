@@ -22,7 +22,7 @@ export async function postCallback(
   command: string,
   body: string,
   meta: Record<string, string>,
-  extra: { deliveryId?: number; attempt?: number; createdAt?: number } = {},
+  extra: { deliveryId?: number; attempt?: number; createdAt?: number; timeoutMs?: number } = {},
 ): Promise<CallbackResponse> {
   const url = new URL(target.url);
   url.searchParams.set('SdkAppid', target.sdkAppId);
@@ -41,7 +41,7 @@ export async function postCallback(
   if (extra.createdAt !== undefined) headers['x-switchboard-created-at'] = String(extra.createdAt);
   if (target.hmacSecret) headers['x-switchboard-signature'] = `sha256=${crypto.createHmac('sha256', target.hmacSecret).update(body).digest('hex')}`;
   // undici's request (keep-alive pool per origin, no redirects): several times cheaper than fetch().
-  const res = await request(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(target.timeoutMs) });
+  const res = await request(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(extra.timeoutMs ?? target.timeoutMs) });
   const text = (await res.body.text()).slice(0, MAX_RESPONSE);
   return { status: res.statusCode, text };
 }

@@ -9,18 +9,28 @@ import type { CallbackTargets } from './targets.js';
  * A job whose target was removed is dead-lettered (it can be redelivered once the target is back).
  */
 export class WebhookSender implements Sender {
-  constructor(private readonly targets: CallbackTargets) {}
+  /** `maxAttemptMs` bounds one attempt below the outbox lease, so a job is never delivered twice at once. */
+  constructor(
+    private readonly targets: CallbackTargets,
+    private readonly maxAttemptMs: number,
+  ) {}
 
   async deliver(job: OutboxJob): Promise<Attempt> {
     const t = this.targets.get(job.target);
     if (!t || !t.enabled) return { ok: false, response: '', error: `callback target ${job.target} is not configured or disabled`, retryable: false };
+    const timeoutMs = Math.min(t.timeoutMs, this.maxAttemptMs);
     try {
-      const res = await postCallback(t, job.kind, JSON.stringify(job.body), job.meta, { deliveryId: job.id, attempt: job.attempts + 1, createdAt: job.createdAt });
+      const res = await postCallback(t, job.kind, JSON.stringify(job.body), job.meta, {
+        deliveryId: job.id,
+        attempt: job.attempts + 1,
+        createdAt: job.createdAt,
+        timeoutMs,
+      });
       const ok = res.status >= 200 && res.status < 300;
       return { ok, response: `${res.status} ${res.text}`, ...(ok ? {} : { error: `HTTP ${res.status}` }) };
     } catch (err) {
       const e = err as Error;
-      return { ok: false, response: '', error: e.name === 'TimeoutError' ? `timeout after ${t.timeoutMs} ms` : e.message };
+      return { ok: false, response: '', error: e.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : e.message };
     }
   }
 }

@@ -58,19 +58,20 @@ export class TencentCallbacks implements EffectsPlanner {
     let payload = f.payload;
     let replaced = false;
     const group = c2c ? null : await this.store.groups.getGroup(f.conv.target);
+    // The message's identity is reserved now, so the before- and after-callbacks carry the same key.
+    const id = await f.identity();
+    const key = messageKey(id.uid, id.timestamp);
     for (const t of targets) {
       const now = Date.now();
-      const random = Math.floor(Math.random() * 2 ** 32);
-      // The message has no uid yet, hence no MsgSeq or MsgKey.
       const body: Record<string, unknown> = c2c
         ? {
             CallbackCommand: command,
             From_Account: f.sender,
             To_Account: f.conv.target,
-            MsgSeq: 0,
-            MsgRandom: random,
-            MsgTime: Math.floor(now / 1000),
-            MsgKey: '',
+            MsgSeq: key.seq,
+            MsgRandom: key.random,
+            MsgTime: key.time,
+            MsgKey: key.key,
             MsgId: f.clientMsgId ?? '',
             OnlineOnlyFlag: payload.persistFlag === PersistFlag.transparent ? 1 : 0,
             MsgBody: toMsgBody(payload),
@@ -82,7 +83,7 @@ export class TencentCallbacks implements EffectsPlanner {
             Type: groupTypeName(group?.type ?? 0),
             From_Account: f.sender,
             Operator_Account: f.origin.kind === 'admin' ? 'admin' : f.sender,
-            Random: random,
+            Random: key.random,
             OnlineOnlyFlag: payload.persistFlag === PersistFlag.transparent ? 1 : 0,
             MsgBody: toMsgBody(payload),
             CloudCustomData: payload.extra,
@@ -118,7 +119,10 @@ export class TencentCallbacks implements EffectsPlanner {
     } catch (err) {
       this.log.warn({ target: t.id, command, err: String(err) }, 'before-send callback failed');
       if (t.beforeSendPolicy === 'allow') return { action: 'allow' };
-      return { action: 'reject', code: 249, msg: 'timeout' };
+      const e = err as Error;
+      return e.name === 'TimeoutError' || e.name === 'AbortError'
+        ? { action: 'reject', code: 249, msg: 'timeout' }
+        : { action: 'reject', code: 4, msg: `before-send callback failed: ${e.message}` };
     }
     const code = typeof reply['ErrorCode'] === 'number' ? reply['ErrorCode'] : Number(reply['ErrorCode'] ?? 0);
     const info = typeof reply['ErrorInfo'] === 'string' ? reply['ErrorInfo'] : '';
@@ -185,7 +189,8 @@ export class TencentCallbacks implements EffectsPlanner {
           EventTime: Date.now(),
         },
         m,
-        { messageKey: { seq: 'MsgSeq', random: 'Random', time: 'MsgTime' } },
+        // MsgSeq: the message's cursor (increasing in commit order); Random and MsgTime from its uid.
+        { messageKey: { random: 'Random', time: 'MsgTime' }, messageSeq: 'MsgSeq' },
       );
     }
     return [];
@@ -222,7 +227,7 @@ export class TencentCallbacks implements EffectsPlanner {
   async membership(f: MembershipFacts): Promise<EffectSpec[]> {
     const key = `group:${f.groupId}`;
     const type = groupTypeName(f.group.type);
-    const m = { ClientIP: '', OptPlatform: 'RESTAPI' };
+    const m = meta(f.origin);
     const list = (users: string[]): Array<{ Member_Account: string }> => users.map((u) => ({ Member_Account: u }));
     const now = Date.now();
     switch (f.change) {

@@ -107,7 +107,7 @@ export const ConfigSchema = Type.Object(
         firstRetryMs: Type.Integer({ default: 1000, minimum: 10, description: 'Delay before the first retry; doubles per attempt.' }),
         maxRetryMs: Type.Integer({ default: 300000, minimum: 10, description: 'Longest delay between retries.' }),
         concurrency: Type.Integer({ default: 64, minimum: 1, maximum: 1000, description: 'Deliveries in flight per node.' }),
-        leaseMs: Type.Integer({ default: 60000, minimum: 1000, description: 'A claimed job not reported within this is claimed again (crash recovery).' }),
+        leaseMs: Type.Integer({ default: 10000, minimum: 1000, description: 'A claimed job not reported within this is claimed again (crash recovery); keep it above the longest timeout.' }),
         pollMs: Type.Integer({ default: 1000, minimum: 10, description: 'Claim due jobs (retries) at least this often.' }),
       },
       { default: {}, additionalProperties: false },

@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Recorder, type WaitOptions } from './ws-client.js';
 
 /**
@@ -231,7 +230,3 @@ export function isUint32(v: unknown): boolean {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }
 
-/** The message uid a callback's MsgSeq / MsgRandom (or Random) stand for. */
-export function uidOf(seq: number, random: number): number {
-  return random * 2 ** 32 + seq;
-}

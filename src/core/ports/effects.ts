@@ -11,6 +11,11 @@ export interface SendFacts {
   toUsers: string[];
   origin: Origin;
   clientMsgId?: string | undefined;
+  /**
+   * The message's uid and timestamp, reserved on first call: a before-send hook that announces the
+   * message's identity calls it, and the message is then stored under that identity.
+   */
+  identity: () => Promise<{ uid: number; timestamp: number }>;
 }
 
 /** What a before-send hook decided. */
@@ -31,6 +36,7 @@ export interface MembershipFacts {
   members: string[];
   /** exited: kicked by someone, or quit. */
   how?: 'kicked' | 'quit';
+  origin: Origin;
 }
 
 export interface StateFacts {

@@ -34,10 +34,15 @@ export interface NewJob {
  */
 export interface EffectSpec extends NewJob {
   fill?: {
-    /** Add MsgSeq, MsgRandom, MsgTime and MsgKey (names given) of the message this command writes. */
-    messageKey?: { seq: string; random: string; time: string; key?: string };
+    /**
+     * Fields to set from the key of the message this command writes (core/ids.ts messageKey): its uid's
+     * low 32 bits (seq), the remaining bits (random), its time in seconds, and the key string.
+     */
+    messageKey?: { seq?: string; random?: string; time?: string; key?: string };
     /** Set body[field] to this user's unread total over single chats, as committed by this command. */
     unreadOf?: { user: string; field: string };
+    /** Set body[field] to the cursor (seq) of the message this command writes. */
+    messageSeq?: string;
   };
 }
 

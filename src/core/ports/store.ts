@@ -211,6 +211,8 @@ export interface MessageDraft {
   effects?: EffectSpec[];
   /** Check and give a uid, but store nothing (a before-send hook dropped it). */
   discard?: boolean;
+  /** An identity reserved earlier with reserveUid (before-send hooks announce it first). */
+  identity?: { uid: number; timestamp: number };
 }
 
 export interface AppendResult {
@@ -267,6 +269,8 @@ export interface MessageStore {
   unreadTotal(userId: string, convType: number): Promise<number>;
   /** A stored message by its key (MsgKey "seq_random_time": see core/ids.ts messageKey). */
   uidOfKey(key: string): Promise<number | null>;
+  /** A fresh uid and timestamp for a message that will be appended with draft.identity. */
+  reserveUid(): Promise<{ uid: number; timestamp: number }>;
 }
 
 // ---------------------------------------------------------------- per-user conversation state

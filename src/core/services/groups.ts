@@ -2,7 +2,7 @@ import { CoreError } from '../errors.js';
 import type { Group, GroupMember, Payload } from '../model.js';
 import { ConvType, GroupMemberType, PersistFlag } from '../model.js';
 import type { Bus } from '../ports/bus.js';
-import { NO_EFFECTS, type EffectsPlanner, type MembershipFacts } from '../ports/effects.js';
+import { NO_EFFECTS, type EffectsPlanner, type MembershipFacts, type Origin } from '../ports/effects.js';
 import type { EffectSpec } from '../ports/outbox.js';
 import type { GroupFields, MemberInput, Store } from '../ports/store.js';
 import { newId } from '../tokens.js';
@@ -53,6 +53,8 @@ export interface Notify {
   lines: number[];
   custom?: Payload | undefined;
 }
+
+const ADMIN: Origin = { kind: 'admin', ip: '' };
 
 export class GroupService {
   constructor(
@@ -115,6 +117,7 @@ export class GroupService {
     fields: GroupFields,
     members: MemberInput[],
     notify: Notify,
+    origin: Origin = ADMIN,
   ): Promise<Group> {
     const owner = fields.owner && fields.owner !== '' ? fields.owner : operator;
     if (!owner) throw new CoreError('invalid_parameter', 'an owner or operator is required');
@@ -126,6 +129,7 @@ export class GroupService {
       operator: operator || owner,
       change: 'created',
       members: memberIds,
+      origin,
     });
     const g = await this.store.groups.createGroup(id, { ...fields, owner }, members, this.maxMembers, specs);
     await this.invalidate(id);
@@ -134,11 +138,11 @@ export class GroupService {
     return g;
   }
 
-  async dismiss(operator: string, groupId: string, notify: Notify): Promise<void> {
+  async dismiss(operator: string, groupId: string, notify: Notify, origin: Origin = ADMIN): Promise<void> {
     const g = await this.get(groupId);
     await this.notify(groupId, operator, notify, GroupNotification.dismiss, {});
     const members = (await this.store.groups.listMembers(groupId)).map((m) => m.memberId);
-    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator, change: 'dismissed', members });
+    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator, change: 'dismissed', members, origin });
     await this.store.groups.deleteGroup(groupId, specs);
     await this.invalidate(groupId);
     await this.woke(specs);
@@ -176,38 +180,38 @@ export class GroupService {
     return this.store.groups.listMembers(groupId);
   }
 
-  async addMembers(operator: string, groupId: string, members: MemberInput[], notify: Notify): Promise<void> {
+  async addMembers(operator: string, groupId: string, members: MemberInput[], notify: Notify, origin: Origin = ADMIN): Promise<void> {
     const g = await this.get(groupId);
     const fresh: string[] = [];
     for (const m of members) if (!(await this.store.groups.getMember(groupId, m.memberId))) fresh.push(m.memberId);
     // Without an operator the owner announces it.
     const by = operator || g.owner;
-    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator: by, change: 'joined', members: fresh });
+    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator: by, change: 'joined', members: fresh, origin });
     await this.store.groups.addMembers(groupId, members, this.maxMembers, specs);
     await this.invalidate(groupId);
     await this.woke(specs);
     await this.notify(groupId, by, notify, GroupNotification.add, { ms: members.map((m) => m.memberId) });
   }
 
-  async removeMembers(operator: string, groupId: string, userIds: string[], notify: Notify): Promise<void> {
+  async removeMembers(operator: string, groupId: string, userIds: string[], notify: Notify, origin: Origin = ADMIN): Promise<void> {
     const g = await this.get(groupId);
     if (userIds.includes(g.owner)) throw new CoreError('no_right', 'the owner cannot be removed');
     const members: string[] = [];
     for (const u of userIds) if (await this.store.groups.getMember(groupId, u)) members.push(u);
     // Announced first, so the removed members learn of it too; only actual members are named.
     if (members.length > 0) await this.notify(groupId, operator, notify, GroupNotification.kick, { ms: members });
-    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator, change: 'exited', how: 'kicked', members });
+    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator, change: 'exited', how: 'kicked', members, origin });
     await this.store.groups.removeMembers(groupId, members, specs);
     await this.invalidate(groupId);
     await this.woke(specs);
   }
 
-  async quit(userId: string, groupId: string, notify: Notify): Promise<void> {
+  async quit(userId: string, groupId: string, notify: Notify, origin: Origin = ADMIN): Promise<void> {
     const g = await this.get(groupId);
     if (!(await this.store.groups.getMember(groupId, userId))) throw new CoreError('not_in_group');
     if (g.owner === userId) throw new CoreError('no_right', 'the owner cannot quit; transfer or dismiss the group');
     await this.notify(groupId, userId, notify, GroupNotification.quit, {});
-    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator: userId, change: 'exited', how: 'quit', members: [userId] });
+    const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator: userId, change: 'exited', how: 'quit', members: [userId], origin });
     await this.store.groups.removeMembers(groupId, [userId], specs);
     await this.invalidate(groupId);
     await this.woke(specs);

@@ -46,8 +46,17 @@ export class MessageService {
     let payload = input.payload;
     let effects: EffectSpec[] = [];
     let discard = false;
+    let identity: Promise<{ uid: number; timestamp: number }> | undefined;
     if (!input.system) {
-      const facts = { sender: input.sender, conv: input.conv, payload, toUsers, origin, clientMsgId: input.clientMsgId };
+      const facts = {
+        sender: input.sender,
+        conv: input.conv,
+        payload,
+        toUsers,
+        origin,
+        clientMsgId: input.clientMsgId,
+        identity: () => (identity ??= this.store.messages.reserveUid()),
+      };
       const decision = await this.effects.beforeSend(facts);
       if (decision.action === 'reject') throw new CoreError('rejected', decision.msg, decision.code);
       if (decision.action === 'replace') payload = decision.payload;
@@ -66,6 +75,7 @@ export class MessageService {
       ...(input.system ? { system: true } : {}),
       ...(discard ? { discard: true } : {}),
       ...(effects.length > 0 ? { effects } : {}),
+      ...(identity ? { identity: await identity } : {}),
     });
     if (!r.duplicate && !discard) await this.announce(r);
     if (effects.length > 0 && !r.duplicate) await this.bus.publish({ type: 'outbox.wake' });

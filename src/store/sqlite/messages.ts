@@ -137,8 +137,8 @@ export class SqliteMessages implements MessageStore {
         toUsers: d.toUsers,
       };
       const del = this.delivery(msg, !d.system);
-      const now = Date.now();
-      const uid = this.ctx.uids.next(now);
+      const now = d.identity?.timestamp ?? Date.now();
+      const uid = d.identity?.uid ?? this.ctx.uids.next(now);
       const message: StoredMessage = {
         uid,
         sender: d.sender,
@@ -154,7 +154,7 @@ export class SqliteMessages implements MessageStore {
       };
       if (d.discard) return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
       if (d.payload.persistFlag === PersistFlag.transparent) {
-        insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now }, unread: (u) => this.ctx.unreadSingle(u) });
+        insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq: 0 }, unread: (u) => this.ctx.unreadSingle(u) });
         return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
       }
       const seq = this.ctx.nextSeq();
@@ -187,7 +187,7 @@ export class SqliteMessages implements MessageStore {
       } else {
         writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
       }
-      insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now }, unread: (u) => this.ctx.unreadSingle(u) });
+      insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq }, unread: (u) => this.ctx.unreadSingle(u) });
       return { message, seq, audience: del.audience, count: del.count, duplicate: false };
     });
   }
@@ -320,6 +320,14 @@ export class SqliteMessages implements MessageStore {
       const seq = this.ctx.nextSeq();
       writeEvent(this.ctx, seq, EventType.delete, uid, del.audience, null, del.extraUsers);
       return { message: msg, seq, audience: del.audience, unchanged: false, messageSeq: row.seq };
+    });
+  }
+
+  reserveUid(): Promise<{ uid: number; timestamp: number }> {
+    // In the writer's thread, where uids are issued; unused reservations are simply skipped uids.
+    return this.ctx.read(() => {
+      const timestamp = Date.now();
+      return { uid: this.ctx.uids.next(timestamp), timestamp };
     });
   }
 

@@ -49,7 +49,7 @@ function toJob(r: JobRow): OutboxJob {
 
 /** Facts of the committing command that effect specs may ask for. */
 export interface EffectFacts {
-  message?: { uid: number; timestamp: number };
+  message?: { uid: number; timestamp: number; seq: number };
   /** The user's unread total over single chats as this command leaves it. */
   unread?: (userId: string) => number;
 }
@@ -66,11 +66,12 @@ export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefine
     const mk = spec.fill?.messageKey;
     if (mk && facts.message) {
       const k = messageKey(facts.message.uid, facts.message.timestamp);
-      body[mk.seq] = k.seq;
-      body[mk.random] = k.random;
-      body[mk.time] = k.time;
+      if (mk.seq) body[mk.seq] = k.seq;
+      if (mk.random) body[mk.random] = k.random;
+      if (mk.time) body[mk.time] = k.time;
       if (mk.key) body[mk.key] = k.key;
     }
+    if (spec.fill?.messageSeq && facts.message) body[spec.fill.messageSeq] = facts.message.seq;
     const ur = spec.fill?.unreadOf;
     if (ur && facts.unread) body[ur.field] = facts.unread(ur.user);
     ins.run(spec.channel, spec.target, spec.orderKey, spec.kind, JSON.stringify(body), JSON.stringify(spec.meta), now, now);

@@ -82,7 +82,7 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
         member_extra: OptStr,
       }),
       result: Type.Object({ group_id: Str }),
-      handler: async (b) => {
+      handler: async (b, req) => {
         const info = b.group.group_info;
         const g = await groups.create(
           b.operator ?? '',
@@ -90,6 +90,7 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
           groupFieldsOf(info),
           membersOf(b.group.members ?? [], b.member_extra),
           notifyOf(b),
+          { kind: 'admin', ip: req.ip },
         );
         return { group_id: g.groupId };
       },
@@ -99,7 +100,7 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       summary: 'Dismiss a group',
       tags,
       body: Type.Object({ ...GroupBase, group_id: NonEmpty }),
-      handler: async (b) => groups.dismiss(requireOperator(b.operator), b.group_id, notifyOf(b)),
+      handler: async (b, req) => groups.dismiss(requireOperator(b.operator), b.group_id, notifyOf(b), { kind: 'admin', ip: req.ip }),
     }),
     adminRoute({
       path: '/group/get_info',
@@ -136,22 +137,26 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       summary: 'Add (or update) members',
       tags,
       body: Type.Object({ ...GroupBase, group_id: NonEmpty, members: Type.Array(GroupMemberIn, { minItems: 1 }), member_extra: OptStr }),
-      handler: async (b) => groups.addMembers(b.operator ?? '', b.group_id, membersOf(b.members, b.member_extra), notifyOf(b)),
+      handler: async (b, req) =>
+        groups.addMembers(b.operator ?? '', b.group_id, membersOf(b.members, b.member_extra), notifyOf(b), { kind: 'admin', ip: req.ip }),
     }),
     adminRoute({
       path: '/group/member/del',
       summary: 'Remove members (not the owner)',
       tags,
       body: Type.Object({ ...GroupBase, group_id: NonEmpty, members: StrList }),
-      handler: async (b) =>
-        groups.removeMembers(requireOperator(b.operator), b.group_id, stringList(b.members, 'members', { nonEmpty: true }), notifyOf(b)),
+      handler: async (b, req) =>
+        groups.removeMembers(requireOperator(b.operator), b.group_id, stringList(b.members, 'members', { nonEmpty: true }), notifyOf(b), {
+          kind: 'admin',
+          ip: req.ip,
+        }),
     }),
     adminRoute({
       path: '/group/member/quit',
       summary: 'The operator leaves the group',
       tags,
       body: Type.Object({ ...GroupBase, group_id: NonEmpty }),
-      handler: async (b) => groups.quit(requireOperator(b.operator), b.group_id, notifyOf(b)),
+      handler: async (b, req) => groups.quit(requireOperator(b.operator), b.group_id, notifyOf(b), { kind: 'admin', ip: req.ip }),
     }),
     adminRoute({
       path: '/group/manager/set',
