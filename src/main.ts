@@ -91,6 +91,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       firstRetryMs: cb.firstRetryMs,
       maxRetryMs: cb.maxRetryMs,
       pollMs: cb.pollMs,
+      claimDelayMs: 5,
       onResult: (job, ok, dead) => {
         metrics.callbacks.inc({ command: job.kind, result: ok ? 'delivered' : dead ? 'dead' : 'retry' });
         if (ok) metrics.callbackLag.observe((Date.now() - job.createdAt) / 1000);

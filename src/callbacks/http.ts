@@ -41,7 +41,9 @@ export async function postCallback(
   if (extra.createdAt !== undefined) headers['x-switchboard-created-at'] = String(extra.createdAt);
   if (target.hmacSecret) headers['x-switchboard-signature'] = `sha256=${crypto.createHmac('sha256', target.hmacSecret).update(body).digest('hex')}`;
   // undici's request (keep-alive pool per origin, no redirects): several times cheaper than fetch().
-  const res = await request(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(extra.timeoutMs ?? target.timeoutMs) });
+  // Its own timers bound the wait for the reply's headers, and then for its body, each to the timeout.
+  const timeout = extra.timeoutMs ?? target.timeoutMs;
+  const res = await request(url, { method: 'POST', headers, body, headersTimeout: timeout, bodyTimeout: timeout });
   const text = (await res.body.text()).slice(0, MAX_RESPONSE);
   return { status: res.statusCode, text };
 }

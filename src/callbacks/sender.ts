@@ -1,6 +1,7 @@
 import type { OutboxJob } from '../core/ports/outbox.js';
 import type { Attempt, Sender } from '../outbox/dispatcher.js';
 import { postCallback } from './http.js';
+import { isTimeout } from './tencent.js';
 import type { CallbackTargets } from './targets.js';
 
 /**
@@ -9,7 +10,10 @@ import type { CallbackTargets } from './targets.js';
  * A job whose target was removed is dead-lettered (it can be redelivered once the target is back).
  */
 export class WebhookSender implements Sender {
-  /** `maxAttemptMs` bounds one attempt below the outbox lease, so a job is never delivered twice at once. */
+  /**
+   * `maxAttemptMs` bounds one attempt below the outbox lease, so a job is never delivered twice at
+   * once: headers and body each get at most half of it.
+   */
   constructor(
     private readonly targets: CallbackTargets,
     private readonly maxAttemptMs: number,
@@ -18,9 +22,9 @@ export class WebhookSender implements Sender {
   async deliver(job: OutboxJob): Promise<Attempt> {
     const t = this.targets.get(job.target);
     if (!t || !t.enabled) return { ok: false, response: '', error: `callback target ${job.target} is not configured or disabled`, retryable: false };
-    const timeoutMs = Math.min(t.timeoutMs, this.maxAttemptMs);
+    const timeoutMs = Math.min(t.timeoutMs, Math.floor(this.maxAttemptMs / 2));
     try {
-      const res = await postCallback(t, job.kind, JSON.stringify(job.body), job.meta, {
+      const res = await postCallback(t, job.kind, job.body, job.meta, {
         deliveryId: job.id,
         attempt: job.attempts + 1,
         createdAt: job.createdAt,
@@ -30,7 +34,7 @@ export class WebhookSender implements Sender {
       return { ok, response: `${res.status} ${res.text}`, ...(ok ? {} : { error: `HTTP ${res.status}` }) };
     } catch (err) {
       const e = err as Error;
-      return { ok: false, response: '', error: e.name === 'TimeoutError' ? `timeout after ${timeoutMs} ms` : e.message };
+      return { ok: false, response: '', error: isTimeout(e) ? `timeout after ${timeoutMs} ms` : e.message };
     }
   }
 }

@@ -9,6 +9,12 @@ import { optPlatform, postCallback } from './http.js';
 import { fromMsgBody, toMsgBody } from './msgbody.js';
 import type { CallbackTarget, CallbackTargets } from './targets.js';
 
+/** undici's timeout errors (headers or body), or an abort. */
+export function isTimeout(e: Error): boolean {
+  const code = (e as Error & { code?: string }).code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || e.name === 'TimeoutError' || e.name === 'AbortError';
+}
+
 /** Outbox channel of callback jobs. */
 export const WEBHOOK = 'webhook';
 
@@ -120,7 +126,7 @@ export class TencentCallbacks implements EffectsPlanner {
       this.log.warn({ target: t.id, command, err: String(err) }, 'before-send callback failed');
       if (t.beforeSendPolicy === 'allow') return { action: 'allow' };
       const e = err as Error;
-      return e.name === 'TimeoutError' || e.name === 'AbortError'
+      return isTimeout(e)
         ? { action: 'reject', code: 249, msg: 'timeout' }
         : { action: 'reject', code: 4, msg: `before-send callback failed: ${e.message}` };
     }

@@ -29,6 +29,11 @@ export interface DispatcherOptions {
   maxRetryMs: number;
   /** Claim at least this often even without a wake-up. */
   pollMs: number;
+  /**
+   * Wake-ups within this window share one claim (ms): under load one claim takes many jobs instead of
+   * one per commit. Adds at most this much to a callback's delay.
+   */
+  claimDelayMs?: number;
   onResult?: (job: OutboxJob, ok: boolean, dead: boolean) => void;
 }
 
@@ -42,6 +47,7 @@ export interface DispatcherOptions {
 export class OutboxDispatcher {
   private inFlight = 0;
   private claiming: Promise<void> | null = null;
+  private pending: NodeJS.Timeout | null = null;
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
@@ -65,16 +71,27 @@ export class OutboxDispatcher {
     this.kick();
   }
 
-  /** Claim now (coalesced: one claim loop at a time). */
+  /** Claim soon (coalesced: one claim loop at a time, wake-ups within claimDelayMs share it). */
   kick(): void {
     if (this.stopped) return;
     if (this.claiming) {
       this.again = true;
       return;
     }
-    this.claiming = this.claimLoop().finally(() => {
-      this.claiming = null;
-    });
+    if (this.pending) return;
+    const delay = this.opts.claimDelayMs ?? 0;
+    const start = (): void => {
+      this.pending = null;
+      if (this.stopped || this.claiming) return;
+      this.claiming = this.claimLoop().finally(() => {
+        this.claiming = null;
+      });
+    };
+    if (delay > 0) {
+      this.pending = setTimeout(start, delay);
+    } else {
+      start();
+    }
   }
 
   private async claimLoop(): Promise<void> {
@@ -142,6 +159,7 @@ export class OutboxDispatcher {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.pending) clearTimeout(this.pending);
     this.unsubscribe?.();
     if (this.claiming) await this.claiming;
     if (this.inFlight > 0) await new Promise<void>((r) => this.idle.push(r));

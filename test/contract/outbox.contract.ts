@@ -19,6 +19,11 @@ import type { EffectSpec, JobStatus, NewJob, OutboxJob } from '../../src/core/po
 import type { MessageDraft, Store } from '../../src/core/ports/store.js';
 import { expectCoreError, type StoreFactory } from './store.contract.js';
 
+/** A job's body (stored and handed out as the exact JSON text). */
+function bodyOfJob(j: { body: string }): Record<string, unknown> {
+  return JSON.parse(j.body) as Record<string, unknown>;
+}
+
 const LEASE = 1_000;
 const MAX_MEMBERS = 100;
 
@@ -96,8 +101,8 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         for (const id of got) expect(Number.isSafeInteger(id) && id > 0).toBe(true);
         for (const [i, id] of got.entries()) {
           const j = await byId(id);
-          expect(j).toMatchObject({ ...given[i], id, status: 'pending', attempts: 0, lastError: '', lastResponse: '', deliveredAt: 0 });
-          expect(j.body).toEqual(given[i]!.body);
+          expect(j).toMatchObject({ ...given[i], body: JSON.stringify(given[i]!.body), id, status: 'pending', attempts: 0, lastError: '', lastResponse: '', deliveredAt: 0 });
+          expect(bodyOfJob(j)).toEqual(given[i]!.body);
           expect(j.meta).toEqual(given[i]!.meta);
           expect(j.createdAt).toBeGreaterThanOrEqual(before - 1000);
           expect(j.createdAt).toBeLessThanOrEqual(after + 1000);
@@ -150,7 +155,7 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         const claimed = results.flat();
         expect(new Set(ids(claimed)).size).toBe(claimed.length);
         expect(claimed.map((j) => j.orderKey).sort()).toEqual(keys);
-        for (const j of claimed) expect(j.body['n'], `${j.orderKey} gave its oldest job`).toBe(1);
+        for (const j of claimed) expect(bodyOfJob(j)['n'], `${j.orderKey} gave its oldest job`).toBe(1);
       });
 
       it('jobs of one key come out in creation order across completes, while other keys proceed independently', async () => {
@@ -391,7 +396,7 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         for (const id of u) await s.users.upsertUser(id, { name: `name-${id}` });
       }
       const bodyOf = async (kind: string): Promise<Record<string, unknown>[]> =>
-        (await all()).filter((j) => j.kind === kind).map((j) => j.body);
+        (await all()).filter((j) => j.kind === kind).map(bodyOfJob);
 
       it('appendMessage commits its effects with the message, filling the message key', async () => {
         await users('a', 'b');
@@ -414,7 +419,7 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         }
 
         const k = messageKey(r.message.uid, r.message.timestamp);
-        expect(jobs[0]!.body).toEqual({
+        expect(bodyOfJob(jobs[0]!)).toEqual({
           CallbackCommand: 'C2C.CallbackAfterSendMsg',
           From_Account: 'a',
           MsgSeq: k.seq,
@@ -423,9 +428,9 @@ export function outboxContract(name: string, factory: StoreFactory): void {
           MsgKey: k.key,
           Keep: { x: [1] },
         });
-        expect(parseMessageKey(jobs[0]!.body['MsgKey'] as string)).toEqual({ uid: r.message.uid, time: Math.floor(r.message.timestamp / 1000) });
-        expect(jobs[1]!.body).toEqual({ CallbackCommand: 'Group.Like', Random: k.random, MsgSeq: k.seq, MsgTime: k.time });
-        expect(jobs[2]!.body, 'no fill: the body is stored as given').toEqual({ MsgSeq: 'untouched' });
+        expect(parseMessageKey(bodyOfJob(jobs[0]!)['MsgKey'] as string)).toEqual({ uid: r.message.uid, time: Math.floor(r.message.timestamp / 1000) });
+        expect(bodyOfJob(jobs[1]!)).toEqual({ CallbackCommand: 'Group.Like', Random: k.random, MsgSeq: k.seq, MsgTime: k.time });
+        expect(bodyOfJob(jobs[2]!), 'no fill: the body is stored as given').toEqual({ MsgSeq: 'untouched' });
         // The jobs of one command keep their order within a key.
         const T = later();
         expect(sorted(ids(await s.outbox.claim(T, 10, LEASE)))).toEqual(sorted([jobs[0]!.id, jobs[2]!.id]));
@@ -596,7 +601,7 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         );
         const k = messageKey(r.message.uid, r.message.timestamp);
         expect(await s.messages.uidOfKey(k.key)).toBe(r.message.uid);
-        const fromJob = (await all())[0]!.body['MsgKey'] as string;
+        const fromJob = bodyOfJob((await all())[0]!)['MsgKey'] as string;
         expect(await s.messages.uidOfKey(fromJob), 'the key a callback carries names the message').toBe(r.message.uid);
         expect(await s.messages.uidOfKey(`${k.seq}_${k.random}_${k.time + 1}`)).toBeNull();
         expect(await s.messages.uidOfKey(`${k.seq}_${k.random}_${k.time - 1}`)).toBeNull();

@@ -15,6 +15,11 @@ import type { NewJob, OutboxJob } from '../../src/core/ports/outbox.js';
 import { OutboxDispatcher, type Attempt, type DispatcherOptions, type Sender } from '../../src/outbox/dispatcher.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
+/** A job's body (stored and handed out as the exact JSON text). */
+function bodyOfJob(j: { body: string }): Record<string, unknown> {
+  return JSON.parse(j.body) as Record<string, unknown>;
+}
+
 const silent = pino({ level: 'silent' });
 
 /** Reject if `p` has not settled within `ms` of real time (a failure guard, not a synchronisation). */
@@ -177,7 +182,7 @@ describe('OutboxDispatcher', () => {
     await resultCount.reach(1, 'the delivery');
     expect(results).toEqual([{ id, ok: true, dead: false }]);
     expect(sender.jobs).toHaveLength(1);
-    expect(sender.jobs[0]).toMatchObject({ id, channel: 'webhook', target: 'cb1', orderKey: 'k', kind: 'C2C.CallbackAfterSendMsg', body: job('k', 1).body, meta: job('k', 1).meta, attempts: 0 });
+    expect(sender.jobs[0]).toMatchObject({ id, channel: 'webhook', target: 'cb1', orderKey: 'k', kind: 'C2C.CallbackAfterSendMsg', body: JSON.stringify(job('k', 1).body), meta: job('k', 1).meta, attempts: 0 });
     const j = await jobOf(id!);
     expect(j).toMatchObject({ status: 'delivered', attempts: 1, lastResponse: '{"ActionStatus":"OK","ErrorCode":0}', lastError: '' });
     expect(j.deliveredAt).toBeGreaterThanOrEqual(before);
@@ -244,7 +249,7 @@ describe('OutboxDispatcher', () => {
 
   it('dead-letters at once when the sender says retrying cannot help, and the next job of the key proceeds', async () => {
     const sender = new ScriptedSender((j) =>
-      j.body['n'] === 1 ? { ok: false, retryable: false, response: 'HTTP 404', error: 'no such target' } : { ok: true, response: 'ok' },
+      bodyOfJob(j)['n'] === 1 ? { ok: false, retryable: false, response: 'HTTP 404', error: 'no such target' } : { ok: true, response: 'ok' },
     );
     const [first, second] = await store.outbox.enqueue([job('k', 1), job('k', 2)]);
     dispatcher({ webhook: sender }, { maxAttempts: 5 }).start();

@@ -48,9 +48,11 @@ export interface EffectSpec extends NewJob {
 
 export type JobStatus = 'pending' | 'in_flight' | 'delivered' | 'dead';
 
-export interface OutboxJob extends NewJob {
+export interface OutboxJob extends Omit<NewJob, 'body'> {
   /** Stable delivery id. */
   id: number;
+  /** The exact JSON text to deliver (as stored: senders send it as is). */
+  body: string;
   status: JobStatus;
   attempts: number;
   createdAt: number;

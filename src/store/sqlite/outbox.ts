@@ -5,6 +5,7 @@ import type { SqliteContext } from './context.js';
 const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
 const CODE: Record<JobStatus, number> = { pending: 0, in_flight: 1, delivered: 2, dead: 3 };
 const KEEP = 2000; // characters of an error or response kept in the delivery log
+const KEEP_OK = 200; // of the response to a successful delivery
 /**
  * Claims and results need not wait for an fsync: lost in a power cut, the job is only delivered again
  * (at least once, under the same delivery id), which the outbox contract allows anyway.
@@ -35,7 +36,7 @@ function toJob(r: JobRow): OutboxJob {
     target: r.target,
     orderKey: r.order_key,
     kind: r.kind,
-    body: JSON.parse(r.body) as Record<string, unknown>,
+    body: r.body,
     meta: JSON.parse(r.meta) as Record<string, string>,
     status: STATUS[r.status] ?? 'pending',
     attempts: r.attempts,
@@ -119,7 +120,7 @@ export class SqliteOutbox implements OutboxStore {
     return this.ctx.write(() => {
       this.ctx
         .stmt(`UPDATE outbox SET status = 2, attempts = attempts + 1, delivered_at = ?, next_at = 0, last_response = ?, last_error = '' WHERE id = ?`)
-        .run(now, response.slice(0, KEEP), id);
+        .run(now, response.slice(0, KEEP_OK), id);
     }, LEASE);
   }
 
@@ -165,9 +166,16 @@ export class SqliteOutbox implements OutboxStore {
   counts(): Promise<Record<JobStatus, number>> {
     return this.ctx.read(() => {
       const out: Record<JobStatus, number> = { pending: 0, in_flight: 0, delivered: 0, dead: 0 };
-      for (const r of this.ctx.stmt('SELECT status, COUNT(*) AS n FROM outbox GROUP BY status').all() as Array<{ status: number; n: number }>) {
+      // Active and dead jobs through their partial indexes; delivered = the rest.
+      for (const r of this.ctx.stmt('SELECT status, COUNT(*) AS n FROM outbox WHERE status IN (0, 1) GROUP BY status').all() as Array<{
+        status: number;
+        n: number;
+      }>) {
         out[STATUS[r.status] ?? 'pending'] = r.n;
       }
+      out.dead = (this.ctx.stmt('SELECT COUNT(*) AS n FROM outbox WHERE status = 3').get() as { n: number }).n;
+      const total = (this.ctx.stmt('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
+      out.delivered = total - out.pending - out.in_flight - out.dead;
       return out;
     });
   }

@@ -161,7 +161,7 @@ export function callbackRoutes(hub: Hub, targets: CallbackTargets): AdminRouteDe
               deliveredAt: j.deliveredAt,
               lastError: j.lastError,
               lastResponse: j.lastResponse,
-              body: j.body,
+              body: JSON.parse(j.body) as unknown,
             })),
         };
       },
