@@ -1,6 +1,7 @@
 import type { Bus } from '../core/ports/bus.js';
-import type { OutboxJob, OutboxStore } from '../core/ports/outbox.js';
+import { targetKey, type AttemptOutcome, type OutboxJob, type OutboxStore } from '../core/ports/outbox.js';
 import type { Logger } from '../log.js';
+import { CircuitBreakers, type BreakerOptions } from './breaker.js';
 
 /** What a sender reports for one attempt. */
 export interface Attempt {
@@ -18,8 +19,10 @@ export interface Sender {
 }
 
 export interface DispatcherOptions {
-  /** Jobs in flight at once. */
+  /** Jobs in flight at once on this node, over all targets. */
   concurrency: number;
+  /** Jobs in flight at once per (channel, target): one slow target cannot take every slot. Default: concurrency. */
+  perTargetConcurrency?: number;
   /** How long a claimed job stays leased to this dispatcher (longer than any attempt). */
   leaseMs: number;
   /** Attempts before a job is dead-lettered. */
@@ -34,18 +37,25 @@ export interface DispatcherOptions {
    * one per commit. Adds at most this much to a callback's delay.
    */
   claimDelayMs?: number;
+  /** Per-target circuit breaker (see breaker.ts); default: on with its defaults. */
+  breaker?: Partial<BreakerOptions>;
   onResult?: (job: OutboxJob, ok: boolean, dead: boolean) => void;
 }
 
 /**
  * Runs outbox jobs: claims due jobs (woken by the bus after commits, and on a poll), delivers them
- * through the sender of their channel with at most `concurrency` in flight, then records success,
- * a retry at now + firstRetryMs·2^(attempt−1) (capped), or the dead-letter state after maxAttempts.
- * A job of a channel without a sender is dead-lettered. Delivery is at least once: the job id is the
- * stable delivery id.
+ * through the sender of their channel with at most `concurrency` in flight (and `perTargetConcurrency`
+ * per target), then records success, a retry at now + firstRetryMs·2^(attempt−1) (capped), or the
+ * dead-letter state after maxAttempts. A job of a channel without a sender is dead-lettered.
+ *
+ * Results of one event-loop turn are recorded in one store write (settle), fenced by each job's lease,
+ * and submitted before the next claim so that claim sees them. A target whose attempts keep failing
+ * trips its circuit breaker: its jobs are left pending (attempts untouched) until a probe succeeds.
+ * Delivery is at least once: the job id is the stable delivery id.
  */
 export class OutboxDispatcher {
   private inFlight = 0;
+  private readonly perTarget = new Map<string, number>();
   private claiming: Promise<void> | null = null;
   private pending: NodeJS.Timeout | null = null;
   private again = false;
@@ -53,6 +63,10 @@ export class OutboxDispatcher {
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
   private idle: Array<() => void> = [];
+  /** Results not yet submitted, with the jobs they belong to (for onResult). */
+  private outcomes: Array<{ job: OutboxJob; outcome: AttemptOutcome; dead: boolean }> = [];
+  private settling: Promise<void> | null = null;
+  private readonly breakers: CircuitBreakers;
 
   constructor(
     private readonly outbox: OutboxStore,
@@ -60,7 +74,9 @@ export class OutboxDispatcher {
     private readonly senders: Record<string, Sender>,
     private readonly opts: DispatcherOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.breakers = new CircuitBreakers(opts.breaker ?? {});
+  }
 
   start(): void {
     this.unsubscribe = this.bus.subscribe((e) => {
@@ -85,6 +101,7 @@ export class OutboxDispatcher {
       if (this.stopped || this.claiming) return;
       this.claiming = this.claimLoop().finally(() => {
         this.claiming = null;
+        if (this.again) this.kick();
       });
     };
     if (delay > 0) {
@@ -94,15 +111,27 @@ export class OutboxDispatcher {
     }
   }
 
+  private perTargetLimit(): number {
+    return this.opts.perTargetConcurrency ?? this.opts.concurrency;
+  }
+
   private async claimLoop(): Promise<void> {
     try {
+      // Claim in chunks (each claim is a store write): when idle, or once a quarter of the slots is free.
+      const chunk = Math.max(1, Math.floor(this.opts.concurrency / 4));
       do {
         this.again = false;
-        // Claim in chunks (each claim is a durable write): when idle, or once a quarter of the slots is free.
-        const chunk = Math.max(1, Math.floor(this.opts.concurrency / 4));
         while (!this.stopped && (this.inFlight === 0 || this.opts.concurrency - this.inFlight >= chunk)) {
           const free = this.opts.concurrency - this.inFlight;
-          const jobs = await this.outbox.claim(Date.now(), free, this.opts.leaseMs);
+          const now = Date.now();
+          const inFlight = Object.fromEntries(this.perTarget);
+          const { exclude, probing } = this.breakers.claimState(now);
+          // A half-open target gets one probe at a time.
+          for (const k of probing) {
+            if ((inFlight[k] ?? 0) > 0) exclude.push(k);
+            else inFlight[k] = this.perTargetLimit() - 1;
+          }
+          const jobs = await this.outbox.claim(now, free, this.opts.leaseMs, { perTarget: this.perTargetLimit(), inFlight, exclude });
           // Stopped meanwhile: leave the jobs to their lease (claimed again later, same delivery id).
           if (this.stopped) return;
           for (const j of jobs) this.run(j);
@@ -115,11 +144,15 @@ export class OutboxDispatcher {
   }
 
   private run(job: OutboxJob): void {
+    const key = targetKey(job.channel, job.target);
     this.inFlight++;
+    this.perTarget.set(key, (this.perTarget.get(key) ?? 0) + 1);
     void this.attempt(job).finally(() => {
       this.inFlight--;
-      if (this.inFlight === 0) for (const r of this.idle.splice(0)) r();
-      this.kick();
+      const n = (this.perTarget.get(key) ?? 1) - 1;
+      if (n > 0) this.perTarget.set(key, n);
+      else this.perTarget.delete(key);
+      if (this.inFlight === 0 && !this.settling && this.outcomes.length === 0) for (const r of this.idle.splice(0)) r();
     });
   }
 
@@ -136,22 +169,48 @@ export class OutboxDispatcher {
       }
     }
     const now = Date.now();
+    const key = targetKey(job.channel, job.target);
+    if (a.ok) {
+      this.breakers.success(key);
+      this.record(job, { id: job.id, lease: job.nextAt, ok: true, response: a.response, at: now }, false);
+      return;
+    }
+    // A target that does not exist says nothing about its health.
+    if (a.retryable !== false) this.breakers.failure(key, now);
+    // job.attempts already counts this attempt (counted when it was claimed).
+    const attempt = Math.max(1, job.attempts);
+    const dead = a.retryable === false || attempt >= this.opts.maxAttempts;
+    const delay = Math.min(this.opts.firstRetryMs * 2 ** (attempt - 1), this.opts.maxRetryMs);
+    this.record(job, { id: job.id, lease: job.nextAt, ok: false, error: a.error ?? 'failed', response: a.response, nextAt: dead ? null : now + delay }, dead);
+    if (dead) this.log.warn({ job: job.id, kind: job.kind, target: job.target, error: a.error }, 'outbox job dead-lettered');
+  }
+
+  /** Queue a result; every result of this turn goes to the store in one settle(), then claims follow. */
+  private record(job: OutboxJob, outcome: AttemptOutcome, dead: boolean): void {
+    this.outcomes.push({ job, outcome, dead });
+    if (this.settling) return;
+    this.settling = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.settleLoop());
+  }
+
+  private async settleLoop(): Promise<void> {
     try {
-      if (a.ok) {
-        await this.outbox.complete(job.id, a.response, now);
-        this.opts.onResult?.(job, true, false);
-        return;
+      while (this.outcomes.length > 0) {
+        const batch = this.outcomes;
+        this.outcomes = [];
+        // Submitted before the claim below, so the claim (same writer, later command) sees these results.
+        const settled = this.outbox.settle(batch.map((b) => b.outcome));
+        this.kick();
+        try {
+          await settled;
+          for (const b of batch) this.opts.onResult?.(b.job, b.outcome.ok, b.dead);
+        } catch (err) {
+          // Recording failed (store unavailable): the leases run out and the jobs are claimed again.
+          this.log.error({ err, jobs: batch.length }, 'recording outbox attempts failed');
+        }
       }
-      // job.attempts counts earlier attempts; this one is number attempts + 1.
-      const attempt = job.attempts + 1;
-      const dead = a.retryable === false || attempt >= this.opts.maxAttempts;
-      const delay = Math.min(this.opts.firstRetryMs * 2 ** (attempt - 1), this.opts.maxRetryMs);
-      await this.outbox.fail(job.id, a.error ?? 'failed', a.response, dead ? null : now + delay);
-      this.opts.onResult?.(job, false, dead);
-      if (dead) this.log.warn({ job: job.id, kind: job.kind, target: job.target, error: a.error }, 'outbox job dead-lettered');
-    } catch (err) {
-      // Recording failed (store unavailable): the lease runs out and the job is claimed again.
-      this.log.error({ err, job: job.id }, 'recording an outbox attempt failed');
+    } finally {
+      this.settling = null;
+      if (this.inFlight === 0 && this.outcomes.length === 0) for (const r of this.idle.splice(0)) r();
     }
   }
 
@@ -162,6 +221,6 @@ export class OutboxDispatcher {
     if (this.pending) clearTimeout(this.pending);
     this.unsubscribe?.();
     if (this.claiming) await this.claiming;
-    if (this.inFlight > 0) await new Promise<void>((r) => this.idle.push(r));
+    if (this.inFlight > 0 || this.settling || this.outcomes.length > 0) await new Promise<void>((r) => this.idle.push(r));
   }
 }

@@ -15,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { messageKey, parseMessageKey } from '../../src/core/ids.js';
 import { ConvType, MessageKind, PersistFlag, type Conversation, type Payload } from '../../src/core/model.js';
 import { normalizePayload } from '../../src/core/payload.js';
-import type { EffectSpec, JobStatus, NewJob, OutboxJob } from '../../src/core/ports/outbox.js';
+import { targetKey, type EffectSpec, type JobStatus, type NewJob, type OutboxJob } from '../../src/core/ports/outbox.js';
 import type { MessageDraft, Store } from '../../src/core/ports/store.js';
 import { expectCoreError, type StoreFactory } from './store.contract.js';
 
@@ -118,7 +118,7 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         expect(await s.outbox.claim(j.nextAt - 1, 10, LEASE), 'not due yet').toEqual([]);
         const claimed = await s.outbox.claim(j.nextAt, 10, LEASE);
         expect(claimed).toHaveLength(1);
-        expect(claimed[0]).toMatchObject({ id, status: 'in_flight', nextAt: j.nextAt + LEASE, attempts: 0, orderKey: 'a', body: j.body, meta: j.meta });
+        expect(claimed[0], 'attempts counts the attempt the job is claimed for').toMatchObject({ id, status: 'in_flight', nextAt: j.nextAt + LEASE, attempts: 1, orderKey: 'a', body: j.body, meta: j.meta });
         expect(await byId(id!)).toMatchObject({ status: 'in_flight', nextAt: j.nextAt + LEASE });
       });
 
@@ -204,7 +204,7 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         expect(await byId(a2!)).toMatchObject({ status: 'pending' });
         const retry = await s.outbox.claim(T + 5_000, 10, LEASE);
         expect(ids(retry)).toEqual([a1]);
-        expect(retry[0]).toMatchObject({ attempts: 1, status: 'in_flight' });
+        expect(retry[0]).toMatchObject({ attempts: 2, status: 'in_flight' });
         await s.outbox.complete(a1!, 'ok', T + 5_000);
         expect(ids(await s.outbox.claim(T + 5_000, 10, LEASE))).toEqual([a2]);
       });
@@ -325,6 +325,129 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         expect(ids(await s.outbox.claim(T, 10, LEASE))).toEqual([a1]);
         await s.outbox.complete(a1!, 'ok', T);
         expect(ids(await s.outbox.claim(T, 10, LEASE))).toEqual([a2]);
+      });
+    });
+
+    // ------------------------------------------------------------------ leases, batches, fairness
+    describe('settle, fencing and claim options', () => {
+      it('settle records many outcomes in one call: delivered, retry and dead, and says how many applied', async () => {
+        const [a, b, c, b2] = await s.outbox.enqueue([job('A', 1), job('B', 1), job('C', 1), job('B', 2)]);
+        const T = later();
+        const claimed = await s.outbox.claim(T, 10, LEASE);
+        const lease = (id: number): number => claimed.find((j) => j.id === id)!.nextAt;
+        const n = await s.outbox.settle([
+          { id: a!, lease: lease(a!), ok: true, response: 'ok', at: T + 1 },
+          { id: b!, lease: lease(b!), ok: false, error: 'HTTP 500', response: 'oops', nextAt: null },
+          { id: c!, lease: lease(c!), ok: false, error: 'timeout', response: '', nextAt: T + 500 },
+          { id: 987_654, ok: true, response: 'no such job', at: T },
+        ]);
+        expect(n, 'the unknown id does not count').toBe(3);
+        expect(await byId(a!)).toMatchObject({ status: 'delivered', attempts: 1, deliveredAt: T + 1, lastResponse: 'ok' });
+        expect(await byId(b!)).toMatchObject({ status: 'dead', attempts: 1, lastError: 'HTTP 500', lastResponse: 'oops' });
+        expect(await byId(c!)).toMatchObject({ status: 'pending', attempts: 1, nextAt: T + 500, lastError: 'timeout' });
+        expect(ids(await s.outbox.claim(T + 1, 10, LEASE)), 'the dead job released its key; the retry holds its own').toEqual([b2]);
+      });
+
+      it('results are fenced by the lease: a holder whose lease lapsed cannot overwrite the newer attempt', async () => {
+        const [a, a2] = await s.outbox.enqueue([job('A', 1), job('A', 2)]);
+        const T = later();
+        const [first] = await s.outbox.claim(T, 10, LEASE);
+        const [second] = await s.outbox.claim(T + LEASE + 1, 10, LEASE);
+        expect(second!.id).toBe(a);
+        expect(second!.nextAt).not.toBe(first!.nextAt);
+        expect(second!.attempts, 'both attempts are counted').toBe(2);
+        // The first holder reports late: ignored, whatever it says.
+        expect(await s.outbox.settle([{ id: a!, lease: first!.nextAt, ok: false, error: 'late', response: '', nextAt: null }])).toBe(0);
+        expect(await s.outbox.settle([{ id: a!, lease: first!.nextAt, ok: true, response: 'late ok', at: T }])).toBe(0);
+        expect(await byId(a!)).toMatchObject({ status: 'in_flight', nextAt: second!.nextAt, lastError: '', lastResponse: '' });
+        expect(await s.outbox.claim(T + LEASE + 2, 10, LEASE), 'the key is still held by the current lease').toEqual([]);
+        // The current holder's result applies, once.
+        expect(await s.outbox.settle([{ id: a!, lease: second!.nextAt, ok: true, response: 'ok', at: T + LEASE + 3 }])).toBe(1);
+        expect(await s.outbox.settle([{ id: a!, lease: second!.nextAt, ok: true, response: 'again', at: T + LEASE + 4 }])).toBe(0);
+        expect(await byId(a!)).toMatchObject({ status: 'delivered', lastResponse: 'ok', deliveredAt: T + LEASE + 3 });
+        expect(ids(await s.outbox.claim(T + LEASE + 5, 10, LEASE))).toEqual([a2]);
+        expect((await s.outbox.counts()).delivered).toBe(1);
+      });
+
+      it('perTarget and inFlight cap each target; exclude skips a target; every target with due jobs is served', async () => {
+        const made = await s.outbox.enqueue([
+          ...[1, 2, 3, 4, 5].map((n) => job(`x${n}`, n, { target: 'X' })),
+          ...[1, 2, 3].map((n) => job(`y${n}`, n, { target: 'Y' })),
+          ...[1, 2].map((n) => job(`z${n}`, n, { channel: 'smtp', target: 'X' })),
+        ]);
+        const T = later();
+        const c1 = await s.outbox.claim(T, 100, LEASE, { perTarget: 2, inFlight: { [targetKey('webhook', 'X')]: 1 } });
+        const count = (js: OutboxJob[], channel: string, target: string): number => js.filter((j) => j.channel === channel && j.target === target).length;
+        expect(count(c1, 'webhook', 'X'), 'one slot left of two').toBe(1);
+        expect(count(c1, 'webhook', 'Y')).toBe(2);
+        expect(count(c1, 'smtp', 'X'), 'a target is scoped by its channel').toBe(2);
+        const c2 = await s.outbox.claim(T, 100, LEASE, { exclude: [targetKey('webhook', 'X')] });
+        expect(count(c2, 'webhook', 'X')).toBe(0);
+        expect(count(c2, 'webhook', 'Y')).toBe(1);
+        const c3 = await s.outbox.claim(T, 100, LEASE);
+        expect(count(c3, 'webhook', 'X')).toBe(4);
+        expect(sorted(ids([...c1, ...c2, ...c3]))).toEqual(sorted(made));
+      });
+
+      it('a small limit is shared among targets over successive claims: none is starved by another\'s backlog', async () => {
+        await s.outbox.enqueue(Array.from({ length: 40 }, (_, i) => job(`big${i}`, i, { target: 'BIG' })));
+        await s.outbox.enqueue([job('small', 1, { target: 'SMALL' })]);
+        const T = later();
+        const got: OutboxJob[] = [];
+        for (let i = 0; i < 4; i++) got.push(...(await s.outbox.claim(T, 2, LEASE)));
+        expect(got.some((j) => j.target === 'SMALL'), 'the small target was served within a few claims').toBe(true);
+      });
+
+      it('a long queue behind a waiting head does not hold other keys back', async () => {
+        const queued = await s.outbox.enqueue(Array.from({ length: 2_000 }, (_, n) => job('HOT', n)));
+        const T = later();
+        const [head] = await s.outbox.claim(T, 10, LEASE);
+        expect(head!.id).toBe(queued[0]);
+        await s.outbox.fail(head!.id, 'HTTP 503', '', T + 60_000);
+        const [other] = await s.outbox.enqueue([job('COLD', 1)]);
+        expect(ids(await s.outbox.claim(T + 1, 10, LEASE))).toEqual([other]);
+        expect((await s.outbox.counts()).pending).toBe(2_000);
+      });
+
+      it('a job redelivered while a later job of its key is in flight waits for it, then goes before the rest', async () => {
+        const [a1, a2, a3] = await s.outbox.enqueue([job('A', 1), job('A', 2), job('A', 3)]);
+        const T = later();
+        await s.outbox.claim(T, 10, LEASE);
+        await s.outbox.fail(a1!, 'gone', '', null);
+        const [inFlight] = await s.outbox.claim(T, 10, LEASE);
+        expect(inFlight!.id).toBe(a2);
+        expect(await s.outbox.redeliver(a1!, T)).toBe(1);
+        expect(await s.outbox.claim(T, 10, LEASE), 'one job of a key in flight at a time').toEqual([]);
+        await s.outbox.complete(a2!, 'ok', T);
+        expect(ids(await s.outbox.claim(T, 10, LEASE)), 'the redelivered job is the oldest active one').toEqual([a1]);
+        await s.outbox.complete(a1!, 'ok', T);
+        expect(ids(await s.outbox.claim(T, 10, LEASE))).toEqual([a3]);
+      });
+    });
+
+    // ------------------------------------------------------------------ retention
+    describe('prune', () => {
+      it('deletes delivered and dead jobs created before their cutoffs, in chunks; never pending or in-flight ones', async () => {
+        const [d1, d2, d3, x1, p1, f1] = await s.outbox.enqueue([job('d1', 1), job('d2', 1), job('d3', 1), job('x1', 1), job('p1', 1), job('f1', 1)]);
+        const T = later();
+        await s.outbox.claim(T, 10, LEASE);
+        for (const id of [d1, d2, d3]) await s.outbox.complete(id!, 'ok', T);
+        await s.outbox.fail(x1!, 'x', '', null);
+        await s.outbox.fail(p1!, 'x', '', T + 1_000);
+        const before = await s.outbox.counts();
+        expect(before).toEqual({ pending: 1, in_flight: 1, delivered: 3, dead: 1 });
+
+        expect(await s.outbox.prune(0, 0, 100), 'nothing is older than the epoch').toBe(0);
+        expect(await s.outbox.prune(T, 0, 2), 'a chunk of delivered jobs').toBe(2);
+        expect(await s.outbox.prune(T, 0, 2)).toBe(1);
+        expect(await s.outbox.prune(T, 0, 2)).toBe(0);
+        expect(await s.outbox.prune(0, T, 100), 'the dead job').toBe(1);
+        expect(await s.outbox.prune(T, T, 100)).toBe(0);
+        expect(sorted(ids(await all()))).toEqual(sorted([p1!, f1!]));
+        expect(await s.outbox.counts(), 'delivered counts every delivery ever recorded').toEqual({ pending: 1, in_flight: 1, delivered: 3, dead: 0 });
+        // The survivors still work.
+        await s.outbox.complete(f1!, 'ok', T);
+        expect(ids(await s.outbox.claim(T + 1_000, 10, LEASE))).toEqual([p1]);
       });
     });
 

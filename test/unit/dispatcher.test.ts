@@ -182,7 +182,7 @@ describe('OutboxDispatcher', () => {
     await resultCount.reach(1, 'the delivery');
     expect(results).toEqual([{ id, ok: true, dead: false }]);
     expect(sender.jobs).toHaveLength(1);
-    expect(sender.jobs[0]).toMatchObject({ id, channel: 'webhook', target: 'cb1', orderKey: 'k', kind: 'C2C.CallbackAfterSendMsg', body: JSON.stringify(job('k', 1).body), meta: job('k', 1).meta, attempts: 0 });
+    expect(sender.jobs[0]).toMatchObject({ id, channel: 'webhook', target: 'cb1', orderKey: 'k', kind: 'C2C.CallbackAfterSendMsg', body: JSON.stringify(job('k', 1).body), meta: job('k', 1).meta, attempts: 1 });
     const j = await jobOf(id!);
     expect(j).toMatchObject({ status: 'delivered', attempts: 1, lastResponse: '{"ActionStatus":"OK","ErrorCode":0}', lastError: '' });
     expect(j.deliveredAt).toBeGreaterThanOrEqual(before);
@@ -211,7 +211,7 @@ describe('OutboxDispatcher', () => {
       expect(j, `after attempt ${attempt}`).toMatchObject({ status: 'pending', attempts: attempt, nextAt: at + delay, lastError: 'status 500', lastResponse: 'HTTP 500' });
       at += delay;
     }
-    expect(sender.jobs.map((j) => j.attempts), 'each attempt sees the attempts made before it').toEqual([0, 1, 2, 3, 4]);
+    expect(sender.jobs.map((j) => j.attempts), 'each attempt sees its own number (counted at claim)').toEqual([1, 2, 3, 4, 5]);
   });
 
   it('a job that is not due yet is not delivered again before its retry time', async () => {
@@ -335,6 +335,72 @@ describe('OutboxDispatcher', () => {
     expect(await store.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 3, dead: 1 });
   });
 
+  it('a target whose deliveries hang holds at most perTargetConcurrency slots: other targets are delivered meanwhile', async () => {
+    const slow = new GatedSender();
+    const fast = new ScriptedSender(() => ({ ok: true, response: 'ok' }));
+    let slowHangs = true;
+    const sender: Sender = { deliver: (j) => (j.target === 'SLOW' && slowHangs ? slow.deliver(j) : fast.deliver(j)) };
+    await store.outbox.enqueue(Array.from({ length: 6 }, (_, i) => job(`s${i}`, i, { target: 'SLOW' })));
+    const fastIds = await store.outbox.enqueue(Array.from({ length: 5 }, (_, i) => job(`f${i}`, i, { target: 'FAST' })));
+    dispatcher({ webhook: sender }, { concurrency: 4, perTargetConcurrency: 2 }).start();
+    await resultCount.reach(5, 'every FAST job, while SLOW hangs');
+    expect(results.map((r) => r.id).sort((a, b) => a - b)).toEqual(fastIds);
+    expect(slow.maxActive, 'SLOW never had more than its share').toBe(2);
+    expect(slow.active).toBe(2);
+    slowHangs = false;
+    for (const j of [...slow.started]) slow.release(j.id);
+    await resultCount.reach(11, 'the SLOW jobs, once they answer');
+    expect(slow.maxActive).toBe(2);
+    expect(await store.outbox.counts()).toMatchObject({ pending: 0, in_flight: 0, delivered: 11 });
+  });
+
+  it('a target that keeps failing opens its breaker: its other jobs wait with attempts untouched until a probe succeeds', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const T0 = Date.UTC(2030, 0, 1);
+    vi.setSystemTime(T0);
+    let up = false;
+    const sender = new ScriptedSender(() => (up ? { ok: true, response: 'ok' } : { ok: false, response: 'HTTP 503', error: 'status 503' }));
+    const made = await store.outbox.enqueue(Array.from({ length: 6 }, (_, i) => job(`k${i}`, i)));
+    dispatcher({ webhook: sender }, { concurrency: 1, breaker: { threshold: 2, minOpenMs: 1_000, maxOpenMs: 8_000 }, firstRetryMs: 60_000 }).start();
+    await resultCount.reach(2, 'two failures open the breaker');
+    await bus.publish({ type: 'outbox.wake' });
+    await barrier();
+    await barrier();
+    expect(sender.jobs, 'nothing is attempted while the breaker is open').toHaveLength(2);
+    const waiting = (await store.outbox.list({ status: 'pending', limit: 100 })).filter((j) => j.attempts === 0);
+    expect(waiting, 'four jobs wait, no attempt spent').toHaveLength(4);
+
+    // Open time over: one probe, which fails: the breaker opens again, for twice as long.
+    vi.setSystemTime(T0 + 1_000);
+    await bus.publish({ type: 'outbox.wake' });
+    await resultCount.reach(3, 'the failed probe');
+    vi.setSystemTime(T0 + 2_500);
+    await bus.publish({ type: 'outbox.wake' });
+    await barrier();
+    await barrier();
+    expect(sender.jobs, 'still open 1.5 s after the failed probe (open for 2 s)').toHaveLength(3);
+
+    // The target is back: the next probe succeeds and closes the breaker; every waiting job is delivered.
+    up = true;
+    vi.setSystemTime(T0 + 3_001);
+    await bus.publish({ type: 'outbox.wake' });
+    await resultCount.reach(6, 'the probe and the jobs behind it');
+    const delivered = await store.outbox.list({ status: 'delivered', limit: 100 });
+    expect(delivered).toHaveLength(3);
+    for (const j of delivered) expect(j.attempts, `job ${j.id} delivered at its first attempt`).toBe(1);
+    expect(made).toHaveLength(6);
+  });
+
+  it('results of one turn are recorded in one store write', async () => {
+    const sender = new ScriptedSender(() => ({ ok: true, response: 'ok' }));
+    await store.outbox.enqueue(Array.from({ length: 8 }, (_, i) => job(`k${i}`, i)));
+    const settle = vi.spyOn(store.outbox, 'settle');
+    dispatcher({ webhook: sender }, { concurrency: 8 }).start();
+    await resultCount.reach(8, 'eight results');
+    expect(settle.mock.calls.reduce((n, c) => n + c[0].length, 0)).toBe(8);
+    expect(settle.mock.calls.length, 'one claim of eight, one settle of eight').toBe(1);
+  });
+
   it('stop() waits for the jobs in flight, records their results, and claims nothing afterwards', async () => {
     const sender = new GatedSender();
     const [id] = await store.outbox.enqueue([job('k', 1)]);
@@ -377,7 +443,7 @@ describe('OutboxDispatcher', () => {
     // Either the job was delivered and recorded before stop() resolved, or it was not attempted at all.
     const j = await jobOf(id!);
     if (sender.jobs.length > 0) expect(j).toMatchObject({ status: 'delivered', attempts: 1 });
-    else expect(j.attempts).toBe(0);
+    else expect(j.status === 'pending' || (j.status === 'in_flight' && j.attempts === 1), 'untouched, or left to its lease').toBe(true);
   });
 
   it('stop() with nothing in flight resolves at once', async () => {

@@ -5,13 +5,41 @@
  *
  * Contract (every backend; test/contract/outbox.contract.ts):
  * - A job requested with a write (EffectSpec in a store command) commits or rolls back with it.
- * - claim() hands out due jobs, at most one job per order key at a time and only the oldest pending one
- *   of its key, so jobs of one key are delivered in creation order. A claimed job is leased: if its
+ * - claim() hands out due jobs, at most one job per order key at a time and only the oldest active
+ *   (pending or in-flight) one of its key, so jobs of one key are delivered in creation order. A claimed
+ *   job is leased until `nextAt` and its `attempts` already counts the attempt it is claimed for; if its
  *   dispatcher dies, the job becomes claimable again after the lease (at-least-once; the job id is the
  *   stable delivery id receivers dedupe on).
- * - A dead-lettered job no longer holds its key: the jobs queued behind it proceed.
- * - Claims are safe across nodes (SQLite: one writer; PostgreSQL: FOR UPDATE SKIP LOCKED).
+ * - Results are fenced by the lease: an outcome carrying `lease` (the claimed job's `nextAt`) applies only
+ *   while that lease is the job's current one, so a dispatcher whose lease lapsed (and whose job was
+ *   claimed again) cannot overwrite the newer attempt's result.
+ * - A dead-lettered job no longer holds its key: the jobs queued behind it proceed. A redelivered job
+ *   rejoins its key in id order, never while another job of the key is in flight.
+ * - The cost of a claim does not grow with the number of jobs queued behind busy or failing keys.
+ * - Claims are safe across nodes: SQLite has one writer; a PostgreSQL backend would claim heads with
+ *   FOR UPDATE SKIP LOCKED.
  */
+
+/** Per-call options of claim(): per-target fairness, decided by the dispatcher. */
+export interface ClaimOptions {
+  /** Most jobs in flight per (channel, target), counting `inFlight`. Default: no per-target limit. */
+  perTarget?: number;
+  /** Jobs already in flight per target key (`targetKey(channel, target)`). */
+  inFlight?: Record<string, number>;
+  /** Target keys not to claim for now (e.g. their circuit breaker is open). */
+  exclude?: string[];
+}
+
+/** The key of a (channel, target) pair in ClaimOptions. */
+export function targetKey(channel: string, target: string): string {
+  return `${channel}\u0000${target}`;
+}
+
+/** The result of one attempt, as the dispatcher records it. */
+export type AttemptOutcome =
+  | { id: number; lease?: number; ok: true; response: string; at: number }
+  /** `nextAt` null: dead-letter. */
+  | { id: number; lease?: number; ok: false; error: string; response: string; nextAt: number | null };
 
 /** A job to create; `body` is the exact JSON text to deliver (built before or during the write). */
 export interface NewJob {
@@ -75,13 +103,26 @@ export interface OutboxStore {
   /** Jobs not tied to another write (e.g. a device's login). */
   enqueue(jobs: NewJob[]): Promise<number[]>;
   /** Lease up to `limit` due jobs for `leaseMs` (see the contract above). */
-  claim(now: number, limit: number, leaseMs: number): Promise<OutboxJob[]>;
-  /** The job was delivered; `response` is kept for the delivery log (truncated). */
+  claim(now: number, limit: number, leaseMs: number, opts?: ClaimOptions): Promise<OutboxJob[]>;
+  /**
+   * Record attempt results in one write; returns how many applied (an outcome whose `lease` is no longer
+   * the job's current one is ignored). Delivered: response kept (truncated); failed: pending again at
+   * `nextAt`, or dead.
+   */
+  settle(outcomes: AttemptOutcome[]): Promise<number>;
+  /** settle() of one delivered job, without a lease fence. */
   complete(id: number, response: string, now: number): Promise<void>;
-  /** The attempt failed: try again at `nextAt`, or dead-letter when `nextAt` is null. */
+  /** settle() of one failed attempt, without a lease fence: retry at `nextAt`, or dead when null. */
   fail(id: number, error: string, response: string, nextAt: number | null): Promise<void>;
   list(filter: JobFilter): Promise<OutboxJob[]>;
   /** Make a dead job (or, with no id, every dead job) pending again with fresh attempts. Returns how many. */
   redeliver(id?: number, now?: number): Promise<number>;
+  /**
+   * Delete up to `limit` delivered jobs created before `deliveredBefore` and dead jobs created before
+   * `deadBefore` (retention of the delivery log). Returns how many were deleted; call again while it
+   * returns `limit`. Pending and in-flight jobs are never deleted.
+   */
+  prune(deliveredBefore: number, deadBefore: number, limit: number): Promise<number>;
+  /** Jobs by status; `delivered` counts every delivery ever recorded, pruned ones included. */
   counts(): Promise<Record<JobStatus, number>>;
 }

@@ -1,5 +1,15 @@
 import { messageKey } from '../../core/ids.js';
-import type { EffectSpec, JobFilter, JobStatus, NewJob, OutboxJob, OutboxStore } from '../../core/ports/outbox.js';
+import {
+  targetKey,
+  type AttemptOutcome,
+  type ClaimOptions,
+  type EffectSpec,
+  type JobFilter,
+  type JobStatus,
+  type NewJob,
+  type OutboxJob,
+  type OutboxStore,
+} from '../../core/ports/outbox.js';
 import type { SqliteContext } from './context.js';
 
 const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
@@ -55,13 +65,21 @@ export interface EffectFacts {
   unread?: (userId: string) => number;
 }
 
+const INSERT_JOB = `INSERT INTO outbox(channel, target, order_key, kind, body, meta, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+/** A new job becomes its key's head unless the key already has one (an older active job). */
+const INSERT_HEAD = `INSERT OR IGNORE INTO outbox_heads(order_key, channel, target, job_id, next_at) VALUES (?, ?, ?, ?, ?)`;
+
+/** Insert one job and keep the heads invariant. Inside a writer command. */
+function insertJob(ctx: SqliteContext, j: NewJob, body: string, now: number): number {
+  const id = Number(ctx.stmt(INSERT_JOB).run(j.channel, j.target, j.orderKey, j.kind, body, JSON.stringify(j.meta), now, now).lastInsertRowid);
+  ctx.stmt(INSERT_HEAD).run(j.orderKey, j.channel, j.target, id, now);
+  return id;
+}
+
 /** Insert the jobs of a command's effects, filling commit-time facts. Inside a writer command. */
 export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefined, facts: EffectFacts): void {
   if (!specs || specs.length === 0) return;
   const now = Date.now();
-  const ins = ctx.stmt(
-    `INSERT INTO outbox(channel, target, order_key, kind, body, meta, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
   for (const spec of specs) {
     const body = { ...spec.body };
     const mk = spec.fill?.messageKey;
@@ -75,61 +93,130 @@ export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefine
     if (spec.fill?.messageSeq && facts.message) body[spec.fill.messageSeq] = facts.message.seq;
     const ur = spec.fill?.unreadOf;
     if (ur && facts.unread) body[ur.field] = facts.unread(ur.user);
-    ins.run(spec.channel, spec.target, spec.orderKey, spec.kind, JSON.stringify(body), JSON.stringify(spec.meta), now, now);
+    insertJob(ctx, spec, JSON.stringify(body), now);
   }
 }
 
+/**
+ * The SQLite outbox. Invariant kept by every write here: `outbox_heads` has a row for an order key iff
+ * the key has an active job (status 0 pending or 1 in flight); the row names the key's oldest active job
+ * and its `next_at` (retry time, or lease end while in flight). Claims read heads, never the queue.
+ */
 export class SqliteOutbox implements OutboxStore {
+  /** Rotates the order in which targets are served by successive claims. */
+  private turn = 0;
+
   constructor(private readonly ctx: SqliteContext) {}
 
   enqueue(jobs: NewJob[]): Promise<number[]> {
     return this.ctx.write(() => {
       const now = Date.now();
-      const ins = this.ctx.stmt(
-        `INSERT INTO outbox(channel, target, order_key, kind, body, meta, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      return jobs.map(
-        (j) => Number(ins.run(j.channel, j.target, j.orderKey, j.kind, JSON.stringify(j.body), JSON.stringify(j.meta), now, now).lastInsertRowid),
-      );
+      return jobs.map((j) => insertJob(this.ctx, j, JSON.stringify(j.body), now));
     });
   }
 
-  claim(now: number, limit: number, leaseMs: number): Promise<OutboxJob[]> {
+  claim(now: number, limit: number, leaseMs: number, opts: ClaimOptions = {}): Promise<OutboxJob[]> {
     return this.ctx.write(() => {
-      // Due jobs in id order — pending and ready, or in flight with a lapsed lease — that are the
-      // oldest active job of their key (no earlier pending or in-flight job of the same key).
-      const rows = this.ctx
-        .stmt(
-          `SELECT o.* FROM outbox o
-           WHERE o.status IN (0, 1) AND o.next_at <= ?
-             AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.order_key = o.order_key AND p.status IN (0, 1) AND p.id < o.id)
-           ORDER BY o.id LIMIT ?`,
-        )
-        .all(now, limit) as JobRow[];
-      const lease = this.ctx.stmt('UPDATE outbox SET status = 1, next_at = ? WHERE id = ?');
-      for (const r of rows) {
-        lease.run(now + leaseMs, r.id);
-        r.status = 1;
-        r.next_at = now + leaseMs;
+      const targets = this.targets().filter((t) => !opts.exclude?.includes(targetKey(t.channel, t.target)));
+      const out: OutboxJob[] = [];
+      if (targets.length === 0 || limit <= 0) return out;
+      const start = this.turn++ % targets.length;
+      const due = this.ctx.stmt(
+        `SELECT order_key, job_id FROM outbox_heads WHERE channel = ? AND target = ? AND next_at <= ? ORDER BY next_at LIMIT ?`,
+      );
+      const lease = this.ctx.stmt(`UPDATE outbox SET status = 1, next_at = ?, attempts = attempts + 1 WHERE id = ? AND status IN (0, 1) RETURNING *`);
+      const leaseHead = this.ctx.stmt(`UPDATE outbox_heads SET next_at = ? WHERE order_key = ?`);
+      const until = now + leaseMs;
+      // Serve targets in turn, each up to its free slots, until `limit` is reached.
+      for (let i = 0; i < targets.length && out.length < limit; i++) {
+        const t = targets[(start + i) % targets.length]!;
+        const busy = opts.inFlight?.[targetKey(t.channel, t.target)] ?? 0;
+        const free = Math.min(limit - out.length, opts.perTarget === undefined ? Infinity : opts.perTarget - busy);
+        if (free <= 0) continue;
+        for (const h of due.all(t.channel, t.target, now, free) as Array<{ order_key: string; job_id: number }>) {
+          const row = lease.get(until, h.job_id) as JobRow | undefined;
+          if (row) {
+            leaseHead.run(until, h.order_key);
+            out.push(toJob(row));
+          } else {
+            // A head naming no active job breaks the invariant; repair it rather than stall the key.
+            this.advance(h.order_key);
+          }
+        }
       }
-      return rows.map(toJob);
+      return out;
     }, LEASE);
   }
 
-  complete(id: number, response: string, now: number): Promise<void> {
-    return this.ctx.write(() => {
-      this.ctx
-        .stmt(`UPDATE outbox SET status = 2, attempts = attempts + 1, delivered_at = ?, next_at = 0, last_response = ?, last_error = '' WHERE id = ?`)
-        .run(now, response.slice(0, KEEP_OK), id);
-    }, LEASE);
+  /** The distinct (channel, target) pairs that have heads: one index step each (a skip scan). */
+  private targets(): Array<{ channel: string; target: string }> {
+    const next = this.ctx.stmt(`SELECT channel, target FROM outbox_heads WHERE (channel, target) > (?, ?) ORDER BY channel, target LIMIT 1`);
+    const out: Array<{ channel: string; target: string }> = [];
+    let last = { channel: '', target: '' };
+    for (;;) {
+      const r = next.get(last.channel, last.target) as { channel: string; target: string } | undefined;
+      if (!r) return out;
+      out.push(r);
+      last = r;
+    }
   }
 
-  fail(id: number, error: string, response: string, nextAt: number | null): Promise<void> {
-    return this.ctx.write(() => {
+  /** Point the key's head at its oldest active job, or drop it when none is left. */
+  private advance(orderKey: string): void {
+    const next = this.ctx.stmt(`SELECT id, next_at FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`).get(orderKey) as
+      | { id: number; next_at: number }
+      | undefined;
+    if (next) this.ctx.stmt(`UPDATE outbox_heads SET job_id = ?, next_at = ? WHERE order_key = ?`).run(next.id, next.next_at, orderKey);
+    else this.ctx.stmt(`DELETE FROM outbox_heads WHERE order_key = ?`).run(orderKey);
+  }
+
+  settle(outcomes: AttemptOutcome[]): Promise<number> {
+    return this.ctx.write(() => this.apply(outcomes), LEASE);
+  }
+
+  /** Apply outcomes inside a writer command. */
+  private apply(outcomes: AttemptOutcome[]): number {
+    const get = this.ctx.stmt(`SELECT order_key, status, next_at FROM outbox WHERE id = ?`);
+    const delivered = this.ctx.stmt(
+      `UPDATE outbox SET status = 2, delivered_at = ?, next_at = 0, last_response = ?, last_error = '' WHERE id = ?`,
+    );
+    const failed = this.ctx.stmt(`UPDATE outbox SET status = ?, next_at = ?, last_error = ?, last_response = ? WHERE id = ?`);
+    const retryHead = this.ctx.stmt(`UPDATE outbox_heads SET next_at = ? WHERE order_key = ? AND job_id = ?`);
+    let applied = 0;
+    let deliveries = 0;
+    for (const o of outcomes) {
+      const row = get.get(o.id) as { order_key: string; status: number; next_at: number } | undefined;
+      if (!row) continue;
+      // Fenced: only the holder of the job's current lease may record its result.
+      if (o.lease !== undefined && (row.status !== 1 || row.next_at !== o.lease)) continue;
+      if (o.ok) {
+        delivered.run(o.at, o.response.slice(0, KEEP_OK), o.id);
+        deliveries++;
+        this.advance(row.order_key);
+      } else if (o.nextAt === null) {
+        failed.run(3, 0, o.error.slice(0, KEEP), o.response.slice(0, KEEP), o.id);
+        this.advance(row.order_key);
+      } else {
+        failed.run(0, o.nextAt, o.error.slice(0, KEEP), o.response.slice(0, KEEP), o.id);
+        // The job stays its key's head (it is the oldest active job): the key waits for the retry.
+        if (retryHead.run(o.nextAt, row.order_key, o.id).changes === 0) this.advance(row.order_key);
+      }
+      applied++;
+    }
+    if (deliveries > 0) {
       this.ctx
-        .stmt(`UPDATE outbox SET status = ?, attempts = attempts + 1, next_at = ?, last_error = ?, last_response = ? WHERE id = ?`)
-        .run(nextAt === null ? 3 : 0, nextAt ?? 0, error.slice(0, KEEP), response.slice(0, KEEP), id);
-    }, LEASE);
+        .stmt(`INSERT INTO meta(key, value) VALUES ('outbox_delivered', ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value`)
+        .run(deliveries);
+    }
+    return applied;
+  }
+
+  async complete(id: number, response: string, now: number): Promise<void> {
+    await this.settle([{ id, ok: true, response, at: now }]);
+  }
+
+  async fail(id: number, error: string, response: string, nextAt: number | null): Promise<void> {
+    await this.settle([{ id, ok: false, error, response, nextAt }]);
   }
 
   list(f: JobFilter): Promise<OutboxJob[]> {
@@ -155,18 +242,65 @@ export class SqliteOutbox implements OutboxStore {
 
   redeliver(id?: number, now = Date.now()): Promise<number> {
     return this.ctx.write(() => {
-      const r =
+      const rows = (
         id === undefined
-          ? this.ctx.stmt(`UPDATE outbox SET status = 0, attempts = 0, next_at = ? WHERE status = 3`).run(now)
-          : this.ctx.stmt(`UPDATE outbox SET status = 0, attempts = 0, next_at = ? WHERE status = 3 AND id = ?`).run(now, id);
-      return r.changes;
+          ? this.ctx.stmt(`UPDATE outbox SET status = 0, attempts = 0, next_at = ? WHERE status = 3 RETURNING id, order_key, channel, target`).all(now)
+          : this.ctx.stmt(`UPDATE outbox SET status = 0, attempts = 0, next_at = ? WHERE status = 3 AND id = ? RETURNING id, order_key, channel, target`).all(now, id)
+      ) as Array<{ id: number; order_key: string; channel: string; target: string }>;
+      const head = this.ctx.stmt(`SELECT job_id FROM outbox_heads WHERE order_key = ?`);
+      const status = this.ctx.stmt(`SELECT status FROM outbox WHERE id = ?`);
+      for (const r of rows) {
+        const h = head.get(r.order_key) as { job_id: number } | undefined;
+        if (!h) {
+          this.ctx.stmt(INSERT_HEAD).run(r.order_key, r.channel, r.target, r.id, now);
+        } else if (h.job_id > r.id && (status.get(h.job_id) as { status: number } | undefined)?.status !== 1) {
+          // Older than the key's pending head: it goes first. Behind an in-flight head it waits its turn.
+          this.advance(r.order_key);
+        }
+      }
+      return rows.length;
     });
+  }
+
+  prune(deliveredBefore: number, deadBefore: number, limit: number): Promise<number> {
+    return this.ctx.write(() => {
+      // Ids grow with created_at: delete by id range, found by binary search on the primary key.
+      const bound = (before: number): number => this.lastIdBefore(before);
+      const d = this.ctx
+        .stmt(`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE id <= ? AND status = 2 ORDER BY id LIMIT ?)`)
+        .run(bound(deliveredBefore), limit).changes;
+      if (d >= limit) return d;
+      const x = this.ctx
+        .stmt(`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status = 3 AND id <= ? ORDER BY id LIMIT ?)`)
+        .run(bound(deadBefore), limit - d).changes;
+      return d + x;
+    }, LEASE);
+  }
+
+  /** The largest job id created before `t` (0 if none): O(log n) primary-key lookups. */
+  private lastIdBefore(t: number): number {
+    const at = this.ctx.stmt(`SELECT id, created_at FROM outbox WHERE id >= ? ORDER BY id LIMIT 1`);
+    const max = (this.ctx.stmt(`SELECT MAX(id) AS id FROM outbox`).get() as { id: number | null }).id ?? 0;
+    let lo = 0; // known: no job with id <= lo was created at or after t (vacuously for 0)
+    let hi = max + 1; // known: every job with id >= hi was created at or after t, or does not exist
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      const r = at.get(mid) as { id: number; created_at: number } | undefined;
+      if (!r || r.id >= hi) {
+        hi = mid;
+      } else if (r.created_at < t) {
+        lo = r.id;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
   }
 
   counts(): Promise<Record<JobStatus, number>> {
     return this.ctx.read(() => {
       const out: Record<JobStatus, number> = { pending: 0, in_flight: 0, delivered: 0, dead: 0 };
-      // Active and dead jobs through their partial indexes; delivered = the rest.
+      // Through the partial indexes: the cost follows active and dead jobs, not the delivery log.
       for (const r of this.ctx.stmt('SELECT status, COUNT(*) AS n FROM outbox WHERE status IN (0, 1) GROUP BY status').all() as Array<{
         status: number;
         n: number;
@@ -174,8 +308,7 @@ export class SqliteOutbox implements OutboxStore {
         out[STATUS[r.status] ?? 'pending'] = r.n;
       }
       out.dead = (this.ctx.stmt('SELECT COUNT(*) AS n FROM outbox WHERE status = 3').get() as { n: number }).n;
-      const total = (this.ctx.stmt('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
-      out.delivered = total - out.pending - out.in_flight - out.dead;
+      out.delivered = (this.ctx.stmt(`SELECT value FROM meta WHERE key = 'outbox_delivered'`).get() as { value: number } | undefined)?.value ?? 0;
       return out;
     });
   }

@@ -1,0 +1,69 @@
+/** Per-target circuit breaker settings. */
+export interface BreakerOptions {
+  /** Consecutive failed attempts that open the breaker; 0 turns breakers off. */
+  threshold: number;
+  /** How long the first opening lasts (ms); it doubles each time a probe fails, up to maxOpenMs. */
+  minOpenMs: number;
+  maxOpenMs: number;
+}
+
+const DEFAULTS: BreakerOptions = { threshold: 5, minOpenMs: 1_000, maxOpenMs: 60_000 };
+
+interface State {
+  failures: number;
+  /** While now < openUntil the target is not claimed for; after it, one probe at a time. */
+  openUntil: number;
+  openMs: number;
+}
+
+/**
+ * Circuit breakers by target key. Closed: claims as usual. After `threshold` consecutive failures the
+ * breaker opens: the target's jobs stay pending, their attempts untouched, so an outage does not burn
+ * every queued job's retries or hold the delivery slots other targets need. Once open time has passed
+ * it is half-open: one probe attempt at a time; a success closes it, a failure opens it again for twice
+ * as long. State is per node and in memory: a restart starts closed.
+ */
+export class CircuitBreakers {
+  private readonly opts: BreakerOptions;
+  private readonly states = new Map<string, State>();
+
+  constructor(opts: Partial<BreakerOptions>) {
+    this.opts = { ...DEFAULTS, ...opts };
+  }
+
+  success(key: string): void {
+    this.states.delete(key);
+  }
+
+  failure(key: string, now: number): void {
+    if (this.opts.threshold <= 0) return;
+    const s = this.states.get(key) ?? { failures: 0, openUntil: 0, openMs: 0 };
+    s.failures++;
+    if (s.openUntil > 0 && now >= s.openUntil) {
+      // A failed probe: open again, for longer.
+      s.openMs = Math.min(s.openMs * 2, this.opts.maxOpenMs);
+      s.openUntil = now + s.openMs;
+    } else if (s.openUntil === 0 && s.failures >= this.opts.threshold) {
+      s.openMs = this.opts.minOpenMs;
+      s.openUntil = now + s.openMs;
+    }
+    this.states.set(key, s);
+  }
+
+  /** Targets not to claim for (open), and targets allowed one probe (half-open). */
+  claimState(now: number): { exclude: string[]; probing: string[] } {
+    const exclude: string[] = [];
+    const probing: string[] = [];
+    for (const [k, s] of this.states) {
+      if (s.openUntil === 0) continue;
+      if (now < s.openUntil) exclude.push(k);
+      else probing.push(k);
+    }
+    return { exclude, probing };
+  }
+
+  /** For metrics and the delivery log: is the target's breaker open (or probing)? */
+  isOpen(key: string): boolean {
+    return (this.states.get(key)?.openUntil ?? 0) > 0;
+  }
+}
