@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { AFTER_COMMANDS, ALL_COMMANDS, type CallbackTarget } from './targets.js';
+import { AFTER_COMMANDS, ALL_COMMANDS, DEFAULT_BEFORE_SEND_CONCURRENCY, type CallbackTarget } from './targets.js';
 
 /** Check a command list against the commands Switchboard emits; returns it, or the after-callbacks by default. */
 export function commandList(list: string[] | undefined, where: string): string[] {
@@ -24,6 +24,7 @@ export function configuredTargets(config: Config): CallbackTarget[] {
       commands: commandList(c.commands, 'callbacks.commands'),
       timeoutMs: c.timeoutMs,
       beforeSendPolicy: c.beforeSendPolicy,
+      beforeSendConcurrency: c.beforeSendConcurrency ?? DEFAULT_BEFORE_SEND_CONCURRENCY,
       enabled: true,
       source: 'config',
     });
@@ -39,6 +40,7 @@ export function configuredTargets(config: Config): CallbackTarget[] {
       commands: commandList(t.commands, `callbacks.targets[${i}].commands`),
       timeoutMs: t.timeoutMs ?? c.timeoutMs,
       beforeSendPolicy: t.beforeSendPolicy ?? c.beforeSendPolicy,
+      beforeSendConcurrency: t.beforeSendConcurrency ?? c.beforeSendConcurrency ?? DEFAULT_BEFORE_SEND_CONCURRENCY,
       enabled: t.enabled ?? true,
       source: 'config',
     });

@@ -27,10 +27,6 @@ function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : 0;
 }
 
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
-}
-
 function extension(url: string): string {
   const path = url.split(/[?#]/)[0] ?? '';
   const dot = path.lastIndexOf('.');
@@ -55,7 +51,14 @@ export function toMsgBody(p: Payload): MsgElement[] {
           MsgContent: {
             UUID: '',
             ImageFormat: IMAGE_FORMAT[extension(url)] ?? 255,
-            ImageInfoArray: [{ Type: 1, Size: 0, Width: num(c['w']), Height: num(c['h']), URL: url }],
+            // Tencent's three sizes: 1 original, 2 large, 3 thumbnail. A seed 001 image has one URL (its
+            // thumbnail travels inline, in base64edData): every entry points at it; only the original
+            // knows its size.
+            ImageInfoArray: [
+              { Type: 1, Size: 0, Width: num(c['w']), Height: num(c['h']), URL: url },
+              { Type: 2, Size: 0, Width: 0, Height: 0, URL: url },
+              { Type: 3, Size: 0, Width: 0, Height: 0, URL: url },
+            ],
           },
         },
       ];
@@ -98,74 +101,177 @@ export function toMsgBody(p: Payload): MsgElement[] {
   }
 }
 
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Why a MsgBody cannot be used (internal: readMsgBody turns it into its result). */
+class Unusable extends Error {}
+
+/** A string field that must be there. */
+function reqStr(c: Obj, k: string, where: string): string {
+  const v = c[k];
+  if (typeof v !== 'string') throw new Unusable(`${where}.${k} must be a string`);
+  return v;
+}
+
+/** A string field that may be missing or null (then undefined), and is a string otherwise. */
+function optStr(c: Obj, k: string, where: string): string | undefined {
+  const v = c[k];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new Unusable(`${where}.${k} must be a string`);
+  return v;
+}
+
+function isNumeric(v: unknown): boolean {
+  return (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)));
+}
+
+/** A number field (a numeric string is accepted) that may be missing or null (then undefined). */
+function optNum(c: Obj, k: string, where: string): number | undefined {
+  const v = c[k];
+  if (v === undefined || v === null) return undefined;
+  if (!isNumeric(v)) throw new Unusable(`${where}.${k} must be a number`);
+  return Number(v);
+}
+
+function reqNum(c: Obj, k: string, where: string): number {
+  const v = optNum(c, k, where);
+  if (v === undefined) throw new Unusable(`${where}.${k} must be a number`);
+  return v;
+}
+
+/** An element's MsgType and MsgContent, or why it is not an element. */
+function element(e: unknown, where: string): { type: string; c: Obj } {
+  if (!isObj(e)) throw new Unusable(`${where} is not an object`);
+  if (typeof e['MsgType'] !== 'string') throw new Unusable(`${where}.MsgType must be a string`);
+  if (!isObj(e['MsgContent'])) throw new Unusable(`${where}.MsgContent must be an object`);
+  return { type: e['MsgType'], c: e['MsgContent'] };
+}
+
+/** Structural equality of JSON values (object keys in any order). */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  if (isObj(a) && isObj(b)) {
+    const ka = Object.keys(a);
+    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+export type MsgBodyReading = { ok: true; payload: Payload } | { ok: false; reason: string };
+
 /**
  * The payload a MsgBody stands for, on top of `base` (the original payload: fields the body does not
- * carry keep their values). The first element decides the content type; further text elements are
- * appended to a text. Unknown element types keep the original content.
+ * carry keep their values), or why the body cannot be used. Never throws, whatever `body` is.
+ *
+ * - A body equal to `toMsgBody(base)` (a back end echoing what it was sent) is `base`, exactly.
+ * - The first element decides the content type; it must be an object with a string MsgType of a
+ *   supported element and an object MsgContent whose fields have their documented types (the ones the
+ *   mapping needs must be there; optional ones may be missing or null). Further text elements are
+ *   appended to a text (and must be well-formed); other further elements are ignored.
+ * - Derived fields the body echoes unchanged keep the original's value: a TIMCustomElem `Desc` equal
+ *   to the one sent keeps `pushContent` (it was sent as `pushContent || searchableContent`), a
+ *   TIMFileElem `FileName` equal to the one sent keeps `searchableContent` (its "[文件] " prefix).
  */
+export function readMsgBody(body: unknown, base: Payload): MsgBodyReading {
+  try {
+    return { ok: true, payload: read(body, base) };
+  } catch (err) {
+    if (err instanceof Unusable) return { ok: false, reason: err.message };
+    return { ok: false, reason: `MsgBody: ${String(err)}` };
+  }
+}
+
+/** The payload a MsgBody stands for on top of `base`, or `base` when the body is unusable (see readMsgBody). Never throws. */
 export function fromMsgBody(body: unknown, base: Payload): Payload {
-  if (!Array.isArray(body) || body.length === 0) return base;
-  const els = body.filter((e): e is MsgElement => typeof e === 'object' && e !== null && typeof (e as MsgElement).MsgType === 'string');
-  const first = els[0];
-  if (!first) return base;
-  const c = typeof first.MsgContent === 'object' && first.MsgContent !== null ? first.MsgContent : {};
+  const r = readMsgBody(body, base);
+  return r.ok ? r.payload : base;
+}
+
+function read(body: unknown, base: Payload): Payload {
+  if (!Array.isArray(body)) throw new Unusable('MsgBody must be an array');
+  if (body.length === 0) throw new Unusable('MsgBody is empty');
   const out: Payload = { ...base, mentionedTarget: [...base.mentionedTarget] };
-  switch (first.MsgType) {
-    case 'TIMTextElem':
+  const sent = toMsgBody(base);
+  if (jsonEqual(body, sent)) return out;
+  const { type, c } = element(body[0], 'MsgBody[0]');
+  const where = 'MsgBody[0].MsgContent';
+  const sentContent = sent[0]?.MsgType === type ? sent[0].MsgContent : undefined;
+  switch (type) {
+    case 'TIMTextElem': {
+      let text = reqStr(c, 'Text', where);
+      for (const [i, e] of body.entries()) {
+        if (i === 0 || !isObj(e) || e['MsgType'] !== 'TIMTextElem') continue;
+        text += reqStr(element(e, `MsgBody[${i}]`).c, 'Text', `MsgBody[${i}].MsgContent`);
+      }
       out.type = 1;
-      out.searchableContent = els
-        .filter((e) => e.MsgType === 'TIMTextElem')
-        .map((e) => str(e.MsgContent?.['Text']))
-        .join('');
+      out.searchableContent = text;
       out.content = '';
       out.remoteMediaUrl = '';
       return out;
+    }
     case 'TIMSoundElem':
       out.type = 2;
       out.mediaType = 2;
-      out.remoteMediaUrl = str(c['Url']);
-      out.content = JSON.stringify({ duration: num(c['Second']) });
+      out.remoteMediaUrl = reqStr(c, 'Url', where);
+      out.content = JSON.stringify({ duration: optNum(c, 'Second', where) ?? 0 });
       return out;
     case 'TIMImageElem': {
-      const info = (Array.isArray(c['ImageInfoArray']) ? (c['ImageInfoArray'] as Array<Record<string, unknown>>) : []).find((i) => num(i['Type']) === 1) ??
-        (Array.isArray(c['ImageInfoArray']) ? (c['ImageInfoArray'] as Array<Record<string, unknown>>)[0] : undefined);
+      const list = c['ImageInfoArray'];
+      if (!Array.isArray(list)) throw new Unusable(`${where}.ImageInfoArray must be an array`);
+      const entries = list.filter((i): i is Obj => isObj(i) && typeof i['URL'] === 'string');
+      const info = entries.find((i) => isNumeric(i['Type']) && Number(i['Type']) === 1) ?? entries[0];
+      if (!info) throw new Unusable(`${where}.ImageInfoArray has no entry with a URL`);
+      const at = `${where}.ImageInfoArray[${list.indexOf(info)}]`;
       out.type = 3;
       out.mediaType = 1;
-      out.remoteMediaUrl = str(info?.['URL']);
-      out.content = JSON.stringify({ w: num(info?.['Width']), h: num(info?.['Height']) });
+      out.remoteMediaUrl = reqStr(info, 'URL', at);
+      out.content = JSON.stringify({ w: optNum(info, 'Width', at) ?? 0, h: optNum(info, 'Height', at) ?? 0 });
       return out;
     }
     case 'TIMLocationElem':
       out.type = 4;
-      out.searchableContent = str(c['Desc']);
-      out.content = JSON.stringify({ lat: num(c['Latitude']), long: num(c['Longitude']) });
+      out.searchableContent = optStr(c, 'Desc', where) ?? '';
+      out.content = JSON.stringify({ lat: reqNum(c, 'Latitude', where), long: reqNum(c, 'Longitude', where) });
       return out;
-    case 'TIMFileElem':
+    case 'TIMFileElem': {
+      const name = optStr(c, 'FileName', where) ?? '';
       out.type = 5;
       out.mediaType = 4;
-      out.remoteMediaUrl = str(c['Url']);
-      out.searchableContent = str(c['FileName']);
-      out.content = String(num(c['FileSize']));
+      out.remoteMediaUrl = reqStr(c, 'Url', where);
+      out.searchableContent = sentContent && name === sentContent['FileName'] ? base.searchableContent : name;
+      out.content = String(optNum(c, 'FileSize', where) ?? 0);
       return out;
-    case 'TIMVideoFileElem':
+    }
+    case 'TIMVideoFileElem': {
+      const seconds = optNum(c, 'VideoSecond', where) ?? 0;
       out.type = 6;
       out.mediaType = 3;
-      out.remoteMediaUrl = str(c['VideoUrl']);
-      out.content = JSON.stringify({ d: num(c['VideoSecond']), duration: num(c['VideoSecond']) });
+      out.remoteMediaUrl = reqStr(c, 'VideoUrl', where);
+      out.content = JSON.stringify({ d: seconds, duration: seconds });
       return out;
+    }
     case 'TIMFaceElem':
+      optNum(c, 'Index', where);
       out.type = 7;
       out.mediaType = 4; // Wildfire's sticker encoders use the file media type
-      out.remoteMediaUrl = str(c['Data']);
+      out.remoteMediaUrl = reqStr(c, 'Data', where);
       return out;
-    case 'TIMCustomElem':
+    case 'TIMCustomElem': {
+      const desc = optStr(c, 'Desc', where) ?? '';
+      optStr(c, 'Sound', where);
       // A custom element keeps a custom original's type; otherwise it becomes custom content (1000).
-      if (toMsgBody(base)[0]?.MsgType !== 'TIMCustomElem') out.type = 1000;
-      out.content = str(c['Data']);
-      out.pushContent = str(c['Desc']);
-      out.pushData = str(c['Ext']);
+      if (sent[0]?.MsgType !== 'TIMCustomElem') out.type = 1000;
+      out.content = reqStr(c, 'Data', where);
+      out.pushContent = sentContent && desc === sentContent['Desc'] ? base.pushContent : desc;
+      out.pushData = optStr(c, 'Ext', where) ?? '';
       return out;
+    }
     default:
-      return base;
+      throw new Unusable(`MsgBody[0].MsgType ${JSON.stringify(type.slice(0, 40))} is not a supported element`);
   }
 }

@@ -1,7 +1,7 @@
 import type { OutboxJob } from '../core/ports/outbox.js';
 import type { Attempt, Sender } from '../outbox/dispatcher.js';
 import { postCallback } from './http.js';
-import { isTimeout } from './tencent.js';
+import { isTimeout } from './deadline.js';
 import type { CallbackTargets } from './targets.js';
 
 /**
@@ -12,7 +12,8 @@ import type { CallbackTargets } from './targets.js';
 export class WebhookSender implements Sender {
   /**
    * `maxAttemptMs` bounds one attempt below the outbox lease, so a job is never delivered twice at
-   * once: headers and body each get at most half of it.
+   * once: an attempt's one deadline (connect, headers and body together) is the target's timeout, cut
+   * to `maxAttemptMs`; it fires at most ~100 ms late (the shared timer wheel's tick).
    */
   constructor(
     private readonly targets: CallbackTargets,
@@ -22,11 +23,11 @@ export class WebhookSender implements Sender {
   async deliver(job: OutboxJob): Promise<Attempt> {
     const t = this.targets.get(job.target);
     if (!t || !t.enabled) return { ok: false, response: '', error: `callback target ${job.target} is not configured or disabled`, retryable: false };
-    const timeoutMs = Math.min(t.timeoutMs, Math.floor(this.maxAttemptMs / 2));
+    const timeoutMs = Math.min(t.timeoutMs, this.maxAttemptMs);
     try {
       const res = await postCallback(t, job.kind, job.body, job.meta, {
         deliveryId: job.id,
-        attempt: job.attempts + 1,
+        attempt: job.attempts, // counted when the job was claimed: this attempt included
         createdAt: job.createdAt,
         timeoutMs,
       });

@@ -31,10 +31,17 @@ export interface CallbackTarget {
   timeoutMs: number;
   /** What a before-send callback that fails or times out means. */
   beforeSendPolicy: 'allow' | 'reject';
+  /**
+   * Before-send requests in flight to this target at once (per node); a send finding them all busy is
+   * not queued: the failure policy applies at once. Default DEFAULT_BEFORE_SEND_CONCURRENCY.
+   */
+  beforeSendConcurrency?: number | undefined;
   enabled: boolean;
   /** Where it is defined: the config file/env (read-only at runtime) or the admin API. */
   source: 'config' | 'api';
 }
+
+export const DEFAULT_BEFORE_SEND_CONCURRENCY = 64;
 
 export const TARGET_PREFIX = 'callback-target/';
 

@@ -1,19 +1,18 @@
 import { messageKey } from '../core/ids.js';
-import type { Conversation, StoredMessage } from '../core/model.js';
+import type { Conversation, Payload, StoredMessage } from '../core/model.js';
 import { ConvType, MessageKind, PersistFlag } from '../core/model.js';
 import type { BeforeSendDecision, EffectsPlanner, MembershipFacts, Origin, SendFacts, StateFacts } from '../core/ports/effects.js';
 import type { EffectSpec, NewJob } from '../core/ports/outbox.js';
 import type { Store } from '../core/ports/store.js';
 import type { Logger } from '../log.js';
-import { optPlatform, postCallback } from './http.js';
-import { fromMsgBody, toMsgBody } from './msgbody.js';
-import type { CallbackTarget, CallbackTargets } from './targets.js';
+import { interpretBeforeReply, type TargetDecision } from './before-reply.js';
+import { CallbackTimeoutError, isTimeout } from './deadline.js';
+import { ipv4Form, optPlatform, postCallback } from './http.js';
+import { toMsgBody } from './msgbody.js';
+import { DEFAULT_BEFORE_SEND_CONCURRENCY, type CallbackTarget, type CallbackTargets } from './targets.js';
 
-/** undici's timeout errors (headers or body), or an abort. */
-export function isTimeout(e: Error): boolean {
-  const code = (e as Error & { code?: string }).code;
-  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || e.name === 'TimeoutError' || e.name === 'AbortError';
-}
+/** A target's turn in the before-send phase needs at least this much of the phase's budget left. */
+const MIN_ASK_MS = 50;
 
 /** Outbox channel of callback jobs. */
 export const WEBHOOK = 'webhook';
@@ -24,7 +23,7 @@ function groupTypeName(type: number): string {
 }
 
 function meta(origin: Origin): Record<string, string> {
-  return { ClientIP: origin.ip, OptPlatform: optPlatform(origin.kind === 'device' ? origin.platform : undefined) };
+  return { ClientIP: ipv4Form(origin.ip), OptPlatform: optPlatform(origin.kind === 'device' ? origin.platform : undefined) };
 }
 
 /** Jobs of one conversation (per target) are delivered in order. */
@@ -37,10 +36,14 @@ function c2cKey(a: string, b: string): string {
  * synchronously, after-callbacks planned as outbox jobs committed with the change that causes them.
  */
 export class TencentCallbacks implements EffectsPlanner {
+  /** Before-send requests in flight per target id (this node). */
+  private readonly inFlight = new Map<string, number>();
+  private readonly lastWarn = new Map<string, number>();
+
   constructor(
     private readonly targets: CallbackTargets,
-    private readonly store: Store,
-    private readonly log: Logger,
+    private readonly store: { groups: Pick<Store['groups'], 'getGroup'> },
+    private readonly log: Pick<Logger, 'warn'>,
   ) {}
 
   private jobs(command: string, orderKey: string, body: Record<string, unknown>, m: Record<string, string>, fill?: EffectSpec['fill']): EffectSpec[] {
@@ -55,12 +58,24 @@ export class TencentCallbacks implements EffectsPlanner {
     }));
   }
 
+  /**
+   * Before-send: the targets listing the command are asked in turn, within ONE budget for the whole
+   * phase — the largest timeout among them, from the start of the phase. Each request is bounded by
+   * its own target's timeout and by what is left of the budget; a target whose turn comes when less
+   * than MIN_ASK_MS is left counts as timed out. The first rejection (or drop) wins; replacements
+   * accumulate (each target is sent the content as the earlier ones replaced it). A target that
+   * fails — timeout, network error, non-2xx, unusable reply, or BUSY (beforeSendConcurrency requests
+   * already in flight to it) — gets its beforeSendPolicy: allow skips it, reject refuses the send
+   * (249 after a timeout, 4 with the reason otherwise). Never throws for anything a target does.
+   */
   async beforeSend(f: SendFacts): Promise<BeforeSendDecision> {
     const c2c = f.conv.type === ConvType.single;
     const command = c2c ? 'C2C.CallbackBeforeSendMsg' : f.conv.type === ConvType.group ? 'Group.CallbackBeforeSendMsg' : null;
     if (!command) return { action: 'allow' };
     const targets = this.targets.for(command);
     if (targets.length === 0) return { action: 'allow' };
+    const started = performance.now();
+    const budget = Math.max(...targets.map((t) => t.timeoutMs));
     let payload = f.payload;
     let replaced = false;
     const group = c2c ? null : await this.store.groups.getGroup(f.conv.target);
@@ -95,10 +110,13 @@ export class TencentCallbacks implements EffectsPlanner {
             CloudCustomData: payload.extra,
             EventTime: now,
           };
-      const d = await this.askBefore(t, command, body, f.origin, c2c);
+      const left = Math.floor(started + budget - performance.now());
+      const d =
+        left < MIN_ASK_MS
+          ? this.failed(t, command, new CallbackTimeoutError(budget))
+          : await this.askBefore(t, command, body, f.origin, c2c, payload, Math.min(t.timeoutMs, left));
       if (d.action === 'replace') {
-        payload = d.payload === null ? payload : fromMsgBody(d.payload.body, payload);
-        if (d.payload?.cloudCustomData !== undefined) payload = { ...payload, extra: d.payload.cloudCustomData };
+        payload = d.payload;
         replaced = true;
         continue;
       }
@@ -107,42 +125,47 @@ export class TencentCallbacks implements EffectsPlanner {
     return replaced ? { action: 'replace', payload } : { action: 'allow' };
   }
 
-  /** One before-send call: Tencent's reply codes, or the target's policy when it fails. */
+  /** One before-send call: Tencent's reply codes, or the target's policy when it fails or is busy. */
   private async askBefore(
     t: CallbackTarget,
     command: string,
     body: Record<string, unknown>,
     origin: Origin,
     c2c: boolean,
-  ): Promise<{ action: 'allow' } | { action: 'replace'; payload: { body: unknown; cloudCustomData?: string } | null } | { action: 'reject'; code: number; msg: string } | { action: 'drop' }> {
-    let reply: Record<string, unknown>;
+    payload: Payload,
+    timeoutMs: number,
+  ): Promise<TargetDecision> {
+    const cap = t.beforeSendConcurrency ?? DEFAULT_BEFORE_SEND_CONCURRENCY;
+    const busy = this.inFlight.get(t.id) ?? 0;
+    if (busy >= cap) return this.failed(t, command, new Error(`callback target ${t.id} is busy (${busy} before-send requests in flight)`));
+    this.inFlight.set(t.id, busy + 1);
     try {
-      const res = await postCallback(t, command, JSON.stringify(body), meta(origin));
-      if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}`);
-      const parsed: unknown = JSON.parse(res.text);
-      if (typeof parsed !== 'object' || parsed === null) throw new Error('reply is not a JSON object');
-      reply = parsed as Record<string, unknown>;
+      const res = await postCallback(t, command, JSON.stringify(body), meta(origin), { timeoutMs });
+      return interpretBeforeReply(res, c2c, payload);
     } catch (err) {
-      this.log.warn({ target: t.id, command, err: String(err) }, 'before-send callback failed');
-      if (t.beforeSendPolicy === 'allow') return { action: 'allow' };
-      const e = err as Error;
-      return isTimeout(e)
-        ? { action: 'reject', code: 249, msg: 'timeout' }
-        : { action: 'reject', code: 4, msg: `before-send callback failed: ${e.message}` };
+      return this.failed(t, command, err);
+    } finally {
+      const n = (this.inFlight.get(t.id) ?? 1) - 1;
+      if (n > 0) this.inFlight.set(t.id, n);
+      else this.inFlight.delete(t.id);
     }
-    const code = typeof reply['ErrorCode'] === 'number' ? reply['ErrorCode'] : Number(reply['ErrorCode'] ?? 0);
-    const info = typeof reply['ErrorInfo'] === 'string' ? reply['ErrorInfo'] : '';
-    if (code === 0) {
-      const hasBody = Array.isArray(reply['MsgBody']) && (reply['MsgBody'] as unknown[]).length > 0;
-      const ccd = typeof reply['CloudCustomData'] === 'string' ? reply['CloudCustomData'] : undefined;
-      if (!hasBody && ccd === undefined) return { action: 'allow' };
-      return { action: 'replace', payload: { body: hasBody ? reply['MsgBody'] : null, ...(ccd !== undefined ? { cloudCustomData: ccd } : {}) } };
-    }
-    if (code === 2) return { action: 'drop' };
-    const [lo, hi] = c2c ? [120001, 130000] : [10100, 10200];
-    if (code >= lo && code <= hi) return { action: 'reject', code, msg: info };
-    // 1 (or anything else): Tencent's "forbidden" code for the sender.
-    return { action: 'reject', code: c2c ? 20006 : 10016, msg: info || 'rejected by callback' };
+  }
+
+  /** A failed before-send call: the target's policy (allow, or reject with 249 for a timeout, else 4). */
+  private failed(t: CallbackTarget, command: string, err: unknown): TargetDecision {
+    this.warnThrottled(t.id, { target: t.id, command, err: String(err) }, 'before-send callback failed');
+    if (t.beforeSendPolicy === 'allow') return { action: 'allow' };
+    if (isTimeout(err)) return { action: 'reject', code: 249, msg: 'timeout' };
+    return { action: 'reject', code: 4, msg: `before-send callback failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+
+  /** At most one warning per target and second (a target down under load would flood the log). */
+  private warnThrottled(id: string, fields: Record<string, unknown>, msg: string): void {
+    const now = performance.now();
+    const last = this.lastWarn.get(id);
+    if (last !== undefined && now - last < 1000) return;
+    this.lastWarn.set(id, now);
+    this.log.warn(fields, msg);
   }
 
   async afterSend(f: SendFacts): Promise<EffectSpec[]> {

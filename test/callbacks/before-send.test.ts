@@ -21,15 +21,30 @@ import { closeAllClients, device, type WsClient } from '../helpers/ws-client.js'
  * The receiver decides from the text of the message: "allow…" ErrorCode 0, "reject…" 1, "custom…"
  * a code of the command's pass-through range (120005 C2C, 10150 group), "swap…" the other command's
  * range, "drop…" 2, "modify…" a replaced MsgBody and CloudCustomData, "hang…" no answer (past the
- * 1 s timeout), "fail…" HTTP 500.
+ * 1 s timeout), "fail…" HTTP 500, "trickle…" a reply body trickled one byte every 200 ms (never
+ * ending), "malformed…" a MsgBody with an image whose ImageInfoArray is [null]; a custom element whose
+ * Data starts with "echo" gets its own MsgBody back.
+ *
+ * Durations are measured with performance.now() and asserted as bounds (at most the timeout plus a
+ * generous margin), never used to synchronise.
  */
 
+const MARGIN_MS = 1500;
+
 const text = (s: string, extra: Record<string, unknown> = {}) => ({ type: 1, searchableContent: s, persistFlag: 3, ...extra });
+
+/** The reply of the audit: a MsgBody whose image has a null ImageInfoArray entry. */
+const MALFORMED = { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '', MsgBody: [{ MsgType: 'TIMImageElem', MsgContent: { ImageInfoArray: [null] } }] };
 
 function decide(q: CallbackRequest): Reply | undefined {
   if (!BEFORE_COMMANDS.includes(q.command)) return undefined;
   const c2c = q.command === 'C2C.CallbackBeforeSendMsg';
   const s = textOf(q.json);
+  const data = String(q.json?.MsgBody?.[0]?.MsgContent?.Data ?? '');
+  // A custom element whose Data starts with "echo": answer with the MsgBody it was sent.
+  if (data.startsWith('echo')) return { body: { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '', MsgBody: q.json.MsgBody } };
+  if (s.startsWith('trickle')) return { trickle: { intervalMs: 200 } };
+  if (s.startsWith('malformed')) return { body: MALFORMED };
   if (s.startsWith('reject')) return { body: { ActionStatus: 'OK', ErrorCode: 1, ErrorInfo: 'not allowed here' } };
   if (s.startsWith('custom')) return { body: { ActionStatus: 'OK', ErrorCode: c2c ? 120005 : 10150, ErrorInfo: 'custom reason' } };
   if (s.startsWith('swap')) return { body: { ActionStatus: 'OK', ErrorCode: c2c ? 10150 : 120005, ErrorInfo: 'wrong range' } };
@@ -222,6 +237,50 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
     await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => textOf(x) === 'fail-allow');
   });
 
+  it('a trickling back end under allow: the send is stored within about the timeout (the probe took 6 s)', async () => {
+    const [a, b] = [fresh('a'), fresh('b')];
+    await createUsers(t.admin, a, b);
+    const t0 = performance.now();
+    const s = await t.admin.send(a, single(b), text('trickle-allow'));
+    const ms = performance.now() - t0;
+    expect(ms).toBeGreaterThanOrEqual(1000);
+    expect(ms).toBeLessThan(1000 + MARGIN_MS);
+    const asked = await r.waitFor((q) => q.command === 'C2C.CallbackBeforeSendMsg' && textOf(q.json) === 'trickle-allow');
+    expect(asked.answer).toBe('trickle');
+    expect(asked.sentBytes).toBeGreaterThan(1);
+    expect((await getOne(t.admin, s.messageUid)).payload['searchableContent']).toBe('trickle-allow');
+    await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => textOf(x) === 'trickle-allow');
+  });
+
+  it('a malformed reply (ImageInfoArray [null]) under allow: the message is stored as sent, not answered "server error"', async () => {
+    const [a, b, o] = [fresh('a'), fresh('b'), fresh('o')];
+    await createUsers(t.admin, a, b, o);
+    const r1 = await t.admin.post('/message/send', { sender: a, conv: single(b), payload: text('malformed-allow') });
+    expect(r1.body.code).toBe(0);
+    const uid = (r1.body.result as { messageUid: number }).messageUid;
+    expect((await getOne(t.admin, uid)).payload).toMatchObject({ type: 1, searchableContent: 'malformed-allow' });
+    await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => textOf(x) === 'malformed-allow');
+    const g = fresh('g');
+    await t.admin.createGroup(g, o, [a]);
+    expect((await t.admin.post('/message/send', { sender: a, conv: group(g), payload: text('malformed-allow-group') })).body.code).toBe(0);
+    await r.waitDelivered('Group.CallbackAfterSendMsg', (x) => textOf(x) === 'malformed-allow-group');
+  });
+
+  it('a back end echoing MsgBody for a link payload leaves the payload exactly as sent (pushContent stays "")', async () => {
+    const [a, b] = [fresh('a'), fresh('b')];
+    await createUsers(t.admin, a, b);
+    const link = { type: 8, searchableContent: 'A link title', pushContent: '', pushData: '', persistFlag: 3 };
+    const echoed = await t.admin.send(a, single(b), { ...link, content: 'echo {"url":"https://example.com/x"}' });
+    const plain = await t.admin.send(a, single(b), { ...link, content: 'plain {"url":"https://example.com/x"}' });
+    const asked = await r.waitFor((q) => q.command === 'C2C.CallbackBeforeSendMsg' && String(q.json.MsgBody?.[0]?.MsgContent?.Data).startsWith('echo') && q.json.From_Account === a);
+    expect(asked.json.MsgBody[0].MsgContent.Desc).toBe('A link title');
+    const stored = (await getOne(t.admin, echoed.messageUid)).payload;
+    const reference = (await getOne(t.admin, plain.messageUid)).payload;
+    expect(stored['pushContent']).toBe('');
+    expect({ ...stored, content: '' }).toEqual({ ...reference, content: '' });
+    expect(stored['content']).toBe('echo {"url":"https://example.com/x"}');
+  });
+
   it('from a device: reject and custom codes come back as error frames; modify and drop as sent frames', async () => {
     const [a, b] = [fresh('a'), fresh('b')];
     await createUsers(t.admin, a, b);
@@ -299,5 +358,28 @@ describe('before-send callbacks, policy reject (timeout 1 s)', () => {
     await expectNothingStored(r, t, bDev, 'fail-reject', a, single(b));
     const s = await t.admin.send(a, single(b), text('allow-under-reject'));
     expect((await getOne(t.admin, s.messageUid)).payload['searchableContent']).toBe('allow-under-reject');
+  });
+
+  it('a trickling back end under reject: the send answers 249 within about the timeout (the probe: 6 s, then allowed); nothing stored', async () => {
+    const [a, b] = [fresh('a'), fresh('b')];
+    await createUsers(t.admin, a, b);
+    const bDev = await device(t.url, t.admin, b);
+    const t0 = performance.now();
+    const res = await t.admin.post('/message/send', { sender: a, conv: single(b), payload: text('trickle-reject') });
+    const ms = performance.now() - t0;
+    expect(res.body).toEqual({ code: 249, msg: 'timeout' });
+    expect(ms).toBeGreaterThanOrEqual(1000);
+    expect(ms).toBeLessThan(1000 + MARGIN_MS);
+    expect((await r.waitFor((q) => textOf(q.json) === 'trickle-reject')).answer).toBe('trickle');
+    await expectNothingStored(r, t, bDev, 'trickle-reject', a, single(b));
+  });
+
+  it('a malformed reply under reject: code 4 with the reason (not a server error); nothing stored', async () => {
+    const [a, b] = [fresh('a'), fresh('b')];
+    await createUsers(t.admin, a, b);
+    const bDev = await device(t.url, t.admin, b);
+    const res = await t.admin.post('/message/send', { sender: a, conv: single(b), payload: text('malformed-reject') });
+    expect(res.body).toEqual({ code: 4, msg: 'before-send callback failed: unusable reply: MsgBody[0].MsgContent.ImageInfoArray has no entry with a URL' });
+    await expectNothingStored(r, t, bDev, 'malformed-reject', a, single(b));
   });
 });

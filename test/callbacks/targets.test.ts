@@ -15,7 +15,7 @@ import { closeAllClients, device } from '../helpers/ws-client.js';
  * set, every after-callback is on and before-send is off.
  */
 
-const TARGET_KEYS = ['id', 'url', 'sdkAppId', 'commands', 'timeoutMs', 'beforeSendPolicy', 'enabled', 'source', 'hasToken', 'hasHmacSecret'].sort();
+const TARGET_KEYS = ['id', 'url', 'sdkAppId', 'commands', 'timeoutMs', 'beforeSendPolicy', 'beforeSendConcurrency', 'enabled', 'source', 'hasToken', 'hasHmacSecret'].sort();
 const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
 
 interface TargetOut {
@@ -82,6 +82,7 @@ describe('/admin/callback/*: targets at runtime', () => {
       commands: ['C2C.CallbackAfterSendMsg'],
       timeoutMs: 2000,
       beforeSendPolicy: 'allow',
+      beforeSendConcurrency: 64,
       enabled: true,
       source: 'api',
       hasToken: true,

@@ -180,6 +180,28 @@ describe('callback requests (token, HMAC key, fast retries)', () => {
     expect(q2.json.UnreadMsgNum).toBe(2);
   });
 
+  it("an image's MsgBody has Tencent's three ImageInfoArray entries: 1 original (with its size), 2 large, 3 thumbnail", async () => {
+    const [a, b] = [fresh('a'), fresh('b')];
+    await createUsers(t.admin, a, b);
+    const url = 'https://files.example.com/fs/1/photo.png';
+    await t.admin.send(a, single(b), { type: 3, searchableContent: '[图片]', content: '{"w":640,"h":480}', mediaType: 1, remoteMediaUrl: url, persistFlag: 3 });
+    const q = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === a);
+    expect(q.json.MsgBody).toEqual([
+      {
+        MsgType: 'TIMImageElem',
+        MsgContent: {
+          UUID: '',
+          ImageFormat: 3,
+          ImageInfoArray: [
+            { Type: 1, Size: 0, Width: 640, Height: 480, URL: url },
+            { Type: 2, Size: 0, Width: 0, Height: 0, URL: url },
+            { Type: 3, Size: 0, Width: 0, Height: 0, URL: url },
+          ],
+        },
+      },
+    ]);
+  });
+
   it('UnreadMsgNum is the recipient total over single chats: persistFlag 3 counts, 1 and 4 do not; a device read lowers it', async () => {
     const [rcpt, s1, s2] = [fresh('r'), fresh('s'), fresh('s')];
     await createUsers(t.admin, rcpt, s1, s2);
@@ -309,3 +331,32 @@ describe('callback requests without a token or HMAC key', () => {
   });
 });
 
+
+describe('a dual-stack listener (host ::): ClientIP is sent in its IPv4 form', () => {
+  let r: CallbackReceiver;
+  let t: TestServer;
+  beforeAll(async () => {
+    r = await CallbackReceiver.start();
+    // The test server listens on '::' and is reached at 127.0.0.1: callers appear as ::ffff:127.0.0.1.
+    t = await startCallbackServer(r, {}, { host: '::' });
+  });
+  afterEach(closeAllClients);
+  afterAll(async () => {
+    await t.close();
+    await r.close();
+  });
+
+  it('admin and device sends report ClientIP 127.0.0.1, not ::ffff:127.0.0.1', async () => {
+    const [a, b, c] = [fresh('a'), fresh('b'), fresh('c')];
+    await createUsers(t.admin, a, b, c);
+    await t.admin.send(a, single(b), text('dual-stack admin'));
+    const q = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === a);
+    expectTencentRequest(q, { command: 'C2C.CallbackAfterSendMsg', optPlatform: 'RESTAPI', clientIp: '127.0.0.1' });
+
+    const phone = await device(t.url, t.admin, c, 'c-android', { platform: 2 });
+    phone.send({ type: 'send', id: 'd1', conv: single(b), payload: text('dual-stack device') });
+    await phone.waitType('sent', (f) => f['id'] === 'd1');
+    const q2 = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === c);
+    expectTencentRequest(q2, { command: 'C2C.CallbackAfterSendMsg', optPlatform: 'Android', clientIp: '127.0.0.1' });
+  });
+});

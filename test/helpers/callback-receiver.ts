@@ -1,14 +1,17 @@
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import { Recorder, type WaitOptions } from './ws-client.js';
 
 /**
  * A business back end for the callback tests: a real HTTP server on 127.0.0.1, port 0, that records
  * every request (method, path, query parameters, headers, raw body, parsed JSON) and answers each with
  * what `handler` decides: a status and body (default Tencent's OK reply), a response that never comes
- * (hang: the caller's timeout fires), or a reset connection. `close()` stops listening, so connections
- * are refused until `reopen()` listens again on the same port. Waiting is on recorded requests only.
+ * (hang: the caller's timeout fires), a reset connection, a body trickled one byte at a time, or a
+ * body streamed by the megabyte. Each request also records when its connection closed (`closed`), and
+ * how many body bytes were written to it. `close()` stops listening, so connections are refused until
+ * `reopen()` listens again on the same port. Waiting is on recorded requests only.
  */
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -33,8 +36,16 @@ export interface CallbackRequest {
   attempt: number | undefined;
   /** Date.now() when the full body had arrived. */
   receivedAt: number;
-  /** What this receiver answered: an HTTP status, 'hang' (no answer) or 'reset'. */
-  answer: number | 'hang' | 'reset';
+  /** performance.now() then (monotonic, to measure durations against `closed`). */
+  receivedMono: number;
+  /** The caller's port: requests on one kept-alive connection share it. */
+  remotePort: number;
+  /** What this receiver answered: an HTTP status, 'hang' (no answer), 'reset', or 'trickle' (headers, then a never-ending body). */
+  answer: number | 'hang' | 'reset' | 'trickle';
+  /** Resolves with performance.now() when this request's connection has closed (either side). */
+  closed: Promise<number>;
+  /** Body bytes written so far (trickle and stream answers). */
+  sentBytes: number;
 }
 
 export interface Reply {
@@ -45,6 +56,10 @@ export interface Reply {
   hang?: boolean;
   /** Destroy the connection without an answer. */
   reset?: boolean;
+  /** Answer the status and headers at once, then one body byte every `intervalMs`, never ending. */
+  trickle?: { intervalMs: number; status?: number };
+  /** Answer `bytes` body bytes (Infinity: never ending) as fast as the caller reads them. */
+  stream?: { bytes: number; status?: number; chunk?: string };
 }
 
 export type Handler = (req: CallbackRequest) => Reply | undefined | void;
@@ -172,7 +187,11 @@ export class CallbackReceiver {
         deliveryId: h('x-switchboard-delivery-id'),
         attempt: attempt === undefined ? undefined : Number(attempt),
         receivedAt: Date.now(),
+        receivedMono: performance.now(),
+        remotePort: req.socket.remotePort ?? 0,
         answer: 200,
+        closed: closed(req),
+        sentBytes: 0,
       };
       let reply: Reply;
       try {
@@ -193,6 +212,49 @@ export class CallbackReceiver {
         req.socket.destroy();
         return;
       }
+      if (reply.trickle) {
+        const { intervalMs, status = 200 } = reply.trickle;
+        rec.answer = 'trickle';
+        this.log.push(rec);
+        this.hung.add(res);
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.write('{');
+        rec.sentBytes = 1;
+        res.on('error', () => undefined);
+        const timer = setInterval(() => {
+          if (res.destroyed || res.writableEnded) return;
+          res.write(' ');
+          rec.sentBytes++;
+        }, intervalMs);
+        res.on('close', () => {
+          clearInterval(timer);
+          this.hung.delete(res);
+        });
+        return;
+      }
+      if (reply.stream) {
+        const { bytes, status = 200 } = reply.stream;
+        const chunk = Buffer.from((reply.stream.chunk ?? 'x').repeat(64 * 1024).slice(0, 64 * 1024));
+        rec.answer = status;
+        this.log.push(rec);
+        this.hung.add(res);
+        res.on('close', () => this.hung.delete(res));
+        res.on('error', () => undefined);
+        res.writeHead(status, { 'content-type': 'application/json', ...(Number.isFinite(bytes) ? { 'content-length': String(bytes) } : {}) });
+        const pump = (): void => {
+          while (rec.sentBytes < bytes && !res.destroyed) {
+            const n = Math.min(chunk.length, bytes - rec.sentBytes);
+            rec.sentBytes += n;
+            if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          if (!res.destroyed) res.end();
+        };
+        pump();
+        return;
+      }
       const status = reply.status ?? 200;
       const body = reply.body === undefined ? JSON.stringify(OK_REPLY) : typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
       rec.answer = status;
@@ -201,6 +263,13 @@ export class CallbackReceiver {
       res.end(body);
     });
   }
+}
+
+/** When the request's connection closes (performance.now()); already closed: now. */
+function closed(req: http.IncomingMessage): Promise<number> {
+  const socket = req.socket;
+  if (socket.destroyed) return Promise.resolve(performance.now());
+  return new Promise((resolve) => socket.once('close', () => resolve(performance.now())));
 }
 
 /** Answered with a 2xx. */
@@ -230,3 +299,45 @@ export function isUint32(v: unknown): boolean {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }
 
+
+/**
+ * A TCP listener that never accepts: a child process listens (backlog 1) and then blocks its event
+ * loop, so once its accept queue is full (`fill` connections opened here) a new connection attempt
+ * stays in SYN-SENT — connecting never completes. For testing connect timeouts. `close()` kills it.
+ */
+export async function startUnacceptingListener(fill = 8): Promise<{ url: string; close: () => Promise<void> }> {
+  const script = `
+    const net = require('node:net');
+    const fs = require('node:fs');
+    const s = net.createServer();
+    s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+      fs.writeSync(1, s.address().port + '\\n');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+    });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+    child.once('exit', (code) => reject(new Error(`unaccepting listener exited (${code})`)));
+  });
+  const fillers: Socket[] = [];
+  for (let i = 0; i < fill; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    fillers.push(s);
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      for (const s of fillers) s.destroy();
+      if (child.exitCode === null) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}

@@ -4,7 +4,7 @@
  * content types keep their media facts).
  */
 import { describe, expect, it } from 'vitest';
-import { fromMsgBody, toMsgBody, type MsgElement } from '../../src/callbacks/msgbody.js';
+import { fromMsgBody, readMsgBody, toMsgBody, type MsgElement } from '../../src/callbacks/msgbody.js';
 import type { Payload } from '../../src/core/model.js';
 import { normalizePayload } from '../../src/core/payload.js';
 
@@ -80,14 +80,22 @@ describe('toMsgBody', () => {
     expect(only(toMsgBody(p(2, { remoteMediaUrl: 'https://host/v.amr' })), 'TIMSoundElem')['Second']).toBe(0);
   });
 
-  it('image (3): TIMImageElem with the original size from content {"w","h"} and the URL', () => {
+  it('image (3): TIMImageElem with Tencent\'s three entries (1 original, 2 large, 3 thumbnail); the original has the size from content {"w","h"}', () => {
     const c = only(
       toMsgBody(p(3, { searchableContent: '[图片]', content: '{"w":1080,"h":1920}', base64edData: '/9j/4AAQ', mediaType: 1, remoteMediaUrl: 'https://host/fs/1/abc.jpg' })),
       'TIMImageElem',
     );
-    expect(c).toEqual({ UUID: '', ImageFormat: 1, ImageInfoArray: [{ Type: 1, Size: 0, Width: 1080, Height: 1920, URL: 'https://host/fs/1/abc.jpg' }] });
-    const info = (c['ImageInfoArray'] as Array<Record<string, unknown>>)[0]!;
-    expect(Object.keys(info).sort()).toEqual(['Height', 'Size', 'Type', 'URL', 'Width']);
+    const url = 'https://host/fs/1/abc.jpg';
+    expect(c).toEqual({
+      UUID: '',
+      ImageFormat: 1,
+      ImageInfoArray: [
+        { Type: 1, Size: 0, Width: 1080, Height: 1920, URL: url },
+        { Type: 2, Size: 0, Width: 0, Height: 0, URL: url },
+        { Type: 3, Size: 0, Width: 0, Height: 0, URL: url },
+      ],
+    });
+    for (const info of c['ImageInfoArray'] as Array<Record<string, unknown>>) expect(Object.keys(info).sort()).toEqual(['Height', 'Size', 'Type', 'URL', 'Width']);
   });
 
   it.each([
@@ -108,7 +116,7 @@ describe('toMsgBody', () => {
 
   it('image without content (old thumbnail-only encoder): width and height 0', () => {
     const c = only(toMsgBody(p(3, { remoteMediaUrl: 'https://host/a.png', content: '' })), 'TIMImageElem');
-    expect(c['ImageInfoArray']).toEqual([{ Type: 1, Size: 0, Width: 0, Height: 0, URL: 'https://host/a.png' }]);
+    expect(c['ImageInfoArray']).toEqual([1, 2, 3].map((Type) => ({ Type, Size: 0, Width: 0, Height: 0, URL: 'https://host/a.png' })));
   });
 
   it('location (4): TIMLocationElem with the title and content {"lat","long"}', () => {
@@ -299,6 +307,43 @@ describe('fromMsgBody', () => {
     expect(base).toEqual(BASE);
   });
 
+  it('an echoed body leaves the payload exactly as it was: a link/custom payload keeps pushContent "" (not the searchable text)', () => {
+    // A back end that answers with the MsgBody it was sent changes nothing, whatever the type.
+    const link = p(8, { content: '{"url":"https://x"}', searchableContent: 'A link title', pushContent: '', pushData: '' });
+    expect(toMsgBody(link)[0]!.MsgContent['Desc']).toBe('A link title');
+    expect(fromMsgBody(toMsgBody(link), link)).toEqual(link);
+    // Echoed with its keys in another order (a back end decoding into a map), still unchanged.
+    const reordered = [{ MsgContent: { Sound: '', Ext: '', Desc: 'A link title', Data: '{"url":"https://x"}' }, MsgType: 'TIMCustomElem' }];
+    expect(fromMsgBody(reordered, link)).toEqual(link);
+    // Only Data changed: the echoed Desc still keeps pushContent "".
+    const changed = [{ MsgType: 'TIMCustomElem', MsgContent: { Data: '{"url":"https://y"}', Desc: 'A link title', Ext: '', Sound: '' } }];
+    expect(fromMsgBody(changed, link)).toEqual({ ...link, content: '{"url":"https://y"}' });
+    // A new Desc is the new push text.
+    const pushed = [{ MsgType: 'TIMCustomElem', MsgContent: { Data: '{"url":"https://x"}', Desc: 'New push', Ext: '', Sound: '' } }];
+    expect(fromMsgBody(pushed, link)).toEqual({ ...link, pushContent: 'New push' });
+    // Voice content with more keys than the body carries is kept too.
+    const voice = p(2, { content: '{"duration":3,"codec":"amr"}', remoteMediaUrl: 'https://h/v.amr', mediaType: 2 });
+    expect(fromMsgBody(toMsgBody(voice), voice)).toEqual(voice);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['a non-array', { MsgType: 'TIMTextElem' }, /must be an array/],
+    ['an image whose only entry is null', [{ MsgType: 'TIMImageElem', MsgContent: { ImageInfoArray: [null] } }], /no entry with a URL/],
+    ['an image without ImageInfoArray', [{ MsgType: 'TIMImageElem', MsgContent: {} }], /ImageInfoArray must be an array/],
+    ['a text whose Text is null', [{ MsgType: 'TIMTextElem', MsgContent: { Text: null } }], /Text must be a string/],
+    ['a later text element without Text', [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'a' } }, { MsgType: 'TIMTextElem', MsgContent: {} }], /MsgBody\[1\]\.MsgContent\.Text/],
+    ['MsgContent null', [{ MsgType: 'TIMSoundElem', MsgContent: null }], /MsgContent must be an object/],
+    ['a number where a number string is wrong', [{ MsgType: 'TIMSoundElem', MsgContent: { Url: 'u', Second: 'three' } }], /Second must be a number/],
+    ['a location without coordinates', [{ MsgType: 'TIMLocationElem', MsgContent: { Desc: 'x' } }], /Latitude must be a number/],
+    ['a custom element with an object Desc', [{ MsgType: 'TIMCustomElem', MsgContent: { Data: 'd', Desc: {} } }], /Desc must be a string/],
+    ['an unsupported element', [{ MsgType: 'TIMRelayElem', MsgContent: {} }], /not a supported element/],
+  ])('readMsgBody: %s is unusable, with the reason', (_, body, reason) => {
+    const r = readMsgBody(body, BASE);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(reason);
+    expect(fromMsgBody(body, BASE)).toEqual(BASE);
+  });
+
   it('never mutates the base', () => {
     const base = { ...BASE, mentionedTarget: [...BASE.mentionedTarget] };
     const out = fromMsgBody([{ MsgType: 'TIMTextElem', MsgContent: { Text: 'changed' } }], base);
@@ -333,16 +378,34 @@ describe('round trips', () => {
     expect(fromMsgBody(toMsgBody(payload), blanked)).toEqual(payload);
   });
 
-  it('file: the "[文件] " prefix is the one lossy part (the name comes back without it)', () => {
+  it('file: the "[文件] " prefix survives an echoed body and an echoed FileName; a new FileName replaces it', () => {
+    // (This pinned the prefix being lost on an echo: a back end that changes nothing changed the payload.)
     const payload = p(5, { searchableContent: '[文件] a.txt', content: '3', mediaType: 4, remoteMediaUrl: 'https://host/a.txt' });
-    expect(fromMsgBody(toMsgBody(payload), payload)).toEqual({ ...payload, searchableContent: 'a.txt' });
+    expect(fromMsgBody(toMsgBody(payload), payload)).toEqual(payload);
+    const moved = [{ MsgType: 'TIMFileElem', MsgContent: { Url: 'https://other/a.txt', UUID: '', FileSize: 3, FileName: 'a.txt', Download_Flag: 2 } }];
+    expect(fromMsgBody(moved, payload)).toEqual({ ...payload, remoteMediaUrl: 'https://other/a.txt' });
+    const renamed = [{ MsgType: 'TIMFileElem', MsgContent: { Url: 'https://host/a.txt', UUID: '', FileSize: 3, FileName: 'b.txt', Download_Flag: 2 } }];
+    expect(fromMsgBody(renamed, payload)).toEqual({ ...payload, searchableContent: 'b.txt' });
   });
 
   it('each element shape survives fromMsgBody then toMsgBody', () => {
     const bodies: MsgElement[][] = [
       [{ MsgType: 'TIMTextElem', MsgContent: { Text: 'hi' } }],
       [{ MsgType: 'TIMSoundElem', MsgContent: { Url: 'https://h/v.amr', UUID: '', Size: 0, Second: 9, Download_Flag: 2 } }],
-      [{ MsgType: 'TIMImageElem', MsgContent: { UUID: '', ImageFormat: 2, ImageInfoArray: [{ Type: 1, Size: 0, Width: 3, Height: 4, URL: 'https://h/i.gif' }] } }],
+      [
+        {
+          MsgType: 'TIMImageElem',
+          MsgContent: {
+            UUID: '',
+            ImageFormat: 2,
+            ImageInfoArray: [
+              { Type: 1, Size: 0, Width: 3, Height: 4, URL: 'https://h/i.gif' },
+              { Type: 2, Size: 0, Width: 0, Height: 0, URL: 'https://h/i.gif' },
+              { Type: 3, Size: 0, Width: 0, Height: 0, URL: 'https://h/i.gif' },
+            ],
+          },
+        },
+      ],
       [{ MsgType: 'TIMLocationElem', MsgContent: { Desc: 'here', Latitude: 1.5, Longitude: -2.25 } }],
       [{ MsgType: 'TIMFileElem', MsgContent: { Url: 'https://h/f.bin', UUID: '', FileSize: 77, FileName: 'f.bin', Download_Flag: 2 } }],
       [

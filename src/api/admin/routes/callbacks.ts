@@ -3,7 +3,7 @@ import { CoreError } from '../../../core/errors.js';
 import type { Hub } from '../../../core/hub.js';
 import type { JobStatus } from '../../../core/ports/outbox.js';
 import { checkUrl, commandList } from '../../../callbacks/config.js';
-import { TARGET_PREFIX, type CallbackTarget, type CallbackTargets } from '../../../callbacks/targets.js';
+import { DEFAULT_BEFORE_SEND_CONCURRENCY, TARGET_PREFIX, type CallbackTarget, type CallbackTargets } from '../../../callbacks/targets.js';
 import { ConfigError } from '../../../config/load.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
 import { Int, OptInt, OptStr, Str, StrList } from '../schemas.js';
@@ -18,6 +18,7 @@ const TargetOut = Type.Object({
   commands: StrList,
   timeoutMs: Int,
   beforeSendPolicy: Str,
+  beforeSendConcurrency: Int,
   enabled: Type.Boolean(),
   source: Str,
   hasToken: Type.Boolean(),
@@ -32,6 +33,7 @@ function targetOut(t: CallbackTarget) {
     commands: t.commands,
     timeoutMs: t.timeoutMs,
     beforeSendPolicy: t.beforeSendPolicy,
+    beforeSendConcurrency: t.beforeSendConcurrency ?? DEFAULT_BEFORE_SEND_CONCURRENCY,
     enabled: t.enabled,
     source: t.source,
     hasToken: Boolean(t.token),
@@ -72,6 +74,7 @@ export function callbackRoutes(hub: Hub, targets: CallbackTargets): AdminRouteDe
         commands: Type.Optional(Type.Union([StrList, Type.Null()])),
         timeoutMs: Type.Optional(Type.Union([Type.Integer({ minimum: 100, maximum: 60000 }), Type.Null()])),
         beforeSendPolicy: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('reject'), Type.Null()])),
+        beforeSendConcurrency: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 10000 }), Type.Null()])),
         enabled: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
       }),
       result: TargetOut,
@@ -86,6 +89,7 @@ export function callbackRoutes(hub: Hub, targets: CallbackTargets): AdminRouteDe
           commands: invalid(() => commandList(b.commands ?? undefined, 'commands')),
           timeoutMs: b.timeoutMs ?? 2000,
           beforeSendPolicy: b.beforeSendPolicy ?? 'allow',
+          beforeSendConcurrency: b.beforeSendConcurrency ?? DEFAULT_BEFORE_SEND_CONCURRENCY,
           enabled: b.enabled ?? true,
           source: 'api',
         };
