@@ -153,6 +153,136 @@ function useStore(factory: StoreFactory, inlineFanoutMax: number): () => Fixture
   };
 }
 
+// ------------------------------------------------------------- membership history (both delivery paths)
+
+/**
+ * A member of group g goes offline holding the cursor of message `seen`; more is sent; it is removed;
+ * then more is sent and messages from before, during and after its membership change. Its replay from
+ * `seen` must hold exactly the messages sent while it was a member and the later changes of those
+ * messages — what per-user rows give a small group, and what a large group's shared timeline must give
+ * too. Needs a group of 4 members (owner o, a, b, off).
+ */
+async function formerMemberReplay(f: Fixture): Promise<void> {
+  await f.users('o', 'a', 'b', 'off');
+  await f.group('g', 'o', ['a', 'b']);
+  const before = await f.send(draft('o', group('g'), { payload: payload({ content: 'before-join' }) }));
+  await f.s.groups.addMembers('g', [{ memberId: 'off' }], MAX_MEMBERS);
+  const seen = await f.send(draft('a', group('g'), { payload: payload({ content: 'seen' }) }));
+  const m1 = await f.send(draft('o', group('g'), { payload: payload({ content: 'while-1' }) }));
+  const m2 = await f.send(draft('a', group('g'), { payload: payload({ content: 'while-2' }) }));
+  const m3 = await f.send(draft('b', group('g'), { payload: payload({ content: 'while-3' }) }));
+  expect(await f.s.groups.removeMembers('g', ['off'])).toEqual(['off']);
+  const after = await f.send(draft('o', group('g'), { payload: payload({ content: 'after-leave' }) }));
+  const rec1 = await f.s.messages.recallMessage(m1.message.uid, 'o', {});
+  const upd2 = await f.s.messages.updateMessage(m2.message.uid, payload({ content: 'while-2 edited' }), true, Date.now());
+  const del3 = await f.s.messages.deleteMessage(m3.message.uid, {});
+  const recSeen = await f.s.messages.recallMessage(seen.message.uid, 'a', {});
+  await f.s.messages.recallMessage(before.message.uid, 'o', {});
+  await f.s.messages.updateMessage(after.message.uid, payload({ content: 'after-leave edited' }), true, Date.now());
+
+  const events = await f.replayAll('off', seen.seq);
+  expect(events.map((e) => [e.type, e.uid])).toEqual([
+    ['message', m1.message.uid],
+    ['message', m2.message.uid],
+    // m3's message event is gone: it was deleted since.
+    ['recall', m1.message.uid],
+    ['update', m2.message.uid],
+    ['delete', m3.message.uid],
+    ['recall', seen.message.uid],
+  ]);
+  expect(events.map((e) => e.seq)).toEqual([m1.seq, m2.seq, rec1.seq, upd2.seq, del3.seq, recSeen.seq]);
+  expect(events[0]!.message?.status).toBe(MessageStatus.recalled);
+  expect(events[1]!.message?.payload.content).toBe('while-2 edited');
+  const text = JSON.stringify(events);
+  expect(text).not.toContain('after-leave');
+  expect(text).not.toContain('before-join');
+  // From the start: the whole membership, nothing from before or after it.
+  expect(await f.inboxUids('off')).toEqual([seen.message.uid, m1.message.uid, m2.message.uid]);
+  // The members who stayed are unaffected.
+  expect(await f.inboxUids('b')).toEqual([before.message.uid, seen.message.uid, m1.message.uid, m2.message.uid, after.message.uid]);
+}
+
+/** Leave, messages meanwhile, join again: the second membership is a new interval. */
+async function rejoinReplay(f: Fixture): Promise<void> {
+  await f.users('o', 'a', 'b', 'r');
+  await f.group('g', 'o', ['a', 'b', 'r']);
+  const m1 = await f.send(draft('o', group('g'), { payload: payload({ content: 'first-stay' }) }));
+  await f.s.groups.removeMembers('g', ['r']);
+  const away = await f.send(draft('o', group('g'), { payload: payload({ content: 'while-away' }) }));
+  await f.s.groups.addMembers('g', [{ memberId: 'r' }], MAX_MEMBERS);
+  const m3 = await f.send(draft('a', group('g'), { payload: payload({ content: 'second-stay' }) }));
+  await f.s.messages.recallMessage(away.message.uid, 'o', {});
+  const rec1 = await f.s.messages.recallMessage(m1.message.uid, 'o', {});
+  const events = await f.replayAll('r');
+  expect(events.map((e) => [e.type, e.uid])).toEqual([
+    ['message', m1.message.uid],
+    ['message', m3.message.uid],
+    ['recall', m1.message.uid],
+  ]);
+  expect(events[2]!.seq).toBe(rec1.seq);
+  expect(JSON.stringify(events)).not.toContain('while-away');
+}
+
+/** A destroyed user's memberships are forgotten: created again with the same id, it sees nothing. */
+async function destroyedReplay(f: Fixture): Promise<void> {
+  await f.users('o', 'a', 'b', 'd');
+  await f.group('g', 'o', ['a', 'b', 'd']);
+  await f.send(draft('o', group('g')));
+  await f.s.groups.removeMembers('g', ['d']);
+  await f.s.users.destroyUser('d');
+  await f.user('d');
+  expect(await f.replayAll('d')).toEqual([]);
+  await f.s.groups.addMembers('g', [{ memberId: 'd' }], MAX_MEMBERS);
+  const m2 = await f.send(draft('o', group('g')));
+  expect(await f.inboxUids('d')).toEqual([m2.message.uid]);
+}
+
+/** A dismissed group: its former members still replay what was sent to them. */
+async function dismissedReplay(f: Fixture): Promise<void> {
+  await f.users('o', 'a', 'b', 'c');
+  await f.group('g', 'o', ['a', 'b', 'c']);
+  const m1 = await f.send(draft('a', group('g')));
+  const m2 = await f.send(draft('o', group('g')));
+  await f.s.groups.deleteGroup('g');
+  const rec = await f.s.messages.recallMessage(m1.message.uid, 'a', {});
+  for (const u of ['o', 'a', 'b', 'c']) {
+    const events = await f.replayAll(u);
+    expect(events.map((e) => [e.type, e.uid]), u).toEqual([
+      ['message', m1.message.uid],
+      ['message', m2.message.uid],
+      ['recall', m1.message.uid],
+    ]);
+    expect(events[2]!.seq).toBe(rec.seq);
+  }
+}
+
+/** Unsubscribe and subscribe again: each subscription is an interval. Needs 3 subscribers. */
+async function channelIntervalsReplay(f: Fixture): Promise<void> {
+  await f.users('o', 's1', 's2', 's3');
+  await f.s.channels.upsertChannel('ch', { name: 'n', owner: 'o' });
+  for (const u of ['s1', 's2', 's3']) await f.s.channels.subscribe('ch', u, true);
+  const m1 = await f.send(draft('o', channel('ch'), { payload: payload({ content: 'subscribed-1' }) }));
+  await f.s.channels.subscribe('ch', 's3', false);
+  const away = await f.send(draft('o', channel('ch'), { payload: payload({ content: 'unsubscribed' }) }));
+  await f.s.channels.subscribe('ch', 's3', true);
+  const m3 = await f.send(draft('o', channel('ch'), { payload: payload({ content: 'subscribed-2' }) }));
+  await f.s.messages.recallMessage(m1.message.uid, 'o', {});
+  await f.s.messages.recallMessage(away.message.uid, 'o', {});
+  const events = await f.replayAll('s3');
+  expect(events.map((e) => [e.type, e.uid])).toEqual([
+    ['message', m1.message.uid],
+    ['message', m3.message.uid],
+    ['recall', m1.message.uid],
+  ]);
+  expect((await f.replayAll('o')).map((e) => [e.type, e.uid])).toEqual([
+    ['message', m1.message.uid],
+    ['message', away.message.uid],
+    ['message', m3.message.uid],
+    ['recall', m1.message.uid],
+    ['recall', away.message.uid],
+  ]);
+}
+
 // ------------------------------------------------------------------------------------------ contract
 
 export function storeContract(name: string, factory: StoreFactory): void {
@@ -1015,6 +1145,25 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await f.inboxUids('a')).toEqual([r1.message.uid, r2.message.uid]);
       });
 
+      it('a broadcast counts every other user, exactly, across creates, updates and destroys', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        expect((await f.send(broadcastDraft('a'))).count).toBe(2);
+        await f.user('b', { displayName: 'again' }); // an upsert of an existing user adds nobody
+        await expectCoreError(f.s.users.upsertUser('d', { name: 'name-a' }), 'name_taken');
+        expect((await f.send(broadcastDraft('a'))).count).toBe(2);
+        await Promise.all(['d', 'e', 'f'].map((id) => f.user(id)));
+        await f.s.users.destroyUser('c');
+        await expectCoreError(f.s.users.destroyUser('c'), 'not_exist');
+        expect(await f.s.users.countUsers()).toBe(5);
+        expect((await f.send(broadcastDraft('b'))).count).toBe(4);
+        // A system broadcast whose sender is not a user reaches every user.
+        expect((await f.send(broadcastDraft('ghost', { system: true }))).count).toBe(5);
+        await f.s.users.destroyUser('a');
+        expect((await f.send(broadcastDraft('b'))).count).toBe(3);
+        expect(await f.s.users.countUsers()).toBe(4);
+      });
+
       it('a blocked user cannot broadcast', async () => {
         const f = fx();
         await f.users('admin', 'a');
@@ -1476,6 +1625,105 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await f.inboxUids('o')).toEqual([r.message.uid, r2.message.uid]);
         expect(await f.inboxUids('late')).toEqual([r2.message.uid]);
         expect(await f.inboxUids('out')).toEqual([]);
+      });
+    });
+
+    // ------------------------------------------------------------------ membership history
+    // The same scenarios on both delivery paths: per-user rows (small) and shared timelines (large).
+    for (const [label, limit] of [
+      ['per-user rows', DEFAULT_FANOUT],
+      ['shared timeline, inlineFanoutMax 2', 2],
+    ] as const) {
+      describe(`membership history (${label})`, () => {
+        const fx = useStore(factory, limit);
+
+        it('a member removed while offline replays from its old cursor what was sent while it was a member, and nothing after', async () => {
+          await formerMemberReplay(fx());
+        });
+
+        it('rejoining opens a new interval: nothing from while away', async () => {
+          await rejoinReplay(fx());
+        });
+
+        it('a destroyed user is created again without its past memberships', async () => {
+          await destroyedReplay(fx());
+        });
+
+        it('members of a dismissed group keep what was sent to them, and its later recalls', async () => {
+          await dismissedReplay(fx());
+        });
+
+        it('channel subscriptions are intervals too', async () => {
+          await channelIntervalsReplay(fx());
+        });
+      });
+    }
+
+    describe('shared timelines under load (inlineFanoutMax 2)', () => {
+      const fx = useStore(factory, 2);
+
+      it('replay pages across several groups, a channel, broadcasts and per-user rows: in order, no gap, no duplicate', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'u', 'x');
+        for (const g of ['g1', 'g2', 'g3', 'g4']) await f.group(g, 'o', ['a', 'b', 'u']);
+        await f.group('other', 'o', ['a', 'b', 'x']); // u is never in it
+        await f.s.channels.upsertChannel('ch', { name: 'n', owner: 'o' });
+        for (const s of ['a', 'b', 'u']) await f.s.channels.subscribe('ch', s, true);
+
+        const expected: number[] = [];
+        const groupMsgs: AppendResult[] = [];
+        let inG4 = true;
+        for (let i = 0; i < 240; i++) {
+          const k = i % 8;
+          if (i === 120) {
+            await f.s.groups.removeMembers('g4', ['u']);
+            inG4 = false;
+          }
+          if (k === 0) {
+            const r = await f.send(draft('o', group('g1')));
+            groupMsgs.push(r);
+            expected.push(r.seq);
+          } else if (k === 1) expected.push((await f.send(draft(i % 16 === 1 ? 'u' : 'a', group('g2')))).seq);
+          else if (k === 2) expected.push((await f.send(draft('b', group('g3')))).seq);
+          else if (k === 3) {
+            const r = await f.send(draft('a', group('g4')));
+            if (inG4) expected.push(r.seq);
+          } else if (k === 4) expected.push((await f.send(draft('a', single('u')))).seq);
+          else if (k === 5) await f.send(draft('o', group('other')));
+          else if (k === 6) expected.push((await f.send(draft('o', channel('ch')))).seq);
+          else if (i % 24 === 7) expected.push((await f.send(broadcastDraft('x'))).seq);
+          else await f.send(draft('a', single('x')));
+        }
+        // Changes of earlier group messages, interleaved with new ones.
+        for (const r of groupMsgs.slice(0, 10)) {
+          expected.push((await f.s.messages.recallMessage(r.message.uid, 'o', {})).seq);
+          expected.push((await f.send(draft('b', group('g3')))).seq);
+        }
+        expect(new Set(expected).size).toBe(expected.length);
+        expect(expected.length).toBeGreaterThan(150);
+
+        for (const limit of [1, 3, 7, 50, 1000]) {
+          const seqs: number[] = [];
+          let cursor = 0;
+          for (let guard = 0; ; guard++) {
+            expect(guard, 'replay must finish').toBeLessThan(2000);
+            const page = await f.s.sync.replay('u', cursor, limit, Date.now());
+            expect(page.events.length).toBeLessThanOrEqual(limit);
+            for (const e of page.events) {
+              expect(e.seq).toBeGreaterThan(cursor);
+              expect(e.seq).toBeLessThanOrEqual(page.next);
+              seqs.push(e.seq);
+            }
+            if (page.done) break;
+            expect(page.next).toBeGreaterThan(cursor);
+            cursor = page.next;
+          }
+          expect(seqs, `limit ${limit}`).toEqual(expected);
+        }
+        // Resuming from any cursor gives exactly the rest.
+        for (const from of [expected[0]!, expected[57]!, expected[expected.length - 2]!]) {
+          expect((await f.replayAll('u', from, 9)).map((e) => e.seq)).toEqual(expected.filter((s) => s > from));
+        }
       });
     });
 

@@ -69,6 +69,11 @@ export class SqliteContext {
     return s;
   }
 
+  /** The SQL of every statement prepared so far (diagnostics: tests check their query plans). */
+  preparedSql(): string[] {
+    return [...this.statements.keys()];
+  }
+
   /** Allocate the next cursor. Only call inside a writer command. */
   nextSeq(): number {
     return ++this.seq;

@@ -5,6 +5,7 @@ import type { ChannelFields, ChannelStore, GroupFields, GroupStore, MemberInput 
 import type { SqliteContext } from './context.js';
 import type { SqliteUsers } from './users.js';
 import { insertEffects } from './outbox.js';
+import { AudienceType, recordLeaves } from './message-rows.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 
 interface GroupRow {
@@ -168,8 +169,13 @@ export class SqliteGroups implements GroupStore {
   deleteGroup(groupId: string, effects?: EffectSpec[]): Promise<{ members: string[] }> {
     return this.ctx.write(() => {
       this.mustRow(groupId);
-      const members = this.memberIds(groupId);
+      const rows = this.ctx.stmt('SELECT user_id, joined_seq FROM group_members WHERE group_id = ?').all(groupId) as Array<{
+        user_id: string;
+        joined_seq: number;
+      }>;
+      const members = rows.map((r) => r.user_id);
       insertEffects(this.ctx, effects, {});
+      recordLeaves(this.ctx, AudienceType.group, groupId, rows.map((r) => ({ userId: r.user_id, since: r.joined_seq })));
       this.ctx.stmt('DELETE FROM group_members WHERE group_id = ?').run(groupId);
       this.ctx.stmt('DELETE FROM groups WHERE id = ?').run(groupId);
       return { members };
@@ -238,10 +244,16 @@ export class SqliteGroups implements GroupStore {
       const g = this.mustRow(groupId);
       if (userIds.includes(g.owner)) throw new CoreError('no_right', 'the owner cannot be removed; transfer or dismiss the group');
       const removed: string[] = [];
+      const leavers: Array<{ userId: string; since: number }> = [];
       for (const u of userIds) {
-        const r = this.ctx.stmt('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, u);
-        if (r.changes > 0) removed.push(u);
+        const r = this.ctx.stmt('DELETE FROM group_members WHERE group_id = ? AND user_id = ? RETURNING joined_seq').get(groupId, u) as
+          | { joined_seq: number }
+          | undefined;
+        if (!r) continue;
+        removed.push(u);
+        leavers.push({ userId: u, since: r.joined_seq });
       }
+      recordLeaves(this.ctx, AudienceType.group, groupId, leavers);
       this.ctx.stmt('UPDATE groups SET member_count = member_count - ?, updated_at = ? WHERE id = ?').run(removed.length, Date.now(), groupId);
       if (removed.length > 0) insertEffects(this.ctx, effects, {});
       return removed;
@@ -371,6 +383,11 @@ export class SqliteChannels implements ChannelStore {
     return this.ctx.write(() => {
       const r = this.ctx.stmt('DELETE FROM channels WHERE id = ?').run(channelId);
       if (r.changes === 0) throw new CoreError('not_exist', `channel ${channelId} does not exist`);
+      const subs = this.ctx.stmt('SELECT user_id, subscribed_seq FROM channel_subscribers WHERE channel_id = ?').all(channelId) as Array<{
+        user_id: string;
+        subscribed_seq: number;
+      }>;
+      recordLeaves(this.ctx, AudienceType.channel, channelId, subs.map((x) => ({ userId: x.user_id, since: x.subscribed_seq })));
       this.ctx.stmt('DELETE FROM channel_subscribers WHERE channel_id = ?').run(channelId);
     });
   }
@@ -387,8 +404,13 @@ export class SqliteChannels implements ChannelStore {
           .run(channelId, userId, this.ctx.currentSeq(), Date.now());
         if (r.changes > 0) this.ctx.stmt('UPDATE channels SET subscriber_count = subscriber_count + 1 WHERE id = ?').run(channelId);
       } else {
-        const r = this.ctx.stmt('DELETE FROM channel_subscribers WHERE channel_id = ? AND user_id = ?').run(channelId, userId);
-        if (r.changes > 0) this.ctx.stmt('UPDATE channels SET subscriber_count = subscriber_count - 1 WHERE id = ?').run(channelId);
+        const r = this.ctx
+          .stmt('DELETE FROM channel_subscribers WHERE channel_id = ? AND user_id = ? RETURNING subscribed_seq')
+          .get(channelId, userId) as { subscribed_seq: number } | undefined;
+        if (r) {
+          this.ctx.stmt('UPDATE channels SET subscriber_count = subscriber_count - 1 WHERE id = ?').run(channelId);
+          recordLeaves(this.ctx, AudienceType.channel, channelId, [{ userId, since: r.subscribed_seq }]);
+        }
       }
     });
   }

@@ -89,3 +89,24 @@ export function writeEvent(
   }
   for (const u of extraUsers) inbox.run(u, seq, type, uid, data);
 }
+
+/**
+ * Members leave a shared audience (removed, unsubscribed, the group or channel gone): each keeps the
+ * interval (since, now] in audience_history, so replay still gives it the shared events of messages
+ * sent while it was a member (see SqliteSync.replay). Skipped when the audience has no shared event
+ * after `since` (the interval could show nothing). One index seek plus one insert per leaver. Inside
+ * a writer command.
+ */
+export function recordLeaves(ctx: SqliteContext, audienceType: number, audienceId: string, leavers: Array<{ userId: string; since: number }>): void {
+  if (leavers.length === 0) return;
+  const last = ctx
+    .stmt('SELECT seq FROM events WHERE audience_type = ? AND audience_id = ? ORDER BY seq DESC LIMIT 1')
+    .get(audienceType, audienceId) as { seq: number } | undefined;
+  if (!last) return;
+  const left = ctx.currentSeq();
+  const ins = ctx.stmt(
+    `INSERT INTO audience_history(user_id, audience_type, audience_id, joined_seq, left_seq) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT(user_id, audience_type, audience_id, joined_seq) DO UPDATE SET left_seq = MAX(left_seq, excluded.left_seq)`,
+  );
+  for (const l of leavers) if (last.seq > l.since) ins.run(l.userId, audienceType, audienceId, l.since, left);
+}

@@ -54,9 +54,13 @@ export class SqliteMessages implements MessageStore {
       // An existing message: its per-user rows went to the receivers it had when sent.
       const users = listedRecipients(msg, stored);
       if (users) return { audience: { kind: 'users', users }, extraUsers: [], count: users.length - 1 };
+      const shared = this.sharedDelivery(msg);
+      if (shared) return shared;
     }
     if (msg.kind === MessageKind.broadcast) {
-      const n = (this.ctx.stmt('SELECT COUNT(*) AS n FROM users WHERE id <> ?').get(msg.sender) as { n: number }).n;
+      // Every other user: the maintained count, O(1) (equals COUNT(*) FROM users WHERE id <> sender;
+      // destroyed users are gone from users; a sender that no longer exists is not subtracted).
+      const n = this.users.count() - (this.users.exists(msg.sender) ? 1 : 0);
       return { audience: { kind: 'all' }, extraUsers: [], count: n };
     }
     if (msg.kind === MessageKind.multicast) {
@@ -112,6 +116,29 @@ export class SqliteMessages implements MessageStore {
       default:
         throw new CoreError('not_implement', `conversation type ${conv.type} is not supported`);
     }
+  }
+
+  /**
+   * A stored group or channel message without per-user rows was sent to the shared timeline: its
+   * changes go to the same timeline whatever the audience's size now, so that exactly the users who
+   * could see the message (current and former members, by their intervals) see the change. A channel's
+   * owner also gets a per-user row (it may have received the message as one; replay merges both).
+   */
+  private sharedDelivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind'>): Delivery | null {
+    if (msg.kind !== MessageKind.conversation) return null;
+    if (msg.conv.type === ConvType.group) {
+      const group = this.groups.row(msg.conv.target);
+      return { audience: { kind: 'group', groupId: msg.conv.target }, extraUsers: [], count: group ? group.member_count - 1 : 0 };
+    }
+    if (msg.conv.type === ConvType.channel) {
+      const channel = this.channels.row(msg.conv.target);
+      return {
+        audience: { kind: 'channel', channelId: msg.conv.target },
+        extraUsers: channel ? [channel.owner] : [],
+        count: channel ? channel.subscriber_count : 0,
+      };
+    }
+    return null;
   }
 
   appendMessage(d: MessageDraft): Promise<AppendResult> {

@@ -215,22 +215,61 @@ const MIGRATIONS: string[] = [
     updated_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
-  // 3: dead jobs through a partial index (the delivery log and counts read them; delivered rows,
-  //    the bulk of the table, need no index by status).
+  // 3: outbox heads. One row per order key that has active jobs (pending or in flight): the oldest
+  //    active job of the key and when it is next due (its retry time, or its lease end while in
+  //    flight). Claims read due heads per (channel, target) through an index, so their cost does not
+  //    grow with the backlog queued behind the heads. Dead jobs through a partial index; a counter of
+  //    deliveries (delivered rows are pruned after their retention).
   `
+  CREATE TABLE outbox_heads(
+    order_key TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    target TEXT NOT NULL,
+    job_id INTEGER NOT NULL,
+    next_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX outbox_heads_due ON outbox_heads(channel, target, next_at);
+  INSERT INTO outbox_heads(order_key, channel, target, job_id, next_at)
+    SELECT o.order_key, o.channel, o.target, o.id, o.next_at FROM outbox o
+    WHERE o.status IN (0, 1)
+      AND o.id = (SELECT MIN(p.id) FROM outbox p WHERE p.order_key = o.order_key AND p.status IN (0, 1));
+  DROP INDEX outbox_due;
   DROP INDEX outbox_status;
   CREATE INDEX outbox_dead ON outbox(id) WHERE status = 3;
+  INSERT INTO meta(key, value) SELECT 'outbox_delivered', COUNT(*) FROM outbox WHERE status = 2;
+  `,
+  // 4 (SQLite store: replay and membership history):
+  //  - audience_history: the past memberships of shared audiences (audience_type as in events: 1 group,
+  //    2 channel). A former member is shown the shared events of messages with
+  //    joined_seq < message seq <= left_seq (and later changes of those messages), as the per-user
+  //    rows of a small group keep them. Recorded only when the audience has events after joined_seq.
+  //  - events_audience covers (type, uid), so a replay page is one index range per audience.
+  //  - meta.user_count: the number of rows in users, maintained by user create/destroy (a broadcast
+  //    counts its receivers without scanning users).
+  `
+  CREATE TABLE audience_history(
+    user_id TEXT NOT NULL,
+    audience_type INTEGER NOT NULL,
+    audience_id TEXT NOT NULL,
+    joined_seq INTEGER NOT NULL,
+    left_seq INTEGER NOT NULL,
+    PRIMARY KEY(user_id, audience_type, audience_id, joined_seq)
+  ) WITHOUT ROWID;
+  DROP INDEX events_audience;
+  CREATE INDEX events_audience ON events(audience_type, audience_id, seq, type, uid);
+  INSERT OR REPLACE INTO meta(key, value) SELECT 'user_count', COUNT(*) FROM users;
   `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export function migrate(db: Database.Database): void {
+/** Apply the migrations after the database's version, up to `target` (tests build older schemas with it). */
+export function migrate(db: Database.Database, target: number = MIGRATIONS.length): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(`database schema version ${current} is newer than this build (${MIGRATIONS.length})`);
   }
-  for (let v = current; v < MIGRATIONS.length; v++) {
+  for (let v = current; v < Math.min(target, MIGRATIONS.length); v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]!);
       db.pragma(`user_version = ${v + 1}`);

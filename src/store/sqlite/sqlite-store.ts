@@ -44,9 +44,11 @@ export class SqliteStore implements Store {
   private readonly ctx: SqliteContext;
   private readonly syncer: WalSyncer | undefined;
   private readonly checkpointer: Checkpointer | undefined;
+  private readonly onError: ((err: unknown) => void) | undefined;
   private closed = false;
 
   constructor(opts: SqliteStoreOptions) {
+    this.onError = opts.onError;
     // FULL durability is SQLite's NORMAL plus our own pipelined fsync of the WAL before each
     // acknowledgement (wal-sync.ts): same guarantee, without blocking the writer during the fsync.
     const pipelined = opts.synchronous === 'FULL' && opts.file !== ':memory:';
@@ -63,6 +65,9 @@ export class SqliteStore implements Store {
           });
     // Rows derived from messages committed before an unclean stop are rebuilt before anything else.
     WriteBehind.recover(this.db);
+    // Refresh the planner's statistics where they are missing or stale (SQLite bounds the work of
+    // PRAGMA optimize with its own analysis limit), so plans follow the data as tables grow.
+    this.db.pragma('optimize=0x10002');
     const undo = new UndoLog();
     this.writer = new SqliteWriter(this.db, {
       maxBatch: opts.commitMaxBatch,
@@ -91,7 +96,7 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<boolean> {
-    if (this.closed) return false;
+    if (this.closed || !this.writer.healthy) return false;
     try {
       this.db.prepare('SELECT 1').get();
       return true;
@@ -100,12 +105,23 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** The SQL of every statement the store has prepared (diagnostics: query-plan checks). */
+  preparedSql(): string[] {
+    return this.ctx.preparedSql();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.ctx.flushNow();
     await this.writer.close();
     this.closed = true;
     await this.checkpointer?.close();
+    try {
+      // Cheap when nothing changed much: analyses only tables whose statistics are stale.
+      this.db.pragma('optimize');
+    } catch (err) {
+      this.onError?.(err);
+    }
     this.db.close();
     this.syncer?.close();
   }

@@ -88,6 +88,19 @@ export class SqliteUsers implements UserStore {
     return this.status(userId) !== undefined;
   }
 
+  /**
+   * Inside a command or read: the number of rows in users. meta.user_count is initialised by
+   * migration 4 and changed only in the commands that insert or delete a users row, in their own
+   * transaction, so it always equals COUNT(*) FROM users.
+   */
+  count(): number {
+    return (this.ctx.stmt(`SELECT value FROM meta WHERE key = 'user_count'`).get() as { value: number } | undefined)?.value ?? 0;
+  }
+
+  private bumpCount(delta: number): void {
+    this.ctx.stmt(`UPDATE meta SET value = value + ? WHERE key = 'user_count'`).run(delta);
+  }
+
   private forget(userId: string): void {
     this.statusCache.delete(userId);
   }
@@ -122,6 +135,7 @@ export class SqliteUsers implements UserStore {
         this.ctx
           .stmt('INSERT INTO users(id, name, created_seq, updated_at) VALUES (?, ?, ?, ?)')
           .run(userId, fields.name, this.ctx.currentSeq(), now);
+        this.bumpCount(1);
         this.applyFields(userId, fields, now);
       }
       return toUser(this.row(userId)!);
@@ -162,9 +176,12 @@ export class SqliteUsers implements UserStore {
       this.ctx.stmt('DELETE FROM user_hides WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM user_message_state WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM deliveries WHERE user_id = ?').run(userId);
+      // Past memberships go too: a user created again with this id starts with no history.
+      this.ctx.stmt('DELETE FROM audience_history WHERE user_id = ?').run(userId);
       this.ctx.keepSeqFloor();
       this.ctx.stmt('DELETE FROM inbox WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM users WHERE id = ?').run(userId);
+      this.bumpCount(-1);
       return { groups };
     });
   }
@@ -206,7 +223,7 @@ export class SqliteUsers implements UserStore {
   }
 
   countUsers(): Promise<number> {
-    return this.ctx.read(() => (this.ctx.stmt('SELECT COUNT(*) AS n FROM users').get() as { n: number }).n);
+    return this.ctx.read(() => this.count());
   }
 
   setUserStatus(userId: string, status: number): Promise<void> {

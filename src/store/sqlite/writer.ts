@@ -52,6 +52,12 @@ interface Pending {
  */
 export class SqliteWriter {
   private queue: Pending[] = [];
+  /**
+   * Set by a failed fsync. After one, the kernel may have dropped the dirty pages, so a later successful
+   * fsync proves nothing about the earlier commits: the writer refuses every later write (the store
+   * reports itself not ready) until the process restarts and SQLite recovers from the WAL.
+   */
+  private broken: Error | null = null;
   private scheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
   private closed = false;
   private readonly begin: Database.Statement;
@@ -80,6 +86,7 @@ export class SqliteWriter {
    */
   submit<T>(run: () => T, opts: { durable?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new CoreError('server_error', 'store is closed'));
+    if (this.broken) return Promise.reject(new CoreError('server_error', 'store unavailable after an fsync failure'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject, durable: opts.durable !== false });
       if (this.queue.length >= this.opts.maxBatch) {
@@ -105,9 +112,18 @@ export class SqliteWriter {
     this.flush();
   }
 
+  /** False once an fsync failed (see `broken`). */
+  get healthy(): boolean {
+    return this.broken === null;
+  }
+
   /** Commit everything queued now. Safe to call at any time. */
   flush(): void {
     this.cancelSchedule();
+    if (this.broken) {
+      for (const p of this.queue.splice(0)) p.reject(new CoreError('server_error', 'store unavailable after an fsync failure'));
+      return;
+    }
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.opts.maxBatch);
       this.runBatch(batch);
@@ -184,12 +200,15 @@ export class SqliteWriter {
     }
     const waiting: number[] = [];
     for (let i = 0; i < batch.length; i++) {
-      if (batch[i]!.durable) waiting.push(i);
+      // A failed command left nothing in the batch: its own error is final whatever the fsync does.
+      if (batch[i]!.durable && outcomes[i]!.ok) waiting.push(i);
       else settleOne(i);
     }
     syncer.afterCommit((err?: Error) => {
-      if (err) {
-        this.opts.onError?.(err);
+      // After an earlier failed fsync, a later successful one does not make this batch durable either.
+      if (err) this.broken ??= err;
+      if (err || this.broken) {
+        if (err) this.opts.onError?.(err);
         for (const i of waiting) batch[i]!.reject(new CoreError('server_error', 'fsync failed'));
         return;
       }
