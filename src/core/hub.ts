@@ -2,8 +2,10 @@ import type { Bus } from './ports/bus.js';
 import { NO_EFFECTS, type EffectsPlanner } from './ports/effects.js';
 import type { Store } from './ports/store.js';
 import { ChannelService } from './services/channels.js';
+import { ConversationPeers } from './services/conversation-peers.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
+import { SendRulesCache, type SendRulesCacheOptions } from './services/send-rules-cache.js';
 import { SessionService } from './services/sessions.js';
 import { UserService } from './services/users.js';
 
@@ -13,6 +15,8 @@ export interface HubOptions {
   now?: () => number;
   /** Before-send hooks and outbox jobs for changes (callbacks); none by default. */
   effects?: EffectsPlanner;
+  /** Bounds of the send-rules cache (defaults in send-rules-cache.ts). */
+  rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -22,6 +26,10 @@ export class Hub {
   readonly groups: GroupService;
   readonly channels: ChannelService;
   readonly sessions: SessionService;
+  /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
+  readonly rules: SendRulesCache;
+  private readonly peers: ConversationPeers;
+  private readonly unsubscribe: () => void;
 
   constructor(
     readonly store: Store,
@@ -30,10 +38,21 @@ export class Hub {
   ) {
     const now = opts.now ?? Date.now;
     const effects = opts.effects ?? NO_EFFECTS;
-    this.messages = new MessageService(store, bus, now, effects);
+    this.rules = new SendRulesCache(store, { ...opts.rulesCache, now });
+    this.peers = new ConversationPeers(store, { now });
+    this.unsubscribe = bus.subscribe((e) => {
+      this.rules.handle(e);
+      this.peers.handle(e);
+    });
+    this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects });
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);
     this.sessions = new SessionService(store, bus, effects);
+  }
+
+  /** Stop listening to the bus (the store and the bus are closed by their owner). */
+  close(): void {
+    this.unsubscribe();
   }
 }

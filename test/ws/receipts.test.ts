@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { convEntry, createUsers, fresh, group, single, type SendResult } from '../helpers/messages.js';
+import { channel, convEntry, convList, createUsers, fresh, group, single, type SendResult } from '../helpers/messages.js';
 import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, device, eventually, getToken, sdkDevice, startWsServer } from '../helpers/ws-client.js';
+import { closeAllClients, connectRaw, device, eventually, getToken, sdkDevice, startWsServer } from '../helpers/ws-client.js';
 
 /**
  * Receipts: device read reports feed conv_read and the unread counts and reach the reader's other
@@ -9,6 +9,9 @@ import { closeAllClients, device, eventually, getToken, sdkDevice, startWsServer
  */
 
 const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
+/** Far beyond any clock difference (the server takes at most now + 5 s). */
+const FUTURE = 10 ** 12;
+const SKEW_MS = 5_000;
 
 describe('receipts', () => {
   let t: TestServer;
@@ -115,5 +118,94 @@ describe('receipts', () => {
     const m2 = await t.admin.send(a, single(b), text('two'));
     await sdk.waitMessage(m2.messageUid);
     await eventually(async () => (await t.admin.ok<{ timestamp: number }>('/message/delivery', { userId: b })).timestamp === m2.timestamp, 'the SDK ack');
+  });
+
+  it('a read report for a single chat with a user one never exchanged a message with is refused (253) and reaches nobody', async () => {
+    const [alice, mallory] = [fresh('alice'), fresh('mallory')];
+    await createUsers(t.admin, alice, mallory);
+    const a1 = await device(t.url, t.admin, alice, 'a1');
+    const start = (await a1.waitType('synced')).cursor!;
+    const m1 = await device(t.url, t.admin, mallory, 'm1');
+    m1.send({ type: 'read', id: 'x1', conv: single(alice), timestamp: Date.now() });
+    expect(await m1.waitType('error', (f) => f['id'] === 'x1')).toMatchObject({ code: 253 });
+    // Nor is a chat with an unknown user.
+    m1.send({ type: 'read', id: 'x2', conv: single(fresh('ghost')), timestamp: Date.now() });
+    expect(await m1.waitType('error', (f) => f['id'] === 'x2')).toMatchObject({ code: 253 });
+    expect(m1.frames.filter((f) => f.type === 'read' || f.type === 'read_ok')).toEqual([]);
+    expect(await t.admin.ok('/message/conv_read', { userId: mallory, type: 0, target: alice, line: 0 })).toEqual({ timestamp: 0 });
+    expect(await convList(t.admin, mallory)).toEqual([]);
+
+    // Nothing was recorded for alice: her live device and a resync see only the next message.
+    const marker = await t.admin.send(mallory, single(alice), text('marker'));
+    await a1.waitMessage(marker.messageUid);
+    expect(a1.frames.filter((f) => f.type === 'read')).toEqual([]);
+    const a2 = await connectRaw(t.url, await getToken(t.admin, alice, 'a2'), { cursor: start });
+    expect(a2.frames.filter((f) => f.type !== 'hello' && f.type !== 'synced').map((f) => f.type)).toEqual(['message']);
+
+    // Once a message was exchanged (mallory's marker), mallory's read report is a receipt as usual.
+    m1.send({ type: 'read', id: 'x3', conv: single(alice), timestamp: marker.timestamp });
+    expect(await m1.waitType('read_ok', (f) => f['id'] === 'x3')).toMatchObject({ timestamp: marker.timestamp });
+    expect(await a1.waitType('read')).toMatchObject({ userId: mallory, conv: single(mallory), timestamp: marker.timestamp });
+    // ... but only on the line the message was on.
+    m1.send({ type: 'read', id: 'x4', conv: single(alice, 1), timestamp: marker.timestamp });
+    expect(await m1.waitType('error', (f) => f['id'] === 'x4')).toMatchObject({ code: 253 });
+  });
+
+  it('a read report for a group one is not a member of, or a channel one neither owns nor subscribes to, is refused (253)', async () => {
+    const [a, b, outsider] = [fresh('a'), fresh('b'), fresh('out')];
+    await createUsers(t.admin, a, b, outsider);
+    const g = fresh('g');
+    await t.admin.createGroup(g, a, [b]);
+    const ch = fresh('ch');
+    await t.admin.ok('/channel/create', { owner: a, name: ch, targetId: ch });
+    const m = await t.admin.send(a, group(g), text('members only'));
+    const [ad, bd] = await Promise.all([a, b].map((u) => device(t.url, t.admin, u)));
+    const od = await device(t.url, t.admin, outsider);
+    od.send({ type: 'read', id: 'g', conv: group(g), timestamp: m.timestamp });
+    expect(await od.waitType('error', (f) => f['id'] === 'g')).toMatchObject({ code: 253 });
+    od.send({ type: 'read', id: 'ng', conv: group(fresh('nogroup')), timestamp: m.timestamp });
+    expect(await od.waitType('error', (f) => f['id'] === 'ng')).toMatchObject({ code: 253 });
+    od.send({ type: 'read', id: 'c', conv: channel(ch), timestamp: m.timestamp });
+    expect(await od.waitType('error', (f) => f['id'] === 'c')).toMatchObject({ code: 253 });
+    expect(await t.admin.ok('/message/conv_read', { userId: outsider, conversationType: 1, target: g })).toEqual({ timestamp: 0 });
+
+    // A subscriber may read the channel; after being removed, the outsider may not read the group.
+    await t.admin.ok('/channel/subscribe', { channelId: ch, userId: outsider, subscribe: 1 });
+    od.send({ type: 'read', id: 'c2', conv: channel(ch), timestamp: m.timestamp });
+    expect(await od.waitType('read_ok', (f) => f['id'] === 'c2')).toMatchObject({ timestamp: m.timestamp });
+    bd!.send({ type: 'read', id: 'b1', conv: group(g), timestamp: m.timestamp - 1 });
+    expect(await bd!.waitType('read_ok', (f) => f['id'] === 'b1')).toMatchObject({ timestamp: m.timestamp - 1 });
+    await t.admin.ok('/group/member/del', { operator: a, group_id: g, members: [b] });
+    bd!.send({ type: 'read', id: 'b2', conv: group(g), timestamp: m.timestamp });
+    expect(await bd!.waitType('error', (f) => f['id'] === 'b2')).toMatchObject({ code: 253 });
+    // The owner got b's first receipt only.
+    const marker = await t.admin.send(a, single(b), text('marker'));
+    await ad!.waitMessage(marker.messageUid);
+    expect(ad!.frames.filter((f) => f.type === 'read').map((f) => f['timestamp'])).toEqual([m.timestamp - 1]);
+  });
+
+  it('a read report or ack from the future is taken as at most now + 5 s, so it cannot stick', async () => {
+    const [a, b] = [fresh('a'), fresh('b')];
+    await createUsers(t.admin, a, b);
+    const m = await t.admin.send(a, single(b), text('hi'));
+    const b1 = await device(t.url, t.admin, b, 'b1');
+    const a1 = await device(t.url, t.admin, a, 'a1');
+
+    const before = Date.now();
+    b1.send({ type: 'read', id: 'f', conv: single(a), timestamp: before + FUTURE });
+    const ok = await b1.waitType('read_ok', (f) => f['id'] === 'f');
+    const after = Date.now();
+    expect(ok['timestamp']).toBeGreaterThanOrEqual(m.timestamp);
+    expect(ok['timestamp']).toBeLessThanOrEqual(after + SKEW_MS);
+    const receipt = await a1.waitType('read');
+    expect(receipt['timestamp']).toBe(ok['timestamp']);
+    const { timestamp: mark } = await t.admin.ok<{ timestamp: number }>('/message/conv_read', { userId: b, type: 0, target: a, line: 0 });
+    expect(mark).toBe(ok['timestamp']);
+
+    b1.send({ type: 'ack', timestamp: Date.now() + FUTURE });
+    await eventually(async () => (await t.admin.ok<{ timestamp: number }>('/message/delivery', { userId: b })).timestamp > 0, 'the ack');
+    const { timestamp: delivered } = await t.admin.ok<{ timestamp: number }>('/message/delivery', { userId: b });
+    expect(delivered).toBeGreaterThanOrEqual(before);
+    expect(delivered).toBeLessThanOrEqual(Date.now() + SKEW_MS);
   });
 });

@@ -72,9 +72,6 @@ export class GroupService {
     return specs.length > 0 ? specs : undefined;
   }
 
-  private async woke(specs: EffectSpec[] | undefined): Promise<void> {
-    if (specs) await this.bus.publish({ type: 'outbox.wake' });
-  }
 
   private async notify(
     groupId: string,
@@ -107,8 +104,15 @@ export class GroupService {
     }
   }
 
-  private invalidate(groupId: string): Promise<void> {
-    return this.bus.publish({ type: 'cache.invalidate', scope: 'group', id: groupId });
+  /**
+   * After a committed change of the group: its cache invalidation, then (when jobs were committed
+   * with it) the outbox wake-up, both published before anything is awaited, right after the store
+   * call resolved; the notification messages come after.
+   */
+  private async changed(groupId: string, specs?: EffectSpec[]): Promise<void> {
+    const sent = [this.bus.publish({ type: 'cache.invalidate', scope: 'group', id: groupId })];
+    if (specs) sent.push(this.bus.publish({ type: 'outbox.wake' }));
+    await Promise.all(sent);
   }
 
   async create(
@@ -132,8 +136,7 @@ export class GroupService {
       origin,
     });
     const g = await this.store.groups.createGroup(id, { ...fields, owner }, members, this.maxMembers, specs);
-    await this.invalidate(id);
-    await this.woke(specs);
+    await this.changed(id, specs);
     await this.notify(id, operator || owner, notify, GroupNotification.create, { n: g.name });
     return g;
   }
@@ -144,8 +147,7 @@ export class GroupService {
     const members = (await this.store.groups.listMembers(groupId)).map((m) => m.memberId);
     const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator, change: 'dismissed', members, origin });
     await this.store.groups.deleteGroup(groupId, specs);
-    await this.invalidate(groupId);
-    await this.woke(specs);
+    await this.changed(groupId, specs);
   }
 
   async get(groupId: string): Promise<Group> {
@@ -166,13 +168,13 @@ export class GroupService {
       v = n;
     }
     await this.store.groups.updateGroup(groupId, { [spec.field]: v });
-    await this.invalidate(groupId);
+    await this.changed(groupId);
     await this.notify(groupId, operator, notify, spec.notification, { n: value });
   }
 
   async transfer(operator: string, groupId: string, newOwner: string, notify: Notify): Promise<void> {
     await this.store.groups.transferGroup(groupId, newOwner);
-    await this.invalidate(groupId);
+    await this.changed(groupId);
     await this.notify(groupId, operator, notify, GroupNotification.transfer, { m: newOwner });
   }
 
@@ -188,8 +190,7 @@ export class GroupService {
     const by = operator || g.owner;
     const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator: by, change: 'joined', members: fresh, origin });
     await this.store.groups.addMembers(groupId, members, this.maxMembers, specs);
-    await this.invalidate(groupId);
-    await this.woke(specs);
+    await this.changed(groupId, specs);
     await this.notify(groupId, by, notify, GroupNotification.add, { ms: members.map((m) => m.memberId) });
   }
 
@@ -202,8 +203,7 @@ export class GroupService {
     if (members.length > 0) await this.notify(groupId, operator, notify, GroupNotification.kick, { ms: members });
     const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator, change: 'exited', how: 'kicked', members, origin });
     await this.store.groups.removeMembers(groupId, members, specs);
-    await this.invalidate(groupId);
-    await this.woke(specs);
+    await this.changed(groupId, specs);
   }
 
   async quit(userId: string, groupId: string, notify: Notify, origin: Origin = ADMIN): Promise<void> {
@@ -213,28 +213,27 @@ export class GroupService {
     await this.notify(groupId, userId, notify, GroupNotification.quit, {});
     const specs = await this.plan({ groupId, group: { type: g.type, name: g.name, owner: g.owner }, operator: userId, change: 'exited', how: 'quit', members: [userId], origin });
     await this.store.groups.removeMembers(groupId, [userId], specs);
-    await this.invalidate(groupId);
-    await this.woke(specs);
+    await this.changed(groupId, specs);
   }
 
   /** Managers (on) or back to normal members (off). */
   async setManagers(operator: string, groupId: string, userIds: string[], on: boolean, notify: Notify): Promise<void> {
     await this.store.groups.setMemberType(groupId, userIds, on ? GroupMemberType.manager : GroupMemberType.normal);
-    await this.invalidate(groupId);
+    await this.changed(groupId);
     await this.notify(groupId, operator, notify, GroupNotification.manager, { n: on ? '1' : '0', ms: userIds });
   }
 
   /** Silence members (on) or restore them (off). */
   async muteMembers(operator: string, groupId: string, userIds: string[], on: boolean, notify: Notify): Promise<void> {
     await this.store.groups.setMemberType(groupId, userIds, on ? GroupMemberType.silent : GroupMemberType.normal);
-    await this.invalidate(groupId);
+    await this.changed(groupId);
     await this.notify(groupId, operator, notify, GroupNotification.muteMember, { n: on ? '1' : '0', ms: userIds });
   }
 
   /** Let members speak while the group is muted (on), or withdraw that (off). */
   async allowMembers(operator: string, groupId: string, userIds: string[], on: boolean, notify: Notify): Promise<void> {
     await this.store.groups.setMemberType(groupId, userIds, on ? GroupMemberType.allowed : GroupMemberType.normal);
-    await this.invalidate(groupId);
+    await this.changed(groupId);
     await this.notify(groupId, operator, notify, GroupNotification.allowMember, { n: on ? '1' : '0', ms: userIds });
   }
 

@@ -1,10 +1,13 @@
-import { CoreError } from '../errors.js';
+import { CoreError, isCoreError } from '../errors.js';
+import type { HubEvent } from '../events.js';
 import type { Conversation, Payload, StoredMessage } from '../model.js';
 import { ConvType, MessageKind, PersistFlag } from '../model.js';
 import type { Bus } from '../ports/bus.js';
 import { NO_EFFECTS, type EffectsPlanner, type Origin } from '../ports/effects.js';
 import type { EffectSpec } from '../ports/outbox.js';
 import type { AppendResult, Audience, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
+import type { ConversationPeers } from './conversation-peers.js';
+import type { SendRulesCache } from './send-rules-cache.js';
 
 export interface SendInput {
   sender: string;
@@ -21,18 +24,82 @@ export interface SendInput {
 }
 
 const ADMIN: Origin = { kind: 'admin', ip: '' };
+const WAKE: HubEvent = { type: 'outbox.wake' };
+
+/**
+ * How far ahead of this node's clock a reported read or delivery time may be; later ones are taken
+ * as now + this. Message timestamps are given by the servers, so a device reporting the newest one
+ * it saw is ahead only by the clock difference between nodes (well under a second with NTP); a
+ * device reporting its own clock is simply taken to have read everything so far. Without the bound
+ * a mark set far in the future would stick (marks never move back) and hide every later report.
+ */
+export const MAX_CLOCK_SKEW_MS = 5_000;
+
+/** What MessageService needs besides the store and the bus. */
+export interface MessageServiceDeps {
+  /** Send-path facts (membership, block, mute), kept current by the bus's invalidations. */
+  rules: SendRulesCache;
+  /** Single chats each user takes part in (for read reports). */
+  peers: ConversationPeers;
+  now?: () => number;
+  effects?: EffectsPlanner;
+}
 
 /**
  * Message use cases shared by every surface (admin API, devices). Each one commits through the store
  * and only then publishes to the bus, so nothing is announced that could still roll back.
+ *
+ * Publication invariant: every use case publishes all the sync events of one committed store call
+ * synchronously, right after that call resolves, in seq order, with no `await` before or between
+ * them (see `emit`); anything else (the outbox wake-up, effects) comes after them. Several store
+ * calls of one group commit resolve in the same tick, and their continuations run interleaved at
+ * every `await`: an await before or between publishes would let a later call's event (a higher
+ * cursor for the same user) be published first, and a device drops a cursor at or below the last
+ * one it saw — it would lose the earlier event for good while its cursor has already passed it.
+ *
+ * Send rules are decided before the write from the cache (`SendRulesCache`): a send the rules refuse
+ * costs no store call. The store checks the same rules again inside the write, which stays the final
+ * word for a send racing a change.
  */
 export class MessageService {
+  private readonly rules: SendRulesCache;
+  private readonly peers: ConversationPeers;
+  private readonly now: () => number;
+  private readonly effects: EffectsPlanner;
+
   constructor(
     private readonly store: Store,
     private readonly bus: Bus,
-    private readonly now: () => number = Date.now,
-    private readonly effects: EffectsPlanner = NO_EFFECTS,
-  ) {}
+    deps: MessageServiceDeps,
+  ) {
+    this.rules = deps.rules;
+    this.peers = deps.peers;
+    this.now = deps.now ?? Date.now;
+    this.effects = deps.effects ?? NO_EFFECTS;
+  }
+
+  /**
+   * Publish the events of one committed store call, in order. Every `bus.publish` is called before
+   * this returns (nothing is awaited first), so callers invoke it right after the store call resolves,
+   * with no await in between; the bus delivers in the order of the publish calls. Nulls are skipped.
+   */
+  private async emit(events: Array<HubEvent | null>): Promise<void> {
+    const sent: Array<Promise<void>> = [];
+    for (const e of events) if (e) sent.push(this.bus.publish(e));
+    await Promise.all(sent);
+  }
+
+  /**
+   * Refused by the cached rules: throw, without a store call. A device resend (clientMsgId) goes on
+   * to the store, which answers a message accepted before the change with its first result.
+   */
+  private async precheck(check: Promise<void>, clientMsgId: string | undefined): Promise<void> {
+    try {
+      await check;
+    } catch (err) {
+      if (clientMsgId === undefined || !isCoreError(err)) throw err;
+    }
+  }
 
   /**
    * Send to a conversation. Before the write, a before-send hook may allow, replace the content,
@@ -48,6 +115,7 @@ export class MessageService {
     let discard = false;
     let identity: Promise<{ uid: number; timestamp: number }> | undefined;
     if (!input.system) {
+      await this.precheck(this.rules.checkSend(input.sender, input.conv), input.clientMsgId);
       const facts = {
         sender: input.sender,
         conv: input.conv,
@@ -77,14 +145,23 @@ export class MessageService {
       ...(effects.length > 0 ? { effects } : {}),
       ...(identity ? { identity: await identity } : {}),
     });
-    if (!r.duplicate && !discard) await this.announce(r);
-    if (effects.length > 0 && !r.duplicate) await this.bus.publish({ type: 'outbox.wake' });
+    await this.emit([!r.duplicate && !discard ? this.announcement(r) : null, effects.length > 0 && !r.duplicate ? WAKE : null]);
+    if (!r.duplicate && !discard) this.learnChat(r);
     return r;
+  }
+
+  /** A stored single chat gives both parties a conversation (read reports between them are accepted). */
+  private learnChat(r: AppendResult): void {
+    const m = r.message;
+    if (m.kind !== MessageKind.conversation || m.conv.type !== ConvType.single || r.seq === 0) return;
+    if (m.payload.persistFlag !== PersistFlag.persist && m.payload.persistFlag !== PersistFlag.count) return;
+    this.peers.learn(m.sender, m.conv.target, m.conv.line);
   }
 
   /** One message, one uid, to many users; each receives it as a single chat from the sender. */
   async multicast(sender: string, targets: string[], line: number, payload: Payload): Promise<AppendResult> {
     if (targets.length === 0) throw new CoreError('invalid_parameter', 'targets must not be empty');
+    await this.rules.checkMulticast(sender, targets);
     const r = await this.store.messages.appendMessage({
       sender,
       conv: { type: ConvType.single, target: sender, line },
@@ -92,12 +169,13 @@ export class MessageService {
       kind: MessageKind.multicast,
       toUsers: targets,
     });
-    await this.announce(r);
+    await this.emit([this.announcement(r)]);
     return r;
   }
 
   /** To every user: one stored row and one shared event, whatever the number of users. */
   async broadcast(sender: string, line: number, payload: Payload): Promise<AppendResult> {
+    await this.rules.checkBroadcast(sender);
     const r = await this.store.messages.appendMessage({
       sender,
       conv: { type: ConvType.single, target: sender, line },
@@ -105,26 +183,25 @@ export class MessageService {
       kind: MessageKind.broadcast,
       toUsers: [],
     });
-    await this.announce(r);
+    await this.emit([this.announcement(r)]);
     return r;
   }
 
-  private async announce(r: AppendResult): Promise<void> {
-    if (r.message.payload.persistFlag === PersistFlag.transparent) {
-      await this.bus.publish({ type: 'transparent', audience: r.audience, message: r.message });
-      return;
-    }
-    await this.publish(r.audience, { seq: r.seq, type: 'message', uid: r.message.uid, message: r.message });
+  /** The event announcing a stored (or transparent) message. */
+  private announcement(r: AppendResult): HubEvent | null {
+    if (r.message.payload.persistFlag === PersistFlag.transparent) return { type: 'transparent', audience: r.audience, message: r.message };
+    return this.sync(r.audience, { seq: r.seq, type: 'message', uid: r.message.uid, message: r.message });
   }
 
-  private async publish(audience: Audience, event: SyncEvent): Promise<void> {
-    if (event.seq === 0) return;
-    if (audience.kind === 'users' && audience.users.length === 0) return;
-    await this.bus.publish({ type: 'sync', audience, event });
+  /** A sync event, or null when there is nothing to announce (no cursor, nobody listed). */
+  private sync(audience: Audience, event: SyncEvent): HubEvent | null {
+    if (event.seq === 0) return null;
+    if (audience.kind === 'users' && audience.users.length === 0) return null;
+    return { type: 'sync', audience, event };
   }
 
-  private async announceMutation(type: 'recall' | 'update' | 'delete', r: MutationResult): Promise<void> {
-    await this.publish(r.audience, {
+  private mutation(type: 'recall' | 'update' | 'delete', r: MutationResult): HubEvent | null {
+    return this.sync(r.audience, {
       seq: r.seq,
       type,
       uid: r.message.uid,
@@ -148,59 +225,101 @@ export class MessageService {
     const before = scope.receivers ? null : await this.store.messages.getMessage(uid, this.now());
     const effects = before && before.status === 0 ? await this.effects.afterRecall(before, operator, origin) : [];
     const r = await this.store.messages.recallMessage(uid, operator, scope, effects.length > 0 ? effects : undefined);
-    if (!r.unchanged) await this.announceMutation('recall', r);
-    if (effects.length > 0 && !r.unchanged) await this.bus.publish({ type: 'outbox.wake' });
+    await this.emit(r.unchanged ? [] : [this.mutation('recall', r), effects.length > 0 ? WAKE : null]);
     return { original: r.message.payload.extra, result: r };
   }
 
   async update(uid: number, payload: Payload, distribute: boolean, updateTimestamp?: number): Promise<MutationResult> {
     const at = updateTimestamp && updateTimestamp > 0 ? updateTimestamp : this.now();
     const r = await this.store.messages.updateMessage(uid, payload, distribute, at);
-    if (distribute) await this.announceMutation('update', r);
+    await this.emit([distribute ? this.mutation('update', r) : null]);
     return r;
   }
 
   async delete(uid: number, scope: MessageScope = {}): Promise<MutationResult> {
     const r = await this.store.messages.deleteMessage(uid, scope);
-    if (!r.unchanged) await this.announceMutation('delete', r);
+    await this.emit([r.unchanged ? null : this.mutation('delete', r)]);
     return r;
   }
 
-  /** Hide a time range of a conversation for one user only (default: all of it up to now). */
+  /**
+   * Hide a time range of a conversation for one user only (default: all of it up to now). The range
+   * ends at most now: a clear hides what was sent, never messages still to come (live delivery could
+   * not honour a future end, and replay must give what live gave).
+   */
   async clearByUser(userId: string, conv: Conversation, start?: number, end?: number): Promise<void> {
     const s = start ?? 0;
-    const e = end && end > 0 ? end : this.now();
+    const now = this.now();
+    const e = end && end > 0 ? Math.min(end, now) : now;
     if (s > e) throw new CoreError('invalid_parameter', 'startTime must not be after endTime');
     const { seq } = await this.store.conversations.clearUserMessages(userId, conv, s, e);
-    await this.publish({ kind: 'users', users: [userId] }, { seq, type: 'clear', uid: 0, conv, start: s, end: e });
+    await this.emit([this.sync({ kind: 'users', users: [userId] }, { seq, type: 'clear', uid: 0, conv, start: s, end: e })]);
   }
 
   /** Remove a conversation from one user's list (and its messages from that user's view). */
   async deleteConversation(userId: string, conv: Conversation): Promise<void> {
     const now = this.now();
     const { seq } = await this.store.conversations.deleteConversation(userId, conv, now);
-    await this.publish({ kind: 'users', users: [userId] }, { seq, type: 'conv_delete', uid: 0, conv, start: 0, end: now });
+    await this.emit([this.sync({ kind: 'users', users: [userId] }, { seq, type: 'conv_delete', uid: 0, conv, start: 0, end: now })]);
+    this.peers.forget(userId, conv);
   }
 
   /**
-   * A device reports it read `conv` up to `timestamp`: the read mark rises (never falls), unread is
-   * recounted, the user's other devices learn of it and the other party (or the other members of a
-   * small group) get a read receipt.
+   * A device reports it read `conv` up to `timestamp` (at most now + MAX_CLOCK_SKEW_MS): the read mark
+   * rises (never falls), unread is recounted, the user's other devices learn of it and the other party
+   * (or the other members of a small group) get a read receipt. The reader must take part in the
+   * conversation (not_exist otherwise, and nothing is recorded for anyone): a single chat with a user
+   * it exchanged a message with, a group it is a member of, a channel it owns or subscribes to.
    */
   async read(userId: string, conv: Conversation, timestamp: number, origin: Origin = ADMIN): Promise<number> {
-    const effects = await this.effects.afterRead(userId, conv, timestamp, origin);
-    const r = await this.store.conversations.markRead(userId, conv, timestamp, effects.length > 0 ? effects : undefined);
+    const at = this.reported(timestamp);
+    await this.mustTakePart(userId, conv);
+    const effects = await this.effects.afterRead(userId, conv, at, origin);
+    const r = await this.store.conversations.markRead(userId, conv, at, effects.length > 0 ? effects : undefined);
     if (r.seq === 0) return r.timestamp;
-    if (effects.length > 0) await this.bus.publish({ type: 'outbox.wake' });
     const base = { seq: r.seq, type: 'read' as const, uid: 0, start: 0, end: r.timestamp, reader: userId };
-    await this.publish({ kind: 'users', users: [userId] }, { ...base, conv });
-    for (const rc of r.receipts) await this.publish({ kind: 'users', users: [rc.userId] }, { ...base, conv: rc.conv });
+    // Receivers who see the conversation alike (a group's members) share one event.
+    const receipts = new Map<string, { conv: Conversation; users: string[] }>();
+    for (const rc of r.receipts) {
+      const k = `${rc.conv.type}\u0000${rc.conv.line}\u0000${rc.conv.target}`;
+      const to = receipts.get(k);
+      if (to) to.users.push(rc.userId);
+      else receipts.set(k, { conv: rc.conv, users: [rc.userId] });
+    }
+    await this.emit([
+      this.sync({ kind: 'users', users: [userId] }, { ...base, conv }),
+      ...[...receipts.values()].map((to) => this.sync({ kind: 'users', users: to.users }, { ...base, conv: to.conv })),
+      effects.length > 0 ? WAKE : null,
+    ]);
     return r.timestamp;
   }
 
-  /** A device acknowledges delivery of messages up to `timestamp`. */
-  delivered(userId: string, timestamp: number): Promise<number> {
-    return this.store.conversations.markDelivered(userId, timestamp);
+  /** The reader takes part in `conv`, or not_exist. */
+  private async mustTakePart(userId: string, conv: Conversation): Promise<void> {
+    let member = false;
+    switch (conv.type) {
+      case ConvType.single:
+        member = conv.target === userId || (await this.peers.has(userId, conv));
+        break;
+      case ConvType.group:
+        member = await this.rules.inGroup(conv.target, userId);
+        break;
+      case ConvType.channel:
+        member = await this.rules.inChannel(conv.target, userId);
+        break;
+    }
+    if (!member) throw new CoreError('not_exist', 'no such conversation for this user');
+  }
+
+  /** A device acknowledges delivery of messages up to `timestamp` (at most now + MAX_CLOCK_SKEW_MS). */
+  async delivered(userId: string, timestamp: number): Promise<number> {
+    return this.store.conversations.markDelivered(userId, this.reported(timestamp));
+  }
+
+  /** A reported time (ms): a non-negative integer, taken as at most now + MAX_CLOCK_SKEW_MS. */
+  private reported(timestamp: number): number {
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new CoreError('invalid_parameter', 'timestamp must be a non-negative integer (ms)');
+    return Math.min(timestamp, this.now() + MAX_CLOCK_SKEW_MS);
   }
 
   async readTimestamp(userId: string, conv: Conversation): Promise<number> {

@@ -1,4 +1,5 @@
 import { CoreError } from '../errors.js';
+import type { HubEvent } from '../events.js';
 import type { TokenRecord, User, UserRole } from '../model.js';
 import { UserStatus } from '../model.js';
 import type { Bus } from '../ports/bus.js';
@@ -23,6 +24,11 @@ export interface UserServiceOptions {
   tokenTtlMs: number;
 }
 
+/**
+ * User use cases. Each change publishes its events (cache invalidations, session revocations) right
+ * after the store call commits, all of them synchronously before anything is awaited, so caches on
+ * this node are current before the caller is answered.
+ */
 export class UserService {
   constructor(
     private readonly store: Store,
@@ -30,6 +36,13 @@ export class UserService {
     private readonly opts: UserServiceOptions,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Publish the events of one committed change in order, every publish called before any await. */
+  private async emit(events: Array<HubEvent | null>): Promise<void> {
+    const sent: Array<Promise<void>> = [];
+    for (const e of events) if (e) sent.push(this.bus.publish(e));
+    await Promise.all(sent);
+  }
 
   /** Create or update (Wildfire semantics); a missing userId is generated. */
   async create(userId: string | undefined, fields: UserFields & { name: string }): Promise<User> {
@@ -59,9 +72,11 @@ export class UserService {
 
   async destroy(userId: string): Promise<void> {
     const { groups } = await this.store.users.destroyUser(userId);
-    await this.bus.publish({ type: 'session.revoke', userId, reason: 'destroyed' });
-    await this.bus.publish({ type: 'cache.invalidate', scope: 'user', id: userId });
-    for (const g of groups) await this.bus.publish({ type: 'cache.invalidate', scope: 'group', id: g });
+    await this.emit([
+      { type: 'session.revoke', userId, reason: 'destroyed' },
+      { type: 'cache.invalidate', scope: 'user', id: userId },
+      ...groups.map((g): HubEvent => ({ type: 'cache.invalidate', scope: 'group', id: g })),
+    ]);
   }
 
   async get(by: UserLookup): Promise<User> {
@@ -97,8 +112,10 @@ export class UserService {
       throw new CoreError('invalid_parameter', 'status must be 0, 1 or 2');
     }
     await this.store.users.setUserStatus(userId, status);
-    await this.bus.publish({ type: 'cache.invalidate', scope: 'user', id: userId });
-    if (status === UserStatus.blocked) await this.bus.publish({ type: 'session.revoke', userId, reason: 'blocked' });
+    await this.emit([
+      { type: 'cache.invalidate', scope: 'user', id: userId },
+      status === UserStatus.blocked ? { type: 'session.revoke', userId, reason: 'blocked' } : null,
+    ]);
   }
 
   async status(userId: string): Promise<number> {
