@@ -3,56 +3,117 @@ import type { Store } from '../core/ports/store.js';
 /** userId → the cursor from which the user belongs to the audience. */
 export type Members = ReadonlyMap<string, number>;
 
+export type AudienceKind = 'group' | 'channel';
+
 /**
  * Members of groups and channels for fan-out, loaded from the store on first use and dropped when the
  * bus says they changed (cache.invalidate), so a push never costs a store round trip per message.
- * Bounded: past `maxEntries` audiences the oldest is forgotten.
+ *
+ * Bounded by the total number of members held (`maxMembers`), not by the number of audiences: the
+ * least recently used audiences are forgotten first. An audience larger than the bound on its own is
+ * loaded for the event that needs it and not kept.
+ *
+ * Any change of an audience (member added, removed, muted, subscribed…) drops the whole entry, so the
+ * next event of it reloads all its members: O(members) reads per change, acceptable because changes
+ * are rare next to messages.
  */
 export class AudienceCache {
+  /** In least-recently-used order (oldest first): a hit moves the entry to the end. */
   private readonly entries = new Map<string, Members>();
   private readonly loading = new Map<string, Promise<Members>>();
+  private held = 0;
   /**
-   * Bumped on invalidation, so a load that started before it does not cache stale members. One small
-   * entry per audience ever invalidated (bounded by the number of groups and channels).
+   * Bumped on invalidation, so a load that started before it is not used (nor cached): the load runs
+   * again. One small entry per audience ever invalidated (bounded by the number of groups and channels).
    */
   private readonly generation = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
-    private readonly maxEntries = 10_000,
+    /** Total members held across cached audiences. */
+    readonly maxMembers = 1_000_000,
   ) {}
 
-  /** Cached members, or undefined when they must be loaded. */
-  peek(kind: 'group' | 'channel', id: string): Members | undefined {
+  /** Members currently held (for tests and metrics). */
+  get size(): number {
+    return this.held;
+  }
+
+  /** Cached members without counting it as a use (for checks that deliver nothing). */
+  known(kind: AudienceKind, id: string): Members | undefined {
     return this.entries.get(`${kind}:${id}`);
   }
 
-  load(kind: 'group' | 'channel', id: string): Promise<Members> {
+  /** Cached members, or undefined when they must be loaded. */
+  peek(kind: AudienceKind, id: string): Members | undefined {
     const key = `${kind}:${id}`;
-    const cached = this.entries.get(key);
+    const m = this.entries.get(key);
+    if (m) {
+      this.entries.delete(key);
+      this.entries.set(key, m);
+    }
+    return m;
+  }
+
+  /**
+   * The members as of a load that started after the latest invalidation of the audience. Concurrent
+   * callers share one load. Rejects when the store does.
+   */
+  load(kind: AudienceKind, id: string): Promise<Members> {
+    const key = `${kind}:${id}`;
+    const cached = this.peek(kind, id);
     if (cached) return Promise.resolve(cached);
     let p = this.loading.get(key);
     if (!p) {
-      const gen = this.generation.get(key) ?? 0;
-      p = (kind === 'group' ? this.store.groups.memberSeqs(id) : this.store.channels.audienceSeqs(id)).then((rows) => {
-        const m: Members = new Map(rows.map((r) => [r.userId, r.since]));
-        this.loading.delete(key);
-        if ((this.generation.get(key) ?? 0) === gen) {
-          if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
-          this.entries.set(key, m);
-        }
-        return m;
-      });
-      p.catch(() => this.loading.delete(key));
+      p = this.fetch(kind, id, key);
       this.loading.set(key, p);
+      const done = (): void => {
+        if (this.loading.get(key) === p) this.loading.delete(key);
+      };
+      p.then(done, done);
     }
     return p;
   }
 
-  invalidate(kind: 'group' | 'channel', id: string): void {
+  /**
+   * The audience changed. When it was cached (an audience in use), its new members are read at once in
+   * the background, so its next event rarely has to wait for them.
+   */
+  invalidate(kind: AudienceKind, id: string): void {
     const key = `${kind}:${id}`;
-    this.entries.delete(key);
-    this.loading.delete(key);
+    const wasCached = this.entries.has(key);
+    this.drop(key);
     this.generation.set(key, (this.generation.get(key) ?? 0) + 1);
+    if (wasCached && !this.loading.has(key)) void this.load(kind, id).catch(() => undefined); // the next event retries
+  }
+
+  private async fetch(kind: AudienceKind, id: string, key: string): Promise<Members> {
+    for (;;) {
+      const gen = this.generation.get(key) ?? 0;
+      const rows = await (kind === 'group' ? this.store.groups.memberSeqs(id) : this.store.channels.audienceSeqs(id));
+      if ((this.generation.get(key) ?? 0) !== gen) continue; // changed meanwhile: read again
+      const m: Members = new Map(rows.map((r) => [r.userId, r.since]));
+      this.keep(key, m);
+      return m;
+    }
+  }
+
+  private keep(key: string, m: Members): void {
+    if (m.size > this.maxMembers) return;
+    this.drop(key);
+    while (this.held + m.size > this.maxMembers) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) break;
+      this.drop(oldest.value);
+    }
+    this.entries.set(key, m);
+    this.held += m.size;
+  }
+
+  private drop(key: string): void {
+    const m = this.entries.get(key);
+    if (!m) return;
+    this.entries.delete(key);
+    this.held -= m.size;
   }
 }

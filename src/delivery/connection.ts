@@ -5,7 +5,7 @@ import { normalizeConversation, normalizePayload, stringList } from '../core/pay
 import type { SyncEvent } from '../core/ports/store.js';
 import { codeOf } from '../api/wildfire-codes.js';
 import type { Logger } from '../log.js';
-import { CloseCode, eventFrame, transparentFrame, type ClientFrame } from './protocol.js';
+import { CloseCode, eventFrame, syncedFrame, transparentFrame, type ClientFrame } from './protocol.js';
 import type { Session } from './registry.js';
 
 /** Settings shared by every connection of a gateway. */
@@ -29,7 +29,12 @@ export interface ConnectionSettings {
  * One device connection. Cursor invariant: frames carry cursors that never decrease, and every event
  * of the user with a cursor above the one the device connected with is sent exactly once — by replay
  * first (from the store, in pages, under flow control), then live (from the bus). Live events that
- * arrive during replay are held and sent after it unless the replay already covered them.
+ * arrive during a replay are held and sent after it unless the replay already covered them.
+ *
+ * A replay runs at connect, for a `sync` frame, and — silently, without `synced` — when a live recall
+ * or update carries content: the store decides what this user may see of it (hidden messages stay
+ * hidden), so the connection reads it back through replay instead of sending the shared frame.
+ * A replay that fails closes the connection with 1011: the device reconnects and resyncs.
  */
 export class ClientConnection implements Session {
   readonly connectedAt = Date.now();
@@ -44,7 +49,15 @@ export class ClientConnection implements Session {
    * JSON (seq 0) and framed when sent, with the cursor of that moment.
    */
   private held: Array<{ seq: number; frame: string }> | null = [];
-  private heldOverflow = false;
+  /**
+   * The store has events the held frames lack (they overflowed, or one must be read as this user sees
+   * it): the running replay reads on before going live.
+   */
+  private rescan = false;
+  /** Who asked for the running replay: the device (ends with `synced`) or the server (silent). */
+  private replayBy: 'device' | 'server' | null = 'device';
+  /** A `sync` frame received during a server-initiated replay: served when that replay ends. */
+  private pendingSync: number | null = null;
   private closed = false;
   private tokens: number;
   private tokensAt = Date.now();
@@ -72,19 +85,48 @@ export class ClientConnection implements Session {
     return this.held === null;
   }
 
-  /** Replay from `cursor` (or, without one, start from the current head), then go live. */
-  async start(cursor: number | null): Promise<void> {
-    const hub = this.s.hub;
-    this.write(JSON.stringify({ type: 'hello', userId: this.userId, clientId: this.clientId }));
-    if (cursor === null) {
-      this.lastSeq = await hub.store.sync.headSeq();
-      this.goLive();
-      return;
-    }
-    await this.replay(cursor);
+  get isClosed(): boolean {
+    return this.closed;
   }
 
-  private async replay(from: number): Promise<void> {
+  /**
+   * Replay from `cursor` (or, without one, start from the current head), then go live. A cursor ahead
+   * of the store's durable head (e.g. the server was restored from a backup) is clamped to the head and
+   * answered at once by `synced` with `reset: true`. Never rejects: a failure closes with 1011.
+   */
+  async start(cursor: number | null): Promise<void> {
+    this.write(JSON.stringify({ type: 'hello', userId: this.userId, clientId: this.clientId }));
+    await this.guarded(async () => {
+      const head = await this.s.hub.store.sync.headSeq();
+      if (this.closed) return;
+      if (cursor !== null && cursor <= head) {
+        await this.replay(cursor, true);
+        return;
+      }
+      this.lastSeq = head;
+      if (cursor !== null) this.write(syncedFrame(head, true));
+      await this.finish(cursor === null);
+    });
+  }
+
+  /** Run `work`; a failure closes the connection with 1011 (the device reconnects and resyncs). */
+  private async guarded(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      if (this.closed) return;
+      this.s.log.error({ err, userId: this.userId }, 'replay failed; closing the connection so the device resyncs');
+      this.close(CloseCode.internalError, 'replay failed: reconnect with your cursor');
+    }
+  }
+
+  /** Go live now, or read on first when the store has something the held frames lack. */
+  private async finish(announce: boolean): Promise<void> {
+    if (this.rescan) await this.replay(this.lastSeq, announce);
+    else this.goLive(announce);
+  }
+
+  private async replay(from: number, announce: boolean): Promise<void> {
     const { hub, replayPageSize } = this.s;
     this.held ??= [];
     let after = from;
@@ -105,20 +147,21 @@ export class ClientConnection implements Session {
       await last;
       if (this.closed) return;
       if (!page.done) continue;
-      if (this.heldOverflow) {
-        // Live events were dropped while replaying: the store has them; read on.
-        this.heldOverflow = false;
-        this.held = [];
+      if (this.rescan) {
+        // Live events were dropped or must be read as this user sees them: the store has them; read on.
+        this.rescan = false;
+        this.held = (this.held ?? []).filter((h) => h.seq === 0);
         continue;
       }
-      this.goLive();
+      this.goLive(announce);
       return;
     }
   }
 
-  private goLive(): void {
+  private goLive(announce: boolean): void {
     const held = this.held ?? [];
     this.held = null;
+    this.replayBy = null;
     for (const h of held) {
       if (h.seq === 0) this.write(transparentFrame(this.lastSeq, h.frame));
       else if (h.seq > this.lastSeq) {
@@ -126,7 +169,12 @@ export class ClientConnection implements Session {
         this.write(h.frame);
       }
     }
-    this.write(JSON.stringify({ type: 'synced', cursor: this.lastSeq }));
+    if (announce) this.write(syncedFrame(this.lastSeq));
+    if (this.pendingSync !== null && !this.closed) {
+      const c = this.pendingSync;
+      this.pendingSync = null;
+      void this.deviceSync(c);
+    }
   }
 
   private sendReplayed(e: SyncEvent): Promise<void> {
@@ -137,29 +185,56 @@ export class ClientConnection implements Session {
   }
 
   /**
-   * A live event for this connection; `frame` is shared by all receivers. Returns true when the
-   * frame was written (false: held during replay, already covered, or the connection is gone).
+   * A live event for this connection. `frame` is shared by all receivers and serialised on first use;
+   * `userView`: the event's content depends on the receiver, so it is read back through replay rather
+   * than sent as is. Returns true when a frame was written (false: held during replay, already
+   * covered, read back from the store, or the connection is gone).
    */
-  push(seq: number, frame: string): boolean {
+  push(seq: number, frame: () => string, userView = false): boolean {
     if (this.closed) return false;
     if (this.held) {
-      if (this.held.length >= this.s.liveBufferMax) this.heldOverflow = true;
-      else this.held.push({ seq, frame });
+      if (userView || this.held.length >= this.s.liveBufferMax) this.rescan = true;
+      else this.held.push({ seq, frame: frame() });
       return false;
     }
     if (seq <= this.lastSeq) return false; // already sent by replay
+    if (userView) {
+      // Read it (and anything after it) as this user sees it; live frames are held meanwhile.
+      this.held = [];
+      this.replayBy = 'server';
+      void this.guarded(() => this.replay(this.lastSeq, false));
+      return false;
+    }
+    const text = frame();
     this.lastSeq = seq;
-    return this.write(frame);
+    return this.write(text);
   }
 
   /** A transparent message (never stored): delivered only to connections that are live now. */
-  pushTransparent(messageJson: string): boolean {
+  pushTransparent(messageJson: () => string): boolean {
     if (this.closed) return false;
     if (this.held) {
-      if (this.held.length < this.s.liveBufferMax) this.held.push({ seq: 0, frame: messageJson });
+      if (this.held.length < this.s.liveBufferMax) this.held.push({ seq: 0, frame: messageJson() });
       return false;
     }
-    return this.write(transparentFrame(this.lastSeq, messageJson));
+    return this.write(transparentFrame(this.lastSeq, messageJson()));
+  }
+
+  /**
+   * A `sync` frame: replay from `cursor`, ended by `synced`. A cursor ahead of the store's head is
+   * answered at once by `synced` with this connection's position and `reset: true`. Never rejects.
+   */
+  private async deviceSync(cursor: number): Promise<void> {
+    this.held ??= [];
+    this.replayBy = 'device';
+    await this.guarded(async () => {
+      const head = await this.s.hub.store.sync.headSeq();
+      if (this.closed) return;
+      if (cursor > head) {
+        this.write(syncedFrame(this.lastSeq, true));
+        await this.finish(false);
+      } else await this.replay(cursor, true);
+    });
   }
 
   /**
@@ -237,7 +312,17 @@ export class ClientConnection implements Session {
     return true;
   }
 
+  /** Every device frame; nothing a device sends may throw out of here (it would crash the process). */
   private onFrame(data: WebSocket.RawData, isBinary: boolean): void {
+    try {
+      this.frame(data, isBinary);
+    } catch (err) {
+      this.s.log.error({ err, userId: this.userId }, 'handling a device frame failed');
+      this.close(CloseCode.internalError, 'internal error');
+    }
+  }
+
+  private frame(data: WebSocket.RawData, isBinary: boolean): void {
     this.alive = true;
     if (!this.takeToken()) {
       // Consecutive frames over the limit: persisting past a burst's worth closes the socket.
@@ -257,9 +342,17 @@ export class ClientConnection implements Session {
       void this.send(errorFrame(undefined, new CoreError('invalid_parameter', 'frames are JSON objects with a type')));
       return;
     }
+    // The id is echoed in replies: only a string or a number (any other JSON value can be nested
+    // thousands deep within maxFrameBytes, and serialising it back would overflow the stack).
+    const id: unknown = (frame as { id?: unknown }).id;
+    if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') {
+      void this.send(errorFrame(undefined, new CoreError('invalid_parameter', 'id must be a string or a number')));
+      return;
+    }
+    const replyId = id as string | number | undefined;
     this.handle(frame).catch((err: unknown) => {
       if (!isCoreError(err)) this.s.log.error({ err, userId: this.userId }, 'device frame failed');
-      void this.send(errorFrame('id' in frame ? frame.id : undefined, err));
+      void this.send(errorFrame(replyId, err));
     });
   }
 
@@ -307,9 +400,13 @@ export class ClientConnection implements Session {
       case 'sync': {
         const c = f.cursor;
         if (typeof c !== 'number' || !Number.isSafeInteger(c) || c < 0) throw new CoreError('invalid_parameter', 'cursor must be a non-negative integer');
-        if (!this.live) throw new CoreError('invalid_parameter', 'already syncing');
-        this.held = [];
-        await this.replay(c);
+        if (this.replayBy === 'device') throw new CoreError('invalid_parameter', 'already syncing');
+        if (this.replayBy === 'server') {
+          // The device cannot know of a server-initiated replay: serve its sync right after it.
+          this.pendingSync = c;
+          return;
+        }
+        await this.deviceSync(c);
         return;
       }
       default:

@@ -1,14 +1,14 @@
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { HubEvent } from '../core/events.js';
 import type { Hub } from '../core/hub.js';
 import type { Presence, SessionInfo } from '../core/ports/presence.js';
-import type { Audience } from '../core/ports/store.js';
 import type { Logger } from '../log.js';
-import { AudienceCache, type Members } from './audience-cache.js';
+import { AudienceCache } from './audience-cache.js';
 import { ClientConnection, type ConnectionSettings } from './connection.js';
-import { CloseCode, eventFrame, wireMessage } from './protocol.js';
+import { Fanout } from './fanout.js';
+import { GroupHints } from './group-hints.js';
+import { CloseCode } from './protocol.js';
 import { ConnectionRegistry } from './registry.js';
 
 export interface GatewayOptions {
@@ -22,26 +22,37 @@ export interface GatewayOptions {
   liveBufferMax: number;
   ratePerSecond: number;
   rateBurst: number;
+  /** Total members kept by the audience cache, over all cached groups and channels (default 1 000 000). */
+  audienceCacheMaxMembers?: number;
+  /** Events that may wait on this node for an audience load (default 100 000); see Fanout. */
+  maxWaitingEvents?: number;
+  /** Delays before each retry of a failed audience load (default 50, 250, 1000 ms). */
+  audienceRetryDelaysMs?: readonly number[];
 }
 
 export interface GatewayMetrics {
   connections(n: number): void;
   delivered(frames: number): void;
+  /** One live event frame was serialised (at most once per event, and only when a connection here gets it). */
+  serialised?(): void;
 }
 
 /**
  * The real-time edge: WebSocket upgrade with token auth, the per-user connection registry, and
- * bus → socket fan-out. Events are handled strictly in bus order (a pump that waits only when an
- * audience must be loaded), so every connection sees cursors in commit order; each event's frame is
- * serialised once for all its receivers.
+ * bus → socket fan-out (fanout.ts: per-user bus order, each event's frame serialised at most once and
+ * only when a connection here receives it).
+ *
+ * Nothing a client sends may throw out of the upgrade or frame handlers: a request line that is not a
+ * URL is answered 400, a handshake `ws` refuses is answered by `ws` (400), a store failure before the
+ * upgrade 503, after it a close with 1011.
  */
 export class Gateway implements Presence {
   readonly registry = new ConnectionRegistry<ClientConnection>();
   private readonly wss: WebSocketServer;
   private readonly audiences: AudienceCache;
+  private readonly hints: GroupHints;
+  private readonly fanout: Fanout;
   private readonly settings: ConnectionSettings;
-  private readonly queue: HubEvent[] = [];
-  private pumping = false;
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
@@ -54,7 +65,16 @@ export class Gateway implements Presence {
     private readonly metrics: GatewayMetrics,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
-    this.audiences = new AudienceCache(hub.store);
+    this.audiences = new AudienceCache(hub.store, opts.audienceCacheMaxMembers);
+    this.hints = new GroupHints(hub.store, log);
+    this.fanout = new Fanout(
+      this.registry,
+      this.audiences,
+      this.hints,
+      { maxWaiting: opts.maxWaitingEvents ?? 100_000, retryDelaysMs: opts.audienceRetryDelaysMs ?? [50, 250, 1000] },
+      { delivered: (n) => this.metrics.delivered(n), serialised: () => this.metrics.serialised?.() },
+      log,
+    );
     this.settings = {
       hub,
       log,
@@ -65,6 +85,8 @@ export class Gateway implements Presence {
       rateBurst: opts.rateBurst,
       onClose: (c, why) => {
         this.registry.remove(c);
+        this.hints.untrack(c.userId);
+        if (!this.registry.of(c.userId)) this.fanout.forget(c.userId);
         this.metrics.connections(this.registry.size);
         if (!c.announced) return;
         const state =
@@ -76,52 +98,112 @@ export class Gateway implements Presence {
         this.reportState(c, state.action, state.reason);
       },
     };
-    this.unsubscribe = hub.bus.subscribe((e) => this.enqueue(e));
+    this.unsubscribe = hub.bus.subscribe((e) => this.fanout.enqueue(e));
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
     this.heartbeat.unref();
+  }
+
+  /** Events waiting for an audience load on this node (tests, metrics). */
+  get pendingEvents(): number {
+    return this.fanout.pending;
+  }
+
+  /** Members held by the audience cache (tests, metrics). */
+  get cachedMembers(): number {
+    return this.audiences.size;
   }
 
   /** Serve upgrades on `server` at the configured path. */
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== this.opts.path) {
-        socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      try {
+        this.onUpgrade(req, socket, head);
+      } catch (err) {
+        this.log.error({ err }, 'websocket upgrade failed');
+        refuse(socket, 400);
+      }
+    });
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      refuse(socket, 400); // e.g. "GET //[ HTTP/1.1": not a URL
+      return;
+    }
+    if (url.pathname !== this.opts.path) {
+      refuse(socket, 404);
+      return;
+    }
+    if (this.closing) {
+      refuse(socket, 503);
+      return;
+    }
+    const upgraded: { ws: WebSocket | null; conn: ClientConnection | null } = { ws: null, conn: null };
+    this.upgrade(req, socket, head, url, upgraded).catch((err: unknown) => {
+      this.log.error({ err }, 'websocket upgrade failed');
+      if (upgraded.conn) upgraded.conn.close(CloseCode.internalError, 'internal error: reconnect');
+      else if (upgraded.ws) upgraded.ws.close(CloseCode.internalError, 'internal error: reconnect');
+      else refuse(socket, 503);
+    });
+  }
+
+  /**
+   * Complete the handshake; null when `ws` refused it (it answered 400) or the socket went away, so an
+   * upgrade never waits forever.
+   */
+  private accept(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket | null> {
+    return new Promise((resolve) => {
+      if (socket.destroyed) {
+        resolve(null);
         return;
       }
-      socket.on('error', () => socket.destroy());
-      this.upgrade(req, socket, head, url).catch((err: unknown) => {
-        this.log.error({ err }, 'websocket upgrade failed');
-        socket.destroy();
+      const gone = (): void => resolve(null);
+      socket.once('close', gone);
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('close', gone);
+        resolve(ws);
       });
     });
   }
 
-  private accept(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket> {
-    return new Promise((resolve) => this.wss.handleUpgrade(req, socket, head, (ws) => resolve(ws)));
-  }
-
-  private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
-    if (this.closing) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-      return;
-    }
+  private async upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    url: URL,
+    upgraded: { ws: WebSocket | null; conn: ClientConnection | null },
+  ): Promise<void> {
     const rawCursor = url.searchParams.get('cursor');
-    if (rawCursor !== null && !/^[0-9]{1,16}$/.test(rawCursor)) {
-      (await this.accept(req, socket, head)).close(CloseCode.badRequest, 'cursor must be a non-negative integer');
+    const cursor = rawCursor === null ? null : parseCursor(rawCursor);
+    if (cursor === undefined) {
+      (await this.accept(req, socket, head))?.close(CloseCode.badRequest, 'cursor must be a non-negative safe integer');
       return;
     }
     const token = url.searchParams.get('token');
     const rec = token ? await this.hub.users.verifyToken(token) : null;
     const since = rec ? await this.hub.store.users.sinceSeq(rec.userId) : null;
-    const ws = await this.accept(req, socket, head);
+    if (this.closing) {
+      refuse(socket, 503);
+      return;
+    }
+    const ws = (upgraded.ws = await this.accept(req, socket, head));
+    if (!ws) return;
+    if (this.closing) {
+      ws.close(CloseCode.goingAway, 'server shutting down');
+      return;
+    }
     if (!rec || since === null) {
       ws.close(CloseCode.unauthorized, 'unauthorized');
       return;
     }
-    const conn = new ClientConnection(ws, rec.userId, rec.clientId, rec.platform, since, req.socket.remoteAddress ?? '', this.settings);
+    const conn = (upgraded.conn = new ClientConnection(ws, rec.userId, rec.clientId, rec.platform, since, req.socket.remoteAddress ?? '', this.settings));
     // Registered before replay starts, so no event published meanwhile is missed.
     this.registry.add(conn);
+    this.hints.track(conn.userId);
     this.metrics.connections(this.registry.size);
     // A revocation published between the token check and the registration found nothing to close:
     // check again now that later revocations will find this connection.
@@ -129,9 +211,11 @@ export class Gateway implements Presence {
       conn.close(CloseCode.unauthorized, 'unauthorized');
       return;
     }
+    // close() ran meanwhile: it closed every registered connection, this one included.
+    if (this.closing || conn.isClosed) return;
     conn.announced = true;
     this.reportState(conn, 'login', 'register');
-    await conn.start(rawCursor === null ? null : Number(rawCursor));
+    await conn.start(cursor);
   }
 
   /** Session state changes go to the outbox (State.StateChange callbacks); failures are logged. */
@@ -143,98 +227,6 @@ export class Gateway implements Presence {
     this.hub.sessions.changed({ userId: c.userId, action, reason, origin: c.origin }).catch((err: unknown) => {
       this.log.error({ err, userId: c.userId }, 'recording a session change failed');
     });
-  }
-
-  private enqueue(e: HubEvent): void {
-    this.queue.push(e);
-    if (!this.pumping) void this.pump();
-  }
-
-  /** Handle queued events in order; only an audience load makes it wait. */
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    try {
-      while (this.queue.length > 0) {
-        const e = this.queue[0]!;
-        const wait = this.handle(e);
-        if (wait) {
-          try {
-            await wait;
-          } catch (err) {
-            this.log.error({ err }, 'loading an audience failed; event dropped for it (devices resync from the store)');
-            this.queue.shift();
-            continue;
-          }
-          continue; // audience now cached: handle the same event again
-        }
-        this.queue.shift();
-      }
-    } finally {
-      this.pumping = false;
-    }
-  }
-
-  /** Deliver one event, or return the load to wait for before it can be delivered. */
-  private handle(e: HubEvent): Promise<unknown> | undefined {
-    switch (e.type) {
-      case 'sync': {
-        // Receivers who joined after the message must not learn of it (nor of its changes).
-        const origin = e.event.messageSeq || e.event.seq;
-        const frame = eventFrame(e.event);
-        return this.fanout(e.audience, origin, (c) => c.push(e.event.seq, frame));
-      }
-      case 'transparent': {
-        const json = JSON.stringify(wireMessage(e.message));
-        return this.fanout(e.audience, Number.MAX_SAFE_INTEGER, (c) => c.pushTransparent(json));
-      }
-      case 'session.revoke':
-        for (const c of [...(this.registry.of(e.userId) ?? [])]) {
-          if (e.clientId === undefined || c.clientId === e.clientId) c.close(CloseCode.revoked, e.reason);
-        }
-        return undefined;
-      case 'cache.invalidate':
-        if (e.scope === 'group' || e.scope === 'channel') this.audiences.invalidate(e.scope, e.id);
-        return undefined;
-    }
-  }
-
-  private fanout(audience: Audience, origin: number, deliver: (c: ClientConnection) => boolean): Promise<unknown> | undefined {
-    let n = 0;
-    switch (audience.kind) {
-      case 'users':
-        for (const u of audience.users) for (const c of this.registry.of(u) ?? []) if (deliver(c)) n++;
-        break;
-      case 'all':
-        for (const c of this.registry.all()) if (origin > c.since && deliver(c)) n++;
-        break;
-      case 'group':
-      case 'channel': {
-        const id = audience.kind === 'group' ? audience.groupId : audience.channelId;
-        const members = this.audiences.peek(audience.kind, id);
-        if (!members) return this.audiences.load(audience.kind, id);
-        n = this.toMembers(members, origin, deliver);
-        break;
-      }
-    }
-    if (n > 0) this.metrics.delivered(n);
-    return undefined;
-  }
-
-  /** Iterate the smaller side: members of the audience or users online. */
-  private toMembers(members: Members, origin: number, deliver: (c: ClientConnection) => boolean): number {
-    let n = 0;
-    if (members.size <= this.registry.users) {
-      for (const [u, since] of members) {
-        if (origin <= since) continue;
-        for (const c of this.registry.of(u) ?? []) if (deliver(c)) n++;
-      }
-    } else {
-      for (const c of this.registry.all()) {
-        const since = members.get(c.userId);
-        if (since !== undefined && origin > since && deliver(c)) n++;
-      }
-    }
-    return n;
   }
 
   sessions(userId: string): SessionInfo[] {
@@ -267,9 +259,28 @@ export class Gateway implements Presence {
     this.closing = true;
     clearInterval(this.heartbeat);
     this.unsubscribe();
+    this.fanout.stop();
     for (const c of [...this.registry.all()]) c.close(CloseCode.goingAway, 'server shutting down');
     this.wss.close();
   }
+}
+
+/** A device cursor: a non-negative safe integer in decimal; undefined when malformed. */
+export function parseCursor(raw: string): number | undefined {
+  if (!/^[0-9]{1,20}$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Answer an HTTP error on a socket that will not be upgraded, then destroy it. */
+function refuse(socket: Duplex, status: number): void {
+  if (socket.destroyed) return;
+  const guard = setTimeout(() => socket.destroy(), 1000);
+  guard.unref();
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, () => {
+    clearTimeout(guard);
+    socket.destroy();
+  });
 }
 
 function info(c: ClientConnection): SessionInfo {

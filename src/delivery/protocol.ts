@@ -14,8 +14,9 @@ export const CloseCode = {
   goingAway: 1001,
   /** A frame larger than the limit. */
   tooBig: 1009,
+  /** Internal error (e.g. a replay failed): reconnect with your cursor and resync. */
   internalError: 1011,
-  /** Malformed connection request (e.g. a cursor that is not a non-negative integer). */
+  /** Malformed connection request (e.g. a cursor that is not a non-negative safe integer). */
   badRequest: 4000,
   /** Token missing, unknown, forged, expired or revoked at connect time. */
   unauthorized: 4001,
@@ -25,7 +26,42 @@ export const CloseCode = {
   rateLimited: 4008,
   /** The device does not read fast enough: its send buffer passed the cap. Reconnect and resync. */
   tooSlow: 4009,
+  /**
+   * This node could not deliver an event to the device in order (its audience could not be loaded,
+   * or too many events were waiting): reconnect with your cursor and resync; nothing is lost.
+   */
+  resync: 4010,
 } as const;
+
+/**
+ * End of a replay. `reset`: the cursor the device gave is ahead of this server's head (e.g. the server
+ * was restored from a backup); the device must adopt `cursor` as its own, even though it is lower.
+ */
+export function syncedFrame(cursor: number, reset = false): string {
+  return reset ? `{"type":"synced","cursor":${cursor},"reset":true}` : `{"type":"synced","cursor":${cursor}}`;
+}
+
+/**
+ * A live event whose content depends on the receiver (a recall or update carrying the message): the
+ * receiver may have hidden the message (clear_by_user, conversation delete, delete or recall for some
+ * receivers), which only the store knows, so each receiver reads it as it sees it — through replay.
+ */
+export function needsUserView(e: SyncEvent): boolean {
+  return (e.type === 'recall' || e.type === 'update') && e.message !== undefined;
+}
+
+/** A value computed on first use, then reused (a frame serialised once for all its receivers). */
+export function once<T>(make: () => T): () => T {
+  let done = false;
+  let value: T;
+  return () => {
+    if (!done) {
+      value = make();
+      done = true;
+    }
+    return value;
+  };
+}
 
 /** A message as get_one returns it. */
 export interface WireMessage {

@@ -47,6 +47,11 @@ export class ConnectionRegistry<C extends Session> {
     return this.byUser.size;
   }
 
+  /** Users with at least one connection. Removing connections while iterating is safe. */
+  userIds(): IterableIterator<string> {
+    return this.byUser.keys();
+  }
+
   *all(): IterableIterator<C> {
     for (const set of this.byUser.values()) yield* set;
   }
