@@ -40,6 +40,8 @@ describe('switchboard CLI', () => {
     const first = await startChild(['--port', '0', '--host', '127.0.0.1', '--data', dir], { LOG_LEVEL: 'info' });
     const secret = fs.readFileSync(path.join(dir, 'admin-secret'), 'utf8').trim();
     expect(secret.length).toBeGreaterThanOrEqual(40);
+    // Written through a temporary file that is gone once the secret is in place.
+    expect(fs.readdirSync(dir).filter((f) => f.includes('admin-secret'))).toEqual(['admin-secret']);
     expect((fs.statSync(path.join(dir, 'admin-secret')).mode & 0o777).toString(8)).toBe('600');
     expect(first.output()).toContain(secret);
     const admin = new AdminClient(first.url, secret);
@@ -54,6 +56,30 @@ describe('switchboard CLI', () => {
     second.proc.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
     expect(second.output().match(/listening on/g)?.length).toBe(1);
+  });
+
+  it('refuses to start on an empty admin-secret file with a clear message, and never replaces it', async () => {
+    for (const content of ['', '  \n\t\n']) {
+      const dir = tempDir();
+      const file = path.join(dir, 'admin-secret');
+      fs.writeFileSync(file, content, { mode: 0o600 });
+      const r = await runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--data', dir], { SWITCHBOARD_ADMIN_SECRET: '' });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`the admin secret file ${file} is empty`);
+      expect(r.stderr).toContain('SWITCHBOARD_ADMIN_SECRET');
+      expect(r.stderr).not.toContain('EEXIST');
+      expect(r.stdout).not.toContain('listening on');
+      // Untouched, and no temporary file left behind.
+      expect(fs.readFileSync(file, 'utf8')).toBe(content);
+      expect(fs.readdirSync(dir).filter((f) => f.includes('admin-secret'))).toEqual(['admin-secret']);
+    }
+    // With the secret configured instead, the empty file does not matter.
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'admin-secret'), '');
+    const c = await startChild(['--port', '0', '--host', '127.0.0.1', '--data', dir], { SWITCHBOARD_ADMIN_SECRET: 'from-env' });
+    expect(await new AdminClient(c.url, 'from-env').code('/user/get_info', { userId: 'x' })).toBe(253);
+    c.proc.kill('SIGTERM');
+    expect((await c.exited).code).toBe(0);
   });
 
   it('serves the admin API on a separate port when asked, and health, ready, metrics and docs on the main port', async () => {

@@ -27,7 +27,7 @@ export class Metrics {
     });
     this.commitSeconds = new Histogram({
       name: 'switchboard_store_commit_seconds',
-      help: 'Duration of a group commit including fsync',
+      help: 'Duration of a group commit: its statements and COMMIT (with synchronous=FULL the WAL fsync follows, pipelined, and is not included)',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
       registers: [this.registry],
     });

@@ -1,7 +1,8 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { registerAdminApi, type AdminApiOptions } from '../api/admin/index.js';
+import { adminNotFound } from '../api/admin/plugin.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
 
@@ -23,6 +24,23 @@ function baseApp(bodyLimit: number): FastifyInstance {
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+  });
+}
+
+const NOT_FOUND_BODY = JSON.stringify({ status: 'not found' });
+
+type Handler = (req: FastifyRequest, reply: FastifyReply) => void;
+
+/**
+ * `notFound` answers every request for no route of this app's root context, including one whose body
+ * fails to parse or is too large before the 404 handler would run (Fastify parses it first). Other
+ * errors keep Fastify's default handling.
+ */
+function notFoundEverywhere(app: FastifyInstance, notFound: Handler): void {
+  app.setNotFoundHandler(notFound);
+  app.setErrorHandler((err, req, reply) => {
+    if (req.routeOptions.url === undefined) notFound(req, reply);
+    else void reply.send(err);
   });
 }
 
@@ -49,6 +67,11 @@ export async function buildMainApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Unknown paths outside /admin (the admin plugin answers its own with Wildfire's envelope): a JSON
+  // 404 in the style of /health and /ready, with a Content-Length like every reply.
+  notFoundEverywhere(app, (_req, reply) => {
+    void reply.code(404).header('content-type', 'application/json; charset=utf-8').send(NOT_FOUND_BODY);
+  });
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, async (_req, reply) => {
     const ok = await deps.ready();
@@ -65,6 +88,8 @@ export async function buildMainApp(deps: HttpDeps): Promise<FastifyInstance> {
 /** The optional separate admin port: the admin API only, so operators can firewall it. */
 export async function buildAdminApp(deps: HttpDeps): Promise<FastifyInstance> {
   const app = baseApp(deps.bodyLimit);
+  // Every path of this port is an admin path: unknown ones get Wildfire's 404 envelope.
+  notFoundEverywhere(app, adminNotFound(deps.metrics));
   await registerAdminApi(app, deps);
   return app;
 }

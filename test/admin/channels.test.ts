@@ -54,7 +54,7 @@ afterAll(async () => {
 });
 
 describe('channel/create and channel/get', () => {
-  it('creates a channel, answers {targetId}, and get answers every OutputGetChannelInfo key', async () => {
+  it('creates a channel, answers {targetId, secret} (as newer Wildfire versions), and get answers every OutputGetChannelInfo key', async () => {
     const id = fresh('chan-full');
     const before = Date.now();
     const r = await t.admin.post('/channel/create', {
@@ -69,7 +69,7 @@ describe('channel/create and channel/get', () => {
       auto: 1,
       state: 3,
     });
-    expect(r.body).toEqual({ code: 0, msg: 'success', result: { targetId: id } });
+    expect(r.body).toEqual({ code: 0, msg: 'success', result: { targetId: id, secret: 's3cret' } });
 
     const g = await t.admin.post<Record<string, unknown>>('/channel/get', { channelId: id });
     expect(g.body.code).toBe(0);
@@ -94,7 +94,9 @@ describe('channel/create and channel/get', () => {
   });
 
   it('defaults unset fields to "" and 0, and generates a targetId when none is given', async () => {
-    const r = await t.admin.ok<{ targetId: string }>('/channel/create', { owner: OWNER, name: 'Plain' });
+    const r = await t.admin.ok<{ targetId: string; secret: string }>('/channel/create', { owner: OWNER, name: 'Plain' });
+    expect(Object.keys(r).sort()).toEqual(['secret', 'targetId']);
+    expect(r.secret).toBe('');
     expect(typeof r.targetId).toBe('string');
     expect(r.targetId.length).toBeGreaterThan(0);
     expect(await t.admin.ok('/channel/get', { channelId: r.targetId })).toEqual({

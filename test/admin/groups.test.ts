@@ -353,6 +353,28 @@ describe('group/member/list', () => {
     expect(await envelope('/group/member/list', { groupId: 'no-such-group' })).toEqual(NOT_EXIST);
     expect(await envelope('/group/member/list', {})).toEqual(INVALID);
   });
+
+  it('pages with optional offset/count in a stable order; without them it answers every member (as Wildfire)', async () => {
+    const gid = await group([A, B, C, D]);
+    const all = await memberList(gid);
+    const ids = all.map((m) => m.member_id);
+    expect([...ids].sort()).toEqual([O, A, B, C, D].sort());
+    const page = async (body: Record<string, unknown>) =>
+      (await t.admin.ok<{ members: Member[] }>('/group/member/list', { groupId: gid, ...body })).members.map((m) => m.member_id);
+    expect(await page({ offset: 0, count: 2 })).toEqual(ids.slice(0, 2));
+    expect(await page({ offset: 2, count: 2 })).toEqual(ids.slice(2, 4));
+    expect(await page({ offset: 4, count: 2 })).toEqual(ids.slice(4));
+    expect(await page({ offset: 5, count: 2 })).toEqual([]);
+    expect(await page({ count: 3 })).toEqual(ids.slice(0, 3));
+    expect(await page({ offset: 3 })).toEqual(ids.slice(3));
+    expect(await page({ offset: null, count: null })).toEqual(ids);
+    // Pages carry full members, the same objects as the whole list.
+    expect((await t.admin.ok<{ members: Member[] }>('/group/member/list', { groupId: gid, offset: 1, count: 1 })).members).toEqual([all[1]]);
+    for (const bad of [{ offset: -1 }, { count: 0 }, { count: -3 }, { offset: 1.5 }, { count: '2' }, { offset: 2 ** 31 }]) {
+      expect(await envelope('/group/member/list', { groupId: gid, ...bad })).toEqual(INVALID);
+    }
+    expect(await envelope('/group/member/list', { groupId: 'no-such-group', offset: 0, count: 1 })).toEqual(NOT_EXIST);
+  });
 });
 
 describe('group/member/add', () => {

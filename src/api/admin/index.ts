@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { HealthResult, healthOf } from './health.js';
 import type { Hub } from '../../core/hub.js';
 import type { Metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log.js';
@@ -17,17 +18,22 @@ export interface AdminApiOptions {
   log: Logger;
   /** Extra routes from other layers (e.g. the real-time gateway's online status). */
   extraRoutes?: AdminRouteDef[];
+  /** This node's id (config `nodeId`); /admin/health reports it as `node<nodeId + 1>`. Default 0. */
+  nodeId?: number;
+  /** The data directory (config `dataDir`), whose file system /admin/health reports. Default: the working directory. */
+  dataDir?: string;
 }
 
 /** Mount the admin API under /admin on `app`. */
 export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptions): Promise<void> {
   const health = adminRoute({
     path: '/health',
-    summary: 'Liveness of the admin API (unsigned, as in Wildfire)',
+    summary: 'Liveness of the admin API (unsigned, as in Wildfire): always code 0, whatever the body; the result has cpu, memory and disk figures',
     tags: ['health'],
     unsigned: true,
     body: Type.Object({}),
-    handler: async () => undefined,
+    result: HealthResult,
+    handler: () => healthOf(opts.nodeId ?? 0, opts.dataDir ?? process.cwd()),
   });
   const routes = [
     health,

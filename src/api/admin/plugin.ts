@@ -63,6 +63,20 @@ function sendError(reply: FastifyReply, err: unknown, log: Logger, metrics: Metr
 }
 
 /**
+ * Unknown paths (and known paths with a method they do not accept): HTTP 404 with Wildfire's envelope
+ * `{"code":254,"msg":"not implement"}`, signed or not. Used under /admin on the main port and for
+ * every path of the separate admin port.
+ */
+export function adminNotFound(metrics: Metrics): (req: FastifyRequest, reply: FastifyReply) => void {
+  const [code, msg] = WILDFIRE_CODES.not_implement;
+  const body = JSON.stringify({ code, msg });
+  return (_req, reply) => {
+    metrics.adminRequests.inc({ route: 'unknown', code: String(code) });
+    void reply.code(404).header('content-type', JSON_CT).send(body);
+  };
+}
+
+/**
  * The admin API (seed 001 and the rest of Wildfire's admin family) as one encapsulated plugin, mounted
  * under /admin. Every reply on a known route is HTTP 200 with `{code, msg[, result]}` and a
  * Content-Length; unknown paths are 404 with the envelope.
@@ -73,7 +87,12 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
   // Bodies are JSON whatever the Content-Type says (hand-written clients vary); the SDK's
   // "Content-Encoding: UTF-8" names a charset and is ignored. An empty body is an empty object.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: opts.bodyLimit }, (_req, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: opts.bodyLimit }, (req, body, done) => {
+    // Unsigned routes (health) ignore their body, and unknown paths answer 404 whatever they carry.
+    if (req.routeOptions.url === undefined || req.routeOptions.config.unsigned) {
+      done(null, {});
+      return;
+    }
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {
       done(null, {});
@@ -104,15 +123,15 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
     }
   });
 
+  const notFound = adminNotFound(metrics);
   app.setErrorHandler((err, req, reply) => {
-    sendError(reply, err, log, metrics, req.routeOptions.url ?? 'unknown');
+    // A request for no route can fail before the 404 handler (body too large, bad Content-Type):
+    // it is still an unknown path.
+    if (req.routeOptions.url === undefined) notFound(req, reply);
+    else sendError(reply, err, log, metrics, req.routeOptions.url);
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    const [code, msg] = WILDFIRE_CODES.not_implement;
-    metrics.adminRequests.inc({ route: 'unknown', code: String(code) });
-    void reply.code(404).header('content-type', JSON_CT).send({ code, msg });
-  });
+  app.setNotFoundHandler(notFound);
 
   for (const r of opts.routes) {
     const envelope = Type.Object({
@@ -138,6 +157,22 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
       url: r.path,
       bodyLimit: opts.bodyLimit,
       config: { unsigned: r.unsigned ?? false },
+      // An unsigned route (health) answers code 0 whatever the request: an oversized body or a
+      // malformed Content-Type fails before the handler, so the error handler answers for it.
+      ...(r.unsigned
+        ? {
+            errorHandler: (_err: unknown, req: FastifyRequest, reply: FastifyReply) => {
+              void r.handler({}, req).then(
+                (result) => {
+                  ok.inc();
+                  const body = result === undefined ? { code: 0, msg: OK_MSG } : { code: 0, msg: OK_MSG, result };
+                  void reply.code(200).header('content-type', JSON_CT).send(body);
+                },
+                (err: unknown) => sendError(reply, err, log, metrics, r.path),
+              );
+            },
+          }
+        : {}),
       schema: {
         summary: r.summary,
         tags: r.tags,

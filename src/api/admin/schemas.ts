@@ -1,27 +1,68 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type IntegerOptions, type TSchema } from '@sinclair/typebox';
 
 /**
  * JSON schemas of the admin API, in Wildfire's field names. They validate requests (a failure is
  * code 251), serialise responses and generate the OpenAPI document at /docs. Optional inputs accept
  * null, as hand-written clients send it; the Java SDK omits nulls.
+ *
+ * Every integer input is bounded by the Java type of its Wildfire field, so that nothing the SDK
+ * cannot read back (Gson into int/long) is stored or echoed, and nothing reaches the store that it
+ * cannot bind (e.g. 1e300 or 9223372036854775808, which JSON.parse turns into inexact doubles):
+ * - `Int32`: a Java `int`, −2^31 … 2^31−1;
+ * - `Int53`: a Java `long` that JavaScript reads exactly, −(2^53−1) … 2^53−1.
+ * `int32({minimum: 0})` and friends narrow the range further; a bound outside the type is clamped.
+ * Out-of-range values answer 251 like any other schema failure.
  */
 const nullable = <T extends TSchema>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));
 
+export const INT32_MIN = -2147483648;
+export const INT32_MAX = 2147483647;
+export const INT53_MAX = Number.MAX_SAFE_INTEGER;
+export const INT53_MIN = -Number.MAX_SAFE_INTEGER;
+
+function bounded(min: number, max: number, opts: IntegerOptions) {
+  return Type.Integer({
+    ...opts,
+    minimum: Math.max(min, opts.minimum ?? min),
+    maximum: Math.min(max, opts.maximum ?? max),
+  });
+}
+
+/** A Java int, optionally narrowed (`int32({minimum: 0})`). */
+export const int32 = (opts: IntegerOptions = {}) => bounded(INT32_MIN, INT32_MAX, opts);
+/** A Java long that JavaScript reads exactly, optionally narrowed. */
+export const int53 = (opts: IntegerOptions = {}) => bounded(INT53_MIN, INT53_MAX, opts);
+
+export const Int32 = int32();
+export const Int53 = int53();
+export const OptInt32 = nullable(Int32);
+export const OptInt53 = nullable(Int53);
+/** Optional, absent or null, Java int narrowed to a range. */
+export const optInt32 = (opts: IntegerOptions = {}) => nullable(int32(opts));
+/** Optional, absent or null, Java long narrowed to a range. */
+export const optInt53 = (opts: IntegerOptions = {}) => nullable(int53(opts));
+
 export const Str = Type.String();
+/** Output integers (values we produced; inputs use Int32/Int53). */
 export const Int = Type.Integer();
 export const OptStr = nullable(Type.String());
-export const OptInt = nullable(Type.Integer());
+/** An optional integer JavaScript reads exactly; prefer OptInt32 for a Java int field. */
+export const OptInt = OptInt53;
 export const StrList = Type.Array(Type.String());
 
-export const MessageUid = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]{1,20}$' })], {
-  description: 'Message uid (a JSON number; a decimal string is accepted too).',
+/** A line (sub-channel) of a conversation: 0 … 2^31−1, as normalizeConversation checks. */
+export const Line = int32({ minimum: 0 });
+export const OptLine = nullable(Line);
+
+export const MessageUid = Type.Union([int53({ minimum: 1 }), Type.String({ pattern: '^[0-9]{1,19}$' })], {
+  description: 'Message uid: a JSON number below 2^53 (every uid Switchboard issues is), or a decimal string of a Java long.',
 });
 
 export const ConversationIn = Type.Object(
   {
-    type: Type.Integer({ description: '0 single, 1 group, 2 chatroom, 3 channel' }),
+    type: int32({ description: '0 single, 1 group, 2 chatroom, 3 channel' }),
     target: Type.String({ minLength: 1 }),
-    line: OptInt,
+    line: OptLine,
   },
   { additionalProperties: true },
 );
@@ -30,17 +71,17 @@ export const ConversationOut = Type.Object({ type: Int, target: Str, line: Int }
 
 export const PayloadIn = Type.Object(
   {
-    type: Type.Integer({ minimum: 0, description: 'Content type (1 text, 3 image, … ≥1000 custom); the only required field.' }),
+    type: int32({ minimum: 0, description: 'Content type (1 text, 3 image, … ≥1000 custom); the only required field.' }),
     searchableContent: OptStr,
     pushContent: OptStr,
     pushData: OptStr,
     content: OptStr,
     base64edData: OptStr,
-    mediaType: OptInt,
+    mediaType: OptInt32,
     remoteMediaUrl: OptStr,
-    persistFlag: nullable(Type.Integer({ description: '0 not persisted by clients, 1 persist, 3 persist and count unread, 4 transparent' })),
-    expireDuration: OptInt,
-    mentionedType: OptInt,
+    persistFlag: optInt32({ description: '0 not persisted by clients, 1 persist, 3 persist and count unread, 4 transparent' }),
+    expireDuration: optInt32({ description: 'Seconds (a Java int in Wildfire); 0 never expires' }),
+    mentionedType: OptInt32,
     mentionedTarget: nullable(StrList),
     extra: OptStr,
   },
@@ -95,15 +136,15 @@ export const UserInfoIn = Type.Object(
     password: OptStr,
     displayName: OptStr,
     portrait: OptStr,
-    gender: OptInt,
+    gender: OptInt32,
     mobile: OptStr,
     email: OptStr,
     address: OptStr,
     company: OptStr,
     social: OptStr,
     extra: OptStr,
-    type: OptInt,
-    updateDt: OptInt,
+    type: OptInt32,
+    updateDt: OptInt53,
   },
   { additionalProperties: true },
 );
@@ -130,20 +171,20 @@ export const GroupInfoIn = Type.Object(
     name: OptStr,
     portrait: OptStr,
     owner: OptStr,
-    type: OptInt,
+    type: OptInt32,
     extra: OptStr,
-    mute: OptInt,
-    join_type: OptInt,
-    private_chat: OptInt,
-    searchable: OptInt,
-    history_message: OptInt,
-    max_member_count: OptInt,
+    mute: OptInt32,
+    join_type: OptInt32,
+    private_chat: OptInt32,
+    searchable: OptInt32,
+    history_message: OptInt32,
+    max_member_count: OptInt32,
   },
   { additionalProperties: true },
 );
 
 export const GroupMemberIn = Type.Object(
-  { member_id: Type.String({ minLength: 1 }), alias: OptStr, type: OptInt, extra: OptStr },
+  { member_id: Type.String({ minLength: 1 }), alias: OptStr, type: OptInt32, extra: OptStr },
   { additionalProperties: true },
 );
 
@@ -152,7 +193,7 @@ export const GroupMemberOut = Type.Object({ member_id: Str, alias: Str, type: In
 /** Fields every group change accepts: who acts, and how the change is announced in the group. */
 export const GroupBase = {
   operator: OptStr,
-  to_lines: nullable(Type.Array(Type.Integer({ minimum: 0 }))),
+  to_lines: nullable(Type.Array(Line)),
   notify_message: nullable(PayloadIn),
 };
 

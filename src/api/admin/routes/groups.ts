@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CoreError } from '../../../core/errors.js';
 import type { Hub } from '../../../core/hub.js';
-import { normalizePayload, stringList } from '../../../core/payload.js';
+import { normalizePayload, optionalLine, stringList } from '../../../core/payload.js';
 import type { GroupFields, MemberInput } from '../../../core/ports/store.js';
 import type { Notify } from '../../../core/services/groups.js';
 import { channelOut, groupOut, memberOut } from '../mappers.js';
@@ -13,7 +13,9 @@ import {
   GroupInfoIn,
   GroupMemberIn,
   GroupMemberOut,
-  OptInt,
+  int32,
+  OptInt32,
+  optInt32,
   OptStr,
   PayloadIn,
   Str,
@@ -22,9 +24,14 @@ import {
 
 const NonEmpty = Type.String({ minLength: 1 });
 
+/**
+ * How a group change is announced. `to_lines` goes through the same line check as a conversation's
+ * `line` (0 … 2^31−1), so an announcement can only land on a line a message could be sent to.
+ */
 function notifyOf(b: { to_lines?: number[] | null; notify_message?: Static<typeof PayloadIn> | null }, defaultLines: number[] = []): Notify {
+  const lines = b.to_lines && b.to_lines.length > 0 ? b.to_lines.map((l, i) => optionalLine(l, `to_lines[${i}]`)) : defaultLines;
   return {
-    lines: b.to_lines && b.to_lines.length > 0 ? [...new Set(b.to_lines)] : defaultLines,
+    lines: [...new Set(lines)],
     custom: b.notify_message ? normalizePayload(b.notify_message, 'notify_message') : undefined,
   };
 }
@@ -114,7 +121,7 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       path: '/group/modify',
       summary: 'Modify one group field: type 0 name, 1 portrait, 2 extra, 3 mute, 4 join type, 5 private chat, 6 searchable, 7 history, 8 max members',
       tags,
-      body: Type.Object({ ...GroupBase, group_id: NonEmpty, type: Type.Integer({ minimum: 0, maximum: 8 }), value: OptStr }),
+      body: Type.Object({ ...GroupBase, group_id: NonEmpty, type: int32({ minimum: 0, maximum: 8 }), value: OptStr }),
       handler: async (b) => groups.modify(requireOperator(b.operator), b.group_id, b.type, b.value ?? '', notifyOf(b, [0])),
     }),
     adminRoute({
@@ -126,11 +133,21 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
     }),
     adminRoute({
       path: '/group/member/list',
-      summary: 'List the members of a group',
+      summary: 'List the members of a group, in joining order; offset/count page through them (default: all, as Wildfire)',
       tags,
-      body: Type.Object({ groupId: OptStr, group_id: OptStr }),
+      body: Type.Object({
+        groupId: OptStr,
+        group_id: OptStr,
+        offset: optInt32({ minimum: 0, description: 'Members to skip (default 0)' }),
+        count: optInt32({ minimum: 1, description: 'Most members to return (default: all from offset)' }),
+      }),
       result: Type.Object({ members: Type.Array(GroupMemberOut) }),
-      handler: async (b) => ({ members: (await groups.members(groupIdOf(b))).map(memberOut) }),
+      handler: async (b) => {
+        const all = await groups.members(groupIdOf(b));
+        const from = b.offset ?? 0;
+        const page = b.count != null ? all.slice(from, from + b.count) : from > 0 ? all.slice(from) : all;
+        return { members: page.map(memberOut) };
+      },
     }),
     adminRoute({
       path: '/group/member/add',
@@ -196,11 +213,11 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
 export function channelRoutes(hub: Hub): AdminRouteDef[] {
   const channels = hub.channels;
   const tags = ['channels'];
-  const ChannelUser = Type.Object({ channelId: NonEmpty, userId: NonEmpty, subscribe: OptInt });
+  const ChannelUser = Type.Object({ channelId: NonEmpty, userId: NonEmpty, subscribe: OptInt32 });
   return [
     adminRoute({
       path: '/channel/create',
-      summary: 'Create (or overwrite) a channel owned by a user',
+      summary: 'Create (or overwrite) a channel owned by a user; the result carries its id and secret (newer Wildfire versions return both)',
       tags,
       body: Type.Object({
         owner: NonEmpty,
@@ -208,13 +225,13 @@ export function channelRoutes(hub: Hub): AdminRouteDef[] {
         targetId: OptStr,
         callback: OptStr,
         portrait: OptStr,
-        auto: OptInt,
+        auto: OptInt32,
         secret: OptStr,
         desc: OptStr,
-        state: OptInt,
+        state: OptInt32,
         extra: OptStr,
       }),
-      result: Type.Object({ targetId: Str }),
+      result: Type.Object({ targetId: Str, secret: Str }),
       handler: async (b) => {
         const c = await channels.create(b.targetId ?? undefined, {
           name: b.name,
@@ -227,7 +244,7 @@ export function channelRoutes(hub: Hub): AdminRouteDef[] {
           automatic: b.auto ?? 0,
           state: b.state ?? 0,
         });
-        return { targetId: c.channelId };
+        return { targetId: c.channelId, secret: c.secret };
       },
     }),
     adminRoute({

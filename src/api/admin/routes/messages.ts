@@ -5,7 +5,7 @@ import { MessageKind } from '../../../core/model.js';
 import { normalizeConversation, normalizePayload, optionalLine, parseUid, stringList } from '../../../core/payload.js';
 import { messageOut } from '../mappers.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { ConversationIn, Int, MessageOut, MessageUid, OptInt, OptStr, PayloadIn, StrList, Timestamp } from '../schemas.js';
+import { ConversationIn, Int, int32, MessageOut, MessageUid, OptInt32, OptInt53, OptLine, OptStr, PayloadIn, StrList, Timestamp } from '../schemas.js';
 
 const tags = ['messages'];
 
@@ -52,8 +52,8 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
         operator: OptStr,
         messageUid: MessageUid,
         payload: PayloadIn,
-        distribute: Type.Integer({ minimum: 0, maximum: 1 }),
-        updateTimestamp: OptInt,
+        distribute: int32({ minimum: 0, maximum: 1 }),
+        updateTimestamp: OptInt53,
       }),
       handler: async (b) => {
         await m.update(parseUid(b.messageUid), normalizePayload(b.payload), b.distribute === 1, b.updateTimestamp ?? undefined);
@@ -74,7 +74,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/multicast',
       summary: 'Send one message (one uid) to many users',
       tags,
-      body: Type.Object({ sender: NonEmpty, targets: StrList, line: OptInt, payload: PayloadIn }),
+      body: Type.Object({ sender: NonEmpty, targets: StrList, line: OptLine, payload: PayloadIn }),
       result: Type.Object({ messageUid: Int, timestamp: Int }),
       handler: async (b) => {
         const r = await m.multicast(b.sender, stringList(b.targets, 'targets', { nonEmpty: true }), optionalLine(b.line), normalizePayload(b.payload));
@@ -85,7 +85,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/broadcast',
       summary: 'Send one message to every user; count is the number of recipients',
       tags,
-      body: Type.Object({ sender: NonEmpty, line: OptInt, payload: PayloadIn }),
+      body: Type.Object({ sender: NonEmpty, line: OptLine, payload: PayloadIn }),
       result: Type.Object({ messageUid: Int, count: Int }),
       handler: async (b) => {
         const r = await m.broadcast(b.sender, optionalLine(b.line), normalizePayload(b.payload));
@@ -105,7 +105,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/clear_by_user',
       summary: "Hide a time range of a conversation from one user's view",
       tags,
-      body: Type.Object({ userId: NonEmpty, conversation: ConversationIn, startTime: OptInt, endTime: OptInt }),
+      body: Type.Object({ userId: NonEmpty, conversation: ConversationIn, startTime: OptInt53, endTime: OptInt53 }),
       handler: async (b) => {
         await m.clearByUser(b.userId, normalizeConversation(b.conversation, 'conversation'), b.startTime ?? undefined, b.endTime ?? undefined);
       },
@@ -203,7 +203,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/conv_read',
       summary: "A user's read timestamp in a conversation (type or conversationType)",
       tags,
-      body: Type.Object({ userId: NonEmpty, type: OptInt, conversationType: OptInt, target: NonEmpty, line: OptInt }),
+      body: Type.Object({ userId: NonEmpty, type: OptInt32, conversationType: OptInt32, target: NonEmpty, line: OptLine }),
       result: Timestamp,
       handler: async (b) => {
         const type = b.type ?? b.conversationType;

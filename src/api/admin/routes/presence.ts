@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { Hub } from '../../../core/hub.js';
 import type { Presence } from '../../../core/ports/presence.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { Int, Str } from '../schemas.js';
+import { Int, Str, int32 } from '../schemas.js';
 
 const tags = ['users'];
 const NonEmpty = Type.String({ minLength: 1 });
@@ -40,9 +40,9 @@ export function presenceRoutes(hub: Hub, presence: Presence): AdminRouteDef[] {
       summary: 'A page of connected devices of a node',
       tags,
       body: Type.Object({
-        nodeId: Type.Optional(Type.Integer()),
-        offset: Type.Integer({ minimum: 0 }),
-        count: Type.Integer({ minimum: 1, maximum: 10000 }),
+        nodeId: Type.Optional(int32()),
+        offset: int32({ minimum: 0 }),
+        count: int32({ minimum: 1, maximum: 10000 }),
       }),
       result: Type.Object({
         userClients: Type.Array(Type.Object({ userId: Str, clientId: Str, platform: Int })),

@@ -4,7 +4,7 @@ import type { Hub } from '../../../core/hub.js';
 import type { UserFields, UserLookup } from '../../../core/ports/store.js';
 import { userOut } from '../mappers.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { Int, OptInt, OptStr, Str, UserInfo, UserInfoIn } from '../schemas.js';
+import { Int, Int32, int32, OptInt32, OptStr, Str, UserInfo, UserInfoIn } from '../schemas.js';
 
 const tags = ['users'];
 const NonEmpty = Type.String({ minLength: 1 });
@@ -59,7 +59,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/update',
       summary: 'Overwrite the profile fields selected by the flag bits',
       tags,
-      body: Type.Object({ flag: Type.Integer({ minimum: 1 }), userInfo: UserInfoIn }),
+      body: Type.Object({ flag: int32({ minimum: 1 }), userInfo: UserInfoIn }),
       handler: async (b) => {
         if (!b.userInfo.userId) throw new CoreError('invalid_parameter', 'userInfo.userId is required');
         await users.update(b.userInfo.userId, b.flag, fieldsOf(b.userInfo));
@@ -102,7 +102,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/get_token',
       summary: 'Issue the token a device of this user logs in with, bound to (userId, clientId)',
       tags,
-      body: Type.Object({ userId: NonEmpty, clientId: NonEmpty, platform: OptInt }),
+      body: Type.Object({ userId: NonEmpty, clientId: NonEmpty, platform: OptInt32 }),
       result: Type.Object({ userId: Str, token: Str }),
       handler: async (b) => ({ userId: b.userId, token: await users.issueToken(b.userId, b.clientId, b.platform ?? 0) }),
     }),
@@ -110,7 +110,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/all',
       summary: 'Page through all users',
       tags,
-      body: Type.Object({ count: Type.Integer({ minimum: 1, maximum: 10000 }), offset: Type.Integer({ minimum: 0 }) }),
+      body: Type.Object({ count: int32({ minimum: 1, maximum: 10000 }), offset: int32({ minimum: 0 }) }),
       result: Type.Object({ userInfoList: Type.Array(UserInfo) }),
       handler: async (b) => ({ userInfoList: (await users.list(b.offset, b.count)).map(userOut) }),
     }),
@@ -118,7 +118,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/update_block_status',
       summary: 'Set a user status: 0 normal, 1 muted, 2 blocked (revokes tokens)',
       tags,
-      body: Type.Object({ userId: NonEmpty, status: Int }),
+      body: Type.Object({ userId: NonEmpty, status: Int32 }),
       handler: async (b) => {
         await users.setStatus(b.userId, b.status);
       },
