@@ -1,0 +1,62 @@
+/**
+ * The wire shapes of docs/client-protocol.md that the SDK exposes: conversations, payloads and
+ * messages as `/admin/message/get_one` returns them.
+ */
+
+/** A conversation key: type 0 single, 1 group, 2 chatroom, 3 channel; `line` 0 unless you use lines. */
+export interface Conversation {
+  type: number;
+  target: string;
+  line: number;
+}
+
+/** Message content (Wildfire's payload); only `type` is required when sending. */
+export interface Payload {
+  type: number;
+  searchableContent?: string;
+  pushContent?: string;
+  pushData?: string;
+  content?: string;
+  base64edData?: string;
+  mediaType?: number;
+  remoteMediaUrl?: string;
+  /**
+   * 0 (the default): delivered and kept, but not counted as unread and no conversation entry (so no
+   * read reports for it); 1 stored; 3 stored and counted as unread (a normal chat message);
+   * 4 transparent: never stored, only to devices live at that moment.
+   */
+  persistFlag?: number;
+  expireDuration?: number;
+  mentionedType?: number;
+  mentionedTarget?: string[];
+  extra?: string;
+}
+
+/** A delivered message (the shape of `/admin/message/get_one`'s result). */
+export interface Message {
+  /** The message uid. */
+  messageId: number;
+  sender: string;
+  /** For a single chat, as the sender sent it (`target` = the receiver). */
+  conv: Conversation;
+  payload: Required<Payload>;
+  toUsers: string[];
+  timestamp: number;
+}
+
+/** What `send()` resolves with. `duplicate`: a resend of a stored clientMsgId (the first uid). */
+export interface SendResult {
+  messageUid: number;
+  timestamp: number;
+  duplicate: boolean;
+}
+
+/** What `read()` resolves with: the user's read mark for the conversation (it never moves back). */
+export interface ReadResult {
+  timestamp: number;
+}
+
+/** What `sync()` resolves with: the cursor of the `synced` frame that ended the replay. */
+export interface SyncResult {
+  cursor: number;
+}
