@@ -15,6 +15,8 @@ import { WebhookSender } from './callbacks/sender.js';
 import { CallbackTargets } from './callbacks/targets.js';
 import { TencentCallbacks, WEBHOOK } from './callbacks/tencent.js';
 import { OutboxDispatcher } from './outbox/dispatcher.js';
+import { OutboxJanitor } from './outbox/janitor.js';
+import { closeCallbackAgents } from './callbacks/http.js';
 import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
@@ -91,12 +93,19 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       firstRetryMs: cb.firstRetryMs,
       maxRetryMs: cb.maxRetryMs,
       pollMs: cb.pollMs,
-      claimDelayMs: 5,
+      perTargetConcurrency: Math.min(cb.perTargetConcurrency, cb.concurrency),
+      breaker: { threshold: cb.breakerThreshold, maxOpenMs: cb.breakerMaxOpenMs },
+      claimDelayMs: 2,
       onResult: (job, ok, dead) => {
         metrics.callbacks.inc({ command: job.kind, result: ok ? 'delivered' : dead ? 'dead' : 'retry' });
         if (ok) metrics.callbackLag.observe((Date.now() - job.createdAt) / 1000);
       },
     },
+    log,
+  );
+  const janitor = new OutboxJanitor(
+    store.outbox,
+    { deliveredRetentionMs: cb.deliveredRetentionMs, deadRetentionMs: cb.deadRetentionMs, intervalMs: 60_000 },
     log,
   );
   const now = Date.now();
@@ -122,6 +131,8 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       liveBufferMax: g.liveBufferMax,
       ratePerSecond: g.rateLimitPerSecond,
       rateBurst: g.rateLimitBurst,
+      audienceCacheMaxMembers: g.audienceCacheMaxMembers,
+      maxWaitingEvents: g.maxWaitingEvents,
     },
     log,
     { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },
@@ -134,6 +145,8 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     bodyLimit: config.admin.bodyLimitBytes,
     ready: () => store.ping(),
     version: VERSION,
+    nodeId: config.nodeId,
+    dataDir: config.dataDir,
     extraRoutes: [...presenceRoutes(hub, gateway), ...callbackRoutes(hub, targets)],
   };
 
@@ -142,6 +155,8 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     gateway.close();
     for (const a of apps) await a.close();
     await dispatcher.stop();
+    await janitor.stop();
+    await closeCallbackAgents();
     await store.close();
     await bus.close();
   };
@@ -150,6 +165,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     apps.push(main);
     gateway.attach(main.server);
     dispatcher.start();
+    janitor.start();
     await main.listen({ host: config.host, port: config.port });
     let adminUrl: string | undefined;
     if (config.admin.port !== undefined && config.admin.port !== null) {

@@ -52,12 +52,18 @@ export const BINDINGS: Binding[] = [
   { path: 'callbacks.commands', kind: 'list', env: ['SWITCHBOARD_CALLBACK_COMMANDS'] },
   { path: 'callbacks.timeoutMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_TIMEOUT_MS'] },
   { path: 'callbacks.beforeSendPolicy', kind: 'string', env: ['SWITCHBOARD_CALLBACK_BEFORE_SEND_POLICY'] },
+  { path: 'callbacks.beforeSendConcurrency', kind: 'int', env: ['SWITCHBOARD_CALLBACK_BEFORE_SEND_CONCURRENCY'] },
   { path: 'callbacks.maxAttempts', kind: 'int', env: ['SWITCHBOARD_CALLBACK_MAX_ATTEMPTS'] },
   { path: 'callbacks.firstRetryMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_FIRST_RETRY_MS'] },
   { path: 'callbacks.maxRetryMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_MAX_RETRY_MS'] },
   { path: 'callbacks.concurrency', kind: 'int', env: ['SWITCHBOARD_CALLBACK_CONCURRENCY'] },
   { path: 'callbacks.leaseMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_LEASE_MS'] },
   { path: 'callbacks.pollMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_POLL_MS'] },
+  { path: 'callbacks.perTargetConcurrency', kind: 'int', env: ['SWITCHBOARD_CALLBACK_PER_TARGET_CONCURRENCY'] },
+  { path: 'callbacks.breakerThreshold', kind: 'int', env: ['SWITCHBOARD_CALLBACK_BREAKER_THRESHOLD'] },
+  { path: 'callbacks.breakerMaxOpenMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_BREAKER_MAX_OPEN_MS'] },
+  { path: 'callbacks.deliveredRetentionMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_DELIVERED_RETENTION_MS'] },
+  { path: 'callbacks.deadRetentionMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_DEAD_RETENTION_MS'] },
   { path: 'gateway.path', kind: 'string', env: ['SWITCHBOARD_WS_PATH'] },
   { path: 'gateway.maxFrameBytes', kind: 'int', env: ['SWITCHBOARD_WS_MAX_FRAME'] },
   { path: 'gateway.maxBufferedBytes', kind: 'int', env: ['SWITCHBOARD_WS_MAX_BUFFERED'] },
@@ -66,6 +72,8 @@ export const BINDINGS: Binding[] = [
   { path: 'gateway.liveBufferMax', kind: 'int', env: ['SWITCHBOARD_WS_LIVE_BUFFER'] },
   { path: 'gateway.rateLimitPerSecond', kind: 'number', env: ['SWITCHBOARD_WS_RATE_LIMIT'] },
   { path: 'gateway.rateLimitBurst', kind: 'int', env: ['SWITCHBOARD_WS_RATE_BURST'] },
+  { path: 'gateway.audienceCacheMaxMembers', kind: 'int', env: ['SWITCHBOARD_WS_AUDIENCE_CACHE_MAX_MEMBERS'] },
+  { path: 'gateway.maxWaitingEvents', kind: 'int', env: ['SWITCHBOARD_WS_MAX_WAITING_EVENTS'] },
 ];
 
 export interface ConfigSources {

@@ -74,6 +74,16 @@ export const ConfigSchema = Type.Object(
         liveBufferMax: Type.Integer({ default: 2000, minimum: 10, description: 'Live events held per connection while it replays.' }),
         rateLimitPerSecond: Type.Number({ default: 50, minimum: 1, description: 'Device frames per second per connection.' }),
         rateLimitBurst: Type.Integer({ default: 100, minimum: 1, description: 'Burst of the per-connection rate limit.' }),
+        audienceCacheMaxMembers: Type.Integer({
+          default: 1000000,
+          minimum: 1000,
+          description: 'Group and channel members kept in the fan-out cache, in total (least recently used audiences are dropped first).',
+        }),
+        maxWaitingEvents: Type.Integer({
+          default: 100000,
+          minimum: 100,
+          description: 'Events waiting per node for an audience to load; past it the affected connections are closed (4010) and resync.',
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -86,6 +96,9 @@ export const ConfigSchema = Type.Object(
         commands: Type.Optional(Type.Array(Type.String(), { description: 'Commands of the default target (default: every after-callback; before-send ones only when listed).' })),
         timeoutMs: Type.Integer({ default: 2000, minimum: 100, maximum: 60000, description: 'Per request: before-send calls and each delivery attempt.' }),
         beforeSendPolicy: StringEnum(['allow', 'reject'] as const, { default: 'allow', description: 'A before-send callback that fails or times out allows or rejects the message.' }),
+        beforeSendConcurrency: Type.Optional(
+          Type.Integer({ minimum: 1, maximum: 10000, description: 'Before-send requests in flight per target per node; past it the failure policy applies at once (default 64).' }),
+        ),
         targets: Type.Array(
           Type.Object(
             {
@@ -97,6 +110,7 @@ export const ConfigSchema = Type.Object(
               commands: Type.Optional(Type.Array(Type.String())),
               timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60000 })),
               beforeSendPolicy: Type.Optional(StringEnum(['allow', 'reject'] as const, { default: 'allow' })),
+              beforeSendConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000 })),
               enabled: Type.Optional(Type.Boolean()),
             },
             { additionalProperties: false },
@@ -109,12 +123,27 @@ export const ConfigSchema = Type.Object(
         concurrency: Type.Integer({ default: 64, minimum: 1, maximum: 1000, description: 'Deliveries in flight per node.' }),
         leaseMs: Type.Integer({ default: 10000, minimum: 1000, description: 'A claimed job not reported within this is claimed again (crash recovery); keep it above the longest timeout.' }),
         pollMs: Type.Integer({ default: 1000, minimum: 10, description: 'Claim due jobs (retries) at least this often.' }),
+        perTargetConcurrency: Type.Integer({
+          default: 48,
+          minimum: 1,
+          maximum: 1000,
+          description: 'Deliveries in flight per node to one target (capped by concurrency): a slow target cannot take every slot.',
+        }),
+        breakerThreshold: Type.Integer({
+          default: 5,
+          minimum: 0,
+          maximum: 1000,
+          description: 'Consecutive failed attempts that open a target\'s circuit breaker (its jobs wait, attempts untouched, until a probe succeeds); 0 turns it off.',
+        }),
+        breakerMaxOpenMs: Type.Integer({ default: 60000, minimum: 100, description: 'Longest a breaker stays open before the next probe (it starts at 1 s and doubles).' }),
+        deliveredRetentionMs: Type.Integer({ default: 86400000, minimum: 0, description: 'Delivered jobs stay in the delivery log this long, then are pruned.' }),
+        deadRetentionMs: Type.Integer({ default: 2592000000, minimum: 0, description: 'Dead-lettered jobs stay this long (for redelivery), then are pruned.' }),
       },
       { default: {}, additionalProperties: false },
     ),
     tokens: Type.Object(
       {
-        ttlSeconds: Type.Integer({ default: 2592000, minimum: 60, description: 'Lifetime of a device token from user/get_token.' }),
+        ttlSeconds: Type.Integer({ default: 2592000, minimum: 1, description: 'Lifetime of a device token from user/get_token.' }),
       },
       { default: {}, additionalProperties: false },
     ),
