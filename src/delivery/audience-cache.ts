@@ -1,20 +1,85 @@
-import type { Store } from '../core/ports/store.js';
-
-/** userId → the cursor from which the user belongs to the audience. */
-export type Members = ReadonlyMap<string, number>;
+import type { MemberInterval, Store } from '../core/ports/store.js';
 
 export type AudienceKind = 'group' | 'channel';
 
 /**
- * Members of groups and channels for fan-out, loaded from the store on first use and dropped when the
- * bus says they changed (cache.invalidate), so a push never costs a store round trip per message.
+ * Who an event of a shared audience reaches, by the rule replay applies (SyncStore.replay): an event
+ * whose *origin* is M — a message's own seq, or for a change (recall, update, delete) the seq of the
+ * message changed — reaches exactly the users with a membership interval since < M (<= until): the
+ * current members who joined before M, and the former members who were members when M was sent.
+ * Nobody else: not a later member, not a former member for a message sent after it left.
+ */
+export class Members {
+  /** Current members: userId → since (interval (since, ∞)). */
+  private readonly current = new Map<string, number>();
+  /** Past memberships: userId → [since, until, since, until, …] (intervals (since, until]). */
+  private readonly past = new Map<string, number[]>();
+  /** The largest `until` of a past membership (0: none): an origin above it reaches current members only. */
+  private pastMax = 0;
+  /** Intervals held (the cache's unit of size). */
+  readonly size: number;
+  /** Distinct users with any interval. */
+  readonly users: number;
+
+  constructor(rows: readonly MemberInterval[]) {
+    let n = 0;
+    for (const r of rows) {
+      if (r.until === undefined) {
+        if (!this.current.has(r.userId)) n++;
+        this.current.set(r.userId, r.since);
+        continue;
+      }
+      if (!(r.until > r.since)) continue; // an empty interval shows nothing
+      let list = this.past.get(r.userId);
+      if (!list) this.past.set(r.userId, (list = []));
+      list.push(r.since, r.until);
+      if (r.until > this.pastMax) this.pastMax = r.until;
+      n++;
+    }
+    this.size = n;
+    let users = this.current.size;
+    for (const u of this.past.keys()) if (!this.current.has(u)) users++;
+    this.users = users;
+  }
+
+  /** Whether an event of origin `origin` is for `userId`. */
+  reaches(userId: string, origin: number): boolean {
+    const since = this.current.get(userId);
+    if (since !== undefined && origin > since) return true;
+    if (origin > this.pastMax) return false;
+    const list = this.past.get(userId);
+    return list !== undefined && inPast(list, origin);
+  }
+
+  /** Every user an event of origin `origin` is for, each once. */
+  forEachReached(origin: number, fn: (userId: string) => void): void {
+    for (const [u, since] of this.current) if (origin > since) fn(u);
+    if (origin > this.pastMax) return;
+    for (const [u, list] of this.past) {
+      const since = this.current.get(u);
+      if (since !== undefined && origin > since) continue; // already reached as a current member
+      if (inPast(list, origin)) fn(u);
+    }
+  }
+}
+
+function inPast(list: readonly number[], origin: number): boolean {
+  for (let i = 0; i < list.length; i += 2) if (list[i]! < origin && origin <= list[i + 1]!) return true;
+  return false;
+}
+
+/**
+ * Members of groups and channels for fan-out — current ones and past memberships, as intervals
+ * (see Members) — loaded from the store on first use and dropped when the bus says they changed
+ * (cache.invalidate: every join and every leave publishes one, a leave adding a past interval), so a
+ * push never costs a store round trip per message.
  *
- * Bounded by the total number of members held (`maxMembers`), not by the number of audiences: the
+ * Bounded by the total number of intervals held (`maxMembers`), not by the number of audiences: the
  * least recently used audiences are forgotten first. An audience larger than the bound on its own is
  * loaded for the event that needs it and not kept.
  *
  * Any change of an audience (member added, removed, muted, subscribed…) drops the whole entry, so the
- * next event of it reloads all its members: O(members) reads per change, acceptable because changes
+ * next event of it reloads all its members: O(intervals) reads per change, acceptable because changes
  * are rare next to messages.
  */
 export class AudienceCache {
@@ -34,7 +99,7 @@ export class AudienceCache {
     readonly maxMembers = 1_000_000,
   ) {}
 
-  /** Members currently held (for tests and metrics). */
+  /** Intervals (current and past memberships) currently held (for tests and metrics). */
   get size(): number {
     return this.held;
   }
@@ -92,7 +157,7 @@ export class AudienceCache {
       const gen = this.generation.get(key) ?? 0;
       const rows = await (kind === 'group' ? this.store.groups.memberSeqs(id) : this.store.channels.audienceSeqs(id));
       if ((this.generation.get(key) ?? 0) !== gen) continue; // changed meanwhile: read again
-      const m: Members = new Map(rows.map((r) => [r.userId, r.since]));
+      const m = new Members(rows);
       this.keep(key, m);
       return m;
     }

@@ -29,7 +29,11 @@ interface Delivery {
   /** Arrival order on this node (bus order). */
   readonly ord: number;
   readonly audience: Audience;
-  /** Members whose membership started at or after this cursor do not get it (late joiners). */
+  /**
+   * The seq of the message the event is about (its own for a message event): it reaches the users who
+   * were members when that message was sent (Members.reaches), never a later member, never a former
+   * member for a message sent after it left.
+   */
   readonly origin: number;
   /** A cursor event: skipping it would lose it for good. Transparent messages are best effort. */
   readonly durable: boolean;
@@ -50,8 +54,10 @@ interface Delivery {
  * never go back. An event whose audience (group/channel members) is not cached is *parked* while the
  * members load; parked events are delivered strictly in arrival order, each load running in parallel.
  * Events behind a parked one still go out at once to every user that the parked event certainly does
- * not reach (known members of a loaded audience, or a user whose group list proves it is not in the
- * group); for any other user they wait in that user's queue and follow the parked event.
+ * not reach (by the intervals of a loaded audience, or a user whose current and past groups prove it
+ * was never in the group); for any other user they wait in that user's queue and follow the parked
+ * event. Who an event of a group or channel reaches is decided exactly as replay decides it (see
+ * Members): live delivery and replay give a user the same events.
  *
  * Failure and bounds (nothing is skipped silently):
  * - a failed load is retried (`retryDelaysMs`); if it keeps failing, every local connection the event
@@ -138,7 +144,8 @@ export class Fanout {
         this.dispatch({
           ord: ++this.ord,
           audience: e.audience,
-          // Receivers who joined after the message must not learn of it (nor of its changes).
+          // A change reaches whoever was a member when its message was sent (current or former);
+          // receivers who joined after the message must not learn of it (nor of its changes).
           origin: ev.messageSeq || ev.seq,
           durable: true,
           send: (c) => c.push(ev.seq, frame, userView),
@@ -292,11 +299,8 @@ export class Fanout {
       return true;
     }
     const m = d.members ?? this.audiences.known(key.kind, key.id);
-    if (m) {
-      const since = m.get(userId);
-      return since !== undefined && d.origin > since;
-    }
-    return !(key.kind === 'group' && this.hints.certainlyNotMember(userId, key.id));
+    if (m) return m.reaches(userId, d.origin);
+    return !(key.kind === 'group' && this.hints.certainlyNotReached(userId, key.id));
   }
 
   private hold(userId: string, d: Delivery): void {
@@ -366,13 +370,12 @@ export class Fanout {
       case 'channel': {
         const m = d.members;
         if (!m) return;
-        if (m.size <= this.registry.users) {
-          for (const [u, since] of m) if (d.origin > since && this.registry.of(u)) fn(u);
+        if (m.users <= this.registry.users) {
+          m.forEachReached(d.origin, (u) => {
+            if (this.registry.of(u)) fn(u);
+          });
         } else {
-          for (const u of this.registry.userIds()) {
-            const since = m.get(u);
-            if (since !== undefined && d.origin > since) fn(u);
-          }
+          for (const u of this.registry.userIds()) if (m.reaches(u, d.origin)) fn(u);
         }
       }
     }

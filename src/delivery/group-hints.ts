@@ -2,16 +2,21 @@ import type { Store } from '../core/ports/store.js';
 import type { Logger } from '../log.js';
 
 /**
- * Which groups each online user belongs to, as far as this node knows for sure. The fan-out uses it
- * only to answer "is U certainly NOT a member of group G?" while G's members are still loading, so
- * events for U need not wait behind G's event (per-user order is kept either way).
+ * Which groups each online user belongs or belonged to, as far as this node knows for sure. The
+ * fan-out uses it only to answer "can an event of group G certainly NOT reach U?" while G's members
+ * are still loading, so events for U need not wait behind G's event (per-user order is kept either way).
  *
- * Contract: `certainlyNotMember(u, g)` is true only when the user's group list was read from the store
- * after the latest invalidation of `g` seen on the bus (every membership change publishes one) and
- * does not contain `g`. Unknown (not loaded yet, failed, or invalidated since) is never "not member".
+ * An event of G reaches current members and, for changes of messages sent while they were members,
+ * former ones (audience-cache.ts, Members). So a user "certainly not reached" is one in neither list.
  *
- * Cost: one store read per user coming online here, and the ids of its groups while it is online; a
- * user in more than `maxGroupsPerUser` groups is not kept (unknown), bounding memory per connection.
+ * Contract: `certainlyNotReached(u, g)` is true only when the user's current groups and past groups
+ * were both read from the store after the latest invalidation of `g` seen on the bus (every membership
+ * change publishes one, a leave included) and neither contains `g`. Unknown (not loaded yet, failed,
+ * or invalidated since) is never "not reached".
+ *
+ * Cost: two store reads per user coming online here, and the ids of its groups while it is online; a
+ * user in more than `maxGroupsPerUser` groups (current and past) is not kept (unknown), bounding memory
+ * per connection.
  */
 export class GroupHints {
   private tick = 0;
@@ -34,9 +39,11 @@ export class GroupHints {
     }
     const entry = { groups: null as ReadonlySet<string> | null, readAt: ++this.tick, refs: 1 };
     this.users.set(userId, entry);
-    this.store.groups.groupsOfUser(userId).then(
-      (ids) => {
-        if (this.users.get(userId) === entry && ids.length <= this.maxGroupsPerUser) entry.groups = new Set(ids);
+    Promise.all([this.store.groups.groupsOfUser(userId), this.store.groups.pastGroupsOfUser(userId)]).then(
+      ([current, past]) => {
+        if (this.users.get(userId) !== entry) return;
+        const all = new Set([...current, ...past]);
+        if (all.size <= this.maxGroupsPerUser) entry.groups = all;
       },
       (err: unknown) => this.log.warn({ err, userId }, 'reading the groups of a user failed; its events wait behind group loads'),
     );
@@ -52,7 +59,7 @@ export class GroupHints {
     this.invalidatedAt.set(groupId, ++this.tick);
   }
 
-  certainlyNotMember(userId: string, groupId: string): boolean {
+  certainlyNotReached(userId: string, groupId: string): boolean {
     const u = this.users.get(userId);
     if (!u || !u.groups || u.groups.has(groupId)) return false;
     return (this.invalidatedAt.get(groupId) ?? 0) < u.readAt;

@@ -15,6 +15,7 @@ import { normalizePayload } from '../../src/core/payload.js';
 import type { MessageDraft, ReplayPage } from '../../src/core/ports/store.js';
 import { migrate } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/sqlite-store.js';
+import { MEMBERSHIP_SQL } from '../../src/store/sqlite/groups.js';
 import { REPLAY_SQL } from '../../src/store/sqlite/sync.js';
 
 const dirs: string[] = [];
@@ -109,6 +110,11 @@ describe('SQLite store query plans', () => {
     try {
       expect((ro.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n).toBeGreaterThan(2000);
       for (const [name, sql] of Object.entries(REPLAY_SQL)) {
+        const steps = plan(ro, sql);
+        expect(steps.filter(unbounded), `${name}: ${steps.join(' | ')}`).toEqual([]);
+      }
+      // Live fan-out's membership intervals (current and past) are index ranges too.
+      for (const [name, sql] of Object.entries(MEMBERSHIP_SQL)) {
         const steps = plan(ro, sql);
         expect(steps.filter(unbounded), `${name}: ${steps.join(' | ')}`).toEqual([]);
       }

@@ -24,7 +24,7 @@ import {
   type User,
 } from '../../src/core/model.js';
 import { normalizePayload } from '../../src/core/payload.js';
-import type { AppendResult, MessageDraft, Store, SyncEvent, UserFields } from '../../src/core/ports/store.js';
+import type { AppendResult, MemberInterval, MessageDraft, Store, SyncEvent, UserFields } from '../../src/core/ports/store.js';
 import { recallPayload, RECALL_CONTENT_TYPE } from '../../src/core/recall.js';
 import { hashToken, newToken } from '../../src/core/tokens.js';
 
@@ -281,6 +281,39 @@ async function channelIntervalsReplay(f: Fixture): Promise<void> {
     ['recall', m1.message.uid],
     ['recall', away.message.uid],
   ]);
+}
+
+// ------------------------------------------------------------- membership intervals (live fan-out)
+
+/** The users an event about a message of seq `origin` reaches by the given intervals (the port's rule). */
+function reachedBy(intervals: MemberInterval[], origin: number): string[] {
+  return [...new Set(intervals.filter((i) => i.since < origin && (i.until === undefined || origin <= i.until)).map((i) => i.userId))].sort();
+}
+
+/** A write that recorded one event (a message, or a change with the seq of its message). */
+type Shared = Pick<AppendResult, 'seq' | 'audience'> & { messageSeq?: number };
+
+/** One event of a shared audience with the audience's intervals as read right after it committed. */
+interface Observed {
+  label: string;
+  seq: number;
+  /** The seq of the message the event is about (its own for a message event). */
+  origin: number;
+  intervals: MemberInterval[];
+}
+
+/**
+ * Live fan-out reads an audience's intervals (memberSeqs / audienceSeqs) once its event has committed
+ * and sends the event to the users they reach: for every event, those users must be exactly the users
+ * whose replay holds it.
+ */
+async function expectIntervalsMatchReplay(f: Fixture, events: Observed[], users: string[]): Promise<void> {
+  const replayed = new Map<string, Set<number>>();
+  for (const u of users) replayed.set(u, new Set((await f.replayAll(u)).map((e) => e.seq)));
+  for (const e of events) {
+    const byReplay = users.filter((u) => replayed.get(u)!.has(e.seq)).sort();
+    expect(reachedBy(e.intervals, e.origin), `${e.label} (seq ${e.seq})`).toEqual(byReplay);
+  }
 }
 
 // ------------------------------------------------------------------------------------------ contract
@@ -1658,6 +1691,142 @@ export function storeContract(name: string, factory: StoreFactory): void {
         });
       });
     }
+
+    // ------------------------------------------------------------------ membership intervals
+    describe('membership intervals for live fan-out (inlineFanoutMax 2)', () => {
+      const fx = useStore(factory, 2);
+
+      it('memberSeqs: current members without until, past memberships with until, several per user; a dismissed group keeps the past ones', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'c', 'd', 'e');
+        await f.group('g', 'o', ['a', 'b', 'c']);
+        const events: Observed[] = [];
+        const seen = async (label: string, r: Shared): Promise<void> => {
+          expect(r.audience, `${label} goes to the shared timeline`).toEqual({ kind: 'group', groupId: 'g' });
+          events.push({ label, seq: r.seq, origin: r.messageSeq ?? r.seq, intervals: await f.s.groups.memberSeqs('g') });
+        };
+        const m1 = await f.send(draft('a', group('g'), { payload: payload({ content: 'm1' }) }));
+        await seen('m1', m1);
+        await f.s.groups.addMembers('g', [{ memberId: 'd' }], MAX_MEMBERS);
+        const m2 = await f.send(draft('o', group('g'), { payload: payload({ content: 'm2' }) }));
+        await seen('m2', m2);
+        expect(await f.s.groups.removeMembers('g', ['b'])).toEqual(['b']);
+        let rows = await f.s.groups.memberSeqs('g');
+        const bPast = rows.filter((r) => r.userId === 'b');
+        expect(bPast).toHaveLength(1);
+        expect(bPast[0]!.until, 'a past membership has an end').toBeDefined();
+        expect(bPast[0]!.since).toBeLessThan(m1.seq);
+        expect(bPast[0]!.until!).toBeGreaterThanOrEqual(m2.seq);
+        for (const u of ['o', 'a', 'c', 'd']) expect(rows.filter((r) => r.userId === u).map((r) => r.until), u).toEqual([undefined]);
+        expect(rows.some((r) => r.userId === 'e')).toBe(false);
+        expect(await f.s.groups.pastGroupsOfUser('b')).toEqual(['g']);
+        expect(await f.s.groups.pastGroupsOfUser('a')).toEqual([]);
+
+        const m3 = await f.send(draft('a', group('g'), { payload: payload({ content: 'm3' }) }));
+        await seen('m3', m3);
+        expect(bPast[0]!.until!).toBeLessThan(m3.seq);
+        await f.s.groups.addMembers('g', [{ memberId: 'b' }], MAX_MEMBERS); // joins again
+        rows = await f.s.groups.memberSeqs('g');
+        const bRows = rows.filter((r) => r.userId === 'b');
+        expect(bRows).toHaveLength(2);
+        const bNow = bRows.find((r) => r.until === undefined);
+        expect(bNow?.since).toBeGreaterThanOrEqual(m3.seq);
+        const m4 = await f.send(draft('o', group('g'), { payload: payload({ content: 'm4' }) }));
+        await seen('m4', m4);
+        await f.s.groups.removeMembers('g', ['c']);
+        const toDelete = await f.send(draft('d', group('g'), { payload: payload({ content: 'to delete' }) }));
+        // Changes of every message, each reaching whoever was a member when it was sent.
+        const rec1 = await f.s.messages.recallMessage(m1.message.uid, 'a', {});
+        await seen('recall m1', rec1);
+        const upd2 = await f.s.messages.updateMessage(m2.message.uid, payload({ content: 'm2!' }), true, Date.now());
+        await seen('update m2', upd2);
+        const del = await f.s.messages.deleteMessage(toDelete.message.uid, {});
+        await seen('delete', del);
+        expect(del.messageSeq).toBe(toDelete.seq);
+        const rec3 = await f.s.messages.recallMessage(m3.message.uid, 'a', {});
+        await seen('recall m3', rec3);
+        await f.s.groups.deleteGroup('g');
+        rows = await f.s.groups.memberSeqs('g');
+        expect(rows.length).toBeGreaterThan(0);
+        expect(rows.filter((r) => r.until === undefined), 'a dismissed group has no current member').toEqual([]);
+        expect([...new Set(rows.map((r) => r.userId))].sort()).toEqual(['a', 'b', 'c', 'd', 'o']);
+        expect(await f.s.groups.pastGroupsOfUser('a')).toEqual(['g']);
+        const rec4 = await f.s.messages.recallMessage(m4.message.uid, 'o', {});
+        await seen('recall m4 after the dismissal', rec4);
+        const upd2b = await f.s.messages.updateMessage(m2.message.uid, payload({ content: 'm2!!' }), true, Date.now());
+        await seen('update m2 after the dismissal', upd2b);
+
+        // Spot checks of the rule, then the whole of it against replay.
+        expect(reachedBy(events.find((e) => e.label === 'recall m1')!.intervals, m1.seq)).toEqual(['a', 'b', 'c', 'o']);
+        expect(reachedBy(events.find((e) => e.label === 'recall m3')!.intervals, m3.seq)).toEqual(['a', 'c', 'd', 'o']);
+        expect(reachedBy(events.find((e) => e.label === 'recall m4 after the dismissal')!.intervals, m4.seq)).toEqual(['a', 'b', 'c', 'd', 'o']);
+        await expectIntervalsMatchReplay(f, events, ['o', 'a', 'b', 'c', 'd', 'e']);
+      });
+
+      it('audienceSeqs: the owner and subscribers, past subscriptions with until; a destroyed channel keeps the past ones', async () => {
+        const f = fx();
+        await f.users('o', 's1', 's2', 's3', 's4', 'late', 'out');
+        await f.s.channels.upsertChannel('ch', { name: 'n', owner: 'o' });
+        // Four subscribers: above inlineFanoutMax 2 also once one has left.
+        for (const u of ['s1', 's2', 's3', 's4']) await f.s.channels.subscribe('ch', u, true);
+        const events: Observed[] = [];
+        const seen = async (label: string, r: Shared): Promise<void> => {
+          expect(r.audience, `${label} goes to the shared timeline`).toEqual({ kind: 'channel', channelId: 'ch' });
+          events.push({ label, seq: r.seq, origin: r.messageSeq ?? r.seq, intervals: await f.s.channels.audienceSeqs('ch') });
+        };
+        const c1 = await f.send(draft('o', channel('ch'), { payload: payload({ content: 'c1' }) }));
+        await seen('c1', c1);
+        await f.s.channels.subscribe('ch', 's3', false);
+        let rows = await f.s.channels.audienceSeqs('ch');
+        expect(rows.filter((r) => r.userId === 's3').map((r) => r.until !== undefined)).toEqual([true]);
+        expect(rows.find((r) => r.userId === 'o')).toEqual({ userId: 'o', since: 0 });
+        const c2 = await f.send(draft('o', channel('ch'), { payload: payload({ content: 'c2' }) }));
+        await seen('c2', c2);
+        // Not observed: its message event leaves replay once it is deleted.
+        const c3 = await f.send(draft('o', channel('ch'), { payload: payload({ content: 'c3' }) }));
+        await f.s.channels.subscribe('ch', 'late', true);
+        const rec1 = await f.s.messages.recallMessage(c1.message.uid, 'o', {});
+        await seen('recall c1', rec1);
+        const upd2 = await f.s.messages.updateMessage(c2.message.uid, payload({ content: 'c2!' }), true, Date.now());
+        await seen('update c2', upd2);
+        await f.s.channels.destroyChannel('ch');
+        rows = await f.s.channels.audienceSeqs('ch');
+        expect(rows.filter((r) => r.until === undefined), 'a destroyed channel has no current subscriber').toEqual([]);
+        // Every subscription that saw shared events (late's saw the changes above) is kept.
+        expect([...new Set(rows.map((r) => r.userId))].sort()).toEqual(['late', 's1', 's2', 's3', 's4']);
+        const del3 = await f.s.messages.deleteMessage(c3.message.uid, {});
+        await seen('delete c3 after the destruction', del3);
+        const rec2 = await f.s.messages.recallMessage(c2.message.uid, 'o', {});
+        await seen('recall c2 after the destruction', rec2);
+
+        expect(reachedBy(events.find((e) => e.label === 'recall c1')!.intervals, c1.seq)).toEqual(['o', 's1', 's2', 's3', 's4']);
+        expect(reachedBy(events.find((e) => e.label === 'update c2')!.intervals, c2.seq)).toEqual(['o', 's1', 's2', 's4']);
+        expect(reachedBy(events.find((e) => e.label === 'recall c2 after the destruction')!.intervals, c2.seq)).toEqual(['s1', 's2', 's4']);
+        await expectIntervalsMatchReplay(f, events, ['o', 's1', 's2', 's3', 's4', 'late', 'out']);
+      });
+
+      it('destroyUser reports its channels and the audiences whose past memberships of it were dropped', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'v');
+        await f.group('g1', 'o', ['a', 'b', 'v']);
+        await f.group('g2', 'o', ['a', 'b', 'v']);
+        await f.s.channels.upsertChannel('ch1', { name: 'n', owner: 'o' });
+        await f.s.channels.upsertChannel('ch2', { name: 'n', owner: 'o' });
+        for (const ch of ['ch1', 'ch2']) for (const u of ['a', 'b', 'v']) await f.s.channels.subscribe(ch, u, true);
+        for (const conv of [group('g1'), group('g2'), channel('ch1'), channel('ch2')]) await f.send(draft('o', conv));
+        await f.s.groups.removeMembers('g2', ['v']);
+        await f.s.channels.subscribe('ch2', 'v', false);
+        expect((await f.s.groups.memberSeqs('g2')).some((r) => r.userId === 'v')).toBe(true);
+
+        const r = await f.s.users.destroyUser('v');
+        expect(r.groups).toEqual(['g1']);
+        expect(r.channels).toEqual(['ch1']);
+        expect(r.past).toEqual({ groups: ['g2'], channels: ['ch2'] });
+        for (const g of ['g1', 'g2']) expect((await f.s.groups.memberSeqs(g)).some((x) => x.userId === 'v'), g).toBe(false);
+        for (const ch of ['ch1', 'ch2']) expect((await f.s.channels.audienceSeqs(ch)).some((x) => x.userId === 'v'), ch).toBe(false);
+        expect(await f.s.groups.pastGroupsOfUser('v')).toEqual([]);
+      });
+    });
 
     describe('shared timelines under load (inlineFanoutMax 2)', () => {
       const fx = useStore(factory, 2);

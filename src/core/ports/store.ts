@@ -72,16 +72,25 @@ export interface UserFields {
 
 export type UserLookup = { userId: string } | { name: string } | { mobile: string } | { email: string };
 
+/** What destroyUser removed the user from. */
+export interface DestroyedUser {
+  groups: string[];
+  channels?: string[];
+  past?: { groups: string[]; channels: string[] };
+}
+
 export interface UserStore {
   /** Create the user, or overwrite the given fields of an existing one. Throws name_taken. */
   upsertUser(userId: string, fields: UserFields & { name: string }): Promise<User>;
   /** Throws not_exist; name_taken when the new name belongs to someone else. */
   updateUser(userId: string, fields: UserFields): Promise<User>;
   /**
-   * Remove the user: profile, tokens, memberships and subscriptions. Messages stay.
-   * Returns the groups the user was removed from. Throws not_exist.
+   * Remove the user: profile, tokens, memberships, subscriptions and past memberships. Messages stay.
+   * Returns the groups the user was removed from; `channels`, the channels it was unsubscribed from;
+   * `past`, the groups and channels whose past memberships of the user were forgotten (see
+   * `memberSeqs`). The audiences of all three lists changed (their caches are stale). Throws not_exist.
    */
-  destroyUser(userId: string): Promise<{ groups: string[] }>;
+  destroyUser(userId: string): Promise<DestroyedUser>;
   getUser(by: UserLookup): Promise<User | null>;
   getUsers(userIds: string[]): Promise<User[]>;
   listUsers(offset: number, count: number): Promise<User[]>;
@@ -154,8 +163,29 @@ export interface GroupStore {
   /** Set the member type of existing members (not_in_group for a non-member; never the owner). */
   setMemberType(groupId: string, userIds: string[], type: number): Promise<void>;
   groupsOfUser(userId: string): Promise<string[]>;
-  /** Members with the cursor at which each joined (it sees no message of the group from before). */
-  memberSeqs(groupId: string): Promise<Array<{ userId: string; since: number }>>;
+  /**
+   * Groups the user left (removed, quit, dismissed) that keep a past membership of it (see
+   * `memberSeqs`): changes of messages sent while it was a member still reach it. In no order.
+   */
+  pastGroupsOfUser(userId: string): Promise<string[]>;
+  /**
+   * Everyone who may learn of the group's shared timeline, as membership intervals, read atomically:
+   * each current member once, with the cursor at which it joined (`since`, no `until`: it sees the
+   * messages with seq > since), and each past membership kept for replay with `until` (the cursor at
+   * which it ended: it saw the messages with since < seq <= until). A user may appear several times
+   * (left and joined again). A message with seq M, and every later change of it (recall, update,
+   * delete), is for exactly the users with an interval since < M (<= until): the rule replay applies.
+   * A dismissed group keeps its past memberships.
+   */
+  memberSeqs(groupId: string): Promise<MemberInterval[]>;
+}
+
+/** One membership of a shared audience: messages with since < seq (<= until, when given). */
+export interface MemberInterval {
+  userId: string;
+  since: number;
+  /** Absent for a current membership; the cursor at which a past one ended. */
+  until?: number;
 }
 
 // ---------------------------------------------------------------- channels
@@ -180,8 +210,11 @@ export interface ChannelStore {
   /** Throws not_exist for an unknown channel or user. */
   subscribe(channelId: string, userId: string, on: boolean): Promise<void>;
   isSubscribed(channelId: string, userId: string): Promise<boolean>;
-  /** The owner (since 0) and the subscribers with the cursor at which each subscribed. */
-  audienceSeqs(channelId: string): Promise<Array<{ userId: string; since: number }>>;
+  /**
+   * The owner (since 0) and the subscribers with the cursor at which each subscribed, plus past
+   * subscriptions with `until`, as for GroupStore.memberSeqs (a destroyed channel keeps its past ones).
+   */
+  audienceSeqs(channelId: string): Promise<MemberInterval[]>;
 }
 
 // ---------------------------------------------------------------- messages

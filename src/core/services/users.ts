@@ -71,11 +71,15 @@ export class UserService {
   }
 
   async destroy(userId: string): Promise<void> {
-    const { groups } = await this.store.users.destroyUser(userId);
+    const r = await this.store.users.destroyUser(userId);
+    // Every audience the user was or had been in: their cached members include the user's intervals.
+    const groups = [...new Set([...r.groups, ...(r.past?.groups ?? [])])];
+    const channels = [...new Set([...(r.channels ?? []), ...(r.past?.channels ?? [])])];
     await this.emit([
       { type: 'session.revoke', userId, reason: 'destroyed' },
       { type: 'cache.invalidate', scope: 'user', id: userId },
       ...groups.map((g): HubEvent => ({ type: 'cache.invalidate', scope: 'group', id: g })),
+      ...channels.map((c): HubEvent => ({ type: 'cache.invalidate', scope: 'channel', id: c })),
     ]);
   }
 

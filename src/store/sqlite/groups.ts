@@ -1,7 +1,7 @@
 import { CoreError } from '../../core/errors.js';
 import type { Channel, Group, GroupMember } from '../../core/model.js';
 import { GroupMemberType } from '../../core/model.js';
-import type { ChannelFields, ChannelStore, GroupFields, GroupStore, MemberInput } from '../../core/ports/store.js';
+import type { ChannelFields, ChannelStore, GroupFields, GroupStore, MemberInput, MemberInterval } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
 import type { SqliteUsers } from './users.js';
 import { insertEffects } from './outbox.js';
@@ -69,6 +69,27 @@ const GROUP_COLUMNS: Record<keyof GroupFields, string> = {
   historyMessage: 'history_message',
   maxMemberCount: 'max_member_count',
 };
+
+/**
+ * The membership reads of live fan-out (memberSeqs / audienceSeqs / pastGroupsOfUser), exported so
+ * tests can pin their query plans. Current members come from the audience's primary key range; past
+ * memberships from audience_history by audience (audience_history_audience: audience_type,
+ * audience_id, left_seq, covering user_id and joined_seq through the primary key), or by user
+ * (its primary key: user_id, audience_type, audience_id, joined_seq).
+ */
+export const MEMBERSHIP_SQL = {
+  groupMembers: 'SELECT user_id, joined_seq FROM group_members WHERE group_id = ? AND type <> 4',
+  channelSubscribers: 'SELECT user_id, subscribed_seq FROM channel_subscribers WHERE channel_id = ?',
+  past: 'SELECT user_id, joined_seq, left_seq FROM audience_history WHERE audience_type = ? AND audience_id = ?',
+  pastOfUser: 'SELECT DISTINCT audience_id FROM audience_history WHERE user_id = ? AND audience_type = ?',
+} as const;
+
+/** Inside a read: the past memberships of a shared audience, as closed intervals. */
+function pastMembers(ctx: SqliteContext, audienceType: number, audienceId: string): MemberInterval[] {
+  return (
+    ctx.stmt(MEMBERSHIP_SQL.past).all(audienceType, audienceId) as Array<{ user_id: string; joined_seq: number; left_seq: number }>
+  ).map((r) => ({ userId: r.user_id, since: r.joined_seq, until: r.left_seq }));
+}
 
 export class SqliteGroups implements GroupStore {
   constructor(
@@ -271,14 +292,20 @@ export class SqliteGroups implements GroupStore {
     });
   }
 
-  memberSeqs(groupId: string): Promise<Array<{ userId: string; since: number }>> {
+  memberSeqs(groupId: string): Promise<MemberInterval[]> {
+    // One read: a leave commits its history row with the membership delete, so a user is never in
+    // neither list.
+    return this.ctx.read(() => {
+      const current = (this.ctx.stmt(MEMBERSHIP_SQL.groupMembers).all(groupId) as Array<{ user_id: string; joined_seq: number }>).map(
+        (r): MemberInterval => ({ userId: r.user_id, since: r.joined_seq }),
+      );
+      return [...current, ...pastMembers(this.ctx, AudienceType.group, groupId)];
+    });
+  }
+
+  pastGroupsOfUser(userId: string): Promise<string[]> {
     return this.ctx.read(() =>
-      (
-        this.ctx.stmt('SELECT user_id, joined_seq FROM group_members WHERE group_id = ? AND type <> 4').all(groupId) as Array<{
-          user_id: string;
-          joined_seq: number;
-        }>
-      ).map((r) => ({ userId: r.user_id, since: r.joined_seq })),
+      (this.ctx.stmt(MEMBERSHIP_SQL.pastOfUser).all(userId, AudienceType.group) as Array<{ audience_id: string }>).map((r) => r.audience_id),
     );
   }
 
@@ -419,17 +446,16 @@ export class SqliteChannels implements ChannelStore {
     return this.ctx.read(() => this.isSubscriber(channelId, userId));
   }
 
-  audienceSeqs(channelId: string): Promise<Array<{ userId: string; since: number }>> {
+  audienceSeqs(channelId: string): Promise<MemberInterval[]> {
     return this.ctx.read(() => {
+      const past = pastMembers(this.ctx, AudienceType.channel, channelId);
       const c = this.row(channelId);
-      if (!c) return [];
+      if (!c) return past; // destroyed: its subscriptions all became past ones
       const subs = (
-        this.ctx.stmt('SELECT user_id, subscribed_seq FROM channel_subscribers WHERE channel_id = ?').all(channelId) as Array<{
-          user_id: string;
-          subscribed_seq: number;
-        }>
-      ).map((r) => ({ userId: r.user_id, since: r.subscribed_seq }));
-      return subs.some((x) => x.userId === c.owner) ? subs : [{ userId: c.owner, since: 0 }, ...subs];
+        this.ctx.stmt(MEMBERSHIP_SQL.channelSubscribers).all(channelId) as Array<{ user_id: string; subscribed_seq: number }>
+      ).map((r): MemberInterval => ({ userId: r.user_id, since: r.subscribed_seq }));
+      const current = subs.some((x) => x.userId === c.owner) ? subs : [{ userId: c.owner, since: 0 }, ...subs];
+      return [...current, ...past];
     });
   }
 }

@@ -1,8 +1,9 @@
 import { CoreError } from '../../core/errors.js';
 import type { TokenRecord, User, UserRole } from '../../core/model.js';
 import { UserStatus } from '../../core/model.js';
-import type { TokenStore, UserFields, UserLookup, UserStore } from '../../core/ports/store.js';
+import type { DestroyedUser, TokenStore, UserFields, UserLookup, UserStore } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
+import { AudienceType } from './message-rows.js';
 
 interface UserRow {
   id: string;
@@ -152,7 +153,7 @@ export class SqliteUsers implements UserStore {
     });
   }
 
-  destroyUser(userId: string): Promise<{ groups: string[] }> {
+  destroyUser(userId: string): Promise<DestroyedUser> {
     return this.ctx.write(() => {
       this.forget(userId);
       if (!this.row(userId)) throw new CoreError('not_exist', `user ${userId} does not exist`);
@@ -176,13 +177,24 @@ export class SqliteUsers implements UserStore {
       this.ctx.stmt('DELETE FROM user_hides WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM user_message_state WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM deliveries WHERE user_id = ?').run(userId);
-      // Past memberships go too: a user created again with this id starts with no history.
+      // Past memberships go too: a user created again with this id starts with no history. Their
+      // audiences are reported, so live fan-out forgets the intervals as replay does.
+      const past = this.ctx
+        .stmt('SELECT DISTINCT audience_type, audience_id FROM audience_history WHERE user_id = ?')
+        .all(userId) as Array<{ audience_type: number; audience_id: string }>;
       this.ctx.stmt('DELETE FROM audience_history WHERE user_id = ?').run(userId);
       this.ctx.keepSeqFloor();
       this.ctx.stmt('DELETE FROM inbox WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM users WHERE id = ?').run(userId);
       this.bumpCount(-1);
-      return { groups };
+      return {
+        groups,
+        channels: channels.map((c) => c.channel_id),
+        past: {
+          groups: past.filter((p) => p.audience_type === AudienceType.group).map((p) => p.audience_id),
+          channels: past.filter((p) => p.audience_type === AudienceType.channel).map((p) => p.audience_id),
+        },
+      };
     });
   }
 
