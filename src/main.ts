@@ -94,10 +94,11 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       maxRetryMs: cb.maxRetryMs,
       pollMs: cb.pollMs,
       perTargetConcurrency: Math.min(cb.perTargetConcurrency, cb.concurrency),
+      claimAhead: Math.floor(cb.concurrency / 2),
       breaker: { threshold: cb.breakerThreshold, maxOpenMs: cb.breakerMaxOpenMs },
       claimDelayMs: 2,
       onResult: (job, ok, dead) => {
-        metrics.callbacks.inc({ command: job.kind, result: ok ? 'delivered' : dead ? 'dead' : 'retry' });
+        metrics.callbackResult(job.kind, ok ? 'delivered' : dead ? 'dead' : 'retry').inc();
         if (ok) metrics.callbackLag.observe((Date.now() - job.createdAt) / 1000);
       },
     },

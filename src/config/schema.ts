@@ -120,13 +120,13 @@ export const ConfigSchema = Type.Object(
         maxAttempts: Type.Integer({ default: 8, minimum: 1, maximum: 100, description: 'Delivery attempts before a job is dead-lettered.' }),
         firstRetryMs: Type.Integer({ default: 1000, minimum: 10, description: 'Delay before the first retry; doubles per attempt.' }),
         maxRetryMs: Type.Integer({ default: 300000, minimum: 10, description: 'Longest delay between retries.' }),
-        concurrency: Type.Integer({ default: 64, minimum: 1, maximum: 1000, description: 'Deliveries in flight per node.' }),
+        concurrency: Type.Integer({ default: 256, minimum: 1, maximum: 10000, description: 'Deliveries in flight per node.' }),
         leaseMs: Type.Integer({ default: 10000, minimum: 1000, description: 'A claimed job not reported within this is claimed again (crash recovery); keep it above the longest timeout.' }),
         pollMs: Type.Integer({ default: 1000, minimum: 10, description: 'Claim due jobs (retries) at least this often.' }),
         perTargetConcurrency: Type.Integer({
-          default: 48,
+          default: 192,
           minimum: 1,
-          maximum: 1000,
+          maximum: 10000,
           description: 'Deliveries in flight per node to one target (capped by concurrency): a slow target cannot take every slot.',
         }),
         breakerThreshold: Type.Integer({

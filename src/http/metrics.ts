@@ -50,4 +50,14 @@ export class Metrics {
       registers: [this.registry],
     });
   }
+
+  private readonly callbackChildren = new Map<string, { inc: () => void }>();
+
+  /** The attempts counter of one (command, result), bound once (a labels lookup per attempt costs). */
+  callbackResult(command: string, result: 'delivered' | 'retry' | 'dead'): { inc: () => void } {
+    const key = `${command}\u0000${result}`;
+    let c = this.callbackChildren.get(key);
+    if (!c) this.callbackChildren.set(key, (c = this.callbacks.labels(command, result)));
+    return c;
+  }
 }

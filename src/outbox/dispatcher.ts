@@ -37,6 +37,11 @@ export interface DispatcherOptions {
    * one per commit. Adds at most this much to a callback's delay.
    */
   claimDelayMs?: number;
+  /**
+   * Jobs to keep granted to the store (OutboxStore.grant): fresh jobs are then leased by the write that
+   * creates them and handed over once durable, without a claim round trip. 0 (default): claims only.
+   */
+  claimAhead?: number;
   /** Per-target circuit breaker (see breaker.ts); default: on with its defaults. */
   breaker?: Partial<BreakerOptions>;
   onResult?: (job: OutboxJob, ok: boolean, dead: boolean) => void;
@@ -67,6 +72,11 @@ export class OutboxDispatcher {
   private outcomes: Array<{ job: OutboxJob; outcome: AttemptOutcome; dead: boolean }> = [];
   private settling: Promise<void> | null = null;
   private readonly breakers: CircuitBreakers;
+  /** Jobs the store may still claim ahead for us (granted, not yet handed over). */
+  private outstanding = 0;
+  /** Jobs handed over under a grant, leased, waiting for a free slot (of all, or of their target). */
+  private ready: OutboxJob[] = [];
+  private unwatch: (() => void) | null = null;
 
   constructor(
     private readonly outbox: OutboxStore,
@@ -82,9 +92,68 @@ export class OutboxDispatcher {
     this.unsubscribe = this.bus.subscribe((e) => {
       if (e.type === 'outbox.wake') this.kick();
     });
+    this.unwatch = this.outbox.watch((jobs) => this.accept(jobs));
     this.timer = setInterval(() => this.kick(), this.opts.pollMs);
     this.timer.unref();
+    this.topUp();
     this.kick();
+  }
+
+  /** Claim options as they stand: per-target caps and what the breakers allow. */
+  private claimOptions(): { perTarget: number; inFlight: Record<string, number>; exclude: string[] } {
+    const inFlight = Object.fromEntries(this.perTarget);
+    const { exclude, probing } = this.breakers.claimState(Date.now());
+    // A half-open target gets one probe at a time.
+    for (const k of probing) {
+      if ((inFlight[k] ?? 0) > 0) exclude.push(k);
+      else inFlight[k] = this.perTargetLimit() - 1;
+    }
+    return { perTarget: this.perTargetLimit(), inFlight, exclude };
+  }
+
+  /**
+   * Keep `claimAhead` jobs granted so that fresh jobs are claimed by the write that creates them; the
+   * grant's options (per-target load, breakers) are refreshed with every top-up.
+   */
+  private topUp(): void {
+    if (this.stopped) return;
+    const want = Math.min(this.opts.claimAhead ?? 0, this.opts.concurrency);
+    if (want <= 0) return;
+    const n = Math.max(0, want - this.outstanding);
+    this.outstanding += n;
+    this.outbox.grant(n, this.opts.leaseMs, this.claimOptions()).catch((err: unknown) => {
+      this.outstanding -= n;
+      this.log.error({ err }, 'outbox grant failed');
+    });
+  }
+
+  /** Jobs the store claimed for us under a grant. */
+  private accept(jobs: OutboxJob[]): void {
+    this.outstanding = Math.max(0, this.outstanding - jobs.length);
+    // Stopping: leave them to their lease (claimed again later, same delivery id).
+    if (this.stopped) return;
+    for (const j of jobs) this.ready.push(j);
+    this.pump();
+  }
+
+  /**
+   * Start ready jobs while slots are free, each within its target's share. A job whose lease has less
+   * than half its length left is dropped: another claim takes it over after the lease, so two
+   * deliveries of one job never overlap.
+   */
+  private pump(): void {
+    if (this.ready.length === 0) return;
+    const now = Date.now();
+    const keep: OutboxJob[] = [];
+    for (const j of this.ready) {
+      if (this.stopped || j.nextAt - now < this.opts.leaseMs / 2) continue;
+      if (this.inFlight >= this.opts.concurrency || (this.perTarget.get(targetKey(j.channel, j.target)) ?? 0) >= this.perTargetLimit()) {
+        keep.push(j);
+        continue;
+      }
+      this.run(j);
+    }
+    this.ready = keep;
   }
 
   /** Claim soon (coalesced: one claim loop at a time, wake-ups within claimDelayMs share it). */
@@ -121,17 +190,10 @@ export class OutboxDispatcher {
       const chunk = Math.max(1, Math.floor(this.opts.concurrency / 4));
       do {
         this.again = false;
-        while (!this.stopped && (this.inFlight === 0 || this.opts.concurrency - this.inFlight >= chunk)) {
-          const free = this.opts.concurrency - this.inFlight;
-          const now = Date.now();
-          const inFlight = Object.fromEntries(this.perTarget);
-          const { exclude, probing } = this.breakers.claimState(now);
-          // A half-open target gets one probe at a time.
-          for (const k of probing) {
-            if ((inFlight[k] ?? 0) > 0) exclude.push(k);
-            else inFlight[k] = this.perTargetLimit() - 1;
-          }
-          const jobs = await this.outbox.claim(now, free, this.opts.leaseMs, { perTarget: this.perTargetLimit(), inFlight, exclude });
+        for (;;) {
+          const free = this.opts.concurrency - this.inFlight - this.ready.length;
+          if (this.stopped || free <= 0 || (this.inFlight > 0 && free < chunk)) break;
+          const jobs = await this.outbox.claim(Date.now(), free, this.opts.leaseMs, this.claimOptions());
           // Stopped meanwhile: leave the jobs to their lease (claimed again later, same delivery id).
           if (this.stopped) return;
           for (const j of jobs) this.run(j);
@@ -152,6 +214,7 @@ export class OutboxDispatcher {
       const n = (this.perTarget.get(key) ?? 1) - 1;
       if (n > 0) this.perTarget.set(key, n);
       else this.perTarget.delete(key);
+      this.pump();
       if (this.inFlight === 0 && !this.settling && this.outcomes.length === 0) for (const r of this.idle.splice(0)) r();
     });
   }
@@ -199,6 +262,7 @@ export class OutboxDispatcher {
         this.outcomes = [];
         // Submitted before the claim below, so the claim (same writer, later command) sees these results.
         const settled = this.outbox.settle(batch.map((b) => b.outcome));
+        this.topUp();
         this.kick();
         try {
           await settled;
@@ -220,6 +284,10 @@ export class OutboxDispatcher {
     if (this.timer) clearInterval(this.timer);
     if (this.pending) clearTimeout(this.pending);
     this.unsubscribe?.();
+    this.unwatch?.();
+    this.outstanding = 0;
+    this.ready = [];
+    await this.outbox.revoke().catch(() => undefined);
     if (this.claiming) await this.claiming;
     if (this.inFlight > 0 || this.settling || this.outcomes.length > 0) await new Promise<void>((r) => this.idle.push(r));
   }

@@ -25,6 +25,8 @@ function bodyOfJob(j: { body: string }): Record<string, unknown> {
 }
 
 const LEASE = 1_000;
+/** Leases of jobs claimed ahead: long enough that the test's own claim() runs within them. */
+const AHEAD_LEASE = 60_000;
 const MAX_MEMBERS = 100;
 
 function job(orderKey: string, n: number, over: Partial<NewJob> = {}): NewJob {
@@ -422,6 +424,98 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         expect(ids(await s.outbox.claim(T, 10, LEASE)), 'the redelivered job is the oldest active one').toEqual([a1]);
         await s.outbox.complete(a1!, 'ok', T);
         expect(ids(await s.outbox.claim(T, 10, LEASE))).toEqual([a3]);
+      });
+    });
+
+    // ------------------------------------------------------------------ claim ahead
+    describe('grant and watch (claim ahead)', () => {
+      /** Jobs handed to the watcher, and a way to wait for a count of them. */
+      function watcher(): { jobs: OutboxJob[]; reach: (n: number) => Promise<void>; stop: () => void } {
+        const jobs: OutboxJob[] = [];
+        let waiters: Array<{ n: number; resolve: () => void }> = [];
+        const stop = s.outbox.watch((js) => {
+          jobs.push(...js);
+          for (const w of waiters.filter((x) => jobs.length >= x.n)) w.resolve();
+          waiters = waiters.filter((x) => jobs.length < x.n);
+        });
+        const reach = (n: number): Promise<void> =>
+          jobs.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }));
+        return { jobs, reach, stop };
+      }
+      /** Every handover a write triggers has happened once a later write resolved (same writer, in order). */
+      const settled = async (): Promise<void> => {
+        await s.outbox.enqueue([]);
+        await s.outbox.enqueue([]);
+      };
+
+      it('the write that creates jobs leases up to the grant and hands them over; claim() no longer sees them', async () => {
+        const w = watcher();
+        await s.outbox.grant(2, AHEAD_LEASE);
+        const made = await s.outbox.enqueue([job('A', 1), job('B', 1), job('C', 1)]);
+        await w.reach(2);
+        await settled();
+        expect(w.jobs).toHaveLength(2);
+        for (const j of w.jobs) expect(j).toMatchObject({ status: 'in_flight', attempts: 1 });
+        for (const j of w.jobs) expect(j.nextAt).toBeGreaterThan(Date.now() - 1_000);
+        // Within the lease of the handed-over jobs: claim() sees only the one left.
+        const left = await s.outbox.claim(Date.now(), 10, LEASE);
+        expect(sorted([...ids(w.jobs), ...ids(left)]), 'every job once: two handed over, one left to claim').toEqual(sorted(made));
+        expect(left).toHaveLength(1);
+        w.stop();
+      });
+
+      it('a job queued behind its key is not handed over; the grant is used up; revoke withdraws what is left', async () => {
+        const w = watcher();
+        await s.outbox.grant(3, AHEAD_LEASE);
+        const [a1, a2] = await s.outbox.enqueue([job('A', 1), job('A', 2)]);
+        await w.reach(1);
+        await settled();
+        expect(ids(w.jobs), 'only the head of A').toEqual([a1]);
+        await s.outbox.complete(a1!, 'ok', Date.now());
+        const [b1] = await s.outbox.enqueue([job('B', 1)]);
+        await w.reach(3);
+        expect(sorted(ids(w.jobs)), 'the next write claims the released A2 and the new B1').toEqual(sorted([a1!, a2!, b1!]));
+        await s.outbox.enqueue([job('C', 1)]);
+        await settled();
+        expect(w.jobs, 'the grant of three is used up').toHaveLength(3);
+        await s.outbox.grant(5, AHEAD_LEASE);
+        await s.outbox.revoke();
+        await s.outbox.enqueue([job('D', 1)]);
+        await settled();
+        expect(w.jobs, 'revoked').toHaveLength(3);
+        w.stop();
+      });
+
+      it('without a watcher nothing is claimed ahead', async () => {
+        const w = watcher();
+        w.stop();
+        await s.outbox.grant(5, AHEAD_LEASE);
+        const made = await s.outbox.enqueue([job('A', 1)]);
+        await settled();
+        expect(w.jobs).toEqual([]);
+        expect(ids(await s.outbox.claim(later(), 10, LEASE))).toEqual(made);
+      });
+
+      it('a grant honours its claim options: an excluded target is left to claim()', async () => {
+        const w = watcher();
+        await s.outbox.grant(5, AHEAD_LEASE, { exclude: [targetKey('webhook', 'DOWN')] });
+        const [down, up] = await s.outbox.enqueue([job('d', 1, { target: 'DOWN' }), job('u', 1, { target: 'UP' })]);
+        await w.reach(1);
+        await settled();
+        expect(ids(w.jobs)).toEqual([up]);
+        expect(ids(await s.outbox.claim(Date.now(), 10, LEASE))).toEqual([down]);
+        w.stop();
+      });
+
+      it('jobs committed with a store command are handed over too', async () => {
+        await s.users.upsertUser('a', { name: 'name-a' });
+        await s.users.upsertUser('b', { name: 'name-b' });
+        const w = watcher();
+        await s.outbox.grant(5, AHEAD_LEASE);
+        await s.messages.appendMessage(draft('a', single('b'), { effects: [spec('C2C.CallbackAfterSendMsg', 'a|b')] }));
+        await w.reach(1);
+        expect(w.jobs[0]).toMatchObject({ kind: 'C2C.CallbackAfterSendMsg', status: 'in_flight', orderKey: 'a|b' });
+        w.stop();
       });
     });
 

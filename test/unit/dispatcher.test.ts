@@ -401,6 +401,55 @@ describe('OutboxDispatcher', () => {
     expect(settle.mock.calls.length, 'one claim of eight, one settle of eight').toBe(1);
   });
 
+  it('with claimAhead, a fresh job is delivered without a claim: the write that created it leased it', async () => {
+    const sender = new ScriptedSender(() => ({ ok: true, response: 'ok' }));
+    const d = dispatcher({ webhook: sender }, { claimAhead: 2, concurrency: 4, pollMs: 3_600_000 });
+    d.start();
+    await barrier(); // the start-up claim found nothing; the grant is in place
+    const claim = vi.spyOn(store.outbox, 'claim');
+    const [a, b] = await store.outbox.enqueue([job('a', 1), job('b', 1)]);
+    await resultCount.reach(2, 'both fresh jobs');
+    expect(results.map((r) => r.id).sort((x, y) => x - y)).toEqual([a, b]);
+    expect(sender.jobs.map((j) => j.attempts)).toEqual([1, 1]);
+    // Results are followed by a claim for anything left; none of the deliveries came from one.
+    for (const r of claim.mock.results) expect(await (r.value as Promise<OutboxJob[]>)).toEqual([]);
+    // The grant is topped up after the results: a later fresh job goes the same way.
+    const [c] = await store.outbox.enqueue([job('c', 1)]);
+    await resultCount.reach(3, 'the next fresh job');
+    expect(results[2]!.id).toBe(c);
+    expect(await store.outbox.counts()).toMatchObject({ pending: 0, in_flight: 0, delivered: 3 });
+  });
+
+  it('with claimAhead, deliveries in flight never exceed concurrency, and jobs already queued are claimed as slots free', async () => {
+    const sender = new GatedSender();
+    dispatcher({ webhook: sender }, { claimAhead: 3, concurrency: 3, pollMs: 3_600_000 }).start();
+    await barrier();
+    await store.outbox.enqueue(Array.from({ length: 8 }, (_, i) => job(`k${i}`, i)));
+    await sender.startedCount.reach(3, 'three deliveries');
+    await barrier();
+    expect(sender.active).toBe(3);
+    for (let i = 0; i < 8; i++) {
+      await sender.startedCount.reach(Math.min(i + 3, 8), `delivery ${Math.min(i + 3, 8)}`);
+      expect(sender.active).toBeLessThanOrEqual(3);
+      sender.release(sender.started[i]!.id);
+      await bus.publish({ type: 'outbox.wake' });
+    }
+    await resultCount.reach(8, 'eight results');
+    expect(sender.maxActive).toBe(3);
+  });
+
+  it('stop() revokes the grant: jobs written afterwards are left for a later claim', async () => {
+    const sender = new ScriptedSender(() => ({ ok: true, response: 'ok' }));
+    const d = dispatcher({ webhook: sender }, { claimAhead: 4, concurrency: 4, pollMs: 3_600_000 });
+    d.start();
+    await barrier();
+    await within(d.stop(), 'stop()');
+    const [id] = await store.outbox.enqueue([job('k', 1)]);
+    await barrier();
+    expect(sender.jobs).toEqual([]);
+    expect(await jobOf(id!)).toMatchObject({ status: 'pending', attempts: 0 });
+  });
+
   it('stop() waits for the jobs in flight, records their results, and claims nothing afterwards', async () => {
     const sender = new GatedSender();
     const [id] = await store.outbox.enqueue([job('k', 1)]);

@@ -105,6 +105,17 @@ export interface OutboxStore {
   /** Lease up to `limit` due jobs for `leaseMs` (see the contract above). */
   claim(now: number, limit: number, leaseMs: number, opts?: ClaimOptions): Promise<OutboxJob[]>;
   /**
+   * Claim ahead for this process: the store may lease up to `n` more jobs (in total, over later writes)
+   * as the writes that create them commit, with `leaseMs` and `opts` as claim() would, and hand them
+   * to the watcher once durable — saving the claim round trip for fresh jobs. `opts` replaces the
+   * previous grant's options; `n` adds to what is left of it. Without a watcher nothing is claimed.
+   */
+  grant(n: number, leaseMs: number, opts?: ClaimOptions): Promise<void>;
+  /** Withdraw what is left of the grants (jobs already handed over stay leased). */
+  revoke(): Promise<void>;
+  /** Receive the jobs claimed under grant(); one watcher per process. Returns an unsubscribe. */
+  watch(listener: (jobs: OutboxJob[]) => void): () => void;
+  /**
    * Record attempt results in one write; returns how many applied (an outcome whose `lease` is no longer
    * the job's current one is ignored). Delivered: response kept (truncated); failed: pending again at
    * `nextAt`, or dead.

@@ -36,6 +36,8 @@ export class SqliteContext {
   /** Derived per-user rows of listed messages, written in batches (see write-behind.ts). */
   readonly wb: WriteBehind;
   private flushTimer: NodeJS.Timeout | null = null;
+  /** Set when a command of the current batch created outbox jobs (the outbox's epilogue reads and clears it). */
+  freshJobs = false;
   private flushing: Promise<void> | null = null;
 
   constructor(

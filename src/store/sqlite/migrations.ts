@@ -255,6 +255,8 @@ const MIGRATIONS: string[] = [
     left_seq INTEGER NOT NULL,
     PRIMARY KEY(user_id, audience_type, audience_id, joined_seq)
   ) WITHOUT ROWID;
+  -- Live fan-out reads an audience's past memberships as one index range.
+  CREATE INDEX audience_history_audience ON audience_history(audience_type, audience_id, left_seq);
   DROP INDEX events_audience;
   CREATE INDEX events_audience ON events(audience_type, audience_id, seq, type, uid);
   INSERT OR REPLACE INTO meta(key, value) SELECT 'user_count', COUNT(*) FROM users;

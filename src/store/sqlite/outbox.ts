@@ -10,6 +10,7 @@ import {
   type OutboxJob,
   type OutboxStore,
 } from '../../core/ports/outbox.js';
+import type Database from 'better-sqlite3';
 import type { SqliteContext } from './context.js';
 
 const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
@@ -73,6 +74,7 @@ const INSERT_HEAD = `INSERT OR IGNORE INTO outbox_heads(order_key, channel, targ
 function insertJob(ctx: SqliteContext, j: NewJob, body: string, now: number): number {
   const id = Number(ctx.stmt(INSERT_JOB).run(j.channel, j.target, j.orderKey, j.kind, body, JSON.stringify(j.meta), now, now).lastInsertRowid);
   ctx.stmt(INSERT_HEAD).run(j.orderKey, j.channel, j.target, id, now);
+  ctx.freshJobs = true;
   return id;
 }
 
@@ -105,8 +107,48 @@ export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefine
 export class SqliteOutbox implements OutboxStore {
   /** Rotates the order in which targets are served by successive claims. */
   private turn = 0;
+  /** What grant() allows the batch epilogue to claim for this process's dispatcher. */
+  private granted = 0;
+  private grantLeaseMs = 0;
+  private grantOpts: ClaimOptions = {};
+  private listener: ((jobs: OutboxJob[]) => void) | null = null;
 
   constructor(private readonly ctx: SqliteContext) {}
+
+  grant(n: number, leaseMs: number, opts: ClaimOptions = {}): Promise<void> {
+    // Plain state of the writer's thread: no write needed, and it applies to the next batch.
+    this.granted = Math.max(0, this.granted + n);
+    this.grantLeaseMs = leaseMs;
+    this.grantOpts = opts;
+    return Promise.resolve();
+  }
+
+  revoke(): Promise<void> {
+    this.granted = 0;
+    return Promise.resolve();
+  }
+
+  watch(listener: (jobs: OutboxJob[]) => void): () => void {
+    this.listener = listener;
+    return () => {
+      if (this.listener === listener) this.listener = null;
+    };
+  }
+
+  /**
+   * The writer's batch epilogue: when the batch created jobs and a grant is left, lease due jobs in the
+   * same transaction and hand them to the watcher once the batch is durable (no claim round trip).
+   */
+  epilogue(): (() => void) | undefined {
+    const fresh = this.ctx.freshJobs;
+    this.ctx.freshJobs = false;
+    if (!fresh || this.granted <= 0 || !this.listener) return undefined;
+    const jobs = this.claimRows(Date.now(), this.granted, this.grantLeaseMs, this.grantOpts);
+    if (jobs.length === 0) return undefined;
+    this.granted -= jobs.length;
+    const listener = this.listener;
+    return () => listener(jobs);
+  }
 
   enqueue(jobs: NewJob[]): Promise<number[]> {
     return this.ctx.write(() => {
@@ -116,7 +158,12 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   claim(now: number, limit: number, leaseMs: number, opts: ClaimOptions = {}): Promise<OutboxJob[]> {
-    return this.ctx.write(() => {
+    return this.ctx.write(() => this.claimRows(now, limit, leaseMs, opts), LEASE);
+  }
+
+  /** Lease up to `limit` due heads (see the port's contract). Inside a writer command. */
+  private claimRows(now: number, limit: number, leaseMs: number, opts: ClaimOptions): OutboxJob[] {
+    {
       const targets = this.targets().filter((t) => !opts.exclude?.includes(targetKey(t.channel, t.target)));
       const out: OutboxJob[] = [];
       if (targets.length === 0 || limit <= 0) return out;
@@ -145,7 +192,7 @@ export class SqliteOutbox implements OutboxStore {
         }
       }
       return out;
-    }, LEASE);
+    }
   }
 
   /** The distinct (channel, target) pairs that have heads: one index step each (a skip scan). */
@@ -176,30 +223,36 @@ export class SqliteOutbox implements OutboxStore {
 
   /** Apply outcomes inside a writer command. */
   private apply(outcomes: AttemptOutcome[]): number {
-    const get = this.ctx.stmt(`SELECT order_key, status, next_at FROM outbox WHERE id = ?`);
-    const delivered = this.ctx.stmt(
-      `UPDATE outbox SET status = 2, delivered_at = ?, next_at = 0, last_response = ?, last_error = '' WHERE id = ?`,
-    );
-    const failed = this.ctx.stmt(`UPDATE outbox SET status = ?, next_at = ?, last_error = ?, last_response = ? WHERE id = ?`);
+    // One statement per outcome: the update is its own fence (`lease` given: only while the job is in
+    // flight under that lease) and returns the key whose head must move.
+    const fence = (sql: string): [Database.Statement, Database.Statement] => [
+      this.ctx.stmt(`${sql} WHERE id = ? RETURNING order_key`),
+      this.ctx.stmt(`${sql} WHERE id = ? AND status = 1 AND next_at = ? RETURNING order_key`),
+    ];
+    const delivered = fence(`UPDATE outbox SET status = 2, delivered_at = ?, next_at = 0, last_response = ?, last_error = ''`);
+    const failed = fence(`UPDATE outbox SET status = ?, next_at = ?, last_error = ?, last_response = ?`);
     const retryHead = this.ctx.stmt(`UPDATE outbox_heads SET next_at = ? WHERE order_key = ? AND job_id = ?`);
+    const run = (pair: [Database.Statement, Database.Statement], o: AttemptOutcome, ...args: unknown[]): string | undefined => {
+      const r = (o.lease === undefined ? pair[0].get(...args, o.id) : pair[1].get(...args, o.id, o.lease)) as { order_key: string } | undefined;
+      return r?.order_key;
+    };
     let applied = 0;
     let deliveries = 0;
     for (const o of outcomes) {
-      const row = get.get(o.id) as { order_key: string; status: number; next_at: number } | undefined;
-      if (!row) continue;
-      // Fenced: only the holder of the job's current lease may record its result.
-      if (o.lease !== undefined && (row.status !== 1 || row.next_at !== o.lease)) continue;
       if (o.ok) {
-        delivered.run(o.at, o.response.slice(0, KEEP_OK), o.id);
+        const key = run(delivered, o, o.at, o.response.slice(0, KEEP_OK));
+        if (key === undefined) continue;
         deliveries++;
-        this.advance(row.order_key);
+        this.advance(key);
       } else if (o.nextAt === null) {
-        failed.run(3, 0, o.error.slice(0, KEEP), o.response.slice(0, KEEP), o.id);
-        this.advance(row.order_key);
+        const key = run(failed, o, 3, 0, o.error.slice(0, KEEP), o.response.slice(0, KEEP));
+        if (key === undefined) continue;
+        this.advance(key);
       } else {
-        failed.run(0, o.nextAt, o.error.slice(0, KEEP), o.response.slice(0, KEEP), o.id);
+        const key = run(failed, o, 0, o.nextAt, o.error.slice(0, KEEP), o.response.slice(0, KEEP));
+        if (key === undefined) continue;
         // The job stays its key's head (it is the oldest active job): the key waits for the retry.
-        if (retryHead.run(o.nextAt, row.order_key, o.id).changes === 0) this.advance(row.order_key);
+        if (retryHead.run(o.nextAt, key, o.id).changes === 0) this.advance(key);
       }
       applied++;
     }

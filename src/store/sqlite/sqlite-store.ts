@@ -74,6 +74,7 @@ export class SqliteStore implements Store {
       maxDelayMs: opts.commitMaxDelayMs,
       undo,
       ...(this.syncer ? { syncer: this.syncer, minBatchWhileSyncing: opts.minBatchWhileSyncing ?? 32 } : {}),
+      epilogue: () => this.outbox.epilogue(),
       commitToken: () => this.ctx.currentSeq(),
       onDurable: (seq) => this.ctx.markDurable(seq),
       ...(opts.onCommit ? { onCommit: opts.onCommit } : {}),

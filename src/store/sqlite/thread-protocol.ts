@@ -1,4 +1,5 @@
 import { CoreError, type ErrorKind, isCoreError } from '../../core/errors.js';
+import type { OutboxJob } from '../../core/ports/outbox.js';
 import type { Store } from '../../core/ports/store.js';
 
 /** The parts of a Store whose methods cross the thread boundary. */
@@ -25,6 +26,8 @@ export type FromWorker =
       results: Array<{ id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError }>;
       commits: Array<{ size: number; ms: number }>;
       errors: string[];
+      /** Outbox jobs claimed under grant() for this process's watcher (OutboxStore.watch). */
+      claimed?: OutboxJob[];
     }
   | { type: 'closed' };
 

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { OutboxJob } from '../../core/ports/outbox.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import { isStoreMethod, serializeError, type FromWorker, type ToWorker } from './thread-protocol.js';
 
@@ -14,15 +15,17 @@ type Result = Extract<FromWorker, { type: 'results' }>['results'][number];
 let results: Result[] = [];
 let commits: Array<{ size: number; ms: number }> = [];
 let errors: string[] = [];
+let claimed: OutboxJob[] = [];
 let scheduled = false;
 
 function flushResults(): void {
   scheduled = false;
-  if (results.length === 0 && commits.length === 0 && errors.length === 0) return;
-  const msg: FromWorker = { type: 'results', results, commits, errors };
+  if (results.length === 0 && commits.length === 0 && errors.length === 0 && claimed.length === 0) return;
+  const msg: FromWorker = { type: 'results', results, commits, errors, ...(claimed.length > 0 ? { claimed } : {}) };
   results = [];
   commits = [];
   errors = [];
+  claimed = [];
   port!.postMessage(msg);
 }
 
@@ -50,6 +53,12 @@ try {
   port.postMessage({ type: 'init-error', message: err instanceof Error ? err.message : String(err) } satisfies FromWorker);
   process.exit(1);
 }
+
+// Jobs claimed ahead under grant() go to the main thread's watcher with the next results.
+store.outbox.watch((jobs) => {
+  for (const j of jobs) claimed.push(j);
+  schedule();
+});
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'calls') {

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { CoreError } from '../../core/errors.js';
+import type { OutboxJob } from '../../core/ports/outbox.js';
 import type { Store } from '../../core/ports/store.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { deserializeError, type FromWorker, type StorePart, type ToWorker } from './thread-protocol.js';
@@ -91,9 +92,21 @@ export class ThreadedSqliteStore implements Store {
       get: (_t, method) => {
         // Not thenable, not a prototype: only named methods become calls.
         if (typeof method !== 'string' || method === 'then' || method === 'constructor') return undefined;
+        // A listener cannot cross the thread boundary: the worker watches, and its claimed jobs come
+        // back with results (onMessage) to the watcher registered here.
+        if (part === 'outbox' && method === 'watch') return (listener: (jobs: OutboxJob[]) => void) => this.watchOutbox(listener);
         return (...args: unknown[]) => this.call(part, method, args);
       },
     });
+  }
+
+  private outboxWatcher: ((jobs: OutboxJob[]) => void) | null = null;
+
+  private watchOutbox(listener: (jobs: OutboxJob[]) => void): () => void {
+    this.outboxWatcher = listener;
+    return () => {
+      if (this.outboxWatcher === listener) this.outboxWatcher = null;
+    };
   }
 
   private call(part: StorePart, method: string, args: unknown[]): Promise<unknown> {
@@ -104,7 +117,7 @@ export class ThreadedSqliteStore implements Store {
       this.queued.push({ id, part, method, args });
       if (!this.scheduled) {
         this.scheduled = true;
-        queueMicrotask(() => this.flush());
+        setImmediate(() => this.flush());
       }
     });
   }
@@ -133,6 +146,10 @@ export class ThreadedSqliteStore implements Store {
   private onMessage(m: FromWorker): void {
     if (m.type !== 'results') return;
     for (const c of m.commits) this.hooks.onCommit?.(c.size, c.ms);
+    if (m.claimed && m.claimed.length > 0) {
+      if (this.outboxWatcher) this.outboxWatcher(m.claimed);
+      // Nobody watches any more (stopping): the jobs stay leased and are claimed again after the lease.
+    }
     for (const e of m.errors) this.hooks.onError?.(new Error(e));
     for (const r of m.results) {
       const p = this.pending.get(r.id);

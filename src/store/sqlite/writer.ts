@@ -24,6 +24,12 @@ export interface WriterOptions {
    * command is never delayed by more than one fsync.
    */
   minBatchWhileSyncing?: number;
+  /**
+   * Runs inside each batch's transaction after its commands (under its own savepoint: if it throws,
+   * only its writes roll back). It may return a function, called once the batch is committed and durable
+   * (never if COMMIT or the fsync fails), e.g. to hand over jobs the epilogue leased.
+   */
+  epilogue?: () => (() => void) | undefined;
   /** Taken right after each COMMIT (e.g. the last seq); handed to onDurable when that commit is durable. */
   commitToken?: () => number;
   onDurable?: (token: number) => void;
@@ -82,7 +88,9 @@ export class SqliteWriter {
 
   /**
    * Queue a command. `durable: false` (bookkeeping whose loss in a power cut is harmless, e.g. an
-   * outbox lease) resolves right after COMMIT; the next fsync makes it durable anyway.
+   * outbox lease) resolves right after COMMIT; the next fsync makes it durable anyway. Such a command
+   * must not allocate cursors (seq): a batch of only those requests no fsync, so nothing would make its
+   * cursors durable for readers.
    */
   submit<T>(run: () => T, opts: { durable?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new CoreError('server_error', 'store is closed'));
@@ -145,6 +153,16 @@ export class SqliteWriter {
     }
   }
 
+  /** The epilogue's follow-up, once its batch is durable; its failure is reported, never thrown. */
+  private runAfter(fn: (() => void) | undefined): void {
+    if (!fn) return;
+    try {
+      fn();
+    } catch (err) {
+      this.opts.onError?.(err);
+    }
+  }
+
   private runBatch(batch: Pending[]): void {
     const started = performance.now();
     const outcomes: Array<{ ok: boolean; value: unknown }> = new Array(batch.length);
@@ -169,6 +187,21 @@ export class SqliteWriter {
         undo?.rollbackCommand();
         if (!isCoreError(err)) this.opts.onError?.(err);
         outcomes[i] = { ok: false, value: isCoreError(err) ? err : new CoreError('server_error') };
+      }
+    }
+    let afterDurable: (() => void) | undefined;
+    if (this.opts.epilogue) {
+      this.savepoint.run();
+      undo?.startCommand();
+      try {
+        afterDurable = this.opts.epilogue();
+        this.release.run();
+      } catch (err) {
+        this.rollbackTo.run();
+        this.release.run();
+        undo?.rollbackCommand();
+        afterDurable = undefined;
+        this.opts.onError?.(err);
       }
     }
     try {
@@ -196,6 +229,7 @@ export class SqliteWriter {
     if (!syncer) {
       this.opts.onDurable?.(token);
       for (let i = 0; i < batch.length; i++) settleOne(i);
+      this.runAfter(afterDurable);
       return;
     }
     const waiting: number[] = [];
@@ -203,6 +237,13 @@ export class SqliteWriter {
       // A failed command left nothing in the batch: its own error is final whatever the fsync does.
       if (batch[i]!.durable && outcomes[i]!.ok) waiting.push(i);
       else settleOne(i);
+    }
+    // Nothing here needs durability (bookkeeping only, or only failures): no fsync of its own; the next
+    // durable batch's fsync covers these frames too. Bookkeeping allocates no cursor, so the durable
+    // horizon has nothing to learn from this batch.
+    if (waiting.length === 0) {
+      this.runAfter(afterDurable);
+      return;
     }
     syncer.afterCommit((err?: Error) => {
       // After an earlier failed fsync, a later successful one does not make this batch durable either.
@@ -214,6 +255,7 @@ export class SqliteWriter {
       }
       this.opts.onDurable?.(token);
       for (const i of waiting) settleOne(i);
+      this.runAfter(afterDurable);
     });
   }
 }
