@@ -265,11 +265,19 @@ export class CallbackReceiver {
   }
 }
 
+/** One close listener per connection, however many requests a keep-alive connection carries. */
+const socketClosed = new WeakMap<object, Promise<number>>();
+
 /** When the request's connection closes (performance.now()); already closed: now. */
 function closed(req: http.IncomingMessage): Promise<number> {
   const socket = req.socket;
   if (socket.destroyed) return Promise.resolve(performance.now());
-  return new Promise((resolve) => socket.once('close', () => resolve(performance.now())));
+  let p = socketClosed.get(socket);
+  if (!p) {
+    p = new Promise((resolve) => socket.once('close', () => resolve(performance.now())));
+    socketClosed.set(socket, p);
+  }
+  return p;
 }
 
 /** Answered with a 2xx. */
