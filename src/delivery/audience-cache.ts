@@ -82,6 +82,9 @@ function inPast(list: readonly number[], origin: number): boolean {
  * next event of it reloads all its members: O(intervals) reads per change, acceptable because changes
  * are rare next to messages.
  */
+/** Reads of one audience load before it gives up on an audience that keeps changing. */
+const MAX_READS = 5;
+
 export class AudienceCache {
   /** In least-recently-used order (oldest first): a hit moves the entry to the end. */
   private readonly entries = new Map<string, Members>();
@@ -130,7 +133,8 @@ export class AudienceCache {
     if (cached) return Promise.resolve(cached);
     let p = this.loading.get(key);
     if (!p) {
-      p = this.fetch(kind, id, key);
+      // Registered as loading before the first read starts, so an invalidation during it is seen.
+      p = Promise.resolve().then(() => this.fetch(kind, id, key));
       this.loading.set(key, p);
       const done = (): void => {
         if (this.loading.get(key) === p) this.loading.delete(key);
@@ -148,18 +152,28 @@ export class AudienceCache {
     const key = `${kind}:${id}`;
     const wasCached = this.entries.has(key);
     this.drop(key);
-    this.generation.set(key, (this.generation.get(key) ?? 0) + 1);
+    // Only a load under way needs to learn of it (it reads again); otherwise nothing is remembered.
+    if (this.loading.has(key)) this.generation.set(key, (this.generation.get(key) ?? 0) + 1);
+    else this.generation.delete(key);
     if (wasCached && !this.loading.has(key)) void this.load(kind, id).catch(() => undefined); // the next event retries
   }
 
   private async fetch(kind: AudienceKind, id: string, key: string): Promise<Members> {
-    for (;;) {
-      const gen = this.generation.get(key) ?? 0;
-      const rows = await (kind === 'group' ? this.store.groups.memberSeqs(id) : this.store.channels.audienceSeqs(id));
-      if ((this.generation.get(key) ?? 0) !== gen) continue; // changed meanwhile: read again
-      const m = new Members(rows);
-      this.keep(key, m);
-      return m;
+    try {
+      for (let reads = 1; ; reads++) {
+        const gen = this.generation.get(key) ?? 0;
+        const rows = await (kind === 'group' ? this.store.groups.memberSeqs(id) : this.store.channels.audienceSeqs(id));
+        if ((this.generation.get(key) ?? 0) === gen) {
+          const m = new Members(rows);
+          this.keep(key, m);
+          return m;
+        }
+        // Changed meanwhile: read again, but not forever (an audience changing faster than it can be
+        // read fails like a store error: the fan-out retries, then makes its receivers resync).
+        if (reads >= MAX_READS) throw new Error(`audience ${key} changed during ${MAX_READS} reads in a row`);
+      }
+    } finally {
+      this.generation.delete(key);
     }
   }
 

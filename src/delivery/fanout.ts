@@ -241,10 +241,13 @@ export class Fanout {
           if (!m) break;
           head.members = m;
         }
+        // Held events that waited only for heads delivered earlier in this loop go first: each of them
+        // precedes this head (its ord is lower). What is still held after this waits behind the head.
+        this.release();
         this.parked.shift();
         this.waiting--;
         if (head.timer) clearTimeout(head.timer);
-        // The head precedes every held event (they all wait behind a parked one): deliver directly.
+        // Every held event for a receiver now comes after the head: deliver it directly.
         if (head.failed) this.abandon(head, 'audience load failed');
         else this.deliver(head, true);
       }

@@ -20,7 +20,10 @@ import type { Logger } from '../log.js';
  */
 export class GroupHints {
   private tick = 0;
-  /** groupId → tick of its latest invalidation (one entry per group ever invalidated here). */
+  /**
+   * groupId → tick of its latest invalidation. Only entries newer than some tracked user's read
+   * matter (an older one answers like a missing one), so older entries are pruned as the map grows.
+   */
   private readonly invalidatedAt = new Map<string, number>();
   private readonly users = new Map<string, { groups: ReadonlySet<string> | null; readAt: number; refs: number }>();
 
@@ -57,6 +60,19 @@ export class GroupHints {
 
   invalidate(groupId: string): void {
     this.invalidatedAt.set(groupId, ++this.tick);
+    if (this.invalidatedAt.size > 1024 + 2 * this.users.size) this.prune();
+  }
+
+  /** Drop invalidations older than every tracked user's read (amortised O(1) per invalidation). */
+  private prune(): void {
+    let oldestRead = Infinity;
+    for (const u of this.users.values()) if (u.readAt < oldestRead) oldestRead = u.readAt;
+    for (const [g, t] of this.invalidatedAt) if (t < oldestRead) this.invalidatedAt.delete(g);
+  }
+
+  /** Invalidations remembered (diagnostics and tests). */
+  get remembered(): number {
+    return this.invalidatedAt.size;
   }
 
   certainlyNotReached(userId: string, groupId: string): boolean {

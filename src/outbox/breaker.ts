@@ -31,23 +31,31 @@ export class CircuitBreakers {
     this.opts = { ...DEFAULTS, ...opts };
   }
 
-  success(key: string): void {
+  /** A delivery to the target succeeded. Returns true when this closed an open breaker. */
+  success(key: string): boolean {
+    const wasOpen = (this.states.get(key)?.openUntil ?? 0) > 0;
     this.states.delete(key);
+    return wasOpen;
   }
 
-  failure(key: string, now: number): void {
-    if (this.opts.threshold <= 0) return;
+  /** An attempt to the target failed. Returns true when this (re)opened the breaker. */
+  failure(key: string, now: number): boolean {
+    if (this.opts.threshold <= 0) return false;
     const s = this.states.get(key) ?? { failures: 0, openUntil: 0, openMs: 0 };
     s.failures++;
+    let opened = false;
     if (s.openUntil > 0 && now >= s.openUntil) {
       // A failed probe: open again, for longer.
       s.openMs = Math.min(s.openMs * 2, this.opts.maxOpenMs);
       s.openUntil = now + s.openMs;
+      opened = true;
     } else if (s.openUntil === 0 && s.failures >= this.opts.threshold) {
       s.openMs = this.opts.minOpenMs;
       s.openUntil = now + s.openMs;
+      opened = true;
     }
     this.states.set(key, s);
+    return opened;
   }
 
   /** Targets not to claim for (open), and targets allowed one probe (half-open). */

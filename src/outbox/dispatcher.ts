@@ -3,6 +3,9 @@ import { targetKey, type AttemptOutcome, type OutboxJob, type OutboxStore } from
 import type { Logger } from '../log.js';
 import { CircuitBreakers, type BreakerOptions } from './breaker.js';
 
+/** How long a leased job may wait for a slot before it is given back (ms). */
+const READY_WAIT_MS = 1_000;
+
 /** What a sender reports for one attempt. */
 export interface Attempt {
   ok: boolean;
@@ -119,7 +122,9 @@ export class OutboxDispatcher {
     if (this.stopped) return;
     const want = Math.min(this.opts.claimAhead ?? 0, this.opts.concurrency);
     if (want <= 0) return;
-    const n = Math.max(0, want - this.outstanding);
+    // Never more granted than slots free now, so that what is handed over finds a slot at once.
+    const free = this.opts.concurrency - this.inFlight - this.ready.length - this.outstanding;
+    const n = Math.max(0, Math.min(want - this.outstanding, free));
     this.outstanding += n;
     this.outbox.grant(n, this.opts.leaseMs, this.claimOptions()).catch((err: unknown) => {
       this.outstanding -= n;
@@ -137,23 +142,37 @@ export class OutboxDispatcher {
   }
 
   /**
-   * Start ready jobs while slots are free, each within its target's share. A job whose lease has less
-   * than half its length left is dropped: another claim takes it over after the lease, so two
-   * deliveries of one job never overlap.
+   * Start leased jobs (claimed, or handed over under a grant) while slots are free, each within its
+   * target's share and what its breaker allows. A job that cannot start is given back to the store
+   * (pending again, its attempt returned) when its target's breaker is open, or when it has waited
+   * READY_WAIT_MS: an attempt then always starts with nearly all of its lease left, so it ends
+   * (deadline leaseMs − 2 s) before the lease, and no other claim can deliver it at the same time.
    */
   private pump(): void {
     if (this.ready.length === 0) return;
     const now = Date.now();
+    const { exclude, probing } = this.breakers.claimState(now);
     const keep: OutboxJob[] = [];
     for (const j of this.ready) {
-      if (this.stopped || j.nextAt - now < this.opts.leaseMs / 2) continue;
-      if (this.inFlight >= this.opts.concurrency || (this.perTarget.get(targetKey(j.channel, j.target)) ?? 0) >= this.perTargetLimit()) {
+      if (this.stopped) continue; // left to its lease
+      const key = targetKey(j.channel, j.target);
+      if (exclude.includes(key) || j.nextAt - now < this.opts.leaseMs - READY_WAIT_MS) {
+        this.giveBack(j, now);
+        continue;
+      }
+      const busy = this.perTarget.get(key) ?? 0;
+      if (this.inFlight >= this.opts.concurrency || busy >= this.perTargetLimit() || (busy > 0 && probing.includes(key))) {
         keep.push(j);
         continue;
       }
       this.run(j);
     }
     this.ready = keep;
+  }
+
+  /** Return a leased job that was not attempted: pending again now, its attempt given back. */
+  private giveBack(job: OutboxJob, now: number): void {
+    this.record(job, { id: job.id, lease: job.nextAt, ok: false, release: true, nextAt: now }, false);
   }
 
   /** Claim soon (coalesced: one claim loop at a time, wake-ups within claimDelayMs share it). */
@@ -196,7 +215,9 @@ export class OutboxDispatcher {
           const jobs = await this.outbox.claim(Date.now(), free, this.opts.leaseMs, this.claimOptions());
           // Stopped meanwhile: leave the jobs to their lease (claimed again later, same delivery id).
           if (this.stopped) return;
-          for (const j of jobs) this.run(j);
+          // Slots may have been taken meanwhile (handed-over jobs): start what fits, the rest waits.
+          for (const j of jobs) this.ready.push(j);
+          this.pump();
           if (jobs.length < free) break;
         }
       } while (this.again && !this.stopped);
@@ -234,12 +255,13 @@ export class OutboxDispatcher {
     const now = Date.now();
     const key = targetKey(job.channel, job.target);
     if (a.ok) {
-      this.breakers.success(key);
+      // A breaker that closes (or opens, below) changes what the grant's claims may take.
+      if (this.breakers.success(key)) this.topUp();
       this.record(job, { id: job.id, lease: job.nextAt, ok: true, response: a.response, at: now }, false);
       return;
     }
     // A target that does not exist says nothing about its health.
-    if (a.retryable !== false) this.breakers.failure(key, now);
+    if (a.retryable !== false && this.breakers.failure(key, now)) this.topUp();
     // job.attempts already counts this attempt (counted when it was claimed).
     const attempt = Math.max(1, job.attempts);
     const dead = a.retryable === false || attempt >= this.opts.maxAttempts;
@@ -266,7 +288,7 @@ export class OutboxDispatcher {
         this.kick();
         try {
           await settled;
-          for (const b of batch) this.opts.onResult?.(b.job, b.outcome.ok, b.dead);
+          for (const b of batch) if (!('release' in b.outcome)) this.opts.onResult?.(b.job, b.outcome.ok, b.dead);
         } catch (err) {
           // Recording failed (store unavailable): the leases run out and the jobs are claimed again.
           this.log.error({ err, jobs: batch.length }, 'recording outbox attempts failed');

@@ -438,6 +438,64 @@ describe('OutboxDispatcher', () => {
     expect(sender.maxActive).toBe(3);
   });
 
+  it('with claimAhead and many fresh writes, limits hold: in flight, per target, leased; every job is delivered at its first attempt', async () => {
+    const sender = new GatedSender();
+    const perTarget = new Map<string, number>();
+    let perTargetMax = 0;
+    const counting: Sender = {
+      deliver: async (j) => {
+        const n = (perTarget.get(j.target) ?? 0) + 1;
+        perTarget.set(j.target, n);
+        perTargetMax = Math.max(perTargetMax, n);
+        try {
+          return await sender.deliver(j);
+        } finally {
+          perTarget.set(j.target, (perTarget.get(j.target) ?? 1) - 1);
+        }
+      },
+    };
+    dispatcher({ webhook: counting }, { concurrency: 4, perTargetConcurrency: 3, claimAhead: 2, pollMs: 3_600_000 }).start();
+    await barrier();
+    const made: number[] = [];
+    for (let i = 0; i < 20; i++) made.push(...(await store.outbox.enqueue([job(`k${i}`, i, { target: i % 2 ? 'A' : 'B' })])));
+    await barrier();
+    const leasedNow = async (): Promise<number> => (await store.outbox.counts()).in_flight;
+    expect(sender.active).toBeLessThanOrEqual(4);
+    expect(await leasedNow(), 'leased: at most what runs plus what is granted').toBeLessThanOrEqual(4 + 2);
+    for (let released = 0; released < 20; released++) {
+      await sender.startedCount.reach(Math.min(released + 1, 20), `delivery ${released + 1}`);
+      expect(sender.active).toBeLessThanOrEqual(4);
+      expect(await leasedNow()).toBeLessThanOrEqual(4 + 2);
+      sender.release(sender.started[released]!.id);
+      await bus.publish({ type: 'outbox.wake' });
+    }
+    await resultCount.reach(20, 'twenty results');
+    expect(sender.maxActive).toBeLessThanOrEqual(4);
+    expect(perTargetMax).toBeLessThanOrEqual(3);
+    expect(sender.started.map((j) => j.id).sort((a, b) => a - b)).toEqual(made);
+    expect(sender.started.map((j) => j.attempts), 'no attempt spent on a job that waited').toEqual(made.map(() => 1));
+    expect(await store.outbox.counts()).toMatchObject({ pending: 0, in_flight: 0, delivered: 20 });
+  });
+
+  it('a job handed over for a target whose breaker is open is given back, its attempt returned', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.UTC(2030, 0, 1));
+    const sender = new ScriptedSender((j) => (j.target === 'DOWN' ? { ok: false, response: 'HTTP 503', error: 'status 503' } : { ok: true, response: 'ok' }));
+    dispatcher({ webhook: sender }, { concurrency: 4, claimAhead: 2, breaker: { threshold: 1, minOpenMs: 60_000 }, firstRetryMs: 60_000, pollMs: 3_600_000 }).start();
+    await barrier();
+    const [first] = await store.outbox.enqueue([job('d1', 1, { target: 'DOWN' })]);
+    await resultCount.reach(1, 'the failure that opens the breaker');
+    // Fresh jobs for the open target: not attempted, given back with no attempt counted.
+    const [second] = await store.outbox.enqueue([job('d2', 1, { target: 'DOWN' })]);
+    const [up] = await store.outbox.enqueue([job('u1', 1, { target: 'UP' })]);
+    await resultCount.reach(2, 'the job of the healthy target');
+    await barrier();
+    await barrier();
+    expect(sender.jobs.map((j) => j.id)).toEqual([first, up]);
+    expect(await jobOf(second!)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(await jobOf(first!)).toMatchObject({ status: 'pending', attempts: 1 });
+  });
+
   it('stop() revokes the grant: jobs written afterwards are left for a later claim', async () => {
     const sender = new ScriptedSender(() => ({ ok: true, response: 'ok' }));
     const d = dispatcher({ webhook: sender }, { claimAhead: 4, concurrency: 4, pollMs: 3_600_000 });

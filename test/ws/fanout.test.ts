@@ -123,6 +123,31 @@ describe('fan-out', () => {
       await eventually(async () => h.gateway.pendingEvents === 0, 'nothing left waiting');
     });
 
+    it('two groups loading, the later one first: a member gets both and the event between them in cursor order', async () => {
+      const h = await gw();
+      const a = await bigGroup();
+      const member = a.members[0]!;
+      const g2 = fresh('g');
+      await t.admin.createGroup(g2, a.owner, [member, ...a.members.slice(1)]);
+      const md = await device(h.url, t.admin, member);
+      const gate1 = h.faults.hold('groups', 'memberSeqs', isGroup(a.g));
+      const first = await t.admin.send(a.owner, group(a.g), text('group 1, loading'));
+      await gate1.reached;
+      const between = await t.admin.send(a.owner, single(member), text('between the two group messages'));
+      const gate2 = h.faults.hold('groups', 'memberSeqs', isGroup(g2));
+      const second = await t.admin.send(a.owner, group(g2), text('group 2, loading'));
+      await gate2.reached;
+      expect(h.gateway.pendingEvents).toBe(3);
+      // The later group's members arrive first, then the earlier group's.
+      gate2.release();
+      await eventually(async () => h.gateway.pendingEvents === 3, 'the second group loaded, still behind the first');
+      gate1.release();
+      await md.waitMessage(second.messageUid);
+      expect(md.messageUids(), 'nothing dropped, in cursor order').toEqual([first.messageUid, between.messageUid, second.messageUid]);
+      expect(isIncreasing(cursorsOf(md.frames.slice(2)))).toBe(true);
+      await eventually(async () => h.gateway.pendingEvents === 0, 'nothing left waiting');
+    });
+
     it('past maxWaitingEvents: a held user is closed with 4010, then an event that cannot be parked closes whom it might reach', async () => {
       const h = await gw({ maxWaitingEvents: 2 });
       const { g, owner, members, outsider } = await bigGroup();

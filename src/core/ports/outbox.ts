@@ -39,7 +39,12 @@ export function targetKey(channel: string, target: string): string {
 export type AttemptOutcome =
   | { id: number; lease?: number; ok: true; response: string; at: number }
   /** `nextAt` null: dead-letter. */
-  | { id: number; lease?: number; ok: false; error: string; response: string; nextAt: number | null };
+  | { id: number; lease?: number; ok: false; error: string; response: string; nextAt: number | null }
+  /**
+   * Not attempted after all (its target's breaker opened, or it waited too long for a slot): pending
+   * again at `nextAt` with the attempt it was claimed for given back.
+   */
+  | { id: number; lease?: number; ok: false; release: true; nextAt: number };
 
 /** A job to create; `body` is the exact JSON text to deliver (built before or during the write). */
 export interface NewJob {

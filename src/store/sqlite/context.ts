@@ -58,6 +58,9 @@ export class SqliteContext {
       .get() as { s: number | null };
     this.seq = row.s ?? 0;
     this.durable = this.seq;
+    // Every job already stored is durable (it survived a restart).
+    this.lastJobId = (db.prepare('SELECT MAX(id) AS id FROM outbox').get() as { id: number | null }).id ?? 0;
+    this.durableJob = this.lastJobId;
     const maxUid = db.prepare('SELECT MAX(uid) AS u FROM messages').get() as { u: number | null };
     uids.seed(maxUid.u ?? 0);
   }
@@ -91,9 +94,40 @@ export class SqliteContext {
     );
   }
 
-  /** Writer hook: a commit whose last seq was `seq` is durable. */
-  markDurable(seq: number): void {
-    if (seq > this.durable) this.durable = seq;
+  /** Largest outbox job id written (in a command of the current or an earlier batch). */
+  lastJobId = 0;
+  /** Every job up to this id is committed and durable: claims hand out no job a power loss could take back. */
+  private durableJob = 0;
+  /** Commits not yet known durable, in commit order: what each made durable once it is. */
+  private marks: Array<{ n: number; seq: number; job: number }> = [];
+  private batches = 0;
+
+  /**
+   * Writer hook, right after each COMMIT: a token for this commit. A batch that moved neither the cursor
+   * nor the job ids (bookkeeping only) shares the previous token, so the list stays as short as the
+   * commits that still wait for their fsync.
+   */
+  commitMark(): number {
+    const last = this.marks[this.marks.length - 1];
+    if (last && last.seq === this.seq && last.job === this.lastJobId) return last.n;
+    if (!last && this.seq === this.durable && this.lastJobId === this.durableJob) return this.batches;
+    const n = ++this.batches;
+    this.marks.push({ n, seq: this.seq, job: this.lastJobId });
+    return n;
+  }
+
+  /** Writer hook: the commit with token `n` (and every one before it) is durable. */
+  markDurable(n: number): void {
+    while (this.marks.length > 0 && this.marks[0]!.n <= n) {
+      const m = this.marks.shift()!;
+      if (m.seq > this.durable) this.durable = m.seq;
+      if (m.job > this.durableJob) this.durableJob = m.job;
+    }
+  }
+
+  /** The largest outbox job id that is committed and durable. */
+  durableJobId(): number {
+    return this.durableJob;
   }
 
   /** The largest seq that is committed and durable. */
@@ -107,6 +141,8 @@ export class SqliteContext {
   }
 
   private scheduleFlush(rows: number): void {
+    // A writer that refuses writes (closed, or after a failed fsync) must not be retried in a loop.
+    if (!this.writer.accepting) return;
     if (rows >= this.wbOpts.flushMaxRows) {
       void this.flushNow();
     } else if (!this.flushTimer) {
@@ -128,7 +164,12 @@ export class SqliteContext {
       })
       .finally(() => {
         this.flushing = null;
-        if (this.wb.size > 0) this.scheduleFlush(this.wb.size);
+        // The next flush goes through a timer, never straight from here: a flush that fails at once
+        // (the writer is closing or broken) must not turn into a loop of microtasks.
+        if (this.wb.size > 0 && !this.flushTimer && this.writer.accepting) {
+          this.flushTimer = setTimeout(() => void this.flushNow(), this.wbOpts.flushIntervalMs);
+          this.flushTimer.unref();
+        }
       });
     return this.flushing;
   }

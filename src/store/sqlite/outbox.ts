@@ -75,6 +75,7 @@ function insertJob(ctx: SqliteContext, j: NewJob, body: string, now: number): nu
   const id = Number(ctx.stmt(INSERT_JOB).run(j.channel, j.target, j.orderKey, j.kind, body, JSON.stringify(j.meta), now, now).lastInsertRowid);
   ctx.stmt(INSERT_HEAD).run(j.orderKey, j.channel, j.target, id, now);
   ctx.freshJobs = true;
+  ctx.lastJobId = id;
   return id;
 }
 
@@ -139,15 +140,17 @@ export class SqliteOutbox implements OutboxStore {
    * The writer's batch epilogue: when the batch created jobs and a grant is left, lease due jobs in the
    * same transaction and hand them to the watcher once the batch is durable (no claim round trip).
    */
-  epilogue(): (() => void) | undefined {
+  epilogue(): ((durable: boolean) => void) | undefined {
     const fresh = this.ctx.freshJobs;
     this.ctx.freshJobs = false;
     if (!fresh || this.granted <= 0 || !this.listener) return undefined;
-    const jobs = this.claimRows(Date.now(), this.granted, this.grantLeaseMs, this.grantOpts);
+    // This batch's own jobs included: they are handed over only once the batch is durable.
+    const jobs = this.claimRows(Date.now(), this.granted, this.grantLeaseMs, this.grantOpts, Number.MAX_SAFE_INTEGER);
     if (jobs.length === 0) return undefined;
     this.granted -= jobs.length;
     const listener = this.listener;
-    return () => listener(jobs);
+    // Not durable (COMMIT or fsync failed): the leases did not persist, the grant is given back.
+    return (durable) => (durable ? listener(jobs) : (this.granted += jobs.length));
   }
 
   enqueue(jobs: NewJob[]): Promise<number[]> {
@@ -158,18 +161,22 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   claim(now: number, limit: number, leaseMs: number, opts: ClaimOptions = {}): Promise<OutboxJob[]> {
-    return this.ctx.write(() => this.claimRows(now, limit, leaseMs, opts), LEASE);
+    // Only jobs whose commit is durable: a callback never announces a change a power loss could undo.
+    return this.ctx.write(() => this.claimRows(now, limit, leaseMs, opts, this.ctx.durableJobId()), LEASE);
   }
 
-  /** Lease up to `limit` due heads (see the port's contract). Inside a writer command. */
-  private claimRows(now: number, limit: number, leaseMs: number, opts: ClaimOptions): OutboxJob[] {
+  /**
+   * Lease up to `limit` due heads (see the port's contract), of jobs up to `maxJobId`. Inside a writer
+   * command.
+   */
+  private claimRows(now: number, limit: number, leaseMs: number, opts: ClaimOptions, maxJobId: number): OutboxJob[] {
     {
       const targets = this.targets().filter((t) => !opts.exclude?.includes(targetKey(t.channel, t.target)));
       const out: OutboxJob[] = [];
       if (targets.length === 0 || limit <= 0) return out;
       const start = this.turn++ % targets.length;
       const due = this.ctx.stmt(
-        `SELECT order_key, job_id FROM outbox_heads WHERE channel = ? AND target = ? AND next_at <= ? ORDER BY next_at LIMIT ?`,
+        `SELECT order_key, job_id FROM outbox_heads WHERE channel = ? AND target = ? AND next_at <= ? AND job_id <= ? ORDER BY next_at LIMIT ?`,
       );
       const lease = this.ctx.stmt(`UPDATE outbox SET status = 1, next_at = ?, attempts = attempts + 1 WHERE id = ? AND status IN (0, 1) RETURNING *`);
       const leaseHead = this.ctx.stmt(`UPDATE outbox_heads SET next_at = ? WHERE order_key = ?`);
@@ -180,7 +187,7 @@ export class SqliteOutbox implements OutboxStore {
         const busy = opts.inFlight?.[targetKey(t.channel, t.target)] ?? 0;
         const free = Math.min(limit - out.length, opts.perTarget === undefined ? Infinity : opts.perTarget - busy);
         if (free <= 0) continue;
-        for (const h of due.all(t.channel, t.target, now, free) as Array<{ order_key: string; job_id: number }>) {
+        for (const h of due.all(t.channel, t.target, now, maxJobId, free) as Array<{ order_key: string; job_id: number }>) {
           const row = lease.get(until, h.job_id) as JobRow | undefined;
           if (row) {
             leaseHead.run(until, h.order_key);
@@ -231,6 +238,7 @@ export class SqliteOutbox implements OutboxStore {
     ];
     const delivered = fence(`UPDATE outbox SET status = 2, delivered_at = ?, next_at = 0, last_response = ?, last_error = ''`);
     const failed = fence(`UPDATE outbox SET status = ?, next_at = ?, last_error = ?, last_response = ?`);
+    const released = fence(`UPDATE outbox SET status = 0, next_at = ?, attempts = MAX(0, attempts - 1)`);
     const retryHead = this.ctx.stmt(`UPDATE outbox_heads SET next_at = ? WHERE order_key = ? AND job_id = ?`);
     const run = (pair: [Database.Statement, Database.Statement], o: AttemptOutcome, ...args: unknown[]): string | undefined => {
       const r = (o.lease === undefined ? pair[0].get(...args, o.id) : pair[1].get(...args, o.id, o.lease)) as { order_key: string } | undefined;
@@ -244,6 +252,10 @@ export class SqliteOutbox implements OutboxStore {
         if (key === undefined) continue;
         deliveries++;
         this.advance(key);
+      } else if ('release' in o) {
+        const key = run(released, o, o.nextAt);
+        if (key === undefined) continue;
+        if (retryHead.run(o.nextAt, key, o.id).changes === 0) this.advance(key);
       } else if (o.nextAt === null) {
         const key = run(failed, o, 3, 0, o.error.slice(0, KEEP), o.response.slice(0, KEEP));
         if (key === undefined) continue;

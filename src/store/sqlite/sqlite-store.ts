@@ -75,8 +75,8 @@ export class SqliteStore implements Store {
       undo,
       ...(this.syncer ? { syncer: this.syncer, minBatchWhileSyncing: opts.minBatchWhileSyncing ?? 32 } : {}),
       epilogue: () => this.outbox.epilogue(),
-      commitToken: () => this.ctx.currentSeq(),
-      onDurable: (seq) => this.ctx.markDurable(seq),
+      commitToken: () => this.ctx.commitMark(),
+      onDurable: (n) => this.ctx.markDurable(n),
       ...(opts.onCommit ? { onCommit: opts.onCommit } : {}),
       ...(opts.onError ? { onError: opts.onError } : {}),
     });

@@ -26,10 +26,11 @@ export interface WriterOptions {
   minBatchWhileSyncing?: number;
   /**
    * Runs inside each batch's transaction after its commands (under its own savepoint: if it throws,
-   * only its writes roll back). It may return a function, called once the batch is committed and durable
-   * (never if COMMIT or the fsync fails), e.g. to hand over jobs the epilogue leased.
+   * only its writes roll back). It may return a function, called once with `true` when the batch is
+   * committed and durable, or with `false` when COMMIT or the fsync failed (e.g. to hand over the jobs
+   * the epilogue leased, or to take back what it counted).
    */
-  epilogue?: () => (() => void) | undefined;
+  epilogue?: () => ((durable: boolean) => void) | undefined;
   /** Taken right after each COMMIT (e.g. the last seq); handed to onDurable when that commit is durable. */
   commitToken?: () => number;
   onDurable?: (token: number) => void;
@@ -125,6 +126,11 @@ export class SqliteWriter {
     return this.broken === null;
   }
 
+  /** Whether submit() can succeed at all: not closed, not broken. */
+  get accepting(): boolean {
+    return this.broken === null && !this.closed;
+  }
+
   /** Commit everything queued now. Safe to call at any time. */
   flush(): void {
     this.cancelSchedule();
@@ -153,11 +159,11 @@ export class SqliteWriter {
     }
   }
 
-  /** The epilogue's follow-up, once its batch is durable; its failure is reported, never thrown. */
-  private runAfter(fn: (() => void) | undefined): void {
+  /** The epilogue's follow-up, once its batch is durable (or failed); its failure is reported, never thrown. */
+  private runAfter(fn: ((durable: boolean) => void) | undefined, durable: boolean): void {
     if (!fn) return;
     try {
-      fn();
+      fn(durable);
     } catch (err) {
       this.opts.onError?.(err);
     }
@@ -189,7 +195,7 @@ export class SqliteWriter {
         outcomes[i] = { ok: false, value: isCoreError(err) ? err : new CoreError('server_error') };
       }
     }
-    let afterDurable: (() => void) | undefined;
+    let afterDurable: ((durable: boolean) => void) | undefined;
     if (this.opts.epilogue) {
       this.savepoint.run();
       undo?.startCommand();
@@ -216,6 +222,7 @@ export class SqliteWriter {
       }
       undo?.rollbackBatch();
       for (const p of batch) p.reject(new CoreError('server_error', 'commit failed'));
+      this.runAfter(afterDurable, false);
       return;
     }
     this.opts.onCommit?.(batch.length, performance.now() - started);
@@ -229,7 +236,7 @@ export class SqliteWriter {
     if (!syncer) {
       this.opts.onDurable?.(token);
       for (let i = 0; i < batch.length; i++) settleOne(i);
-      this.runAfter(afterDurable);
+      this.runAfter(afterDurable, true);
       return;
     }
     const waiting: number[] = [];
@@ -242,7 +249,7 @@ export class SqliteWriter {
     // durable batch's fsync covers these frames too. Bookkeeping allocates no cursor, so the durable
     // horizon has nothing to learn from this batch.
     if (waiting.length === 0) {
-      this.runAfter(afterDurable);
+      this.runAfter(afterDurable, true);
       return;
     }
     syncer.afterCommit((err?: Error) => {
@@ -251,11 +258,12 @@ export class SqliteWriter {
       if (err || this.broken) {
         if (err) this.opts.onError?.(err);
         for (const i of waiting) batch[i]!.reject(new CoreError('server_error', 'fsync failed'));
+        this.runAfter(afterDurable, false);
         return;
       }
       this.opts.onDurable?.(token);
       for (const i of waiting) settleOne(i);
-      this.runAfter(afterDurable);
+      this.runAfter(afterDurable, true);
     });
   }
 }
