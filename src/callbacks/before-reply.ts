@@ -25,7 +25,7 @@ function errorCode(v: unknown): number | undefined {
 }
 
 /**
- * Tencent's before-send reply, read defensively: any field may be missing, null or of the wrong type.
+ * Tencent's before-send reply, read defensively: every field may be missing, null or of the wrong type.
  * Throws UnusableReplyError for a non-2xx status, a body that is not a JSON object, a missing or
  * non-integer ErrorCode, and (with ErrorCode 0) a MsgBody that is neither missing/null/[] nor a usable
  * body (see readMsgBody) or a CloudCustomData that is neither missing/null nor a string. ErrorInfo that
