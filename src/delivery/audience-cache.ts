@@ -1,3 +1,4 @@
+import { BoundedCache } from '../core/bounded-cache.js';
 import type { MemberInterval, Store } from '../core/ports/store.js';
 
 export type AudienceKind = 'group' | 'channel';
@@ -86,13 +87,12 @@ function inPast(list: readonly number[], origin: number): boolean {
 const MAX_READS = 5;
 
 export class AudienceCache {
-  /** In least-recently-used order (oldest first): a hit moves the entry to the end. */
-  private readonly entries = new Map<string, Members>();
+  /** Least recently used audiences go first once the members held pass `maxMembers`; no expiry. */
+  private readonly entries: BoundedCache<Members>;
   private readonly loading = new Map<string, Promise<Members>>();
-  private held = 0;
   /**
    * Bumped on invalidation, so a load that started before it is not used (nor cached): the load runs
-   * again. One small entry per audience ever invalidated (bounded by the number of groups and channels).
+   * again. An entry exists only while a load of the audience is under way.
    */
   private readonly generation = new Map<string, number>();
 
@@ -100,27 +100,23 @@ export class AudienceCache {
     private readonly store: Store,
     /** Total members held across cached audiences. */
     readonly maxMembers = 1_000_000,
-  ) {}
+  ) {
+    this.entries = new BoundedCache<Members>(maxMembers, Infinity);
+  }
 
   /** Intervals (current and past memberships) currently held (for tests and metrics). */
   get size(): number {
-    return this.held;
+    return this.entries.weight;
   }
 
   /** Cached members without counting it as a use (for checks that deliver nothing). */
   known(kind: AudienceKind, id: string): Members | undefined {
-    return this.entries.get(`${kind}:${id}`);
+    return this.entries.peek(`${kind}:${id}`);
   }
 
   /** Cached members, or undefined when they must be loaded. */
   peek(kind: AudienceKind, id: string): Members | undefined {
-    const key = `${kind}:${id}`;
-    const m = this.entries.get(key);
-    if (m) {
-      this.entries.delete(key);
-      this.entries.set(key, m);
-    }
-    return m;
+    return this.entries.get(`${kind}:${id}`)?.value;
   }
 
   /**
@@ -150,8 +146,7 @@ export class AudienceCache {
    */
   invalidate(kind: AudienceKind, id: string): void {
     const key = `${kind}:${id}`;
-    const wasCached = this.entries.has(key);
-    this.drop(key);
+    const wasCached = this.entries.delete(key);
     // Only a load under way needs to learn of it (it reads again); otherwise nothing is remembered.
     if (this.loading.has(key)) this.generation.set(key, (this.generation.get(key) ?? 0) + 1);
     else this.generation.delete(key);
@@ -165,7 +160,8 @@ export class AudienceCache {
         const rows = await (kind === 'group' ? this.store.groups.memberSeqs(id) : this.store.channels.audienceSeqs(id));
         if ((this.generation.get(key) ?? 0) === gen) {
           const m = new Members(rows);
-          this.keep(key, m);
+          // An audience larger than the whole bound is used for its event, not kept.
+          if (m.size <= this.maxMembers) this.entries.set(key, m, m.size);
           return m;
         }
         // Changed meanwhile: read again, but not forever (an audience changing faster than it can be
@@ -175,24 +171,5 @@ export class AudienceCache {
     } finally {
       this.generation.delete(key);
     }
-  }
-
-  private keep(key: string, m: Members): void {
-    if (m.size > this.maxMembers) return;
-    this.drop(key);
-    while (this.held + m.size > this.maxMembers) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.drop(oldest.value);
-    }
-    this.entries.set(key, m);
-    this.held += m.size;
-  }
-
-  private drop(key: string): void {
-    const m = this.entries.get(key);
-    if (!m) return;
-    this.entries.delete(key);
-    this.held -= m.size;
   }
 }
