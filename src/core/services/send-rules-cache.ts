@@ -224,22 +224,10 @@ export class SendRulesCache {
   }
 
   /** The member's type in a loaded group entry (null: not a member), read once and kept in the entry. */
-  private async memberOf(groupId: string, entry: GroupEntry, userId: string): Promise<number | null> {
-    const slot = entry.members.get(userId);
-    if (slot !== undefined) return slot;
-    const load = (async () => (await this.store.groups.getMember(groupId, userId))?.type ?? null)();
-    entry.members.set(userId, load);
-    try {
-      const type = await load;
-      if (entry.members.get(userId) === load) {
-        entry.members.set(userId, type);
-        this.sized(this.groups, groupId, entry, entry.members, this.opts.maxGroupFacts);
-      }
-      return type;
-    } catch (err) {
-      if (entry.members.get(userId) === load) entry.members.delete(userId);
-      throw err;
-    }
+  private memberOf(groupId: string, entry: GroupEntry, userId: string): Promise<number | null> {
+    return this.factOf(this.groups, groupId, entry, entry.members, userId, this.opts.maxGroupFacts, async () => {
+      return (await this.store.groups.getMember(groupId, userId))?.type ?? null;
+    });
   }
 
   private channel(channelId: string): Promise<ChannelEntry> {
@@ -255,28 +243,43 @@ export class SendRulesCache {
     );
   }
 
-  private async subscriberOf(channelId: string, entry: ChannelEntry, userId: string): Promise<boolean> {
-    const slot = entry.subscribed.get(userId);
+  private subscriberOf(channelId: string, entry: ChannelEntry, userId: string): Promise<boolean> {
+    return this.factOf(this.channels, channelId, entry, entry.subscribed, userId, this.opts.maxChannelFacts, () =>
+      this.store.channels.isSubscribed(channelId, userId),
+    );
+  }
+
+  /**
+   * A per-user fact of a cached entry (a group's member type, a channel subscription): the slot holds
+   * the load while it runs (concurrent callers share it), then the value; a load replaced meanwhile (the
+   * entry was invalidated) is returned but not kept, and a failed one leaves no slot.
+   */
+  private async factOf<E, T>(
+    table: BoundedCache<E>,
+    key: string,
+    entry: E,
+    facts: Map<string, T | Promise<T>>,
+    userId: string,
+    max: number,
+    read: () => Promise<T>,
+  ): Promise<T> {
+    const slot = facts.get(userId);
     if (slot !== undefined) return slot;
-    const load = this.store.channels.isSubscribed(channelId, userId);
-    entry.subscribed.set(userId, load);
+    const load = read();
+    facts.set(userId, load);
     try {
-      const on = await load;
-      if (entry.subscribed.get(userId) === load) {
-        entry.subscribed.set(userId, on);
-        this.sized(this.channels, channelId, entry, entry.subscribed, this.opts.maxChannelFacts);
+      const value = await load;
+      if (facts.get(userId) === load) {
+        facts.set(userId, value);
+        this.sized(table, key, entry, facts, max);
       }
-      return on;
+      return value;
     } catch (err) {
-      if (entry.subscribed.get(userId) === load) entry.subscribed.delete(userId);
+      if (facts.get(userId) === load) facts.delete(userId);
       throw err;
     }
   }
 
-  /**
-   * One fact was added to the entry's map: count it in the table's weight (when the entry is still
-   * cached) and keep any one entry to a quarter of the table, dropping its oldest facts.
-   */
   private sized<E>(table: BoundedCache<E>, key: string, entry: E, facts: Map<string, unknown>, max: number): void {
     const cap = Math.max(1, Math.floor(max / 4));
     let delta = 1;

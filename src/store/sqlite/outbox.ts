@@ -170,36 +170,34 @@ export class SqliteOutbox implements OutboxStore {
    * command.
    */
   private claimRows(now: number, limit: number, leaseMs: number, opts: ClaimOptions, maxJobId: number): OutboxJob[] {
-    {
-      const targets = this.targets().filter((t) => !opts.exclude?.includes(targetKey(t.channel, t.target)));
-      const out: OutboxJob[] = [];
-      if (targets.length === 0 || limit <= 0) return out;
-      const start = this.turn++ % targets.length;
-      const due = this.ctx.stmt(
-        `SELECT order_key, job_id FROM outbox_heads WHERE channel = ? AND target = ? AND next_at <= ? AND job_id <= ? ORDER BY next_at LIMIT ?`,
-      );
-      const lease = this.ctx.stmt(`UPDATE outbox SET status = 1, next_at = ?, attempts = attempts + 1 WHERE id = ? AND status IN (0, 1) RETURNING *`);
-      const leaseHead = this.ctx.stmt(`UPDATE outbox_heads SET next_at = ? WHERE order_key = ?`);
-      const until = now + leaseMs;
-      // Serve targets in turn, each up to its free slots, until `limit` is reached.
-      for (let i = 0; i < targets.length && out.length < limit; i++) {
-        const t = targets[(start + i) % targets.length]!;
-        const busy = opts.inFlight?.[targetKey(t.channel, t.target)] ?? 0;
-        const free = Math.min(limit - out.length, opts.perTarget === undefined ? Infinity : opts.perTarget - busy);
-        if (free <= 0) continue;
-        for (const h of due.all(t.channel, t.target, now, maxJobId, free) as Array<{ order_key: string; job_id: number }>) {
-          const row = lease.get(until, h.job_id) as JobRow | undefined;
-          if (row) {
-            leaseHead.run(until, h.order_key);
-            out.push(toJob(row));
-          } else {
-            // A head naming no active job breaks the invariant; repair it rather than stall the key.
-            this.advance(h.order_key);
-          }
+    const targets = this.targets().filter((t) => !opts.exclude?.includes(targetKey(t.channel, t.target)));
+    const out: OutboxJob[] = [];
+    if (targets.length === 0 || limit <= 0) return out;
+    const start = this.turn++ % targets.length;
+    const due = this.ctx.stmt(
+      `SELECT order_key, job_id FROM outbox_heads WHERE channel = ? AND target = ? AND next_at <= ? AND job_id <= ? ORDER BY next_at LIMIT ?`,
+    );
+    const lease = this.ctx.stmt(`UPDATE outbox SET status = 1, next_at = ?, attempts = attempts + 1 WHERE id = ? AND status IN (0, 1) RETURNING *`);
+    const leaseHead = this.ctx.stmt(`UPDATE outbox_heads SET next_at = ? WHERE order_key = ?`);
+    const until = now + leaseMs;
+    // Serve targets in turn, each up to its free slots, until `limit` is reached.
+    for (let i = 0; i < targets.length && out.length < limit; i++) {
+      const t = targets[(start + i) % targets.length]!;
+      const busy = opts.inFlight?.[targetKey(t.channel, t.target)] ?? 0;
+      const free = Math.min(limit - out.length, opts.perTarget === undefined ? Infinity : opts.perTarget - busy);
+      if (free <= 0) continue;
+      for (const h of due.all(t.channel, t.target, now, maxJobId, free) as Array<{ order_key: string; job_id: number }>) {
+        const row = lease.get(until, h.job_id) as JobRow | undefined;
+        if (row) {
+          leaseHead.run(until, h.order_key);
+          out.push(toJob(row));
+        } else {
+          // A head naming no active job breaks the invariant; repair it rather than stall the key.
+          this.advance(h.order_key);
         }
       }
-      return out;
     }
+    return out;
   }
 
   /** The distinct (channel, target) pairs that have heads: one index step each (a skip scan). */
