@@ -15,3 +15,14 @@ export interface Bus {
   subscribe(handler: (event: HubEvent) => void): () => void;
   close(): Promise<void>;
 }
+
+/**
+ * Publish the events of one committed change, in order: every `publish` is called before anything is
+ * awaited (the bus keeps the order of the calls), so a caller that invokes this right after its store
+ * call resolved cannot be overtaken by a later commit's events. Nulls are skipped.
+ */
+export async function publishAll(bus: Bus, events: ReadonlyArray<HubEvent | null>): Promise<void> {
+  const sent: Array<Promise<void>> = [];
+  for (const e of events) if (e) sent.push(bus.publish(e));
+  await Promise.all(sent);
+}

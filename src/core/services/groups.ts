@@ -1,7 +1,7 @@
 import { CoreError } from '../errors.js';
 import type { Group, GroupMember, Payload } from '../model.js';
 import { ConvType, GroupMemberType, PersistFlag } from '../model.js';
-import type { Bus } from '../ports/bus.js';
+import { publishAll, type Bus } from '../ports/bus.js';
 import { NO_EFFECTS, type EffectsPlanner, type MembershipFacts, type Origin } from '../ports/effects.js';
 import type { EffectSpec } from '../ports/outbox.js';
 import type { GroupFields, MemberInput, Store } from '../ports/store.js';
@@ -109,10 +109,8 @@ export class GroupService {
    * with it) the outbox wake-up, both published before anything is awaited, right after the store
    * call resolved; the notification messages come after.
    */
-  private async changed(groupId: string, specs?: EffectSpec[]): Promise<void> {
-    const sent = [this.bus.publish({ type: 'cache.invalidate', scope: 'group', id: groupId })];
-    if (specs) sent.push(this.bus.publish({ type: 'outbox.wake' }));
-    await Promise.all(sent);
+  private changed(groupId: string, specs?: EffectSpec[]): Promise<void> {
+    return publishAll(this.bus, [{ type: 'cache.invalidate', scope: 'group', id: groupId }, specs ? { type: 'outbox.wake' } : null]);
   }
 
   async create(

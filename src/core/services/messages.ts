@@ -2,7 +2,7 @@ import { CoreError, isCoreError } from '../errors.js';
 import type { HubEvent } from '../events.js';
 import type { Conversation, Payload, StoredMessage } from '../model.js';
 import { ConvType, MessageKind, PersistFlag } from '../model.js';
-import type { Bus } from '../ports/bus.js';
+import { publishAll, type Bus } from '../ports/bus.js';
 import { NO_EFFECTS, type EffectsPlanner, type Origin } from '../ports/effects.js';
 import type { EffectSpec } from '../ports/outbox.js';
 import type { AppendResult, Audience, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
@@ -78,15 +78,9 @@ export class MessageService {
     this.effects = deps.effects ?? NO_EFFECTS;
   }
 
-  /**
-   * Publish the events of one committed store call, in order. Every `bus.publish` is called before
-   * this returns (nothing is awaited first), so callers invoke it right after the store call resolves,
-   * with no await in between; the bus delivers in the order of the publish calls. Nulls are skipped.
-   */
-  private async emit(events: Array<HubEvent | null>): Promise<void> {
-    const sent: Array<Promise<void>> = [];
-    for (const e of events) if (e) sent.push(this.bus.publish(e));
-    await Promise.all(sent);
+  /** Publish the events of one committed store call (publishAll: every publish before any await). */
+  private emit(events: Array<HubEvent | null>): Promise<void> {
+    return publishAll(this.bus, events);
   }
 
   /**

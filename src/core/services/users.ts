@@ -2,7 +2,7 @@ import { CoreError } from '../errors.js';
 import type { HubEvent } from '../events.js';
 import type { TokenRecord, User, UserRole } from '../model.js';
 import { UserStatus } from '../model.js';
-import type { Bus } from '../ports/bus.js';
+import { publishAll, type Bus } from '../ports/bus.js';
 import type { Store, UserFields, UserLookup } from '../ports/store.js';
 import { hashToken, newId, newToken } from '../tokens.js';
 
@@ -37,11 +37,9 @@ export class UserService {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Publish the events of one committed change in order, every publish called before any await. */
-  private async emit(events: Array<HubEvent | null>): Promise<void> {
-    const sent: Array<Promise<void>> = [];
-    for (const e of events) if (e) sent.push(this.bus.publish(e));
-    await Promise.all(sent);
+  /** Publish the events of one committed change (publishAll: every publish before any await). */
+  private emit(events: Array<HubEvent | null>): Promise<void> {
+    return publishAll(this.bus, events);
   }
 
   /** Create or update (Wildfire semantics); a missing userId is generated. */
