@@ -140,10 +140,15 @@ export class SqliteOutbox implements OutboxStore {
    * The writer's batch epilogue: when the batch created jobs and a grant is left, lease due jobs in the
    * same transaction and hand them to the watcher once the batch is durable (no claim round trip).
    */
-  epilogue(): ((durable: boolean) => void) | undefined {
+  epilogueWanted(): boolean {
     const fresh = this.ctx.freshJobs;
     this.ctx.freshJobs = false;
-    if (!fresh || this.granted <= 0 || !this.listener) return undefined;
+    return fresh && this.granted > 0 && this.listener !== null;
+  }
+
+  /** Only after epilogueWanted() answered true, in the same batch. */
+  epilogue(): ((durable: boolean) => void) | undefined {
+    if (!this.listener) return undefined;
     // This batch's own jobs included: they are handed over only once the batch is durable.
     const jobs = this.claimRows(Date.now(), this.granted, this.grantLeaseMs, this.grantOpts, Number.MAX_SAFE_INTEGER);
     if (jobs.length === 0) return undefined;

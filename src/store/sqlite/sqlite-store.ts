@@ -74,7 +74,7 @@ export class SqliteStore implements Store {
       maxDelayMs: opts.commitMaxDelayMs,
       undo,
       ...(this.syncer ? { syncer: this.syncer, minBatchWhileSyncing: opts.minBatchWhileSyncing ?? 32 } : {}),
-      epilogue: () => this.outbox.epilogue(),
+      epilogue: { wanted: () => this.outbox.epilogueWanted(), run: () => this.outbox.epilogue() },
       commitToken: () => this.ctx.commitMark(),
       onDurable: (n) => this.ctx.markDurable(n),
       ...(opts.onCommit ? { onCommit: opts.onCommit } : {}),

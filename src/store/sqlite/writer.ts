@@ -25,12 +25,13 @@ export interface WriterOptions {
    */
   minBatchWhileSyncing?: number;
   /**
-   * Runs inside each batch's transaction after its commands (under its own savepoint: if it throws,
-   * only its writes roll back). It may return a function, called once with `true` when the batch is
+   * Work at the end of each batch's transaction, after its commands. `wanted()` is asked first (cheap,
+   * no statement): only then does `run` execute, under its own savepoint (if it throws, only its
+   * writes roll back). `run` may return a function, called once with `true` when the batch is
    * committed and durable, or with `false` when COMMIT or the fsync failed (e.g. to hand over the jobs
-   * the epilogue leased, or to take back what it counted).
+   * it leased, or to take back what it counted).
    */
-  epilogue?: () => ((durable: boolean) => void) | undefined;
+  epilogue?: { wanted: () => boolean; run: () => ((durable: boolean) => void) | undefined };
   /** Taken right after each COMMIT (e.g. the last seq); handed to onDurable when that commit is durable. */
   commitToken?: () => number;
   onDurable?: (token: number) => void;
@@ -196,11 +197,11 @@ export class SqliteWriter {
       }
     }
     let afterDurable: ((durable: boolean) => void) | undefined;
-    if (this.opts.epilogue) {
+    if (this.opts.epilogue?.wanted()) {
       this.savepoint.run();
       undo?.startCommand();
       try {
-        afterDurable = this.opts.epilogue();
+        afterDurable = this.opts.epilogue.run();
         this.release.run();
       } catch (err) {
         this.rollbackTo.run();
