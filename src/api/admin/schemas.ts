@@ -82,7 +82,7 @@ export const OptIdList = nullable(IdList);
 export const Line = int32({ minimum: 0 });
 export const OptLine = nullable(Line);
 
-export const MessageUid = Type.Union([int53({ minimum: 1 }), Type.String({ pattern: '^[0-9]{1,19}$' })], {
+export const MessageUid = Type.Union([int53({ minimum: 1 }), Type.String({ pattern: '^[0-9]{1,19}$', maxLength: 19 })], {
   description: 'Message uid: a JSON number below 2^53 (every uid Switchboard issues is), or a decimal string of a Java long.',
 });
 
