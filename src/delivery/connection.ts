@@ -5,7 +5,7 @@ import { normalizeConversation, normalizePayload, stringList } from '../core/pay
 import type { SyncEvent } from '../core/ports/store.js';
 import { codeOf } from '../api/wildfire-codes.js';
 import type { Logger } from '../log.js';
-import { CloseCode, eventFrame, syncedFrame, transparentFrame, type ClientFrame } from './protocol.js';
+import { CloseCode, eventFrame, frameIdProblem, syncedFrame, transparentFrame, unknownTypeMessage, type ClientFrame } from './protocol.js';
 import type { Session } from './registry.js';
 
 /** Settings shared by every connection of a gateway. */
@@ -342,11 +342,11 @@ export class ClientConnection implements Session {
       void this.send(errorFrame(undefined, new CoreError('invalid_parameter', 'frames are JSON objects with a type')));
       return;
     }
-    // The id is echoed in replies: only a string or a number (any other JSON value can be nested
-    // thousands deep within maxFrameBytes, and serialising it back would overflow the stack).
+    // The id is echoed in replies: only a bounded string or a number (see frameIdProblem).
     const id: unknown = (frame as { id?: unknown }).id;
-    if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') {
-      void this.send(errorFrame(undefined, new CoreError('invalid_parameter', 'id must be a string or a number')));
+    const idProblem = frameIdProblem(id);
+    if (idProblem !== undefined) {
+      void this.send(errorFrame(undefined, new CoreError('invalid_parameter', idProblem)));
       return;
     }
     const replyId = id as string | number | undefined;
@@ -410,7 +410,7 @@ export class ClientConnection implements Session {
         return;
       }
       default:
-        throw new CoreError('invalid_parameter', `unknown frame type ${String((f as { type: unknown }).type)}`);
+        throw new CoreError('invalid_parameter', unknownTypeMessage((f as { type: unknown }).type));
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { Conversation, StoredMessage } from '../core/model.js';
+import { longerThan } from '../core/payload.js';
 import type { SyncEvent } from '../core/ports/store.js';
 
 /**
@@ -112,7 +113,33 @@ export function transparentFrame(cursor: number, messageJson: string): string {
   return `{"type":"message","cursor":${cursor},"transparent":true,"message":${messageJson}}`;
 }
 
-/** Device → server frames. */
+/** Longest frame `id` string (ids are echoed in replies; a number is any JSON number). */
+export const MAX_FRAME_ID_LENGTH = 128;
+/** Longest frame `type` echoed back in an "unknown frame type" error. */
+const MAX_ECHOED_TYPE = 32;
+
+/**
+ * Why a frame's `id` cannot be used, or undefined when it can: absent, a number, or a string of at
+ * most MAX_FRAME_ID_LENGTH characters. Any other JSON value can be nested thousands deep within
+ * gateway.maxFrameBytes, and serialising it back would overflow the stack.
+ */
+export function frameIdProblem(id: unknown): string | undefined {
+  if (id === undefined || typeof id === 'number') return undefined;
+  if (typeof id !== 'string') return 'id must be a string or a number';
+  return longerThan(id, MAX_FRAME_ID_LENGTH) ? `id must have at most ${MAX_FRAME_ID_LENGTH} characters` : undefined;
+}
+
+/** The refusal of a frame of unknown `type`, quoting at most MAX_ECHOED_TYPE characters of it. */
+export function unknownTypeMessage(type: unknown): string {
+  const t = String(type);
+  return `unknown frame type ${t.length > MAX_ECHOED_TYPE ? `${t.slice(0, MAX_ECHOED_TYPE)}…` : t}`;
+}
+
+/**
+ * Device → server frames. Their strings and lists are bounded where the core reads them
+ * (core/payload.ts: conversation target, payload fields, toUsers) and here (id); `clientMsgId` is
+ * 1..128 characters; the whole frame is at most gateway.maxFrameBytes.
+ */
 export type ClientFrame =
   | { type: 'send'; id?: string | number; conv: unknown; payload: unknown; toUsers?: unknown; clientMsgId?: unknown }
   | { type: 'ack'; cursor?: unknown; timestamp?: unknown }

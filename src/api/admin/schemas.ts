@@ -1,4 +1,13 @@
 import { Type, type IntegerOptions, type TSchema } from '@sinclair/typebox';
+import {
+  MAX_CONTENT_LENGTH,
+  MAX_EXTRA_LENGTH,
+  MAX_ID_LENGTH,
+  MAX_TEXT_LENGTH,
+  MAX_TO_LINES,
+  MAX_URL_LENGTH,
+  MAX_USER_LIST,
+} from '../../core/limits.js';
 
 /**
  * JSON schemas of the admin API, in Wildfire's field names. They validate requests (a failure is
@@ -12,6 +21,11 @@ import { Type, type IntegerOptions, type TSchema } from '@sinclair/typebox';
  * - `Int53`: a Java `long` that JavaScript reads exactly, −(2^53−1) … 2^53−1.
  * `int32({minimum: 0})` and friends narrow the range further; a bound outside the type is clamped.
  * Out-of-range values answer 251 like any other schema failure.
+ *
+ * Every input string and list is bounded too (core/limits.ts; docs/security.md lists them): input
+ * schemas use the `Id`, `Text`, `Url`, `Extra`, `Content` strings and `IdList`, never an unbounded
+ * `Type.String()` or `Type.Array()` (test/admin/limits.test.ts walks the OpenAPI document to check).
+ * `Str`, `StrList` and `Int` are for outputs only.
  */
 const nullable = <T extends TSchema>(t: T) => Type.Optional(Type.Union([t, Type.Null()]));
 
@@ -42,26 +56,40 @@ export const optInt32 = (opts: IntegerOptions = {}) => nullable(int32(opts));
 /** Optional, absent or null, Java long narrowed to a range. */
 export const optInt53 = (opts: IntegerOptions = {}) => nullable(int53(opts));
 
+/** Output strings and lists (values we produced; inputs use the bounded ones below). */
 export const Str = Type.String();
+export const StrList = Type.Array(Type.String());
 /** Output integers (values we produced; inputs use Int32/Int53). */
 export const Int = Type.Integer();
-export const OptStr = nullable(Type.String());
 /** An optional integer JavaScript reads exactly; prefer OptInt32 for a Java int field. */
 export const OptInt = OptInt53;
-export const StrList = Type.Array(Type.String());
+
+/** An id (user, client, group, channel, member, target), required and non-empty. */
+export const Id = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH });
+/** An optional id: absent, null or a string ("" where the route gives it a meaning). */
+export const OptId = nullable(Type.String({ maxLength: MAX_ID_LENGTH }));
+/** A name or another short text, required and non-empty. */
+export const Text = Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH });
+export const OptText = nullable(Type.String({ maxLength: MAX_TEXT_LENGTH }));
+export const OptUrl = nullable(Type.String({ maxLength: MAX_URL_LENGTH }));
+export const OptExtra = nullable(Type.String({ maxLength: MAX_EXTRA_LENGTH }));
+export const OptContent = nullable(Type.String({ maxLength: MAX_CONTENT_LENGTH }));
+/** A list of user ids (members, targets, receivers, toUsers): at most MAX_USER_LIST. */
+export const IdList = Type.Array(Type.String({ maxLength: MAX_ID_LENGTH }), { maxItems: MAX_USER_LIST });
+export const OptIdList = nullable(IdList);
 
 /** A line (sub-channel) of a conversation: 0 … 2^31−1, as normalizeConversation checks. */
 export const Line = int32({ minimum: 0 });
 export const OptLine = nullable(Line);
 
-export const MessageUid = Type.Union([int53({ minimum: 1 }), Type.String({ pattern: '^[0-9]{1,19}$' })], {
+export const MessageUid = Type.Union([int53({ minimum: 1 }), Type.String({ pattern: '^[0-9]{1,19}$', maxLength: 19 })], {
   description: 'Message uid: a JSON number below 2^53 (every uid Switchboard issues is), or a decimal string of a Java long.',
 });
 
 export const ConversationIn = Type.Object(
   {
     type: int32({ description: '0 single, 1 group, 2 chatroom, 3 channel' }),
-    target: Type.String({ minLength: 1 }),
+    target: Id,
     line: OptLine,
   },
   { additionalProperties: true },
@@ -72,18 +100,18 @@ export const ConversationOut = Type.Object({ type: Int, target: Str, line: Int }
 export const PayloadIn = Type.Object(
   {
     type: int32({ minimum: 0, description: 'Content type (1 text, 3 image, … ≥1000 custom); the only required field.' }),
-    searchableContent: OptStr,
-    pushContent: OptStr,
-    pushData: OptStr,
-    content: OptStr,
-    base64edData: OptStr,
+    searchableContent: OptContent,
+    pushContent: OptContent,
+    pushData: OptContent,
+    content: OptContent,
+    base64edData: OptContent,
     mediaType: OptInt32,
-    remoteMediaUrl: OptStr,
+    remoteMediaUrl: OptUrl,
     persistFlag: optInt32({ description: '0 not persisted by clients, 1 persist, 3 persist and count unread, 4 transparent' }),
     expireDuration: optInt32({ description: 'Seconds (a Java int in Wildfire); 0 never expires' }),
     mentionedType: OptInt32,
-    mentionedTarget: nullable(StrList),
-    extra: OptStr,
+    mentionedTarget: OptIdList,
+    extra: OptContent,
   },
   { additionalProperties: true },
 );
@@ -131,18 +159,18 @@ export const UserInfo = Type.Object({
 
 export const UserInfoIn = Type.Object(
   {
-    userId: OptStr,
-    name: OptStr,
-    password: OptStr,
-    displayName: OptStr,
-    portrait: OptStr,
+    userId: OptId,
+    name: OptText,
+    password: OptText,
+    displayName: OptText,
+    portrait: OptUrl,
     gender: OptInt32,
-    mobile: OptStr,
-    email: OptStr,
-    address: OptStr,
-    company: OptStr,
-    social: OptStr,
-    extra: OptStr,
+    mobile: OptText,
+    email: OptText,
+    address: OptText,
+    company: OptText,
+    social: OptText,
+    extra: OptExtra,
     type: OptInt32,
     updateDt: OptInt53,
   },
@@ -167,12 +195,12 @@ export const GroupInfo = Type.Object({
 
 export const GroupInfoIn = Type.Object(
   {
-    target_id: OptStr,
-    name: OptStr,
-    portrait: OptStr,
-    owner: OptStr,
+    target_id: OptId,
+    name: OptText,
+    portrait: OptUrl,
+    owner: OptId,
     type: OptInt32,
-    extra: OptStr,
+    extra: OptExtra,
     mute: OptInt32,
     join_type: OptInt32,
     private_chat: OptInt32,
@@ -184,7 +212,7 @@ export const GroupInfoIn = Type.Object(
 );
 
 export const GroupMemberIn = Type.Object(
-  { member_id: Type.String({ minLength: 1 }), alias: OptStr, type: OptInt32, extra: OptStr },
+  { member_id: Id, alias: OptText, type: OptInt32, extra: OptExtra },
   { additionalProperties: true },
 );
 
@@ -192,8 +220,8 @@ export const GroupMemberOut = Type.Object({ member_id: Str, alias: Str, type: In
 
 /** Fields every group change accepts: who acts, and how the change is announced in the group. */
 export const GroupBase = {
-  operator: OptStr,
-  to_lines: nullable(Type.Array(Line)),
+  operator: OptId,
+  to_lines: nullable(Type.Array(Line, { maxItems: MAX_TO_LINES, description: `At most ${MAX_TO_LINES} lines` })),
   notify_message: nullable(PayloadIn),
 };
 

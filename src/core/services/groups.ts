@@ -1,4 +1,6 @@
 import { CoreError } from '../errors.js';
+import { MAX_EXTRA_LENGTH, MAX_TEXT_LENGTH, MAX_TO_LINES, MAX_URL_LENGTH } from '../limits.js';
+import { longerThan } from '../payload.js';
 import type { Group, GroupMember, Payload } from '../model.js';
 import { ConvType, GroupMemberType, PersistFlag } from '../model.js';
 import { publishAll, type Bus } from '../ports/bus.js';
@@ -29,14 +31,14 @@ export const GroupNotification = {
 } as const;
 
 /**
- * Wildfire's /admin/group/modify `type` values: the field each one sets, the accepted range of a
- * numeric value, and the notification announcing it (0: Wildfire has none; only a custom
- * notify_message is sent).
+ * Wildfire's /admin/group/modify `type` values: the field each one sets, the longest text value or
+ * the accepted range of a numeric value, and the notification announcing it (0: Wildfire has none;
+ * only a custom notify_message is sent).
  */
-const MODIFY_FIELDS: Record<number, { field: keyof GroupFields; range?: [number, number]; notification: number }> = {
-  0: { field: 'name', notification: GroupNotification.name },
-  1: { field: 'portrait', notification: GroupNotification.portrait },
-  2: { field: 'extra', notification: GroupNotification.extra },
+const MODIFY_FIELDS: Record<number, { field: keyof GroupFields; maxLength?: number; range?: [number, number]; notification: number }> = {
+  0: { field: 'name', maxLength: MAX_TEXT_LENGTH, notification: GroupNotification.name },
+  1: { field: 'portrait', maxLength: MAX_URL_LENGTH, notification: GroupNotification.portrait },
+  2: { field: 'extra', maxLength: MAX_EXTRA_LENGTH, notification: GroupNotification.extra },
   3: { field: 'mute', range: [0, 1], notification: GroupNotification.mute },
   4: { field: 'joinType', range: [0, 2], notification: GroupNotification.joinType },
   5: { field: 'privateChat', range: [0, 1], notification: GroupNotification.privateChat },
@@ -55,6 +57,17 @@ export interface Notify {
 }
 
 const ADMIN: Origin = { kind: 'admin', ip: '' };
+
+/**
+ * A group change is announced by one message per line, sent on the request path: at most
+ * MAX_TO_LINES of them. Checked before anything is written, so a refused change changes nothing.
+ */
+function checkNotify(notify: Notify): void {
+  if (notify.lines.length > MAX_TO_LINES) throw new CoreError('invalid_parameter', `to_lines must have at most ${MAX_TO_LINES} lines`);
+}
+
+/** A plain decimal integer: digits only, no sign, blank, exponent or fraction (at most 9 digits). */
+const DECIMAL = /^[0-9]{1,9}$/;
 
 export class GroupService {
   constructor(
@@ -121,6 +134,7 @@ export class GroupService {
     notify: Notify,
     origin: Origin = ADMIN,
   ): Promise<Group> {
+    checkNotify(notify);
     const owner = fields.owner && fields.owner !== '' ? fields.owner : operator;
     if (!owner) throw new CoreError('invalid_parameter', 'an owner or operator is required');
     const id = groupId && groupId !== '' ? groupId : newId();
@@ -140,6 +154,7 @@ export class GroupService {
   }
 
   async dismiss(operator: string, groupId: string, notify: Notify, origin: Origin = ADMIN): Promise<void> {
+    checkNotify(notify);
     const g = await this.get(groupId);
     await this.notify(groupId, operator, notify, GroupNotification.dismiss, {});
     const members = (await this.store.groups.listMembers(groupId)).map((m) => m.memberId);
@@ -155,11 +170,16 @@ export class GroupService {
   }
 
   async modify(operator: string, groupId: string, type: number, value: string, notify: Notify): Promise<void> {
+    checkNotify(notify);
     const spec = MODIFY_FIELDS[type];
     if (!spec) throw new CoreError('invalid_parameter', 'type must be 0..8');
     let v: string | number = value;
+    if (spec.maxLength !== undefined && longerThan(value, spec.maxLength)) {
+      throw new CoreError('invalid_parameter', `value must have at most ${spec.maxLength} characters for this type`);
+    }
     if (spec.range) {
-      const n = /^[0-9]{1,9}$/.test(value.trim()) ? Number(value.trim()) : NaN;
+      // Exactly the digits: " 5", "5\n" or "+5" are not a plain decimal integer.
+      const n = DECIMAL.test(value) ? Number(value) : NaN;
       if (!(n >= spec.range[0] && n <= spec.range[1])) {
         throw new CoreError('invalid_parameter', `value must be an integer ${spec.range[0]}..${spec.range[1]} for this type`);
       }
@@ -171,6 +191,7 @@ export class GroupService {
   }
 
   async transfer(operator: string, groupId: string, newOwner: string, notify: Notify): Promise<void> {
+    checkNotify(notify);
     await this.store.groups.transferGroup(groupId, newOwner);
     await this.changed(groupId);
     await this.notify(groupId, operator, notify, GroupNotification.transfer, { m: newOwner });
@@ -181,6 +202,7 @@ export class GroupService {
   }
 
   async addMembers(operator: string, groupId: string, members: MemberInput[], notify: Notify, origin: Origin = ADMIN): Promise<void> {
+    checkNotify(notify);
     const g = await this.get(groupId);
     const fresh: string[] = [];
     for (const m of members) if (!(await this.store.groups.getMember(groupId, m.memberId))) fresh.push(m.memberId);
@@ -193,6 +215,7 @@ export class GroupService {
   }
 
   async removeMembers(operator: string, groupId: string, userIds: string[], notify: Notify, origin: Origin = ADMIN): Promise<void> {
+    checkNotify(notify);
     const g = await this.get(groupId);
     if (userIds.includes(g.owner)) throw new CoreError('no_right', 'the owner cannot be removed');
     const members: string[] = [];
@@ -205,6 +228,7 @@ export class GroupService {
   }
 
   async quit(userId: string, groupId: string, notify: Notify, origin: Origin = ADMIN): Promise<void> {
+    checkNotify(notify);
     const g = await this.get(groupId);
     if (!(await this.store.groups.getMember(groupId, userId))) throw new CoreError('not_in_group');
     if (g.owner === userId) throw new CoreError('no_right', 'the owner cannot quit; transfer or dismiss the group');
@@ -216,6 +240,7 @@ export class GroupService {
 
   /** Managers (on) or back to normal members (off). */
   async setManagers(operator: string, groupId: string, userIds: string[], on: boolean, notify: Notify): Promise<void> {
+    checkNotify(notify);
     await this.store.groups.setMemberType(groupId, userIds, on ? GroupMemberType.manager : GroupMemberType.normal);
     await this.changed(groupId);
     await this.notify(groupId, operator, notify, GroupNotification.manager, { n: on ? '1' : '0', ms: userIds });
@@ -223,6 +248,7 @@ export class GroupService {
 
   /** Silence members (on) or restore them (off). */
   async muteMembers(operator: string, groupId: string, userIds: string[], on: boolean, notify: Notify): Promise<void> {
+    checkNotify(notify);
     await this.store.groups.setMemberType(groupId, userIds, on ? GroupMemberType.silent : GroupMemberType.normal);
     await this.changed(groupId);
     await this.notify(groupId, operator, notify, GroupNotification.muteMember, { n: on ? '1' : '0', ms: userIds });
@@ -230,6 +256,7 @@ export class GroupService {
 
   /** Let members speak while the group is muted (on), or withdraw that (off). */
   async allowMembers(operator: string, groupId: string, userIds: string[], on: boolean, notify: Notify): Promise<void> {
+    checkNotify(notify);
     await this.store.groups.setMemberType(groupId, userIds, on ? GroupMemberType.allowed : GroupMemberType.normal);
     await this.changed(groupId);
     await this.notify(groupId, operator, notify, GroupNotification.allowMember, { n: on ? '1' : '0', ms: userIds });

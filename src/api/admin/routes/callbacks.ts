@@ -6,10 +6,12 @@ import { checkUrl, commandList } from '../../../callbacks/config.js';
 import { DEFAULT_BEFORE_SEND_CONCURRENCY, TARGET_PREFIX, type CallbackTarget, type CallbackTargets } from '../../../callbacks/targets.js';
 import { ConfigError } from '../../../config/load.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { Int, OptInt, OptStr, Str, StrList } from '../schemas.js';
+import { MAX_CALLBACK_COMMANDS, MAX_ID_LENGTH, MAX_URL_LENGTH } from '../../../core/limits.js';
+import { Int, OptId, OptInt, OptText, Str, StrList } from '../schemas.js';
 
 const tags = ['callbacks'];
 const Id = Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_.-]+$' });
+const Commands = Type.Array(Type.String({ maxLength: MAX_ID_LENGTH }), { maxItems: MAX_CALLBACK_COMMANDS });
 
 const TargetOut = Type.Object({
   id: Str,
@@ -67,11 +69,11 @@ export function callbackRoutes(hub: Hub, targets: CallbackTargets): AdminRouteDe
       tags,
       body: Type.Object({
         id: Id,
-        url: Type.String({ minLength: 1 }),
-        sdkAppId: OptStr,
-        token: OptStr,
-        hmacSecret: OptStr,
-        commands: Type.Optional(Type.Union([StrList, Type.Null()])),
+        url: Type.String({ minLength: 1, maxLength: MAX_URL_LENGTH }),
+        sdkAppId: OptId,
+        token: OptText,
+        hmacSecret: OptText,
+        commands: Type.Optional(Type.Union([Commands, Type.Null()])),
         timeoutMs: Type.Optional(Type.Union([Type.Integer({ minimum: 100, maximum: 60000 }), Type.Null()])),
         beforeSendPolicy: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('reject'), Type.Null()])),
         beforeSendConcurrency: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 10000 }), Type.Null()])),
@@ -123,7 +125,7 @@ export function callbackRoutes(hub: Hub, targets: CallbackTargets): AdminRouteDe
       tags,
       body: Type.Object({
         status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('in_flight'), Type.Literal('delivered'), Type.Literal('dead'), Type.Null()])),
-        target: OptStr,
+        target: OptId,
         beforeId: OptInt,
         limit: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1000 }), Type.Null()])),
       }),

@@ -6,6 +6,7 @@ import type { GroupFields, MemberInput } from '../../../core/ports/store.js';
 import type { Notify } from '../../../core/services/groups.js';
 import { channelOut, groupOut, memberOut } from '../mappers.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
+import { MAX_PAGE_SIZE, MAX_USER_LIST } from '../../../core/limits.js';
 import {
   ChannelInfo,
   GroupBase,
@@ -13,16 +14,23 @@ import {
   GroupInfoIn,
   GroupMemberIn,
   GroupMemberOut,
+  Id,
+  IdList,
   int32,
+  OptExtra,
+  OptId,
   OptInt32,
   optInt32,
-  OptStr,
+  OptText,
+  OptUrl,
   PayloadIn,
   Str,
   StrList,
+  Text,
 } from '../schemas.js';
 
-const NonEmpty = Type.String({ minLength: 1 });
+/** Members given with their fields (create, add): at most MAX_USER_LIST per call. */
+const MemberList = Type.Array(GroupMemberIn, { maxItems: MAX_USER_LIST });
 
 /**
  * How a group change is announced. `to_lines` goes through the same line check as a conversation's
@@ -73,7 +81,7 @@ function groupIdOf(b: { groupId?: string | null; group_id?: string | null }): st
   return id;
 }
 
-const MemberChange = Type.Object({ ...GroupBase, group_id: NonEmpty, members: StrList, is_manager: Type.Boolean() });
+const MemberChange = Type.Object({ ...GroupBase, group_id: Id, members: IdList, is_manager: Type.Boolean() });
 
 export function groupRoutes(hub: Hub): AdminRouteDef[] {
   const groups = hub.groups;
@@ -85,8 +93,8 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       tags,
       body: Type.Object({
         ...GroupBase,
-        group: Type.Object({ group_info: GroupInfoIn, members: Type.Optional(Type.Union([Type.Array(GroupMemberIn), Type.Null()])) }),
-        member_extra: OptStr,
+        group: Type.Object({ group_info: GroupInfoIn, members: Type.Optional(Type.Union([MemberList, Type.Null()])) }),
+        member_extra: OptExtra,
       }),
       result: Type.Object({ group_id: Str }),
       handler: async (b, req) => {
@@ -106,14 +114,14 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       path: '/group/del',
       summary: 'Dismiss a group',
       tags,
-      body: Type.Object({ ...GroupBase, group_id: NonEmpty }),
+      body: Type.Object({ ...GroupBase, group_id: Id }),
       handler: async (b, req) => groups.dismiss(requireOperator(b.operator), b.group_id, notifyOf(b), { kind: 'admin', ip: req.ip }),
     }),
     adminRoute({
       path: '/group/get_info',
       summary: 'Get a group',
       tags,
-      body: Type.Object({ groupId: OptStr, group_id: OptStr }),
+      body: Type.Object({ groupId: OptId, group_id: OptId }),
       result: GroupInfo,
       handler: async (b) => groupOut(await groups.get(groupIdOf(b))),
     }),
@@ -121,14 +129,14 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       path: '/group/modify',
       summary: 'Modify one group field: type 0 name, 1 portrait, 2 extra, 3 mute, 4 join type, 5 private chat, 6 searchable, 7 history, 8 max members',
       tags,
-      body: Type.Object({ ...GroupBase, group_id: NonEmpty, type: int32({ minimum: 0, maximum: 8 }), value: OptStr }),
+      body: Type.Object({ ...GroupBase, group_id: Id, type: int32({ minimum: 0, maximum: 8 }), value: OptExtra }),
       handler: async (b) => groups.modify(requireOperator(b.operator), b.group_id, b.type, b.value ?? '', notifyOf(b, [0])),
     }),
     adminRoute({
       path: '/group/transfer',
       summary: 'Make a member the owner',
       tags,
-      body: Type.Object({ ...GroupBase, group_id: NonEmpty, new_owner: NonEmpty }),
+      body: Type.Object({ ...GroupBase, group_id: Id, new_owner: Id }),
       handler: async (b) => groups.transfer(requireOperator(b.operator), b.group_id, b.new_owner, notifyOf(b)),
     }),
     adminRoute({
@@ -136,10 +144,10 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       summary: 'List the members of a group, in joining order; offset/count page through them (default: all, as Wildfire)',
       tags,
       body: Type.Object({
-        groupId: OptStr,
-        group_id: OptStr,
+        groupId: OptId,
+        group_id: OptId,
         offset: optInt32({ minimum: 0, description: 'Members to skip (default 0)' }),
-        count: optInt32({ minimum: 1, description: 'Most members to return (default: all from offset)' }),
+        count: optInt32({ minimum: 1, maximum: MAX_PAGE_SIZE, description: `Most members to return, at most ${MAX_PAGE_SIZE} (default: all from offset)` }),
       }),
       result: Type.Object({ members: Type.Array(GroupMemberOut) }),
       handler: async (b) => {
@@ -153,7 +161,7 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       path: '/group/member/add',
       summary: 'Add (or update) members',
       tags,
-      body: Type.Object({ ...GroupBase, group_id: NonEmpty, members: Type.Array(GroupMemberIn, { minItems: 1 }), member_extra: OptStr }),
+      body: Type.Object({ ...GroupBase, group_id: Id, members: Type.Array(GroupMemberIn, { minItems: 1, maxItems: MAX_USER_LIST }), member_extra: OptExtra }),
       handler: async (b, req) =>
         groups.addMembers(b.operator ?? '', b.group_id, membersOf(b.members, b.member_extra), notifyOf(b), { kind: 'admin', ip: req.ip }),
     }),
@@ -161,7 +169,7 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       path: '/group/member/del',
       summary: 'Remove members (not the owner)',
       tags,
-      body: Type.Object({ ...GroupBase, group_id: NonEmpty, members: StrList }),
+      body: Type.Object({ ...GroupBase, group_id: Id, members: IdList }),
       handler: async (b, req) =>
         groups.removeMembers(requireOperator(b.operator), b.group_id, stringList(b.members, 'members', { nonEmpty: true }), notifyOf(b), {
           kind: 'admin',
@@ -172,7 +180,7 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       path: '/group/member/quit',
       summary: 'The operator leaves the group',
       tags,
-      body: Type.Object({ ...GroupBase, group_id: NonEmpty }),
+      body: Type.Object({ ...GroupBase, group_id: Id }),
       handler: async (b, req) => groups.quit(requireOperator(b.operator), b.group_id, notifyOf(b), { kind: 'admin', ip: req.ip }),
     }),
     adminRoute({
@@ -203,7 +211,7 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       path: '/group/of_user',
       summary: 'The groups a user is a member of',
       tags,
-      body: Type.Object({ userId: NonEmpty }),
+      body: Type.Object({ userId: Id }),
       result: Type.Object({ groupIds: StrList }),
       handler: async (b) => ({ groupIds: await groups.ofUser(b.userId) }),
     }),
@@ -213,23 +221,23 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
 export function channelRoutes(hub: Hub): AdminRouteDef[] {
   const channels = hub.channels;
   const tags = ['channels'];
-  const ChannelUser = Type.Object({ channelId: NonEmpty, userId: NonEmpty, subscribe: OptInt32 });
+  const ChannelUser = Type.Object({ channelId: Id, userId: Id, subscribe: OptInt32 });
   return [
     adminRoute({
       path: '/channel/create',
       summary: 'Create (or overwrite) a channel owned by a user; the result carries its id and secret (newer Wildfire versions return both)',
       tags,
       body: Type.Object({
-        owner: NonEmpty,
-        name: NonEmpty,
-        targetId: OptStr,
-        callback: OptStr,
-        portrait: OptStr,
+        owner: Id,
+        name: Text,
+        targetId: OptId,
+        callback: OptUrl,
+        portrait: OptUrl,
         auto: OptInt32,
-        secret: OptStr,
-        desc: OptStr,
+        secret: OptText,
+        desc: OptExtra,
         state: OptInt32,
-        extra: OptStr,
+        extra: OptExtra,
       }),
       result: Type.Object({ targetId: Str, secret: Str }),
       handler: async (b) => {
@@ -251,7 +259,7 @@ export function channelRoutes(hub: Hub): AdminRouteDef[] {
       path: '/channel/get',
       summary: 'Get a channel',
       tags,
-      body: Type.Object({ channelId: NonEmpty }),
+      body: Type.Object({ channelId: Id }),
       result: ChannelInfo,
       handler: async (b) => channelOut(await channels.get(b.channelId)),
     }),
@@ -259,7 +267,7 @@ export function channelRoutes(hub: Hub): AdminRouteDef[] {
       path: '/channel/destroy',
       summary: 'Destroy a channel',
       tags,
-      body: Type.Object({ channelId: NonEmpty }),
+      body: Type.Object({ channelId: Id }),
       handler: async (b) => channels.destroy(b.channelId),
     }),
     adminRoute({

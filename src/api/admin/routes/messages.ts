@@ -5,12 +5,14 @@ import { MessageKind } from '../../../core/model.js';
 import { normalizeConversation, normalizePayload, optionalLine, parseUid, stringList } from '../../../core/payload.js';
 import { messageOut } from '../mappers.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { ConversationIn, Int, int32, MessageOut, MessageUid, OptInt32, OptInt53, OptLine, OptStr, PayloadIn, StrList, Timestamp } from '../schemas.js';
+import { ConversationIn, Id, IdList, Int, int32, MessageOut, MessageUid, OptId, OptIdList, OptInt32, OptInt53, OptLine, PayloadIn, Timestamp } from '../schemas.js';
 
 const tags = ['messages'];
 
-/** A message uid, or a callback MsgKey ("MsgSeq_MsgRandom_MsgTime") naming one. */
-const MessageUidOrKey = Type.Union([MessageUid, Type.String({ pattern: '^[0-9]{1,10}_[0-9]{1,7}_[0-9]{1,11}$' })]);
+/** A callback MsgKey ("MsgSeq_MsgRandom_MsgTime"), at most 30 characters by its pattern. */
+const MsgKey = Type.String({ pattern: '^[0-9]{1,10}_[0-9]{1,7}_[0-9]{1,11}$', maxLength: 30 });
+/** A message uid, or a callback MsgKey naming one. */
+const MessageUidOrKey = Type.Union([MessageUid, MsgKey]);
 
 async function uidOrKey(hub: Hub, v: unknown): Promise<number> {
   if (typeof v === 'string' && v.includes('_')) {
@@ -21,7 +23,6 @@ async function uidOrKey(hub: Hub, v: unknown): Promise<number> {
   if (v === undefined || v === null) throw new CoreError('invalid_parameter', 'messageUid (or msgKey) is required');
   return parseUid(v);
 }
-const NonEmpty = Type.String({ minLength: 1 });
 
 /** The 15 message endpoints of seed 001, plus conversation/list. */
 export function messageRoutes(hub: Hub): AdminRouteDef[] {
@@ -31,7 +32,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/send',
       summary: 'Send a message to a single, group or channel conversation',
       tags,
-      body: Type.Object({ sender: NonEmpty, conv: ConversationIn, payload: PayloadIn, toUsers: Type.Optional(Type.Union([StrList, Type.Null()])) }),
+      body: Type.Object({ sender: Id, conv: ConversationIn, payload: PayloadIn, toUsers: OptIdList }),
       result: Type.Object({ messageUid: Int, timestamp: Int }),
       handler: async (b, req) => {
         const r = await m.send({
@@ -49,7 +50,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       summary: 'Replace the content of a message; distribute=1 pushes the change to devices',
       tags,
       body: Type.Object({
-        operator: OptStr,
+        operator: OptId,
         messageUid: MessageUid,
         payload: PayloadIn,
         distribute: int32({ minimum: 0, maximum: 1 }),
@@ -63,7 +64,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/recall',
       summary: 'Recall a message in place (type 80); the result is the original as a JSON string. messageUid may be a callback MsgKey',
       tags,
-      body: Type.Object({ operator: NonEmpty, messageUid: Type.Optional(MessageUidOrKey), msgKey: OptStr }),
+      body: Type.Object({ operator: Id, messageUid: Type.Optional(MessageUidOrKey), msgKey: Type.Optional(Type.Union([MessageUidOrKey, Type.Null()])) }),
       result: Type.String(),
       handler: async (b, req) => {
         const uid = await uidOrKey(hub, b.messageUid ?? b.msgKey);
@@ -74,7 +75,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/multicast',
       summary: 'Send one message (one uid) to many users',
       tags,
-      body: Type.Object({ sender: NonEmpty, targets: StrList, line: OptLine, payload: PayloadIn }),
+      body: Type.Object({ sender: Id, targets: IdList, line: OptLine, payload: PayloadIn }),
       result: Type.Object({ messageUid: Int, timestamp: Int }),
       handler: async (b) => {
         const r = await m.multicast(b.sender, stringList(b.targets, 'targets', { nonEmpty: true }), optionalLine(b.line), normalizePayload(b.payload));
@@ -85,7 +86,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/broadcast',
       summary: 'Send one message to every user; count is the number of recipients',
       tags,
-      body: Type.Object({ sender: NonEmpty, line: OptLine, payload: PayloadIn }),
+      body: Type.Object({ sender: Id, line: OptLine, payload: PayloadIn }),
       result: Type.Object({ messageUid: Int, count: Int }),
       handler: async (b) => {
         const r = await m.broadcast(b.sender, optionalLine(b.line), normalizePayload(b.payload));
@@ -96,7 +97,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/delete',
       summary: 'Delete a message for everyone (get_one then answers 253)',
       tags,
-      body: Type.Object({ operator: OptStr, messageUid: MessageUid }),
+      body: Type.Object({ operator: OptId, messageUid: MessageUid }),
       handler: async (b) => {
         await m.delete(parseUid(b.messageUid));
       },
@@ -105,7 +106,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/clear_by_user',
       summary: "Hide a time range of a conversation from one user's view",
       tags,
-      body: Type.Object({ userId: NonEmpty, conversation: ConversationIn, startTime: OptInt53, endTime: OptInt53 }),
+      body: Type.Object({ userId: Id, conversation: ConversationIn, startTime: OptInt53, endTime: OptInt53 }),
       handler: async (b) => {
         await m.clearByUser(b.userId, normalizeConversation(b.conversation, 'conversation'), b.startTime ?? undefined, b.endTime ?? undefined);
       },
@@ -114,7 +115,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/conversation/delete',
       summary: "Remove a conversation from one user's list",
       tags,
-      body: Type.Object({ userId: NonEmpty, conversation: ConversationIn }),
+      body: Type.Object({ userId: Id, conversation: ConversationIn }),
       handler: async (b) => {
         await m.deleteConversation(b.userId, normalizeConversation(b.conversation, 'conversation'));
       },
@@ -123,7 +124,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/conversation/list',
       summary: "Switchboard extension: a user's conversations with unread counts and read marks",
       tags,
-      body: Type.Object({ userId: NonEmpty }),
+      body: Type.Object({ userId: Id }),
       result: Type.Object({
         conversations: Type.Array(
           Type.Object({
@@ -161,7 +162,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/recall_broadcast',
       summary: 'Recall a broadcast message for everyone',
       tags,
-      body: Type.Object({ operator: NonEmpty, messageUid: MessageUid }),
+      body: Type.Object({ operator: Id, messageUid: MessageUid }),
       handler: async (b) => {
         await m.recall(parseUid(b.messageUid), b.operator, { kind: MessageKind.broadcast });
       },
@@ -170,7 +171,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/recall_multicast',
       summary: 'Recall a multicast message for some of its receivers',
       tags,
-      body: Type.Object({ operator: NonEmpty, messageUid: MessageUid, receivers: StrList }),
+      body: Type.Object({ operator: Id, messageUid: MessageUid, receivers: IdList }),
       handler: async (b) => {
         await m.recall(parseUid(b.messageUid), b.operator, {
           kind: MessageKind.multicast,
@@ -182,7 +183,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/delete_broadcast',
       summary: 'Delete a broadcast message for everyone',
       tags,
-      body: Type.Object({ operator: OptStr, messageUid: MessageUid }),
+      body: Type.Object({ operator: OptId, messageUid: MessageUid }),
       handler: async (b) => {
         await m.delete(parseUid(b.messageUid), { kind: MessageKind.broadcast });
       },
@@ -191,7 +192,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/delete_multicast',
       summary: 'Delete a multicast message for some of its receivers',
       tags,
-      body: Type.Object({ operator: OptStr, messageUid: MessageUid, receivers: StrList }),
+      body: Type.Object({ operator: OptId, messageUid: MessageUid, receivers: IdList }),
       handler: async (b) => {
         await m.delete(parseUid(b.messageUid), {
           kind: MessageKind.multicast,
@@ -203,7 +204,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/conv_read',
       summary: "A user's read timestamp in a conversation (type or conversationType)",
       tags,
-      body: Type.Object({ userId: NonEmpty, type: OptInt32, conversationType: OptInt32, target: NonEmpty, line: OptLine }),
+      body: Type.Object({ userId: Id, type: OptInt32, conversationType: OptInt32, target: Id, line: OptLine }),
       result: Timestamp,
       handler: async (b) => {
         const type = b.type ?? b.conversationType;
@@ -216,7 +217,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
       path: '/message/delivery',
       summary: "A user's delivery timestamp (latest message acknowledged by a device)",
       tags,
-      body: Type.Object({ userId: NonEmpty }),
+      body: Type.Object({ userId: Id }),
       result: Timestamp,
       handler: async (b) => ({ timestamp: await m.deliveryTimestamp(b.userId) }),
     }),

@@ -2,10 +2,10 @@ import { Type } from '@sinclair/typebox';
 import type { Hub } from '../../../core/hub.js';
 import type { Presence } from '../../../core/ports/presence.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { Int, Str, int32 } from '../schemas.js';
+import { MAX_PAGE_SIZE } from '../../../core/limits.js';
+import { Id, Int, Str, int32 } from '../schemas.js';
 
 const tags = ['users'];
-const NonEmpty = Type.String({ minLength: 1 });
 
 /** Wildfire's online-status routes, answered from the gateway's connection registry. */
 export function presenceRoutes(hub: Hub, presence: Presence): AdminRouteDef[] {
@@ -15,7 +15,7 @@ export function presenceRoutes(hub: Hub, presence: Presence): AdminRouteDef[] {
       path: '/user/onlinestatus',
       summary: "A user's connected devices (status 0 = online)",
       tags,
-      body: Type.Object({ userId: NonEmpty }),
+      body: Type.Object({ userId: Id }),
       result: Type.Object({
         sessions: Type.Array(Type.Object({ clientId: Str, userId: Str, platform: Int, status: Int, lastSeen: Int })),
       }),
@@ -42,7 +42,7 @@ export function presenceRoutes(hub: Hub, presence: Presence): AdminRouteDef[] {
       body: Type.Object({
         nodeId: Type.Optional(int32()),
         offset: int32({ minimum: 0 }),
-        count: int32({ minimum: 1, maximum: 10000 }),
+        count: int32({ minimum: 1, maximum: MAX_PAGE_SIZE }),
       }),
       result: Type.Object({
         userClients: Type.Array(Type.Object({ userId: Str, clientId: Str, platform: Int })),

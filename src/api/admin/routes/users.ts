@@ -4,10 +4,10 @@ import type { Hub } from '../../../core/hub.js';
 import type { UserFields, UserLookup } from '../../../core/ports/store.js';
 import { userOut } from '../mappers.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { Int, Int32, int32, OptInt32, OptStr, Str, UserInfo, UserInfoIn } from '../schemas.js';
+import { MAX_PAGE_SIZE } from '../../../core/limits.js';
+import { Id, Int, Int32, int32, OptId, OptInt32, OptText, Str, Text, UserInfo, UserInfoIn } from '../schemas.js';
 
 const tags = ['users'];
-const NonEmpty = Type.String({ minLength: 1 });
 const USER_TYPES = new Set([0, 1, 2, 3, 100]);
 
 type UserInfoInput = {
@@ -69,7 +69,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/destroy',
       summary: 'Remove a user: profile, tokens (connected devices are closed), memberships',
       tags,
-      body: Type.Object({ userId: NonEmpty }),
+      body: Type.Object({ userId: Id }),
       handler: async (b) => {
         await users.destroy(b.userId);
       },
@@ -78,7 +78,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/get_info',
       summary: 'Get a user by userId, name, mobile or email (first given wins)',
       tags,
-      body: Type.Object({ userId: OptStr, name: OptStr, mobile: OptStr, email: OptStr }),
+      body: Type.Object({ userId: OptId, name: OptText, mobile: OptText, email: OptText }),
       result: UserInfo,
       handler: async (b) => {
         let by: UserLookup;
@@ -94,7 +94,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/get_info_by_email',
       summary: 'Get a user by email',
       tags,
-      body: Type.Object({ email: NonEmpty }),
+      body: Type.Object({ email: Text }),
       result: UserInfo,
       handler: async (b) => userOut(await users.get({ email: b.email })),
     }),
@@ -102,7 +102,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/get_token',
       summary: 'Issue the token a device of this user logs in with, bound to (userId, clientId)',
       tags,
-      body: Type.Object({ userId: NonEmpty, clientId: NonEmpty, platform: OptInt32 }),
+      body: Type.Object({ userId: Id, clientId: Id, platform: OptInt32 }),
       result: Type.Object({ userId: Str, token: Str }),
       handler: async (b) => ({ userId: b.userId, token: await users.issueToken(b.userId, b.clientId, b.platform ?? 0) }),
     }),
@@ -110,7 +110,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/all',
       summary: 'Page through all users',
       tags,
-      body: Type.Object({ count: int32({ minimum: 1, maximum: 10000 }), offset: int32({ minimum: 0 }) }),
+      body: Type.Object({ count: int32({ minimum: 1, maximum: MAX_PAGE_SIZE }), offset: int32({ minimum: 0 }) }),
       result: Type.Object({ userInfoList: Type.Array(UserInfo) }),
       handler: async (b) => ({ userInfoList: (await users.list(b.offset, b.count)).map(userOut) }),
     }),
@@ -118,7 +118,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/update_block_status',
       summary: 'Set a user status: 0 normal, 1 muted, 2 blocked (revokes tokens)',
       tags,
-      body: Type.Object({ userId: NonEmpty, status: Int32 }),
+      body: Type.Object({ userId: Id, status: Int32 }),
       handler: async (b) => {
         await users.setStatus(b.userId, b.status);
       },
@@ -127,7 +127,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/check_block_status',
       summary: "A user's status (0 normal, 1 muted, 2 blocked)",
       tags,
-      body: Type.Object({ userId: NonEmpty }),
+      body: Type.Object({ userId: Id }),
       result: Type.Object({ status: Int }),
       handler: async (b) => ({ status: await users.status(b.userId) }),
     }),
@@ -143,7 +143,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/kickoff_client',
       summary: 'Revoke the tokens of one client of a user (all clients when none is given) and close its connections',
       tags,
-      body: Type.Object({ first: OptStr, second: OptStr, userId: OptStr, clientId: OptStr }),
+      body: Type.Object({ first: OptId, second: OptId, userId: OptId, clientId: OptId }),
       handler: async (b) => {
         const userId = b.first || b.userId;
         if (!userId) throw new CoreError('invalid_parameter', 'first (userId) is required');
@@ -155,7 +155,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       path: '/user/set_role',
       summary: 'Switchboard: set a user role (user or operator; operators use the notification centre)',
       tags,
-      body: Type.Object({ userId: NonEmpty, role: Type.Union([Type.Literal('user'), Type.Literal('operator')]) }),
+      body: Type.Object({ userId: Id, role: Type.Union([Type.Literal('user'), Type.Literal('operator')]) }),
       handler: async (b) => {
         await users.setRole(b.userId, b.role);
       },

@@ -1,0 +1,48 @@
+/**
+ * Upper bounds of every string and list a client can send (admin API bodies and device frames), in
+ * characters (Unicode code points) and items. Past one, the input is refused as invalid (251) before
+ * anything is stored. docs/security.md lists every field with its bound and why.
+ *
+ * They are constants, not settings: each is set well above what Wildfire and its clients produce
+ * (Wildfire's own columns are 64 characters for ids and names, 1024 for URLs, MySQL TEXT for extras),
+ * so a deployment migrating from Wildfire never meets one, while each request's work stays bounded.
+ */
+
+/** Ids: users, clients, groups, channels, members, message keys, callback targets (Wildfire: 64). */
+export const MAX_ID_LENGTH = 128;
+
+/** Short text: names, aliases, profile fields (mobile, email, address, company, social), secrets. */
+export const MAX_TEXT_LENGTH = 1024;
+
+/** URLs: portraits, media URLs, callback URLs (8 KiB: the request line common HTTP servers accept). */
+export const MAX_URL_LENGTH = 8192;
+
+/** Application data attached to users, groups, members and channels, and channel descriptions (64 KiB, MySQL TEXT). */
+export const MAX_EXTRA_LENGTH = 65536;
+
+/**
+ * Each string of a message payload (content, searchableContent, pushContent, pushData,
+ * base64edData, extra): 1 MiB, so the body limit (admin.bodyLimitBytes, 1 MiB by default) or the
+ * frame limit (gateway.maxFrameBytes, 64 KiB) is what binds.
+ */
+export const MAX_CONTENT_LENGTH = 1048576;
+
+/**
+ * User ids in one request: group members (create, add, del, manager/*), multicast targets and
+ * receivers, toUsers, mentionedTarget. 2000 is the default member limit of a group
+ * (messaging.maxGroupMembers): a whole default-size group fits in one call, and the work of one call
+ * (a membership check and a row per id, in one transaction) stays in the tens of milliseconds.
+ */
+export const MAX_USER_LIST = 2000;
+
+/**
+ * Lines a group change is announced on (`to_lines`). Each line is one announcement message, sent
+ * on the request path; Wildfire clients use line 0 and a few more, never more than a handful.
+ */
+export const MAX_TO_LINES = 16;
+
+/** Commands one callback target subscribes to (there are fewer than 20). */
+export const MAX_CALLBACK_COMMANDS = 64;
+
+/** Largest page of a paged list (user/all, group/member/list, user/online_list). */
+export const MAX_PAGE_SIZE = 10000;
