@@ -39,6 +39,12 @@ export type MessageKindValue = (typeof MessageKind)[keyof typeof MessageKind];
 export const MessageStatus = { normal: 0, recalled: 1, deleted: 2 } as const;
 export type MessageStatusValue = (typeof MessageStatus)[keyof typeof MessageStatus];
 
+/**
+ * A message's state for one receiver alone (per-receiver recall or delete, seed 001's multicast
+ * variants): the message itself stays as it is for everyone else. A state only ever rises.
+ */
+export const ReceiverState = { none: 0, recalled: 1, deleted: 2 } as const;
+
 export interface StoredMessage {
   uid: number;
   sender: string;

@@ -316,6 +316,67 @@ async function expectIntervalsMatchReplay(f: Fixture, events: Observed[], users:
   }
 }
 
+// ------------------------------------------------------------------------------------------ unread
+
+const convKey = (c: Conversation): string => `${c.type}/${c.target}/${c.line}`;
+
+/** Until the clock has passed `ts`, so that the next message is stamped later (a condition, not a sleep). */
+async function clockPast(ts: number): Promise<void> {
+  while (Date.now() <= ts) await tick();
+}
+
+/** Send, then let the clock pass the message's timestamp: each message of a test has its own time. */
+async function sendApart(f: Fixture, d: MessageDraft): Promise<AppendResult> {
+  const r = await f.send(d);
+  await clockPast(r.message.timestamp);
+  return r;
+}
+
+/**
+ * The user's unread counters as the store shows them, each checked against the store's recount by
+ * the rule: every conversation of the list (counter = recount), every conversation of `also` that is
+ * not listed (recount 0), and the totals by conversation type (= the sum over the list). Returns the
+ * counters by conversation.
+ */
+async function checkedUnread(f: Fixture, userId: string, also: Conversation[] = []): Promise<Map<string, number>> {
+  const list = await f.s.conversations.listConversations(userId);
+  const out = new Map<string, number>();
+  const totals = new Map<number, number>();
+  for (const c of list) {
+    expect(c.unread, `${userId} ${convKey(c.conv)}: never negative`).toBeGreaterThanOrEqual(0);
+    expect(await f.s.conversations.recountUnread(userId, c.conv), `${userId} ${convKey(c.conv)}: counter ${c.unread} vs recount`).toBe(c.unread);
+    out.set(convKey(c.conv), c.unread);
+    totals.set(c.conv.type, (totals.get(c.conv.type) ?? 0) + c.unread);
+  }
+  for (const conv of also) {
+    if (out.has(convKey(conv))) continue;
+    expect(await f.s.conversations.recountUnread(userId, conv), `${userId} ${convKey(conv)}: not listed, so the recount must be 0`).toBe(0);
+    out.set(convKey(conv), 0);
+  }
+  for (const type of [ConvType.single, ConvType.group, ConvType.channel]) {
+    expect(await f.s.messages.unreadTotal(userId, type), `${userId}: total over type ${type}`).toBe(totals.get(type) ?? 0);
+  }
+  return out;
+}
+
+/** Check every counter of the user against the recount, and the unread of `conv` against `expected`. */
+async function expectUnread(f: Fixture, userId: string, conv: Conversation, expected: number, label = ''): Promise<void> {
+  const counters = await checkedUnread(f, userId, [conv]);
+  expect(counters.get(convKey(conv)), `${label} ${userId} ${convKey(conv)}`).toBe(expected);
+}
+
+/** A small deterministic PRNG (mulberry32), so a failing walk can be replayed from its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 // ------------------------------------------------------------------------------------------ contract
 
 export function storeContract(name: string, factory: StoreFactory): void {
@@ -1371,6 +1432,345 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await f.s.conversations.markDelivered('a', 3000)).toBe(3000);
         expect(await f.s.conversations.getDeliveryTimestamp('b')).toBe(0);
         await expectCoreError(f.s.conversations.markDelivered('ghost', 1), 'not_exist');
+      });
+    });
+
+    // ------------------------------------------------------------------ unread counters
+    describe('unread counters follow the rule of core/unread.ts (counter = recount after every mutation)', () => {
+      const fx = useStore(factory, DEFAULT_FANOUT);
+      const counted = (over: Partial<Payload> = {}): Payload => payload({ persistFlag: PersistFlag.count, ...over });
+
+      it('delete for everyone: a counted message stops counting; an uncounted one changes nothing', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        const m1 = await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        const m2 = await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        const m3 = await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        const p = await sendApart(f, draft('a', single('b')));
+        const fromC = await sendApart(f, draft('c', single('b'), { payload: counted() }));
+        await expectUnread(f, 'b', single('a'), 3);
+        await expectUnread(f, 'b', single('c'), 1);
+        await f.s.messages.deleteMessage(m2.message.uid, {});
+        await expectUnread(f, 'b', single('a'), 2, 'after deleting m2');
+        await f.s.messages.deleteMessage(p.message.uid, {});
+        await expectUnread(f, 'b', single('a'), 2, 'after deleting a persistFlag 1 message');
+        await f.s.messages.deleteMessage(fromC.message.uid, {});
+        await expectUnread(f, 'b', single('c'), 0, "after deleting c's only message");
+        await f.s.messages.recallMessage(m3.message.uid, 'a', {});
+        await expectUnread(f, 'b', single('a'), 1, 'after recalling m3');
+        await f.s.messages.deleteMessage(m3.message.uid, {});
+        await expectUnread(f, 'b', single('a'), 1, 'deleting a recalled message changes nothing');
+        await f.s.messages.deleteMessage(m1.message.uid, {});
+        await expectUnread(f, 'b', single('a'), 0);
+        await expectUnread(f, 'a', single('b'), 0, 'the sender never counts its own');
+      });
+
+      it('per-receiver recall: only those receivers stop counting it', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c', 'd');
+        const multi = await sendApart(f, multicastDraft('a', ['b', 'c', 'd'], { payload: counted() }));
+        await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        for (const [u, n] of [['b', 2], ['c', 1], ['d', 1]] as const) await expectUnread(f, u, single('a'), n);
+        await f.s.messages.recallMessage(multi.message.uid, 'a', { kind: MessageKind.multicast, receivers: ['b'] });
+        for (const [u, n] of [['b', 1], ['c', 1], ['d', 1]] as const) await expectUnread(f, u, single('a'), n, 'recalled for b');
+        const again = await f.s.messages.recallMessage(multi.message.uid, 'a', { kind: MessageKind.multicast, receivers: ['b', 'c'] });
+        expect(again.audience).toEqual({ kind: 'users', users: ['c'] });
+        for (const [u, n] of [['b', 1], ['c', 0], ['d', 1]] as const) await expectUnread(f, u, single('a'), n, 'recalled for b and c');
+        // Deleting it for a receiver it was recalled for changes nothing more.
+        await f.s.messages.deleteMessage(multi.message.uid, { kind: MessageKind.multicast, receivers: ['c'] });
+        await expectUnread(f, 'c', single('a'), 0);
+        // Recalled for everyone: d stops counting it; b and c are unchanged.
+        await f.s.messages.recallMessage(multi.message.uid, 'a', { kind: MessageKind.multicast });
+        for (const [u, n] of [['b', 1], ['c', 0], ['d', 0]] as const) await expectUnread(f, u, single('a'), n, 'recalled for everyone');
+      });
+
+      it('per-receiver delete: only those receivers stop counting it; a second delete changes nothing', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        const multi = await sendApart(f, multicastDraft('a', ['b', 'c'], { payload: counted() }));
+        await f.s.messages.deleteMessage(multi.message.uid, { kind: MessageKind.multicast, receivers: ['b'] });
+        await expectUnread(f, 'b', single('a'), 0);
+        await expectUnread(f, 'c', single('a'), 1);
+        await f.s.messages.deleteMessage(multi.message.uid, { kind: MessageKind.multicast, receivers: ['b'] });
+        await expectUnread(f, 'b', single('a'), 0);
+        await f.s.messages.deleteMessage(multi.message.uid, {});
+        await expectUnread(f, 'b', single('a'), 0);
+        await expectUnread(f, 'c', single('a'), 0);
+      });
+
+      it('recall of a message already read, or hidden, changes nothing', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const m1 = await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        const m2 = await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        await f.s.conversations.markRead('b', single('a'), m1.message.timestamp);
+        await expectUnread(f, 'b', single('a'), 1);
+        await f.s.messages.recallMessage(m1.message.uid, 'a', {});
+        await expectUnread(f, 'b', single('a'), 1, 'm1 was read');
+        const m3 = await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        await f.s.conversations.clearUserMessages('b', single('a'), m3.message.timestamp, m3.message.timestamp);
+        await expectUnread(f, 'b', single('a'), 2, 'm2 and m4');
+        await f.s.messages.recallMessage(m3.message.uid, 'a', {});
+        await expectUnread(f, 'b', single('a'), 2, 'm3 was hidden');
+        await f.s.messages.recallMessage(m2.message.uid, 'a', {});
+        await expectUnread(f, 'b', single('a'), 1);
+      });
+
+      it('clear: a range hides what it covers from the count; a later message counts again', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const ms: AppendResult[] = [];
+        for (let i = 0; i < 4; i++) ms.push(await sendApart(f, draft('a', single('b'), { payload: counted() })));
+        const ts = ms.map((m) => m.message.timestamp);
+        await f.s.conversations.clearUserMessages('b', single('a'), 1, ts[0]! - 1);
+        await expectUnread(f, 'b', single('a'), 4, 'a range before every message');
+        await f.s.conversations.clearUserMessages('b', single('a'), ts[1]!, ts[2]!);
+        await expectUnread(f, 'b', single('a'), 2, 'm2 and m3 hidden');
+        await expectUnread(f, 'a', single('b'), 0, "the other party's view is untouched");
+        await f.s.conversations.clearUserMessages('b', single('a'), 0, ts[3]!);
+        await expectUnread(f, 'b', single('a'), 0, 'everything hidden');
+        await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        await expectUnread(f, 'b', single('a'), 1, 'a later message');
+        // Deleting a hidden message changes nothing.
+        await f.s.messages.deleteMessage(ms[0]!.message.uid, {});
+        await expectUnread(f, 'b', single('a'), 1);
+      });
+
+      it('clear_by_user in a group: only that member stops counting what it hides', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b');
+        await f.group('g', 'o', ['a', 'b']);
+        const m1 = await sendApart(f, draft('o', group('g'), { payload: counted() }));
+        await sendApart(f, draft('o', group('g'), { payload: counted() }));
+        await f.s.conversations.clearUserMessages('a', group('g'), 0, m1.message.timestamp);
+        await expectUnread(f, 'a', group('g'), 1);
+        await expectUnread(f, 'b', group('g'), 2);
+        await f.s.messages.deleteMessage(m1.message.uid, {});
+        await expectUnread(f, 'a', group('g'), 1, 'm1 was hidden for a');
+        await expectUnread(f, 'b', group('g'), 1);
+      });
+
+      it('conversation delete: nothing before it counts; a later message brings the conversation back, counted', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const m1 = await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        const m2 = await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        await expectUnread(f, 'b', single('a'), 2);
+        await f.s.conversations.deleteConversation('b', single('a'), m2.message.timestamp);
+        expect((await f.s.conversations.listConversations('b')).map((c) => c.conv)).toEqual([]);
+        await expectUnread(f, 'b', single('a'), 0, 'deleted');
+        const m3 = await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        await expectUnread(f, 'b', single('a'), 1, 'a later message');
+        await f.s.messages.recallMessage(m1.message.uid, 'a', {});
+        await f.s.messages.deleteMessage(m2.message.uid, {});
+        await expectUnread(f, 'b', single('a'), 1, 'changes of hidden messages change nothing');
+        await f.s.messages.recallMessage(m3.message.uid, 'a', {});
+        await expectUnread(f, 'b', single('a'), 0);
+      });
+
+      it('read: the mark takes away what is at or before it; a later message counts; delete after read', async () => {
+        const f = fx();
+        await f.users('a', 'b');
+        const ms: AppendResult[] = [];
+        for (let i = 0; i < 3; i++) ms.push(await sendApart(f, draft('a', single('b'), { payload: counted() })));
+        await f.s.conversations.markRead('b', single('a'), ms[1]!.message.timestamp);
+        await expectUnread(f, 'b', single('a'), 1);
+        await f.s.messages.deleteMessage(ms[0]!.message.uid, {});
+        await expectUnread(f, 'b', single('a'), 1, 'deleting a read message');
+        await f.s.messages.deleteMessage(ms[2]!.message.uid, {});
+        await expectUnread(f, 'b', single('a'), 0, 'deleting the unread one');
+        await f.s.messages.deleteMessage(ms[1]!.message.uid, {});
+        await expectUnread(f, 'b', single('a'), 0);
+        await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        await expectUnread(f, 'b', single('a'), 1, 'a later message');
+        await f.s.conversations.markRead('b', single('a'), ms[0]!.message.timestamp);
+        await expectUnread(f, 'b', single('a'), 1, 'a lower mark is ignored');
+      });
+
+      it('a read mark or a hide ahead of the clock: messages stamped up to it do not count, later ones do', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        const m0 = await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        const ahead = m0.message.timestamp + 60_000;
+        await f.s.conversations.markRead('b', single('a'), ahead);
+        await f.s.conversations.clearUserMessages('c', single('a'), 0, ahead);
+        for (let i = 0; i < 3; i++) {
+          await sendApart(f, draft('a', single('b'), { payload: counted() }));
+          await sendApart(f, draft('a', single('c'), { payload: counted() }));
+        }
+        await expectUnread(f, 'b', single('a'), 0, 'read up to a time ahead of these messages');
+        await expectUnread(f, 'c', single('a'), 0, 'hidden up to a time ahead of these messages');
+        expect(await f.inbox('c'), 'replay hides them too').toEqual([]);
+        // Group members alike: the mark is per conversation.
+        await f.group('g', 'a', ['b']);
+        await sendApart(f, draft('a', group('g'), { payload: counted() }));
+        await expectUnread(f, 'b', group('g'), 1, 'another conversation of b counts');
+      });
+
+      it('group messages: every member but the sender counts them, and each mutation moves exactly the affected members', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'c');
+        await f.group('g', 'o', ['a', 'b', 'c']);
+        const a1 = await sendApart(f, draft('a', group('g'), { payload: counted() }));
+        const o1 = await sendApart(f, draft('o', group('g'), { payload: counted() }));
+        await sendApart(f, draft('b', group('g')));
+        const a2 = await sendApart(f, draft('a', group('g'), { payload: counted() }));
+        const expectAll = async (want: Record<string, number>, label: string): Promise<void> => {
+          for (const [u, n] of Object.entries(want)) await expectUnread(f, u, group('g'), n, label);
+        };
+        await expectAll({ o: 2, a: 1, b: 3, c: 3 }, 'sent');
+        await f.s.messages.deleteMessage(a1.message.uid, {});
+        await expectAll({ o: 1, a: 1, b: 2, c: 2 }, 'a1 deleted');
+        await f.s.messages.recallMessage(o1.message.uid, 'o', {});
+        await expectAll({ o: 1, a: 0, b: 1, c: 1 }, 'o1 recalled');
+        await f.s.conversations.markRead('b', group('g'), a2.message.timestamp);
+        await expectAll({ o: 1, a: 0, b: 0, c: 1 }, 'b read');
+        await f.s.messages.deleteMessage(a2.message.uid, { receivers: ['c'] });
+        await expectAll({ o: 1, a: 0, b: 0, c: 0 }, 'a2 deleted for c');
+        await sendApart(f, draft('a', group('g'), { payload: counted(), toUsers: ['b'] }));
+        await expectAll({ o: 1, a: 0, b: 1, c: 0 }, 'to b only');
+        await f.s.messages.recallMessage(a2.message.uid, 'a', { receivers: ['o'] });
+        await expectAll({ o: 0, a: 0, b: 1, c: 0 }, 'a2 recalled for o');
+      });
+
+      it('persistFlag 0, 1, 3, 4: only 3 counts; an update that changes the flag moves the count', async () => {
+        const f = fx();
+        await f.users('a', 'b', 'c');
+        const none = await sendApart(f, draft('a', single('b'), { payload: payload({ persistFlag: PersistFlag.none }) }));
+        const persist = await sendApart(f, draft('a', single('b'), { payload: payload({ persistFlag: PersistFlag.persist }) }));
+        const count = await sendApart(f, draft('a', single('b'), { payload: counted() }));
+        await sendApart(f, draft('a', single('b'), { payload: payload({ persistFlag: PersistFlag.transparent }) }));
+        await expectUnread(f, 'b', single('a'), 1);
+        const update = (r: AppendResult, persistFlag: number) =>
+          f.s.messages.updateMessage(r.message.uid, payload({ persistFlag, content: `now ${persistFlag}` }), true, Date.now());
+        await update(persist, PersistFlag.count);
+        await expectUnread(f, 'b', single('a'), 2, '1 → 3');
+        await update(none, PersistFlag.count);
+        await expectUnread(f, 'b', single('a'), 3, '0 → 3');
+        await update(count, PersistFlag.none);
+        await expectUnread(f, 'b', single('a'), 2, '3 → 0');
+        await update(persist, PersistFlag.persist);
+        await expectUnread(f, 'b', single('a'), 1, '3 → 1');
+        await update(none, PersistFlag.count);
+        await expectUnread(f, 'b', single('a'), 1, '3 → 3');
+        await f.s.conversations.markRead('b', single('a'), count.message.timestamp);
+        await update(count, PersistFlag.count);
+        await expectUnread(f, 'b', single('a'), 0, '0 → 3 of a read message');
+        await expectUnread(f, 'a', single('b'), 0, 'never the sender');
+
+        // A conversation holding only persistFlag 0 messages is not listed; made countable, it is.
+        const only0 = await sendApart(f, draft('a', single('c'), { payload: payload({ persistFlag: PersistFlag.none }) }));
+        expect(await f.s.conversations.listConversations('c')).toEqual([]);
+        await expectUnread(f, 'c', single('a'), 0);
+        await update(only0, PersistFlag.count);
+        expect((await f.s.conversations.listConversations('c')).map((c) => [c.conv, c.unread, c.lastUid])).toEqual([[single('a'), 1, only0.message.uid]]);
+        await expectUnread(f, 'c', single('a'), 1);
+        await update(only0, PersistFlag.none);
+        await expectUnread(f, 'c', single('a'), 0);
+      });
+
+      it('a persistFlag 3 message from a user to itself never counts', async () => {
+        const f = fx();
+        await f.users('a');
+        await sendApart(f, draft('a', single('a'), { payload: counted() }));
+        await expectUnread(f, 'a', single('a'), 0);
+      });
+
+      it('a random walk of sends and mutations: every counter equals the recount after every step', async () => {
+        const f = fx();
+        const users = ['a', 'b', 'c', 'd'];
+        await f.users(...users);
+        await f.group('g', 'a', ['b', 'c', 'd']);
+        const seed = 0x5eed + users.length;
+        const rnd = prng(seed);
+        const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+        const sent: AppendResult[] = [];
+        const flags = [PersistFlag.none, PersistFlag.persist, PersistFlag.count, PersistFlag.count];
+        const convsOf = (u: string): Conversation[] => [...users.filter((x) => x !== u).map((x) => single(x)), group('g')];
+        const log: string[] = [];
+        for (let step = 0; step < 40; step++) {
+          const op = sent.length < 3 ? 0 : Math.floor(rnd() * 9);
+          const u = pick(users);
+          const target = sent.length > 0 ? pick(sent) : undefined;
+          let label = '';
+          switch (op) {
+            case 0:
+            case 1:
+            case 2: {
+              const p = payload({ persistFlag: pick(flags) });
+              const kind = Math.floor(rnd() * 3);
+              const to = pick(users.filter((x) => x !== u));
+              const d =
+                kind === 0 ? draft(u, single(to), { payload: p }) : kind === 1 ? draft(u, group('g'), { payload: p }) : multicastDraft(u, users.filter((x) => x !== u), { payload: p });
+              sent.push(await sendApart(f, d));
+              label = `send ${u} kind ${kind} flag ${p.persistFlag}`;
+              break;
+            }
+            case 3:
+              label = `delete ${target!.message.uid}`;
+              await f.s.messages.deleteMessage(target!.message.uid, {}).catch(() => undefined);
+              break;
+            case 4:
+              label = `delete ${target!.message.uid} for ${u}`;
+              await f.s.messages.deleteMessage(target!.message.uid, { receivers: [u] }).catch(() => undefined);
+              break;
+            case 5: {
+              const mine = rnd() < 0.5;
+              label = `recall ${target!.message.uid}${mine ? '' : ` for ${u}`}`;
+              await f.s.messages.recallMessage(target!.message.uid, 'a', mine ? {} : { receivers: [u] }).catch(() => undefined);
+              break;
+            }
+            case 6: {
+              const flag = pick(flags);
+              label = `update ${target!.message.uid} to ${flag}`;
+              await f.s.messages.updateMessage(target!.message.uid, payload({ persistFlag: flag }), true, Date.now()).catch(() => undefined);
+              break;
+            }
+            case 7: {
+              const conv = pick(convsOf(u));
+              const a = pick(sent).message.timestamp;
+              const b = pick(sent).message.timestamp;
+              label = `clear ${u} ${convKey(conv)} ${Math.min(a, b)}..${Math.max(a, b)}`;
+              await f.s.conversations.clearUserMessages(u, conv, Math.min(a, b), Math.max(a, b));
+              break;
+            }
+            case 8: {
+              const conv = pick(convsOf(u));
+              if (rnd() < 0.25) {
+                label = `conversation delete ${u} ${convKey(conv)}`;
+                await f.s.conversations.deleteConversation(u, conv, target!.message.timestamp);
+              } else {
+                label = `read ${u} ${convKey(conv)} at ${target!.message.timestamp}`;
+                await f.s.conversations.markRead(u, conv, target!.message.timestamp);
+              }
+              break;
+            }
+          }
+          log.push(label);
+          for (const x of users) {
+            try {
+              await checkedUnread(f, x, convsOf(x));
+            } catch (err) {
+              throw new Error(`seed ${seed}, step ${step} (${log.join('; ')}): ${String(err)}`);
+            }
+          }
+        }
+      });
+
+      describe('shared timelines (inlineFanoutMax 2)', () => {
+        const fxShared = useStore(factory, 2);
+
+        it('messages of a shared timeline are not counted, and the recount agrees', async () => {
+          const f = fxShared();
+          await f.users('o', 'a', 'b', 'c');
+          await f.group('g', 'o', ['a', 'b', 'c']);
+          const m = await sendApart(f, draft('a', group('g'), { payload: counted() }));
+          for (const u of ['o', 'b', 'c']) await expectUnread(f, u, group('g'), 0);
+          await f.s.messages.recallMessage(m.message.uid, 'a', {});
+          await f.s.conversations.markRead('b', group('g'), m.message.timestamp);
+          for (const u of ['o', 'b', 'c']) await expectUnread(f, u, group('g'), 0);
+        });
       });
     });
 

@@ -298,7 +298,7 @@ export interface MessageStore {
   updateMessage(uid: number, payload: Payload, distribute: boolean, updatedAt: number): Promise<MutationResult>;
   /** Tombstone the message (or hide it for some receivers). Throws not_exist when already gone. */
   deleteMessage(uid: number, scope: MessageScope): Promise<MutationResult>;
-  /** The user's total unread count over conversations of a type. */
+  /** The user's total unread count over the visible conversations of a type (see ConversationState.unread). */
   unreadTotal(userId: string, convType: number): Promise<number>;
   /** A stored message by its key (MsgKey "seq_random_time": see core/ids.ts messageKey). */
   uidOfKey(key: string): Promise<number | null>;
@@ -310,6 +310,10 @@ export interface MessageStore {
 
 export interface ConversationState {
   conv: Conversation;
+  /**
+   * The messages of the conversation, among those the user received with per-user rows, that core's
+   * rule counts as unread (src/core/unread.ts): the same after every mutation as `recountUnread`.
+   */
   unread: number;
   lastUid: number;
   lastTimestamp: number;
@@ -325,7 +329,14 @@ export interface ConversationStore {
   /** Read timestamp of the user in a conversation (0 when never read). */
   getReadTimestamp(userId: string, conv: Conversation): Promise<number>;
   /**
-   * Raise the read timestamp (never lowers it) and recount unread. Records a read event for the
+   * The user's unread count in `conv` (as the user sees it) recomputed from the stored messages, read
+   * mark, hides and per-receiver states by core's rule, ignoring the maintained counter — which must
+   * always equal it (0 for a conversation not in the user's list). An audit: it reads the user's rows
+   * after the read mark.
+   */
+  recountUnread(userId: string, conv: Conversation): Promise<number>;
+  /**
+   * Raise the read timestamp (never lowers it); messages at or before it no longer count as unread. Records a read event for the
    * reader's devices and a read receipt for the other party (single chat) or the other members (a
    * group with per-user rows); `receipts` lists them with the conversation as each sees it.
    * `seq` is 0 when nothing changed.

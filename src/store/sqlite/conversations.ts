@@ -3,10 +3,10 @@ import type { Conversation } from '../../core/model.js';
 import { ConvType } from '../../core/model.js';
 import type { ConversationState, ConversationStore } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
-import { uidFloor } from '../../core/ids.js';
 import { EventType } from './message-rows.js';
 import { insertEffects } from './outbox.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
+import type { SqliteUnread } from './unread.js';
 import type { SqliteUsers } from './users.js';
 
 interface ConvRow {
@@ -23,6 +23,7 @@ export class SqliteConversations implements ConversationStore {
   constructor(
     private readonly ctx: SqliteContext,
     private readonly users: SqliteUsers,
+    private readonly unread: SqliteUnread,
   ) {}
 
   private mustUser(userId: string): void {
@@ -52,11 +53,13 @@ export class SqliteConversations implements ConversationStore {
       this.ctx
         .stmt('INSERT INTO user_hides(user_id, conv_type, conv_target, conv_line, start_ts, end_ts) VALUES (?, ?, ?, ?, ?, ?)')
         .run(userId, conv.type, conv.target, conv.line, start, end);
+      this.unread.marked(userId, end);
+      // A hide only takes messages away: nothing to recount when none counted.
       const c = this.row(userId, conv);
       if (c && c.unread > 0) {
         this.ctx
           .stmt('UPDATE conversations SET unread = ? WHERE user_id = ? AND conv_type = ? AND conv_target = ? AND conv_line = ?')
-          .run(this.countUnread(userId, conv, c.read_ts), userId, conv.type, conv.target, conv.line);
+          .run(this.unread.recount(userId, conv, c.read_ts), userId, conv.type, conv.target, conv.line);
       }
       return { seq: this.userEvent(userId, EventType.clear, { conv, start, end }) };
     });
@@ -69,12 +72,17 @@ export class SqliteConversations implements ConversationStore {
       this.ctx
         .stmt('INSERT INTO user_hides(user_id, conv_type, conv_target, conv_line, start_ts, end_ts) VALUES (?, ?, ?, ?, 0, ?)')
         .run(userId, conv.type, conv.target, conv.line, now);
+      this.unread.marked(userId, now);
+      // Everything up to `now` is hidden; a message stamped later (committed before this command) still
+      // counts, and keeps the conversation in the list as a later message would bring it back.
+      const c = this.row(userId, conv);
+      const unread = c && c.unread > 0 ? this.unread.recount(userId, conv, c.read_ts) : 0;
       this.ctx
         .stmt(
-          `UPDATE conversations SET visible = 0, unread = 0
+          `UPDATE conversations SET visible = ?, unread = ?
            WHERE user_id = ? AND conv_type = ? AND conv_target = ? AND conv_line = ?`,
         )
-        .run(userId, conv.type, conv.target, conv.line);
+        .run(unread > 0 ? 1 : 0, unread, userId, conv.type, conv.target, conv.line);
       return { seq: this.userEvent(userId, EventType.conv_delete, { conv, start: 0, end: now }) };
     });
   }
@@ -115,7 +123,9 @@ export class SqliteConversations implements ConversationStore {
       this.ctx.wb.materializeUser(userId);
       const c = this.row(userId, conv);
       if (c && c.read_ts >= timestamp) return { timestamp: c.read_ts, seq: 0, receipts: [] };
-      const unread = c && timestamp < c.last_ts ? this.countUnread(userId, conv, timestamp) : 0;
+      this.unread.marked(userId, timestamp);
+      // Without a row nothing of the conversation counts (a counted message always has one).
+      const unread = c && c.unread > 0 ? this.unread.recount(userId, conv, timestamp) : 0;
       this.ctx
         .stmt(
           `INSERT INTO conversations(user_id, conv_type, conv_target, conv_line, unread, read_ts, visible) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -152,30 +162,12 @@ export class SqliteConversations implements ConversationStore {
     return [];
   }
 
-  /**
-   * Counted (persistFlag 3) messages from others in the user's view of `conv` after `after` (ms): not
-   * recalled or deleted, not hidden for the user. Scans the user's inbox from the first message at or
-   * after `after` (uids embed their time, so the uid index bounds the scan).
-   */
-  private countUnread(userId: string, conv: Conversation, after: number): number {
-    const first = this.ctx.stmt('SELECT seq FROM messages WHERE uid >= ? ORDER BY uid LIMIT 1').get(uidFloor(after)) as { seq: number } | undefined;
-    if (!first) return 0;
-    const convMatch =
-      conv.type === ConvType.single
-        ? `m.sender = @target AND m.conv_line = @line AND ((m.kind = 0 AND m.conv_type = 0 AND m.conv_target = @u) OR m.kind IN (1, 2))`
-        : `m.conv_type = @type AND m.conv_target = @target AND m.conv_line = @line AND m.kind = 0`;
-    return (
-      this.ctx
-        .stmt(
-          `SELECT COUNT(*) AS n FROM inbox i JOIN messages m ON m.uid = i.uid
-           WHERE i.user_id = @u AND i.type = 1 AND i.seq >= @s0 AND m.timestamp > @after AND m.sender <> @u AND m.status = 0
-             AND json_extract(m.payload, '$.persistFlag') = 3 AND ${convMatch}
-             AND NOT EXISTS (SELECT 1 FROM user_hides h WHERE h.user_id = @u AND h.conv_type = @type AND h.conv_target = @target
-                             AND h.conv_line = @line AND m.timestamp BETWEEN h.start_ts AND h.end_ts)
-             AND NOT EXISTS (SELECT 1 FROM user_message_state s WHERE s.user_id = @u AND s.uid = m.uid)`,
-        )
-        .get({ u: userId, s0: first.seq, after, type: conv.type, target: conv.target, line: conv.line }) as { n: number }
-    ).n;
+  recountUnread(userId: string, conv: Conversation): Promise<number> {
+    // A write command: the user's buffered rows are written first, so the recount sees them.
+    return this.ctx.write(() => {
+      this.ctx.wb.materializeUser(userId);
+      return this.unread.recount(userId, conv, this.row(userId, conv)?.read_ts ?? 0);
+    });
   }
 
   getDeliveryTimestamp(userId: string): Promise<number> {

@@ -1,6 +1,6 @@
 import { CoreError } from '../../core/errors.js';
 import type { Payload, StoredMessage } from '../../core/model.js';
-import { ConvType, MessageKind, MessageStatus, PersistFlag } from '../../core/model.js';
+import { ConvType, MessageKind, MessageStatus, PersistFlag, ReceiverState } from '../../core/model.js';
 import type {
   AppendResult,
   Audience,
@@ -13,8 +13,9 @@ import { recallPayload } from '../../core/recall.js';
 import { channelSendScope, checkGroupSend, checkSender } from '../../core/rules.js';
 import type { SqliteContext } from './context.js';
 import type { SqliteChannels, SqliteGroups } from './groups.js';
-import { EventType, MESSAGE_COLS, messageRow, type MessageRow, perspective, toMessage, writeEvent } from './message-rows.js';
+import { EventType, MESSAGE_COLS, messageRow, type MessageRow, toMessage, writeEvent } from './message-rows.js';
 import type { SqliteUsers } from './users.js';
+import type { MessageUnreadFacts, SqliteUnread } from './unread.js';
 import { listedRecipients, recipientsColumn } from './write-behind.js';
 import { insertEffects } from './outbox.js';
 import { parseMessageKey } from '../../core/ids.js';
@@ -31,6 +32,15 @@ function unique(ids: string[]): string[] {
   return [...new Set(ids)];
 }
 
+/** The receivers holding per-user rows (and unread counters) of a message; none for a shared audience. */
+function listedOnly(audience: Audience): string[] {
+  return audience.kind === 'users' ? audience.users : [];
+}
+
+function unreadFacts(m: StoredMessage): MessageUnreadFacts {
+  return { uid: m.uid, sender: m.sender, conv: m.conv, kind: m.kind, persistFlag: m.payload.persistFlag, status: m.status, timestamp: m.timestamp };
+}
+
 function listed(users: string[], sender: string): Delivery {
   const all = unique([sender, ...users]);
   return { audience: { kind: 'users', users: all }, extraUsers: [], count: all.length - 1 };
@@ -42,6 +52,7 @@ export class SqliteMessages implements MessageStore {
     private readonly users: SqliteUsers,
     private readonly groups: SqliteGroups,
     private readonly channels: SqliteChannels,
+    private readonly unread: SqliteUnread,
   ) {}
 
   /**
@@ -208,9 +219,11 @@ export class SqliteMessages implements MessageStore {
           d.clientMsgId ?? null,
           listedUsers ? recipientsColumn(message, listedUsers) : null,
         );
+      if (d.identity) this.unread.appendedReserved(uid, seq);
       if (listedUsers) {
         // Per-user rows are derived from the message row and written behind (see write-behind.ts).
-        this.ctx.wb.addMessage({ uid, seq, sender: d.sender, conv: d.conv, kind: d.kind, persistFlag: d.payload.persistFlag, timestamp: now }, listedUsers);
+        const facts: MessageUnreadFacts = { uid, sender: d.sender, conv: d.conv, kind: d.kind, persistFlag: d.payload.persistFlag, status: MessageStatus.normal, timestamp: now };
+        this.ctx.wb.addMessage({ ...facts, seq }, listedUsers, this.unread.sentUnread(facts));
       } else {
         writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
       }
@@ -238,7 +251,7 @@ export class SqliteMessages implements MessageStore {
     return r;
   }
 
-  /** Apply a per-receiver state (1 recalled, 2 deleted) to the receivers of `msg` among `receivers`. */
+  /** Apply a per-receiver state (ReceiverState) to the receivers of `msg` among `receivers`. */
   private perReceiver(
     msg: StoredMessage,
     messageSeq: number,
@@ -258,6 +271,8 @@ export class SqliteMessages implements MessageStore {
         | { state: number }
         | undefined;
       if (cur && cur.state >= state) continue;
+      // Counters exist only for listed receivers; read before the new state is written.
+      if (recipients) this.unread.receiverChanged(unreadFacts(msg), r, state);
       this.ctx
         .stmt('INSERT OR REPLACE INTO user_message_state(user_id, uid, state, payload) VALUES (?, ?, ?, ?)')
         .run(r, msg.uid, state, payload ? JSON.stringify(payload) : null);
@@ -283,7 +298,7 @@ export class SqliteMessages implements MessageStore {
     const msg = toMessage(row);
     if (scope.receivers) {
       if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true, messageSeq: row.seq };
-      return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, 1, EventType.recall, recallPayload(msg, operator));
+      return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, ReceiverState.recalled, EventType.recall, recallPayload(msg, operator));
     }
     const del = this.delivery(msg, false, row.recipients);
     if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: del.audience, unchanged: true, messageSeq: row.seq };
@@ -292,24 +307,10 @@ export class SqliteMessages implements MessageStore {
     this.ctx
       .stmt('UPDATE messages SET payload = ?, status = ?, updated_at = ?, expire_at = 0 WHERE uid = ?')
       .run(JSON.stringify(payload), MessageStatus.recalled, now, uid);
-    if (msg.payload.persistFlag === PersistFlag.count && del.audience.kind === 'users') this.uncount(msg, del.audience.users);
+    this.unread.messageChanged(unreadFacts(msg), { persistFlag: payload.persistFlag, status: MessageStatus.recalled }, listedOnly(del.audience));
     const seq = this.ctx.nextSeq();
     writeEvent(this.ctx, seq, EventType.recall, uid, del.audience, null, del.extraUsers);
     return { message: { ...msg, payload, status: MessageStatus.recalled, updatedAt: now }, seq, audience: del.audience, unchanged: false, messageSeq: row.seq };
-  }
-
-  /** A counted message is recalled: receivers who had not read it no longer count it as unread. */
-  private uncount(msg: StoredMessage, receivers: string[]): void {
-    const dec = this.ctx.stmt(
-      `UPDATE conversations SET unread = MAX(unread - 1, 0)
-       WHERE user_id = ? AND conv_type = ? AND conv_target = ? AND conv_line = ? AND read_ts < ? AND visible = 1`,
-    );
-    for (const u of receivers) {
-      if (u === msg.sender) continue;
-      this.ctx.wb.materializeUser(u);
-      const c = perspective(msg, u);
-      dec.run(u, c.type, c.target, c.line, msg.timestamp);
-    }
   }
 
   updateMessage(uid: number, payload: Payload, distribute: boolean, updatedAt: number): Promise<MutationResult> {
@@ -324,8 +325,11 @@ export class SqliteMessages implements MessageStore {
       this.ctx
         .stmt('UPDATE messages SET payload = ?, updated_at = ?, expire_at = ? WHERE uid = ?')
         .run(JSON.stringify(payload), updatedAt, expireAt, uid);
-      const msg = { ...toMessage(row), payload, updatedAt };
+      const before = toMessage(row);
+      const msg = { ...before, payload, updatedAt };
       const del = this.delivery(msg, false, row.recipients);
+      // The persist flag may change whether it counts.
+      this.unread.messageChanged(unreadFacts(before), { persistFlag: payload.persistFlag, status: before.status }, listedOnly(del.audience));
       if (!distribute) return { message: msg, seq: 0, audience: del.audience, unchanged: false, messageSeq: row.seq };
       const seq = this.ctx.nextSeq();
       writeEvent(this.ctx, seq, EventType.update, uid, del.audience, null, del.extraUsers);
@@ -337,8 +341,9 @@ export class SqliteMessages implements MessageStore {
     return this.ctx.write(() => {
       const row = this.liveRow(uid, scope);
       const msg = toMessage(row);
-      if (scope.receivers) return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, 2, EventType.delete, null);
+      if (scope.receivers) return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, ReceiverState.deleted, EventType.delete, null);
       const del = this.delivery(msg, false, row.recipients);
+      this.unread.messageChanged(unreadFacts(msg), { persistFlag: msg.payload.persistFlag, status: MessageStatus.deleted }, listedOnly(del.audience));
       // Tombstone: the row stays so devices and later syncs learn of the delete; the content goes.
       const tombstone: Payload = { ...msg.payload, searchableContent: '', pushContent: '', pushData: '', content: '', base64edData: '', remoteMediaUrl: '', mentionedTarget: [], extra: '' };
       this.ctx
@@ -354,7 +359,9 @@ export class SqliteMessages implements MessageStore {
     // In the writer's thread, where uids are issued; unused reservations are simply skipped uids.
     return this.ctx.read(() => {
       const timestamp = Date.now();
-      return { uid: this.ctx.uids.next(timestamp), timestamp };
+      const uid = this.ctx.uids.next(timestamp);
+      this.unread.reserved(uid);
+      return { uid, timestamp };
     });
   }
 

@@ -261,6 +261,13 @@ const MIGRATIONS: string[] = [
   CREATE INDEX events_audience ON events(audience_type, audience_id, seq, type, uid);
   INSERT OR REPLACE INTO meta(key, value) SELECT 'user_count', COUNT(*) FROM users;
   `,
+  // 5 (unread counters, see unread.ts): meta.unread_mark_max, the latest read mark or hide end ever
+  //    written, maintained with each of them from now on. A new message stamped after it is reached by
+  //    no mark and no hide, so sends count it without reading the receiver's view.
+  `
+  INSERT OR REPLACE INTO meta(key, value)
+    SELECT 'unread_mark_max', MAX(COALESCE((SELECT MAX(read_ts) FROM conversations), 0), COALESCE((SELECT MAX(end_ts) FROM user_hides), 0));
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,5 +1,6 @@
 import type { Conversation, Payload, StoredMessage } from '../../core/model.js';
-import { MessageStatus } from '../../core/model.js';
+import { MessageStatus, ReceiverState } from '../../core/model.js';
+import { hiddenBy } from '../../core/unread.js';
 import type { ReplayPage, SyncEvent, SyncEventType, SyncStore } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
 import { AudienceType, EventType, messageRow, perspective, toMessage } from './message-rows.js';
@@ -313,22 +314,16 @@ export class SqliteSync implements SyncStore {
     if (row.expire_at > 0 && row.expire_at <= now) return null;
     const msg = toMessage(row);
     const conv = perspective(msg, userId);
-    for (const h of hides) {
-      if (
-        h.conv_type === conv.type &&
-        h.conv_target === conv.target &&
-        h.conv_line === conv.line &&
-        msg.timestamp >= h.start_ts &&
-        msg.timestamp <= h.end_ts
-      ) {
-        return null;
-      }
-    }
+    // The same hiding as the unread rule's (clause 5).
+    const ranges = hides
+      .filter((h) => h.conv_type === conv.type && h.conv_target === conv.target && h.conv_line === conv.line)
+      .map((h) => ({ start: h.start_ts, end: h.end_ts }));
+    if (ranges.length > 0 && hiddenBy(msg.timestamp, ranges)) return null;
     const state = this.ctx.stmt('SELECT state, payload FROM user_message_state WHERE user_id = ? AND uid = ?').get(userId, uid) as
       | { state: number; payload: string | null }
       | undefined;
-    if (state?.state === 2) return null;
-    if (state?.state === 1 && state.payload) {
+    if (state?.state === ReceiverState.deleted) return null;
+    if (state?.state === ReceiverState.recalled && state.payload) {
       return { ...msg, payload: JSON.parse(state.payload) as Payload, status: MessageStatus.recalled };
     }
     return msg;

@@ -3,6 +3,7 @@ import type { Conversation } from '../../core/model.js';
 import { ConvType, MessageKind, PersistFlag } from '../../core/model.js';
 import { EventType, perspective } from './message-rows.js';
 import { UndoLog } from './undo-log.js';
+import { recoveredUnread } from './unread.js';
 
 /** One per-user sync row of a listed message (inbox table). */
 export interface InboxRow {
@@ -64,8 +65,9 @@ const convKey = (c: Conversation): string => `${c.type}\u0000${c.line}\u0000${c.
  * - Readers merge the buffer with the tables (replay, unread totals); commands that need exact table
  *   state for a user first materialise that user's rows.
  * - meta.derived_uid: every message with a smaller or equal uid has all its derived rows in the tables.
- *   After a crash, `recover` re-derives rows for later messages; inbox inserts are idempotent (primary
- *   key) and a counter delta applies only when newer than the row's last_uid.
+ *   After a crash, `recover` re-derives rows for later messages, for the receivers that do not have
+ *   them yet: a user's inbox rows and counter deltas are written together (materializeUser), so a
+ *   user with the message's inbox row has its delta too.
  */
 export class WriteBehind {
   private readonly inbox = new Map<string, InboxRow[]>();
@@ -83,15 +85,19 @@ export class WriteBehind {
     return this.rows;
   }
 
-  /** Buffer the rows of a just-written listed message. Inside a writer command. */
-  addMessage(m: DerivableMessage, recipients: string[]): void {
+  /**
+   * Buffer the rows of a just-written listed message. `unreadOf` gives what the message adds to each
+   * receiver's unread counter (core's rule, applied by the caller: see unread.ts). Inside a writer
+   * command.
+   */
+  addMessage(m: DerivableMessage, recipients: string[], unreadOf: (userId: string, conv: Conversation) => number): void {
     for (const u of recipients) this.pushInbox(u, { seq: m.seq, type: EventType.message, uid: m.uid, data: null });
     if (m.persistFlag !== PersistFlag.none && m.persistFlag !== PersistFlag.transparent) {
-      const counted = m.persistFlag === PersistFlag.count;
       for (const u of recipients) {
         // A multicast is a chat with the sender for each receiver; the sender has no such chat.
         if (u === m.sender && m.kind !== MessageKind.conversation) continue;
-        this.mergeDelta(u, { conv: perspective(m, u), unread: counted && u !== m.sender ? 1 : 0, lastUid: m.uid, lastTs: m.timestamp });
+        const conv = perspective(m, u);
+        this.mergeDelta(u, { conv, unread: unreadOf(u, conv), lastUid: m.uid, lastTs: m.timestamp });
       }
     }
     this.onBuffered(this.rows);
@@ -121,7 +127,12 @@ export class WriteBehind {
     }
     const key = convKey(d.conv);
     const prev = byConv.get(key);
-    byConv.set(key, prev ? { conv: prev.conv, unread: prev.unread + d.unread, lastUid: d.lastUid, lastTs: d.lastTs } : d);
+    // The last message is the one with the largest uid (a reserved identity may be appended late).
+    const newer = !prev || d.lastUid > prev.lastUid;
+    byConv.set(
+      key,
+      prev ? { conv: prev.conv, unread: prev.unread + d.unread, lastUid: newer ? d.lastUid : prev.lastUid, lastTs: newer ? d.lastTs : prev.lastTs } : d,
+    );
     const m = byConv;
     this.undo.record(() => {
       if (prev) m.set(key, prev);
@@ -197,14 +208,21 @@ export class WriteBehind {
     for (const r of rows) ins.run(user, r.seq, r.type, r.uid, r.data);
   }
 
+  /**
+   * Apply a buffered delta: unread always adds up (each delta is written exactly once: recovery skips
+   * the messages whose rows a user already has); the last message moves only to a larger uid; a newer
+   * message, or one that counts, makes the conversation visible again.
+   */
   private writeDelta(user: string, d: ConvDelta): void {
     this
       .stmt(
         `INSERT INTO conversations(user_id, conv_type, conv_target, conv_line, unread, last_uid, last_ts, visible)
          VALUES (?, ?, ?, ?, ?, ?, ?, 1)
          ON CONFLICT(user_id, conv_type, conv_target, conv_line) DO UPDATE
-         SET unread = unread + excluded.unread, last_uid = excluded.last_uid, last_ts = excluded.last_ts, visible = 1
-         WHERE excluded.last_uid > conversations.last_uid`,
+         SET unread = unread + excluded.unread,
+             last_uid = MAX(last_uid, excluded.last_uid),
+             last_ts = CASE WHEN excluded.last_uid > last_uid THEN excluded.last_ts ELSE last_ts END,
+             visible = CASE WHEN excluded.last_uid > last_uid OR excluded.unread > 0 THEN 1 ELSE visible END`,
       )
       .run(user, d.conv.type, d.conv.target, d.conv.line, d.unread, d.lastUid, d.lastTs);
   }
@@ -217,7 +235,7 @@ export class WriteBehind {
     const wm = (db.prepare(`SELECT value FROM meta WHERE key = 'derived_uid'`).get() as { value: number } | undefined)?.value ?? 0;
     const rows = db
       .prepare(
-        `SELECT uid, seq, sender, conv_type, conv_target, conv_line, kind, recipients, timestamp,
+        `SELECT uid, seq, sender, conv_type, conv_target, conv_line, kind, status, recipients, timestamp,
                 json_extract(payload, '$.persistFlag') AS persist_flag
          FROM messages WHERE uid > ? ORDER BY uid`,
       )
@@ -229,6 +247,7 @@ export class WriteBehind {
       conv_target: string;
       conv_line: number;
       kind: number;
+      status: number;
       recipients: string | null;
       timestamp: number;
       persist_flag: number;
@@ -241,6 +260,7 @@ export class WriteBehind {
       if (!st) cache.set(sql, (st = db.prepare(sql)));
       return st;
     };
+    const hasRow = db.prepare('SELECT 1 AS x FROM inbox WHERE user_id = ? AND seq = ?');
     db.transaction(() => {
       const undo = new UndoLog();
       const wb = new WriteBehind(stmt, undo, () => {});
@@ -254,10 +274,10 @@ export class WriteBehind {
           persistFlag: r.persist_flag,
           timestamp: r.timestamp,
         };
-        const users = listedRecipients(m, r.recipients);
-        if (!users) continue;
-        // One message at a time, so each counter delta carries exactly its own uid (idempotent).
-        wb.addMessage(m, users);
+        const users = listedRecipients(m, r.recipients)?.filter((u) => hasRow.get(u, r.seq) === undefined);
+        if (!users || users.length === 0) continue;
+        // The counters follow the rule with the facts as they are now (recalled, read, hidden since).
+        wb.addMessage(m, users, recoveredUnread(stmt, { ...m, status: r.status }));
         for (const u of users) wb.materializeUser(u);
         n++;
       }
