@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient, sdkHeaders } from '../helpers/admin-client.js';
+import { AdminClient, sdkHeaders, type SignedHeaders } from '../helpers/admin-client.js';
 import { killChildren, startChild, type ChildServer } from '../helpers/child-server.js';
 import { tempDir } from '../helpers/server.js';
 import { DRAIN_BODY_LIMITS, DRAIN_MS } from '../../src/http/server.js';
@@ -60,7 +60,7 @@ function streamed(total: number): ReadableStream<Uint8Array> {
 
 type Body = 'stream' | 'buffer';
 
-async function post(url: string, body: Body, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+async function post(url: string, body: Body, headers: Record<string, string> | SignedHeaders = {}): Promise<{ status: number; json: unknown }> {
   const init: RequestInit & { duplex?: 'half' } =
     body === 'stream'
       ? { method: 'POST', body: streamed(BIG), duplex: 'half', headers: { 'content-type': 'application/json', ...headers } }
