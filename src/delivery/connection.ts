@@ -7,7 +7,7 @@ import { codeOf } from '../api/wildfire-codes.js';
 import type { Logger } from '../log.js';
 import { CloseCode, eventFrame, syncedFrame, transparentFrame, type ClientFrame } from './protocol.js';
 import type { Session } from './registry.js';
-import { closeUnserved } from './ws-guard.js';
+import { closeWithDeadline } from './ws-guard.js';
 
 /** Settings shared by every connection of a gateway. */
 export interface ConnectionSettings {
@@ -265,7 +265,7 @@ export class ClientConnection implements Session {
     if (this.closed) return;
     this.closed = true;
     this.ended(code === CloseCode.revoked ? 'revoked' : code === CloseCode.goingAway ? 'server' : 'closed');
-    closeUnserved(this.ws, code, reason);
+    closeWithDeadline(this.ws, code, reason);
   }
 
   /** Cut off a connection that stopped answering pings. */

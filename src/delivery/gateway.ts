@@ -10,7 +10,7 @@ import { Fanout } from './fanout.js';
 import { GroupHints } from './group-hints.js';
 import { CloseCode } from './protocol.js';
 import { ConnectionRegistry } from './registry.js';
-import { closeUnserved, guard } from './ws-guard.js';
+import { closeWithDeadline, guard } from './ws-guard.js';
 
 export interface GatewayOptions {
   /** URL path of the WebSocket endpoint. */
@@ -151,7 +151,7 @@ export class Gateway implements Presence {
     this.upgrade(req, socket, head, url, upgraded).catch((err: unknown) => {
       this.log.error({ err }, 'websocket upgrade failed');
       if (upgraded.conn) upgraded.conn.close(CloseCode.internalError, 'internal error: reconnect');
-      else if (upgraded.ws) closeUnserved(upgraded.ws, CloseCode.internalError, 'internal error: reconnect');
+      else if (upgraded.ws) closeWithDeadline(upgraded.ws, CloseCode.internalError, 'internal error: reconnect');
       else refuse(socket, 503);
     });
   }
@@ -187,7 +187,7 @@ export class Gateway implements Presence {
     const cursor = rawCursor === null ? null : parseCursor(rawCursor);
     if (cursor === undefined) {
       const ws = await this.accept(req, socket, head);
-      if (ws) closeUnserved(ws, CloseCode.badRequest, 'cursor must be a non-negative safe integer');
+      if (ws) closeWithDeadline(ws, CloseCode.badRequest, 'cursor must be a non-negative safe integer');
       return;
     }
     const token = url.searchParams.get('token');
@@ -200,11 +200,11 @@ export class Gateway implements Presence {
     const ws = (upgraded.ws = await this.accept(req, socket, head));
     if (!ws) return;
     if (this.closing) {
-      closeUnserved(ws, CloseCode.goingAway, 'server shutting down');
+      closeWithDeadline(ws, CloseCode.goingAway, 'server shutting down');
       return;
     }
     if (!rec || since === null) {
-      closeUnserved(ws, CloseCode.unauthorized, 'unauthorized');
+      closeWithDeadline(ws, CloseCode.unauthorized, 'unauthorized');
       return;
     }
     const conn = (upgraded.conn = new ClientConnection(ws, rec.userId, rec.clientId, rec.platform, since, req.socket.remoteAddress ?? '', this.settings));

@@ -23,11 +23,11 @@ export function guard(ws: WebSocket, log: Logger): void {
 }
 
 /**
- * Close a socket the server will not serve (refused token or cursor, shutting down, internal error)
- * with `code`, and cut it off if the peer does not complete the closing handshake in time. Never
- * throws.
+ * Close with `code` — a refused socket (token, cursor), one closed at shutdown, on an internal error,
+ * or any connection the server ends — and cut it off if the peer does not complete the closing
+ * handshake within CLOSING_HANDSHAKE_MS (instead of `ws`'s 30 s). Never throws.
  */
-export function closeUnserved(ws: WebSocket, code: number, reason: string): void {
+export function closeWithDeadline(ws: WebSocket, code: number, reason: string): void {
   try {
     ws.close(code, reason);
   } catch {
