@@ -161,6 +161,12 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     await store.close();
     await bus.close();
   };
+  // After listen, Fastify leaves no 'error' listener on its servers: an error on a listening server
+  // (accept failing with EMFILE when libuv cannot shed the connection) would throw and end the
+  // process. It is logged instead; the server keeps accepting once descriptors are free again.
+  const keepListening = (app: FastifyInstance, port: string): void => {
+    app.server.on('error', (err) => log.error({ err, port }, 'http server error'));
+  };
   try {
     const main = await buildMainApp(deps);
     apps.push(main);
@@ -168,12 +174,14 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     dispatcher.start();
     janitor.start();
     await main.listen({ host: config.host, port: config.port });
+    keepListening(main, 'main');
     let adminUrl: string | undefined;
     if (config.admin.port !== undefined && config.admin.port !== null) {
       const admin = await buildAdminApp(deps);
       apps.push(admin);
       const host = config.admin.host ?? config.host;
       await admin.listen({ host, port: config.admin.port });
+      keepListening(admin, 'admin');
       adminUrl = urlOf(host, portOf(admin));
     }
     let closing: Promise<void> | undefined;

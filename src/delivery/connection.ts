@@ -7,6 +7,7 @@ import { codeOf } from '../api/wildfire-codes.js';
 import type { Logger } from '../log.js';
 import { CloseCode, eventFrame, frameIdProblem, syncedFrame, transparentFrame, unknownTypeMessage, type ClientFrame } from './protocol.js';
 import type { Session } from './registry.js';
+import { closeWithDeadline } from './ws-guard.js';
 
 /** Settings shared by every connection of a gateway. */
 export interface ConnectionSettings {
@@ -259,24 +260,19 @@ export class ClientConnection implements Session {
     });
   }
 
+  /** Close with `code`; a peer that never answers the closing handshake is cut off. Never throws. */
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.s.onClose(this, code === CloseCode.revoked ? 'revoked' : code === CloseCode.goingAway ? 'server' : 'closed');
-    try {
-      this.ws.close(code, reason);
-    } catch {
-      this.ws.terminate();
-    }
-    // A peer that never answers the closing handshake is cut off.
-    setTimeout(() => this.ws.terminate(), 5000).unref();
+    this.ended(code === CloseCode.revoked ? 'revoked' : code === CloseCode.goingAway ? 'server' : 'closed');
+    closeWithDeadline(this.ws, code, reason);
   }
 
   /** Cut off a connection that stopped answering pings. */
   terminate(): void {
     if (!this.closed) {
       this.closed = true;
-      this.s.onClose(this, 'timeout');
+      this.ended('timeout');
     }
     this.ws.terminate();
   }
@@ -290,10 +286,23 @@ export class ClientConnection implements Session {
     }
   }
 
+  /** The socket's 'close' or 'error' event (a frame `ws` rejected: it closes the socket itself). */
   private closedByPeer(): void {
     if (this.closed) return;
     this.closed = true;
-    this.s.onClose(this, 'closed');
+    this.ended('closed');
+  }
+
+  /**
+   * Report the end once. It runs inside socket events and timers, where a throw would end the
+   * process: a failing onClose is logged instead.
+   */
+  private ended(why: 'revoked' | 'timeout' | 'server' | 'closed'): void {
+    try {
+      this.s.onClose(this, why);
+    } catch (err) {
+      this.s.log.error({ err, userId: this.userId }, 'cleaning up after a connection failed');
+    }
   }
 
   /** Where this device's changes come from, for callbacks. */

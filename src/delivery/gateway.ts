@@ -10,6 +10,7 @@ import { Fanout } from './fanout.js';
 import { GroupHints } from './group-hints.js';
 import { CloseCode } from './protocol.js';
 import { ConnectionRegistry } from './registry.js';
+import { closeWithDeadline, guard } from './ws-guard.js';
 
 export interface GatewayOptions {
   /** URL path of the WebSocket endpoint. */
@@ -44,7 +45,9 @@ export interface GatewayMetrics {
  *
  * Nothing a client sends may throw out of the upgrade or frame handlers: a request line that is not a
  * URL is answered 400, a handshake `ws` refuses is answered by `ws` (400), a store failure before the
- * upgrade 503, after it a close with 1011.
+ * upgrade 503, after it a close with 1011. Every socket has an 'error' listener from the moment it
+ * reaches the gateway — the raw socket from the 'upgrade' event, the WebSocket from the handshake —
+ * whichever path it then takes (refused, accepted, closing, shutting down): see ws-guard.ts.
  */
 export class Gateway implements Presence {
   readonly registry = new ConnectionRegistry<ClientConnection>();
@@ -116,6 +119,9 @@ export class Gateway implements Presence {
   /** Serve upgrades on `server` at the configured path. */
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node detached its own listeners (its 'error' one included) before emitting 'upgrade': this one
+      // stays for the socket's whole life, beside the one `ws` adds once it takes the socket over.
+      socket.on('error', () => socket.destroy());
       try {
         this.onUpgrade(req, socket, head);
       } catch (err) {
@@ -126,7 +132,6 @@ export class Gateway implements Presence {
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy());
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -146,14 +151,14 @@ export class Gateway implements Presence {
     this.upgrade(req, socket, head, url, upgraded).catch((err: unknown) => {
       this.log.error({ err }, 'websocket upgrade failed');
       if (upgraded.conn) upgraded.conn.close(CloseCode.internalError, 'internal error: reconnect');
-      else if (upgraded.ws) upgraded.ws.close(CloseCode.internalError, 'internal error: reconnect');
+      else if (upgraded.ws) closeWithDeadline(upgraded.ws, CloseCode.internalError, 'internal error: reconnect');
       else refuse(socket, 503);
     });
   }
 
   /**
    * Complete the handshake; null when `ws` refused it (it answered 400) or the socket went away, so an
-   * upgrade never waits forever.
+   * upgrade never waits forever. The WebSocket it resolves with already has its 'error' listener.
    */
   private accept(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<WebSocket | null> {
     return new Promise((resolve) => {
@@ -164,6 +169,7 @@ export class Gateway implements Presence {
       const gone = (): void => resolve(null);
       socket.once('close', gone);
       this.wss.handleUpgrade(req, socket, head, (ws) => {
+        guard(ws, this.log);
         socket.off('close', gone);
         resolve(ws);
       });
@@ -180,7 +186,8 @@ export class Gateway implements Presence {
     const rawCursor = url.searchParams.get('cursor');
     const cursor = rawCursor === null ? null : parseCursor(rawCursor);
     if (cursor === undefined) {
-      (await this.accept(req, socket, head))?.close(CloseCode.badRequest, 'cursor must be a non-negative safe integer');
+      const ws = await this.accept(req, socket, head);
+      if (ws) closeWithDeadline(ws, CloseCode.badRequest, 'cursor must be a non-negative safe integer');
       return;
     }
     const token = url.searchParams.get('token');
@@ -193,11 +200,11 @@ export class Gateway implements Presence {
     const ws = (upgraded.ws = await this.accept(req, socket, head));
     if (!ws) return;
     if (this.closing) {
-      ws.close(CloseCode.goingAway, 'server shutting down');
+      closeWithDeadline(ws, CloseCode.goingAway, 'server shutting down');
       return;
     }
     if (!rec || since === null) {
-      ws.close(CloseCode.unauthorized, 'unauthorized');
+      closeWithDeadline(ws, CloseCode.unauthorized, 'unauthorized');
       return;
     }
     const conn = (upgraded.conn = new ClientConnection(ws, rec.userId, rec.clientId, rec.platform, since, req.socket.remoteAddress ?? '', this.settings));
@@ -247,10 +254,15 @@ export class Gateway implements Presence {
     return { sessions: out, total: this.registry.size };
   }
 
+  /** A timer callback: nothing may throw out of it (one connection's failure must not skip the rest). */
   private beat(): void {
     for (const c of [...this.registry.all()]) {
-      if (!c.alive) c.terminate();
-      else c.ping();
+      try {
+        if (!c.alive) c.terminate();
+        else c.ping();
+      } catch (err) {
+        this.log.error({ err, userId: c.userId }, 'heartbeat failed for a connection');
+      }
     }
   }
 

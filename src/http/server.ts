@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { registerAdminApi, type AdminApiOptions } from '../api/admin/index.js';
 import { adminNotFound } from '../api/admin/plugin.js';
 import type { Logger } from '../log.js';
+import { drainBeforeReply } from './drain.js';
 import type { Metrics } from './metrics.js';
 
 export interface HttpDeps extends AdminApiOptions {
@@ -14,8 +15,15 @@ export interface HttpDeps extends AdminApiOptions {
   version: string;
 }
 
+/**
+ * A reply sent before its request body was read waits for the rest of the body, up to this many
+ * times the body limit and this long (drain.ts); a client sending more or for longer is cut off.
+ */
+export const DRAIN_BODY_LIMITS = 4;
+export const DRAIN_MS = 3000;
+
 function baseApp(bodyLimit: number): FastifyInstance {
-  return Fastify({
+  const app = Fastify({
     // No Fastify logger: a per-request child logger costs ~20 µs on the hot path, and request logging
     // would risk writing signatures and tokens. Our code logs through its own pino instance.
     logger: false,
@@ -25,6 +33,9 @@ function baseApp(bodyLimit: number): FastifyInstance {
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   });
+  // Root hook, added before any route or plugin: every route, error and 404 reply inherits it.
+  drainBeforeReply(app, { maxBytes: DRAIN_BODY_LIMITS * bodyLimit, maxMs: DRAIN_MS });
+  return app;
 }
 
 const NOT_FOUND_BODY = JSON.stringify({ status: 'not found' });

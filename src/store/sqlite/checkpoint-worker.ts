@@ -27,7 +27,11 @@ timer = setTimeout(tick, intervalMs);
 parentPort?.on('message', (m: { type: string }) => {
   if (m.type === 'close') {
     if (timer) clearTimeout(timer);
-    db.close();
+    try {
+      db.close();
+    } catch (err) {
+      parentPort?.postMessage({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+    }
     parentPort?.postMessage({ type: 'closed' });
   }
 });

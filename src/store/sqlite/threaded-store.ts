@@ -17,7 +17,9 @@ interface Pending {
  * the main thread only sends calls and receives results, batched per event-loop turn, so HTTP parsing
  * and SQLite commits (with their fsync) proceed in parallel on two cores.
  *
- * If the thread dies, every pending and later call fails with server_error and ping() answers false.
+ * If the thread dies, every pending and later call fails with server_error, ping() answers false
+ * (GET /ready turns 503) and the death is reported once through onError. Nothing the thread sends can
+ * throw out of a worker event: the hooks and the outbox watcher run inside a catch.
  */
 export class ThreadedSqliteStore implements Store {
   readonly users: Store['users'];
@@ -52,10 +54,22 @@ export class ThreadedSqliteStore implements Store {
     this.settings = this.remote('settings');
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => {
-      this.hooks.onError?.(err);
+      this.report(err);
       this.fail();
     });
-    worker.on('exit', () => this.fail());
+    worker.on('exit', (code) => {
+      if (this.alive && !this.closing) this.report(new Error(`store thread exited (code ${code}): every store call fails from now on`));
+      this.fail();
+    });
+  }
+
+  /** onError, which must not throw out of a worker event either. */
+  private report(err: unknown): void {
+    try {
+      this.hooks.onError?.(err);
+    } catch {
+      // Nowhere left to report to.
+    }
   }
 
   /** Start the writer thread; resolves once the database is open and migrated. */
@@ -145,12 +159,20 @@ export class ThreadedSqliteStore implements Store {
 
   private onMessage(m: FromWorker): void {
     if (m.type !== 'results') return;
-    for (const c of m.commits) this.hooks.onCommit?.(c.size, c.ms);
-    if (m.claimed && m.claimed.length > 0) {
-      if (this.outboxWatcher) this.outboxWatcher(m.claimed);
-      // Nobody watches any more (stopping): the jobs stay leased and are claimed again after the lease.
+    try {
+      for (const c of m.commits) this.hooks.onCommit?.(c.size, c.ms);
+    } catch (err) {
+      this.report(err);
     }
-    for (const e of m.errors) this.hooks.onError?.(new Error(e));
+    if (m.claimed && m.claimed.length > 0 && this.outboxWatcher) {
+      // Nobody watches any more (stopping): the jobs stay leased and are claimed again after the lease.
+      try {
+        this.outboxWatcher(m.claimed);
+      } catch (err) {
+        this.report(err);
+      }
+    }
+    for (const e of m.errors) this.report(new Error(e));
     for (const r of m.results) {
       const p = this.pending.get(r.id);
       if (!p) continue;
