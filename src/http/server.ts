@@ -21,6 +21,12 @@ export interface HttpDeps extends AdminApiOptions {
  */
 export const DRAIN_BODY_LIMITS = 4;
 export const DRAIN_MS = 3000;
+/**
+ * A whole request (headers and body) must arrive within this long, else 408 and the socket is closed:
+ * a client trickling its body cannot hold a socket forever. Node does not apply it to upgraded
+ * (WebSocket) sockets. Fastify's default is no limit.
+ */
+export const REQUEST_TIMEOUT_MS = 60_000;
 
 function baseApp(bodyLimit: number): FastifyInstance {
   const app = Fastify({
@@ -31,6 +37,7 @@ function baseApp(bodyLimit: number): FastifyInstance {
     // In-flight and keep-alive requests during a graceful close are served, not answered 503.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    requestTimeout: REQUEST_TIMEOUT_MS,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   });
   // Root hook, added before any route or plugin: every route, error and 404 reply inherits it.
