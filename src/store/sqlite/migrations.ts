@@ -261,6 +261,14 @@ const MIGRATIONS: string[] = [
   CREATE INDEX events_audience ON events(audience_type, audience_id, seq, type, uid);
   INSERT OR REPLACE INTO meta(key, value) SELECT 'user_count', COUNT(*) FROM users;
   `,
+  // 5 (outbox for many channels): a job's correlation reference ("msg:123"), NULL for jobs without
+  //    one; outbox_ref lists the jobs of one reference through a partial index, so jobs without a
+  //    reference (every callback today) cost it nothing. Delayed jobs (notBefore) need no column:
+  //    a new job's next_at is its notBefore.
+  `
+  ALTER TABLE outbox ADD COLUMN ref TEXT;
+  CREATE INDEX outbox_ref ON outbox(ref, id) WHERE ref IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
