@@ -12,7 +12,9 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import type { NewJob, OutboxJob } from '../../src/core/ports/outbox.js';
-import { OutboxDispatcher, type Attempt, type DispatcherOptions, type Sender } from '../../src/outbox/dispatcher.js';
+import type { SendResult as Attempt, Sender } from '../../src/core/ports/sender.js';
+import { OutboxDispatcher, type DispatcherOptions } from '../../src/outbox/dispatcher.js';
+import type { ChannelPolicy } from '../../src/outbox/policy.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 /** A job's body (stored and handed out as the exact JSON text). */
@@ -111,14 +113,19 @@ function job(orderKey: string, n: number, over: Partial<NewJob> = {}): NewJob {
   };
 }
 
-const BASE_OPTS: Omit<DispatcherOptions, 'onResult'> = {
+const BASE_POLICY: ChannelPolicy = {
   concurrency: 4,
+  perTargetConcurrency: 10_000, // capped by concurrency
   leaseMs: 30_000,
   maxAttempts: 5,
   firstRetryMs: 1_000,
   maxRetryMs: 60_000,
-  pollMs: 3_600_000,
+  claimAhead: 0,
+  breaker: {},
 };
+
+/** Dispatcher options and, for every channel unless `policies` says otherwise, policy overrides. */
+type Over = Partial<ChannelPolicy> & Partial<Omit<DispatcherOptions, 'onResult'>>;
 
 describe('OutboxDispatcher', () => {
   let store: SqliteStore;
@@ -142,18 +149,21 @@ describe('OutboxDispatcher', () => {
     await store.close();
   });
 
-  function dispatcher(senders: Record<string, Sender>, over: Partial<DispatcherOptions> = {}): OutboxDispatcher {
+  function dispatcher(senders: Record<string, Sender>, over: Over = {}, policies: Record<string, Partial<ChannelPolicy>> = {}): OutboxDispatcher {
+    const { pollMs, claimDelayMs, settler, ...policy } = over;
+    const channels = Object.fromEntries(Object.entries(senders).map(([name, sender]) => [name, { sender, policy: { ...BASE_POLICY, ...policy, ...policies[name] } }]));
     const d = new OutboxDispatcher(
       store.outbox,
       bus,
-      senders,
+      channels,
       {
-        ...BASE_OPTS,
+        pollMs: pollMs ?? 3_600_000,
+        ...(claimDelayMs !== undefined ? { claimDelayMs } : {}),
+        ...(settler ? { settler } : {}),
         onResult: (j, ok, dead) => {
           results.push({ id: j.id, ok, dead });
           resultCount.bump();
         },
-        ...over,
       },
       silent,
     );
@@ -278,17 +288,26 @@ describe('OutboxDispatcher', () => {
     expect(j.nextAt).toBeLessThanOrEqual(after + 60_000);
   });
 
-  it('dead-letters a job of a channel that has no sender; other channels are delivered', async () => {
+  it('never claims a job of a channel it has no sender for: it stays pending and untouched for a node that has one', async () => {
     const sender = new ScriptedSender(() => ({ ok: true, response: 'ok' }));
     const [mail, hook] = await store.outbox.enqueue([job('m', 1, { channel: 'smtp' }), job('w', 1)]);
-    dispatcher({ webhook: sender }).start();
-    await resultCount.reach(2, 'both jobs');
-    expect(results).toContainEqual({ id: mail, ok: false, dead: true });
-    expect(results).toContainEqual({ id: hook, ok: true, dead: false });
-    const m = await jobOf(mail!);
-    expect(m).toMatchObject({ status: 'dead', attempts: 1 });
-    expect(m.lastError).toContain('smtp');
+    const webhookOnly = dispatcher({ webhook: sender }, { claimAhead: 2 });
+    webhookOnly.start();
+    await resultCount.reach(1, 'the webhook job');
+    // Claims ahead too: a fresh smtp job written while the grant stands is not handed over.
+    const [mail2] = await store.outbox.enqueue([job('m2', 1, { channel: 'smtp' })]);
+    await bus.publish({ type: 'outbox.wake' });
+    await barrier();
+    await barrier();
+    expect(results).toEqual([{ id: hook, ok: true, dead: false }]);
+    for (const id of [mail!, mail2!]) expect(await jobOf(id)).toMatchObject({ status: 'pending', attempts: 0, lastError: '' });
     expect(sender.jobs.map((j) => j.id)).toEqual([hook]);
+    // A node that can send smtp delivers them (one dispatcher per process: the first one stops).
+    await webhookOnly.stop();
+    const smtp = new ScriptedSender(() => ({ ok: true, response: 'sent' }));
+    dispatcher({ smtp }).start();
+    await resultCount.reach(3, 'the smtp jobs, on the node that has a sender');
+    expect(smtp.jobs.map((j) => j.id).sort((a, b) => a - b)).toEqual([mail, mail2]);
   });
 
   it('never has more than `concurrency` deliveries in flight', async () => {
