@@ -181,6 +181,7 @@ export const ConfigSchema = Type.Object(
       {
         channels: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), ChannelPolicy, {
           default: {},
+          additionalProperties: false,
           description: "Delivery policy per outbox channel other than webhook (whose policy is callbacks.*); config file only.",
         }),
       },
