@@ -34,12 +34,28 @@ const ChannelPolicy = Type.Object(
     maxAttempts: Type.Integer({ default: D.maxAttempts, minimum: 1, maximum: 100, description: 'Delivery attempts before a job is dead-lettered.' }),
     firstRetryMs: Type.Integer({ default: D.firstRetryMs, minimum: 10, description: 'Delay before the first retry; doubles per attempt.' }),
     maxRetryMs: Type.Integer({ default: D.maxRetryMs, minimum: 10, description: 'Longest delay between retries.' }),
-    leaseMs: Type.Integer({ default: D.leaseMs, minimum: 1000, description: "A claimed job not reported within this is claimed again; keep it above the sender's longest attempt." }),
+    leaseMs: Type.Integer({
+      default: D.leaseMs,
+      minimum: 1000,
+      description: "A claimed job not reported within this is claimed again; keep it above the sender's longest attempt.",
+    }),
     concurrency: Type.Integer({ default: D.concurrency, minimum: 1, maximum: 10000, description: 'Deliveries of the channel in flight per node.' }),
-    perTargetConcurrency: Type.Integer({ default: D.perTargetConcurrency, minimum: 1, maximum: 10000, description: 'Deliveries in flight per node to one target (capped by concurrency).' }),
-    breakerThreshold: Type.Integer({ default: D.breakerThreshold, minimum: 0, maximum: 1000, description: "Consecutive failed attempts that open a target's circuit breaker; 0 turns it off." }),
+    perTargetConcurrency: Type.Integer({
+      default: D.perTargetConcurrency,
+      minimum: 1,
+      maximum: 10000,
+      description: 'Deliveries in flight per node to one target (capped by concurrency).',
+    }),
+    breakerThreshold: Type.Integer({
+      default: D.breakerThreshold,
+      minimum: 0,
+      maximum: 1000,
+      description: "Consecutive failed attempts that open a target's circuit breaker; 0 turns it off.",
+    }),
     breakerMaxOpenMs: Type.Integer({ default: D.breakerMaxOpenMs, minimum: 100, description: 'Longest a breaker stays open before the next probe.' }),
-    claimAhead: Type.Optional(Type.Integer({ minimum: 0, maximum: 10000, description: 'Fresh jobs leased by the write that creates them (capped by concurrency; default: half of it).' })),
+    claimAhead: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 10000, description: 'Fresh jobs leased by the write that creates them (capped by concurrency; default: half of it).' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -172,7 +188,11 @@ export const ConfigSchema = Type.Object(
         deliveredRetentionMs: Type.Integer({ default: 86400000, minimum: 0, description: 'Delivered jobs stay in the delivery log this long, then are pruned.' }),
         deadRetentionMs: Type.Integer({ default: 2592000000, minimum: 0, description: 'Dead-lettered jobs stay this long (for redelivery), then are pruned.' }),
         claimAhead: Type.Optional(
-          Type.Integer({ minimum: 0, maximum: 10000, description: 'Fresh callback jobs leased by the write that creates them (capped by concurrency; default: half of it).' }),
+          Type.Integer({
+            minimum: 0,
+            maximum: 10000,
+            description: 'Fresh callback jobs leased by the write that creates them (capped by concurrency; default: half of it).',
+          }),
         ),
       },
       { default: {}, additionalProperties: false },

@@ -241,7 +241,8 @@ export class OutboxDispatcher {
     // job.attempts already counts this attempt (counted when it was claimed).
     const attempt = Math.max(1, job.attempts);
     const dead = a.retryable === false || attempt >= lane.policy.maxAttempts;
-    const outcome: AttemptOutcome = { id: job.id, lease: job.nextAt, ok: false, error: a.error ?? 'failed', response: a.response, nextAt: dead ? null : now + lane.backoff(attempt) };
+    const nextAt = dead ? null : now + lane.backoff(attempt);
+    const outcome: AttemptOutcome = { id: job.id, lease: job.nextAt, ok: false, error: a.error ?? 'failed', response: a.response, nextAt };
     this.record(lane, job, outcome, dead);
     if (dead) this.log.warn({ job: job.id, channel: job.channel, kind: job.kind, target: job.target, error: a.error }, 'outbox job dead-lettered');
   }
