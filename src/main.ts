@@ -10,18 +10,21 @@ import { Hub } from './core/hub.js';
 import { presenceRoutes } from './api/admin/routes/presence.js';
 import { Gateway } from './delivery/gateway.js';
 import { callbackRoutes } from './api/admin/routes/callbacks.js';
-import { configuredTargets } from './callbacks/config.js';
+import { configuredTargets, webhookPolicy } from './callbacks/config.js';
 import { WebhookSender } from './callbacks/sender.js';
 import { CallbackTargets } from './callbacks/targets.js';
 import { TencentCallbacks, WEBHOOK } from './callbacks/tencent.js';
 import { OutboxDispatcher } from './outbox/dispatcher.js';
 import { OutboxJanitor } from './outbox/janitor.js';
+import { channelPolicies } from './outbox/policy.js';
+import { OutboxSettler } from './outbox/settler.js';
 import { closeCallbackAgents } from './callbacks/http.js';
 import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp } from './http/server.js';
 import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
+import type { Sender } from './core/ports/sender.js';
 import type { Store } from './core/ports/store.js';
 import { VERSION } from './version.js';
 
@@ -79,25 +82,27 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const hub = new Hub(store, bus, {
     tokenTtlMs: config.tokens.ttlSeconds * 1000,
     maxGroupMembers: config.messaging.maxGroupMembers,
-    effects: new TencentCallbacks(targets, store, log),
+    effects: [new TencentCallbacks(targets, store, log)],
   });
   const cb = config.callbacks;
+  // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
+  // outbox.channels). Jobs of channels without a sender here are left to nodes that have one.
+  const webhook = webhookPolicy(config);
+  const senders: Record<string, Sender> = { [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)) };
+  const policies = channelPolicies(config, Object.keys(senders));
+  policies[WEBHOOK] = webhook;
+  const channels = Object.fromEntries(Object.entries(senders).map(([name, sender]) => [name, { sender, policy: policies[name]! }]));
+  const settler = new OutboxSettler(store.outbox, log);
   const dispatcher = new OutboxDispatcher(
     store.outbox,
     bus,
-    { [WEBHOOK]: new WebhookSender(targets, Math.max(500, cb.leaseMs - 2000)) },
+    channels,
     {
-      concurrency: cb.concurrency,
-      leaseMs: cb.leaseMs,
-      maxAttempts: cb.maxAttempts,
-      firstRetryMs: cb.firstRetryMs,
-      maxRetryMs: cb.maxRetryMs,
       pollMs: cb.pollMs,
-      perTargetConcurrency: Math.min(cb.perTargetConcurrency, cb.concurrency),
-      claimAhead: Math.floor(cb.concurrency / 2),
-      breaker: { threshold: cb.breakerThreshold, maxOpenMs: cb.breakerMaxOpenMs },
       claimDelayMs: 2,
+      settler,
       onResult: (job, ok, dead) => {
+        if (job.channel !== WEBHOOK) return;
         metrics.callbackResult(job.kind, ok ? 'delivered' : dead ? 'dead' : 'retry').inc();
         if (ok) metrics.callbackLag.observe((Date.now() - job.createdAt) / 1000);
       },

@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/load.js';
 import type { Config } from '../config/schema.js';
+import { policyOf, type ChannelPolicy } from '../outbox/policy.js';
 import { AFTER_COMMANDS, ALL_COMMANDS, DEFAULT_BEFORE_SEND_CONCURRENCY, type CallbackTarget } from './targets.js';
 
 /** Check a command list against the commands Switchboard emits; returns it, or the after-callbacks by default. */
@@ -57,4 +58,12 @@ export function checkUrl(url: string, where: string): string {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(`${where}: must be an http(s) URL`);
   return url;
+}
+
+/**
+ * The delivery policy of the webhook channel (callback jobs): the `callbacks.*` retry, lease,
+ * concurrency and breaker settings (and their SWITCHBOARD_CALLBACK_* env variables).
+ */
+export function webhookPolicy(config: Config): ChannelPolicy {
+  return policyOf(config.callbacks);
 }

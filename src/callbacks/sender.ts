@@ -1,5 +1,5 @@
 import type { OutboxJob } from '../core/ports/outbox.js';
-import type { Attempt, Sender } from '../outbox/dispatcher.js';
+import type { SendResult, Sender } from '../core/ports/sender.js';
 import { postCallback } from './http.js';
 import { isTimeout } from './deadline.js';
 import type { CallbackTargets } from './targets.js';
@@ -20,7 +20,7 @@ export class WebhookSender implements Sender {
     private readonly maxAttemptMs: number,
   ) {}
 
-  async deliver(job: OutboxJob): Promise<Attempt> {
+  async deliver(job: OutboxJob): Promise<SendResult> {
     const t = this.targets.get(job.target);
     if (!t || !t.enabled) return { ok: false, response: '', error: `callback target ${job.target} is not configured or disabled`, retryable: false };
     const timeoutMs = Math.min(t.timeoutMs, this.maxAttemptMs);

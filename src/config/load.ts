@@ -3,6 +3,9 @@ import path from 'node:path';
 import { Ajv } from 'ajv';
 import { ConfigSchema, type Config } from './schema.js';
 
+/** The outbox channel of callbacks, whose policy is configured under `callbacks` (not `outbox.channels`). */
+const WEBHOOK_CHANNEL = 'webhook';
+
 /** A configuration problem: start-up stops and prints the message. */
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -64,6 +67,7 @@ export const BINDINGS: Binding[] = [
   { path: 'callbacks.breakerMaxOpenMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_BREAKER_MAX_OPEN_MS'] },
   { path: 'callbacks.deliveredRetentionMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_DELIVERED_RETENTION_MS'] },
   { path: 'callbacks.deadRetentionMs', kind: 'int', env: ['SWITCHBOARD_CALLBACK_DEAD_RETENTION_MS'] },
+  { path: 'callbacks.claimAhead', kind: 'int', env: ['SWITCHBOARD_CALLBACK_CLAIM_AHEAD'] },
   { path: 'gateway.path', kind: 'string', env: ['SWITCHBOARD_WS_PATH'] },
   { path: 'gateway.maxFrameBytes', kind: 'int', env: ['SWITCHBOARD_WS_MAX_FRAME'] },
   { path: 'gateway.maxBufferedBytes', kind: 'int', env: ['SWITCHBOARD_WS_MAX_BUFFERED'] },
@@ -187,7 +191,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     });
     throw new ConfigError(`invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`);
   }
-  return raw as Config;
+  const config = raw as Config;
+  if (Object.hasOwn(config.outbox.channels, WEBHOOK_CHANNEL)) {
+    // One place for the webhook channel's policy: the callbacks section (and its env variables).
+    throw new ConfigError(
+      `invalid configuration:\n  outbox.channels.${WEBHOOK_CHANNEL}: the webhook channel's policy is set with callbacks.maxAttempts, firstRetryMs, maxRetryMs, leaseMs, concurrency, perTargetConcurrency, breakerThreshold, breakerMaxOpenMs and claimAhead`,
+    );
+  }
+  return config;
 }
 
 /** Where the SQLite database lives under this configuration. */

@@ -1,5 +1,5 @@
 import type { Bus } from './ports/bus.js';
-import { NO_EFFECTS, type EffectsPlanner } from './ports/effects.js';
+import { combinePlanners, type EffectsPlanner } from './ports/effects.js';
 import type { Store } from './ports/store.js';
 import { ChannelService } from './services/channels.js';
 import { ConversationPeers } from './services/conversation-peers.js';
@@ -13,8 +13,11 @@ export interface HubOptions {
   tokenTtlMs: number;
   maxGroupMembers: number;
   now?: () => number;
-  /** Before-send hooks and outbox jobs for changes (callbacks); none by default. */
-  effects?: EffectsPlanner;
+  /**
+   * Before-send hooks and outbox jobs for changes, one planner per concern (callbacks today; channel
+   * apps, notifications, robots next), combined in this order (see combinePlanners); none by default.
+   */
+  effects?: readonly EffectsPlanner[];
   /** Bounds of the send-rules cache (defaults in send-rules-cache.ts). */
   rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
 }
@@ -37,7 +40,7 @@ export class Hub {
     opts: HubOptions,
   ) {
     const now = opts.now ?? Date.now;
-    const effects = opts.effects ?? NO_EFFECTS;
+    const effects = combinePlanners(opts.effects ?? []);
     this.rules = new SendRulesCache(store, { ...opts.rulesCache, now });
     this.peers = new ConversationPeers(store, { now });
     this.unsubscribe = bus.subscribe((e) => {

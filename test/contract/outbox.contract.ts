@@ -89,6 +89,24 @@ export function outboxContract(name: string, factory: StoreFactory): void {
       if (!j) throw new Error(`job ${id} not found`);
       return j;
     };
+    /** Jobs handed to the watcher, and a way to wait for a count of them. */
+    function watcher(): { jobs: OutboxJob[]; reach: (n: number) => Promise<void>; stop: () => void } {
+      const jobs: OutboxJob[] = [];
+      let waiters: Array<{ n: number; resolve: () => void }> = [];
+      const stop = s.outbox.watch((js) => {
+        jobs.push(...js);
+        for (const w of waiters.filter((x) => jobs.length >= x.n)) w.resolve();
+        waiters = waiters.filter((x) => jobs.length < x.n);
+      });
+      const reach = (n: number): Promise<void> =>
+        jobs.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }));
+      return { jobs, reach, stop };
+    }
+    /** Every handover a write triggers has happened once a later write resolved (same writer, in order). */
+    const settled = async (): Promise<void> => {
+      await s.outbox.enqueue([]);
+      await s.outbox.enqueue([]);
+    };
 
     // ------------------------------------------------------------------ jobs
     describe('enqueue, claim, complete, fail', () => {
@@ -343,7 +361,7 @@ export function outboxContract(name: string, factory: StoreFactory): void {
           { id: c!, lease: lease(c!), ok: false, error: 'timeout', response: '', nextAt: T + 500 },
           { id: 987_654, ok: true, response: 'no such job', at: T },
         ]);
-        expect(n, 'the unknown id does not count').toBe(3);
+        expect(n, 'the applied ones, in order: the unknown id is not among them').toEqual([a, b, c]);
         expect(await byId(a!)).toMatchObject({ status: 'delivered', attempts: 1, deliveredAt: T + 1, lastResponse: 'ok' });
         expect(await byId(b!)).toMatchObject({ status: 'dead', attempts: 1, lastError: 'HTTP 500', lastResponse: 'oops' });
         expect(await byId(c!)).toMatchObject({ status: 'pending', attempts: 1, nextAt: T + 500, lastError: 'timeout' });
@@ -359,13 +377,13 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         expect(second!.nextAt).not.toBe(first!.nextAt);
         expect(second!.attempts, 'both attempts are counted').toBe(2);
         // The first holder reports late: ignored, whatever it says.
-        expect(await s.outbox.settle([{ id: a!, lease: first!.nextAt, ok: false, error: 'late', response: '', nextAt: null }])).toBe(0);
-        expect(await s.outbox.settle([{ id: a!, lease: first!.nextAt, ok: true, response: 'late ok', at: T }])).toBe(0);
+        expect(await s.outbox.settle([{ id: a!, lease: first!.nextAt, ok: false, error: 'late', response: '', nextAt: null }])).toEqual([]);
+        expect(await s.outbox.settle([{ id: a!, lease: first!.nextAt, ok: true, response: 'late ok', at: T }])).toEqual([]);
         expect(await byId(a!)).toMatchObject({ status: 'in_flight', nextAt: second!.nextAt, lastError: '', lastResponse: '' });
         expect(await s.outbox.claim(T + LEASE + 2, 10, LEASE), 'the key is still held by the current lease').toEqual([]);
         // The current holder's result applies, once.
-        expect(await s.outbox.settle([{ id: a!, lease: second!.nextAt, ok: true, response: 'ok', at: T + LEASE + 3 }])).toBe(1);
-        expect(await s.outbox.settle([{ id: a!, lease: second!.nextAt, ok: true, response: 'again', at: T + LEASE + 4 }])).toBe(0);
+        expect(await s.outbox.settle([{ id: a!, lease: second!.nextAt, ok: true, response: 'ok', at: T + LEASE + 3 }])).toEqual([a]);
+        expect(await s.outbox.settle([{ id: a!, lease: second!.nextAt, ok: true, response: 'again', at: T + LEASE + 4 }])).toEqual([]);
         expect(await byId(a!)).toMatchObject({ status: 'delivered', lastResponse: 'ok', deliveredAt: T + LEASE + 3 });
         expect(ids(await s.outbox.claim(T + LEASE + 5, 10, LEASE))).toEqual([a2]);
         expect((await s.outbox.counts()).delivered).toBe(1);
@@ -429,28 +447,10 @@ export function outboxContract(name: string, factory: StoreFactory): void {
 
     // ------------------------------------------------------------------ claim ahead
     describe('grant and watch (claim ahead)', () => {
-      /** Jobs handed to the watcher, and a way to wait for a count of them. */
-      function watcher(): { jobs: OutboxJob[]; reach: (n: number) => Promise<void>; stop: () => void } {
-        const jobs: OutboxJob[] = [];
-        let waiters: Array<{ n: number; resolve: () => void }> = [];
-        const stop = s.outbox.watch((js) => {
-          jobs.push(...js);
-          for (const w of waiters.filter((x) => jobs.length >= x.n)) w.resolve();
-          waiters = waiters.filter((x) => jobs.length < x.n);
-        });
-        const reach = (n: number): Promise<void> =>
-          jobs.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }));
-        return { jobs, reach, stop };
-      }
-      /** Every handover a write triggers has happened once a later write resolved (same writer, in order). */
-      const settled = async (): Promise<void> => {
-        await s.outbox.enqueue([]);
-        await s.outbox.enqueue([]);
-      };
 
       it('the write that creates jobs leases up to the grant and hands them over; claim() no longer sees them', async () => {
         const w = watcher();
-        await s.outbox.grant(2, AHEAD_LEASE);
+        await s.outbox.grant('webhook', 2, AHEAD_LEASE);
         const made = await s.outbox.enqueue([job('A', 1), job('B', 1), job('C', 1)]);
         await w.reach(2);
         await settled();
@@ -466,7 +466,7 @@ export function outboxContract(name: string, factory: StoreFactory): void {
 
       it('a job queued behind its key is not handed over; the grant is used up; revoke withdraws what is left', async () => {
         const w = watcher();
-        await s.outbox.grant(3, AHEAD_LEASE);
+        await s.outbox.grant('webhook', 3, AHEAD_LEASE);
         const [a1, a2] = await s.outbox.enqueue([job('A', 1), job('A', 2)]);
         await w.reach(1);
         await settled();
@@ -478,7 +478,7 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         await s.outbox.enqueue([job('C', 1)]);
         await settled();
         expect(w.jobs, 'the grant of three is used up').toHaveLength(3);
-        await s.outbox.grant(5, AHEAD_LEASE);
+        await s.outbox.grant('webhook', 5, AHEAD_LEASE);
         await s.outbox.revoke();
         await s.outbox.enqueue([job('D', 1)]);
         await settled();
@@ -489,7 +489,7 @@ export function outboxContract(name: string, factory: StoreFactory): void {
       it('without a watcher nothing is claimed ahead', async () => {
         const w = watcher();
         w.stop();
-        await s.outbox.grant(5, AHEAD_LEASE);
+        await s.outbox.grant('webhook', 5, AHEAD_LEASE);
         const made = await s.outbox.enqueue([job('A', 1)]);
         await settled();
         expect(w.jobs).toEqual([]);
@@ -498,7 +498,7 @@ export function outboxContract(name: string, factory: StoreFactory): void {
 
       it('a grant honours its claim options: an excluded target is left to claim()', async () => {
         const w = watcher();
-        await s.outbox.grant(5, AHEAD_LEASE, { exclude: [targetKey('webhook', 'DOWN')] });
+        await s.outbox.grant('webhook', 5, AHEAD_LEASE, { exclude: [targetKey('webhook', 'DOWN')] });
         const [down, up] = await s.outbox.enqueue([job('d', 1, { target: 'DOWN' }), job('u', 1, { target: 'UP' })]);
         await w.reach(1);
         await settled();
@@ -511,11 +511,293 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         await s.users.upsertUser('a', { name: 'name-a' });
         await s.users.upsertUser('b', { name: 'name-b' });
         const w = watcher();
-        await s.outbox.grant(5, AHEAD_LEASE);
+        await s.outbox.grant('webhook', 5, AHEAD_LEASE);
         await s.messages.appendMessage(draft('a', single('b'), { effects: [spec('C2C.CallbackAfterSendMsg', 'a|b')] }));
         await w.reach(1);
         expect(w.jobs[0]).toMatchObject({ kind: 'C2C.CallbackAfterSendMsg', status: 'in_flight', orderKey: 'a|b' });
         w.stop();
+      });
+    });
+
+    // ------------------------------------------------------------------ many channels
+    describe('delayed jobs (notBefore)', () => {
+      it('a job is not due before its notBefore: its nextAt, claims before it get nothing, it holds its key meanwhile', async () => {
+        const NB = Date.now() + 3_600_000;
+        const [d1, d2] = await s.outbox.enqueue([job('D', 1, { notBefore: NB }), job('D', 2)]);
+        const [o] = await s.outbox.enqueue([job('O', 1)]);
+        expect(await byId(d1!)).toMatchObject({ status: 'pending', attempts: 0, nextAt: NB });
+        expect(ids(await s.outbox.claim(NB - 1, 10, LEASE)), 'only the job of the other key').toEqual([o]);
+        expect(await s.outbox.claim(NB - 1, 10, LEASE), 'the delayed job and the job queued behind it wait').toEqual([]);
+        const due = await s.outbox.claim(NB, 10, LEASE);
+        expect(ids(due)).toEqual([d1]);
+        expect(due[0]).toMatchObject({ status: 'in_flight', attempts: 1, nextAt: NB + LEASE });
+        await s.outbox.complete(d1!, 'ok', NB);
+        expect(ids(await s.outbox.claim(NB, 10, LEASE))).toEqual([d2]);
+      });
+
+      it('a notBefore in the past is due at once; a notBefore that is not a finite time is refused and writes nothing', async () => {
+        const before = Date.now();
+        const [p] = await s.outbox.enqueue([job('P', 1, { notBefore: before - 60_000 })]);
+        const j = await byId(p!);
+        expect(j.nextAt).toBeGreaterThanOrEqual(before - 1_000);
+        expect(j.nextAt).toBeLessThanOrEqual(Date.now() + 1_000);
+        for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
+          await expectCoreError(s.outbox.enqueue([job('X', 1), job('Y', 1, { notBefore: bad })]), 'invalid_parameter');
+        }
+        expect(ids(await all()), 'the failed enqueues wrote neither job').toEqual([p]);
+      });
+
+      it('a claim ahead never hands a delayed job over early; it is claimed once due', async () => {
+        const w = watcher();
+        await s.outbox.grant('webhook', 5, AHEAD_LEASE);
+        const NB = Date.now() + 3_600_000;
+        const [late, now] = await s.outbox.enqueue([job('L', 1, { notBefore: NB }), job('N', 1)]);
+        await w.reach(1);
+        await settled();
+        expect(ids(w.jobs)).toEqual([now]);
+        // Later writes with grant left: still not handed over.
+        const [next] = await s.outbox.enqueue([job('M', 1)]);
+        await w.reach(2);
+        await settled();
+        expect(ids(w.jobs)).toEqual([now, next]);
+        expect(await byId(late!)).toMatchObject({ status: 'pending', attempts: 0, nextAt: NB });
+        for (const id of [now!, next!]) await s.outbox.complete(id, 'ok', Date.now());
+        expect(ids(await s.outbox.claim(NB, 10, LEASE))).toEqual([late]);
+        w.stop();
+      });
+
+      it('a delayed effect committed with a store command is delayed too', async () => {
+        await s.users.upsertUser('a', { name: 'name-a' });
+        await s.users.upsertUser('b', { name: 'name-b' });
+        const NB = Date.now() + 3_600_000;
+        await s.messages.appendMessage(draft('a', single('b'), { effects: [spec('Remind', 'r:b', { channel: 'sms', notBefore: NB })] }));
+        const [j] = await all();
+        expect(j).toMatchObject({ channel: 'sms', kind: 'Remind', status: 'pending', nextAt: NB });
+        expect(await s.outbox.claim(NB - 1, 10, LEASE)).toEqual([]);
+        expect(ids(await s.outbox.claim(NB, 10, LEASE))).toEqual([j!.id]);
+      });
+    });
+
+    describe('correlation reference (ref, byRef)', () => {
+      it('byRef lists the jobs of one reference, oldest first, with their current status; jobs without one are never listed', async () => {
+        const [m1a, other, m1b, none, m2] = await s.outbox.enqueue([
+          job('A', 1, { ref: 'msg:1' }),
+          job('B', 1, { ref: 'msg:10' }),
+          job('C', 1, { channel: 'sms', target: 'alice', ref: 'msg:1' }),
+          job('D', 1),
+          job('E', 1, { ref: 'msg:2' }),
+        ]);
+        const got = await s.outbox.byRef('msg:1');
+        expect(ids(got)).toEqual([m1a, m1b]);
+        expect(got.map((j) => j.status)).toEqual(['pending', 'pending']);
+        expect(got[1]).toMatchObject({ channel: 'sms', target: 'alice', ref: 'msg:1', orderKey: 'C' });
+        const T = later();
+        await s.outbox.claim(T, 10, LEASE);
+        await s.outbox.complete(m1a!, 'ok', T);
+        await s.outbox.fail(m1b!, 'unreachable', '', null);
+        expect((await s.outbox.byRef('msg:1')).map((j) => [j.id, j.status])).toEqual([
+          [m1a, 'delivered'],
+          [m1b, 'dead'],
+        ]);
+        expect(ids(await s.outbox.byRef('msg:2'))).toEqual([m2]);
+        expect(ids(await s.outbox.byRef('msg:10'))).toEqual([other]);
+        expect(await s.outbox.byRef('msg:3')).toEqual([]);
+        expect(await s.outbox.byRef('')).toEqual([]);
+        expect(await byId(none!)).not.toHaveProperty('ref');
+        expect((await byId(m2!)).ref).toBe('msg:2');
+      });
+
+      it('byRef pages by its limit (oldest first)', async () => {
+        const made = await s.outbox.enqueue(Array.from({ length: 5 }, (_, i) => job(`k${i}`, i, { ref: 'n:1' })));
+        expect(ids(await s.outbox.byRef('n:1', 3))).toEqual(made.slice(0, 3));
+        expect(ids(await s.outbox.byRef('n:1'))).toEqual(made);
+      });
+
+      it('a ref on an effect of a store command is kept; an empty or over-long ref is refused and writes nothing', async () => {
+        await s.users.upsertUser('a', { name: 'name-a' });
+        await s.users.upsertUser('b', { name: 'name-b' });
+        await s.messages.appendMessage(draft('a', single('b'), { effects: [spec('After', 'k', { ref: 'conv:a:b' })] }));
+        expect((await s.outbox.byRef('conv:a:b')).map((j) => j.kind)).toEqual(['After']);
+        for (const bad of ['', 'r'.repeat(257)]) {
+          await expectCoreError(s.outbox.enqueue([job('X', 1, { ref: bad })]), 'invalid_parameter');
+          await expectCoreError(s.messages.appendMessage(draft('a', single('b'), { effects: [spec('After', 'k', { ref: bad })] })), 'invalid_parameter');
+        }
+        expect(await all()).toHaveLength(1);
+        expect(await s.outbox.enqueue([job('Y', 1, { ref: 'r'.repeat(256) })])).toHaveLength(1);
+      });
+
+      it('get returns one job, or null', async () => {
+        const [a] = await s.outbox.enqueue([job('A', 1, { ref: 'x' })]);
+        expect(await s.outbox.get(a!)).toEqual(await byId(a!));
+        expect(await s.outbox.get(987_654_321)).toBeNull();
+      });
+    });
+
+    describe('claims filtered by channel', () => {
+      it('claim takes only the channels asked for; the others stay pending, untouched', async () => {
+        const [w, m, x] = await s.outbox.enqueue([job('w', 1), job('m', 1, { channel: 'smtp' }), job('x', 1, { channel: 'sms', target: '' })]);
+        const T = later();
+        expect(await s.outbox.claim(T, 10, LEASE, { channels: [] }), 'no channel: nothing').toEqual([]);
+        expect(ids(await s.outbox.claim(T, 10, LEASE, { channels: ['smtp', 'nope'] }))).toEqual([m]);
+        expect(ids(await s.outbox.claim(T, 10, LEASE, { channels: ['sms'] })), 'an empty target is a target').toEqual([x]);
+        expect(await byId(w!)).toMatchObject({ status: 'pending', attempts: 0 });
+        expect(ids(await s.outbox.claim(T, 10, LEASE)), 'no filter: every channel').toEqual([w]);
+      });
+
+      it('channel filter, per-target caps and exclusions combine', async () => {
+        await s.outbox.enqueue([
+          ...[1, 2, 3].map((n) => job(`a${n}`, n, { channel: 'sms', target: 'A' })),
+          ...[1, 2].map((n) => job(`b${n}`, n, { channel: 'sms', target: 'B' })),
+          ...[1, 2].map((n) => job(`w${n}`, n, { target: 'A' })),
+        ]);
+        const T = later();
+        const got = await s.outbox.claim(T, 100, LEASE, { channels: ['sms'], perTarget: 2, inFlight: { [targetKey('sms', 'A')]: 1 }, exclude: [targetKey('sms', 'B')] });
+        expect(got.map((j) => `${j.channel}/${j.target}`)).toEqual(['sms/A']);
+      });
+
+      it('grants are per channel: each hands over only its own channel\'s jobs, with its own lease; revoke withdraws them all', async () => {
+        const w = watcher();
+        await s.outbox.grant('webhook', 5, AHEAD_LEASE);
+        await s.outbox.grant('sms', 5, 2 * AHEAD_LEASE);
+        const before = Date.now();
+        const [hook, sms, mail] = await s.outbox.enqueue([job('h', 1), job('s', 1, { channel: 'sms' }), job('m', 1, { channel: 'smtp' })]);
+        await w.reach(2);
+        await settled();
+        const after = Date.now();
+        expect(sorted(ids(w.jobs))).toEqual(sorted([hook!, sms!]));
+        const lease = (id: number): number => w.jobs.find((j) => j.id === id)!.nextAt;
+        expect(lease(hook!)).toBeGreaterThanOrEqual(before + AHEAD_LEASE - 1_000);
+        expect(lease(hook!)).toBeLessThanOrEqual(after + AHEAD_LEASE + 1_000);
+        expect(lease(sms!)).toBeGreaterThanOrEqual(before + 2 * AHEAD_LEASE - 1_000);
+        expect(lease(sms!)).toBeLessThanOrEqual(after + 2 * AHEAD_LEASE + 1_000);
+        expect(await byId(mail!), 'no grant for smtp').toMatchObject({ status: 'pending', attempts: 0 });
+        // A grant's own options cannot widen it to another channel.
+        await s.outbox.grant('sms', 0, AHEAD_LEASE, { channels: ['smtp'] });
+        await s.outbox.enqueue([job('m2', 1, { channel: 'smtp' })]);
+        await settled();
+        expect(w.jobs).toHaveLength(2);
+        await s.outbox.revoke();
+        await s.outbox.enqueue([job('h2', 1), job('s2', 1, { channel: 'sms' })]);
+        await settled();
+        expect(w.jobs, 'revoked').toHaveLength(2);
+        w.stop();
+      });
+    });
+
+    describe('settle reactions (onSettled)', () => {
+      const follow = (key: string, over: Partial<NewJob> = {}): NewJob => job(key, 0, { channel: 'inbox', target: 'alice', kind: 'Fallback', ...over });
+
+      it('the reaction of a delivered and of a dead outcome is written with it; its jobs are claimable like any other', async () => {
+        const [a, b] = await s.outbox.enqueue([job('A', 1, { ref: 'n:1' }), job('B', 1, { ref: 'n:2' })]);
+        const T = later();
+        const claimed = await s.outbox.claim(T, 10, LEASE);
+        const lease = (id: number): number => claimed.find((j) => j.id === id)!.nextAt;
+        const applied = await s.outbox.settle([
+          { id: a!, lease: lease(a!), ok: true, response: 'ok', at: T, then: { enqueue: [follow('FA', { ref: 'n:1', kind: 'Status' })] } },
+          { id: b!, lease: lease(b!), ok: false, error: 'unreachable', response: '', nextAt: null, then: { enqueue: [follow('FB', { ref: 'n:2' }), follow('FB', { ref: 'n:2', kind: 'Second' })] } },
+        ]);
+        expect(applied).toEqual([a, b]);
+        expect((await s.outbox.byRef('n:1')).map((j) => [j.kind, j.status])).toEqual([
+          ['Test.Event', 'delivered'],
+          ['Status', 'pending'],
+        ]);
+        const n2 = await s.outbox.byRef('n:2');
+        expect(n2.map((j) => [j.kind, j.status, j.channel])).toEqual([
+          ['Test.Event', 'dead', 'webhook'],
+          ['Fallback', 'pending', 'inbox'],
+          ['Second', 'pending', 'inbox'],
+        ]);
+        const next = await s.outbox.claim(T, 10, LEASE, { channels: ['inbox'] });
+        expect(next.map((j) => j.kind).sort(), 'FA and the head of FB').toEqual(['Fallback', 'Status']);
+      });
+
+      it('a reaction is not applied when the lease fence rejects the outcome', async () => {
+        const [a] = await s.outbox.enqueue([job('A', 1)]);
+        const T = later();
+        const [first] = await s.outbox.claim(T, 10, LEASE);
+        const [second] = await s.outbox.claim(T + LEASE + 1, 10, LEASE);
+        const late = await s.outbox.settle([{ id: a!, lease: first!.nextAt, ok: true, response: 'late', at: T, then: { enqueue: [follow('F', { kind: 'Late' })] } }]);
+        expect(late).toEqual([]);
+        expect(await all(), 'no follow-up of the rejected outcome').toHaveLength(1);
+        const lateDead = await s.outbox.settle([{ id: a!, lease: first!.nextAt, ok: false, error: 'x', response: '', nextAt: null, then: { enqueue: [follow('F', { kind: 'Late' })] } }]);
+        expect(lateDead).toEqual([]);
+        expect(await all()).toHaveLength(1);
+        expect(await s.outbox.settle([{ id: a!, lease: second!.nextAt, ok: true, response: 'ok', at: T, then: { enqueue: [follow('F', { kind: 'Current' })] } }])).toEqual([a]);
+        expect((await all()).map((j) => j.kind).sort()).toEqual(['Current', 'Test.Event']);
+      });
+
+      it('a retry carries no reaction (only final outcomes do); an unleased outcome applies only to an active job, and so does its reaction', async () => {
+        const [a, b] = await s.outbox.enqueue([job('A', 1), job('B', 1)]);
+        const T = later();
+        const claimed = await s.outbox.claim(T, 10, LEASE);
+        const la = claimed.find((j) => j.id === a)!.nextAt;
+        expect(await s.outbox.settle([{ id: a!, lease: la, ok: false, error: 'x', response: '', nextAt: T + 10, then: { enqueue: [follow('F')] } }])).toEqual([a]);
+        expect(await all(), 'a retry is not final: no follow-up').toHaveLength(2);
+        // b: delivered by hand, then any later unleased outcome is refused, reaction included.
+        expect(await s.outbox.settle([{ id: b!, ok: true, response: 'by hand', at: T, then: { enqueue: [follow('G', { kind: 'Once' })] } }])).toEqual([b]);
+        expect(await s.outbox.settle([{ id: b!, ok: true, response: 'again', at: T, then: { enqueue: [follow('G', { kind: 'Twice' })] } }])).toEqual([]);
+        expect(await s.outbox.settle([{ id: b!, ok: false, error: 'x', response: '', nextAt: null, then: { enqueue: [follow('G', { kind: 'Twice' })] } }])).toEqual([]);
+        expect(await s.outbox.complete(b!, 'again', T)).toBe(false);
+        expect(await s.outbox.fail(b!, 'x', '', null)).toBe(false);
+        expect(await byId(b!)).toMatchObject({ status: 'delivered', lastResponse: 'by hand' });
+        expect((await all()).filter((j) => j.channel === 'inbox').map((j) => j.kind)).toEqual(['Once']);
+        // a: pending (waiting for its retry) is active: a manual dead-letter applies.
+        expect(await s.outbox.fail(a!, 'given up', '', null)).toBe(true);
+        expect(await s.outbox.complete(a!, 'late', T)).toBe(false);
+        expect((await s.outbox.counts()).delivered).toBe(1);
+      });
+
+      it('outcome and reaction are one transaction: a reaction that cannot be written leaves the outcome unapplied', async () => {
+        const [a, b] = await s.outbox.enqueue([job('A', 1), job('B', 1)]);
+        const T = later();
+        const claimed = await s.outbox.claim(T, 10, LEASE);
+        const la = claimed.find((j) => j.id === a)!.nextAt;
+        const lb = claimed.find((j) => j.id === b)!.nextAt;
+        const bad = { enqueue: [follow('F', { kind: 'Good' }), follow('F', { kind: 'Bad', notBefore: Number.NaN })] };
+        await expectCoreError(s.outbox.settle([{ id: a!, lease: la, ok: true, response: 'ok', at: T, then: bad }]), 'invalid_parameter');
+        expect(await byId(a!), 'the outcome rolled back with its reaction').toMatchObject({ status: 'in_flight', nextAt: la, lastResponse: '' });
+        expect(await all(), 'neither follow-up was written').toHaveLength(2);
+        // Another settle in the same batch is not affected.
+        const [fine] = await Promise.all([
+          s.outbox.settle([{ id: b!, lease: lb, ok: true, response: 'ok', at: T, then: { enqueue: [follow('H', { kind: 'Fine' })] } }]),
+          s.outbox.settle([{ id: a!, lease: la, ok: true, response: 'ok', at: T, then: bad }]).catch(() => 'failed'),
+        ]);
+        expect(fine).toEqual([b]);
+        expect((await all()).filter((j) => j.channel === 'inbox').map((j) => j.kind)).toEqual(['Fine']);
+        expect(await s.outbox.settle([{ id: a!, lease: la, ok: true, response: 'ok', at: T, then: { enqueue: [follow('F', { kind: 'Good' })] } }])).toEqual([a]);
+      });
+
+      it('follow-up jobs are handed over under their channel\'s grant, like any fresh job', async () => {
+        const w = watcher();
+        const [a] = await s.outbox.enqueue([job('A', 1)]);
+        const T = later();
+        const [c] = await s.outbox.claim(T, 10, LEASE);
+        await s.outbox.grant('inbox', 5, AHEAD_LEASE);
+        await s.outbox.settle([{ id: a!, lease: c!.nextAt, ok: false, error: 'x', response: '', nextAt: null, then: { enqueue: [follow('F', { ref: 'r:1' })] } }]);
+        await w.reach(1);
+        expect(w.jobs[0]).toMatchObject({ channel: 'inbox', kind: 'Fallback', ref: 'r:1', status: 'in_flight', attempts: 1 });
+        w.stop();
+      });
+    });
+
+    describe('revive', () => {
+      it('revives that dead job, or the oldest dead jobs in bounded steps, returning them pending with fresh attempts', async () => {
+        const made = await s.outbox.enqueue(['A', 'B', 'C', 'D'].map((k) => job(k, 1)));
+        const T = later();
+        await s.outbox.claim(T, 10, LEASE);
+        for (const id of made.slice(0, 3)) await s.outbox.fail(id, 'x', '', null);
+        const R = T + 10; // made[3] stays leased (until T + LEASE)
+        const one = await s.outbox.revive(made[1]!, R, 10);
+        expect(one.map((j) => [j.id, j.status, j.attempts, j.nextAt])).toEqual([[made[1], 'pending', 0, R]]);
+        expect(await s.outbox.revive(made[1]!, R, 10), 'no longer dead').toEqual([]);
+        expect(await s.outbox.revive(made[3]!, R, 10), 'in flight: not dead').toEqual([]);
+        await s.outbox.fail(made[1]!, 'x', '', null);
+        const first = await s.outbox.revive(undefined, R, 2);
+        expect(ids(first)).toEqual(made.slice(0, 2));
+        const rest = await s.outbox.revive(undefined, R, 2);
+        expect(ids(rest)).toEqual([made[2]]);
+        expect(await s.outbox.revive(undefined, R, 2)).toEqual([]);
+        expect(sorted(ids(await s.outbox.claim(R, 10, LEASE)))).toEqual(made.slice(0, 3));
       });
     });
 

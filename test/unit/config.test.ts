@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { webhookPolicy } from '../../src/callbacks/config.js';
 import { BINDINGS, ConfigError, databaseFile, loadConfig } from '../../src/config/load.js';
+import { OUTBOX_CHANNEL_DEFAULTS } from '../../src/config/schema.js';
+import { channelPolicies } from '../../src/outbox/policy.js';
 
 const dirs: string[] = [];
 function writeConfig(content: unknown): string {
@@ -218,5 +221,60 @@ describe('config number and shape strictness', () => {
     fs.writeFileSync(file, JSON.stringify({ store: 'sqlite' }));
     expect(() => loadConfig({ file, env: { SWITCHBOARD_SYNCHRONOUS: 'NORMAL' } })).toThrow(/store: must be an object/);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+describe('outbox channel policies', () => {
+  it('webhook\'s policy is the callbacks section (defaults, file and env), claim-ahead half the concurrency unless set', () => {
+    expect(webhookPolicy(loadConfig({ env: {} }))).toEqual({
+      maxAttempts: 8,
+      firstRetryMs: 1000,
+      maxRetryMs: 300000,
+      leaseMs: 10000,
+      concurrency: 256,
+      perTargetConcurrency: 192,
+      claimAhead: 128,
+      breaker: { threshold: 5, maxOpenMs: 60000 },
+    });
+    const env = { SWITCHBOARD_CALLBACK_MAX_ATTEMPTS: '3', SWITCHBOARD_CALLBACK_CONCURRENCY: '10', SWITCHBOARD_CALLBACK_PER_TARGET_CONCURRENCY: '50', SWITCHBOARD_CALLBACK_LEASE_MS: '20000' };
+    expect(webhookPolicy(loadConfig({ env }))).toMatchObject({ maxAttempts: 3, concurrency: 10, perTargetConcurrency: 10, claimAhead: 5, leaseMs: 20000 });
+    expect(webhookPolicy(loadConfig({ env: { ...env, SWITCHBOARD_CALLBACK_CLAIM_AHEAD: '0' } })).claimAhead).toBe(0);
+    expect(webhookPolicy(loadConfig({ env: { ...env, SWITCHBOARD_CALLBACK_CLAIM_AHEAD: '99' } })).claimAhead, 'capped by concurrency').toBe(10);
+  });
+
+  it('outbox.channels.<name> takes a policy per channel, each key defaulted', () => {
+    const file = writeConfig({ outbox: { channels: { sms: { maxAttempts: 2, leaseMs: 5000, concurrency: 4 }, 'channel-app': {} } } });
+    const c = loadConfig({ file, env: {} });
+    expect(c.outbox.channels['sms']).toEqual({ ...OUTBOX_CHANNEL_DEFAULTS, maxAttempts: 2, leaseMs: 5000, concurrency: 4 });
+    expect(c.outbox.channels['channel-app']).toEqual({ ...OUTBOX_CHANNEL_DEFAULTS });
+    const p = channelPolicies(c, ['robot']);
+    expect(Object.keys(p).sort()).toEqual(['channel-app', 'robot', 'sms']);
+    expect(p['sms']).toEqual({
+      maxAttempts: 2,
+      firstRetryMs: 1000,
+      maxRetryMs: 300000,
+      leaseMs: 5000,
+      concurrency: 4,
+      perTargetConcurrency: 4,
+      claimAhead: 2,
+      breaker: { threshold: 5, maxOpenMs: 60000 },
+    });
+    expect(p['robot'], 'a channel with a sender but no configuration gets the defaults').toEqual(p['channel-app']);
+    expect(loadConfig({ env: {} }).outbox).toEqual({ channels: {} });
+  });
+
+  it('refuses a bad channel name, an unknown or out-of-range policy key, and webhook under outbox.channels', () => {
+    const bad = configError(() => loadConfig({ file: writeConfig({ outbox: { channels: { 'Bad Name': {} } } }), env: {} }));
+    expect(bad.message).toContain('outbox.channels');
+    expect(bad.message).toContain("'Bad Name'");
+    const unknown = configError(() => loadConfig({ file: writeConfig({ outbox: { channels: { sms: { retries: 3 } } } }), env: {} }));
+    expect(unknown.message).toContain('outbox.channels.sms');
+    expect(unknown.message).toContain("'retries'");
+    const range = configError(() => loadConfig({ file: writeConfig({ outbox: { channels: { sms: { leaseMs: 10, maxAttempts: 0 } } } }), env: {} }));
+    expect(range.message).toContain('outbox.channels.sms.leaseMs');
+    expect(range.message).toContain('outbox.channels.sms.maxAttempts');
+    const webhook = configError(() => loadConfig({ file: writeConfig({ outbox: { channels: { webhook: { maxAttempts: 2 } } } }), env: {} }));
+    expect(webhook.message).toContain('outbox.channels.webhook');
+    expect(webhook.message).toContain('callbacks.maxAttempts');
   });
 });

@@ -12,7 +12,9 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import type { NewJob, OutboxJob } from '../../src/core/ports/outbox.js';
-import { OutboxDispatcher, type Attempt, type DispatcherOptions, type Sender } from '../../src/outbox/dispatcher.js';
+import type { SendResult as Attempt, Sender } from '../../src/core/ports/sender.js';
+import { OutboxDispatcher, type DispatcherOptions } from '../../src/outbox/dispatcher.js';
+import type { ChannelPolicy } from '../../src/outbox/policy.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 /** A job's body (stored and handed out as the exact JSON text). */
@@ -111,14 +113,19 @@ function job(orderKey: string, n: number, over: Partial<NewJob> = {}): NewJob {
   };
 }
 
-const BASE_OPTS: Omit<DispatcherOptions, 'onResult'> = {
+const BASE_POLICY: ChannelPolicy = {
   concurrency: 4,
+  perTargetConcurrency: 10_000, // capped by concurrency
   leaseMs: 30_000,
   maxAttempts: 5,
   firstRetryMs: 1_000,
   maxRetryMs: 60_000,
-  pollMs: 3_600_000,
+  claimAhead: 0,
+  breaker: {},
 };
+
+/** Dispatcher options and, for every channel unless `policies` says otherwise, policy overrides. */
+type Over = Partial<ChannelPolicy> & Partial<Omit<DispatcherOptions, 'onResult'>>;
 
 describe('OutboxDispatcher', () => {
   let store: SqliteStore;
@@ -142,18 +149,21 @@ describe('OutboxDispatcher', () => {
     await store.close();
   });
 
-  function dispatcher(senders: Record<string, Sender>, over: Partial<DispatcherOptions> = {}): OutboxDispatcher {
+  function dispatcher(senders: Record<string, Sender>, over: Over = {}, policies: Record<string, Partial<ChannelPolicy>> = {}): OutboxDispatcher {
+    const { pollMs, claimDelayMs, settler, ...policy } = over;
+    const channels = Object.fromEntries(Object.entries(senders).map(([name, sender]) => [name, { sender, policy: { ...BASE_POLICY, ...policy, ...policies[name] } }]));
     const d = new OutboxDispatcher(
       store.outbox,
       bus,
-      senders,
+      channels,
       {
-        ...BASE_OPTS,
+        pollMs: pollMs ?? 3_600_000,
+        ...(claimDelayMs !== undefined ? { claimDelayMs } : {}),
+        ...(settler ? { settler } : {}),
         onResult: (j, ok, dead) => {
           results.push({ id: j.id, ok, dead });
           resultCount.bump();
         },
-        ...over,
       },
       silent,
     );
@@ -278,17 +288,98 @@ describe('OutboxDispatcher', () => {
     expect(j.nextAt).toBeLessThanOrEqual(after + 60_000);
   });
 
-  it('dead-letters a job of a channel that has no sender; other channels are delivered', async () => {
+  it('never claims a job of a channel it has no sender for: it stays pending and untouched for a node that has one', async () => {
     const sender = new ScriptedSender(() => ({ ok: true, response: 'ok' }));
     const [mail, hook] = await store.outbox.enqueue([job('m', 1, { channel: 'smtp' }), job('w', 1)]);
-    dispatcher({ webhook: sender }).start();
-    await resultCount.reach(2, 'both jobs');
-    expect(results).toContainEqual({ id: mail, ok: false, dead: true });
-    expect(results).toContainEqual({ id: hook, ok: true, dead: false });
-    const m = await jobOf(mail!);
-    expect(m).toMatchObject({ status: 'dead', attempts: 1 });
-    expect(m.lastError).toContain('smtp');
+    const webhookOnly = dispatcher({ webhook: sender }, { claimAhead: 2 });
+    webhookOnly.start();
+    await resultCount.reach(1, 'the webhook job');
+    // Claims ahead too: a fresh smtp job written while the grant stands is not handed over.
+    const [mail2] = await store.outbox.enqueue([job('m2', 1, { channel: 'smtp' })]);
+    await bus.publish({ type: 'outbox.wake' });
+    await barrier();
+    await barrier();
+    expect(results).toEqual([{ id: hook, ok: true, dead: false }]);
+    for (const id of [mail!, mail2!]) expect(await jobOf(id)).toMatchObject({ status: 'pending', attempts: 0, lastError: '' });
     expect(sender.jobs.map((j) => j.id)).toEqual([hook]);
+    // A node that can send smtp delivers them (one dispatcher per process: the first one stops).
+    await webhookOnly.stop();
+    const smtp = new ScriptedSender(() => ({ ok: true, response: 'sent' }));
+    dispatcher({ smtp }).start();
+    await resultCount.reach(3, 'the smtp jobs, on the node that has a sender');
+    expect(smtp.jobs.map((j) => j.id).sort((a, b) => a - b)).toEqual([mail, mail2]);
+  });
+
+  it('each channel has its own slots: a channel whose deliveries hang takes none of another channel\'s', async () => {
+    const hook = new GatedSender();
+    const sms = new GatedSender();
+    await store.outbox.enqueue(Array.from({ length: 4 }, (_, i) => job(`w${i}`, i)));
+    const smsIds = await store.outbox.enqueue(Array.from({ length: 3 }, (_, i) => job(`s${i}`, i, { channel: 'sms', target: `+4477000000${i}` })));
+    dispatcher({ webhook: hook, sms }, {}, { webhook: { concurrency: 2 }, sms: { concurrency: 1 } }).start();
+    await hook.startedCount.reach(2, 'two webhook deliveries');
+    await sms.startedCount.reach(1, 'one sms delivery');
+    await barrier();
+    expect(hook.active).toBe(2);
+    expect(sms.active).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      await sms.startedCount.reach(i + 1, `sms ${i + 1}`);
+      sms.release(sms.started[i]!.id);
+    }
+    await resultCount.reach(3, 'every sms job while webhook deliveries hang');
+    expect(results.map((r) => r.id).sort((a, b) => a - b)).toEqual(smsIds);
+    expect(sms.maxActive).toBe(1);
+    expect(hook.maxActive).toBe(2);
+    for (let i = 0; i < 4; i++) {
+      await hook.startedCount.reach(i + 1, `webhook ${i + 1}`);
+      hook.release(hook.started[i]!.id);
+    }
+    await resultCount.reach(7, 'every job');
+    expect(hook.maxActive).toBe(2);
+  });
+
+  it('attempts, backoff and lease follow each job\'s channel', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const T0 = Date.UTC(2030, 0, 1);
+    vi.setSystemTime(T0);
+    const failing = (): Attempt => ({ ok: false, response: '', error: 'down' });
+    const hook = new ScriptedSender(failing);
+    const sms = new ScriptedSender(failing);
+    const [h] = await store.outbox.enqueue([job('h', 1)]);
+    const [m] = await store.outbox.enqueue([job('m', 1, { channel: 'sms' })]);
+    dispatcher({ webhook: hook, sms }, {}, {
+      webhook: { maxAttempts: 5, firstRetryMs: 1_000, maxRetryMs: 60_000, leaseMs: 30_000 },
+      sms: { maxAttempts: 2, firstRetryMs: 300, maxRetryMs: 300, leaseMs: 5_000 },
+    }).start();
+    await resultCount.reach(2, 'the first attempt of each');
+    expect(hook.jobs[0]!.nextAt, 'webhook lease').toBe(T0 + 30_000);
+    expect(sms.jobs[0]!.nextAt, 'sms lease').toBe(T0 + 5_000);
+    expect(await jobOf(h!)).toMatchObject({ status: 'pending', attempts: 1, nextAt: T0 + 1_000 });
+    expect(await jobOf(m!)).toMatchObject({ status: 'pending', attempts: 1, nextAt: T0 + 300 });
+    vi.setSystemTime(T0 + 300);
+    await bus.publish({ type: 'outbox.wake' });
+    await resultCount.reach(3, 'the second sms attempt');
+    expect(results[2]).toEqual({ id: m, ok: false, dead: true });
+    expect(await jobOf(m!), 'dead after its channel\'s two attempts').toMatchObject({ status: 'dead', attempts: 2 });
+    expect(await jobOf(h!), 'webhook keeps waiting for its own retry').toMatchObject({ status: 'pending', attempts: 1 });
+    expect(hook.jobs).toHaveLength(1);
+  });
+
+  it('circuit breakers are per channel: a target failing on one channel does not hold back the same target on another', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.UTC(2030, 0, 1));
+    const hook = new ScriptedSender(() => ({ ok: false, response: 'HTTP 503', error: 'status 503' }));
+    const sms = new ScriptedSender(() => ({ ok: true, response: 'queued' }));
+    const [h1, h2] = await store.outbox.enqueue([job('h1', 1, { target: 'X' }), job('h2', 1, { target: 'X' })]);
+    dispatcher({ webhook: hook, sms }, { concurrency: 1, firstRetryMs: 60_000 }, { webhook: { breaker: { threshold: 1, minOpenMs: 60_000 } } }).start();
+    await resultCount.reach(1, 'the failure that opens the webhook breaker of X');
+    const smsIds = await store.outbox.enqueue([job('s1', 1, { channel: 'sms', target: 'X' }), job('s2', 1, { channel: 'sms', target: 'X' })]);
+    await bus.publish({ type: 'outbox.wake' });
+    await resultCount.reach(3, 'both sms jobs to X');
+    expect(sms.jobs.map((j) => j.id).sort((a, b) => a - b)).toEqual(smsIds);
+    expect(hook.jobs.map((j) => j.id)).toHaveLength(1);
+    expect([h1, h2]).toContain(hook.jobs[0]!.id);
+    const waiting = hook.jobs[0]!.id === h1 ? h2 : h1;
+    expect(await jobOf(waiting!), 'the webhook breaker holds it, attempts untouched').toMatchObject({ status: 'pending', attempts: 0 });
   });
 
   it('never has more than `concurrency` deliveries in flight', async () => {

@@ -54,7 +54,7 @@ describe('MessageService publication order', () => {
     it(`read reports and sends committed together reach the bus in seq order (${label})`, async () => {
       store = new SqliteStore({ file: ':memory:', synchronous: 'NORMAL', nodeId: 1, commitMaxBatch: 512, commitMaxDelayMs: 0, inlineFanoutMax: 100, });
       bus = new MemoryBus();
-      hub = new Hub(store, bus, { tokenTtlMs: 60_000, maxGroupMembers: 100, effects });
+      hub = new Hub(store, bus, { tokenTtlMs: 60_000, maxGroupMembers: 100, effects: [effects] });
       for (const u of ['alice', 'bob', 'carol']) await hub.users.create(u, { name: u });
       const seed = await hub.messages.send({ sender: 'alice', conv: single('bob'), payload });
       // Warm the caches, so that every call below reaches the store in the same turn.

@@ -70,3 +70,32 @@ export const NO_EFFECTS: EffectsPlanner = {
   membership: async () => [],
   state: async () => [],
 };
+
+/**
+ * Several planners as one (callbacks today; channel apps, notifications and robots next), in the
+ * given order:
+ * - beforeSend asks each planner in turn; the first decision other than `allow` (reject, drop or
+ *   replace) is the result and the later planners are not asked. A replacement is therefore final:
+ *   no later planner sees or checks the replaced content. All allow: allow.
+ * - every after-* hook asks all planners (concurrently) and concatenates their specs in planner
+ *   order, so jobs of one planner keep their order within their keys.
+ */
+export function combinePlanners(planners: readonly EffectsPlanner[]): EffectsPlanner {
+  if (planners.length === 0) return NO_EFFECTS;
+  if (planners.length === 1) return planners[0]!;
+  const all = async <T>(ask: (p: EffectsPlanner) => Promise<T[]>): Promise<T[]> => (await Promise.all(planners.map(ask))).flat();
+  return {
+    beforeSend: async (f) => {
+      for (const p of planners) {
+        const d = await p.beforeSend(f);
+        if (d.action !== 'allow') return d;
+      }
+      return { action: 'allow' };
+    },
+    afterSend: (f) => all((p) => p.afterSend(f)),
+    afterRecall: (m, operator, origin) => all((p) => p.afterRecall(m, operator, origin)),
+    afterRead: (reader, conv, ts, origin) => all((p) => p.afterRead(reader, conv, ts, origin)),
+    membership: (f) => all((p) => p.membership(f)),
+    state: (f) => all((p) => p.state(f)),
+  };
+}

@@ -2,6 +2,8 @@
  * The outbox: every side effect that leaves the process (callbacks today; channel apps, email and SMS
  * tomorrow) is a job row, written in the same transaction as the change that causes it and delivered
  * afterwards by dispatchers with retries, backoff and a dead-letter state. Nothing is fire-and-forget.
+ * A job belongs to a channel (which Sender delivers it, core/ports/sender.ts); each channel has its own
+ * delivery policy (src/outbox/policy.ts).
  *
  * Contract (every backend; test/contract/outbox.contract.ts):
  * - A job requested with a write (EffectSpec in a store command) commits or rolls back with it.
@@ -10,9 +12,17 @@
  *   job is leased until `nextAt` and its `attempts` already counts the attempt it is claimed for; if its
  *   dispatcher dies, the job becomes claimable again after the lease (at-least-once; the job id is the
  *   stable delivery id receivers dedupe on).
- * - Results are fenced by the lease: an outcome carrying `lease` (the claimed job's `nextAt`) applies only
- *   while that lease is the job's current one, so a dispatcher whose lease lapsed (and whose job was
- *   claimed again) cannot overwrite the newer attempt's result.
+ * - A job created with `notBefore` is not due before then: neither claim() nor a claim ahead (grant())
+ *   hands it out earlier. Like a retry, a job that is not due holds back the later jobs of its key.
+ * - Claims take only the channels asked for (ClaimOptions.channels), so a node never leases, nor
+ *   dead-letters, a job it has no sender for: the job waits for a node that has one.
+ * - Results are fenced: an outcome carrying `lease` (the claimed job's `nextAt`) applies only while that
+ *   lease is the job's current one, so a dispatcher whose lease lapsed (and whose job was claimed again)
+ *   cannot overwrite the newer attempt's result; an outcome without `lease` (a manual complete or fail)
+ *   applies only while the job is active (pending or in flight): a delivered or dead job is final
+ *   until it is redelivered.
+ * - A final outcome (delivered, or dead) may carry a SettleReaction (see OnSettled): its follow-up jobs
+ *   are written in the same transaction as the outcome, and only if the fence accepts the outcome.
  * - A dead-lettered job no longer holds its key: the jobs queued behind it proceed. A redelivered job
  *   rejoins its key in id order, never while another job of the key is in flight.
  * - The cost of a claim does not grow with the number of jobs queued behind busy or failing keys.
@@ -20,8 +30,10 @@
  *   FOR UPDATE SKIP LOCKED.
  */
 
-/** Per-call options of claim(): per-target fairness, decided by the dispatcher. */
+/** Per-call options of claim() and grant(): which channels, and per-target fairness, decided by the dispatcher. */
 export interface ClaimOptions {
+  /** Only jobs of these channels (the ones this node has senders for). Default: every channel. */
+  channels?: string[];
   /** Most jobs in flight per (channel, target), counting `inFlight`. Default: no per-target limit. */
   perTarget?: number;
   /** Jobs already in flight per target key (`targetKey(channel, target)`). */
@@ -35,11 +47,20 @@ export function targetKey(channel: string, target: string): string {
   return `${channel}\u0000${target}`;
 }
 
+/**
+ * What core commits together with a job's final outcome (see OnSettled). Written in the settle's
+ * transaction, only if the outcome is applied; a settle carrying one resolves only once durable.
+ */
+export interface SettleReaction {
+  /** Follow-up jobs, e.g. a fallback to another channel, or a status report (may be delayed with notBefore). */
+  enqueue?: NewJob[];
+}
+
 /** The result of one attempt, as the dispatcher records it. */
 export type AttemptOutcome =
-  | { id: number; lease?: number; ok: true; response: string; at: number }
-  /** `nextAt` null: dead-letter. */
-  | { id: number; lease?: number; ok: false; error: string; response: string; nextAt: number | null }
+  | { id: number; lease?: number; ok: true; response: string; at: number; then?: SettleReaction }
+  /** `nextAt` null: dead-letter (final: `then` applies); a number: retry then (`then` is ignored). */
+  | { id: number; lease?: number; ok: false; error: string; response: string; nextAt: number | null; then?: SettleReaction }
   /**
    * Not attempted after all (its target's breaker opened, or it waited too long for a slot): pending
    * again at `nextAt` with the attempt it was claimed for given back.
@@ -59,6 +80,13 @@ export interface NewJob {
   body: Record<string, unknown>;
   /** Sender-specific extras (e.g. ClientIP, OptPlatform of a callback). */
   meta: Record<string, string>;
+  /** Not due before this time (epoch ms): scheduling and escalation. Default: due at once. */
+  notBefore?: number;
+  /**
+   * Correlation reference to the business object the job is about ("msg:123",
+   * "notification:9:user:alice"): OutboxStore.byRef lists the jobs of one reference with their status.
+   */
+  ref?: string;
 }
 
 /**
@@ -81,15 +109,17 @@ export interface EffectSpec extends NewJob {
 
 export type JobStatus = 'pending' | 'in_flight' | 'delivered' | 'dead';
 
-export interface OutboxJob extends Omit<NewJob, 'body'> {
+export interface OutboxJob extends Omit<NewJob, 'body' | 'notBefore' | 'ref'> {
   /** Stable delivery id. */
   id: number;
   /** The exact JSON text to deliver (as stored: senders send it as is). */
   body: string;
+  /** The job's correlation reference; absent when it was created without one. */
+  ref?: string;
   status: JobStatus;
   attempts: number;
   createdAt: number;
-  /** When the job may next be attempted (pending) or its lease ends (in_flight). */
+  /** When the job may next be attempted (pending; at first its notBefore) or its lease ends (in_flight). */
   nextAt: number;
   lastError: string;
   lastResponse: string;
@@ -104,35 +134,72 @@ export interface JobFilter {
   limit: number;
 }
 
+/** A job's final outcome, as core's OnSettled hook sees it. */
+export type FinalOutcome = { status: 'delivered'; response: string; at: number } | { status: 'dead'; error: string; response: string };
+
+/**
+ * How core reacts to the final outcomes of one channel's jobs (registered per channel with the
+ * OutboxSettler, src/outbox/settler.ts; runs on the main thread, never inside a store transaction).
+ *
+ * Contract:
+ * - `react` is asked once per final outcome (delivered, or dead) before it is recorded, whoever
+ *   records it: the dispatcher, or a manual complete/fail. Its SettleReaction is written in the same
+ *   transaction as the outcome, and only if the outcome is applied (a lapsed lease, or a job already
+ *   final, drops both). It must not write elsewhere itself; it may read. If it throws, the outcome is
+ *   not recorded as final: the dispatcher records a retry instead (backoff of the channel), a manual
+ *   call rejects. It is asked again whenever the job reaches a final outcome again (after a redelivery).
+ * - `settled` runs after that transaction is durable, once per applied final outcome (e.g. a bus event
+ *   so that agents see a delivery status change live). Its errors are logged, never retried.
+ * - `redelivered` runs after a redelivery made the dead job pending again.
+ * Delivery is at least once, so `react` may be asked again for a job whose earlier outcome was lost
+ * (the process died before recording it): follow-up jobs should be idempotent for their receivers.
+ */
+export interface OnSettled {
+  react?(job: OutboxJob, outcome: FinalOutcome): SettleReaction | undefined | Promise<SettleReaction | undefined>;
+  settled?(job: OutboxJob, outcome: FinalOutcome): void | Promise<void>;
+  redelivered?(job: OutboxJob): void | Promise<void>;
+}
+
 export interface OutboxStore {
   /** Jobs not tied to another write (e.g. a device's login). */
   enqueue(jobs: NewJob[]): Promise<number[]>;
   /** Lease up to `limit` due jobs for `leaseMs` (see the contract above). */
   claim(now: number, limit: number, leaseMs: number, opts?: ClaimOptions): Promise<OutboxJob[]>;
   /**
-   * Claim ahead for this process: the store may lease up to `n` more jobs (in total, over later writes)
-   * as the writes that create them commit, with `leaseMs` and `opts` as claim() would, and hand them
-   * to the watcher once durable — saving the claim round trip for fresh jobs. `opts` replaces the
-   * previous grant's options; `n` adds to what is left of it. Without a watcher nothing is claimed.
+   * Claim ahead for this process, per channel: the store may lease up to `n` more jobs of `channel`
+   * (in total, over later writes) as the writes that create them commit, with `leaseMs` and `opts` as
+   * claim() would, and hand them to the watcher once durable — saving the claim round trip for fresh
+   * jobs. `opts` replaces the channel's previous options (its `channels` is ignored); `n` adds to what
+   * is left of the channel's grant. Without a watcher nothing is claimed.
    */
-  grant(n: number, leaseMs: number, opts?: ClaimOptions): Promise<void>;
-  /** Withdraw what is left of the grants (jobs already handed over stay leased). */
+  grant(channel: string, n: number, leaseMs: number, opts?: ClaimOptions): Promise<void>;
+  /** Withdraw what is left of every grant (jobs already handed over stay leased). */
   revoke(): Promise<void>;
   /** Receive the jobs claimed under grant(); one watcher per process. Returns an unsubscribe. */
   watch(listener: (jobs: OutboxJob[]) => void): () => void;
   /**
-   * Record attempt results in one write; returns how many applied (an outcome whose `lease` is no longer
-   * the job's current one is ignored). Delivered: response kept (truncated); failed: pending again at
-   * `nextAt`, or dead.
+   * Record attempt results in one write; returns the ids of the outcomes that applied, in order (see the
+   * fence in the contract). Delivered: response kept (truncated); failed: pending again at `nextAt`, or
+   * dead. A final outcome's SettleReaction is applied with it; a write carrying one resolves once durable.
    */
-  settle(outcomes: AttemptOutcome[]): Promise<number>;
-  /** settle() of one delivered job, without a lease fence. */
-  complete(id: number, response: string, now: number): Promise<void>;
-  /** settle() of one failed attempt, without a lease fence: retry at `nextAt`, or dead when null. */
-  fail(id: number, error: string, response: string, nextAt: number | null): Promise<void>;
+  settle(outcomes: AttemptOutcome[]): Promise<number[]>;
+  /** settle() of one delivered job, fenced to active jobs, with no reaction; true if it applied. */
+  complete(id: number, response: string, now: number): Promise<boolean>;
+  /** settle() of one failed attempt, fenced to active jobs, with no reaction: retry at `nextAt`, or dead when null. */
+  fail(id: number, error: string, response: string, nextAt: number | null): Promise<boolean>;
+  /** One job, or null. */
+  get(id: number): Promise<OutboxJob | null>;
   list(filter: JobFilter): Promise<OutboxJob[]>;
+  /** The jobs created with this correlation reference, oldest first, at most `limit` (default 1000). */
+  byRef(ref: string, limit?: number): Promise<OutboxJob[]>;
   /** Make a dead job (or, with no id, every dead job) pending again with fresh attempts. Returns how many. */
   redeliver(id?: number, now?: number): Promise<number>;
+  /**
+   * redeliver() in bounded steps that name what they revived: that dead job, or up to `limit` of the
+   * oldest dead jobs, pending again at `now` with fresh attempts; returns them (call again while it
+   * returns `limit`).
+   */
+  revive(id: number | undefined, now: number, limit: number): Promise<OutboxJob[]>;
   /**
    * Delete up to `limit` delivered jobs created before `deliveredBefore` and dead jobs created before
    * `deadBefore` (retention of the delivery log). Returns how many were deleted; call again while it

@@ -268,6 +268,14 @@ const MIGRATIONS: string[] = [
   INSERT OR REPLACE INTO meta(key, value)
     SELECT 'unread_mark_max', MAX(COALESCE((SELECT MAX(read_ts) FROM conversations), 0), COALESCE((SELECT MAX(end_ts) FROM user_hides), 0));
   `,
+  // 6 (outbox for many channels): a job's correlation reference ("msg:123"), NULL for jobs without
+  //    one; outbox_ref lists the jobs of one reference through a partial index, so jobs without a
+  //    reference (every callback today) cost it nothing. Delayed jobs (notBefore) need no column:
+  //    a new job's next_at is its notBefore.
+  `
+  ALTER TABLE outbox ADD COLUMN ref TEXT;
+  CREATE INDEX outbox_ref ON outbox(ref, id) WHERE ref IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,3 +1,4 @@
+import { invalid } from '../../core/errors.js';
 import { messageKey } from '../../core/ids.js';
 import {
   targetKey,
@@ -22,6 +23,10 @@ const KEEP_OK = 200; // of the response to a successful delivery
  * (at least once, under the same delivery id), which the outbox contract allows anyway.
  */
 const LEASE = { durable: false };
+/** Longest correlation reference (NewJob.ref). */
+const MAX_REF = 256;
+/** Default and largest page of byRef(). */
+const REF_PAGE = 1_000;
 
 interface JobRow {
   id: number;
@@ -38,6 +43,7 @@ interface JobRow {
   last_error: string;
   last_response: string;
   delivered_at: number;
+  ref: string | null;
 }
 
 function toJob(r: JobRow): OutboxJob {
@@ -49,6 +55,7 @@ function toJob(r: JobRow): OutboxJob {
     kind: r.kind,
     body: r.body,
     meta: JSON.parse(r.meta) as Record<string, string>,
+    ...(r.ref === null ? {} : { ref: r.ref }),
     status: STATUS[r.status] ?? 'pending',
     attempts: r.attempts,
     createdAt: r.created_at,
@@ -59,6 +66,14 @@ function toJob(r: JobRow): OutboxJob {
   };
 }
 
+/** What reviveRows() reads back of each revived job (at least). */
+interface RevivedRow {
+  id: number;
+  order_key: string;
+  channel: string;
+  target: string;
+}
+
 /** Facts of the committing command that effect specs may ask for. */
 export interface EffectFacts {
   message?: { uid: number; timestamp: number; seq: number };
@@ -66,14 +81,28 @@ export interface EffectFacts {
   unread?: (userId: string) => number;
 }
 
-const INSERT_JOB = `INSERT INTO outbox(channel, target, order_key, kind, body, meta, created_at, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_JOB = `INSERT INTO outbox(channel, target, order_key, kind, body, meta, created_at, next_at, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 /** A new job becomes its key's head unless the key already has one (an older active job). */
 const INSERT_HEAD = `INSERT OR IGNORE INTO outbox_heads(order_key, channel, target, job_id, next_at) VALUES (?, ?, ?, ?, ?)`;
 
+/** When a new job is first due: at once, or at its notBefore. */
+function dueAt(j: NewJob, now: number): number {
+  if (j.notBefore === undefined) return now;
+  if (typeof j.notBefore !== 'number' || !Number.isFinite(j.notBefore)) throw invalid('outbox job notBefore must be a finite time in ms');
+  return Math.max(now, Math.ceil(j.notBefore));
+}
+
+function refOf(j: NewJob): string | null {
+  if (j.ref === undefined) return null;
+  if (typeof j.ref !== 'string' || j.ref.length === 0 || j.ref.length > MAX_REF) throw invalid(`outbox job ref must be 1..${MAX_REF} characters`);
+  return j.ref;
+}
+
 /** Insert one job and keep the heads invariant. Inside a writer command. */
 function insertJob(ctx: SqliteContext, j: NewJob, body: string, now: number): number {
-  const id = Number(ctx.stmt(INSERT_JOB).run(j.channel, j.target, j.orderKey, j.kind, body, JSON.stringify(j.meta), now, now).lastInsertRowid);
-  ctx.stmt(INSERT_HEAD).run(j.orderKey, j.channel, j.target, id, now);
+  const due = dueAt(j, now);
+  const id = Number(ctx.stmt(INSERT_JOB).run(j.channel, j.target, j.orderKey, j.kind, body, JSON.stringify(j.meta), now, due, refOf(j)).lastInsertRowid);
+  ctx.stmt(INSERT_HEAD).run(j.orderKey, j.channel, j.target, id, due);
   ctx.freshJobs = true;
   ctx.lastJobId = id;
   return id;
@@ -108,24 +137,21 @@ export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefine
 export class SqliteOutbox implements OutboxStore {
   /** Rotates the order in which targets are served by successive claims. */
   private turn = 0;
-  /** What grant() allows the batch epilogue to claim for this process's dispatcher. */
-  private granted = 0;
-  private grantLeaseMs = 0;
-  private grantOpts: ClaimOptions = {};
+  /** What grant() allows the batch epilogue to claim for this process's dispatcher, per channel. */
+  private readonly grants = new Map<string, { n: number; leaseMs: number; opts: ClaimOptions }>();
   private listener: ((jobs: OutboxJob[]) => void) | null = null;
 
   constructor(private readonly ctx: SqliteContext) {}
 
-  grant(n: number, leaseMs: number, opts: ClaimOptions = {}): Promise<void> {
+  grant(channel: string, n: number, leaseMs: number, opts: ClaimOptions = {}): Promise<void> {
     // Plain state of the writer's thread: no write needed, and it applies to the next batch.
-    this.granted = Math.max(0, this.granted + n);
-    this.grantLeaseMs = leaseMs;
-    this.grantOpts = opts;
+    const left = this.grants.get(channel)?.n ?? 0;
+    this.grants.set(channel, { n: Math.max(0, left + n), leaseMs, opts: { ...opts, channels: [channel] } });
     return Promise.resolve();
   }
 
   revoke(): Promise<void> {
-    this.granted = 0;
+    this.grants.clear();
     return Promise.resolve();
   }
 
@@ -143,19 +169,39 @@ export class SqliteOutbox implements OutboxStore {
   epilogueWanted(): boolean {
     const fresh = this.ctx.freshJobs;
     this.ctx.freshJobs = false;
-    return fresh && this.granted > 0 && this.listener !== null;
+    if (!fresh || this.listener === null) return false;
+    for (const g of this.grants.values()) if (g.n > 0) return true;
+    return false;
   }
 
   /** Only after epilogueWanted() answered true, in the same batch. */
   epilogue(): ((durable: boolean) => void) | undefined {
     if (!this.listener) return undefined;
-    // This batch's own jobs included: they are handed over only once the batch is durable.
-    const jobs = this.claimRows(Date.now(), this.granted, this.grantLeaseMs, this.grantOpts, Number.MAX_SAFE_INTEGER);
+    const now = Date.now();
+    const jobs: OutboxJob[] = [];
+    const taken: Array<{ channel: string; n: number }> = [];
+    for (const [channel, g] of this.grants) {
+      if (g.n <= 0) continue;
+      // This batch's own jobs included: they are handed over only once the batch is durable.
+      const got = this.claimRows(now, g.n, g.leaseMs, g.opts, Number.MAX_SAFE_INTEGER);
+      if (got.length === 0) continue;
+      g.n -= got.length;
+      taken.push({ channel, n: got.length });
+      for (const j of got) jobs.push(j);
+    }
     if (jobs.length === 0) return undefined;
-    this.granted -= jobs.length;
     const listener = this.listener;
-    // Not durable (COMMIT or fsync failed): the leases did not persist, the grant is given back.
-    return (durable) => (durable ? listener(jobs) : (this.granted += jobs.length));
+    // Not durable (COMMIT or fsync failed): the leases did not persist, the grants are given back.
+    return (durable) => {
+      if (durable) {
+        listener(jobs);
+        return;
+      }
+      for (const t of taken) {
+        const g = this.grants.get(t.channel);
+        if (g) g.n += t.n;
+      }
+    };
   }
 
   enqueue(jobs: NewJob[]): Promise<number[]> {
@@ -175,9 +221,10 @@ export class SqliteOutbox implements OutboxStore {
    * command.
    */
   private claimRows(now: number, limit: number, leaseMs: number, opts: ClaimOptions, maxJobId: number): OutboxJob[] {
-    const targets = this.targets().filter((t) => !opts.exclude?.includes(targetKey(t.channel, t.target)));
     const out: OutboxJob[] = [];
-    if (targets.length === 0 || limit <= 0) return out;
+    if (limit <= 0) return out;
+    const targets = this.targets(opts.channels).filter((t) => !opts.exclude?.includes(targetKey(t.channel, t.target)));
+    if (targets.length === 0) return out;
     const start = this.turn++ % targets.length;
     const due = this.ctx.stmt(
       `SELECT order_key, job_id FROM outbox_heads WHERE channel = ? AND target = ? AND next_at <= ? AND job_id <= ? ORDER BY next_at LIMIT ?`,
@@ -205,17 +252,33 @@ export class SqliteOutbox implements OutboxStore {
     return out;
   }
 
-  /** The distinct (channel, target) pairs that have heads: one index step each (a skip scan). */
-  private targets(): Array<{ channel: string; target: string }> {
-    const next = this.ctx.stmt(`SELECT channel, target FROM outbox_heads WHERE (channel, target) > (?, ?) ORDER BY channel, target LIMIT 1`);
+  /**
+   * The distinct (channel, target) pairs that have heads, of the given channels (all when undefined):
+   * one index step each (a skip scan of outbox_heads_due).
+   */
+  private targets(channels: string[] | undefined): Array<{ channel: string; target: string }> {
     const out: Array<{ channel: string; target: string }> = [];
-    let last = { channel: '', target: '' };
-    for (;;) {
-      const r = next.get(last.channel, last.target) as { channel: string; target: string } | undefined;
-      if (!r) return out;
-      out.push(r);
-      last = r;
+    if (channels === undefined) {
+      const next = this.ctx.stmt(`SELECT channel, target FROM outbox_heads WHERE (channel, target) > (?, ?) ORDER BY channel, target LIMIT 1`);
+      let last = { channel: '', target: '' };
+      for (;;) {
+        const r = next.get(last.channel, last.target) as { channel: string; target: string } | undefined;
+        if (!r) return out;
+        out.push(r);
+        last = r;
+      }
     }
+    // `>=` for the first step: an empty target is a target too.
+    const first = this.ctx.stmt(`SELECT target FROM outbox_heads WHERE channel = ? AND target >= ? ORDER BY target LIMIT 1`);
+    const next = this.ctx.stmt(`SELECT target FROM outbox_heads WHERE channel = ? AND target > ? ORDER BY target LIMIT 1`);
+    for (const channel of [...new Set(channels)].sort()) {
+      let r = first.get(channel, '') as { target: string } | undefined;
+      while (r) {
+        out.push({ channel, target: r.target });
+        r = next.get(channel, r.target) as { target: string } | undefined;
+      }
+    }
+    return out;
   }
 
   /** Point the key's head at its oldest active job, or drop it when none is left. */
@@ -227,16 +290,18 @@ export class SqliteOutbox implements OutboxStore {
     else this.ctx.stmt(`DELETE FROM outbox_heads WHERE order_key = ?`).run(orderKey);
   }
 
-  settle(outcomes: AttemptOutcome[]): Promise<number> {
-    return this.ctx.write(() => this.apply(outcomes), LEASE);
+  settle(outcomes: AttemptOutcome[]): Promise<number[]> {
+    // A reaction's jobs, and the post-commit hooks that announce its outcome, wait for durability.
+    const reacting = outcomes.some((o) => 'then' in o && o.then !== undefined);
+    return this.ctx.write(() => this.apply(outcomes), reacting ? undefined : LEASE);
   }
 
-  /** Apply outcomes inside a writer command. */
-  private apply(outcomes: AttemptOutcome[]): number {
+  /** Apply outcomes inside a writer command; returns the ids of those applied. */
+  private apply(outcomes: AttemptOutcome[]): number[] {
     // One statement per outcome: the update is its own fence (`lease` given: only while the job is in
-    // flight under that lease) and returns the key whose head must move.
+    // flight under that lease; none: only while it is active) and returns the key whose head must move.
     const fence = (sql: string): [Database.Statement, Database.Statement] => [
-      this.ctx.stmt(`${sql} WHERE id = ? RETURNING order_key`),
+      this.ctx.stmt(`${sql} WHERE id = ? AND status IN (0, 1) RETURNING order_key`),
       this.ctx.stmt(`${sql} WHERE id = ? AND status = 1 AND next_at = ? RETURNING order_key`),
     ];
     const delivered = fence(`UPDATE outbox SET status = 2, delivered_at = ?, next_at = 0, last_response = ?, last_error = ''`);
@@ -247,18 +312,22 @@ export class SqliteOutbox implements OutboxStore {
       const r = (o.lease === undefined ? pair[0].get(...args, o.id) : pair[1].get(...args, o.id, o.lease)) as { order_key: string } | undefined;
       return r?.order_key;
     };
-    let applied = 0;
+    const applied: number[] = [];
     let deliveries = 0;
+    const now = Date.now();
     for (const o of outcomes) {
+      if ('release' in o) {
+        const key = run(released, o, o.nextAt);
+        if (key === undefined) continue;
+        if (retryHead.run(o.nextAt, key, o.id).changes === 0) this.advance(key);
+        applied.push(o.id);
+        continue;
+      }
       if (o.ok) {
         const key = run(delivered, o, o.at, o.response.slice(0, KEEP_OK));
         if (key === undefined) continue;
         deliveries++;
         this.advance(key);
-      } else if ('release' in o) {
-        const key = run(released, o, o.nextAt);
-        if (key === undefined) continue;
-        if (retryHead.run(o.nextAt, key, o.id).changes === 0) this.advance(key);
       } else if (o.nextAt === null) {
         const key = run(failed, o, 3, 0, o.error.slice(0, KEEP), o.response.slice(0, KEEP));
         if (key === undefined) continue;
@@ -268,8 +337,12 @@ export class SqliteOutbox implements OutboxStore {
         if (key === undefined) continue;
         // The job stays its key's head (it is the oldest active job): the key waits for the retry.
         if (retryHead.run(o.nextAt, key, o.id).changes === 0) this.advance(key);
+        applied.push(o.id);
+        continue;
       }
-      applied++;
+      // A final outcome: its reaction commits with it, and only with it.
+      for (const j of o.then?.enqueue ?? []) insertJob(this.ctx, j, JSON.stringify(j.body), now);
+      applied.push(o.id);
     }
     if (deliveries > 0) {
       this.ctx
@@ -279,12 +352,27 @@ export class SqliteOutbox implements OutboxStore {
     return applied;
   }
 
-  async complete(id: number, response: string, now: number): Promise<void> {
-    await this.settle([{ id, ok: true, response, at: now }]);
+  async complete(id: number, response: string, now: number): Promise<boolean> {
+    return (await this.settle([{ id, ok: true, response, at: now }])).length > 0;
   }
 
-  async fail(id: number, error: string, response: string, nextAt: number | null): Promise<void> {
-    await this.settle([{ id, ok: false, error, response, nextAt }]);
+  async fail(id: number, error: string, response: string, nextAt: number | null): Promise<boolean> {
+    return (await this.settle([{ id, ok: false, error, response, nextAt }])).length > 0;
+  }
+
+  get(id: number): Promise<OutboxJob | null> {
+    return this.ctx.read(() => {
+      const row = this.ctx.stmt(`SELECT * FROM outbox WHERE id = ?`).get(id) as JobRow | undefined;
+      return row ? toJob(row) : null;
+    });
+  }
+
+  byRef(ref: string, limit = REF_PAGE): Promise<OutboxJob[]> {
+    return this.ctx.read(() => {
+      const n = Math.max(1, Math.min(REF_PAGE, Math.floor(limit) || 1));
+      // Through the partial index outbox_ref (ref = ? implies ref IS NOT NULL).
+      return (this.ctx.stmt(`SELECT * FROM outbox WHERE ref = ? ORDER BY id LIMIT ?`).all(ref, n) as JobRow[]).map(toJob);
+    });
   }
 
   list(f: JobFilter): Promise<OutboxJob[]> {
@@ -309,25 +397,39 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   redeliver(id?: number, now = Date.now()): Promise<number> {
-    return this.ctx.write(() => {
-      const rows = (
-        id === undefined
-          ? this.ctx.stmt(`UPDATE outbox SET status = 0, attempts = 0, next_at = ? WHERE status = 3 RETURNING id, order_key, channel, target`).all(now)
-          : this.ctx.stmt(`UPDATE outbox SET status = 0, attempts = 0, next_at = ? WHERE status = 3 AND id = ? RETURNING id, order_key, channel, target`).all(now, id)
-      ) as Array<{ id: number; order_key: string; channel: string; target: string }>;
-      const head = this.ctx.stmt(`SELECT job_id FROM outbox_heads WHERE order_key = ?`);
-      const status = this.ctx.stmt(`SELECT status FROM outbox WHERE id = ?`);
-      for (const r of rows) {
-        const h = head.get(r.order_key) as { job_id: number } | undefined;
-        if (!h) {
-          this.ctx.stmt(INSERT_HEAD).run(r.order_key, r.channel, r.target, r.id, now);
-        } else if (h.job_id > r.id && (status.get(h.job_id) as { status: number } | undefined)?.status !== 1) {
-          // Older than the key's pending head: it goes first. Behind an in-flight head it waits its turn.
-          this.advance(r.order_key);
-        }
+    return this.ctx.write(() => this.reviveRows(id, now, undefined, 'id, order_key, channel, target').length);
+  }
+
+  revive(id: number | undefined, now: number, limit: number): Promise<OutboxJob[]> {
+    return this.ctx.write(() => (this.reviveRows(id, now, Math.max(1, Math.floor(limit) || 1), '*') as JobRow[]).map(toJob));
+  }
+
+  /**
+   * Make that dead job (or up to `limit` of the oldest, or every dead job) pending again at `now` with
+   * fresh attempts, rejoining its key. Inside a writer command; returns the revived rows (`columns`), by id.
+   */
+  private reviveRows(id: number | undefined, now: number, limit: number | undefined, columns: string): RevivedRow[] {
+    const set = `UPDATE outbox SET status = 0, attempts = 0, next_at = ?`;
+    const rows = (
+      id !== undefined
+        ? this.ctx.stmt(`${set} WHERE status = 3 AND id = ? RETURNING ${columns}`).all(now, id)
+        : limit === undefined
+          ? this.ctx.stmt(`${set} WHERE status = 3 RETURNING ${columns}`).all(now)
+          : this.ctx.stmt(`${set} WHERE id IN (SELECT id FROM outbox WHERE status = 3 ORDER BY id LIMIT ?) RETURNING ${columns}`).all(now, limit)
+    ) as RevivedRow[];
+    rows.sort((a, b) => a.id - b.id);
+    const head = this.ctx.stmt(`SELECT job_id FROM outbox_heads WHERE order_key = ?`);
+    const status = this.ctx.stmt(`SELECT status FROM outbox WHERE id = ?`);
+    for (const r of rows) {
+      const h = head.get(r.order_key) as { job_id: number } | undefined;
+      if (!h) {
+        this.ctx.stmt(INSERT_HEAD).run(r.order_key, r.channel, r.target, r.id, now);
+      } else if (h.job_id > r.id && (status.get(h.job_id) as { status: number } | undefined)?.status !== 1) {
+        // Older than the key's pending head: it goes first. Behind an in-flight head it waits its turn.
+        this.advance(r.order_key);
       }
-      return rows.length;
-    });
+    }
+    return rows;
   }
 
   prune(deliveredBefore: number, deadBefore: number, limit: number): Promise<number> {
