@@ -64,22 +64,40 @@ const convKey = (c: Conversation): string => `${c.type}\u0000${c.line}\u0000${c.
  *   always equals "committed derived rows not yet written".
  * - Readers merge the buffer with the tables (replay, unread totals); commands that need exact table
  *   state for a user first materialise that user's rows.
- * - meta.derived_uid: every message with a smaller or equal uid has all its derived rows in the tables.
- *   After a crash, `recover` re-derives rows for later messages, for the receivers that do not have
- *   them yet: a user's inbox rows and counter deltas are written together (materializeUser), so a
- *   user with the message's inbox row has its delta too.
+ * - meta.derived_uid (D): every committed message with a uid up to D has all its derived rows in the
+ *   tables. After a crash, `recover` re-derives rows for the messages above D, for the receivers that
+ *   do not have them yet: a user's inbox rows and counter deltas are written together
+ *   (materializeUser), so a user with the message's inbox row has its delta too.
+ *
+ * Keeping D true. A flush writes every buffered row, so every message committed so far has its rows,
+ * and raises D to the largest uid issued. A message can still be appended later with a uid at or below
+ * D: a reserved identity (reserveUid, for before-send hooks) issued before the flush and appended after
+ * it. Its append lowers D below its uid, in the same command as its `messages` row (so both commit or
+ * neither does); the next flush raises D again. Uids are not in commit order, seqs are, but `messages`
+ * has no index on seq: a seq mark would cost either a scan of the whole table at every start or an
+ * index write on every send, while this costs one comparison per send and one meta write only for a
+ * message appended after a flush passed its uid. Reservations never appended cost nothing (nothing
+ * tracks them, so nothing holds D down); one appended after a restart is caught the same way (the
+ * comparison starts from the stored D).
  */
 export class WriteBehind {
   private readonly inbox = new Map<string, InboxRow[]>();
   private readonly conv = new Map<string, Map<string, ConvDelta>>();
   private rows = 0;
+  /**
+   * At or above meta.derived_uid as this transaction sees it (exactly it, except after a lowering):
+   * a message with a uid above it needs no lowering of the watermark.
+   */
+  private written: number;
 
   constructor(
     private readonly stmt: (sql: string) => Database.Statement,
     private readonly undo: UndoLog,
     /** Called after rows are buffered, with the buffered row count (to schedule a flush). */
     private readonly onBuffered: (rows: number) => void,
-  ) {}
+  ) {
+    this.written = (stmt(`SELECT value FROM meta WHERE key = 'derived_uid'`).get() as { value: number } | undefined)?.value ?? 0;
+  }
 
   get size(): number {
     return this.rows;
@@ -91,6 +109,9 @@ export class WriteBehind {
    * command.
    */
   addMessage(m: DerivableMessage, recipients: string[], unreadOf: (userId: string, conv: Conversation) => number): void {
+    // A flush already moved the watermark past this uid (a reserved identity appended late): lower it
+    // so that a restart before the next flush re-derives this message's rows.
+    if (m.uid <= this.written) this.stmt(`UPDATE meta SET value = MIN(value, ?) WHERE key = 'derived_uid'`).run(m.uid - 1);
     for (const u of recipients) this.pushInbox(u, { seq: m.seq, type: EventType.message, uid: m.uid, data: null });
     if (m.persistFlag !== PersistFlag.none && m.persistFlag !== PersistFlag.transparent) {
       for (const u of recipients) {
@@ -193,14 +214,20 @@ export class WriteBehind {
   }
 
   /**
-   * Write every buffered row and advance the recovery watermark to `maxUid` (the largest uid issued so
-   * far: every message up to it now has its derived rows in the tables). Inside a writer command.
+   * Write every buffered row and raise the recovery watermark to `maxUid` (the largest uid issued so
+   * far: every message committed so far now has its derived rows in the tables; one appended later at
+   * or below it lowers the watermark again, see addMessage). Inside a writer command.
    */
   materializeAll(maxUid: number): void {
     for (const user of [...this.inbox.keys(), ...this.conv.keys()]) this.materializeUser(user);
     this
       .stmt(`INSERT INTO meta(key, value) VALUES ('derived_uid', ?) ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)`)
       .run(maxUid);
+    const before = this.written;
+    if (maxUid > before) {
+      this.written = maxUid;
+      this.undo.record(() => (this.written = before));
+    }
   }
 
   private writeInbox(user: string, rows: InboxRow[]): void {
@@ -228,8 +255,10 @@ export class WriteBehind {
   }
 
   /**
-   * After an unclean stop: re-derive the rows of messages past the watermark. Runs at open, in its own
-   * transaction, before any command. Returns the number of messages re-derived.
+   * After an unclean stop: re-derive the rows of messages past the watermark, for the receivers that
+   * exist, existed when the message was sent and do not have its rows yet (a message below the old
+   * watermark may be re-read after a lowering: its rows are found and skipped). Runs at open, in its
+   * own transaction, before any command. Returns the number of messages re-derived.
    */
   static recover(db: Database.Database): number {
     const wm = (db.prepare(`SELECT value FROM meta WHERE key = 'derived_uid'`).get() as { value: number } | undefined)?.value ?? 0;
@@ -261,6 +290,12 @@ export class WriteBehind {
       return st;
     };
     const hasRow = db.prepare('SELECT 1 AS x FROM inbox WHERE user_id = ? AND seq = ?');
+    const createdSeq = db.prepare('SELECT created_seq FROM users WHERE id = ?');
+    // A receiver destroyed since (its rows were deleted), or created again after the message, gets none.
+    const owed = (u: string, seq: number): boolean => {
+      const user = createdSeq.get(u) as { created_seq: number } | undefined;
+      return user !== undefined && user.created_seq < seq && hasRow.get(u, seq) === undefined;
+    };
     db.transaction(() => {
       const undo = new UndoLog();
       const wb = new WriteBehind(stmt, undo, () => {});
@@ -274,7 +309,7 @@ export class WriteBehind {
           persistFlag: r.persist_flag,
           timestamp: r.timestamp,
         };
-        const users = listedRecipients(m, r.recipients)?.filter((u) => hasRow.get(u, r.seq) === undefined);
+        const users = listedRecipients(m, r.recipients)?.filter((u) => owed(u, r.seq));
         if (!users || users.length === 0) continue;
         // The counters follow the rule with the facts as they are now (recalled, read, hidden since).
         wb.addMessage(m, users, recoveredUnread(stmt, { ...m, status: r.status }));
