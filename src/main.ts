@@ -20,7 +20,10 @@ import { channelPolicies } from './outbox/policy.js';
 import { OutboxSettler } from './outbox/settler.js';
 import { closeCallbackAgents } from './callbacks/http.js';
 import { Metrics } from './http/metrics.js';
-import { buildAdminApp, buildMainApp } from './http/server.js';
+import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
+import type { Surface } from './http/surface.js';
+import { adminSurface } from './api/admin/surface.js';
+import { devicesSurface } from './delivery/surface.js';
 import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
@@ -79,10 +82,13 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const bus = new MemoryBus((err) => log.error({ err }, 'bus subscriber failed'));
   const targets = new CallbackTargets(configuredTargets(config), store.settings, bus, (err) => log.error({ err }, 'loading callback targets failed'));
   await targets.load();
+  // Every final outcome, redelivery included, goes through the settler: channels' onSettled hooks see it.
+  const settler = new OutboxSettler(store.outbox, log);
   const hub = new Hub(store, bus, {
     tokenTtlMs: config.tokens.ttlSeconds * 1000,
     maxGroupMembers: config.messaging.maxGroupMembers,
     effects: [new TencentCallbacks(targets, store, log)],
+    redeliverer: settler,
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
@@ -92,7 +98,6 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const policies = channelPolicies(config, Object.keys(senders));
   policies[WEBHOOK] = webhook;
   const channels = Object.fromEntries(Object.entries(senders).map(([name, sender]) => [name, { sender, policy: policies[name]! }]));
-  const settler = new OutboxSettler(store.outbox, log);
   const dispatcher = new OutboxDispatcher(
     store.outbox,
     bus,
@@ -143,18 +148,21 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     log,
     { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },
   );
-  const deps = {
-    hub,
-    auth,
-    log,
-    metrics,
-    bodyLimit: config.admin.bodyLimitBytes,
-    ready: () => store.ping(),
-    version: VERSION,
-    nodeId: config.nodeId,
-    dataDir: config.dataDir,
-    extraRoutes: [...presenceRoutes(hub, gateway), ...callbackRoutes(hub, targets)],
-  };
+  // The API surfaces, one line each (docs/architecture.md: adding a surface).
+  const surfaces: Surface[] = [
+    adminSurface({
+      hub,
+      auth,
+      log,
+      metrics,
+      bodyLimit: config.admin.bodyLimitBytes,
+      nodeId: config.nodeId,
+      dataDir: config.dataDir,
+      extraRoutes: [...presenceRoutes(hub, gateway), ...callbackRoutes(hub, targets)],
+    }),
+    devicesSurface(gateway),
+  ];
+  const deps: HttpDeps = { surfaces, log, metrics, bodyLimit: config.admin.bodyLimitBytes, ready: () => store.ping(), version: VERSION };
 
   const apps: FastifyInstance[] = [];
   const closeAll = async (): Promise<void> => {
@@ -175,7 +183,6 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   try {
     const main = await buildMainApp(deps);
     apps.push(main);
-    gateway.attach(main.server);
     dispatcher.start();
     janitor.start();
     await main.listen({ host: config.host, port: config.port });

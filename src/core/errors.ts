@@ -1,7 +1,8 @@
 /**
  * The one error type of the core. Every failure a caller may see is a CoreError with a stable
- * `kind`; each API surface maps kinds to its own envelope in exactly one place
- * (admin: src/api/admin/envelope.ts). Anything else thrown is a bug and is reported as a
+ * `kind` (stable codes in codes.ts); each API surface maps kinds to its own envelope in exactly one
+ * place (admin: src/api/admin/envelope.ts). Failures of a surface's own authentication are the
+ * surface's errors, not kinds of the core. Anything else thrown is a bug and is reported as a
  * server error without leaking its text.
  */
 export type ErrorKind =
@@ -21,12 +22,7 @@ export type ErrorKind =
   | 'timeout'
   | 'server_error'
   // refused by a before-send hook, with the hook's own code
-  | 'rejected'
-  // admin signing
-  | 'sign_missing'
-  | 'sign_expired'
-  | 'auth_failure'
-  | 'replayed';
+  | 'rejected';
 
 export class CoreError extends Error {
   readonly kind: ErrorKind;

@@ -5,8 +5,10 @@ import { ChannelService } from './services/channels.js';
 import { ConversationPeers } from './services/conversation-peers.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
+import { OutboxService, type Redeliverer } from './services/outbox.js';
 import { SendRulesCache, type SendRulesCacheOptions } from './services/send-rules-cache.js';
 import { SessionService } from './services/sessions.js';
+import { SettingsService } from './services/settings.js';
 import { UserService } from './services/users.js';
 
 export interface HubOptions {
@@ -18,6 +20,11 @@ export interface HubOptions {
    * apps, notifications, robots next), combined in this order (see combinePlanners); none by default.
    */
   effects?: readonly EffectsPlanner[];
+  /**
+   * How dead outbox jobs are made pending again (the outbox settler, so that channels' onSettled hooks
+   * see it); default: the store directly.
+   */
+  redeliverer?: Redeliverer;
   /** Bounds of the send-rules cache (defaults in send-rules-cache.ts). */
   rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
 }
@@ -29,6 +36,8 @@ export class Hub {
   readonly groups: GroupService;
   readonly channels: ChannelService;
   readonly sessions: SessionService;
+  readonly settings: SettingsService;
+  readonly outbox: OutboxService;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
@@ -52,6 +61,8 @@ export class Hub {
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);
     this.sessions = new SessionService(store, bus, effects);
+    this.settings = new SettingsService(store.settings, bus);
+    this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */

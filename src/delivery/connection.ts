@@ -3,7 +3,7 @@ import { CoreError, isCoreError } from '../core/errors.js';
 import type { Hub } from '../core/hub.js';
 import { normalizeConversation, normalizePayload, stringList } from '../core/payload.js';
 import type { SyncEvent } from '../core/ports/store.js';
-import { codeOf } from '../api/wildfire-codes.js';
+import { codeOf } from '../core/codes.js';
 import type { Logger } from '../log.js';
 import { CloseCode, eventFrame, frameIdProblem, syncedFrame, transparentFrame, unknownTypeMessage, type ClientFrame } from './protocol.js';
 import type { Session } from './registry.js';

@@ -1,8 +1,10 @@
-import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Hub } from '../core/hub.js';
 import type { Presence, SessionInfo } from '../core/ports/presence.js';
+import type { UpgradeEndpoint } from '../http/surface.js';
+import { refuseUpgrade } from '../http/upgrade-router.js';
 import type { Logger } from '../log.js';
 import { AudienceCache } from './audience-cache.js';
 import { ClientConnection, type ConnectionSettings } from './connection.js';
@@ -43,10 +45,11 @@ export interface GatewayMetrics {
  * bus → socket fan-out (fanout.ts: per-user bus order, each event's frame serialised at most once and
  * only when a connection here receives it).
  *
- * Nothing a client sends may throw out of the upgrade or frame handlers: a request line that is not a
- * URL is answered 400, a handshake `ws` refuses is answered by `ws` (400), a store failure before the
- * upgrade 503, after it a close with 1011. Every socket has an 'error' listener from the moment it
- * reaches the gateway — the raw socket from the 'upgrade' event, the WebSocket from the handshake —
+ * Served through the HTTP server's upgrade router (endpoint()), which has already given the raw socket
+ * its 'error' listener and answered malformed URLs and other paths. Nothing a client sends may throw
+ * out of the upgrade or frame handlers: a handshake `ws` refuses is answered by `ws` (400), a store
+ * failure before the upgrade 503, after it a close with 1011. Every socket has an 'error' listener
+ * from the moment it reaches the gateway — the raw socket from the router, the WebSocket from the handshake —
  * whichever path it then takes (refused, accepted, closing, shutting down): see ws-guard.ts.
  */
 export class Gateway implements Presence {
@@ -116,35 +119,14 @@ export class Gateway implements Presence {
     return this.audiences.size;
   }
 
-  /** Serve upgrades on `server` at the configured path. */
-  attach(server: Server): void {
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      // Node detached its own listeners (its 'error' one included) before emitting 'upgrade': this one
-      // stays for the socket's whole life, beside the one `ws` adds once it takes the socket over.
-      socket.on('error', () => socket.destroy());
-      try {
-        this.onUpgrade(req, socket, head);
-      } catch (err) {
-        this.log.error({ err }, 'websocket upgrade failed');
-        refuse(socket, 400);
-      }
-    });
+  /** The device WebSocket endpoint (at the configured path), for the server's upgrade router. */
+  endpoint(): UpgradeEndpoint {
+    return { path: this.opts.path, handle: (req, socket, head, url) => this.onUpgrade(req, socket, head, url) };
   }
 
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      refuse(socket, 400); // e.g. "GET //[ HTTP/1.1": not a URL
-      return;
-    }
-    if (url.pathname !== this.opts.path) {
-      refuse(socket, 404);
-      return;
-    }
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
     if (this.closing) {
-      refuse(socket, 503);
+      refuseUpgrade(socket, 503);
       return;
     }
     const upgraded: { ws: WebSocket | null; conn: ClientConnection | null } = { ws: null, conn: null };
@@ -152,7 +134,7 @@ export class Gateway implements Presence {
       this.log.error({ err }, 'websocket upgrade failed');
       if (upgraded.conn) upgraded.conn.close(CloseCode.internalError, 'internal error: reconnect');
       else if (upgraded.ws) closeWithDeadline(upgraded.ws, CloseCode.internalError, 'internal error: reconnect');
-      else refuse(socket, 503);
+      else refuseUpgrade(socket, 503);
     });
   }
 
@@ -194,7 +176,7 @@ export class Gateway implements Presence {
     const rec = token ? await this.hub.users.verifyToken(token) : null;
     const since = rec ? await this.hub.store.users.sinceSeq(rec.userId) : null;
     if (this.closing) {
-      refuse(socket, 503);
+      refuseUpgrade(socket, 503);
       return;
     }
     const ws = (upgraded.ws = await this.accept(req, socket, head));
@@ -282,17 +264,6 @@ export function parseCursor(raw: string): number | undefined {
   if (!/^[0-9]{1,20}$/.test(raw)) return undefined;
   const n = Number(raw);
   return Number.isSafeInteger(n) ? n : undefined;
-}
-
-/** Answer an HTTP error on a socket that will not be upgraded, then destroy it. */
-function refuse(socket: Duplex, status: number): void {
-  if (socket.destroyed) return;
-  const guard = setTimeout(() => socket.destroy(), 1000);
-  guard.unref();
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`, () => {
-    clearTimeout(guard);
-    socket.destroy();
-  });
 }
 
 function info(c: ClientConnection): SessionInfo {

@@ -1,13 +1,17 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { registerAdminApi, type AdminApiOptions } from '../api/admin/index.js';
-import { adminNotFound } from '../api/admin/plugin.js';
 import type { Logger } from '../log.js';
 import { drainBeforeReply } from './drain.js';
 import type { Metrics } from './metrics.js';
+import type { Surface } from './surface.js';
+import { routeUpgrades } from './upgrade-router.js';
 
-export interface HttpDeps extends AdminApiOptions {
+export interface HttpDeps {
+  /** The API surfaces, in registration order (composed in main.ts). */
+  surfaces: readonly Surface[];
+  /** Largest request body (bytes); a surface may narrow it for its routes. */
+  bodyLimit: number;
   log: Logger;
   metrics: Metrics;
   /** Whether the store answers (GET /ready). */
@@ -62,7 +66,15 @@ function notFoundEverywhere(app: FastifyInstance, notFound: Handler): void {
   });
 }
 
-/** The main port: health, readiness, metrics, OpenAPI docs and the admin API under /admin. */
+/** Mount each surface served on `port` in its own encapsulated context at its prefix. */
+async function mountSurfaces(app: FastifyInstance, surfaces: readonly Surface[], port: 'main' | 'admin'): Promise<void> {
+  for (const s of surfaces) {
+    if (!(s.ports ?? ['main']).includes(port)) continue;
+    await app.register(async (scope) => s.register(scope), { prefix: s.prefix });
+  }
+}
+
+/** The main port: health, readiness, metrics, OpenAPI docs and every surface served on it. */
 export async function buildMainApp(deps: HttpDeps): Promise<FastifyInstance> {
   const app = baseApp(deps.bodyLimit);
   await app.register(swagger, {
@@ -85,8 +97,8 @@ export async function buildMainApp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  // Unknown paths outside /admin (the admin plugin answers its own with Wildfire's envelope): a JSON
-  // 404 in the style of /health and /ready, with a Content-Length like every reply.
+  // Unknown paths outside every surface's prefix (each surface answers its own in its envelope): a
+  // JSON 404 in the style of /health and /ready, with a Content-Length like every reply.
   notFoundEverywhere(app, (_req, reply) => {
     void reply.code(404).header('content-type', 'application/json; charset=utf-8').send(NOT_FOUND_BODY);
   });
@@ -99,15 +111,20 @@ export async function buildMainApp(deps: HttpDeps): Promise<FastifyInstance> {
     const body = await deps.metrics.registry.metrics();
     return reply.header('content-type', deps.metrics.registry.contentType).send(body);
   });
-  await registerAdminApi(app, deps);
+  await mountSurfaces(app, deps.surfaces, 'main');
+  routeUpgrades(app.server, deps.surfaces.flatMap((s) => s.upgrades ?? []), deps.log);
   return app;
 }
 
-/** The optional separate admin port: the admin API only, so operators can firewall it. */
+/**
+ * The optional separate admin port: only the surfaces that ask for it (the admin API), so operators can
+ * firewall it. Unknown paths get the 404 of the first of them (Wildfire's envelope for the admin API).
+ */
 export async function buildAdminApp(deps: HttpDeps): Promise<FastifyInstance> {
   const app = baseApp(deps.bodyLimit);
-  // Every path of this port is an admin path: unknown ones get Wildfire's 404 envelope.
-  notFoundEverywhere(app, adminNotFound(deps.metrics));
-  await registerAdminApi(app, deps);
+  const served = deps.surfaces.filter((s) => (s.ports ?? ['main']).includes('admin'));
+  const notFound = served.find((s) => s.notFound)?.notFound;
+  if (notFound) notFoundEverywhere(app, notFound);
+  await mountSurfaces(app, served, 'admin');
   return app;
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * An API surface: one protocol that existing clients already speak (the Wildfire admin API, the
@@ -30,6 +30,11 @@ export interface Surface {
   /** Where it is served; default `['main']`. */
   readonly ports?: ReadonlyArray<'main' | 'admin'>;
   register(app: FastifyInstance): Promise<void>;
+  /**
+   * The surface's 404 for unknown paths of a port where it is the first surface served (the separate
+   * admin port: every path there is an admin path). Absent: the port's plain JSON 404.
+   */
+  readonly notFound?: (req: FastifyRequest, reply: FastifyReply) => void;
   readonly upgrades?: readonly UpgradeEndpoint[];
 }
 

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { TokenBucket } from '../../src/api/admin/rate-limit.js';
 import { ReplayGuard } from '../../src/api/admin/replay-guard.js';
-import { AdminAuth, adminSign } from '../../src/api/admin/signing.js';
+import { AdminAuth, AdminAuthError, adminSign, type AdminAuthFailure } from '../../src/api/admin/signing.js';
 import { CoreError, type ErrorKind } from '../../src/core/errors.js';
 
 const WINDOW = 300_000;
@@ -107,11 +107,12 @@ describe('AdminAuth replay protection', () => {
   const make = (opts: { max?: number; rate?: TokenBucket } = {}) =>
     new AdminAuth({ secret: SECRET, windowMs: WINDOW, replay: new ReplayGuard(WINDOW, opts.max ?? 1000, BUCKET), rate: opts.rate });
   const headers = (nonce: string, ts: number) => ({ nonce, timestamp: String(ts), sign: adminSign(nonce, SECRET, String(ts)) });
-  const kindOf = (fn: () => void): ErrorKind | 'ok' => {
+  const kindOf = (fn: () => void): AdminAuthFailure | ErrorKind | 'ok' => {
     try {
       fn();
       return 'ok';
     } catch (e) {
+      if (e instanceof AdminAuthError) return e.reason;
       expect(e).toBeInstanceOf(CoreError);
       return (e as CoreError).kind;
     }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Hub } from '../../src/core/hub.js';
 import type { Store } from '../../src/core/ports/store.js';
 import { Gateway, type GatewayOptions } from '../../src/delivery/gateway.js';
+import { routeUpgrades } from '../../src/http/upgrade-router.js';
 import { createLogger } from '../../src/log.js';
 import type { TestServer } from '../helpers/server.js';
 
@@ -133,7 +134,7 @@ export async function startGateway(base: TestServer, opts: Partial<GatewayOption
     res.statusCode = 404;
     res.end();
   });
-  gateway.attach(server);
+  routeUpgrades(server, [gateway.endpoint()], createLogger('silent'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

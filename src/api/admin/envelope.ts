@@ -1,10 +1,11 @@
 import type { FastifyError } from 'fastify';
 import { isCoreError } from '../../core/errors.js';
-import { codeOf, WILDFIRE_CODES } from '../wildfire-codes.js';
+import { codeOf, WILDFIRE_CODES } from '../../core/codes.js';
+import { AdminAuthError } from './signing.js';
 
 /**
  * The one place where errors become Wildfire's envelope `{code, msg}` (HTTP 200), with the codes and
- * messages of ../wildfire-codes.ts.
+ * messages of core/codes.ts, and the admin signature's own failures (AdminAuthError).
  */
 export const OK_MSG = 'success';
 
@@ -21,6 +22,7 @@ export interface ErrorEnvelope {
 
 /** Map anything thrown while serving an admin request to its envelope. */
 export function toEnvelope(err: unknown): ErrorEnvelope {
+  if (err instanceof AdminAuthError) return { code: err.code, msg: err.msg, detail: err.reason, internal: false };
   if (isCoreError(err)) {
     const [code, msg] = codeOf(err.kind, err.code, err.detail);
     return { code, msg, detail: err.detail ?? err.kind, internal: err.kind === 'server_error' };

@@ -1,10 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
 import { HealthResult, healthOf } from './health.js';
 import type { Hub } from '../../core/hub.js';
 import type { Metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log.js';
-import { adminPlugin, adminRoute, type AdminRouteDef } from './plugin.js';
+import { adminRoute, type AdminRouteDef } from './plugin.js';
 import { channelRoutes, groupRoutes } from './routes/groups.js';
 import { messageRoutes } from './routes/messages.js';
 import { userRoutes } from './routes/users.js';
@@ -24,8 +23,8 @@ export interface AdminApiOptions {
   dataDir?: string;
 }
 
-/** Mount the admin API under /admin on `app`. */
-export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptions): Promise<void> {
+/** Every route of the admin API (mounted under /admin by adminSurface). */
+export function adminRoutes(opts: AdminApiOptions): AdminRouteDef[] {
   const health = adminRoute({
     path: '/health',
     summary: 'Liveness of the admin API (unsigned, as in Wildfire): always code 0, whatever the body; the result has cpu, memory and disk figures',
@@ -43,13 +42,5 @@ export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptio
     ...channelRoutes(opts.hub),
     ...(opts.extraRoutes ?? []),
   ];
-  await app.register(adminPlugin, {
-    prefix: '/admin',
-    hub: opts.hub,
-    auth: opts.auth,
-    bodyLimit: opts.bodyLimit,
-    metrics: opts.metrics,
-    log: opts.log,
-    routes,
-  });
+  return routes;
 }

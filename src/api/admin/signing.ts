@@ -14,6 +14,28 @@ export function adminSign(nonce: string, secret: string, timestamp: string): str
   return crypto.hash('sha1', `${nonce}|${secret}|${timestamp}`, 'hex');
 }
 
+/** Why a request's signature headers were refused. */
+export type AdminAuthFailure = 'sign_missing' | 'sign_expired' | 'auth_failure' | 'replayed';
+
+/** Wildfire's code and message for each failure of the admin signature. */
+const AUTH_CODES: Record<AdminAuthFailure, readonly [number, string]> = {
+  sign_missing: [239, 'api not signed or sign parameter not completion'],
+  sign_expired: [243, 'sign expired'],
+  auth_failure: [244, 'auth failure'],
+  replayed: [244, 'auth failure'],
+};
+
+/** A refused admin signature: the admin surface's own error, answered in Wildfire's envelope. */
+export class AdminAuthError extends Error {
+  readonly code: number;
+  readonly msg: string;
+  constructor(readonly reason: AdminAuthFailure) {
+    super(reason);
+    this.name = 'AdminAuthError';
+    [this.code, this.msg] = AUTH_CODES[reason];
+  }
+}
+
 type HeaderValue = string | string[] | undefined;
 
 function first(v: HeaderValue): string | undefined {
@@ -43,17 +65,17 @@ export class AdminAuth {
     const nonce = first(headers.nonce);
     const timestamp = first(headers.timestamp);
     const sign = first(headers.sign);
-    if (!nonce || !timestamp || !sign || !/^[0-9]{1,16}$/.test(timestamp)) throw new CoreError('sign_missing');
+    if (!nonce || !timestamp || !sign || !/^[0-9]{1,16}$/.test(timestamp)) throw new AdminAuthError('sign_missing');
     const ts = Number(timestamp);
-    if (Math.abs(now - ts) > this.opts.windowMs) throw new CoreError('sign_expired');
+    if (Math.abs(now - ts) > this.opts.windowMs) throw new AdminAuthError('sign_expired');
     const expected = crypto.hash('sha1', `${nonce}|${this.opts.secret}|${timestamp}`, 'buffer');
     if (sign.length !== 40 || !/^[0-9a-fA-F]{40}$/.test(sign) || !crypto.timingSafeEqual(expected, Buffer.from(sign, 'hex'))) {
-      throw new CoreError('auth_failure');
+      throw new AdminAuthError('auth_failure');
     }
     if (this.opts.rate && !this.opts.rate.take(now)) throw new CoreError('over_frequency');
     // The digest identifies the whole (nonce, timestamp, sign) triple: its first 64 bits are the key.
     const verdict = this.opts.replay.remember(ts, expected.readUInt32BE(0), expected.readUInt32BE(4), now);
-    if (verdict === 'replay') throw new CoreError('replayed');
+    if (verdict === 'replay') throw new AdminAuthError('replayed');
     if (verdict === 'full') throw new CoreError('over_frequency', 'replay cache full');
   }
 }

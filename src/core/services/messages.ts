@@ -5,7 +5,7 @@ import { ConvType, MessageKind, PersistFlag } from '../model.js';
 import { publishAll, type Bus } from '../ports/bus.js';
 import { NO_EFFECTS, type EffectsPlanner, type Origin } from '../ports/effects.js';
 import type { EffectSpec } from '../ports/outbox.js';
-import type { AppendResult, Audience, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
+import type { AppendResult, Audience, ConversationState, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
 import type { ConversationPeers } from './conversation-peers.js';
 import type { SendRulesCache } from './send-rules-cache.js';
 
@@ -204,6 +204,13 @@ export class MessageService {
     });
   }
 
+  /** The uid of the message a callback MsgKey ("MsgSeq_MsgRandom_MsgTime") names. */
+  async uidOfKey(key: string): Promise<number> {
+    const uid = await this.store.messages.uidOfKey(key);
+    if (uid === null) throw new CoreError('not_exist', `no message with key ${key}`);
+    return uid;
+  }
+
   async get(uid: number): Promise<StoredMessage> {
     const m = await this.store.messages.getMessage(uid, this.now());
     if (!m) throw new CoreError('not_exist', `message ${uid} does not exist`);
@@ -319,6 +326,12 @@ export class MessageService {
   async readTimestamp(userId: string, conv: Conversation): Promise<number> {
     await this.mustUser(userId);
     return this.store.conversations.getReadTimestamp(userId, conv);
+  }
+
+  /** The user's conversation list as the user sees it (unread, last message, read mark). */
+  async conversations(userId: string): Promise<ConversationState[]> {
+    await this.mustUser(userId);
+    return this.store.conversations.listConversations(userId);
   }
 
   async deliveryTimestamp(userId: string): Promise<number> {

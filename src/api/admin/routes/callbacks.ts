@@ -57,10 +57,8 @@ function invalid<T>(f: () => T): T {
  * (stored, effective on every node without restart), the delivery log and redelivery of dead jobs.
  */
 export function callbackRoutes(hub: Hub, targets: CallbackTargets): AdminRouteDef[] {
-  const changed = async (id: string): Promise<void> => {
-    await targets.load();
-    await hub.bus.publish({ type: 'cache.invalidate', scope: 'settings', id: `${TARGET_PREFIX}${id}` });
-  };
+  // hub.settings announces each change to every node; this node's targets reload at once.
+  const changed = (): Promise<void> => targets.load();
   const configured = (id: string): boolean => targets.get(id)?.source === 'config';
   return [
     adminRoute({
@@ -95,8 +93,8 @@ export function callbackRoutes(hub: Hub, targets: CallbackTargets): AdminRouteDe
           enabled: b.enabled ?? true,
           source: 'api',
         };
-        await hub.store.settings.put(`${TARGET_PREFIX}${t.id}`, t);
-        await changed(t.id);
+        await hub.settings.put(`${TARGET_PREFIX}${t.id}`, t);
+        await changed();
         return targetOut(t);
       },
     }),
@@ -115,8 +113,8 @@ export function callbackRoutes(hub: Hub, targets: CallbackTargets): AdminRouteDe
       body: Type.Object({ id: Id }),
       handler: async (b) => {
         if (configured(b.id)) throw new CoreError('no_right', `target ${b.id} comes from the configuration`);
-        if (!(await hub.store.settings.remove(`${TARGET_PREFIX}${b.id}`))) throw new CoreError('not_exist', `no target ${b.id}`);
-        await changed(b.id);
+        if (!(await hub.settings.remove(`${TARGET_PREFIX}${b.id}`))) throw new CoreError('not_exist', `no target ${b.id}`);
+        await changed();
       },
     }),
     adminRoute({
@@ -147,7 +145,7 @@ export function callbackRoutes(hub: Hub, targets: CallbackTargets): AdminRouteDe
         ),
       }),
       handler: async (b) => {
-        const jobs = await hub.store.outbox.list({
+        const jobs = await hub.outbox.list({
           limit: b.limit ?? 100,
           ...(b.status ? { status: b.status as JobStatus } : {}),
           ...(b.target ? { target: b.target } : {}),
@@ -179,9 +177,8 @@ export function callbackRoutes(hub: Hub, targets: CallbackTargets): AdminRouteDe
       body: Type.Object({ id: OptInt }),
       result: Type.Object({ count: Int }),
       handler: async (b) => {
-        const count = await hub.store.outbox.redeliver(b.id ?? undefined, Date.now());
+        const count = await hub.outbox.redeliver(b.id ?? undefined);
         if (b.id && count === 0) throw new CoreError('not_exist', `no dead delivery ${b.id}`);
-        await hub.bus.publish({ type: 'outbox.wake' });
         return { count };
       },
     }),
@@ -191,7 +188,7 @@ export function callbackRoutes(hub: Hub, targets: CallbackTargets): AdminRouteDe
       tags,
       body: Type.Object({}),
       result: Type.Object({ pending: Int, in_flight: Int, delivered: Int, dead: Int }),
-      handler: async () => hub.store.outbox.counts(),
+      handler: async () => hub.outbox.counts(),
     }),
   ];
 }

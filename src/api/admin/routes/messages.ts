@@ -16,9 +16,7 @@ const MessageUidOrKey = Type.Union([MessageUid, MsgKey]);
 
 async function uidOrKey(hub: Hub, v: unknown): Promise<number> {
   if (typeof v === 'string' && v.includes('_')) {
-    const uid = await hub.store.messages.uidOfKey(v);
-    if (uid === null) throw new CoreError('not_exist', `no message with key ${v}`);
-    return uid;
+    return hub.messages.uidOfKey(v);
   }
   if (v === undefined || v === null) throw new CoreError('invalid_parameter', 'messageUid (or msgKey) is required');
   return parseUid(v);
@@ -137,8 +135,7 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
         ),
       }),
       handler: async (b) => {
-        await hub.users.get({ userId: b.userId });
-        const list = await hub.store.conversations.listConversations(b.userId);
+        const list = await hub.messages.conversations(b.userId);
         return {
           conversations: list.map((c) => ({
             conversation: c.conv,

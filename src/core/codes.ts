@@ -1,8 +1,9 @@
-import type { ErrorKind } from '../core/errors.js';
+import type { ErrorKind } from './errors.js';
 
 /**
- * Wildfire's result codes and messages for each core error kind, typos included: existing clients
- * compare them. Shared by the admin API envelope and the WebSocket protocol's error frames.
+ * The stable result code and message of each core error kind: Wildfire's (seed 001), typos included,
+ * because existing clients compare them. Used as they are by the admin API's envelope and the device
+ * protocol's error frames; other surfaces map kinds to their own codes in their own envelope.
  */
 export const WILDFIRE_CODES: Record<ErrorKind, readonly [number, string]> = {
   invalid_parameter: [251, 'Invalid parameter'],
@@ -21,10 +22,6 @@ export const WILDFIRE_CODES: Record<ErrorKind, readonly [number, string]> = {
   not_implement: [254, 'not implement'],
   timeout: [249, 'timeout'],
   server_error: [4, 'server error'],
-  sign_missing: [239, 'api not signed or sign parameter not completion'],
-  sign_expired: [243, 'sign expired'],
-  auth_failure: [244, 'auth failure'],
-  replayed: [244, 'auth failure'],
   // The before-send callback's code and text replace these (see codeOf).
   rejected: [242, 'sensitive matched'],
 };
