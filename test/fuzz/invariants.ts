@@ -119,6 +119,7 @@ export async function guardedCase(server: FuzzServer, label: string, act: () => 
     } finally {
       await assertAlive(server, label);
     }
+    server.stats[outcome.refused ? 'refused' : 'accepted']++;
     if (outcome.refused) await server.assertUnchanged(before, label);
     else await server.after(label);
     await opts.after?.();

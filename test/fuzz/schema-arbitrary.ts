@@ -66,6 +66,12 @@ function happyValue(field: string): unknown {
       return FX.group;
     case 'channelid':
       return FX.channel;
+    case 'conv':
+    case 'conversation':
+      // Merged into a generated conversation (so its other fields still vary).
+      return { type: 1, target: FX.group, line: 0 };
+    case 'payload':
+      return { type: 1, searchableContent: 'fuzz', persistFlag: 3 };
     case 'clientid':
     case 'second':
       return FX.client;
@@ -86,6 +92,7 @@ function poolArb(field: string, pools: Pools): fc.Arbitrary<unknown> | undefined
   if (f === 'mobile') return fc.constantFrom(...pools.mobiles);
   if (f === 'url' || f === 'callback') return fc.constantFrom(...pools.urls);
   if (f === 'id') return fc.constantFrom(...pools.callbackTargets);
+  if (f === 'base64eddata') return fc.base64String({ maxLength: 64 });
   if (f === 'value') return fc.constantFrom('0', '1', '2', '8', '1000000', '1000001', ...NUMERIC_STRINGS);
   if (f === 'messageuid' || f === 'msgkey') {
     return fc.tuple(fc.nat({ max: pools.messages - 1 }), fc.boolean()).map(([i, s]) => new FixtureRef('message', i, s));
@@ -158,13 +165,16 @@ export function branchFor(s: JsonSchema, v: unknown): JsonSchema {
 export function validArb(s: JsonSchema, field: string, ctx: GenContext): fc.Arbitrary<unknown> {
   const base = validNonNull(s, field, ctx);
   const happy = happyValue(field);
-  const withHappy =
-    happy !== undefined && ctx.happy > 0 && (s.type === 'string' || (s.type === 'array' && s.items?.type === 'string'))
-      ? fc.oneof(
-          { arbitrary: fc.constant(s.type === 'array' ? [happy] : happy), weight: Math.round(ctx.happy * 10) },
-          { arbitrary: base, weight: Math.max(1, Math.round((1 - ctx.happy) * 10)) },
-        )
-      : base;
+  const weights = { happy: Math.round(ctx.happy * 10), other: Math.max(1, Math.round((1 - ctx.happy) * 10)) };
+  let withHappy = base;
+  if (happy !== undefined && ctx.happy > 0) {
+    if (s.type === 'string' || (s.type === 'array' && s.items?.type === 'string')) {
+      withHappy = fc.oneof({ arbitrary: fc.constant(s.type === 'array' ? [happy] : happy), weight: weights.happy }, { arbitrary: base, weight: weights.other });
+    } else if (s.type === 'object' && typeof happy === 'object') {
+      const merged = base.map((v) => (v !== null && typeof v === 'object' ? { ...(v as Record<string, unknown>), ...(happy as Record<string, unknown>) } : v));
+      withHappy = fc.oneof({ arbitrary: merged, weight: weights.happy }, { arbitrary: base, weight: weights.other });
+    }
+  }
   return s.nullable ? fc.oneof({ arbitrary: withHappy, weight: 9 }, { arbitrary: fc.constant(null), weight: 1 }) : withHappy;
 }
 

@@ -5,6 +5,7 @@ import { killChildren, startChild, type ChildServer } from '../helpers/child-ser
 import { KeepAliveAdmin } from '../helpers/keepalive-admin.js';
 import { getToken } from '../helpers/ws-client.js';
 import { Canary } from './canary.js';
+import { FUZZ } from './config.js';
 import { createFixtures, FIXTURE_USERS, FX } from './fixtures.js';
 import { FixtureRef } from './json-text.js';
 import { AMPLIFICATION_BOUND, conversationGrowth, diffSnapshots, takeSnapshot, type Snapshot, type SnapshotOptions } from './snapshot.js';
@@ -38,6 +39,8 @@ export class FuzzServer {
   uids: number[] = [];
   /** Servers started so far (restarts included). */
   starts = 0;
+  /** Cases by outcome, over the whole file (printed with FUZZ_VERBOSE=1 or FUZZ_LONG=1). */
+  readonly stats = { accepted: 0, refused: 0 };
 
   constructor(private readonly opts: FuzzServerOptions = {}) {}
 
@@ -102,6 +105,9 @@ export class FuzzServer {
 
   /** Stop the server and any child process left behind (afterAll). */
   async dispose(): Promise<void> {
+    if (FUZZ.long || process.env['FUZZ_VERBOSE'] === '1') {
+      console.log(`fuzz server: ${this.stats.accepted} inputs accepted, ${this.stats.refused} refused, ${this.starts} server start(s)`);
+    }
     await this.stop();
     killChildren();
   }

@@ -227,6 +227,11 @@ export class RawWsConnection {
     if (!this.sock.destroyed && this.sock.writable) this.sock.write(bytes);
   }
 
+  /** Half-close: nothing more will be written. */
+  endWrites(): void {
+    if (!this.sock.destroyed) this.sock.end();
+  }
+
   send(f: FrameSpec): void {
     this.write(encodeFrame(f));
   }
