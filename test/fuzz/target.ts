@@ -62,6 +62,19 @@ export class FuzzServer {
     return `server process exited (code ${String(p?.exitCode)}, signal ${String(p?.signalCode)}); last output:\n${out.slice(-3000)}`;
   }
 
+  /** Send `signal` to the server process; resolves with how it exited (the next `ready()` starts a new one). */
+  async signal(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (!this.child) throw new Error('the fuzz server is not running');
+    const child = this.child;
+    child.proc.kill(signal);
+    return child.exited;
+  }
+
+  /** The server's output so far (for a failure report). */
+  output(): string {
+    return this.child?.output() ?? '';
+  }
+
   /** Make the next `ready()` start a fresh server. */
   taint(why: string): void {
     this.tainted ??= why;

@@ -191,10 +191,18 @@ export async function abuseCase(server: FuzzServer, path: string, a: Abuse, refu
       }
       if (a.halfClose) conn.endWrites();
       if (refusedWith) {
-        // Whatever the frames, the refused connection ends (the server closed it) and the process lives.
-        await conn.waitEnded(REPLY_DEADLINE_MS);
-        const cf = conn.closeFrame;
-        if (cf && cf.code !== refusedWith) throw new Error(`${label}: closed with ${cf.code ?? 'no code'} (want ${refusedWith})`);
+        // Whatever the frames, the server closes with its refusal (and the process lives). Once the
+        // client answers the close, the connection ends, unless the abuse left the server's parser
+        // inside a frame that never completes (then `ws` cuts it off after its own close timeout).
+        let cf: CloseFrameInfo;
+        try {
+          cf = await conn.answerClose(REPLY_DEADLINE_MS);
+        } catch (err) {
+          if (conn.isEnded) return { refused: true };
+          throw new Error(`${label}: ${(err as Error).message}`);
+        }
+        if (cf.code !== refusedWith) throw new Error(`${label}: closed with ${cf.code ?? 'no code'} (want ${refusedWith})`);
+        if (a.expect !== 'either') await conn.waitEnded(REPLY_DEADLINE_MS);
         return { refused: true };
       }
       if (a.expect === 'stay' || a.expect === 'either') {

@@ -256,6 +256,19 @@ export class RawWsConnection {
       });
   }
 
+  /**
+   * As a well-behaved client does: wait for the server's close frame (rejects after `timeoutMs`) and
+   * answer it with one of the same code, completing the closing handshake.
+   */
+  async answerClose(timeoutMs = 5000): Promise<CloseFrameInfo> {
+    await this.frames.waitFor((f) => f.opcode === Opcode.close, { timeoutMs, label: 'the close frame' }).catch((err: Error) => {
+      if (!this.closeFrame) throw err;
+    });
+    const cf = this.closeFrame!;
+    this.send({ opcode: Opcode.close, payload: cf.code === undefined ? Buffer.alloc(0) : closePayload(cf.code) });
+    return cf;
+  }
+
   /** Resolves with how the connection ended, or rejects after `timeoutMs`. */
   async waitEnded(timeoutMs = 5000): Promise<'closed' | 'reset'> {
     let timer: NodeJS.Timeout | undefined;
