@@ -45,6 +45,7 @@ describe('fuzz: admin routes', () => {
         arb: mutatedBodyArb(routes),
         runs: [110, 4000],
         budgetMs: [20_000, 900_000],
+        finish: () => server.finalCheck(),
         describe: describeCase,
         check: async (c) => {
           await adminCase(server, c);
@@ -63,6 +64,7 @@ describe('fuzz: admin routes', () => {
         arb: largestArrayArb(routes),
         runs: [30, 1000],
         budgetMs: [12_000, 600_000],
+        finish: () => server.finalCheck(),
         describe: describeCase,
         check: async (c) => {
           await adminCase(server, c);
@@ -81,6 +83,7 @@ describe('fuzz: admin routes', () => {
         arb: largestStringArb(routes),
         runs: [15, 600],
         budgetMs: [8_000, 300_000],
+        finish: () => server.finalCheck(),
         describe: describeCase,
         check: async (c) => {
           await adminCase(server, c);
@@ -99,6 +102,7 @@ describe('fuzz: admin routes', () => {
         arb: garbageArb(routes),
         runs: [50, 2000],
         budgetMs: [8_000, 300_000],
+        finish: () => server.finalCheck(),
         describe: describeCase,
         check: async (c) => {
           await adminCase(server, c);
@@ -117,6 +121,7 @@ describe('fuzz: admin routes', () => {
         arb: framedArb(routes),
         runs: [80, 3000],
         budgetMs: [12_000, 600_000],
+        finish: () => server.finalCheck(),
         describe: (c) => `${describeCase(c)}${c.replay ? ' (sent twice)' : ''}`,
         check: async (c) => {
           if (c.replay) await replayCase(server, c);

@@ -53,6 +53,7 @@ describe('fuzz: WebSocket handshake', () => {
         arb: excluded(KNOWN.refusedFrames) ? handshakeArb.map((c) => (c.after === 'abuse' ? { ...c, after: 'ping' as const } : c)) : handshakeArb,
         runs: [120, 4000],
         budgetMs: [20_000, 900_000],
+        finish: () => server.finalCheck(),
         describe: describeHandshake,
         check: (c) => handshakeCase(server, tokens, c),
       });
@@ -69,6 +70,7 @@ describe('fuzz: WebSocket handshake', () => {
         arb: fc.tuple(fc.constantFrom(...REFUSALS), abuseArb),
         runs: [40, 1500],
         budgetMs: [10_000, 300_000],
+        finish: () => server.finalCheck(),
         describe: ([r, a]) => `${r.name}, then ${a.name}`,
         check: async ([r, a]) => {
           await server.ready();

@@ -22,6 +22,8 @@ export interface FuzzProperty<T> {
   check: (input: T) => Promise<void>;
   /** A readable description of a case (default: a truncated JSON-ish summary). */
   describe?: (input: T) => string;
+  /** Runs once after the cases when none failed (e.g. a last canary check). */
+  finish?: () => Promise<void>;
 }
 
 export async function runProperty<T>(p: FuzzProperty<T>): Promise<void> {
@@ -43,7 +45,10 @@ export async function runProperty<T>(p: FuzzProperty<T>): Promise<void> {
   if (FUZZ.long || process.env['FUZZ_VERBOSE'] === '1') {
     console.log(`fuzz "${p.name}": ${details.numRuns} cases in ${Math.round(performance.now() - started)} ms, seed ${seed} (FUZZ_SEED=${FUZZ.baseSeed})${details.interrupted ? ', stopped by its time budget' : ''}`);
   }
-  if (!details.failed) return;
+  if (!details.failed) {
+    await p.finish?.();
+    return;
+  }
   const input = (details.counterexample as [T] | null)?.[0];
   const file = path.relative(process.cwd(), p.file.startsWith('file:') ? new URL(p.file).pathname : p.file);
   const err = details.errorInstance;

@@ -155,6 +155,12 @@ export class FuzzServer {
     if (diff.length > 0) throw new Error(`${what} was refused but changed stored data:\n    ${diff.slice(0, 6).join('\n    ')}`);
   }
 
+  /** After a property: the canary devices are still served. */
+  async finalCheck(): Promise<void> {
+    if (!this.alive) throw new Error(this.exitReport());
+    await this.canaryCheck(true);
+  }
+
   /** Every `canaryEvery` cases (and when `force`), the canary devices must receive a live message. */
   async canaryCheck(force = false): Promise<void> {
     this.cases++;

@@ -51,7 +51,8 @@ export class FuzzDevice {
 interface Expectation {
   /** Reply frame types that settle the case; with `id` when the frame carried a valid one. */
   replies: ReadonlySet<string>;
-  id: string | number | undefined;
+  /** The id as the reply echoes it (JSON: 1e400 parses to Infinity and is written back as null). */
+  id: string | number | null | undefined;
   /** No reply may come (ack, a read without id): the case settles on a ping barrier. */
   mayBeSilent: boolean;
   /** The frame is over the size limit: the server must close 1009. */
@@ -72,7 +73,7 @@ function expectationOf(text: string | undefined, binary: boolean, bytes: number)
   if (parsed === null || typeof parsed !== 'object' || typeof (parsed as { type?: unknown }).type !== 'string') return { ...none, replies: new Set(['error']) };
   const f = parsed as { type: string; id?: unknown };
   if (f.id !== undefined && typeof f.id !== 'string' && typeof f.id !== 'number') return { ...none, replies: new Set(['error']) };
-  const id = f.id as string | number | undefined;
+  const id = f.id === undefined ? undefined : (JSON.parse(JSON.stringify({ id: f.id })) as { id: string | number | null }).id;
   switch (f.type) {
     case 'ping':
       return { ...none, id, replies: new Set(['pong']) };

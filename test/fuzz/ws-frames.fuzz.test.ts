@@ -37,6 +37,7 @@ describe('fuzz: WebSocket frames', () => {
         arb: frameCaseArb(),
         runs: [120, 4000],
         budgetMs: [20_000, 900_000],
+        finish: () => server.finalCheck(),
         describe: describeFrameCase,
         check: (c) => frameCase(server, device, c),
       });
@@ -53,6 +54,7 @@ describe('fuzz: WebSocket frames', () => {
         arb: abuseArb,
         runs: [40, 1500],
         budgetMs: [10_000, 300_000],
+        finish: () => server.finalCheck(),
         describe: (a) => a.name,
         check: async (a) => {
           await server.ready();
