@@ -206,6 +206,14 @@ export async function abuseCase(server: FuzzServer, path: string, a: Abuse, refu
         if (a.expect !== 'either') await conn.waitEnded(REPLY_DEADLINE_MS);
         return { refused: true };
       }
+      if (a.halfClose) {
+        // Nothing more will come: whatever the bytes, the server ends the connection.
+        await conn.waitEnded(REPLY_DEADLINE_MS).catch((err: Error) => {
+          throw new Error(`${label}: ${err.message}`);
+        });
+        if (conn.closeFrame?.code === 1011) throw new Error(`${label}: closed with 1011 (internal error)`);
+        return { refused: true };
+      }
       if (a.expect === 'stay' || a.expect === 'either') {
         if (!(a.expect === 'either' && (conn.isEnded || conn.closeFrame))) {
           conn.send({ opcode: 1, payload: Buffer.from('{"type":"ping","id":"after-abuse"}') });
