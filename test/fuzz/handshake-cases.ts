@@ -7,8 +7,12 @@ import { CURSORS, expectedOf, PATHS, type HandshakeCase, type HeaderMode, type T
 import { guardedCase } from './invariants.js';
 import type { FuzzServer } from './target.js';
 
-/** The handshake server's token lifetime (SWITCHBOARD_TOKEN_TTL_SECONDS): short, so that expired tokens exist. */
-export const TOKEN_TTL_SECONDS = 1;
+/**
+ * The handshake server's token lifetime (SWITCHBOARD_TOKEN_TTL_SECONDS): short, so that expired tokens
+ * exist after a few seconds; long enough that a live token issued for a case is still live when the
+ * case connects on a loaded machine.
+ */
+export const TOKEN_TTL_SECONDS = 3;
 
 /**
  * Tokens of every kind for the current server: revoked (kicked off) and expired ones are made once
