@@ -44,8 +44,8 @@ describe('fuzz: admin routes', () => {
         name: 'admin routes: schema-shaped bodies with mutations',
         file,
         arb: mutatedBodyArb(routes),
-        runs: [110, 4000],
-        budgetMs: [20_000, 900_000],
+        runs: [70, 4000],
+        budgetMs: [10_000, 900_000],
         finish: () => server.finalCheck(),
         describe: describeCase,
         check: async (c) => {
@@ -53,7 +53,7 @@ describe('fuzz: admin routes', () => {
         },
       });
     },
-    testTimeoutMs(20_000, 900_000),
+    testTimeoutMs(10_000, 900_000),
   );
 
   it(
@@ -63,8 +63,8 @@ describe('fuzz: admin routes', () => {
         name: 'admin routes: every array field at its largest',
         file,
         arb: largestArrayArb(routes),
-        runs: [30, 1000],
-        budgetMs: [12_000, 600_000],
+        runs: [20, 1000],
+        budgetMs: [6_000, 600_000],
         finish: () => server.finalCheck(),
         describe: describeCase,
         check: async (c) => {
@@ -72,7 +72,7 @@ describe('fuzz: admin routes', () => {
         },
       });
     },
-    testTimeoutMs(12_000, 600_000),
+    testTimeoutMs(6_000, 600_000),
   );
 
   it(
@@ -82,8 +82,8 @@ describe('fuzz: admin routes', () => {
         name: 'admin routes: every string field at its largest',
         file,
         arb: largestStringArb(routes),
-        runs: [15, 600],
-        budgetMs: [8_000, 300_000],
+        runs: [10, 600],
+        budgetMs: [3_000, 300_000],
         finish: () => server.finalCheck(),
         describe: describeCase,
         check: async (c) => {
@@ -91,7 +91,7 @@ describe('fuzz: admin routes', () => {
         },
       });
     },
-    testTimeoutMs(8_000, 300_000),
+    testTimeoutMs(3_000, 300_000),
   );
 
   it(
@@ -101,8 +101,8 @@ describe('fuzz: admin routes', () => {
         name: 'admin routes: garbage bodies, path spellings and unknown paths',
         file,
         arb: garbageArb(routes),
-        runs: [50, 2000],
-        budgetMs: [8_000, 300_000],
+        runs: [30, 2000],
+        budgetMs: [3_000, 300_000],
         finish: () => server.finalCheck(),
         describe: describeCase,
         check: async (c) => {
@@ -110,7 +110,7 @@ describe('fuzz: admin routes', () => {
         },
       });
     },
-    testTimeoutMs(8_000, 300_000),
+    testTimeoutMs(3_000, 300_000),
   );
 
   it(
@@ -120,8 +120,8 @@ describe('fuzz: admin routes', () => {
         name: 'admin routes: signature headers, content types and length framing',
         file,
         arb: framedArb(routes),
-        runs: [80, 3000],
-        budgetMs: [12_000, 600_000],
+        runs: [50, 3000],
+        budgetMs: [5_000, 600_000],
         finish: () => server.finalCheck(),
         describe: (c) => `${describeCase(c)}${c.replay ? ' (sent twice)' : ''}`,
         check: async (c) => {
@@ -130,7 +130,7 @@ describe('fuzz: admin routes', () => {
         },
       });
     },
-    testTimeoutMs(12_000, 600_000),
+    testTimeoutMs(5_000, 600_000),
   );
 
   // The cases of issue 8's "What was found" that concern the admin API, as fixed regressions.

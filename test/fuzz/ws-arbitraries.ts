@@ -195,6 +195,23 @@ export const ABUSES: readonly Abuse[] = [
   },
 ];
 
+/**
+ * The frames issue 8 lists as killing the process on a refused upgrade: a reserved opcode, RSV1, an
+ * unmasked frame, close code 999, a 126-byte ping, a fragmented ping, an orphan continuation,
+ * invalid UTF-8 text, a message over the payload limit.
+ */
+export const ISSUE8_FRAMES: readonly string[] = [
+  'reserved opcode 3',
+  'RSV bits 4',
+  'unmasked text frame',
+  'close code 999',
+  '126-byte ping',
+  'fragmented ping',
+  'orphan continuation',
+  'invalid UTF-8 text #0',
+  'text frame over the payload limit',
+];
+
 /** One abuse by name (regression tests). */
 export function abuse(name: string): Abuse {
   const a = ABUSES.find((x) => x.name === name);
