@@ -102,7 +102,7 @@ export function checkAdminReply(label: string, res: RawHttpResult, exp: AdminExp
  * whether it was refused; then liveness, stored data (when refused) and the canary are checked. Any
  * failure marks the server for a restart before the next case.
  */
-export async function guardedCase(server: FuzzServer, label: string, act: () => Promise<{ refused: boolean }>, opts: { after?: () => Promise<void> } = {}): Promise<void> {
+export async function guardedCase(server: FuzzServer, label: string, act: () => Promise<{ refused: boolean }>): Promise<void> {
   await server.ready();
   await server.repair();
   let before: Snapshot;
@@ -122,7 +122,6 @@ export async function guardedCase(server: FuzzServer, label: string, act: () => 
     server.stats[outcome.refused ? 'refused' : 'accepted']++;
     if (outcome.refused) await server.assertUnchanged(before, label);
     else await server.after(label);
-    await opts.after?.();
     await server.canaryCheck();
   } catch (err) {
     server.taint((err as Error).message);

@@ -1,5 +1,5 @@
 import { handshakeHeaders, RawWsConnection, upgradeBytes, type CloseFrameInfo } from '../helpers/raw-ws.js';
-import { wsUrl, WsClient, type Frame } from '../helpers/ws-client.js';
+import { withTimeout, wsUrl, WsClient, type Frame } from '../helpers/ws-client.js';
 import { REPLY_DEADLINE_MS } from './config.js';
 import { FX } from './fixtures.js';
 import { guardedCase } from './invariants.js';
@@ -117,7 +117,7 @@ async function sendFrame(server: FuzzServer, device: FuzzDevice, c: FrameCase, l
   ws.sendRaw(payload, { binary });
 
   if (exp.tooBig) {
-    const info = await Promise.race([ws.closed, deadline(`the 1009 close of a ${bytes}-byte frame`)]);
+    const info = await withTimeout(ws.closed, REPLY_DEADLINE_MS, `the 1009 close of a ${bytes}-byte frame`);
     if (info.code !== 1009) throw new Error(`${label}: a ${bytes}-byte frame closed the connection with ${info.code} (want 1009)`);
     return { refused: true };
   }
@@ -144,12 +144,6 @@ async function sendFrame(server: FuzzServer, device: FuzzDevice, c: FrameCase, l
   if (internal) throw new Error(`${label}: internal error frame ${JSON.stringify(internal)}`);
   if (ws.closeInfo) throw new Error(`${label}: the connection was closed (${ws.closeInfo.code} ${ws.closeInfo.reason})`);
   return { refused: reply?.type === 'error' };
-}
-
-function deadline(what: string): Promise<never> {
-  return new Promise((_, reject) => {
-    setTimeout(() => reject(new Error(`no ${what} within ${REPLY_DEADLINE_MS} ms`)), REPLY_DEADLINE_MS).unref();
-  });
 }
 
 export async function frameCase(server: FuzzServer, device: FuzzDevice, c: FrameCase): Promise<void> {
