@@ -40,6 +40,8 @@ describe('fuzz: admin routes', () => {
   it(
     'admin routes: schema-shaped bodies with mutations',
     async () => {
+      // A restart after an earlier failure is not charged to this property's time budget.
+      await server.ready();
       await runProperty<AdminCase>({
         name: 'admin routes: schema-shaped bodies with mutations',
         file,
@@ -59,6 +61,8 @@ describe('fuzz: admin routes', () => {
   it(
     'admin routes: every array field at its largest',
     async () => {
+      // A restart after an earlier failure is not charged to this property's time budget.
+      await server.ready();
       await runProperty<AdminCase>({
         name: 'admin routes: every array field at its largest',
         file,
@@ -78,6 +82,8 @@ describe('fuzz: admin routes', () => {
   it(
     'admin routes: every string field at its largest',
     async () => {
+      // A restart after an earlier failure is not charged to this property's time budget.
+      await server.ready();
       await runProperty<AdminCase>({
         name: 'admin routes: every string field at its largest',
         file,
@@ -97,6 +103,8 @@ describe('fuzz: admin routes', () => {
   it(
     'admin routes: garbage bodies, path spellings and unknown paths',
     async () => {
+      // A restart after an earlier failure is not charged to this property's time budget.
+      await server.ready();
       await runProperty<AdminCase>({
         name: 'admin routes: garbage bodies, path spellings and unknown paths',
         file,
@@ -116,6 +124,8 @@ describe('fuzz: admin routes', () => {
   it(
     'admin routes: signature headers, content types and length framing',
     async () => {
+      // A restart after an earlier failure is not charged to this property's time budget.
+      await server.ready();
       await runProperty<AdminCase & { replay: boolean }>({
         name: 'admin routes: signature headers, content types and length framing',
         file,

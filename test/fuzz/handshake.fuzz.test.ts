@@ -46,6 +46,8 @@ describe('fuzz: WebSocket handshake', () => {
   it(
     'handshake: path, token, cursor and headers, then nothing, a ping or protocol abuse',
     async () => {
+      // A restart after an earlier failure is not charged to this property's time budget.
+      await server.ready();
       await runProperty<HandshakeCase>({
         name: 'handshake: path, token, cursor and headers, then nothing, a ping or protocol abuse',
         file,
@@ -64,6 +66,8 @@ describe('fuzz: WebSocket handshake', () => {
   it.skipIf(excluded(KNOWN.refusedFrames))(
     'handshake: protocol abuse on connections refused after the handshake (forged, missing, expired token; cursor=-1)',
     async () => {
+      // A restart after an earlier failure is not charged to this property's time budget.
+      await server.ready();
       await runProperty<[Refusal, Abuse]>({
         name: 'handshake: protocol abuse on connections refused after the handshake (forged, missing, expired token; cursor=-1)',
         file,

@@ -16,7 +16,11 @@ export interface FuzzProperty<T> {
   arb: fc.Arbitrary<T>;
   /** Cases in `npm test` and in `npm run fuzz`. */
   runs: [short: number, long: number];
-  /** Time budget in ms (short, long): past it the property stops, as a success if nothing failed. */
+  /**
+   * Time budget in ms (short, long): past it no new case starts, and the property ends as a success if
+   * nothing failed. The case running at that moment is waited for (and its failure reported): one still
+   * running when the next property starts would change the data that property checks.
+   */
   budgetMs: [short: number, long: number];
   /** Checks one case; throws (an invariant violation) to fail it. */
   check: (input: T) => Promise<void>;
@@ -30,9 +34,12 @@ export async function runProperty<T>(p: FuzzProperty<T>): Promise<void> {
   const seed = seedFor(p.name);
   const numRuns = runsFor(p.runs[0], p.runs[1]);
   const started = performance.now();
+  let inflight: { input: T; done: Promise<void> } | undefined;
   const details = await fc.check(
-    fc.asyncProperty(p.arb, async (input) => {
-      await p.check(input);
+    fc.asyncProperty(p.arb, (input) => {
+      const done = p.check(input);
+      inflight = { input, done };
+      return done;
     }),
     {
       seed,
@@ -42,15 +49,37 @@ export async function runProperty<T>(p: FuzzProperty<T>): Promise<void> {
       plugins: [fc.interruptAfterTimeLimit(budgetMs(p.budgetMs[0], p.budgetMs[1]))],
     },
   );
+  // fast-check stops at the budget without waiting for the case under way: wait for it here.
+  let late: { input: T; error: unknown } | undefined;
+  if (details.interrupted && inflight) {
+    const last: { input: T; done: Promise<void> } = inflight;
+    await last.done.catch((error: unknown) => {
+      late = { input: last.input, error };
+    });
+  }
   if (FUZZ.long || process.env['FUZZ_VERBOSE'] === '1') {
     console.log(`fuzz "${p.name}": ${details.numRuns} cases in ${Math.round(performance.now() - started)} ms, seed ${seed} (FUZZ_SEED=${FUZZ.baseSeed})${details.interrupted ? ', stopped by its time budget' : ''}`);
   }
-  if (!details.failed) {
+  const file = path.relative(process.cwd(), p.file.startsWith('file:') ? new URL(p.file).pathname : p.file);
+  if (late) {
+    const { input, error } = late;
+    throw new Error(
+      [
+        `fuzz property "${p.name}" failed in the case under way when its time budget ran out (case ${details.numRuns + 1})`,
+        `  seed ${details.seed} (base FUZZ_SEED=${FUZZ.baseSeed}); no path: replay the seed with enough cases`,
+        `  replay: FUZZ_SEED=${FUZZ.baseSeed} FUZZ_RUNS=${details.numRuns + 1} npx vitest run ${file} -t ${JSON.stringify(p.name)}`,
+        `  input: ${(p.describe ?? summarize)(input)}`,
+        `  failure: ${error instanceof Error ? error.message : String(error)}`,
+      ].join('\n'),
+    );
+  }
+  // Interrupted before any case completed counts as a failure for fast-check; the case did complete.
+  const interruptedOnly = details.interrupted && details.counterexample === null && details.errorInstance === null;
+  if (!details.failed || interruptedOnly) {
     await p.finish?.();
     return;
   }
   const input = (details.counterexample as [T] | null)?.[0];
-  const file = path.relative(process.cwd(), p.file.startsWith('file:') ? new URL(p.file).pathname : p.file);
   const err = details.errorInstance;
   const reason = err instanceof Error ? err.message : String(err);
   throw new Error(

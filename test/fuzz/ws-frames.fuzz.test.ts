@@ -31,6 +31,8 @@ describe('fuzz: WebSocket frames', () => {
   it(
     'ws frames: send, ack, read, sync, ping and unknown types, valid and mutated',
     async () => {
+      // A restart after an earlier failure is not charged to this property's time budget.
+      await server.ready();
       await runProperty<FrameCase>({
         name: 'ws frames: send, ack, read, sync, ping and unknown types, valid and mutated',
         file,
@@ -48,6 +50,8 @@ describe('fuzz: WebSocket frames', () => {
   it(
     'ws frames: protocol abuse on accepted connections',
     async () => {
+      // A restart after an earlier failure is not charged to this property's time budget.
+      await server.ready();
       await runProperty<Abuse>({
         name: 'ws frames: protocol abuse on accepted connections',
         file,
