@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
 /** How much of an unread request body is read (and discarded) before its reply, at most. */
@@ -43,12 +44,33 @@ export function drainRequest(req: IncomingMessage, limits: DrainLimits): Promise
 }
 
 /**
+ * Lingering close (as nginx's lingering_close): once the reply to a request whose body was not read to
+ * the end is written, Node would destroy the socket, and the client's next bytes would make the kernel
+ * answer with a reset that can discard the reply before the client reads it. Instead the server only
+ * half-closes (FIN after the reply) and keeps reading and discarding for at most `ms`, then destroys
+ * the socket; a client that stops sending and closes its side ends it sooner.
+ */
+export function lingerOnClose(socket: Socket, ms: number): void {
+  if (socket.destroyed) return;
+  socket.destroySoon = function lingering(this: Socket): void {
+    const timer = setTimeout(() => this.destroy(), ms);
+    timer.unref();
+    this.once('close', () => clearTimeout(timer));
+    this.once('end', () => this.destroy());
+    this.on('data', () => undefined);
+    this.resume();
+    this.end();
+  };
+}
+
+/**
  * Every reply of `app` waits until the client has finished sending its request body (bounded by
  * `limits`), so a client that streams its body without waiting for `100 Continue` (Node's fetch, curl
  * with a large body…) reads the reply instead of a connection reset. Replies sent before the body was
  * read are those that refuse a request early: a body over the limit, a bad signature, an unknown path.
  * A body fully drained keeps the connection alive (Fastify asks to close it after a body it could not
- * parse, for fear of unread bytes: there are none left); one that is not is cut off once answered.
+ * parse, for fear of unread bytes: there are none left); one that is not is closed once answered,
+ * lingering (lingerOnClose) so that the client still reads the reply.
  */
 export function drainBeforeReply(app: FastifyInstance, limits: DrainLimits): void {
   // Callback style: the common case (body already read) costs one property read, no promise.
@@ -59,7 +81,10 @@ export function drainBeforeReply(app: FastifyInstance, limits: DrainLimits): voi
     }
     void drainRequest(req.raw, limits).then((ok) => {
       if (ok) reply.removeHeader('connection');
-      else reply.header('connection', 'close');
+      else {
+        reply.header('connection', 'close');
+        lingerOnClose(req.raw.socket, limits.maxMs);
+      }
       done(null, payload);
     });
   });

@@ -3,11 +3,10 @@ import { rawHttp } from '../helpers/raw-http.js';
 import { buildAdminRequest, framingArb, SDK_FRAMING, type Framing } from './admin-requests.js';
 import { fieldPaths, schemaAt, type AdminRoute } from './admin-routes.js';
 import { garbageBytes } from './arbitraries.js';
-import { BODY_LIMIT, REPLY_DEADLINE_MS } from './config.js';
+import { REPLY_DEADLINE_MS } from './config.js';
 import { POOLS } from './fixtures.js';
 import { checkAdminReply, guardedCase, type AdminVerdict } from './invariants.js';
 import { jsonText } from './json-text.js';
-import { excluded, KNOWN } from './known-issues.js';
 import { applyMutations, HUGE_ARRAY_SIZES, HUGE_STRING_SIZES, mutationsArb, synth, type Mutation } from './mutations.js';
 import { oracleViolations } from './oracles.js';
 import { summarize } from './run-property.js';
@@ -36,10 +35,7 @@ export function describeCase(c: AdminCase): string {
   return `POST ${c.path ?? c.route.path}${framing}${c.notes.length ? ` [${c.notes.join('; ')}]` : ''} body=${body}`;
 }
 
-const limits = () => ({
-  maxStringChars: excluded(KNOWN.oversizeBody) ? 400_000 : Number.POSITIVE_INFINITY,
-  maxToLines: excluded(KNOWN.toLines) ? 100 : Number.POSITIVE_INFINITY,
-});
+const limits = () => ({ maxStringChars: Number.POSITIVE_INFINITY, maxToLines: Number.POSITIVE_INFINITY });
 
 /** A valid-shaped body for `route` with zero to three mutations. */
 export function mutatedBodyArb(routes: AdminRoute[], happy = 0.5): fc.Arbitrary<AdminCase> {
@@ -187,14 +183,10 @@ export async function sendCase(server: FuzzServer, c: AdminCase, label: string, 
 }
 
 /**
- * One admin case under every invariant; returns the verdict. With FUZZ_EXCLUDE=oversize-body, a body
- * over the limit is not sent (fast-check counts it as skipped).
+ * One admin case under every invariant; returns the verdict.
  */
 export async function adminCase(server: FuzzServer, c: AdminCase): Promise<AdminVerdict | undefined> {
   const label = `POST ${c.path ?? c.route.path}`;
-  if (excluded(KNOWN.oversizeBody) && bodyBytes(server, c).length > BODY_LIMIT) {
-    fc.pre(false);
-  }
   let verdict: AdminVerdict | undefined;
   await guardedCase(server, label, async () => {
     verdict = await sendCase(server, c, label);

@@ -6,7 +6,6 @@ import { discoverAdminRoutes, type AdminRoute } from './admin-routes.js';
 import { BODY_LIMIT, REPLY_DEADLINE_MS, testTimeoutMs } from './config.js';
 import { FX } from './fixtures.js';
 import { checkAdminReply, guardedCase } from './invariants.js';
-import { excluded, KNOWN } from './known-issues.js';
 import { runProperty } from './run-property.js';
 import { FUZZ_SECRET, FuzzServer } from './target.js';
 
@@ -145,7 +144,7 @@ describe('fuzz: admin routes', () => {
 
   // The cases of issue 8's "What was found" that concern the admin API, as fixed regressions.
 
-  it.skipIf(excluded(KNOWN.toLines))(
+  it(
     'issue 8 #2 (to_lines unbounded): group/manager/set with 12 000 distinct lines is answered within 5 s',
     async () => {
       const route = routes.find((r) => r.path === '/admin/group/manager/set')!;
@@ -161,7 +160,7 @@ describe('fuzz: admin routes', () => {
     60_000,
   );
 
-  it.skipIf(excluded(KNOWN.looseInt))(
+  it(
     'issue 8 #3 (loose integers): group/modify types 3..8 refuse " 5", "5 ", "\\t7", "5\\n" with 251 and store nothing',
     async () => {
       const route = routes.find((r) => r.path === '/admin/group/modify')!;
@@ -176,7 +175,7 @@ describe('fuzz: admin routes', () => {
     60_000,
   );
 
-  it.skipIf(excluded(KNOWN.oversizeBody))(
+  it(
     'issue 8 #4 (oversized body): a body over the limit written without waiting for 100 Continue gets the 251 envelope, not a reset',
     async () => {
       const route = routes.find((r) => r.path === '/admin/message/send')!;

@@ -8,8 +8,6 @@
  * - FUZZ_LONG=1: the long run (`npm run fuzz` sets it through vitest.fuzz.config.ts): more cases and
  *   larger time budgets per property.
  * - FUZZ_SHRINK=1: shrink a failing case to a smaller one (slow against a server: off by default).
- * - FUZZ_EXCLUDE: comma-separated names of known failure classes the generators then avoid (see
- *   KNOWN in known-issues.ts). For triage on a branch where those are not fixed yet; never set in CI.
  */
 
 function int(name: string): number | undefined {
@@ -28,7 +26,6 @@ export const FUZZ = {
   path: process.env['FUZZ_PATH'] || undefined,
   runs: int('FUZZ_RUNS'),
   shrink: process.env['FUZZ_SHRINK'] === '1',
-  exclude: new Set((process.env['FUZZ_EXCLUDE'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '')),
 };
 
 /** Cases for a property: FUZZ_RUNS, else its short or long default. */

@@ -9,7 +9,6 @@ import { FX } from './fixtures.js';
 import { handshakeArb, type HandshakeCase } from './handshake-arbitraries.js';
 import { describeHandshake, handshakeCase, HandshakeTokens, TOKEN_TTL_SECONDS } from './handshake-cases.js';
 import { guardedCase } from './invariants.js';
-import { excluded, KNOWN } from './known-issues.js';
 import { runProperty } from './run-property.js';
 import { FuzzServer } from './target.js';
 import { abuse, abuseArb, ISSUE8_FRAMES, type Abuse } from './ws-arbitraries.js';
@@ -51,8 +50,7 @@ describe('fuzz: WebSocket handshake', () => {
       await runProperty<HandshakeCase>({
         name: 'handshake: path, token, cursor and headers, then nothing, a ping or protocol abuse',
         file,
-        // FUZZ_EXCLUDE=refused-frames: no frames after a handshake the gateway refuses.
-        arb: excluded(KNOWN.refusedFrames) ? handshakeArb.map((c) => (c.after === 'abuse' ? { ...c, after: 'ping' as const } : c)) : handshakeArb,
+        arb: handshakeArb,
         runs: [80, 4000],
         budgetMs: [10_000, 900_000],
         finish: () => server.finalCheck(),
@@ -63,7 +61,7 @@ describe('fuzz: WebSocket handshake', () => {
     testTimeoutMs(10_000, 900_000),
   );
 
-  it.skipIf(excluded(KNOWN.refusedFrames))(
+  it(
     'handshake: protocol abuse on connections refused after the handshake (forged, missing, expired token; cursor=-1)',
     async () => {
       // A restart after an earlier failure is not charged to this property's time budget.
@@ -87,7 +85,7 @@ describe('fuzz: WebSocket handshake', () => {
 
   // Issue 8 #1, the crash, as fixed regressions.
 
-  it.skipIf(excluded(KNOWN.refusedFrames))('issue 8 #1 (crash): a ws client with a forged token that sends one 100 KB message on open does not kill the server', async () => {
+  it('issue 8 #1 (crash): a ws client with a forged token that sends one 100 KB message on open does not kill the server', async () => {
     await server.ready();
     await guardedCase(server, 'forged token, 100 KB on open', async () => {
       const ws = new WebSocket(wsUrl(server.url, crypto.randomBytes(32).toString('base64url')));
@@ -105,7 +103,7 @@ describe('fuzz: WebSocket handshake', () => {
     });
   });
 
-  it.skipIf(excluded(KNOWN.refusedFrames))('issue 8 #1 (crash): a device whose token expired with a large message queued does not kill the server', async () => {
+  it('issue 8 #1 (crash): a device whose token expired with a large message queued does not kill the server', async () => {
     await server.ready();
     const token = await tokens.expiredToken();
     await guardedCase(server, 'expired token, large message queued', async () => {
@@ -126,7 +124,7 @@ describe('fuzz: WebSocket handshake', () => {
     });
   });
 
-  it.skipIf(excluded(KNOWN.refusedFrames))(
+  it(
     'issue 8 #1 (crash): each frame kind of the report, on connections refused with 4001 (forged, missing, expired token) and 4000 (cursor=-1)',
     async () => {
       for (const r of REFUSALS) {
@@ -139,7 +137,7 @@ describe('fuzz: WebSocket handshake', () => {
     180_000,
   );
 
-  it.skipIf(excluded(KNOWN.refusedFrames))('issue 8 #1 (crash): frames ws rejects, sent while the server shuts down (1001), do not turn a clean exit into a crash', async () => {
+  it('issue 8 #1 (crash): frames ws rejects, sent while the server shuts down (1001), do not turn a clean exit into a crash', async () => {
     await server.ready();
     const kinds = ISSUE8_FRAMES.map(abuse);
     const conns: RawWsConnection[] = [];

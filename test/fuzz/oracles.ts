@@ -1,4 +1,3 @@
-import { excluded, KNOWN } from './known-issues.js';
 
 /**
  * Route-specific promises of docs/admin-api.md that a generic invariant cannot see: inputs the docs
@@ -18,7 +17,6 @@ export const ORACLES: readonly Oracle[] = [
   {
     route: '/admin/group/modify',
     check(body) {
-      if (excluded(KNOWN.looseInt)) return undefined;
       if (body === null || typeof body !== 'object') return undefined;
       const { type, value } = body as { type?: unknown; value?: unknown };
       if (typeof type !== 'number' || !(type in MODIFY_RANGES) || typeof value !== 'string') return undefined;
