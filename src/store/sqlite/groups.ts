@@ -102,6 +102,20 @@ export class SqliteGroups implements GroupStore {
     return this.ctx.stmt('SELECT * FROM groups WHERE id = ?').get(groupId) as GroupRow | undefined;
   }
 
+  /**
+   * Inside a command: the group's next message number (groups.msg_seq + 1, now stored), or undefined
+   * when the group does not exist. Rolls back with the command.
+   */
+  nextMsgSeq(groupId: string): number | undefined {
+    const r = this.ctx.stmt('UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ? RETURNING msg_seq').get(groupId) as { msg_seq: number } | undefined;
+    return r?.msg_seq;
+  }
+
+  /** Inside a command: how many groups of `type` `owner` owns (index groups_owner). */
+  ownedGroups(owner: string, type: number): number {
+    return (this.ctx.stmt('SELECT COUNT(*) AS n FROM groups WHERE owner = ? AND type = ?').get(owner, type) as { n: number }).n;
+  }
+
   member(groupId: string, userId: string): MemberRow | undefined {
     return this.ctx
       .stmt('SELECT user_id, alias, type, extra, created_at FROM group_members WHERE group_id = ? AND user_id = ?')
@@ -182,7 +196,7 @@ export class SqliteGroups implements GroupStore {
       const all = members.some((m) => m.memberId === fields.owner) ? members : [{ memberId: fields.owner }, ...members];
       const added = this.upsertMembers(groupId, fields.owner, all, now);
       this.bumpCount(groupId, added, maxMembers);
-      insertEffects(this.ctx, effects, {});
+      insertEffects(this.ctx, effects, { ownedGroups: (owner, type) => this.ownedGroups(owner, type) });
       return toGroup(this.row(groupId)!);
     });
   }

@@ -18,7 +18,7 @@ import type { SqliteUsers } from './users.js';
 import type { MessageUnreadFacts, SqliteUnread } from './unread.js';
 import { listedRecipients, recipientsColumn } from './write-behind.js';
 import { insertEffects } from './outbox.js';
-import { parseMessageKey } from '../../core/ids.js';
+import { parseLegacyMessageKey, parseMessageKey } from '../../core/ids.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 
 /** Who receives a message, plus inbox rows owed to users outside a shared audience. */
@@ -191,8 +191,10 @@ export class SqliteMessages implements MessageStore {
         platform: d.platform ?? 0,
       };
       if (d.discard) return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
+      // A group message (not a group notification) takes the group's next number, Tencent's MsgSeq.
+      const groupSeq = d.conv.type === ConvType.group && d.kind === MessageKind.conversation && !d.system ? this.groups.nextMsgSeq(d.conv.target) : undefined;
       if (d.payload.persistFlag === PersistFlag.transparent) {
-        insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq: 0 }, unread: (u) => this.ctx.unreadSingle(u) });
+        insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq: 0, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
         return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
       }
       const seq = this.ctx.nextSeq();
@@ -227,7 +229,7 @@ export class SqliteMessages implements MessageStore {
       } else {
         writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
       }
-      insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq }, unread: (u) => this.ctx.unreadSingle(u) });
+      insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
       return { message, seq, audience: del.audience, count: del.count, duplicate: false };
     });
   }
@@ -367,10 +369,14 @@ export class SqliteMessages implements MessageStore {
 
   uidOfKey(key: string): Promise<number | null> {
     return this.ctx.read(() => {
-      const k = parseMessageKey(key);
-      if (!k) return null;
-      const r = messageRow(this.ctx, k.uid);
-      return r && Math.floor(r.timestamp / 1000) === k.time ? r.uid : null;
+      // Keys of the current form first, then those issued before MsgRandom was mixed; the message's
+      // time must match either way.
+      for (const k of [parseMessageKey(key), parseLegacyMessageKey(key)]) {
+        if (!k) continue;
+        const r = messageRow(this.ctx, k.uid);
+        if (r && Math.floor(r.timestamp / 1000) === k.time) return r.uid;
+      }
+      return null;
     });
   }
 

@@ -276,6 +276,14 @@ const MIGRATIONS: string[] = [
   ALTER TABLE outbox ADD COLUMN ref TEXT;
   CREATE INDEX outbox_ref ON outbox(ref, id) WHERE ref IS NOT NULL;
   `,
+  // 7 (Tencent callback fields): groups.msg_seq, the group's message counter — the MsgSeq of its
+  //    callbacks, 1 for the first message sent in the group, raised by the send that takes the next
+  //    one, in its transaction; groups_owner counts a user's groups of a type (CreateGroupNum) through
+  //    an index range.
+  `
+  ALTER TABLE groups ADD COLUMN msg_seq INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX groups_owner ON groups(owner, type);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
