@@ -6,6 +6,7 @@ import type { Metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log.js';
 import { adminPlugin, adminRoute, type AdminRouteDef } from './plugin.js';
 import { channelRoutes, groupRoutes } from './routes/groups.js';
+import { chatroomRoutes } from './routes/chatrooms.js';
 import { messageRoutes } from './routes/messages.js';
 import { userRoutes } from './routes/users.js';
 import type { AdminAuth } from './signing.js';
@@ -41,6 +42,7 @@ export async function registerAdminApi(app: FastifyInstance, opts: AdminApiOptio
     ...userRoutes(opts.hub),
     ...groupRoutes(opts.hub),
     ...channelRoutes(opts.hub),
+    ...chatroomRoutes(opts.hub),
     ...(opts.extraRoutes ?? []),
   ];
   await app.register(adminPlugin, {

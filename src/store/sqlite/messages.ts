@@ -123,7 +123,9 @@ export class SqliteMessages implements MessageStore {
         };
       }
       case ConvType.chatroom:
-        throw new CoreError('not_exist', `chatroom ${conv.target} does not exist`);
+        // The devices in the room now (core checks a device's right to send): no per-user rows, no
+        // shared event; the message row alone is stored.
+        return { audience: { kind: 'chatroom', chatroomId: conv.target, ...(msg.toUsers.length > 0 ? { only: msg.toUsers } : {}) }, extraUsers: [], count: 0 };
       default:
         throw new CoreError('not_implement', `conversation type ${conv.type} is not supported`);
     }
