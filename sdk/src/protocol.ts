@@ -78,7 +78,7 @@ export interface ChatroomInfo {
 
 /**
  * Why the device is no longer in its chatroom although it did not leave: the room was destroyed, the
- * user was banned from it, the user joined a chatroom from another device (or this one joined
- * another room), or the automatic rejoin after a reconnect was refused (`code` says why).
+ * user was banned from it, the user joined a chatroom from another device, or the automatic rejoin
+ * after a reconnect was refused (`code` says why).
  */
 export type ChatroomLeftReason = 'destroyed' | 'kicked' | 'replaced' | 'rejoin_failed';
