@@ -23,6 +23,8 @@ interface GroupRow {
   max_member_count: number;
   member_count: number;
   updated_at: number;
+  /** The number of the group's latest message (Tencent's MsgSeq; 0 before the first). */
+  msg_seq: number;
 }
 
 interface MemberRow {
@@ -103,12 +105,12 @@ export class SqliteGroups implements GroupStore {
   }
 
   /**
-   * Inside a command: the group's next message number (groups.msg_seq + 1, now stored), or undefined
-   * when the group does not exist. Rolls back with the command.
+   * Inside a command: the group row with the next message number taken (msg_seq + 1, now stored; it
+   * rolls back with the command), or undefined when the group does not exist. One statement, in place
+   * of `row` on the send path.
    */
-  nextMsgSeq(groupId: string): number | undefined {
-    const r = this.ctx.stmt('UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ? RETURNING msg_seq').get(groupId) as { msg_seq: number } | undefined;
-    return r?.msg_seq;
+  rowTakingMsgSeq(groupId: string): GroupRow | undefined {
+    return this.ctx.stmt('UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ? RETURNING *').get(groupId) as GroupRow | undefined;
   }
 
   /** Inside a command: how many groups of `type` `owner` owns (index groups_owner). */

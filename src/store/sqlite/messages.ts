@@ -26,6 +26,8 @@ interface Delivery {
   audience: Audience;
   extraUsers: string[];
   count: number;
+  /** The number the message took in its group (see `delivery`'s takeGroupSeq). */
+  groupSeq?: number;
 }
 
 function unique(ids: string[]): string[] {
@@ -57,9 +59,11 @@ export class SqliteMessages implements MessageStore {
 
   /**
    * Who receives `msg` now. With `check`, also enforce the sender's right to send (inside the
-   * caller's transaction). Shared audiences are used above the inline fan-out limit.
+   * caller's transaction). Shared audiences are used above the inline fan-out limit. With
+   * `takeGroupSeq`, a group message takes its group's next number (Tencent's MsgSeq) by the very
+   * statement that reads the group row, so a group send costs no extra statement.
    */
-  private delivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, check: boolean, stored?: string | null): Delivery {
+  private delivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, check: boolean, stored?: string | null, takeGroupSeq = false): Delivery {
     const max = this.ctx.fanout.inlineFanoutMax;
     if (stored !== undefined) {
       // An existing message: its per-user rows went to the receivers it had when sent.
@@ -87,17 +91,21 @@ export class SqliteMessages implements MessageStore {
         return listed([conv.target], msg.sender);
       }
       case ConvType.group: {
-        const group = this.groups.row(conv.target);
+        const group = takeGroupSeq ? this.groups.rowTakingMsgSeq(conv.target) : this.groups.row(conv.target);
         if (check) checkGroupSend(group, this.groups.member(conv.target, msg.sender), conv.target);
         if (!group) return listed([], msg.sender);
+        const seq = takeGroupSeq ? { groupSeq: group.msg_seq } : {};
         if (msg.toUsers.length > 0) {
-          return listed(
-            msg.toUsers.filter((u) => this.groups.member(conv.target, u)),
-            msg.sender,
-          );
+          return {
+            ...listed(
+              msg.toUsers.filter((u) => this.groups.member(conv.target, u)),
+              msg.sender,
+            ),
+            ...seq,
+          };
         }
-        if (group.member_count <= max) return listed(this.groups.memberIds(conv.target), msg.sender);
-        return { audience: { kind: 'group', groupId: conv.target }, extraUsers: [], count: group.member_count - 1 };
+        if (group.member_count <= max) return { ...listed(this.groups.memberIds(conv.target), msg.sender), ...seq };
+        return { audience: { kind: 'group', groupId: conv.target }, extraUsers: [], count: group.member_count - 1, ...seq };
       }
       case ConvType.channel: {
         const channel = this.channels.row(conv.target);
@@ -176,7 +184,9 @@ export class SqliteMessages implements MessageStore {
         kind: d.kind,
         toUsers: d.toUsers,
       };
-      const del = this.delivery(msg, !d.system);
+      // A group message (not a notification, not dropped) takes the group's next number, Tencent's MsgSeq.
+      const del = this.delivery(msg, !d.system, undefined, !d.system && !d.discard && d.kind === MessageKind.conversation);
+      const groupSeq = del.groupSeq;
       const now = d.identity?.timestamp ?? Date.now();
       const uid = d.identity?.uid ?? this.ctx.uids.next(now);
       const message: StoredMessage = {
@@ -193,8 +203,6 @@ export class SqliteMessages implements MessageStore {
         platform: d.platform ?? 0,
       };
       if (d.discard) return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
-      // A group message (not a group notification) takes the group's next number, Tencent's MsgSeq.
-      const groupSeq = d.conv.type === ConvType.group && d.kind === MessageKind.conversation && !d.system ? this.groups.nextMsgSeq(d.conv.target) : undefined;
       if (d.payload.persistFlag === PersistFlag.transparent) {
         insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq: 0, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
         return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
