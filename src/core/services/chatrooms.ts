@@ -185,15 +185,28 @@ export class ChatroomService {
    */
   async join(chatroomId: string, who: Joiner): Promise<ChatroomInfo> {
     const members = this.members();
-    const f = await this.roomFacts(chatroomId);
-    if (!f || f.chatroom.state === ChatroomState.ended) throw new CoreError('not_exist', `chatroom ${chatroomId} does not exist`);
-    const b = f.blacklist.get(who.userId);
-    if (b && b.state === ChatroomBlackState.banned && active(b, this.now())) throw new CoreError('in_blacklist', `banned from chatroom ${chatroomId}`);
+    this.mayJoin(await this.roomFacts(chatroomId), chatroomId, who.userId);
     const prev = await members.join(chatroomId, { ...who, joinedAt: this.now() });
     if (prev && (prev.chatroomId !== chatroomId || prev.member.session !== who.session)) {
       await this.bus.publish({ type: 'chatroom.leave', chatroomId: prev.chatroomId, session: prev.member.session, reason: 'replaced' });
     }
+    // Destroyed or banned while the join was being recorded (its invalidation dropped the facts read
+    // above): the join does not stand.
+    const f = await this.roomFacts(chatroomId);
+    try {
+      this.mayJoin(f, chatroomId, who.userId);
+    } catch (err) {
+      await members.leave(chatroomId, who.userId, who.session);
+      throw err;
+    }
     return { ...f.chatroom, memberCount: await members.count(chatroomId) };
+  }
+
+  /** Throws unless `userId` may join: the room exists and has not ended (not_exist), no ban in force (in_blacklist). */
+  private mayJoin(f: RoomFacts | null, chatroomId: string, userId: string): asserts f is RoomFacts {
+    if (!f || f.chatroom.state === ChatroomState.ended) throw new CoreError('not_exist', `chatroom ${chatroomId} does not exist`);
+    const b = f.blacklist.get(userId);
+    if (b && b.state === ChatroomBlackState.banned && active(b, this.now())) throw new CoreError('in_blacklist', `banned from chatroom ${chatroomId}`);
   }
 
   /** A device leaves (or its connection ended): removes its entry if it is still that session's. */
