@@ -4,6 +4,7 @@ import { TokenBucket } from './api/admin/rate-limit.js';
 import { ReplayGuard } from './api/admin/replay-guard.js';
 import { AdminAuth } from './api/admin/signing.js';
 import { MemoryBus } from './bus/memory-bus.js';
+import { MemoryChatroomMembership } from './chatrooms/memory-membership.js';
 import { databaseFile } from './config/load.js';
 import type { Config } from './config/schema.js';
 import { Hub } from './core/hub.js';
@@ -89,6 +90,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     maxGroupMembers: config.messaging.maxGroupMembers,
     effects: [new TencentCallbacks(targets, store, log)],
     redeliverer: settler,
+    chatroomMembership: new MemoryChatroomMembership(),
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from

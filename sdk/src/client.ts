@@ -2,7 +2,7 @@ import { backoffDelay } from './backoff.js';
 import { CLIENT_CODE, SwitchboardError, TIMEOUT_CODE } from './errors.js';
 import { Emitter, type ClientEvent, type Handler } from './events.js';
 import { checkCursor, checkTimestamp, settingsOf, type ClientOptions, type CursorStore, type Settings, type WebSocketLike } from './options.js';
-import type { Conversation, Message, Payload, ReadResult, SendResult, SyncResult } from './protocol.js';
+import type { ChatroomInfo, ChatroomLeftReason, Conversation, Message, Payload, ReadResult, SendResult, SyncResult } from './protocol.js';
 
 /** Close codes after which reconnecting with the same token cannot help. */
 const FATAL_WITH_STATIC_TOKEN = new Set([4001, 4003]);
@@ -81,6 +81,14 @@ export class SwitchboardClient {
   private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   private pingTimer: ReturnType<typeof setInterval> | null = null;
 
+  /**
+   * The chatroom this device wants to be in (set by joinChatroom, cleared by leaveChatroom or by the
+   * server removing it): rejoined automatically on every new socket.
+   */
+  private room: string | null = null;
+  /** Unanswered chatroom_join requests: request id → room. */
+  private readonly joins = new Map<string, string>();
+
   /** Newest message timestamp received, the newest to acknowledge, and the newest acknowledged. */
   private newestTimestamp = 0;
   private ackWanted = 0;
@@ -124,8 +132,9 @@ export class SwitchboardClient {
     return p;
   }
 
-  /** Close for good: no reconnect, pending acks flushed, unanswered requests and connect() rejected (code 0). */
+  /** Close for good: no reconnect, pending acks flushed, unanswered requests and connect() rejected (code 0), no chatroom rejoined later. */
   close(): void {
+    this.room = null;
     if (!this.started && !this.ws) return;
     this.flushAck();
     this.stop(new SwitchboardError(CLIENT_CODE, 'client closed'));
@@ -167,6 +176,45 @@ export class SwitchboardClient {
     }
     p.catch(() => undefined);
     return p;
+  }
+
+  /** The chatroom this device is in (or joining); null when none. */
+  get chatroom(): string | null {
+    return this.room;
+  }
+
+  /**
+   * Join a chatroom (a user is in at most one, from one device: joining elsewhere leaves the previous
+   * one, and the device that was there gets `chatroom_left` "replaced"). Resolves with the room once
+   * joined; from then on its messages arrive as `chatroom_message` events, live only. After a
+   * reconnect the client joins the room again by itself (a refusal is reported as `chatroom_left`
+   * "rejoin_failed"). Queued while disconnected like `send`. Rejects with the server's code: 253 no
+   * such room (or it ended), 246 banned from it, 251 a bad id.
+   */
+  joinChatroom(chatroomId: string): Promise<ChatroomInfo> {
+    const id = `j${this.nextId++}`;
+    this.room = chatroomId;
+    this.joins.set(id, chatroomId);
+    const p = this.request(id, { type: 'chatroom_join', id, chatroomId }, (f) => f['chatroom'] as ChatroomInfo);
+    p.then(
+      () => this.joins.delete(id),
+      () => {
+        this.joins.delete(id);
+        if (this.room === chatroomId) this.room = null;
+      },
+    );
+    return p;
+  }
+
+  /**
+   * Leave the chatroom (default: the one joined). Resolves once the server confirmed it; no rejoin
+   * after a reconnect. Leaving a room the device is not in succeeds too.
+   */
+  leaveChatroom(chatroomId: string | null = this.room): Promise<void> {
+    if (chatroomId === null) return Promise.resolve();
+    if (this.room === chatroomId) this.room = null;
+    const id = `l${this.nextId++}`;
+    return this.request(id, { type: 'chatroom_leave', id, chatroomId }, () => undefined);
   }
 
   /**
@@ -389,7 +437,14 @@ export class SwitchboardClient {
         return;
       case 'sent':
       case 'read_ok':
+      case 'chatroom_joined':
         this.settle(String(f['id']), f, null);
+        return;
+      case 'chatroom_left':
+        this.onChatroomLeft(f);
+        return;
+      case 'chatroom_message':
+        if (isObject(f['message'])) this.events.emit('chatroom_message', { chatroomId: String(f['chatroomId']), message: f['message'] as Message });
         return;
       case 'error':
         this.onError(f);
@@ -431,11 +486,45 @@ export class SwitchboardClient {
     // Unknown frame types are ignored (newer servers may add some).
   }
 
-  /** The socket is accepted: write every queued request (in call order) and the pending ack. */
+  /**
+   * The socket is accepted: rejoin the chatroom (first, so that queued sends into it find the device
+   * there), then write every queued request (in call order) and the pending ack.
+   */
   private onHello(ws: WebSocketLike): void {
     this.accepted = true;
+    this.rejoin();
     for (const r of [...this.requests.values()]) if (r.socket !== ws) this.writeRequest(r, ws);
     this.flushAck();
+  }
+
+  /** A new socket is not in the room the device was in: join it again, unless a join for it is queued. */
+  private rejoin(): void {
+    const room = this.room;
+    if (room === null || [...this.joins.values()].includes(room)) return;
+    const id = `j${this.nextId++}`;
+    this.joins.set(id, room);
+    this.request(id, { type: 'chatroom_join', id, chatroomId: room }, () => undefined).then(
+      () => this.joins.delete(id),
+      (err: unknown) => {
+        this.joins.delete(id);
+        if (this.room !== room || !(err instanceof SwitchboardError) || err.code === CLIENT_CODE) return;
+        this.room = null;
+        this.events.emit('chatroom_left', { chatroomId: room, reason: 'rejoin_failed', code: err.code });
+      },
+    );
+  }
+
+  /** `chatroom_left`: the reply to a leave (with its id), or a removal the device did not ask for. */
+  private onChatroomLeft(f: Frame): void {
+    if (f['id'] !== undefined) {
+      this.settle(String(f['id']), f, null);
+      return;
+    }
+    const chatroomId = String(f['chatroomId']);
+    // A removal from a room this device has since left or replaced concerns it no more.
+    if (this.room !== chatroomId) return;
+    this.room = null;
+    this.events.emit('chatroom_left', { chatroomId, reason: String(f['reason']) as ChatroomLeftReason });
   }
 
   /**

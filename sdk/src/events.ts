@@ -1,4 +1,4 @@
-import type { Conversation, Message } from './protocol.js';
+import type { ChatroomLeftReason, Conversation, Message } from './protocol.js';
 
 /**
  * Every event the client emits, with its data. Cursor-bearing events (message, recall, update,
@@ -26,6 +26,13 @@ export interface ClientEvents {
    * read receipt from the other party of a single chat (`conv.target` = the reader) or a group member.
    */
   read: { cursor: number; userId: string; conv: Conversation; timestamp: number };
+  /**
+   * A message in the chatroom this device is in (conversation type 2), live only: chatroom messages
+   * have no cursor, are not replayed and are not acknowledged.
+   */
+  chatroom_message: { chatroomId: string; message: Message };
+  /** The device is no longer in its chatroom, although it did not call `leaveChatroom()`. */
+  chatroom_left: { chatroomId: string; reason: ChatroomLeftReason; code?: number };
   /** A replay (after connecting, or asked for with `sync()`) is complete; live from here. */
   synced: { cursor: number };
   /** The socket closed (or could not be opened: code 0); `reconnecting` tells whether the client will retry. */

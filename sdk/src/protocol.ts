@@ -60,3 +60,25 @@ export interface ReadResult {
 export interface SyncResult {
   cursor: number;
 }
+
+/** A chatroom as `joinChatroom()` resolves with it (the shape of `/admin/chatroom/info`'s result). */
+export interface ChatroomInfo {
+  chatroomId: string;
+  title: string;
+  desc: string;
+  portrait: string;
+  extra: string;
+  /** 0 normal, 1 not started yet (ended rooms cannot be joined). */
+  state: number;
+  /** Devices in the room, this one included. */
+  memberCount: number;
+  createDt: number;
+  updateDt: number;
+}
+
+/**
+ * Why the device is no longer in its chatroom although it did not leave: the room was destroyed, the
+ * user was banned from it, the user joined a chatroom from another device, or the automatic rejoin
+ * after a reconnect was refused (`code` says why).
+ */
+export type ChatroomLeftReason = 'destroyed' | 'kicked' | 'replaced' | 'rejoin_failed';

@@ -26,6 +26,30 @@ function meta(origin: Origin): Record<string, string> {
   return { ClientIP: ipv4Form(origin.ip), OptPlatform: optPlatform(origin.kind === 'device' ? origin.platform : undefined) };
 }
 
+/** One entry of Tencent's GroupAtInfo: `GroupAtAllFlag` 1 for @everyone, else 0 with the user. */
+export interface GroupAt {
+  GroupAtAllFlag: 0 | 1;
+  GroupAt_Account?: string;
+}
+
+/**
+ * Tencent's GroupAtInfo from a payload's mentions (Wildfire's mentionedType 1: the users of
+ * mentionedTarget; 2: everyone, plus any users listed), or null when the message mentions nobody:
+ * the field is then left out, as Tencent leaves it out of messages without @.
+ */
+export function groupAtInfo(p: Payload): GroupAt[] | null {
+  if (p.mentionedType !== 1 && p.mentionedType !== 2) return null;
+  const out: GroupAt[] = p.mentionedType === 2 ? [{ GroupAtAllFlag: 1 }] : [];
+  for (const u of new Set(p.mentionedTarget)) out.push({ GroupAtAllFlag: 0, GroupAt_Account: u });
+  return out.length > 0 ? out : null;
+}
+
+/** `{GroupAtInfo}` when the payload mentions someone, else nothing. */
+function atFields(p: Payload): { GroupAtInfo?: GroupAt[] } {
+  const at = groupAtInfo(p);
+  return at ? { GroupAtInfo: at } : {};
+}
+
 /** Jobs of one conversation (per target) are delivered in order. */
 function c2cKey(a: string, b: string): string {
   return a < b ? `c2c:${a}:${b}` : `c2c:${b}:${a}`;
@@ -105,10 +129,12 @@ export class TencentCallbacks implements EffectsPlanner {
             From_Account: f.sender,
             Operator_Account: f.origin.kind === 'admin' ? 'admin' : f.sender,
             Random: key.random,
+            MsgId: f.clientMsgId ?? '',
             OnlineOnlyFlag: payload.persistFlag === PersistFlag.transparent ? 1 : 0,
             MsgBody: toMsgBody(payload),
             CloudCustomData: payload.extra,
             EventTime: now,
+            ...atFields(payload),
           };
       const left = Math.floor(started + budget - performance.now());
       const d =
@@ -211,15 +237,17 @@ export class TencentCallbacks implements EffectsPlanner {
           Operator_Account: f.origin.kind === 'admin' ? 'admin' : f.sender,
           Random: 0,
           MsgSeq: 0,
+          MsgId: f.clientMsgId ?? '',
           MsgTime: 0,
           OnlineOnlyFlag: online,
           MsgBody: msgBody,
           CloudCustomData: f.payload.extra,
           EventTime: Date.now(),
+          ...atFields(f.payload),
         },
         m,
-        // MsgSeq: the message's cursor (increasing in commit order); Random and MsgTime from its uid.
-        { messageKey: { random: 'Random', time: 'MsgTime' }, messageSeq: 'MsgSeq' },
+        // MsgSeq: the message's number in its group (1, 2, … in commit order); Random and MsgTime from its uid.
+        { messageKey: { random: 'Random', time: 'MsgTime' }, groupSeq: 'MsgSeq' },
       );
     }
     return [];
@@ -264,8 +292,20 @@ export class TencentCallbacks implements EffectsPlanner {
         return this.jobs(
           'Group.CallbackAfterCreateGroup',
           key,
-          { GroupId: f.groupId, Operator_Account: f.operator, Owner_Account: f.group.owner, Type: type, Name: f.group.name, MemberList: list(f.members), UserDefinedDataList: [], EventTime: now },
+          {
+            GroupId: f.groupId,
+            Operator_Account: f.operator,
+            Owner_Account: f.group.owner,
+            Type: type,
+            Name: f.group.name,
+            CreateGroupNum: 0,
+            MemberList: list(f.members),
+            UserDefinedDataList: [],
+            EventTime: now,
+          },
           m,
+          // CreateGroupNum: the owner's groups of this type, the new one included, counted in the create's transaction.
+          { ownedGroups: { owner: f.group.owner, type: f.group.type, field: 'CreateGroupNum' } },
         );
       case 'dismissed':
         return this.jobs(

@@ -10,6 +10,7 @@ export const WILDFIRE_CODES: Record<ErrorKind, readonly [number, string]> = {
   not_exist: [253, 'not exist'],
   not_in_group: [9, 'not in group'],
   not_in_channel: [21, 'not in channel'],
+  not_in_chatroom: [20, 'not in chatroom'],
   group_muted: [241, 'group is muted'],
   user_blocked: [245, 'user is blocked'],
   no_right: [248, 'no right to operate'],
@@ -18,6 +19,7 @@ export const WILDFIRE_CODES: Record<ErrorKind, readonly [number, string]> = {
   // Wildfire answers a duplicate user name with code 4 and this exception text.
   name_taken: [4, '用户名不能重复，必须唯一！！！'],
   token_error: [6, 'token error'],
+  in_blacklist: [246, 'user in black list'],
   over_frequency: [250, 'over frequency'],
   not_implement: [254, 'not implement'],
   timeout: [249, 'timeout'],

@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'not_exist' // unknown user, group, channel, message
   | 'not_in_group' // sender is not a member of the group
   | 'not_in_channel' // sender neither owns nor subscribes to the channel
+  | 'not_in_chatroom' // the sending device is not in the chatroom
   | 'group_muted' // group is muted, or the member is silenced
   | 'user_blocked' // sender (or token owner) is blocked
   | 'no_right' // the operation is not allowed on this object (e.g. remove the owner)
@@ -17,6 +18,7 @@ export type ErrorKind =
   | 'group_full' // more members than the group allows
   | 'name_taken' // a user name already belongs to another user
   | 'token_error' // unknown, expired or revoked token
+  | 'in_blacklist' // the receiver (or the request's target) has the sender on its blacklist
   | 'over_frequency'
   | 'not_implement'
   | 'timeout'

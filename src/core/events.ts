@@ -2,6 +2,12 @@ import type { Audience, SyncEvent } from './ports/store.js';
 import type { StoredMessage } from './model.js';
 
 /**
+ * Why a device left a chatroom without asking: the room was destroyed, the user was banned from it,
+ * or the user joined (this or another room) from another connection.
+ */
+export type ChatroomLeaveReason = 'destroyed' | 'kicked' | 'replaced';
+
+/**
  * Events carried by the bus, from whichever node committed a change to every node. Published only
  * after the change committed. Delivery is at most once: a node that misses one recovers from the
  * store (devices resync by cursor; caches reload).
@@ -13,7 +19,17 @@ export type HubEvent =
   | { type: 'transparent'; audience: Audience; message: StoredMessage }
   /** Tokens were revoked: connected devices of the user (one client, or all) must be closed. */
   | { type: 'session.revoke'; userId: string; clientId?: string; reason: 'destroyed' | 'blocked' | 'kicked' }
-  /** Cached facts about a user, group or channel are stale. */
-  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'settings'; id: string }
+  /**
+   * A chatroom message (stored or transparent), for the devices in the room now (`only`: those of
+   * these users). No cursor: it is not part of any user's sync log.
+   */
+  | { type: 'chatroom.message'; chatroomId: string; message: StoredMessage; only?: string[] }
+  /**
+   * Devices are no longer in a chatroom: the one of `session`, or every one when absent (the room was
+   * destroyed). The node holding such a connection tells its device why.
+   */
+  | { type: 'chatroom.leave'; chatroomId: string; session?: string; reason: ChatroomLeaveReason }
+  /** Cached facts about a user, group, channel or chatroom are stale. */
+  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings'; id: string }
   /** Outbox jobs were committed: dispatchers should claim now rather than at their next poll. */
   | { type: 'outbox.wake' };

@@ -1,7 +1,9 @@
 import type { Bus } from './ports/bus.js';
+import type { ChatroomMembership } from './ports/chatroom-membership.js';
 import { combinePlanners, type EffectsPlanner } from './ports/effects.js';
 import type { Store } from './ports/store.js';
 import { ChannelService } from './services/channels.js';
+import { ChatroomService } from './services/chatrooms.js';
 import { ConversationPeers } from './services/conversation-peers.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
@@ -27,6 +29,8 @@ export interface HubOptions {
   redeliverer?: Redeliverer;
   /** Bounds of the send-rules cache (defaults in send-rules-cache.ts). */
   rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
+  /** Who is in which chatroom (in memory on one node, shared in a cluster); without it, chatroom joins and device sends answer 254. */
+  chatroomMembership?: ChatroomMembership;
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -35,6 +39,7 @@ export class Hub {
   readonly users: UserService;
   readonly groups: GroupService;
   readonly channels: ChannelService;
+  readonly chatrooms: ChatroomService;
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
@@ -52,11 +57,13 @@ export class Hub {
     const effects = combinePlanners(opts.effects ?? []);
     this.rules = new SendRulesCache(store, { ...opts.rulesCache, now });
     this.peers = new ConversationPeers(store, { now });
+    this.chatrooms = new ChatroomService(store, bus, opts.chatroomMembership, { now });
     this.unsubscribe = bus.subscribe((e) => {
       this.rules.handle(e);
       this.peers.handle(e);
+      this.chatrooms.handle(e);
     });
-    this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects });
+    this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms });
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);

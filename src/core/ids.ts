@@ -78,26 +78,69 @@ export function uidNode(uid: number): number {
 }
 
 const TWO_32 = 2 ** 32;
+/** Uids are below 2^53: the bits above the low 32 are fewer than 2^21. */
+const HIGH_LIMIT = 2 ** 21;
+
+/** A 32-bit avalanche mix (MurmurHash3's finaliser): a bijection on 32-bit values. */
+function mix32(x: number): number {
+  let h = x >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
 
 /**
- * The message key of callbacks (Tencent's MsgKey "MsgSeq_MsgRandom_MsgTime"): MsgSeq is the uid's low
- * 32 bits, MsgRandom the rest, MsgTime the message time in seconds. It names the message exactly, so
- * the recall endpoint can take it instead of the uid.
+ * The message key of callbacks (Tencent's MsgKey "MsgSeq_MsgRandom_MsgTime"), a pure function of the
+ * message's uid and time:
+ * - `seq`: the uid's low 32 bits (C2C MsgSeq);
+ * - `random`: a 32-bit value that differs from message to message and never changes for one message
+ *   (MsgRandom, a group's Random): the uid's remaining bits (fewer than 21) XOR a 32-bit mix of `seq`,
+ *   so the uid can be recovered from (seq, random);
+ * - `time`: the message time in seconds.
+ * The key names the message exactly, so the recall endpoint can take it instead of the uid.
  */
 export function messageKey(uid: number, timestampMs: number): { seq: number; random: number; time: number; key: string } {
   const seq = uid % TWO_32;
-  const random = Math.floor(uid / TWO_32);
+  const random = (mix32(seq) ^ Math.floor(uid / TWO_32)) >>> 0;
   const time = Math.floor(timestampMs / 1000);
   return { seq, random, time, key: `${seq}_${random}_${time}` };
 }
 
-/** The uid and time (s) a message key names, or null when it is not one. */
-export function parseMessageKey(key: string): { uid: number; time: number } | null {
-  const m = /^([0-9]{1,10})_([0-9]{1,7})_([0-9]{1,11})$/.exec(key);
+const KEY = /^([0-9]{1,10})_([0-9]{1,10})_([0-9]{1,11})$/;
+
+function keyParts(key: string): { seq: number; random: number; time: number } | null {
+  const m = KEY.exec(key);
   if (!m) return null;
   const seq = Number(m[1]);
   const random = Number(m[2]);
-  if (seq >= TWO_32) return null;
-  const uid = random * TWO_32 + seq;
-  return Number.isSafeInteger(uid) && uid > 0 ? { uid, time: Number(m[3]) } : null;
+  if (seq >= TWO_32 || random >= TWO_32) return null;
+  return { seq, random, time: Number(m[3]) };
+}
+
+function uidOf(high: number, seq: number): number | null {
+  if (high >= HIGH_LIMIT) return null;
+  const uid = high * TWO_32 + seq;
+  return Number.isSafeInteger(uid) && uid > 0 ? uid : null;
+}
+
+/** The uid and time (s) a message key names, or null when it is not one. */
+export function parseMessageKey(key: string): { uid: number; time: number } | null {
+  const k = keyParts(key);
+  if (!k) return null;
+  const uid = uidOf((k.random ^ mix32(k.seq)) >>> 0, k.seq);
+  return uid === null ? null : { uid, time: k.time };
+}
+
+/**
+ * The uid and time (s) of a key issued before MsgRandom was mixed (its MsgRandom was the uid's bits
+ * above the low 32), or null. Such keys are still accepted: the store checks the message's time.
+ */
+export function parseLegacyMessageKey(key: string): { uid: number; time: number } | null {
+  const k = keyParts(key);
+  if (!k) return null;
+  const uid = uidOf(k.random, k.seq);
+  return uid === null ? null : { uid, time: k.time };
 }

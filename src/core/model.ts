@@ -133,3 +133,33 @@ export interface TokenRecord {
   platform: number;
   expiresAt: number;
 }
+
+/** A chatroom's state (Wildfire's): 0 normal, 1 not started yet, 2 ended (destroyed rooms stay, ended). */
+export const ChatroomState = { normal: 0, notStarted: 1, ended: 2 } as const;
+
+/**
+ * A chatroom (conversation type 2): a room devices join and leave, whose messages reach the devices in
+ * it at that moment. The record is durable; who is in it is not (see ports/chatroom-membership.ts).
+ */
+export interface Chatroom {
+  chatroomId: string;
+  title: string;
+  desc: string;
+  portrait: string;
+  extra: string;
+  state: number;
+  /** 1: only managers may send (mute_all). */
+  mute: number;
+  createDt: number;
+  updateDt: number;
+}
+
+/** A chatroom blacklist entry's state: 1 may not send, 2 may neither join nor send (0 removes the entry). */
+export const ChatroomBlackState = { none: 0, muted: 1, banned: 2 } as const;
+
+export interface ChatroomBlackEntry {
+  userId: string;
+  state: number;
+  /** When the entry ends (ms since the epoch); 0: never. */
+  expiredTime: number;
+}

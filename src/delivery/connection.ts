@@ -1,11 +1,24 @@
+import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
 import { CoreError, isCoreError } from '../core/errors.js';
 import type { Hub } from '../core/hub.js';
-import { normalizeConversation, normalizePayload, stringList } from '../core/payload.js';
+import { MAX_ID_LENGTH } from '../core/limits.js';
+import { longerThan, normalizeConversation, normalizePayload, stringList } from '../core/payload.js';
 import type { SyncEvent } from '../core/ports/store.js';
 import { codeOf } from '../core/codes.js';
 import type { Logger } from '../log.js';
-import { CloseCode, eventFrame, frameIdProblem, syncedFrame, transparentFrame, unknownTypeMessage, type ClientFrame } from './protocol.js';
+import type { ChatroomSessions } from './chatroom-sessions.js';
+import {
+  chatroomInfo,
+  chatroomLeftFrame,
+  CloseCode,
+  eventFrame,
+  frameIdProblem,
+  syncedFrame,
+  transparentFrame,
+  unknownTypeMessage,
+  type ClientFrame,
+} from './protocol.js';
 import type { Session } from './registry.js';
 import { closeWithDeadline } from './ws-guard.js';
 
@@ -24,6 +37,10 @@ export interface ConnectionSettings {
   rateBurst: number;
   /** Once per connection; `why`: revoked (4003), timeout (no pong), server (shutting down) or closed. */
   onClose: (c: ClientConnection, why: 'revoked' | 'timeout' | 'server' | 'closed') => void;
+  /** This node's connections by chatroom (joins attach, leaves detach). */
+  chatrooms: ChatroomSessions<ClientConnection>;
+  /** This node's id: the prefix of connection ids (sessions). */
+  nodeId: number;
 }
 
 /**
@@ -45,6 +62,10 @@ export class ClientConnection implements Session {
   alive = true;
   /** Its login was reported (so its end is reported too). */
   announced = false;
+  /** This connection's id for chatroom membership: unique across nodes and restarts. */
+  readonly session: string;
+  /** The chatroom it is in (kept by ChatroomSessions), or null. */
+  room: string | null = null;
   /**
    * Live frames held while replaying (null when live). A transparent message is held as its message
    * JSON (seq 0) and framed when sent, with the cursor of that moment.
@@ -76,6 +97,7 @@ export class ClientConnection implements Session {
     private readonly s: ConnectionSettings,
   ) {
     this.tokens = s.rateBurst;
+    this.session = `${s.nodeId}:${randomUUID()}`;
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
     ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.closedByPeer());
@@ -219,6 +241,15 @@ export class ClientConnection implements Session {
       return false;
     }
     return this.write(transparentFrame(this.lastSeq, messageJson()));
+  }
+
+  /**
+   * A chatroom frame (a message of the room, or a removal): written now, replay or not — it has no
+   * cursor, so it cannot be out of order with the sync log.
+   */
+  pushChatroom(frame: () => string): boolean {
+    if (this.closed) return false;
+    return this.write(frame());
   }
 
   /**
@@ -418,10 +449,36 @@ export class ClientConnection implements Session {
         await this.deviceSync(c);
         return;
       }
+      case 'chatroom_join': {
+        const chatroomId = chatroomIdOf(f.chatroomId);
+        const info = await hub.chatrooms.join(chatroomId, { userId: this.userId, clientId: this.clientId, platform: this.platform, session: this.session });
+        if (this.closed) {
+          // Ended while joining: its close found no room to leave.
+          await hub.chatrooms.leave(chatroomId, this.userId, this.session);
+          return;
+        }
+        this.s.chatrooms.attach(chatroomId, this);
+        await this.send(JSON.stringify({ type: 'chatroom_joined', id: f.id, chatroom: chatroomInfo(info) }));
+        return;
+      }
+      case 'chatroom_leave': {
+        const chatroomId = chatroomIdOf(f.chatroomId);
+        if (this.room === chatroomId) this.s.chatrooms.detach(this);
+        await hub.chatrooms.leave(chatroomId, this.userId, this.session);
+        await this.send(chatroomLeftFrame(chatroomId, 'left', f.id));
+        return;
+      }
       default:
         throw new CoreError('invalid_parameter', unknownTypeMessage((f as { type: unknown }).type));
     }
   }
+}
+
+/** A chatroom id from a frame: a string of 1..MAX_ID_LENGTH characters. */
+function chatroomIdOf(v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new CoreError('invalid_parameter', 'chatroomId must be a non-empty string');
+  if (longerThan(v, MAX_ID_LENGTH)) throw new CoreError('invalid_parameter', `chatroomId must have at most ${MAX_ID_LENGTH} characters`);
+  return v;
 }
 
 function errorFrame(id: string | number | undefined, err: unknown): string {

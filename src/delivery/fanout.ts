@@ -2,6 +2,7 @@ import type { HubEvent } from '../core/events.js';
 import type { Audience } from '../core/ports/store.js';
 import type { Logger } from '../log.js';
 import type { AudienceCache, AudienceKind, Members } from './audience-cache.js';
+import type { ChatroomSessions } from './chatroom-sessions.js';
 import type { ClientConnection } from './connection.js';
 import { Deque } from './deque.js';
 import type { GroupHints } from './group-hints.js';
@@ -89,6 +90,8 @@ export class Fanout {
     private readonly opts: FanoutOptions,
     private readonly hooks: FanoutHooks,
     private readonly log: Logger,
+    /** This node's chatroom connections: chatroom messages and removals go there. */
+    private readonly chatrooms?: ChatroomSessions<ClientConnection>,
   ) {}
 
   /** Events waiting (parked or held for a user); for tests and metrics. */
@@ -176,6 +179,11 @@ export class Fanout {
       case 'cache.invalidate':
         if (e.scope === 'group' || e.scope === 'channel') this.audiences.invalidate(e.scope, e.id);
         if (e.scope === 'group') this.hints.invalidate(e.id);
+        return;
+      case 'chatroom.message':
+      case 'chatroom.leave':
+        // No cursor and no audience to load: straight to the devices in the room on this node.
+        this.chatrooms?.handle(e);
         return;
       case 'outbox.wake':
         return;

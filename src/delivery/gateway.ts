@@ -7,6 +7,7 @@ import type { UpgradeEndpoint } from '../http/surface.js';
 import { refuseUpgrade } from '../http/upgrade-router.js';
 import type { Logger } from '../log.js';
 import { AudienceCache } from './audience-cache.js';
+import { ChatroomSessions } from './chatroom-sessions.js';
 import { ClientConnection, type ConnectionSettings } from './connection.js';
 import { Fanout } from './fanout.js';
 import { GroupHints } from './group-hints.js';
@@ -58,6 +59,7 @@ export class Gateway implements Presence {
   private readonly audiences: AudienceCache;
   private readonly hints: GroupHints;
   private readonly fanout: Fanout;
+  private readonly chatrooms: ChatroomSessions<ClientConnection>;
   private readonly settings: ConnectionSettings;
   private readonly unsubscribe: () => void;
   private readonly heartbeat: NodeJS.Timeout;
@@ -73,13 +75,16 @@ export class Gateway implements Presence {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
     this.audiences = new AudienceCache(hub.store, opts.audienceCacheMaxMembers);
     this.hints = new GroupHints(hub.store, log);
+    const hooks = { delivered: (n: number) => this.metrics.delivered(n), serialised: () => this.metrics.serialised?.() };
+    this.chatrooms = new ChatroomSessions(hooks, log);
     this.fanout = new Fanout(
       this.registry,
       this.audiences,
       this.hints,
       { maxWaiting: opts.maxWaitingEvents ?? 100_000, retryDelaysMs: opts.audienceRetryDelaysMs ?? [50, 250, 1000] },
-      { delivered: (n) => this.metrics.delivered(n), serialised: () => this.metrics.serialised?.() },
+      hooks,
       log,
+      this.chatrooms,
     );
     this.settings = {
       hub,
@@ -89,8 +94,11 @@ export class Gateway implements Presence {
       liveBufferMax: opts.liveBufferMax,
       ratePerSecond: opts.ratePerSecond,
       rateBurst: opts.rateBurst,
+      chatrooms: this.chatrooms,
+      nodeId,
       onClose: (c, why) => {
         this.registry.remove(c);
+        this.leaveChatroom(c);
         this.hints.untrack(c.userId);
         if (!this.registry.of(c.userId)) this.fanout.forget(c.userId);
         this.metrics.connections(this.registry.size);
@@ -205,6 +213,15 @@ export class Gateway implements Presence {
     conn.announced = true;
     this.reportState(conn, 'login', 'register');
     await conn.start(cursor);
+  }
+
+  /** A connection that ends leaves its chatroom (membership follows connections); failures are logged. */
+  private leaveChatroom(c: ClientConnection): void {
+    const room = this.chatrooms.detach(c);
+    if (room === null) return;
+    this.hub.chatrooms.leave(room, c.userId, c.session).catch((err: unknown) => {
+      this.log.error({ err, userId: c.userId, chatroomId: room }, 'leaving a chatroom after a disconnect failed');
+    });
   }
 
   /** Session state changes go to the outbox (State.StateChange callbacks); failures are logged. */

@@ -1,4 +1,4 @@
-import type { Conversation, StoredMessage } from '../core/model.js';
+import type { Chatroom, Conversation, StoredMessage } from '../core/model.js';
 import { longerThan } from '../core/payload.js';
 import type { SyncEvent } from '../core/ports/store.js';
 
@@ -113,6 +113,37 @@ export function transparentFrame(cursor: number, messageJson: string): string {
   return `{"type":"message","cursor":${cursor},"transparent":true,"message":${messageJson}}`;
 }
 
+/** A chatroom as the join reply (and /admin/chatroom/info) gives it. */
+export function chatroomInfo(c: Chatroom & { memberCount: number }): Record<string, string | number> {
+  return {
+    chatroomId: c.chatroomId,
+    title: c.title,
+    desc: c.desc,
+    portrait: c.portrait,
+    extra: c.extra,
+    state: c.state,
+    memberCount: c.memberCount,
+    createDt: c.createDt,
+    updateDt: c.updateDt,
+  };
+}
+
+/**
+ * A chatroom message for a device in the room: `{"type":"chatroom_message","chatroomId":R,"message":{…}}`.
+ * No cursor: chatroom messages are not part of the user's sync log (never replayed).
+ */
+export function chatroomMessageFrame(chatroomId: string, messageJson: string): string {
+  return `{"type":"chatroom_message","chatroomId":${JSON.stringify(chatroomId)},"message":${messageJson}}`;
+}
+
+/**
+ * The device is no longer in a chatroom: the reply to its own `chatroom_leave` (with its `id`, reason
+ * `left`), or a removal it did not ask for (no `id`; reason destroyed, kicked or replaced).
+ */
+export function chatroomLeftFrame(chatroomId: string, reason: string, id?: string | number): string {
+  return JSON.stringify({ type: 'chatroom_left', ...(id !== undefined ? { id } : {}), chatroomId, reason });
+}
+
 /** Longest frame `id` string (ids are echoed in replies; a number is any JSON number). */
 export const MAX_FRAME_ID_LENGTH = 128;
 /** Longest frame `type` echoed back in an "unknown frame type" error. */
@@ -145,4 +176,6 @@ export type ClientFrame =
   | { type: 'ack'; cursor?: unknown; timestamp?: unknown }
   | { type: 'read'; id?: string | number; conv: unknown; timestamp: unknown }
   | { type: 'sync'; cursor: unknown }
-  | { type: 'ping'; id?: string | number };
+  | { type: 'ping'; id?: string | number }
+  | { type: 'chatroom_join'; id?: string | number; chatroomId: unknown }
+  | { type: 'chatroom_leave'; id?: string | number; chatroomId?: unknown };

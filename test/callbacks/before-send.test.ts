@@ -62,7 +62,7 @@ function decide(q: CallbackRequest): Reply | undefined {
 const COMMANDS = [...AFTER_COMMANDS, ...BEFORE_COMMANDS];
 
 const C2C_BEFORE_KEYS = ['CallbackCommand', 'From_Account', 'To_Account', 'MsgSeq', 'MsgRandom', 'MsgTime', 'MsgKey', 'MsgId', 'OnlineOnlyFlag', 'MsgBody', 'CloudCustomData'];
-const GROUP_BEFORE_KEYS = ['CallbackCommand', 'GroupId', 'Type', 'From_Account', 'Operator_Account', 'Random', 'OnlineOnlyFlag', 'MsgBody', 'CloudCustomData'];
+const GROUP_BEFORE_KEYS = ['CallbackCommand', 'GroupId', 'Type', 'From_Account', 'Operator_Account', 'Random', 'MsgId', 'OnlineOnlyFlag', 'MsgBody', 'CloudCustomData'];
 
 /** Nothing about text `s` reached `dev` or the after-callbacks: proven by a marker sent after it in the same conversation. */
 async function expectNothingStored(r: CallbackReceiver, t: TestServer, dev: WsClient, s: string, markerFrom: string, conv: { type: number; target: string }): Promise<void> {
@@ -136,7 +136,7 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
     const s = await t.admin.send(m, group(g), text('allow-group', { extra: 'g ccd' }));
     const before = await r.waitFor((q) => q.command === 'Group.CallbackBeforeSendMsg' && q.json.GroupId === g);
     expectTencentRequest(before, { command: 'Group.CallbackBeforeSendMsg', optPlatform: 'RESTAPI' });
-    expectKeys(before.json, GROUP_BEFORE_KEYS, ['EventTime', 'TopicId'], 'Group.CallbackBeforeSendMsg');
+    expectKeys(before.json, GROUP_BEFORE_KEYS, ['EventTime', 'TopicId', 'GroupAtInfo'], 'Group.CallbackBeforeSendMsg');
     expect(before.json).toMatchObject({
       From_Account: m,
       Operator_Account: 'admin',

@@ -20,6 +20,7 @@ const GROUP_AFTER_KEYS = [
   'Operator_Account',
   'Random',
   'MsgSeq',
+  'MsgId',
   'MsgTime',
   'OnlineOnlyFlag',
   'MsgBody',
@@ -53,7 +54,7 @@ describe('group, state and membership callbacks; MsgBody mapping', () => {
     expectTencentRequest(created, { clientIp: created.query['ClientIP'] ?? '', command: 'Group.CallbackAfterCreateGroup', optPlatform: 'RESTAPI' });
     expectKeys(
       created.json,
-      ['CallbackCommand', 'GroupId', 'Operator_Account', 'Owner_Account', 'Type', 'Name', 'MemberList', 'EventTime'],
+      ['CallbackCommand', 'GroupId', 'Operator_Account', 'Owner_Account', 'Type', 'Name', 'CreateGroupNum', 'MemberList', 'EventTime'],
       ['UserDefinedDataList'],
       'Group.CallbackAfterCreateGroup',
     );
@@ -72,7 +73,7 @@ describe('group, state and membership callbacks; MsgBody mapping', () => {
     const sa = await t.admin.send(m1, group(g), text('hello group', { extra: 'group ccd' }));
     const ga = await r.waitDelivered('Group.CallbackAfterSendMsg', (b) => b.GroupId === g && textOf(b) === 'hello group');
     expectTencentRequest(ga, { command: 'Group.CallbackAfterSendMsg', optPlatform: 'RESTAPI' });
-    expectKeys(ga.json, GROUP_AFTER_KEYS, ['TopicId'], 'Group.CallbackAfterSendMsg');
+    expectKeys(ga.json, GROUP_AFTER_KEYS, ['TopicId', 'GroupAtInfo'], 'Group.CallbackAfterSendMsg');
     expect(ga.json.Type).toBe(type);
     expect(ga.json.From_Account).toBe(m1);
     expect(ga.json.Operator_Account).toBe('admin');

@@ -5,6 +5,7 @@ import type { Metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log.js';
 import { adminRoute, type AdminRouteDef } from './plugin.js';
 import { channelRoutes, groupRoutes } from './routes/groups.js';
+import { chatroomRoutes } from './routes/chatrooms.js';
 import { messageRoutes } from './routes/messages.js';
 import { userRoutes } from './routes/users.js';
 import type { AdminAuth } from './signing.js';
@@ -40,6 +41,7 @@ export function adminRoutes(opts: AdminApiOptions): AdminRouteDef[] {
     ...userRoutes(opts.hub),
     ...groupRoutes(opts.hub),
     ...channelRoutes(opts.hub),
+    ...chatroomRoutes(opts.hub),
     ...(opts.extraRoutes ?? []),
   ];
   return routes;

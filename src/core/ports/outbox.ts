@@ -104,6 +104,14 @@ export interface EffectSpec extends NewJob {
     unreadOf?: { user: string; field: string };
     /** Set body[field] to the cursor (seq) of the message this command writes. */
     messageSeq?: string;
+    /**
+     * Set body[field] to the number of the group message this command writes within its group: 1 for
+     * the group's first message, then strictly increasing (group notifications take none). Left as
+     * given when the message takes no number (not a group message).
+     */
+    groupSeq?: string;
+    /** Set body[field] to the number of groups of `type` owned by `owner`, as committed by this command. */
+    ownedGroups?: { owner: string; type: number; field: string };
   };
 }
 

@@ -1,6 +1,8 @@
 import type { EffectSpec, OutboxStore } from './outbox.js';
 import type {
   Channel,
+  Chatroom,
+  ChatroomBlackEntry,
   Conversation,
   Group,
   GroupMember,
@@ -30,6 +32,7 @@ export interface Store {
   readonly tokens: TokenStore;
   readonly groups: GroupStore;
   readonly channels: ChannelStore;
+  readonly chatrooms: ChatroomStore;
   readonly messages: MessageStore;
   readonly conversations: ConversationStore;
   readonly sync: SyncStore;
@@ -217,6 +220,47 @@ export interface ChannelStore {
   audienceSeqs(channelId: string): Promise<MemberInterval[]>;
 }
 
+// ---------------------------------------------------------------- chatrooms
+
+export interface ChatroomFields {
+  title: string;
+  desc?: string;
+  portrait?: string;
+  extra?: string;
+  state: number;
+}
+
+/** A chatroom and the facts its send and join rules need, read together. */
+export interface ChatroomFacts {
+  chatroom: Chatroom;
+  managers: string[];
+  /** Every entry, expired ones included (the caller compares expiredTime with its clock). */
+  blacklist: ChatroomBlackEntry[];
+}
+
+/**
+ * Chatroom records, their managers and blacklists (durable). Who is in a room is not stored here: it
+ * lives with the connections (ChatroomMembership).
+ */
+export interface ChatroomStore {
+  /**
+   * Create the room, or update an existing one: the given non-empty texts overwrite, the state always
+   * does (Wildfire's create-or-update). Returns the room as stored.
+   */
+  upsertChatroom(chatroomId: string, fields: ChatroomFields): Promise<Chatroom>;
+  /** State 2 (ended) and a fresh updateDt; false when there is no such room (nothing changes). */
+  endChatroom(chatroomId: string): Promise<boolean>;
+  getChatroom(chatroomId: string): Promise<Chatroom | null>;
+  /** The room with its managers and blacklist; null when there is no such room. */
+  chatroomFacts(chatroomId: string): Promise<ChatroomFacts | null>;
+  /** Blacklist state 1 or 2 until `expiredTime` (0: no end); state 0 removes the entry. Throws not_exist for an unknown room. */
+  setBlackStatus(chatroomId: string, userId: string, state: number, expiredTime: number): Promise<void>;
+  /** Add (on) or remove a manager. Throws not_exist for an unknown room. */
+  setManager(chatroomId: string, userId: string, on: boolean): Promise<void>;
+  /** Mute (1: only managers send) or unmute (0). Throws not_exist for an unknown room. */
+  setMute(chatroomId: string, mute: number): Promise<void>;
+}
+
 // ---------------------------------------------------------------- messages
 
 /** Who receives an event: listed users (per-user rows) or a whole audience read by membership. */
@@ -224,6 +268,11 @@ export type Audience =
   | { kind: 'users'; users: string[] }
   | { kind: 'group'; groupId: string; only?: string[] }
   | { kind: 'channel'; channelId: string }
+  /**
+   * The devices in a chatroom at that moment (`only`: those of these users): no per-user rows, no
+   * shared timeline, nothing replayed; delivered live through the bus's `chatroom.message`.
+   */
+  | { kind: 'chatroom'; chatroomId: string; only?: string[] }
   | { kind: 'all' };
 
 export interface MessageDraft {

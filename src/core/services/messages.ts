@@ -6,6 +6,7 @@ import { publishAll, type Bus } from '../ports/bus.js';
 import { NO_EFFECTS, type EffectsPlanner, type Origin } from '../ports/effects.js';
 import type { EffectSpec } from '../ports/outbox.js';
 import type { AppendResult, Audience, ConversationState, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
+import type { ChatroomService } from './chatrooms.js';
 import type { ConversationPeers } from './conversation-peers.js';
 import type { SendRulesCache } from './send-rules-cache.js';
 
@@ -43,6 +44,8 @@ export interface MessageServiceDeps {
   peers: ConversationPeers;
   now?: () => number;
   effects?: EffectsPlanner;
+  /** Chatroom rules for device sends (membership, blacklist, mute); without it such sends answer 254. */
+  chatrooms?: Pick<ChatroomService, 'checkSend'>;
 }
 
 /**
@@ -66,6 +69,7 @@ export class MessageService {
   private readonly peers: ConversationPeers;
   private readonly now: () => number;
   private readonly effects: EffectsPlanner;
+  private readonly chatrooms: Pick<ChatroomService, 'checkSend'> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -76,6 +80,7 @@ export class MessageService {
     this.peers = deps.peers;
     this.now = deps.now ?? Date.now;
     this.effects = deps.effects ?? NO_EFFECTS;
+    this.chatrooms = deps.chatrooms;
   }
 
   /** Publish the events of one committed store call (publishAll: every publish before any await). */
@@ -110,6 +115,7 @@ export class MessageService {
     let identity: Promise<{ uid: number; timestamp: number }> | undefined;
     if (!input.system) {
       await this.precheck(this.rules.checkSend(input.sender, input.conv), input.clientMsgId);
+      if (input.conv.type === ConvType.chatroom && origin.kind === 'device') await this.chatroomCheck(input.sender, origin.clientId, input.conv.target);
       const facts = {
         sender: input.sender,
         conv: input.conv,
@@ -142,6 +148,16 @@ export class MessageService {
     await this.emit([!r.duplicate && !discard ? this.announcement(r) : null, effects.length > 0 && !r.duplicate ? WAKE : null]);
     if (!r.duplicate && !discard) this.learnChat(r);
     return r;
+  }
+
+  /**
+   * A device sends into a chatroom: its client must be in the room, not blacklisted, and a manager
+   * when the room is muted. Not deferred to the store (membership lives with the connections), so a
+   * resend with a known clientMsgId is checked too.
+   */
+  private chatroomCheck(sender: string, clientId: string, chatroomId: string): Promise<void> {
+    if (!this.chatrooms) throw new CoreError('not_implement', 'chatrooms are not available');
+    return this.chatrooms.checkSend(sender, clientId, chatroomId);
   }
 
   /** A stored single chat gives both parties a conversation (read reports between them are accepted). */
@@ -183,6 +199,8 @@ export class MessageService {
 
   /** The event announcing a stored (or transparent) message. */
   private announcement(r: AppendResult): HubEvent | null {
+    // Chatroom messages reach the devices in the room now, without a cursor (stored or transparent).
+    if (r.audience.kind === 'chatroom') return { type: 'chatroom.message', chatroomId: r.audience.chatroomId, message: r.message, ...(r.audience.only ? { only: r.audience.only } : {}) };
     if (r.message.payload.persistFlag === PersistFlag.transparent) return { type: 'transparent', audience: r.audience, message: r.message };
     return this.sync(r.audience, { seq: r.seq, type: 'message', uid: r.message.uid, message: r.message });
   }
@@ -190,6 +208,8 @@ export class MessageService {
   /** A sync event, or null when there is nothing to announce (no cursor, nobody listed). */
   private sync(audience: Audience, event: SyncEvent): HubEvent | null {
     if (event.seq === 0) return null;
+    // Changes of a chatroom message (recall, update, delete) are not announced: nobody keeps one.
+    if (audience.kind === 'chatroom') return null;
     if (audience.kind === 'users' && audience.users.length === 0) return null;
     return { type: 'sync', audience, event };
   }

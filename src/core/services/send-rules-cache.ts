@@ -117,6 +117,7 @@ export class SendRulesCache {
   /**
    * Throws what the store would for `sender` sending to `conv`: 253 unknown sender, user or
    * group/channel; 245 muted or blocked sender; 9 not in the group; 241 muted; 21 not in the channel.
+   * A chatroom is checked for its sender only.
    */
   async checkSend(sender: string, conv: Conversation): Promise<void> {
     checkSender(await this.user(sender), sender);
@@ -137,7 +138,8 @@ export class SendRulesCache {
         return;
       }
       case ConvType.chatroom:
-        throw new CoreError('not_exist', `chatroom ${conv.target} does not exist`);
+        // The room's own rules (membership, blacklist, mute) are ChatroomService's, for device sends.
+        return;
       default:
         throw new CoreError('not_implement', `conversation type ${conv.type} is not supported`);
     }

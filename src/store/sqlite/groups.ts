@@ -23,6 +23,8 @@ interface GroupRow {
   max_member_count: number;
   member_count: number;
   updated_at: number;
+  /** The number of the group's latest message (Tencent's MsgSeq; 0 before the first). */
+  msg_seq: number;
 }
 
 interface MemberRow {
@@ -100,6 +102,20 @@ export class SqliteGroups implements GroupStore {
   /** Inside a command: the group row or undefined. */
   row(groupId: string): GroupRow | undefined {
     return this.ctx.stmt('SELECT * FROM groups WHERE id = ?').get(groupId) as GroupRow | undefined;
+  }
+
+  /**
+   * Inside a command: the group row with the next message number taken (msg_seq + 1, now stored; it
+   * rolls back with the command), or undefined when the group does not exist. One statement, in place
+   * of `row` on the send path.
+   */
+  rowTakingMsgSeq(groupId: string): GroupRow | undefined {
+    return this.ctx.stmt('UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ? RETURNING *').get(groupId) as GroupRow | undefined;
+  }
+
+  /** Inside a command: how many groups of `type` `owner` owns (index groups_owner). */
+  ownedGroups(owner: string, type: number): number {
+    return (this.ctx.stmt('SELECT COUNT(*) AS n FROM groups WHERE owner = ? AND type = ?').get(owner, type) as { n: number }).n;
   }
 
   member(groupId: string, userId: string): MemberRow | undefined {
@@ -182,7 +198,7 @@ export class SqliteGroups implements GroupStore {
       const all = members.some((m) => m.memberId === fields.owner) ? members : [{ memberId: fields.owner }, ...members];
       const added = this.upsertMembers(groupId, fields.owner, all, now);
       this.bumpCount(groupId, added, maxMembers);
-      insertEffects(this.ctx, effects, {});
+      insertEffects(this.ctx, effects, { ownedGroups: (owner, type) => this.ownedGroups(owner, type) });
       return toGroup(this.row(groupId)!);
     });
   }

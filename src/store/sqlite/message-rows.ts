@@ -75,6 +75,8 @@ export function writeEvent(
   data: string | null = null,
   extraUsers: string[] = [],
 ): void {
+  // A chatroom's events are delivered live only: nothing is written for anyone to replay.
+  if (audience.kind === 'chatroom') return;
   const inbox = ctx.stmt('INSERT INTO inbox(user_id, seq, type, uid, data) VALUES (?, ?, ?, ?, ?)');
   if (audience.kind === 'users') {
     for (const u of audience.users) inbox.run(u, seq, type, uid, data);

@@ -18,7 +18,7 @@ import type { SqliteUsers } from './users.js';
 import type { MessageUnreadFacts, SqliteUnread } from './unread.js';
 import { listedRecipients, recipientsColumn } from './write-behind.js';
 import { insertEffects } from './outbox.js';
-import { parseMessageKey } from '../../core/ids.js';
+import { parseLegacyMessageKey, parseMessageKey } from '../../core/ids.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 
 /** Who receives a message, plus inbox rows owed to users outside a shared audience. */
@@ -26,6 +26,8 @@ interface Delivery {
   audience: Audience;
   extraUsers: string[];
   count: number;
+  /** The number the message took in its group (see `delivery`'s takeGroupSeq). */
+  groupSeq?: number;
 }
 
 function unique(ids: string[]): string[] {
@@ -57,9 +59,11 @@ export class SqliteMessages implements MessageStore {
 
   /**
    * Who receives `msg` now. With `check`, also enforce the sender's right to send (inside the
-   * caller's transaction). Shared audiences are used above the inline fan-out limit.
+   * caller's transaction). Shared audiences are used above the inline fan-out limit. With
+   * `takeGroupSeq`, a group message takes its group's next number (Tencent's MsgSeq) by the very
+   * statement that reads the group row, so a group send costs no extra statement.
    */
-  private delivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, check: boolean, stored?: string | null): Delivery {
+  private delivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, check: boolean, stored?: string | null, takeGroupSeq = false): Delivery {
     const max = this.ctx.fanout.inlineFanoutMax;
     if (stored !== undefined) {
       // An existing message: its per-user rows went to the receivers it had when sent.
@@ -87,17 +91,21 @@ export class SqliteMessages implements MessageStore {
         return listed([conv.target], msg.sender);
       }
       case ConvType.group: {
-        const group = this.groups.row(conv.target);
+        const group = takeGroupSeq ? this.groups.rowTakingMsgSeq(conv.target) : this.groups.row(conv.target);
         if (check) checkGroupSend(group, this.groups.member(conv.target, msg.sender), conv.target);
         if (!group) return listed([], msg.sender);
+        const seq = takeGroupSeq ? { groupSeq: group.msg_seq } : {};
         if (msg.toUsers.length > 0) {
-          return listed(
-            msg.toUsers.filter((u) => this.groups.member(conv.target, u)),
-            msg.sender,
-          );
+          return {
+            ...listed(
+              msg.toUsers.filter((u) => this.groups.member(conv.target, u)),
+              msg.sender,
+            ),
+            ...seq,
+          };
         }
-        if (group.member_count <= max) return listed(this.groups.memberIds(conv.target), msg.sender);
-        return { audience: { kind: 'group', groupId: conv.target }, extraUsers: [], count: group.member_count - 1 };
+        if (group.member_count <= max) return { ...listed(this.groups.memberIds(conv.target), msg.sender), ...seq };
+        return { audience: { kind: 'group', groupId: conv.target }, extraUsers: [], count: group.member_count - 1, ...seq };
       }
       case ConvType.channel: {
         const channel = this.channels.row(conv.target);
@@ -123,7 +131,9 @@ export class SqliteMessages implements MessageStore {
         };
       }
       case ConvType.chatroom:
-        throw new CoreError('not_exist', `chatroom ${conv.target} does not exist`);
+        // The devices in the room now (core checks a device's right to send): no per-user rows, no
+        // shared event; the message row alone is stored.
+        return { audience: { kind: 'chatroom', chatroomId: conv.target, ...(msg.toUsers.length > 0 ? { only: msg.toUsers } : {}) }, extraUsers: [], count: 0 };
       default:
         throw new CoreError('not_implement', `conversation type ${conv.type} is not supported`);
     }
@@ -174,7 +184,9 @@ export class SqliteMessages implements MessageStore {
         kind: d.kind,
         toUsers: d.toUsers,
       };
-      const del = this.delivery(msg, !d.system);
+      // A group message (not a notification, not dropped) takes the group's next number, Tencent's MsgSeq.
+      const del = this.delivery(msg, !d.system, undefined, !d.system && !d.discard && d.kind === MessageKind.conversation);
+      const groupSeq = del.groupSeq;
       const now = d.identity?.timestamp ?? Date.now();
       const uid = d.identity?.uid ?? this.ctx.uids.next(now);
       const message: StoredMessage = {
@@ -192,7 +204,7 @@ export class SqliteMessages implements MessageStore {
       };
       if (d.discard) return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
       if (d.payload.persistFlag === PersistFlag.transparent) {
-        insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq: 0 }, unread: (u) => this.ctx.unreadSingle(u) });
+        insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq: 0, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
         return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
       }
       const seq = this.ctx.nextSeq();
@@ -227,7 +239,7 @@ export class SqliteMessages implements MessageStore {
       } else {
         writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
       }
-      insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq }, unread: (u) => this.ctx.unreadSingle(u) });
+      insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
       return { message, seq, audience: del.audience, count: del.count, duplicate: false };
     });
   }
@@ -367,10 +379,14 @@ export class SqliteMessages implements MessageStore {
 
   uidOfKey(key: string): Promise<number | null> {
     return this.ctx.read(() => {
-      const k = parseMessageKey(key);
-      if (!k) return null;
-      const r = messageRow(this.ctx, k.uid);
-      return r && Math.floor(r.timestamp / 1000) === k.time ? r.uid : null;
+      // Keys of the current form first, then those issued before MsgRandom was mixed; the message's
+      // time must match either way.
+      for (const k of [parseMessageKey(key), parseLegacyMessageKey(key)]) {
+        if (!k) continue;
+        const r = messageRow(this.ctx, k.uid);
+        if (r && Math.floor(r.timestamp / 1000) === k.time) return r.uid;
+      }
+      return null;
     });
   }
 

@@ -276,6 +276,42 @@ const MIGRATIONS: string[] = [
   ALTER TABLE outbox ADD COLUMN ref TEXT;
   CREATE INDEX outbox_ref ON outbox(ref, id) WHERE ref IS NOT NULL;
   `,
+  // 7 (Tencent callback fields): groups.msg_seq, the group's message counter — the MsgSeq of its
+  //    callbacks, 1 for the first message sent in the group, raised by the send that takes the next
+  //    one, in its transaction; groups_owner counts a user's groups of a type (CreateGroupNum) through
+  //    an index range.
+  `
+  ALTER TABLE groups ADD COLUMN msg_seq INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX groups_owner ON groups(owner, type);
+  `,
+  // 8 (chatrooms): the durable part of a chatroom — its record (state 2: ended; a destroyed room stays
+  //    so that chatroom/info still answers), its managers and its blacklist (state 1 may not send, 2
+  //    may neither join nor send, until expired_at; 0: no end). Who is in a room is not stored.
+  `
+  CREATE TABLE chatrooms(
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    "desc" TEXT NOT NULL DEFAULT '',
+    portrait TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL DEFAULT 0,
+    mute INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE TABLE chatroom_managers(
+    chatroom_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY(chatroom_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE chatroom_blacklist(
+    chatroom_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    state INTEGER NOT NULL,
+    expired_at INTEGER NOT NULL,
+    PRIMARY KEY(chatroom_id, user_id)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -76,7 +76,10 @@ interface RevivedRow {
 
 /** Facts of the committing command that effect specs may ask for. */
 export interface EffectFacts {
-  message?: { uid: number; timestamp: number; seq: number };
+  /** `groupSeq`: the message's number within its group, when it took one. */
+  message?: { uid: number; timestamp: number; seq: number; groupSeq?: number };
+  /** The number of groups of `type` that `owner` owns, as this command leaves them. */
+  ownedGroups?: (owner: string, type: number) => number;
   /** The user's unread total over single chats as this command leaves it. */
   unread?: (userId: string) => number;
 }
@@ -123,6 +126,9 @@ export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefine
       if (mk.key) body[mk.key] = k.key;
     }
     if (spec.fill?.messageSeq && facts.message) body[spec.fill.messageSeq] = facts.message.seq;
+    if (spec.fill?.groupSeq && facts.message?.groupSeq !== undefined) body[spec.fill.groupSeq] = facts.message.groupSeq;
+    const og = spec.fill?.ownedGroups;
+    if (og && facts.ownedGroups) body[og.field] = facts.ownedGroups(og.owner, og.type);
     const ur = spec.fill?.unreadOf;
     if (ur && facts.unread) body[ur.field] = facts.unread(ur.user);
     insertJob(ctx, spec, JSON.stringify(body), now);

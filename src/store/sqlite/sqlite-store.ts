@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { UidGenerator } from '../../core/ids.js';
 import type { Store } from '../../core/ports/store.js';
 import { SqliteContext, type FanoutOptions, type WriteBehindOptions } from './context.js';
+import { SqliteChatrooms } from './chatrooms.js';
 import { SqliteConversations } from './conversations.js';
 import { openDatabase, type Synchronous } from './db.js';
 import { SqliteChannels, SqliteGroups } from './groups.js';
@@ -35,6 +36,7 @@ export class SqliteStore implements Store {
   readonly tokens: SqliteTokens;
   readonly groups: SqliteGroups;
   readonly channels: SqliteChannels;
+  readonly chatrooms: SqliteChatrooms;
   readonly messages: SqliteMessages;
   readonly conversations: SqliteConversations;
   readonly sync: SqliteSync;
@@ -90,6 +92,7 @@ export class SqliteStore implements Store {
     this.tokens = new SqliteTokens(ctx, this.users);
     this.groups = new SqliteGroups(ctx, this.users);
     this.channels = new SqliteChannels(ctx, this.users);
+    this.chatrooms = new SqliteChatrooms(ctx);
     const unread = new SqliteUnread(ctx);
     this.messages = new SqliteMessages(ctx, this.users, this.groups, this.channels, unread);
     this.conversations = new SqliteConversations(ctx, this.users, unread);

@@ -26,6 +26,7 @@ export class ThreadedSqliteStore implements Store {
   readonly tokens: Store['tokens'];
   readonly groups: Store['groups'];
   readonly channels: Store['channels'];
+  readonly chatrooms: Store['chatrooms'];
   readonly messages: Store['messages'];
   readonly conversations: Store['conversations'];
   readonly sync: Store['sync'];
@@ -47,6 +48,7 @@ export class ThreadedSqliteStore implements Store {
     this.tokens = this.remote('tokens');
     this.groups = this.remote('groups');
     this.channels = this.remote('channels');
+    this.chatrooms = this.remote('chatrooms');
     this.messages = this.remote('messages');
     this.conversations = this.remote('conversations');
     this.sync = this.remote('sync');

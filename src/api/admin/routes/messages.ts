@@ -9,8 +9,8 @@ import { ConversationIn, Id, IdList, Int, int32, MessageOut, MessageUid, OptId, 
 
 const tags = ['messages'];
 
-/** A callback MsgKey ("MsgSeq_MsgRandom_MsgTime"), at most 30 characters by its pattern. */
-const MsgKey = Type.String({ pattern: '^[0-9]{1,10}_[0-9]{1,7}_[0-9]{1,11}$', maxLength: 30 });
+/** A callback MsgKey ("MsgSeq_MsgRandom_MsgTime"), at most 33 characters by its pattern. */
+const MsgKey = Type.String({ pattern: '^[0-9]{1,10}_[0-9]{1,10}_[0-9]{1,11}$', maxLength: 33 });
 /** A message uid, or a callback MsgKey naming one. */
 const MessageUidOrKey = Type.Union([MessageUid, MsgKey]);
 
