@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adminSign } from '../../src/api/admin/signing.js';
 import { AdminClient, rawRequest, sdkSign } from '../helpers/admin-client.js';
-import { startTestServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
+import { TEST_SECRET } from '../helpers/server.js';
+import { useServer } from '../helpers/use-server.js';
 
 describe('admin signing (reference test vector)', () => {
   it('signs the reference vector exactly', () => {
@@ -11,13 +12,7 @@ describe('admin signing (reference test vector)', () => {
 });
 
 describe('admin auth over HTTP', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   const signed = (nonce: string, ts: string, secret = TEST_SECRET) => ({ nonce, timestamp: ts, sign: sdkSign(nonce, secret, ts) });
   const post = (headers: Record<string, string>, body = '{"userId":"nobody"}', path = '/admin/user/get_info') =>
@@ -117,34 +112,28 @@ describe('admin auth over HTTP', () => {
 });
 
 describe('admin rate limit', () => {
+  const t = useServer({ admin: { rateLimitPerSecond: 1, rateLimitBurst: 3 } });
+
   it('answers 250 past the configured rate, and is off by default', async () => {
-    const t = await startTestServer({ admin: { rateLimitPerSecond: 1, rateLimitBurst: 3 } });
-    try {
-      const codes: number[] = [];
-      for (let i = 0; i < 6; i++) codes.push(await t.admin.code('/user/get_info', { userId: 'x' }));
-      expect(codes.slice(0, 3)).toEqual([253, 253, 253]);
-      expect(codes.slice(3)).toContain(250);
-      const r = await t.admin.post('/user/get_info', { userId: 'x' });
-      if (r.body.code === 250) expect(r.body.msg).toBe('over frequency');
-    } finally {
-      await t.close();
-    }
+    const codes: number[] = [];
+    for (let i = 0; i < 6; i++) codes.push(await t.admin.code('/user/get_info', { userId: 'x' }));
+    expect(codes.slice(0, 3)).toEqual([253, 253, 253]);
+    expect(codes.slice(3)).toContain(250);
+    const r = await t.admin.post('/user/get_info', { userId: 'x' });
+    if (r.body.code === 250) expect(r.body.msg).toBe('over frequency');
   });
 });
 
 describe('admin body limit', () => {
+  const t = useServer({ admin: { bodyLimitBytes: 2048 } });
+
   it('answers 251 for a body over the limit, on a 200 with Content-Length', async () => {
-    const t = await startTestServer({ admin: { bodyLimitBytes: 2048 } });
-    try {
-      const big = { userId: 'x', name: 'y'.repeat(4096) };
-      const r = await t.admin.post('/user/create', big);
-      expect(r.status).toBe(200);
-      expect(r.body).toEqual({ code: 251, msg: 'Invalid parameter' });
-      expect(r.headers['content-length']).toBeDefined();
-      // The server still serves the next request.
-      expect(await t.admin.code('/user/get_info', { userId: 'x' })).toBe(253);
-    } finally {
-      await t.close();
-    }
+    const big = { userId: 'x', name: 'y'.repeat(4096) };
+    const r = await t.admin.post('/user/create', big);
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual({ code: 251, msg: 'Invalid parameter' });
+    expect(r.headers['content-length']).toBeDefined();
+    // The server still serves the next request.
+    expect(await t.admin.code('/user/get_info', { userId: 'x' })).toBe(253);
   });
 });

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useServer } from '../helpers/use-server.js';
 
 interface ConvState {
   conversation: { type: number; target: string; line: number };
@@ -20,7 +20,7 @@ const S1 = 'c-sub1';
 const S2 = 'c-sub2';
 const X = 'c-outsider';
 
-let t: TestServer;
+const t = useServer();
 let seq = 0;
 const fresh = (p: string) => `${p}-${++seq}`;
 
@@ -46,11 +46,7 @@ async function channelConv(userId: string, channelId: string): Promise<ConvState
 }
 
 beforeAll(async () => {
-  t = await startTestServer();
   for (const u of [OWNER, S1, S2, X]) await t.admin.createUser(u);
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 describe('channel/create and channel/get', () => {

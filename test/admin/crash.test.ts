@@ -1,8 +1,6 @@
-import fs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { AdminClient } from '../helpers/admin-client.js';
-import { killChildren, startChild, type ChildServer } from '../helpers/child-server.js';
-import { tempDir } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { useChildServer } from '../helpers/child-server.js';
+import { text } from '../helpers/payloads.js';
 
 const SECRET = 'crash-test-secret';
 
@@ -12,17 +10,11 @@ const SECRET = 'crash-test-secret';
  * after a restart on the same data directory every acknowledged uid reads back with its content.
  */
 describe('durability across kill -9', () => {
-  const dataDir = tempDir('sb-crash-');
-  let child: ChildServer | undefined;
-  afterAll(() => {
-    killChildren();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  const node = useChildServer({ secret: SECRET, startIn: 'manual' });
 
   it('keeps every acknowledged message, then issues larger uids', async () => {
-    const env = { SWITCHBOARD_ADMIN_SECRET: SECRET };
-    child = await startChild(['--port', '0', '--host', '127.0.0.1', '--data', dataDir], env);
-    let admin = new AdminClient(child.url, SECRET);
+    let child = await node.start();
+    let admin = node.admin;
     for (const u of ['a', 'b', 'c']) await admin.ok('/user/create', { userId: u, name: u });
     await admin.ok('/group/create', { operator: 'a', group: { group_info: { target_id: 'g', name: 'g', owner: 'a' }, members: [{ member_id: 'b' }, { member_id: 'c' }] } });
 
@@ -30,11 +22,11 @@ describe('durability across kill -9', () => {
     let stop = false;
     const worker = async (w: number): Promise<void> => {
       for (let i = 0; !stop; i++) {
-        const text = `w${w}-${i}`;
+        const s = `w${w}-${i}`;
         const conv = i % 2 === 0 ? { type: 0, target: 'b', line: 0 } : { type: 1, target: 'g', line: 0 };
         try {
-          const r = await admin.post<{ messageUid: number }>('/message/send', { sender: 'a', conv, payload: { type: 1, searchableContent: text, persistFlag: 3 } });
-          if (r.body.code === 0 && r.body.result) acked.set(r.body.result.messageUid, text);
+          const r = await admin.post<{ messageUid: number }>('/message/send', { sender: 'a', conv, payload: text(s) });
+          if (r.body.code === 0 && r.body.result) acked.set(r.body.result.messageUid, s);
         } catch {
           return; // connection refused or reset: the server is gone
         }
@@ -50,8 +42,8 @@ describe('durability across kill -9', () => {
     expect(exit.signal).toBe('SIGKILL');
     const before = Math.max(...acked.keys());
 
-    child = await startChild(['--port', '0', '--host', '127.0.0.1', '--data', dataDir], env);
-    admin = new AdminClient(child.url, SECRET);
+    child = await node.start();
+    admin = node.admin;
     const missing: number[] = [];
     const entries = [...acked.entries()];
     for (let i = 0; i < entries.length; i += 32) {
@@ -69,6 +61,5 @@ describe('durability across kill -9', () => {
     expect(after.messageUid).toBeGreaterThan(before);
     child.proc.kill('SIGTERM');
     expect((await child.exited).code).toBe(0);
-    child = undefined;
   }, 60_000);
 });

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rawRequest } from '../helpers/admin-client.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * docs/admin-api.md lists every route registered under /admin, each with an example: the routes are
@@ -33,13 +33,7 @@ function documented(): Map<string, string> {
   return sections;
 }
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useServer();
 
 describe('docs/admin-api.md', () => {
   it('has an entry with an example for every route registered under /admin', async () => {

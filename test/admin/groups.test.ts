@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useServer } from '../helpers/use-server.js';
 
 interface Member {
   member_id: string;
@@ -59,7 +59,7 @@ const C = 'g-carol';
 const D = 'g-dave';
 const X = 'g-outsider';
 
-let t: TestServer;
+const t = useServer();
 let seq = 0;
 const fresh = (p: string) => `${p}-${++seq}`;
 
@@ -91,11 +91,7 @@ async function lastMessage(userId: string, gid: string, line = 0): Promise<Messa
 const decodeData = (b64: string) => JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as Record<string, unknown>;
 
 beforeAll(async () => {
-  t = await startTestServer();
   for (const u of [O, A, B, C, D, X]) await t.admin.createUser(u);
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 describe('group/create', () => {
@@ -591,13 +587,9 @@ describe('group notifications', () => {
 });
 
 describe('group member limit', () => {
-  let small: TestServer;
+  const small = useServer({ messaging: { maxGroupMembers: 3 } });
   beforeAll(async () => {
-    small = await startTestServer({ messaging: { maxGroupMembers: 3 } });
     for (const u of [O, A, B, C, D]) await small.admin.createUser(u);
-  });
-  afterAll(async () => {
-    await small?.close();
   });
 
   it('answers 240 for a group created over the limit, and creates nothing', async () => {

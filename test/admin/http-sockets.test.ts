@@ -1,10 +1,8 @@
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killChildren, startChild, type ChildServer } from '../helpers/child-server.js';
-import { tempDir } from '../helpers/server.js';
-import { closeAllClients, device, getToken, UniqueNonceAdmin, withTimeout, type WsClient } from '../helpers/ws-client.js';
+import { useChildServer } from '../helpers/child-server.js';
+import type { AdminClient } from '../helpers/admin-client.js';
+import { closeAllClients, device, getToken, withTimeout, type WsClient } from '../helpers/ws-client.js';
 
 /**
  * Issue 8, "the same class of bug anywhere else": the HTTP sockets of both ports. Requests Node's
@@ -16,27 +14,21 @@ import { closeAllClients, device, getToken, UniqueNonceAdmin, withTimeout, type 
 
 const SECRET = 'http-sockets-secret';
 
-let child: ChildServer;
-let dataDir: string;
-let admin: UniqueNonceAdmin;
+const child = useChildServer({ secret: SECRET, config: { admin: { port: 0 } }, args: ['--synchronous', 'NORMAL'] });
+let admin: AdminClient;
 let adminUrl: string;
 let observer: WsClient;
 let n = 0;
 
 beforeAll(async () => {
-  dataDir = tempDir('sb-http-sockets-');
-  const file = path.join(dataDir, 'config.json');
-  fs.writeFileSync(file, JSON.stringify({ admin: { port: 0 } }));
-  child = await startChild(['--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--config', file, '--synchronous', 'NORMAL'], { SWITCHBOARD_ADMIN_SECRET: SECRET });
-  adminUrl = /admin API also on (http:\/\/[^/\s]+)/.exec(child.output())![1]!;
-  admin = new UniqueNonceAdmin(child.url, SECRET);
+  adminUrl = child.adminUrl!;
+  expect(adminUrl).toBeDefined();
+  admin = child.admin;
   for (const u of ['sender', 'observer', 'u']) await admin.ok('/user/create', { userId: u, name: u });
   observer = await device(child.url, admin, 'observer');
 });
 afterAll(async () => {
   await closeAllClients();
-  killChildren();
-  fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
 async function stillServing(): Promise<void> {

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest, sdkHeaders } from '../helpers/admin-client.js';
-import { startTestServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
+import { TEST_SECRET } from '../helpers/server.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * The HTTP edges of the admin surface: unknown paths on the main port and on the separate admin port,
@@ -9,16 +10,12 @@ import { startTestServer, TEST_SECRET, type TestServer } from '../helpers/server
 
 const NOT_IMPLEMENT = { code: 254, msg: 'not implement' };
 
-let t: TestServer;
+const t = useServer({ admin: { port: 0, bodyLimitBytes: 1024 } });
 let adminUrl: string;
 
 beforeAll(async () => {
-  t = await startTestServer({ admin: { port: 0, bodyLimitBytes: 1024 } });
   adminUrl = t.server.adminUrl!;
   expect(adminUrl).toBeDefined();
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 type Req = { method?: string; headers?: Record<string, string>; body?: string };

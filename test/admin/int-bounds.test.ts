@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../helpers/admin-client.js';
 import { fresh } from '../helpers/messages.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Every integer of every admin route is bounded by the Java type of its Wildfire field: a Java int
@@ -16,7 +16,7 @@ const HUGE = 1e300;
 /** Values no Java int field may take. */
 const NOT_INT32 = [HUGE, 2 ** 31, -(2 ** 31) - 1];
 
-let t: TestServer;
+const t = useServer();
 let owner: string;
 let member: string;
 let gid: string;
@@ -27,7 +27,6 @@ const envelope = async (path: string, body: unknown) => (await t.admin.post(path
 const rawEnvelope = async (path: string, raw: string) => (await t.admin.post(path, undefined, { rawBody: raw })).body;
 
 beforeAll(async () => {
-  t = await startTestServer();
   owner = fresh('ib-owner');
   member = fresh('ib-member');
   gid = fresh('ib-group');
@@ -35,9 +34,6 @@ beforeAll(async () => {
   await t.admin.createUser(member);
   await t.admin.createGroup(gid, owner, [member]);
   uid = (await t.admin.send(owner, { type: 0, target: member }, { type: 1, searchableContent: 'x', persistFlag: 1 })).messageUid;
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 describe('integer bounds on admin routes', () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   MAX_CONTENT_LENGTH,
   MAX_EXTRA_LENGTH,
@@ -11,7 +11,8 @@ import {
 } from '../../src/core/limits.js';
 import { rawRequest } from '../helpers/admin-client.js';
 import { convList, createUsers, fresh, group } from '../helpers/messages.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer } from '../helpers/server.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Every string and list of every admin route has an upper bound (docs/security.md): exactly at it
@@ -25,7 +26,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 const INVALID = { code: 251, msg: 'Invalid parameter' };
 const SUCCESS = { code: 0, msg: 'success' };
 
-let t: TestServer;
+const t = useServer();
 let owner: string;
 let member: string;
 let gid: string;
@@ -39,15 +40,11 @@ const idOf = (n: number, prefix = 'x'): string => {
 const ids = (n: number, prefix: string): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
 beforeAll(async () => {
-  t = await startTestServer();
   owner = fresh('lim-owner');
   member = fresh('lim-member');
   gid = fresh('lim-group');
   await createUsers(t.admin, owner, member);
   await t.admin.createGroup(gid, owner, [member]);
-});
-afterAll(async () => {
-  await t?.close();
 });
 
 type Schema = {
@@ -104,8 +101,7 @@ describe('to_lines (issue 8: unbounded work per request)', () => {
   });
 
   it(`every route taking to_lines accepts ${MAX_TO_LINES} lines and refuses ${MAX_TO_LINES + 1} (251, nothing changed)`, async () => {
-    const [o, a, b] = [fresh('tl-o'), fresh('tl-a'), fresh('tl-b')];
-    await createUsers(t.admin, o, a, b);
+    const [o, a, b] = await t.users('tl-o', 'tl-a', 'tl-b');
     const g = fresh('tl-g');
     const over = Array.from({ length: MAX_TO_LINES + 1 }, (_, i) => i);
     const atLimit = over.slice(0, MAX_TO_LINES);
@@ -252,8 +248,7 @@ describe('boundaries: exactly at a limit is accepted, one over is refused (251) 
   it(`payload strings: ${MAX_CONTENT_LENGTH} characters (with a body limit raised above it)`, async () => {
     const big = await startTestServer({ admin: { bodyLimitBytes: 4 * 1024 * 1024 } });
     try {
-      const [a, b] = [fresh('c-a'), fresh('c-b')];
-      await createUsers(big.admin, a, b);
+      const [a, b] = await big.users('c-a', 'c-b');
       const send = (payload: Record<string, unknown>) => big.admin.post('/message/send', { sender: a, conv: { type: 0, target: b }, payload });
       expect((await send({ type: 1, content: 'c'.repeat(MAX_CONTENT_LENGTH + 1) })).body).toEqual(INVALID);
       expect((await send({ type: 1, remoteMediaUrl: 'u'.repeat(MAX_URL_LENGTH + 1) })).body).toEqual(INVALID);

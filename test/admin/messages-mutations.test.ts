@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   b64,
   convEntry,
@@ -13,7 +12,9 @@ import {
   group,
   single,
   type SendResult,
+  text,
 } from '../helpers/messages.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Seed 001, changing side: recall, update, delete, their broadcast/multicast variants, clear_by_user,
@@ -21,17 +22,10 @@ import {
  */
 
 describe('message/recall', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('recalls in place: the result is the original as a JSON string, get_one shows the type-80 notification', async () => {
-    const [a, b, op] = [fresh('a'), fresh('b'), fresh('op')];
-    await createUsers(t.admin, a, b, op);
+    const [a, b, op] = await t.users('a', 'b', 'op');
     const sent = await t.admin.send(a, single(b), {
       type: 1,
       searchableContent: 'hello',
@@ -64,8 +58,7 @@ describe('message/recall', () => {
   });
 
   it('includes b, mt and mu in the original only when they were set', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const sent = await t.admin.send(a, single(b), {
       type: 3,
       base64edData: 'AAECAw==',
@@ -81,8 +74,7 @@ describe('message/recall', () => {
   });
 
   it('recalling again answers 0 and changes nothing', async () => {
-    const [a, b, op1, op2] = [fresh('a'), fresh('b'), fresh('op'), fresh('op')];
-    await createUsers(t.admin, a, b, op1, op2);
+    const [a, b, op1, op2] = await t.users('a', 'b', 'op', 'op');
     const sent = await t.admin.send(a, single(b), { type: 1, searchableContent: 'once', persistFlag: 1 });
     await t.admin.ok('/message/recall', { operator: op1, messageUid: sent.messageUid });
     const first = await getOne(t.admin, sent.messageUid);
@@ -94,8 +86,7 @@ describe('message/recall', () => {
   });
 
   it('accepts messageUid as a decimal string (recall and get_one)', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const sent = await t.admin.send(a, single(b), { type: 1, searchableContent: 's', persistFlag: 1 });
     expect((await getOne(t.admin, String(sent.messageUid))).messageId).toBe(sent.messageUid);
     const res = await t.admin.ok<string>('/message/recall', { operator: a, messageUid: String(sent.messageUid) });
@@ -104,8 +95,7 @@ describe('message/recall', () => {
   });
 
   it('answers 253 for an unknown uid and 251 for a missing operator or a bad messageUid', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const sent = await t.admin.send(a, single(b), { type: 1, persistFlag: 1 });
     await expectCode(t.admin, '/message/recall', { operator: a, messageUid: sent.messageUid + 100_000 }, 253);
     await expectCode(t.admin, '/message/recall', { operator: a, messageUid: 1 }, 253);
@@ -124,17 +114,10 @@ describe('message/recall', () => {
 });
 
 describe('message/update and message/delete', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('update replaces the payload, with distribute 1 and with distribute 0', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const sent = await t.admin.send(a, single(b), { type: 1, searchableContent: 'hello', persistFlag: 1 });
     await expectBareOk(t.admin, '/message/update', { messageUid: sent.messageUid, distribute: 1, payload: { type: 1, searchableContent: 'world' } });
     let m = await getOne(t.admin, sent.messageUid);
@@ -155,8 +138,7 @@ describe('message/update and message/delete', () => {
   });
 
   it('update answers 253 for an unknown uid, 251 for missing distribute or bad payload, 248 on a recalled message', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const sent = await t.admin.send(a, single(b), { type: 1, searchableContent: 'v1', persistFlag: 1 });
     await expectCode(t.admin, '/message/update', { messageUid: sent.messageUid + 100_000, distribute: 1, payload: { type: 1 } }, 253);
     await expectCode(t.admin, '/message/update', { messageUid: sent.messageUid, payload: { type: 1 } }, 251);
@@ -176,8 +158,7 @@ describe('message/update and message/delete', () => {
   });
 
   it('delete: get_one then answers 253, and so do a second delete, recall and update', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const sent = await t.admin.send(a, single(b), { type: 1, searchableContent: 'bye', persistFlag: 1 });
     const other = await t.admin.send(a, single(b), { type: 1, persistFlag: 1 });
     await expectBareOk(t.admin, '/message/delete', { messageUid: sent.messageUid });
@@ -190,8 +171,7 @@ describe('message/update and message/delete', () => {
   });
 
   it('delete answers 253 for an unknown uid and 251 for a missing or non-numeric uid; a string uid works', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     await expectCode(t.admin, '/message/delete', { messageUid: 7 }, 253);
     await expectCode(t.admin, '/message/delete', {}, 251);
     await expectCode(t.admin, '/message/delete', { messageUid: 'abc' }, 251);
@@ -201,8 +181,7 @@ describe('message/update and message/delete', () => {
   });
 
   it('a recalled message can still be deleted', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const sent = await t.admin.send(a, single(b), { type: 1, persistFlag: 1 });
     await t.admin.ok('/message/recall', { operator: a, messageUid: sent.messageUid });
     await expectBareOk(t.admin, '/message/delete', { messageUid: sent.messageUid });
@@ -211,15 +190,11 @@ describe('message/update and message/delete', () => {
 });
 
 describe('multicast and broadcast recall/delete', () => {
-  let t: TestServer;
+  const t = useServer();
   let a: string, b: string, c: string, d: string;
   beforeAll(async () => {
-    t = await startTestServer();
     [a, b, c, d] = [fresh('a'), fresh('b'), fresh('c'), fresh('d')];
     await createUsers(t.admin, a, b, c, d);
-  });
-  afterAll(async () => {
-    await t.close();
   });
 
   const multicast = (payload: Record<string, unknown> = { type: 1, searchableContent: 'mc', persistFlag: 1 }) =>
@@ -306,17 +281,10 @@ describe('multicast and broadcast recall/delete', () => {
 });
 
 describe('clear_by_user and conversation/delete', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('clear_by_user without a range clears the whole conversation for that user only', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const m1 = await t.admin.send(a, single(b), { type: 1, persistFlag: 3 });
     const m2 = await t.admin.send(a, single(b), { type: 1, persistFlag: 3 });
     expect((await convEntry(t.admin, b, single(a)))?.unread).toBe(2);
@@ -331,8 +299,7 @@ describe('clear_by_user and conversation/delete', () => {
   });
 
   it('clear_by_user with a range covering every unread message clears unread for that user only', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const m1 = await t.admin.send(a, single(b), { type: 1, persistFlag: 3 });
     const m2 = await t.admin.send(a, single(b), { type: 1, persistFlag: 3 });
     const senderView = await convList(t.admin, a);
@@ -353,8 +320,7 @@ describe('clear_by_user and conversation/delete', () => {
   });
 
   it('clear_by_user answers 253 for an unknown user and 251 for start > end or bad input', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     await t.admin.send(a, single(b), { type: 1, persistFlag: 3 });
     await expectCode(t.admin, '/message/clear_by_user', { userId: fresh('ghost'), conversation: single(a) }, 253);
     await expectCode(t.admin, '/message/clear_by_user', { userId: b, conversation: single(a), startTime: 2000, endTime: 1000 }, 251);
@@ -367,8 +333,7 @@ describe('clear_by_user and conversation/delete', () => {
   });
 
   it("conversation/delete removes the conversation from that user's list only; a new message brings it back", async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const m1 = await t.admin.send(a, single(b), { type: 1, persistFlag: 3 });
     expect((await convEntry(t.admin, b, single(a)))?.lastMessageUid).toBe(m1.messageUid);
     const senderView = await convList(t.admin, a);
@@ -386,8 +351,7 @@ describe('clear_by_user and conversation/delete', () => {
   });
 
   it('conversation/delete of a group conversation affects only that member', async () => {
-    const [o, m1, m2] = [fresh('o'), fresh('m'), fresh('m')];
-    await createUsers(t.admin, o, m1, m2);
+    const [o, m1, m2] = await t.users('o', 'm', 'm');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [m1, m2]);
     const sent = await t.admin.send(o, group(g), { type: 1, persistFlag: 1 });
@@ -398,8 +362,7 @@ describe('clear_by_user and conversation/delete', () => {
   });
 
   it('conversation/delete answers 253 for an unknown user and 251 for bad input', async () => {
-    const a = fresh('a');
-    await createUsers(t.admin, a);
+    const [a] = await t.users('a');
     await expectCode(t.admin, '/conversation/delete', { userId: fresh('ghost'), conversation: single(a) }, 253);
     await expectCode(t.admin, '/conversation/delete', { userId: a }, 251);
     await expectCode(t.admin, '/conversation/delete', { conversation: single(a) }, 251);
@@ -409,17 +372,10 @@ describe('clear_by_user and conversation/delete', () => {
 });
 
 describe('conv_read and delivery', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('conv_read accepts type or conversationType and answers {timestamp: 0} when never read', async () => {
-    const [u, v] = [fresh('u'), fresh('v')];
-    await createUsers(t.admin, u, v);
+    const [u, v] = await t.users('u', 'v');
     await t.admin.send(v, single(u), { type: 1, persistFlag: 3 });
     const r = await t.admin.post('/message/conv_read', { userId: u, type: 0, target: v, line: 0 });
     expect(r.status).toBe(200);
@@ -430,8 +386,7 @@ describe('conv_read and delivery', () => {
   });
 
   it('conv_read answers 251 without a type, 253 for an unknown user', async () => {
-    const [u, v] = [fresh('u'), fresh('v')];
-    await createUsers(t.admin, u, v);
+    const [u, v] = await t.users('u', 'v');
     await expectCode(t.admin, '/message/conv_read', { userId: u, target: v, line: 0 }, 251);
     await expectCode(t.admin, '/message/conv_read', { userId: u, type: '0', target: v, line: 0 }, 251);
     await expectCode(t.admin, '/message/conv_read', { userId: u, type: 0, line: 0 }, 251);
@@ -441,8 +396,7 @@ describe('conv_read and delivery', () => {
   });
 
   it('delivery answers {timestamp: 0} initially, 253 for an unknown user, 251 without userId', async () => {
-    const [u, v] = [fresh('u'), fresh('v')];
-    await createUsers(t.admin, u, v);
+    const [u, v] = await t.users('u', 'v');
     await t.admin.send(v, single(u), { type: 1, persistFlag: 3 });
     const r = await t.admin.post('/message/delivery', { userId: u });
     expect(r.body).toEqual({ code: 0, msg: 'success', result: { timestamp: 0 } });
@@ -453,22 +407,18 @@ describe('conv_read and delivery', () => {
 });
 
 describe('a group above the inline fan-out limit', () => {
-  let t: TestServer;
+  const t = useServer({ messaging: { inlineFanoutMax: 2 } });
   const [o, m1, m2, m3, m4, out] = ['big-o', 'big-m1', 'big-m2', 'big-m3', 'big-m4', 'big-out'];
   const g = 'big-group';
   beforeAll(async () => {
-    t = await startTestServer({ messaging: { inlineFanoutMax: 2 } });
     await createUsers(t.admin, o, m1, m2, m3, m4, out);
     await t.admin.createGroup(g, o, [m1, m2, m3, m4]);
     const members = await t.admin.ok<{ members: Array<{ member_id: string }> }>('/group/member/list', { groupId: g });
     expect(members.members.map((m) => m.member_id).sort()).toEqual([m1, m2, m3, m4, o].sort());
   });
-  afterAll(async () => {
-    await t.close();
-  });
 
   it('accepts sends from the owner and members, with and without toUsers; refuses outsiders (9)', async () => {
-    const r1 = await t.admin.send(o, group(g), { type: 1, searchableContent: 'big 1', persistFlag: 3 });
+    const r1 = await t.admin.send(o, group(g), text('big 1'));
     const r2 = await t.admin.send(m3, group(g), { type: 1, searchableContent: 'big 2', persistFlag: 1 });
     const r3 = await t.admin.send(o, group(g), { type: 1, persistFlag: 1 }, [m1, m2]);
     expect(r2.messageUid).toBeGreaterThan(r1.messageUid);

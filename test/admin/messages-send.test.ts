@@ -1,17 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import {
-  channel,
-  convEntry,
-  createUsers,
-  expectCode,
-  fresh,
-  fullPayload,
-  getOne,
-  group,
-  single,
-  type SendResult,
-} from '../helpers/messages.js';
+import { describe, expect, it } from 'vitest';
+import { channel, convEntry, createUsers, expectCode, fresh, fullPayload, getOne, group, single, type SendResult, text } from '../helpers/messages.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Seed 001, sending side: /admin/message/send, multicast and broadcast, get_one, persistFlag,
@@ -39,13 +28,7 @@ const MESSAGE_ENDPOINTS = [
 ];
 
 describe('the 15 message endpoints', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('answer an empty, a malformed and a non-object body with HTTP 200, code 251 and a Content-Length', async () => {
     expect(MESSAGE_ENDPOINTS).toHaveLength(15);
@@ -62,17 +45,10 @@ describe('the 15 message endpoints', () => {
 });
 
 describe('message/send and get_one', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('sends to a single chat: {messageUid, timestamp}, and get_one gives every payload field with defaults', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const before = Date.now();
     const r = await t.admin.post<SendResult>('/message/send', { sender: a, conv: { type: 0, target: b, line: 0 }, payload: { type: 1 } });
     const after = Date.now();
@@ -99,8 +75,7 @@ describe('message/send and get_one', () => {
   });
 
   it('round-trips every payload field exactly, and defaults a missing conv.line to 0', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const payload = {
       type: 3,
       searchableContent: 'photo of a cat',
@@ -123,8 +98,7 @@ describe('message/send and get_one', () => {
   });
 
   it('issues uids below 2^53 that strictly increase across sends (and are unique under concurrency)', async () => {
-    const [a, b, c] = [fresh('a'), fresh('b'), fresh('c')];
-    await createUsers(t.admin, a, b, c);
+    const [a, b, c] = await t.users('a', 'b', 'c');
     const g = fresh('g');
     await t.admin.createGroup(g, a, [b, c]);
     let prev = 0;
@@ -142,8 +116,7 @@ describe('message/send and get_one', () => {
   });
 
   it('sends to a group; get_one shows the group conversation', async () => {
-    const [o, m1, m2] = [fresh('o'), fresh('m'), fresh('m')];
-    await createUsers(t.admin, o, m1, m2);
+    const [o, m1, m2] = await t.users('o', 'm', 'm');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [m1, m2]);
     const r = await t.admin.send(m1, group(g), { type: 1, searchableContent: 'hi all', persistFlag: 1 });
@@ -157,8 +130,7 @@ describe('message/send and get_one', () => {
   });
 
   it('sends to a channel (owner to subscribers); 253 unknown channel, 21 a stranger', async () => {
-    const [owner, sub, stranger] = [fresh('own'), fresh('sub'), fresh('str')];
-    await createUsers(t.admin, owner, sub, stranger);
+    const [owner, sub, stranger] = await t.users('own', 'sub', 'str');
     const ch = fresh('ch');
     const created = await t.admin.ok<{ targetId: string }>('/channel/create', { owner, name: 'news', targetId: ch });
     expect(created.targetId).toBe(ch);
@@ -175,16 +147,14 @@ describe('message/send and get_one', () => {
   });
 
   it('answers 253 for an unknown sender, an unknown target user and an unknown group', async () => {
-    const a = fresh('a');
-    await createUsers(t.admin, a);
+    const [a] = await t.users('a');
     await expectCode(t.admin, '/message/send', { sender: fresh('ghost'), conv: single(a), payload: { type: 1 } }, 253);
     await expectCode(t.admin, '/message/send', { sender: a, conv: single(fresh('ghost')), payload: { type: 1 } }, 253);
     await expectCode(t.admin, '/message/send', { sender: a, conv: group(fresh('nogroup')), payload: { type: 1 } }, 253);
   });
 
   it('answers 9 when the sender is not in the group', async () => {
-    const [o, m, out] = [fresh('o'), fresh('m'), fresh('out')];
-    await createUsers(t.admin, o, m, out);
+    const [o, m, out] = await t.users('o', 'm', 'out');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [m]);
     await expectCode(t.admin, '/message/send', { sender: out, conv: group(g), payload: { type: 1 } }, 9);
@@ -194,8 +164,7 @@ describe('message/send and get_one', () => {
   });
 
   it('answers 241 in a muted group for a normal member while the owner can still send; unmuting lifts it', async () => {
-    const [o, m] = [fresh('o'), fresh('m')];
-    await createUsers(t.admin, o, m);
+    const [o, m] = await t.users('o', 'm');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [m]);
     await t.admin.send(m, group(g), { type: 1 });
@@ -208,8 +177,7 @@ describe('message/send and get_one', () => {
   });
 
   it('answers 245 for a blocked (status 2) or muted (status 1) sender; status 0 restores sending', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const g = fresh('g');
     await t.admin.createGroup(g, b, [a]);
     for (const status of [2, 1]) {
@@ -223,8 +191,7 @@ describe('message/send and get_one', () => {
   });
 
   it('answers 251 for missing or mistyped fields and malformed bodies', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const ok = { sender: a, conv: single(b), payload: { type: 1 } };
     const bad: Array<[string, unknown]> = [
       ['missing sender', { conv: ok.conv, payload: ok.payload }],
@@ -260,11 +227,10 @@ describe('message/send and get_one', () => {
   });
 
   it('restricts group receivers to toUsers: a member outside gets no conversation entry, one inside does', async () => {
-    const [o, inside, outside] = [fresh('o'), fresh('in'), fresh('out')];
-    await createUsers(t.admin, o, inside, outside);
+    const [o, inside, outside] = await t.users('o', 'in', 'out');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [inside, outside]);
-    const r = await t.admin.send(o, group(g), { type: 1, searchableContent: 'psst', persistFlag: 3 }, [inside]);
+    const r = await t.admin.send(o, group(g), text('psst'), [inside]);
     expect((await getOne(t.admin, r.messageUid)).toUsers).toEqual([inside]);
 
     const inEntry = await convEntry(t.admin, inside, group(g));
@@ -280,8 +246,7 @@ describe('message/send and get_one', () => {
   });
 
   it('keeps each line a separate conversation', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const l0 = await t.admin.send(a, single(b, 0), { type: 1, persistFlag: 1 });
     const l2 = await t.admin.send(a, single(b, 2), { type: 1, persistFlag: 1 });
     expect((await getOne(t.admin, l2.messageUid)).conv).toEqual({ type: 0, target: b, line: 2 });
@@ -291,17 +256,10 @@ describe('message/send and get_one', () => {
 });
 
 describe('persistFlag', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('3 counts unread for the receiver (never the sender); 1 does not', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const m1 = await t.admin.send(a, single(b), { type: 1, persistFlag: 1 });
     let e = await convEntry(t.admin, b, single(a));
     expect(e?.unread).toBe(0);
@@ -326,8 +284,7 @@ describe('persistFlag', () => {
   });
 
   it('3 in a group counts for every other member', async () => {
-    const [o, m1, m2] = [fresh('o'), fresh('m'), fresh('m')];
-    await createUsers(t.admin, o, m1, m2);
+    const [o, m1, m2] = await t.users('o', 'm', 'm');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [m1, m2]);
     await t.admin.send(m1, group(g), { type: 1, persistFlag: 3 });
@@ -337,8 +294,7 @@ describe('persistFlag', () => {
   });
 
   it('4 (transparent) returns a uid but is never stored: get_one and recall answer 253, no conversation changes', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const before = await t.admin.send(a, single(b), { type: 1, persistFlag: 3 });
     const r = await t.admin.ok<SendResult>('/message/send', { sender: a, conv: single(b), payload: { type: 91, persistFlag: 4 } });
     expect(Number.isSafeInteger(r.messageUid)).toBe(true);
@@ -351,15 +307,13 @@ describe('persistFlag', () => {
     expect(e?.lastMessageUid).toBe(before.messageUid);
     expect(e?.unread).toBe(1);
     // A transparent message to a fresh pair creates no conversation at all.
-    const c = fresh('c');
-    await createUsers(t.admin, c);
+    const [c] = await t.users('c');
     await t.admin.send(a, single(c), { type: 91, persistFlag: 4 });
     expect(await convEntry(t.admin, c, single(a))).toBeUndefined();
   });
 
   it('0 is stored server-side (get_one finds it) but never counted as unread', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     await t.admin.send(a, single(b), { type: 1, persistFlag: 3 });
     const r = await t.admin.send(a, single(b), { type: 1, searchableContent: 'ephemeral', persistFlag: 0 });
     const m = await getOne(t.admin, r.messageUid);
@@ -368,8 +322,7 @@ describe('persistFlag', () => {
   });
 
   it('a message with expireDuration is retrievable right away (expiry itself is covered elsewhere)', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const r = await t.admin.send(a, single(b), { type: 1, searchableContent: 'burn', persistFlag: 1, expireDuration: 1 });
     const m = await getOne(t.admin, r.messageUid);
     expect(m.payload).toEqual(fullPayload(1, { searchableContent: 'burn', persistFlag: 1, expireDuration: 1 }));
@@ -378,22 +331,15 @@ describe('persistFlag', () => {
 });
 
 describe('message/multicast', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('sends one uid to many targets, each of whom gets a conversation with the sender', async () => {
-    const [a, b, c, d] = [fresh('a'), fresh('b'), fresh('c'), fresh('d')];
-    await createUsers(t.admin, a, b, c, d);
+    const [a, b, c, d] = await t.users('a', 'b', 'c', 'd');
     const r = await t.admin.post<SendResult>('/message/multicast', {
       sender: a,
       targets: [b, c],
       line: 0,
-      payload: { type: 1, searchableContent: 'to some', persistFlag: 3 },
+      payload: text('to some'),
     });
     expect(r.body.code).toBe(0);
     const res = r.body.result!;
@@ -415,16 +361,14 @@ describe('message/multicast', () => {
   });
 
   it('uses the given line', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const r = await t.admin.ok<SendResult>('/message/multicast', { sender: a, targets: [b], line: 1, payload: { type: 1, persistFlag: 1 } });
     expect((await convEntry(t.admin, b, single(a, 1)))?.lastMessageUid).toBe(r.messageUid);
     expect(await convEntry(t.admin, b, single(a, 0))).toBeUndefined();
   });
 
   it('answers 253 for an unknown target or sender, 251 for empty or missing targets and bad input', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     await expectCode(t.admin, '/message/multicast', { sender: a, targets: [b, fresh('ghost')], payload: { type: 1, persistFlag: 1 } }, 253);
     // Nothing was delivered to the known target either.
     expect(await convEntry(t.admin, b, single(a))).toBeUndefined();
@@ -439,13 +383,7 @@ describe('message/multicast', () => {
 });
 
 describe('message/broadcast', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startTestServer();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('counts every other user as a recipient, and get_one finds the message', async () => {
     const users = ['bc-a', 'bc-b', 'bc-c', 'bc-d'];
@@ -470,8 +408,7 @@ describe('message/broadcast', () => {
   });
 
   it('answers 253 for an unknown sender and 251 for missing sender or payload', async () => {
-    const a = fresh('a');
-    await createUsers(t.admin, a);
+    const [a] = await t.users('a');
     await expectCode(t.admin, '/message/broadcast', { sender: fresh('ghost'), payload: { type: 1 } }, 253);
     await expectCode(t.admin, '/message/broadcast', { payload: { type: 1 } }, 251);
     await expectCode(t.admin, '/message/broadcast', { sender: a }, 251);

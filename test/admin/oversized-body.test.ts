@@ -1,11 +1,9 @@
-import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient, sdkHeaders, type SignedHeaders } from '../helpers/admin-client.js';
-import { killChildren, startChild, type ChildServer } from '../helpers/child-server.js';
-import { tempDir } from '../helpers/server.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sdkHeaders, type SignedHeaders } from '../helpers/admin-client.js';
+import { useChildServer } from '../helpers/child-server.js';
 import { DRAIN_BODY_LIMITS, DRAIN_MS } from '../../src/http/server.js';
 
 /**
@@ -26,23 +24,11 @@ const INVALID = { code: 251, msg: 'Invalid parameter' };
 const NOT_IMPLEMENT = { code: 254, msg: 'not implement' };
 const ROUNDS = 8; // the reset was a race: repeat each case
 
-let child: ChildServer;
-let dataDir: string;
-const t = { url: '', admin: undefined as unknown as AdminClient };
+const t = useChildServer({ secret: SECRET, config: { admin: { port: 0, bodyLimitBytes: LIMIT } } });
 let adminUrl: string;
-
-beforeAll(async () => {
-  dataDir = tempDir('sb-oversized-');
-  const file = path.join(dataDir, 'config.json');
-  fs.writeFileSync(file, JSON.stringify({ admin: { port: 0, bodyLimitBytes: LIMIT } }));
-  child = await startChild(['--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--config', file], { SWITCHBOARD_ADMIN_SECRET: SECRET });
-  t.url = child.url;
-  t.admin = new AdminClient(child.url, SECRET);
-  adminUrl = /admin API also on (http:\/\/[^/\s]+)/.exec(child.output())![1]!;
-});
-afterAll(() => {
-  killChildren();
-  fs.rmSync(dataDir, { recursive: true, force: true });
+beforeAll(() => {
+  adminUrl = t.adminUrl!;
+  expect(adminUrl).toBeDefined();
 });
 
 /** A request body as a stream of `total` bytes in 16 KB chunks: fetch sends it chunked, without waiting. */

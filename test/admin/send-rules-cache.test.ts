@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { channel, createUsers, fresh, group, single } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { startWsServer } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * The send rules (membership, block, mute) are decided from an in-memory cache that the bus
@@ -13,14 +12,8 @@ import { startWsServer } from '../helpers/ws-client.js';
  * refuses, without a store call.
  */
 
-let t: TestServer;
-beforeAll(async () => {
-  // Its admin client never repeats a nonce (the concurrent case sends many requests at once).
-  t = await startWsServer();
-});
-afterAll(async () => {
-  await t.close();
-});
+// Its admin client never repeats a nonce (the concurrent case sends many requests at once).
+const t = useServer();
 
 type Conv = { type: number; target: string; line?: number };
 
@@ -38,8 +31,7 @@ async function groupWith(owner: string, members: string[]): Promise<string> {
 
 describe('send rules follow every change at once', () => {
   it('member mute and unmute (manager/mute): 241, 0, 241, 0', async () => {
-    const [o, a] = [fresh('o'), fresh('a')];
-    await createUsers(t.admin, o, a);
+    const [o, a] = await t.users('o', 'a');
     const g = await groupWith(o, [a]);
     for (let round = 0; round < 2; round++) {
       await op('/group/manager/mute', { operator: o, group_id: g, members: [a], is_manager: true });
@@ -51,8 +43,7 @@ describe('send rules follow every change at once', () => {
   });
 
   it('mute-all (group/modify type 3), managers and allowed members', async () => {
-    const [o, a, b] = [fresh('o'), fresh('a'), fresh('b')];
-    await createUsers(t.admin, o, a, b);
+    const [o, a, b] = await t.users('o', 'a', 'b');
     const g = await groupWith(o, [a, b]);
     await op('/group/modify', { operator: o, group_id: g, type: 3, value: '1' });
     expect(await sendCode(a, group(g))).toBe(241);
@@ -74,8 +65,7 @@ describe('send rules follow every change at once', () => {
   });
 
   it('transfer in a muted group: the new owner may speak, the old one (now a member) may not', async () => {
-    const [o, a] = [fresh('o'), fresh('a')];
-    await createUsers(t.admin, o, a);
+    const [o, a] = await t.users('o', 'a');
     const g = await groupWith(o, [a]);
     await op('/group/modify', { operator: o, group_id: g, type: 3, value: '1' });
     expect(await sendCode(a, group(g))).toBe(241);
@@ -89,8 +79,7 @@ describe('send rules follow every change at once', () => {
   });
 
   it('block and unblock, user mute and unmute (status 2, 1, 0): 245, 0 on every send path', async () => {
-    const [a, b, o] = [fresh('a'), fresh('b'), fresh('o')];
-    await createUsers(t.admin, a, b, o);
+    const [a, b, o] = await t.users('a', 'b', 'o');
     const g = await groupWith(o, [a]);
     const multicast = () => t.admin.code('/message/multicast', { sender: a, targets: [b], payload: { type: 1 } });
     const broadcast = () => t.admin.code('/message/broadcast', { sender: a, payload: { type: 1 } });
@@ -111,8 +100,7 @@ describe('send rules follow every change at once', () => {
   });
 
   it('remove, re-add; quit, re-add: 9, 0, 9, 0', async () => {
-    const [o, a] = [fresh('o'), fresh('a')];
-    await createUsers(t.admin, o, a);
+    const [o, a] = await t.users('o', 'a');
     const g = await groupWith(o, [a]);
     await op('/group/member/del', { operator: o, group_id: g, members: [a] });
     expect(await sendCode(a, group(g))).toBe(9);
@@ -125,8 +113,7 @@ describe('send rules follow every change at once', () => {
   });
 
   it('dismiss and re-create a group, destroy and re-create a user: 253, then 0', async () => {
-    const [o, a, b] = [fresh('o'), fresh('a'), fresh('b')];
-    await createUsers(t.admin, o, a, b);
+    const [o, a, b] = await t.users('o', 'a', 'b');
     const g = await groupWith(o, [a]);
     await op('/group/del', { operator: o, group_id: g });
     expect(await sendCode(a, group(g))).toBe(253);
@@ -164,8 +151,7 @@ describe('send rules follow every change at once', () => {
   });
 
   it('channels: subscribe, unsubscribe, destroy and re-create: 21, 0, 21, 0, 253, 0', async () => {
-    const [owner, s] = [fresh('owner'), fresh('s')];
-    await createUsers(t.admin, owner, s);
+    const [owner, s] = await t.users('owner', 's');
     const ch = fresh('ch');
     await op('/channel/create', { owner, name: ch, targetId: ch });
     expect(await sendCode(s, channel(ch))).toBe(21);
@@ -183,8 +169,7 @@ describe('send rules follow every change at once', () => {
   });
 
   it('concurrent sends around a mute: each answered 0 or 241 while it runs, every one after it 241', async () => {
-    const [o, a] = [fresh('o'), fresh('a')];
-    await createUsers(t.admin, o, a);
+    const [o, a] = await t.users('o', 'a');
     const g = await groupWith(o, [a]);
     const during = Array.from({ length: 20 }, () => sendCode(a, group(g)));
     await op('/group/manager/mute', { operator: o, group_id: g, members: [a], is_manager: true });

@@ -1,6 +1,6 @@
 import net, { type AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * After listen, Fastify leaves no 'error' listener on its HTTP servers, so an error emitted by a
@@ -9,13 +9,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
  * the real server object: exhausting descriptors reliably enough to hit that path is not possible.
  */
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer({ admin: { port: 0 } });
-});
-afterAll(async () => {
-  await t.close();
-});
+const t = useServer({ admin: { port: 0 } });
 
 function listeningServer(baseUrl: string): net.Server {
   const port = Number(new URL(baseUrl).port);

@@ -1,9 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CallbackReceiver } from '../helpers/callback-receiver.js';
-import { startCallbackServer, textOf } from '../helpers/callbacks.js';
-import { convEntry, createUsers, expectBareOk, fresh, group, single, type Conv, type SendResult } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, device } from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import { textOf, useReceiver, useCallbackServer } from '../helpers/callbacks.js';
+import { convEntry, expectBareOk, fresh, group, single, text, type Conv, type SendResult } from '../helpers/messages.js';
 
 /**
  * Unread counts end to end (issue 9, item 3): what /admin/conversation/list shows and what the
@@ -12,7 +9,8 @@ import { closeAllClients, device } from '../helpers/ws-client.js';
  * Devices see no unread number of their own (docs/client-protocol.md): they report reads.
  */
 
-const counted = (s: string, extra: Record<string, unknown> = {}) => ({ type: 1, searchableContent: s, persistFlag: 3, ...extra });
+/** The messages here count as unread (persistFlag 3) unless they say otherwise. */
+const counted = text;
 
 /** Until the clock has passed `ts` (a condition, not a sleep): the next message is stamped later. */
 async function clockPast(ts: number): Promise<void> {
@@ -20,17 +18,8 @@ async function clockPast(ts: number): Promise<void> {
 }
 
 describe('unread counts through the admin API, callbacks and a device', () => {
-  let r: CallbackReceiver;
-  let t: TestServer;
-  beforeAll(async () => {
-    r = await CallbackReceiver.start();
-    t = await startCallbackServer(r);
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-    await r.close();
-  });
+  const r = useReceiver();
+  const t = useCallbackServer(r);
 
   const unread = async (userId: string, conv: Conv): Promise<number> => (await convEntry(t.admin, userId, conv))?.unread ?? 0;
   const send = async (sender: string, conv: Conv, payload: Record<string, unknown>): Promise<SendResult> => {
@@ -45,8 +34,7 @@ describe('unread counts through the admin API, callbacks and a device', () => {
   };
 
   it('single chats and multicasts: delete, recall, per-receiver recall and delete, update, read, delete after read', async () => {
-    const [a, b, c] = [fresh('a'), fresh('b'), fresh('c')];
-    await createUsers(t.admin, a, b, c);
+    const [a, b, c] = await t.users('a', 'b', 'c');
     const m1 = await send(a, single(b), counted('m1'));
     const m2 = await send(a, single(b), counted('m2'));
     const m3 = await send(a, single(b), counted('m3'));
@@ -67,7 +55,7 @@ describe('unread counts through the admin API, callbacks and a device', () => {
     expect(await unread(b, single(a)), 'after recall').toBe(1);
 
     // b reads m1 on a device: nothing left; a later message counts; deleting m1 (read) changes nothing.
-    const dev = await device(t.url, t.admin, b, 'b-phone');
+    const dev = await t.device(b, 'b-phone');
     dev.send({ type: 'read', id: 'rd1', conv: single(a), timestamp: m1.timestamp });
     await dev.waitType('read_ok', (f) => f['id'] === 'rd1');
     expect(await unread(b, single(a)), 'after read').toBe(0);
@@ -85,8 +73,7 @@ describe('unread counts through the admin API, callbacks and a device', () => {
   });
 
   it('groups: every member but the sender; clear_by_user and conversation delete act for one member only', async () => {
-    const [o, m1, m2] = [fresh('o'), fresh('m'), fresh('m')];
-    await createUsers(t.admin, o, m1, m2);
+    const [o, m1, m2] = await t.users('o', 'm', 'm');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [m1, m2]);
     const g1 = await send(o, group(g), counted('g1'));
@@ -106,8 +93,7 @@ describe('unread counts through the admin API, callbacks and a device', () => {
   });
 
   it("callbacks carry the count the change committed: a recall after a delete reports what is really left", async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const ms: SendResult[] = [];
     for (let i = 0; i < 3; i++) ms.push(await send(a, single(b), counted(`${b}-m${i}`)));
     await expectBareOk(t.admin, '/message/delete', { messageUid: ms[0]!.messageUid });

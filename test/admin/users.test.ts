@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { useServer } from '../helpers/use-server.js';
 
 /** Wildfire's InputOutputUserInfo as get_info / all answer it. */
 interface UserInfo {
@@ -23,7 +23,7 @@ const INVALID = { code: 251, msg: 'Invalid parameter' };
 const NOT_EXIST = { code: 253, msg: 'not exist' };
 const NAME_TAKEN = { code: 4, msg: '用户名不能重复，必须唯一！！！' };
 
-let t: TestServer;
+const t = useServer();
 let seq = 0;
 /** A fresh id per call, so tests never share users. */
 const fresh = (p: string) => `${p}-${++seq}`;
@@ -47,13 +47,6 @@ function fullUser(userId: string, tag: string) {
     extra: `{"tag":"${tag}"}`,
   };
 }
-
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t?.close();
-});
 
 describe('user/create', () => {
   it('answers {userId, name}; get_info gives every field, "" for unset strings and numbers for gender/type/updateDt', async () => {

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CallbackReceiver, OK_REPLY, type CallbackRequest, type Reply } from '../helpers/callback-receiver.js';
 import {
   AFTER_COMMANDS,
@@ -9,12 +9,13 @@ import {
   expectSeconds,
   expectTencentRequest,
   expectUint32,
-  startCallbackServer,
   textOf,
+  useReceiver,
+  useCallbackServer,
 } from '../helpers/callbacks.js';
-import { convEntry, createUsers, fresh, getOne, group, single, type MessageData } from '../helpers/messages.js';
+import { convEntry, fresh, getOne, group, single, type MessageData, text } from '../helpers/messages.js';
 import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, device, type WsClient } from '../helpers/ws-client.js';
+import type { WsClient } from '../helpers/ws-client.js';
 
 /**
  * C2C.CallbackBeforeSendMsg and Group.CallbackBeforeSendMsg: synchronous, with the reply deciding.
@@ -30,8 +31,6 @@ import { closeAllClients, device, type WsClient } from '../helpers/ws-client.js'
  */
 
 const MARGIN_MS = 1500;
-
-const text = (s: string, extra: Record<string, unknown> = {}) => ({ type: 1, searchableContent: s, persistFlag: 3, ...extra });
 
 /** The reply of the audit: a MsgBody whose image has a null ImageInfoArray entry. */
 const MALFORMED = { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '', MsgBody: [{ MsgType: 'TIMImageElem', MsgContent: { ImageInfoArray: [null] } }] };
@@ -76,21 +75,11 @@ async function expectNothingStored(r: CallbackReceiver, t: TestServer, dev: WsCl
 }
 
 describe('before-send callbacks, policy allow (timeout 1 s)', () => {
-  let r: CallbackReceiver;
-  let t: TestServer;
-  beforeAll(async () => {
-    r = await CallbackReceiver.start(decide);
-    t = await startCallbackServer(r, { commands: COMMANDS, timeoutMs: 1000, beforeSendPolicy: 'allow' });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-    await r.close();
-  });
+  const r = useReceiver(decide);
+  const t = useCallbackServer(r, { commands: COMMANDS, timeoutMs: 1000, beforeSendPolicy: 'allow' });
 
   it('C2C allow: the before-callback carries the message (Tencent query string and fields), then it is stored and announced', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const t0 = Date.now();
     const s = await t.admin.send(a, single(b), text('allow-1', { extra: 'orig ccd' }));
     const t1 = Date.now();
@@ -118,8 +107,7 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
   });
 
   it("C2C before-callback's MsgKey is the message's key: MsgSeq_MsgRandom_MsgTime, as in the after-callback", async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     await t.admin.send(a, single(b), text('allow-key'));
     const before = await r.waitFor((q) => q.command === 'C2C.CallbackBeforeSendMsg' && q.json.From_Account === a);
     expect(before.json.MsgKey).toBe(`${before.json.MsgSeq}_${before.json.MsgRandom}_${before.json.MsgTime}`);
@@ -128,8 +116,7 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
   });
 
   it('group allow: Group.CallbackBeforeSendMsg fields (Operator_Account admin, Random, EventTime ms)', async () => {
-    const [o, m] = [fresh('o'), fresh('m')];
-    await createUsers(t.admin, o, m);
+    const [o, m] = await t.users('o', 'm');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [m]);
     const t0 = Date.now();
@@ -152,11 +139,10 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
   });
 
   it('reject (ErrorCode 1): the admin send answers 20006 (C2C) / 10016 (group) with the ErrorInfo; nothing stored or announced', async () => {
-    const [a, b, o] = [fresh('a'), fresh('b'), fresh('o')];
-    await createUsers(t.admin, a, b, o);
+    const [a, b, o] = await t.users('a', 'b', 'o');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [a, b]);
-    const bDev = await device(t.url, t.admin, b);
+    const bDev = await t.device(b);
     const unreadBefore = (await convEntry(t.admin, b, single(a)))?.unread ?? 0;
 
     const r1 = await t.admin.post('/message/send', { sender: a, conv: single(b), payload: text('reject-c2c') });
@@ -171,11 +157,10 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
   });
 
   it('reject with a custom code: 120001–130000 passes through for C2C, 10100–10200 for groups; other codes are the forbidden code', async () => {
-    const [a, b, o] = [fresh('a'), fresh('b'), fresh('o')];
-    await createUsers(t.admin, a, b, o);
+    const [a, b, o] = await t.users('a', 'b', 'o');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [a, b]);
-    const bDev = await device(t.url, t.admin, b);
+    const bDev = await t.device(b);
 
     expect((await t.admin.post('/message/send', { sender: a, conv: single(b), payload: text('custom-c2c') })).body).toEqual({ code: 120005, msg: 'custom reason' });
     expect((await t.admin.post('/message/send', { sender: a, conv: group(g), payload: text('custom-group') })).body).toEqual({ code: 10150, msg: 'custom reason' });
@@ -187,9 +172,8 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
   });
 
   it('drop (ErrorCode 2): the admin send answers 0 with a uid, but get_one answers 253; no after-callback, no frame', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const bDev = await device(t.url, t.admin, b);
+    const [a, b] = await t.users('a', 'b');
+    const bDev = await t.device(b);
     const s = await t.admin.send(a, single(b), text('drop-1'));
     expect(Number.isSafeInteger(s.messageUid) && s.messageUid > 0).toBe(true);
     expect((await t.admin.post('/message/get_one', { messageUid: s.messageUid })).body).toEqual({ code: 253, msg: 'not exist' });
@@ -197,11 +181,10 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
   });
 
   it('modify: the replaced MsgBody and CloudCustomData are what is stored, delivered and announced (C2C and group)', async () => {
-    const [a, b, o] = [fresh('a'), fresh('b'), fresh('o')];
-    await createUsers(t.admin, a, b, o);
+    const [a, b, o] = await t.users('a', 'b', 'o');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [a, b]);
-    const bDev = await device(t.url, t.admin, b);
+    const bDev = await t.device(b);
 
     const s = await t.admin.send(a, single(b), text('modify-c2c bad words', { extra: 'orig-ccd' }));
     const m: MessageData = await getOne(t.admin, s.messageUid);
@@ -222,8 +205,7 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
   });
 
   it('timeout or failure under policy allow: the message is stored and announced', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const t0 = Date.now();
     const s = await t.admin.send(a, single(b), text('hang-allow'));
     expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
@@ -238,8 +220,7 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
   });
 
   it('a trickling back end under allow: the send is stored within about the timeout (the probe took 6 s)', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const t0 = performance.now();
     const s = await t.admin.send(a, single(b), text('trickle-allow'));
     const ms = performance.now() - t0;
@@ -253,8 +234,7 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
   });
 
   it('a malformed reply (ImageInfoArray [null]) under allow: the message is stored as sent, not answered "server error"', async () => {
-    const [a, b, o] = [fresh('a'), fresh('b'), fresh('o')];
-    await createUsers(t.admin, a, b, o);
+    const [a, b, o] = await t.users('a', 'b', 'o');
     const r1 = await t.admin.post('/message/send', { sender: a, conv: single(b), payload: text('malformed-allow') });
     expect(r1.body.code).toBe(0);
     const uid = (r1.body.result as { messageUid: number }).messageUid;
@@ -267,8 +247,7 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
   });
 
   it('a back end echoing MsgBody for a link payload leaves the payload exactly as sent (pushContent stays "")', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const link = { type: 8, searchableContent: 'A link title', pushContent: '', pushData: '', persistFlag: 3 };
     const echoed = await t.admin.send(a, single(b), { ...link, content: 'echo {"url":"https://example.com/x"}' });
     const plain = await t.admin.send(a, single(b), { ...link, content: 'plain {"url":"https://example.com/x"}' });
@@ -282,10 +261,9 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
   });
 
   it('from a device: reject and custom codes come back as error frames; modify and drop as sent frames', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const aDev = await device(t.url, t.admin, a, 'a-android', { platform: 2 });
-    const bDev = await device(t.url, t.admin, b);
+    const [a, b] = await t.users('a', 'b');
+    const aDev = await t.device(a, 'a-android', { platform: 2 });
+    const bDev = await t.device(b);
 
     aDev.send({ type: 'send', id: 'rj', conv: single(b), payload: text('reject-device'), clientMsgId: 'cm-rj' });
     expect(await aDev.waitType('error', (f) => f['id'] === 'rj')).toMatchObject({ type: 'error', id: 'rj', code: 20006, msg: 'not allowed here' });
@@ -312,24 +290,14 @@ describe('before-send callbacks, policy allow (timeout 1 s)', () => {
 });
 
 describe('before-send callbacks, policy reject (timeout 1 s)', () => {
-  let r: CallbackReceiver;
-  let t: TestServer;
-  beforeAll(async () => {
-    r = await CallbackReceiver.start(decide);
-    t = await startCallbackServer(r, { commands: COMMANDS, timeoutMs: 1000, beforeSendPolicy: 'reject' });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-    await r.close();
-  });
+  const r = useReceiver(decide);
+  const t = useCallbackServer(r, { commands: COMMANDS, timeoutMs: 1000, beforeSendPolicy: 'reject' });
 
   it('a timeout rejects: the admin send answers 249, a device gets an error frame 249; nothing stored', async () => {
-    const [a, b, o] = [fresh('a'), fresh('b'), fresh('o')];
-    await createUsers(t.admin, a, b, o);
+    const [a, b, o] = await t.users('a', 'b', 'o');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [a, b]);
-    const bDev = await device(t.url, t.admin, b);
+    const bDev = await t.device(b);
 
     const t0 = Date.now();
     const res = await t.admin.post('/message/send', { sender: a, conv: single(b), payload: text('hang-reject') });
@@ -340,7 +308,7 @@ describe('before-send callbacks, policy reject (timeout 1 s)', () => {
     const rg = await t.admin.post('/message/send', { sender: a, conv: group(g), payload: text('hang-reject-group') });
     expect(rg.body).toEqual({ code: 249, msg: 'timeout' });
 
-    const aDev = await device(t.url, t.admin, a);
+    const aDev = await t.device(a);
     aDev.send({ type: 'send', id: 'h', conv: single(b), payload: text('hang-reject-device') });
     expect(await aDev.waitType('error', (f) => f['id'] === 'h')).toMatchObject({ type: 'error', id: 'h', code: 249 });
 
@@ -350,9 +318,8 @@ describe('before-send callbacks, policy reject (timeout 1 s)', () => {
   });
 
   it('an HTTP error rejects too (nothing stored); an answering back end still allows', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const bDev = await device(t.url, t.admin, b);
+    const [a, b] = await t.users('a', 'b');
+    const bDev = await t.device(b);
     const res = await t.admin.post('/message/send', { sender: a, conv: single(b), payload: text('fail-reject') });
     expect(res.body.code).not.toBe(0);
     await expectNothingStored(r, t, bDev, 'fail-reject', a, single(b));
@@ -361,9 +328,8 @@ describe('before-send callbacks, policy reject (timeout 1 s)', () => {
   });
 
   it('a trickling back end under reject: the send answers 249 within about the timeout (the probe: 6 s, then allowed); nothing stored', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const bDev = await device(t.url, t.admin, b);
+    const [a, b] = await t.users('a', 'b');
+    const bDev = await t.device(b);
     const t0 = performance.now();
     const res = await t.admin.post('/message/send', { sender: a, conv: single(b), payload: text('trickle-reject') });
     const ms = performance.now() - t0;
@@ -375,9 +341,8 @@ describe('before-send callbacks, policy reject (timeout 1 s)', () => {
   });
 
   it('a malformed reply under reject: code 4 with the reason (not a server error); nothing stored', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const bDev = await device(t.url, t.admin, b);
+    const [a, b] = await t.users('a', 'b');
+    const bDev = await t.device(b);
     const res = await t.admin.post('/message/send', { sender: a, conv: single(b), payload: text('malformed-reject') });
     expect(res.body).toEqual({ code: 4, msg: 'before-send callback failed: unusable reply: MsgBody[0].MsgContent.ImageInfoArray has no entry with a URL' });
     await expectNothingStored(r, t, bDev, 'malformed-reject', a, single(b));

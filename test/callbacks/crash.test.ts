@@ -1,11 +1,9 @@
-import fs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { AdminClient } from '../helpers/admin-client.js';
-import { CallbackReceiver, ok, tencentSign } from '../helpers/callback-receiver.js';
-import { textOf } from '../helpers/callbacks.js';
-import { killChildren, startChild, type ChildServer } from '../helpers/child-server.js';
-import { tempDir } from '../helpers/server.js';
+import { describe, expect, it } from 'vitest';
+import { ok, tencentSign } from '../helpers/callback-receiver.js';
+import { textOf, useReceiver } from '../helpers/callbacks.js';
+import { useChildServer } from '../helpers/child-server.js';
 import { eventually } from '../helpers/ws-client.js';
+import { text } from '../helpers/payloads.js';
 
 const SECRET = 'callback-crash-secret';
 const C2C = 'C2C.CallbackAfterSendMsg';
@@ -18,21 +16,12 @@ const C2C = 'C2C.CallbackAfterSendMsg';
  * id counts once), and each sender's messages in the order they were acknowledged.
  */
 describe('callbacks across kill -9', () => {
-  const dataDir = tempDir('sb-cb-crash-');
-  let r: CallbackReceiver | undefined;
-  let child: ChildServer | undefined;
-  afterAll(async () => {
-    killChildren();
-    await r?.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  it('delivers every acknowledged message once per delivery id after a restart', async () => {
-    let down = true;
-    r = await CallbackReceiver.start(() => (down ? { status: 503, body: 'back end restarting' } : undefined));
-    const receiver = r;
-    const env = {
-      SWITCHBOARD_ADMIN_SECRET: SECRET,
+  let down = true;
+  const receiver = useReceiver(() => (down ? { status: 503, body: 'back end restarting' } : undefined));
+  const node = useChildServer(() => ({
+    secret: SECRET,
+    startIn: 'manual',
+    env: {
       SWITCHBOARD_CALLBACK_URL: `${receiver.url}/cb`,
       SWITCHBOARD_CALLBACK_TOKEN: 'tok',
       SWITCHBOARD_SDK_APP_ID: '1400000001',
@@ -41,10 +30,12 @@ describe('callbacks across kill -9', () => {
       SWITCHBOARD_CALLBACK_POLL_MS: '20',
       // A job in flight when the process died is claimable again after its lease.
       SWITCHBOARD_CALLBACK_LEASE_MS: '1000',
-    };
-    const args = ['--port', '0', '--host', '127.0.0.1', '--data', dataDir];
-    child = await startChild(args, env);
-    let admin = new AdminClient(child.url, SECRET);
+    },
+  }));
+
+  it('delivers every acknowledged message once per delivery id after a restart', async () => {
+    let child = await node.start();
+    let admin = node.admin;
     const users = ['a', 'b', 'c', 'd'];
     for (const u of users) await admin.ok('/user/create', { userId: u, name: u });
     const convs: Array<[string, string]> = [
@@ -67,7 +58,7 @@ describe('callbacks across kill -9', () => {
           const res = await admin.post<{ messageUid: number }>('/message/send', {
             sender: from,
             conv: { type: 0, target: to, line: 0 },
-            payload: { type: 1, searchableContent: s, persistFlag: 3 },
+            payload: text(s),
           });
           if (res.body.code === 0) {
             acked.set(s, w);
@@ -92,8 +83,8 @@ describe('callbacks across kill -9', () => {
     // The back end is back; so is the server, on the same data.
     down = false;
     const mark = receiver.mark;
-    child = await startChild(args, env);
-    admin = new AdminClient(child.url, SECRET);
+    child = await node.start();
+    admin = node.admin;
     for (const s of acked.keys()) {
       await receiver.waitDelivered(C2C, (b) => textOf(b) === s, { label: `the callback of ${s}`, timeoutMs: 20_000 });
     }
@@ -138,6 +129,5 @@ describe('callbacks across kill -9', () => {
 
     child.proc.kill('SIGTERM');
     expect((await child.exited).code).toBe(0);
-    child = undefined;
   }, 60_000);
 });

@@ -1,16 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CallbackReceiver, type CallbackRequest, type Json } from '../helpers/callback-receiver.js';
-import { GROUP_TYPES, expectKeys, expectMillis, expectSeconds, expectTencentRequest, expectUint32, startCallbackServer, textOf } from '../helpers/callbacks.js';
-import { b64, createUsers, fresh, group, single } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, device } from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import type { CallbackRequest, Json } from '../helpers/callback-receiver.js';
+import {
+  GROUP_TYPES,
+  expectKeys,
+  expectMillis,
+  expectSeconds,
+  expectTencentRequest,
+  expectUint32,
+  textOf,
+  useReceiver,
+  useCallbackServer,
+} from '../helpers/callbacks.js';
+import { b64, fresh, group, single, text } from '../helpers/messages.js';
 
 /**
  * The rest of the family: Group.CallbackAfterSendMsg, State.StateChange, the group membership
  * commands, and the MsgBody element each seed 001 payload type maps to.
  */
-
-const text = (s: string, extra: Record<string, unknown> = {}) => ({ type: 1, searchableContent: s, persistFlag: 3, ...extra });
 
 const GROUP_AFTER_KEYS = [
   'CallbackCommand',
@@ -31,21 +37,11 @@ const GROUP_AFTER_KEYS = [
 const members = (list: Json): string[] => (list as Array<{ Member_Account: string }>).map((m) => m.Member_Account).sort();
 
 describe('group, state and membership callbacks; MsgBody mapping', () => {
-  let r: CallbackReceiver;
-  let t: TestServer;
-  beforeAll(async () => {
-    r = await CallbackReceiver.start();
-    t = await startCallbackServer(r);
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-    await r.close();
-  });
+  const r = useReceiver();
+  const t = useCallbackServer(r);
 
   it('a group: created, messages from the admin API and a device, member joined, kicked, quit, destroyed — in order', async () => {
-    const [owner, m1, m2, m3] = [fresh('o'), fresh('m'), fresh('m'), fresh('m')];
-    await createUsers(t.admin, owner, m1, m2, m3);
+    const [owner, m1, m2, m3] = await t.users('o', 'm', 'm', 'm');
     const g = fresh('g');
     const t0 = Date.now();
     await t.admin.createGroup(g, owner, [m1, m2]);
@@ -87,7 +83,7 @@ describe('group, state and membership callbacks; MsgBody mapping', () => {
     expectMillis(ga.json.EventTime, t0, Date.now(), 'EventTime');
 
     // From a member's Android device: the member is the operator; an online-only message says so.
-    const dev = await device(t.url, t.admin, m2, 'm2-phone', { platform: 2 });
+    const dev = await t.device(m2, 'm2-phone', { platform: 2 });
     dev.send({ type: 'send', id: 'g1', conv: group(g), payload: text('typing…', { persistFlag: 4 }) });
     await dev.waitType('sent', (f) => f['id'] === 'g1');
     const gd = await r.waitDelivered('Group.CallbackAfterSendMsg', (b) => b.GroupId === g && textOf(b) === 'typing…');
@@ -144,8 +140,7 @@ describe('group, state and membership callbacks; MsgBody mapping', () => {
   });
 
   it('membership callbacks caused through the admin API report its caller as ClientIP, as admin sends do', async () => {
-    const [owner, m1, m2] = [fresh('o'), fresh('m'), fresh('m')];
-    await createUsers(t.admin, owner, m1, m2);
+    const [owner, m1, m2] = await t.users('o', 'm', 'm');
     const g = fresh('g');
     await t.admin.createGroup(g, owner, [m1]);
     await t.admin.send(owner, group(g), text('ip check'));
@@ -164,12 +159,11 @@ describe('group, state and membership callbacks; MsgBody mapping', () => {
   });
 
   it('State.StateChange: connect (Login/Register), kickoff (Logout/Unregister), client close (Disconnect/LinkClose)', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
+    const [u] = await t.users('u');
     const states = (): Json[] => r.all('State.StateChange', (b) => b.Info?.To_Account === u).map((q) => q.json);
     const t0 = Date.now();
 
-    const d1 = await device(t.url, t.admin, u, 'u-phone', { platform: 2 });
+    const d1 = await t.device(u, 'u-phone', { platform: 2 });
     const login = await r.waitDelivered('State.StateChange', (b) => b.Info?.To_Account === u && b.Info?.Action === 'Login');
     expectTencentRequest(login, { command: 'State.StateChange', optPlatform: 'Android' });
     expectKeys(login.json, ['CallbackCommand', 'EventTime', 'Info'], ['KickedDevice'], 'State.StateChange');
@@ -183,7 +177,7 @@ describe('group, state and membership callbacks; MsgBody mapping', () => {
     expect(logout.json.Info).toEqual({ Action: 'Logout', To_Account: u, Reason: 'Unregister' });
     expectMillis(logout.json.EventTime, t0, Date.now(), 'EventTime');
 
-    const d2 = await device(t.url, t.admin, u, 'u-tablet', { platform: 2 });
+    const d2 = await t.device(u, 'u-tablet', { platform: 2 });
     await r.waitFor((q) => q.command === 'State.StateChange' && q.json?.Info?.To_Account === u && q.index > logout.index && q.json.Info.Action === 'Login');
     await d2.close();
     const disc = await r.waitDelivered('State.StateChange', (b) => b.Info?.To_Account === u && b.Info?.Action === 'Disconnect');
@@ -195,8 +189,7 @@ describe('group, state and membership callbacks; MsgBody mapping', () => {
   });
 
   it('MsgBody: text, voice, image, location, file, video, sticker and custom payloads map to Tencent elements', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const url = 'https://media.example.com/fs/1';
     const payloads: Array<Record<string, unknown>> = [
       { type: 1, searchableContent: 'hello text' },

@@ -3,9 +3,8 @@ import { CallbackTimeoutError, deadlines, isTimeout } from '../../src/callbacks/
 import { MAX_RESPONSE, postCallback } from '../../src/callbacks/http.js';
 import type { CallbackTarget } from '../../src/callbacks/targets.js';
 import { CallbackReceiver, OK_REPLY, ok, startUnacceptingListener } from '../helpers/callback-receiver.js';
-import { startCallbackServer, textOf } from '../helpers/callbacks.js';
-import { createUsers, fresh, single } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
+import { textOf, useReceiver, useCallbackServer } from '../helpers/callbacks.js';
+import { fresh, single, text } from '../helpers/messages.js';
 
 /**
  * The limits of one callback attempt (src/callbacks/http.ts): ONE deadline, `timeoutMs` after the
@@ -152,20 +151,11 @@ describe('postCallback: one deadline per attempt, bounded reply bodies', () => {
 });
 
 describe('after-callbacks through the server: a trickling receiver costs one timeout per attempt', () => {
-  let r: CallbackReceiver;
-  let t: TestServer;
-  beforeAll(async () => {
-    r = await CallbackReceiver.start();
-    t = await startCallbackServer(r, { timeoutMs: 500, maxAttempts: 20 });
-  });
-  afterAll(async () => {
-    await t.close();
-    await r.close();
-  });
+  const r = useReceiver();
+  const t = useCallbackServer(r, { timeoutMs: 500, maxAttempts: 20 });
 
   it('the first attempt trickles: it fails at the deadline (socket closed), the next attempt delivers', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const marker = `trickle-${a}`;
     let first = true;
     r.handler = (q) => {
@@ -176,7 +166,7 @@ describe('after-callbacks through the server: a trickling receiver costs one tim
       }
       return undefined;
     };
-    await t.admin.send(a, single(b), { type: 1, searchableContent: marker, persistFlag: 3 });
+    await t.admin.send(a, single(b), text(marker));
     const done = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => textOf(x) === marker, { timeoutMs: 10_000 });
     const attempts = r.all('C2C.CallbackAfterSendMsg', (x) => textOf(x) === marker);
     expect(attempts.length).toBeGreaterThanOrEqual(2);
@@ -187,11 +177,10 @@ describe('after-callbacks through the server: a trickling receiver costs one tim
   });
 
   it('a 2xx reply with an endless body is delivered on the first attempt (the body is not waited for)', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const marker = `endless-${a}`;
     r.handler = (q) => (textOf(q.json) === marker ? { stream: { bytes: Number.POSITIVE_INFINITY } } : undefined);
-    await t.admin.send(a, single(b), { type: 1, searchableContent: marker, persistFlag: 3 });
+    await t.admin.send(a, single(b), text(marker));
     // A later message of the same conversation is delivered only once the first is settled.
     await t.admin.send(a, single(b), { type: 1, searchableContent: `${marker}-next`, persistFlag: 3 });
     await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => textOf(x) === `${marker}-next`, { timeoutMs: 10_000 });

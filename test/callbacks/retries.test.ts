@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CallbackReceiver, ok, type CallbackRequest } from '../helpers/callback-receiver.js';
-import { expectTencentRequest, startCallbackServer, textOf } from '../helpers/callbacks.js';
-import { createUsers, fresh, single } from '../helpers/messages.js';
+import { expectTencentRequest, textOf, useReceiver, useCallbackServer } from '../helpers/callbacks.js';
+import { single, text } from '../helpers/messages.js';
 import type { TestServer } from '../helpers/server.js';
 import { eventually } from '../helpers/ws-client.js';
 
@@ -33,7 +33,6 @@ interface Stats {
   dead: number;
 }
 
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
 const C2C = 'C2C.CallbackAfterSendMsg';
 
 async function deliveries(t: TestServer, filter: Record<string, unknown> = {}): Promise<Delivery[]> {
@@ -77,23 +76,14 @@ function expectInOrder(r: CallbackReceiver, texts: string[]): void {
 }
 
 describe('retries, order and the delivery log (maxAttempts 8, retry 20 ms doubling to 200 ms)', () => {
-  let r: CallbackReceiver;
-  let t: TestServer;
-  beforeAll(async () => {
-    r = await CallbackReceiver.start();
-    t = await startCallbackServer(r);
-  });
+  const r = useReceiver();
+  const t = useCallbackServer(r);
   afterEach(() => {
     r.handler = () => undefined;
   });
-  afterAll(async () => {
-    await t.close();
-    await r.close();
-  });
 
   it('receiver answering 500: jobs wait at the head of each conversation, then all arrive in order once it recovers', async () => {
-    const [a, b, c, d] = [fresh('a'), fresh('b'), fresh('c'), fresh('d')];
-    await createUsers(t.admin, a, b, c, d);
+    const [a, b, c, d] = await t.users('a', 'b', 'c', 'd');
     let down = true;
     r.handler = () => (down ? { status: 500, body: 'maintenance' } : undefined);
     const ab = Array.from({ length: 6 }, (_, i) => `ab-${a}-${i}`);
@@ -155,8 +145,7 @@ describe('retries, order and the delivery log (maxAttempts 8, retry 20 ms doubli
   });
 
   it('receiver gone (connections refused): jobs are retried and arrive in order once it listens again', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const before = await stats(t);
     await r.close();
     const texts = Array.from({ length: 4 }, (_, i) => `gone-${a}-${i}`);
@@ -184,20 +173,11 @@ describe('retries, order and the delivery log (maxAttempts 8, retry 20 ms doubli
 });
 
 describe('dead letters and redelivery (maxAttempts 2)', () => {
-  let r: CallbackReceiver;
-  let t: TestServer;
-  beforeAll(async () => {
-    r = await CallbackReceiver.start();
-    t = await startCallbackServer(r, { maxAttempts: 2 });
-  });
-  afterAll(async () => {
-    await t.close();
-    await r.close();
-  });
+  const r = useReceiver();
+  const t = useCallbackServer(r, { maxAttempts: 2 });
 
   it('a job failing maxAttempts times is dead-lettered, the jobs behind it go on; redeliver {id} and {} send dead jobs again', async () => {
-    const [p, q, x, y] = [fresh('p'), fresh('q'), fresh('x'), fresh('y')];
-    await createUsers(t.admin, p, q, x, y);
+    const [p, q, x, y] = await t.users('p', 'q', 'x', 'y');
     let poisonOk = false;
     r.handler = (req) => (!poisonOk && textOf(req.json).startsWith('poison') ? { status: 500, body: 'cannot parse' } : undefined);
 

@@ -1,11 +1,8 @@
-import fs from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient } from '../helpers/admin-client.js';
-import { CallbackReceiver, bodySignature, tencentSign } from '../helpers/callback-receiver.js';
-import { AFTER_COMMANDS, APP_ID, BEFORE_COMMANDS, expectTencentRequest, startCallbackServer, textOf } from '../helpers/callbacks.js';
-import { killChildren, startChild, type ChildServer } from '../helpers/child-server.js';
-import { createUsers, fresh, group, single } from '../helpers/messages.js';
-import { tempDir, type TestServer } from '../helpers/server.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bodySignature, tencentSign } from '../helpers/callback-receiver.js';
+import { AFTER_COMMANDS, APP_ID, BEFORE_COMMANDS, expectTencentRequest, textOf, useReceiver, useCallbackServer } from '../helpers/callbacks.js';
+import { useChildServer } from '../helpers/child-server.js';
+import { fresh, group, single, text } from '../helpers/messages.js';
 import { closeAllClients, device } from '../helpers/ws-client.js';
 
 /**
@@ -16,7 +13,6 @@ import { closeAllClients, device } from '../helpers/ws-client.js';
  */
 
 const TARGET_KEYS = ['id', 'url', 'sdkAppId', 'commands', 'timeoutMs', 'beforeSendPolicy', 'beforeSendConcurrency', 'enabled', 'source', 'hasToken', 'hasHmacSecret'].sort();
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
 
 interface TargetOut {
   id: string;
@@ -38,22 +34,11 @@ interface Delivery {
 }
 
 describe('/admin/callback/*: targets at runtime', () => {
-  let a: CallbackReceiver; // the configured default target
-  let b: CallbackReceiver; // targets added through the API
-  let t: TestServer;
-  beforeAll(async () => {
-    a = await CallbackReceiver.start();
-    b = await CallbackReceiver.start();
-    t = await startCallbackServer(a);
-  });
-  afterEach(async () => {
-    await closeAllClients();
+  const a = useReceiver(); // the configured default target
+  const b = useReceiver(); // targets added through the API
+  const t = useCallbackServer(a);
+  afterEach(() => {
     b.handler = () => undefined;
-  });
-  afterAll(async () => {
-    await t.close();
-    await a.close();
-    await b.close();
   });
 
   const targets = async (): Promise<{ raw: string; list: TargetOut[] }> => {
@@ -97,8 +82,7 @@ describe('/admin/callback/*: targets at runtime', () => {
     expect([...def.commands].sort()).toEqual([...AFTER_COMMANDS].sort());
     expect(list.find((x) => x.id === 'crm')).toEqual(set.body.result);
 
-    const [u, v] = [fresh('u'), fresh('v')];
-    await createUsers(t.admin, u, v);
+    const [u, v] = await t.users('u', 'v');
     await t.admin.send(u, single(v), text('to both targets'));
     const atB = await b.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === u);
     expectTencentRequest(atB, { command: 'C2C.CallbackAfterSendMsg', optPlatform: 'RESTAPI', appId: '1400000002', token: 'crm-token-SECRET', hmacKey: 'crm-hmac-SECRET', path: '/crm' });
@@ -112,8 +96,7 @@ describe('/admin/callback/*: targets at runtime', () => {
 
   it('set_target again replaces the target at once (commands); delete_target stops it', async () => {
     await t.admin.ok('/callback/set_target', { id: 'crm2', url: `${b.url}/crm2`, commands: ['C2C.CallbackAfterSendMsg'] });
-    const [u, v, o] = [fresh('u'), fresh('v'), fresh('o')];
-    await createUsers(t.admin, u, v, o);
+    const [u, v, o] = await t.users('u', 'v', 'o');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [u, v]);
     await t.admin.send(u, single(v), text('c2c while C2C only'));
@@ -151,8 +134,7 @@ describe('/admin/callback/*: targets at runtime', () => {
   it('a before-send target added at runtime decides at once; deleted, sends pass again', async () => {
     b.handler = (q) => (q.command === 'C2C.CallbackBeforeSendMsg' ? { body: { ActionStatus: 'OK', ErrorCode: 1, ErrorInfo: 'guard says no' } } : undefined);
     await t.admin.ok('/callback/set_target', { id: 'guard', url: `${b.url}/guard`, commands: ['C2C.CallbackBeforeSendMsg'], timeoutMs: 2000, beforeSendPolicy: 'reject' });
-    const [u, v] = [fresh('u'), fresh('v')];
-    await createUsers(t.admin, u, v);
+    const [u, v] = await t.users('u', 'v');
     expect((await t.admin.post('/message/send', { sender: u, conv: single(v), payload: text('guarded') })).body).toEqual({ code: 20006, msg: 'guard says no' });
     await t.admin.ok('/callback/delete_target', { id: 'guard' });
     await t.admin.send(u, single(v), text('unguarded'));
@@ -175,28 +157,15 @@ describe('/admin/callback/*: targets at runtime', () => {
 });
 
 describe('minimal contract: only SWITCHBOARD_CALLBACK_URL, SWITCHBOARD_CALLBACK_TOKEN, SWITCHBOARD_SDK_APP_ID', () => {
-  const SECRET = 'env-callbacks-secret';
-  const dataDir = tempDir('sb-cb-env-');
-  let r: CallbackReceiver;
-  let child: ChildServer;
-  beforeAll(async () => {
-    r = await CallbackReceiver.start();
-    child = await startChild(['--port', '0', '--host', '127.0.0.1', '--data', dataDir], {
-      SWITCHBOARD_ADMIN_SECRET: SECRET,
-      SWITCHBOARD_CALLBACK_URL: `${r.url}/env`,
-      SWITCHBOARD_CALLBACK_TOKEN: 'env-token',
-      SWITCHBOARD_SDK_APP_ID: '1400000077',
-    });
-  });
+  const r = useReceiver();
+  const child = useChildServer(() => ({
+    secret: 'env-callbacks-secret',
+    env: { SWITCHBOARD_CALLBACK_URL: `${r.url}/env`, SWITCHBOARD_CALLBACK_TOKEN: 'env-token', SWITCHBOARD_SDK_APP_ID: '1400000077' },
+  }));
   afterEach(closeAllClients);
-  afterAll(async () => {
-    killChildren();
-    await r.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
 
   it('every after-callback command is on, before-send is off', async () => {
-    const admin = new AdminClient(child.url, SECRET);
+    const admin = child.admin;
     const { targets } = await admin.ok<{ targets: TargetOut[] }>('/callback/get_targets', {});
     expect(targets).toHaveLength(1);
     expect(targets[0]).toMatchObject({ id: 'default', url: `${r.url}/env`, sdkAppId: '1400000077', source: 'config', hasToken: true, enabled: true, timeoutMs: 2000 });

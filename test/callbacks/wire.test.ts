@@ -1,5 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CallbackReceiver, bodySignature, ok, tencentSign, type CallbackRequest } from '../helpers/callback-receiver.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { bodySignature, ok, tencentSign, type CallbackRequest } from '../helpers/callback-receiver.js';
 import {
   TOKEN,
   expectKeys,
@@ -7,12 +7,13 @@ import {
   expectSeconds,
   expectTencentRequest,
   expectUint32,
-  startCallbackServer,
   textOf,
+  useReceiver,
+  useCallbackServer,
 } from '../helpers/callbacks.js';
-import { convList, createUsers, fresh, getOne, single } from '../helpers/messages.js';
+import { convList, createUsers, fresh, getOne, single, text } from '../helpers/messages.js';
 import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, device, startWsServer } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * The request every callback is: Tencent's query string (SdkAppid, CallbackCommand, contenttype,
@@ -25,8 +26,6 @@ import { closeAllClients, device, startWsServer } from '../helpers/ws-client.js'
 async function unreadSingle(t: TestServer, userId: string): Promise<number> {
   return (await convList(t.admin, userId)).filter((c) => c.conversation.type === 0).reduce((n, c) => n + c.unread, 0);
 }
-
-const text = (s: string, extra: Record<string, unknown> = {}) => ({ type: 1, searchableContent: s, persistFlag: 3, ...extra });
 
 const C2C_AFTER_KEYS = [
   'CallbackCommand',
@@ -46,25 +45,15 @@ const C2C_AFTER_KEYS = [
 ];
 
 describe('callback requests (token, HMAC key, fast retries)', () => {
-  let r: CallbackReceiver;
-  let t: TestServer;
-  beforeAll(async () => {
-    r = await CallbackReceiver.start();
-    // Enough attempts (20 ms doubling to 200 ms) for a retried job to span a second boundary.
-    t = await startCallbackServer(r, { maxAttempts: 20 });
-  });
-  afterEach(async () => {
-    await closeAllClients();
+  const r = useReceiver();
+  // Enough attempts (20 ms doubling to 200 ms) for a retried job to span a second boundary.
+  const t = useCallbackServer(r, { maxAttempts: 20 });
+  afterEach(() => {
     r.handler = () => undefined;
-  });
-  afterAll(async () => {
-    await t.close();
-    await r.close();
   });
 
   it('an admin send: POST /cb with the Tencent query string, a valid Sign, the body HMAC and a delivery id', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const t0 = Date.now();
     await t.admin.send(a, single(b), text('query string'));
     const q = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === a);
@@ -86,8 +75,7 @@ describe('callback requests (token, HMAC key, fast retries)', () => {
   });
 
   it('a retried job keeps its delivery id, counts attempts up and signs every attempt afresh (RequestTime moves on)', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const marker = `retry-${a}`;
     // Fail every attempt until one arrives in a later second than the first, and that one too: the
     // attempt after it is computed in a later second than the first attempt's RequestTime.
@@ -130,9 +118,8 @@ describe('callback requests (token, HMAC key, fast retries)', () => {
   });
 
   it('a device send reports the device: OptPlatform Android for platform 2 (iOS for 1), ClientIP, MsgId = clientMsgId', async () => {
-    const [a, b, c] = [fresh('a'), fresh('b'), fresh('c')];
-    await createUsers(t.admin, a, b, c);
-    const phone = await device(t.url, t.admin, a, 'a-android', { platform: 2 });
+    const [a, b, c] = await t.users('a', 'b', 'c');
+    const phone = await t.device(a, 'a-android', { platform: 2 });
     phone.send({ type: 'send', id: 's1', conv: single(b), payload: text('from android'), clientMsgId: `cmid-${a}` });
     const sent = await phone.waitType('sent', (f) => f['id'] === 's1');
     const q = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === a && textOf(x) === 'from android');
@@ -140,7 +127,7 @@ describe('callback requests (token, HMAC key, fast retries)', () => {
     expect(q.json.MsgId).toBe(`cmid-${a}`);
     expect(q.json.MsgTime).toBe(Math.floor((sent['timestamp'] as number) / 1000));
 
-    const iphone = await device(t.url, t.admin, c, 'c-iphone', { platform: 1 });
+    const iphone = await t.device(c, 'c-iphone', { platform: 1 });
     iphone.send({ type: 'send', id: 's2', conv: single(b), payload: text('from iphone') });
     await iphone.waitType('sent', (f) => f['id'] === 's2');
     const q2 = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === c);
@@ -150,8 +137,7 @@ describe('callback requests (token, HMAC key, fast retries)', () => {
   });
 
   it('C2C.CallbackAfterSendMsg carries every field of seed 003 with its type', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const t0 = Date.now();
     const s = await t.admin.send(a, single(b), text('red packet', { extra: 'your cloud custom data' }));
     const q = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === a);
@@ -181,8 +167,7 @@ describe('callback requests (token, HMAC key, fast retries)', () => {
   });
 
   it("an image's MsgBody has Tencent's three ImageInfoArray entries: 1 original (with its size), 2 large, 3 thumbnail", async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const url = 'https://files.example.com/fs/1/photo.png';
     await t.admin.send(a, single(b), { type: 3, searchableContent: '[图片]', content: '{"w":640,"h":480}', mediaType: 1, remoteMediaUrl: url, persistFlag: 3 });
     const q = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === a);
@@ -203,8 +188,7 @@ describe('callback requests (token, HMAC key, fast retries)', () => {
   });
 
   it('UnreadMsgNum is the recipient total over single chats: persistFlag 3 counts, 1 and 4 do not; a device read lowers it', async () => {
-    const [rcpt, s1, s2] = [fresh('r'), fresh('s'), fresh('s')];
-    await createUsers(t.admin, rcpt, s1, s2);
+    const [rcpt, s1, s2] = await t.users('r', 's', 's');
     const sends: Array<{ from: string; flag: number; label: string; unread: number; online: number }> = [
       { from: s1, flag: 3, label: 'm1', unread: 1, online: 0 },
       { from: s2, flag: 3, label: 'm2', unread: 2, online: 0 },
@@ -229,7 +213,7 @@ describe('callback requests (token, HMAC key, fast retries)', () => {
     expect(total).toBe(3);
 
     // The recipient reads s1's chat (1 counted message) from an Android device: the report says 2 left.
-    const dev = await device(t.url, t.admin, rcpt, 'r-phone', { platform: 2 });
+    const dev = await t.device(rcpt, 'r-phone', { platform: 2 });
     const t0 = Date.now();
     dev.send({ type: 'read', id: 'rd', conv: single(s1), timestamp: ts.get('m3')! });
     await dev.waitType('read_ok', (f) => f['id'] === 'rd');
@@ -260,8 +244,7 @@ describe('callback requests (token, HMAC key, fast retries)', () => {
   });
 
   it('the MsgKey recalls the message (messageUid or msgKey), C2C.CallbackAfterMsgWithDraw names it; an unknown key is 253', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const s1 = await t.admin.send(a, single(b), text('recall me'));
     const s2 = await t.admin.send(a, single(b), text('recall me too'));
     const k1 = (await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === a && textOf(x) === 'recall me')).json.MsgKey as string;
@@ -293,8 +276,7 @@ describe('callback requests (token, HMAC key, fast retries)', () => {
     expect(unknown2.body).toEqual({ code: 253, msg: 'not exist' });
   });
   it('recalling an unread message lowers the UnreadMsgNum of C2C.CallbackAfterMsgWithDraw (a recalled message is not unread)', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     await t.admin.send(a, single(b), text('unread 1'));
     await t.admin.send(a, single(b), text('unread 2'));
     const k = (await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === a && textOf(x) === 'unread 1')).json.MsgKey as string;
@@ -307,20 +289,11 @@ describe('callback requests (token, HMAC key, fast retries)', () => {
 });
 
 describe('callback requests without a token or HMAC key', () => {
-  let r: CallbackReceiver;
-  let t: TestServer;
-  beforeAll(async () => {
-    r = await CallbackReceiver.start();
-    t = await startWsServer({ callbacks: { url: `${r.url}/hook`, sdkAppId: '1400000009', firstRetryMs: 20, maxRetryMs: 200, pollMs: 20 } });
-  });
-  afterAll(async () => {
-    await t.close();
-    await r.close();
-  });
+  const r = useReceiver();
+  const t = useServer(() => ({ callbacks: { url: `${r.url}/hook`, sdkAppId: '1400000009', firstRetryMs: 20, maxRetryMs: 200, pollMs: 20 } }));
 
   it('carries no RequestTime, Sign or X-Switchboard-Signature, but still the delivery id and attempt', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     await t.admin.send(a, single(b), text('unsigned'));
     const q = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === a);
     expectTencentRequest(q, { command: 'C2C.CallbackAfterSendMsg', optPlatform: 'RESTAPI', token: null, hmacKey: null, appId: '1400000009', path: '/hook' });
@@ -331,29 +304,18 @@ describe('callback requests without a token or HMAC key', () => {
   });
 });
 
-
 describe('a dual-stack listener (host ::): ClientIP is sent in its IPv4 form', () => {
-  let r: CallbackReceiver;
-  let t: TestServer;
-  beforeAll(async () => {
-    r = await CallbackReceiver.start();
-    // The test server listens on '::' and is reached at 127.0.0.1: callers appear as ::ffff:127.0.0.1.
-    t = await startCallbackServer(r, {}, { host: '::' });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-    await r.close();
-  });
+  const r = useReceiver();
+  // The test server listens on '::' and is reached at 127.0.0.1: callers appear as ::ffff:127.0.0.1.
+  const t = useCallbackServer(r, {}, { host: '::' });
 
   it('admin and device sends report ClientIP 127.0.0.1, not ::ffff:127.0.0.1', async () => {
-    const [a, b, c] = [fresh('a'), fresh('b'), fresh('c')];
-    await createUsers(t.admin, a, b, c);
+    const [a, b, c] = await t.users('a', 'b', 'c');
     await t.admin.send(a, single(b), text('dual-stack admin'));
     const q = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === a);
     expectTencentRequest(q, { command: 'C2C.CallbackAfterSendMsg', optPlatform: 'RESTAPI', clientIp: '127.0.0.1' });
 
-    const phone = await device(t.url, t.admin, c, 'c-android', { platform: 2 });
+    const phone = await t.device(c, 'c-android', { platform: 2 });
     phone.send({ type: 'send', id: 'd1', conv: single(b), payload: text('dual-stack device') });
     await phone.waitType('sent', (f) => f['id'] === 'd1');
     const q2 = await r.waitDelivered('C2C.CallbackAfterSendMsg', (x) => x.From_Account === c);

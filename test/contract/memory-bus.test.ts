@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
 import type { HubEvent } from '../../src/core/events.js';
-import { busContract } from './bus.contract.js';
-
-busContract('memory', async () => {
-  const bus = new MemoryBus();
-  return { bus, cleanup: () => bus.close() };
-});
 
 describe('MemoryBus (backend-specific)', () => {
   const ev: HubEvent = { type: 'cache.invalidate', scope: 'channel', id: 'c' };

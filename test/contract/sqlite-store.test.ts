@@ -12,7 +12,6 @@ import { openDatabase } from '../../src/store/sqlite/db.js';
 import { SCHEMA_VERSION } from '../../src/store/sqlite/migrations.js';
 import { SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/sqlite-store.js';
 import { SqliteWriter } from '../../src/store/sqlite/writer.js';
-import { storeContract } from './store.contract.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -33,24 +32,7 @@ function open(file: string, over: Partial<SqliteStoreOptions> = {}): SqliteStore
   });
 }
 
-// The contract, on a file (WAL, synchronous NORMAL) and in memory with small batches, so that the
-// concurrency tests also cross batch boundaries.
-storeContract('sqlite file (NORMAL)', async ({ inlineFanoutMax }) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-contract-'));
-  const store = open(path.join(dir, 'switchboard.db'), { inlineFanoutMax });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
-
-storeContract('sqlite :memory: (batches of 4)', async ({ inlineFanoutMax }) => {
-  const store = open(':memory:', { inlineFanoutMax, commitMaxBatch: 4 });
-  return { store, cleanup: () => store.close() };
-});
+// The Store contract runs on every SQLite setup in store.test.ts; what follows is SQLite's own.
 
 function payload(over: Partial<Payload> = {}): Payload {
   return { ...normalizePayload({ type: 1, content: 'x', persistFlag: PersistFlag.persist }), ...over };

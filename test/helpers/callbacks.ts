@@ -1,7 +1,7 @@
-import { expect } from 'vitest';
-import { bodySignature, isUint32, tencentSign, type CallbackReceiver, type CallbackRequest, type Json } from './callback-receiver.js';
-import type { TestServer } from './server.js';
-import { startWsServer } from './ws-client.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { bodySignature, CallbackReceiver, isUint32, tencentSign, type CallbackRequest, type Handler, type Json } from './callback-receiver.js';
+import { startTestServer, type ConfigOverrides, type TestServer } from './server.js';
+import { useServer, type ServerHandle } from './use-server.js';
 
 /** Shared fixtures of test/callbacks: the default target's settings and the checks every request gets. */
 
@@ -43,8 +43,42 @@ export function callbackConfig(receiver: CallbackReceiver, extra: Record<string,
 }
 
 /** A real server (port 0, fresh data dir) whose default callback target is `receiver`. */
-export function startCallbackServer(receiver: CallbackReceiver, extra: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}): Promise<TestServer> {
-  return startWsServer({ ...overrides, ...callbackConfig(receiver, extra) });
+export function startCallbackServer(receiver: CallbackReceiver, extra: Record<string, unknown> = {}, overrides: ConfigOverrides = {}): Promise<TestServer> {
+  return startTestServer({ ...overrides, ...callbackConfig(receiver, extra) });
+}
+
+/**
+ * A callback receiver as a fixture: started in beforeAll, closed in afterAll. The returned object is
+ * the receiver itself once started (members used earlier throw); register it before the server that
+ * calls it (`useCallbackServer`), so it starts first and closes last.
+ */
+export function useReceiver(handler?: Handler): CallbackReceiver {
+  let current: CallbackReceiver | undefined;
+  beforeAll(async () => {
+    current = await CallbackReceiver.start(handler);
+  });
+  afterAll(async () => {
+    const r = current;
+    current = undefined;
+    await r?.close();
+  });
+  const ready = (): CallbackReceiver => {
+    if (!current) throw new Error('useReceiver: the receiver starts in beforeAll; use it inside hooks and tests');
+    return current;
+  };
+  return new Proxy({} as CallbackReceiver, {
+    get: (_target, key) => {
+      const r = ready();
+      const v: unknown = Reflect.get(r, key, r);
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(r) : v;
+    },
+    set: (_target, key, value) => Reflect.set(ready(), key, value),
+  });
+}
+
+/** useServer whose default callback target is `receiver` (callbackConfig(receiver, extra)) over `overrides`. */
+export function useCallbackServer(receiver: CallbackReceiver, extra: Record<string, unknown> = {}, overrides: ConfigOverrides = {}): ServerHandle {
+  return useServer(() => ({ ...overrides, ...callbackConfig(receiver, extra) }));
 }
 
 /** `obj` has every key of `required`, and no key outside `required` ∪ `optional`. */

@@ -1,5 +1,8 @@
 import { expect } from 'vitest';
 import type { AdminClient } from './admin-client.js';
+import type { Conv } from './payloads.js';
+
+export { b64, channel, group, single, text, type Conv } from './payloads.js';
 
 /**
  * Small fixtures shared by the message API tests (test/admin/messages-*.test.ts). Everything goes
@@ -17,12 +20,6 @@ export const MSG: Record<number, string> = {
   251: 'Invalid parameter',
   253: 'not exist',
 };
-
-export interface Conv {
-  type: number;
-  target: string;
-  line: number;
-}
 
 export interface ConvEntry {
   conversation: Conv;
@@ -108,9 +105,3 @@ export async function convEntry(admin: AdminClient, userId: string, conv: { type
     (c) => c.conversation.type === conv.type && c.conversation.target === conv.target && c.conversation.line === line,
   );
 }
-
-export const single = (target: string, line = 0): Conv => ({ type: 0, target, line });
-export const group = (target: string, line = 0): Conv => ({ type: 1, target, line });
-export const channel = (target: string, line = 0): Conv => ({ type: 3, target, line });
-
-export const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');

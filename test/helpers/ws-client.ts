@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { SwitchboardClient, type ClientEvent, type ClientEvents, type ClientOptions, type WebSocketConstructor } from '../../sdk/src/index.js';
-import { AdminClient, sdkSign, type AdminResponse } from './admin-client.js';
+import { AdminClient } from './admin-client.js';
 import { startTestServer, type TestServer } from './server.js';
 
 /**
@@ -10,25 +10,13 @@ import { startTestServer, type TestServer } from './server.js';
  */
 
 /**
- * An AdminClient whose nonces never repeat. The shared helper draws Java-SDK-style random nonces
- * (3..100002), so hundreds of concurrent requests in the same millisecond occasionally repeat a
- * (nonce, timestamp) pair and are rightly refused as replays (244); these tests send that many.
+ * Older names, kept for files written before the fixture (test/helpers/use-server.ts): AdminClient's
+ * nonces already never repeat within the test process, and every test server is started one way.
  */
-let nonceCounter = 3 + Math.floor(Math.random() * 50000);
-export class UniqueNonceAdmin extends AdminClient {
-  override post<T = unknown>(path: string, body: unknown, opts: { headers?: Record<string, string>; rawBody?: string } = {}): Promise<AdminResponse<T>> {
-    if (opts.headers) return super.post<T>(path, body, opts);
-    const nonce = String(nonceCounter++);
-    const timestamp = String(Date.now());
-    return super.post<T>(path, body, { ...opts, headers: { nonce, timestamp, sign: sdkSign(nonce, this.secret, timestamp) } });
-  }
-}
-
-/** startTestServer with a replay-safe admin client. */
-export async function startWsServer(overrides: Record<string, unknown> = {}, opts: { dataDir?: string } = {}): Promise<TestServer> {
-  const t = await startTestServer(overrides, opts);
-  t.admin = new UniqueNonceAdmin(t.admin.baseUrl, t.admin.secret);
-  return t;
+export const UniqueNonceAdmin = AdminClient;
+export type UniqueNonceAdmin = AdminClient;
+export function startWsServer(...args: Parameters<typeof startTestServer>): Promise<TestServer> {
+  return startTestServer(...args);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

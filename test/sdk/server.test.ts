@@ -1,42 +1,25 @@
-import fs from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClientEvents } from '../../sdk/src/index.js';
-import { tempDir, type TestServer } from '../helpers/server.js';
-import { closeAllClients, device, eventually, getToken, memoryCursorStore, sdkDevice, startWsServer, withTimeout } from '../helpers/ws-client.js';
+import { eventually, memoryCursorStore, withTimeout } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
+import { single, text } from '../helpers/messages.js';
 
 /**
  * The SDK against a real server on port 0: exactly-once sends during replay, explicit sync, ack and
  * read, and reconnecting (backoff with a cap) to a server that was stopped and started again.
  */
 
-let seq = 0;
-const fresh = (p: string): string => `${p}-${process.pid}-${++seq}`;
-const single = (target: string) => ({ type: 0, target, line: 0 });
-const text = (s: string, persistFlag = 3) => ({ type: 1, searchableContent: s, persistFlag });
-
 describe('SDK against a live server', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer({ gateway: { replayPageSize: 3 } });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
-
-  async function users(...ids: string[]): Promise<void> {
-    for (const u of ids) await t.admin.createUser(u);
-  }
+  const t = useServer({ gateway: { replayPageSize: 3 } });
 
   it('a transparent (persistFlag 4) send written during replay reaches the receiver once', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await users(a, b);
+    const [a, b] = await t.users('a', 'b');
     for (let i = 0; i < 12; i++) await t.admin.send(b, single(a), text(`history ${i}`));
-    const bob = await device(t.url, t.admin, b, 'b-phone');
-    const sdk = sdkDevice(t.url, { token: await getToken(t.admin, a, 'a-sdk'), cursor: 0 });
+    const bob = await t.device(b, 'b-phone');
+    const sdk = t.sdk({ token: await t.token(a, 'a-sdk'), cursor: 0 });
     let during: Promise<unknown> | undefined;
     sdk.client.on('hello', () => {
-      during ??= sdk.client.send(single(b), text('typing…', 4));
+      during ??= sdk.client.send(single(b), text('typing…', { persistFlag: 4 }));
     });
     await sdk.client.connect();
     const stored = sdk.events.filter((e) => e.event === 'message' && !e.data.transparent);
@@ -50,12 +33,11 @@ describe('SDK against a live server', () => {
   });
 
   it('sync(0) emits the history once more, in order; sync() is a barrier; lastCursor never moves back', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await users(a, b);
+    const [a, b] = await t.users('a', 'b');
     const uids: number[] = [];
     for (let i = 0; i < 7; i++) uids.push((await t.admin.send(a, single(b), text(`m${i}`))).messageUid);
     const saved: number[] = [];
-    const sdk = sdkDevice(t.url, { token: await getToken(t.admin, b, 'b-sdk'), cursorStore: { load: () => 0, save: (c) => void saved.push(c) } });
+    const sdk = t.sdk({ token: await t.token(b, 'b-sdk'), cursorStore: { load: () => 0, save: (c) => void saved.push(c) } });
     await sdk.client.connect();
     expect(sdk.messageUids()).toEqual(uids);
     const top = sdk.client.lastCursor!;
@@ -75,11 +57,10 @@ describe('SDK against a live server', () => {
   });
 
   it('with autoAck off, delivery moves only on ack(); read() resolves with the mark and reaches the other party', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await users(a, b);
-    const sdk = sdkDevice(t.url, { token: await getToken(t.admin, b, 'b-sdk'), autoAck: false, ackIntervalMs: 10 });
+    const [a, b] = await t.users('a', 'b');
+    const sdk = t.sdk({ token: await t.token(b, 'b-sdk'), autoAck: false, ackIntervalMs: 10 });
     await sdk.client.connect();
-    const alice = sdkDevice(t.url, { token: await getToken(t.admin, a, 'a-sdk') });
+    const alice = t.sdk({ token: await t.token(a, 'a-sdk') });
     await alice.client.connect();
     const m1 = await t.admin.send(a, single(b), text('one'));
     const m2 = await t.admin.send(a, single(b), text('two'));
@@ -103,53 +84,44 @@ describe('SDK against a live server', () => {
 });
 
 describe('SDK reconnect', () => {
+  const t = useServer();
+
   it('retries with capped, jittered backoff while the server is down, resumes from its cursor after the restart, and close() stops it', async () => {
-    const dataDir = tempDir('sb-sdk-restart-');
-    let t = await startWsServer({}, { dataDir });
-    try {
-      const [a, b] = [fresh('a'), fresh('b')];
-      await t.admin.createUser(a);
-      await t.admin.createUser(b);
-      const store = memoryCursorStore();
-      const maxDelayMs = 80;
-      const sdk = sdkDevice(t.url, { token: await getToken(t.admin, b, 'b-sdk'), cursorStore: store, reconnect: { initialDelayMs: 10, maxDelayMs, factor: 2, jitter: 0.5 } });
-      const delays: number[] = [];
-      sdk.client.on('reconnecting', ({ delayMs }) => void delays.push(delayMs));
-      await sdk.client.connect();
-      const m1 = await t.admin.send(a, single(b), text('before'));
-      await sdk.waitMessage(m1.messageUid);
-      const port = new URL(t.url).port;
-      await t.close();
-      // Several failed attempts while the server is down (each refused connection is one).
-      await sdk.waitFor(() => sdk.events.filter((e) => e.event === 'disconnected').length >= 5, { label: 'five failed attempts', timeoutMs: 10_000 });
-      expect(delays.length).toBeGreaterThanOrEqual(5);
-      expect(Math.max(...delays)).toBeLessThanOrEqual(maxDelayMs);
-      expect(new Set(delays).size).toBeGreaterThan(1);
-      expect(sdk.events.filter((e) => e.event === 'disconnected').every((e) => e.event === 'disconnected' && e.data.reconnecting)).toBe(true);
-      const pending = sdk.client.send(single(a), text('sent while down'));
+    const [a, b] = await t.users('a', 'b');
+    const store = memoryCursorStore();
+    const maxDelayMs = 80;
+    const sdk = t.sdk({ token: await t.token(b, 'b-sdk'), cursorStore: store, reconnect: { initialDelayMs: 10, maxDelayMs, factor: 2, jitter: 0.5 } });
+    const delays: number[] = [];
+    sdk.client.on('reconnecting', ({ delayMs }) => void delays.push(delayMs));
+    await sdk.client.connect();
+    const m1 = await t.admin.send(a, single(b), text('before'));
+    await sdk.waitMessage(m1.messageUid);
+    await t.stop();
+    // Several failed attempts while the server is down (each refused connection is one).
+    await sdk.waitFor(() => sdk.events.filter((e) => e.event === 'disconnected').length >= 5, { label: 'five failed attempts', timeoutMs: 10_000 });
+    expect(delays.length).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...delays)).toBeLessThanOrEqual(maxDelayMs);
+    expect(new Set(delays).size).toBeGreaterThan(1);
+    expect(sdk.events.filter((e) => e.event === 'disconnected').every((e) => e.event === 'disconnected' && e.data.reconnecting)).toBe(true);
+    const pending = sdk.client.send(single(a), text('sent while down'));
 
-      t = await startWsServer({ port: Number(port) }, { dataDir });
-      const m2 = await t.admin.send(a, single(b), text('after'));
-      const sent = await withTimeout(pending, 10_000, 'the queued send');
-      await sdk.waitMessage(m2.messageUid, { timeoutMs: 10_000 });
-      await sdk.waitMessage(sent.messageUid, { timeoutMs: 10_000 });
-      const uids = sdk.messageUids();
-      expect(new Set(uids).size).toBe(uids.length);
-      expect(uids.slice().sort((x, y) => x - y)).toEqual([m1.messageUid, m2.messageUid, sent.messageUid].sort((x, y) => x - y));
-      expect(store.value).toBe(sdk.client.lastCursor);
+    await t.restart();
+    const m2 = await t.admin.send(a, single(b), text('after'));
+    const sent = await withTimeout(pending, 10_000, 'the queued send');
+    await sdk.waitMessage(m2.messageUid, { timeoutMs: 10_000 });
+    await sdk.waitMessage(sent.messageUid, { timeoutMs: 10_000 });
+    const uids = sdk.messageUids();
+    expect(new Set(uids).size).toBe(uids.length);
+    expect(uids.slice().sort((x, y) => x - y)).toEqual([m1.messageUid, m2.messageUid, sent.messageUid].sort((x, y) => x - y));
+    expect(store.value).toBe(sdk.client.lastCursor);
 
-      sdk.client.close();
-      await eventually(async () => (await t.admin.ok<{ sessions: unknown[] }>('/user/onlinestatus', { userId: b })).sessions.length === 0, 'b offline');
-      const n = sdk.events.length;
-      // A message for b after close() is not delivered: the client holds no socket and no timer.
-      const m3 = await t.admin.send(a, single(b), text('after close'));
-      const raw = await device(t.url, t.admin, b, 'b-raw', { cursor: store.value });
-      await raw.waitMessage(m3.messageUid);
-      expect(sdk.events.length).toBe(n);
-    } finally {
-      await closeAllClients();
-      await t.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    }
+    sdk.client.close();
+    await eventually(async () => (await t.admin.ok<{ sessions: unknown[] }>('/user/onlinestatus', { userId: b })).sessions.length === 0, 'b offline');
+    const n = sdk.events.length;
+    // A message for b after close() is not delivered: the client holds no socket and no timer.
+    const m3 = await t.admin.send(a, single(b), text('after close'));
+    const raw = await t.device(b, 'b-raw', { cursor: store.value });
+    await raw.waitMessage(m3.messageUid);
+    expect(sdk.events.length).toBe(n);
   });
 });

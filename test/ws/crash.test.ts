@@ -1,8 +1,7 @@
-import fs from 'node:fs';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killChildren, startChild, type ChildServer } from '../helpers/child-server.js';
-import { tempDir } from '../helpers/server.js';
-import { closeAllClients, getToken, memoryCursorStore, sdkDevice, withTimeout, type SdkDevice, UniqueNonceAdmin } from '../helpers/ws-client.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AdminClient } from '../helpers/admin-client.js';
+import { useChildServer } from '../helpers/child-server.js';
+import { closeAllClients, getToken, memoryCursorStore, sdkDevice, withTimeout, type SdkDevice } from '../helpers/ws-client.js';
 
 const SECRET = 'ws-crash-test-secret';
 
@@ -14,20 +13,13 @@ const SECRET = 'ws-crash-test-secret';
  * of its receivers exactly once — and nothing they were shown is missing after the restart.
  */
 describe('kill -9 with devices connected', () => {
-  const dataDir = tempDir('sb-ws-crash-');
-  let child: ChildServer | undefined;
+  const node = useChildServer({ secret: SECRET, startIn: 'manual' });
   afterEach(closeAllClients);
-  afterAll(() => {
-    killChildren();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
 
   it('every device resyncs after the restart: nothing acknowledged is lost, nothing is doubled', async () => {
-    const env = { SWITCHBOARD_ADMIN_SECRET: SECRET };
-    const args = (port: string) => ['--port', port, '--host', '127.0.0.1', '--data', dataDir];
-    child = await startChild(args('0'), env);
+    let child = await node.start();
     const port = new URL(child.url).port;
-    let admin = new UniqueNonceAdmin(child.url, SECRET);
+    let admin = node.admin;
     for (const u of ['a', 'b', 'c']) await admin.ok('/user/create', { userId: u, name: u });
     await admin.ok('/group/create', { operator: 'a', group: { group_info: { target_id: 'g', name: 'g', owner: 'a' }, members: [{ member_id: 'b' }, { member_id: 'c' }] } });
 
@@ -45,7 +37,7 @@ describe('kill -9 with devices connected', () => {
     // Acknowledged uids, by receiver.
     const ackedFor = { b: new Set<number>(), c: new Set<number>() };
     let stop = false;
-    const worker = async (w: number, client: UniqueNonceAdmin): Promise<void> => {
+    const worker = async (w: number, client: AdminClient): Promise<void> => {
       for (let i = 0; !stop; i++) {
         const toGroup = i % 3 === 2;
         const conv = toGroup ? { type: 1, target: 'g', line: 0 } : { type: 0, target: 'b', line: 0 };
@@ -79,9 +71,9 @@ describe('kill -9 with devices connected', () => {
     expect(devices.every(({ dev }) => dev.events.filter((e) => e.event === 'disconnected').every((e) => e.event === 'disconnected' && e.data.reconnecting))).toBe(true);
 
     // Restart on the same port and data directory; the devices reconnect by themselves.
-    child = await startChild(args(port), env);
+    child = await node.start({ port: 'same' });
     expect(child.url).toBe(`http://127.0.0.1:${port}`);
-    admin = new UniqueNonceAdmin(child.url, SECRET);
+    admin = node.admin;
     stop = false;
     const after = Array.from({ length: 4 }, (_, w) => worker(100 + w, admin));
     await withTimeout(
@@ -123,6 +115,5 @@ describe('kill -9 with devices connected', () => {
     await closeAllClients();
     child.proc.kill('SIGTERM');
     expect((await child.exited).code).toBe(0);
-    child = undefined;
   }, 60_000);
 });

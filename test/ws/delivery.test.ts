@@ -1,15 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { channel, createUsers, fresh, getOne, group, single, type MessageData } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, device, getToken, sdkDevice, type Frame, type WsClient, startWsServer } from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import { channel, createUsers, fresh, getOne, group, single, type MessageData, text } from '../helpers/messages.js';
+import type { Frame, WsClient } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Live delivery over /ws: every conversation kind reaches the online devices of its receivers (and
  * the sender's own devices) as {"type":"message","cursor":N,"message":<get_one>}; nobody else gets it.
  * Absence is proven with a later marker: once the marker arrived, anything earlier would have too.
  */
-
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
 
 /** The exact frame of a live message. */
 function expectMessageFrame(f: Frame, m: MessageData): void {
@@ -27,23 +25,15 @@ async function expectNothingAbout(c: WsClient, uid: number, markerUid: number): 
 }
 
 describe('live delivery (server with default fan-out)', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer();
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('single chat: the receiver and every connected device of the sender get the get_one message', async () => {
-    const [a, b, x] = [fresh('a'), fresh('b'), fresh('x')];
-    await createUsers(t.admin, a, b, x);
-    const b1 = await device(t.url, t.admin, b, 'b-phone');
-    const a1 = await device(t.url, t.admin, a, 'a-phone');
-    const a2 = sdkDevice(t.url, { token: await getToken(t.admin, a, 'a-desk', 3) });
+    const [a, b, x] = await t.users('a', 'b', 'x');
+    const b1 = await t.device(b, 'b-phone');
+    const a1 = await t.device(a, 'a-phone');
+    const a2 = t.sdk({ token: await t.token(a, 'a-desk', 3) });
     await a2.client.connect();
-    const xd = await device(t.url, t.admin, x);
+    const xd = await t.device(x);
 
     const r = await t.admin.send(a, single(b), text('hello bob'));
     const m = await getOne(t.admin, r.messageUid);
@@ -65,12 +55,11 @@ describe('live delivery (server with default fan-out)', () => {
   });
 
   it('small group (per-user rows): every online member gets it, the sender too; an outsider does not', async () => {
-    const [o, m1, m2, out] = [fresh('o'), fresh('m'), fresh('m'), fresh('out')];
-    await createUsers(t.admin, o, m1, m2, out);
+    const [o, m1, m2, out] = await t.users('o', 'm', 'm', 'out');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [m1, m2]);
-    const devs = await Promise.all([o, m1, m2].map((u) => device(t.url, t.admin, u)));
-    const od = await device(t.url, t.admin, out);
+    const devs = await Promise.all([o, m1, m2].map((u) => t.device(u)));
+    const od = await t.device(out);
 
     const r = await t.admin.send(m1, group(g), text('hi group'));
     const m = await getOne(t.admin, r.messageUid);
@@ -81,11 +70,10 @@ describe('live delivery (server with default fan-out)', () => {
   });
 
   it('toUsers restricts a group message to the listed members (and the sender)', async () => {
-    const [o, m1, m2] = [fresh('o'), fresh('m'), fresh('m')];
-    await createUsers(t.admin, o, m1, m2);
+    const [o, m1, m2] = await t.users('o', 'm', 'm');
     const g = fresh('g');
     await t.admin.createGroup(g, o, [m1, m2]);
-    const [od, d1, d2] = await Promise.all([o, m1, m2].map((u) => device(t.url, t.admin, u)));
+    const [od, d1, d2] = await Promise.all([o, m1, m2].map((u) => t.device(u)));
     const r = await t.admin.send(o, group(g), text('only m1'), [m1]);
     const m = await getOne(t.admin, r.messageUid);
     expectMessageFrame(await d1.waitMessage(r.messageUid), m);
@@ -95,12 +83,11 @@ describe('live delivery (server with default fan-out)', () => {
   });
 
   it('channel: the owner reaches every subscriber; a subscriber reaches only the owner', async () => {
-    const [owner, s1, s2, x] = [fresh('own'), fresh('sub'), fresh('sub'), fresh('x')];
-    await createUsers(t.admin, owner, s1, s2, x);
+    const [owner, s1, s2, x] = await t.users('own', 'sub', 'sub', 'x');
     const ch = fresh('ch');
     await t.admin.ok('/channel/create', { owner, name: 'news', targetId: ch });
     for (const s of [s1, s2]) await t.admin.ok('/channel/subscribe', { channelId: ch, userId: s, subscribe: 1 });
-    const [od, d1, d2, xd] = await Promise.all([owner, s1, s2, x].map((u) => device(t.url, t.admin, u)));
+    const [od, d1, d2, xd] = await Promise.all([owner, s1, s2, x].map((u) => t.device(u)));
 
     const r = await t.admin.send(owner, channel(ch), text('news'));
     const m = await getOne(t.admin, r.messageUid);
@@ -119,9 +106,8 @@ describe('live delivery (server with default fan-out)', () => {
   });
 
   it('multicast: each target (and the sender) gets the one uid; a non-target does not', async () => {
-    const [s, t1, t2, x] = [fresh('s'), fresh('t'), fresh('t'), fresh('x')];
-    await createUsers(t.admin, s, t1, t2, x);
-    const [sd, d1, d2, xd] = await Promise.all([s, t1, t2, x].map((u) => device(t.url, t.admin, u)));
+    const [s, t1, t2, x] = await t.users('s', 't', 't', 'x');
+    const [sd, d1, d2, xd] = await Promise.all([s, t1, t2, x].map((u) => t.device(u)));
     const r = await t.admin.ok<{ messageUid: number }>('/message/multicast', { sender: s, targets: [t1, t2], line: 0, payload: text('to some') });
     const m = await getOne(t.admin, r.messageUid);
     for (const d of [d1, d2, sd]) expectMessageFrame(await d.waitMessage(r.messageUid), m);
@@ -130,10 +116,9 @@ describe('live delivery (server with default fan-out)', () => {
   });
 
   it('recall, update and delete reach both sides live with the documented frames; update distribute 0 does not', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const bd = await device(t.url, t.admin, b);
-    const ad = await device(t.url, t.admin, a);
+    const [a, b] = await t.users('a', 'b');
+    const bd = await t.device(b);
+    const ad = await t.device(a);
     const m1 = await t.admin.send(a, single(b), text('one'));
     const m2 = await t.admin.send(a, single(b), text('two'));
     const m3 = await t.admin.send(a, single(b), text('three'));
@@ -161,9 +146,8 @@ describe('live delivery (server with default fan-out)', () => {
   });
 
   it('recall_multicast / delete_multicast reach only the chosen receivers', async () => {
-    const [s, t1, t2] = [fresh('s'), fresh('t'), fresh('t')];
-    await createUsers(t.admin, s, t1, t2);
-    const [d1, d2] = await Promise.all([t1, t2].map((u) => device(t.url, t.admin, u)));
+    const [s, t1, t2] = await t.users('s', 't', 't');
+    const [d1, d2] = await Promise.all([t1, t2].map((u) => t.device(u)));
     const r = await t.admin.ok<{ messageUid: number }>('/message/multicast', { sender: s, targets: [t1, t2], payload: text('to both') });
     const r2 = await t.admin.ok<{ messageUid: number }>('/message/multicast', { sender: s, targets: [t1, t2], payload: text('to both, again') });
     await t.admin.ok('/message/recall_multicast', { operator: s, messageUid: r.messageUid, receivers: [t1] });
@@ -178,8 +162,8 @@ describe('live delivery (server with default fan-out)', () => {
     expect(d1.frames.filter((f) => f.type === 'delete' || f.type === 'recall').map((f) => f.type)).toEqual(['recall']);
     expect(d2.frames.filter((f) => f.type === 'delete' || f.type === 'recall').map((f) => f.type)).toEqual(['delete']);
     // Replay from scratch shows each receiver its own view.
-    const v1 = await device(t.url, t.admin, t1, 'v1', { cursor: 0 });
-    const v2 = await device(t.url, t.admin, t2, 'v2', { cursor: 0 });
+    const v1 = await t.device(t1, 'v1', { cursor: 0 });
+    const v2 = await t.device(t2, 'v2', { cursor: 0 });
     expect(v1.frames.find((f) => f['message']?.messageId === r.messageUid && f.type === 'message')!['message'].payload.type).toBe(80);
     expect(v2.frames.find((f) => f['message']?.messageId === r.messageUid && f.type === 'message')!['message'].payload.type).toBe(1);
     expect(v2.messageUids()).not.toContain(r2.messageUid);
@@ -187,12 +171,10 @@ describe('live delivery (server with default fan-out)', () => {
   });
 
   it('broadcast: every online user gets it, including one created just now', async () => {
-    const [s, u1, u2] = [fresh('s'), fresh('u'), fresh('u')];
-    await createUsers(t.admin, s, u1, u2);
-    const devs = await Promise.all([s, u1, u2].map((u) => device(t.url, t.admin, u)));
-    const late = fresh('late');
-    await createUsers(t.admin, late);
-    const ld = await device(t.url, t.admin, late);
+    const [s, u1, u2] = await t.users('s', 'u', 'u');
+    const devs = await Promise.all([s, u1, u2].map((u) => t.device(u)));
+    const [late] = await t.users('late');
+    const ld = await t.device(late);
     const r = await t.admin.ok<{ messageUid: number; count: number }>('/message/broadcast', { sender: s, line: 0, payload: text('to all') });
     const m = await getOne(t.admin, r.messageUid);
     for (const d of [...devs, ld]) expectMessageFrame(await d.waitMessage(r.messageUid), m);
@@ -200,14 +182,7 @@ describe('live delivery (server with default fan-out)', () => {
 });
 
 describe('live delivery through shared timelines (inlineFanoutMax 2)', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer({ messaging: { inlineFanoutMax: 2 } });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer({ messaging: { inlineFanoutMax: 2 } });
 
   it('large group: all 5 online members get it once; an outsider does not', async () => {
     const users = [fresh('o'), fresh('m'), fresh('m'), fresh('m'), fresh('m')];
@@ -215,8 +190,8 @@ describe('live delivery through shared timelines (inlineFanoutMax 2)', () => {
     await createUsers(t.admin, ...users, out);
     const g = fresh('big');
     await t.admin.createGroup(g, users[0]!, users.slice(1));
-    const devs = await Promise.all(users.map((u) => device(t.url, t.admin, u)));
-    const od = await device(t.url, t.admin, out);
+    const devs = await Promise.all(users.map((u) => t.device(u)));
+    const od = await t.device(out);
 
     const r = await t.admin.send(users[2]!, group(g), text('hi big group'));
     const m = await getOne(t.admin, r.messageUid);
@@ -239,8 +214,8 @@ describe('live delivery through shared timelines (inlineFanoutMax 2)', () => {
     await createUsers(t.admin, ...users, joiner);
     const g = fresh('big');
     await t.admin.createGroup(g, users[0]!, users.slice(1));
-    const [od, , , ld] = await Promise.all(users.map((u) => device(t.url, t.admin, u)));
-    const jd = await device(t.url, t.admin, joiner);
+    const [od, , , ld] = await Promise.all(users.map((u) => t.device(u)));
+    const jd = await t.device(joiner);
     // Warm the member cache, then change membership: the cache must follow.
     const first = await t.admin.send(users[0]!, group(g), text('first'));
     await ld!.waitMessage(first.messageUid);
@@ -260,8 +235,8 @@ describe('live delivery through shared timelines (inlineFanoutMax 2)', () => {
     const ch = fresh('ch');
     await t.admin.ok('/channel/create', { owner, name: 'big news', targetId: ch });
     for (const s of subs) await t.admin.ok('/channel/subscribe', { channelId: ch, userId: s, subscribe: 1 });
-    const devs = await Promise.all([owner, ...subs].map((u) => device(t.url, t.admin, u)));
-    const xd = await device(t.url, t.admin, x);
+    const devs = await Promise.all([owner, ...subs].map((u) => t.device(u)));
+    const xd = await t.device(x);
     const r = await t.admin.send(owner, channel(ch), text('big news'));
     const m = await getOne(t.admin, r.messageUid);
     for (const d of devs) expectMessageFrame(await d.waitMessage(r.messageUid), m);
@@ -275,8 +250,8 @@ describe('live delivery through shared timelines (inlineFanoutMax 2)', () => {
     await createUsers(t.admin, ...users, out);
     const g = fresh('big');
     await t.admin.createGroup(g, users[0]!, users.slice(1));
-    const devs = await Promise.all(users.map((u) => device(t.url, t.admin, u)));
-    const od = await device(t.url, t.admin, out);
+    const devs = await Promise.all(users.map((u) => t.device(u)));
+    const od = await t.device(out);
     const r = await t.admin.send(users[1]!, group(g), { type: 1, searchableContent: 'typing', persistFlag: 4 });
     for (const d of devs) {
       const f = await d.waitMessage(r.messageUid);
@@ -290,7 +265,7 @@ describe('live delivery through shared timelines (inlineFanoutMax 2)', () => {
   it('broadcast: one shared event reaches every online user once', async () => {
     const users = [fresh('s'), fresh('u'), fresh('u'), fresh('u')];
     await createUsers(t.admin, ...users);
-    const devs = await Promise.all(users.map((u) => device(t.url, t.admin, u)));
+    const devs = await Promise.all(users.map((u) => t.device(u)));
     const r = await t.admin.ok<{ messageUid: number }>('/message/broadcast', { sender: users[0], line: 0, payload: text('all hands') });
     const m = await getOne(t.admin, r.messageUid);
     for (const d of devs) expectMessageFrame(await d.waitMessage(r.messageUid), m);

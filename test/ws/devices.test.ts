@@ -1,15 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SwitchboardError } from '../../sdk/src/index.js';
-import { createUsers, fresh, getOne, group, MSG, single } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, device, getToken, sdkDevice, type WsClient, startWsServer } from '../helpers/ws-client.js';
+import { fresh, getOne, group, MSG, single, text } from '../helpers/messages.js';
+import { device, type WsClient } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Multi-device delivery, device sends (same rules and codes as the admin send, idempotent by
  * clientMsgId) and transparent messages.
  */
-
-const text = (s: string, extra: Record<string, unknown> = {}) => ({ type: 1, searchableContent: s, persistFlag: 3, ...extra });
 
 async function expectNoMessage(c: WsClient, uid: number, markerUid: number): Promise<void> {
   const marker = await c.waitMessage(markerUid);
@@ -18,21 +16,13 @@ async function expectNoMessage(c: WsClient, uid: number, markerUid: number): Pro
 }
 
 describe('devices', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer();
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   describe('multi-device', () => {
     it('every device of a user gets each push, raw and SDK alike, each once', async () => {
-      const [a, b] = [fresh('a'), fresh('b')];
-      await createUsers(t.admin, a, b);
-      const phone = await device(t.url, t.admin, b, 'b-phone', { platform: 2 });
-      const desk = sdkDevice(t.url, { token: await getToken(t.admin, b, 'b-desk', 3) });
+      const [a, b] = await t.users('a', 'b');
+      const phone = await t.device(b, 'b-phone', { platform: 2 });
+      const desk = t.sdk({ token: await t.token(b, 'b-desk', 3) });
       await desk.client.connect();
       const uids: number[] = [];
       for (let i = 0; i < 5; i++) uids.push((await t.admin.send(a, single(b), text(`m${i}`))).messageUid);
@@ -43,11 +33,10 @@ describe('devices', () => {
     });
 
     it("a device's send reaches itself, its user's other device and the receiver, as get_one", async () => {
-      const [a, b] = [fresh('a'), fresh('b')];
-      await createUsers(t.admin, a, b);
-      const b1 = await device(t.url, t.admin, b, 'b1');
-      const b2 = await device(t.url, t.admin, b, 'b2');
-      const ad = await device(t.url, t.admin, a, 'a1');
+      const [a, b] = await t.users('a', 'b');
+      const b1 = await t.device(b, 'b1');
+      const b2 = await t.device(b, 'b2');
+      const ad = await t.device(a, 'a1');
       b1.send({ type: 'send', id: 'req-1', conv: single(a), payload: { type: 1, searchableContent: 'from my phone' } });
       const sent = await b1.waitType('sent');
       expect(Object.keys(sent).sort()).toEqual(['id', 'messageUid', 'timestamp', 'type']);
@@ -60,11 +49,10 @@ describe('devices', () => {
     });
 
     it('the SDK send resolves with the uid and the other device sees it', async () => {
-      const [a, b] = [fresh('a'), fresh('b')];
-      await createUsers(t.admin, a, b);
-      const b1 = sdkDevice(t.url, { token: await getToken(t.admin, b, 'b1') });
+      const [a, b] = await t.users('a', 'b');
+      const b1 = t.sdk({ token: await t.token(b, 'b1') });
       await b1.client.connect();
-      const b2 = await device(t.url, t.admin, b, 'b2');
+      const b2 = await t.device(b, 'b2');
       const r = await b1.client.send(single(a), { type: 1, searchableContent: 'sdk' });
       expect(r.duplicate).toBe(false);
       const m = await getOne(t.admin, r.messageUid);
@@ -73,11 +61,10 @@ describe('devices', () => {
     });
 
     it('a resend with the same clientMsgId is stored and delivered once (duplicate:true, same uid)', async () => {
-      const [a, b] = [fresh('a'), fresh('b')];
-      await createUsers(t.admin, a, b);
-      const b1 = await device(t.url, t.admin, b, 'b1');
-      const b2 = await device(t.url, t.admin, b, 'b2');
-      const ad = await device(t.url, t.admin, a, 'a1');
+      const [a, b] = await t.users('a', 'b');
+      const b1 = await t.device(b, 'b1');
+      const b2 = await t.device(b, 'b2');
+      const ad = await t.device(a, 'a1');
       const frame = { type: 'send', conv: single(a), payload: text('once'), clientMsgId: 'cmid-1' };
       b1.send({ ...frame, id: 1 });
       const first = await b1.waitType('sent', (f) => f['id'] === 1);
@@ -89,7 +76,7 @@ describe('devices', () => {
       b2.send({ ...frame, id: 'x' });
       expect(await b2.waitType('sent', (f) => f['id'] === 'x')).toMatchObject({ messageUid: first['messageUid'], duplicate: true });
       // Via the SDK too.
-      const sdk = sdkDevice(t.url, { token: await getToken(t.admin, b, 'b3') });
+      const sdk = t.sdk({ token: await t.token(b, 'b3') });
       await sdk.client.connect();
       const again = await sdk.client.send(single(a), text('once'), { clientMsgId: 'cmid-1' });
       expect(again).toEqual({ messageUid: first['messageUid'], timestamp: first['timestamp'], duplicate: true });
@@ -109,8 +96,7 @@ describe('devices', () => {
 
   describe('device send rules: the admin send codes, with the request id echoed', () => {
     it('251 malformed payload/conv, 253 unknown target, 9 not in group, 241 muted group, 245 muted sender', async () => {
-      const [a, b, o] = [fresh('a'), fresh('b'), fresh('o')];
-      await createUsers(t.admin, a, b, o);
+      const [a, b, o] = await t.users('a', 'b', 'o');
       const notMine = fresh('g');
       await t.admin.createGroup(notMine, o, [a]);
       const ch = fresh('ch');
@@ -118,8 +104,8 @@ describe('devices', () => {
       const muted = fresh('g');
       await t.admin.createGroup(muted, o, [b]);
       await t.admin.ok('/group/modify', { operator: o, group_id: muted, type: 3, value: '1' });
-      const bd = await device(t.url, t.admin, b, 'b1');
-      const ad = await device(t.url, t.admin, a, 'a1');
+      const bd = await t.device(b, 'b1');
+      const ad = await t.device(a, 'a1');
 
       const cases: Array<[string, Record<string, unknown>, number]> = [
         ['bad-payload', { conv: single(a), payload: 'not an object' }, 251],
@@ -142,7 +128,7 @@ describe('devices', () => {
       bd.send({ type: 'send', id: 'blocked', conv: single(a), payload: { type: 1 } });
       expect(await bd.waitType('error', (f) => f['id'] === 'blocked')).toMatchObject({ code: 245, msg: MSG[245] });
       // Through the SDK the promise rejects with the code.
-      const sdk = sdkDevice(t.url, { token: await getToken(t.admin, b, 'b-sdk') });
+      const sdk = t.sdk({ token: await t.token(b, 'b-sdk') });
       await sdk.client.connect();
       const e = await sdk.client.send(single(a), { type: 1 }).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(SwitchboardError);
@@ -158,12 +144,11 @@ describe('devices', () => {
     });
 
     it('a device may send to a group it belongs to and a channel it owns; members get it', async () => {
-      const [a, b] = [fresh('a'), fresh('b')];
-      await createUsers(t.admin, a, b);
+      const [a, b] = await t.users('a', 'b');
       const g = fresh('g');
       await t.admin.createGroup(g, a, [b]);
-      const ad = await device(t.url, t.admin, a, 'a1');
-      const bd = await device(t.url, t.admin, b, 'b1');
+      const ad = await t.device(a, 'a1');
+      const bd = await t.device(b, 'b1');
       bd.send({ type: 'send', id: 'g', conv: group(g), payload: text('to group') });
       const s = await bd.waitType('sent', (f) => f['id'] === 'g');
       expect((await ad.waitMessage(s['messageUid']))['message']).toEqual(await getOne(t.admin, s['messageUid']));
@@ -172,10 +157,9 @@ describe('devices', () => {
 
   describe('transparent messages (persistFlag 4)', () => {
     it('reach only devices online at that moment, with the current cursor, and never replay', async () => {
-      const [a, b] = [fresh('a'), fresh('b')];
-      await createUsers(t.admin, a, b);
+      const [a, b] = await t.users('a', 'b');
       const before = await t.admin.send(a, single(b), text('stored'));
-      const online = await device(t.url, t.admin, b, 'b-online', { cursor: 0 });
+      const online = await t.device(b, 'b-online', { cursor: 0 });
       const synced = online.frames.find((x) => x.type === 'synced')!;
       const r = await t.admin.send(a, single(b), text('typing…', { persistFlag: 4 }));
       const f = await online.waitMessage(r.messageUid);
@@ -184,7 +168,7 @@ describe('devices', () => {
       expect(f['message'].payload).toMatchObject({ persistFlag: 4, searchableContent: 'typing…' });
 
       // A device sends one too: the receiver's online device gets it.
-      const ad = await device(t.url, t.admin, a, 'a1');
+      const ad = await t.device(a, 'a1');
       online.send({ type: 'send', id: 't', conv: single(a), payload: text('device typing', { persistFlag: 4 }) });
       const sent = await online.waitType('sent', (x) => x['id'] === 't');
       expect((await ad.waitMessage(sent['messageUid']))['transparent']).toBe(true);
@@ -192,7 +176,7 @@ describe('devices', () => {
       // Devices connecting later — from scratch or from an older cursor — never see either.
       const marker = await t.admin.send(a, single(b), text('marker'));
       for (const cursor of [0, synced.cursor! - 1]) {
-        const later = await device(t.url, t.admin, b, `b-later-${cursor}`, { cursor });
+        const later = await t.device(b, `b-later-${cursor}`, { cursor });
         const uids = later.messageUids();
         expect(uids).toContain(marker.messageUid);
         expect(uids).toContain(before.messageUid);

@@ -1,21 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Audience } from '../../src/core/ports/store.js';
-import { createUsers, fresh, group, single } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import {
-  closeAllClients,
-  connectRaw,
-  cursorsOf,
-  device,
-  eventually,
-  getToken,
-  isIncreasing,
-  startWsServer,
-  withTimeout,
-  WsClient,
-  wsUrl,
-} from '../helpers/ws-client.js';
-import { startGateway, type HarnessGateway } from './gateway-harness.js';
+import { createUsers, fresh, group, single, text } from '../helpers/messages.js';
+import { connectRaw, cursorsOf, device, eventually, isIncreasing, withTimeout, WsClient, wsUrl } from '../helpers/ws-client.js';
+import { useGateways } from './gateway-harness.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * The bus → socket pump (delivery/fanout.ts) under failure and load: audience loads that fail or wait,
@@ -24,27 +12,11 @@ import { startGateway, type HarnessGateway } from './gateway-harness.js';
  * members the gateway loads; faults go into a second gateway's store (gateway-harness.ts).
  */
 
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
 const isGroup = (g: string) => (args: unknown[]) => args[0] === g;
 
 describe('fan-out', () => {
-  let t: TestServer;
-  const harnesses: HarnessGateway[] = [];
-  async function gw(opts: Parameters<typeof startGateway>[1] = {}): Promise<HarnessGateway> {
-    const h = await startGateway(t, opts);
-    harnesses.push(h);
-    return h;
-  }
-  beforeAll(async () => {
-    t = await startWsServer({ messaging: { inlineFanoutMax: 2 } });
-  });
-  afterEach(async () => {
-    await closeAllClients();
-    for (const h of harnesses.splice(0)) await h.close();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer({ messaging: { inlineFanoutMax: 2 } });
+  const gw = useGateways(t);
 
   /** A shared-audience group of `owner` and `members`, and an outsider; all users created. */
   async function bigGroup(n = 3): Promise<{ g: string; owner: string; members: string[]; outsider: string }> {
@@ -229,10 +201,9 @@ describe('fan-out', () => {
 
   it('an event that throws while handled is logged and skipped; the next ones are delivered', async () => {
     const h = await gw();
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const d = await device(h.url, t.admin, b);
-    const main = await device(t.url, t.admin, b, 'main');
+    const main = await t.device(b, 'main');
     // Malformed events published on the bus: every gateway's pump must survive them.
     await t.server.hub.bus.publish({ type: 'sync', audience: null as unknown as Audience, event: { seq: 1, type: 'message', uid: 1 } });
     await t.server.hub.bus.publish({ type: 'transparent', audience: null as unknown as Audience, message: null as never });
@@ -244,8 +215,7 @@ describe('fan-out', () => {
 
   it('a frame that cannot be written closes only the connections it was for, with 1011', async () => {
     const h = await gw();
-    const [a, b, c] = [fresh('a'), fresh('b'), fresh('c')];
-    await createUsers(t.admin, a, b, c);
+    const [a, b, c] = await t.users('a', 'b', 'c');
     const db = await device(h.url, t.admin, b);
     const dc = await device(h.url, t.admin, c);
     const cyclic: Record<string, unknown> = {};
@@ -263,9 +233,8 @@ describe('fan-out', () => {
   describe('shutdown racing an upgrade', () => {
     it('an upgrade waiting on its token check when close() runs is refused, never registered', async () => {
       const h = await gw();
-      const u = fresh('u');
-      await createUsers(t.admin, u);
-      const token = await getToken(t.admin, u, 'c1');
+      const [u] = await t.users('u');
+      const token = await t.token(u, 'c1');
       const gate = h.faults.hold('tokens', 'findToken');
       const c = new WsClient(wsUrl(h.url, token));
       await gate.reached;
@@ -278,9 +247,8 @@ describe('fan-out', () => {
 
     it('an upgrade waiting on its second token check when close() runs is closed with 1001', async () => {
       const h = await gw();
-      const u = fresh('u');
-      await createUsers(t.admin, u);
-      const token = await getToken(t.admin, u, 'c1');
+      const [u] = await t.users('u');
+      const token = await t.token(u, 'c1');
       let calls = 0;
       const gate = h.faults.hold('tokens', 'findToken', () => ++calls === 2);
       const c = new WsClient(wsUrl(h.url, token));
@@ -295,9 +263,8 @@ describe('fan-out', () => {
 
   it('still serves normally through the harness (sanity)', async () => {
     const h = await gw();
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const d = await connectRaw(h.url, await getToken(t.admin, b, 'c1'));
+    const [a, b] = await t.users('a', 'b');
+    const d = await connectRaw(h.url, await t.token(b, 'c1'));
     const m = await t.admin.send(a, single(b), text('hi'));
     await d.waitMessage(m.messageUid);
   });

@@ -1,8 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { channel, createUsers, fresh, group, single, type Conv } from '../helpers/messages.js';
+import { describe, expect, it } from 'vitest';
+import { channel, fresh, group, single, type Conv, text } from '../helpers/messages.js';
 import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, cursorsOf, device, eventually, isIncreasing, startWsServer, type Frame, type WsClient } from '../helpers/ws-client.js';
-import { startGateway, type HarnessGateway } from './gateway-harness.js';
+import { cursorsOf, device, eventually, isIncreasing, type Frame, type WsClient } from '../helpers/ws-client.js';
+import { useGateways } from './gateway-harness.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Former members of shared timelines (groups and channels above inlineFanoutMax, 2 here). A member
@@ -11,8 +12,6 @@ import { startGateway, type HarnessGateway } from './gateway-harness.js';
  * member exactly the same frames — nothing of messages sent after it left — and a later member none of
  * the changes of messages sent before it joined.
  */
-
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
 
 /** The message a frame is about (message frames and change frames alike). */
 const about = (f: Frame): number | undefined => (f['message']?.messageId as number | undefined) ?? (f['messageUid'] as number | undefined);
@@ -56,8 +55,7 @@ interface SharedAudience {
 }
 
 async function bigGroup(t: TestServer, how: 'kick' | 'quit' | 'dismiss', members: string[]): Promise<SharedAudience> {
-  const owner = fresh('o');
-  await createUsers(t.admin, owner);
+  const [owner] = await t.users('o');
   const g = fresh('g');
   await t.admin.createGroup(g, owner, members);
   return {
@@ -76,8 +74,7 @@ async function bigGroup(t: TestServer, how: 'kick' | 'quit' | 'dismiss', members
 }
 
 async function bigChannel(t: TestServer, how: 'unsubscribe' | 'destroy', subscribers: string[]): Promise<SharedAudience> {
-  const owner = fresh('o');
-  await createUsers(t.admin, owner);
+  const [owner] = await t.users('o');
   const ch = fresh('ch');
   await t.admin.ok('/channel/create', { owner, name: ch, targetId: ch });
   const subscribe = async (u: string, on: boolean): Promise<void> => {
@@ -102,12 +99,11 @@ async function bigChannel(t: TestServer, how: 'unsubscribe' | 'destroy', subscri
  * exists) one more message, sent after the leave, is updated and recalled.
  */
 async function scenario(t: TestServer, make: (members: string[]) => Promise<SharedAudience>): Promise<void> {
-  const [a, b, former, late] = [fresh('a'), fresh('b'), fresh('former'), fresh('late')];
-  await createUsers(t.admin, a, b, former, late);
+  const [a, b, former, late] = await t.users('a', 'b', 'former', 'late');
   // Three members besides the owner: above inlineFanoutMax 2 before and after the leave.
   const au = await make([a, b, former]);
 
-  const df = await device(t.url, t.admin, former);
+  const df = await t.device(former);
   const toRecall = await t.admin.send(au.owner, au.conv, text('to recall'));
   const toUpdate = await t.admin.send(au.owner, au.conv, text('to update'));
   const toDelete = await t.admin.send(au.owner, au.conv, text('to delete'));
@@ -115,7 +111,7 @@ async function scenario(t: TestServer, make: (members: string[]) => Promise<Shar
   const fromFormer = (await df.waitMessage(toDelete.messageUid)).cursor!;
 
   await au.join(late);
-  const dl = await device(t.url, t.admin, late);
+  const dl = await t.device(late);
   const fromLate = dl.lastCursor!;
 
   await au.leave(former);
@@ -161,18 +157,8 @@ async function scenario(t: TestServer, make: (members: string[]) => Promise<Shar
 }
 
 describe('former members of shared timelines (inlineFanoutMax 2)', () => {
-  let t: TestServer;
-  const harnesses: HarnessGateway[] = [];
-  beforeAll(async () => {
-    t = await startWsServer({ messaging: { inlineFanoutMax: 2 } });
-  });
-  afterEach(async () => {
-    await closeAllClients();
-    for (const h of harnesses.splice(0)) await h.close();
-  });
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer({ messaging: { inlineFanoutMax: 2 } });
+  const gateways = useGateways(t);
 
   it('a member removed from a large group gets, live, the changes of messages sent while a member, and nothing after', async () => {
     await scenario(t, (m) => bigGroup(t, 'kick', m));
@@ -195,10 +181,9 @@ describe('former members of shared timelines (inlineFanoutMax 2)', () => {
   });
 
   it('left and joined again: live changes follow each interval, as replay does', async () => {
-    const [a, b, r] = [fresh('a'), fresh('b'), fresh('r')];
-    await createUsers(t.admin, a, b, r);
+    const [a, b, r] = await t.users('a', 'b', 'r');
     const au = await bigGroup(t, 'kick', [a, b, r]);
-    const dr = await device(t.url, t.admin, r);
+    const dr = await t.device(r);
     const first = await t.admin.send(au.owner, au.conv, text('first stay'));
     await dr.waitMessage(first.messageUid);
     await au.leave(r);
@@ -225,14 +210,12 @@ describe('former members of shared timelines (inlineFanoutMax 2)', () => {
   });
 
   it('while the audience loads, a former member’s later events wait behind a change that may reach it', async () => {
-    const [a, b, x] = [fresh('a'), fresh('b'), fresh('x')];
-    await createUsers(t.admin, a, b, x);
+    const [a, b, x] = await t.users('a', 'b', 'x');
     const au = await bigGroup(t, 'kick', [a, b, x]);
     const m1 = await t.admin.send(au.owner, au.conv, text('while a member'));
     await au.leave(x);
     // A node that has never loaded the group: its first event of it waits for the load.
-    const h = await startGateway(t);
-    harnesses.push(h);
+    const h = await gateways();
     const dx = await device(h.url, t.admin, x);
     const from = dx.lastCursor!;
     const gate = h.faults.hold('groups', 'memberSeqs', (args) => args[0] === au.conv.target);

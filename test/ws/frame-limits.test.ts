@@ -1,9 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CONTENT_LENGTH, MAX_ID_LENGTH, MAX_URL_LENGTH, MAX_USER_LIST } from '../../src/core/limits.js';
 import { MAX_FRAME_ID_LENGTH } from '../../src/delivery/protocol.js';
 import { createUsers, fresh, group, single } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, device, startWsServer, type Frame, type WsClient } from '../helpers/ws-client.js';
+import type { Frame, WsClient } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Every string and list of a device frame is bounded (docs/client-protocol.md, docs/security.md):
@@ -16,19 +16,14 @@ import { closeAllClients, device, startWsServer, type Frame, type WsClient } fro
 const INVALID = { type: 'error', code: 251, msg: 'Invalid parameter' };
 const over = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
-let t: TestServer;
+const t = useServer({ gateway: { maxFrameBytes: 8 * 1024 * 1024, maxBufferedBytes: 64 * 1024 * 1024 } });
 let s: string;
 let r: string;
 let g: string;
 beforeAll(async () => {
-  t = await startWsServer({ gateway: { maxFrameBytes: 8 * 1024 * 1024, maxBufferedBytes: 64 * 1024 * 1024 } });
   [s, r, g] = [fresh('fl-s'), fresh('fl-r'), fresh('fl-g')];
   await createUsers(t.admin, s, r);
   await t.admin.createGroup(g, s, [r]);
-});
-afterEach(closeAllClients);
-afterAll(async () => {
-  await t.close();
 });
 
 let seq = 0;
@@ -42,7 +37,7 @@ async function request(d: WsClient, frame: Record<string, unknown>): Promise<Fra
 
 describe('device frame bounds', () => {
   it(`frame id: a string of ${MAX_FRAME_ID_LENGTH} characters is echoed, a longer one refused without echo`, async () => {
-    const d = await device(t.url, t.admin, s);
+    const d = await t.device(s);
     const id = 'i'.repeat(MAX_FRAME_ID_LENGTH);
     d.send({ type: 'ping', id });
     expect(await d.waitType('pong')).toEqual({ type: 'pong', id });
@@ -56,8 +51,8 @@ describe('device frame bounds', () => {
   });
 
   it('send: every string and list of the frame is bounded; refused frames store and deliver nothing', async () => {
-    const sender = await device(t.url, t.admin, s);
-    const receiver = await device(t.url, t.admin, r);
+    const sender = await t.device(s);
+    const receiver = await t.device(r);
     const toR = single(r);
     const refused: Array<[string, Record<string, unknown>]> = [
       ['conv.target', { conv: single('u'.repeat(MAX_ID_LENGTH + 1)), payload: { type: 1 } }],
@@ -98,7 +93,7 @@ describe('device frame bounds', () => {
   });
 
   it('read: the conversation target is bounded like a send', async () => {
-    const d = await device(t.url, t.admin, r);
+    const d = await t.device(r);
     expect(await request(d, { type: 'read', conv: group('g'.repeat(MAX_ID_LENGTH + 1)), timestamp: Date.now() })).toMatchObject(INVALID);
     expect(await request(d, { type: 'read', conv: group(g), timestamp: Date.now() })).toMatchObject({ type: 'read_ok' });
   });

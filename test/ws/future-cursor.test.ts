@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createUsers, fresh, single } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, cursorsOf, device, isNonDecreasing, startWsServer } from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import { single, text } from '../helpers/messages.js';
+import { cursorsOf, isNonDecreasing } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * A cursor ahead of the server's head (a device that talked to a server since restored from a backup,
@@ -9,27 +9,17 @@ import { closeAllClients, cursorsOf, device, isNonDecreasing, startWsServer } fr
  * `reset: true`, the device adopts it, and everything after it is delivered.
  */
 
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
-
 describe('a cursor ahead of the head', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer();
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('at connect: synced carries the real head with reset:true, and later messages arrive', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const before = await t.admin.send(a, single(b), text('before'));
     // A device at the head, for reference.
-    const ref = await device(t.url, t.admin, b, 'ref');
+    const ref = await t.device(b, 'ref');
     const head = ref.frames[1]!.cursor!;
 
-    const d = await device(t.url, t.admin, b, 'future', { cursor: 999_999_999 });
+    const d = await t.device(b, 'future', { cursor: 999_999_999 });
     expect(d.frames[0]).toMatchObject({ type: 'hello' });
     expect(d.frames[1]).toEqual({ type: 'synced', cursor: d.frames[1]!.cursor, reset: true });
     const adopted = d.frames[1]!.cursor!;
@@ -46,15 +36,14 @@ describe('a cursor ahead of the head', () => {
     expect(d.frames[2]!.cursor!).toBeGreaterThan(adopted);
     expect(isNonDecreasing(cursorsOf(d.frames))).toBe(true);
     // The device resumes from what it adopted: nothing is skipped or repeated.
-    const again = await device(t.url, t.admin, b, 'future2', { cursor: adopted });
+    const again = await t.device(b, 'future2', { cursor: adopted });
     expect(again.messageUids()).toEqual([m1.messageUid, m2.messageUid]);
     expect(again.frames.at(-1)).toEqual({ type: 'synced', cursor: d.lastCursor });
   });
 
   it('a sync frame with a future cursor: synced with the connection’s position and reset:true, then live as before', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const d = await device(t.url, t.admin, b);
+    const [a, b] = await t.users('a', 'b');
+    const d = await t.device(b);
     const m1 = await t.admin.send(a, single(b), text('one'));
     await d.waitMessage(m1.messageUid);
     const at = d.lastCursor!;
@@ -79,9 +68,8 @@ describe('a cursor ahead of the head', () => {
   });
 
   it('a sync frame with a valid cursor still replays and ends with a plain synced', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const d = await device(t.url, t.admin, b);
+    const [a, b] = await t.users('a', 'b');
+    const d = await t.device(b);
     const start = d.frames[1]!.cursor!;
     const m1 = await t.admin.send(a, single(b), text('one'));
     await d.waitMessage(m1.messageUid);

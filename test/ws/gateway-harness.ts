@@ -1,11 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { Hub } from '../../src/core/hub.js';
 import type { Store } from '../../src/core/ports/store.js';
 import { Gateway, type GatewayOptions } from '../../src/delivery/gateway.js';
 import { routeUpgrades } from '../../src/http/upgrade-router.js';
 import { createLogger } from '../../src/log.js';
 import type { TestServer } from '../helpers/server.js';
+import { closeAllClients } from '../helpers/ws-client.js';
 
 /**
  * A second gateway ("node") on its own port 0, sharing the test server's store and bus, built with the
@@ -147,5 +149,55 @@ export async function startGateway(base: TestServer, opts: Partial<GatewayOption
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/**
+ * One second gateway over `base` for a whole describe: started in beforeAll (after `base`, so call
+ * this after `useServer`), closed in afterAll (before `base`). The handle is the gateway once started.
+ */
+export function useGateway(base: TestServer, opts: Partial<GatewayOptions> = {}): HarnessGateway {
+  let current: HarnessGateway | undefined;
+  beforeAll(async () => {
+    current = await startGateway(base, opts);
+  });
+  afterAll(async () => {
+    const h = current;
+    current = undefined;
+    await h?.close();
+  });
+  const ready = (): HarnessGateway => {
+    if (!current) throw new Error('useGateway: the gateway starts in beforeAll; use it inside hooks and tests');
+    return current;
+  };
+  return {
+    get url() {
+      return ready().url;
+    },
+    get gateway() {
+      return ready().gateway;
+    },
+    get faults() {
+      return ready().faults;
+    },
+    serialised: () => ready().serialised(),
+    close: () => ready().close(),
+  };
+}
+
+/**
+ * Second gateways a test starts as it needs them (`await gateways(opts)`); after each test its
+ * clients are closed, then every gateway it started.
+ */
+export function useGateways(base: TestServer): (opts?: Partial<GatewayOptions>) => Promise<HarnessGateway> {
+  const started: HarnessGateway[] = [];
+  afterEach(async () => {
+    await closeAllClients();
+    for (const h of started.splice(0)) await h.close();
+  });
+  return async (opts = {}) => {
+    const h = await startGateway(base, opts);
+    started.push(h);
+    return h;
   };
 }

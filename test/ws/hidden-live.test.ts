@@ -1,15 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createUsers, fresh, group, single } from '../helpers/messages.js';
+import { describe, expect, it } from 'vitest';
+import { fresh, group, single, text } from '../helpers/messages.js';
 import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, cursorsOf, device, isNonDecreasing, startWsServer, type Frame, type WsClient } from '../helpers/ws-client.js';
+import { cursorsOf, isNonDecreasing, type Frame, type WsClient } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * A live `update` or `recall` must show each receiver what replay would: a user who hid the message
  * (clear_by_user, conversation delete, delete for some receivers) gets the frame without `message`;
  * everyone else gets the new content. Groups above inlineFanoutMax (2 here) are shared audiences.
  */
-
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
 
 /** update/recall frames about `uid`, as `type[:payloadType:content]`. */
 function changes(d: WsClient, uid: number, from = 0): string[] {
@@ -29,29 +28,21 @@ async function expectLiveMatchesReplay(t: TestServer, d: WsClient, userId: strin
   const end = d.frames.findIndex((f) => f.type === 'message' && f['message']?.messageId === untilUid);
   const live = d.frames.slice(from, end + 1);
   const cursor = d.frames[from - 1]!.cursor!;
-  const r = await device(t.url, t.admin, userId, `${userId}-replay-${from}`, { cursor });
+  const r = await t.device(userId, `${userId}-replay-${from}`, { cursor });
   const replay = r.frames.slice(1, r.frames.findIndex((f) => f.type === 'synced'));
   expect(live).toEqual(replay);
 }
 
 describe('live update/recall for users who hid the message', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer({ messaging: { inlineFanoutMax: 2 } });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer({ messaging: { inlineFanoutMax: 2 } });
 
   it('clear_by_user: the clearer’s devices get update and recall without content; the other side with it', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const m1 = await t.admin.send(a, single(b), text('to update'));
     const m2 = await t.admin.send(a, single(b), text('to recall'));
-    const db = await device(t.url, t.admin, b);
-    const db2 = await device(t.url, t.admin, b, 'b-second');
-    const da = await device(t.url, t.admin, a);
+    const db = await t.device(b);
+    const db2 = await t.device(b, 'b-second');
+    const da = await t.device(a);
     await t.admin.ok('/message/clear_by_user', { userId: b, conversation: single(a) });
     await db.waitType('clear');
     await db2.waitType('clear');
@@ -84,13 +75,12 @@ describe('live update/recall for users who hid the message', () => {
   });
 
   it('conversation delete in a shared-audience group: that member gets bare frames, the others content', async () => {
-    const [owner, b, c] = [fresh('o'), fresh('b'), fresh('c')];
-    await createUsers(t.admin, owner, b, c);
+    const [owner, b, c] = await t.users('o', 'b', 'c');
     const g = fresh('g');
     await t.admin.createGroup(g, owner, [b, c]);
     const gm = await t.admin.send(owner, group(g), text('group message'));
-    const db = await device(t.url, t.admin, b);
-    const dc = await device(t.url, t.admin, c);
+    const db = await t.device(b);
+    const dc = await t.device(c);
     await t.admin.ok('/conversation/delete', { userId: b, conversation: group(g) });
     await db.waitType('conversation_delete');
     const from = db.mark;
@@ -106,11 +96,10 @@ describe('live update/recall for users who hid the message', () => {
   });
 
   it('delete for some receivers (multicast): the receiver it was deleted for gets a bare update', async () => {
-    const [s, t1, t2] = [fresh('s'), fresh('t'), fresh('t')];
-    await createUsers(t.admin, s, t1, t2);
+    const [s, t1, t2] = await t.users('s', 't', 't');
     const r = await t.admin.ok<{ messageUid: number }>('/message/multicast', { sender: s, targets: [t1, t2], payload: text('to both') });
-    const d1 = await device(t.url, t.admin, t1);
-    const d2 = await device(t.url, t.admin, t2);
+    const d1 = await t.device(t1);
+    const d2 = await t.device(t2);
     await t.admin.ok('/message/delete_multicast', { messageUid: r.messageUid, receivers: [t2] });
     await d2.waitType('delete');
     const from = d2.mark;
@@ -125,9 +114,8 @@ describe('live update/recall for users who hid the message', () => {
   });
 
   it('a device that hid nothing gets update and recall with content, in order with the rest', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const db = await device(t.url, t.admin, b);
+    const [a, b] = await t.users('a', 'b');
+    const db = await t.device(b);
     const m = await t.admin.send(a, single(b), text('plain'));
     await db.waitMessage(m.messageUid);
     const from = db.mark;

@@ -1,16 +1,14 @@
 import net from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createUsers, fresh, single } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, connectRefused, device, getToken, startWsServer, withTimeout, wsUrl } from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import { single, text } from '../helpers/messages.js';
+import { connectRefused, withTimeout, wsUrl } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Input no client should be able to crash the server with: request lines that are not URLs, handshakes
  * `ws` refuses, cursors past 2^53, frames whose `id` cannot be echoed. The server runs in the test's
  * process, so a crash fails the test; each case then checks the server still serves.
  */
-
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
 
 /** Send raw request bytes over TCP; resolves with everything the server answered once it closed the socket. */
 function rawExchange(baseUrl: string, request: string): Promise<{ response: string; closed: boolean }> {
@@ -45,20 +43,12 @@ function upgradeRequest(requestLine: string, extraHeaders: string[] = []): strin
 }
 
 describe('hostile input on /ws', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer();
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   /** The server still upgrades, authenticates and delivers. */
   async function stillServes(): Promise<void> {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const d = await device(t.url, t.admin, b);
+    const [a, b] = await t.users('a', 'b');
+    const d = await t.device(b);
     const m = await t.admin.send(a, single(b), text('still here'));
     await d.waitMessage(m.messageUid);
   }
@@ -73,9 +63,8 @@ describe('hostile input on /ws', () => {
   });
 
   it('a handshake ws refuses (bad key, wrong version) is answered 400 and the server keeps serving', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const token = await getToken(t.admin, u, 'c1');
+    const [u] = await t.users('u');
+    const token = await t.token(u, 'c1');
     const path = `/ws?token=${encodeURIComponent(token)}`;
     const bad = [
       ['GET ' + path + ' HTTP/1.1', 'Host: 127.0.0.1', 'Upgrade: websocket', 'Connection: Upgrade', 'Sec-WebSocket-Key: not-a-key', 'Sec-WebSocket-Version: 13'],
@@ -91,22 +80,20 @@ describe('hostile input on /ws', () => {
   });
 
   it('refuses cursors that are not safe integers with 4000, and accepts the largest safe one', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const token = await getToken(t.admin, u, 'c1');
+    const [u] = await t.users('u');
+    const token = await t.token(u, 'c1');
     for (const cursor of ['9007199254740992', '9007199254740993', '99999999999999999', '123456789012345678901234567890']) {
       const { info } = await connectRefused(wsUrl(t.url, token, cursor));
       expect(info.code, `cursor=${cursor}`).toBe(4000);
     }
     // 2^53 - 1 is a valid cursor (ahead of the head: answered with a reset).
-    const d = await device(t.url, t.admin, u, 'c2', { cursor: Number.MAX_SAFE_INTEGER });
+    const d = await t.device(u, 'c2', { cursor: Number.MAX_SAFE_INTEGER });
     expect(d.frames[1]).toMatchObject({ type: 'synced', reset: true });
   });
 
   it('a frame whose id is not a string or number gets error 251; a deeply nested id does not crash the server', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const d = await device(t.url, t.admin, u);
+    const [u] = await t.users('u');
+    const d = await t.device(u);
     const depth = 20_000; // nests far deeper than JSON.stringify can serialise back
     for (const type of ['ping', 'send', 'bogus', 'sync']) {
       const mark = d.mark;

@@ -1,29 +1,19 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createUsers, fresh, single } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, device, eventually, withTimeout, startWsServer } from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import { single, text } from '../helpers/messages.js';
+import { eventually, withTimeout } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Per-connection limits: frame size (1009), frame rate (error 250, then 4008), malformed frames
  * (error 251, connection kept) and the heartbeat that cuts off a peer that stopped answering pings.
  */
 
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
-
 describe('frame size limit (maxFrameBytes 1024)', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer({ gateway: { maxFrameBytes: 1024 } });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer({ gateway: { maxFrameBytes: 1024 } });
 
   it('accepts a frame under the limit and closes the socket with 1009 on one over it', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const d = await device(t.url, t.admin, u);
+    const [u] = await t.users('u');
+    const d = await t.device(u);
     // Padded with a field the server ignores (a frame id is at most 128 characters).
     const small = JSON.stringify({ type: 'ping', id: 'p1', pad: 'p'.repeat(900) });
     expect(Buffer.byteLength(small)).toBeLessThan(1024);
@@ -36,19 +26,11 @@ describe('frame size limit (maxFrameBytes 1024)', () => {
 });
 
 describe('rate limit (1 frame/s, burst 5)', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer({ gateway: { rateLimitPerSecond: 1, rateLimitBurst: 5 } });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer({ gateway: { rateLimitPerSecond: 1, rateLimitBurst: 5 } });
 
   it('answers the burst, then error 250 frames, then closes with 4008', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const d = await device(t.url, t.admin, u);
+    const [u] = await t.users('u');
+    const d = await t.device(u);
     for (let i = 0; i < 30; i++) d.send({ type: 'ping', id: i });
     const closed = await withTimeout(d.closed, 5000, 'close');
     expect(closed.code).toBe(4008);
@@ -63,9 +45,8 @@ describe('rate limit (1 frame/s, burst 5)', () => {
   });
 
   it('a device within the limit is never refused', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const d = await device(t.url, t.admin, u);
+    const [u] = await t.users('u');
+    const d = await t.device(u);
     for (let i = 0; i < 5; i++) d.send({ type: 'ping', id: i });
     await d.waitType('pong', (f) => f['id'] === 4);
     expect(d.frames.filter((f) => f.type === 'error')).toEqual([]);
@@ -74,19 +55,11 @@ describe('rate limit (1 frame/s, burst 5)', () => {
 });
 
 describe('malformed frames', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer();
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('answer error 251 and leave the connection usable', async () => {
-    const [a, u] = [fresh('a'), fresh('u')];
-    await createUsers(t.admin, a, u);
-    const d = await device(t.url, t.admin, u);
+    const [a, u] = await t.users('a', 'u');
+    const d = await t.device(u);
     const bad: Array<string | Buffer> = ['{not json', '[1,2]', '"ping"', '{"id":"x"}', 'null', Buffer.from([1, 2, 3])];
     for (const b of bad) {
       const mark = d.mark;
@@ -111,20 +84,12 @@ describe('malformed frames', () => {
 });
 
 describe('heartbeat (heartbeatMs 1000)', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer({ gateway: { heartbeatMs: 1000 } });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer({ gateway: { heartbeatMs: 1000 } });
 
   it('cuts off a peer that does not answer pings while an answering one stays connected', async () => {
-    const [a, u] = [fresh('a'), fresh('u')];
-    await createUsers(t.admin, a, u);
-    const mute = await device(t.url, t.admin, u, 'mute', { ws: { autoPong: false } });
-    const healthy = await device(t.url, t.admin, u, 'healthy');
+    const [a, u] = await t.users('a', 'u');
+    const mute = await t.device(u, 'mute', { ws: { autoPong: false } });
+    const healthy = await t.device(u, 'healthy');
     const closed = await withTimeout(mute.closed, 6000, 'the unresponsive peer to be cut off');
     expect(closed.code).toBe(1006); // terminated without a close frame
     expect(mute.pings).toBeGreaterThanOrEqual(1);

@@ -1,7 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createUsers, fresh, single } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, connectRaw, cursorsOf, device, getToken, isIncreasing, startWsServer, type Frame, type WsClient } from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import { single, text } from '../helpers/messages.js';
+import { connectRaw, cursorsOf, isIncreasing, type Frame, type WsClient } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Read receipts keep cursor order under load. A read report and a message for the same user often
@@ -10,7 +10,6 @@ import { closeAllClients, connectRaw, cursorsOf, device, getToken, isIncreasing,
  * for good while its cursor has already passed it.
  */
 
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
 const ROUNDS = 200;
 const IN_FLIGHT = 4;
 
@@ -22,23 +21,15 @@ function key(f: Frame): string {
 }
 
 describe('receipt order', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    // Rounds of frames far above the default per-socket rate limit.
-    t = await startWsServer({ gateway: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 } });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  // Rounds of frames far above the default per-socket rate limit.
+  const t = useServer({ gateway: { rateLimitPerSecond: 100_000, rateLimitBurst: 100_000 } });
 
   it('concurrent read reports and sends: the live device gets every receipt in cursor order, and a resync gives the same stream', async () => {
-    const [alice, bob, carol] = [fresh('alice'), fresh('bob'), fresh('carol')];
-    await createUsers(t.admin, alice, bob, carol);
+    const [alice, bob, carol] = await t.users('alice', 'bob', 'carol');
     const seed = await t.admin.send(alice, single(bob), text('seed'));
-    const b1 = await device(t.url, t.admin, bob, 'b1');
-    const c1 = await device(t.url, t.admin, carol, 'c1');
-    const a1 = await device(t.url, t.admin, alice, 'a1');
+    const b1 = await t.device(bob, 'b1');
+    const c1 = await t.device(carol, 'c1');
+    const a1 = await t.device(alice, 'a1');
     const start = (await a1.waitType('synced')).cursor!;
     const from = a1.mark;
 
@@ -72,7 +63,7 @@ describe('receipt order', () => {
     expect(isIncreasing(cursorsOf(live)), cursorsOf(live).join(',')).toBe(true);
 
     // A device resyncing from alice's first cursor receives exactly the same stream.
-    const a2: WsClient = await connectRaw(t.url, await getToken(t.admin, alice, 'a2'), { cursor: start });
+    const a2: WsClient = await connectRaw(t.url, await t.token(alice, 'a2'), { cursor: start });
     const replayed = a2.frames.slice(0, a2.frames.findIndex((f) => f.type === 'synced')).filter((f) => f.type !== 'hello');
     expect(replayed.map(key)).toEqual(live.map(key));
   });

@@ -1,35 +1,26 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { channel, convEntry, convList, createUsers, fresh, group, single, type SendResult } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, connectRaw, device, eventually, getToken, sdkDevice, startWsServer } from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import { channel, convEntry, convList, fresh, group, single, type SendResult, text } from '../helpers/messages.js';
+import { connectRaw, eventually } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Receipts: device read reports feed conv_read and the unread counts and reach the reader's other
  * devices and the other party; delivery acks feed /admin/message/delivery.
  */
 
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
 /** Far beyond any clock difference (the server takes at most now + 5 s). */
 const FUTURE = 10 ** 12;
 const SKEW_MS = 5_000;
 
 describe('receipts', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer();
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('a read report: read_ok, receipts to the other party (their perspective) and to the reader’s other device; conv_read and unread follow', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const a1 = await device(t.url, t.admin, a, 'a1');
-    const a2 = await device(t.url, t.admin, a, 'a2');
-    const b1 = await device(t.url, t.admin, b, 'b1');
-    const b2 = await device(t.url, t.admin, b, 'b2');
+    const [a, b] = await t.users('a', 'b');
+    const a1 = await t.device(a, 'a1');
+    const a2 = await t.device(a, 'a2');
+    const b1 = await t.device(b, 'b1');
+    const b2 = await t.device(b, 'b2');
     const ms: SendResult[] = [];
     for (let i = 0; i < 3; i++) ms.push(await t.admin.send(a, single(b), text(`m${i}`)));
     await b1.waitMessage(ms[2]!.messageUid);
@@ -69,10 +60,9 @@ describe('receipts', () => {
   });
 
   it('the SDK read() reaches the other party', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const a1 = await device(t.url, t.admin, a, 'a1');
-    const b1 = sdkDevice(t.url, { token: await getToken(t.admin, b, 'b1') });
+    const [a, b] = await t.users('a', 'b');
+    const a1 = await t.device(a, 'a1');
+    const b1 = t.sdk({ token: await t.token(b, 'b1') });
     await b1.client.connect();
     const m = await t.admin.send(a, single(b), text('hi'));
     await b1.waitMessage(m.messageUid);
@@ -84,11 +74,10 @@ describe('receipts', () => {
   });
 
   it('small group: the other members get the read receipt with the group conversation', async () => {
-    const [a, b, c] = [fresh('a'), fresh('b'), fresh('c')];
-    await createUsers(t.admin, a, b, c);
+    const [a, b, c] = await t.users('a', 'b', 'c');
     const g = fresh('g');
     await t.admin.createGroup(g, a, [b, c]);
-    const [ad, bd, cd] = await Promise.all([a, b, c].map((u) => device(t.url, t.admin, u)));
+    const [ad, bd, cd] = await Promise.all([a, b, c].map((u) => t.device(u)));
     const m = await t.admin.send(c, group(g), text('question'));
     await bd!.waitMessage(m.messageUid);
     bd!.send({ type: 'read', id: 'r', conv: group(g), timestamp: m.timestamp });
@@ -100,9 +89,8 @@ describe('receipts', () => {
   });
 
   it('delivery acks: a raw ack and the SDK’s batched ack feed /admin/message/delivery', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const b1 = await device(t.url, t.admin, b, 'b1');
+    const [a, b] = await t.users('a', 'b');
+    const b1 = await t.device(b, 'b1');
     const m1 = await t.admin.send(a, single(b), text('one'));
     const f1 = await b1.waitMessage(m1.messageUid);
     expect(await t.admin.ok('/message/delivery', { userId: b })).toEqual({ timestamp: 0 });
@@ -113,7 +101,7 @@ describe('receipts', () => {
     b1.send({ type: 'ack', timestamp: 'yesterday' });
     expect(await b1.waitType('error')).toMatchObject({ code: 251 });
 
-    const sdk = sdkDevice(t.url, { token: await getToken(t.admin, b, 'b-sdk'), ackIntervalMs: 20 });
+    const sdk = t.sdk({ token: await t.token(b, 'b-sdk'), ackIntervalMs: 20 });
     await sdk.client.connect();
     const m2 = await t.admin.send(a, single(b), text('two'));
     await sdk.waitMessage(m2.messageUid);
@@ -121,11 +109,10 @@ describe('receipts', () => {
   });
 
   it('a read report for a single chat with a user one never exchanged a message with is refused (253) and reaches nobody', async () => {
-    const [alice, mallory] = [fresh('alice'), fresh('mallory')];
-    await createUsers(t.admin, alice, mallory);
-    const a1 = await device(t.url, t.admin, alice, 'a1');
+    const [alice, mallory] = await t.users('alice', 'mallory');
+    const a1 = await t.device(alice, 'a1');
     const start = (await a1.waitType('synced')).cursor!;
-    const m1 = await device(t.url, t.admin, mallory, 'm1');
+    const m1 = await t.device(mallory, 'm1');
     m1.send({ type: 'read', id: 'x1', conv: single(alice), timestamp: Date.now() });
     expect(await m1.waitType('error', (f) => f['id'] === 'x1')).toMatchObject({ code: 253 });
     // Nor is a chat with an unknown user.
@@ -139,7 +126,7 @@ describe('receipts', () => {
     const marker = await t.admin.send(mallory, single(alice), text('marker'));
     await a1.waitMessage(marker.messageUid);
     expect(a1.frames.filter((f) => f.type === 'read')).toEqual([]);
-    const a2 = await connectRaw(t.url, await getToken(t.admin, alice, 'a2'), { cursor: start });
+    const a2 = await connectRaw(t.url, await t.token(alice, 'a2'), { cursor: start });
     expect(a2.frames.filter((f) => f.type !== 'hello' && f.type !== 'synced').map((f) => f.type)).toEqual(['message']);
 
     // Once a message was exchanged (mallory's marker), mallory's read report is a receipt as usual.
@@ -152,15 +139,14 @@ describe('receipts', () => {
   });
 
   it('a read report for a group one is not a member of, or a channel one neither owns nor subscribes to, is refused (253)', async () => {
-    const [a, b, outsider] = [fresh('a'), fresh('b'), fresh('out')];
-    await createUsers(t.admin, a, b, outsider);
+    const [a, b, outsider] = await t.users('a', 'b', 'out');
     const g = fresh('g');
     await t.admin.createGroup(g, a, [b]);
     const ch = fresh('ch');
     await t.admin.ok('/channel/create', { owner: a, name: ch, targetId: ch });
     const m = await t.admin.send(a, group(g), text('members only'));
-    const [ad, bd] = await Promise.all([a, b].map((u) => device(t.url, t.admin, u)));
-    const od = await device(t.url, t.admin, outsider);
+    const [ad, bd] = await Promise.all([a, b].map((u) => t.device(u)));
+    const od = await t.device(outsider);
     od.send({ type: 'read', id: 'g', conv: group(g), timestamp: m.timestamp });
     expect(await od.waitType('error', (f) => f['id'] === 'g')).toMatchObject({ code: 253 });
     od.send({ type: 'read', id: 'ng', conv: group(fresh('nogroup')), timestamp: m.timestamp });
@@ -185,11 +171,10 @@ describe('receipts', () => {
   });
 
   it('a read report or ack from the future is taken as at most now + 5 s, so it cannot stick', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const m = await t.admin.send(a, single(b), text('hi'));
-    const b1 = await device(t.url, t.admin, b, 'b1');
-    const a1 = await device(t.url, t.admin, a, 'a1');
+    const b1 = await t.device(b, 'b1');
+    const a1 = await t.device(a, 'a1');
 
     const before = Date.now();
     b1.send({ type: 'read', id: 'f', conv: single(a), timestamp: before + FUTURE });

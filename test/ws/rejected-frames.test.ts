@@ -1,12 +1,10 @@
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killChildren, startChild, type ChildServer } from '../helpers/child-server.js';
-import { tempDir } from '../helpers/server.js';
-import { closeAllClients, device, eventually, getToken, UniqueNonceAdmin, withTimeout, wsUrl, type WsClient } from '../helpers/ws-client.js';
+import { useChildServer, type ChildHandle, type ChildServer } from '../helpers/child-server.js';
+import { closeAllClients, device, eventually, getToken, withTimeout, wsUrl, type WsClient } from '../helpers/ws-client.js';
 import { BAD_FRAMES, rawUpgrade, upgradeRequest, type BadFrame, type RawWs } from './raw-frames.js';
+import { text } from '../helpers/payloads.js';
 
 /**
  * Issue 8, item 1: a frame `ws` rejects (reserved opcode, RSV bits, unmasked, close code 999,
@@ -23,21 +21,9 @@ import { BAD_FRAMES, rawUpgrade, upgradeRequest, type BadFrame, type RawWs } fro
 const SECRET = 'rejected-frames-secret';
 const MAX_FRAME = 65536; // gateway.maxFrameBytes default
 
-interface Fixture {
-  child: ChildServer;
-  admin: UniqueNonceAdmin;
-  dataDir: string;
-}
-
-async function startFixture(config: Record<string, unknown> = {}): Promise<Fixture> {
-  const dataDir = tempDir('sb-rejected-frames-');
-  const file = path.join(dataDir, 'config.json');
-  fs.writeFileSync(file, JSON.stringify(config));
-  const child = await startChild(['--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--config', file, '--synchronous', 'NORMAL'], {
-    SWITCHBOARD_ADMIN_SECRET: SECRET,
-    LOG_LEVEL: 'debug',
-  });
-  return { child, admin: new UniqueNonceAdmin(child.url, SECRET), dataDir };
+/** The server of a describe: a child process logging at debug level, so rejected frames show. */
+function useFixture(config: Record<string, unknown> = {}): ChildHandle {
+  return useChildServer({ secret: SECRET, config, args: ['--synchronous', 'NORMAL'], env: { LOG_LEVEL: 'debug' } });
 }
 
 function occurrences(haystack: string, needle: string): number {
@@ -54,24 +40,19 @@ function countLogged(child: ChildServer, wsError: string): number {
   return occurrences(child.output(), `"code":"${wsError}"`);
 }
 
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
-
 describe('frames ws rejects never end the process', () => {
-  let f: Fixture;
+  const f = useFixture();
   let observer: WsClient;
   let token: string;
   let n = 0;
 
   beforeAll(async () => {
-    f = await startFixture();
     for (const u of ['sender', 'observer', 'u']) await f.admin.ok('/user/create', { userId: u, name: u });
     observer = await device(f.child.url, f.admin, 'observer');
     token = await getToken(f.admin, 'u', 'u-raw');
   });
   afterAll(async () => {
     await closeAllClients();
-    killChildren();
-    fs.rmSync(f.dataDir, { recursive: true, force: true });
   });
 
   /** The process is alive, answers an admin call, and another device still receives live messages. */
@@ -155,15 +136,12 @@ describe('frames ws rejects never end the process', () => {
 });
 
 describe('a device whose token expired while it had a large message queued', () => {
-  let f: Fixture;
+  const f = useFixture({ tokens: { ttlSeconds: 1 } });
   beforeAll(async () => {
-    f = await startFixture({ tokens: { ttlSeconds: 1 } });
     for (const u of ['sender', 'observer', 'u']) await f.admin.ok('/user/create', { userId: u, name: u });
   });
   afterAll(async () => {
     await closeAllClients();
-    killChildren();
-    fs.rmSync(f.dataDir, { recursive: true, force: true });
   });
 
   /**
@@ -201,14 +179,9 @@ describe('a device whose token expired while it had a large message queued', () 
 });
 
 describe('during shutdown', () => {
-  let f: Fixture;
+  const f = useFixture();
   beforeAll(async () => {
-    f = await startFixture();
     await f.admin.ok('/user/create', { userId: 'u', name: 'u' });
-  });
-  afterAll(() => {
-    killChildren();
-    fs.rmSync(f.dataDir, { recursive: true, force: true });
   });
 
   it('frames ws rejects on connections being closed with 1001 (and on refused ones) let SIGTERM end the process with 0', async () => {

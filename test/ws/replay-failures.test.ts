@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createUsers, fresh, single } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, device, getToken, startWsServer, withTimeout, WsClient, wsUrl } from '../helpers/ws-client.js';
-import { startGateway, type HarnessGateway } from './gateway-harness.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { single, text } from '../helpers/messages.js';
+import { closeAllClients, device, withTimeout, WsClient, wsUrl } from '../helpers/ws-client.js';
+import { useGateway } from './gateway-harness.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * A replay that fails (the store rejects a page, or the head) must not leave the connection in limbo,
@@ -10,28 +10,17 @@ import { startGateway, type HarnessGateway } from './gateway-harness.js';
  * from its cursor. Faults are injected in a second gateway's store (gateway-harness.ts).
  */
 
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
-
 describe('replay failures', () => {
-  let t: TestServer;
-  let h: HarnessGateway;
-  beforeAll(async () => {
-    t = await startWsServer();
-    h = await startGateway(t);
-  });
+  const t = useServer();
+  const h = useGateway(t);
   afterEach(async () => {
     await closeAllClients();
     h.faults.restore('sync', 'replay');
     h.faults.restore('sync', 'headSeq');
   });
-  afterAll(async () => {
-    await h.close();
-    await t.close();
-  });
 
   it('a sync frame whose replay fails closes the connection with 1011; reconnecting resyncs', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const d = await device(h.url, t.admin, b);
     const start = d.frames[1]!.cursor!;
     const m1 = await t.admin.send(a, single(b), text('one'));
@@ -53,10 +42,9 @@ describe('replay failures', () => {
   });
 
   it('a failed replay at connect closes with 1011 instead of leaving the device unsynced', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const m1 = await t.admin.send(a, single(b), text('one'));
-    const token = await getToken(t.admin, b, 'c1');
+    const token = await t.token(b, 'c1');
 
     h.faults.failNext('sync', 'replay', 1, (args) => args[0] === b);
     const c = new WsClient(wsUrl(h.url, token, 0));
@@ -74,8 +62,7 @@ describe('replay failures', () => {
   });
 
   it('a sync frame during a failing replay is not answered "already syncing" forever', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const d = await device(h.url, t.admin, b);
     const start = d.frames[1]!.cursor!;
     const m1 = await t.admin.send(a, single(b), text('one'));

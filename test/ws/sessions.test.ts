@@ -1,28 +1,12 @@
-import fs from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createUsers, fresh, single } from '../helpers/messages.js';
-import { tempDir, type TestServer } from '../helpers/server.js';
-import {
-  closeAllClients,
-  connectRaw,
-  connectRefused,
-  device,
-  eventually,
-  getToken,
-  memoryCursorStore,
-  sdkDevice,
-  withTimeout,
-  WsClient,
-  wsUrl,
-  startWsServer,
-} from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import { single, text } from '../helpers/messages.js';
+import { closeAllClients, connectRaw, connectRefused, eventually, memoryCursorStore, withTimeout, WsClient, wsUrl } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Sessions: token checks at connect (4001/4000), revocation while connected (4003 with a reason) and
  * the online status routes answered from the connection registry.
  */
-
-const text = (s: string) => ({ type: 1, searchableContent: s, persistFlag: 3 });
 
 interface Session {
   clientId: string;
@@ -33,22 +17,14 @@ interface Session {
 }
 
 describe('sessions and auth', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer();
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   const sessionsOf = async (userId: string): Promise<Session[]> =>
     (await t.admin.ok<{ sessions: Session[] }>('/user/onlinestatus', { userId })).sessions;
 
   it('refuses a missing, unknown or forged token with 4001 (after the upgrade), and no frames', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const good = await getToken(t.admin, u, 'c1');
+    const [u] = await t.users('u');
+    const good = await t.token(u, 'c1');
     const forged = (good[0] === 'A' ? 'B' : 'A') + good.slice(1);
     for (const url of [wsUrl(t.url), wsUrl(t.url, ''), wsUrl(t.url, 'not-a-token'), wsUrl(t.url, forged), wsUrl(t.url, good.slice(0, -1))]) {
       const { info, frames } = await connectRefused(url);
@@ -61,9 +37,8 @@ describe('sessions and auth', () => {
   });
 
   it('refuses a malformed cursor with 4000', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const token = await getToken(t.admin, u, 'c1');
+    const [u] = await t.users('u');
+    const token = await t.token(u, 'c1');
     for (const cursor of ['abc', '-1', '1.5', '', '1e3', ' 1', '0x10']) {
       const { info } = await connectRefused(wsUrl(t.url, token, cursor));
       expect(info.code, `cursor=${cursor}`).toBe(4000);
@@ -71,24 +46,22 @@ describe('sessions and auth', () => {
   });
 
   it('a token revoked by kickoff_client is refused (4001), and the SDK does not retry', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const token = await getToken(t.admin, u, 'c1');
+    const [u] = await t.users('u');
+    const token = await t.token(u, 'c1');
     await t.admin.ok('/user/kickoff_client', { first: u, second: 'c1' });
     expect((await connectRefused(wsUrl(t.url, token))).info.code).toBe(4001);
-    const sdk = sdkDevice(t.url, { token, reconnect: { initialDelayMs: 10 } });
+    const sdk = t.sdk({ token, reconnect: { initialDelayMs: 10 } });
     const err = await sdk.client.connect().catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 4001 });
     expect(sdk.events.filter((e) => e.event === 'disconnected').map((e) => e.data)).toEqual([{ code: 4001, reason: 'unauthorized', reconnecting: false }]);
   });
 
   it('kickoff_client closes only that client’s connections (4003 kicked); its old token is then refused', async () => {
-    const [a, u] = [fresh('a'), fresh('u')];
-    await createUsers(t.admin, a, u);
-    const tok1 = await getToken(t.admin, u, 'phone');
+    const [a, u] = await t.users('a', 'u');
+    const tok1 = await t.token(u, 'phone');
     const phone = await connectRaw(t.url, tok1);
     const phone2 = await connectRaw(t.url, tok1); // the same client twice
-    const desk = await device(t.url, t.admin, u, 'desk');
+    const desk = await t.device(u, 'desk');
     await t.admin.ok('/user/kickoff_client', { first: u, second: 'phone' });
     expect(await withTimeout(phone.closed, 5000, 'phone close')).toEqual({ code: 4003, reason: 'kicked' });
     expect(await withTimeout(phone2.closed, 5000, 'phone2 close')).toEqual({ code: 4003, reason: 'kicked' });
@@ -98,24 +71,22 @@ describe('sessions and auth', () => {
     expect((await connectRefused(wsUrl(t.url, tok1))).info.code).toBe(4001);
     await eventually(async () => (await sessionsOf(u)).map((s) => s.clientId).join() === 'desk', 'only desk online');
     // A new token for the kicked client works again.
-    await device(t.url, t.admin, u, 'phone');
+    await t.device(u, 'phone');
   });
 
   it('kickoff_client without a clientId closes every connection of the user', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const phone = await device(t.url, t.admin, u, 'phone');
-    const desk = await device(t.url, t.admin, u, 'desk');
+    const [u] = await t.users('u');
+    const phone = await t.device(u, 'phone');
+    const desk = await t.device(u, 'desk');
     await t.admin.ok('/user/kickoff_client', { first: u });
     for (const d of [phone, desk]) expect(await withTimeout(d.closed, 5000, 'close')).toEqual({ code: 4003, reason: 'kicked' });
   });
 
   it('a kickoff racing with connects leaves no connection of the revoked token open', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
+    const [u] = await t.users('u');
     const clients: WsClient[] = [];
     // A few rounds, one client id each: connects with its token, and its kickoff fired among them.
-    const tokens = await Promise.all(Array.from({ length: 6 }, (_, r) => getToken(t.admin, u, `racer-${r}`)));
+    const tokens = await Promise.all(Array.from({ length: 6 }, (_, r) => t.token(u, `racer-${r}`)));
     for (let round = 0; round < tokens.length; round++) {
       let kick: Promise<unknown> = Promise.resolve();
       for (let i = 0; i < 40; i++) {
@@ -139,9 +110,8 @@ describe('sessions and auth', () => {
   });
 
   it('answers an upgrade on another path with 404 (no socket)', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const c = new WsClient(wsUrl(t.url, await getToken(t.admin, u, 'c1'), undefined, '/not-ws'));
+    const [u] = await t.users('u');
+    const c = new WsClient(wsUrl(t.url, await t.token(u, 'c1'), undefined, '/not-ws'));
     const status = await withTimeout(
       new Promise<number>((resolve) => c.ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0))),
       5000,
@@ -152,12 +122,11 @@ describe('sessions and auth', () => {
   });
 
   it('update_block_status 2 closes every connection of the user (4003 blocked); old tokens are refused', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const tok1 = await getToken(t.admin, u, 'phone');
-    const tok2 = await getToken(t.admin, u, 'desk');
+    const [u] = await t.users('u');
+    const tok1 = await t.token(u, 'phone');
+    const tok2 = await t.token(u, 'desk');
     const phone = await connectRaw(t.url, tok1);
-    const desk = sdkDevice(t.url, { token: tok2, reconnect: { initialDelayMs: 10 } });
+    const desk = t.sdk({ token: tok2, reconnect: { initialDelayMs: 10 } });
     await desk.client.connect();
     await t.admin.ok('/user/update_block_status', { userId: u, status: 2 });
     expect(await withTimeout(phone.closed, 5000, 'phone close')).toEqual({ code: 4003, reason: 'blocked' });
@@ -167,13 +136,12 @@ describe('sessions and auth', () => {
     // While blocked no new token is issued; unblocked, a fresh one works.
     expect(await t.admin.code('/user/get_token', { userId: u, clientId: 'phone', platform: 1 })).toBe(245);
     await t.admin.ok('/user/update_block_status', { userId: u, status: 0 });
-    await device(t.url, t.admin, u, 'phone');
+    await t.device(u, 'phone');
   });
 
   it('user/destroy closes its connections with 4003 destroyed and its tokens are refused', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
-    const tok = await getToken(t.admin, u, 'phone');
+    const [u] = await t.users('u');
+    const tok = await t.token(u, 'phone');
     const phone = await connectRaw(t.url, tok);
     await t.admin.ok('/user/destroy', { userId: u });
     expect(await withTimeout(phone.closed, 5000, 'close')).toEqual({ code: 4003, reason: 'destroyed' });
@@ -181,11 +149,10 @@ describe('sessions and auth', () => {
   });
 
   it('a device closing normally is removed from onlinestatus', async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
+    const [u] = await t.users('u');
     expect(await sessionsOf(u)).toEqual([]);
-    const phone = await device(t.url, t.admin, u, 'phone', { platform: 2 });
-    const desk = await device(t.url, t.admin, u, 'desk', { platform: 3 });
+    const phone = await t.device(u, 'phone', { platform: 2 });
+    const desk = await t.device(u, 'desk', { platform: 3 });
     const s = (await sessionsOf(u)).sort((x, y) => x.clientId.localeCompare(y.clientId));
     expect(s.map(({ lastSeen: _, ...rest }) => rest)).toEqual([
       { clientId: 'desk', userId: u, platform: 3, status: 0 },
@@ -200,22 +167,14 @@ describe('sessions and auth', () => {
 });
 
 describe('online_count and online_list', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer();
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('count every connected device and page through them', async () => {
     expect(await t.admin.ok('/user/online_count', {})).toEqual([{ node: 1, count: 0 }]);
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const a1 = await device(t.url, t.admin, a, 'a1', { platform: 1 });
-    await device(t.url, t.admin, a, 'a2', { platform: 2 });
-    await device(t.url, t.admin, b, 'b1', { platform: 5 });
+    const [a, b] = await t.users('a', 'b');
+    const a1 = await t.device(a, 'a1', { platform: 1 });
+    await t.device(a, 'a2', { platform: 2 });
+    await t.device(b, 'b1', { platform: 5 });
     expect(await t.admin.ok('/user/online_count', {})).toEqual([{ node: 1, count: 3 }]);
 
     type Page = { userClients: Array<{ userId: string; clientId: string; platform: number }>; totalCount: number; offset: number };
@@ -242,37 +201,30 @@ describe('online_count and online_list', () => {
 });
 
 describe('graceful shutdown', () => {
-  it('closes devices with 1001; the SDK reconnects to the restarted server and resumes from its cursor', async () => {
-    const dataDir = tempDir('sb-ws-restart-');
-    let t = await startWsServer({}, { dataDir });
-    try {
-      const [a, b] = [fresh('a'), fresh('b')];
-      await createUsers(t.admin, a, b);
-      const raw = await device(t.url, t.admin, b, 'raw');
-      const store = memoryCursorStore();
-      const sdk = sdkDevice(t.url, { token: await getToken(t.admin, b, 'sdk'), cursorStore: store, reconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
-      await sdk.client.connect();
-      const m1 = await t.admin.send(a, single(b), text('before'));
-      await sdk.waitMessage(m1.messageUid);
-      const port = new URL(t.url).port;
-      await t.close();
-      expect(await withTimeout(raw.closed, 5000, 'close')).toEqual({ code: 1001, reason: 'server shutting down' });
-      const disc = await sdk.waitFor((e) => e.event === 'disconnected');
-      expect(disc.data).toMatchObject({ code: 1001, reconnecting: true });
-      // A send while disconnected waits and goes out after the reconnect.
-      const pending = sdk.client.send(single(a), text('sent while offline'));
+  const t = useServer();
 
-      t = await startWsServer({ port: Number(port) }, { dataDir });
-      const sent = await withTimeout(pending, 10_000, 'the pending send');
-      expect(sent.duplicate).toBe(false);
-      const m2 = await t.admin.send(a, single(b), text('after'));
-      await sdk.waitMessage(m2.messageUid, { timeoutMs: 10_000 });
-      expect(sdk.messageUids()).toEqual([m1.messageUid, sent.messageUid, m2.messageUid]);
-      expect(store.value).toBeGreaterThan(0);
-    } finally {
-      await closeAllClients();
-      await t.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    }
+  it('closes devices with 1001; the SDK reconnects to the restarted server and resumes from its cursor', async () => {
+    const [a, b] = await t.users('a', 'b');
+    const raw = await t.device(b, 'raw');
+    const store = memoryCursorStore();
+    const sdk = t.sdk({ token: await t.token(b, 'sdk'), cursorStore: store, reconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
+    await sdk.client.connect();
+    const m1 = await t.admin.send(a, single(b), text('before'));
+    await sdk.waitMessage(m1.messageUid);
+    await t.stop();
+    expect(await withTimeout(raw.closed, 5000, 'close')).toEqual({ code: 1001, reason: 'server shutting down' });
+    const disc = await sdk.waitFor((e) => e.event === 'disconnected');
+    expect(disc.data).toMatchObject({ code: 1001, reconnecting: true });
+    // A send while disconnected waits and goes out after the reconnect.
+    const pending = sdk.client.send(single(a), text('sent while offline'));
+
+    // The same port and data: the SDK's URL and cursor stay valid.
+    await t.restart();
+    const sent = await withTimeout(pending, 10_000, 'the pending send');
+    expect(sent.duplicate).toBe(false);
+    const m2 = await t.admin.send(a, single(b), text('after'));
+    await sdk.waitMessage(m2.messageUid, { timeoutMs: 10_000 });
+    expect(sdk.messageUids()).toEqual([m1.messageUid, sent.messageUid, m2.messageUid]);
+    expect(store.value).toBeGreaterThan(0);
   });
 });

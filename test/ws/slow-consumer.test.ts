@@ -1,7 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createUsers, fresh } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, connectRaw, device, getToken, isIncreasing, withTimeout, startWsServer } from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import { connectRaw, isIncreasing, withTimeout } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Back-pressure: a device that stops reading is closed once its send buffer passes
@@ -10,20 +9,12 @@ import { closeAllClients, connectRaw, device, getToken, isIncreasing, withTimeou
  */
 
 describe('a device that never reads (maxBufferedBytes 64 KiB)', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer({ gateway: { maxBufferedBytes: 65536 } });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer({ gateway: { maxBufferedBytes: 65536 } });
 
   it('is closed with 4009 while a reading device of another user gets everything; it then resyncs from its cursor', async () => {
-    const [a, slow, fast] = [fresh('a'), fresh('slow'), fresh('fast')];
-    await createUsers(t.admin, a, slow, fast);
-    const sd = await device(t.url, t.admin, slow, 'slow-1');
-    const fd = await device(t.url, t.admin, fast, 'fast-1');
+    const [a, slow, fast] = await t.users('a', 'slow', 'fast');
+    const sd = await t.device(slow, 'slow-1');
+    const fd = await t.device(fast, 'fast-1');
     // Stop reading: the kernel buffers fill, then the server-side send buffer.
     sd.ws.pause();
 
@@ -62,7 +53,7 @@ describe('a device that never reads (maxBufferedBytes 64 KiB)', () => {
     const last = sd.lastCursor!;
 
     // Reconnecting with its last cursor replays the rest, once, in order.
-    const again = await connectRaw(t.url, await getToken(t.admin, slow, 'slow-1'), { cursor: last, waitSynced: false });
+    const again = await connectRaw(t.url, await t.token(slow, 'slow-1'), { cursor: last, waitSynced: false });
     await again.waitType('synced', undefined, { timeoutMs: 20_000 });
     expect([...got, ...again.messageUids()]).toEqual(sent);
     expect(isIncreasing(again.frames.filter((f) => f.type === 'message').map((f) => f.cursor!))).toBe(true);
@@ -71,19 +62,11 @@ describe('a device that never reads (maxBufferedBytes 64 KiB)', () => {
 });
 
 describe('a long absence of large messages (default gateway settings)', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer();
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('is replayed under flow control: no 4009 although the missed bytes far exceed maxBufferedBytes', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const d1 = await device(t.url, t.admin, b, 'b1');
+    const [a, b] = await t.users('a', 'b');
+    const d1 = await t.device(b, 'b1');
     const last = d1.frames[1]!.cursor!;
     await d1.close();
     // 240 messages of 32 KiB (~7.5 MiB) while away: several times the 1 MiB cap and the socket buffers.
@@ -95,7 +78,7 @@ describe('a long absence of large messages (default gateway settings)', () => {
       );
       sent.push(...batch.map((r) => r.messageUid).sort((x, y) => x - y));
     }
-    const d2 = await connectRaw(t.url, await getToken(t.admin, b, 'b1'), { cursor: last, waitSynced: false });
+    const d2 = await connectRaw(t.url, await t.token(b, 'b1'), { cursor: last, waitSynced: false });
     await d2.waitType('synced', undefined, { timeoutMs: 20_000 });
     expect(d2.messageUids()).toEqual(sent);
     expect(d2.closeInfo).toBeUndefined();

@@ -1,26 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { channel, createUsers, fresh, getOne, group, single, type SendResult } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import {
-  closeAllClients,
-  cursorsOf,
-  device,
-  getToken,
-  isIncreasing,
-  isNonDecreasing,
-  connectRaw,
-  type Frame,
-  type WsClient,
-  startWsServer,
-} from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import { channel, createUsers, fresh, getOne, group, single, type SendResult, text } from '../helpers/messages.js';
+import { cursorsOf, isIncreasing, isNonDecreasing, connectRaw, type Frame, type WsClient } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * Cursors and offline sync: a device resuming from its last cursor receives exactly what happened to
  * its user since — new messages, recalls, updates, deletes, clears and conversation deletes — in
  * order, once; cursor=0 gives the retained history as its current state.
  */
-
-const text = (s: string, extra: Record<string, unknown> = {}) => ({ type: 1, searchableContent: s, persistFlag: 3, ...extra });
 
 /** Frames between hello and synced (the replay), asserting the framing around them. */
 function replayOf(c: WsClient): Frame[] {
@@ -52,28 +39,20 @@ function describeFrame(f: Frame): string {
 }
 
 describe('cursors and offline sync', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer();
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer();
 
   it('without a cursor a device gets only new events; with cursor=0 the history then synced', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const old: SendResult[] = [];
     for (let i = 0; i < 3; i++) old.push(await t.admin.send(a, single(b), text(`old ${i}`)));
 
-    const live = await device(t.url, t.admin, b, 'b-live');
+    const live = await t.device(b, 'b-live');
     expect(live.frames.map((f) => f.type)).toEqual(['hello', 'synced']);
     const fresh1 = await t.admin.send(a, single(b), text('new'));
     await live.waitMessage(fresh1.messageUid);
     expect(live.messageUids()).toEqual([fresh1.messageUid]);
 
-    const full = await device(t.url, t.admin, b, 'b-full', { cursor: 0 });
+    const full = await t.device(b, 'b-full', { cursor: 0 });
     const replay = replayOf(full);
     expect(replay.map((f) => f['message']?.messageId)).toEqual([...old.map((r) => r.messageUid), fresh1.messageUid]);
     for (const f of replay) expect(f['message']).toEqual(await getOne(t.admin, f['message'].messageId));
@@ -86,8 +65,7 @@ describe('cursors and offline sync', () => {
   });
 
   it('cursor=0 replays current state: recalled as type 80 (then its recall), deleted never, updated with new content', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const rec = await t.admin.send(a, single(b), text('to recall'));
     const del = await t.admin.send(a, single(b), text('to delete'));
     const upd = await t.admin.send(a, single(b), text('to update'));
@@ -96,7 +74,7 @@ describe('cursors and offline sync', () => {
     await t.admin.ok('/message/delete', { messageUid: del.messageUid });
     await t.admin.ok('/message/update', { messageUid: upd.messageUid, payload: text('updated!'), distribute: 1 });
 
-    const d = await device(t.url, t.admin, b, 'b1', { cursor: 0 });
+    const d = await t.device(b, 'b1', { cursor: 0 });
     const replay = replayOf(d);
     expect(replay.map(describeFrame)).toEqual([
       `message ${rec.messageUid} 80:`,
@@ -116,14 +94,13 @@ describe('cursors and offline sync', () => {
   });
 
   it('cursors never decrease across every frame type on a connection', async () => {
-    const [a, b, c] = [fresh('a'), fresh('b'), fresh('c')];
-    await createUsers(t.admin, a, b, c);
+    const [a, b, c] = await t.users('a', 'b', 'c');
     const g = fresh('g');
     await t.admin.createGroup(g, a, [b, c]);
     const seed = await t.admin.send(a, single(b), text('seed'));
-    const watcher = await device(t.url, t.admin, b, 'b-watch', { cursor: 0 });
-    const other = await device(t.url, t.admin, b, 'b-other');
-    const ad = await device(t.url, t.admin, a, 'a1');
+    const watcher = await t.device(b, 'b-watch', { cursor: 0 });
+    const other = await t.device(b, 'b-other');
+    const ad = await t.device(a, 'a1');
 
     const m1 = await t.admin.send(a, single(b), text('one'));
     const gm = await t.admin.send(c, group(g), text('group'));
@@ -155,13 +132,12 @@ describe('cursors and offline sync', () => {
   });
 
   it('offline → online: exactly the events after the cursor, in order, once', async () => {
-    const [a, b, c] = [fresh('a'), fresh('b'), fresh('c')];
-    await createUsers(t.admin, a, b, c);
+    const [a, b, c] = await t.users('a', 'b', 'c');
     const g = fresh('g');
     await t.admin.createGroup(g, a, [b, c]);
 
     // Online: a few messages arrive live.
-    const d1 = await device(t.url, t.admin, b, 'b-phone');
+    const d1 = await t.device(b, 'b-phone');
     const m1 = await t.admin.send(a, single(b), text('m1'));
     const m2 = await t.admin.send(a, single(b), text('m2'));
     const m3 = await t.admin.send(a, single(b), text('m3'));
@@ -187,7 +163,7 @@ describe('cursors and offline sync', () => {
     await t.admin.ok('/conversation/delete', { userId: b, conversation: group(g) });
     const m6 = await t.admin.send(a, single(b), text('m6'));
 
-    const d2 = await device(t.url, t.admin, b, 'b-phone', { cursor: last });
+    const d2 = await t.device(b, 'b-phone', { cursor: last });
     const replay = replayOf(d2);
     expect(replay.map(describeFrame)).toEqual([
       `message ${m4.messageUid} 80:`,
@@ -215,7 +191,7 @@ describe('cursors and offline sync', () => {
     expect(d2.frames.slice(replay.length + 2).map((f) => f.type)).toEqual(['message']);
 
     // Resuming from the synced cursor of an up-to-date device replays nothing.
-    const d3 = await device(t.url, t.admin, b, 'b-tablet', { cursor: f7.cursor });
+    const d3 = await t.device(b, 'b-tablet', { cursor: f7.cursor });
     expect(d3.frames.map((f) => f.type)).toEqual(['hello', 'synced']);
     expect(d3.frames[1]!.cursor).toBe(f7.cursor);
   });
@@ -232,7 +208,7 @@ describe('cursors and offline sync', () => {
     await t.admin.ok('/channel/create', { owner: a, name: 'ch', targetId: ch });
     for (const u of [b, ...crowd]) await t.admin.ok('/channel/subscribe', { channelId: ch, userId: u, subscribe: 1 });
 
-    const d1 = await device(t.url, t.admin, b, 'b1');
+    const d1 = await t.device(b, 'b1');
     const last = d1.frames[1]!.cursor!;
     await d1.close();
     const sent: number[] = [];
@@ -244,7 +220,7 @@ describe('cursors and offline sync', () => {
     sent.push((await t.admin.ok<{ messageUid: number }>('/message/broadcast', { sender: a, payload: text('broadcast') })).messageUid);
     sent.push((await t.admin.send(b, group(big), text('own big group message'))).messageUid);
 
-    const d2 = await connectRaw(t.url, await getToken(t.admin, b, 'b1'), { cursor: last });
+    const d2 = await connectRaw(t.url, await t.token(b, 'b1'), { cursor: last });
     const replay = replayOf(d2);
     expect(replay.map((f) => f['message']?.messageId)).toEqual(sent);
     for (const f of replay) expect(f['message']).toEqual(await getOne(t.admin, f['message'].messageId));
@@ -252,9 +228,8 @@ describe('cursors and offline sync', () => {
   });
 
   it('a sync frame on a live connection replays from the given cursor and ends with synced', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const d = await device(t.url, t.admin, b, 'b1');
+    const [a, b] = await t.users('a', 'b');
+    const d = await t.device(b, 'b1');
     const start = d.frames[1]!.cursor!;
     const r1 = await t.admin.send(a, single(b), text('one'));
     const r2 = await t.admin.send(a, single(b), text('two'));
@@ -272,19 +247,11 @@ describe('cursors and offline sync', () => {
 });
 
 describe('a long absence (replayPageSize 50)', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer({ gateway: { replayPageSize: 50 } });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer({ gateway: { replayPageSize: 50 } });
 
   it('replays ~600 missed messages (more bytes than the send-buffer cap) in order, once, with live ones interleaved correctly', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
-    const d1 = await device(t.url, t.admin, b, 'b1');
+    const [a, b] = await t.users('a', 'b');
+    const d1 = await t.device(b, 'b1');
     const last = d1.frames[1]!.cursor!;
     await d1.close();
 
@@ -300,7 +267,7 @@ describe('a long absence (replayPageSize 50)', () => {
     }
     const expected = [...sent].sort((x, y) => x - y);
 
-    const d2 = await connectRaw(t.url, await getToken(t.admin, b, 'b1'), { cursor: last, waitSynced: false });
+    const d2 = await connectRaw(t.url, await t.token(b, 'b1'), { cursor: last, waitSynced: false });
     await d2.waitType('hello');
     // Live messages while the replay runs: they must come once, after what precedes them.
     const liveOnes: number[] = [];
@@ -318,10 +285,9 @@ describe('a long absence (replayPageSize 50)', () => {
   });
 
   it('a transparent message arriving during the replay is delivered with a cursor that does not go back', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     for (let i = 0; i < 600; i += 20) await Promise.all(Array.from({ length: 20 }, (_, k) => t.admin.send(a, single(b), text(`old ${i + k}`))));
-    const d = await connectRaw(t.url, await getToken(t.admin, b, 'b1'), { cursor: 0, waitSynced: false });
+    const d = await connectRaw(t.url, await t.token(b, 'b1'), { cursor: 0, waitSynced: false });
     await d.waitType('hello');
     const typing = await t.admin.send(a, single(b), text('typing', { persistFlag: 4 }));
     await d.waitType('synced', undefined, { timeoutMs: 20_000 });
@@ -336,24 +302,16 @@ describe('a long absence (replayPageSize 50)', () => {
 });
 
 describe('live events overflowing the hold buffer during a replay (replayPageSize 5, liveBufferMax 10)', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer({ gateway: { replayPageSize: 5, liveBufferMax: 10 } });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer({ gateway: { replayPageSize: 5, liveBufferMax: 10 } });
 
   it('still delivers every message once and in order', async () => {
-    const [a, b] = [fresh('a'), fresh('b')];
-    await createUsers(t.admin, a, b);
+    const [a, b] = await t.users('a', 'b');
     const sent: number[] = [];
     for (let i = 0; i < 300; i += 20) {
       const batch = await Promise.all(Array.from({ length: 20 }, (_, k) => t.admin.send(a, single(b), text(`old ${i + k}`))));
       sent.push(...batch.map((r) => r.messageUid).sort((x, y) => x - y));
     }
-    const d = await connectRaw(t.url, await getToken(t.admin, b, 'b1'), { cursor: 0, waitSynced: false });
+    const d = await connectRaw(t.url, await t.token(b, 'b1'), { cursor: 0, waitSynced: false });
     await d.waitType('hello');
     // 60 live messages, 20 at a time, while the replay crawls through 60 pages.
     for (let i = 0; i < 60; i += 20) {

@@ -1,7 +1,6 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createUsers, fresh } from '../helpers/messages.js';
-import type { TestServer } from '../helpers/server.js';
-import { closeAllClients, getToken, startWsServer, withTimeout, WsClient, wsUrl, type CloseInfo, type Frame } from '../helpers/ws-client.js';
+import { describe, expect, it } from 'vitest';
+import { withTimeout, WsClient, wsUrl, type CloseInfo, type Frame } from '../helpers/ws-client.js';
+import { useServer } from '../helpers/use-server.js';
 
 /**
  * An expired token is refused over /ws with 4001, like an unknown one. The token lives for 2 s
@@ -27,20 +26,12 @@ async function attempt(url: string): Promise<{ accepted: true } | { accepted: fa
 }
 
 describe('token expiry over /ws', () => {
-  let t: TestServer;
-  beforeAll(async () => {
-    t = await startWsServer({ tokens: { ttlSeconds: TTL_SECONDS } });
-  });
-  afterEach(closeAllClients);
-  afterAll(async () => {
-    await t.close();
-  });
+  const t = useServer({ tokens: { ttlSeconds: TTL_SECONDS } });
 
   it(`a token older than tokens.ttlSeconds (${TTL_SECONDS} s) is refused with 4001 and no frames`, { timeout: (TTL_SECONDS + 30) * 1000 }, async () => {
-    const u = fresh('u');
-    await createUsers(t.admin, u);
+    const [u] = await t.users('u');
     const issuedAt = Date.now();
-    const token = await getToken(t.admin, u, 'c1');
+    const token = await t.token(u, 'c1');
     const url = wsUrl(t.url, token);
     expect((await attempt(url)).accepted).toBe(true);
 
@@ -59,7 +50,7 @@ describe('token expiry over /ws', () => {
     expect(refusal.frames).toEqual([]);
 
     // A fresh token of the same client works: only the expired one is refused.
-    const fresh2 = await getToken(t.admin, u, 'c1');
+    const fresh2 = await t.token(u, 'c1');
     expect((await attempt(wsUrl(t.url, fresh2))).accepted).toBe(true);
   });
 });

@@ -1,0 +1,5 @@
+import { eachStoreBackend } from '../helpers/backends.js';
+import { outboxContract } from './outbox.contract.js';
+
+// The outbox contract on every store backend (test/helpers/backends.ts lists them).
+eachStoreBackend((name, open) => outboxContract(name, open));
