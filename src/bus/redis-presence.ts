@@ -210,6 +210,8 @@ export class RedisPresence implements Presence {
 
   /** Replace everything Redis holds for this node by what it really has. */
   private async rewrite(): Promise<void> {
+    // Listed as live first, so that no reader sees its sessions without their node.
+    await this.redis.zadd(`${this.P}nodes`, Date.now() + this.ttlMs, this.nodeKey);
     await this.redis.sbReap(`${this.P}nodes`, String(Date.now()), this.P, this.nodeKey);
     const all = [...this.mine.values()];
     for (let i = 0; i < all.length; i += 1000) {
