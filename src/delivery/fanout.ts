@@ -117,7 +117,10 @@ export class Fanout {
     if (this.stopped) return;
     try {
       if (e.type === 'sync') this.reorder.offer(e.event.seq, origin?.publisher ?? '', e);
-      else this.accept(e);
+      else {
+        this.reorder.note(origin?.publisher ?? '');
+        this.accept(e);
+      }
     } catch (err) {
       this.log.error({ err }, 'fan-out of a bus event failed');
     }

@@ -32,11 +32,16 @@ export class Reorder<T> {
     return this.held.length;
   }
 
+  /** Any event from `publisher` (cursor events and others): tells whether several nodes are publishing. */
+  note(publisher: string, now = this.now()): void {
+    if (this.windowMs > 0 && this.lastPublisher !== undefined && publisher !== this.lastPublisher) this.mixedUntil = now + this.mixedForMs;
+    this.lastPublisher = publisher;
+  }
+
   offer(seq: number, publisher: string, item: T): void {
     if (this.stopped) return;
     const now = this.now();
-    if (this.windowMs > 0 && this.lastPublisher !== undefined && publisher !== this.lastPublisher) this.mixedUntil = now + this.mixedForMs;
-    this.lastPublisher = publisher;
+    this.note(publisher, now);
     if (this.held.length === 0 && now >= this.mixedUntil) {
       this.release(item);
       return;
