@@ -71,6 +71,8 @@ export class Gateway {
   private readonly unsubscribeGaps: () => void;
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
+  /** Each connection's token, checked again after missed bus traffic (a revocation may have been lost). */
+  private readonly tokens = new WeakMap<ClientConnection, string>();
 
   constructor(
     private readonly hub: Hub,
@@ -215,6 +217,7 @@ export class Gateway {
     const conn = (upgraded.conn = new ClientConnection(ws, rec.userId, rec.clientId, rec.platform, since, req.socket.remoteAddress ?? '', this.settings));
     // Registered before replay starts, so no event published meanwhile is missed.
     this.registry.add(conn);
+    if (token) this.tokens.set(conn, token);
     this.presence.connected(conn.session, info(conn, this.nodeId));
     this.hints.track(conn.userId);
     this.metrics.connections(this.registry.size);
@@ -270,7 +273,20 @@ export class Gateway {
         this.log.error({ err, userId: c.userId }, 'resyncing a connection after missed bus traffic failed');
         c.close(CloseCode.resync, 'resync: reconnect with your cursor');
       }
+      this.recheck(c);
     }
+  }
+
+  /** A `session.revoke` may have been among the missed events: a connection whose token is no longer valid is closed (4003). */
+  private recheck(c: ClientConnection): void {
+    const token = this.tokens.get(c);
+    if (!token) return;
+    this.hub.users.verifyToken(token).then(
+      (rec) => {
+        if (!rec) c.close(CloseCode.revoked, 'revoked');
+      },
+      (err: unknown) => this.log.warn({ err, userId: c.userId }, 'checking a token after missed bus traffic failed; the connection stays'),
+    );
   }
 
   /** A timer callback: nothing may throw out of it (one connection's failure must not skip the rest). */

@@ -44,6 +44,19 @@ function next(bus: RedisBus, pred: (e: HubEvent) => boolean): Promise<HubEvent> 
   });
 }
 
+/** Kill `bus`'s subscription connection on the shared Redis (found by its connection name). */
+async function killSubscription(bus: RedisBus): Promise<void> {
+  const admin = new Redis(redisUrl);
+  try {
+    const list = (await admin.client('LIST')) as string;
+    const line = list.split('\n').find((l) => l.includes(`name=switchboard-bus-sub-${bus.publisher}`));
+    if (!line) throw new Error('the subscription connection is not listed');
+    await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(line)![1]!);
+  } finally {
+    admin.disconnect();
+  }
+}
+
 describe('a cluster of two nodes over Redis', () => {
   const t = useServer({ bus: { url: redisUrl, prefix, heartbeatMs: 200 } });
   let b: ClusterNode;
@@ -142,6 +155,15 @@ describe('a cluster of two nodes over Redis', () => {
     expect((await ask(d, { type: 'send', conv: group(g), payload: text('unmuted') })).type).toBe('sent');
   });
 
+  it('a revocation among the missed traffic: the device on node B is closed (4003) once B notices the gap', async () => {
+    const [gail] = [fresh('gail')];
+    await createUsers(t.admin, gail);
+    const d = await device(b.url, t.admin, gail, 'gail-phone');
+    await silentHub().hub.users.kickoff(gail, 'gail-phone'); // tokens revoked in the store; the revoke never published
+    await killSubscription(b.bus);
+    expect((await d.closed).code).toBe(4003);
+  });
+
   it('missed bus traffic (node B’s subscription killed): B’s devices resync from their cursors and get what was never published to them', async () => {
     const [sender, rcpt] = [fresh('s'), fresh('r')];
     await createUsers(t.admin, sender, rcpt);
@@ -153,14 +175,7 @@ describe('a cluster of two nodes over Redis', () => {
     const lost = await silent.hub.messages.send({ sender, conv: single(rcpt), payload: normalizePayload(text('lost on the way')) });
     const gaps: string[] = [];
     b.bus.onGap((g) => gaps.push(g.reason));
-    const admin = new Redis(redisUrl);
-    try {
-      const list = (await admin.client('LIST')) as string;
-      const line = list.split('\n').find((l) => l.includes(`name=switchboard-bus-sub-${b.bus.publisher}`))!;
-      await admin.client('KILL', 'ID', /\bid=(\d+)/.exec(line)![1]!);
-    } finally {
-      admin.disconnect();
-    }
+    await killSubscription(b.bus);
     const got = await d.waitMessage(lost.message.uid);
     expect(gaps).toContain('reconnect');
     expect(got['cursor']).toBe(silent.events[0]!.event.seq);
