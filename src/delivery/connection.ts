@@ -22,8 +22,8 @@ import {
 import type { Session } from './registry.js';
 import { closeWithDeadline } from './ws-guard.js';
 
-/** Live cursors remembered per connection to tell a late event from one already sent. */
-const MAX_LIVE_TRACKED = 1024;
+/** Live cursors remembered per connection (512 bytes) to tell a late event from one already sent. */
+const LIVE_RING = 64;
 
 /** Settings shared by every connection of a gateway. */
 export interface ConnectionSettings {
@@ -64,11 +64,13 @@ export class ClientConnection implements Session {
   /** Every event of this user up to this cursor was read from the store (replay) or is older than the connection. */
   private coveredTo = 0;
   /**
-   * Cursors above `coveredTo` sent live (bounded: the oldest are forgotten, and then treated as sent).
-   * A live event at or below `lastSeq` that is not here arrived late — published by another node after
-   * a later event — and is sent rather than dropped (see push).
+   * The last cursors sent live (a ring, allocated on the first live event). A live event at or below
+   * `lastSeq` and above `coveredTo` that is not here arrived late — published by another node after a
+   * later event — and is sent rather than dropped (see push). One older than the ring is sent too:
+   * a rare repeat is preferred to a loss.
    */
-  private readonly liveSent = new Set<number>();
+  private ring: Float64Array | null = null;
+  private ringPos = 0;
   /** Events that arrived after a later one and were sent late (tests, diagnostics). */
   lateEvents = 0;
   /** Heartbeat: set by any pong or frame, cleared by each ping round. */
@@ -205,6 +207,7 @@ export class ClientConnection implements Session {
       if (h.seq === 0) this.write(transparentFrame(this.lastSeq, h.frame));
       else if (h.seq > this.lastSeq) {
         this.lastSeq = h.seq;
+        this.sentLive(h.seq);
         this.write(h.frame);
       }
     }
@@ -216,11 +219,19 @@ export class ClientConnection implements Session {
     }
   }
 
-  /** The store was read up to `seq` for this user: live events up to it are no longer tracked. */
+  /** The store was read up to `seq` for this user (or the device has everything up to it). */
   private covered(seq: number): void {
-    if (seq <= this.coveredTo) return;
-    this.coveredTo = seq;
-    for (const s of this.liveSent) if (s <= seq) this.liveSent.delete(s);
+    if (seq > this.coveredTo) this.coveredTo = seq;
+  }
+
+  private sentLive(seq: number): void {
+    this.ring ??= new Float64Array(LIVE_RING);
+    this.ring[this.ringPos] = seq;
+    this.ringPos = (this.ringPos + 1) % LIVE_RING;
+  }
+
+  private wasSentLive(seq: number): boolean {
+    return this.ring !== null && this.ring.includes(seq);
   }
 
   private sendReplayed(e: SyncEvent): Promise<void> {
@@ -248,9 +259,9 @@ export class ClientConnection implements Session {
       // Already sent (by replay, or live) — or late: another node published it after a later event
       // this connection already sent. A late event is sent now, with the current cursor (cursors never
       // decrease), rather than lost.
-      if (seq <= this.coveredTo || this.liveSent.has(seq)) return false;
+      if (seq <= this.coveredTo || this.wasSentLive(seq)) return false;
       this.lateEvents++;
-      this.liveSent.add(seq);
+      this.sentLive(seq);
       // A recall or update whose content depends on the reader cannot be read back by replay (the
       // cursor is past it): it goes without its content, as a notice that the message changed.
       return this.write(eventFrame(userView ? { ...ev, seq: this.lastSeq, message: undefined } : { ...ev, seq: this.lastSeq }));
@@ -266,15 +277,6 @@ export class ClientConnection implements Session {
     this.lastSeq = seq;
     this.sentLive(seq);
     return this.write(text);
-  }
-
-  private sentLive(seq: number): void {
-    this.liveSent.add(seq);
-    if (this.liveSent.size > MAX_LIVE_TRACKED) {
-      // Forget the oldest half; they count as covered from now on.
-      const sorted = [...this.liveSent].sort((a, b) => a - b);
-      this.covered(sorted[sorted.length >> 1]!);
-    }
   }
 
   /**

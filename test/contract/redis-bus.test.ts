@@ -234,6 +234,25 @@ describe('RedisBus: several nodes', () => {
     await onA.received('back');
   });
 
+  it('a subscription that stops hearing anything, even its own heartbeats (CLIENT PAUSE), is reconnected: a gap', async () => {
+    privateRedis = await startPrivateRedis();
+    const prefix = testPrefix();
+    const errors: string[] = [];
+    const b = await openRedisBus(privateRedis.url, prefix, { heartbeatMs: 100, onError: (_e, what) => errors.push(what) });
+    opened.push(b);
+    const a = await node(prefix, privateRedis.url);
+    const onB = new Watch(b);
+    await a.publish(ev('before'));
+    await onB.received('before');
+    const admin = await client(privateRedis.url);
+    await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+    await onB.until(() => onB.gaps.length > 0, 'the gap after the pause');
+    expect(errors).toContain('redis bus: stale');
+    expect(onB.gaps[0]!.reason).toBe('reconnect');
+    await a.publish(ev('after'));
+    await onB.received('after');
+  });
+
   it('close() ends cleanly: no more deliveries, publish is a no-op, and a second close is harmless', async () => {
     const prefix = fresh();
     const a = await node(prefix);
