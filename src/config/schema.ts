@@ -98,6 +98,40 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    bus: Type.Object(
+      {
+        url: Type.Optional(
+          Type.String({
+            pattern: '^rediss?://',
+            description: 'redis://[user:password@]host:port[/db] (rediss:// for TLS): the Redis bus and cluster-wide presence; unset: the in-process bus (one node).',
+          }),
+        ),
+        prefix: Type.String({
+          default: 'switchboard:',
+          maxLength: 128,
+          description: 'Prefix of every Redis key and channel; nodes of one cluster share it, other clusters on the same Redis use another.',
+        }),
+        heartbeatMs: Type.Integer({
+          default: 1000,
+          minimum: 50,
+          maximum: 60000,
+          description: "Each node announces its last bus sequence number this often; a subscription silent for 3 heartbeats is reconnected (missed traffic).",
+        }),
+        reorderWindowMs: Type.Integer({
+          default: 50,
+          minimum: 0,
+          maximum: 5000,
+          description: 'While several nodes publish, device events are held this long and put back in cursor order (0: off).',
+        }),
+        presenceTtlMs: Type.Integer({
+          default: 15000,
+          minimum: 1000,
+          description: "A node that stops refreshing its presence entry for this long (killed) drops out of the online status.",
+        }),
+        connectTimeoutMs: Type.Integer({ default: 10000, minimum: 100, maximum: 600000, description: 'Start-up fails when Redis cannot be reached within this.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     messaging: Type.Object(
       {
         inlineFanoutMax: Type.Integer({

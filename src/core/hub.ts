@@ -47,6 +47,7 @@ export class Hub {
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeGaps: () => void;
 
   constructor(
     readonly store: Store,
@@ -63,6 +64,13 @@ export class Hub {
       this.peers.handle(e);
       this.chatrooms.handle(e);
     });
+    // Missed bus traffic may include invalidations: every cache of the core is dropped and reloads.
+    this.unsubscribeGaps =
+      bus.onGap?.(() => {
+        this.rules.invalidateAll();
+        this.peers.invalidateAll();
+        this.chatrooms.invalidateAll();
+      }) ?? (() => undefined);
     this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms });
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
@@ -75,5 +83,6 @@ export class Hub {
   /** Stop listening to the bus (the store and the bus are closed by their owner). */
   close(): void {
     this.unsubscribe();
+    this.unsubscribeGaps();
   }
 }
