@@ -91,6 +91,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     effects: [new TencentCallbacks(targets, store, log)],
     redeliverer: settler,
     chatroomMembership: new MemoryChatroomMembership(),
+    strictAdminSend: config.admin.strictSend,
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from

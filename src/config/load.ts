@@ -40,6 +40,7 @@ export const BINDINGS: Binding[] = [
   { path: 'admin.rateLimitPerSecond', kind: 'number', env: ['SWITCHBOARD_ADMIN_RATE_LIMIT'] },
   { path: 'admin.rateLimitBurst', kind: 'int', env: ['SWITCHBOARD_ADMIN_RATE_BURST'] },
   { path: 'admin.bodyLimitBytes', kind: 'int', env: ['SWITCHBOARD_ADMIN_BODY_LIMIT'] },
+  { path: 'admin.strictSend', kind: 'bool', env: ['SWITCHBOARD_ADMIN_STRICT_SEND'] },
   { path: 'store.file', kind: 'string', env: ['SWITCHBOARD_DB_FILE'], flag: 'db' },
   { path: 'store.synchronous', kind: 'string', env: ['SWITCHBOARD_SYNCHRONOUS'], flag: 'synchronous' },
   { path: 'store.writerThread', kind: 'bool', env: ['SWITCHBOARD_STORE_THREAD'] },

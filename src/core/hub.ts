@@ -31,6 +31,8 @@ export interface HubOptions {
   rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
   /** Who is in which chatroom (in memory on one node, shared in a cluster); without it, chatroom joins and device sends answer 254. */
   chatroomMembership?: ChatroomMembership;
+  /** Check admin sends like device sends (config admin.strictSend); default false: trusted, as in Wildfire. */
+  strictAdminSend?: boolean;
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -63,7 +65,7 @@ export class Hub {
       this.peers.handle(e);
       this.chatrooms.handle(e);
     });
-    this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms });
+    this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms, strictAdminSend: opts.strictAdminSend ?? false });
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);

@@ -64,6 +64,8 @@ export interface StoredMessage {
 }
 
 export const UserStatus = { normal: 0, muted: 1, blocked: 2 } as const;
+/** Wildfire's user types: 0 normal, 1 robot, 2 thing (device), 3 … , 100 admin. */
+export const UserType = { normal: 0, robot: 1, thing: 2, admin: 100 } as const;
 export type UserRole = 'user' | 'operator';
 
 export interface User {

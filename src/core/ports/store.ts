@@ -96,6 +96,8 @@ export interface UserStore {
   destroyUser(userId: string): Promise<DestroyedUser>;
   getUser(by: UserLookup): Promise<User | null>;
   getUsers(userIds: string[]): Promise<User[]>;
+  /** Every user with this (non-empty) email, oldest first, at most `limit`. */
+  usersByEmail(email: string, limit: number): Promise<User[]>;
   listUsers(offset: number, count: number): Promise<User[]>;
   countUsers(): Promise<number>;
   /** 0 normal, 1 muted, 2 blocked; blocking revokes every token of the user. Throws not_exist. */
@@ -109,7 +111,11 @@ export interface UserStore {
 // ---------------------------------------------------------------- tokens
 
 export interface TokenStore {
-  /** Store a token hash. Throws not_exist for an unknown user, user_blocked for a blocked one. */
+  /**
+   * Store a token hash. Throws user_blocked for a blocked user. A user id that does not exist is
+   * accepted (Wildfire issues tokens for any id): the token is stored and is usable (findToken finds
+   * it) but a device presenting it is refused until a user with that id is created.
+   */
   insertToken(hash: string, record: TokenRecord): Promise<void>;
   /** The live record of a token hash, or null (unknown, revoked or expired at `now`). */
   findToken(hash: string, now: number): Promise<TokenRecord | null>;
@@ -289,6 +295,12 @@ export interface MessageDraft {
   clientMsgId?: string;
   /** System notifications (group events) skip the sender's membership and mute checks. */
   system?: boolean;
+  /**
+   * Trusted sends (the admin API unless admin.strictSend): the sender is not checked (it may be
+   * blocked, muted, not a member, or never created); only the conversation's target must exist (the
+   * user of a single chat, the group, the channel; multicast targets).
+   */
+  trusted?: boolean;
   /** Outbox jobs committed with the message (message key and unread counts filled in). */
   effects?: EffectSpec[];
   /** Check and give a uid, but store nothing (a before-send hook dropped it). */

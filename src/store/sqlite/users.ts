@@ -215,6 +215,14 @@ export class SqliteUsers implements UserStore {
     });
   }
 
+  usersByEmail(email: string, limit: number): Promise<User[]> {
+    return this.ctx.read(() =>
+      email === ''
+        ? []
+        : (this.ctx.stmt(`SELECT ${USER_COLS} FROM users WHERE email = ? AND email <> '' ORDER BY rowid LIMIT ?`).all(email, limit) as UserRow[]).map(toUser),
+    );
+  }
+
   getUsers(userIds: string[]): Promise<User[]> {
     return this.ctx.read(() => {
       const out: User[] = [];
@@ -277,8 +285,8 @@ export class SqliteTokens implements TokenStore {
 
   insertToken(hash: string, rec: TokenRecord): Promise<void> {
     return this.ctx.write(() => {
+      // A user that does not exist (yet) gets its token too (Wildfire's); it is usable once the user exists.
       const status = this.users.status(rec.userId);
-      if (status === undefined) throw new CoreError('not_exist', `user ${rec.userId} does not exist`);
       if (status === UserStatus.blocked) throw new CoreError('user_blocked');
       const now = Date.now();
       // Expired tokens of this device are dropped as new ones are issued, so the table stays bounded.
