@@ -41,6 +41,8 @@ export const BINDINGS: Binding[] = [
   { path: 'admin.rateLimitBurst', kind: 'int', env: ['SWITCHBOARD_ADMIN_RATE_BURST'] },
   { path: 'admin.bodyLimitBytes', kind: 'int', env: ['SWITCHBOARD_ADMIN_BODY_LIMIT'] },
   { path: 'admin.strictSend', kind: 'bool', env: ['SWITCHBOARD_ADMIN_STRICT_SEND'] },
+  { path: 'robots.timeoutMs', kind: 'int', env: ['SWITCHBOARD_ROBOT_TIMEOUT_MS'] },
+  { path: 'robots.callbackWithClientInfo', kind: 'bool', env: ['SWITCHBOARD_ROBOT_CLIENT_INFO'] },
   { path: 'store.file', kind: 'string', env: ['SWITCHBOARD_DB_FILE'], flag: 'db' },
   { path: 'store.synchronous', kind: 'string', env: ['SWITCHBOARD_SYNCHRONOUS'], flag: 'synchronous' },
   { path: 'store.writerThread', kind: 'bool', env: ['SWITCHBOARD_STORE_THREAD'] },

@@ -202,6 +202,21 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    robots: Type.Object(
+      {
+        timeoutMs: Type.Integer({
+          default: 5000,
+          minimum: 100,
+          maximum: 60000,
+          description: "One robot callback attempt (connect, request, reply); capped below outbox.channels.robot.leaseMs.",
+        }),
+        callbackWithClientInfo: Type.Boolean({
+          default: false,
+          description: "Add client: {platform, clientId} of the sending device to robot callbacks (Wildfire's robot.callback_with_client_info).",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     outbox: Type.Object(
       {
         channels: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), ChannelPolicy, {

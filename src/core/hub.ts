@@ -5,6 +5,8 @@ import type { Store } from './ports/store.js';
 import { ChannelService } from './services/channels.js';
 import { ChatroomService } from './services/chatrooms.js';
 import { ConversationPeers } from './services/conversation-peers.js';
+import { DeviceService } from './services/devices.js';
+import { RobotService } from './services/robots.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
 import { OutboxService, type Redeliverer } from './services/outbox.js';
@@ -33,6 +35,11 @@ export interface HubOptions {
   chatroomMembership?: ChatroomMembership;
   /** Check admin sends like device sends (config admin.strictSend); default false: trusted, as in Wildfire. */
   strictAdminSend?: boolean;
+  /**
+   * The robots service, when the composition root made it before the Hub (its directory routes robot
+   * callbacks in an effects planner); made here otherwise.
+   */
+  robots?: RobotService;
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -45,10 +52,13 @@ export class Hub {
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
+  readonly robots: RobotService;
+  readonly devices: DeviceService;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
   private readonly unsubscribe: () => void;
+  private readonly ownRobots: boolean;
 
   constructor(
     readonly store: Store,
@@ -72,10 +82,14 @@ export class Hub {
     this.sessions = new SessionService(store, bus, effects);
     this.settings = new SettingsService(store.settings, bus);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
+    this.ownRobots = opts.robots === undefined;
+    this.robots = opts.robots ?? new RobotService(store, bus);
+    this.devices = new DeviceService(store, bus, this.users);
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */
   close(): void {
     this.unsubscribe();
+    if (this.ownRobots) this.robots.close();
   }
 }

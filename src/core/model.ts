@@ -114,6 +114,34 @@ export interface GroupMember {
   createDt: number;
 }
 
+/**
+ * A robot: a user of type 1 whose incoming messages are posted to `callback` (when set) through the
+ * outbox channel `robot`; it answers through the admin API (message/send as the robot).
+ */
+export interface Robot {
+  userId: string;
+  /** The user who owns it (default: the robot itself, as in Wildfire). */
+  owner: string;
+  secret: string;
+  /** Where its incoming messages are posted; "" for none. */
+  callback: string;
+  extra: string;
+  state: number;
+}
+
+/**
+ * A device (Wildfire professional edition's "thing"): a user of type 2 whose id is the device id,
+ * owned by some users, with a secret; it logs in with a token like any client.
+ */
+export interface Device {
+  deviceId: string;
+  owners: string[];
+  extra: string;
+  secret: string;
+  state: number;
+  updateDt: number;
+}
+
 export interface Channel {
   channelId: string;
   name: string;

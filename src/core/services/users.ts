@@ -129,6 +129,19 @@ export class UserService {
     return token;
   }
 
+  /**
+   * Who an application's auth code names (Wildfire's user/app_get_user_info). Switchboard has no
+   * separate application auth codes: the code is a live device token of the user (its client hands it
+   * to the application). token_error (6) when it is unknown, revoked or expired. The user's profile
+   * fields are "" when the token's user does not exist (yet).
+   */
+  async appUserInfo(authCode: string): Promise<{ userId: string; displayName: string; portraitUrl: string }> {
+    const rec = await this.verifyToken(authCode);
+    if (!rec) throw new CoreError('token_error', 'unknown, revoked or expired auth code');
+    const u = await this.store.users.getUser({ userId: rec.userId });
+    return { userId: rec.userId, displayName: u?.displayName ?? '', portraitUrl: u?.portrait ?? '' };
+  }
+
   /** The live record of a presented token, or null. */
   verifyToken(token: string): Promise<TokenRecord | null> {
     return this.store.tokens.findToken(hashToken(token), this.now());

@@ -4,7 +4,7 @@ import type { Hub } from '../../../core/hub.js';
 import type { UserFields, UserLookup } from '../../../core/ports/store.js';
 import { userOut } from '../mappers.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { MAX_PAGE_SIZE, MAX_USERS_BY_EMAIL } from '../../../core/limits.js';
+import { MAX_PAGE_SIZE, MAX_TEXT_LENGTH, MAX_USERS_BY_EMAIL } from '../../../core/limits.js';
 import { Id, Int, Int32, int32, OptId, OptInt32, OptText, Str, Text, UserInfo, UserInfoIn } from '../schemas.js';
 
 const tags = ['users'];
@@ -106,6 +106,14 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
       body: Type.Object({ userId: Id, clientId: Id, platform: OptInt32 }),
       result: Type.Object({ userId: Str, token: Str }),
       handler: async (b) => ({ userId: b.userId, token: await users.issueToken(b.userId, b.clientId, b.platform ?? 0) }),
+    }),
+    adminRoute({
+      path: '/user/app_get_user_info',
+      summary: "Who an application's auth code names: {userId, displayName, portraitUrl}; the code is a live device token of the user (Switchboard has no separate auth codes); 6 otherwise",
+      tags,
+      body: Type.Object({ authCode: Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH }) }),
+      result: Type.Object({ userId: Str, displayName: Str, portraitUrl: Str }),
+      handler: async (b) => users.appUserInfo(b.authCode),
     }),
     adminRoute({
       path: '/user/all',
