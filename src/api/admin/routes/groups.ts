@@ -217,17 +217,17 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
     }),
     adminRoute({
       path: '/group/member/set_alias',
-      summary: "Set a member's alias in the group (memberId empty: the operator's); announced with notification 111",
+      summary: "Set a member's alias in the group (memberId empty: the operator's); announced with notification 111 on to_lines (default line 0, as Wildfire)",
       tags,
       body: Type.Object({ ...GroupBase, group_id: Id, memberId: OptId, alias: OptText }),
-      handler: async (b) => groups.setMemberField(b.operator ?? '', b.group_id, b.memberId ?? '', 'alias', b.alias ?? '', notifyOf(b)),
+      handler: async (b) => groups.setMemberField(b.operator ?? '', b.group_id, b.memberId ?? '', 'alias', b.alias ?? '', notifyOf(b, [0])),
     }),
     adminRoute({
       path: '/group/member/set_extra',
-      summary: "Set a member's extra in the group (memberId empty: the operator's); announced with notification 123",
+      summary: "Set a member's extra in the group (memberId empty: the operator's); announced with notification 123 on to_lines (default line 0, as Wildfire)",
       tags,
       body: Type.Object({ ...GroupBase, group_id: Id, memberId: OptId, extra: OptExtra }),
-      handler: async (b) => groups.setMemberField(b.operator ?? '', b.group_id, b.memberId ?? '', 'extra', b.extra ?? '', notifyOf(b)),
+      handler: async (b) => groups.setMemberField(b.operator ?? '', b.group_id, b.memberId ?? '', 'extra', b.extra ?? '', notifyOf(b, [0])),
     }),
     adminRoute({
       path: '/group/of_user_by_type',
