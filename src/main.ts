@@ -36,6 +36,9 @@ import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
 import type { Sender } from './core/ports/sender.js';
 import type { Store } from './core/ports/store.js';
 import { VERSION } from './version.js';
+import { ROBOT_CHANNEL, RobotService } from './core/services/robots.js';
+import { RobotPlanner } from './robots/planner.js';
+import { RobotSender } from './robots/sender.js';
 
 export interface RunningServer {
   /** Base URL of the main port, e.g. http://127.0.0.1:18080 */
@@ -124,19 +127,27 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   await targets.load();
   // Every final outcome, redelivery included, goes through the settler: channels' onSettled hooks see it.
   const settler = new OutboxSettler(store.outbox, log);
+  // Robots route their incoming messages from a directory the planner reads on the send path.
+  const robots = new RobotService(store, bus);
   const hub = new Hub(store, bus, {
     tokenTtlMs: config.tokens.ttlSeconds * 1000,
     maxGroupMembers: config.messaging.maxGroupMembers,
-    effects: [new TencentCallbacks(targets, store, log)],
+    effects: [new TencentCallbacks(targets, store, log), new RobotPlanner(robots, { withClientInfo: config.robots.callbackWithClientInfo })],
+    robots,
     redeliverer: settler,
     chatroomMembership: new MemoryChatroomMembership(),
+    strictAdminSend: config.admin.strictSend,
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
   // outbox.channels). Jobs of channels without a sender here are left to nodes that have one.
   const webhook = webhookPolicy(config);
-  const senders: Record<string, Sender> = { [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)) };
-  const policies = channelPolicies(config, Object.keys(senders));
+  const policies = channelPolicies(config, [WEBHOOK, ROBOT_CHANNEL]);
+  const robotSender = new RobotSender(robots, Math.max(100, Math.min(config.robots.timeoutMs, policies[ROBOT_CHANNEL]!.leaseMs - 2000)));
+  const senders: Record<string, Sender> = {
+    [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)),
+    [ROBOT_CHANNEL]: robotSender,
+  };
   policies[WEBHOOK] = webhook;
   const channels = Object.fromEntries(Object.entries(senders).map(([name, sender]) => [name, { sender, policy: policies[name]! }]));
   const dispatcher = new OutboxDispatcher(
@@ -214,6 +225,8 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     await dispatcher.stop();
     await janitor.stop();
     await closeCallbackAgents();
+    await robotSender.close();
+    robots.close();
     await store.close();
     await presence.close();
     await bus.close();

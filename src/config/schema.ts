@@ -78,6 +78,11 @@ export const ConfigSchema = Type.Object(
         rateLimitPerSecond: Type.Number({ default: 0, minimum: 0, description: 'Signed requests per second per secret; 0 disables the limit.' }),
         rateLimitBurst: Type.Integer({ default: 0, minimum: 0, description: 'Burst allowance of the rate limit (0: one second of rate).' }),
         bodyLimitBytes: Type.Integer({ default: 1048576, minimum: 1024, description: 'Largest admin request body.' }),
+        strictSend: Type.Boolean({
+          default: false,
+          description:
+            "Check admin sends like device sends (sender exists and may send, membership, mute). Default false: admin sends are trusted, as in Wildfire.",
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -228,6 +233,21 @@ export const ConfigSchema = Type.Object(
             description: 'Fresh callback jobs leased by the write that creates them (capped by concurrency; default: half of it).',
           }),
         ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    robots: Type.Object(
+      {
+        timeoutMs: Type.Integer({
+          default: 5000,
+          minimum: 100,
+          maximum: 60000,
+          description: "One robot callback attempt (connect, request, reply); capped below outbox.channels.robot.leaseMs.",
+        }),
+        callbackWithClientInfo: Type.Boolean({
+          default: false,
+          description: "Add client: {platform, clientId} of the sending device to robot callbacks (Wildfire's robot.callback_with_client_info).",
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

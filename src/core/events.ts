@@ -30,6 +30,6 @@ export type HubEvent =
    */
   | { type: 'chatroom.leave'; chatroomId: string; session?: string; reason: ChatroomLeaveReason }
   /** Cached facts about a user, group, channel or chatroom are stale. */
-  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings'; id: string }
+  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings' | 'robot'; id: string }
   /** Outbox jobs were committed: dispatchers should claim now rather than at their next poll. */
   | { type: 'outbox.wake' };

@@ -5,6 +5,8 @@ import type { Store } from './ports/store.js';
 import { ChannelService } from './services/channels.js';
 import { ChatroomService } from './services/chatrooms.js';
 import { ConversationPeers } from './services/conversation-peers.js';
+import { DeviceService } from './services/devices.js';
+import { RobotService } from './services/robots.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
 import { OutboxService, type Redeliverer } from './services/outbox.js';
@@ -31,6 +33,13 @@ export interface HubOptions {
   rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
   /** Who is in which chatroom (in memory on one node, shared in a cluster); without it, chatroom joins and device sends answer 254. */
   chatroomMembership?: ChatroomMembership;
+  /** Check admin sends like device sends (config admin.strictSend); default false: trusted, as in Wildfire. */
+  strictAdminSend?: boolean;
+  /**
+   * The robots service, when the composition root made it before the Hub (its directory routes robot
+   * callbacks in an effects planner); made here otherwise.
+   */
+  robots?: RobotService;
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -43,11 +52,14 @@ export class Hub {
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
+  readonly robots: RobotService;
+  readonly devices: DeviceService;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
   private readonly unsubscribe: () => void;
   private readonly unsubscribeGaps: () => void;
+  private readonly ownRobots: boolean;
 
   constructor(
     readonly store: Store,
@@ -71,18 +83,22 @@ export class Hub {
         this.peers.invalidateAll();
         this.chatrooms.invalidateAll();
       }) ?? (() => undefined);
-    this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms });
+    this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms, strictAdminSend: opts.strictAdminSend ?? false });
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);
     this.sessions = new SessionService(store, bus, effects);
     this.settings = new SettingsService(store.settings, bus);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
+    this.ownRobots = opts.robots === undefined;
+    this.robots = opts.robots ?? new RobotService(store, bus);
+    this.devices = new DeviceService(store, bus, this.users);
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */
   close(): void {
     this.unsubscribe();
     this.unsubscribeGaps();
+    if (this.ownRobots) this.robots.close();
   }
 }

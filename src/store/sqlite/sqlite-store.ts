@@ -9,6 +9,8 @@ import { SqliteChannels, SqliteGroups } from './groups.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
 import { SqliteSettings } from './settings.js';
+import { SqliteRobots } from './robots.js';
+import { SqliteDevices } from './devices.js';
 import { SqliteSync } from './sync.js';
 import { SqliteTokens, SqliteUsers } from './users.js';
 import { SqliteUnread } from './unread.js';
@@ -42,6 +44,8 @@ export class SqliteStore implements Store {
   readonly sync: SqliteSync;
   readonly outbox: SqliteOutbox;
   readonly settings: SqliteSettings;
+  readonly robots: SqliteRobots;
+  readonly devices: SqliteDevices;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -99,6 +103,8 @@ export class SqliteStore implements Store {
     this.sync = new SqliteSync(ctx);
     this.outbox = new SqliteOutbox(ctx);
     this.settings = new SqliteSettings(ctx);
+    this.robots = new SqliteRobots(ctx, this.users);
+    this.devices = new SqliteDevices(ctx, this.users);
   }
 
   async ping(): Promise<boolean> {
