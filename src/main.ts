@@ -91,6 +91,14 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     effects: [new TencentCallbacks(targets, store, log)],
     redeliverer: settler,
     chatroomMembership: new MemoryChatroomMembership(),
+    privateSend: {
+      blacklist: config.relations.blacklistStrategy,
+      blacklistExceptionTypes: config.relations.blacklistExceptionTypes,
+      disableStrangerChat: config.relations.disableStrangerChat,
+      strangerChatAllowList: config.relations.strangerChatAllowList,
+    },
+    sensitiveMode: config.relations.sensitiveFilter,
+    friendRequests: { repeatMs: config.relations.friendRequestRepeatMs, rejectMs: config.relations.friendRequestRejectMs },
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from

@@ -8,6 +8,11 @@ import { ConversationPeers } from './services/conversation-peers.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
 import { OutboxService, type Redeliverer } from './services/outbox.js';
+import { PRIVATE_SEND_POLICY_DEFAULTS, type FriendRequestPolicy, type PrivateSendPolicy } from './relations.js';
+import { RelationService } from './services/relations.js';
+import { SensitiveWordService, type SensitiveMode } from './services/sensitive-words.js';
+import { UserSettingService } from './services/user-settings.js';
+import { MAX_SENSITIVE_WORDS } from './limits.js';
 import { SendRulesCache, type SendRulesCacheOptions } from './services/send-rules-cache.js';
 import { SessionService } from './services/sessions.js';
 import { SettingsService } from './services/settings.js';
@@ -31,6 +36,12 @@ export interface HubOptions {
   rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
   /** Who is in which chatroom (in memory on one node, shared in a cluster); without it, chatroom joins and device sends answer 254. */
   chatroomMembership?: ChatroomMembership;
+  /** How device sends between users honour blacklists and friendship (Wildfire's message.*). */
+  privateSend?: Partial<PrivateSendPolicy>;
+  /** What a device message with a sensitive word becomes (default reject, Wildfire's default). */
+  sensitiveMode?: SensitiveMode;
+  /** Friend request repeat rules (Wildfire's friend.*_duration). */
+  friendRequests?: Partial<FriendRequestPolicy>;
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -43,6 +54,9 @@ export class Hub {
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
+  readonly relations: RelationService;
+  readonly sensitiveWords: SensitiveWordService;
+  readonly userSettings: UserSettingService;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
@@ -58,12 +72,24 @@ export class Hub {
     this.rules = new SendRulesCache(store, { ...opts.rulesCache, now });
     this.peers = new ConversationPeers(store, { now });
     this.chatrooms = new ChatroomService(store, bus, opts.chatroomMembership, { now });
+    this.sensitiveWords = new SensitiveWordService(store.sensitiveWords, bus, { mode: opts.sensitiveMode ?? 'reject', maxWords: MAX_SENSITIVE_WORDS, maxAgeMs: 60_000, now });
     this.unsubscribe = bus.subscribe((e) => {
       this.rules.handle(e);
       this.peers.handle(e);
       this.chatrooms.handle(e);
+      this.sensitiveWords.handle(e);
     });
-    this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms });
+    this.messages = new MessageService(store, bus, {
+      rules: this.rules,
+      peers: this.peers,
+      now,
+      effects,
+      chatrooms: this.chatrooms,
+      sensitive: this.sensitiveWords,
+      privateSend: { ...PRIVATE_SEND_POLICY_DEFAULTS, ...opts.privateSend },
+    });
+    this.relations = new RelationService(store.relations, bus, opts.friendRequests);
+    this.userSettings = new UserSettingService(store.userSettings);
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);

@@ -46,3 +46,12 @@ export const MAX_CALLBACK_COMMANDS = 64;
 
 /** Largest page of a paged list (user/all, group/member/list, user/online_list). */
 export const MAX_PAGE_SIZE = 10000;
+
+/** One sensitive word (Wildfire's column: 64 characters). */
+export const MAX_SENSITIVE_WORD_LENGTH = 256;
+
+/** Sensitive words in all: the filter is rebuilt from all of them on every change, on every node. */
+export const MAX_SENSITIVE_WORDS = 100000;
+
+/** A user setting's key (the SDK's conversation keys are "type-line-target": an id and two ints). */
+export const MAX_SETTING_KEY_LENGTH = 256;

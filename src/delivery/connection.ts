@@ -18,6 +18,8 @@ import {
   transparentFrame,
   unknownTypeMessage,
   type ClientFrame,
+  relationOut,
+  requestOut,
 } from './protocol.js';
 import type { Session } from './registry.js';
 import { closeWithDeadline } from './ws-guard.js';
@@ -253,6 +255,15 @@ export class ClientConnection implements Session {
   }
 
   /**
+   * A relation or friend-request notice: written now, replay or not — like a chatroom frame it has no
+   * cursor, so it cannot be out of order with the sync log.
+   */
+  pushNotice(frame: () => string): boolean {
+    if (this.closed) return false;
+    return this.write(frame());
+  }
+
+  /**
    * A `sync` frame: replay from `cursor`, ended by `synced`. A cursor ahead of the store's head is
    * answered at once by `synced` with this connection's position and `reset: true`. Never rejects.
    */
@@ -466,6 +477,16 @@ export class ClientConnection implements Session {
         if (this.room === chatroomId) this.s.chatrooms.detach(this);
         await hub.chatrooms.leave(chatroomId, this.userId, this.session);
         await this.send(chatroomLeftFrame(chatroomId, 'left', f.id));
+        return;
+      }
+      case 'friends': {
+        const relations = await hub.relations.relations(this.userId);
+        await this.send(JSON.stringify({ type: 'friends', id: f.id, relations: relations.map(relationOut) }));
+        return;
+      }
+      case 'friend_requests': {
+        const requests = await hub.relations.requests(this.userId);
+        await this.send(JSON.stringify({ type: 'friend_requests', id: f.id, requests: requests.map(requestOut) }));
         return;
       }
       default:

@@ -6,7 +6,7 @@ import type { ChatroomSessions } from './chatroom-sessions.js';
 import type { ClientConnection } from './connection.js';
 import { Deque } from './deque.js';
 import type { GroupHints } from './group-hints.js';
-import { CloseCode, eventFrame, needsUserView, once, wireMessage } from './protocol.js';
+import { CloseCode, eventFrame, friendRequestFrame, needsUserView, once, relationFrame, wireMessage } from './protocol.js';
 import type { ConnectionRegistry } from './registry.js';
 
 export interface FanoutOptions {
@@ -185,6 +185,17 @@ export class Fanout {
         // No cursor and no audience to load: straight to the devices in the room on this node.
         this.chatrooms?.handle(e);
         return;
+      case 'relation.changed': {
+        // Live only (no cursor): the owner's devices here; a reconnecting device reads its list.
+        const frame = once(() => relationFrame(e.relation));
+        for (const c of this.registry.of(e.relation.userId) ?? []) c.pushNotice(frame);
+        return;
+      }
+      case 'relation.request': {
+        const frame = once(() => friendRequestFrame(e.request));
+        for (const c of this.registry.of(e.request.toUid) ?? []) c.pushNotice(frame);
+        return;
+      }
       case 'outbox.wake':
         return;
     }

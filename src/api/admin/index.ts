@@ -7,6 +7,7 @@ import { adminRoute, type AdminRouteDef } from './plugin.js';
 import { channelRoutes, groupRoutes } from './routes/groups.js';
 import { chatroomRoutes } from './routes/chatrooms.js';
 import { messageRoutes } from './routes/messages.js';
+import { relationRoutes } from './routes/relations.js';
 import { userRoutes } from './routes/users.js';
 import type { AdminAuth } from './signing.js';
 
@@ -42,6 +43,7 @@ export function adminRoutes(opts: AdminApiOptions): AdminRouteDef[] {
     ...groupRoutes(opts.hub),
     ...channelRoutes(opts.hub),
     ...chatroomRoutes(opts.hub),
+    ...relationRoutes(opts.hub),
     ...(opts.extraRoutes ?? []),
   ];
   return routes;

@@ -9,6 +9,8 @@ import type { AppendResult, Audience, ConversationState, MessageScope, MutationR
 import type { ChatroomService } from './chatrooms.js';
 import type { ConversationPeers } from './conversation-peers.js';
 import type { SendRulesCache } from './send-rules-cache.js';
+import type { SensitiveWordService } from './sensitive-words.js';
+import type { PrivateSendPolicy } from '../relations.js';
 
 export interface SendInput {
   sender: string;
@@ -46,6 +48,10 @@ export interface MessageServiceDeps {
   effects?: EffectsPlanner;
   /** Chatroom rules for device sends (membership, blacklist, mute); without it such sends answer 254. */
   chatrooms?: Pick<ChatroomService, 'checkSend'>;
+  /** The sensitive-word filter of device messages; none: not filtered. */
+  sensitive?: Pick<SensitiveWordService, 'screen'>;
+  /** Blacklist and stranger rules of device single chats, checked by the store in the write; none: not checked. */
+  privateSend?: PrivateSendPolicy;
 }
 
 /**
@@ -70,6 +76,8 @@ export class MessageService {
   private readonly now: () => number;
   private readonly effects: EffectsPlanner;
   private readonly chatrooms: Pick<ChatroomService, 'checkSend'> | undefined;
+  private readonly sensitive: Pick<SensitiveWordService, 'screen'> | undefined;
+  private readonly privateSend: PrivateSendPolicy | undefined;
 
   constructor(
     private readonly store: Store,
@@ -81,6 +89,8 @@ export class MessageService {
     this.now = deps.now ?? Date.now;
     this.effects = deps.effects ?? NO_EFFECTS;
     this.chatrooms = deps.chatrooms;
+    this.sensitive = deps.sensitive;
+    this.privateSend = deps.privateSend;
   }
 
   /** Publish the events of one committed store call (publishAll: every publish before any await). */
@@ -113,9 +123,17 @@ export class MessageService {
     let effects: EffectSpec[] = [];
     let discard = false;
     let identity: Promise<{ uid: number; timestamp: number }> | undefined;
+    // A device's single chat: the receiver's blacklist (and friendship, when strangers may not chat), in the write.
+    const relations = !input.system && origin.kind === 'device' && input.conv.type === ConvType.single ? this.privateSend : undefined;
     if (!input.system) {
       await this.precheck(this.rules.checkSend(input.sender, input.conv), input.clientMsgId);
       if (input.conv.type === ConvType.chatroom && origin.kind === 'device') await this.chatroomCheck(input.sender, origin.clientId, input.conv.target);
+      // Device messages go through the sensitive-word filter (Wildfire's order: after the permission checks).
+      if (origin.kind === 'device' && this.sensitive) {
+        const screened = await this.sensitive.screen(payload);
+        if (screened === 'drop') discard = true;
+        else payload = screened;
+      }
       const facts = {
         sender: input.sender,
         conv: input.conv,
@@ -125,7 +143,8 @@ export class MessageService {
         clientMsgId: input.clientMsgId,
         identity: () => (identity ??= this.store.messages.reserveUid()),
       };
-      const decision = await this.effects.beforeSend(facts);
+      // A message the filter dropped is not shown to the hooks (it is neither sent nor refused).
+      const decision = discard ? { action: 'drop' as const } : await this.effects.beforeSend(facts);
       if (decision.action === 'reject') throw new CoreError('rejected', decision.msg, decision.code);
       if (decision.action === 'replace') payload = decision.payload;
       if (decision.action === 'drop') discard = true;
@@ -144,9 +163,11 @@ export class MessageService {
       ...(discard ? { discard: true } : {}),
       ...(effects.length > 0 ? { effects } : {}),
       ...(identity ? { identity: await identity } : {}),
+      ...(relations ? { relations } : {}),
     });
-    await this.emit([!r.duplicate && !discard ? this.announcement(r) : null, effects.length > 0 && !r.duplicate ? WAKE : null]);
-    if (!r.duplicate && !discard) this.learnChat(r);
+    const shown = !r.duplicate && !discard && !r.dropped;
+    await this.emit([shown ? this.announcement(r) : null, effects.length > 0 && shown ? WAKE : null]);
+    if (shown) this.learnChat(r);
     return r;
   }
 

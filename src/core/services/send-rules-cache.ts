@@ -108,6 +108,7 @@ export class SendRulesCache {
         this.channelLoads.forget(e.id);
         return;
       case 'settings':
+      case 'sensitive':
         return;
     }
   }

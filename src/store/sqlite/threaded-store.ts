@@ -32,6 +32,9 @@ export class ThreadedSqliteStore implements Store {
   readonly sync: Store['sync'];
   readonly outbox: Store['outbox'];
   readonly settings: Store['settings'];
+  readonly relations: Store['relations'];
+  readonly sensitiveWords: Store['sensitiveWords'];
+  readonly userSettings: Store['userSettings'];
 
   private readonly pending = new Map<number, Pending>();
   private queued: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> = [];
@@ -54,6 +57,9 @@ export class ThreadedSqliteStore implements Store {
     this.sync = this.remote('sync');
     this.outbox = this.remote('outbox');
     this.settings = this.remote('settings');
+    this.relations = this.remote('relations');
+    this.sensitiveWords = this.remote('sensitiveWords');
+    this.userSettings = this.remote('userSettings');
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => {
       this.report(err);
