@@ -315,8 +315,8 @@ const MIGRATIONS: string[] = [
   // Relations (Wildfire's friends, blacklists, friend requests, sensitive words, user settings):
   //    friends, one row per ordered pair (state 0 friends / 1 not, blacked 1: on user_id's
   //    blacklist; friends_friend finds the rows naming a user on the other side, for destroy);
-  //    friend_requests, the last request per ordered pair (friend_requests_to: a user's received
-  //    ones); sensitive_words, lower-cased; user_settings by (user, scope, key).
+  //    friend_requests, the last request per ordered pair (friend_requests_to / _from: a user's
+  //    received / sent ones, newest first); sensitive_words, lower-cased; user_settings by (user, scope, key).
   `
   CREATE TABLE friends(
     user_id TEXT NOT NULL,
@@ -339,6 +339,7 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY(from_uid, to_uid)
   ) WITHOUT ROWID;
   CREATE INDEX friend_requests_to ON friend_requests(to_uid, updated_at);
+  CREATE INDEX friend_requests_from ON friend_requests(from_uid, updated_at);
   CREATE TABLE sensitive_words(word TEXT PRIMARY KEY) WITHOUT ROWID;
   CREATE TABLE user_settings(
     user_id TEXT NOT NULL,
