@@ -2,7 +2,7 @@ import { backoffDelay } from './backoff.js';
 import { CLIENT_CODE, SwitchboardError, TIMEOUT_CODE } from './errors.js';
 import { Emitter, type ClientEvent, type Handler } from './events.js';
 import { checkCursor, checkTimestamp, settingsOf, type ClientOptions, type CursorStore, type Settings, type WebSocketLike } from './options.js';
-import type { ChatroomInfo, ChatroomLeftReason, Conversation, Message, Payload, ReadResult, SendResult, SyncResult } from './protocol.js';
+import type { ChatroomInfo, ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, Payload, ReadResult, SendResult, SyncResult } from './protocol.js';
 
 /** Close codes after which reconnecting with the same token cannot help. */
 const FATAL_WITH_STATIC_TOKEN = new Set([4001, 4003]);
@@ -215,6 +215,21 @@ export class SwitchboardClient {
     if (this.room === chatroomId) this.room = null;
     const id = `l${this.nextId++}`;
     return this.request(id, { type: 'chatroom_leave', id, chatroomId }, () => undefined);
+  }
+
+  /**
+   * Everything this user keeps about other users (friends, blacklisted, with an alias or extra),
+   * oldest change first. Changes arrive live as `friend` events. Queued while disconnected like `send`.
+   */
+  friends(): Promise<FriendRelation[]> {
+    const id = `f${this.nextId++}`;
+    return this.request(id, { type: 'friends', id }, (f) => (Array.isArray(f['relations']) ? (f['relations'] as FriendRelation[]) : []));
+  }
+
+  /** Friend requests sent to and by this user, newest first (at most 500). New ones arrive live as `friend_request` events. */
+  friendRequests(): Promise<FriendRequest[]> {
+    const id = `r${this.nextId++}`;
+    return this.request(id, { type: 'friend_requests', id }, (f) => (Array.isArray(f['requests']) ? (f['requests'] as FriendRequest[]) : []));
   }
 
   /**
@@ -438,7 +453,15 @@ export class SwitchboardClient {
       case 'sent':
       case 'read_ok':
       case 'chatroom_joined':
+      case 'friends':
+      case 'friend_requests':
         this.settle(String(f['id']), f, null);
+        return;
+      case 'friend':
+        if (isObject(f['relation'])) this.events.emit('friend', { relation: f['relation'] as FriendRelation });
+        return;
+      case 'friend_request':
+        if (isObject(f['request'])) this.events.emit('friend_request', { request: f['request'] as FriendRequest });
         return;
       case 'chatroom_left':
         this.onChatroomLeft(f);
