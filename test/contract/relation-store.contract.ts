@@ -20,6 +20,11 @@ const chat = (sender: string, target: string, relations?: PrivateSendPolicy, typ
   toUsers: [],
   ...(relations ? { relations } : {}),
 });
+/** Wait (a condition, not a delay) until the millisecond clock has moved on, so two writes get distinct times. */
+async function nextMs(): Promise<void> {
+  const t = Date.now();
+  while (Date.now() <= t) await new Promise((r) => setImmediate(r));
+}
 const policy = (over: Partial<PrivateSendPolicy> = {}): PrivateSendPolicy => ({ ...PRIVATE_SEND_POLICY_DEFAULTS, ...over });
 
 export function relationStoreContract(name: string, factory: StoreFactory): void {
@@ -76,9 +81,9 @@ export function relationStoreContract(name: string, factory: StoreFactory): void
     it('listRelations: every row of the user, oldest change first', async () => {
       const s = await fresh();
       await s.relations.setFriendState('a', 'z', 0, '');
-      await new Promise((r) => setTimeout(r, 3)); // distinct change times (ms clock), not synchronisation
+      await nextMs();
       await s.relations.setBlacked('a', 'm', true);
-      await new Promise((r) => setTimeout(r, 3));
+      await nextMs();
       await s.relations.setAlias('a', 'b', 'x');
       expect((await s.relations.listRelations('a')).map((r) => r.friendUid)).toEqual(['z', 'm', 'b']);
       expect((await s.relations.listRelations('z')).map((r) => r.friendUid)).toEqual(['a']);
@@ -112,7 +117,7 @@ export function relationStoreContract(name: string, factory: StoreFactory): void
       const s = await fresh();
       const P = FRIEND_REQUEST_POLICY_DEFAULTS;
       await s.relations.addFriendRequest('a', 'b', '1', '', false, P);
-      await new Promise((r) => setTimeout(r, 3));
+      await nextMs();
       await s.relations.addFriendRequest('c', 'a', '2', '', false, P);
       const list = await s.relations.listFriendRequests('a', 10);
       expect(list.map((r) => r.reason)).toEqual(['2', '1']);
