@@ -2,7 +2,7 @@ import { backoffDelay } from './backoff.js';
 import { CLIENT_CODE, SwitchboardError, TIMEOUT_CODE } from './errors.js';
 import { Emitter, type ClientEvent, type Handler } from './events.js';
 import { checkCursor, checkTimestamp, settingsOf, type ClientOptions, type CursorStore, type Settings, type WebSocketLike } from './options.js';
-import type { ChatroomInfo, ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, Payload, ReadResult, SendResult, SyncResult } from './protocol.js';
+import type { ChatroomInfo, ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, Payload, UserSetting, ReadResult, SendResult, SyncResult } from './protocol.js';
 
 /** Close codes after which reconnecting with the same token cannot help. */
 const FATAL_WITH_STATIC_TOKEN = new Set([4001, 4003]);
@@ -232,6 +232,12 @@ export class SwitchboardClient {
     return this.request(id, { type: 'friend_requests', id }, (f) => (Array.isArray(f['requests']) ? (f['requests'] as FriendRequest[]) : []));
   }
 
+  /** Every setting of this user, by scope then key. Changes arrive live as `user_setting` events. */
+  userSettings(): Promise<UserSetting[]> {
+    const id = `u${this.nextId++}`;
+    return this.request(id, { type: 'user_settings', id }, (f) => (Array.isArray(f['settings']) ? (f['settings'] as UserSetting[]) : []));
+  }
+
   /**
    * Acknowledge delivery up to `timestamp` (default: the newest message received): feeds
    * `/admin/message/delivery`. Sent now, or when the next socket is accepted. With `autoAck` (the
@@ -455,7 +461,11 @@ export class SwitchboardClient {
       case 'chatroom_joined':
       case 'friends':
       case 'friend_requests':
+      case 'user_settings':
         this.settle(String(f['id']), f, null);
+        return;
+      case 'user_setting':
+        if (isObject(f['setting'])) this.events.emit('user_setting', { setting: f['setting'] as UserSetting });
         return;
       case 'friend':
         if (isObject(f['relation'])) this.events.emit('friend', { relation: f['relation'] as FriendRelation });

@@ -1,4 +1,4 @@
-import type { ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message } from './protocol.js';
+import type { ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, UserSetting } from './protocol.js';
 
 /**
  * Every event the client emits, with its data. Cursor-bearing events (message, recall, update,
@@ -40,6 +40,8 @@ export interface ClientEvents {
   friend: { relation: FriendRelation };
   /** A friend request to this user, live only: after a reconnect, `friendRequests()` lists them. */
   friend_request: { request: FriendRequest };
+  /** One of this user's settings was put, live only: after a reconnect, `userSettings()` lists them. */
+  user_setting: { setting: UserSetting };
   /** A replay (after connecting, or asked for with `sync()`) is complete; live from here. */
   synced: { cursor: number };
   /** The socket closed (or could not be opened: code 0); `reconnecting` tells whether the client will retry. */

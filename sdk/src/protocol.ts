@@ -106,3 +106,14 @@ export interface FriendRequest {
   status: number;
   updateDt: number;
 }
+
+/**
+ * One of this user's settings (Wildfire's user settings, put by the back end with
+ * `/admin/user/put_setting`): scope 3 with key "type-line-target" is the conversation-top flag ("1"/"0").
+ */
+export interface UserSetting {
+  scope: number;
+  key: string;
+  value: string;
+  updateDt: number;
+}

@@ -1,6 +1,6 @@
 import type { Audience, SyncEvent } from './ports/store.js';
 import type { StoredMessage } from './model.js';
-import type { FriendRelation, FriendRequest } from './relations.js';
+import type { FriendRelation, FriendRequest, UserSetting } from './relations.js';
 
 /**
  * Why a device left a chatroom without asking: the room was destroyed, the user was banned from it,
@@ -38,6 +38,8 @@ export type HubEvent =
   | { type: 'relation.changed'; relation: FriendRelation }
   /** A friend request was recorded: for the devices of `request.toUid` online now (no cursor). */
   | { type: 'relation.request'; request: FriendRequest }
+  /** One of the user's settings was put: for the devices of `setting.userId` online now (no cursor). */
+  | { type: 'user.setting'; setting: UserSetting }
   /** Cached facts about a user, group, channel or chatroom, the sensitive words (id ''), are stale. */
   | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings' | 'sensitive'; id: string }
   /** Outbox jobs were committed: dispatchers should claim now rather than at their next poll. */

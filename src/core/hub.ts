@@ -89,7 +89,7 @@ export class Hub {
       privateSend: { ...PRIVATE_SEND_POLICY_DEFAULTS, ...opts.privateSend },
     });
     this.relations = new RelationService(store.relations, bus, opts.friendRequests);
-    this.userSettings = new UserSettingService(store.userSettings);
+    this.userSettings = new UserSettingService(store.userSettings, bus);
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);

@@ -20,6 +20,7 @@ import {
   type ClientFrame,
   relationOut,
   requestOut,
+  settingOut,
 } from './protocol.js';
 import type { Session } from './registry.js';
 import { closeWithDeadline } from './ws-guard.js';
@@ -482,6 +483,11 @@ export class ClientConnection implements Session {
       case 'friends': {
         const relations = await hub.relations.relations(this.userId);
         await this.send(JSON.stringify({ type: 'friends', id: f.id, relations: relations.map(relationOut) }));
+        return;
+      }
+      case 'user_settings': {
+        const settings = await hub.userSettings.list(this.userId);
+        await this.send(JSON.stringify({ type: 'user_settings', id: f.id, settings: settings.map(settingOut) }));
         return;
       }
       case 'friend_requests': {

@@ -6,7 +6,7 @@ import type { ChatroomSessions } from './chatroom-sessions.js';
 import type { ClientConnection } from './connection.js';
 import { Deque } from './deque.js';
 import type { GroupHints } from './group-hints.js';
-import { CloseCode, eventFrame, friendRequestFrame, needsUserView, once, relationFrame, wireMessage } from './protocol.js';
+import { CloseCode, eventFrame, friendRequestFrame, needsUserView, once, relationFrame, userSettingFrame, wireMessage } from './protocol.js';
 import type { ConnectionRegistry } from './registry.js';
 
 export interface FanoutOptions {
@@ -194,6 +194,11 @@ export class Fanout {
       case 'relation.request': {
         const frame = once(() => friendRequestFrame(e.request));
         for (const c of this.registry.of(e.request.toUid) ?? []) c.pushNotice(frame);
+        return;
+      }
+      case 'user.setting': {
+        const frame = once(() => userSettingFrame(e.setting));
+        for (const c of this.registry.of(e.setting.userId) ?? []) c.pushNotice(frame);
         return;
       }
       case 'outbox.wake':

@@ -1,7 +1,7 @@
 import type { Chatroom, Conversation, StoredMessage } from '../core/model.js';
 import { longerThan } from '../core/payload.js';
 import type { SyncEvent } from '../core/ports/store.js';
-import type { FriendRelation, FriendRequest } from '../core/relations.js';
+import type { FriendRelation, FriendRequest, UserSetting } from '../core/relations.js';
 
 /**
  * The device protocol over WebSocket (docs/client-protocol.md): JSON text frames.
@@ -170,6 +170,19 @@ export function requestOut(r: FriendRequest): FriendRequest {
   return { fromUid: r.fromUid, toUid: r.toUid, reason: r.reason, extra: r.extra, status: r.status, updateDt: r.updateDt };
 }
 
+/**
+ * One of this user's settings was put (`/admin/user/put_setting`):
+ * `{"type":"user_setting","setting":{scope, key, value, updateDt}}`. Live only, no cursor; the
+ * `user_settings` frame lists them.
+ */
+export function userSettingFrame(s: UserSetting): string {
+  return JSON.stringify({ type: 'user_setting', setting: settingOut(s) });
+}
+
+export function settingOut(s: UserSetting): Omit<UserSetting, 'userId'> {
+  return { scope: s.scope, key: s.key, value: s.value, updateDt: s.updateDt };
+}
+
 /** Longest frame `id` string (ids are echoed in replies; a number is any JSON number). */
 export const MAX_FRAME_ID_LENGTH = 128;
 /** Longest frame `type` echoed back in an "unknown frame type" error. */
@@ -206,4 +219,5 @@ export type ClientFrame =
   | { type: 'chatroom_join'; id?: string | number; chatroomId: unknown }
   | { type: 'chatroom_leave'; id?: string | number; chatroomId?: unknown }
   | { type: 'friends'; id?: string | number }
-  | { type: 'friend_requests'; id?: string | number };
+  | { type: 'friend_requests'; id?: string | number }
+  | { type: 'user_settings'; id?: string | number };

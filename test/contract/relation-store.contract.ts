@@ -194,6 +194,11 @@ export function relationStoreContract(name: string, factory: StoreFactory): void
       await expectCoreError(s.userSettings.putSetting('a', 4, 'k', 'v', 2), 'invalid_parameter');
       await s.userSettings.putSetting('a', 1, '', 'y', 2);
       expect(await s.userSettings.getSetting('a', 4, 'k')).toBeNull();
+      expect((await s.userSettings.listSettings('a')).map((x) => [x.scope, x.key, x.value])).toEqual([
+        [1, '', 'y'],
+        [3, '0-0-b', '0'],
+      ]);
+      expect(await s.userSettings.listSettings('b')).toEqual([]);
     });
 
     it('tokens.sessionClients: each client with a live token once, newest platform, in client order', async () => {

@@ -25,6 +25,7 @@ describe('SQLite relations: query plans', () => {
       await s.relations.listFriendRequests('c', 10);
       await s.userSettings.putSetting('a', 3, 'k', 'v', 10);
       await s.userSettings.getSetting('a', 3, 'k');
+      await s.userSettings.listSettings('a');
       await s.messages.appendMessage({
         sender: 'a',
         conv: { type: ConvType.single, target: 'b', line: 0 },

@@ -40,7 +40,7 @@ const Payload: JsonSchema = {
 const Timestamp: JsonSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
 const Cursor: JsonSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
 
-export const FRAME_KINDS = ['send', 'ack', 'read', 'sync', 'ping', 'friends', 'friend_requests', 'unknown'] as const;
+export const FRAME_KINDS = ['send', 'ack', 'read', 'sync', 'ping', 'friends', 'friend_requests', 'user_settings', 'unknown'] as const;
 export type FrameKind = (typeof FRAME_KINDS)[number];
 
 export const FRAME_SCHEMAS: Record<FrameKind, JsonSchema> = {
@@ -62,6 +62,7 @@ export const FRAME_SCHEMAS: Record<FrameKind, JsonSchema> = {
   ping: { type: 'object', required: ['type'], properties: { type: { enum: ['ping'] }, id: Id } },
   friends: { type: 'object', required: ['type'], properties: { type: { enum: ['friends'] }, id: Id } },
   friend_requests: { type: 'object', required: ['type'], properties: { type: { enum: ['friend_requests'] }, id: Id } },
+  user_settings: { type: 'object', required: ['type'], properties: { type: { enum: ['user_settings'] }, id: Id } },
   unknown: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, id: Id } },
 };
 

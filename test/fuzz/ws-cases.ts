@@ -89,6 +89,7 @@ function expectationOf(text: string | undefined, binary: boolean, bytes: number)
       return { ...none, id, replies: new Set(['synced', 'error']) };
     case 'friends':
     case 'friend_requests':
+    case 'user_settings':
       return { ...none, id, replies: new Set([f.type, 'error']) };
     default:
       return { ...none, id, replies: new Set(['error']) };

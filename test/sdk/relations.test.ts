@@ -25,6 +25,16 @@ describe('SDK relations', () => {
     expect(await sb.client.friends()).toMatchObject([{ userId: b, friendUid: a, state: 0, blacked: 0 }]);
   });
 
+  it('user_setting events arrive live; userSettings() lists them (the conversation-top flag)', async () => {
+    const [a] = await t.users('a');
+    const sa = t.sdk({ token: await t.token(a, 'a-sdk') });
+    await sa.client.connect();
+    await t.admin.ok('/user/put_setting', { userId: a, scope: 3, key: '1-0-team', value: '1' });
+    const ev = await sa.waitFor((e) => e.event === 'user_setting');
+    expect(ev.data).toEqual({ setting: { scope: 3, key: '1-0-team', value: '1', updateDt: expect.any(Number) } });
+    expect(await sa.client.userSettings()).toEqual([{ scope: 3, key: '1-0-team', value: '1', updateDt: expect.any(Number) }]);
+  });
+
   it('a send to a user who blacklisted this one rejects with 246', async () => {
     const [a, b] = await t.users('a', 'b');
     await t.admin.ok('/blacklist/status', { userId: b, targetUid: a, status: 2 });

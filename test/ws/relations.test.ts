@@ -80,6 +80,19 @@ describe('default policies', () => {
     expect(await devA.waitType('friends')).toEqual({ type: 'friends', id: 7, relations: [{ userId: a, friendUid: b, alias: 'Bee', extra: '', state: 0, blacked: 1, updateDt: expect.any(Number) }] });
   });
 
+  it('a user setting put by the back end reaches the user’s devices (user_setting); user_settings lists them', async () => {
+    const [a, b] = await users(t, 2);
+    const devA = await t.device(a);
+    const devB = await t.device(b);
+    await t.admin.ok('/user/put_setting', { userId: a, scope: 3, key: `0-0-${b}`, value: '1' });
+    expect(await devA.waitType('user_setting')).toEqual({ type: 'user_setting', setting: { scope: 3, key: `0-0-${b}`, value: '1', updateDt: expect.any(Number) } });
+    devA.send({ type: 'user_settings', id: 'us' });
+    expect(await devA.waitType('user_settings')).toEqual({ type: 'user_settings', id: 'us', settings: [{ scope: 3, key: `0-0-${b}`, value: '1', updateDt: expect.any(Number) }] });
+    devB.send({ type: 'user_settings', id: 'none' });
+    expect(await devB.waitType('user_settings')).toEqual({ type: 'user_settings', id: 'none', settings: [] });
+    expect(devB.frames.filter((f) => f.type === 'user_setting')).toEqual([]);
+  });
+
   it('a sensitive word refuses a device message (242) in the default mode; admin sends are not filtered', async () => {
     const [a, b] = await users(t, 2);
     const word = fresh('forbidden');

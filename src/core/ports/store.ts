@@ -114,6 +114,8 @@ export interface UserSettingStore {
   /** Create or overwrite. Throws invalid_parameter when the user would have more than `maxPerUser`. */
   putSetting(userId: string, scope: number, key: string, value: string, maxPerUser: number): Promise<UserSetting>;
   getSetting(userId: string, scope: number, key: string): Promise<UserSetting | null>;
+  /** Every setting of the user, by scope then key. */
+  listSettings(userId: string): Promise<UserSetting[]>;
 }
 
 // ---------------------------------------------------------------- users

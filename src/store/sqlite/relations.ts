@@ -205,4 +205,17 @@ export class SqliteUserSettings implements UserSettingStore {
       return r ? { userId, scope, key, value: r.value, updateDt: r.updated_at } : null;
     });
   }
+
+  listSettings(userId: string): Promise<UserSetting[]> {
+    return this.ctx.read(() =>
+      (
+        this.ctx.stmt('SELECT scope, key, value, updated_at FROM user_settings WHERE user_id = ? ORDER BY scope, key').all(userId) as Array<{
+          scope: number;
+          key: string;
+          value: string;
+          updated_at: number;
+        }>
+      ).map((r) => ({ userId, scope: r.scope, key: r.key, value: r.value, updateDt: r.updated_at })),
+    );
+  }
 }
