@@ -100,6 +100,10 @@ export const PRIVATE_SEND_POLICY_DEFAULTS: PrivateSendPolicy = {
  * the relation the receiver keeps of the sender: 'send', 'drop' (blacklisted under the drop strategy:
  * the sender is answered as if sent, nothing is stored or delivered), or throws in_blacklist (246) /
  * no_right (248, strangers when they may not chat). Admin sends are never checked.
+ *
+ * `userTypes` (Wildfire's user types: 0 normal, 1 robot, 2 device, 3 admin…) is read only when the
+ * stranger rule applies (`strangerRuleApplies`): as in Wildfire, a user of another type than normal,
+ * on either side, may chat with strangers. A user not found counts as normal.
  */
 export function privateSendDecision(
   receiverView: Pick<FriendRelation, 'state' | 'blacked'> | null,
@@ -107,17 +111,28 @@ export function privateSendDecision(
   receiver: string,
   contentType: number,
   policy: PrivateSendPolicy,
+  userTypes: () => { sender: number | undefined; receiver: number | undefined } = () => ({ sender: undefined, receiver: undefined }),
 ): 'send' | 'drop' {
   if (receiverView?.blacked === 1 && !policy.blacklistExceptionTypes.includes(contentType)) {
     if (policy.blacklist === 'drop') return 'drop';
     throw new CoreError('in_blacklist');
   }
-  if (policy.disableStrangerChat && receiverView?.state !== FriendState.friend && sender !== receiver) {
-    if (!policy.strangerChatAllowList.includes(sender) && !policy.strangerChatAllowList.includes(receiver)) {
-      throw new CoreError('no_right', 'only friends may chat');
-    }
+  if (strangerRuleApplies(receiverView, sender, receiver, policy)) {
+    const types = userTypes();
+    if ((types.sender ?? 0) === 0 && (types.receiver ?? 0) === 0) throw new CoreError('no_right', 'only friends may chat');
   }
   return 'send';
+}
+
+/** Strangers may not chat, these two are not friends, and neither is on the allow list. */
+function strangerRuleApplies(receiverView: Pick<FriendRelation, 'state'> | null, sender: string, receiver: string, policy: PrivateSendPolicy): boolean {
+  return (
+    policy.disableStrangerChat &&
+    receiverView?.state !== FriendState.friend &&
+    sender !== receiver &&
+    !policy.strangerChatAllowList.includes(sender) &&
+    !policy.strangerChatAllowList.includes(receiver)
+  );
 }
 
 /** Wildfire's user setting scope of the conversation-top flag (the SDK's setConversationTop). */

@@ -155,6 +155,10 @@ export function relationStoreContract(name: string, factory: StoreFactory): void
       expect((await s.messages.appendMessage(chat('b', 'admin', strict))).seq).toBeGreaterThan(0);
       await s.relations.setFriendState('a', 'b', 0, '');
       expect((await s.messages.appendMessage(chat('a', 'b', strict))).seq).toBeGreaterThan(0);
+      // A robot (user type 1) chats with strangers, either way.
+      await s.users.upsertUser('bot', { name: 'bot', type: 1 });
+      expect((await s.messages.appendMessage(chat('bot', 'b', strict))).seq).toBeGreaterThan(0);
+      expect((await s.messages.appendMessage(chat('b', 'bot', strict))).seq).toBeGreaterThan(0);
     });
 
     it('destroyUser removes the relations naming the user either side, its requests and settings', async () => {

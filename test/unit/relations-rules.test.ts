@@ -67,6 +67,21 @@ describe('privateSendDecision (Wildfire: isAllowUserMessage)', () => {
     expect(privateSendDecision(null, 'a', 'admin', 1, strict)).toBe('send');
     expect(privateSendDecision(null, 'a', 'a', 1, strict)).toBe('send');
   });
+  it('strangers: robots and other non-normal user types may chat, either side; types are read only when needed', () => {
+    const strict = { ...D, disableStrangerChat: true };
+    let reads = 0;
+    const types = (sender: number | undefined, receiver: number | undefined) => () => {
+      reads++;
+      return { sender, receiver };
+    };
+    expect(privateSendDecision(null, 'a', 'robot', 1, strict, types(0, 1))).toBe('send');
+    expect(privateSendDecision(null, 'admin', 'b', 1, strict, types(3, undefined))).toBe('send');
+    expect(kindOf(() => privateSendDecision(null, 'a', 'b', 1, strict, types(0, undefined)))).toBe('no_right');
+    expect(reads).toBe(3);
+    privateSendDecision(rel({ state: 0 }), 'a', 'b', 1, strict, types(0, 0));
+    privateSendDecision(null, 'a', 'b', 1, D, types(0, 0));
+    expect(reads).toBe(3);
+  });
 });
 
 describe('SensitiveFilter (Wildfire: SensitiveFilter, MAX_MATCH)', () => {

@@ -195,7 +195,10 @@ export class SqliteMessages implements MessageStore {
         d.relations !== undefined &&
         d.kind === MessageKind.conversation &&
         d.conv.type === ConvType.single &&
-        privateSendDecision(this.relations.relation(d.conv.target, d.sender), d.sender, d.conv.target, d.payload.type, d.relations) === 'drop';
+        privateSendDecision(this.relations.relation(d.conv.target, d.sender), d.sender, d.conv.target, d.payload.type, d.relations, () => ({
+          sender: this.users.row(d.sender)?.type,
+          receiver: this.users.row(d.conv.target)?.type,
+        })) === 'drop';
       const now = d.identity?.timestamp ?? Date.now();
       const uid = d.identity?.uid ?? this.ctx.uids.next(now);
       const message: StoredMessage = {
