@@ -98,7 +98,11 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       strangerChatAllowList: config.relations.strangerChatAllowList,
     },
     sensitiveMode: config.relations.sensitiveFilter,
-    friendRequests: { repeatMs: config.relations.friendRequestRepeatMs, rejectMs: config.relations.friendRequestRejectMs },
+    friendRequests: {
+      repeatMs: config.relations.friendRequestRepeatMs,
+      rejectMs: config.relations.friendRequestRejectMs,
+      expirationMs: config.relations.friendRequestExpirationMs,
+    },
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from

@@ -232,6 +232,38 @@ export class SwitchboardClient {
     return this.request(id, { type: 'friend_requests', id }, (f) => (Array.isArray(f['requests']) ? (f['requests'] as FriendRequest[]) : []));
   }
 
+  /**
+   * Ask `userId` to be friends (a `friend_request` event on its devices). Rejects with 16 (a request
+   * still pending), 18 (rejected recently), 23 (friends already), 246 (it blacklisted this user), 251.
+   */
+  addFriend(userId: string, reason = ''): Promise<void> {
+    return this.relationRequest({ type: 'friend_add', userId, reason });
+  }
+
+  /**
+   * Accept (or reject) the friend request `userId` sent this user: both users get a `friend_request`
+   * event with the new status, and accepting makes them friends (`friend` events). Rejects with 253
+   * (no such request), 19 (expired), 251.
+   */
+  answerFriendRequest(userId: string, accept: boolean): Promise<void> {
+    return this.relationRequest({ type: 'friend_answer', userId, accept });
+  }
+
+  /** Be friends with `userId` no more, both ways (`friend` events on both sides). */
+  deleteFriend(userId: string): Promise<void> {
+    return this.relationRequest({ type: 'friend_delete', userId });
+  }
+
+  /** Put `userId` on this user's blacklist (its single-chat messages to this user are refused) or take it off. */
+  setBlacklist(userId: string, blacked: boolean): Promise<void> {
+    return this.relationRequest({ type: 'blacklist', userId, blacked });
+  }
+
+  private relationRequest(frame: Frame): Promise<void> {
+    const id = `x${this.nextId++}`;
+    return this.request(id, { ...frame, id }, () => undefined);
+  }
+
   /** Every setting of this user, by scope then key. Changes arrive live as `user_setting` events. */
   userSettings(): Promise<UserSetting[]> {
     const id = `u${this.nextId++}`;
@@ -462,6 +494,7 @@ export class SwitchboardClient {
       case 'friends':
       case 'friend_requests':
       case 'user_settings':
+      case 'relation_ok':
         this.settle(String(f['id']), f, null);
         return;
       case 'user_setting':

@@ -230,6 +230,7 @@ export const ConfigSchema = Type.Object(
           description: 'A pending friend request blocks another one to the same user for this long (0: until answered).',
         }),
         friendRequestRejectMs: Type.Integer({ default: 2592000000, minimum: 0, description: 'A rejected friend request blocks another one for this long (0: not at all).' }),
+        friendRequestExpirationMs: Type.Integer({ default: 604800000, minimum: 0, description: 'A friend request can be answered from a device for this long (0: no end).' }),
         sensitiveFilter: StringEnum(['reject', 'drop', 'replace', 'pass'] as const, {
           default: 'reject',
           description: "A device message whose searchableContent has a sensitive word: refused (242), dropped (answered as sent), sent with each word as *** or sent as is (Wildfire's sensitive.filter.type 0-3).",

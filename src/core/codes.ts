@@ -23,6 +23,7 @@ export const WILDFIRE_CODES: Record<ErrorKind, readonly [number, string]> = {
   already_friends: [23, 'already friends'],
   already_requested: [16, 'already send request'],
   friend_request_blocked: [18, 'friend request blocked'],
+  friend_request_expired: [19, 'friend request expired'],
   sensitive_matched: [242, 'sensitive matched'],
   over_frequency: [250, 'over frequency'],
   not_implement: [254, 'not implement'],

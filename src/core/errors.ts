@@ -22,6 +22,7 @@ export type ErrorKind =
   | 'already_friends' // a friend request to a friend
   | 'already_requested' // a friend request repeated while the last one is pending
   | 'friend_request_blocked' // a friend request repeated too soon after a rejection
+  | 'friend_request_expired' // answering a friend request older than the expiration
   | 'sensitive_matched' // a device message contains a sensitive word (filter mode reject)
   | 'over_frequency'
   | 'not_implement'

@@ -36,8 +36,11 @@ export type HubEvent =
    * `friends` frame after a reconnect.
    */
   | { type: 'relation.changed'; relation: FriendRelation }
-  /** A friend request was recorded: for the devices of `request.toUid` online now (no cursor). */
-  | { type: 'relation.request'; request: FriendRequest }
+  /**
+   * A friend request was recorded (for its target) or answered (for both users): for the devices of
+   * `users` online now (no cursor).
+   */
+  | { type: 'relation.request'; request: FriendRequest; users: string[] }
   /** One of the user's settings was put: for the devices of `setting.userId` online now (no cursor). */
   | { type: 'user.setting'; setting: UserSetting }
   /** Cached facts about a user, group, channel or chatroom, the sensitive words (id ''), are stale. */

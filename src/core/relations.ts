@@ -40,15 +40,28 @@ export interface FriendRequest {
   updateDt: number;
 }
 
-/** Wildfire's friend.repeat_request_duration and friend.reject_request_duration (ms; 0: no end). */
+/** Wildfire's friend.repeat_request_duration, reject_request_duration, request_expiration_duration (ms; 0: no end). */
 export interface FriendRequestPolicy {
   /** A request not yet accepted blocks another one to the same user for this long (Wildfire: 7 days). */
   repeatMs: number;
   /** A rejected request blocks another one for this long (Wildfire: 30 days). */
   rejectMs: number;
+  /** A request can be answered for this long (Wildfire: 7 days). */
+  expirationMs: number;
 }
 
-export const FRIEND_REQUEST_POLICY_DEFAULTS: FriendRequestPolicy = { repeatMs: 7 * 86_400_000, rejectMs: 30 * 86_400_000 };
+export const FRIEND_REQUEST_POLICY_DEFAULTS: FriendRequestPolicy = { repeatMs: 7 * 86_400_000, rejectMs: 30 * 86_400_000, expirationMs: 7 * 86_400_000 };
+
+/**
+ * May the target of `request` answer it (Wildfire's handleFriendRequest from a device)? Throws
+ * not_exist (253) without a request, friend_request_expired (19) for one older than the expiration
+ * unless the two are friends already (answering then changes nothing but the request's status).
+ */
+export function checkFriendAnswer(request: FriendRequest | null, alreadyFriends: boolean, now: number, policy: FriendRequestPolicy): FriendRequest {
+  if (!request) throw new CoreError('not_exist', 'no friend request from this user');
+  if (!alreadyFriends && policy.expirationMs > 0 && now - request.updateDt > policy.expirationMs) throw new CoreError('friend_request_expired');
+  return request;
+}
 
 /**
  * May `fromUid` send a friend request to `toUid`? Facts: the last request between them in that

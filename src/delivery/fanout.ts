@@ -193,7 +193,7 @@ export class Fanout {
       }
       case 'relation.request': {
         const frame = once(() => friendRequestFrame(e.request));
-        for (const c of this.registry.of(e.request.toUid) ?? []) c.pushNotice(frame);
+        for (const u of new Set(e.users)) for (const c of this.registry.of(u) ?? []) c.pushNotice(frame);
         return;
       }
       case 'user.setting': {

@@ -220,4 +220,8 @@ export type ClientFrame =
   | { type: 'chatroom_leave'; id?: string | number; chatroomId?: unknown }
   | { type: 'friends'; id?: string | number }
   | { type: 'friend_requests'; id?: string | number }
-  | { type: 'user_settings'; id?: string | number };
+  | { type: 'user_settings'; id?: string | number }
+  | { type: 'friend_add'; id?: string | number; userId: unknown; reason?: unknown }
+  | { type: 'friend_answer'; id?: string | number; userId: unknown; accept: unknown }
+  | { type: 'friend_delete'; id?: string | number; userId: unknown }
+  | { type: 'blacklist'; id?: string | number; userId: unknown; blacked: unknown };

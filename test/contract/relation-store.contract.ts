@@ -113,6 +113,58 @@ export function relationStoreContract(name: string, factory: StoreFactory): void
       await s.relations.addFriendRequest('c', 'd', 'forced', '', true, P);
     });
 
+    it('answerFriendRequest: accepting makes them friends both ways (aliases kept) and accepts the reverse pending request', async () => {
+      const s = await fresh();
+      const P = FRIEND_REQUEST_POLICY_DEFAULTS;
+      await expectCoreError(s.relations.answerFriendRequest('b', 'a', true, P), 'not_exist');
+      await s.relations.addFriendRequest('a', 'b', 'hi', '', false, P);
+      await s.relations.addFriendRequest('b', 'a', 'me too', '', false, P);
+      await s.relations.setAlias('b', 'a', 'Ay');
+      const r = await s.relations.answerFriendRequest('b', 'a', true, P);
+      expect(r.request).toMatchObject({ fromUid: 'a', toUid: 'b', reason: 'hi', status: 1 });
+      expect(r.relations.map((x) => [x.userId, x.friendUid, x.state])).toEqual([
+        ['b', 'a', 0],
+        ['a', 'b', 0],
+      ]);
+      expect(await s.relations.getRelation('b', 'a')).toMatchObject({ state: 0, alias: 'Ay' });
+      expect((await s.relations.listFriendRequests('a', 10)).map((x) => [x.fromUid, x.status])).toEqual([
+        ['a', 1],
+        ['b', 1],
+      ]);
+      // Answering again (friends already) changes the status only.
+      expect((await s.relations.answerFriendRequest('b', 'a', false, P)).relations).toEqual([]);
+      expect(await s.relations.getRelation('a', 'b')).toMatchObject({ state: 0 });
+    });
+
+    it('answerFriendRequest: rejecting records status 2; an expired request cannot be answered (19)', async () => {
+      const s = await fresh();
+      const P = FRIEND_REQUEST_POLICY_DEFAULTS;
+      await s.relations.addFriendRequest('a', 'b', '', '', false, P);
+      const r = await s.relations.answerFriendRequest('b', 'a', false, P);
+      expect(r).toMatchObject({ request: { status: 2 }, relations: [] });
+      expect(await s.relations.getRelation('b', 'a')).toBeNull();
+      // Rejected: a new request is blocked (18) unless forced.
+      await expectCoreError(s.relations.addFriendRequest('a', 'b', '', '', false, P), 'friend_request_blocked');
+      await s.relations.addFriendRequest('c', 'd', '', '', false, P);
+      await nextMs(); // two clock steps: older than the 1 ms expiration
+      await nextMs();
+      await expectCoreError(s.relations.answerFriendRequest('d', 'c', true, { ...P, expirationMs: 1 }), 'friend_request_expired');
+      expect(await s.relations.getRelation('d', 'c')).toBeNull();
+    });
+
+    it('deleteFriend: existing rows become "not friends" both ways; none is created', async () => {
+      const s = await fresh();
+      expect(await s.relations.deleteFriend('a', 'b')).toEqual([]);
+      expect(await s.relations.getRelation('a', 'b')).toBeNull();
+      await s.relations.setFriendState('a', 'b', 0, 'x');
+      const rows = await s.relations.deleteFriend('b', 'a');
+      expect(rows.map((r) => [r.userId, r.state])).toEqual([
+        ['b', 1],
+        ['a', 1],
+      ]);
+      expect(await s.relations.getRelation('a', 'b')).toMatchObject({ state: 1, extra: 'x' });
+    });
+
     it('listFriendRequests: sent and received, newest first, at most the limit', async () => {
       const s = await fresh();
       const P = FRIEND_REQUEST_POLICY_DEFAULTS;

@@ -91,6 +91,11 @@ function expectationOf(text: string | undefined, binary: boolean, bytes: number)
     case 'friend_requests':
     case 'user_settings':
       return { ...none, id, replies: new Set([f.type, 'error']) };
+    case 'friend_add':
+    case 'friend_answer':
+    case 'friend_delete':
+    case 'blacklist':
+      return { ...none, id, replies: new Set(['relation_ok', 'error']) };
     default:
       return { ...none, id, replies: new Set(['error']) };
   }

@@ -25,6 +25,27 @@ describe('SDK relations', () => {
     expect(await sb.client.friends()).toMatchObject([{ userId: b, friendUid: a, state: 0, blacked: 0 }]);
   });
 
+  it('addFriend, answerFriendRequest, deleteFriend, setBlacklist: the whole flow between two SDK clients', async () => {
+    const [a, b] = await t.users('a', 'b');
+    const sa = t.sdk({ token: await t.token(a, 'a-sdk') });
+    const sb = t.sdk({ token: await t.token(b, 'b-sdk') });
+    await Promise.all([sa.client.connect(), sb.client.connect()]);
+    await sa.client.addFriend(b, 'hi');
+    await sb.waitFor((e) => e.event === 'friend_request' && e.data.request.fromUid === a);
+    await expect(sa.client.addFriend(b)).rejects.toMatchObject({ code: 16 });
+    await expect(sa.client.answerFriendRequest(b, true)).rejects.toMatchObject({ code: 253 });
+    await sb.client.answerFriendRequest(a, true);
+    await sa.waitFor((e) => e.event === 'friend' && e.data.relation.state === 0);
+    await sa.waitFor((e) => e.event === 'friend_request' && e.data.request.status === 1);
+    expect((await sb.client.friends()).map((r) => [r.friendUid, r.state])).toEqual([[a, 0]]);
+    await sa.client.deleteFriend(b);
+    await sb.waitFor((e) => e.event === 'friend' && e.data.relation.state === 1);
+    await sb.client.setBlacklist(a, true);
+    await expect(sa.client.send({ type: 0, target: b, line: 0 }, { type: 1, searchableContent: 'x', persistFlag: 3 })).rejects.toMatchObject({ code: 246 });
+    await sb.client.setBlacklist(a, false);
+    await sa.client.send({ type: 0, target: b, line: 0 }, { type: 1, searchableContent: 'y', persistFlag: 3 });
+  });
+
   it('user_setting events arrive live; userSettings() lists them (the conversation-top flag)', async () => {
     const [a] = await t.users('a');
     const sa = t.sdk({ token: await t.token(a, 'a-sdk') });

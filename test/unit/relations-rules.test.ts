@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CoreError } from '../../src/core/errors.js';
 import {
+  checkFriendAnswer,
   checkFriendRequest,
   conversationSettingKey,
   FRIEND_REQUEST_POLICY_DEFAULTS as P,
@@ -44,6 +45,17 @@ describe('checkFriendRequest (Wildfire: saveAddFriendRequest)', () => {
     expect(kindOf(() => checkFriendRequest({ ...none, mine: rel({ state: 0 }) }, true, now, P))).toBe('already_friends');
     expect(kindOf(() => checkFriendRequest({ ...none, theirs: rel({ blacked: 1 }) }, false, now, P))).toBe('in_blacklist');
     expect(kindOf(() => checkFriendRequest({ ...none, theirs: rel({ blacked: 1 }) }, true, now, P))).toBeUndefined();
+  });
+});
+
+describe('checkFriendAnswer (Wildfire: handleFriendRequest from a device)', () => {
+  const now = 100 * 86_400_000;
+  it('253 without a request; 19 once expired unless friends already; the request otherwise', () => {
+    expect(kindOf(() => checkFriendAnswer(null, false, now, P))).toBe('not_exist');
+    expect(kindOf(() => checkFriendAnswer(req(0, now - P.expirationMs - 1), false, now, P))).toBe('friend_request_expired');
+    expect(checkFriendAnswer(req(0, now - P.expirationMs - 1), true, now, P).fromUid).toBe('a');
+    expect(checkFriendAnswer(req(0, now - P.expirationMs), false, now, P).toUid).toBe('b');
+    expect(checkFriendAnswer(req(0, 0), false, now, { ...P, expirationMs: 0 }).status).toBe(0);
   });
 });
 

@@ -80,6 +80,66 @@ describe('default policies', () => {
     expect(await devA.waitType('friends')).toEqual({ type: 'friends', id: 7, relations: [{ userId: a, friendUid: b, alias: 'Bee', extra: '', state: 0, blacked: 1, updateDt: expect.any(Number) }] });
   });
 
+  it('devices manage relations: friend_add, friend_answer (accept), friend_delete, blacklist; each answered relation_ok', async () => {
+    const [a, b] = await users(t, 2);
+    const devA = await t.device(a);
+    const devB = await t.device(b);
+    const ask = async (dev: WsClient, frame: Record<string, unknown>) => {
+      const id = fresh('x');
+      const from = dev.mark;
+      dev.send({ ...frame, id });
+      return dev.waitFor((f) => (f.type === 'relation_ok' || f.type === 'error') && f['id'] === id, { from });
+    };
+    expect(await ask(devA, { type: 'friend_add', userId: b, reason: 'hi' })).toMatchObject({ type: 'relation_ok' });
+    expect((await devB.waitType('friend_request'))['request']).toMatchObject({ fromUid: a, toUid: b, reason: 'hi', status: 0 });
+    expect(await ask(devA, { type: 'friend_add', userId: b })).toMatchObject({ type: 'error', code: 16 });
+    // Answering a request that does not exist: 253; accepting: both learn the status, both are friends.
+    expect(await ask(devA, { type: 'friend_answer', userId: b, accept: true })).toMatchObject({ type: 'error', code: 253 });
+    const markA = devA.mark;
+    expect(await ask(devB, { type: 'friend_answer', userId: a, accept: true })).toMatchObject({ type: 'relation_ok' });
+    expect((await devA.waitType('friend_request', (f) => f['request'].status === 1, { from: markA }))['request']).toMatchObject({ fromUid: a, toUid: b, status: 1 });
+    await devB.waitType('friend_request', (f) => f['request'].status === 1);
+    expect((await devA.waitType('friend', () => true, { from: markA }))['relation']).toMatchObject({ userId: a, friendUid: b, state: 0 });
+    expect((await devB.waitType('friend'))['relation']).toMatchObject({ userId: b, friendUid: a, state: 0 });
+    expect(await t.admin.ok('/friend/list', { userId: a })).toEqual({ list: [b] });
+    expect(await ask(devA, { type: 'friend_add', userId: b })).toMatchObject({ type: 'error', code: 23 });
+    // Deleting ends it both ways.
+    expect(await ask(devB, { type: 'friend_delete', userId: a })).toMatchObject({ type: 'relation_ok' });
+    await devA.waitType('friend', (f) => f['relation'].state === 1);
+    expect(await t.admin.ok('/friend/list', { userId: b })).toEqual({ list: [] });
+    // A device blacklists: the other's messages are refused from then on.
+    expect(await ask(devB, { type: 'blacklist', userId: a, blacked: true })).toMatchObject({ type: 'relation_ok' });
+    expect(await deviceSend(devA, b, 'hello?')).toMatchObject({ type: 'error', code: 246 });
+    expect(await ask(devA, { type: 'friend_add', userId: b })).toMatchObject({ type: 'error', code: 246 });
+    expect(await ask(devB, { type: 'blacklist', userId: a, blacked: false })).toMatchObject({ type: 'relation_ok' });
+    expect(await deviceSend(devA, b, 'hello!')).toMatchObject({ type: 'sent' });
+  });
+
+  it('relation frames refuse bad input with 251 and the connection stays open', async () => {
+    const [a] = await users(t, 1);
+    const dev = await t.device(a);
+    for (const frame of [
+      { type: 'friend_add' },
+      { type: 'friend_add', userId: '' },
+      { type: 'friend_add', userId: 7 },
+      { type: 'friend_add', userId: 'x'.repeat(129) },
+      { type: 'friend_add', userId: 'b', reason: 'r'.repeat(1025) },
+      { type: 'friend_add', userId: 'b', reason: 5 },
+      { type: 'friend_add', userId: a },
+      { type: 'friend_answer', userId: 'b' },
+      { type: 'friend_answer', userId: 'b', accept: 'yes' },
+      { type: 'friend_delete', userId: null },
+      { type: 'blacklist', userId: 'b' },
+      { type: 'blacklist', userId: 'b', blacked: 1 },
+    ]) {
+      const id = fresh('bad');
+      dev.send({ ...frame, id });
+      expect(await dev.waitType('error', (f) => f['id'] === id), JSON.stringify(frame)).toMatchObject({ code: 251 });
+    }
+    dev.send({ type: 'ping', id: 'still' });
+    await dev.waitType('pong', (f) => f['id'] === 'still');
+  });
+
   it('a user setting put by the back end reaches the user’s devices (user_setting); user_settings lists them', async () => {
     const [a, b] = await users(t, 2);
     const devA = await t.device(a);

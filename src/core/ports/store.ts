@@ -91,6 +91,15 @@ export interface RelationStore {
   addFriendRequest(fromUid: string, toUid: string, reason: string, extra: string, force: boolean, policy: FriendRequestPolicy): Promise<FriendRequest>;
   /** Requests sent to userId and sent by it, newest change first, at most `limit`. */
   listFriendRequests(userId: string, limit: number): Promise<FriendRequest[]>;
+  /**
+   * userId answers the request fromUid sent it (core's checkFriendAnswer, in the transaction): its
+   * status becomes accepted (1) or rejected (2). Accepting makes them friends both ways (aliases and
+   * extras kept) unless they are already, and accepts a pending request of userId to fromUid too.
+   * Returns the request as stored and the relations written.
+   */
+  answerFriendRequest(userId: string, fromUid: string, accept: boolean, policy: FriendRequestPolicy): Promise<{ request: FriendRequest; relations: FriendRelation[] }>;
+  /** They are friends no more, both ways: existing rows take state 1 (none is created). Returns the rows written. */
+  deleteFriend(userId: string, friendUid: string): Promise<FriendRelation[]>;
 }
 
 /**

@@ -86,8 +86,26 @@ export class RelationService {
   async sendRequest(userId: string, friendUid: string, reason: string, force: boolean): Promise<FriendRequest> {
     if (userId === friendUid) throw new CoreError('invalid_parameter', 'a user cannot befriend itself');
     const request = await this.store.addFriendRequest(userId, friendUid, reason, '', force, this.policy);
-    await this.bus.publish({ type: 'relation.request', request });
+    await this.bus.publish({ type: 'relation.request', request, users: [friendUid] });
     return request;
+  }
+
+  /**
+   * A device of userId answers the request fromUid sent it (Wildfire's rules: checkFriendAnswer).
+   * Both users' devices are told the request's new status; accepting makes them friends (both get a
+   * `relation.changed`).
+   */
+  async answerRequest(userId: string, fromUid: string, accept: boolean): Promise<void> {
+    const { request, relations } = await this.store.answerFriendRequest(userId, fromUid, accept, this.policy);
+    await publishAll(this.bus, [
+      ...relations.map((relation): HubEvent => ({ type: 'relation.changed', relation })),
+      { type: 'relation.request', request, users: [fromUid, userId] },
+    ]);
+  }
+
+  /** They are friends no more, both ways (a device's delete; existing relations only). */
+  async deleteFriend(userId: string, friendUid: string): Promise<void> {
+    await this.changed(await this.store.deleteFriend(userId, friendUid));
   }
 
   /** Requests sent to and by userId, newest first. */

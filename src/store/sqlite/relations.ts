@@ -1,5 +1,6 @@
 import { CoreError } from '../../core/errors.js';
 import {
+  checkFriendAnswer,
   checkFriendRequest,
   FriendRequestStatus,
   FriendState,
@@ -112,8 +113,7 @@ export class SqliteRelations implements RelationStore {
   addFriendRequest(fromUid: string, toUid: string, reason: string, extra: string, force: boolean, policy: FriendRequestPolicy): Promise<FriendRequest> {
     return this.ctx.write(() => {
       const now = Date.now();
-      const last = this.ctx.stmt(`SELECT ${REQUEST_COLS} FROM friend_requests WHERE from_uid = ? AND to_uid = ?`).get(fromUid, toUid) as RequestRow | undefined;
-      checkFriendRequest({ last: last ? toRequest(last) : null, mine: this.relation(fromUid, toUid), theirs: this.relation(toUid, fromUid) }, force, now, policy);
+      checkFriendRequest({ last: this.request(fromUid, toUid), mine: this.relation(fromUid, toUid), theirs: this.relation(toUid, fromUid) }, force, now, policy);
       const req: FriendRequest = { fromUid, toUid, reason, extra, status: FriendRequestStatus.sent, updateDt: now };
       this.ctx
         .stmt(
@@ -123,6 +123,45 @@ export class SqliteRelations implements RelationStore {
         )
         .run(fromUid, toUid, reason, extra, req.status, now);
       return req;
+    });
+  }
+
+  private request(fromUid: string, toUid: string): FriendRequest | null {
+    const r = this.ctx.stmt(`SELECT ${REQUEST_COLS} FROM friend_requests WHERE from_uid = ? AND to_uid = ?`).get(fromUid, toUid) as RequestRow | undefined;
+    return r ? toRequest(r) : null;
+  }
+
+  private setRequestStatus(fromUid: string, toUid: string, status: number, now: number): void {
+    this.ctx.stmt('UPDATE friend_requests SET status = ?, updated_at = ? WHERE from_uid = ? AND to_uid = ?').run(status, now, fromUid, toUid);
+  }
+
+  answerFriendRequest(userId: string, fromUid: string, accept: boolean, policy: FriendRequestPolicy): Promise<{ request: FriendRequest; relations: FriendRelation[] }> {
+    return this.ctx.write(() => {
+      const now = Date.now();
+      const already = this.relation(userId, fromUid)?.state === FriendState.friend;
+      const req = checkFriendAnswer(this.request(fromUid, userId), already, now, policy);
+      const status = accept ? FriendRequestStatus.accepted : FriendRequestStatus.rejected;
+      this.setRequestStatus(fromUid, userId, status, now);
+      const relations: FriendRelation[] = [];
+      if (accept) {
+        if (this.request(userId, fromUid)?.status === FriendRequestStatus.sent) this.setRequestStatus(userId, fromUid, status, now);
+        if (!already) relations.push(this.upsert(userId, fromUid, { state: FriendState.friend }, now), this.upsert(fromUid, userId, { state: FriendState.friend }, now));
+      }
+      return { request: { ...req, status, updateDt: now }, relations };
+    });
+  }
+
+  deleteFriend(userId: string, friendUid: string): Promise<FriendRelation[]> {
+    return this.ctx.write(() => {
+      const now = Date.now();
+      const out: FriendRelation[] = [];
+      for (const [a, b] of [
+        [userId, friendUid],
+        [friendUid, userId],
+      ] as const) {
+        if (this.relation(a, b)) out.push(this.upsert(a, b, { state: FriendState.none }, now));
+      }
+      return out;
     });
   }
 
