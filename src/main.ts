@@ -137,6 +137,18 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     redeliverer: settler,
     chatroomMembership: new MemoryChatroomMembership(),
     strictAdminSend: config.admin.strictSend,
+    privateSend: {
+      blacklist: config.relations.blacklistStrategy,
+      blacklistExceptionTypes: config.relations.blacklistExceptionTypes,
+      disableStrangerChat: config.relations.disableStrangerChat,
+      strangerChatAllowList: config.relations.strangerChatAllowList,
+    },
+    sensitiveMode: config.relations.sensitiveFilter,
+    friendRequests: {
+      repeatMs: config.relations.friendRequestRepeatMs,
+      rejectMs: config.relations.friendRequestRejectMs,
+      expirationMs: config.relations.friendRequestExpirationMs,
+    },
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from

@@ -261,6 +261,37 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    relations: Type.Object(
+      {
+        blacklistStrategy: StringEnum(['reject', 'drop'] as const, {
+          default: 'reject',
+          description: "A device's message to a user who blacklisted its sender: refused with 246, or answered as sent and dropped (Wildfire's message.blacklist.strategy 0 / 1).",
+        }),
+        blacklistExceptionTypes: Type.Array(Type.Integer({ minimum: 0, maximum: 2147483647 }), {
+          default: [401, 402, 403, 404, 405, 407, 408, 410, 411],
+          maxItems: 1000,
+          description: 'Content types a blacklist does not stop (call signalling, as in Wildfire).',
+        }),
+        disableStrangerChat: Type.Boolean({ default: false, description: 'Only friends may send each other single-chat messages from devices (248 otherwise).' }),
+        strangerChatAllowList: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+          default: [],
+          maxItems: 1000,
+          description: 'Users who may chat with anyone, either way, when disableStrangerChat is on.',
+        }),
+        friendRequestRepeatMs: Type.Integer({
+          default: 604800000,
+          minimum: 0,
+          description: 'A pending friend request blocks another one to the same user for this long (0: until answered).',
+        }),
+        friendRequestRejectMs: Type.Integer({ default: 2592000000, minimum: 0, description: 'A rejected friend request blocks another one for this long (0: not at all).' }),
+        friendRequestExpirationMs: Type.Integer({ default: 604800000, minimum: 0, description: 'A friend request can be answered from a device for this long (0: no end).' }),
+        sensitiveFilter: StringEnum(['reject', 'drop', 'replace', 'pass'] as const, {
+          default: 'reject',
+          description: "A device message whose searchableContent has a sensitive word: refused (242), dropped (answered as sent), sent with each word as *** or sent as is (Wildfire's sensitive.filter.type 0-3).",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     tokens: Type.Object(
       {
         ttlSeconds: Type.Integer({ default: 2592000, minimum: 1, description: 'Lifetime of a device token from user/get_token.' }),

@@ -115,6 +115,7 @@ export class SendRulesCache {
         this.channelLoads.forget(e.id);
         return;
       case 'settings':
+      case 'sensitive':
         return;
     }
   }
