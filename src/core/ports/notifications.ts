@@ -97,6 +97,14 @@ export interface NotificationStore {
    * notification is gone): nothing is written then.
    */
   commitBatch(id: string, batch: FanoutBatch): Promise<{ inserted: string[] } | null>;
+  /**
+   * One batch of a `web` fan-out in one command: the next at most `limit` recipients after the
+   * stored cursor get an inbox row (those that still exist), the cursor moves past them (done when
+   * fewer were left). Reading the cursor inside the command makes consecutive calls sequential, so a
+   * runner may submit the next one before the previous resolved. Returns the users who got a new row,
+   * or null when there is nothing to do (unknown, not sent, or done).
+   */
+  fanoutWeb(id: string, limit: number): Promise<{ inserted: string[]; done: boolean } | null>;
   /** Sent notifications whose fan-out is not done (resumed at start-up). */
   unfinished(): Promise<string[]>;
   /**

@@ -318,6 +318,23 @@ export class SqliteNotifications implements NotificationStore {
     });
   }
 
+  fanoutWeb(id: string, limit: number): Promise<{ inserted: string[]; done: boolean } | null> {
+    return this.ctx.write(() => {
+      const r = this.row(id);
+      if (!r || r.has_send !== 1 || r.fanout_done === 1 || r.send_seq === null) return null;
+      const ids = this.ctx
+        .stmt('SELECT user_id FROM notification_recipients WHERE n = ? AND user_id > ? ORDER BY user_id LIMIT ?')
+        .pluck()
+        .all(r.n, r.fanout_cursor, limit) as string[];
+      const ins = this.ctx.stmt(INSERT_ROW);
+      const inserted: string[] = [];
+      for (const u of ids) if (ins.run(u, r.send_seq, u).changes > 0) inserted.push(u);
+      const done = ids.length < limit;
+      this.ctx.stmt('UPDATE notifications SET fanout_cursor = ?, fanout_done = ? WHERE n = ?').run(ids.at(-1) ?? r.fanout_cursor, done ? 1 : 0, r.n);
+      return { inserted, done };
+    });
+  }
+
   unfinished(): Promise<string[]> {
     return this.ctx.read(() => this.ctx.stmt('SELECT id FROM notifications WHERE has_send = 1 AND fanout_done = 0 ORDER BY n').pluck().all() as string[]);
   }
