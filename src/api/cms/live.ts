@@ -28,7 +28,7 @@ export interface LiveInboxOptions {
 const REVOKED = 4003;
 
 /** Socket writes per event-loop turn (see LiveInbox.drain). */
-const WRITE_SLICE = 128;
+const WRITE_SLICE = 64;
 
 /** A FIFO of pending writes: two arrays, O(1) amortised per operation. */
 class FrameQueue {
