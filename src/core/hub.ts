@@ -1,3 +1,4 @@
+import { NotificationService, type NotificationServiceOptions } from './notifications/service.js';
 import type { Bus } from './ports/bus.js';
 import type { ChatroomMembership } from './ports/chatroom-membership.js';
 import { combinePlanners, type EffectsPlanner } from './ports/effects.js';
@@ -51,6 +52,8 @@ export interface HubOptions {
   sensitiveMode?: SensitiveMode;
   /** Friend request repeat rules (Wildfire's friend.*_duration). */
   friendRequests?: Partial<FriendRequestPolicy>;
+  /** The notification centre: fan-out batch size, the email/SMS planner (part B), error reporting. */
+  notifications?: Partial<Omit<NotificationServiceOptions, 'now'>>;
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -68,6 +71,7 @@ export class Hub {
   readonly relations: RelationService;
   readonly sensitiveWords: SensitiveWordService;
   readonly userSettings: UserSettingService;
+  readonly notifications: NotificationService;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
@@ -121,6 +125,7 @@ export class Hub {
     this.ownRobots = opts.robots === undefined;
     this.robots = opts.robots ?? new RobotService(store, bus);
     this.devices = new DeviceService(store, bus, this.users);
+    this.notifications = new NotificationService(store.notifications, bus, { fanoutBatch: 2000, ...opts.notifications, now });
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */

@@ -7,6 +7,7 @@ import { SqliteConversations } from './conversations.js';
 import { openDatabase, type Synchronous } from './db.js';
 import { SqliteChannels, SqliteGroups } from './groups.js';
 import { SqliteMessages } from './messages.js';
+import { SqliteNotifications } from './notifications.js';
 import { SqliteOutbox } from './outbox.js';
 import { SqliteRelations, SqliteSensitiveWords, SqliteUserSettings } from './relations.js';
 import { SqliteSettings } from './settings.js';
@@ -50,6 +51,7 @@ export class SqliteStore implements Store {
   readonly relations: SqliteRelations;
   readonly sensitiveWords: SqliteSensitiveWords;
   readonly userSettings: SqliteUserSettings;
+  readonly notifications: SqliteNotifications;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -112,6 +114,7 @@ export class SqliteStore implements Store {
     this.settings = new SqliteSettings(ctx);
     this.robots = new SqliteRobots(ctx, this.users);
     this.devices = new SqliteDevices(ctx, this.users);
+    this.notifications = new SqliteNotifications(ctx);
   }
 
   async ping(): Promise<boolean> {
