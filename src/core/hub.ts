@@ -1,3 +1,4 @@
+import { NotificationService, type NotificationServiceOptions } from './notifications/service.js';
 import type { Bus } from './ports/bus.js';
 import type { ChatroomMembership } from './ports/chatroom-membership.js';
 import { combinePlanners, type EffectsPlanner } from './ports/effects.js';
@@ -31,6 +32,8 @@ export interface HubOptions {
   rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
   /** Who is in which chatroom (in memory on one node, shared in a cluster); without it, chatroom joins and device sends answer 254. */
   chatroomMembership?: ChatroomMembership;
+  /** The notification centre: fan-out batch size, the email/SMS planner (part B), error reporting. */
+  notifications?: Partial<Omit<NotificationServiceOptions, 'now'>>;
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -43,6 +46,7 @@ export class Hub {
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
+  readonly notifications: NotificationService;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
@@ -70,6 +74,7 @@ export class Hub {
     this.sessions = new SessionService(store, bus, effects);
     this.settings = new SettingsService(store.settings, bus);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
+    this.notifications = new NotificationService(store.notifications, bus, { fanoutBatch: 2000, ...opts.notifications, now });
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */

@@ -46,3 +46,27 @@ export const MAX_CALLBACK_COMMANDS = 64;
 
 /** Largest page of a paged list (user/all, group/member/list, user/online_list). */
 export const MAX_PAGE_SIZE = 10000;
+
+/** Notification title (seed 004), in every language: a headline, not a document. */
+export const MAX_NOTIFY_TITLE = 1024;
+
+/** Notification body (message_body) in every language: 64 KiB, the size of a long e-mail text. */
+export const MAX_NOTIFY_BODY = 65536;
+
+/** Notification message_type and lng (a BCP 47 tag is at most 35 characters; types are short labels). */
+export const MAX_NOTIFY_LABEL = 128;
+
+/** Languages a notification may carry besides its own. */
+export const MAX_NOTIFY_TRANSLATIONS = 32;
+
+/**
+ * Recipients of one notification (send_to): an audience of 100 000 users fits in one add (about
+ * 3 MB of JSON with the default cms.bodyLimitBytes of 8 MiB); its inbox rows are written in batches.
+ */
+export const MAX_NOTIFY_RECIPIENTS = 100000;
+
+/** Largest page of the notification centre's lists (inbox, operator list, recipients). */
+export const MAX_NOTIFY_PAGE = 1000;
+
+/** Unknown recipients named in one refusal (the rest are counted). */
+export const MAX_NAMED_UNKNOWN = 20;

@@ -1,3 +1,4 @@
+import type { NotificationStore } from './notifications.js';
 import type { EffectSpec, OutboxStore } from './outbox.js';
 import type {
   Channel,
@@ -38,6 +39,8 @@ export interface Store {
   readonly sync: SyncStore;
   readonly outbox: OutboxStore;
   readonly settings: SettingsStore;
+  /** The notification centre (seed 004): see ports/notifications.ts. */
+  readonly notifications: NotificationStore;
   /** True when the backend answers a trivial query. */
   ping(): Promise<boolean>;
   /** Flush pending writes and release resources. Later calls reject. */

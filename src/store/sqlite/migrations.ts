@@ -312,6 +312,56 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY(chatroom_id, user_id)
   ) WITHOUT ROWID;
   `,
+  // notifications (seed 004): a notification (n: internal key in creation order; id: its 24-hex
+  //    object id; send_seq: the order it was sent in, which orders every inbox; fanout_cursor: the
+  //    last recipient its fan-out handled, fanout_done once all were), its recipients (the send_to
+  //    set), every user's inbox (state bit 1 read, bit 2 deleted by the user; a row exists only for
+  //    a sent notification) and each recipient's delivery status per channel (email, sms).
+  `
+  CREATE TABLE notifications(
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    creator TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    message_type TEXT NOT NULL,
+    send_method TEXT NOT NULL,
+    use_web_when_miss INTEGER NOT NULL,
+    lng TEXT NOT NULL,
+    translations TEXT NOT NULL,
+    options TEXT NOT NULL,
+    recipient_count INTEGER NOT NULL,
+    read_count INTEGER NOT NULL DEFAULT 0,
+    has_send INTEGER NOT NULL DEFAULT 0,
+    send_at INTEGER,
+    send_seq INTEGER UNIQUE,
+    fanout_cursor TEXT NOT NULL DEFAULT '',
+    fanout_done INTEGER NOT NULL DEFAULT 0,
+    date_created INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX notifications_fanout ON notifications(n) WHERE has_send = 1 AND fanout_done = 0;
+  CREATE TABLE notification_recipients(
+    n INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY(n, user_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE notification_inbox(
+    user_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    state INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(user_id, seq)
+  ) WITHOUT ROWID;
+  CREATE TABLE notification_deliveries(
+    n INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(n, user_id, channel)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,6 +7,7 @@ import { SqliteConversations } from './conversations.js';
 import { openDatabase, type Synchronous } from './db.js';
 import { SqliteChannels, SqliteGroups } from './groups.js';
 import { SqliteMessages } from './messages.js';
+import { SqliteNotifications } from './notifications.js';
 import { SqliteOutbox } from './outbox.js';
 import { SqliteSettings } from './settings.js';
 import { SqliteSync } from './sync.js';
@@ -42,6 +43,7 @@ export class SqliteStore implements Store {
   readonly sync: SqliteSync;
   readonly outbox: SqliteOutbox;
   readonly settings: SqliteSettings;
+  readonly notifications: SqliteNotifications;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -99,6 +101,7 @@ export class SqliteStore implements Store {
     this.sync = new SqliteSync(ctx);
     this.outbox = new SqliteOutbox(ctx);
     this.settings = new SqliteSettings(ctx);
+    this.notifications = new SqliteNotifications(ctx);
   }
 
   async ping(): Promise<boolean> {
