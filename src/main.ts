@@ -20,7 +20,7 @@ import { OutboxJanitor } from './outbox/janitor.js';
 import { channelPolicies } from './outbox/policy.js';
 import { OutboxSettler } from './outbox/settler.js';
 import { notificationSenders } from './channels/config.js';
-import { EMAIL_CHANNEL, SMS_CHANNEL } from './core/notify-channels/jobs.js';
+import { EMAIL_CHANNEL, SMS_CHANNEL, TIMER_CHANNEL } from './core/notify-channels/jobs.js';
 import { closeCallbackAgents } from './callbacks/http.js';
 import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
@@ -71,7 +71,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   // Outbox channel policies, and the notification e-mail and SMS senders (docs/notifications-delivery.md),
   // checked before anything is opened: a configuration problem stops start-up with nothing to undo.
   const webhook = webhookPolicy(config);
-  const policies = channelPolicies(config, [EMAIL_CHANNEL, SMS_CHANNEL]);
+  const policies = channelPolicies(config, [EMAIL_CHANNEL, SMS_CHANNEL, TIMER_CHANNEL]);
   policies[WEBHOOK] = webhook;
   const notify = notificationSenders(config, (channel) => policies[channel]!);
   const storeOptions: SqliteStoreOptions = {
@@ -103,7 +103,14 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
   // outbox.channels). Jobs of channels without a sender here are left to nodes that have one.
-  const senders: Record<string, Sender> = { [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)), ...notify.senders };
+  const senders: Record<string, Sender> = {
+    [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)),
+    ...notify.senders,
+    [TIMER_CHANNEL]: hub.notifyDelivery.timers,
+  };
+  // Notification e-mail and SMS outcomes: delivery status and the web fallback, with the outcome.
+  settler.register(EMAIL_CHANNEL, hub.notifyDelivery.onSettled);
+  settler.register(SMS_CHANNEL, hub.notifyDelivery.onSettled);
   const channels = Object.fromEntries(Object.entries(senders).map(([name, sender]) => [name, { sender, policy: policies[name]! }]));
   const dispatcher = new OutboxDispatcher(
     store.outbox,

@@ -1,4 +1,5 @@
 import { NotificationService, type NotificationServiceOptions } from './notifications/service.js';
+import { NotificationDelivery } from './notify-channels/service.js';
 import type { Bus } from './ports/bus.js';
 import type { ChatroomMembership } from './ports/chatroom-membership.js';
 import { combinePlanners, type EffectsPlanner } from './ports/effects.js';
@@ -47,6 +48,8 @@ export class Hub {
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
   readonly notifications: NotificationService;
+  /** The notification centre's e-mail/SMS side: planner, outcome hooks, timers (docs/notifications-delivery.md). */
+  readonly notifyDelivery: NotificationDelivery;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
@@ -74,7 +77,14 @@ export class Hub {
     this.sessions = new SessionService(store, bus, effects);
     this.settings = new SettingsService(store.settings, bus);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
-    this.notifications = new NotificationService(store.notifications, bus, { fanoutBatch: 2000, ...opts.notifications, now });
+    this.notifyDelivery = new NotificationDelivery(store, bus, () => this.notifications, { escalationBatch: 500, now });
+    this.notifications = new NotificationService(store.notifications, bus, {
+      fanoutBatch: 2000,
+      planner: this.notifyDelivery.planner,
+      schedule: (n) => this.notifyDelivery.schedule(n),
+      ...opts.notifications,
+      now,
+    });
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */

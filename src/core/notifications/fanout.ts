@@ -55,6 +55,8 @@ export class NotificationFanout {
       const batch: FanoutBatch = { from: next.cursor, to: last ? last.userId : next.cursor, done: rs.length < this.batch, inbox: [], jobs: [], statuses: [] };
       if (web) batch.inbox = rs.map((r) => r.userId);
       else if (rs.length > 0) Object.assign(batch, await this.planner.plan(n, rs));
+      // The first batch (cursor at the start) also carries the send's own jobs, written once with it.
+      if (next.cursor === '' && this.planner.sentJobs) batch.jobs = [...batch.jobs, ...this.planner.sentJobs(n)];
       const r = await this.store.commitBatch(id, batch);
       if (!r) return;
       if (r.inserted.length > 0) await this.bus.publish({ type: 'notify.push', users: r.inserted, item });

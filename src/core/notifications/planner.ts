@@ -29,6 +29,11 @@ export interface ChannelPlan {
  */
 export interface NotificationChannelPlanner {
   plan(n: Notification, recipients: RecipientFacts[]): Promise<ChannelPlan>;
+  /**
+   * Jobs written once per send, with the fan-out's first batch (e.g. the escalation timer of a web
+   * notification). Pure, like `plan`.
+   */
+  sentJobs?(n: Notification): NewJob[];
 }
 
 /** The outbox reference of a notification's jobs for one recipient (OutboxStore.byRef). */

@@ -28,6 +28,11 @@ export interface NotificationServiceOptions {
   fanoutBatch: number;
   /** The email/SMS seam (part B); default: no channels (every recipient fails, web fallback applies). */
   planner?: NotificationChannelPlanner;
+  /**
+   * Asked by send() before marking sent (part B's scheduling): true when it wrote a durable timer that
+   * sends the notification later (sendScheduled), so nothing is sent now.
+   */
+  schedule?: (n: Notification) => Promise<boolean>;
   now?: () => number;
   /** Failures of background fan-outs (they are resumed at the next start). */
   onError?: (err: unknown) => void;
@@ -47,6 +52,7 @@ export type InboxEvent = Extract<HubEvent, { type: 'notify.push' } | { type: 'no
 export class NotificationService {
   private readonly now: () => number;
   private readonly fanout: NotificationFanout;
+  private readonly schedule: ((n: Notification) => Promise<boolean>) | undefined;
 
   constructor(
     private readonly store: NotificationStore,
@@ -54,6 +60,7 @@ export class NotificationService {
     opts: NotificationServiceOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.schedule = opts.schedule;
     this.fanout = new NotificationFanout(store, bus, opts.planner ?? NO_CHANNELS, opts.fanoutBatch, opts.onError ?? (() => undefined));
   }
 
@@ -98,7 +105,22 @@ export class NotificationService {
    * follow in the background. A notification is sent once (no_right after).
    */
   async send(id: string): Promise<Notification> {
+    if (this.schedule) {
+      const draft = await this.get(id);
+      if (draft.hasSend) throw new CoreError('no_right', 'the notification was sent already');
+      if (await this.schedule(draft)) return draft;
+    }
     const n = await this.store.markSent(id, this.now());
+    this.fanout.start(n.id);
+    return n;
+  }
+
+  /**
+   * A scheduled send is due (part B's timer): send now unless the notification was modified since it
+   * was scheduled (`updatedAt` differs: no_right), sent already (no_right) or deleted (not_exist).
+   */
+  async sendScheduled(id: string, updatedAt: number): Promise<Notification> {
+    const n = await this.store.markSent(id, this.now(), updatedAt);
     this.fanout.start(n.id);
     return n;
   }

@@ -264,10 +264,11 @@ export class SqliteNotifications implements NotificationStore {
     });
   }
 
-  markSent(id: string, now: number): Promise<Notification> {
+  markSent(id: string, now: number, ifUpdatedAt?: number): Promise<Notification> {
     return this.ctx.write(() => {
       const r = this.mustRow(id);
       if (r.has_send === 1) throw new CoreError('no_right', 'the notification was sent already');
+      if (ifUpdatedAt !== undefined && r.updated_at !== ifUpdatedAt) throw new CoreError('no_right', 'the notification was modified since it was scheduled');
       const seq = (this.ctx.stmt('SELECT COALESCE(MAX(send_seq), 0) + 1 AS s FROM notifications').get() as { s: number }).s;
       this.ctx
         .stmt(`UPDATE notifications SET has_send = 1, send_at = ?, send_seq = ?, fanout_cursor = '', fanout_done = 0, updated_at = ? WHERE n = ?`)

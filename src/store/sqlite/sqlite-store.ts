@@ -8,6 +8,7 @@ import { openDatabase, type Synchronous } from './db.js';
 import { SqliteChannels, SqliteGroups } from './groups.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteNotifications } from './notifications.js';
+import { SqliteNotifyDelivery } from './notify-delivery.js';
 import { SqliteOutbox } from './outbox.js';
 import { SqliteSettings } from './settings.js';
 import { SqliteSync } from './sync.js';
@@ -44,6 +45,7 @@ export class SqliteStore implements Store {
   readonly outbox: SqliteOutbox;
   readonly settings: SqliteSettings;
   readonly notifications: SqliteNotifications;
+  readonly notifyDelivery: SqliteNotifyDelivery;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -102,6 +104,7 @@ export class SqliteStore implements Store {
     this.outbox = new SqliteOutbox(ctx);
     this.settings = new SqliteSettings(ctx);
     this.notifications = new SqliteNotifications(ctx);
+    this.notifyDelivery = new SqliteNotifyDelivery(ctx);
   }
 
   async ping(): Promise<boolean> {

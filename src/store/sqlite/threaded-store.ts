@@ -33,6 +33,7 @@ export class ThreadedSqliteStore implements Store {
   readonly outbox: Store['outbox'];
   readonly settings: Store['settings'];
   readonly notifications: Store['notifications'];
+  readonly notifyDelivery: Store['notifyDelivery'];
 
   private readonly pending = new Map<number, Pending>();
   private queued: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> = [];
@@ -56,6 +57,7 @@ export class ThreadedSqliteStore implements Store {
     this.outbox = this.remote('outbox');
     this.settings = this.remote('settings');
     this.notifications = this.remote('notifications');
+    this.notifyDelivery = this.remote('notifyDelivery');
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => {
       this.report(err);
