@@ -26,6 +26,7 @@ import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
 import type { Surface } from './http/surface.js';
 import { adminSurface } from './api/admin/surface.js';
+import { cmsSurface } from './api/cms/surface.js';
 import { devicesSurface } from './delivery/surface.js';
 import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
@@ -99,6 +100,10 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     effects: [new TencentCallbacks(targets, store, log)],
     redeliverer: settler,
     chatroomMembership: new MemoryChatroomMembership(),
+    notifications: {
+      fanoutBatch: config.notifications.fanoutBatch,
+      onError: (err) => log.error({ err }, 'notification fan-out failed (resumed at the next start)'),
+    },
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
@@ -162,6 +167,17 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     log,
     { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },
   );
+  const nc = config.notifications;
+  const cms = cmsSurface({
+    hub,
+    log,
+    bodyLimit: nc.bodyLimitBytes,
+    recipientsPreview: nc.recipientsPreview,
+    backlogMax: nc.backlogMax,
+    heartbeatMs: nc.heartbeatMs,
+    maxBufferedBytes: nc.maxBufferedBytes,
+    maxFrameBytes: 4096,
+  });
   // The API surfaces, one line each (docs/architecture.md: adding a surface).
   const surfaces: Surface[] = [
     adminSurface({
@@ -175,13 +191,16 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       extraRoutes: [...presenceRoutes(hub, gateway), ...callbackRoutes(hub, targets)],
     }),
     devicesSurface(gateway),
+    cms,
   ];
   const deps: HttpDeps = { surfaces, log, metrics, bodyLimit: config.admin.bodyLimitBytes, ready: () => store.ping(), version: VERSION };
 
   const apps: FastifyInstance[] = [];
   const closeAll = async (): Promise<void> => {
     gateway.close();
+    cms.live.close();
     for (const a of apps) await a.close();
+    await hub.notifications.close();
     await dispatcher.stop();
     await janitor.stop();
     await closeCallbackAgents();
@@ -200,6 +219,8 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     apps.push(main);
     dispatcher.start();
     janitor.start();
+    // Fan-outs a stop interrupted continue from their durable cursors.
+    await hub.notifications.resume();
     await main.listen({ host: config.host, port: config.port });
     keepListening(main, 'main');
     let adminUrl: string | undefined;

@@ -233,6 +233,35 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    notifications: Type.Object(
+      {
+        bodyLimitBytes: Type.Integer({
+          default: 8388608,
+          minimum: 1024,
+          description: 'Largest /v1/cms request body (an add with 100 000 recipients is about 3 MB).',
+        }),
+        fanoutBatch: Type.Integer({
+          default: 2000,
+          minimum: 1,
+          maximum: 100000,
+          description: 'Recipients per fan-out batch of a sent notification (one short writer transaction each).',
+        }),
+        recipientsPreview: Type.Integer({
+          default: 100,
+          minimum: 0,
+          maximum: 1000,
+          description: "Recipients shown per list (recipients, has_read, unread) of each item of the operator's notify/list; the totals give the counts.",
+        }),
+        backlogMax: Type.Integer({ default: 200, minimum: 0, maximum: 1000, description: 'Unread items a live inbox socket receives on connect (newest first).' }),
+        heartbeatMs: Type.Integer({ default: 30000, minimum: 1000, description: 'Live inbox ping interval; a socket that answered no ping for a whole interval is dropped.' }),
+        maxBufferedBytes: Type.Integer({
+          default: 4194304,
+          minimum: 16384,
+          description: 'Unsent bytes per live inbox socket; a socket that falls further behind is dropped.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     tokens: Type.Object(
       {
         ttlSeconds: Type.Integer({ default: 2592000, minimum: 1, description: 'Lifetime of a device token from user/get_token.' }),
