@@ -1,4 +1,5 @@
 import { NotificationService, type NotificationServiceOptions } from './notifications/service.js';
+import { checkDeliveryOptions } from './notify-channels/options.js';
 import { NotificationDelivery } from './notify-channels/service.js';
 import type { Bus } from './ports/bus.js';
 import type { ChatroomMembership } from './ports/chatroom-membership.js';
@@ -82,6 +83,7 @@ export class Hub {
       fanoutBatch: 2000,
       planner: this.notifyDelivery.planner,
       schedule: (n) => this.notifyDelivery.schedule(n),
+      checkOptions: checkDeliveryOptions,
       ...opts.notifications,
       now,
     });

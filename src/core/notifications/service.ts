@@ -19,6 +19,7 @@ import {
   type InboxItem,
   type Notification,
   type NotificationFields,
+  type NotificationOptions,
   type RecipientView,
 } from './model.js';
 import { NO_CHANNELS, type NotificationChannelPlanner } from './planner.js';
@@ -33,6 +34,8 @@ export interface NotificationServiceOptions {
    * sends the notification later (sendScheduled), so nothing is sent now.
    */
   schedule?: (n: Notification) => Promise<boolean>;
+  /** Checks and normalises the options given on add and update (part B's delivery fields); throws invalid_parameter. */
+  checkOptions?: (options: NotificationOptions, now: number) => NotificationOptions;
   now?: () => number;
   /** Failures of background fan-outs (they are resumed at the next start). */
   onError?: (err: unknown) => void;
@@ -53,6 +56,7 @@ export class NotificationService {
   private readonly now: () => number;
   private readonly fanout: NotificationFanout;
   private readonly schedule: ((n: Notification) => Promise<boolean>) | undefined;
+  private readonly checkOptions: (options: NotificationOptions, now: number) => NotificationOptions;
 
   constructor(
     private readonly store: NotificationStore,
@@ -61,6 +65,7 @@ export class NotificationService {
   ) {
     this.now = opts.now ?? Date.now;
     this.schedule = opts.schedule;
+    this.checkOptions = opts.checkOptions ?? ((o) => o);
     this.fanout = new NotificationFanout(store, bus, opts.planner ?? NO_CHANNELS, opts.fanoutBatch, opts.onError ?? (() => undefined));
   }
 
@@ -68,12 +73,15 @@ export class NotificationService {
 
   async add(creator: string, f: NotificationFields): Promise<Notification> {
     const fields = checkFields(f);
+    fields.options = this.checkOptions(fields.options, this.now());
     return this.store.create({ ...fields, id: newNotificationId(this.now()), creator, dateCreated: this.now() });
   }
 
   /** Change a notification not sent yet (no_right once sent). */
   async update(id: string, f: Partial<NotificationFields>): Promise<Notification> {
-    return this.store.update(id, checkPartial(f), this.now());
+    const fields = checkPartial(f);
+    if (fields.options !== undefined) fields.options = this.checkOptions(fields.options, this.now());
+    return this.store.update(id, fields, this.now());
   }
 
   /** Delete a notification, sent or not: it leaves every inbox, live. */

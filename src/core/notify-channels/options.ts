@@ -43,39 +43,32 @@ export function parseEscalateMethod(v: unknown): EscalateMethod {
 }
 
 /**
- * The delivery fields given on add or modify (the surface passes the raw JSON values: undefined when
- * absent, null to clear), checked and normalised into options entries; other option keys are kept.
- * Rules: schedule_at no more than MAX_SCHEDULE_AHEAD_MS ahead (a past time means at once);
- * escalate_after_minutes within [MIN, MAX] and only with escalate_method, for a `web` notification.
+ * A notification's options as given on add or modify, with the delivery fields checked and normalised
+ * (other keys kept as given): `schedule_at` to epoch ms, at most MAX_SCHEDULE_AHEAD_MS ahead (a past
+ * time means at once); `escalate_after_minutes` within [MIN, MAX] and only with `escalate_method`
+ * (email or sms; mobile is stored as sms). A null value removes the field (null minutes remove the
+ * method too). Escalation applies to `web` notifications; on others it is kept but never fires.
  */
-export function withDeliveryOptions(
-  base: NotificationOptions,
-  given: { scheduleAt?: unknown; escalateAfterMinutes?: unknown; escalateMethod?: unknown },
-  sendMethod: string,
-  now: number,
-): NotificationOptions {
-  const out: NotificationOptions = { ...base };
-  if (given.scheduleAt === null) delete out[SCHEDULE_AT];
-  else if (given.scheduleAt !== undefined) {
-    const t = parseTime(given.scheduleAt, SCHEDULE_AT);
+export function checkDeliveryOptions(options: NotificationOptions, now: number): NotificationOptions {
+  const out: NotificationOptions = { ...options };
+  const at = out[SCHEDULE_AT];
+  if (at === null) delete out[SCHEDULE_AT];
+  else if (at !== undefined) {
+    const t = parseTime(at, SCHEDULE_AT);
     if (t > now + MAX_SCHEDULE_AHEAD_MS) throw invalid(`${SCHEDULE_AT} is more than a year ahead`);
     out[SCHEDULE_AT] = t;
   }
-  if (given.escalateAfterMinutes === null) {
+  const m = out[ESCALATE_AFTER];
+  if (m === null) {
     delete out[ESCALATE_AFTER];
     delete out[ESCALATE_METHOD];
-  } else if (given.escalateAfterMinutes !== undefined) {
-    const m = given.escalateAfterMinutes;
-    if (typeof m !== 'number' || !Number.isFinite(m) || m < MIN_ESCALATE_MINUTES || m > MAX_ESCALATE_MINUTES) {
-      throw invalid(`${ESCALATE_AFTER} must be a number of minutes from ${MIN_ESCALATE_MINUTES} to ${MAX_ESCALATE_MINUTES}`);
-    }
-    out[ESCALATE_AFTER] = m;
+  } else if (m !== undefined && (typeof m !== 'number' || !Number.isFinite(m) || m < MIN_ESCALATE_MINUTES || m > MAX_ESCALATE_MINUTES)) {
+    throw invalid(`${ESCALATE_AFTER} must be a number of minutes from ${MIN_ESCALATE_MINUTES} to ${MAX_ESCALATE_MINUTES}`);
   }
-  if (given.escalateMethod !== undefined && given.escalateMethod !== null) out[ESCALATE_METHOD] = parseEscalateMethod(given.escalateMethod);
-  if (out[ESCALATE_AFTER] !== undefined) {
-    if (out[ESCALATE_METHOD] === undefined) throw invalid(`${ESCALATE_AFTER} needs ${ESCALATE_METHOD} (email or sms)`);
-    if (sendMethod !== 'web') throw invalid(`escalation applies to web notifications (send_method web), not ${sendMethod}`);
-  }
+  const how = out[ESCALATE_METHOD];
+  if (how === null) delete out[ESCALATE_METHOD];
+  else if (how !== undefined) out[ESCALATE_METHOD] = parseEscalateMethod(how);
+  if (out[ESCALATE_AFTER] !== undefined && out[ESCALATE_METHOD] === undefined) throw invalid(`${ESCALATE_AFTER} needs ${ESCALATE_METHOD} (email or sms)`);
   return out;
 }
 
