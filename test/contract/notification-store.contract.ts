@@ -128,6 +128,22 @@ export function notificationStoreContract(name: string, open: StoreBackend['open
       for (const u of ['a', 'b', 'c', 'd', 'e']) expect(await s.notifications.unreadCount(u)).toBe(1);
     });
 
+    it('fanoutWeb: consecutive calls take consecutive batches (cursor read inside), skip destroyed users, then null', async () => {
+      const s = await fresh();
+      const n = await s.notifications.create(draft(['a', 'b', 'c', 'd', 'e']));
+      expect(await s.notifications.fanoutWeb(n.id, 2)).toBeNull(); // not sent
+      await s.notifications.markSent(n.id, Date.now());
+      await s.users.destroyUser('c');
+      // Submitted together, as the fan-out pipelines them.
+      const [x, y, z, w] = await Promise.all([0, 1, 2, 3].map(() => s.notifications.fanoutWeb(n.id, 2)));
+      expect(x).toEqual({ inserted: ['a', 'b'], done: false });
+      expect(y).toEqual({ inserted: ['d'], done: false });
+      expect(z).toEqual({ inserted: ['e'], done: true });
+      expect(w).toBeNull();
+      expect((await s.notifications.get(n.id))?.fanoutDone).toBe(true);
+      expect(await s.notifications.unreadCount('c')).toBe(0);
+    });
+
     it('a batch writes its jobs and statuses with it; a recipient destroyed since gets no row', async () => {
       const s = await fresh();
       const n = await s.notifications.create(draft(['a', 'b', 'c'], { sendMethod: 'email' }));

@@ -24,6 +24,34 @@ export interface LiveInboxOptions {
   maxFrameBytes: number;
 }
 
+/** Socket writes per event-loop turn (see LiveInbox.drain). */
+const WRITE_SLICE = 128;
+
+/** A FIFO of pending writes: two arrays, O(1) amortised per operation. */
+class FrameQueue {
+  private head: Array<{ live: Live; frame: string }> = [];
+  private tail: Array<{ live: Live; frame: string }> = [];
+  private i = 0;
+
+  get length(): number {
+    return this.head.length - this.i + this.tail.length;
+  }
+
+  push(live: Live, frame: string): void {
+    this.tail.push({ live, frame });
+  }
+
+  shift(): { live: Live; frame: string } | undefined {
+    if (this.i >= this.head.length) {
+      if (this.tail.length === 0) return undefined;
+      this.head = this.tail;
+      this.tail = [];
+      this.i = 0;
+    }
+    return this.head[this.i++];
+  }
+}
+
 /** One live inbox socket of a user. */
 interface Live {
   ws: WebSocket;
@@ -155,7 +183,31 @@ export class LiveInbox {
 
   private deliver(l: Live, frame: string, pushId?: string): void {
     if (l.held) l.held.push(pushId === undefined ? { frame } : { frame, pushId });
-    else this.write(l, frame);
+    else {
+      this.queue.push(l, frame);
+      if (!this.draining) {
+        this.draining = true;
+        setImmediate(() => this.drain());
+      }
+    }
+  }
+
+  /**
+   * Frames to write, in event order (one FIFO for every socket, so a socket's frames never overtake
+   * each other). A fan-out batch can reach thousands of sockets here: writing them in slices of
+   * WRITE_SLICE per event-loop turn keeps the loop responsive (each write is a syscall).
+   */
+  private readonly queue = new FrameQueue();
+  private draining = false;
+
+  private drain(): void {
+    for (let i = 0; i < WRITE_SLICE; i++) {
+      const next = this.queue.shift();
+      if (!next) break;
+      this.write(next.live, next.frame);
+    }
+    if (this.queue.length > 0) setImmediate(() => this.drain());
+    else this.draining = false;
   }
 
   private onEvent(e: InboxEvent): void {

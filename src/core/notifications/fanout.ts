@@ -1,6 +1,6 @@
 import type { Bus } from '../ports/bus.js';
 import type { FanoutBatch, NotificationStore } from '../ports/notifications.js';
-import { contentOf } from './model.js';
+import { contentOf, type NotificationContent } from './model.js';
 import type { NotificationChannelPlanner } from './planner.js';
 
 /**
@@ -45,18 +45,18 @@ export class NotificationFanout {
   private async run(id: string): Promise<void> {
     const n = await this.store.get(id);
     if (!n || !n.hasSend || n.fanoutDone) return;
-    const web = n.sendMethod === 'web';
     const item = contentOf(n);
+    if (n.sendMethod === 'web') {
+      await this.runWeb(id, item);
+      return;
+    }
     while (!this.closed) {
-      const next = await this.store.nextRecipients(id, this.batch, !web);
+      const next = await this.store.nextRecipients(id, this.batch, true);
       if (!next) return;
       const rs = next.recipients;
       const last = rs[rs.length - 1];
       const batch: FanoutBatch = { from: next.cursor, to: last ? last.userId : next.cursor, done: rs.length < this.batch, inbox: [], jobs: [], statuses: [] };
-      if (web) batch.inbox = rs.map((r) => r.userId);
-      else if (rs.length > 0) Object.assign(batch, await this.planner.plan(n, rs));
-      // The first batch (cursor at the start) also carries the send's own jobs, written once with it.
-      if (next.cursor === '' && this.planner.sentJobs) batch.jobs = [...batch.jobs, ...this.planner.sentJobs(n)];
+      if (rs.length > 0) Object.assign(batch, await this.planner.plan(n, rs));
       const r = await this.store.commitBatch(id, batch);
       if (!r) return;
       if (r.inserted.length > 0) await this.bus.publish({ type: 'notify.push', users: r.inserted, item });
@@ -64,4 +64,31 @@ export class NotificationFanout {
       if (batch.done) return;
     }
   }
+
+  /**
+   * A web fan-out: one store command per batch (rows and cursor together), with the next batch
+   * submitted while the previous one commits (PIPELINE in flight), so the writer never waits for this
+   * loop and each batch still commits in its own short transaction.
+   */
+  private async runWeb(id: string, item: NotificationContent): Promise<void> {
+    const inflight: Array<Promise<{ inserted: string[]; done: boolean } | null>> = [];
+    try {
+      let finished = false;
+      while (!finished) {
+        while (!this.closed && inflight.length < PIPELINE) inflight.push(this.store.fanoutWeb(id, this.batch));
+        const next = inflight.shift();
+        if (!next) return;
+        const r = await next;
+        if (!r || r.done) finished = true;
+        if (r && r.inserted.length > 0) await this.bus.publish({ type: 'notify.push', users: r.inserted, item });
+      }
+    } finally {
+      // Calls submitted after the last batch find the fan-out done and do nothing; after a failure,
+      // the rest is resumed at the next start (their own failures are the same one).
+      await Promise.allSettled(inflight);
+    }
+  }
 }
+
+/** Web fan-out batches in flight at once (one committing, one queued behind it). */
+const PIPELINE = 2;

@@ -30,8 +30,8 @@ export interface ChannelPlan {
 export interface NotificationChannelPlanner {
   plan(n: Notification, recipients: RecipientFacts[]): Promise<ChannelPlan>;
   /**
-   * Jobs written once per send, with the fan-out's first batch (e.g. the escalation timer of a web
-   * notification). Pure, like `plan`.
+   * Jobs written once per send, in the same transaction as markSent (e.g. the escalation timer of a
+   * web notification); `n` is the notification as it is being sent (sendAt set). Pure, like `plan`.
    */
   sentJobs?(n: Notification): NewJob[];
 }

@@ -55,6 +55,7 @@ export type InboxEvent = Extract<HubEvent, { type: 'notify.push' } | { type: 'no
 export class NotificationService {
   private readonly now: () => number;
   private readonly fanout: NotificationFanout;
+  private readonly planner: NotificationChannelPlanner;
   private readonly schedule: ((n: Notification) => Promise<boolean>) | undefined;
   private readonly checkOptions: (options: NotificationOptions, now: number) => NotificationOptions;
 
@@ -66,7 +67,8 @@ export class NotificationService {
     this.now = opts.now ?? Date.now;
     this.schedule = opts.schedule;
     this.checkOptions = opts.checkOptions ?? ((o) => o);
-    this.fanout = new NotificationFanout(store, bus, opts.planner ?? NO_CHANNELS, opts.fanoutBatch, opts.onError ?? (() => undefined));
+    this.planner = opts.planner ?? NO_CHANNELS;
+    this.fanout = new NotificationFanout(store, bus, this.planner, opts.fanoutBatch, opts.onError ?? (() => undefined));
   }
 
   // ------------------------------------------------------------- operators
@@ -113,14 +115,10 @@ export class NotificationService {
    * follow in the background. A notification is sent once (no_right after).
    */
   async send(id: string): Promise<Notification> {
-    if (this.schedule) {
-      const draft = await this.get(id);
-      if (draft.hasSend) throw new CoreError('no_right', 'the notification was sent already');
-      if (await this.schedule(draft)) return draft;
-    }
-    const n = await this.store.markSent(id, this.now());
-    this.fanout.start(n.id);
-    return n;
+    const draft = await this.get(id);
+    if (draft.hasSend) throw new CoreError('no_right', 'the notification was sent already');
+    if (this.schedule && (await this.schedule(draft))) return draft;
+    return this.markSent(draft);
   }
 
   /**
@@ -128,7 +126,19 @@ export class NotificationService {
    * was scheduled (`updatedAt` differs: no_right), sent already (no_right) or deleted (not_exist).
    */
   async sendScheduled(id: string, updatedAt: number): Promise<Notification> {
-    const n = await this.store.markSent(id, this.now(), updatedAt);
+    const draft = await this.get(id);
+    if (draft.updatedAt !== updatedAt) throw new CoreError('no_right', 'the notification was modified since it was scheduled');
+    return this.markSent(draft);
+  }
+
+  /**
+   * Mark the draft sent, with the planner's jobs of a send (escalation timer) in the same write,
+   * fenced by the draft's updatedAt (a change in between: no_right), then start its fan-out.
+   */
+  private async markSent(draft: Notification): Promise<Notification> {
+    const now = this.now();
+    const jobs = this.planner.sentJobs?.({ ...draft, hasSend: true, sendAt: now }) ?? [];
+    const n = await this.store.markSent(draft.id, now, draft.updatedAt, jobs);
     this.fanout.start(n.id);
     return n;
   }

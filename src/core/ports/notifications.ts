@@ -82,9 +82,10 @@ export interface NotificationStore {
   /**
    * Mark sent now (has_send, send_at) and open its fan-out at the start; throws not_exist, no_right
    * when sent already (a notification is sent once), and no_right when `ifUpdatedAt` is given and the
-   * notification was modified since (its updatedAt differs: a scheduled send was cancelled).
+   * notification was modified since (its updatedAt differs: e.g. a scheduled send was cancelled).
+   * `jobs` (the send's own outbox jobs, e.g. an escalation timer) are written in the same transaction.
    */
-  markSent(id: string, now: number, ifUpdatedAt?: number): Promise<Notification>;
+  markSent(id: string, now: number, ifUpdatedAt?: number, jobs?: NewJob[]): Promise<Notification>;
   /**
    * The next at most `limit` recipients after the fan-out cursor, ordered by user id, with their facts
    * when `facts` (else only ids, `exists` true). `cursor` is the batch's `from`. Null when the
@@ -98,6 +99,14 @@ export interface NotificationStore {
    * notification is gone): nothing is written then.
    */
   commitBatch(id: string, batch: FanoutBatch): Promise<{ inserted: string[] } | null>;
+  /**
+   * One batch of a `web` fan-out in one command: the next at most `limit` recipients after the
+   * stored cursor get an inbox row (those that still exist), the cursor moves past them (done when
+   * fewer were left). Reading the cursor inside the command makes consecutive calls sequential, so a
+   * runner may submit the next one before the previous resolved. Returns the users who got a new row,
+   * or null when there is nothing to do (unknown, not sent, or done).
+   */
+  fanoutWeb(id: string, limit: number): Promise<{ inserted: string[]; done: boolean } | null>;
   /** Sent notifications whose fan-out is not done (resumed at start-up). */
   unfinished(): Promise<string[]>;
   /**

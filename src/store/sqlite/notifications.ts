@@ -13,6 +13,7 @@ import type {
 } from '../../core/notifications/model.js';
 import { usernameOf } from '../../core/notifications/model.js';
 import type { FanoutBatch, NewNotification, NotificationStore, Page, RecipientFilter } from '../../core/ports/notifications.js';
+import type { NewJob } from '../../core/ports/outbox.js';
 import type { SqliteContext } from './context.js';
 import { insertEffects } from './outbox.js';
 
@@ -264,11 +265,12 @@ export class SqliteNotifications implements NotificationStore {
     });
   }
 
-  markSent(id: string, now: number, ifUpdatedAt?: number): Promise<Notification> {
+  markSent(id: string, now: number, ifUpdatedAt?: number, jobs?: NewJob[]): Promise<Notification> {
     return this.ctx.write(() => {
       const r = this.mustRow(id);
       if (r.has_send === 1) throw new CoreError('no_right', 'the notification was sent already');
-      if (ifUpdatedAt !== undefined && r.updated_at !== ifUpdatedAt) throw new CoreError('no_right', 'the notification was modified since it was scheduled');
+      if (ifUpdatedAt !== undefined && r.updated_at !== ifUpdatedAt) throw new CoreError('no_right', 'the notification was modified meanwhile');
+      insertEffects(this.ctx, jobs, {});
       const seq = (this.ctx.stmt('SELECT COALESCE(MAX(send_seq), 0) + 1 AS s FROM notifications').get() as { s: number }).s;
       this.ctx
         .stmt(`UPDATE notifications SET has_send = 1, send_at = ?, send_seq = ?, fanout_cursor = '', fanout_done = 0, updated_at = ? WHERE n = ?`)
@@ -316,6 +318,23 @@ export class SqliteNotifications implements NotificationStore {
       for (const s of b.statuses) st.run(r.n, s.userId, s.channel, s.status, s.error, now);
       this.ctx.stmt('UPDATE notifications SET fanout_cursor = ?, fanout_done = ? WHERE n = ?').run(b.to, b.done ? 1 : 0, r.n);
       return { inserted };
+    });
+  }
+
+  fanoutWeb(id: string, limit: number): Promise<{ inserted: string[]; done: boolean } | null> {
+    return this.ctx.write(() => {
+      const r = this.row(id);
+      if (!r || r.has_send !== 1 || r.fanout_done === 1 || r.send_seq === null) return null;
+      const ids = this.ctx
+        .stmt('SELECT user_id FROM notification_recipients WHERE n = ? AND user_id > ? ORDER BY user_id LIMIT ?')
+        .pluck()
+        .all(r.n, r.fanout_cursor, limit) as string[];
+      const ins = this.ctx.stmt(INSERT_ROW);
+      const inserted: string[] = [];
+      for (const u of ids) if (ins.run(u, r.send_seq, u).changes > 0) inserted.push(u);
+      const done = ids.length < limit;
+      this.ctx.stmt('UPDATE notifications SET fanout_cursor = ?, fanout_done = ? WHERE n = ?').run(ids.at(-1) ?? r.fanout_cursor, done ? 1 : 0, r.n);
+      return { inserted, done };
     });
   }
 
