@@ -21,7 +21,8 @@ function first(v: string | string[] | undefined): string | undefined {
  */
 export function tokenOf(headers: IncomingHttpHeaders, query: URLSearchParams): string | undefined {
   const auth = first(headers.authorization)?.trim();
-  if (auth) {
+  // "Bearer" with nothing after it carries no token: the other forms are looked at.
+  if (auth && !/^bearer$/i.test(auth)) {
     const m = /^bearer\s+(.+)$/i.exec(auth);
     return m ? m[1]!.trim() : auth;
   }
