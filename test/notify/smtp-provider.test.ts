@@ -101,6 +101,17 @@ describe('SMTP provider', () => {
     expect(relay.mails.items.map((m) => m.rcptTo)).toEqual([['ok@example.org']]);
   });
 
+  it('an address that is not one plain address (a list, a display name, blanks) is refused for good, nothing sent', async () => {
+    const relay = await sink();
+    const p = provider({ url: relay.url() });
+    for (const to of ['a@example.org, b@example.org', 'Eve <eve@example.org>', 'a b@example.org', 'a@example.org\r\nBcc: x@example.org', 'nodomain', 'a@localhost']) {
+      const r = await p.send({ to, subject: 's', text: 't' }, attempt());
+      expect(r, to).toMatchObject({ ok: false, retryable: false });
+      expect(r.error).toMatch(/^not a single e-mail address/);
+    }
+    expect(relay.mails.items).toHaveLength(0);
+  });
+
   it('a relay that is down: retryable failure', async () => {
     const relay = await sink();
     const url = relay.url();

@@ -49,6 +49,9 @@ export class SmtpEmailProvider implements EmailProvider {
   }
 
   async send(message: EmailMessage, attempt: EmailAttempt): Promise<EmailResult> {
+    // One recipient per message: an address that could name several (commas, angle brackets, blanks)
+    // or none is refused for good rather than handed to the address parser.
+    if (!SINGLE_ADDRESS.test(message.to)) return { ok: false, response: '', error: `not a single e-mail address: ${message.to.slice(0, 100)}`, retryable: false };
     try {
       const info = await this.transport.sendMail({
         from: this.opts.from,
@@ -77,6 +80,9 @@ export class SmtpEmailProvider implements EmailProvider {
     this.transport.close();
   }
 }
+
+/** One plain address: local part @ domain, without blanks, separators, quotes or brackets. */
+const SINGLE_ADDRESS = /^[^\s@,;:<>()[\]"\\]+@[^\s@,;:<>()[\]"\\]+\.[^\s@,;:<>()[\]"\\]+$/;
 
 /** The domain of the From address (for Message-IDs), or `localhost`. */
 function domainOf(from: string): string {
