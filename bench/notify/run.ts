@@ -127,6 +127,8 @@ async function main(): Promise<void> {
         : undefined;
       let p0v = 0;
       const p0x = (): number => p0v;
+      const elu0 = performance.eventLoopUtilization();
+      const cpu0 = process.cpuUsage();
       const t0 = Date.now();
       const p0 = performance.now();
       p0v = p0;
@@ -138,16 +140,22 @@ async function main(): Promise<void> {
       const got = await arrived;
       const pushMs = Math.max(...got.map((g) => g.last)) - t0;
       lag.disable();
+      // The main thread's busy share of the window (event-loop utilisation), and the process's CPU
+      // time (every thread: the store's writer included) over it.
+      const elu = performance.eventLoopUtilization(elu0).utilization;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuMs = (cpu.user + cpu.system) / 1000;
       if (tracer) {
         clearInterval(tracer);
         log(`gaps over 25 ms (start after send, length): ${JSON.stringify(gaps)}`);
       }
       const rows = (await hub.notifications.get(id)).fanoutDone;
       const bareMs = bareInsert(dir, ids);
-      results.push({ round, addMs, sendMs, rowsMs, pushMs, lagP99: lag.percentile(99) / 1e6, lagMax: lag.max / 1e6, bareMs, pushed: got.reduce((a, g) => a + g.n, 0), done: rows ? 1 : 0 });
+      results.push({ round, addMs, sendMs, rowsMs, pushMs, lagP99: lag.percentile(99) / 1e6, lagMax: lag.max / 1e6, elu, cpuMs, bareMs, pushed: got.reduce((a, g) => a + g.n, 0), done: rows ? 1 : 0 });
       log(
         `round ${round}: add ${addMs.toFixed(0)} ms, send answered ${sendMs.toFixed(1)} ms, rows committed ${rowsMs.toFixed(0)} ms, ` +
           `all ${got.reduce((a, g) => a + g.n, 0)} pushed ${pushMs} ms, lag p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms (max ${(lag.max / 1e6).toFixed(1)}), ` +
+          `main-thread utilisation ${(elu * 100).toFixed(0)}%, process CPU ${cpuMs.toFixed(0)} ms, ` +
           `bare insert ${bareMs.toFixed(0)} ms → rows/bare ${(rowsMs / bareMs).toFixed(2)}×`,
       );
     }

@@ -108,4 +108,42 @@ describe('notification centre: the live inbox WebSocket', () => {
     await eventually(async () => live.pings >= seen + 2, 'two more pings');
     expect(live.ws.readyState).toBe(live.ws.OPEN);
   });
+
+  it('a revoked token closes its sockets with 4003 (that client only when one is named); the others stay', async () => {
+    const [a] = await members(t, 1);
+    const phoneToken = await t.token(a!.userId, 'phone');
+    const phone = await connect(phoneToken);
+    const web = await connect(a!.token);
+    await t.admin.ok('/user/kickoff_client', { userId: a!.userId, clientId: 'phone' });
+    expect((await phone.closed).code).toBe(4003);
+    expect(web.ws.readyState).toBe(web.ws.OPEN);
+    await t.admin.ok('/user/update_block_status', { userId: a!.userId, status: 2 });
+    expect((await web.closed).code).toBe(4003);
+  });
+
+  it('sockets connecting while notifications are sent get each one exactly once (backlog or push)', async () => {
+    const op = await operator(t);
+    const [a] = await members(t, 1);
+    const ids: string[] = [];
+    const sending = (async () => {
+      for (let i = 0; i < 6; i++) {
+        const id = await cms().add(op.token, { title: `race ${i}`, send_to: [a!.userId] });
+        ids.push(id);
+        await cms().send(op.token, id);
+      }
+    })();
+    const sockets = await Promise.all(Array.from({ length: 8 }, () => connect(a!.token)));
+    await sending;
+    await t.server.hub.notifications.idle();
+    for (const s of sockets) {
+      const seen = (): string[] => s.frames.items.flatMap((f) => (Array.isArray(f) ? f.map((x) => x['id'] as string) : [f['id'] as string]));
+      // Every notification sent after the socket registered arrives live: wait for the last one.
+      await s.frames.waitFor(() => seen().includes(ids[ids.length - 1]!), { label: 'the last notification' });
+      const got = seen();
+      expect(new Set(got).size, 'no duplicates').toBe(got.length);
+      // Those sent before it connected are in its backlog; none is missing in between.
+      const first = ids.findIndex((id) => got.includes(id));
+      expect(got.sort()).toEqual(ids.slice(first).sort());
+    }
+  });
 });

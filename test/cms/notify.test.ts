@@ -206,4 +206,18 @@ describe('notification centre: the operator routes (seed 004)', () => {
       expect([r.status, r.body['error_code']], `${m} ${p}`).toEqual([404, 40402]);
     }
   });
+
+  it('bodies are JSON whatever the Content-Type says (or without one)', async () => {
+    const op = await operator(t);
+    const [a] = await members(t, 1);
+    const body = JSON.stringify({ title: 't', send_method: 'web', send_to: [a!.userId] });
+    for (const ct of [undefined, 'text/plain', 'application/x-www-form-urlencoded', 'application/json;charset=UTF-8']) {
+      const res = await fetch(`${t.url}/v1/cms/notify/add`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${op.token}`, ...(ct ? { 'content-type': ct } : {}) },
+        body: Buffer.from(body),
+      });
+      expect([res.status, ((await res.json()) as { error_code: unknown }).error_code], String(ct)).toEqual([200, '1002']);
+    }
+  });
 });

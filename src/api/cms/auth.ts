@@ -7,6 +7,8 @@ import { CmsError } from './envelope.js';
 /** Who is calling: a user, and whether it is an operator (`role: "operator"`, /admin/user/set_role). */
 export interface CmsCaller {
   userId: string;
+  /** The client the token was issued for (`/admin/user/get_token` clientId). */
+  clientId: string;
   operator: boolean;
 }
 
@@ -47,5 +49,5 @@ export async function authenticate(hub: Hub, token: string | undefined): Promise
     throw e;
   });
   if (!user) throw new CmsError('invalid_token');
-  return { userId: user.userId, operator: user.role === 'operator' };
+  return { userId: user.userId, clientId: rec.clientId, operator: user.role === 'operator' };
 }

@@ -24,8 +24,11 @@ export interface LiveInboxOptions {
   maxFrameBytes: number;
 }
 
+/** Close code of a socket whose token was revoked (as the device gateway's). */
+const REVOKED = 4003;
+
 /** Socket writes per event-loop turn (see LiveInbox.drain). */
-const WRITE_SLICE = 128;
+const WRITE_SLICE = 64;
 
 /** A FIFO of pending writes: two arrays, O(1) amortised per operation. */
 class FrameQueue {
@@ -56,6 +59,7 @@ class FrameQueue {
 interface Live {
   ws: WebSocket;
   userId: string;
+  clientId: string;
   lng: string | undefined;
   alive: boolean;
   /** Frames held while the backlog loads (null once live); pushes of ids in the backlog are dropped. */
@@ -69,7 +73,8 @@ interface Live {
  * `{body, has_read, id, title, type}`, and every change of the inbox made elsewhere (another device of
  * the user, an operator's delete) as an object `{event, ids, unread?}` (event: read, read_all, delete,
  * delete_all). The server never closes a socket on its own, except a peer that stopped answering
- * pings, one that cannot keep up (maxBufferedBytes) and at shutdown.
+ * pings, one that cannot keep up (maxBufferedBytes), one whose token is revoked (4003: the user was
+ * destroyed, blocked or its client kicked off) and at shutdown (1001).
  *
  * The socket is registered before its backlog is read and frames arriving meanwhile are held, so
  * nothing published during the connect is missed nor sent twice. Events come from the bus (through
@@ -134,8 +139,14 @@ export class LiveInbox {
       closeWithDeadline(ws, 1001, 'server shutting down');
       return;
     }
-    const live: Live = { ws, userId: who.userId, lng, alive: true, held: [] };
+    const live: Live = { ws, userId: who.userId, clientId: who.clientId, lng, alive: true, held: [] };
     this.add(live);
+    // A revocation published between the token check and the registration found nothing to close.
+    if (!(await this.stillValid(req, url))) {
+      this.remove(live);
+      closeWithDeadline(ws, REVOKED, 'token revoked');
+      return;
+    }
     ws.on('pong', () => {
       live.alive = true;
     });
@@ -156,6 +167,11 @@ export class LiveInbox {
       this.log.error({ err, userId: who.userId }, 'reading the live inbox backlog failed');
       closeWithDeadline(ws, 1011, 'internal error: reconnect');
     }
+  }
+
+  private async stillValid(req: IncomingMessage, url: URL): Promise<boolean> {
+    const token = tokenOf(req.headers, url.searchParams);
+    return token !== undefined && (await this.hub.users.verifyToken(token)) !== null;
   }
 
   private add(l: Live): void {
@@ -211,6 +227,14 @@ export class LiveInbox {
   }
 
   private onEvent(e: InboxEvent): void {
+    if (e.type === 'session.revoke') {
+      for (const l of [...(this.byUser.get(e.userId) ?? [])]) {
+        if (e.clientId !== undefined && e.clientId !== l.clientId) continue;
+        this.remove(l);
+        closeWithDeadline(l.ws, REVOKED, 'token revoked');
+      }
+      return;
+    }
     if (e.type === 'notify.push') {
       // One serialisation per language asked for, at most, whatever the number of sockets.
       const frames = new Map<string, string>();

@@ -41,8 +41,11 @@ export interface NotificationServiceOptions {
   onError?: (err: unknown) => void;
 }
 
-/** A live inbox event for the sockets of this node (see subscribe). */
-export type InboxEvent = Extract<HubEvent, { type: 'notify.push' } | { type: 'notify.change' }>;
+/**
+ * A live inbox event for the sockets of this node (see subscribe): a push, a change, or a revocation
+ * of a user's tokens (destroyed, blocked, kicked off: its sockets of that client, or all, must close).
+ */
+export type InboxEvent = Extract<HubEvent, { type: 'notify.push' } | { type: 'notify.change' } | { type: 'session.revoke' }>;
 
 /**
  * The notification centre's use cases (seed 004). Operators compose, change, delete, list and send
@@ -211,10 +214,10 @@ export class NotificationService {
     await publishAll(this.bus, [{ type: 'notify.change', users: [userId], change, ids: change === 'read_all' ? [] : ids, unread }]);
   }
 
-  /** Live inbox events reaching this node (pushes and changes), for its sockets. */
+  /** Live inbox events reaching this node (pushes, changes, token revocations), for its sockets. */
   subscribe(handler: (e: InboxEvent) => void): () => void {
     return this.bus.subscribe((e) => {
-      if (e.type === 'notify.push' || e.type === 'notify.change') handler(e);
+      if (e.type === 'notify.push' || e.type === 'notify.change' || e.type === 'session.revoke') handler(e);
     });
   }
 }

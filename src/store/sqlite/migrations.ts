@@ -316,7 +316,8 @@ const MIGRATIONS: string[] = [
   //    object id; send_seq: the order it was sent in, which orders every inbox; fanout_cursor: the
   //    last recipient its fan-out handled, fanout_done once all were), its recipients (the send_to
   //    set), every user's inbox (state bit 1 read, bit 2 deleted by the user; a row exists only for
-  //    a sent notification) and each recipient's delivery status per channel (email, sms).
+  //    a sent notification; notification_inbox_read lists a notification's read rows, written when a
+  //    row is read, never by the fan-out) and each recipient's delivery status per channel.
   `
   CREATE TABLE notifications(
     n INTEGER PRIMARY KEY,
@@ -352,6 +353,7 @@ const MIGRATIONS: string[] = [
     state INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY(user_id, seq)
   ) WITHOUT ROWID;
+  CREATE INDEX notification_inbox_read ON notification_inbox(seq, user_id) WHERE (state & 1) = 1;
   CREATE TABLE notification_deliveries(
     n INTEGER NOT NULL,
     user_id TEXT NOT NULL,

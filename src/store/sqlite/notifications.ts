@@ -236,8 +236,24 @@ export class SqliteNotifications implements NotificationStore {
     return this.ctx.read(() => {
       const r = this.mustRow(id);
       const total = filter === 'all' ? r.recipient_count : filter === 'read' ? r.read_count : r.recipient_count - r.read_count;
-      const cond =
-        filter === 'all' ? '' : filter === 'read' ? `AND (i.state & ${READ}) <> 0` : `AND (i.state IS NULL OR (i.state & ${READ}) = 0)`;
+      type Rec = { user_id: string; name: string | null; email: string | null };
+      const view = (rows: Rec[]): Page<RecipientView> => ({
+        total,
+        items: rows.map((x) => ({ userId: x.user_id, username: usernameOf({ userId: x.user_id, name: x.name ?? '', email: x.email ?? '' }) })),
+      });
+      if (filter === 'read') {
+        if (r.send_seq === null || r.read_count === 0) return { total, items: [] };
+        // The read rows through their partial index: no scan of the recipients.
+        return view(
+          this.ctx
+            .stmt(
+              `SELECT i.user_id, u.name, u.email FROM notification_inbox i LEFT JOIN users u ON u.id = i.user_id
+               WHERE i.seq = ? AND (i.state & 1) = 1 ORDER BY i.user_id LIMIT ? OFFSET ?`,
+            )
+            .all(r.send_seq, limit, offset) as Rec[],
+        );
+      }
+      const cond = filter === 'all' ? '' : `AND (i.state IS NULL OR (i.state & ${READ}) = 0)`;
       const rows = this.ctx
         .stmt(
           `SELECT r.user_id, u.name, u.email FROM notification_recipients r
@@ -245,8 +261,8 @@ export class SqliteNotifications implements NotificationStore {
            LEFT JOIN users u ON u.id = r.user_id
            WHERE r.n = ? ${cond} ORDER BY r.user_id LIMIT ? OFFSET ?`,
         )
-        .all(r.send_seq ?? -1, r.n, limit, offset) as Array<{ user_id: string; name: string | null; email: string | null }>;
-      return { total, items: rows.map((x) => ({ userId: x.user_id, username: usernameOf({ userId: x.user_id, name: x.name ?? '', email: x.email ?? '' }) })) };
+        .all(r.send_seq ?? -1, r.n, limit, offset) as Rec[];
+      return view(rows);
     });
   }
 
