@@ -24,6 +24,8 @@ import { OutboxDispatcher } from './outbox/dispatcher.js';
 import { OutboxJanitor } from './outbox/janitor.js';
 import { channelPolicies } from './outbox/policy.js';
 import { OutboxSettler } from './outbox/settler.js';
+import { notificationSenders } from './channels/config.js';
+import { EMAIL_CHANNEL, SMS_CHANNEL, TIMER_CHANNEL } from './core/notify-channels/jobs.js';
 import { closeCallbackAgents } from './callbacks/http.js';
 import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
@@ -102,6 +104,12 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const log = opts.log ?? createLogger(config.logLevel);
   const { secret, generated, file } = resolveAdminSecret(config.admin.secret, config.dataDir);
   const metrics = new Metrics();
+  // Outbox channel policies, and the notification e-mail and SMS senders (docs/notifications-delivery.md),
+  // checked before anything is opened: a configuration problem stops start-up with nothing to undo.
+  const webhook = webhookPolicy(config);
+  const policies = channelPolicies(config, [ROBOT_CHANNEL, EMAIL_CHANNEL, SMS_CHANNEL, TIMER_CHANNEL]);
+  policies[WEBHOOK] = webhook;
+  const notify = notificationSenders(config, (channel) => policies[channel]!);
   const storeOptions: SqliteStoreOptions = {
     file: databaseFile(config),
     synchronous: config.store.synchronous,
@@ -158,14 +166,16 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
   // outbox.channels). Jobs of channels without a sender here are left to nodes that have one.
-  const webhook = webhookPolicy(config);
-  const policies = channelPolicies(config, [WEBHOOK, ROBOT_CHANNEL]);
   const robotSender = new RobotSender(robots, Math.max(100, Math.min(config.robots.timeoutMs, policies[ROBOT_CHANNEL]!.leaseMs - 2000)));
   const senders: Record<string, Sender> = {
     [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)),
     [ROBOT_CHANNEL]: robotSender,
+    ...notify.senders,
+    [TIMER_CHANNEL]: hub.notifyDelivery.timers,
   };
-  policies[WEBHOOK] = webhook;
+  // Notification e-mail and SMS outcomes: delivery status and the web fallback, with the outcome.
+  settler.register(EMAIL_CHANNEL, hub.notifyDelivery.onSettled);
+  settler.register(SMS_CHANNEL, hub.notifyDelivery.onSettled);
   const channels = Object.fromEntries(Object.entries(senders).map(([name, sender]) => [name, { sender, policy: policies[name]! }]));
   const dispatcher = new OutboxDispatcher(
     store.outbox,
@@ -258,6 +268,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     await closeCallbackAgents();
     await robotSender.close();
     robots.close();
+    await notify.close();
     await store.close();
     await presence.close();
     await bus.close();

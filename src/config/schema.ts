@@ -292,6 +292,32 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    email: Type.Object(
+      {
+        smtpUrl: Type.Optional(
+          Type.String({ minLength: 1, description: 'SMTP relay of notification e-mails: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (TLS).' }),
+        ),
+        from: Type.String({ default: 'Switchboard <switchboard@localhost>', minLength: 1, description: 'From header and envelope sender of notification e-mails.' }),
+        requireTls: Type.Boolean({ default: false, description: 'Send only over an encrypted connection (STARTTLS required on smtp://).' }),
+        maxConnections: Type.Integer({ default: 5, minimum: 1, maximum: 10000, description: 'Connections kept open to the SMTP relay at most.' }),
+        timeoutMs: Type.Integer({ default: 20000, minimum: 100, maximum: 600000, description: 'Deadline of one delivery attempt (cut below the email channel lease).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    sms: Type.Object(
+      {
+        url: Type.Optional(Type.String({ minLength: 1, description: 'HTTP SMS gateway: every SMS is one POST of bodyTemplate to this URL.' })),
+        authHeader: Type.Optional(Type.String({ minLength: 1, description: 'Value of the authentication header sent to the SMS gateway.' })),
+        authHeaderName: Type.String({ default: 'Authorization', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description: 'Name of that header.' }),
+        bodyTemplate: Type.String({
+          default: '{"to":"{{to}}","text":"{{text}}"}',
+          minLength: 1,
+          description: 'JSON body of each SMS request; placeholders {{to}} {{text}} {{title}} {{notification_id}} {{user_id}} {{delivery_id}} {{attempt}} in string values.',
+        }),
+        timeoutMs: Type.Integer({ default: 10000, minimum: 100, maximum: 600000, description: 'Deadline of one delivery attempt (cut below the sms channel lease).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     notifications: Type.Object(
       {
         bodyLimitBytes: Type.Integer({

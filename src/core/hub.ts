@@ -1,4 +1,6 @@
 import { NotificationService, type NotificationServiceOptions } from './notifications/service.js';
+import { checkDeliveryOptions } from './notify-channels/options.js';
+import { NotificationDelivery } from './notify-channels/service.js';
 import type { Bus } from './ports/bus.js';
 import type { ChatroomMembership } from './ports/chatroom-membership.js';
 import { combinePlanners, type EffectsPlanner } from './ports/effects.js';
@@ -72,6 +74,8 @@ export class Hub {
   readonly sensitiveWords: SensitiveWordService;
   readonly userSettings: UserSettingService;
   readonly notifications: NotificationService;
+  /** The notification centre's e-mail/SMS side: planner, outcome hooks, timers (docs/notifications-delivery.md). */
+  readonly notifyDelivery: NotificationDelivery;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
@@ -125,7 +129,15 @@ export class Hub {
     this.ownRobots = opts.robots === undefined;
     this.robots = opts.robots ?? new RobotService(store, bus);
     this.devices = new DeviceService(store, bus, this.users);
-    this.notifications = new NotificationService(store.notifications, bus, { fanoutBatch: 2000, ...opts.notifications, now });
+    this.notifyDelivery = new NotificationDelivery(store, bus, () => this.notifications, { escalationBatch: 500, now });
+    this.notifications = new NotificationService(store.notifications, bus, {
+      fanoutBatch: 2000,
+      planner: this.notifyDelivery.planner,
+      schedule: (n) => this.notifyDelivery.schedule(n),
+      checkOptions: checkDeliveryOptions,
+      ...opts.notifications,
+      now,
+    });
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */

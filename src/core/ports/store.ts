@@ -1,4 +1,5 @@
 import type { NotificationStore } from './notifications.js';
+import type { NotifyDeliveryStore } from './notify-delivery.js';
 import type { EffectSpec, OutboxStore } from './outbox.js';
 import type {
   Channel,
@@ -49,6 +50,8 @@ export interface Store {
   readonly userSettings: UserSettingStore;
   /** The notification centre (seed 004): see ports/notifications.ts. */
   readonly notifications: NotificationStore;
+  /** The notification centre's e-mail/SMS side (fallback records, escalation): see ports/notify-delivery.ts. */
+  readonly notifyDelivery: NotifyDeliveryStore;
   /** True when the backend answers a trivial query. */
   ping(): Promise<boolean>;
   /** Flush pending writes and release resources. Later calls reject. */

@@ -8,6 +8,7 @@ import { openDatabase, type Synchronous } from './db.js';
 import { SqliteChannels, SqliteGroups } from './groups.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteNotifications } from './notifications.js';
+import { SqliteNotifyDelivery } from './notify-delivery.js';
 import { SqliteOutbox } from './outbox.js';
 import { SqliteRelations, SqliteSensitiveWords, SqliteUserSettings } from './relations.js';
 import { SqliteSettings } from './settings.js';
@@ -52,6 +53,7 @@ export class SqliteStore implements Store {
   readonly sensitiveWords: SqliteSensitiveWords;
   readonly userSettings: SqliteUserSettings;
   readonly notifications: SqliteNotifications;
+  readonly notifyDelivery: SqliteNotifyDelivery;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -115,6 +117,7 @@ export class SqliteStore implements Store {
     this.robots = new SqliteRobots(ctx, this.users);
     this.devices = new SqliteDevices(ctx, this.users);
     this.notifications = new SqliteNotifications(ctx);
+    this.notifyDelivery = new SqliteNotifyDelivery(ctx);
   }
 
   async ping(): Promise<boolean> {
