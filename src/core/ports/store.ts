@@ -1,3 +1,4 @@
+import type { ChannelAppStore } from './channel-apps.js';
 import type { EffectSpec, OutboxStore } from './outbox.js';
 import type {
   Channel,
@@ -38,6 +39,8 @@ export interface Store {
   readonly sync: SyncStore;
   readonly outbox: OutboxStore;
   readonly settings: SettingsStore;
+  /** The channel gateway's records, contacts, conversations and message metadata (ports/channel-apps.ts). */
+  readonly channelApps: ChannelAppStore;
   /** True when the backend answers a trivial query. */
   ping(): Promise<boolean>;
   /** Flush pending writes and release resources. Later calls reject. */

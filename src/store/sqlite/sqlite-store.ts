@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { UidGenerator } from '../../core/ids.js';
 import type { Store } from '../../core/ports/store.js';
 import { SqliteContext, type FanoutOptions, type WriteBehindOptions } from './context.js';
+import { SqliteChannelApps } from './channel-apps.js';
 import { SqliteChatrooms } from './chatrooms.js';
 import { SqliteConversations } from './conversations.js';
 import { openDatabase, type Synchronous } from './db.js';
@@ -42,6 +43,7 @@ export class SqliteStore implements Store {
   readonly sync: SqliteSync;
   readonly outbox: SqliteOutbox;
   readonly settings: SqliteSettings;
+  readonly channelApps: SqliteChannelApps;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -99,6 +101,7 @@ export class SqliteStore implements Store {
     this.sync = new SqliteSync(ctx);
     this.outbox = new SqliteOutbox(ctx);
     this.settings = new SqliteSettings(ctx);
+    this.channelApps = new SqliteChannelApps(ctx);
   }
 
   async ping(): Promise<boolean> {

@@ -32,6 +32,7 @@ export class ThreadedSqliteStore implements Store {
   readonly sync: Store['sync'];
   readonly outbox: Store['outbox'];
   readonly settings: Store['settings'];
+  readonly channelApps: Store['channelApps'];
 
   private readonly pending = new Map<number, Pending>();
   private queued: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> = [];
@@ -54,6 +55,7 @@ export class ThreadedSqliteStore implements Store {
     this.sync = this.remote('sync');
     this.outbox = this.remote('outbox');
     this.settings = this.remote('settings');
+    this.channelApps = this.remote('channelApps');
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => {
       this.report(err);
