@@ -2,6 +2,9 @@ import type { Bus } from './ports/bus.js';
 import type { ChatroomMembership } from './ports/chatroom-membership.js';
 import { combinePlanners, type EffectsPlanner } from './ports/effects.js';
 import type { Store } from './ports/store.js';
+import type { ChannelHooks } from './ports/channel-hooks.js';
+import type { ContactInfoSource } from './ports/contact-info.js';
+import { ChannelAppService } from './services/channel-apps.js';
 import { ChannelService } from './services/channels.js';
 import { ChatroomService } from './services/chatrooms.js';
 import { ConversationPeers } from './services/conversation-peers.js';
@@ -31,6 +34,8 @@ export interface HubOptions {
   rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
   /** Who is in which chatroom (in memory on one node, shared in a cluster); without it, chatroom joins and device sends answer 254. */
   chatroomMembership?: ChatroomMembership;
+  /** The channel gateway: seed 002 event keys asking for a human agent (default ['RG']), contact info reader, session hooks. */
+  channelGateway?: { humanKeys?: readonly string[]; contactInfo?: ContactInfoSource; hooks?: ChannelHooks };
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -40,6 +45,8 @@ export class Hub {
   readonly groups: GroupService;
   readonly channels: ChannelService;
   readonly chatrooms: ChatroomService;
+  /** The channel gateway (seeds 000 and 002): records, contacts, inbound messages. */
+  readonly channelApps: ChannelAppService;
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
@@ -62,6 +69,7 @@ export class Hub {
       this.rules.handle(e);
       this.peers.handle(e);
       this.chatrooms.handle(e);
+      this.channelApps?.handle(e);
     });
     this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms });
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
@@ -69,6 +77,14 @@ export class Hub {
     this.channels = new ChannelService(store, bus);
     this.sessions = new SessionService(store, bus, effects);
     this.settings = new SettingsService(store.settings, bus);
+    const cg = opts.channelGateway ?? {};
+    this.channelApps = new ChannelAppService(
+      store,
+      bus,
+      { messages: this.messages, groups: this.groups, users: this.users },
+      { ...(cg.humanKeys ? { humanKeys: cg.humanKeys } : {}), ...(cg.contactInfo ? { contactInfo: cg.contactInfo } : {}), now },
+    );
+    if (cg.hooks) this.channelApps.useHooks(cg.hooks);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
   }
 
