@@ -25,6 +25,9 @@ import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
 import type { Surface } from './http/surface.js';
 import { adminSurface } from './api/admin/surface.js';
 import { devicesSurface } from './delivery/surface.js';
+import { platformSurface } from './api/platform/surface.js';
+import { staffSurface } from './api/staff/surface.js';
+import { HttpContactInfo } from './channel-apps/contact-info.js';
 import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
@@ -91,6 +94,14 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     effects: [new TencentCallbacks(targets, store, log)],
     redeliverer: settler,
     chatroomMembership: new MemoryChatroomMembership(),
+    channelGateway: {
+      humanKeys: config.channelGateway.humanKeys,
+      contactInfo: new HttpContactInfo({
+        timeoutMs: config.channelGateway.contactInfoTimeoutMs,
+        maxBytes: config.channelGateway.contactInfoMaxBytes,
+        allowPrivate: config.channelGateway.contactInfoAllowPrivate,
+      }),
+    },
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
@@ -163,6 +174,18 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       extraRoutes: [...presenceRoutes(hub, gateway), ...callbackRoutes(hub, targets)],
     }),
     devicesSurface(gateway),
+    // Seed 000 (internal): mounted only with a platform key.
+    ...(config.channelGateway.platformKey
+      ? [
+          platformSurface({
+            hub,
+            log,
+            bodyLimit: config.admin.bodyLimitBytes,
+            auth: { key: config.channelGateway.platformKey, allowIps: config.channelGateway.platformAllowIps },
+          }),
+        ]
+      : []),
+    staffSurface({ hub, log, bodyLimit: config.admin.bodyLimitBytes, signatureWindowMs: config.channelGateway.signatureWindowMs }),
   ];
   const deps: HttpDeps = { surfaces, log, metrics, bodyLimit: config.admin.bodyLimitBytes, ready: () => store.ping(), version: VERSION };
 
