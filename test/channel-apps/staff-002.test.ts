@@ -44,7 +44,10 @@ describe('seed 002 inbound (staffService)', () => {
     const f2 = await phone.waitFor((f) => f.type === 'message' && f['message'].payload.searchableContent === 'in seconds');
     // Same contact, same conversation.
     expect(f2['message']).toMatchObject({ sender: m1.sender, conv: m1.conv });
-    // The agent answers in it like in any group.
+    // The agent answers in it like in any group: from the device, and through the admin API.
+    phone.send({ type: 'send', id: 'r1', conv: m1.conv, payload: { type: 1, searchableContent: 'hello Ann', persistFlag: 3 } });
+    const ack = await phone.waitFor((f) => f['id'] === 'r1');
+    expect(ack['code'] ?? 0, JSON.stringify(ack)).toBe(0);
     const reply = await t.admin.send(s.agents[0]!, m1.conv, { type: 1, searchableContent: 'hi Ann', persistFlag: 3 });
     expect(reply.messageUid).toBeGreaterThan(0);
   });
