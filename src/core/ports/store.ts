@@ -1,3 +1,4 @@
+import type { ChannelMessage } from '../channel-apps/model.js';
 import type { ChannelAppStore } from './channel-apps.js';
 import type { EffectSpec, OutboxStore } from './outbox.js';
 import type {
@@ -294,6 +295,12 @@ export interface MessageDraft {
   system?: boolean;
   /** Outbox jobs committed with the message (message key and unread counts filled in). */
   effects?: EffectSpec[];
+  /**
+   * A channel conversation's message: its external metadata (ports/channel-apps.ts), recorded with
+   * the message's uid in the same transaction, as ChannelAppStore.recordMessage would (nothing for a
+   * duplicate, a discarded or a transparent message).
+   */
+  channel?: Omit<ChannelMessage, 'uid'>;
   /** Check and give a uid, but store nothing (a before-send hook dropped it). */
   discard?: boolean;
   /** An identity reserved earlier with reserveUid (before-send hooks announce it first). */
