@@ -25,6 +25,7 @@ import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
 import type { Surface } from './http/surface.js';
 import { adminSurface } from './api/admin/surface.js';
 import { devicesSurface } from './delivery/surface.js';
+import { checkAllowList } from './api/platform/auth.js';
 import { platformSurface } from './api/platform/surface.js';
 import { staffSurface } from './api/staff/surface.js';
 import { HttpContactInfo } from './channel-apps/contact-info.js';
@@ -67,6 +68,8 @@ function portOf(app: FastifyInstance): number {
  */
 export async function startServer(config: Config, opts: { log?: Logger } = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.logLevel);
+  // A malformed address of seed 000's allow-list stops start-up before anything is opened.
+  checkAllowList(config.channelGateway.platformAllowIps);
   const { secret, generated, file } = resolveAdminSecret(config.admin.secret, config.dataDir);
   const metrics = new Metrics();
   const storeOptions: SqliteStoreOptions = {
