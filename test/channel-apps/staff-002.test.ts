@@ -35,7 +35,7 @@ describe('seed 002 inbound (staffService)', () => {
     expect(m1.sender).toMatch(/^cu_[0-9a-f]{32}$/);
     expect(m1.conv).toMatchObject({ type: 1, line: 0 });
     expect(m1.conv.target).toMatch(/^cc_[0-9a-f]{32}$/);
-    expect(JSON.parse(m1.payload.extra)).toMatchObject({ channel: { direction: 'in', channelAccountId: s.accountId, raw: { FromUserId: user, MsgType: 'text' } } });
+    expect(JSON.parse(m1.payload.extra)).toMatchObject({ channel: { direction: 'in', channelAccountId: s.accountId, contents: [{ type: 'text', text: 'Hello World!' }] } });
     expect(await t.admin.ok('/user/get_info', { userId: m1.sender })).toMatchObject({ displayName: 'Ann' });
     expect(hooks.inbound).toHaveLength(1);
 
