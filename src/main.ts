@@ -33,6 +33,10 @@ import type { Surface } from './http/surface.js';
 import { adminSurface } from './api/admin/surface.js';
 import { cmsSurface } from './api/cms/surface.js';
 import { devicesSurface } from './delivery/surface.js';
+import { checkAllowList } from './api/platform/auth.js';
+import { platformSurface } from './api/platform/surface.js';
+import { staffSurface } from './api/staff/surface.js';
+import { HttpContactInfo } from './channel-apps/contact-info.js';
 import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
@@ -102,6 +106,8 @@ function portOf(app: FastifyInstance): number {
  */
 export async function startServer(config: Config, opts: { log?: Logger } = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.logLevel);
+  // A malformed address of seed 000's allow-list stops start-up before anything is opened.
+  checkAllowList(config.channelGateway.platformAllowIps);
   const { secret, generated, file } = resolveAdminSecret(config.admin.secret, config.dataDir);
   const metrics = new Metrics();
   // Outbox channel policies, and the notification e-mail and SMS senders (docs/notifications-delivery.md),
@@ -161,6 +167,14 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     notifications: {
       fanoutBatch: config.notifications.fanoutBatch,
       onError: (err) => log.error({ err }, 'notification fan-out failed (resumed at the next start)'),
+    },
+    channelGateway: {
+      humanKeys: config.channelGateway.humanKeys,
+      contactInfo: new HttpContactInfo({
+        timeoutMs: config.channelGateway.contactInfoTimeoutMs,
+        maxBytes: config.channelGateway.contactInfoMaxBytes,
+        allowPrivate: config.channelGateway.contactInfoAllowPrivate,
+      }),
     },
   });
   const cb = config.callbacks;
@@ -254,6 +268,18 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     }),
     devicesSurface(gateway),
     cms,
+    // Seed 000 (internal): mounted only with a platform key.
+    ...(config.channelGateway.platformKey
+      ? [
+          platformSurface({
+            hub,
+            log,
+            bodyLimit: config.admin.bodyLimitBytes,
+            auth: { key: config.channelGateway.platformKey, allowIps: config.channelGateway.platformAllowIps },
+          }),
+        ]
+      : []),
+    staffSurface({ hub, log, bodyLimit: config.admin.bodyLimitBytes, signatureWindowMs: config.channelGateway.signatureWindowMs }),
   ];
   const deps: HttpDeps = { surfaces, log, metrics, bodyLimit: config.admin.bodyLimitBytes, ready: () => store.ping(), version: VERSION };
 

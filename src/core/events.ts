@@ -1,4 +1,5 @@
 import type { Audience, SyncEvent } from './ports/store.js';
+import type { ChannelConfigKind } from './channel-apps/model.js';
 import type { StoredMessage } from './model.js';
 import type { FriendRelation, FriendRequest, UserSetting } from './relations.js';
 import type { NotificationContent } from './notifications/model.js';
@@ -46,6 +47,11 @@ export type HubEvent =
   | { type: 'user.setting'; setting: UserSetting }
   /** Cached facts about a user, group, channel or chatroom, the sensitive words (id ''), are stale. */
   | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings' | 'robot' | 'sensitive'; id: string }
+  /**
+   * Cached channel-gateway records are stale on every node (seed 000 `PUT caches`, admin changes):
+   * one record (`id`) or every record of the item (no id).
+   */
+  | { type: 'channel-apps.invalidate'; item: ChannelConfigKind | 'contact'; id?: string }
   /** Outbox jobs were committed: dispatchers should claim now rather than at their next poll. */
   | { type: 'outbox.wake' }
   /** A notification reached these users' inboxes (committed): their live inbox sockets get it. */

@@ -5,6 +5,9 @@ import type { Bus } from './ports/bus.js';
 import type { ChatroomMembership } from './ports/chatroom-membership.js';
 import { combinePlanners, type EffectsPlanner } from './ports/effects.js';
 import type { Store } from './ports/store.js';
+import type { ChannelHooks } from './ports/channel-hooks.js';
+import type { ContactInfoSource } from './ports/contact-info.js';
+import { ChannelAppService } from './services/channel-apps.js';
 import { ChannelService } from './services/channels.js';
 import { ChatroomService } from './services/chatrooms.js';
 import { ConversationPeers } from './services/conversation-peers.js';
@@ -56,6 +59,8 @@ export interface HubOptions {
   friendRequests?: Partial<FriendRequestPolicy>;
   /** The notification centre: fan-out batch size, the email/SMS planner (part B), error reporting. */
   notifications?: Partial<Omit<NotificationServiceOptions, 'now'>>;
+  /** The channel gateway: seed 002 event keys asking for a human agent (default ['RG']), contact info reader, session hooks. */
+  channelGateway?: { humanKeys?: readonly string[]; contactInfo?: ContactInfoSource; hooks?: ChannelHooks };
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -65,6 +70,8 @@ export class Hub {
   readonly groups: GroupService;
   readonly channels: ChannelService;
   readonly chatrooms: ChatroomService;
+  /** The channel gateway (seeds 000 and 002): records, contacts, inbound messages. */
+  readonly channelApps: ChannelAppService;
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
@@ -99,6 +106,7 @@ export class Hub {
       this.peers.handle(e);
       this.chatrooms.handle(e);
       this.sensitiveWords.handle(e);
+      this.channelApps?.handle(e);
     });
     // Missed bus traffic may include invalidations: every cache of the core is dropped and reloads.
     this.unsubscribeGaps =
@@ -107,6 +115,7 @@ export class Hub {
         this.peers.invalidateAll();
         this.chatrooms.invalidateAll();
         this.sensitiveWords.handle({ type: 'cache.invalidate', scope: 'sensitive', id: '' });
+        this.channelApps?.handle({ type: 'channel-apps.invalidate', item: 'contact' });
       }) ?? (() => undefined);
     this.messages = new MessageService(store, bus, {
       rules: this.rules,
@@ -125,6 +134,14 @@ export class Hub {
     this.channels = new ChannelService(store, bus);
     this.sessions = new SessionService(store, bus, effects);
     this.settings = new SettingsService(store.settings, bus);
+    const cg = opts.channelGateway ?? {};
+    this.channelApps = new ChannelAppService(
+      store,
+      bus,
+      { messages: this.messages, groups: this.groups, users: this.users },
+      { ...(cg.humanKeys ? { humanKeys: cg.humanKeys } : {}), ...(cg.contactInfo ? { contactInfo: cg.contactInfo } : {}), now },
+    );
+    if (cg.hooks) this.channelApps.useHooks(cg.hooks);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
     this.ownRobots = opts.robots === undefined;
     this.robots = opts.robots ?? new RobotService(store, bus);

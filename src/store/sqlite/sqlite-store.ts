@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { UidGenerator } from '../../core/ids.js';
 import type { Store } from '../../core/ports/store.js';
 import { SqliteContext, type FanoutOptions, type WriteBehindOptions } from './context.js';
+import { SqliteChannelApps } from './channel-apps.js';
 import { SqliteChatrooms } from './chatrooms.js';
 import { SqliteConversations } from './conversations.js';
 import { openDatabase, type Synchronous } from './db.js';
@@ -54,6 +55,7 @@ export class SqliteStore implements Store {
   readonly userSettings: SqliteUserSettings;
   readonly notifications: SqliteNotifications;
   readonly notifyDelivery: SqliteNotifyDelivery;
+  readonly channelApps: SqliteChannelApps;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -118,6 +120,7 @@ export class SqliteStore implements Store {
     this.devices = new SqliteDevices(ctx, this.users);
     this.notifications = new SqliteNotifications(ctx);
     this.notifyDelivery = new SqliteNotifyDelivery(ctx);
+    this.channelApps = new SqliteChannelApps(ctx);
   }
 
   async ping(): Promise<boolean> {
