@@ -1,4 +1,6 @@
+import type { ChannelDeliveryStore } from './channel-deliveries.js';
 import type { EffectSpec, OutboxStore } from './outbox.js';
+import type { ServiceSessionStore } from './service-sessions.js';
 import type {
   Channel,
   Chatroom,
@@ -38,6 +40,10 @@ export interface Store {
   readonly sync: SyncStore;
   readonly outbox: OutboxStore;
   readonly settings: SettingsStore;
+  /** Customer-service sessions of the channel gateway. */
+  readonly serviceSessions: ServiceSessionStore;
+  /** Delivery status of replies sent to channel apps. */
+  readonly channelDeliveries: ChannelDeliveryStore;
   /** True when the backend answers a trivial query. */
   ping(): Promise<boolean>;
   /** Flush pending writes and release resources. Later calls reject. */

@@ -312,6 +312,39 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY(chatroom_id, user_id)
   ) WITHOUT ROWID;
   `,
+  // (channel gateway, outbound) customer-service sessions — at most one session not closed per
+  //    (channel account, contact), enforced by a partial unique index; idle deadlines read by the
+  //    sweeper through a partial index — and the delivery status of replies sent to channel apps,
+  //    with what the app reported (send results, re-hosted media).
+  `
+  CREATE TABLE service_sessions(
+    id INTEGER PRIMARY KEY,
+    service_id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    state TEXT NOT NULL,
+    agent TEXT NOT NULL DEFAULT '',
+    opened_at INTEGER NOT NULL,
+    last_activity_at INTEGER NOT NULL,
+    idle_at INTEGER NOT NULL,
+    closed_at INTEGER NOT NULL DEFAULT 0,
+    close_reason TEXT NOT NULL DEFAULT ''
+  );
+  CREATE UNIQUE INDEX service_sessions_current ON service_sessions(account, contact) WHERE state <> 'closed';
+  CREATE INDEX service_sessions_idle ON service_sessions(idle_at) WHERE state <> 'closed';
+  CREATE INDEX service_sessions_queued ON service_sessions(account, id) WHERE state = 'queued';
+  CREATE INDEX service_sessions_agent ON service_sessions(agent) WHERE state = 'assigned';
+  CREATE TABLE channel_deliveries(
+    uid INTEGER PRIMARY KEY,
+    app_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    original_message_id TEXT NOT NULL DEFAULT '',
+    original_message_url TEXT NOT NULL DEFAULT '',
+    media TEXT NOT NULL DEFAULT '[]',
+    updated_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

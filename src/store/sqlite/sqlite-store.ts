@@ -9,6 +9,8 @@ import { SqliteChannels, SqliteGroups } from './groups.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
 import { SqliteSettings } from './settings.js';
+import { SqliteServiceSessions } from './service-sessions.js';
+import { SqliteChannelDeliveries } from './channel-deliveries.js';
 import { SqliteSync } from './sync.js';
 import { SqliteTokens, SqliteUsers } from './users.js';
 import { SqliteUnread } from './unread.js';
@@ -42,6 +44,8 @@ export class SqliteStore implements Store {
   readonly sync: SqliteSync;
   readonly outbox: SqliteOutbox;
   readonly settings: SqliteSettings;
+  readonly serviceSessions: SqliteServiceSessions;
+  readonly channelDeliveries: SqliteChannelDeliveries;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -99,6 +103,8 @@ export class SqliteStore implements Store {
     this.sync = new SqliteSync(ctx);
     this.outbox = new SqliteOutbox(ctx);
     this.settings = new SqliteSettings(ctx);
+    this.serviceSessions = new SqliteServiceSessions(ctx);
+    this.channelDeliveries = new SqliteChannelDeliveries(ctx);
   }
 
   async ping(): Promise<boolean> {
