@@ -1,4 +1,5 @@
 import type { Audience, SyncEvent } from './ports/store.js';
+import type { ChannelConfigKind } from './channel-apps/model.js';
 import type { StoredMessage } from './model.js';
 
 /**
@@ -31,5 +32,10 @@ export type HubEvent =
   | { type: 'chatroom.leave'; chatroomId: string; session?: string; reason: ChatroomLeaveReason }
   /** Cached facts about a user, group, channel or chatroom are stale. */
   | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings'; id: string }
+  /**
+   * Cached channel-gateway records are stale on every node (seed 000 `PUT caches`, admin changes):
+   * one record (`id`) or every record of the item (no id).
+   */
+  | { type: 'channel-apps.invalidate'; item: ChannelConfigKind | 'contact'; id?: string }
   /** Outbox jobs were committed: dispatchers should claim now rather than at their next poll. */
   | { type: 'outbox.wake' };

@@ -1,4 +1,4 @@
-import type { ChannelDeliveryStore } from './channel-deliveries.js';
+import type { ChannelAppStore } from './channel-apps.js';
 import type { EffectSpec, OutboxStore } from './outbox.js';
 import type { ServiceSessionStore } from './service-sessions.js';
 import type {
@@ -40,10 +40,10 @@ export interface Store {
   readonly sync: SyncStore;
   readonly outbox: OutboxStore;
   readonly settings: SettingsStore;
+  /** The channel gateway's records, contacts, conversations and message metadata (ports/channel-apps.ts). */
+  readonly channelApps: ChannelAppStore;
   /** Customer-service sessions of the channel gateway. */
   readonly serviceSessions: ServiceSessionStore;
-  /** Delivery status of replies sent to channel apps. */
-  readonly channelDeliveries: ChannelDeliveryStore;
   /** True when the backend answers a trivial query. */
   ping(): Promise<boolean>;
   /** Flush pending writes and release resources. Later calls reject. */

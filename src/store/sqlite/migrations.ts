@@ -312,10 +312,50 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY(chatroom_id, user_id)
   ) WITHOUT ROWID;
   `,
-  // (channel gateway, outbound) customer-service sessions — at most one session not closed per
+  // channel gateway (issue 10, docs/channel-gateway.md): configuration records (channels, apps,
+  //    versions, version-channels, channel accounts) as JSON by kind and id, `parent` naming the app or
+  //    version they hang on; contacts (one IM user each), conversations (one IM group each) and the
+  //    external metadata of each message of those groups, with its outbound delivery status.
+  `
+  CREATE TABLE channel_config(
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    parent TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY(kind, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX channel_config_parent ON channel_config(parent, kind);
+  CREATE TABLE channel_contacts(
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX channel_contacts_account ON channel_contacts(account_id, account);
+  CREATE TABLE channel_conversations(
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    contact_id TEXT NOT NULL,
+    original_id TEXT NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX channel_conversations_original ON channel_conversations(account_id, original_id) WHERE original_id <> '';
+  CREATE INDEX channel_conversations_contact ON channel_conversations(contact_id, updated_at);
+  CREATE TABLE channel_messages(
+    uid INTEGER PRIMARY KEY,
+    guid TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    original_id TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX channel_messages_guid ON channel_messages(guid);
+  CREATE UNIQUE INDEX channel_messages_original ON channel_messages(account_id, original_id) WHERE original_id <> '';
+  `,
+  // (channel gateway, outbound) customer-service sessions: at most one session not closed per
   //    (channel account, contact), enforced by a partial unique index; idle deadlines read by the
-  //    sweeper through a partial index — and the delivery status of replies sent to channel apps,
-  //    with what the app reported (send results, re-hosted media).
+  //    sweeper through a partial index.
   `
   CREATE TABLE service_sessions(
     id INTEGER PRIMARY KEY,
@@ -334,16 +374,6 @@ const MIGRATIONS: string[] = [
   CREATE INDEX service_sessions_idle ON service_sessions(idle_at) WHERE state <> 'closed';
   CREATE INDEX service_sessions_queued ON service_sessions(account, id) WHERE state = 'queued';
   CREATE INDEX service_sessions_agent ON service_sessions(agent) WHERE state = 'assigned';
-  CREATE TABLE channel_deliveries(
-    uid INTEGER PRIMARY KEY,
-    app_id TEXT NOT NULL,
-    status TEXT NOT NULL,
-    error TEXT NOT NULL DEFAULT '',
-    original_message_id TEXT NOT NULL DEFAULT '',
-    original_message_url TEXT NOT NULL DEFAULT '',
-    media TEXT NOT NULL DEFAULT '[]',
-    updated_at INTEGER NOT NULL
-  );
   `,
 ];
 

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { UidGenerator } from '../../core/ids.js';
 import type { Store } from '../../core/ports/store.js';
 import { SqliteContext, type FanoutOptions, type WriteBehindOptions } from './context.js';
+import { SqliteChannelApps } from './channel-apps.js';
 import { SqliteChatrooms } from './chatrooms.js';
 import { SqliteConversations } from './conversations.js';
 import { openDatabase, type Synchronous } from './db.js';
@@ -10,7 +11,6 @@ import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
 import { SqliteSettings } from './settings.js';
 import { SqliteServiceSessions } from './service-sessions.js';
-import { SqliteChannelDeliveries } from './channel-deliveries.js';
 import { SqliteSync } from './sync.js';
 import { SqliteTokens, SqliteUsers } from './users.js';
 import { SqliteUnread } from './unread.js';
@@ -44,8 +44,8 @@ export class SqliteStore implements Store {
   readonly sync: SqliteSync;
   readonly outbox: SqliteOutbox;
   readonly settings: SqliteSettings;
+  readonly channelApps: SqliteChannelApps;
   readonly serviceSessions: SqliteServiceSessions;
-  readonly channelDeliveries: SqliteChannelDeliveries;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -103,8 +103,8 @@ export class SqliteStore implements Store {
     this.sync = new SqliteSync(ctx);
     this.outbox = new SqliteOutbox(ctx);
     this.settings = new SqliteSettings(ctx);
+    this.channelApps = new SqliteChannelApps(ctx);
     this.serviceSessions = new SqliteServiceSessions(ctx);
-    this.channelDeliveries = new SqliteChannelDeliveries(ctx);
   }
 
   async ping(): Promise<boolean> {

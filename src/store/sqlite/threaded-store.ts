@@ -32,8 +32,8 @@ export class ThreadedSqliteStore implements Store {
   readonly sync: Store['sync'];
   readonly outbox: Store['outbox'];
   readonly settings: Store['settings'];
+  readonly channelApps: Store['channelApps'];
   readonly serviceSessions: Store['serviceSessions'];
-  readonly channelDeliveries: Store['channelDeliveries'];
 
   private readonly pending = new Map<number, Pending>();
   private queued: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> = [];
@@ -56,8 +56,8 @@ export class ThreadedSqliteStore implements Store {
     this.sync = this.remote('sync');
     this.outbox = this.remote('outbox');
     this.settings = this.remote('settings');
+    this.channelApps = this.remote('channelApps');
     this.serviceSessions = this.remote('serviceSessions');
-    this.channelDeliveries = this.remote('channelDeliveries');
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => {
       this.report(err);

@@ -1,10 +1,9 @@
 /**
- * The ServiceSessionStore and ChannelDeliveryStore contracts (src/core/ports/service-sessions.ts,
- * channel-deliveries.ts), run against every backend. Only the Store interface is used here.
+ * The ServiceSessionStore contract (src/core/ports/service-sessions.ts), run against every backend. Only the Store interface is used here.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NewServiceSession } from '../../src/core/ports/service-sessions.js';
-import type { ChannelDelivery } from '../../src/core/ports/channel-deliveries.js';
+import type { ChannelMessage } from '../../src/core/channel-apps/model.js';
 import type { Store } from '../../src/core/ports/store.js';
 import type { StoreFactory } from './store.contract.js';
 
@@ -21,20 +20,8 @@ const fresh = (id: string, over: Partial<NewServiceSession> = {}): NewServiceSes
   ...over,
 });
 
-const delivery = (uid: number, over: Partial<ChannelDelivery> = {}): ChannelDelivery => ({
-  uid,
-  appId: 'app',
-  status: 'sent',
-  error: '',
-  originalMessageId: '',
-  originalMessageUrl: '',
-  media: [],
-  updatedAt: T,
-  ...over,
-});
-
-export function channelOutContract(name: string, factory: StoreFactory): void {
-  describe(`ServiceSessionStore / ChannelDeliveryStore contract: ${name}`, () => {
+export function serviceSessionsContract(name: string, factory: StoreFactory): void {
+  describe(`ServiceSessionStore contract: ${name}`, () => {
     let cleanup: (() => Promise<void>) | undefined;
     afterEach(async () => {
       await cleanup?.();
@@ -122,16 +109,39 @@ export function channelOutContract(name: string, factory: StoreFactory): void {
       expect((await s.serviceSessions.list({ contact: 'c-x3', offset: 0, limit: 10 })).sessions.map((x) => x.serviceId)).toEqual(['x3']);
     });
 
-    it('deliveries: put inserts, replaces only from the allowed statuses', async () => {
+
+    it('ChannelAppStore.updateDelivery with onlyFrom: a compare-and-set on the stored status', async () => {
       const s = await store();
-      expect(await s.channelDeliveries.get(1)).toBeNull();
-      expect(await s.channelDeliveries.put(delivery(1), [])).toEqual({ delivery: delivery(1), written: true });
-      const failed = delivery(1, { status: 'failed', error: 'nope', updatedAt: T + 1 });
-      expect(await s.channelDeliveries.put(failed, ['pending'])).toEqual({ delivery: delivery(1), written: false });
-      const done = delivery(1, { status: 'delivered', originalMessageId: 'o1', originalMessageUrl: 'https://x/o1', media: [{ id: '1-0', url: 'https://cdn/y' }], updatedAt: T + 2 });
-      expect(await s.channelDeliveries.put(done, ['pending', 'sent'])).toEqual({ delivery: done, written: true });
-      expect(await s.channelDeliveries.get(1)).toEqual(done);
-      expect(await s.channelDeliveries.get(2)).toBeNull();
+      const m: ChannelMessage = {
+        uid: 77,
+        guid: 'g-77',
+        conversationId: 'cc',
+        channelAccountId: 'acc',
+        contactId: 'cu',
+        direction: 'out',
+        isReceive: false,
+        channelId: 'wechat',
+        originalMessageId: '',
+        originalParentId: '',
+        originalConversationId: '',
+        originalUrl: '',
+        subject: '',
+        cc: '',
+        contents: [{ id: 'g-77-0', type: 'picture', url: 'https://ours/x.png' }],
+        createTime: 0,
+        raw: {},
+        delivery: 'pending',
+        deliveryError: '',
+        originalMessageUrl: '',
+        createdAt: T,
+        updatedAt: T,
+      };
+      await s.channelApps.recordMessage(m);
+      const done = await s.channelApps.updateDelivery('g-77', { delivery: 'delivered', originalMessageId: 'o-1', urls: [{ id: 'g-77-0', url: 'https://app/x.png' }], onlyFrom: ['pending', 'sent'] }, T + 1);
+      expect(done).toMatchObject({ delivery: 'delivered', originalMessageId: 'o-1', contents: [{ id: 'g-77-0', url: 'https://app/x.png' }] });
+      // The outbox's later 'sent' must not take it back.
+      expect(await s.channelApps.updateDelivery('g-77', { delivery: 'sent', onlyFrom: ['pending'] }, T + 2)).toMatchObject({ delivery: 'delivered', updatedAt: T + 1 });
+      expect(await s.channelApps.messageByUid(77)).toMatchObject({ delivery: 'delivered' });
     });
   });
 }
