@@ -29,6 +29,9 @@ import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
 import type { Sender } from './core/ports/sender.js';
+import { ChannelAppPlanner } from './channels/app/planner.js';
+import { CHANNEL_APP, ChannelAppSender, endpointsFrom } from './channels/app/sender.js';
+import { SessionSweeper } from './channels/app/session-sweeper.js';
 import type { Store } from './core/ports/store.js';
 import { VERSION } from './version.js';
 
@@ -88,15 +91,30 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const hub = new Hub(store, bus, {
     tokenTtlMs: config.tokens.ttlSeconds * 1000,
     maxGroupMembers: config.messaging.maxGroupMembers,
-    effects: [new TencentCallbacks(targets, store, log)],
+    effects: [new TencentCallbacks(targets, store, log), new ChannelAppPlanner(store)],
     redeliverer: settler,
     chatroomMembership: new MemoryChatroomMembership(),
+    serviceSessions: {
+      idleTimeoutMs: config.serviceSessions.idleTimeoutMs,
+      maxPerAgent: config.serviceSessions.maxPerAgent,
+      onError: (err) => log.error({ err }, 'customer-service session update failed'),
+    },
   });
+  // Delivery status of replies to channel apps follows their jobs' final outcomes.
+  settler.register(CHANNEL_APP, hub.channelDeliveries.onSettled);
+  const sweeper = new SessionSweeper(() => hub.serviceSessions.sweep(), config.serviceSessions.sweepIntervalMs, log);
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
   // outbox.channels). Jobs of channels without a sender here are left to nodes that have one.
   const webhook = webhookPolicy(config);
-  const senders: Record<string, Sender> = { [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)) };
+  const channelAppLease = channelPolicies(config, [CHANNEL_APP])[CHANNEL_APP]!.leaseMs;
+  const senders: Record<string, Sender> = {
+    [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)),
+    // One attempt at most 10 s, and always well inside the channel's lease.
+    [CHANNEL_APP]: new ChannelAppSender(endpointsFrom(store.channelApps), Math.max(500, Math.min(10_000, channelAppLease - 2000)), {
+      beforeAttempt: (job) => hub.channelDeliveries.ensureRecorded(job),
+    }),
+  };
   const policies = channelPolicies(config, Object.keys(senders));
   policies[WEBHOOK] = webhook;
   const channels = Object.fromEntries(Object.entries(senders).map(([name, sender]) => [name, { sender, policy: policies[name]! }]));
@@ -150,6 +168,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     log,
     { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },
   );
+  hub.serviceSessions.attachPresence((userId) => gateway.sessions(userId).length > 0);
   // The API surfaces, one line each (docs/architecture.md: adding a surface).
   const surfaces: Surface[] = [
     adminSurface({
@@ -172,6 +191,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     for (const a of apps) await a.close();
     await dispatcher.stop();
     await janitor.stop();
+    await sweeper.stop();
     await closeCallbackAgents();
     await store.close();
     await bus.close();
@@ -187,6 +207,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     apps.push(main);
     dispatcher.start();
     janitor.start();
+    sweeper.start();
     await main.listen({ host: config.host, port: config.port });
     keepListening(main, 'main');
     let adminUrl: string | undefined;

@@ -10,6 +10,8 @@ import { MessageService } from './services/messages.js';
 import { OutboxService, type Redeliverer } from './services/outbox.js';
 import { SendRulesCache, type SendRulesCacheOptions } from './services/send-rules-cache.js';
 import { SessionService } from './services/sessions.js';
+import { ChannelDeliveryService } from './services/channel-deliveries.js';
+import { ServiceSessionService, type ServiceSessionOptions } from './services/service-sessions.js';
 import { SettingsService } from './services/settings.js';
 import { UserService } from './services/users.js';
 
@@ -31,6 +33,8 @@ export interface HubOptions {
   rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
   /** Who is in which chatroom (in memory on one node, shared in a cluster); without it, chatroom joins and device sends answer 254. */
   chatroomMembership?: ChatroomMembership;
+  /** Customer-service sessions of the channel gateway (defaults: 30 min idle, no per-agent limit). */
+  serviceSessions?: Partial<ServiceSessionOptions>;
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -43,6 +47,10 @@ export class Hub {
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
+  /** Customer-service sessions (channel gateway): the ChannelHooks of the inbound side. */
+  readonly serviceSessions: ServiceSessionService;
+  /** Delivery status of replies sent through channel apps. */
+  readonly channelDeliveries: ChannelDeliveryService;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
@@ -58,18 +66,22 @@ export class Hub {
     this.rules = new SendRulesCache(store, { ...opts.rulesCache, now });
     this.peers = new ConversationPeers(store, { now });
     this.chatrooms = new ChatroomService(store, bus, opts.chatroomMembership, { now });
+    this.serviceSessions = new ServiceSessionService(store, bus, { idleTimeoutMs: 30 * 60_000, maxPerAgent: 0, now, ...opts.serviceSessions });
     this.unsubscribe = bus.subscribe((e) => {
       this.rules.handle(e);
       this.peers.handle(e);
       this.chatrooms.handle(e);
+      this.serviceSessions.handle(e);
     });
     this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms });
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);
-    this.sessions = new SessionService(store, bus, effects);
+    // A device login of an agent hands it the queued customer-service sessions of its accounts.
+    this.sessions = new SessionService(store, bus, effects, (f) => (f.action === 'login' ? this.serviceSessions.agentConnected(f.userId) : undefined));
     this.settings = new SettingsService(store.settings, bus);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
+    this.channelDeliveries = new ChannelDeliveryService(store, bus, this.messages, now);
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */

@@ -253,6 +253,15 @@ export class ClientConnection implements Session {
   }
 
   /**
+   * A live notice for an agent (channel_delivery, service_session): like a chatroom frame, written now,
+   * replay or not — no cursor, never replayed (the admin API reads the current state).
+   */
+  pushNotice(frame: string): boolean {
+    if (this.closed) return false;
+    return this.write(frame);
+  }
+
+  /**
    * A `sync` frame: replay from `cursor`, ended by `synced`. A cursor ahead of the store's head is
    * answered at once by `synced` with this connection's position and `reset: true`. Never rejects.
    */

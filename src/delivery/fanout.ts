@@ -6,7 +6,7 @@ import type { ChatroomSessions } from './chatroom-sessions.js';
 import type { ClientConnection } from './connection.js';
 import { Deque } from './deque.js';
 import type { GroupHints } from './group-hints.js';
-import { CloseCode, eventFrame, needsUserView, once, wireMessage } from './protocol.js';
+import { CloseCode, eventFrame, needsUserView, noticeFrame, once, wireMessage } from './protocol.js';
 import type { ConnectionRegistry } from './registry.js';
 
 export interface FanoutOptions {
@@ -185,6 +185,17 @@ export class Fanout {
         // No cursor and no audience to load: straight to the devices in the room on this node.
         this.chatrooms?.handle(e);
         return;
+      case 'agent.notice': {
+        // Live only, to the named users' connections on this node; serialised once, if anyone is here.
+        let frame: string | undefined;
+        for (const u of e.users) {
+          for (const c of this.registry.of(u) ?? []) {
+            frame ??= noticeFrame(e.notice);
+            c.pushNotice(frame);
+          }
+        }
+        return;
+      }
       case 'outbox.wake':
         return;
     }

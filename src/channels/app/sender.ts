@@ -4,8 +4,10 @@ import type { OutboxJob } from '../../core/ports/outbox.js';
 import type { SendResult, Sender } from '../../core/ports/sender.js';
 import { accepted, request000, request002, type AttemptInfo } from './outbound.js';
 
+import { CHANNEL_APP_CHANNEL } from '../../core/services/channel-deliveries.js';
+
 /** Outbox channel of replies to channel apps. */
-export const CHANNEL_APP = 'channel-app';
+export const CHANNEL_APP = CHANNEL_APP_CHANNEL;
 
 /** Job kinds of the channel: one per protocol (the body stored with the job is in that protocol's shape). */
 export const KIND_000 = 'ChannelApp.Message000';
@@ -38,8 +40,16 @@ export class ChannelAppSender implements Sender {
   constructor(
     private readonly apps: AppEndpoints,
     private readonly timeoutMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly opts: {
+      now?: () => number;
+      /** Runs before each attempt (records the reply's channel metadata); a throw fails the attempt (retried). */
+      beforeAttempt?: (job: OutboxJob) => Promise<void>;
+    } = {},
   ) {}
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
 
   async deliver(job: OutboxJob): Promise<SendResult> {
     const protocol = job.kind === KIND_000 ? '000' : job.kind === KIND_002 ? '002' : null;
@@ -52,6 +62,13 @@ export class ChannelAppSender implements Sender {
     }
     if (!app) return { ok: false, response: '', error: `channel app ${job.target} does not exist`, retryable: false };
     if (app.protocol !== protocol) return { ok: false, response: '', error: `channel app ${job.target} now speaks ${app.protocol}, the job is ${protocol}`, retryable: false };
+    if (this.opts.beforeAttempt) {
+      try {
+        await this.opts.beforeAttempt(job);
+      } catch (err) {
+        return { ok: false, response: '', error: `recording the message failed: ${(err as Error).message}` };
+      }
+    }
     const info: AttemptInfo = { idempotencyKey: job.meta['idempotencyKey'] ?? `switchboard-job-${job.id}`, deliveryId: job.id, attempt: job.attempts };
     let req;
     try {
@@ -72,4 +89,27 @@ export class ChannelAppSender implements Sender {
       return { ok: false, response: '', error: isTimeout(e) ? `timeout after ${this.timeoutMs} ms` : e.message };
     }
   }
+}
+
+/**
+ * App endpoints read from the channel gateway's records: the app's protocol, secret and token; 002's
+ * path_prefix is its baseUrl, 000's webhook the published version's messageWebhookUrl (else baseUrl).
+ * A disabled app (status ≠ 0) counts as absent: its jobs are dead-lettered, redeliverable once enabled.
+ */
+export function endpointsFrom(apps: {
+  getConfig(kind: 'app', id: string): Promise<{ protocol: '000' | '002'; baseUrl: string; secret: string; outboundToken: string; versionId: string; status: number } | null>;
+  getConfig(kind: 'version', id: string): Promise<{ messageWebhookUrl: string } | null>;
+}): AppEndpoints {
+  return {
+    endpoint: async (appId) => {
+      const app = await apps.getConfig('app', appId);
+      if (!app || app.status !== 0) return null;
+      let baseUrl = app.baseUrl;
+      if (app.protocol === '000' && app.versionId) {
+        const v = await apps.getConfig('version', app.versionId);
+        if (v?.messageWebhookUrl) baseUrl = v.messageWebhookUrl;
+      }
+      return { protocol: app.protocol, baseUrl, secret: app.secret, outboundToken: app.outboundToken };
+    },
+  };
 }
