@@ -25,6 +25,9 @@ import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
 import type { Surface } from './http/surface.js';
 import { adminSurface } from './api/admin/surface.js';
 import { devicesSurface } from './delivery/surface.js';
+import { platformSurface } from './api/platform/surface.js';
+import { staffSurface } from './api/staff/surface.js';
+import { HttpContactInfo } from './channel-apps/contact-info.js';
 import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
@@ -98,6 +101,14 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       idleTimeoutMs: config.serviceSessions.idleTimeoutMs,
       maxPerAgent: config.serviceSessions.maxPerAgent,
       onError: (err) => log.error({ err }, 'customer-service session update failed'),
+    },
+    channelGateway: {
+      humanKeys: config.channelGateway.humanKeys,
+      contactInfo: new HttpContactInfo({
+        timeoutMs: config.channelGateway.contactInfoTimeoutMs,
+        maxBytes: config.channelGateway.contactInfoMaxBytes,
+        allowPrivate: config.channelGateway.contactInfoAllowPrivate,
+      }),
     },
   });
   // Delivery status of replies to channel apps follows their jobs' final outcomes.
@@ -182,6 +193,18 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       extraRoutes: [...presenceRoutes(hub, gateway), ...callbackRoutes(hub, targets)],
     }),
     devicesSurface(gateway),
+    // Seed 000 (internal): mounted only with a platform key.
+    ...(config.channelGateway.platformKey
+      ? [
+          platformSurface({
+            hub,
+            log,
+            bodyLimit: config.admin.bodyLimitBytes,
+            auth: { key: config.channelGateway.platformKey, allowIps: config.channelGateway.platformAllowIps },
+          }),
+        ]
+      : []),
+    staffSurface({ hub, log, bodyLimit: config.admin.bodyLimitBytes, signatureWindowMs: config.channelGateway.signatureWindowMs }),
   ];
   const deps: HttpDeps = { surfaces, log, metrics, bodyLimit: config.admin.bodyLimitBytes, ready: () => store.ping(), version: VERSION };
 

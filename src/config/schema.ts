@@ -197,6 +197,33 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    channelGateway: Type.Object(
+      {
+        platformKey: Type.Optional(
+          Type.String({ minLength: 1, description: "Seed 000's platform key (Authorization: Bearer KEY); its routes are off while unset." }),
+        ),
+        platformAllowIps: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: "Addresses or CIDR ranges allowed to call seed 000's routes (empty: any address with the key).",
+        }),
+        signatureWindowMs: Type.Integer({
+          default: 86400000,
+          minimum: 0,
+          description: 'Seed 002: largest distance of the signed timestamp from the server clock, both ways (0: not checked).',
+        }),
+        humanKeys: Type.Array(Type.String({ minLength: 1 }), {
+          default: ['RG'],
+          description: 'Seed 002 event keys asking for a human agent (event.CLICK.<key>, or an event.* whose Content is the key).',
+        }),
+        contactInfoTimeoutMs: Type.Integer({ default: 5000, minimum: 100, maximum: 60000, description: "Whole deadline of reading a contact's info URL." }),
+        contactInfoMaxBytes: Type.Integer({ default: 65536, minimum: 1024, maximum: 1048576, description: "Largest answer of a contact's info URL." }),
+        contactInfoAllowPrivate: Type.Boolean({
+          default: false,
+          description: 'Allow contact info URLs resolving to loopback, private, link-local or other non-public addresses.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     outbox: Type.Object(
       {
         channels: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), ChannelPolicy, {

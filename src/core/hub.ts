@@ -2,6 +2,9 @@ import type { Bus } from './ports/bus.js';
 import type { ChatroomMembership } from './ports/chatroom-membership.js';
 import { combinePlanners, type EffectsPlanner } from './ports/effects.js';
 import type { Store } from './ports/store.js';
+import type { ChannelHooks } from './ports/channel-hooks.js';
+import type { ContactInfoSource } from './ports/contact-info.js';
+import { ChannelAppService } from './services/channel-apps.js';
 import { ChannelService } from './services/channels.js';
 import { ChatroomService } from './services/chatrooms.js';
 import { ConversationPeers } from './services/conversation-peers.js';
@@ -35,6 +38,8 @@ export interface HubOptions {
   chatroomMembership?: ChatroomMembership;
   /** Customer-service sessions of the channel gateway (defaults: 30 min idle, no per-agent limit). */
   serviceSessions?: Partial<ServiceSessionOptions>;
+  /** The channel gateway: seed 002 event keys asking for a human agent (default ['RG']), contact info reader, session hooks. */
+  channelGateway?: { humanKeys?: readonly string[]; contactInfo?: ContactInfoSource; hooks?: ChannelHooks };
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -44,6 +49,8 @@ export class Hub {
   readonly groups: GroupService;
   readonly channels: ChannelService;
   readonly chatrooms: ChatroomService;
+  /** The channel gateway (seeds 000 and 002): records, contacts, inbound messages. */
+  readonly channelApps: ChannelAppService;
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
@@ -72,6 +79,7 @@ export class Hub {
       this.peers.handle(e);
       this.chatrooms.handle(e);
       this.serviceSessions.handle(e);
+      this.channelApps?.handle(e);
     });
     this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms });
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
@@ -80,6 +88,15 @@ export class Hub {
     // A device login of an agent hands it the queued customer-service sessions of its accounts.
     this.sessions = new SessionService(store, bus, effects, (f) => (f.action === 'login' ? this.serviceSessions.agentConnected(f.userId) : undefined));
     this.settings = new SettingsService(store.settings, bus);
+    const cg = opts.channelGateway ?? {};
+    this.channelApps = new ChannelAppService(
+      store,
+      bus,
+      { messages: this.messages, groups: this.groups, users: this.users },
+      { ...(cg.humanKeys ? { humanKeys: cg.humanKeys } : {}), ...(cg.contactInfo ? { contactInfo: cg.contactInfo } : {}), now },
+    );
+    // Inbound messages open and refresh customer-service sessions (unless the caller brings its own hooks).
+    this.channelApps.useHooks(cg.hooks ?? this.serviceSessions);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
     this.channelDeliveries = new ChannelDeliveryService(store, bus, this.messages, now);
   }

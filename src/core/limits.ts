@@ -46,3 +46,12 @@ export const MAX_CALLBACK_COMMANDS = 64;
 
 /** Largest page of a paged list (user/all, group/member/list, user/online_list). */
 export const MAX_PAGE_SIZE = 10000;
+
+/**
+ * Channel gateway (docs/channel-gateway.md): contents of one external message (an e-mail's body and
+ * attachments; seed 000 apps send a handful), named attributes of a record or contact (seed 000's
+ * optional fields; their JSON is bounded by MAX_EXTRA_LENGTH too), and the largest page of contacts.
+ */
+export const MAX_CHANNEL_CONTENTS = 64;
+export const MAX_CHANNEL_ATTRIBUTES = 64;
+export const MAX_CONTACT_PAGE = 1000;

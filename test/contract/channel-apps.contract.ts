@@ -173,6 +173,9 @@ export function channelAppsContract(name: string, open: StoreBackend['open']): v
       expect((await s.latestConversation('c1'))?.conversationId).toBe('cc1');
       await expectCoreError(s.touchConversation('ghost', 1), 'not_exist');
       expect(await s.latestConversation('nobody')).toBeNull();
+      // A recorded message makes its conversation the latest.
+      await s.recordMessage(message(7, { conversationId: 'cc2', createdAt: 4000 }));
+      expect((await s.latestConversation('c1'))?.conversationId).toBe('cc2');
     });
 
     it('messages: record is idempotent by uid and by (account, originalMessageId); lookups; delivery updates replace urls by content id', async () => {

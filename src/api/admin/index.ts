@@ -5,6 +5,7 @@ import type { Metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log.js';
 import { adminRoute, type AdminRouteDef } from './plugin.js';
 import { channelRoutes, groupRoutes } from './routes/groups.js';
+import { channelAppRoutes } from './routes/channel-apps.js';
 import { chatroomRoutes } from './routes/chatrooms.js';
 import { messageRoutes } from './routes/messages.js';
 import { userRoutes } from './routes/users.js';
@@ -42,6 +43,7 @@ export function adminRoutes(opts: AdminApiOptions): AdminRouteDef[] {
     ...groupRoutes(opts.hub),
     ...channelRoutes(opts.hub),
     ...chatroomRoutes(opts.hub),
+    ...channelAppRoutes(opts.hub),
     ...(opts.extraRoutes ?? []),
   ];
   return routes;

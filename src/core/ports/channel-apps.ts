@@ -66,7 +66,8 @@ export interface ChannelAppStore {
   /**
    * Record a message's metadata. Idempotent: when a message with the same uid, or the same
    * (channelAccountId, originalMessageId) with a non-empty originalMessageId, is recorded already,
-   * nothing changes and the stored one is returned.
+   * nothing changes and the stored one is returned. A new message makes its conversation the
+   * contact's latest (latestConversation orders by the last message's createdAt).
    */
   recordMessage(m: ChannelMessage): Promise<ChannelMessage>;
   messageByUid(uid: number): Promise<ChannelMessage | null>;

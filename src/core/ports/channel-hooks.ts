@@ -2,9 +2,9 @@ import type { ChannelConversation, ChannelMessage } from '../channel-apps/model.
 
 /**
  * What the channel gateway's inbound side tells the rest of the core (customer-service sessions,
- * part B), after the message is stored and announced. Hooks may be slow; the inbound request waits
- * for them, and a hook that throws fails the request with an internal error (the app retries: storing
- * is idempotent for seed 000, and a duplicate 002 message is the same text twice).
+ * part B), after the message is stored and announced. The inbound request waits for them; a hook
+ * that throws fails the request with an internal error while the message stays stored (a seed 000
+ * retry then answers the stored guid without calling the hooks again).
  */
 export interface ChannelHooks {
   /** A contact's message was stored (direction 'in'), e.g. open or refresh a session. */

@@ -205,7 +205,7 @@ export class SqliteChannelApps implements ChannelAppStore {
       const old = this.convRow(conversationId);
       if (!old) throw new CoreError('not_exist', `conversation ${conversationId} does not exist`);
       const rec: ChannelConversation = { ...old, updateDt: Math.max(old.updateDt, updateDt), ...(agents ? { agents } : {}) };
-      this.ctx.stmt('UPDATE channel_conversations SET updated_at = ?, data = ? WHERE id = ?').run(rec.updateDt, JSON.stringify(rec), conversationId);
+      this.ctx.stmt('UPDATE channel_conversations SET updated_at = MAX(updated_at, ?), data = ? WHERE id = ?').run(rec.updateDt, JSON.stringify(rec), conversationId);
     });
   }
 
@@ -227,8 +227,14 @@ export class SqliteChannelApps implements ChannelAppStore {
       this.ctx
         .stmt('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)')
         .run(m.uid, m.guid, m.channelAccountId, m.originalMessageId, JSON.stringify(m));
+      this.bumpConversation(m.conversationId, m.createdAt);
       return m;
     });
+  }
+
+  /** A message makes its conversation the contact's latest (updated_at only; the document keeps its own updateDt). */
+  private bumpConversation(conversationId: string, at: number): void {
+    this.ctx.stmt('UPDATE channel_conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?').run(at, conversationId);
   }
 
   messageByUid(uid: number): Promise<ChannelMessage | null> {
