@@ -26,15 +26,16 @@ import type { Surface } from './http/surface.js';
 import { adminSurface } from './api/admin/surface.js';
 import { devicesSurface } from './delivery/surface.js';
 import { platformSurface } from './api/platform/surface.js';
+import { sendResultRoute } from './api/platform/send-result.js';
 import { staffSurface } from './api/staff/surface.js';
 import { HttpContactInfo } from './channel-apps/contact-info.js';
 import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
 import type { Sender } from './core/ports/sender.js';
-import { ChannelAppPlanner } from './channels/app/planner.js';
-import { CHANNEL_APP, ChannelAppSender, endpointsFrom } from './channels/app/sender.js';
-import { SessionSweeper } from './channels/app/session-sweeper.js';
+import { ChannelAppPlanner } from './channel-apps/planner.js';
+import { CHANNEL_APP, ChannelAppSender, endpointsFrom } from './channel-apps/sender.js';
+import { SessionSweeper } from './channel-apps/session-sweeper.js';
 import type { Store } from './core/ports/store.js';
 import { VERSION } from './version.js';
 
@@ -201,6 +202,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
             log,
             bodyLimit: config.admin.bodyLimitBytes,
             auth: { key: config.channelGateway.platformKey, allowIps: config.channelGateway.platformAllowIps },
+            extraRoutes: [sendResultRoute(hub, config.admin.bodyLimitBytes)],
           }),
         ]
       : []),

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { sign000, sign002 } from '../../src/channels/app/signature.js';
+import { sign000, sign002 } from '../../src/channel-apps/signature.js';
 import { Recorder } from './ws-client.js';
 
 /**

@@ -5,9 +5,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeCallbackAgents } from '../../src/callbacks/http.js';
-import { accepted, body000, body002, contents000, request000, request002, url002, type OutboundFacts } from '../../src/channels/app/outbound.js';
-import { ChannelAppSender, KIND_000, KIND_002, type AppEndpoint } from '../../src/channels/app/sender.js';
-import { sameSignature, sign000, sign002 } from '../../src/channels/app/signature.js';
+import { accepted, body000, body002, contents000, request000, request002, url002, type OutboundFacts } from '../../src/channel-apps/outbound.js';
+import { ChannelAppSender, KIND_000, KIND_002, type AppEndpoint } from '../../src/channel-apps/sender.js';
+import { sameSignature, sign000, sign002 } from '../../src/channel-apps/signature.js';
 import { normalizePayload } from '../../src/core/payload.js';
 import type { OutboxJob } from '../../src/core/ports/outbox.js';
 import { FakeChannelApp } from '../helpers/fake-channel-app.js';

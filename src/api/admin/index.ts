@@ -6,6 +6,7 @@ import type { Logger } from '../../log.js';
 import { adminRoute, type AdminRouteDef } from './plugin.js';
 import { channelRoutes, groupRoutes } from './routes/groups.js';
 import { channelAppRoutes } from './routes/channel-apps.js';
+import { channelSessionRoutes } from './routes/channel-sessions.js';
 import { chatroomRoutes } from './routes/chatrooms.js';
 import { messageRoutes } from './routes/messages.js';
 import { userRoutes } from './routes/users.js';
@@ -44,6 +45,7 @@ export function adminRoutes(opts: AdminApiOptions): AdminRouteDef[] {
     ...channelRoutes(opts.hub),
     ...chatroomRoutes(opts.hub),
     ...channelAppRoutes(opts.hub),
+    ...channelSessionRoutes(opts.hub),
     ...(opts.extraRoutes ?? []),
   ];
   return routes;

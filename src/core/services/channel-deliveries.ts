@@ -12,7 +12,7 @@ export const CHANNEL_APP_CHANNEL = 'channel-app';
 
 /**
  * What the outbound job of a reply says about it besides its body (job.meta, written by the planner,
- * src/channels/app/planner.ts): enough to record the message's channel metadata before the app first
+ * src/channel-apps/planner.ts): enough to record the message's channel metadata before the app first
  * sees it, and to find it again.
  */
 export interface OutboundMeta {

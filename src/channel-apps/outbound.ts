@@ -1,4 +1,4 @@
-import type { Payload } from '../../core/model.js';
+import type { Payload } from '../core/model.js';
 import { sign000, sign002 } from './signature.js';
 
 /**

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
-import { accountUserId, isChannelConversationId, type ChannelApp, type ChannelContent } from '../../core/channel-apps/model.js';
-import { ConvType, PersistFlag, type User } from '../../core/model.js';
-import { NO_EFFECTS, type EffectsPlanner, type SendFacts } from '../../core/ports/effects.js';
-import type { EffectSpec } from '../../core/ports/outbox.js';
-import type { Store } from '../../core/ports/store.js';
-import type { OutboundMeta } from '../../core/services/channel-deliveries.js';
+import { accountUserId, isChannelConversationId, type ChannelApp, type ChannelContent } from '../core/channel-apps/model.js';
+import { ConvType, PersistFlag, type User } from '../core/model.js';
+import { NO_EFFECTS, type EffectsPlanner, type SendFacts } from '../core/ports/effects.js';
+import type { EffectSpec } from '../core/ports/outbox.js';
+import type { Store } from '../core/ports/store.js';
+import type { OutboundMeta } from '../core/services/channel-deliveries.js';
 import { body000, body002, contents000, type OutboundFacts } from './outbound.js';
 import { CHANNEL_APP, KIND_000, KIND_002 } from './sender.js';
 

@@ -1,10 +1,10 @@
-import { isTimeout } from '../../callbacks/deadline.js';
-import { postJson } from '../../callbacks/http.js';
-import type { OutboxJob } from '../../core/ports/outbox.js';
-import type { SendResult, Sender } from '../../core/ports/sender.js';
+import { isTimeout } from '../callbacks/deadline.js';
+import { postJson } from '../callbacks/http.js';
+import type { OutboxJob } from '../core/ports/outbox.js';
+import type { SendResult, Sender } from '../core/ports/sender.js';
 import { accepted, request000, request002, type AttemptInfo } from './outbound.js';
 
-import { CHANNEL_APP_CHANNEL } from '../../core/services/channel-deliveries.js';
+import { CHANNEL_APP_CHANNEL } from '../core/services/channel-deliveries.js';
 
 /** Outbox channel of replies to channel apps. */
 export const CHANNEL_APP = CHANNEL_APP_CHANNEL;

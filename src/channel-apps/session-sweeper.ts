@@ -1,4 +1,4 @@
-import type { Logger } from '../../log.js';
+import type { Logger } from '../log.js';
 
 /**
  * Runs the idle sweep of customer-service sessions every `intervalMs`. The deadline of each session is
