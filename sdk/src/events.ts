@@ -1,4 +1,4 @@
-import type { ChatroomLeftReason, Conversation, Message } from './protocol.js';
+import type { ChannelDeliveryStatus, ChatroomLeftReason, Conversation, Message, ServiceSession } from './protocol.js';
 
 /**
  * Every event the client emits, with its data. Cursor-bearing events (message, recall, update,
@@ -33,6 +33,24 @@ export interface ClientEvents {
   chatroom_message: { chatroomId: string; message: Message };
   /** The device is no longer in its chatroom, although it did not call `leaveChatroom()`. */
   chatroom_left: { chatroomId: string; reason: ChatroomLeftReason; code?: number };
+  /**
+   * Agents (channel gateway): the delivery status of a reply sent through a channel app changed. Live
+   * only (no cursor, not replayed): read the current status with `/admin/channel_message/delivery`.
+   */
+  channel_delivery: {
+    messageUid: number;
+    conv: Conversation;
+    guid: string;
+    status: ChannelDeliveryStatus;
+    error: string;
+    originalMessageId: string;
+    originalMessageUrl: string;
+  };
+  /**
+   * Agents (channel gateway): a customer-service session of one of your accounts was opened (queued),
+   * assigned, transferred or closed. Live only; `/admin/channel_session/list` has the current state.
+   */
+  service_session: { event: 'opened' | 'assigned' | 'transferred' | 'closed'; session: ServiceSession; conv?: Conversation; previousAgent?: string };
   /** A replay (after connecting, or asked for with `sync()`) is complete; live from here. */
   synced: { cursor: number };
   /** The socket closed (or could not be opened: code 0); `reconnecting` tells whether the client will retry. */

@@ -82,3 +82,22 @@ export interface ChatroomInfo {
  * after a reconnect was refused (`code` says why).
  */
 export type ChatroomLeftReason = 'destroyed' | 'kicked' | 'replaced' | 'rejoin_failed';
+
+/** A reply's delivery through a channel app (channel gateway): pending → sent → delivered | failed. */
+export type ChannelDeliveryStatus = 'pending' | 'sent' | 'delivered' | 'failed';
+
+/** A customer-service session (channel gateway, seed 002's ServiceId). */
+export interface ServiceSession {
+  serviceId: string;
+  channelAccountId: string;
+  /** The contact's user id (`cu_…`). */
+  contact: string;
+  state: 'queued' | 'assigned' | 'closed';
+  /** The assigned agent ('' while queued). */
+  agent: string;
+  openedAt: number;
+  lastActivityAt: number;
+  idleAt: number;
+  closedAt: number;
+  closeReason: '' | 'idle' | 'admin' | 'agent';
+}
