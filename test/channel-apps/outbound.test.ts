@@ -13,7 +13,8 @@ import { closeCallbackAgents } from '../../src/callbacks/http.js';
 import { channelMessage, freshId, message000, PLATFORM_KEY, platform, staffPost } from '../helpers/channel-apps.js';
 import { FakeChannelApp } from '../helpers/fake-channel-app.js';
 import { useServer } from '../helpers/use-server.js';
-import { eventually, type Frame, type WsClient } from '../helpers/ws-client.js';
+import { eventually, getToken, Recorder, type Frame, type WsClient } from '../helpers/ws-client.js';
+import type { ClientEvents } from '../../sdk/src/events.js';
 import type { TestServer } from '../helpers/server.js';
 
 /** Retries every few tens of ms, breaker off: an app that comes back is reached at once. */
@@ -235,6 +236,24 @@ describe('customer-service sessions', () => {
     expect(reopened['session'].state).toBe('assigned');
     expect(await t.admin.ok('/channel_session/get', { serviceId })).toMatchObject({ state: 'closed' });
     expect((await t.admin.ok<{ total: number }>('/channel_session/list', { channelAccountId: s.accountId, state: 'closed' })).total).toBe(1);
+  });
+
+  it('the SDK emits service_session and channel_delivery to an agent', async () => {
+    const [a1] = await t.users('agent');
+    const s = await setup(t, '002', [a1!]);
+    const sdk = t.sdk({ token: await getToken(t.admin, a1!, 'sdk-1') });
+    const sessions = new Recorder<ClientEvents['service_session']>((xs) => `${xs.length} session events`);
+    const deliveries = new Recorder<ClientEvents['channel_delivery']>((xs) => `${xs.length} delivery events`);
+    sdk.client.on('service_session', (e) => sessions.push(e));
+    sdk.client.on('channel_delivery', (e) => deliveries.push(e));
+    await sdk.client.connect();
+    expect((await staffPost(t, s.appId, s.secret, { FromUserId: freshId('wx'), MsgType: 'text', Content: 'hello sdk' })).body.errcode).toBe(0);
+    const assigned = await sessions.waitFor((e) => e.event === 'assigned');
+    expect(assigned.session).toMatchObject({ agent: a1, state: 'assigned', channelAccountId: s.accountId });
+    const { messageUid } = await sdk.client.send(assigned.conv!, text('from the sdk'));
+    const sent = await deliveries.waitFor((e) => e.messageUid === messageUid && e.status === 'sent', { timeoutMs: 10_000 });
+    expect(sent.conv).toEqual(assigned.conv);
+    expect(s.app.shown).toEqual([`switchboard-msg-${messageUid}`]);
   });
 
   it('a menu click asking for a human (event.CLICK.RG) opens a session', async () => {
