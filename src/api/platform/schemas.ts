@@ -80,5 +80,3 @@ export const CachesIn = Type.Object(
   },
   { maxProperties: MAX_CHANNEL_ATTRIBUTES },
 );
-
-export const ContactParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH }) });

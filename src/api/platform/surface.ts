@@ -9,7 +9,9 @@ import type { Surface } from '../../http/surface.js';
 import type { Logger } from '../../log.js';
 import { PlatformAuth, type PlatformAuthOptions } from './auth.js';
 import { toPlatformReply } from './envelope.js';
-import { CachesIn, ContactParams, GuidOut, PostMessageIn } from './schemas.js';
+import { MAX_ID_LENGTH } from '../../core/limits.js';
+import { longerThan } from '../../core/payload.js';
+import { CachesIn, GuidOut, PostMessageIn } from './schemas.js';
 
 export const PLATFORM_PREFIX = '/api/v3/messaging/platform';
 
@@ -167,11 +169,14 @@ export function platformSurface(opts: PlatformSurfaceOptions): Surface {
         },
       );
 
-      app.post<{ Params: Static<typeof ContactParams> }>(
-        '/contact/:id',
-        { bodyLimit: opts.bodyLimit, schema: { summary: "Seed 000: a contact changed; refresh it from its info URL and tell every node", tags: ['channel gateway: seed 000'], params: ContactParams } },
-        async (req: FastifyRequest<{ Params: Static<typeof ContactParams> }>, reply) => {
-          await hub.channelApps.refreshContact(req.params.id);
+      // A wildcard, not `:id`: the router would refuse a long id with its own 414, outside the envelope.
+      app.post<{ Params: { '*': string } }>(
+        '/contact/*',
+        { bodyLimit: opts.bodyLimit, schema: { summary: 'Seed 000: a contact changed; refresh it from its info URL and tell every node', tags: ['channel gateway: seed 000'] } },
+        async (req: FastifyRequest<{ Params: { '*': string } }>, reply) => {
+          const id = req.params['*'];
+          if (id === '' || id.includes('/') || longerThan(id, MAX_ID_LENGTH)) throw new CoreError('invalid_parameter', `the contact id must be 1 to ${MAX_ID_LENGTH} characters`);
+          await hub.channelApps.refreshContact(id);
           return reply.code(200).header('content-type', JSON_CT).send({});
         },
       );

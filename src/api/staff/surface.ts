@@ -22,9 +22,15 @@ export interface StaffSurfaceOptions {
 const JSON_CT = 'application/json; charset=utf-8';
 type Route = Inbound002['route'];
 
-interface Params {
-  version: string;
-  appid: string;
+/** The routes under `/api/<version>/<appid>/`. */
+const ROUTES: Record<string, Route> = { 'staffService/message': 'message', leavemessage: 'leavemessage', 'staffService/demand': 'demand' };
+
+/** `<version>/<appid>/<route>` of a path below the prefix; undefined for any other path. */
+function routeOf(rest: string): { appId: string; route: Route } | undefined {
+  const parts = rest.split('/');
+  if (parts.length < 3 || parts[0] === '' || parts[1] === '') return undefined;
+  const route = ROUTES[parts.slice(2).join('/')];
+  return route ? { appId: parts[1]!, route } : undefined;
 }
 
 /** A string field (numbers accepted for ids, as some apps send them), bounded; undefined when absent or null. */
@@ -118,7 +124,14 @@ export function staffSurface(opts: StaffSurfaceOptions): Surface {
     return { timestamp, signature };
   };
 
-  const handle = (route: Route) => async (req: FastifyRequest<{ Params: Params }>, res: FastifyReply): Promise<void> => {
+  const notFound = (res: FastifyReply): void => {
+    void res.code(404).header('content-type', JSON_CT).send({ errcode: StaffCode.notFound, errmsg: 'not found' });
+  };
+
+  const handle = async (req: FastifyRequest<{ Params: { '*': string } }>, res: FastifyReply): Promise<void> => {
+    const target = routeOf(req.params['*']);
+    if (!target) return notFound(res);
+    const { appId, route } = target;
     try {
       const { timestamp, signature } = query(req);
       let body: unknown;
@@ -128,7 +141,6 @@ export function staffSurface(opts: StaffSurfaceOptions): Surface {
         throw new StaffError(StaffCode.badJson);
       }
       if (!isRecord(body)) throw new StaffError(StaffCode.badJson, 'the body must be a JSON object');
-      const appId = req.params.appid;
       const app = longerThan(appId, MAX_ID_LENGTH) ? null : await hub.channelApps.app(appId);
       if (!app || app.protocol !== '002') throw new StaffError(StaffCode.unknownApp);
       if (!signatureMatches(staffSignature(appId, app.secret, timestamp), signature)) throw new StaffError(StaffCode.badSignature);
@@ -150,7 +162,9 @@ export function staffSurface(opts: StaffSurfaceOptions): Surface {
       app.removeAllContentTypeParsers();
       app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: opts.bodyLimit }, (_req, body, done) => done(null, body));
       app.setErrorHandler((err, req, res) => {
-        // Before the handler (body too large, aborted): still the reference's order.
+        // Before the handler (body too large, aborted): still the reference's order on a route.
+        const rest = (req.params as { '*'?: string } | undefined)?.['*'];
+        if (req.routeOptions.url === undefined || rest === undefined || !routeOf(rest)) return notFound(res);
         try {
           query(req);
           reply(res, toStaffReply(new StaffError(StaffCode.badJson, (err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'the body is too large' : undefined)));
@@ -158,14 +172,22 @@ export function staffSurface(opts: StaffSurfaceOptions): Surface {
           reply(res, toStaffReply(e), e);
         }
       });
-      app.setNotFoundHandler((_req, res) => {
-        void res.code(404).header('content-type', JSON_CT).send({ errcode: StaffCode.notFound, errmsg: 'not found' });
-      });
-      // No schema validation: the handler checks query and body itself, in the reference's order.
-      const schema = (summary: string) => ({ summary, tags: ['channel gateway: seed 002'] });
-      app.post('/:version/:appid/staffService/message', { bodyLimit: opts.bodyLimit, schema: schema("Seed 002: a customer's message (signed: timestamp, signature)") }, handle('message'));
-      app.post('/:version/:appid/leavemessage', { bodyLimit: opts.bodyLimit, schema: schema('Seed 002: a message left while no agent is available') }, handle('leavemessage'));
-      app.post('/:version/:appid/staffService/demand', { bodyLimit: opts.bodyLimit, schema: schema('Seed 002 (older body): a customer asks for an agent') }, handle('demand'));
+      app.setNotFoundHandler((_req, res) => notFound(res));
+      // One wildcard route: `/<version>/<appid>/staffService/message`, `…/leavemessage` and
+      // `…/staffService/demand` are told apart by the handler (a parametric route would refuse an
+      // appid over the router's parameter length with its own 414, outside the envelope). No schema
+      // validation: the handler checks query and body itself, in the reference's order.
+      app.post(
+        '/*',
+        {
+          bodyLimit: opts.bodyLimit,
+          schema: {
+            summary: "Seed 002: POST /api/<version>/<appid>/staffService/message (a customer's message), …/leavemessage (left while no agent is available), …/staffService/demand (asks for an agent); query timestamp and signature",
+            tags: ['channel gateway: seed 002'],
+          },
+        },
+        handle,
+      );
     },
   };
 }

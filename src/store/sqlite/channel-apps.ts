@@ -184,6 +184,7 @@ export class SqliteChannelApps implements ChannelAppStore {
   conversationByOriginal(channelAccountId: string, originalConversationId: string): Promise<ChannelConversation | null> {
     return this.ctx.read(() => {
       if (originalConversationId === '') return null;
+      // Unique in practice (the id is derived from it); the newest wins if an app reused one.
       const r = this.ctx
         .stmt('SELECT data FROM channel_conversations WHERE account_id = ? AND original_id = ? ORDER BY updated_at DESC LIMIT 1')
         .get(channelAccountId, originalConversationId) as { data: string } | undefined;
@@ -193,7 +194,7 @@ export class SqliteChannelApps implements ChannelAppStore {
 
   latestConversation(contactId: string): Promise<ChannelConversation | null> {
     return this.ctx.read(() => {
-      const r = this.ctx.stmt('SELECT data FROM channel_conversations WHERE contact_id = ? ORDER BY updated_at DESC, id DESC LIMIT 1').get(contactId) as
+      const r = this.ctx.stmt('SELECT data FROM channel_conversations WHERE contact_id = ? ORDER BY updated_at DESC LIMIT 1').get(contactId) as
         | { data: string }
         | undefined;
       return r ? (JSON.parse(r.data) as ChannelConversation) : null;
@@ -226,7 +227,7 @@ export class SqliteChannelApps implements ChannelAppStore {
       if (same) return same;
       this.ctx
         .stmt('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)')
-        .run(m.uid, m.guid, m.channelAccountId, m.originalMessageId, JSON.stringify(m));
+        .run(m.uid, m.guid, m.channelAccountId, m.originalMessageId === '' ? null : m.originalMessageId, JSON.stringify(m));
       this.bumpConversation(m.conversationId, m.createdAt);
       return m;
     });
@@ -277,7 +278,7 @@ export class SqliteChannelApps implements ChannelAppStore {
           | undefined;
         if (other && other.uid !== rec.uid) original = old.originalMessageId;
       } else original = old.originalMessageId;
-      this.ctx.stmt('UPDATE channel_messages SET data = ?, original_id = ? WHERE guid = ?').run(JSON.stringify(rec), original, guid);
+      this.ctx.stmt('UPDATE channel_messages SET data = ?, original_id = ? WHERE guid = ?').run(JSON.stringify(rec), original === '' ? null : original, guid);
       return rec;
     });
   }

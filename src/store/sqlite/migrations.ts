@@ -315,7 +315,8 @@ const MIGRATIONS: string[] = [
   // channel gateway (issue 10, docs/channel-gateway.md): configuration records (channels, apps,
   //    versions, version-channels, channel accounts) as JSON by kind and id, `parent` naming the app or
   //    version they hang on; contacts (one IM user each), conversations (one IM group each) and the
-  //    external metadata of each message of those groups, with its outbound delivery status.
+  //    external metadata of each message of those groups, with its outbound delivery status
+  //    (original_id NULL when the app gave none: unique per account otherwise).
   `
   CREATE TABLE channel_config(
     kind TEXT NOT NULL,
@@ -325,7 +326,8 @@ const MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL,
     PRIMARY KEY(kind, id)
   ) WITHOUT ROWID;
-  CREATE INDEX channel_config_parent ON channel_config(parent, kind);
+  CREATE INDEX channel_config_kind ON channel_config(kind, created_at, id);
+  CREATE INDEX channel_config_parent ON channel_config(parent, kind, created_at, id);
   CREATE TABLE channel_contacts(
     id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
@@ -333,6 +335,7 @@ const MIGRATIONS: string[] = [
     data TEXT NOT NULL
   );
   CREATE UNIQUE INDEX channel_contacts_account ON channel_contacts(account_id, account);
+  CREATE INDEX channel_contacts_list ON channel_contacts(account_id, id);
   CREATE TABLE channel_conversations(
     id TEXT PRIMARY KEY,
     account_id TEXT NOT NULL,
@@ -341,17 +344,17 @@ const MIGRATIONS: string[] = [
     updated_at INTEGER NOT NULL,
     data TEXT NOT NULL
   );
-  CREATE INDEX channel_conversations_original ON channel_conversations(account_id, original_id) WHERE original_id <> '';
+  CREATE INDEX channel_conversations_original ON channel_conversations(account_id, original_id, updated_at);
   CREATE INDEX channel_conversations_contact ON channel_conversations(contact_id, updated_at);
   CREATE TABLE channel_messages(
     uid INTEGER PRIMARY KEY,
     guid TEXT NOT NULL,
     account_id TEXT NOT NULL,
-    original_id TEXT NOT NULL DEFAULT '',
+    original_id TEXT,
     data TEXT NOT NULL
   );
   CREATE UNIQUE INDEX channel_messages_guid ON channel_messages(guid);
-  CREATE UNIQUE INDEX channel_messages_original ON channel_messages(account_id, original_id) WHERE original_id <> '';
+  CREATE UNIQUE INDEX channel_messages_original ON channel_messages(account_id, original_id);
   `,
   // (channel gateway, outbound) customer-service sessions: at most one session not closed per
   //    (channel account, contact), enforced by a partial unique index; idle deadlines read by the
