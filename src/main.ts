@@ -33,7 +33,7 @@ import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
 import type { Sender } from './core/ports/sender.js';
-import { ChannelAppPlanner } from './channel-apps/planner.js';
+import { ChannelAppPlanner, type ConfigRecords } from './channel-apps/planner.js';
 import { CHANNEL_APP, ChannelAppSender, endpointsFrom } from './channel-apps/sender.js';
 import { SessionSweeper } from './channel-apps/session-sweeper.js';
 import type { Store } from './core/ports/store.js';
@@ -92,10 +92,13 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   await targets.load();
   // Every final outcome, redelivery included, goes through the settler: channels' onSettled hooks see it.
   const settler = new OutboxSettler(store.outbox, log);
-  const hub = new Hub(store, bus, {
+  // Replies into contacts' conversations become channel-app jobs; records come from the hub's cache.
+  const records: ConfigRecords = (kind, id) => hub.channelApps.record(kind, id);
+  const channelAppPlanner = new ChannelAppPlanner(store, (kind, id) => records(kind, id));
+  const hub: Hub = new Hub(store, bus, {
     tokenTtlMs: config.tokens.ttlSeconds * 1000,
     maxGroupMembers: config.messaging.maxGroupMembers,
-    effects: [new TencentCallbacks(targets, store, log), new ChannelAppPlanner(store)],
+    effects: [new TencentCallbacks(targets, store, log), channelAppPlanner],
     redeliverer: settler,
     chatroomMembership: new MemoryChatroomMembership(),
     serviceSessions: {
@@ -114,6 +117,10 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   });
   // Delivery status of replies to channel apps follows their jobs' final outcomes.
   settler.register(CHANNEL_APP, hub.channelDeliveries.onSettled);
+  hub.channelDeliveries.use({
+    records: (kind, id) => hub.channelApps.record(kind, id),
+    onError: (err) => log.error({ err }, 'updating the delivery status of a channel-app reply failed'),
+  });
   const sweeper = new SessionSweeper(() => hub.serviceSessions.sweep(), config.serviceSessions.sweepIntervalMs, log);
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
@@ -123,7 +130,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const senders: Record<string, Sender> = {
     [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)),
     // One attempt at most 10 s, and always well inside the channel's lease.
-    [CHANNEL_APP]: new ChannelAppSender(endpointsFrom(store.channelApps), Math.max(500, Math.min(10_000, channelAppLease - 2000)), {
+    [CHANNEL_APP]: new ChannelAppSender(endpointsFrom({ app: (id) => hub.channelApps.record('app', id), version: (id) => hub.channelApps.record('version', id) }), Math.max(500, Math.min(10_000, channelAppLease - 2000)), {
       beforeAttempt: (job) => hub.channelDeliveries.ensureRecorded(job),
     }),
   };

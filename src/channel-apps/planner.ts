@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { accountUserId, isChannelConversationId, type ChannelApp, type ChannelContent } from '../core/channel-apps/model.js';
+import { accountUserId, isChannelConversationId, type ChannelApp, type ChannelConfigRecords, type ChannelContent } from '../core/channel-apps/model.js';
 import { ConvType, PersistFlag, type User } from '../core/model.js';
 import { NO_EFFECTS, type EffectsPlanner, type SendFacts } from '../core/ports/effects.js';
 import type { EffectSpec } from '../core/ports/outbox.js';
@@ -31,6 +31,9 @@ export function workerNumOf(u: Pick<User, 'userId' | 'extra'>): string {
   return u.userId;
 }
 
+/** Reads a configuration record by kind and id (null when unknown). */
+export type ConfigRecords = <K extends 'app' | 'channelAccount'>(kind: K, id: string) => Promise<ChannelConfigRecords[K] | null>;
+
 export type PlannerStore = {
   channelApps: Pick<Store['channelApps'], 'getConversation' | 'getConfig' | 'getContact'>;
   users: Pick<Store['users'], 'getUser'>;
@@ -46,7 +49,15 @@ export type PlannerStore = {
  * 4, never stored) are not sent. Jobs of one conversation are delivered in order (order key).
  */
 export class ChannelAppPlanner implements EffectsPlanner {
-  constructor(private readonly store: PlannerStore) {}
+  private readonly records: ConfigRecords;
+
+  /** `records`: configuration records, from a per-node cache (the channel-app service's); the store by default. */
+  constructor(
+    private readonly store: PlannerStore,
+    records?: ConfigRecords,
+  ) {
+    this.records = records ?? ((kind, id) => store.channelApps.getConfig(kind, id));
+  }
 
   beforeSend = NO_EFFECTS.beforeSend;
   afterRecall = NO_EFFECTS.afterRecall;
@@ -60,9 +71,9 @@ export class ChannelAppPlanner implements EffectsPlanner {
     const conv = await this.store.channelApps.getConversation(f.conv.target);
     if (!conv) return [];
     if (f.sender === conv.contactId || f.sender === accountUserId(conv.channelAccountId)) return [];
-    const account = await this.store.channelApps.getConfig('channelAccount', conv.channelAccountId);
+    const account = await this.records('channelAccount', conv.channelAccountId);
     if (!account) return [];
-    const app: ChannelApp | null = await this.store.channelApps.getConfig('app', account.appId);
+    const app: ChannelApp | null = await this.records('app', account.appId);
     if (!app) return [];
     const [contact, agent, session] = await Promise.all([
       this.store.channelApps.getContact(conv.contactId),

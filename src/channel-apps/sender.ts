@@ -96,17 +96,17 @@ export class ChannelAppSender implements Sender {
  * path_prefix is its baseUrl, 000's webhook the published version's messageWebhookUrl (else baseUrl).
  * A disabled app (status ≠ 0) counts as absent: its jobs are dead-lettered, redeliverable once enabled.
  */
-export function endpointsFrom(apps: {
-  getConfig(kind: 'app', id: string): Promise<{ protocol: '000' | '002'; baseUrl: string; secret: string; outboundToken: string; versionId: string; status: number } | null>;
-  getConfig(kind: 'version', id: string): Promise<{ messageWebhookUrl: string } | null>;
+export function endpointsFrom(records: {
+  app(id: string): Promise<{ protocol: '000' | '002'; baseUrl: string; secret: string; outboundToken: string; versionId: string; status: number } | null>;
+  version(id: string): Promise<{ messageWebhookUrl: string } | null>;
 }): AppEndpoints {
   return {
     endpoint: async (appId) => {
-      const app = await apps.getConfig('app', appId);
+      const app = await records.app(appId);
       if (!app || app.status !== 0) return null;
       let baseUrl = app.baseUrl;
       if (app.protocol === '000' && app.versionId) {
-        const v = await apps.getConfig('version', app.versionId);
+        const v = await records.version(app.versionId);
         if (v?.messageWebhookUrl) baseUrl = v.messageWebhookUrl;
       }
       return { protocol: app.protocol, baseUrl, secret: app.secret, outboundToken: app.outboundToken };

@@ -1,4 +1,4 @@
-import type { ChannelContent, ChannelMessage, DeliveryStatus } from '../channel-apps/model.js';
+import type { ChannelAccount, ChannelContent, ChannelMessage, DeliveryStatus } from '../channel-apps/model.js';
 import { CoreError, invalid, notExist } from '../errors.js';
 import type { AgentNotice } from '../events.js';
 import { ConvType } from '../model.js';
@@ -53,6 +53,9 @@ export interface DeliveryView {
   updatedAt: number;
 }
 
+/** Status updates from outbox outcomes in flight at once (background, see ChannelDeliveryService.later). */
+const BACKGROUND_CONCURRENCY = 256;
+
 /** Status order: a later outcome never takes a status back (see the transitions in statusOfJob/settled). */
 const RANK: Record<DeliveryStatus, number> = { none: 0, pending: 1, sent: 2, delivered: 3, failed: 3 };
 
@@ -78,12 +81,49 @@ function metaOf(job: Pick<OutboxJob, 'meta'>): OutboundMeta | null {
  * the status write (the `settled` hook runs after the commit) shows the right status anyway.
  */
 export class ChannelDeliveryService {
+  /** Status updates from outbox outcomes, run in the background (see onSettled). */
+  private readonly background: Array<() => Promise<void>> = [];
+  private running = 0;
+  private onError: (err: unknown) => void = () => undefined;
+  /** Configuration records (the channel-app service's per-node cache; the store by default). */
+  private records: (kind: 'channelAccount', id: string) => Promise<ChannelAccount | null>;
+
   constructor(
     private readonly store: Pick<Store, 'channelApps' | 'outbox'>,
     private readonly bus: Bus,
     private readonly messages: Pick<MessageService, 'get' | 'update'>,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.records = (kind, id) => store.channelApps.getConfig(kind, id);
+  }
+
+  /** Read configuration records through this (a cache), and report background failures here. */
+  use(opts: { records?: (kind: 'channelAccount', id: string) => Promise<ChannelAccount | null>; onError?: (err: unknown) => void }): void {
+    if (opts.records) this.records = opts.records;
+    if (opts.onError) this.onError = opts.onError;
+  }
+
+  /**
+   * Run `fn` in the background, at most BACKGROUND_CONCURRENCY at once: updates queued in one turn are
+   * submitted together, so the store commits them in one group. Failures are reported, never thrown.
+   */
+  private later(fn: () => Promise<void>): void {
+    this.background.push(fn);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < BACKGROUND_CONCURRENCY && this.background.length > 0) {
+      const fn = this.background.shift()!;
+      this.running++;
+      fn()
+        .catch((err: unknown) => this.onError(err))
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
+    }
+  }
 
   /**
    * Record the reply's channel metadata (direction out, status pending) unless it is recorded already;
@@ -92,6 +132,8 @@ export class ChannelDeliveryService {
   async ensureRecorded(job: OutboxJob): Promise<void> {
     const m = metaOf(job);
     if (!m) return;
+    // A read first: every attempt after the first finds it (no write, no fsync to wait for).
+    if (await this.store.channelApps.messageByUid(Number(m.uid))) return;
     let contents: ChannelContent[] = [];
     try {
       contents = JSON.parse(m.contents) as ChannelContent[];
@@ -126,27 +168,39 @@ export class ChannelDeliveryService {
     await this.store.channelApps.recordMessage(rec);
   }
 
-  /** The OnSettled hook of channel `channel-app` (register it with the outbox settler). */
+  /**
+   * The OnSettled hook of channel `channel-app` (register it with the outbox settler). The status write
+   * and the live notice run in the background, after the outcome's commit, so that the dispatcher's
+   * settle loop (which awaits `settled` hooks one by one) is not slowed by them; until they land, the
+   * outbox job stands for the status (see view()).
+   */
   readonly onSettled: OnSettled = {
-    settled: (job, outcome) => this.settled(job, outcome),
-    redelivered: (job) => this.redelivered(job),
+    settled: (job, outcome) => this.later(() => this.settled(job, outcome)),
+    redelivered: (job) => this.later(() => this.redelivered(job)),
   };
 
   private async settled(job: OutboxJob, outcome: FinalOutcome): Promise<void> {
     const m = metaOf(job);
     if (!m) return;
-    await this.ensureRecorded(job);
     const update =
       outcome.status === 'delivered'
         ? { delivery: 'sent' as const, onlyFrom: ['none', 'pending'] as DeliveryStatus[] }
         : { delivery: 'failed' as const, deliveryError: outcome.error.slice(0, 1000), onlyFrom: ['none', 'pending'] as DeliveryStatus[] };
-    const rec = await this.store.channelApps.updateDelivery(m.guid, update, this.now());
+    let rec: ChannelMessage;
+    try {
+      rec = await this.store.channelApps.updateDelivery(m.guid, update, this.now());
+    } catch (err) {
+      // Dead before any attempt recorded it (e.g. the app was gone): record it, then apply.
+      if (!(err instanceof CoreError && err.kind === 'not_exist')) throw err;
+      await this.ensureRecorded(job);
+      rec = await this.store.channelApps.updateDelivery(m.guid, update, this.now());
+    }
     await this.announce(rec);
   }
 
   private async redelivered(job: OutboxJob): Promise<void> {
     const m = metaOf(job);
-    if (!m) return;
+    if (!m || !(await this.store.channelApps.messageByUid(Number(m.uid)))) return;
     const rec = await this.store.channelApps.updateDelivery(m.guid, { delivery: 'pending', onlyFrom: ['none', 'failed'] }, this.now());
     await this.announce(rec);
   }
@@ -206,6 +260,11 @@ export class ChannelDeliveryService {
       if (RANK[js] > RANK[status]) {
         status = js;
         error = js === 'failed' ? job.lastError : error;
+      } else if (js === 'pending' && status === 'failed') {
+        // An active job behind a failed record: redelivered after it was dead-lettered (the record's
+        // update is on its way). A send result never marks an active job: the app had it already.
+        status = 'pending';
+        error = '';
       }
     }
     return {
@@ -223,13 +282,11 @@ export class ChannelDeliveryService {
     };
   }
 
-  /** Tell the conversation's agents (and the account's current pool) the reply's status. */
+  /** Tell the account's agents (the members of its conversations) the reply's status. */
   private async announce(rec: ChannelMessage): Promise<void> {
-    const [conv, account] = await Promise.all([
-      this.store.channelApps.getConversation(rec.conversationId),
-      this.store.channelApps.getConfig('channelAccount', rec.channelAccountId),
-    ]);
-    const users = [...new Set([...(conv?.agents ?? []), ...(account?.agents ?? [])])];
+    // The account's pool: every conversation of the account has these agents as members.
+    const account = await this.records('channelAccount', rec.channelAccountId);
+    const users = account?.agents ?? [];
     if (users.length === 0) return;
     const notice: AgentNotice = {
       type: 'channel_delivery',
