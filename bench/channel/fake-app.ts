@@ -3,9 +3,17 @@ import http from 'node:http';
 /**
  * A seed 002 channel app for the outbound benchmark: `POST /qmtapi/staffService/message` answers
  * `{errcode: 0}` and counts each idempotency key once (a duplicate is counted apart); `GET /stats`
- * gives `{accepted, duplicates, first, last}` (ms); `POST /reset` clears them. Node's http, one process.
+ * gives `{accepted, duplicates, first, last}` (ms) of other keys since the last `POST /reset`, and
+ * `{sb, lastSb}`: Switchboard's replies (`switchboard-msg-*` keys) ever accepted; `POST /down` makes every
+ * post answer 503 until `POST /up`. Node's http, one process.
  */
 let seen = new Set<string>();
+/** Unique Switchboard replies (`switchboard-msg-*` keys) ever accepted, and when the last arrived. */
+let sb = 0;
+const sbSeen = new Set<string>();
+let lastSb = 0;
+/** While down, every post is answered 503 (the app is unavailable). */
+let down = false;
 let duplicates = 0;
 let first = 0;
 let last = 0;
@@ -15,7 +23,17 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     if (req.method === 'GET' && req.url === '/stats') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ accepted: seen.size, duplicates, first, last }));
+      res.end(JSON.stringify({ accepted: seen.size, duplicates, first, last, sb, lastSb }));
+      return;
+    }
+    if (req.method === 'POST' && (req.url === '/down' || req.url === '/up')) {
+      down = req.url === '/down';
+      res.end('{}');
+      return;
+    }
+    if (down) {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end('{"errcode":30004,"errmsg":"unavailable"}');
       return;
     }
     if (req.method === 'POST' && req.url === '/reset') {
@@ -27,8 +45,12 @@ const server = http.createServer((req, res) => {
     }
     const key = String(req.headers['idempotency-key'] ?? '');
     const now = Date.now();
-    if (seen.has(key)) duplicates++;
-    else seen.add(key);
+    if (seen.has(key) || sbSeen.has(key)) duplicates++;
+    else if (key.startsWith('switchboard-msg-')) {
+      sbSeen.add(key);
+      sb++;
+      lastSb = now;
+    } else seen.add(key);
     if (first === 0) first = now;
     last = now;
     res.writeHead(200, { 'content-type': 'application/json' });

@@ -6,9 +6,10 @@
  *   own `POST /admin/message/send` (bench/send/signed.lua, single chats), interleaved ROUNDS times;
  * - outbound: agents' replies delivered to a fake 002 app (bench/channel/fake-app.ts) vs a bare HTTP
  *   client posting the same bodies, signed the same way, to the same app at the channel's concurrency.
- *   The replies are queued while the app is disabled (dead-lettered at once, no HTTP), then the app is
- *   enabled and every dead job redelivered: replies/s = N / (redeliver call → the app's last accepted
- *   post). The app counts each idempotency key once: the run fails on a missing or duplicate reply.
+ *   The replies are sent while the app is down (it answers 503: the channel's circuit breaker opens
+ *   and the jobs wait, probed every 100 ms), then the app comes back: replies/s = N / (app up → the
+ *   app's last accepted post), the issue's "down then up" case. The app counts each idempotency key
+ *   once: the run fails on a missing or duplicate reply.
  *
  *   npm run bench:channel
  *   env: DURATION=8 CONNS=64 ROUNDS=2 CUSTOMERS=200 REPLIES=4000 OUT_ROUNDS=2 CONCURRENCY=64
@@ -126,7 +127,9 @@ async function main(): Promise<void> {
     const configFile = path.join(dataDir, 'config.json');
     fs.writeFileSync(
       configFile,
-      JSON.stringify({ outbox: { channels: { 'channel-app': { concurrency: CONCURRENCY, perTargetConcurrency: CONCURRENCY, breakerThreshold: 0, maxAttempts: 100, firstRetryMs: 50, maxRetryMs: 200 } } } }),
+      JSON.stringify({
+        outbox: { channels: { 'channel-app': { concurrency: CONCURRENCY, perTargetConcurrency: CONCURRENCY, breakerThreshold: 1, breakerMaxOpenMs: 100, maxAttempts: 100, firstRetryMs: 50, maxRetryMs: 200 } } },
+      }),
     );
     const sb = await startProcess(
       process.execPath,
@@ -169,23 +172,21 @@ async function main(): Promise<void> {
     const out = { sb: [] as number[], bare: [] as number[], duplicates: 0 };
     const body = JSON.stringify({ ToUserId: 'c1', WorkerNum: AGENT, WorkerName: AGENT, ServiceId: '', MsgType: 'text', Content: 'reply', Tag: {} });
     for (let r = 0; r < OUT_ROUNDS; r++) {
-      log(`outbound round ${r + 1}/${OUT_ROUNDS}: queue ${REPLIES} replies while the app is disabled`);
-      await admin.ok('/channel_app/update', { appId: APP, status: 1 });
+      log(`outbound round ${r + 1}/${OUT_ROUNDS}: ${REPLIES} replies while the app is down`);
+      await json(`${app.url}/down`, { method: 'POST' });
       await pool(REPLIES, 32, async (i) => {
         await admin.ok('/message/send', { sender: AGENT, conv: { type: 1, target: convs[i % convs.length], line: 0 }, payload: { type: 1, searchableContent: `reply ${r}-${i}`, persistFlag: 3 } });
       });
-      await until(async () => {
-        const s = await admin.ok<{ pending: number; in_flight: number }>('/callback/stats', {});
-        return s.pending === 0 && s.in_flight === 0;
-      }, 'every reply dead-lettered');
-      await admin.ok('/channel_app/update', { appId: APP, status: 0 });
-      await json(`${app.url}/reset`, { method: 'POST' });
       const t0 = Date.now();
-      await admin.ok('/callback/redeliver', {});
-      await until(async () => (await json<{ accepted: number }>(`${app.url}/stats`)).accepted >= REPLIES, 'every reply at the app');
-      const s = await json<{ accepted: number; duplicates: number; last: number }>(`${app.url}/stats`);
+      await json(`${app.url}/up`, { method: 'POST' });
+      const want = REPLIES * (r + 1);
+      await until(async () => (await json<{ sb: number }>(`${app.url}/stats`)).sb >= want, 'every reply at the app');
+      const s = await json<{ sb: number; duplicates: number; lastSb: number }>(`${app.url}/stats`);
+      if (s.sb !== want) throw new Error(`${s.sb} replies at the app, ${want} sent`);
       out.duplicates += s.duplicates;
-      out.sb.push(REPLIES / ((s.last - t0) / 1000));
+      out.sb.push(REPLIES / ((s.lastSb - t0) / 1000));
+      const st = await admin.ok<{ pending: number; in_flight: number; dead: number }>('/callback/stats', {});
+      if (st.dead > 0) throw new Error(`${st.dead} replies dead-lettered`);
 
       log(`outbound round ${r + 1}/${OUT_ROUNDS}: bare client`);
       await json(`${app.url}/reset`, { method: 'POST' });
