@@ -12,7 +12,7 @@
  *   once: the run fails on a missing or duplicate reply.
  *
  *   npm run bench:channel
- *   env: DURATION=8 CONNS=64 ROUNDS=2 CUSTOMERS=200 REPLIES=4000 OUT_ROUNDS=2 CONCURRENCY=64
+ *   env: DURATION=6 CONNS=64 ROUNDS=2 CUSTOMERS=200 REPLIES=3000 OUT_ROUNDS=2 CONCURRENCY=64
  *
  * About 1.5 minutes. The machine is shared (other engineers' builds and tests run on it): figures move
  * with their load; the ratios to the same-run baselines are the numbers to read.
@@ -27,11 +27,11 @@ import { contactIdOf, conversationIdOf } from '../../src/core/channel-apps/model
 import { AdminClient } from '../../test/helpers/admin-client.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const DURATION = Number(process.env['DURATION'] ?? 8);
+const DURATION = Number(process.env['DURATION'] ?? 6);
 const CONNS = Number(process.env['CONNS'] ?? 64);
 const ROUNDS = Number(process.env['ROUNDS'] ?? 2);
 const CUSTOMERS = Number(process.env['CUSTOMERS'] ?? 200);
-const REPLIES = Number(process.env['REPLIES'] ?? 4000);
+const REPLIES = Number(process.env['REPLIES'] ?? 3000);
 const OUT_ROUNDS = Number(process.env['OUT_ROUNDS'] ?? 2);
 const CONCURRENCY = Number(process.env['CONCURRENCY'] ?? 64);
 const USERS = 1000;
