@@ -78,6 +78,11 @@ export const ConfigSchema = Type.Object(
         rateLimitPerSecond: Type.Number({ default: 0, minimum: 0, description: 'Signed requests per second per secret; 0 disables the limit.' }),
         rateLimitBurst: Type.Integer({ default: 0, minimum: 0, description: 'Burst allowance of the rate limit (0: one second of rate).' }),
         bodyLimitBytes: Type.Integer({ default: 1048576, minimum: 1024, description: 'Largest admin request body.' }),
+        strictSend: Type.Boolean({
+          default: false,
+          description:
+            "Check admin sends like device sends (sender exists and may send, membership, mute). Default false: admin sends are trusted, as in Wildfire.",
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -95,6 +100,40 @@ export const ConfigSchema = Type.Object(
         }),
         commitMaxBatch: Type.Integer({ default: 512, minimum: 1, maximum: 100000, description: 'Most writes per group commit.' }),
         commitMaxDelayMs: Type.Integer({ default: 0, minimum: 0, maximum: 1000, description: 'Longest wait to fill a group commit (0: end of the event-loop turn).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    bus: Type.Object(
+      {
+        url: Type.Optional(
+          Type.String({
+            pattern: '^rediss?://',
+            description: 'redis://[user:password@]host:port[/db] (rediss:// for TLS): the Redis bus and cluster-wide presence; unset: the in-process bus (one node).',
+          }),
+        ),
+        prefix: Type.String({
+          default: 'switchboard:',
+          maxLength: 128,
+          description: 'Prefix of every Redis key and channel; nodes of one cluster share it, other clusters on the same Redis use another.',
+        }),
+        heartbeatMs: Type.Integer({
+          default: 1000,
+          minimum: 50,
+          maximum: 60000,
+          description: "Each node announces its last bus sequence number this often; a subscription silent for 3 heartbeats is reconnected (missed traffic).",
+        }),
+        reorderWindowMs: Type.Integer({
+          default: 50,
+          minimum: 0,
+          maximum: 5000,
+          description: 'While several nodes publish, device events are held this long and put back in cursor order (0: off).',
+        }),
+        presenceTtlMs: Type.Integer({
+          default: 15000,
+          minimum: 1000,
+          description: "A node that stops refreshing its presence entry for this long (killed) drops out of the online status.",
+        }),
+        connectTimeoutMs: Type.Integer({ default: 10000, minimum: 100, maximum: 600000, description: 'Start-up fails when Redis cannot be reached within this.' }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -194,6 +233,21 @@ export const ConfigSchema = Type.Object(
             description: 'Fresh callback jobs leased by the write that creates them (capped by concurrency; default: half of it).',
           }),
         ),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    robots: Type.Object(
+      {
+        timeoutMs: Type.Integer({
+          default: 5000,
+          minimum: 100,
+          maximum: 60000,
+          description: "One robot callback attempt (connect, request, reply); capped below outbox.channels.robot.leaseMs.",
+        }),
+        callbackWithClientInfo: Type.Boolean({
+          default: false,
+          description: "Add client: {platform, clientId} of the sending device to robot callbacks (Wildfire's robot.callback_with_client_info).",
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

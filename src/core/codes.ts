@@ -29,6 +29,8 @@ export const WILDFIRE_CODES: Record<ErrorKind, readonly [number, string]> = {
   not_implement: [254, 'not implement'],
   timeout: [249, 'timeout'],
   server_error: [4, 'server error'],
+  robot_no_token: [27, 'robot no token'],
+  conference_unavailable: [61, 'conference service not available'],
   // The before-send callback's code and text replace these (see codeOf).
   rejected: [242, 'sensitive matched'],
 };

@@ -28,6 +28,8 @@ export type ErrorKind =
   | 'not_implement'
   | 'timeout'
   | 'server_error'
+  | 'robot_no_token' // a robot (user type 1) has no device token: it answers through the admin API
+  | 'conference_unavailable' // conference routes: Switchboard has no media server
   // refused by a before-send hook, with the hook's own code
   | 'rejected';
 

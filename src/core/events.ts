@@ -44,6 +44,6 @@ export type HubEvent =
   /** One of the user's settings was put: for the devices of `setting.userId` online now (no cursor). */
   | { type: 'user.setting'; setting: UserSetting }
   /** Cached facts about a user, group, channel or chatroom, the sensitive words (id ''), are stale. */
-  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings' | 'sensitive'; id: string }
+  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings' | 'robot' | 'sensitive'; id: string }
   /** Outbox jobs were committed: dispatchers should claim now rather than at their next poll. */
   | { type: 'outbox.wake' };

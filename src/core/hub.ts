@@ -5,6 +5,8 @@ import type { Store } from './ports/store.js';
 import { ChannelService } from './services/channels.js';
 import { ChatroomService } from './services/chatrooms.js';
 import { ConversationPeers } from './services/conversation-peers.js';
+import { DeviceService } from './services/devices.js';
+import { RobotService } from './services/robots.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
 import { OutboxService, type Redeliverer } from './services/outbox.js';
@@ -36,6 +38,13 @@ export interface HubOptions {
   rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
   /** Who is in which chatroom (in memory on one node, shared in a cluster); without it, chatroom joins and device sends answer 254. */
   chatroomMembership?: ChatroomMembership;
+  /** Check admin sends like device sends (config admin.strictSend); default false: trusted, as in Wildfire. */
+  strictAdminSend?: boolean;
+  /**
+   * The robots service, when the composition root made it before the Hub (its directory routes robot
+   * callbacks in an effects planner); made here otherwise.
+   */
+  robots?: RobotService;
   /** How device sends between users honour blacklists and friendship (Wildfire's message.*). */
   privateSend?: Partial<PrivateSendPolicy>;
   /** What a device message with a sensitive word becomes (default reject, Wildfire's default). */
@@ -54,6 +63,8 @@ export class Hub {
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
+  readonly robots: RobotService;
+  readonly devices: DeviceService;
   readonly relations: RelationService;
   readonly sensitiveWords: SensitiveWordService;
   readonly userSettings: UserSettingService;
@@ -61,6 +72,8 @@ export class Hub {
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeGaps: () => void;
+  private readonly ownRobots: boolean;
 
   constructor(
     readonly store: Store,
@@ -79,12 +92,21 @@ export class Hub {
       this.chatrooms.handle(e);
       this.sensitiveWords.handle(e);
     });
+    // Missed bus traffic may include invalidations: every cache of the core is dropped and reloads.
+    this.unsubscribeGaps =
+      bus.onGap?.(() => {
+        this.rules.invalidateAll();
+        this.peers.invalidateAll();
+        this.chatrooms.invalidateAll();
+        this.sensitiveWords.handle({ type: 'cache.invalidate', scope: 'sensitive', id: '' });
+      }) ?? (() => undefined);
     this.messages = new MessageService(store, bus, {
       rules: this.rules,
       peers: this.peers,
       now,
       effects,
       chatrooms: this.chatrooms,
+      strictAdminSend: opts.strictAdminSend ?? false,
       sensitive: this.sensitiveWords,
       privateSend: { ...PRIVATE_SEND_POLICY_DEFAULTS, ...opts.privateSend },
     });
@@ -96,10 +118,15 @@ export class Hub {
     this.sessions = new SessionService(store, bus, effects);
     this.settings = new SettingsService(store.settings, bus);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
+    this.ownRobots = opts.robots === undefined;
+    this.robots = opts.robots ?? new RobotService(store, bus);
+    this.devices = new DeviceService(store, bus, this.users);
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */
   close(): void {
     this.unsubscribe();
+    this.unsubscribeGaps();
+    if (this.ownRobots) this.robots.close();
   }
 }

@@ -25,6 +25,9 @@ import {
 import type { Session } from './registry.js';
 import { closeWithDeadline } from './ws-guard.js';
 
+/** Live cursors remembered per connection (512 bytes) to tell a late event from one already sent. */
+const LIVE_RING = 64;
+
 /** Settings shared by every connection of a gateway. */
 export interface ConnectionSettings {
   hub: Hub;
@@ -61,6 +64,18 @@ export class ClientConnection implements Session {
   readonly connectedAt = Date.now();
   /** Last cursor sent (or covered by replay). */
   lastSeq = 0;
+  /** Every event of this user up to this cursor was read from the store (replay) or is older than the connection. */
+  private coveredTo = 0;
+  /**
+   * The last cursors sent live (a ring, allocated on the first live event). A live event at or below
+   * `lastSeq` and above `coveredTo` that is not here arrived late — published by another node after a
+   * later event — and is sent rather than dropped (see push). One older than the ring is sent too:
+   * a rare repeat is preferred to a loss.
+   */
+  private ring: Float64Array | null = null;
+  private ringPos = 0;
+  /** Events that arrived after a later one and were sent late (tests, diagnostics). */
+  lateEvents = 0;
   /** Heartbeat: set by any pong or frame, cleared by each ping round. */
   alive = true;
   /** Its login was reported (so its end is reported too). */
@@ -126,10 +141,12 @@ export class ClientConnection implements Session {
       const head = await this.s.hub.store.sync.headSeq();
       if (this.closed) return;
       if (cursor !== null && cursor <= head) {
+        this.covered(cursor); // the device has everything up to its cursor
         await this.replay(cursor, true);
         return;
       }
       this.lastSeq = head;
+      this.covered(head);
       if (cursor !== null) this.write(syncedFrame(head, true));
       await this.finish(cursor === null);
     });
@@ -169,6 +186,7 @@ export class ClientConnection implements Session {
       }
       after = page.next;
       if (after > this.lastSeq) this.lastSeq = after;
+      this.covered(after);
       // The page is in the kernel before the next one is read.
       await last;
       if (this.closed) return;
@@ -192,6 +210,7 @@ export class ClientConnection implements Session {
       if (h.seq === 0) this.write(transparentFrame(this.lastSeq, h.frame));
       else if (h.seq > this.lastSeq) {
         this.lastSeq = h.seq;
+        this.sentLive(h.seq);
         this.write(h.frame);
       }
     }
@@ -201,6 +220,21 @@ export class ClientConnection implements Session {
       this.pendingSync = null;
       void this.deviceSync(c);
     }
+  }
+
+  /** The store was read up to `seq` for this user (or the device has everything up to it). */
+  private covered(seq: number): void {
+    if (seq > this.coveredTo) this.coveredTo = seq;
+  }
+
+  private sentLive(seq: number): void {
+    this.ring ??= new Float64Array(LIVE_RING);
+    this.ring[this.ringPos] = seq;
+    this.ringPos = (this.ringPos + 1) % LIVE_RING;
+  }
+
+  private wasSentLive(seq: number): boolean {
+    return this.ring !== null && this.ring.includes(seq);
   }
 
   private sendReplayed(e: SyncEvent): Promise<void> {
@@ -216,14 +250,25 @@ export class ClientConnection implements Session {
    * than sent as is. Returns true when a frame was written (false: held during replay, already
    * covered, read back from the store, or the connection is gone).
    */
-  push(seq: number, frame: () => string, userView = false): boolean {
+  push(ev: SyncEvent, frame: () => string, userView = false): boolean {
     if (this.closed) return false;
+    const seq = ev.seq;
     if (this.held) {
       if (userView || this.held.length >= this.s.liveBufferMax) this.rescan = true;
       else this.held.push({ seq, frame: frame() });
       return false;
     }
-    if (seq <= this.lastSeq) return false; // already sent by replay
+    if (seq <= this.lastSeq) {
+      // Already sent (by replay, or live) — or late: another node published it after a later event
+      // this connection already sent. A late event is sent now, with the current cursor (cursors never
+      // decrease), rather than lost.
+      if (seq <= this.coveredTo || this.wasSentLive(seq)) return false;
+      this.lateEvents++;
+      this.sentLive(seq);
+      // A recall or update whose content depends on the reader cannot be read back by replay (the
+      // cursor is past it): it goes without its content, as a notice that the message changed.
+      return this.write(eventFrame(userView ? { ...ev, seq: this.lastSeq, message: undefined } : { ...ev, seq: this.lastSeq }));
+    }
     if (userView) {
       // Read it (and anything after it) as this user sees it; live frames are held meanwhile.
       this.held = [];
@@ -233,7 +278,23 @@ export class ClientConnection implements Session {
     }
     const text = frame();
     this.lastSeq = seq;
+    this.sentLive(seq);
     return this.write(text);
+  }
+
+  /**
+   * The bus may have lost events for this connection (Gateway.missed): read the store from the cursor
+   * (silently: no `synced`), holding live events meanwhile. A replay already running reads on.
+   */
+  resync(): void {
+    if (this.closed) return;
+    if (this.held) {
+      this.rescan = true;
+      return;
+    }
+    this.held = [];
+    this.replayBy = 'server';
+    void this.guarded(() => this.replay(this.lastSeq, false));
   }
 
   /** A transparent message (never stored): delivered only to connections that are live now. */

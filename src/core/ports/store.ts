@@ -4,10 +4,12 @@ import type {
   Chatroom,
   ChatroomBlackEntry,
   Conversation,
+  Device,
   Group,
   GroupMember,
   MessageKindValue,
   Payload,
+  Robot,
   StoredMessage,
   TokenRecord,
   User,
@@ -39,6 +41,8 @@ export interface Store {
   readonly sync: SyncStore;
   readonly outbox: OutboxStore;
   readonly settings: SettingsStore;
+  readonly robots: RobotStore;
+  readonly devices: DeviceStore;
   readonly relations: RelationStore;
   readonly sensitiveWords: SensitiveWordStore;
   readonly userSettings: UserSettingStore;
@@ -159,7 +163,8 @@ export interface UserStore {
   /** Throws not_exist; name_taken when the new name belongs to someone else. */
   updateUser(userId: string, fields: UserFields): Promise<User>;
   /**
-   * Remove the user: profile, tokens, memberships, subscriptions and past memberships. Messages stay.
+   * Remove the user: profile, tokens, memberships, subscriptions, past memberships, its robot or
+   * device record and the devices ownerships it held. Messages stay.
    * Returns the groups the user was removed from; `channels`, the channels it was unsubscribed from;
    * `past`, the groups and channels whose past memberships of the user were forgotten (see
    * `memberSeqs`). The audiences of all three lists changed (their caches are stale). Throws not_exist.
@@ -167,6 +172,8 @@ export interface UserStore {
   destroyUser(userId: string): Promise<DestroyedUser>;
   getUser(by: UserLookup): Promise<User | null>;
   getUsers(userIds: string[]): Promise<User[]>;
+  /** Every user with this (non-empty) email, oldest first, at most `limit`. */
+  usersByEmail(email: string, limit: number): Promise<User[]>;
   listUsers(offset: number, count: number): Promise<User[]>;
   countUsers(): Promise<number>;
   /** 0 normal, 1 muted, 2 blocked; blocking revokes every token of the user. Throws not_exist. */
@@ -180,7 +187,11 @@ export interface UserStore {
 // ---------------------------------------------------------------- tokens
 
 export interface TokenStore {
-  /** Store a token hash. Throws not_exist for an unknown user, user_blocked for a blocked one. */
+  /**
+   * Store a token hash. Throws user_blocked for a blocked user. A user id that does not exist is
+   * accepted (Wildfire issues tokens for any id): the token is stored and is usable (findToken finds
+   * it) but a device presenting it is refused until a user with that id is created.
+   */
   insertToken(hash: string, record: TokenRecord): Promise<void>;
   /** The live record of a token hash, or null (unknown, revoked or expired at `now`). */
   findToken(hash: string, now: number): Promise<TokenRecord | null>;
@@ -239,6 +250,13 @@ export interface GroupStore {
   /** Set the member type of existing members (not_in_group for a non-member; never the owner). */
   setMemberType(groupId: string, userIds: string[], type: number): Promise<void>;
   groupsOfUser(userId: string): Promise<string[]>;
+  /** The groups where the user is a member of one of `types` (every type but removed when empty), by id. */
+  groupsOfUserByType(userId: string, types: number[]): Promise<string[]>;
+  /**
+   * Set a member's alias and/or extra (absent fields keep theirs). Throws not_exist for an unknown
+   * group, not_in_group when the user is not a member (or a removed one).
+   */
+  updateMember(groupId: string, userId: string, fields: { alias?: string; extra?: string }): Promise<GroupMember>;
   /**
    * Groups the user left (removed, quit, dismissed) that keep a past membership of it (see
    * `memberSeqs`): changes of messages sent while it was a member still reach it. In no order.
@@ -262,6 +280,46 @@ export interface MemberInterval {
   since: number;
   /** Absent for a current membership; the cursor at which a past one ended. */
   until?: number;
+}
+
+// ---------------------------------------------------------------- robots and devices
+
+export interface RobotFields {
+  owner: string;
+  secret: string;
+  callback: string;
+  extra: string;
+}
+
+/** Robots: users of type 1 with an owner, a secret and a callback. */
+export interface RobotStore {
+  /**
+   * Create or update the robot's user (type 1, the given profile fields) and its robot record, in one
+   * transaction (Wildfire's create-or-update). Throws name_taken when the name is another user's.
+   */
+  upsertRobot(userId: string, user: UserFields & { name: string }, robot: RobotFields): Promise<Robot>;
+  /** The robot record of a user that still exists; null otherwise. */
+  getRobot(userId: string): Promise<Robot | null>;
+  /** Every robot with a callback, at most `limit` (routing their incoming messages). */
+  robotsWithCallback(limit: number): Promise<Robot[]>;
+}
+
+export interface DeviceFields {
+  owners: string[];
+  extra: string;
+}
+
+/** Devices: users of type 2 (id = device id) with owners, extra and a secret. */
+export interface DeviceStore {
+  /**
+   * Create the device (its user of type 2 named after it, a fresh `secret`) or update an existing one
+   * (owners replaced, extra overwritten, the secret kept). Throws no_right when the id belongs to a user
+   * that is not a device, name_taken when its name is another user's.
+   */
+  upsertDevice(deviceId: string, fields: DeviceFields, secret: string): Promise<Device>;
+  getDevice(deviceId: string): Promise<Device | null>;
+  /** The devices the user owns, by id. */
+  devicesOfUser(userId: string): Promise<Device[]>;
 }
 
 // ---------------------------------------------------------------- channels
@@ -362,6 +420,12 @@ export interface MessageDraft {
   clientMsgId?: string;
   /** System notifications (group events) skip the sender's membership and mute checks. */
   system?: boolean;
+  /**
+   * Trusted sends (the admin API unless admin.strictSend): the sender is not checked (it may be
+   * blocked, muted, not a member, or never created); only the conversation's target must exist (the
+   * user of a single chat, the group, the channel; multicast targets).
+   */
+  trusted?: boolean;
   /** Outbox jobs committed with the message (message key and unread counts filled in). */
   effects?: EffectSpec[];
   /** Check and give a uid, but store nothing (a before-send hook dropped it). */

@@ -312,6 +312,31 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY(chatroom_id, user_id)
   ) WITHOUT ROWID;
   `,
+  // Robots (users of type 1 with a callback) and devices (users of type 2 with owners).
+  `
+  CREATE TABLE robots(
+    user_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL DEFAULT '',
+    secret TEXT NOT NULL DEFAULT '',
+    callback TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE devices(
+    device_id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    extra TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE device_owners(
+    device_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY(device_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX device_owners_user ON device_owners(user_id, device_id);
+  `,
   // Relations (Wildfire's friends, blacklists, friend requests, sensitive words, user settings):
   //    friends, one row per ordered pair (state 0 friends / 1 not, blacked 1: on user_id's
   //    blacklist; friends_friend finds the rows naming a user on the other side, for destroy);

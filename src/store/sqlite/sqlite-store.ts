@@ -10,6 +10,8 @@ import { SqliteMessages } from './messages.js';
 import { SqliteOutbox } from './outbox.js';
 import { SqliteRelations, SqliteSensitiveWords, SqliteUserSettings } from './relations.js';
 import { SqliteSettings } from './settings.js';
+import { SqliteRobots } from './robots.js';
+import { SqliteDevices } from './devices.js';
 import { SqliteSync } from './sync.js';
 import { SqliteTokens, SqliteUsers } from './users.js';
 import { SqliteUnread } from './unread.js';
@@ -43,6 +45,8 @@ export class SqliteStore implements Store {
   readonly sync: SqliteSync;
   readonly outbox: SqliteOutbox;
   readonly settings: SqliteSettings;
+  readonly robots: SqliteRobots;
+  readonly devices: SqliteDevices;
   readonly relations: SqliteRelations;
   readonly sensitiveWords: SqliteSensitiveWords;
   readonly userSettings: SqliteUserSettings;
@@ -106,6 +110,8 @@ export class SqliteStore implements Store {
     this.sync = new SqliteSync(ctx);
     this.outbox = new SqliteOutbox(ctx);
     this.settings = new SqliteSettings(ctx);
+    this.robots = new SqliteRobots(ctx, this.users);
+    this.devices = new SqliteDevices(ctx, this.users);
   }
 
   async ping(): Promise<boolean> {

@@ -126,21 +126,24 @@ export class SqliteUsers implements UserStore {
   }
 
   upsertUser(userId: string, fields: UserFields & { name: string }): Promise<User> {
-    return this.ctx.write(() => {
-      const now = Date.now();
-      this.forget(userId);
-      this.assertNameFree(fields.name, userId);
-      if (this.row(userId)) {
-        this.applyFields(userId, fields, now);
-      } else {
-        this.ctx
-          .stmt('INSERT INTO users(id, name, created_seq, updated_at) VALUES (?, ?, ?, ?)')
-          .run(userId, fields.name, this.ctx.currentSeq(), now);
-        this.bumpCount(1);
-        this.applyFields(userId, fields, now);
-      }
-      return toUser(this.row(userId)!);
-    });
+    return this.ctx.write(() => this.upsertIn(userId, fields));
+  }
+
+  /** Inside a command: create the user or overwrite the given fields (robots and devices use it too). */
+  upsertIn(userId: string, fields: UserFields & { name: string }): User {
+    const now = Date.now();
+    this.forget(userId);
+    this.assertNameFree(fields.name, userId);
+    if (this.row(userId)) {
+      this.applyFields(userId, fields, now);
+    } else {
+      this.ctx
+        .stmt('INSERT INTO users(id, name, created_seq, updated_at) VALUES (?, ?, ?, ?)')
+        .run(userId, fields.name, this.ctx.currentSeq(), now);
+      this.bumpCount(1);
+      this.applyFields(userId, fields, now);
+    }
+    return toUser(this.row(userId)!);
   }
 
   updateUser(userId: string, fields: UserFields): Promise<User> {
@@ -172,6 +175,11 @@ export class SqliteUsers implements UserStore {
         this.ctx.stmt('UPDATE channels SET subscriber_count = subscriber_count - 1 WHERE id = ?').run(c.channel_id);
       }
       this.ctx.stmt('DELETE FROM tokens WHERE user_id = ?').run(userId);
+      // A robot's or device's own record, and the devices this user owned.
+      this.ctx.stmt('DELETE FROM robots WHERE user_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM devices WHERE device_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM device_owners WHERE device_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM device_owners WHERE user_id = ?').run(userId);
       this.ctx.wb.dropUser(userId);
       this.ctx.stmt('DELETE FROM conversations WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM user_hides WHERE user_id = ?').run(userId);
@@ -219,6 +227,14 @@ export class SqliteUsers implements UserStore {
           | undefined;
       return r ? toUser(r) : null;
     });
+  }
+
+  usersByEmail(email: string, limit: number): Promise<User[]> {
+    return this.ctx.read(() =>
+      email === ''
+        ? []
+        : (this.ctx.stmt(`SELECT ${USER_COLS} FROM users WHERE email = ? AND email <> '' ORDER BY rowid LIMIT ?`).all(email, limit) as UserRow[]).map(toUser),
+    );
   }
 
   getUsers(userIds: string[]): Promise<User[]> {
@@ -283,8 +299,8 @@ export class SqliteTokens implements TokenStore {
 
   insertToken(hash: string, rec: TokenRecord): Promise<void> {
     return this.ctx.write(() => {
+      // A user that does not exist (yet) gets its token too (Wildfire's); it is usable once the user exists.
       const status = this.users.status(rec.userId);
-      if (status === undefined) throw new CoreError('not_exist', `user ${rec.userId} does not exist`);
       if (status === UserStatus.blocked) throw new CoreError('user_blocked');
       const now = Date.now();
       // Expired tokens of this device are dropped as new ones are issued, so the table stays bounded.
