@@ -24,12 +24,19 @@ import { OutboxDispatcher } from './outbox/dispatcher.js';
 import { OutboxJanitor } from './outbox/janitor.js';
 import { channelPolicies } from './outbox/policy.js';
 import { OutboxSettler } from './outbox/settler.js';
+import { notificationSenders } from './channels/config.js';
+import { EMAIL_CHANNEL, SMS_CHANNEL, TIMER_CHANNEL } from './core/notify-channels/jobs.js';
 import { closeCallbackAgents } from './callbacks/http.js';
 import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
 import type { Surface } from './http/surface.js';
 import { adminSurface } from './api/admin/surface.js';
+import { cmsSurface } from './api/cms/surface.js';
 import { devicesSurface } from './delivery/surface.js';
+import { checkAllowList } from './api/platform/auth.js';
+import { platformSurface } from './api/platform/surface.js';
+import { staffSurface } from './api/staff/surface.js';
+import { HttpContactInfo } from './channel-apps/contact-info.js';
 import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
@@ -99,8 +106,16 @@ function portOf(app: FastifyInstance): number {
  */
 export async function startServer(config: Config, opts: { log?: Logger } = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.logLevel);
+  // A malformed address of seed 000's allow-list stops start-up before anything is opened.
+  checkAllowList(config.channelGateway.platformAllowIps);
   const { secret, generated, file } = resolveAdminSecret(config.admin.secret, config.dataDir);
   const metrics = new Metrics();
+  // Outbox channel policies, and the notification e-mail and SMS senders (docs/notifications-delivery.md),
+  // checked before anything is opened: a configuration problem stops start-up with nothing to undo.
+  const webhook = webhookPolicy(config);
+  const policies = channelPolicies(config, [ROBOT_CHANNEL, EMAIL_CHANNEL, SMS_CHANNEL, TIMER_CHANNEL]);
+  policies[WEBHOOK] = webhook;
+  const notify = notificationSenders(config, (channel) => policies[channel]!);
   const storeOptions: SqliteStoreOptions = {
     file: databaseFile(config),
     synchronous: config.store.synchronous,
@@ -149,18 +164,32 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       rejectMs: config.relations.friendRequestRejectMs,
       expirationMs: config.relations.friendRequestExpirationMs,
     },
+    notifications: {
+      fanoutBatch: config.notifications.fanoutBatch,
+      onError: (err) => log.error({ err }, 'notification fan-out failed (resumed at the next start)'),
+    },
+    channelGateway: {
+      humanKeys: config.channelGateway.humanKeys,
+      contactInfo: new HttpContactInfo({
+        timeoutMs: config.channelGateway.contactInfoTimeoutMs,
+        maxBytes: config.channelGateway.contactInfoMaxBytes,
+        allowPrivate: config.channelGateway.contactInfoAllowPrivate,
+      }),
+    },
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
   // outbox.channels). Jobs of channels without a sender here are left to nodes that have one.
-  const webhook = webhookPolicy(config);
-  const policies = channelPolicies(config, [WEBHOOK, ROBOT_CHANNEL]);
   const robotSender = new RobotSender(robots, Math.max(100, Math.min(config.robots.timeoutMs, policies[ROBOT_CHANNEL]!.leaseMs - 2000)));
   const senders: Record<string, Sender> = {
     [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)),
     [ROBOT_CHANNEL]: robotSender,
+    ...notify.senders,
+    [TIMER_CHANNEL]: hub.notifyDelivery.timers,
   };
-  policies[WEBHOOK] = webhook;
+  // Notification e-mail and SMS outcomes: delivery status and the web fallback, with the outcome.
+  settler.register(EMAIL_CHANNEL, hub.notifyDelivery.onSettled);
+  settler.register(SMS_CHANNEL, hub.notifyDelivery.onSettled);
   const channels = Object.fromEntries(Object.entries(senders).map(([name, sender]) => [name, { sender, policy: policies[name]! }]));
   const dispatcher = new OutboxDispatcher(
     store.outbox,
@@ -214,6 +243,17 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },
     presence,
   );
+  const nc = config.notifications;
+  const cms = cmsSurface({
+    hub,
+    log,
+    bodyLimit: nc.bodyLimitBytes,
+    recipientsPreview: nc.recipientsPreview,
+    backlogMax: nc.backlogMax,
+    heartbeatMs: nc.heartbeatMs,
+    maxBufferedBytes: nc.maxBufferedBytes,
+    maxFrameBytes: 4096,
+  });
   // The API surfaces, one line each (docs/architecture.md: adding a surface).
   const surfaces: Surface[] = [
     adminSurface({
@@ -227,18 +267,34 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       extraRoutes: [...presenceRoutes(hub, gateway.presence), ...callbackRoutes(hub, targets)],
     }),
     devicesSurface(gateway),
+    cms,
+    // Seed 000 (internal): mounted only with a platform key.
+    ...(config.channelGateway.platformKey
+      ? [
+          platformSurface({
+            hub,
+            log,
+            bodyLimit: config.admin.bodyLimitBytes,
+            auth: { key: config.channelGateway.platformKey, allowIps: config.channelGateway.platformAllowIps },
+          }),
+        ]
+      : []),
+    staffSurface({ hub, log, bodyLimit: config.admin.bodyLimitBytes, signatureWindowMs: config.channelGateway.signatureWindowMs }),
   ];
   const deps: HttpDeps = { surfaces, log, metrics, bodyLimit: config.admin.bodyLimitBytes, ready: () => store.ping(), version: VERSION };
 
   const apps: FastifyInstance[] = [];
   const closeAll = async (): Promise<void> => {
     gateway.close();
+    cms.live.close();
     for (const a of apps) await a.close();
+    await hub.notifications.close();
     await dispatcher.stop();
     await janitor.stop();
     await closeCallbackAgents();
     await robotSender.close();
     robots.close();
+    await notify.close();
     await store.close();
     await presence.close();
     await bus.close();
@@ -254,6 +310,8 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     apps.push(main);
     dispatcher.start();
     janitor.start();
+    // Fan-outs a stop interrupted continue from their durable cursors.
+    await hub.notifications.resume();
     await main.listen({ host: config.host, port: config.port });
     keepListening(main, 'main');
     let adminUrl: string | undefined;

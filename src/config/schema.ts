@@ -251,6 +251,33 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    channelGateway: Type.Object(
+      {
+        platformKey: Type.Optional(
+          Type.String({ minLength: 1, description: "Seed 000's platform key (Authorization: Bearer KEY); its routes are off while unset." }),
+        ),
+        platformAllowIps: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: "Addresses or CIDR ranges allowed to call seed 000's routes (empty: any address with the key).",
+        }),
+        signatureWindowMs: Type.Integer({
+          default: 86400000,
+          minimum: 0,
+          description: 'Seed 002: largest distance of the signed timestamp from the server clock, both ways (0: not checked).',
+        }),
+        humanKeys: Type.Array(Type.String({ minLength: 1 }), {
+          default: ['RG'],
+          description: 'Seed 002 event keys asking for a human agent (event.CLICK.<key>, or an event.* whose Content is the key).',
+        }),
+        contactInfoTimeoutMs: Type.Integer({ default: 5000, minimum: 100, maximum: 60000, description: "Whole deadline of reading a contact's info URL." }),
+        contactInfoMaxBytes: Type.Integer({ default: 65536, minimum: 1024, maximum: 1048576, description: "Largest answer of a contact's info URL." }),
+        contactInfoAllowPrivate: Type.Boolean({
+          default: false,
+          description: 'Allow contact info URLs resolving to loopback, private, link-local or other non-public addresses.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     outbox: Type.Object(
       {
         channels: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), ChannelPolicy, {
@@ -288,6 +315,61 @@ export const ConfigSchema = Type.Object(
         sensitiveFilter: StringEnum(['reject', 'drop', 'replace', 'pass'] as const, {
           default: 'reject',
           description: "A device message whose searchableContent has a sensitive word: refused (242), dropped (answered as sent), sent with each word as *** or sent as is (Wildfire's sensitive.filter.type 0-3).",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    email: Type.Object(
+      {
+        smtpUrl: Type.Optional(
+          Type.String({ minLength: 1, description: 'SMTP relay of notification e-mails: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (TLS).' }),
+        ),
+        from: Type.String({ default: 'Switchboard <switchboard@localhost>', minLength: 1, description: 'From header and envelope sender of notification e-mails.' }),
+        requireTls: Type.Boolean({ default: false, description: 'Send only over an encrypted connection (STARTTLS required on smtp://).' }),
+        maxConnections: Type.Integer({ default: 5, minimum: 1, maximum: 10000, description: 'Connections kept open to the SMTP relay at most.' }),
+        timeoutMs: Type.Integer({ default: 20000, minimum: 100, maximum: 600000, description: 'Deadline of one delivery attempt (cut below the email channel lease).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    sms: Type.Object(
+      {
+        url: Type.Optional(Type.String({ minLength: 1, description: 'HTTP SMS gateway: every SMS is one POST of bodyTemplate to this URL.' })),
+        authHeader: Type.Optional(Type.String({ minLength: 1, description: 'Value of the authentication header sent to the SMS gateway.' })),
+        authHeaderName: Type.String({ default: 'Authorization', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description: 'Name of that header.' }),
+        bodyTemplate: Type.String({
+          default: '{"to":"{{to}}","text":"{{text}}"}',
+          minLength: 1,
+          description: 'JSON body of each SMS request; placeholders {{to}} {{text}} {{title}} {{notification_id}} {{user_id}} {{delivery_id}} {{attempt}} in string values.',
+        }),
+        timeoutMs: Type.Integer({ default: 10000, minimum: 100, maximum: 600000, description: 'Deadline of one delivery attempt (cut below the sms channel lease).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    notifications: Type.Object(
+      {
+        bodyLimitBytes: Type.Integer({
+          default: 8388608,
+          minimum: 1024,
+          description: 'Largest /v1/cms request body (an add with 100 000 recipients is about 3 MB).',
+        }),
+        fanoutBatch: Type.Integer({
+          default: 2000,
+          minimum: 1,
+          maximum: 100000,
+          description: 'Recipients per fan-out batch of a sent notification (one short writer transaction each).',
+        }),
+        recipientsPreview: Type.Integer({
+          default: 100,
+          minimum: 0,
+          maximum: 1000,
+          description: "Recipients shown per list (recipients, has_read, unread) of each item of the operator's notify/list; the totals give the counts.",
+        }),
+        backlogMax: Type.Integer({ default: 200, minimum: 0, maximum: 1000, description: 'Unread items a live inbox socket receives on connect (newest first).' }),
+        heartbeatMs: Type.Integer({ default: 30000, minimum: 1000, description: 'Live inbox ping interval; a socket that answered no ping for a whole interval is dropped.' }),
+        maxBufferedBytes: Type.Integer({
+          default: 4194304,
+          minimum: 16384,
+          description: 'Unsent bytes per live inbox socket; a socket that falls further behind is dropped.',
         }),
       },
       { default: {}, additionalProperties: false },

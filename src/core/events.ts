@@ -1,6 +1,8 @@
 import type { Audience, SyncEvent } from './ports/store.js';
+import type { ChannelConfigKind } from './channel-apps/model.js';
 import type { StoredMessage } from './model.js';
 import type { FriendRelation, FriendRequest, UserSetting } from './relations.js';
+import type { NotificationContent } from './notifications/model.js';
 
 /**
  * Why a device left a chatroom without asking: the room was destroyed, the user was banned from it,
@@ -45,5 +47,20 @@ export type HubEvent =
   | { type: 'user.setting'; setting: UserSetting }
   /** Cached facts about a user, group, channel or chatroom, the sensitive words (id ''), are stale. */
   | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings' | 'robot' | 'sensitive'; id: string }
+  /**
+   * Cached channel-gateway records are stale on every node (seed 000 `PUT caches`, admin changes):
+   * one record (`id`) or every record of the item (no id).
+   */
+  | { type: 'channel-apps.invalidate'; item: ChannelConfigKind | 'contact'; id?: string }
   /** Outbox jobs were committed: dispatchers should claim now rather than at their next poll. */
-  | { type: 'outbox.wake' };
+  | { type: 'outbox.wake' }
+  /** A notification reached these users' inboxes (committed): their live inbox sockets get it. */
+  | { type: 'notify.push'; users: string[]; item: NotificationContent }
+  /**
+   * Inbox rows of these users changed (committed): read or deleted, some (`ids`) or all. `unread` is
+   * the user's unread count after the change when it was computed (a user's own change).
+   */
+  | { type: 'notify.change'; users: string[]; change: InboxChange; ids: string[]; unread?: number };
+
+/** How inbox rows changed: read or deleted by their user, or retracted by an operator's delete. */
+export type InboxChange = 'read' | 'read_all' | 'delete' | 'delete_all';

@@ -1,7 +1,13 @@
+import { NotificationService, type NotificationServiceOptions } from './notifications/service.js';
+import { checkDeliveryOptions } from './notify-channels/options.js';
+import { NotificationDelivery } from './notify-channels/service.js';
 import type { Bus } from './ports/bus.js';
 import type { ChatroomMembership } from './ports/chatroom-membership.js';
 import { combinePlanners, type EffectsPlanner } from './ports/effects.js';
 import type { Store } from './ports/store.js';
+import type { ChannelHooks } from './ports/channel-hooks.js';
+import type { ContactInfoSource } from './ports/contact-info.js';
+import { ChannelAppService } from './services/channel-apps.js';
 import { ChannelService } from './services/channels.js';
 import { ChatroomService } from './services/chatrooms.js';
 import { ConversationPeers } from './services/conversation-peers.js';
@@ -51,6 +57,10 @@ export interface HubOptions {
   sensitiveMode?: SensitiveMode;
   /** Friend request repeat rules (Wildfire's friend.*_duration). */
   friendRequests?: Partial<FriendRequestPolicy>;
+  /** The notification centre: fan-out batch size, the email/SMS planner (part B), error reporting. */
+  notifications?: Partial<Omit<NotificationServiceOptions, 'now'>>;
+  /** The channel gateway: seed 002 event keys asking for a human agent (default ['RG']), contact info reader, session hooks. */
+  channelGateway?: { humanKeys?: readonly string[]; contactInfo?: ContactInfoSource; hooks?: ChannelHooks };
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -60,6 +70,8 @@ export class Hub {
   readonly groups: GroupService;
   readonly channels: ChannelService;
   readonly chatrooms: ChatroomService;
+  /** The channel gateway (seeds 000 and 002): records, contacts, inbound messages. */
+  readonly channelApps: ChannelAppService;
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
@@ -68,6 +80,9 @@ export class Hub {
   readonly relations: RelationService;
   readonly sensitiveWords: SensitiveWordService;
   readonly userSettings: UserSettingService;
+  readonly notifications: NotificationService;
+  /** The notification centre's e-mail/SMS side: planner, outcome hooks, timers (docs/notifications-delivery.md). */
+  readonly notifyDelivery: NotificationDelivery;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
@@ -91,6 +106,7 @@ export class Hub {
       this.peers.handle(e);
       this.chatrooms.handle(e);
       this.sensitiveWords.handle(e);
+      this.channelApps?.handle(e);
     });
     // Missed bus traffic may include invalidations: every cache of the core is dropped and reloads.
     this.unsubscribeGaps =
@@ -99,6 +115,7 @@ export class Hub {
         this.peers.invalidateAll();
         this.chatrooms.invalidateAll();
         this.sensitiveWords.handle({ type: 'cache.invalidate', scope: 'sensitive', id: '' });
+        this.channelApps?.handle({ type: 'channel-apps.invalidate', item: 'contact' });
       }) ?? (() => undefined);
     this.messages = new MessageService(store, bus, {
       rules: this.rules,
@@ -117,10 +134,27 @@ export class Hub {
     this.channels = new ChannelService(store, bus);
     this.sessions = new SessionService(store, bus, effects);
     this.settings = new SettingsService(store.settings, bus);
+    const cg = opts.channelGateway ?? {};
+    this.channelApps = new ChannelAppService(
+      store,
+      bus,
+      { messages: this.messages, groups: this.groups, users: this.users },
+      { ...(cg.humanKeys ? { humanKeys: cg.humanKeys } : {}), ...(cg.contactInfo ? { contactInfo: cg.contactInfo } : {}), now },
+    );
+    if (cg.hooks) this.channelApps.useHooks(cg.hooks);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
     this.ownRobots = opts.robots === undefined;
     this.robots = opts.robots ?? new RobotService(store, bus);
     this.devices = new DeviceService(store, bus, this.users);
+    this.notifyDelivery = new NotificationDelivery(store, bus, () => this.notifications, { escalationBatch: 500, now });
+    this.notifications = new NotificationService(store.notifications, bus, {
+      fanoutBatch: 2000,
+      planner: this.notifyDelivery.planner,
+      schedule: (n) => this.notifyDelivery.schedule(n),
+      checkOptions: checkDeliveryOptions,
+      ...opts.notifications,
+      now,
+    });
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */

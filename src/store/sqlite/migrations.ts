@@ -375,6 +375,102 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY(user_id, scope, key)
   ) WITHOUT ROWID;
   `,
+  // notifications (seed 004): a notification (n: internal key in creation order; id: its 24-hex
+  //    object id; send_seq: the order it was sent in, which orders every inbox; fanout_cursor: the
+  //    last recipient its fan-out handled, fanout_done once all were), its recipients (the send_to
+  //    set), every user's inbox (state bit 1 read, bit 2 deleted by the user; a row exists only for
+  //    a sent notification; notification_inbox_read lists a notification's read rows, written when a
+  //    row is read, never by the fan-out) and each recipient's delivery status per channel.
+  `
+  CREATE TABLE notifications(
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    creator TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    message_type TEXT NOT NULL,
+    send_method TEXT NOT NULL,
+    use_web_when_miss INTEGER NOT NULL,
+    lng TEXT NOT NULL,
+    translations TEXT NOT NULL,
+    options TEXT NOT NULL,
+    recipient_count INTEGER NOT NULL,
+    read_count INTEGER NOT NULL DEFAULT 0,
+    has_send INTEGER NOT NULL DEFAULT 0,
+    send_at INTEGER,
+    send_seq INTEGER UNIQUE,
+    fanout_cursor TEXT NOT NULL DEFAULT '',
+    fanout_done INTEGER NOT NULL DEFAULT 0,
+    date_created INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX notifications_fanout ON notifications(n) WHERE has_send = 1 AND fanout_done = 0;
+  CREATE TABLE notification_recipients(
+    n INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY(n, user_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE notification_inbox(
+    user_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    state INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(user_id, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX notification_inbox_read ON notification_inbox(seq, user_id) WHERE (state & 1) = 1;
+  CREATE TABLE notification_deliveries(
+    n INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(n, user_id, channel)
+  ) WITHOUT ROWID;
+  `,
+  // channel gateway (issue 10, docs/channel-gateway.md): configuration records (channels, apps,
+  //    versions, version-channels, channel accounts) as JSON by kind and id, `parent` naming the app or
+  //    version they hang on; contacts (one IM user each), conversations (one IM group each) and the
+  //    external metadata of each message of those groups, with its outbound delivery status
+  //    (original_id NULL when the app gave none: unique per account otherwise).
+  `
+  CREATE TABLE channel_config(
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    parent TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY(kind, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX channel_config_kind ON channel_config(kind, created_at, id);
+  CREATE INDEX channel_config_parent ON channel_config(parent, kind, created_at, id);
+  CREATE TABLE channel_contacts(
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX channel_contacts_account ON channel_contacts(account_id, account);
+  CREATE INDEX channel_contacts_list ON channel_contacts(account_id, id);
+  CREATE TABLE channel_conversations(
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    contact_id TEXT NOT NULL,
+    original_id TEXT NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX channel_conversations_original ON channel_conversations(account_id, original_id, updated_at);
+  CREATE INDEX channel_conversations_contact ON channel_conversations(contact_id, updated_at);
+  CREATE TABLE channel_messages(
+    uid INTEGER PRIMARY KEY,
+    guid TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    original_id TEXT,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX channel_messages_guid ON channel_messages(guid);
+  CREATE UNIQUE INDEX channel_messages_original ON channel_messages(account_id, original_id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

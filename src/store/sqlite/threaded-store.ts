@@ -37,6 +37,9 @@ export class ThreadedSqliteStore implements Store {
   readonly relations: Store['relations'];
   readonly sensitiveWords: Store['sensitiveWords'];
   readonly userSettings: Store['userSettings'];
+  readonly notifications: Store['notifications'];
+  readonly notifyDelivery: Store['notifyDelivery'];
+  readonly channelApps: Store['channelApps'];
 
   private readonly pending = new Map<number, Pending>();
   private queued: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> = [];
@@ -64,6 +67,9 @@ export class ThreadedSqliteStore implements Store {
     this.relations = this.remote('relations');
     this.sensitiveWords = this.remote('sensitiveWords');
     this.userSettings = this.remote('userSettings');
+    this.notifications = this.remote('notifications');
+    this.notifyDelivery = this.remote('notifyDelivery');
+    this.channelApps = this.remote('channelApps');
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => {
       this.report(err);
