@@ -4,6 +4,11 @@ import { TokenBucket } from './api/admin/rate-limit.js';
 import { ReplayGuard } from './api/admin/replay-guard.js';
 import { AdminAuth } from './api/admin/signing.js';
 import { MemoryBus } from './bus/memory-bus.js';
+import { RedisBus } from './bus/redis-bus.js';
+import { RedisPresence } from './bus/redis-presence.js';
+import type { Bus } from './core/ports/bus.js';
+import type { Presence } from './core/ports/presence.js';
+import { LocalPresence } from './delivery/local-presence.js';
 import { MemoryChatroomMembership } from './chatrooms/memory-membership.js';
 import { databaseFile } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -51,6 +56,33 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * The bus and presence: in process by default; Redis when `bus.url` is set (several nodes). Redis
+ * errors repeat on every reconnect attempt: each kind is logged at most every 10 s.
+ */
+async function openBus(config: Config, log: Logger): Promise<{ bus: Bus; presence: Presence }> {
+  if (!config.bus.url) {
+    return { bus: new MemoryBus((err) => log.error({ err }, 'bus subscriber failed')), presence: new LocalPresence(config.nodeId) };
+  }
+  const lastLogged = new Map<string, number>();
+  const onError = (err: unknown, what: string): void => {
+    const now = Date.now();
+    if (now - (lastLogged.get(what) ?? 0) < 10_000) return;
+    lastLogged.set(what, now);
+    log.warn({ err }, what);
+  };
+  const b = config.bus;
+  const url = b.url!;
+  const bus = await RedisBus.connect({ url, prefix: b.prefix, heartbeatMs: b.heartbeatMs, connectTimeoutMs: b.connectTimeoutMs, onError });
+  try {
+    const presence = await RedisPresence.connect({ url, prefix: b.prefix, nodeId: config.nodeId, ttlMs: b.presenceTtlMs, connectTimeoutMs: b.connectTimeoutMs, onError });
+    return { bus, presence };
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
+}
+
 function urlOf(host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return `http://${h}:${port}`;
@@ -82,8 +114,15 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     },
     onError: (err) => log.error({ err }, 'store error'),
   };
-  const store: Store = config.store.writerThread ? await ThreadedSqliteStore.open(storeOptions) : new SqliteStore(storeOptions);
-  const bus = new MemoryBus((err) => log.error({ err }, 'bus subscriber failed'));
+  const { bus, presence } = await openBus(config, log);
+  let store: Store;
+  try {
+    store = config.store.writerThread ? await ThreadedSqliteStore.open(storeOptions) : new SqliteStore(storeOptions);
+  } catch (err) {
+    await presence.close();
+    await bus.close();
+    throw err;
+  }
   const targets = new CallbackTargets(configuredTargets(config), store.settings, bus, (err) => log.error({ err }, 'loading callback targets failed'));
   await targets.load();
   // Every final outcome, redelivery included, goes through the settler: channels' onSettled hooks see it.
@@ -98,6 +137,18 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     redeliverer: settler,
     chatroomMembership: new MemoryChatroomMembership(),
     strictAdminSend: config.admin.strictSend,
+    privateSend: {
+      blacklist: config.relations.blacklistStrategy,
+      blacklistExceptionTypes: config.relations.blacklistExceptionTypes,
+      disableStrangerChat: config.relations.disableStrangerChat,
+      strangerChatAllowList: config.relations.strangerChatAllowList,
+    },
+    sensitiveMode: config.relations.sensitiveFilter,
+    friendRequests: {
+      repeatMs: config.relations.friendRequestRepeatMs,
+      rejectMs: config.relations.friendRequestRejectMs,
+      expirationMs: config.relations.friendRequestExpirationMs,
+    },
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
@@ -157,9 +208,11 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       rateBurst: g.rateLimitBurst,
       audienceCacheMaxMembers: g.audienceCacheMaxMembers,
       maxWaitingEvents: g.maxWaitingEvents,
+      reorderWindowMs: config.bus.url ? config.bus.reorderWindowMs : 0,
     },
     log,
     { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },
+    presence,
   );
   // The API surfaces, one line each (docs/architecture.md: adding a surface).
   const surfaces: Surface[] = [
@@ -171,7 +224,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       bodyLimit: config.admin.bodyLimitBytes,
       nodeId: config.nodeId,
       dataDir: config.dataDir,
-      extraRoutes: [...presenceRoutes(hub, gateway), ...callbackRoutes(hub, targets)],
+      extraRoutes: [...presenceRoutes(hub, gateway.presence), ...callbackRoutes(hub, targets)],
     }),
     devicesSurface(gateway),
   ];
@@ -187,6 +240,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     await robotSender.close();
     robots.close();
     await store.close();
+    await presence.close();
     await bus.close();
   };
   // After listen, Fastify leaves no 'error' listener on its servers: an error on a listening server

@@ -10,6 +10,11 @@ import { RobotService } from './services/robots.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
 import { OutboxService, type Redeliverer } from './services/outbox.js';
+import { PRIVATE_SEND_POLICY_DEFAULTS, type FriendRequestPolicy, type PrivateSendPolicy } from './relations.js';
+import { RelationService } from './services/relations.js';
+import { SensitiveWordService, type SensitiveMode } from './services/sensitive-words.js';
+import { UserSettingService } from './services/user-settings.js';
+import { MAX_SENSITIVE_WORDS } from './limits.js';
 import { SendRulesCache, type SendRulesCacheOptions } from './services/send-rules-cache.js';
 import { SessionService } from './services/sessions.js';
 import { SettingsService } from './services/settings.js';
@@ -40,6 +45,12 @@ export interface HubOptions {
    * callbacks in an effects planner); made here otherwise.
    */
   robots?: RobotService;
+  /** How device sends between users honour blacklists and friendship (Wildfire's message.*). */
+  privateSend?: Partial<PrivateSendPolicy>;
+  /** What a device message with a sensitive word becomes (default reject, Wildfire's default). */
+  sensitiveMode?: SensitiveMode;
+  /** Friend request repeat rules (Wildfire's friend.*_duration). */
+  friendRequests?: Partial<FriendRequestPolicy>;
 }
 
 /** The core use cases wired to one store and one bus; what every API surface calls. */
@@ -54,10 +65,14 @@ export class Hub {
   readonly outbox: OutboxService;
   readonly robots: RobotService;
   readonly devices: DeviceService;
+  readonly relations: RelationService;
+  readonly sensitiveWords: SensitiveWordService;
+  readonly userSettings: UserSettingService;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeGaps: () => void;
   private readonly ownRobots: boolean;
 
   constructor(
@@ -70,12 +85,33 @@ export class Hub {
     this.rules = new SendRulesCache(store, { ...opts.rulesCache, now });
     this.peers = new ConversationPeers(store, { now });
     this.chatrooms = new ChatroomService(store, bus, opts.chatroomMembership, { now });
+    this.sensitiveWords = new SensitiveWordService(store.sensitiveWords, bus, { mode: opts.sensitiveMode ?? 'reject', maxWords: MAX_SENSITIVE_WORDS, maxAgeMs: 60_000, now });
     this.unsubscribe = bus.subscribe((e) => {
       this.rules.handle(e);
       this.peers.handle(e);
       this.chatrooms.handle(e);
+      this.sensitiveWords.handle(e);
     });
-    this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms, strictAdminSend: opts.strictAdminSend ?? false });
+    // Missed bus traffic may include invalidations: every cache of the core is dropped and reloads.
+    this.unsubscribeGaps =
+      bus.onGap?.(() => {
+        this.rules.invalidateAll();
+        this.peers.invalidateAll();
+        this.chatrooms.invalidateAll();
+        this.sensitiveWords.handle({ type: 'cache.invalidate', scope: 'sensitive', id: '' });
+      }) ?? (() => undefined);
+    this.messages = new MessageService(store, bus, {
+      rules: this.rules,
+      peers: this.peers,
+      now,
+      effects,
+      chatrooms: this.chatrooms,
+      strictAdminSend: opts.strictAdminSend ?? false,
+      sensitive: this.sensitiveWords,
+      privateSend: { ...PRIVATE_SEND_POLICY_DEFAULTS, ...opts.privateSend },
+    });
+    this.relations = new RelationService(store.relations, bus, opts.friendRequests);
+    this.userSettings = new UserSettingService(store.userSettings, bus);
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);
@@ -90,6 +126,7 @@ export class Hub {
   /** Stop listening to the bus (the store and the bus are closed by their owner). */
   close(): void {
     this.unsubscribe();
+    this.unsubscribeGaps();
     if (this.ownRobots) this.robots.close();
   }
 }

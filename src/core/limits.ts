@@ -55,3 +55,11 @@ export const MAX_DEVICE_OWNERS = 100;
 
 /** Member types one group/of_user_by_type asks for (there are six). */
 export const MAX_MEMBER_TYPES = 16;
+/** One sensitive word (Wildfire's column: 64 characters). */
+export const MAX_SENSITIVE_WORD_LENGTH = 256;
+
+/** Sensitive words in all: the filter is rebuilt from all of them on every change, on every node. */
+export const MAX_SENSITIVE_WORDS = 100000;
+
+/** A user setting's key (the SDK's conversation keys are "type-line-target": an id and two ints). */
+export const MAX_SETTING_KEY_LENGTH = 256;

@@ -7,6 +7,7 @@ import { adminRoute, type AdminRouteDef } from './plugin.js';
 import { channelRoutes, groupRoutes } from './routes/groups.js';
 import { chatroomRoutes } from './routes/chatrooms.js';
 import { messageRoutes } from './routes/messages.js';
+import { relationRoutes } from './routes/relations.js';
 import { userRoutes } from './routes/users.js';
 import { deviceRoutes } from './routes/devices.js';
 import { robotRoutes } from './routes/robots.js';
@@ -49,6 +50,7 @@ export function adminRoutes(opts: AdminApiOptions): AdminRouteDef[] {
     ...deviceRoutes(opts.hub),
     ...systemRoutes(opts.hub),
     ...conferenceRoutes(),
+    ...relationRoutes(opts.hub),
     ...(opts.extraRoutes ?? []),
   ];
   return routes;

@@ -15,6 +15,7 @@ import type {
   User,
   UserRole,
 } from '../model.js';
+import type { FriendRelation, FriendRequest, FriendRequestPolicy, PrivateSendPolicy, UserSetting } from '../relations.js';
 
 /**
  * The store: the one durable state of Switchboard.
@@ -42,6 +43,9 @@ export interface Store {
   readonly settings: SettingsStore;
   readonly robots: RobotStore;
   readonly devices: DeviceStore;
+  readonly relations: RelationStore;
+  readonly sensitiveWords: SensitiveWordStore;
+  readonly userSettings: UserSettingStore;
   /** True when the backend answers a trivial query. */
   ping(): Promise<boolean>;
   /** Flush pending writes and release resources. Later calls reject. */
@@ -58,6 +62,73 @@ export interface SettingsStore {
   put(key: string, value: unknown): Promise<void>;
   /** Returns whether the key existed. */
   remove(key: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------- relations
+
+/**
+ * Friends, blacklists and friend requests (core/relations.ts), one row per ordered pair of users.
+ * Users are not required to exist (Wildfire's admin API does not check either); destroying a user
+ * removes every row naming it, either side. Every write stamps `updateDt` with the store's clock.
+ */
+export interface RelationStore {
+  /**
+   * Wildfire's admin friend/status: userId → friendUid takes `state` and `extra` (created when
+   * missing); unless `state` is 2, friendUid → userId takes `state` too (and `extra` when it is
+   * created). Returns the rows written, userId's first.
+   */
+  setFriendState(userId: string, friendUid: string, state: number, extra: string): Promise<FriendRelation[]>;
+  /** Put `targetUid` on userId's blacklist (or take it off); a missing row is created as "not friends". */
+  setBlacked(userId: string, targetUid: string, blacked: boolean): Promise<FriendRelation>;
+  /** userId's alias for targetUid; a missing row is created as "not friends". */
+  setAlias(userId: string, targetUid: string, alias: string): Promise<FriendRelation>;
+  /** userId's extra about targetUid; a missing row is created as "not friends". */
+  setExtra(userId: string, targetUid: string, extra: string): Promise<FriendRelation>;
+  /** What userId keeps about targetUid, or null. */
+  getRelation(userId: string, targetUid: string): Promise<FriendRelation | null>;
+  /** Every row userId keeps, oldest change first (ties by friendUid). */
+  listRelations(userId: string): Promise<FriendRelation[]>;
+  /**
+   * Record a friend request (replacing the last one from fromUid to toUid) after core's
+   * checkFriendRequest, evaluated in the same transaction. Throws what the rule throws.
+   */
+  addFriendRequest(fromUid: string, toUid: string, reason: string, extra: string, force: boolean, policy: FriendRequestPolicy): Promise<FriendRequest>;
+  /** Requests sent to userId and sent by it, newest change first, at most `limit`. */
+  listFriendRequests(userId: string, limit: number): Promise<FriendRequest[]>;
+  /**
+   * userId answers the request fromUid sent it (core's checkFriendAnswer, in the transaction): its
+   * status becomes accepted (1) or rejected (2). Accepting makes them friends both ways (aliases and
+   * extras kept) unless they are already, and accepts a pending request of userId to fromUid too.
+   * Returns the request as stored and the relations written.
+   */
+  answerFriendRequest(userId: string, fromUid: string, accept: boolean, policy: FriendRequestPolicy): Promise<{ request: FriendRequest; relations: FriendRelation[] }>;
+  /** They are friends no more, both ways: existing rows take state 1 (none is created). Returns the rows written. */
+  deleteFriend(userId: string, friendUid: string): Promise<FriendRelation[]>;
+}
+
+/**
+ * How the store checks a device's message between users (MessageDraft.relations): the receiver's
+ * relation to the sender, read in the send's transaction, decided by core's privateSendDecision.
+ */
+export type RelationCheck = PrivateSendPolicy;
+
+/** The sensitive words, lower-cased, each once. */
+export interface SensitiveWordStore {
+  /** Add words (lower-cased; known ones are ignored). Throws invalid_parameter past `maxWords` in all. Returns how many were new. */
+  addWords(words: string[], maxWords: number): Promise<number>;
+  /** Remove words (compared lower-cased). Returns how many were removed. */
+  removeWords(words: string[]): Promise<number>;
+  /** Every word, sorted. */
+  listWords(): Promise<string[]>;
+}
+
+/** Per-user settings by (scope, key) (Wildfire's user settings; scope 3: conversation top). */
+export interface UserSettingStore {
+  /** Create or overwrite. Throws invalid_parameter when the user would have more than `maxPerUser`. */
+  putSetting(userId: string, scope: number, key: string, value: string, maxPerUser: number): Promise<UserSetting>;
+  getSetting(userId: string, scope: number, key: string): Promise<UserSetting | null>;
+  /** Every setting of the user, by scope then key. */
+  listSettings(userId: string): Promise<UserSetting[]>;
 }
 
 // ---------------------------------------------------------------- users
@@ -126,6 +197,8 @@ export interface TokenStore {
   findToken(hash: string, now: number): Promise<TokenRecord | null>;
   /** Revoke the user's tokens (of one client when given). Returns how many were revoked. */
   revokeTokens(userId: string, clientId?: string): Promise<number>;
+  /** The clients of the user holding a live token at `now`, each once (its latest platform), by client id. */
+  sessionClients(userId: string, now: number): Promise<Array<{ clientId: string; platform: number }>>;
 }
 
 // ---------------------------------------------------------------- groups
@@ -359,6 +432,11 @@ export interface MessageDraft {
   discard?: boolean;
   /** An identity reserved earlier with reserveUid (before-send hooks announce it first). */
   identity?: { uid: number; timestamp: number };
+  /**
+   * A device's single-chat message: the receiver's relation to the sender is checked in the write
+   * (core's privateSendDecision with this policy): in_blacklist, no_right, or dropped (`dropped`).
+   */
+  relations?: RelationCheck;
 }
 
 export interface AppendResult {
@@ -370,6 +448,8 @@ export interface AppendResult {
   count: number;
   /** True when a resend with a known clientMsgId returned the first result. */
   duplicate: boolean;
+  /** True when the relation check dropped it (blacklist strategy drop): given a uid, not stored or delivered. */
+  dropped?: boolean;
 }
 
 export interface MutationResult {

@@ -88,6 +88,13 @@ export class SendRulesCache {
     this.channels = new BoundedCache(this.opts.maxChannelFacts, maxAgeMs, now);
   }
 
+  /** Invalidations may have been missed (bus gap): drop everything; loads under way are not kept. */
+  invalidateAll(): void {
+    this.userInvalidations++;
+    for (const c of [this.users, this.groups, this.channels]) c.clear();
+    for (const l of [this.userLoads, this.groupLoads, this.channelLoads]) l.forgetAll();
+  }
+
   /** Bus events: drop what a `cache.invalidate` names. */
   handle(e: HubEvent): void {
     if (e.type !== 'cache.invalidate') return;
@@ -108,6 +115,7 @@ export class SendRulesCache {
         this.channelLoads.forget(e.id);
         return;
       case 'settings':
+      case 'sensitive':
         return;
     }
   }

@@ -142,6 +142,11 @@ export class UserService {
     return { userId: rec.userId, displayName: u?.displayName ?? '', portraitUrl: u?.portrait ?? '' };
   }
 
+  /** The clients of a user that hold a live token (a device session, online or not), by client id. */
+  sessionClients(userId: string): Promise<Array<{ clientId: string; platform: number }>> {
+    return this.store.tokens.sessionClients(userId, this.now());
+  }
+
   /** The live record of a presented token, or null. */
   verifyToken(token: string): Promise<TokenRecord | null> {
     return this.store.tokens.findToken(hashToken(token), this.now());

@@ -11,6 +11,8 @@ import type {
 } from '../../core/ports/store.js';
 import { recallPayload } from '../../core/recall.js';
 import { channelSendScope, checkGroupSend, checkSender } from '../../core/rules.js';
+import { privateSendDecision } from '../../core/relations.js';
+import type { SqliteRelations } from './relations.js';
 import type { SqliteContext } from './context.js';
 import type { SqliteChannels, SqliteGroups } from './groups.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, toMessage, writeEvent } from './message-rows.js';
@@ -58,6 +60,7 @@ export class SqliteMessages implements MessageStore {
     private readonly groups: SqliteGroups,
     private readonly channels: SqliteChannels,
     private readonly unread: SqliteUnread,
+    private readonly relations: SqliteRelations,
   ) {}
 
   /**
@@ -198,6 +201,15 @@ export class SqliteMessages implements MessageStore {
       // A group message (not a notification, not dropped) takes the group's next number, Tencent's MsgSeq.
       const del = this.delivery(msg, checks, undefined, !d.system && !d.discard && d.kind === MessageKind.conversation);
       const groupSeq = del.groupSeq;
+      // A device's single chat: the receiver's relation to the sender (blacklist, strangers).
+      const dropped =
+        d.relations !== undefined &&
+        d.kind === MessageKind.conversation &&
+        d.conv.type === ConvType.single &&
+        privateSendDecision(this.relations.relation(d.conv.target, d.sender), d.sender, d.conv.target, d.payload.type, d.relations, () => ({
+          sender: this.users.row(d.sender)?.type,
+          receiver: this.users.row(d.conv.target)?.type,
+        })) === 'drop';
       const now = d.identity?.timestamp ?? Date.now();
       const uid = d.identity?.uid ?? this.ctx.uids.next(now);
       const message: StoredMessage = {
@@ -214,6 +226,7 @@ export class SqliteMessages implements MessageStore {
         platform: d.platform ?? 0,
       };
       if (d.discard) return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
+      if (dropped) return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false, dropped: true };
       if (d.payload.persistFlag === PersistFlag.transparent) {
         insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq: 0, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
         return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };

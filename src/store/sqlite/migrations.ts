@@ -337,6 +337,44 @@ const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX device_owners_user ON device_owners(user_id, device_id);
   `,
+  // Relations (Wildfire's friends, blacklists, friend requests, sensitive words, user settings):
+  //    friends, one row per ordered pair (state 0 friends / 1 not, blacked 1: on user_id's
+  //    blacklist; friends_friend finds the rows naming a user on the other side, for destroy);
+  //    friend_requests, the last request per ordered pair (friend_requests_to / _from: a user's
+  //    received / sent ones, newest first); sensitive_words, lower-cased; user_settings by (user, scope, key).
+  `
+  CREATE TABLE friends(
+    user_id TEXT NOT NULL,
+    friend_uid TEXT NOT NULL,
+    alias TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL DEFAULT 1,
+    blacked INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(user_id, friend_uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX friends_friend ON friends(friend_uid);
+  CREATE TABLE friend_requests(
+    from_uid TEXT NOT NULL,
+    to_uid TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    status INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(from_uid, to_uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX friend_requests_to ON friend_requests(to_uid, updated_at);
+  CREATE INDEX friend_requests_from ON friend_requests(from_uid, updated_at);
+  CREATE TABLE sensitive_words(word TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE user_settings(
+    user_id TEXT NOT NULL,
+    scope INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(user_id, scope, key)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

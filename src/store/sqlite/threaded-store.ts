@@ -34,6 +34,9 @@ export class ThreadedSqliteStore implements Store {
   readonly settings: Store['settings'];
   readonly robots: Store['robots'];
   readonly devices: Store['devices'];
+  readonly relations: Store['relations'];
+  readonly sensitiveWords: Store['sensitiveWords'];
+  readonly userSettings: Store['userSettings'];
 
   private readonly pending = new Map<number, Pending>();
   private queued: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> = [];
@@ -58,6 +61,9 @@ export class ThreadedSqliteStore implements Store {
     this.settings = this.remote('settings');
     this.robots = this.remote('robots');
     this.devices = this.remote('devices');
+    this.relations = this.remote('relations');
+    this.sensitiveWords = this.remote('sensitiveWords');
+    this.userSettings = this.remote('userSettings');
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => {
       this.report(err);

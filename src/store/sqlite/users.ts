@@ -185,6 +185,12 @@ export class SqliteUsers implements UserStore {
       this.ctx.stmt('DELETE FROM user_hides WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM user_message_state WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM deliveries WHERE user_id = ?').run(userId);
+      // Relations naming the user, either side, its friend requests and its settings.
+      this.ctx.stmt('DELETE FROM friends WHERE user_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM friends WHERE friend_uid = ?').run(userId);
+      this.ctx.stmt('DELETE FROM friend_requests WHERE from_uid = ?').run(userId);
+      this.ctx.stmt('DELETE FROM friend_requests WHERE to_uid = ?').run(userId);
+      this.ctx.stmt('DELETE FROM user_settings WHERE user_id = ?').run(userId);
       // Past memberships go too: a user created again with this id starts with no history. Their
       // audiences are reported, so live fan-out forgets the intervals as replay does.
       const past = this.ctx
@@ -321,6 +327,18 @@ export class SqliteTokens implements TokenStore {
           ? this.ctx.stmt('DELETE FROM tokens WHERE user_id = ?').run(userId)
           : this.ctx.stmt('DELETE FROM tokens WHERE user_id = ? AND client_id = ?').run(userId, clientId);
       return r.changes;
+    });
+  }
+
+  sessionClients(userId: string, now: number): Promise<Array<{ clientId: string; platform: number }>> {
+    return this.ctx.read(() => {
+      // tokens_user (user_id, client_id) gives the rows in client order; the newest token wins the platform.
+      const rows = this.ctx
+        .stmt('SELECT client_id, platform FROM tokens WHERE user_id = ? AND expires_at > ? ORDER BY client_id, created_at')
+        .all(userId, now) as Array<{ client_id: string; platform: number }>;
+      const out = new Map<string, number>();
+      for (const r of rows) out.set(r.client_id, r.platform);
+      return [...out].map(([clientId, platform]) => ({ clientId, platform }));
     });
   }
 }
