@@ -53,25 +53,34 @@ export class RobotService {
   private loaded: Map<string, Robot> | null = null;
   private readonly groupRobots = new Map<string, Promise<string[]>>();
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeGaps: () => void;
 
   constructor(
     private readonly store: Store,
     private readonly bus: Bus,
   ) {
     this.unsubscribe = bus.subscribe((e) => this.handle(e));
+    // Missed bus traffic may include invalidations: drop the directory, it reloads on the next send.
+    this.unsubscribeGaps = bus.onGap?.(() => this.invalidateAll()) ?? (() => undefined);
   }
 
   close(): void {
     this.unsubscribe();
+    this.unsubscribeGaps();
+  }
+
+  /** Drop everything cached (a bus gap): the next send reloads. */
+  invalidateAll(): void {
+    this.routed = null;
+    this.loaded = null;
+    this.groupRobots.clear();
   }
 
   private handle(e: HubEvent): void {
     if (e.type !== 'cache.invalidate') return;
     if (e.scope === 'robot' || (e.scope === 'user' && this.mayRoute(e.id))) {
       // A robot created or changed, or a routed robot's user changed (destroyed, id reused): reload lazily.
-      this.routed = null;
-      this.loaded = null;
-      this.groupRobots.clear();
+      this.invalidateAll();
     } else if (e.scope === 'group') {
       this.groupRobots.delete(e.id);
     }
