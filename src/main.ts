@@ -31,6 +31,8 @@ import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
 import type { Surface } from './http/surface.js';
 import { adminSurface } from './api/admin/surface.js';
+import { RobotAuth } from './api/robot/auth.js';
+import { robotSurface } from './api/robot/surface.js';
 import { cmsSurface } from './api/cms/surface.js';
 import { devicesSurface } from './delivery/surface.js';
 import { checkAllowList } from './api/platform/auth.js';
@@ -289,6 +291,18 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       nodeId: config.nodeId,
       dataDir: config.dataDir,
       extraRoutes: [...presenceRoutes(hub, gateway.presence), ...callbackRoutes(hub, targets)],
+    }),
+    // Robots calling with their own id and secret (Wildfire's RobotService SDK).
+    robotSurface({
+      hub,
+      log,
+      metrics,
+      bodyLimit: config.admin.bodyLimitBytes,
+      auth: new RobotAuth({
+        hub,
+        windowMs: config.admin.timestampWindowMs,
+        replay: new ReplayGuard(config.admin.timestampWindowMs, config.admin.replayCacheMaxEntries),
+      }),
     }),
     devicesSurface(gateway),
     cms,

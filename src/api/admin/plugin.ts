@@ -50,9 +50,17 @@ export function adminRoute<B extends TSchema, R extends TSchema | undefined = un
   return def as unknown as AdminRouteDef;
 }
 
+/**
+ * What checks a request's signature headers: throws (or rejects) with the surface's own error or a
+ * CoreError. The admin API's AdminAuth is synchronous; the robot API's looks the robot's secret up.
+ */
+export interface RequestAuth {
+  check(headers: Record<string, string | string[] | undefined>, now: number): void | Promise<void>;
+}
+
 export interface AdminPluginOptions {
   hub: Hub;
-  auth: AdminAuth;
+  auth: AdminAuth | RequestAuth;
   bodyLimit: number;
   metrics: Metrics;
   log: Logger;
@@ -125,11 +133,19 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
       done();
       return;
     }
+    const url = req.routeOptions.url;
     try {
-      auth.check(req.headers as Record<string, string | undefined>, Date.now());
-      done();
+      const pending = auth.check(req.headers as Record<string, string | undefined>, Date.now());
+      if (pending === undefined) {
+        done();
+        return;
+      }
+      pending.then(
+        () => done(),
+        (err: unknown) => sendError(reply, err, log, metrics, url),
+      );
     } catch (err) {
-      sendError(reply, err, log, metrics, req.routeOptions.url);
+      sendError(reply, err, log, metrics, url);
     }
   });
 
