@@ -31,8 +31,8 @@ import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
 import type { Surface } from './http/surface.js';
 import { adminSurface } from './api/admin/surface.js';
-import { RobotAuth } from './api/robot/auth.js';
-import { robotSurface } from './api/robot/surface.js';
+import { channelAuth, robotAuth } from './api/robot/auth.js';
+import { channelApiSurface, robotSurface } from './api/robot/surface.js';
 import { cmsSurface } from './api/cms/surface.js';
 import { devicesSurface } from './delivery/surface.js';
 import { checkAllowList } from './api/platform/auth.js';
@@ -298,8 +298,18 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       log,
       metrics,
       bodyLimit: config.admin.bodyLimitBytes,
-      auth: new RobotAuth({
-        hub,
+      auth: robotAuth(hub, {
+        windowMs: config.admin.timestampWindowMs,
+        replay: new ReplayGuard(config.admin.timestampWindowMs, config.admin.replayCacheMaxEntries),
+      }),
+    }),
+    // Channels calling with their own id and secret (Wildfire's ChannelServiceApi SDK).
+    channelApiSurface({
+      hub,
+      log,
+      metrics,
+      bodyLimit: config.admin.bodyLimitBytes,
+      auth: channelAuth(hub, {
         windowMs: config.admin.timestampWindowMs,
         replay: new ReplayGuard(config.admin.timestampWindowMs, config.admin.replayCacheMaxEntries),
       }),

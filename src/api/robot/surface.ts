@@ -2,13 +2,14 @@ import type { Hub } from '../../core/hub.js';
 import type { Metrics } from '../../http/metrics.js';
 import type { Surface } from '../../http/surface.js';
 import type { Logger } from '../../log.js';
-import { adminNotFound, adminPlugin } from '../admin/plugin.js';
-import type { RobotAuth } from './auth.js';
+import { adminPlugin } from '../admin/plugin.js';
+import type { CallerAuth } from './auth.js';
+import { channelApiRoutes } from './channel-routes.js';
 import { robotApiRoutes } from './routes.js';
 
 export interface RobotSurfaceOptions {
   hub: Hub;
-  auth: RobotAuth;
+  auth: CallerAuth;
   log: Logger;
   metrics: Metrics;
   bodyLimit: number;
@@ -26,5 +27,19 @@ export function robotSurface(opts: RobotSurfaceOptions): Surface {
     ports: ['main'],
     register: (app) =>
       adminPlugin(app, { hub: opts.hub, auth: opts.auth, bodyLimit: opts.bodyLimit, metrics: opts.metrics, log: opts.log, routes: robotApiRoutes(opts.hub) }),
+  };
+}
+
+/**
+ * Wildfire's channel API (the ChannelServiceApi SDK) under /channel on the main port: each call signed
+ * by a channel with its own id and secret (header `cid`), in the same envelope.
+ */
+export function channelApiSurface(opts: RobotSurfaceOptions): Surface {
+  return {
+    name: 'channel-api',
+    prefix: '/channel',
+    ports: ['main'],
+    register: (app) =>
+      adminPlugin(app, { hub: opts.hub, auth: opts.auth, bodyLimit: opts.bodyLimit, metrics: opts.metrics, log: opts.log, routes: channelApiRoutes(opts.hub) }),
   };
 }

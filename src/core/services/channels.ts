@@ -34,6 +34,20 @@ export class ChannelService {
     await this.bus.publish({ type: 'cache.invalidate', scope: 'channel', id: channelId });
   }
 
+  /** The current subscribers of a channel (its owner only when subscribed itself); not_exist for an unknown channel. */
+  async subscribers(channelId: string): Promise<string[]> {
+    const c = await this.get(channelId);
+    const intervals = await this.store.channels.audienceSeqs(channelId);
+    const out = new Set<string>();
+    for (const i of intervals) {
+      if (i.until !== undefined) continue;
+      // The owner's implicit membership (since 0) is not a subscription.
+      if (i.userId === c.owner && i.since === 0) continue;
+      out.add(i.userId);
+    }
+    return [...out];
+  }
+
   isSubscribed(channelId: string, userId: string): Promise<boolean> {
     return this.store.channels.isSubscribed(channelId, userId);
   }
