@@ -1,0 +1,97 @@
+/**
+ * Wildfire's channel API (ChannelServiceApi SDK) under /channel: a channel signs with its own id
+ * (`cid`) and secret as the SDK's ChannelHttpUtils does, through real HTTP. message/send (to every
+ * subscriber or to subscribed targets), subscribe, subscriber_list, is_subscriber, user_info and
+ * get_profile, with their failures; auth failures 239/236/237/244.
+ */
+import { describe, expect, it } from 'vitest';
+import { rawRequest, sdkHeaders } from '../helpers/admin-client.js';
+import { fresh, text } from '../helpers/messages.js';
+import { useServer } from '../helpers/use-server.js';
+
+interface Env<T = unknown> {
+  code: number;
+  msg: string;
+  result?: T;
+}
+
+const t = useServer();
+
+function channelClient(cid: string, secret: string) {
+  return async <T = unknown>(path: string, body?: unknown): Promise<{ status: number; body: Env<T> }> => {
+    const r = await rawRequest(t.url, {
+      path: `/channel${path}`,
+      headers: { 'content-type': 'application/json; charset=utf-8', cid, ...sdkHeaders(secret) },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    return { status: r.status, body: JSON.parse(r.raw) as Env<T> };
+  };
+}
+
+async function makeChannel(state = 0x04, secret: string = fresh('sec')) {
+  const [owner] = await t.users('owner');
+  const id = fresh('ch');
+  await t.admin.ok('/channel/create', { owner, name: id, targetId: id, secret, state });
+  return { id, owner, secret, call: channelClient(id, secret) };
+}
+
+describe('channel signature', () => {
+  it('refuses missing headers (239), an unknown channel (236), a channel without a secret (237), a wrong secret or a replay (244)', async () => {
+    const { id, secret, call } = await makeChannel();
+    const post = (headers: Record<string, string>) =>
+      rawRequest(t.url, { path: '/channel/get_profile', headers }).then((r) => JSON.parse(r.raw) as Env);
+    expect(await post({ ...sdkHeaders(secret) })).toEqual({ code: 239, msg: 'api not signed or sign parameter not completion' });
+    expect(await post({ cid: fresh('noch'), ...sdkHeaders(secret) })).toEqual({ code: 236, msg: 'channel no exist' });
+    const bare = fresh('ch');
+    const [o] = await t.users('o');
+    await t.admin.ok('/channel/create', { owner: o, name: bare, targetId: bare });
+    expect(await post({ cid: bare, ...sdkHeaders('') })).toEqual({ code: 237, msg: 'channel no secret' });
+    expect((await post({ cid: id, ...sdkHeaders('wrong') })).code).toBe(244);
+    const once = { cid: id, ...sdkHeaders(secret) };
+    expect((await post(once)).code).toBe(0);
+    expect((await post(once)).code).toBe(244);
+    expect(await call('/nosuch')).toEqual({ status: 404, body: { code: 254, msg: 'not implement' } });
+    expect((await call('/is_subscriber', '{bad')).body.code).toBe(251);
+  });
+});
+
+describe('channel calls', () => {
+  it('subscribes users, lists them, sends to every subscriber or to targets; get_profile and user_info', async () => {
+    const { id, owner, secret, call } = await makeChannel();
+    const [a, b, c] = await t.users('a', 'b', 'c');
+    expect((await call('/subscribe', { target: a, subscribe: 1 })).body).toEqual({ code: 0, msg: 'success' });
+    expect((await call('/subscribe', { target: b, subscribe: 1 })).body.code).toBe(0);
+    expect((await call<boolean>('/is_subscriber', { userId: a })).body).toEqual({ code: 0, msg: 'success', result: true });
+    expect((await call<boolean>('/is_subscriber', { userId: c })).body.result).toBe(false);
+    expect(((await call<{ list: string[] }>('/subscriber_list')).body.result?.list ?? []).sort()).toEqual([a, b].sort());
+
+    const devA = await t.device(a);
+    const devB = await t.device(b);
+    const all = await call<{ messageUid: number }>('/message/send', { line: 0, targets: [], payload: text('to everyone') });
+    expect(all.body).toMatchObject({ code: 0, result: { messageUid: expect.any(Number), timestamp: expect.any(Number) } });
+    for (const d of [devA, devB]) {
+      const m = await d.waitMessage(all.body.result!.messageUid);
+      expect(m['message']).toMatchObject({ sender: owner, conv: { type: 3, target: id, line: 0 } });
+    }
+    const one = await call<{ messageUid: number }>('/message/send', { targets: [b], payload: text('to b only') });
+    expect(one.body.code).toBe(0);
+    await devB.waitMessage(one.body.result!.messageUid);
+    // A target that does not subscribe: 248, nothing sent.
+    expect((await call('/message/send', { targets: [c], payload: text('to c') })).body.code).toBe(248);
+    expect((await call('/message/send', { targets: [a] })).body.code).toBe(251);
+
+    // Unsubscribe; subscribe refused without the active-subscribe state bit.
+    expect((await call('/subscribe', { target: b, subscribe: 0 })).body.code).toBe(0);
+    expect((await call<{ list: string[] }>('/subscriber_list')).body.result).toEqual({ list: [a] });
+    expect((await call('/subscribe', { target: fresh('ghost'), subscribe: 1 })).body.code).toBe(253);
+    expect((await call('/subscribe', { target: a })).body.code).toBe(251);
+    const passive = await makeChannel(0);
+    expect((await passive.call('/subscribe', { target: a, subscribe: 1 })).body.code).toBe(248);
+
+    const p = await call<Record<string, unknown>>('/get_profile');
+    expect(p.body.result).toMatchObject({ channelId: id, owner, secret, state: 4 });
+    expect((await call<{ userId: string }>('/user_info', { userId: a })).body.result?.userId).toBe(a);
+    expect((await call('/user_info', { userId: fresh('ghost') })).body.code).toBe(253);
+    expect((await call('/user_info', {})).body.code).toBe(251);
+  });
+});
