@@ -95,3 +95,35 @@ describe('channel calls', () => {
     expect((await call('/user_info', {})).body.code).toBe(251);
   });
 });
+
+describe('channel update_profile and application/get_user_info', () => {
+  it('changes one field at a time (subscriptions stay), a new secret signs from then on; an app auth code names its user', async () => {
+    const { id, call } = await makeChannel();
+    const [a] = await t.users('a');
+    await call('/subscribe', { target: a, subscribe: 1 });
+    for (const [type, value] of [[0, 'News'], [1, 'http://p/x.png'], [2, 'the desc'], [3, '{"k":1}'], [5, 'http://127.0.0.1:1/cb'], [6, '1']] as const) {
+      expect((await call('/update_profile', { type, value })).body, `type ${type}`).toEqual({ code: 0, msg: 'success' });
+    }
+    expect(await t.admin.ok('/channel/get', { channelId: id })).toMatchObject({ name: 'News', portrait: 'http://p/x.png', desc: 'the desc', extra: '{"k":1}', callback: 'http://127.0.0.1:1/cb', automatic: 1 });
+    expect((await call<boolean>('/is_subscriber', { userId: a })).body.result).toBe(true);
+    // Refused: an empty name, a bad callback or automatic, an unknown type (251); the menu (254); too long (251).
+    expect((await call('/update_profile', { type: 0, value: '' })).body.code).toBe(251);
+    expect((await call('/update_profile', { type: 5, value: 'nope' })).body.code).toBe(251);
+    expect((await call('/update_profile', { type: 6, value: 'yes' })).body.code).toBe(251);
+    expect((await call('/update_profile', { type: 9, value: 'x' })).body.code).toBe(251);
+    expect((await call('/update_profile', { type: 7, value: '[]' })).body.code).toBe(254);
+    expect((await call('/update_profile', { type: 0, value: 'n'.repeat(1025) })).body.code).toBe(251);
+    expect((await call('/update_profile', { value: 'x' })).body.code).toBe(251);
+    // A new secret: the old one no longer signs.
+    const next = fresh('sec2');
+    expect((await call('/update_profile', { type: 4, value: next })).body.code).toBe(0);
+    expect((await call('/get_profile')).body.code).toBe(244);
+    expect((await channelClient(id, next)('/get_profile')).body).toMatchObject({ code: 0, result: { secret: next } });
+
+    const token = await t.admin.ok<{ token: string }>('/user/get_token', { userId: a, clientId: 'a-app', platform: 2 });
+    const who = await channelClient(id, next)('/application/get_user_info', { authCode: token.token });
+    expect(who.body).toMatchObject({ code: 0, result: { userId: a } });
+    expect((await channelClient(id, next)('/application/get_user_info', { authCode: 'nope' })).body.code).toBe(6);
+    expect((await channelClient(id, next)('/application/get_user_info', {})).body.code).toBe(251);
+  });
+});

@@ -159,3 +159,14 @@ describe('robot callback', () => {
     expect((await call('/set_callback', { url: `http://h/${'x'.repeat(8200)}` })).body.code).toBe(251);
   });
 });
+
+describe('robot application/get_user_info', () => {
+  it('names the user of an app auth code (a live device token); 6 for an unknown one, 251 without one', async () => {
+    const { call } = await makeRobot();
+    const [u] = await t.users('dana');
+    const token = await t.admin.ok<{ token: string }>('/user/get_token', { userId: u, clientId: 'd-app', platform: 2 });
+    expect((await call('/application/get_user_info', { authCode: token.token })).body).toEqual({ code: 0, msg: 'success', result: { userId: u, displayName: u, portraitUrl: '' } });
+    expect((await call('/application/get_user_info', { authCode: 'unknown' })).body.code).toBe(6);
+    expect((await call('/application/get_user_info', {})).body.code).toBe(251);
+  });
+});

@@ -1,12 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import { CoreError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
+import { MAX_TEXT_LENGTH } from '../../core/limits.js';
 import { ConvType } from '../../core/model.js';
 import { normalizePayload, stringList } from '../../core/payload.js';
 import type { UserLookup } from '../../core/ports/store.js';
 import { channelOut, userOut } from '../admin/mappers.js';
 import { adminRoute, type AdminRouteDef } from '../admin/plugin.js';
-import { ChannelInfo, Id, IdList, Int, int32, OptId, OptLine, OptText, PayloadIn, Str, UserInfo } from '../admin/schemas.js';
+import { ChannelInfo, Id, IdList, Int, int32, OptExtra, OptId, OptLine, OptText, PayloadIn, Str, UserInfo } from '../admin/schemas.js';
 import { channelOf } from './auth.js';
 
 const tags = ['channel'];
@@ -88,6 +89,21 @@ export function channelApiRoutes(hub: Hub): AdminRouteDef[] {
         else throw new CoreError('invalid_parameter', 'one of userId, name, mobile is required');
         return userOut(await hub.users.get(by));
       },
+    }),
+    adminRoute({
+      path: '/update_profile',
+      summary: 'Change one field of the channel: type is Wildfire’s ModifyChannelInfoType (0 name, 1 portrait, 2 desc, 3 extra, 4 secret, 5 callback, 6 automatic; 7 menu: 254)',
+      tags,
+      body: Type.Object({ type: int32(), value: OptExtra }),
+      handler: async (b, req) => hub.channels.modify(channelOf(req.headers), b.type, b.value ?? ''),
+    }),
+    adminRoute({
+      path: '/application/get_user_info',
+      summary: 'Who an application auth code names (as /admin/user/app_get_user_info: a live device token)',
+      tags,
+      body: Type.Object({ authCode: Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH }) }),
+      result: Type.Object({ userId: Str, displayName: Str, portraitUrl: Str }),
+      handler: async (b) => hub.users.appUserInfo(b.authCode),
     }),
     adminRoute({
       path: '/get_profile',

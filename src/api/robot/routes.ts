@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { CoreError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
+import { MAX_TEXT_LENGTH } from '../../core/limits.js';
 import { normalizeConversation, normalizePayload, parseUid, stringList } from '../../core/payload.js';
 import type { UserFields, UserLookup } from '../../core/ports/store.js';
 import { UpdateUserFlag } from '../../core/services/users.js';
@@ -113,6 +114,14 @@ export function robotApiRoutes(hub: Hub): AdminRouteDef[] {
         else throw new CoreError('invalid_parameter', 'one of userId, name, mobile is required');
         return userOut(await hub.users.get(by));
       },
+    }),
+    adminRoute({
+      path: '/application/get_user_info',
+      summary: 'Who an application auth code names (as /admin/user/app_get_user_info: a live device token)',
+      tags,
+      body: Type.Object({ authCode: Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH }) }),
+      result: Type.Object({ userId: Str, displayName: Str, portraitUrl: Str }),
+      handler: async (b) => hub.users.appUserInfo(b.authCode),
     }),
     adminRoute({
       path: '/profile',
