@@ -170,3 +170,54 @@ describe('robot application/get_user_info', () => {
     expect((await call('/application/get_user_info', {})).body.code).toBe(251);
   });
 });
+
+describe('robot groups', () => {
+  it('creates a group it owns, reads and changes it; rights are checked (9 not a member, 248 not owner or manager)', async () => {
+    const { id, call } = await makeRobot();
+    const [a, b, c] = await t.users('a', 'b', 'c');
+    const phone = await t.device(a);
+    const created = await call<{ group_id: string }>('/group/create', {
+      operator: a,
+      group: { group_info: { name: 'robots club', owner: a, type: 2 }, members: [{ member_id: a }, { member_id: b }] },
+      to_lines: [0],
+    });
+    expect(created.body).toMatchObject({ code: 0, result: { group_id: expect.any(String) } });
+    const g = created.body.result!.group_id;
+    await phone.waitType('message', (f) => f['message'].conv.target === g);
+    expect((await call<{ owner: string; name: string }>('/group/get_info', { groupId: g })).body.result).toMatchObject({ owner: id, name: 'robots club' });
+    const list = await call<{ members: Array<{ member_id: string; type: number }> }>('/group/member/list', { groupId: g });
+    expect(list.body.result?.members.map((m) => m.member_id).sort()).toEqual([a, b, id].sort());
+    expect((await call('/group/member/get', { groupId: g, memberId: id })).body.result).toMatchObject({ member_id: id, type: 2 });
+    expect((await call('/group/modify', { group_id: g, type: 0, value: 'renamed', to_lines: [0] })).body.code).toBe(0);
+    expect((await call('/group/member/add', { group_id: g, members: [{ member_id: c }], to_lines: [0] })).body.code).toBe(0);
+    expect((await call('/group/member/del', { group_id: g, members: [b], to_lines: [0] })).body.code).toBe(0);
+    expect((await t.admin.ok<{ members: Array<{ member_id: string }> }>('/group/member/list', { groupId: g })).members.map((m) => m.member_id).sort()).toEqual([a, c, id].sort());
+
+    // A group of someone else: not a member (9); a plain member (248 for managing, 0 for its own alias).
+    const other = fresh('g');
+    await t.admin.createGroup(other, a, [b]);
+    expect((await call('/group/member/list', { groupId: other })).body.code).toBe(9);
+    expect((await call('/group/modify', { group_id: other, type: 0, value: 'x' })).body.code).toBe(9);
+    expect((await call('/group/get_info', { groupId: other })).body.code).toBe(0);
+    await t.admin.ok('/group/member/add', { operator: a, group_id: other, members: [{ member_id: id }] });
+    expect((await call('/group/modify', { group_id: other, type: 0, value: 'x' })).body.code).toBe(248);
+    expect((await call('/group/member/del', { group_id: other, members: [b] })).body.code).toBe(248);
+    expect((await call('/group/del', { group_id: other })).body.code).toBe(248);
+    expect((await call('/group/member/set_alias', { group_id: other, memberId: b, alias: 'x' })).body.code).toBe(248);
+    expect((await call('/group/member/set_alias', { group_id: other, alias: 'the bot' })).body.code).toBe(0);
+    expect((await t.admin.ok<{ alias: string }>('/group/member/get', { groupId: other, memberId: id })).alias).toBe('the bot');
+    expect((await call('/group/member/quit', { group_id: other })).body.code).toBe(0);
+    expect((await call('/group/member/get', { groupId: other, memberId: a })).body.code).toBe(9);
+    expect((await call('/group/get_info', { groupId: fresh('nog') })).body.code).toBe(253);
+    expect((await call('/group/modify', { type: 0, value: 'x' })).body.code).toBe(251);
+
+    // Its own group: transfer, then it is no longer the owner.
+    expect((await call('/group/transfer', { group_id: g, new_owner: a })).body.code).toBe(0);
+    expect((await call('/group/del', { group_id: g })).body.code).toBe(248);
+  });
+
+  it('conference/request answers 61', async () => {
+    const { call } = await makeRobot();
+    expect((await call('/conference/request', { any: 1 })).body).toEqual({ code: 61, msg: 'conference service not available' });
+  });
+});

@@ -9,6 +9,7 @@ import { userOut } from '../admin/mappers.js';
 import { adminRoute, type AdminRouteDef } from '../admin/plugin.js';
 import { ConversationIn, Int, int32, MessageUid, OptId, OptIdList, OptInt53, OptText, OptUrl, PayloadIn, Str, UserInfo } from '../admin/schemas.js';
 import { robotOf } from './auth.js';
+import { robotGroupRoutes } from './group-routes.js';
 
 const tags = ['robot'];
 
@@ -59,6 +60,14 @@ async function ownMessage(hub: Hub, robotId: string, uid: number): Promise<void>
  */
 export function robotApiRoutes(hub: Hub): AdminRouteDef[] {
   return [
+    ...robotGroupRoutes(hub),
+    adminRoute({
+      path: '/conference/request',
+      summary: 'Not supported (no media server): always code 61 "conference service not available"',
+      tags,
+      body: Type.Object({}, { additionalProperties: true }),
+      handler: () => Promise.reject(new CoreError('conference_unavailable', 'Switchboard has no media server')),
+    }),
     adminRoute({
       path: '/message/send',
       summary: 'Send a message as the robot (the body’s sender is ignored)',
