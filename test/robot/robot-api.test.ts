@@ -76,6 +76,9 @@ describe('robot messages', () => {
     const sent = await call<{ messageUid: number; timestamp: number }>('/message/send', { sender: bob, conv: single(alice), payload: text('hello from a robot') });
     expect(sent.body).toEqual({ code: 0, msg: 'success', result: { messageUid: expect.any(Number), timestamp: expect.any(Number) } });
     const uid = sent.body.result!.messageUid;
+    // Counted under its own route label, not as the admin API's /message/send.
+    const metrics = await rawRequest(t.url, { method: 'GET', path: '/metrics' });
+    expect(metrics.raw).toMatch(/switchboard_admin_requests_total\{route="\/robot\/message\/send",code="0"\} [1-9]/);
     const got = await phone.waitMessage(uid);
     expect(got['message']).toMatchObject({ sender: id, conv: { type: 0, target: alice, line: 0 } });
 

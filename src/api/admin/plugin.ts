@@ -65,6 +65,11 @@ export interface AdminPluginOptions {
   metrics: Metrics;
   log: Logger;
   routes: AdminRouteDef[];
+  /**
+   * Prepended to a route's path in its success metric label, for surfaces other than /admin that
+   * reuse this plugin (e.g. "/robot"), so their routes are not counted as the admin route of that path.
+   */
+  metricPrefix?: string;
 }
 
 function sendError(reply: FastifyReply, err: unknown, log: Logger, metrics: Metrics, route: string): void {
@@ -166,7 +171,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
       ...(r.result ? { result: Type.Optional(r.result) } : {}),
     });
     const methods: Array<'GET' | 'POST'> = r.unsigned ? ['GET', 'POST'] : ['POST'];
-    const ok = metrics.adminRequests.labels(r.path, '0');
+    const ok = metrics.adminRequests.labels((opts.metricPrefix ?? '') + r.path, '0');
     // A request without a body (the SDK sends none for some calls) is an empty object; only routes
     // with no required field can accept that, so only they pay for the hook.
     const required = (r.body as { required?: string[] }).required ?? [];

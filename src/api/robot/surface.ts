@@ -26,7 +26,7 @@ export function robotSurface(opts: RobotSurfaceOptions): Surface {
     prefix: '/robot',
     ports: ['main'],
     register: (app) =>
-      adminPlugin(app, { hub: opts.hub, auth: opts.auth, bodyLimit: opts.bodyLimit, metrics: opts.metrics, log: opts.log, routes: robotApiRoutes(opts.hub) }),
+      adminPlugin(app, { hub: opts.hub, auth: opts.auth, bodyLimit: opts.bodyLimit, metrics: opts.metrics, log: opts.log, routes: robotApiRoutes(opts.hub), metricPrefix: '/robot' }),
   };
 }
 
@@ -40,6 +40,6 @@ export function channelApiSurface(opts: RobotSurfaceOptions): Surface {
     prefix: '/channel',
     ports: ['main'],
     register: (app) =>
-      adminPlugin(app, { hub: opts.hub, auth: opts.auth, bodyLimit: opts.bodyLimit, metrics: opts.metrics, log: opts.log, routes: channelApiRoutes(opts.hub) }),
+      adminPlugin(app, { hub: opts.hub, auth: opts.auth, bodyLimit: opts.bodyLimit, metrics: opts.metrics, log: opts.log, routes: channelApiRoutes(opts.hub), metricPrefix: '/channel' }),
   };
 }
