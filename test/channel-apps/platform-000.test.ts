@@ -93,6 +93,42 @@ describe('seed 000 inbound (platform)', () => {
     expect((await channelMessage(t.admin, viaAccount.body['guid'] as string)).contactId).toBe(firstMeta.contactId);
   });
 
+  it('concurrent posts of a new contact open one conversation; concurrent retries store one message; a retry after a restart answers the same guid', async () => {
+    const s = await channelSetup(t, '000');
+    const contact = freshId('kim');
+    const posts = await Promise.all(Array.from({ length: 6 }, () => platform(t, 'POST', '/conversations/messages', message000(s.accountId, contact))));
+    expect(posts.map((p) => p.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    const metas = await Promise.all(posts.map((p) => channelMessage(t.admin, p.body['guid'] as string)));
+    expect(new Set(metas.map((m) => m.conversationId)).size).toBe(1);
+    expect(new Set(metas.map((m) => m.uid)).size).toBe(6);
+    const same = message000(s.accountId, contact);
+    const retries = await Promise.all(Array.from({ length: 5 }, () => platform(t, 'POST', '/conversations/messages', same)));
+    expect(new Set(retries.map((r) => JSON.stringify(r))).size).toBe(1);
+    const uid = (await channelMessage(t.admin, retries[0]!.body['guid'] as string)).uid;
+    await t.restart();
+    const after = await platform(t, 'POST', '/conversations/messages', same);
+    expect(after).toEqual(retries[0]);
+    expect((await channelMessage(t.admin, after.body['guid'] as string)).uid).toBe(uid);
+  });
+
+  it("an account's agents changed through the admin API join (or leave) its conversations with the next message", async () => {
+    const s = await channelSetup(t, '000', 2);
+    const [a1, a2] = s.agents as [string, string];
+    const [a3] = await t.users('agent');
+    const contact = freshId('lou');
+    const first = await channelMessage(t.admin, (await platform(t, 'POST', '/conversations/messages', message000(s.accountId, contact))).body['guid'] as string);
+    const members = async () => (await t.admin.ok<{ members: Array<{ member_id: string }> }>('/group/member/list', { groupId: first.conversationId })).members.map((m) => m.member_id);
+    expect(await members()).toEqual(expect.arrayContaining([a1, a2, first.contactId]));
+    await t.admin.ok('/channel_account/update', { channelAccountId: s.accountId, agents: [a2, a3] });
+    const phone3 = await t.device(a3!);
+    const next = await channelMessage(t.admin, (await platform(t, 'POST', '/conversations/messages', message000(s.accountId, contact))).body['guid'] as string);
+    expect(next.conversationId).toBe(first.conversationId);
+    await phone3.waitMessage(next.uid);
+    const now = await members();
+    expect(now).toEqual(expect.arrayContaining([a2, a3, first.contactId]));
+    expect(now).not.toContain(a1);
+  });
+
   it('isReceive false: stored as the account\'s outgoing message (sent by the account\'s user), announced, never sent out', async () => {
     const s = await channelSetup(t, '000');
     const phone = await t.device(s.agents[0]!);

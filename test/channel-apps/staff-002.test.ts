@@ -35,7 +35,7 @@ describe('seed 002 inbound (staffService)', () => {
     expect(m1.sender).toMatch(/^cu_[0-9a-f]{32}$/);
     expect(m1.conv).toMatchObject({ type: 1, line: 0 });
     expect(m1.conv.target).toMatch(/^cc_[0-9a-f]{32}$/);
-    expect(JSON.parse(m1.payload.extra)).toMatchObject({ channel: { direction: 'in', channelAccountId: s.accountId, raw: { FromUserId: user, MsgType: 'text' } } });
+    expect(JSON.parse(m1.payload.extra)).toMatchObject({ channel: { direction: 'in', channelAccountId: s.accountId, contents: [{ type: 'text', text: 'Hello World!' }] } });
     expect(await t.admin.ok('/user/get_info', { userId: m1.sender })).toMatchObject({ displayName: 'Ann' });
     expect(hooks.inbound).toHaveLength(1);
 
@@ -44,7 +44,10 @@ describe('seed 002 inbound (staffService)', () => {
     const f2 = await phone.waitFor((f) => f.type === 'message' && f['message'].payload.searchableContent === 'in seconds');
     // Same contact, same conversation.
     expect(f2['message']).toMatchObject({ sender: m1.sender, conv: m1.conv });
-    // The agent answers in it like in any group.
+    // The agent answers in it like in any group: from the device, and through the admin API.
+    phone.send({ type: 'send', id: 'r1', conv: m1.conv, payload: { type: 1, searchableContent: 'hello Ann', persistFlag: 3 } });
+    const ack = await phone.waitFor((f) => f['id'] === 'r1');
+    expect(ack['code'] ?? 0, JSON.stringify(ack)).toBe(0);
     const reply = await t.admin.send(s.agents[0]!, m1.conv, { type: 1, searchableContent: 'hi Ann', persistFlag: 3 });
     expect(reply.messageUid).toBeGreaterThan(0);
   });

@@ -4,7 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ChannelAccount, ChannelApp, ChannelContact, ChannelConversation, ChannelMessage } from '../../src/core/channel-apps/model.js';
-import type { Store } from '../../src/core/ports/store.js';
+import { ConvType, MessageKind, PersistFlag } from '../../src/core/model.js';
+import { normalizePayload } from '../../src/core/payload.js';
+import type { MessageDraft, Store } from '../../src/core/ports/store.js';
 import type { StoreBackend } from '../helpers/backends.js';
 import { expectCoreError } from './store.contract.js';
 
@@ -198,6 +200,37 @@ export function channelAppsContract(name: string, open: StoreBackend['open']): v
       expect(await s.messageByOriginal('acc', 'ext-3')).toEqual(d);
       expect(await s.updateDelivery('g-3', { delivery: 'failed', deliveryError: 'boom' }, 6000)).toMatchObject({ delivery: 'failed', deliveryError: 'boom', originalMessageId: 'ext-3' });
       await expectCoreError(s.updateDelivery('ghost', { delivery: 'sent' }, 1), 'not_exist');
+    });
+
+    it("appendMessage records a draft's channel metadata in the message's transaction: under its uid, once, not for a refused, discarded or transparent message", async () => {
+      const store = await fresh();
+      await store.users.upsertUser('u1', { name: 'u1' });
+      await store.users.upsertUser('u2', { name: 'u2' });
+      await store.channelApps.openConversation(conversation('cc1'));
+      const draft = (over: Partial<MessageDraft> = {}): MessageDraft => ({
+        sender: 'u1',
+        conv: { type: ConvType.single, target: 'u2', line: 0 },
+        payload: normalizePayload({ type: 1, searchableContent: 'hi', persistFlag: PersistFlag.count }),
+        kind: MessageKind.conversation,
+        toUsers: [],
+        ...over,
+      });
+      const { uid: _u, ...meta } = message(0, { guid: 'ga', originalMessageId: 'oa', createdAt: 9000 });
+      const r = await store.messages.appendMessage(draft({ clientMsgId: 'k1', channel: meta }));
+      expect(await store.channelApps.messageByUid(r.message.uid)).toEqual({ ...meta, uid: r.message.uid });
+      expect(await store.channelApps.messageByGuid('ga')).toMatchObject({ uid: r.message.uid });
+      // The conversation became the latest at the message's time.
+      await store.channelApps.openConversation(conversation('cc2', { updateDt: 5000 }));
+      expect((await store.channelApps.latestConversation('c1'))?.conversationId).toBe('cc1');
+      // A resend is the first message: nothing recorded again.
+      const again = await store.messages.appendMessage(draft({ clientMsgId: 'k1', channel: { ...meta, guid: 'gb' } }));
+      expect(again.duplicate).toBe(true);
+      expect(await store.channelApps.messageByGuid('gb')).toBeNull();
+      // Refused (unknown receiver), discarded, transparent: nothing.
+      await expectCoreError(store.messages.appendMessage(draft({ conv: { type: ConvType.single, target: 'ghost', line: 0 }, channel: { ...meta, guid: 'gc', originalMessageId: 'oc' } })), 'not_exist');
+      await store.messages.appendMessage(draft({ discard: true, channel: { ...meta, guid: 'gd', originalMessageId: 'od' } }));
+      await store.messages.appendMessage(draft({ payload: normalizePayload({ type: 1, persistFlag: PersistFlag.transparent }), channel: { ...meta, guid: 'ge', originalMessageId: 'oe' } }));
+      for (const g of ['gc', 'gd', 'ge']) expect(await store.channelApps.messageByGuid(g)).toBeNull();
     });
   });
 }

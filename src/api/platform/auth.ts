@@ -49,6 +49,12 @@ export function addEntry(list: net.BlockList, entry: string): void {
   }
 }
 
+/** Throws (naming the setting) for an entry that is not an address or a CIDR range. */
+export function checkAllowList(entries: readonly string[]): void {
+  const list = new net.BlockList();
+  for (const e of entries) addEntry(list, e);
+}
+
 function allowed(list: net.BlockList, address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   const a = mapped ? mapped[1]! : address;

@@ -82,7 +82,10 @@ function payloadOf(c: ChannelContent | undefined): Payload {
   }
 }
 
-/** The metadata shown to devices in the payload's `extra` (everything but the delivery bookkeeping). */
+/**
+ * The metadata shown to devices in the payload's `extra`: everything but the delivery bookkeeping and
+ * `raw` (every field the app sent, which may repeat the content: read it with the admin API).
+ */
 export function extraOf(m: Omit<ChannelMessage, 'uid' | 'delivery' | 'deliveryError' | 'originalMessageUrl' | 'createdAt' | 'updatedAt'>): string {
   return JSON.stringify({
     channel: {
@@ -100,7 +103,6 @@ export function extraOf(m: Omit<ChannelMessage, 'uid' | 'delivery' | 'deliveryEr
       cc: m.cc,
       createTime: m.createTime,
       contents: m.contents,
-      raw: m.raw,
     },
   });
 }

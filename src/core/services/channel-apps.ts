@@ -215,7 +215,7 @@ export class ChannelAppService {
 
   private async upsertContact(channelAccountId: string, id: ContactIdentity, force: boolean): Promise<ChannelContact> {
     const contactId = contactIdOf(channelAccountId, id.account);
-    const old = await this.store.channelApps.getContact(contactId);
+    const old = await this.cached(`contact:${contactId}`, () => this.store.channelApps.getContact(contactId));
     const now = this.now();
     const next: ChannelContact = {
       contactId,
@@ -234,6 +234,7 @@ export class ChannelAppService {
     const stored = await this.store.channelApps.upsertContact(next);
     await this.syncContactUser(stored);
     if (old) await this.invalidate('contact', contactId);
+    else this.cache.set(`contact:${contactId}`, stored);
     return stored;
   }
 
@@ -326,12 +327,17 @@ export class ChannelAppService {
    * the account's.
    */
   private async conversationFor(account: ChannelAccount, contact: ChannelContact, originalConversationId: string): Promise<ChannelConversation> {
-    const found =
+    // Cached: a thread's conversation never changes; the contact's latest is refreshed by every
+    // message this node delivers (another node's may go unseen here for up to the cache's age: an
+    // un-threaded message then joins the contact's previous conversation).
+    const key = originalConversationId !== '' ? `orig:${account.channelAccountId}:${originalConversationId}` : `latest:${contact.contactId}`;
+    const found = await this.cached(key, () =>
       originalConversationId !== ''
-        ? await this.store.channelApps.conversationByOriginal(account.channelAccountId, originalConversationId)
-        : await this.store.channelApps.latestConversation(contact.contactId);
+        ? this.store.channelApps.conversationByOriginal(account.channelAccountId, originalConversationId)
+        : this.store.channelApps.latestConversation(contact.contactId),
+    );
     if (found) {
-      if (!sameSet(found.agents, account.agents)) return this.syncAgents(account, found);
+      if (!sameSet(found.agents, account.agents)) return this.remember(key, await this.syncAgents(account, found));
       return found;
     }
     const owner = await this.ensureAccountUser(account);
@@ -350,7 +356,7 @@ export class ChannelAppService {
       if (!(isCoreError(err) && err.kind === 'group_already_exist')) throw err;
     }
     const now = this.now();
-    return this.store.channelApps.openConversation({
+    const opened = await this.store.channelApps.openConversation({
       conversationId,
       channelAccountId: account.channelAccountId,
       contactId: contact.contactId,
@@ -359,6 +365,12 @@ export class ChannelAppService {
       createDt: now,
       updateDt: now,
     });
+    return this.remember(key, opened);
+  }
+
+  private remember(key: string, conv: ChannelConversation): ChannelConversation {
+    this.cache.set(key, conv);
+    return conv;
   }
 
   /** Add the account's new agents to the group and remove departed ones; record the set. */
@@ -427,23 +439,21 @@ export class ChannelAppService {
     sender: string,
     meta: Omit<ChannelMessage, 'uid' | 'delivery' | 'deliveryError' | 'originalMessageUrl' | 'createdAt' | 'updatedAt'>,
   ): Promise<InboundResult> {
+    const now = this.now();
+    const channel = { ...meta, delivery: 'none' as const, deliveryError: '', originalMessageUrl: '', createdAt: now, updatedAt: now };
+    // The metadata is recorded with the message, in its transaction: one write per inbound message.
     const sent = await this.deps.messages.send({
       sender,
       conv: ChannelAppService.imConversation(conv.conversationId),
       payload: toPayload(meta),
+      channel,
       // The store answers a resend (same sender and clientMsgId) with the first message.
       ...(meta.originalMessageId !== '' ? { clientMsgId: `ch:${meta.guid}` } : {}),
     });
-    const now = this.now();
-    const stored = await this.store.channelApps.recordMessage({
-      ...meta,
-      uid: sent.message.uid,
-      delivery: 'none',
-      deliveryError: '',
-      originalMessageUrl: '',
-      createdAt: now,
-      updatedAt: now,
-    });
+    const stored = sent.duplicate
+      ? ((await this.store.channelApps.messageByUid(sent.message.uid)) ?? (await this.store.channelApps.recordMessage({ ...channel, uid: sent.message.uid })))
+      : { ...channel, uid: sent.message.uid };
+    this.cache.set(`latest:${conv.contactId}`, conv);
     if (stored.direction === 'in') await this.hooks.onInbound(conv, stored);
     return this.answer(stored, sent.duplicate);
   }

@@ -35,10 +35,10 @@ const BATCH = 500;
  *   passed (the deadline is a column, so a restart loses none: see sweep()).
  * - Every change is announced to the account's agents (`agent.notice` → device frame `service_session`).
  *
- * Who is online comes from `isOnline` (this node's gateway; set once the gateway exists).
+ * Who is online comes from `isOnline` (the Presence port, cluster-wide; set once the gateway exists).
  */
 export class ServiceSessionService implements ChannelHooks {
-  private isOnline: (userId: string) => boolean = () => false;
+  private isOnline: (userId: string) => Promise<boolean> = async () => false;
   private readonly now: () => number;
 
   constructor(
@@ -49,8 +49,8 @@ export class ServiceSessionService implements ChannelHooks {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Where online status comes from (the gateway's registry). */
-  attachPresence(isOnline: (userId: string) => boolean): void {
+  /** Where online status comes from (the Presence port: every node's connections). */
+  attachPresence(isOnline: (userId: string) => Promise<boolean>): void {
     this.isOnline = isOnline;
   }
 
@@ -116,7 +116,8 @@ export class ServiceSessionService implements ChannelHooks {
   /** The account's agents with their online state and load. */
   private async pool(account: ChannelAccount): Promise<AgentFacts[]> {
     const loads = await this.store.serviceSessions.loads(account.agents);
-    return account.agents.map((userId) => ({ userId, online: this.isOnline(userId), load: loads[userId] ?? 0 }));
+    const online = await Promise.all(account.agents.map((userId) => this.isOnline(userId)));
+    return account.agents.map((userId, i) => ({ userId, online: online[i]!, load: loads[userId] ?? 0 }));
   }
 
   // ------------------------------------------------------------------ agents connecting

@@ -218,24 +218,7 @@ export class SqliteChannelApps implements ChannelAppStore {
   }
 
   recordMessage(m: ChannelMessage): Promise<ChannelMessage> {
-    return this.ctx.write(() => {
-      const same =
-        this.messageRow('SELECT data FROM channel_messages WHERE uid = ?', m.uid) ??
-        (m.originalMessageId !== ''
-          ? this.messageRow('SELECT data FROM channel_messages WHERE account_id = ? AND original_id = ?', m.channelAccountId, m.originalMessageId)
-          : null);
-      if (same) return same;
-      this.ctx
-        .stmt('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)')
-        .run(m.uid, m.guid, m.channelAccountId, m.originalMessageId === '' ? null : m.originalMessageId, JSON.stringify(m));
-      this.bumpConversation(m.conversationId, m.createdAt);
-      return m;
-    });
-  }
-
-  /** A message makes its conversation the contact's latest (updated_at only; the document keeps its own updateDt). */
-  private bumpConversation(conversationId: string, at: number): void {
-    this.ctx.stmt('UPDATE channel_conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?').run(at, conversationId);
+    return this.ctx.write(() => recordChannelMessage(this.ctx, m));
   }
 
   messageByUid(uid: number): Promise<ChannelMessage | null> {
@@ -282,4 +265,26 @@ export class SqliteChannelApps implements ChannelAppStore {
       return rec;
     });
   }
+}
+
+function channelMessageRow(ctx: SqliteContext, sql: string, ...args: unknown[]): ChannelMessage | null {
+  const r = ctx.stmt(sql).get(...args) as { data: string } | undefined;
+  return r ? (JSON.parse(r.data) as ChannelMessage) : null;
+}
+
+/**
+ * ChannelAppStore.recordMessage inside a writer command (also run by appendMessage for a draft's
+ * `channel`): insert unless the uid, or (account, original id), is recorded already — then the stored
+ * one — and make the conversation the contact's latest (updated_at only; the document keeps its updateDt).
+ */
+export function recordChannelMessage(ctx: SqliteContext, m: ChannelMessage): ChannelMessage {
+  const same =
+    channelMessageRow(ctx, 'SELECT data FROM channel_messages WHERE uid = ?', m.uid) ??
+    (m.originalMessageId !== '' ? channelMessageRow(ctx, 'SELECT data FROM channel_messages WHERE account_id = ? AND original_id = ?', m.channelAccountId, m.originalMessageId) : null);
+  if (same) return same;
+  ctx
+    .stmt('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)')
+    .run(m.uid, m.guid, m.channelAccountId, m.originalMessageId === '' ? null : m.originalMessageId, JSON.stringify(m));
+  ctx.stmt('UPDATE channel_conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?').run(m.createdAt, m.conversationId);
+  return m;
 }
