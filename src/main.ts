@@ -146,11 +146,11 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   await targets.load();
   // Every final outcome, redelivery included, goes through the settler: channels' onSettled hooks see it.
   const settler = new OutboxSettler(store.outbox, log);
-  // Robots route their incoming messages from a directory the planner reads on the send path.
-  const robots = new RobotService(store, bus);
   // Replies into contacts' conversations become channel-app jobs; records come from the hub's cache.
   const records: ConfigRecords = (kind, id) => hub.channelApps.record(kind, id);
   const channelAppPlanner = new ChannelAppPlanner(store, (kind, id) => records(kind, id));
+  // Robots route their incoming messages from a directory the planner reads on the send path.
+  const robots = new RobotService(store, bus);
   const hub: Hub = new Hub(store, bus, {
     tokenTtlMs: config.tokens.ttlSeconds * 1000,
     maxGroupMembers: config.messaging.maxGroupMembers,
@@ -206,11 +206,9 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     ...notify.senders,
     [TIMER_CHANNEL]: hub.notifyDelivery.timers,
     // One attempt at most 10 s, and always well inside the channel's lease.
-    [CHANNEL_APP]: new ChannelAppSender(
-      endpointsFrom({ app: (id) => hub.channelApps.record('app', id), version: (id) => hub.channelApps.record('version', id) }),
-      Math.max(500, Math.min(10_000, policies[CHANNEL_APP]!.leaseMs - 2000)),
-      { beforeAttempt: (job) => hub.channelDeliveries.ensureRecorded(job) },
-    ),
+    [CHANNEL_APP]: new ChannelAppSender(endpointsFrom({ app: (id) => hub.channelApps.record('app', id), version: (id) => hub.channelApps.record('version', id) }), Math.max(500, Math.min(10_000, policies[CHANNEL_APP]!.leaseMs - 2000)), {
+      beforeAttempt: (job) => hub.channelDeliveries.ensureRecorded(job),
+    }),
   };
   // Notification e-mail and SMS outcomes: delivery status and the web fallback, with the outcome.
   settler.register(EMAIL_CHANNEL, hub.notifyDelivery.onSettled);
@@ -268,7 +266,6 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },
     presence,
   );
-  hub.serviceSessions.attachPresence(async (userId) => (await gateway.presence.sessions(userId)).length > 0);
   const nc = config.notifications;
   const cms = cmsSurface({
     hub,
@@ -280,6 +277,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     maxBufferedBytes: nc.maxBufferedBytes,
     maxFrameBytes: 4096,
   });
+  hub.serviceSessions.attachPresence(async (userId) => (await gateway.presence.sessions(userId)).length > 0);
   // The API surfaces, one line each (docs/architecture.md: adding a surface).
   const surfaces: Surface[] = [
     adminSurface({
@@ -338,9 +336,9 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     apps.push(main);
     dispatcher.start();
     janitor.start();
-    sweeper.start();
     // Fan-outs a stop interrupted continue from their durable cursors.
     await hub.notifications.resume();
+    sweeper.start();
     await main.listen({ host: config.host, port: config.port });
     keepListening(main, 'main');
     let adminUrl: string | undefined;

@@ -2,7 +2,7 @@ import { backoffDelay } from './backoff.js';
 import { CLIENT_CODE, SwitchboardError, TIMEOUT_CODE } from './errors.js';
 import { Emitter, type ClientEvent, type ClientEvents, type Handler } from './events.js';
 import { checkCursor, checkTimestamp, settingsOf, type ClientOptions, type CursorStore, type Settings, type WebSocketLike } from './options.js';
-import type { ChannelDeliveryStatus, ChatroomInfo, ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, Payload, ReadResult, SendResult, ServiceSession, SyncResult, UserSetting } from './protocol.js';
+import type { ChannelDeliveryStatus, ChatroomInfo, ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, Payload, UserSetting, ReadResult, SendResult, ServiceSession, SyncResult } from './protocol.js';
 
 /** Close codes after which reconnecting with the same token cannot help. */
 const FATAL_WITH_STATIC_TOKEN = new Set([4001, 4003]);

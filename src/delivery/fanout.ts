@@ -222,12 +222,6 @@ export class Fanout {
         // No cursor and no audience to load: straight to the devices in the room on this node.
         this.chatrooms?.handle(e);
         return;
-      case 'agent.notice': {
-        // Live only, to the named users' connections on this node; serialised once, if anyone is here.
-        const frame = once(() => noticeFrame(e.notice));
-        for (const u of new Set(e.users)) for (const c of this.registry.of(u) ?? []) c.pushNotice(frame);
-        return;
-      }
       case 'relation.changed': {
         // Live only (no cursor): the owner's devices here; a reconnecting device reads its list.
         const frame = once(() => relationFrame(e.relation));
@@ -242,6 +236,12 @@ export class Fanout {
       case 'user.setting': {
         const frame = once(() => userSettingFrame(e.setting));
         for (const c of this.registry.of(e.setting.userId) ?? []) c.pushNotice(frame);
+        return;
+      }
+      case 'agent.notice': {
+        // Live only, to the named users' connections on this node; serialised once, if anyone is here.
+        const frame = once(() => noticeFrame(e.notice));
+        for (const u of new Set(e.users)) for (const c of this.registry.of(u) ?? []) c.pushNotice(frame);
         return;
       }
       case 'outbox.wake':

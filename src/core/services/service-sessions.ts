@@ -35,10 +35,10 @@ const BATCH = 500;
  *   passed (the deadline is a column, so a restart loses none: see sweep()).
  * - Every change is announced to the account's agents (`agent.notice` → device frame `service_session`).
  *
- * Who is online comes from `isOnline` (the Presence port, cluster-wide; set once the gateway exists).
+ * Who is online comes from `isOnline` (the gateway's presence, cluster-wide; set once the gateway exists).
  */
 export class ServiceSessionService implements ChannelHooks {
-  private isOnline: (userId: string) => Promise<boolean> = async () => false;
+  private isOnline: (userId: string) => Promise<boolean> = () => Promise.resolve(false);
   private readonly now: () => number;
 
   constructor(
@@ -128,7 +128,7 @@ export class ServiceSessionService implements ChannelHooks {
   private async pool(account: ChannelAccount): Promise<AgentFacts[]> {
     const loads = await this.store.serviceSessions.loads(account.agents);
     const online = await Promise.all(account.agents.map((userId) => this.isOnline(userId)));
-    return account.agents.map((userId, i) => ({ userId, online: online[i]!, load: loads[userId] ?? 0 }));
+    return account.agents.map((userId, i) => ({ userId, online: online[i] ?? false, load: loads[userId] ?? 0 }));
   }
 
   // ------------------------------------------------------------------ agents connecting
