@@ -304,3 +304,28 @@ describe('customer-service sessions: idle timeout', () => {
     await eventually(async () => (await t.admin.ok<{ state: string }>('/channel_session/get', { serviceId })).state === 'closed', 'the session closed after the restart');
   });
 });
+
+describe('outbound replies: dead-lettered, then redelivered', () => {
+  const t = useServer({ outbox: { channels: { 'channel-app': { maxAttempts: 2, firstRetryMs: 20, maxRetryMs: 20, breakerThreshold: 0 } } } });
+
+  it('a reply whose attempts all fail is failed with the last error (live and admin); redelivered, it is sent', async () => {
+    const [agent] = await t.users('agent');
+    const s = await setup(t, '002', [agent!]);
+    const phone = await t.device(agent!);
+    expect((await staffPost(t, s.appId, s.secret, { FromUserId: freshId('wx'), MsgType: 'text', Content: 'hello' })).body.errcode).toBe(0);
+    const conv = (await phone.waitFor((f) => f.type === 'message'))['message'].conv;
+    await s.app.down();
+    const { messageUid } = await t.admin.send(agent!, conv, text('will fail'));
+    const failed = await phone.waitFor((f) => f.type === 'channel_delivery' && f['messageUid'] === messageUid && f['status'] === 'failed', { timeoutMs: 10_000 });
+    expect(failed['error']).not.toBe('');
+    const view = await t.admin.ok<{ status: string; error: string; jobs: Array<{ id: number; status: string; attempts: number }> }>('/channel_message/delivery', { messageUid });
+    expect(view).toMatchObject({ status: 'failed', jobs: [{ status: 'dead', attempts: 2 }] });
+    expect(view.error).toBe(failed['error']);
+
+    await s.app.up();
+    expect(await t.admin.ok('/callback/redeliver', { id: view.jobs[0]!.id })).toEqual({ count: 1 });
+    await phone.waitFor((f) => f.type === 'channel_delivery' && f['messageUid'] === messageUid && f['status'] === 'sent', { timeoutMs: 10_000 });
+    expect(s.app.shown).toEqual([`switchboard-msg-${messageUid}`]);
+    expect(await t.admin.ok('/channel_message/delivery', { messageUid })).toMatchObject({ status: 'sent', error: '' });
+  });
+});

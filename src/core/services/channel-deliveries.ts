@@ -202,7 +202,10 @@ export class ChannelDeliveryService {
     if (!m) return;
     const update =
       outcome.status === 'delivered'
-        ? { delivery: 'sent' as const, onlyFrom: ['none', 'pending'] as DeliveryStatus[] }
+        ? // From failed too: a redelivered dead job (its record failed until the redelivery's own update,
+          // which runs in the background and may come later). An app's failed send result comes after
+          // the delivery, so only a delivery recorded twice (a crash before its outcome) could undo it.
+          { delivery: 'sent' as const, onlyFrom: ['none', 'pending', 'failed'] as DeliveryStatus[] }
         : { delivery: 'failed' as const, deliveryError: outcome.error.slice(0, 1000), onlyFrom: ['none', 'pending'] as DeliveryStatus[] };
     let rec: ChannelMessage;
     try {
