@@ -39,6 +39,8 @@ const BATCH = 500;
  */
 export class ServiceSessionService implements ChannelHooks {
   private isOnline: (userId: string) => Promise<boolean> = () => Promise.resolve(false);
+  /** Every channel account (agentConnected looks up the agent's), until the next channel-apps invalidation. */
+  private accounts: Promise<ChannelAccount[]> | null = null;
   private readonly now: () => number;
 
   constructor(
@@ -72,6 +74,10 @@ export class ServiceSessionService implements ChannelHooks {
    * failure reported (a missed touch can only close a session earlier).
    */
   handle(e: HubEvent): void {
+    if (e.type === 'channel-apps.invalidate') {
+      this.accounts = null;
+      return;
+    }
     if (e.type !== 'sync' || e.event.type !== 'message' || !e.event.message) return;
     const m = e.event.message;
     if (m.conv.type !== ConvType.group || !isChannelConversationId(m.conv.target)) return;
@@ -135,7 +141,12 @@ export class ServiceSessionService implements ChannelHooks {
 
   /** An agent connected: it takes the queued sessions of its accounts, oldest first. Returns how many. */
   async agentConnected(userId: string): Promise<number> {
-    const accounts = (await this.store.channelApps.listConfig('channelAccount')).filter((a) => a.agents.includes(userId));
+    // Every device login asks: the accounts are read once and kept until a channel-apps invalidation.
+    this.accounts ??= this.store.channelApps.listConfig('channelAccount').catch((err: unknown) => {
+      this.accounts = null;
+      throw err;
+    });
+    const accounts = (await this.accounts).filter((a) => a.agents.includes(userId));
     if (accounts.length === 0) return 0;
     const queued = await this.store.serviceSessions.queued(
       accounts.map((a) => a.channelAccountId),
