@@ -126,6 +126,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       claimDelayMs: 2,
       settler,
       onResult: (job, ok, dead) => {
+        if (job.channel === EMAIL_CHANNEL || job.channel === SMS_CHANNEL) metrics.notifyAttempts.labels(job.channel, ok ? 'delivered' : dead ? 'dead' : 'retry').inc();
         if (job.channel !== WEBHOOK) return;
         metrics.callbackResult(job.kind, ok ? 'delivered' : dead ? 'dead' : 'retry').inc();
         if (ok) metrics.callbackLag.observe((Date.now() - job.createdAt) / 1000);

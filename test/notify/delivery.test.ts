@@ -102,6 +102,10 @@ describe('e-mail', () => {
     for (const u of [a, b, none]) expect(await inboxIds(u.token)).not.toContain(id);
     // Each job is traceable by its reference.
     expect((await jobsOf(notificationRef(id, a.userId))).map((j) => [j.channel, j.kind, j.status])).toEqual([['email', 'Notify.Email', 'delivered']]);
+    // Counted in the metrics.
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const delivered = /switchboard_notify_attempts_total\{channel="email",result="delivered"\} (\d+)/.exec(metrics);
+    expect(Number(delivered?.[1])).toBeGreaterThanOrEqual(2);
   });
 
   it('a recipient the relay refuses for good (550): failed at once with the reason; with use_web_when_miss it lands in the web inbox, live', async () => {
