@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { UidGenerator } from '../../core/ids.js';
 import type { Store } from '../../core/ports/store.js';
 import { SqliteContext, type FanoutOptions, type WriteBehindOptions } from './context.js';
+import { SqliteChannelApps } from './channel-apps.js';
 import { SqliteChatrooms } from './chatrooms.js';
 import { SqliteConversations } from './conversations.js';
 import { openDatabase, type Synchronous } from './db.js';
@@ -10,7 +11,10 @@ import { SqliteMessages } from './messages.js';
 import { SqliteNotifications } from './notifications.js';
 import { SqliteNotifyDelivery } from './notify-delivery.js';
 import { SqliteOutbox } from './outbox.js';
+import { SqliteRelations, SqliteSensitiveWords, SqliteUserSettings } from './relations.js';
 import { SqliteSettings } from './settings.js';
+import { SqliteRobots } from './robots.js';
+import { SqliteDevices } from './devices.js';
 import { SqliteSync } from './sync.js';
 import { SqliteTokens, SqliteUsers } from './users.js';
 import { SqliteUnread } from './unread.js';
@@ -44,8 +48,14 @@ export class SqliteStore implements Store {
   readonly sync: SqliteSync;
   readonly outbox: SqliteOutbox;
   readonly settings: SqliteSettings;
+  readonly robots: SqliteRobots;
+  readonly devices: SqliteDevices;
+  readonly relations: SqliteRelations;
+  readonly sensitiveWords: SqliteSensitiveWords;
+  readonly userSettings: SqliteUserSettings;
   readonly notifications: SqliteNotifications;
   readonly notifyDelivery: SqliteNotifyDelivery;
+  readonly channelApps: SqliteChannelApps;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -98,13 +108,19 @@ export class SqliteStore implements Store {
     this.channels = new SqliteChannels(ctx, this.users);
     this.chatrooms = new SqliteChatrooms(ctx);
     const unread = new SqliteUnread(ctx);
-    this.messages = new SqliteMessages(ctx, this.users, this.groups, this.channels, unread);
+    this.relations = new SqliteRelations(ctx);
+    this.sensitiveWords = new SqliteSensitiveWords(ctx);
+    this.userSettings = new SqliteUserSettings(ctx);
+    this.messages = new SqliteMessages(ctx, this.users, this.groups, this.channels, unread, this.relations);
     this.conversations = new SqliteConversations(ctx, this.users, unread);
     this.sync = new SqliteSync(ctx);
     this.outbox = new SqliteOutbox(ctx);
     this.settings = new SqliteSettings(ctx);
+    this.robots = new SqliteRobots(ctx, this.users);
+    this.devices = new SqliteDevices(ctx, this.users);
     this.notifications = new SqliteNotifications(ctx);
     this.notifyDelivery = new SqliteNotifyDelivery(ctx);
+    this.channelApps = new SqliteChannelApps(ctx);
   }
 
   async ping(): Promise<boolean> {
