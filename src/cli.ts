@@ -21,13 +21,14 @@ Options of serve (each also settable by env and in the config file; see docs/con
   --db FILE           SQLite file (env SWITCHBOARD_DB_FILE, default DIR/switchboard.db)
   --synchronous MODE  FULL (default: fsync per group commit) or NORMAL (env SWITCHBOARD_SYNCHRONOUS)
   --node-id N         node id 0..31, distinct per node (env SWITCHBOARD_NODE_ID)
+  --bus-url URL       redis://… : the Redis bus, for several nodes (env SWITCHBOARD_BUS_URL; default in-process)
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL)
 
 The admin secret comes from SWITCHBOARD_ADMIN_SECRET (or admin.secret in the config file); when unset,
 one is generated on first start, kept in DIR/admin-secret and printed once.
 Once ready, serve prints one line: "listening on http://HOST:PORT".`;
 
-const FLAGS = ['port', 'host', 'data', 'config', 'admin-port', 'admin-host', 'db', 'synchronous', 'node-id', 'log-level'] as const;
+const FLAGS = ['port', 'host', 'data', 'config', 'admin-port', 'admin-host', 'db', 'synchronous', 'node-id', 'bus-url', 'log-level'] as const;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`switchboard: ${message}\n`);

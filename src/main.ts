@@ -4,6 +4,11 @@ import { TokenBucket } from './api/admin/rate-limit.js';
 import { ReplayGuard } from './api/admin/replay-guard.js';
 import { AdminAuth } from './api/admin/signing.js';
 import { MemoryBus } from './bus/memory-bus.js';
+import { RedisBus } from './bus/redis-bus.js';
+import { RedisPresence } from './bus/redis-presence.js';
+import type { Bus } from './core/ports/bus.js';
+import type { Presence } from './core/ports/presence.js';
+import { LocalPresence } from './delivery/local-presence.js';
 import { MemoryChatroomMembership } from './chatrooms/memory-membership.js';
 import { databaseFile } from './config/load.js';
 import type { Config } from './config/schema.js';
@@ -32,6 +37,9 @@ import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
 import type { Sender } from './core/ports/sender.js';
 import type { Store } from './core/ports/store.js';
 import { VERSION } from './version.js';
+import { ROBOT_CHANNEL, RobotService } from './core/services/robots.js';
+import { RobotPlanner } from './robots/planner.js';
+import { RobotSender } from './robots/sender.js';
 
 export interface RunningServer {
   /** Base URL of the main port, e.g. http://127.0.0.1:18080 */
@@ -47,6 +55,33 @@ export interface RunningServer {
   log: Logger;
   /** Graceful: stop accepting, finish in-flight requests, flush and close the store. */
   close(): Promise<void>;
+}
+
+/**
+ * The bus and presence: in process by default; Redis when `bus.url` is set (several nodes). Redis
+ * errors repeat on every reconnect attempt: each kind is logged at most every 10 s.
+ */
+async function openBus(config: Config, log: Logger): Promise<{ bus: Bus; presence: Presence }> {
+  if (!config.bus.url) {
+    return { bus: new MemoryBus((err) => log.error({ err }, 'bus subscriber failed')), presence: new LocalPresence(config.nodeId) };
+  }
+  const lastLogged = new Map<string, number>();
+  const onError = (err: unknown, what: string): void => {
+    const now = Date.now();
+    if (now - (lastLogged.get(what) ?? 0) < 10_000) return;
+    lastLogged.set(what, now);
+    log.warn({ err }, what);
+  };
+  const b = config.bus;
+  const url = b.url!;
+  const bus = await RedisBus.connect({ url, prefix: b.prefix, heartbeatMs: b.heartbeatMs, connectTimeoutMs: b.connectTimeoutMs, onError });
+  try {
+    const presence = await RedisPresence.connect({ url, prefix: b.prefix, nodeId: config.nodeId, ttlMs: b.presenceTtlMs, connectTimeoutMs: b.connectTimeoutMs, onError });
+    return { bus, presence };
+  } catch (err) {
+    await bus.close();
+    throw err;
+  }
 }
 
 function urlOf(host: string, port: number): string {
@@ -80,18 +115,41 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     },
     onError: (err) => log.error({ err }, 'store error'),
   };
-  const store: Store = config.store.writerThread ? await ThreadedSqliteStore.open(storeOptions) : new SqliteStore(storeOptions);
-  const bus = new MemoryBus((err) => log.error({ err }, 'bus subscriber failed'));
+  const { bus, presence } = await openBus(config, log);
+  let store: Store;
+  try {
+    store = config.store.writerThread ? await ThreadedSqliteStore.open(storeOptions) : new SqliteStore(storeOptions);
+  } catch (err) {
+    await presence.close();
+    await bus.close();
+    throw err;
+  }
   const targets = new CallbackTargets(configuredTargets(config), store.settings, bus, (err) => log.error({ err }, 'loading callback targets failed'));
   await targets.load();
   // Every final outcome, redelivery included, goes through the settler: channels' onSettled hooks see it.
   const settler = new OutboxSettler(store.outbox, log);
+  // Robots route their incoming messages from a directory the planner reads on the send path.
+  const robots = new RobotService(store, bus);
   const hub = new Hub(store, bus, {
     tokenTtlMs: config.tokens.ttlSeconds * 1000,
     maxGroupMembers: config.messaging.maxGroupMembers,
-    effects: [new TencentCallbacks(targets, store, log)],
+    effects: [new TencentCallbacks(targets, store, log), new RobotPlanner(robots, { withClientInfo: config.robots.callbackWithClientInfo })],
+    robots,
     redeliverer: settler,
     chatroomMembership: new MemoryChatroomMembership(),
+    strictAdminSend: config.admin.strictSend,
+    privateSend: {
+      blacklist: config.relations.blacklistStrategy,
+      blacklistExceptionTypes: config.relations.blacklistExceptionTypes,
+      disableStrangerChat: config.relations.disableStrangerChat,
+      strangerChatAllowList: config.relations.strangerChatAllowList,
+    },
+    sensitiveMode: config.relations.sensitiveFilter,
+    friendRequests: {
+      repeatMs: config.relations.friendRequestRepeatMs,
+      rejectMs: config.relations.friendRequestRejectMs,
+      expirationMs: config.relations.friendRequestExpirationMs,
+    },
     notifications: {
       fanoutBatch: config.notifications.fanoutBatch,
       onError: (err) => log.error({ err }, 'notification fan-out failed (resumed at the next start)'),
@@ -101,8 +159,12 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
   // outbox.channels). Jobs of channels without a sender here are left to nodes that have one.
   const webhook = webhookPolicy(config);
-  const senders: Record<string, Sender> = { [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)) };
-  const policies = channelPolicies(config, Object.keys(senders));
+  const policies = channelPolicies(config, [WEBHOOK, ROBOT_CHANNEL]);
+  const robotSender = new RobotSender(robots, Math.max(100, Math.min(config.robots.timeoutMs, policies[ROBOT_CHANNEL]!.leaseMs - 2000)));
+  const senders: Record<string, Sender> = {
+    [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)),
+    [ROBOT_CHANNEL]: robotSender,
+  };
   policies[WEBHOOK] = webhook;
   const channels = Object.fromEntries(Object.entries(senders).map(([name, sender]) => [name, { sender, policy: policies[name]! }]));
   const dispatcher = new OutboxDispatcher(
@@ -151,9 +213,11 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       rateBurst: g.rateLimitBurst,
       audienceCacheMaxMembers: g.audienceCacheMaxMembers,
       maxWaitingEvents: g.maxWaitingEvents,
+      reorderWindowMs: config.bus.url ? config.bus.reorderWindowMs : 0,
     },
     log,
     { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },
+    presence,
   );
   const nc = config.notifications;
   const cms = cmsSurface({
@@ -176,7 +240,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       bodyLimit: config.admin.bodyLimitBytes,
       nodeId: config.nodeId,
       dataDir: config.dataDir,
-      extraRoutes: [...presenceRoutes(hub, gateway), ...callbackRoutes(hub, targets)],
+      extraRoutes: [...presenceRoutes(hub, gateway.presence), ...callbackRoutes(hub, targets)],
     }),
     devicesSurface(gateway),
     cms,
@@ -192,7 +256,10 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     await dispatcher.stop();
     await janitor.stop();
     await closeCallbackAgents();
+    await robotSender.close();
+    robots.close();
     await store.close();
+    await presence.close();
     await bus.close();
   };
   // After listen, Fastify leaves no 'error' listener on its servers: an error on a listening server

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AdminClient, rawRequest } from './helpers/admin-client.js';
 import { killChildren, runCli, startChild } from './helpers/child-server.js';
+import { startPrivateRedis } from './helpers/redis-server.js';
 import { tempDir } from './helpers/server.js';
 
 describe('switchboard CLI', () => {
@@ -33,6 +34,24 @@ describe('switchboard CLI', () => {
     const unknown = await runCli(['serve', '--bogus']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('bogus');
+  });
+
+  it('stops with exit code 1 and a clear message (password hidden) when the Redis bus is unreachable', async () => {
+    const redis = await startPrivateRedis();
+    await redis.stop(); // a port where nothing listens now
+    try {
+      const r = await runCli(['serve', '--port', '0', '--host', '127.0.0.1', '--data', tempDir()], {
+        SWITCHBOARD_BUS_URL: `redis://:hunter2@127.0.0.1:${redis.port}`,
+        SWITCHBOARD_BUS_CONNECT_TIMEOUT_MS: '1000',
+        SWITCHBOARD_ADMIN_SECRET: 's3cret',
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot reach Redis at redis://:***@127.0.0.1:${redis.port}`);
+      expect(r.stderr + r.stdout).not.toContain('hunter2');
+      expect(r.stdout).not.toContain('listening on');
+    } finally {
+      await redis.close();
+    }
   });
 
   it('generates the admin secret once, prints one listening line, and stops cleanly on SIGTERM', async () => {

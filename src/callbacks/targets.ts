@@ -66,6 +66,8 @@ export class CallbackTargets {
         this.load().catch(onError);
       }
     });
+    // A change announced while this node missed bus traffic: read the targets again.
+    bus.onGap?.(() => this.load().catch(onError));
   }
 
   async load(): Promise<void> {

@@ -78,6 +78,11 @@ export const ConfigSchema = Type.Object(
         rateLimitPerSecond: Type.Number({ default: 0, minimum: 0, description: 'Signed requests per second per secret; 0 disables the limit.' }),
         rateLimitBurst: Type.Integer({ default: 0, minimum: 0, description: 'Burst allowance of the rate limit (0: one second of rate).' }),
         bodyLimitBytes: Type.Integer({ default: 1048576, minimum: 1024, description: 'Largest admin request body.' }),
+        strictSend: Type.Boolean({
+          default: false,
+          description:
+            "Check admin sends like device sends (sender exists and may send, membership, mute). Default false: admin sends are trusted, as in Wildfire.",
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -95,6 +100,40 @@ export const ConfigSchema = Type.Object(
         }),
         commitMaxBatch: Type.Integer({ default: 512, minimum: 1, maximum: 100000, description: 'Most writes per group commit.' }),
         commitMaxDelayMs: Type.Integer({ default: 0, minimum: 0, maximum: 1000, description: 'Longest wait to fill a group commit (0: end of the event-loop turn).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    bus: Type.Object(
+      {
+        url: Type.Optional(
+          Type.String({
+            pattern: '^rediss?://',
+            description: 'redis://[user:password@]host:port[/db] (rediss:// for TLS): the Redis bus and cluster-wide presence; unset: the in-process bus (one node).',
+          }),
+        ),
+        prefix: Type.String({
+          default: 'switchboard:',
+          maxLength: 128,
+          description: 'Prefix of every Redis key and channel; nodes of one cluster share it, other clusters on the same Redis use another.',
+        }),
+        heartbeatMs: Type.Integer({
+          default: 1000,
+          minimum: 50,
+          maximum: 60000,
+          description: "Each node announces its last bus sequence number this often; a subscription silent for 3 heartbeats is reconnected (missed traffic).",
+        }),
+        reorderWindowMs: Type.Integer({
+          default: 50,
+          minimum: 0,
+          maximum: 5000,
+          description: 'While several nodes publish, device events are held this long and put back in cursor order (0: off).',
+        }),
+        presenceTtlMs: Type.Integer({
+          default: 15000,
+          minimum: 1000,
+          description: "A node that stops refreshing its presence entry for this long (killed) drops out of the online status.",
+        }),
+        connectTimeoutMs: Type.Integer({ default: 10000, minimum: 100, maximum: 600000, description: 'Start-up fails when Redis cannot be reached within this.' }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -197,12 +236,58 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    robots: Type.Object(
+      {
+        timeoutMs: Type.Integer({
+          default: 5000,
+          minimum: 100,
+          maximum: 60000,
+          description: "One robot callback attempt (connect, request, reply); capped below outbox.channels.robot.leaseMs.",
+        }),
+        callbackWithClientInfo: Type.Boolean({
+          default: false,
+          description: "Add client: {platform, clientId} of the sending device to robot callbacks (Wildfire's robot.callback_with_client_info).",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     outbox: Type.Object(
       {
         channels: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), ChannelPolicy, {
           default: {},
           additionalProperties: false,
           description: "Delivery policy per outbox channel other than webhook (whose policy is callbacks.*); config file only.",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    relations: Type.Object(
+      {
+        blacklistStrategy: StringEnum(['reject', 'drop'] as const, {
+          default: 'reject',
+          description: "A device's message to a user who blacklisted its sender: refused with 246, or answered as sent and dropped (Wildfire's message.blacklist.strategy 0 / 1).",
+        }),
+        blacklistExceptionTypes: Type.Array(Type.Integer({ minimum: 0, maximum: 2147483647 }), {
+          default: [401, 402, 403, 404, 405, 407, 408, 410, 411],
+          maxItems: 1000,
+          description: 'Content types a blacklist does not stop (call signalling, as in Wildfire).',
+        }),
+        disableStrangerChat: Type.Boolean({ default: false, description: 'Only friends may send each other single-chat messages from devices (248 otherwise).' }),
+        strangerChatAllowList: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+          default: [],
+          maxItems: 1000,
+          description: 'Users who may chat with anyone, either way, when disableStrangerChat is on.',
+        }),
+        friendRequestRepeatMs: Type.Integer({
+          default: 604800000,
+          minimum: 0,
+          description: 'A pending friend request blocks another one to the same user for this long (0: until answered).',
+        }),
+        friendRequestRejectMs: Type.Integer({ default: 2592000000, minimum: 0, description: 'A rejected friend request blocks another one for this long (0: not at all).' }),
+        friendRequestExpirationMs: Type.Integer({ default: 604800000, minimum: 0, description: 'A friend request can be answered from a device for this long (0: no end).' }),
+        sensitiveFilter: StringEnum(['reject', 'drop', 'replace', 'pass'] as const, {
+          default: 'reject',
+          description: "A device message whose searchableContent has a sensitive word: refused (242), dropped (answered as sent), sent with each word as *** or sent as is (Wildfire's sensitive.filter.type 0-3).",
         }),
       },
       { default: {}, additionalProperties: false },

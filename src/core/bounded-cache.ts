@@ -57,6 +57,11 @@ export class BoundedCache<V> {
     return true;
   }
 
+  clear(): void {
+    this.map.clear();
+    this.total = 0;
+  }
+
   /** Every entry, least recently used first (reading does not touch recency). */
   *entries(): IterableIterator<[string, V]> {
     for (const [k, e] of this.map) yield [k, e.value];
@@ -112,5 +117,10 @@ export class SharedLoads<V> {
 
   forget(key: string): void {
     this.loads.delete(key);
+  }
+
+  /** Detach every load under way (their results are not kept). */
+  forgetAll(): void {
+    this.loads.clear();
   }
 }

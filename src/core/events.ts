@@ -1,5 +1,6 @@
 import type { Audience, SyncEvent } from './ports/store.js';
 import type { StoredMessage } from './model.js';
+import type { FriendRelation, FriendRequest, UserSetting } from './relations.js';
 import type { NotificationContent } from './notifications/model.js';
 
 /**
@@ -30,8 +31,21 @@ export type HubEvent =
    * destroyed). The node holding such a connection tells its device why.
    */
   | { type: 'chatroom.leave'; chatroomId: string; session?: string; reason: ChatroomLeaveReason }
-  /** Cached facts about a user, group, channel or chatroom are stale. */
-  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings'; id: string }
+  /**
+   * What `relation.userId` keeps about `relation.friendUid` changed (friendship, blacklist, alias,
+   * extra): for that user's devices online now. No cursor: devices read the whole list with a
+   * `friends` frame after a reconnect.
+   */
+  | { type: 'relation.changed'; relation: FriendRelation }
+  /**
+   * A friend request was recorded (for its target) or answered (for both users): for the devices of
+   * `users` online now (no cursor).
+   */
+  | { type: 'relation.request'; request: FriendRequest; users: string[] }
+  /** One of the user's settings was put: for the devices of `setting.userId` online now (no cursor). */
+  | { type: 'user.setting'; setting: UserSetting }
+  /** Cached facts about a user, group, channel or chatroom, the sensitive words (id ''), are stale. */
+  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings' | 'robot' | 'sensitive'; id: string }
   /** Outbox jobs were committed: dispatchers should claim now rather than at their next poll. */
   | { type: 'outbox.wake' }
   /** A notification reached these users' inboxes (committed): their live inbox sockets get it. */

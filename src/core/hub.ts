@@ -6,9 +6,16 @@ import type { Store } from './ports/store.js';
 import { ChannelService } from './services/channels.js';
 import { ChatroomService } from './services/chatrooms.js';
 import { ConversationPeers } from './services/conversation-peers.js';
+import { DeviceService } from './services/devices.js';
+import { RobotService } from './services/robots.js';
 import { GroupService } from './services/groups.js';
 import { MessageService } from './services/messages.js';
 import { OutboxService, type Redeliverer } from './services/outbox.js';
+import { PRIVATE_SEND_POLICY_DEFAULTS, type FriendRequestPolicy, type PrivateSendPolicy } from './relations.js';
+import { RelationService } from './services/relations.js';
+import { SensitiveWordService, type SensitiveMode } from './services/sensitive-words.js';
+import { UserSettingService } from './services/user-settings.js';
+import { MAX_SENSITIVE_WORDS } from './limits.js';
 import { SendRulesCache, type SendRulesCacheOptions } from './services/send-rules-cache.js';
 import { SessionService } from './services/sessions.js';
 import { SettingsService } from './services/settings.js';
@@ -32,6 +39,19 @@ export interface HubOptions {
   rulesCache?: Partial<Omit<SendRulesCacheOptions, 'now'>>;
   /** Who is in which chatroom (in memory on one node, shared in a cluster); without it, chatroom joins and device sends answer 254. */
   chatroomMembership?: ChatroomMembership;
+  /** Check admin sends like device sends (config admin.strictSend); default false: trusted, as in Wildfire. */
+  strictAdminSend?: boolean;
+  /**
+   * The robots service, when the composition root made it before the Hub (its directory routes robot
+   * callbacks in an effects planner); made here otherwise.
+   */
+  robots?: RobotService;
+  /** How device sends between users honour blacklists and friendship (Wildfire's message.*). */
+  privateSend?: Partial<PrivateSendPolicy>;
+  /** What a device message with a sensitive word becomes (default reject, Wildfire's default). */
+  sensitiveMode?: SensitiveMode;
+  /** Friend request repeat rules (Wildfire's friend.*_duration). */
+  friendRequests?: Partial<FriendRequestPolicy>;
   /** The notification centre: fan-out batch size, the email/SMS planner (part B), error reporting. */
   notifications?: Partial<Omit<NotificationServiceOptions, 'now'>>;
 }
@@ -46,11 +66,18 @@ export class Hub {
   readonly sessions: SessionService;
   readonly settings: SettingsService;
   readonly outbox: OutboxService;
+  readonly robots: RobotService;
+  readonly devices: DeviceService;
+  readonly relations: RelationService;
+  readonly sensitiveWords: SensitiveWordService;
+  readonly userSettings: UserSettingService;
   readonly notifications: NotificationService;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeGaps: () => void;
+  private readonly ownRobots: boolean;
 
   constructor(
     readonly store: Store,
@@ -62,23 +89,49 @@ export class Hub {
     this.rules = new SendRulesCache(store, { ...opts.rulesCache, now });
     this.peers = new ConversationPeers(store, { now });
     this.chatrooms = new ChatroomService(store, bus, opts.chatroomMembership, { now });
+    this.sensitiveWords = new SensitiveWordService(store.sensitiveWords, bus, { mode: opts.sensitiveMode ?? 'reject', maxWords: MAX_SENSITIVE_WORDS, maxAgeMs: 60_000, now });
     this.unsubscribe = bus.subscribe((e) => {
       this.rules.handle(e);
       this.peers.handle(e);
       this.chatrooms.handle(e);
+      this.sensitiveWords.handle(e);
     });
-    this.messages = new MessageService(store, bus, { rules: this.rules, peers: this.peers, now, effects, chatrooms: this.chatrooms });
+    // Missed bus traffic may include invalidations: every cache of the core is dropped and reloads.
+    this.unsubscribeGaps =
+      bus.onGap?.(() => {
+        this.rules.invalidateAll();
+        this.peers.invalidateAll();
+        this.chatrooms.invalidateAll();
+        this.sensitiveWords.handle({ type: 'cache.invalidate', scope: 'sensitive', id: '' });
+      }) ?? (() => undefined);
+    this.messages = new MessageService(store, bus, {
+      rules: this.rules,
+      peers: this.peers,
+      now,
+      effects,
+      chatrooms: this.chatrooms,
+      strictAdminSend: opts.strictAdminSend ?? false,
+      sensitive: this.sensitiveWords,
+      privateSend: { ...PRIVATE_SEND_POLICY_DEFAULTS, ...opts.privateSend },
+    });
+    this.relations = new RelationService(store.relations, bus, opts.friendRequests);
+    this.userSettings = new UserSettingService(store.userSettings, bus);
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);
     this.sessions = new SessionService(store, bus, effects);
     this.settings = new SettingsService(store.settings, bus);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
+    this.ownRobots = opts.robots === undefined;
+    this.robots = opts.robots ?? new RobotService(store, bus);
+    this.devices = new DeviceService(store, bus, this.users);
     this.notifications = new NotificationService(store.notifications, bus, { fanoutBatch: 2000, ...opts.notifications, now });
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */
   close(): void {
     this.unsubscribe();
+    this.unsubscribeGaps();
+    if (this.ownRobots) this.robots.close();
   }
 }

@@ -47,6 +47,22 @@ export const MAX_CALLBACK_COMMANDS = 64;
 /** Largest page of a paged list (user/all, group/member/list, user/online_list). */
 export const MAX_PAGE_SIZE = 10000;
 
+/** Users one user/get_info_by_email answers with (an email shared by more users is cut there). */
+export const MAX_USERS_BY_EMAIL = 100;
+
+/** Owners of one device (device/create): a device belongs to a household or a team, not a crowd. */
+export const MAX_DEVICE_OWNERS = 100;
+
+/** Member types one group/of_user_by_type asks for (there are six). */
+export const MAX_MEMBER_TYPES = 16;
+/** One sensitive word (Wildfire's column: 64 characters). */
+export const MAX_SENSITIVE_WORD_LENGTH = 256;
+
+/** Sensitive words in all: the filter is rebuilt from all of them on every change, on every node. */
+export const MAX_SENSITIVE_WORDS = 100000;
+
+/** A user setting's key (the SDK's conversation keys are "type-line-target": an id and two ints). */
+export const MAX_SETTING_KEY_LENGTH = 256;
 /** Notification title (seed 004), in every language: a headline, not a document. */
 export const MAX_NOTIFY_TITLE = 1024;
 

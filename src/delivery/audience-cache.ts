@@ -153,6 +153,15 @@ export class AudienceCache {
     if (wasCached && !this.loading.has(key)) void this.load(kind, id).catch(() => undefined); // the next event retries
   }
 
+  /**
+   * Invalidations may have been missed (bus gap): drop every audience, and make loads under way read
+   * again. Nothing is re-read in the background; the next event of each audience loads it.
+   */
+  invalidateAll(): void {
+    for (const [key] of [...this.entries.entries()]) this.entries.delete(key);
+    for (const key of this.loading.keys()) this.generation.set(key, (this.generation.get(key) ?? 0) + 1);
+  }
+
   private async fetch(kind: AudienceKind, id: string, key: string): Promise<Members> {
     try {
       for (let reads = 1; ; reads++) {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
 import { CoreError, isCoreError } from '../core/errors.js';
 import type { Hub } from '../core/hub.js';
-import { MAX_ID_LENGTH } from '../core/limits.js';
+import { MAX_ID_LENGTH, MAX_TEXT_LENGTH } from '../core/limits.js';
 import { longerThan, normalizeConversation, normalizePayload, stringList } from '../core/payload.js';
 import type { SyncEvent } from '../core/ports/store.js';
 import { codeOf } from '../core/codes.js';
@@ -18,9 +18,15 @@ import {
   transparentFrame,
   unknownTypeMessage,
   type ClientFrame,
+  relationOut,
+  requestOut,
+  settingOut,
 } from './protocol.js';
 import type { Session } from './registry.js';
 import { closeWithDeadline } from './ws-guard.js';
+
+/** Live cursors remembered per connection (512 bytes) to tell a late event from one already sent. */
+const LIVE_RING = 64;
 
 /** Settings shared by every connection of a gateway. */
 export interface ConnectionSettings {
@@ -58,6 +64,18 @@ export class ClientConnection implements Session {
   readonly connectedAt = Date.now();
   /** Last cursor sent (or covered by replay). */
   lastSeq = 0;
+  /** Every event of this user up to this cursor was read from the store (replay) or is older than the connection. */
+  private coveredTo = 0;
+  /**
+   * The last cursors sent live (a ring, allocated on the first live event). A live event at or below
+   * `lastSeq` and above `coveredTo` that is not here arrived late — published by another node after a
+   * later event — and is sent rather than dropped (see push). One older than the ring is sent too:
+   * a rare repeat is preferred to a loss.
+   */
+  private ring: Float64Array | null = null;
+  private ringPos = 0;
+  /** Events that arrived after a later one and were sent late (tests, diagnostics). */
+  lateEvents = 0;
   /** Heartbeat: set by any pong or frame, cleared by each ping round. */
   alive = true;
   /** Its login was reported (so its end is reported too). */
@@ -123,10 +141,12 @@ export class ClientConnection implements Session {
       const head = await this.s.hub.store.sync.headSeq();
       if (this.closed) return;
       if (cursor !== null && cursor <= head) {
+        this.covered(cursor); // the device has everything up to its cursor
         await this.replay(cursor, true);
         return;
       }
       this.lastSeq = head;
+      this.covered(head);
       if (cursor !== null) this.write(syncedFrame(head, true));
       await this.finish(cursor === null);
     });
@@ -166,6 +186,7 @@ export class ClientConnection implements Session {
       }
       after = page.next;
       if (after > this.lastSeq) this.lastSeq = after;
+      this.covered(after);
       // The page is in the kernel before the next one is read.
       await last;
       if (this.closed) return;
@@ -189,6 +210,7 @@ export class ClientConnection implements Session {
       if (h.seq === 0) this.write(transparentFrame(this.lastSeq, h.frame));
       else if (h.seq > this.lastSeq) {
         this.lastSeq = h.seq;
+        this.sentLive(h.seq);
         this.write(h.frame);
       }
     }
@@ -198,6 +220,21 @@ export class ClientConnection implements Session {
       this.pendingSync = null;
       void this.deviceSync(c);
     }
+  }
+
+  /** The store was read up to `seq` for this user (or the device has everything up to it). */
+  private covered(seq: number): void {
+    if (seq > this.coveredTo) this.coveredTo = seq;
+  }
+
+  private sentLive(seq: number): void {
+    this.ring ??= new Float64Array(LIVE_RING);
+    this.ring[this.ringPos] = seq;
+    this.ringPos = (this.ringPos + 1) % LIVE_RING;
+  }
+
+  private wasSentLive(seq: number): boolean {
+    return this.ring !== null && this.ring.includes(seq);
   }
 
   private sendReplayed(e: SyncEvent): Promise<void> {
@@ -213,14 +250,25 @@ export class ClientConnection implements Session {
    * than sent as is. Returns true when a frame was written (false: held during replay, already
    * covered, read back from the store, or the connection is gone).
    */
-  push(seq: number, frame: () => string, userView = false): boolean {
+  push(ev: SyncEvent, frame: () => string, userView = false): boolean {
     if (this.closed) return false;
+    const seq = ev.seq;
     if (this.held) {
       if (userView || this.held.length >= this.s.liveBufferMax) this.rescan = true;
       else this.held.push({ seq, frame: frame() });
       return false;
     }
-    if (seq <= this.lastSeq) return false; // already sent by replay
+    if (seq <= this.lastSeq) {
+      // Already sent (by replay, or live) — or late: another node published it after a later event
+      // this connection already sent. A late event is sent now, with the current cursor (cursors never
+      // decrease), rather than lost.
+      if (seq <= this.coveredTo || this.wasSentLive(seq)) return false;
+      this.lateEvents++;
+      this.sentLive(seq);
+      // A recall or update whose content depends on the reader cannot be read back by replay (the
+      // cursor is past it): it goes without its content, as a notice that the message changed.
+      return this.write(eventFrame(userView ? { ...ev, seq: this.lastSeq, message: undefined } : { ...ev, seq: this.lastSeq }));
+    }
     if (userView) {
       // Read it (and anything after it) as this user sees it; live frames are held meanwhile.
       this.held = [];
@@ -230,7 +278,23 @@ export class ClientConnection implements Session {
     }
     const text = frame();
     this.lastSeq = seq;
+    this.sentLive(seq);
     return this.write(text);
+  }
+
+  /**
+   * The bus may have lost events for this connection (Gateway.missed): read the store from the cursor
+   * (silently: no `synced`), holding live events meanwhile. A replay already running reads on.
+   */
+  resync(): void {
+    if (this.closed) return;
+    if (this.held) {
+      this.rescan = true;
+      return;
+    }
+    this.held = [];
+    this.replayBy = 'server';
+    void this.guarded(() => this.replay(this.lastSeq, false));
   }
 
   /** A transparent message (never stored): delivered only to connections that are live now. */
@@ -248,6 +312,15 @@ export class ClientConnection implements Session {
    * cursor, so it cannot be out of order with the sync log.
    */
   pushChatroom(frame: () => string): boolean {
+    if (this.closed) return false;
+    return this.write(frame());
+  }
+
+  /**
+   * A relation or friend-request notice: written now, replay or not — like a chatroom frame it has no
+   * cursor, so it cannot be out of order with the sync log.
+   */
+  pushNotice(frame: () => string): boolean {
     if (this.closed) return false;
     return this.write(frame());
   }
@@ -468,10 +541,64 @@ export class ClientConnection implements Session {
         await this.send(chatroomLeftFrame(chatroomId, 'left', f.id));
         return;
       }
+      case 'friends': {
+        const relations = await hub.relations.relations(this.userId);
+        await this.send(JSON.stringify({ type: 'friends', id: f.id, relations: relations.map(relationOut) }));
+        return;
+      }
+      case 'friend_add': {
+        // A friend request from this user (Wildfire's rules, not forced: 16, 18, 23, 246).
+        const reason = optionalText(f.reason, 'reason');
+        await hub.relations.sendRequest(this.userId, userIdOf(f.userId), reason, false);
+        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
+        return;
+      }
+      case 'friend_answer': {
+        if (typeof f.accept !== 'boolean') throw new CoreError('invalid_parameter', 'accept must be true or false');
+        await hub.relations.answerRequest(this.userId, userIdOf(f.userId), f.accept);
+        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
+        return;
+      }
+      case 'friend_delete': {
+        await hub.relations.deleteFriend(this.userId, userIdOf(f.userId));
+        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
+        return;
+      }
+      case 'blacklist': {
+        if (typeof f.blacked !== 'boolean') throw new CoreError('invalid_parameter', 'blacked must be true or false');
+        await hub.relations.setBlacklist(this.userId, userIdOf(f.userId), f.blacked ? 2 : 1);
+        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
+        return;
+      }
+      case 'user_settings': {
+        const settings = await hub.userSettings.list(this.userId);
+        await this.send(JSON.stringify({ type: 'user_settings', id: f.id, settings: settings.map(settingOut) }));
+        return;
+      }
+      case 'friend_requests': {
+        const requests = await hub.relations.requests(this.userId);
+        await this.send(JSON.stringify({ type: 'friend_requests', id: f.id, requests: requests.map(requestOut) }));
+        return;
+      }
       default:
         throw new CoreError('invalid_parameter', unknownTypeMessage((f as { type: unknown }).type));
     }
   }
+}
+
+/** A user id from a frame: a string of 1..MAX_ID_LENGTH characters. */
+function userIdOf(v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new CoreError('invalid_parameter', 'userId must be a non-empty string');
+  if (longerThan(v, MAX_ID_LENGTH)) throw new CoreError('invalid_parameter', `userId must have at most ${MAX_ID_LENGTH} characters`);
+  return v;
+}
+
+/** An optional text of a frame: absent or null is "", else a string of at most MAX_TEXT_LENGTH characters. */
+function optionalText(v: unknown, name: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw new CoreError('invalid_parameter', `${name} must be a string`);
+  if (longerThan(v, MAX_TEXT_LENGTH)) throw new CoreError('invalid_parameter', `${name} must have at most ${MAX_TEXT_LENGTH} characters`);
+  return v;
 }
 
 /** A chatroom id from a frame: a string of 1..MAX_ID_LENGTH characters. */

@@ -1,4 +1,5 @@
 import type { HubEvent } from '../core/events.js';
+import type { EventOrigin } from '../core/ports/bus.js';
 import type { Audience } from '../core/ports/store.js';
 import type { Logger } from '../log.js';
 import type { AudienceCache, AudienceKind, Members } from './audience-cache.js';
@@ -6,8 +7,9 @@ import type { ChatroomSessions } from './chatroom-sessions.js';
 import type { ClientConnection } from './connection.js';
 import { Deque } from './deque.js';
 import type { GroupHints } from './group-hints.js';
-import { CloseCode, eventFrame, needsUserView, once, wireMessage } from './protocol.js';
+import { CloseCode, eventFrame, friendRequestFrame, needsUserView, once, relationFrame, userSettingFrame, wireMessage } from './protocol.js';
 import type { ConnectionRegistry } from './registry.js';
+import { Reorder } from './reorder.js';
 
 export interface FanoutOptions {
   /**
@@ -17,6 +19,11 @@ export interface FanoutOptions {
   maxWaiting: number;
   /** Delay before each retry of a failed audience load; after the last retry fails, the event is abandoned. */
   retryDelaysMs: readonly number[];
+  /**
+   * While several nodes publish, cursor events are held this long and put back in cursor order
+   * (reorder.ts); 0 turns it off. Default 0 (one node).
+   */
+  reorderWindowMs?: number;
 }
 
 export interface FanoutHooks {
@@ -82,6 +89,7 @@ export class Fanout {
   /** parked.length + every stalled item. */
   private waiting = 0;
   private stopped = false;
+  private readonly reorder: Reorder<HubEvent>;
 
   constructor(
     private readonly registry: ConnectionRegistry<ClientConnection>,
@@ -92,15 +100,43 @@ export class Fanout {
     private readonly log: Logger,
     /** This node's chatroom connections: chatroom messages and removals go there. */
     private readonly chatrooms?: ChatroomSessions<ClientConnection>,
-  ) {}
+  ) {
+    this.reorder = new Reorder(opts.reorderWindowMs ?? 0, (e) => this.accept(e));
+  }
 
   /** Events waiting (parked or held for a user); for tests and metrics. */
   get pending(): number {
     return this.waiting;
   }
 
-  /** Called synchronously by the bus: never throws, never blocks. */
-  enqueue(e: HubEvent): void {
+  /**
+   * Called synchronously by the bus: never throws, never blocks. Cursor events go through the reorder
+   * stage (several publishers: held briefly and put back in cursor order); the rest straight on.
+   */
+  enqueue(e: HubEvent, origin?: EventOrigin): void {
+    if (this.stopped) return;
+    try {
+      if (e.type === 'sync') this.reorder.offer(e.event.seq, origin?.publisher ?? '', e);
+      else {
+        this.reorder.note(origin?.publisher ?? '');
+        this.accept(e);
+      }
+    } catch (err) {
+      this.log.error({ err }, 'fan-out of a bus event failed');
+    }
+  }
+
+  /** Events held for reordering (tests, metrics). */
+  get reordering(): number {
+    return this.reorder.size;
+  }
+
+  /** Before a resync (missed bus traffic): what is held goes out now, in order; the connections then read the store. */
+  resetOrder(): void {
+    this.reorder.drain();
+  }
+
+  private accept(e: HubEvent): void {
     if (this.stopped) return;
     this.inbox.push(e);
     if (this.draining) return; // an event handled now published another: it follows in order
@@ -128,6 +164,7 @@ export class Fanout {
 
   stop(): void {
     this.stopped = true;
+    this.reorder.stop();
     for (const d of this.parked) if (d.timer) clearTimeout(d.timer);
     this.parked.clear();
     this.stalled.clear();
@@ -151,7 +188,7 @@ export class Fanout {
           // receivers who joined after the message must not learn of it (nor of its changes).
           origin: ev.messageSeq || ev.seq,
           durable: true,
-          send: (c) => c.push(ev.seq, frame, userView),
+          send: (c) => c.push(ev, frame, userView),
           attempts: 0,
         });
         return;
@@ -185,6 +222,22 @@ export class Fanout {
         // No cursor and no audience to load: straight to the devices in the room on this node.
         this.chatrooms?.handle(e);
         return;
+      case 'relation.changed': {
+        // Live only (no cursor): the owner's devices here; a reconnecting device reads its list.
+        const frame = once(() => relationFrame(e.relation));
+        for (const c of this.registry.of(e.relation.userId) ?? []) c.pushNotice(frame);
+        return;
+      }
+      case 'relation.request': {
+        const frame = once(() => friendRequestFrame(e.request));
+        for (const u of new Set(e.users)) for (const c of this.registry.of(u) ?? []) c.pushNotice(frame);
+        return;
+      }
+      case 'user.setting': {
+        const frame = once(() => userSettingFrame(e.setting));
+        for (const c of this.registry.of(e.setting.userId) ?? []) c.pushNotice(frame);
+        return;
+      }
       case 'outbox.wake':
         return;
     }

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Hub } from '../core/hub.js';
 import type { Presence, SessionInfo } from '../core/ports/presence.js';
+import type { BusGap } from '../core/ports/bus.js';
 import type { UpgradeEndpoint } from '../http/surface.js';
 import { refuseUpgrade } from '../http/upgrade-router.js';
 import type { Logger } from '../log.js';
@@ -11,6 +12,7 @@ import { ChatroomSessions } from './chatroom-sessions.js';
 import { ClientConnection, type ConnectionSettings } from './connection.js';
 import { Fanout } from './fanout.js';
 import { GroupHints } from './group-hints.js';
+import { LocalPresence } from './local-presence.js';
 import { CloseCode } from './protocol.js';
 import { ConnectionRegistry } from './registry.js';
 import { closeWithDeadline, guard } from './ws-guard.js';
@@ -32,6 +34,8 @@ export interface GatewayOptions {
   maxWaitingEvents?: number;
   /** Delays before each retry of a failed audience load (default 50, 250, 1000 ms). */
   audienceRetryDelaysMs?: readonly number[];
+  /** Cursor events of several nodes are held this long and put back in order (reorder.ts; default 0). */
+  reorderWindowMs?: number;
 }
 
 export interface GatewayMetrics {
@@ -53,8 +57,10 @@ export interface GatewayMetrics {
  * from the moment it reaches the gateway — the raw socket from the router, the WebSocket from the handshake —
  * whichever path it then takes (refused, accepted, closing, shutting down): see ws-guard.ts.
  */
-export class Gateway implements Presence {
+export class Gateway {
   readonly registry = new ConnectionRegistry<ClientConnection>();
+  /** Who is online: this node's connections are recorded there (cluster-wide with Redis). */
+  readonly presence: Presence;
   private readonly wss: WebSocketServer;
   private readonly audiences: AudienceCache;
   private readonly hints: GroupHints;
@@ -62,8 +68,11 @@ export class Gateway implements Presence {
   private readonly chatrooms: ChatroomSessions<ClientConnection>;
   private readonly settings: ConnectionSettings;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeGaps: () => void;
   private readonly heartbeat: NodeJS.Timeout;
   private closing = false;
+  /** Each connection's token, checked again after missed bus traffic (a revocation may have been lost). */
+  private readonly tokens = new WeakMap<ClientConnection, string>();
 
   constructor(
     private readonly hub: Hub,
@@ -71,7 +80,9 @@ export class Gateway implements Presence {
     private readonly opts: GatewayOptions,
     private readonly log: Logger,
     private readonly metrics: GatewayMetrics,
+    presence?: Presence,
   ) {
+    this.presence = presence ?? new LocalPresence(nodeId);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
     this.audiences = new AudienceCache(hub.store, opts.audienceCacheMaxMembers);
     this.hints = new GroupHints(hub.store, log);
@@ -81,7 +92,11 @@ export class Gateway implements Presence {
       this.registry,
       this.audiences,
       this.hints,
-      { maxWaiting: opts.maxWaitingEvents ?? 100_000, retryDelaysMs: opts.audienceRetryDelaysMs ?? [50, 250, 1000] },
+      {
+        maxWaiting: opts.maxWaitingEvents ?? 100_000,
+        retryDelaysMs: opts.audienceRetryDelaysMs ?? [50, 250, 1000],
+        reorderWindowMs: opts.reorderWindowMs ?? 0,
+      },
       hooks,
       log,
       this.chatrooms,
@@ -98,6 +113,7 @@ export class Gateway implements Presence {
       nodeId,
       onClose: (c, why) => {
         this.registry.remove(c);
+        this.presence.disconnected(c.session);
         this.leaveChatroom(c);
         this.hints.untrack(c.userId);
         if (!this.registry.of(c.userId)) this.fanout.forget(c.userId);
@@ -112,7 +128,8 @@ export class Gateway implements Presence {
         this.reportState(c, state.action, state.reason);
       },
     };
-    this.unsubscribe = hub.bus.subscribe((e) => this.fanout.enqueue(e));
+    this.unsubscribe = hub.bus.subscribe((e, origin) => this.fanout.enqueue(e, origin));
+    this.unsubscribeGaps = hub.bus.onGap?.((gap) => this.missed(gap)) ?? (() => undefined);
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -200,6 +217,8 @@ export class Gateway implements Presence {
     const conn = (upgraded.conn = new ClientConnection(ws, rec.userId, rec.clientId, rec.platform, since, req.socket.remoteAddress ?? '', this.settings));
     // Registered before replay starts, so no event published meanwhile is missed.
     this.registry.add(conn);
+    if (token) this.tokens.set(conn, token);
+    this.presence.connected(conn.session, info(conn, this.nodeId));
     this.hints.track(conn.userId);
     this.metrics.connections(this.registry.size);
     // A revocation published between the token check and the registration found nothing to close:
@@ -235,22 +254,39 @@ export class Gateway implements Presence {
     });
   }
 
-  sessions(userId: string): SessionInfo[] {
-    return [...(this.registry.of(userId) ?? [])].map(info);
-  }
-
-  count(): number {
-    return this.registry.size;
-  }
-
-  list(offset: number, count: number): { sessions: SessionInfo[]; total: number } {
-    const out: SessionInfo[] = [];
-    let i = 0;
-    for (const c of this.registry.all()) {
-      if (i >= offset && out.length < count) out.push(info(c));
-      i++;
+  /**
+   * The bus may have lost events for this node (bus.ts, onGap): the caches built from bus traffic are
+   * dropped, and every connection reads what it may have missed from the store — a silent replay from
+   * its cursor (no `synced`), as for a read-back; a connection already replaying reads on. Nothing else
+   * changes for the device: the events it missed arrive as ordinary frames, in cursor order. Missed
+   * transparent and chatroom messages (never stored) are not recovered.
+   */
+  private missed(gap: BusGap): void {
+    this.log.warn({ reason: gap.reason, publisher: gap.publisher, connections: this.registry.size }, 'bus traffic may have been missed; devices resync from their cursors');
+    this.audiences.invalidateAll();
+    this.hints.invalidateAll();
+    this.fanout.resetOrder();
+    for (const c of [...this.registry.all()]) {
+      try {
+        c.resync();
+      } catch (err) {
+        this.log.error({ err, userId: c.userId }, 'resyncing a connection after missed bus traffic failed');
+        c.close(CloseCode.resync, 'resync: reconnect with your cursor');
+      }
+      this.recheck(c);
     }
-    return { sessions: out, total: this.registry.size };
+  }
+
+  /** A `session.revoke` may have been among the missed events: a connection whose token is no longer valid is closed (4003). */
+  private recheck(c: ClientConnection): void {
+    const token = this.tokens.get(c);
+    if (!token) return;
+    this.hub.users.verifyToken(token).then(
+      (rec) => {
+        if (!rec) c.close(CloseCode.revoked, 'revoked');
+      },
+      (err: unknown) => this.log.warn({ err, userId: c.userId }, 'checking a token after missed bus traffic failed; the connection stays'),
+    );
   }
 
   /** A timer callback: nothing may throw out of it (one connection's failure must not skip the rest). */
@@ -270,6 +306,7 @@ export class Gateway implements Presence {
     this.closing = true;
     clearInterval(this.heartbeat);
     this.unsubscribe();
+    this.unsubscribeGaps();
     this.fanout.stop();
     for (const c of [...this.registry.all()]) c.close(CloseCode.goingAway, 'server shutting down');
     this.wss.close();
@@ -283,6 +320,6 @@ export function parseCursor(raw: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-function info(c: ClientConnection): SessionInfo {
-  return { userId: c.userId, clientId: c.clientId, platform: c.platform, connectedAt: c.connectedAt };
+function info(c: ClientConnection, node: number): SessionInfo {
+  return { userId: c.userId, clientId: c.clientId, platform: c.platform, connectedAt: c.connectedAt, node };
 }

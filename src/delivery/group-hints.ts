@@ -63,6 +63,19 @@ export class GroupHints {
     if (this.invalidatedAt.size > 1024 + 2 * this.users.size) this.prune();
   }
 
+  /**
+   * Invalidations may have been missed (bus gap): every user's groups are unknown until read again
+   * (they are, at once, for every tracked user).
+   */
+  invalidateAll(): void {
+    const users = [...this.users.entries()];
+    this.users.clear();
+    for (const [userId, u] of users) {
+      this.track(userId);
+      this.users.get(userId)!.refs = u.refs;
+    }
+  }
+
   /** Drop invalidations older than every tracked user's read (amortised O(1) per invalidation). */
   private prune(): void {
     let oldestRead = Infinity;

@@ -134,6 +134,18 @@ export function busContract(name: string, factory: BusFactory): void {
       expect(thrown).toBe(2);
     });
 
+    it('an event the transport cannot carry (cyclic) neither rejects publish nor stops later events', async () => {
+      const a = new Recorder();
+      bus.subscribe(a.handler);
+      const cyclic: Record<string, unknown> = {};
+      cyclic['self'] = cyclic;
+      const bad = { type: 'sync', audience: { kind: 'users', users: ['x'] }, event: { seq: 1, type: 'clear', uid: 0, conv: cyclic, start: 0, end: 0 } };
+      await expect(bus.publish(bad as unknown as HubEvent)).resolves.toBeUndefined();
+      await bus.publish(ev('after'));
+      await a.received('after');
+      expect(a.ids.at(-1)).toBe('after');
+    });
+
     it('publish after close is a no-op', async () => {
       const a = new Recorder();
       bus.subscribe(a.handler);

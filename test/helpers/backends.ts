@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { MemoryBus } from '../../src/bus/memory-bus.js';
+import { RedisBus } from '../../src/bus/redis-bus.js';
 import type { Bus } from '../../src/core/ports/bus.js';
 import type { Store } from '../../src/core/ports/store.js';
 import { SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/sqlite-store.js';
@@ -107,7 +110,43 @@ export function storeBackends(): StoreBackend[] {
   ];
 }
 
-/** Every bus the bus contract runs against. */
+/** The Redis the bus suites use: SWITCHBOARD_TEST_REDIS_URL, else the local one (CI and this machine). */
+export function testRedisUrl(env: Record<string, string | undefined> = process.env): string {
+  return env['SWITCHBOARD_TEST_REDIS_URL'] || 'redis://127.0.0.1:6379';
+}
+
+/** A key prefix of its own per test (and per end-to-end server), so runs sharing one Redis never meet. */
+export function testPrefix(): string {
+  return `sbtest:${randomUUID()}:`;
+}
+
+/** Delete every key under `prefix` (presence entries); tolerates a Redis that is gone. */
+export async function dropPrefix(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await r.del(...keys);
+    } while (cursor !== '0');
+    await r.quit();
+  } catch {
+    r.disconnect();
+  }
+}
+
+/** A Redis bus on its own prefix (heartbeats every 200 ms, so gap tests are quick). */
+export async function openRedisBus(url: string, prefix: string, opts: { heartbeatMs?: number; onError?: (err: unknown, what: string) => void } = {}): Promise<RedisBus> {
+  return RedisBus.connect({ url, prefix, heartbeatMs: opts.heartbeatMs ?? 200, connectTimeoutMs: 5000, onError: opts.onError });
+}
+
+/**
+ * Every bus the bus contract runs against: in process, and Redis (the Redis at testRedisUrl(); it must
+ * be running — the suite fails, never skips, without it), each test on a fresh key prefix.
+ */
 export function busBackends(): BusBackend[] {
   return [
     {
@@ -115,6 +154,21 @@ export function busBackends(): BusBackend[] {
       open: async () => {
         const bus = new MemoryBus();
         return { bus, cleanup: () => bus.close() };
+      },
+    },
+    {
+      name: 'redis',
+      open: async () => {
+        const url = testRedisUrl();
+        const prefix = testPrefix();
+        const bus = await openRedisBus(url, prefix);
+        return {
+          bus,
+          cleanup: async () => {
+            await bus.close();
+            await dropPrefix(url, prefix);
+          },
+        };
       },
     },
   ];
@@ -182,9 +236,28 @@ const SERVER_STORES: Record<string, (url: URL) => ServerPart> = {
   },
 };
 
-/** End-to-end bus backends by URL scheme. `memory:` (the default): the in-process bus. */
+/**
+ * End-to-end bus backends by URL scheme. `memory:` (the default): the in-process bus. `redis:` /
+ * `rediss:`: the Redis bus at that URL, on a fresh key prefix per server (its keys dropped at dispose).
+ */
+function redisServerBus(url: URL): ServerPart {
+  return {
+    name: 'redis bus',
+    provision: async (): Promise<ProvisionedBackend> => {
+      const prefix = testPrefix();
+      return {
+        config: { bus: { url: url.toString(), prefix, heartbeatMs: 200 } },
+        env: { SWITCHBOARD_BUS_URL: url.toString(), SWITCHBOARD_BUS_PREFIX: prefix, SWITCHBOARD_BUS_HEARTBEAT_MS: '200' },
+        dispose: () => dropPrefix(url.toString(), prefix),
+      };
+    },
+  };
+}
+
 const SERVER_BUSES: Record<string, (url: URL) => ServerPart> = {
   'memory:': () => ({ name: 'memory bus', provision: async () => ({ config: {}, env: {}, dispose: NOTHING }) }),
+  'redis:': redisServerBus,
+  'rediss:': redisServerBus,
 };
 
 function part(table: Record<string, (url: URL) => ServerPart>, variable: string, value: string | undefined, fallback: string): ServerPart {

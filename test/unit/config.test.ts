@@ -89,6 +89,14 @@ describe('loadConfig', () => {
     expect(f).toMatchObject({ port: 8080, dataDir: '/x', store: { file: '/x/other.db' }, admin: { port: 9090 }, logLevel: 'warn' });
   });
 
+  it('SWITCHBOARD_BUS_URL / --bus-url select the Redis bus; unset is the in-process bus; another scheme stops start-up', () => {
+    expect(loadConfig({ env: {} }).bus.url).toBeUndefined();
+    expect(loadConfig({ env: { SWITCHBOARD_BUS_URL: 'redis://127.0.0.1:6379' } }).bus).toMatchObject({ url: 'redis://127.0.0.1:6379', prefix: 'switchboard:' });
+    expect(loadConfig({ env: {}, flags: { 'bus-url': 'rediss://r.example:6380' } }).bus.url).toBe('rediss://r.example:6380');
+    const e = configError(() => loadConfig({ env: { SWITCHBOARD_BUS_URL: 'postgres://db/x' } }));
+    expect(e.message).toContain('bus.url');
+  });
+
   it('LOG_LEVEL is a fallback for SWITCHBOARD_LOG_LEVEL', () => {
     expect(loadConfig({ env: { LOG_LEVEL: 'debug' } }).logLevel).toBe('debug');
     expect(loadConfig({ env: { LOG_LEVEL: 'debug', SWITCHBOARD_LOG_LEVEL: 'error' } }).logLevel).toBe('error');
@@ -99,7 +107,7 @@ describe('loadConfig', () => {
   });
 
   it('every env binding reaches its key of the schema, converted to its kind', () => {
-    const samples: Record<string, string> = { logLevel: 'warn', 'store.synchronous': 'NORMAL', nodeId: '7', 'store.commitMaxDelayMs': '7', 'gateway.path': '/socket', 'gateway.maxBufferedBytes': '65536', 'callbacks.beforeSendPolicy': 'reject', 'callbacks.timeoutMs': '3000', 'callbacks.maxAttempts': '12', 'callbacks.concurrency': '64', 'callbacks.perTargetConcurrency': '48', 'callbacks.breakerThreshold': '7', 'callbacks.commands': 'State.StateChange, C2C.CallbackAfterSendMsg', 'notifications.recipientsPreview': '50', 'notifications.backlogMax': '50', 'notifications.maxBufferedBytes': '65536' };
+    const samples: Record<string, string> = { 'bus.url': 'redis://h:6379/0', logLevel: 'warn', 'store.synchronous': 'NORMAL', nodeId: '7', 'store.commitMaxDelayMs': '7', 'gateway.path': '/socket', 'gateway.maxBufferedBytes': '65536', 'callbacks.beforeSendPolicy': 'reject', 'callbacks.timeoutMs': '3000', 'callbacks.maxAttempts': '12', 'callbacks.concurrency': '64', 'callbacks.perTargetConcurrency': '48', 'callbacks.breakerThreshold': '7', 'callbacks.commands': 'State.StateChange, C2C.CallbackAfterSendMsg', 'relations.blacklistStrategy': 'drop', 'relations.sensitiveFilter': 'replace', 'notifications.recipientsPreview': '50', 'notifications.backlogMax': '50', 'notifications.maxBufferedBytes': '65536' };
     for (const b of BINDINGS) {
       const kind = b.kind as string;
       const sample = samples[b.path] ?? (kind === 'string' ? 'x' : kind === 'bool' ? 'false' : '5000');

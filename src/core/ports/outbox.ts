@@ -105,6 +105,11 @@ export interface EffectSpec extends NewJob {
     /** Set body[field] to the cursor (seq) of the message this command writes. */
     messageSeq?: string;
     /**
+     * Set body[uid] to the uid of the message this command writes and body[timestamp] to its server
+     * time (ms): the job names the message without reserving its identity first (robot callbacks).
+     */
+    messageIdentity?: { uid?: string; timestamp?: string };
+    /**
      * Set body[field] to the number of the group message this command writes within its group: 1 for
      * the group's first message, then strictly increasing (group notifications take none). Left as
      * given when the message takes no number (not a group message).
@@ -136,6 +141,8 @@ export interface OutboxJob extends Omit<NewJob, 'body' | 'notBefore' | 'ref'> {
 
 export interface JobFilter {
   status?: JobStatus;
+  /** Jobs of this channel only (webhook, robot, …). */
+  channel?: string;
   target?: string;
   /** Jobs with a smaller id (paging from the newest). */
   beforeId?: number;

@@ -72,6 +72,12 @@ export class ChatroomService {
     this.facts = new BoundedCache(this.maxFacts, opts.maxAgeMs ?? 60_000, opts.now);
   }
 
+  /** Invalidations may have been missed (bus gap): drop every room's facts. */
+  invalidateAll(): void {
+    this.facts.clear();
+    this.loads.forgetAll();
+  }
+
   /** Bus events: drop a room's cached facts on its invalidation. */
   handle(e: HubEvent): void {
     if (e.type !== 'cache.invalidate' || e.scope !== 'chatroom') return;

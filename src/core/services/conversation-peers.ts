@@ -70,6 +70,12 @@ export class ConversationPeers {
     if (chats?.delete(chatKey(conv.line, conv.target))) this.known.reweigh(userId, -1);
   }
 
+  /** Invalidations may have been missed (bus gap): drop everything. */
+  invalidateAll(): void {
+    this.known.clear();
+    this.loads.forgetAll();
+  }
+
   handle(e: HubEvent): void {
     if (e.type === 'cache.invalidate' && e.scope === 'user') {
       this.known.delete(e.id);

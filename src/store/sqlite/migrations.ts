@@ -312,6 +312,69 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY(chatroom_id, user_id)
   ) WITHOUT ROWID;
   `,
+  // Robots (users of type 1 with a callback) and devices (users of type 2 with owners).
+  `
+  CREATE TABLE robots(
+    user_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL DEFAULT '',
+    secret TEXT NOT NULL DEFAULT '',
+    callback TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE devices(
+    device_id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    extra TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE device_owners(
+    device_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY(device_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX device_owners_user ON device_owners(user_id, device_id);
+  `,
+  // Relations (Wildfire's friends, blacklists, friend requests, sensitive words, user settings):
+  //    friends, one row per ordered pair (state 0 friends / 1 not, blacked 1: on user_id's
+  //    blacklist; friends_friend finds the rows naming a user on the other side, for destroy);
+  //    friend_requests, the last request per ordered pair (friend_requests_to / _from: a user's
+  //    received / sent ones, newest first); sensitive_words, lower-cased; user_settings by (user, scope, key).
+  `
+  CREATE TABLE friends(
+    user_id TEXT NOT NULL,
+    friend_uid TEXT NOT NULL,
+    alias TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL DEFAULT 1,
+    blacked INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(user_id, friend_uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX friends_friend ON friends(friend_uid);
+  CREATE TABLE friend_requests(
+    from_uid TEXT NOT NULL,
+    to_uid TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    status INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(from_uid, to_uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX friend_requests_to ON friend_requests(to_uid, updated_at);
+  CREATE INDEX friend_requests_from ON friend_requests(from_uid, updated_at);
+  CREATE TABLE sensitive_words(word TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE user_settings(
+    user_id TEXT NOT NULL,
+    scope INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(user_id, scope, key)
+  ) WITHOUT ROWID;
+  `,
   // notifications (seed 004): a notification (n: internal key in creation order; id: its 24-hex
   //    object id; send_seq: the order it was sent in, which orders every inbox; fanout_cursor: the
   //    last recipient its fan-out handled, fanout_done once all were), its recipients (the send_to

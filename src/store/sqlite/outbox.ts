@@ -126,6 +126,11 @@ export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefine
       if (mk.key) body[mk.key] = k.key;
     }
     if (spec.fill?.messageSeq && facts.message) body[spec.fill.messageSeq] = facts.message.seq;
+    const mi = spec.fill?.messageIdentity;
+    if (mi && facts.message) {
+      if (mi.uid) body[mi.uid] = facts.message.uid;
+      if (mi.timestamp) body[mi.timestamp] = facts.message.timestamp;
+    }
     if (spec.fill?.groupSeq && facts.message?.groupSeq !== undefined) body[spec.fill.groupSeq] = facts.message.groupSeq;
     const og = spec.fill?.ownedGroups;
     if (og && facts.ownedGroups) body[og.field] = facts.ownedGroups(og.owner, og.type);
@@ -388,6 +393,10 @@ export class SqliteOutbox implements OutboxStore {
       if (f.status !== undefined) {
         where.push('status = ?');
         args.push(CODE[f.status]);
+      }
+      if (f.channel !== undefined) {
+        where.push('channel = ?');
+        args.push(f.channel);
       }
       if (f.target !== undefined) {
         where.push('target = ?');

@@ -9,7 +9,10 @@ import { SqliteChannels, SqliteGroups } from './groups.js';
 import { SqliteMessages } from './messages.js';
 import { SqliteNotifications } from './notifications.js';
 import { SqliteOutbox } from './outbox.js';
+import { SqliteRelations, SqliteSensitiveWords, SqliteUserSettings } from './relations.js';
 import { SqliteSettings } from './settings.js';
+import { SqliteRobots } from './robots.js';
+import { SqliteDevices } from './devices.js';
 import { SqliteSync } from './sync.js';
 import { SqliteTokens, SqliteUsers } from './users.js';
 import { SqliteUnread } from './unread.js';
@@ -43,6 +46,11 @@ export class SqliteStore implements Store {
   readonly sync: SqliteSync;
   readonly outbox: SqliteOutbox;
   readonly settings: SqliteSettings;
+  readonly robots: SqliteRobots;
+  readonly devices: SqliteDevices;
+  readonly relations: SqliteRelations;
+  readonly sensitiveWords: SqliteSensitiveWords;
+  readonly userSettings: SqliteUserSettings;
   readonly notifications: SqliteNotifications;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
@@ -96,11 +104,16 @@ export class SqliteStore implements Store {
     this.channels = new SqliteChannels(ctx, this.users);
     this.chatrooms = new SqliteChatrooms(ctx);
     const unread = new SqliteUnread(ctx);
-    this.messages = new SqliteMessages(ctx, this.users, this.groups, this.channels, unread);
+    this.relations = new SqliteRelations(ctx);
+    this.sensitiveWords = new SqliteSensitiveWords(ctx);
+    this.userSettings = new SqliteUserSettings(ctx);
+    this.messages = new SqliteMessages(ctx, this.users, this.groups, this.channels, unread, this.relations);
     this.conversations = new SqliteConversations(ctx, this.users, unread);
     this.sync = new SqliteSync(ctx);
     this.outbox = new SqliteOutbox(ctx);
     this.settings = new SqliteSettings(ctx);
+    this.robots = new SqliteRobots(ctx, this.users);
+    this.devices = new SqliteDevices(ctx, this.users);
     this.notifications = new SqliteNotifications(ctx);
   }
 
