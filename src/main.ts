@@ -184,7 +184,8 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const senders: Record<string, Sender> = {
     [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)),
     [ROBOT_CHANNEL]: robotSender,
-    ...notify.senders,
+    // A deleted notification's messages that have not gone out are withdrawn.
+    ...Object.fromEntries(Object.entries(notify.senders).map(([channel, s]) => [channel, hub.notifyDelivery.guard(s)])),
     [TIMER_CHANNEL]: hub.notifyDelivery.timers,
   };
   // Notification e-mail and SMS outcomes: delivery status and the web fallback, with the outcome.

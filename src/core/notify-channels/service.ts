@@ -105,6 +105,21 @@ export class NotificationDelivery {
     },
   };
 
+  /**
+   * The sender of an e-mail or SMS channel, skipping the messages of a notification deleted since its
+   * job was written (deleting a sent notification withdraws what has not gone out yet): such a job is
+   * settled as delivered with the response `cancelled: notification deleted`, and nothing is sent.
+   */
+  guard(sender: Sender): Sender {
+    return {
+      deliver: async (job: OutboxJob): Promise<SendResult> => {
+        const b = parseChannelJob(job.body);
+        if (b && (await this.stores.notifications.get(b.notification)) === null) return { ok: true, response: 'cancelled: notification deleted' };
+        return sender.deliver(job);
+      },
+    };
+  }
+
   /** Delivers the `notify-timer` jobs in this process: scheduled sends and escalation checks. */
   readonly timers: Sender = {
     deliver: async (job: OutboxJob): Promise<SendResult> => {
