@@ -374,6 +374,18 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    serviceSessions: Type.Object(
+      {
+        idleTimeoutMs: Type.Integer({
+          default: 1800000,
+          minimum: 100,
+          description: 'A customer-service session with no message either way for this long is closed.',
+        }),
+        sweepIntervalMs: Type.Integer({ default: 5000, minimum: 10, maximum: 3600000, description: 'How often idle sessions are looked for (the deadline itself is stored).' }),
+        maxPerAgent: Type.Integer({ default: 0, minimum: 0, maximum: 100000, description: 'Most open sessions assigned to one agent (0: no limit); past it new sessions queue.' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     tokens: Type.Object(
       {
         ttlSeconds: Type.Integer({ default: 2592000, minimum: 1, description: 'Lifetime of a device token from user/get_token.' }),

@@ -23,6 +23,8 @@ import { UserSettingService } from './services/user-settings.js';
 import { MAX_SENSITIVE_WORDS } from './limits.js';
 import { SendRulesCache, type SendRulesCacheOptions } from './services/send-rules-cache.js';
 import { SessionService } from './services/sessions.js';
+import { ChannelDeliveryService } from './services/channel-deliveries.js';
+import { ServiceSessionService, type ServiceSessionOptions } from './services/service-sessions.js';
 import { SettingsService } from './services/settings.js';
 import { UserService } from './services/users.js';
 
@@ -59,6 +61,8 @@ export interface HubOptions {
   friendRequests?: Partial<FriendRequestPolicy>;
   /** The notification centre: fan-out batch size, the email/SMS planner (part B), error reporting. */
   notifications?: Partial<Omit<NotificationServiceOptions, 'now'>>;
+  /** Customer-service sessions of the channel gateway (defaults: 30 min idle, no per-agent limit). */
+  serviceSessions?: Partial<ServiceSessionOptions>;
   /** The channel gateway: seed 002 event keys asking for a human agent (default ['RG']), contact info reader, session hooks. */
   channelGateway?: { humanKeys?: readonly string[]; contactInfo?: ContactInfoSource; hooks?: ChannelHooks };
 }
@@ -83,6 +87,10 @@ export class Hub {
   readonly notifications: NotificationService;
   /** The notification centre's e-mail/SMS side: planner, outcome hooks, timers (docs/notifications-delivery.md). */
   readonly notifyDelivery: NotificationDelivery;
+  /** Customer-service sessions (channel gateway): the ChannelHooks of the inbound side. */
+  readonly serviceSessions: ServiceSessionService;
+  /** Delivery status of replies sent through channel apps. */
+  readonly channelDeliveries: ChannelDeliveryService;
   /** Send-path facts, invalidated through the bus (subscribed for the hub's lifetime). */
   readonly rules: SendRulesCache;
   private readonly peers: ConversationPeers;
@@ -101,11 +109,13 @@ export class Hub {
     this.peers = new ConversationPeers(store, { now });
     this.chatrooms = new ChatroomService(store, bus, opts.chatroomMembership, { now });
     this.sensitiveWords = new SensitiveWordService(store.sensitiveWords, bus, { mode: opts.sensitiveMode ?? 'reject', maxWords: MAX_SENSITIVE_WORDS, maxAgeMs: 60_000, now });
+    this.serviceSessions = new ServiceSessionService(store, bus, { idleTimeoutMs: 30 * 60_000, maxPerAgent: 0, now, ...opts.serviceSessions });
     this.unsubscribe = bus.subscribe((e) => {
       this.rules.handle(e);
       this.peers.handle(e);
       this.chatrooms.handle(e);
       this.sensitiveWords.handle(e);
+      this.serviceSessions.handle(e);
       this.channelApps?.handle(e);
     });
     // Missed bus traffic may include invalidations: every cache of the core is dropped and reloads.
@@ -132,7 +142,8 @@ export class Hub {
     this.users = new UserService(store, bus, { tokenTtlMs: opts.tokenTtlMs }, now);
     this.groups = new GroupService(store, bus, this.messages, opts.maxGroupMembers, effects);
     this.channels = new ChannelService(store, bus);
-    this.sessions = new SessionService(store, bus, effects);
+    // A device login of an agent hands it the queued customer-service sessions of its accounts.
+    this.sessions = new SessionService(store, bus, effects, (f) => (f.action === 'login' ? this.serviceSessions.agentConnected(f.userId) : undefined));
     this.settings = new SettingsService(store.settings, bus);
     const cg = opts.channelGateway ?? {};
     this.channelApps = new ChannelAppService(
@@ -141,7 +152,8 @@ export class Hub {
       { messages: this.messages, groups: this.groups, users: this.users },
       { ...(cg.humanKeys ? { humanKeys: cg.humanKeys } : {}), ...(cg.contactInfo ? { contactInfo: cg.contactInfo } : {}), now },
     );
-    if (cg.hooks) this.channelApps.useHooks(cg.hooks);
+    // Inbound messages open and refresh customer-service sessions (unless the caller brings its own hooks).
+    this.channelApps.useHooks(cg.hooks ?? this.serviceSessions);
     this.outbox = new OutboxService(store.outbox, bus, opts.redeliverer ?? store.outbox, now);
     this.ownRobots = opts.robots === undefined;
     this.robots = opts.robots ?? new RobotService(store, bus);
@@ -155,6 +167,7 @@ export class Hub {
       ...opts.notifications,
       now,
     });
+    this.channelDeliveries = new ChannelDeliveryService(store, bus, this.messages, now);
   }
 
   /** Stop listening to the bus (the store and the bus are closed by their owner). */

@@ -6,6 +6,7 @@ import type { Logger } from '../../log.js';
 import { adminRoute, type AdminRouteDef } from './plugin.js';
 import { channelRoutes, groupRoutes } from './routes/groups.js';
 import { channelAppRoutes } from './routes/channel-apps.js';
+import { channelSessionRoutes } from './routes/channel-sessions.js';
 import { chatroomRoutes } from './routes/chatrooms.js';
 import { messageRoutes } from './routes/messages.js';
 import { relationRoutes } from './routes/relations.js';
@@ -53,6 +54,7 @@ export function adminRoutes(opts: AdminApiOptions): AdminRouteDef[] {
     ...conferenceRoutes(),
     ...relationRoutes(opts.hub),
     ...channelAppRoutes(opts.hub),
+    ...channelSessionRoutes(opts.hub),
     ...(opts.extraRoutes ?? []),
   ];
   return routes;

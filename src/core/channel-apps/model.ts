@@ -236,6 +236,12 @@ export interface DeliveryUpdate {
   originalMessageUrl?: string;
   /** Re-hosted files by content id: replace these contents' url. */
   urls?: Array<{ id: string; url: string }>;
+  /**
+   * Compare-and-set (part B): apply only while the stored status is one of these; otherwise nothing
+   * changes and the stored message is returned (e.g. an outbox outcome arriving after the app's
+   * send result must not take `delivered` back to `sent`).
+   */
+  onlyFrom?: DeliveryStatus[];
 }
 
 // ---------------------------------------------------------------- IM identities (see the module comment)

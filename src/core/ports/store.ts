@@ -3,6 +3,7 @@ import type { NotifyDeliveryStore } from './notify-delivery.js';
 import type { ChannelMessage } from '../channel-apps/model.js';
 import type { ChannelAppStore } from './channel-apps.js';
 import type { EffectSpec, OutboxStore } from './outbox.js';
+import type { ServiceSessionStore } from './service-sessions.js';
 import type {
   Channel,
   Chatroom,
@@ -56,6 +57,8 @@ export interface Store {
   readonly notifyDelivery: NotifyDeliveryStore;
   /** The channel gateway's records, contacts, conversations and message metadata (ports/channel-apps.ts). */
   readonly channelApps: ChannelAppStore;
+  /** Customer-service sessions of the channel gateway. */
+  readonly serviceSessions: ServiceSessionStore;
   /** True when the backend answers a trivial query. */
   ping(): Promise<boolean>;
   /** Flush pending writes and release resources. Later calls reject. */

@@ -241,6 +241,7 @@ export class SqliteChannelApps implements ChannelAppStore {
     return this.ctx.write(() => {
       const old = this.messageRow('SELECT data FROM channel_messages WHERE guid = ?', guid);
       if (!old) throw new CoreError('not_exist', `message ${guid} does not exist`);
+      if (u.onlyFrom && !u.onlyFrom.includes(old.delivery)) return old;
       const urls = new Map((u.urls ?? []).map((x) => [x.id, x.url]));
       const rec: ChannelMessage = {
         ...old,

@@ -471,6 +471,28 @@ const MIGRATIONS: string[] = [
   CREATE UNIQUE INDEX channel_messages_guid ON channel_messages(guid);
   CREATE UNIQUE INDEX channel_messages_original ON channel_messages(account_id, original_id);
   `,
+  // (channel gateway, outbound) customer-service sessions: at most one session not closed per
+  //    (channel account, contact), enforced by a partial unique index; idle deadlines read by the
+  //    sweeper through a partial index.
+  `
+  CREATE TABLE service_sessions(
+    id INTEGER PRIMARY KEY,
+    service_id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    state TEXT NOT NULL,
+    agent TEXT NOT NULL DEFAULT '',
+    opened_at INTEGER NOT NULL,
+    last_activity_at INTEGER NOT NULL,
+    idle_at INTEGER NOT NULL,
+    closed_at INTEGER NOT NULL DEFAULT 0,
+    close_reason TEXT NOT NULL DEFAULT ''
+  );
+  CREATE UNIQUE INDEX service_sessions_current ON service_sessions(account, contact) WHERE state <> 'closed';
+  CREATE INDEX service_sessions_idle ON service_sessions(idle_at) WHERE state <> 'closed';
+  CREATE INDEX service_sessions_queued ON service_sessions(account, id) WHERE state = 'queued';
+  CREATE INDEX service_sessions_agent ON service_sessions(agent) WHERE state = 'assigned';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -15,6 +15,7 @@ import { SqliteRelations, SqliteSensitiveWords, SqliteUserSettings } from './rel
 import { SqliteSettings } from './settings.js';
 import { SqliteRobots } from './robots.js';
 import { SqliteDevices } from './devices.js';
+import { SqliteServiceSessions } from './service-sessions.js';
 import { SqliteSync } from './sync.js';
 import { SqliteTokens, SqliteUsers } from './users.js';
 import { SqliteUnread } from './unread.js';
@@ -56,6 +57,7 @@ export class SqliteStore implements Store {
   readonly notifications: SqliteNotifications;
   readonly notifyDelivery: SqliteNotifyDelivery;
   readonly channelApps: SqliteChannelApps;
+  readonly serviceSessions: SqliteServiceSessions;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -121,6 +123,7 @@ export class SqliteStore implements Store {
     this.notifications = new SqliteNotifications(ctx);
     this.notifyDelivery = new SqliteNotifyDelivery(ctx);
     this.channelApps = new SqliteChannelApps(ctx);
+    this.serviceSessions = new SqliteServiceSessions(ctx);
   }
 
   async ping(): Promise<boolean> {
