@@ -338,15 +338,29 @@ export class SqliteNotifications implements NotificationStore {
     return this.ctx.write(() => {
       const r = this.row(id);
       if (!r || r.has_send !== 1 || r.fanout_done === 1 || r.send_seq === null) return null;
-      const ids = this.ctx
-        .stmt('SELECT user_id FROM notification_recipients WHERE n = ? AND user_id > ? ORDER BY user_id LIMIT ?')
+      // The batch is the recipients after the cursor up to the limit-th one (or to the last: done).
+      // One statement writes its rows inside SQLite (no call per row), skipping recipients destroyed
+      // since, and returns those actually inserted.
+      const upTo = this.ctx
+        .stmt('SELECT user_id FROM notification_recipients WHERE n = ? AND user_id > ? ORDER BY user_id LIMIT 1 OFFSET ?')
         .pluck()
-        .all(r.n, r.fanout_cursor, limit) as string[];
-      const ins = this.ctx.stmt(INSERT_ROW);
-      const inserted: string[] = [];
-      for (const u of ids) if (ins.run(u, r.send_seq, u).changes > 0) inserted.push(u);
-      const done = ids.length < limit;
-      this.ctx.stmt('UPDATE notifications SET fanout_cursor = ?, fanout_done = ? WHERE n = ?').run(ids.at(-1) ?? r.fanout_cursor, done ? 1 : 0, r.n);
+        .get(r.n, r.fanout_cursor, limit - 1) as string | undefined;
+      const done = upTo === undefined;
+      const last = upTo ?? (this.ctx.stmt('SELECT MAX(user_id) FROM notification_recipients WHERE n = ?').pluck().get(r.n) as string | null) ?? r.fanout_cursor;
+      const inserted =
+        last > r.fanout_cursor
+          ? (this.ctx
+              .stmt(
+                `INSERT OR IGNORE INTO notification_inbox(user_id, seq, state)
+                 SELECT r.user_id, ?, 0 FROM notification_recipients r
+                 WHERE r.n = ? AND r.user_id > ? AND r.user_id <= ? AND EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id)
+                 ORDER BY r.user_id
+                 RETURNING user_id`,
+              )
+              .pluck()
+              .all(r.send_seq, r.n, r.fanout_cursor, last) as string[])
+          : [];
+      this.ctx.stmt('UPDATE notifications SET fanout_cursor = ?, fanout_done = ? WHERE n = ?').run(last, done ? 1 : 0, r.n);
       return { inserted, done };
     });
   }
