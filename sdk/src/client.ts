@@ -1,8 +1,8 @@
 import { backoffDelay } from './backoff.js';
 import { CLIENT_CODE, SwitchboardError, TIMEOUT_CODE } from './errors.js';
-import { Emitter, type ClientEvent, type Handler } from './events.js';
+import { Emitter, type ClientEvent, type ClientEvents, type Handler } from './events.js';
 import { checkCursor, checkTimestamp, settingsOf, type ClientOptions, type CursorStore, type Settings, type WebSocketLike } from './options.js';
-import type { ChatroomInfo, ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, Payload, UserSetting, ReadResult, SendResult, SyncResult } from './protocol.js';
+import type { ChannelDeliveryStatus, ChatroomInfo, ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, Payload, UserSetting, ReadResult, SendResult, ServiceSession, SyncResult } from './protocol.js';
 
 /** Close codes after which reconnecting with the same token cannot help. */
 const FATAL_WITH_STATIC_TOKEN = new Set([4001, 4003]);
@@ -511,6 +511,27 @@ export class SwitchboardClient {
         return;
       case 'chatroom_message':
         if (isObject(f['message'])) this.events.emit('chatroom_message', { chatroomId: String(f['chatroomId']), message: f['message'] as Message });
+        return;
+      case 'channel_delivery':
+        if (isObject(f['conv']))
+          this.events.emit('channel_delivery', {
+            messageUid: Number(f['messageUid']),
+            conv: f['conv'] as Conversation,
+            guid: String(f['guid']),
+            status: String(f['status']) as ChannelDeliveryStatus,
+            error: String(f['error'] ?? ''),
+            originalMessageId: String(f['originalMessageId'] ?? ''),
+            originalMessageUrl: String(f['originalMessageUrl'] ?? ''),
+          });
+        return;
+      case 'service_session':
+        if (isObject(f['session']))
+          this.events.emit('service_session', {
+            event: String(f['event']) as ClientEvents['service_session']['event'],
+            session: f['session'] as ServiceSession,
+            ...(isObject(f['conv']) ? { conv: f['conv'] as Conversation } : {}),
+            ...(typeof f['previousAgent'] === 'string' ? { previousAgent: f['previousAgent'] } : {}),
+          });
         return;
       case 'error':
         this.onError(f);

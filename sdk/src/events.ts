@@ -1,4 +1,4 @@
-import type { ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, UserSetting } from './protocol.js';
+import type { ChannelDeliveryStatus, ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, ServiceSession, UserSetting } from './protocol.js';
 
 /**
  * Every event the client emits, with its data. Cursor-bearing events (message, recall, update,
@@ -42,6 +42,24 @@ export interface ClientEvents {
   friend_request: { request: FriendRequest };
   /** One of this user's settings was put, live only: after a reconnect, `userSettings()` lists them. */
   user_setting: { setting: UserSetting };
+  /**
+   * Agents (channel gateway): the delivery status of a reply sent through a channel app changed. Live
+   * only (no cursor, not replayed): read the current status with `/admin/channel_message/delivery`.
+   */
+  channel_delivery: {
+    messageUid: number;
+    conv: Conversation;
+    guid: string;
+    status: ChannelDeliveryStatus;
+    error: string;
+    originalMessageId: string;
+    originalMessageUrl: string;
+  };
+  /**
+   * Agents (channel gateway): a customer-service session of one of your accounts was opened (queued),
+   * assigned, transferred or closed. Live only; `/admin/channel_session/list` has the current state.
+   */
+  service_session: { event: 'opened' | 'assigned' | 'transferred' | 'closed'; session: ServiceSession; conv?: Conversation; previousAgent?: string };
   /** A replay (after connecting, or asked for with `sync()`) is complete; live from here. */
   synced: { cursor: number };
   /** The socket closed (or could not be opened: code 0); `reconnecting` tells whether the client will retry. */

@@ -117,3 +117,22 @@ export interface UserSetting {
   value: string;
   updateDt: number;
 }
+
+/** A reply's delivery through a channel app (channel gateway): pending → sent → delivered | failed. */
+export type ChannelDeliveryStatus = 'pending' | 'sent' | 'delivered' | 'failed';
+
+/** A customer-service session (channel gateway, seed 002's ServiceId). */
+export interface ServiceSession {
+  serviceId: string;
+  channelAccountId: string;
+  /** The contact's user id (`cu_…`). */
+  contact: string;
+  state: 'queued' | 'assigned' | 'closed';
+  /** The assigned agent ('' while queued). */
+  agent: string;
+  openedAt: number;
+  lastActivityAt: number;
+  idleAt: number;
+  closedAt: number;
+  closeReason: '' | 'idle' | 'admin' | 'agent';
+}

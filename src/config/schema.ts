@@ -251,6 +251,33 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    channelGateway: Type.Object(
+      {
+        platformKey: Type.Optional(
+          Type.String({ minLength: 1, description: "Seed 000's platform key (Authorization: Bearer KEY); its routes are off while unset." }),
+        ),
+        platformAllowIps: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: "Addresses or CIDR ranges allowed to call seed 000's routes (empty: any address with the key).",
+        }),
+        signatureWindowMs: Type.Integer({
+          default: 86400000,
+          minimum: 0,
+          description: 'Seed 002: largest distance of the signed timestamp from the server clock, both ways (0: not checked).',
+        }),
+        humanKeys: Type.Array(Type.String({ minLength: 1 }), {
+          default: ['RG'],
+          description: 'Seed 002 event keys asking for a human agent (event.CLICK.<key>, or an event.* whose Content is the key).',
+        }),
+        contactInfoTimeoutMs: Type.Integer({ default: 5000, minimum: 100, maximum: 60000, description: "Whole deadline of reading a contact's info URL." }),
+        contactInfoMaxBytes: Type.Integer({ default: 65536, minimum: 1024, maximum: 1048576, description: "Largest answer of a contact's info URL." }),
+        contactInfoAllowPrivate: Type.Boolean({
+          default: false,
+          description: 'Allow contact info URLs resolving to loopback, private, link-local or other non-public addresses.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     outbox: Type.Object(
       {
         channels: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), ChannelPolicy, {
@@ -292,6 +319,32 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    email: Type.Object(
+      {
+        smtpUrl: Type.Optional(
+          Type.String({ minLength: 1, description: 'SMTP relay of notification e-mails: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (TLS).' }),
+        ),
+        from: Type.String({ default: 'Switchboard <switchboard@localhost>', minLength: 1, description: 'From header and envelope sender of notification e-mails.' }),
+        requireTls: Type.Boolean({ default: false, description: 'Send only over an encrypted connection (STARTTLS required on smtp://).' }),
+        maxConnections: Type.Integer({ default: 5, minimum: 1, maximum: 10000, description: 'Connections kept open to the SMTP relay at most.' }),
+        timeoutMs: Type.Integer({ default: 20000, minimum: 100, maximum: 600000, description: 'Deadline of one delivery attempt (cut below the email channel lease).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    sms: Type.Object(
+      {
+        url: Type.Optional(Type.String({ minLength: 1, description: 'HTTP SMS gateway: every SMS is one POST of bodyTemplate to this URL.' })),
+        authHeader: Type.Optional(Type.String({ minLength: 1, description: 'Value of the authentication header sent to the SMS gateway.' })),
+        authHeaderName: Type.String({ default: 'Authorization', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description: 'Name of that header.' }),
+        bodyTemplate: Type.String({
+          default: '{"to":"{{to}}","text":"{{text}}"}',
+          minLength: 1,
+          description: 'JSON body of each SMS request; placeholders {{to}} {{text}} {{title}} {{notification_id}} {{user_id}} {{delivery_id}} {{attempt}} in string values.',
+        }),
+        timeoutMs: Type.Integer({ default: 10000, minimum: 100, maximum: 600000, description: 'Deadline of one delivery attempt (cut below the sms channel lease).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     notifications: Type.Object(
       {
         bodyLimitBytes: Type.Integer({
@@ -318,6 +371,18 @@ export const ConfigSchema = Type.Object(
           minimum: 16384,
           description: 'Unsent bytes per live inbox socket; a socket that falls further behind is dropped.',
         }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    serviceSessions: Type.Object(
+      {
+        idleTimeoutMs: Type.Integer({
+          default: 1800000,
+          minimum: 100,
+          description: 'A customer-service session with no message either way for this long is closed.',
+        }),
+        sweepIntervalMs: Type.Integer({ default: 5000, minimum: 10, maximum: 3600000, description: 'How often idle sessions are looked for (the deadline itself is stored).' }),
+        maxPerAgent: Type.Integer({ default: 0, minimum: 0, maximum: 100000, description: 'Most open sessions assigned to one agent (0: no limit); past it new sessions queue.' }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -86,3 +86,18 @@ export const MAX_NOTIFY_PAGE = 1000;
 
 /** Unknown recipients named in one refusal (the rest are counted). */
 export const MAX_NAMED_UNKNOWN = 20;
+
+/** Latest `schedule_at` of a notification: a year ahead (a timer further out is a typo, not a plan). */
+export const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
+
+/** Bounds of `escalate_after_minutes`: 0.01 min (0.6 s, for tests) to 30 days; fractions allowed. */
+export const MIN_ESCALATE_MINUTES = 0.01;
+export const MAX_ESCALATE_MINUTES = 43200;
+/**
+ * Channel gateway (docs/channel-gateway.md): contents of one external message (an e-mail's body and
+ * attachments; seed 000 apps send a handful), named attributes of a record or contact (seed 000's
+ * optional fields; their JSON is bounded by MAX_EXTRA_LENGTH too), and the largest page of contacts.
+ */
+export const MAX_CHANNEL_CONTENTS = 64;
+export const MAX_CHANNEL_ATTRIBUTES = 64;
+export const MAX_CONTACT_PAGE = 1000;

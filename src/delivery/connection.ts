@@ -317,8 +317,9 @@ export class ClientConnection implements Session {
   }
 
   /**
-   * A relation or friend-request notice: written now, replay or not — like a chatroom frame it has no
-   * cursor, so it cannot be out of order with the sync log.
+   * A notice without a cursor — a relation or friend-request change, or an agent's notice
+   * (channel_delivery, service_session): written now, replay or not, like a chatroom frame; never
+   * replayed (a reconnecting device reads the current state). `frame` is serialised only when needed.
    */
   pushNotice(frame: () => string): boolean {
     if (this.closed) return false;

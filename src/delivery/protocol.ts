@@ -1,3 +1,4 @@
+import type { AgentNotice } from '../core/events.js';
 import type { Chatroom, Conversation, StoredMessage } from '../core/model.js';
 import { longerThan } from '../core/payload.js';
 import type { SyncEvent } from '../core/ports/store.js';
@@ -225,3 +226,12 @@ export type ClientFrame =
   | { type: 'friend_answer'; id?: string | number; userId: unknown; accept: unknown }
   | { type: 'friend_delete'; id?: string | number; userId: unknown }
   | { type: 'blacklist'; id?: string | number; userId: unknown; blacked: unknown };
+
+/**
+ * A live notice for agents (channel gateway; never replayed, no cursor):
+ * - {"type":"channel_delivery","messageUid":U,"conv":{…},"guid":G,"status":"pending"|"sent"|"delivered"|"failed","error":E,"originalMessageId":…,"originalMessageUrl":…}
+ * - {"type":"service_session","event":"opened"|"assigned"|"transferred"|"closed","session":{…},"conv":{…}?,"previousAgent":A?}
+ */
+export function noticeFrame(n: AgentNotice): string {
+  return JSON.stringify(n);
+}

@@ -5,6 +5,8 @@ import type { Metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log.js';
 import { adminRoute, type AdminRouteDef } from './plugin.js';
 import { channelRoutes, groupRoutes } from './routes/groups.js';
+import { channelAppRoutes } from './routes/channel-apps.js';
+import { channelSessionRoutes } from './routes/channel-sessions.js';
 import { chatroomRoutes } from './routes/chatrooms.js';
 import { messageRoutes } from './routes/messages.js';
 import { relationRoutes } from './routes/relations.js';
@@ -51,6 +53,8 @@ export function adminRoutes(opts: AdminApiOptions): AdminRouteDef[] {
     ...systemRoutes(opts.hub),
     ...conferenceRoutes(),
     ...relationRoutes(opts.hub),
+    ...channelAppRoutes(opts.hub),
+    ...channelSessionRoutes(opts.hub),
     ...(opts.extraRoutes ?? []),
   ];
   return routes;

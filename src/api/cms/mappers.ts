@@ -1,3 +1,4 @@
+import { deliveryOptions, ESCALATE_AFTER } from '../../core/notify-channels/options.js';
 import { localise, type InboxItem, type Notification, type NotificationContent, type RecipientView } from '../../core/notifications/model.js';
 import type { Page } from '../../core/ports/notifications.js';
 
@@ -30,6 +31,16 @@ export interface RecipientPages {
   unread: Page<RecipientView>;
 }
 
+/** Our delivery fields (docs/notifications-delivery.md): schedule_at as the seed writes times, or null. */
+function deliveryFields(n: Notification): Record<string, unknown> {
+  const d = deliveryOptions(n.options);
+  return {
+    schedule_at: d.scheduleAt === null ? null : isoTime(d.scheduleAt),
+    escalate_after_minutes: d.escalate ? n.options[ESCALATE_AFTER] : null,
+    escalate_method: d.escalate ? d.escalate.method : null,
+  };
+}
+
 /** An operator's list/detail item, the seed's fields first; totals tell how much the lists hold. */
 export function wireNotification(n: Notification, r: RecipientPages): Record<string, unknown> {
   return {
@@ -48,6 +59,7 @@ export function wireNotification(n: Notification, r: RecipientPages): Record<str
     lng: n.lng,
     translations: n.translations,
     options: n.options,
+    ...deliveryFields(n),
     recipients_total: r.all.total,
     has_read_total: r.read.total,
     unread_total: r.unread.total,

@@ -1,3 +1,4 @@
+import { DELIVERY_OPTION_KEYS } from '../../core/notify-channels/options.js';
 import type { Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Hub } from '../../core/hub.js';
@@ -75,6 +76,13 @@ function fieldsOf(b: Static<typeof UpdateBody>): Partial<NotificationFields> {
   if (b.translations !== undefined) f.translations = b.translations;
   if (b.options !== undefined) f.options = b.options;
   return f;
+}
+
+/** The delivery fields given at the top level of an add or update (checked by core with the options). */
+function deliveryFieldsOf(b: Static<typeof UpdateBody>): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const k of DELIVERY_OPTION_KEYS) if (b[k] !== undefined) out[k] = b[k];
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 function idParam(req: FastifyRequest, missing: 'notification_not_found' | 'message_not_found'): string {
@@ -165,6 +173,8 @@ export async function cmsPlugin(app: FastifyInstance, opts: CmsPluginOptions): P
   app.post('/notify/add', { config: { ...op, cmsBody: true }, bodyLimit: opts.bodyLimit, schema: { body: AddBody } }, async (req, reply) => {
     const b = req.body as Static<typeof AddBody>;
     const f = fieldsOf(b);
+    const top = deliveryFieldsOf(b);
+    if (top) f.options = { ...(f.options ?? {}), ...top };
     const n = await svc.add(caller(req).userId, {
       title: b.title,
       body: f.body ?? '',
@@ -181,7 +191,12 @@ export async function cmsPlugin(app: FastifyInstance, opts: CmsPluginOptions): P
 
   app.put('/notify/:id/update', { config: { ...op, cmsBody: true }, bodyLimit: opts.bodyLimit, schema: { body: UpdateBody } }, async (req, reply) => {
     const id = idParam(req, 'notification_not_found');
-    await svc.update(id, fieldsOf(req.body as Static<typeof UpdateBody>));
+    const b = req.body as Static<typeof UpdateBody>;
+    const f = fieldsOf(b);
+    const top = deliveryFieldsOf(b);
+    // Top-level delivery fields change those keys of the options (the stored ones unless options are given).
+    if (top) f.options = { ...(f.options ?? (await svc.get(id)).options), ...top };
+    await svc.update(id, f);
     return send(reply, { error_code: '1003', msg: 'modify success' });
   });
 

@@ -23,6 +23,10 @@ const fields = {
   translations: Type.Record(Type.String({ minLength: 1, maxLength: MAX_NOTIFY_LABEL }), Translation, { maxProperties: MAX_NOTIFY_TRANSLATIONS }),
   /** The delivery channels' options (schedule, escalation): docs/notifications-delivery.md. */
   options: Type.Object({}, { additionalProperties: true, maxProperties: 32 }),
+  /** Ours (docs/notifications-delivery.md), also accepted inside `options`; null clears. */
+  schedule_at: Type.Union([Type.String({ maxLength: 64 }), Type.Integer({ minimum: 0 }), Type.Null()]),
+  escalate_after_minutes: Type.Union([Type.Number(), Type.Null()]),
+  escalate_method: Type.Union([Type.String({ maxLength: 16 }), Type.Null()]),
 };
 
 export const UpdateBody = Type.Partial(Type.Object(fields, { additionalProperties: true }));

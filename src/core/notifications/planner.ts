@@ -29,6 +29,11 @@ export interface ChannelPlan {
  */
 export interface NotificationChannelPlanner {
   plan(n: Notification, recipients: RecipientFacts[]): Promise<ChannelPlan>;
+  /**
+   * Jobs written once per send, in the same transaction as markSent (e.g. the escalation timer of a
+   * web notification); `n` is the notification as it is being sent (sendAt set). Pure, like `plan`.
+   */
+  sentJobs?(n: Notification): NewJob[];
 }
 
 /** The outbox reference of a notification's jobs for one recipient (OutboxStore.byRef). */

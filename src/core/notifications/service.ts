@@ -19,6 +19,7 @@ import {
   type InboxItem,
   type Notification,
   type NotificationFields,
+  type NotificationOptions,
   type RecipientView,
 } from './model.js';
 import { NO_CHANNELS, type NotificationChannelPlanner } from './planner.js';
@@ -28,6 +29,13 @@ export interface NotificationServiceOptions {
   fanoutBatch: number;
   /** The email/SMS seam (part B); default: no channels (every recipient fails, web fallback applies). */
   planner?: NotificationChannelPlanner;
+  /**
+   * Asked by send() before marking sent (part B's scheduling): true when it wrote a durable timer that
+   * sends the notification later (sendScheduled), so nothing is sent now.
+   */
+  schedule?: (n: Notification) => Promise<boolean>;
+  /** Checks and normalises the options given on add and update (part B's delivery fields); throws invalid_parameter. */
+  checkOptions?: (options: NotificationOptions, now: number) => NotificationOptions;
   now?: () => number;
   /** Failures of background fan-outs (they are resumed at the next start). */
   onError?: (err: unknown) => void;
@@ -50,6 +58,9 @@ export type InboxEvent = Extract<HubEvent, { type: 'notify.push' } | { type: 'no
 export class NotificationService {
   private readonly now: () => number;
   private readonly fanout: NotificationFanout;
+  private readonly planner: NotificationChannelPlanner;
+  private readonly schedule: ((n: Notification) => Promise<boolean>) | undefined;
+  private readonly checkOptions: (options: NotificationOptions, now: number) => NotificationOptions;
 
   constructor(
     private readonly store: NotificationStore,
@@ -57,19 +68,25 @@ export class NotificationService {
     opts: NotificationServiceOptions,
   ) {
     this.now = opts.now ?? Date.now;
-    this.fanout = new NotificationFanout(store, bus, opts.planner ?? NO_CHANNELS, opts.fanoutBatch, opts.onError ?? (() => undefined));
+    this.schedule = opts.schedule;
+    this.checkOptions = opts.checkOptions ?? ((o) => o);
+    this.planner = opts.planner ?? NO_CHANNELS;
+    this.fanout = new NotificationFanout(store, bus, this.planner, opts.fanoutBatch, opts.onError ?? (() => undefined));
   }
 
   // ------------------------------------------------------------- operators
 
   async add(creator: string, f: NotificationFields): Promise<Notification> {
     const fields = checkFields(f);
+    fields.options = this.checkOptions(fields.options, this.now());
     return this.store.create({ ...fields, id: newNotificationId(this.now()), creator, dateCreated: this.now() });
   }
 
   /** Change a notification not sent yet (no_right once sent). */
   async update(id: string, f: Partial<NotificationFields>): Promise<Notification> {
-    return this.store.update(id, checkPartial(f), this.now());
+    const fields = checkPartial(f);
+    if (fields.options !== undefined) fields.options = this.checkOptions(fields.options, this.now());
+    return this.store.update(id, fields, this.now());
   }
 
   /** Delete a notification, sent or not: it leaves every inbox, live. */
@@ -101,7 +118,30 @@ export class NotificationService {
    * follow in the background. A notification is sent once (no_right after).
    */
   async send(id: string): Promise<Notification> {
-    const n = await this.store.markSent(id, this.now());
+    const draft = await this.get(id);
+    if (draft.hasSend) throw new CoreError('no_right', 'the notification was sent already');
+    if (this.schedule && (await this.schedule(draft))) return draft;
+    return this.markSent(draft);
+  }
+
+  /**
+   * A scheduled send is due (part B's timer): send now unless the notification was modified since it
+   * was scheduled (`updatedAt` differs: no_right), sent already (no_right) or deleted (not_exist).
+   */
+  async sendScheduled(id: string, updatedAt: number): Promise<Notification> {
+    const draft = await this.get(id);
+    if (draft.updatedAt !== updatedAt) throw new CoreError('no_right', 'the notification was modified since it was scheduled');
+    return this.markSent(draft);
+  }
+
+  /**
+   * Mark the draft sent, with the planner's jobs of a send (escalation timer) in the same write,
+   * fenced by the draft's updatedAt (a change in between: no_right), then start its fan-out.
+   */
+  private async markSent(draft: Notification): Promise<Notification> {
+    const now = this.now();
+    const jobs = this.planner.sentJobs?.({ ...draft, hasSend: true, sendAt: now }) ?? [];
+    const n = await this.store.markSent(draft.id, now, draft.updatedAt, jobs);
     this.fanout.start(n.id);
     return n;
   }

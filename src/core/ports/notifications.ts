@@ -81,9 +81,11 @@ export interface NotificationStore {
 
   /**
    * Mark sent now (has_send, send_at) and open its fan-out at the start; throws not_exist, no_right
-   * when sent already (a notification is sent once).
+   * when sent already (a notification is sent once), and no_right when `ifUpdatedAt` is given and the
+   * notification was modified since (its updatedAt differs: e.g. a scheduled send was cancelled).
+   * `jobs` (the send's own outbox jobs, e.g. an escalation timer) are written in the same transaction.
    */
-  markSent(id: string, now: number): Promise<Notification>;
+  markSent(id: string, now: number, ifUpdatedAt?: number, jobs?: NewJob[]): Promise<Notification>;
   /**
    * The next at most `limit` recipients after the fan-out cursor, ordered by user id, with their facts
    * when `facts` (else only ids, `exists` true). `cursor` is the batch's `from`. Null when the

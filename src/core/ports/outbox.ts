@@ -1,3 +1,5 @@
+import type { NotificationDeliveryRecord } from './notify-delivery.js';
+
 /**
  * The outbox: every side effect that leaves the process (callbacks today; channel apps, email and SMS
  * tomorrow) is a job row, written in the same transaction as the change that causes it and delivered
@@ -54,7 +56,15 @@ export function targetKey(channel: string, target: string): string {
 export interface SettleReaction {
   /** Follow-up jobs, e.g. a fallback to another channel, or a status report (may be delayed with notBefore). */
   enqueue?: NewJob[];
+  /**
+   * Domain facts recorded with the outcome, in its transaction (a notification recipient's delivery
+   * status, a fallback to the web inbox: ports/notify-delivery.ts gives each record's contract).
+   */
+  records?: SettleRecord[];
 }
+
+/** A domain fact a SettleReaction records (one kind today). */
+export type SettleRecord = NotificationDeliveryRecord;
 
 /** The result of one attempt, as the dispatcher records it. */
 export type AttemptOutcome =

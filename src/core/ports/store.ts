@@ -1,5 +1,9 @@
 import type { NotificationStore } from './notifications.js';
+import type { NotifyDeliveryStore } from './notify-delivery.js';
+import type { ChannelMessage } from '../channel-apps/model.js';
+import type { ChannelAppStore } from './channel-apps.js';
 import type { EffectSpec, OutboxStore } from './outbox.js';
+import type { ServiceSessionStore } from './service-sessions.js';
 import type {
   Channel,
   Chatroom,
@@ -49,6 +53,12 @@ export interface Store {
   readonly userSettings: UserSettingStore;
   /** The notification centre (seed 004): see ports/notifications.ts. */
   readonly notifications: NotificationStore;
+  /** The notification centre's e-mail/SMS side (fallback records, escalation): see ports/notify-delivery.ts. */
+  readonly notifyDelivery: NotifyDeliveryStore;
+  /** The channel gateway's records, contacts, conversations and message metadata (ports/channel-apps.ts). */
+  readonly channelApps: ChannelAppStore;
+  /** Customer-service sessions of the channel gateway. */
+  readonly serviceSessions: ServiceSessionStore;
   /** True when the backend answers a trivial query. */
   ping(): Promise<boolean>;
   /** Flush pending writes and release resources. Later calls reject. */
@@ -431,6 +441,12 @@ export interface MessageDraft {
   trusted?: boolean;
   /** Outbox jobs committed with the message (message key and unread counts filled in). */
   effects?: EffectSpec[];
+  /**
+   * A channel conversation's message: its external metadata (ports/channel-apps.ts), recorded with
+   * the message's uid in the same transaction, as ChannelAppStore.recordMessage would (nothing for a
+   * duplicate, a discarded or a transparent message).
+   */
+  channel?: Omit<ChannelMessage, 'uid'>;
   /** Check and give a uid, but store nothing (a before-send hook dropped it). */
   discard?: boolean;
   /** An identity reserved earlier with reserveUid (before-send hooks announce it first). */

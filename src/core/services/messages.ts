@@ -5,7 +5,7 @@ import { ConvType, MessageKind, PersistFlag } from '../model.js';
 import { publishAll, type Bus } from '../ports/bus.js';
 import { NO_EFFECTS, type EffectsPlanner, type Origin } from '../ports/effects.js';
 import type { EffectSpec } from '../ports/outbox.js';
-import type { AppendResult, Audience, ConversationState, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
+import type { AppendResult, Audience, ConversationState, MessageDraft, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
 import type { ChatroomService } from './chatrooms.js';
 import type { ConversationPeers } from './conversation-peers.js';
 import type { SendRulesCache } from './send-rules-cache.js';
@@ -24,6 +24,8 @@ export interface SendInput {
   system?: boolean;
   /** Who sent it (admin API or device): callbacks report it. Default: the admin API. */
   origin?: Origin;
+  /** A channel conversation's message: its external metadata, recorded with it (MessageDraft.channel). */
+  channel?: MessageDraft['channel'];
 }
 
 const ADMIN: Origin = { kind: 'admin', ip: '' };
@@ -171,6 +173,7 @@ export class MessageService {
       ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
       ...(input.system ? { system: true } : {}),
       ...(trusted ? { trusted: true } : {}),
+      ...(input.channel ? { channel: input.channel } : {}),
       ...(discard ? { discard: true } : {}),
       ...(effects.length > 0 ? { effects } : {}),
       ...(identity ? { identity: await identity } : {}),

@@ -20,6 +20,7 @@ import type { SqliteUsers } from './users.js';
 import type { MessageUnreadFacts, SqliteUnread } from './unread.js';
 import { listedRecipients, recipientsColumn } from './write-behind.js';
 import { insertEffects } from './outbox.js';
+import { recordChannelMessage } from './channel-apps.js';
 import { parseLegacyMessageKey, parseMessageKey } from '../../core/ids.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 
@@ -264,6 +265,7 @@ export class SqliteMessages implements MessageStore {
         writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
       }
       insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
+      if (d.channel) recordChannelMessage(this.ctx, { ...d.channel, uid });
       return { message, seq, audience: del.audience, count: del.count, duplicate: false };
     });
   }

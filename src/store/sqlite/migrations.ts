@@ -427,6 +427,72 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY(n, user_id, channel)
   ) WITHOUT ROWID;
   `,
+  // channel gateway (issue 10, docs/channel-gateway.md): configuration records (channels, apps,
+  //    versions, version-channels, channel accounts) as JSON by kind and id, `parent` naming the app or
+  //    version they hang on; contacts (one IM user each), conversations (one IM group each) and the
+  //    external metadata of each message of those groups, with its outbound delivery status
+  //    (original_id NULL when the app gave none: unique per account otherwise).
+  `
+  CREATE TABLE channel_config(
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    parent TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY(kind, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX channel_config_kind ON channel_config(kind, created_at, id);
+  CREATE INDEX channel_config_parent ON channel_config(parent, kind, created_at, id);
+  CREATE TABLE channel_contacts(
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX channel_contacts_account ON channel_contacts(account_id, account);
+  CREATE INDEX channel_contacts_list ON channel_contacts(account_id, id);
+  CREATE TABLE channel_conversations(
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    contact_id TEXT NOT NULL,
+    original_id TEXT NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX channel_conversations_original ON channel_conversations(account_id, original_id, updated_at);
+  CREATE INDEX channel_conversations_contact ON channel_conversations(contact_id, updated_at);
+  CREATE TABLE channel_messages(
+    uid INTEGER PRIMARY KEY,
+    guid TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    original_id TEXT,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX channel_messages_guid ON channel_messages(guid);
+  CREATE UNIQUE INDEX channel_messages_original ON channel_messages(account_id, original_id);
+  `,
+  // (channel gateway, outbound) customer-service sessions: at most one session not closed per
+  //    (channel account, contact), enforced by a partial unique index; idle deadlines read by the
+  //    sweeper through a partial index.
+  `
+  CREATE TABLE service_sessions(
+    id INTEGER PRIMARY KEY,
+    service_id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    state TEXT NOT NULL,
+    agent TEXT NOT NULL DEFAULT '',
+    opened_at INTEGER NOT NULL,
+    last_activity_at INTEGER NOT NULL,
+    idle_at INTEGER NOT NULL,
+    closed_at INTEGER NOT NULL DEFAULT 0,
+    close_reason TEXT NOT NULL DEFAULT ''
+  );
+  CREATE UNIQUE INDEX service_sessions_current ON service_sessions(account, contact) WHERE state <> 'closed';
+  CREATE INDEX service_sessions_idle ON service_sessions(idle_at) WHERE state <> 'closed';
+  CREATE INDEX service_sessions_queued ON service_sessions(account, id) WHERE state = 'queued';
+  CREATE INDEX service_sessions_agent ON service_sessions(agent) WHERE state = 'assigned';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

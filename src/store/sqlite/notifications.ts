@@ -13,6 +13,7 @@ import type {
 } from '../../core/notifications/model.js';
 import { usernameOf } from '../../core/notifications/model.js';
 import type { FanoutBatch, NewNotification, NotificationStore, Page, RecipientFilter } from '../../core/ports/notifications.js';
+import type { NewJob } from '../../core/ports/outbox.js';
 import type { SqliteContext } from './context.js';
 import { insertEffects } from './outbox.js';
 
@@ -284,10 +285,12 @@ export class SqliteNotifications implements NotificationStore {
     });
   }
 
-  markSent(id: string, now: number): Promise<Notification> {
+  markSent(id: string, now: number, ifUpdatedAt?: number, jobs?: NewJob[]): Promise<Notification> {
     return this.ctx.write(() => {
       const r = this.mustRow(id);
       if (r.has_send === 1) throw new CoreError('no_right', 'the notification was sent already');
+      if (ifUpdatedAt !== undefined && r.updated_at !== ifUpdatedAt) throw new CoreError('no_right', 'the notification was modified meanwhile');
+      insertEffects(this.ctx, jobs, {});
       const seq = (this.ctx.stmt('SELECT COALESCE(MAX(send_seq), 0) + 1 AS s FROM notifications').get() as { s: number }).s;
       this.ctx
         .stmt(`UPDATE notifications SET has_send = 1, send_at = ?, send_seq = ?, fanout_cursor = '', fanout_done = 0, updated_at = ? WHERE n = ?`)

@@ -12,6 +12,7 @@ import {
   type OutboxStore,
 } from '../../core/ports/outbox.js';
 import type Database from 'better-sqlite3';
+import { applySettleRecords } from './notify-delivery.js';
 import type { SqliteContext } from './context.js';
 
 const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
@@ -353,6 +354,7 @@ export class SqliteOutbox implements OutboxStore {
       }
       // A final outcome: its reaction commits with it, and only with it.
       for (const j of o.then?.enqueue ?? []) insertJob(this.ctx, j, JSON.stringify(j.body), now);
+      if (o.then?.records) applySettleRecords(this.ctx, o.then.records, now);
       applied.push(o.id);
     }
     if (deliveries > 0) {

@@ -38,6 +38,9 @@ export class ThreadedSqliteStore implements Store {
   readonly sensitiveWords: Store['sensitiveWords'];
   readonly userSettings: Store['userSettings'];
   readonly notifications: Store['notifications'];
+  readonly notifyDelivery: Store['notifyDelivery'];
+  readonly channelApps: Store['channelApps'];
+  readonly serviceSessions: Store['serviceSessions'];
 
   private readonly pending = new Map<number, Pending>();
   private queued: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> = [];
@@ -66,6 +69,9 @@ export class ThreadedSqliteStore implements Store {
     this.sensitiveWords = this.remote('sensitiveWords');
     this.userSettings = this.remote('userSettings');
     this.notifications = this.remote('notifications');
+    this.notifyDelivery = this.remote('notifyDelivery');
+    this.channelApps = this.remote('channelApps');
+    this.serviceSessions = this.remote('serviceSessions');
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => {
       this.report(err);
