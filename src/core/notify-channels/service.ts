@@ -7,12 +7,12 @@ import type { NotifyDeliveryStore } from '../ports/notify-delivery.js';
 import type { FinalOutcome, OnSettled, OutboxJob, OutboxStore, SettleReaction } from '../ports/outbox.js';
 import type { SendResult, Sender } from '../ports/sender.js';
 import { EMAIL_ESCALATION_KIND, ESCALATE_KIND, parseChannelJob, SCHEDULED_KIND, SMS_ESCALATION_KIND, TIMER_CHANNEL } from './jobs.js';
+import { deliveryOptions } from './options.js';
+import { channelsPlanner, escalationItems } from './planner.js';
 
 const ESCALATION_KINDS = new Set([EMAIL_ESCALATION_KIND, SMS_ESCALATION_KIND]);
 /** The response of a message withdrawn before its attempt (settled as delivered, nothing sent). */
 const WITHDRAWN = 'cancelled: ';
-import { deliveryOptions } from './options.js';
-import { channelsPlanner, escalationItems } from './planner.js';
 
 export interface NotificationDeliveryOptions {
   /** Recipients per escalation write. */
@@ -37,7 +37,9 @@ export interface NotificationDeliveryOptions {
  *   since it was scheduled (the store's markSent is fenced by updatedAt); deleting or modifying it
  *   cancels the timer. Timers are outbox jobs: they survive restarts and run on one node.
  * - Escalation writes a recipient's message at most once per channel, only while the recipient still
- *   has not read the notification (checked inside the write).
+ *   has not read the notification (checked inside the write); its timer is written with markSent.
+ * - A message that must no longer go out (its notification deleted; an escalation read meanwhile) is
+ *   withdrawn just before its attempt (`guard`) and recorded as failed `cancelled: …`, never as sent.
  */
 export class NotificationDelivery {
   readonly planner = channelsPlanner;
