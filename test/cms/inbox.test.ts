@@ -97,13 +97,18 @@ describe("notification centre: a user's inbox (seed 004)", () => {
     }
   });
 
-  it('a draft (not sent) is in no inbox; an email notification without channels lands in the web inbox only with use_web_when_miss', async () => {
+  it('a draft (not sent) is in no inbox; an e-mail that cannot go out (no SMTP) lands in the web inbox only with use_web_when_miss', async () => {
     const op = await operator(t);
     const [a] = await members(t, 1);
     await cms().add(op.token, { send_to: [a!.userId] });
     expect((await cms().inbox(a!.token))['totalCount']).toBe(0);
     const [quiet] = await sent(op, [a!.userId], 1, { send_method: 'email' });
     const [fallback] = await sent(op, [a!.userId], 1, { send_method: 'email', use_web_when_miss: true });
+    // Without SMTP the e-mail jobs fail (through the outbox, after the fan-out): wait for both outcomes.
+    const failed = async (id: string): Promise<boolean> =>
+      ((await cms().detail(op.token, id))['deliveries'] as Array<{ status: string }>).every((d) => d.status === 'failed');
+    await eventually(async () => (await failed(quiet!)) && (await failed(fallback!)), 'both e-mails failed');
+    await eventually(async () => ((await cms().inbox(a!.token))['totalCount'] as number) === 1, 'the fallback row');
     const ids = ((await cms().inbox(a!.token))['data'] as Array<{ id: string }>).map((x) => x.id);
     expect(ids).toEqual([fallback]);
     expect(ids).not.toContain(quiet);
