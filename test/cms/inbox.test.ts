@@ -134,4 +134,18 @@ describe("notification centre: a user's inbox (seed 004)", () => {
     await eventually(async () => ((await cms().inbox(op.token))['totalCount'] as number) === 1, 'operator inbox');
     expect(((await cms().inbox(op.token))['data'] as Array<{ id: string }>)[0]!.id).toBe(id);
   });
+
+  it('a destroyed user\'s inbox is gone for a user created again with its id; the operator\'s counts stay', async () => {
+    const op = await operator(t);
+    const [a] = await members(t, 1);
+    const ids = await sent(op, [a!.userId], 2);
+    await cms().call('PUT', `/message/${ids[0]}/readOneNotifyMessage`, { token: a!.token });
+    await t.admin.ok('/user/destroy', { userId: a!.userId });
+    await t.admin.createUser(a!.userId, { email: `${a!.userId}@example.test` });
+    const again = await t.token(a!.userId, 'web');
+    expect(await cms().inbox(again)).toMatchObject({ data: [], totalCount: 0, unreadCount: 0 });
+    const detail = await cms().call('GET', `/notify/${ids[0]}/detail`, { token: op.token });
+    expect(detail.status).toBe(200);
+    expect(((detail.body as Record<string, unknown>)['data'] as Record<string, unknown>)['has_read']).toEqual([expect.objectContaining({ id: a!.userId })]);
+  });
 });
