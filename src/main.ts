@@ -203,7 +203,8 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const senders: Record<string, Sender> = {
     [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)),
     [ROBOT_CHANNEL]: robotSender,
-    ...notify.senders,
+    // A deleted notification's messages that have not gone out are withdrawn.
+    ...Object.fromEntries(Object.entries(notify.senders).map(([channel, s]) => [channel, hub.notifyDelivery.guard(s)])),
     [TIMER_CHANNEL]: hub.notifyDelivery.timers,
     // One attempt at most 10 s, and always well inside the channel's lease.
     [CHANNEL_APP]: new ChannelAppSender(endpointsFrom({ app: (id) => hub.channelApps.record('app', id), version: (id) => hub.channelApps.record('version', id) }), Math.max(500, Math.min(10_000, policies[CHANNEL_APP]!.leaseMs - 2000)), {
@@ -223,6 +224,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       claimDelayMs: 2,
       settler,
       onResult: (job, ok, dead) => {
+        if (job.channel === EMAIL_CHANNEL || job.channel === SMS_CHANNEL) metrics.notifyAttempts.labels(job.channel, ok ? 'delivered' : dead ? 'dead' : 'retry').inc();
         if (job.channel !== WEBHOOK) return;
         metrics.callbackResult(job.kind, ok ? 'delivered' : dead ? 'dead' : 'retry').inc();
         if (ok) metrics.callbackLag.observe((Date.now() - job.createdAt) / 1000);
