@@ -187,14 +187,17 @@ export class ChannelDeliveryService {
   }
 
   /**
-   * The OnSettled hook of channel `channel-app` (register it with the outbox settler). The status write
-   * and the live notice run in the background, after the outcome's commit, so that the dispatcher's
-   * settle loop (which awaits `settled` hooks one by one) is not slowed by them; until they land, the
-   * outbox job stands for the status (see view()).
+   * The OnSettled hook of channel `channel-app` (register it with the outbox settler). For final
+   * outcomes the status write and the live notice run in the background, after the outcome's commit,
+   * so that the dispatcher's settle loop (which awaits `settled` hooks one by one) is not slowed by
+   * them; until they land, and should a race leave the record behind, the outbox job stands for the
+   * status (see view()).
    */
   readonly onSettled: OnSettled = {
     settled: (job, outcome) => this.later(() => this.settled(job, outcome)),
-    redelivered: (job) => this.later(() => this.redelivered(job)),
+    // Awaited (an admin's redelivery is rare): the record is pending again before the revived job is
+    // normally claimed, so its delivered outcome can move it on to sent.
+    redelivered: (job) => this.redelivered(job),
   };
 
   private async settled(job: OutboxJob, outcome: FinalOutcome): Promise<void> {
@@ -202,10 +205,8 @@ export class ChannelDeliveryService {
     if (!m) return;
     const update =
       outcome.status === 'delivered'
-        ? // From failed too: a redelivered dead job (its record failed until the redelivery's own update,
-          // which runs in the background and may come later). An app's failed send result comes after
-          // the delivery, so only a delivery recorded twice (a crash before its outcome) could undo it.
-          { delivery: 'sent' as const, onlyFrom: ['none', 'pending', 'failed'] as DeliveryStatus[] }
+        ? // Not from failed: an app may report a failed send result before answering our post.
+          { delivery: 'sent' as const, onlyFrom: ['none', 'pending'] as DeliveryStatus[] }
         : { delivery: 'failed' as const, deliveryError: outcome.error.slice(0, 1000), onlyFrom: ['none', 'pending'] as DeliveryStatus[] };
     let rec: ChannelMessage;
     try {
