@@ -1,5 +1,5 @@
 /**
- * The channel gateway's outbound side end to end (docs/channel-gateway-outbound.md): a real server,
+ * The channel gateway's outbound side end to end (docs/channel-gateway.md): a real server,
  * fake channel apps (real HTTP servers on port 0 that check the signatures), agents on real WebSocket
  * devices. An agent's reply goes out through the outbox exactly once while the app is down then up;
  * the delivery status moves live on the agents' devices and through the admin API; seed 000's
