@@ -6,6 +6,8 @@ import { AdminAuth } from './api/admin/signing.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { RedisPresence } from './bus/redis-presence.js';
+import { RedisChatroomMembership } from './bus/redis-chatroom-membership.js';
+import type { ChatroomMembership } from './core/ports/chatroom-membership.js';
 import type { Bus } from './core/ports/bus.js';
 import type { Presence } from './core/ports/presence.js';
 import { LocalPresence } from './delivery/local-presence.js';
@@ -57,9 +59,16 @@ export interface RunningServer {
  * The bus and presence: in process by default; Redis when `bus.url` is set (several nodes). Redis
  * errors repeat on every reconnect attempt: each kind is logged at most every 10 s.
  */
-async function openBus(config: Config, log: Logger): Promise<{ bus: Bus; presence: Presence }> {
+async function openBus(
+  config: Config,
+  log: Logger,
+): Promise<{ bus: Bus; presence: Presence; chatroomMembership: ChatroomMembership & { close?(): Promise<void> } }> {
   if (!config.bus.url) {
-    return { bus: new MemoryBus((err) => log.error({ err }, 'bus subscriber failed')), presence: new LocalPresence(config.nodeId) };
+    return {
+      bus: new MemoryBus((err) => log.error({ err }, 'bus subscriber failed')),
+      presence: new LocalPresence(config.nodeId),
+      chatroomMembership: new MemoryChatroomMembership(),
+    };
   }
   const lastLogged = new Map<string, number>();
   const onError = (err: unknown, what: string): void => {
@@ -71,10 +80,13 @@ async function openBus(config: Config, log: Logger): Promise<{ bus: Bus; presenc
   const b = config.bus;
   const url = b.url!;
   const bus = await RedisBus.connect({ url, prefix: b.prefix, heartbeatMs: b.heartbeatMs, connectTimeoutMs: b.connectTimeoutMs, onError });
+  let presence: RedisPresence | undefined;
   try {
-    const presence = await RedisPresence.connect({ url, prefix: b.prefix, nodeId: config.nodeId, ttlMs: b.presenceTtlMs, connectTimeoutMs: b.connectTimeoutMs, onError });
-    return { bus, presence };
+    presence = await RedisPresence.connect({ url, prefix: b.prefix, nodeId: config.nodeId, ttlMs: b.presenceTtlMs, connectTimeoutMs: b.connectTimeoutMs, onError });
+    const chatroomMembership = await RedisChatroomMembership.connect({ url, prefix: b.prefix, nodeId: config.nodeId, connectTimeoutMs: b.connectTimeoutMs, onError });
+    return { bus, presence, chatroomMembership };
   } catch (err) {
+    await presence?.close();
     await bus.close();
     throw err;
   }
@@ -111,11 +123,12 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     },
     onError: (err) => log.error({ err }, 'store error'),
   };
-  const { bus, presence } = await openBus(config, log);
+  const { bus, presence, chatroomMembership } = await openBus(config, log);
   let store: Store;
   try {
     store = config.store.writerThread ? await ThreadedSqliteStore.open(storeOptions) : new SqliteStore(storeOptions);
   } catch (err) {
+    await chatroomMembership.close?.();
     await presence.close();
     await bus.close();
     throw err;
@@ -129,7 +142,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     maxGroupMembers: config.messaging.maxGroupMembers,
     effects: [new TencentCallbacks(targets, store, log)],
     redeliverer: settler,
-    chatroomMembership: new MemoryChatroomMembership(),
+    chatroomMembership,
   });
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
@@ -215,6 +228,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     await janitor.stop();
     await closeCallbackAgents();
     await store.close();
+    await chatroomMembership.close?.();
     await presence.close();
     await bus.close();
   };

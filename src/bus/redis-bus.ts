@@ -65,6 +65,8 @@ export class RedisBus implements Bus {
   private readonly gapHandlers = new Set<{ fn: (gap: BusGap) => void }>();
   private readonly peers = new Map<string, Peer>();
   private readonly localOrigin: EventOrigin;
+  /** How every frame of this publisher starts (wire.ts): own frames coming back are skipped unparsed. */
+  private readonly ownPrefix: Buffer;
   private readonly heartbeatMs: number;
   private readonly staleAfterMs: number;
   private readonly maxPending: number;
@@ -88,6 +90,7 @@ export class RedisBus implements Bus {
     this.maxPending = opts.maxPending ?? 10_000;
     this.onError = opts.onError ?? (() => undefined);
     this.localOrigin = { publisher: this.publisher, local: true };
+    this.ownPrefix = Buffer.from(`{"p":${JSON.stringify(this.publisher)},`);
     const base: RedisOptions = {
       connectTimeout: Math.min(opts.connectTimeoutMs ?? 10_000, 10_000),
       // Reconnect forever, backing off to 1 s: a bus is useless without Redis and must come back by itself.
@@ -226,12 +229,14 @@ export class RedisBus implements Bus {
   private received(message: Buffer): void {
     if (this.closed) return;
     this.heardAt = Date.now();
+    // Own events were delivered locally inside publish; their echo only proves the subscription lives.
+    if (message.length > this.ownPrefix.length && message.compare(this.ownPrefix, 0, this.ownPrefix.length, 0, this.ownPrefix.length) === 0) return;
     const frame = decodeFrame(message);
     if (!frame) {
       this.onError(new Error('malformed bus frame ignored'), 'redis bus: receive');
       return;
     }
-    if (frame.publisher === this.publisher) return; // delivered locally inside publish
+    if (frame.publisher === this.publisher) return; // (a frame not written by encodeEvent)
     const peer = this.peers.get(frame.publisher);
     if (frame.event === undefined) {
       // Heartbeat: the publisher's last sequence number. One above what this node got: a lost tail.

@@ -93,6 +93,8 @@ export class ClientConnection implements Session {
   private rescan = false;
   /** Who asked for the running replay: the device (ends with `synced`) or the server (silent). */
   private replayBy: 'device' | 'server' | null = 'device';
+  /** A chatroom join in progress (sends wait for it: they must find the device in the room). */
+  private joining: Promise<void> | null = null;
   /** A `sync` frame received during a server-initiated replay: served when that replay ends. */
   private pendingSync: number | null = null;
   private closed = false;
@@ -464,6 +466,9 @@ export class ClientConnection implements Session {
         await this.send(JSON.stringify({ type: 'pong', ...(f.id !== undefined ? { id: f.id } : {}) }));
         return;
       case 'send': {
+        // A send written right after a join (the SDK rejoins first, then writes queued sends) is handled
+        // once the join is done, so it finds the device in the room, whatever the join's latency.
+        while (this.joining) await this.joining;
         const clientMsgId = f.clientMsgId;
         if (clientMsgId !== undefined && (typeof clientMsgId !== 'string' || clientMsgId.length === 0 || clientMsgId.length > 128)) {
           throw new CoreError('invalid_parameter', 'clientMsgId must be a string of 1..128 characters');
@@ -512,7 +517,18 @@ export class ClientConnection implements Session {
       }
       case 'chatroom_join': {
         const chatroomId = chatroomIdOf(f.chatroomId);
-        const info = await hub.chatrooms.join(chatroomId, { userId: this.userId, clientId: this.clientId, platform: this.platform, session: this.session });
+        const joining = hub.chatrooms.join(chatroomId, { userId: this.userId, clientId: this.clientId, platform: this.platform, session: this.session });
+        const done = joining.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.joining = done;
+        let info: Awaited<typeof joining>;
+        try {
+          info = await joining;
+        } finally {
+          if (this.joining === done) this.joining = null;
+        }
         if (this.closed) {
           // Ended while joining: its close found no room to leave.
           await hub.chatrooms.leave(chatroomId, this.userId, this.session);
