@@ -155,6 +155,18 @@ describe('a cluster of two nodes over Redis', () => {
     expect((await ask(d, { type: 'send', conv: group(g), payload: text('unmuted') })).type).toBe('sent');
   });
 
+  it('a conversation deleted through node A is forgotten by node B’s peer cache (read reports refused there at once)', async () => {
+    const [x, y] = [fresh('x'), fresh('y')];
+    await createUsers(t.admin, x, y);
+    await t.admin.send(x, single(y), text('hello'));
+    const d = await device(b.url, t.admin, y);
+    expect((await ask(d, { type: 'read', conv: single(x), timestamp: Date.now() })).type).toBe('read_ok'); // B caches y's chats
+    const seen = next(b.bus, (e) => e.type === 'sync' && e.event.type === 'conv_delete');
+    await t.admin.ok('/conversation/delete', { userId: y, conversation: single(x) });
+    await seen;
+    expect(await ask(d, { type: 'read', conv: single(x), timestamp: Date.now() })).toMatchObject({ type: 'error', code: 253 });
+  });
+
   it('a revocation among the missed traffic: the device on node B is closed (4003) once B notices the gap', async () => {
     const [gail] = [fresh('gail')];
     await createUsers(t.admin, gail);
