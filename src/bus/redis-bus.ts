@@ -12,8 +12,8 @@ export interface RedisBusOptions {
   /** Heartbeat period: each bus announces its last sequence number this often (default 1000 ms). */
   heartbeatMs?: number;
   /**
-   * A subscription that received nothing — not even this bus's own heartbeat — for this long is
-   * considered cut off (a half-open TCP connection, a partition): it is reconnected, and the
+   * A subscription that has not received this bus's own heartbeat this long after Redis acknowledged
+   * it is considered cut off (a half-open TCP connection, a partition): it is reconnected, and the
    * reconnection is a gap. Default: 3 heartbeats.
    */
   staleAfterMs?: number;
@@ -49,7 +49,7 @@ const MAX_PEERS = 4096;
  *   off), a heartbeat announcing a sequence number this node never received (the tail of a burst
  *   lost), the subscription reconnecting (Redis restarted, CLIENT KILL, a network cut: pub/sub keeps
  *   nothing for absent subscribers), or a subscription silent for `staleAfterMs` (own heartbeats stopped
- *   coming back: it is reconnected). Each calls the `onGap` handlers, after the subscription is active
+ *   coming back although Redis took them: it is reconnected). Each calls the `onGap` handlers, after the subscription is active
  *   again.
  * - `publish` never waits for Redis and never rejects: the command is queued (bounded by `maxPending`
  *   while Redis is unreachable); a publish that fails is lost for remote nodes, and they see the gap.
@@ -75,6 +75,13 @@ export class RedisBus implements Bus {
   private pending = 0;
   /** Last time anything arrived on the subscription (own heartbeats included). */
   private heardAt = Date.now();
+  /**
+   * When Redis acknowledged a heartbeat of ours that has not come back yet (0: none). Every echo
+   * resets it; one still unanswered after `staleAfterMs` means the subscription no longer receives
+   * although Redis delivers (a half-open connection). Publishes that Redis does not acknowledge (it is
+   * away, or paused) never make the subscription look stale.
+   */
+  private echoDueSince = 0;
   /** The subscription was active once: every later activation follows a loss. */
   private subscribedOnce = false;
   /** The subscription is active now. */
@@ -194,7 +201,7 @@ export class RedisBus implements Bus {
   }
 
   /** The frame goes to Redis in call order; a failure loses it for remote nodes (they see the gap). */
-  private send(frame: string): void {
+  private send(frame: string, acked?: () => void): void {
     if (this.pending >= this.maxPending) {
       this.onError(new Error(`${this.pending} publishes waiting for Redis: event dropped (remote nodes resync)`), 'redis bus: publish');
       return;
@@ -203,6 +210,7 @@ export class RedisBus implements Bus {
     this.pub.publish(this.channel, frame).then(
       () => {
         this.pending--;
+        acked?.();
       },
       (err: unknown) => {
         this.pending--;
@@ -217,6 +225,7 @@ export class RedisBus implements Bus {
     if (this.closed) return;
     this.subscribed = true;
     this.heardAt = Date.now();
+    this.echoDueSince = 0;
     if (this.subscribedOnce) {
       // Pub/sub keeps nothing for an absent subscriber: everything published meanwhile is gone, and
       // sequence numbers seen before say nothing about what follows.
@@ -229,6 +238,7 @@ export class RedisBus implements Bus {
   private received(message: Buffer): void {
     if (this.closed) return;
     this.heardAt = Date.now();
+    this.echoDueSince = 0;
     // Own events were delivered locally inside publish; their echo only proves the subscription lives.
     if (message.length > this.ownPrefix.length && message.compare(this.ownPrefix, 0, this.ownPrefix.length, 0, this.ownPrefix.length) === 0) return;
     const frame = decodeFrame(message);
@@ -286,12 +296,15 @@ export class RedisBus implements Bus {
   private beat(): void {
     if (this.closed) return;
     try {
-      this.send(encodeHeartbeat(this.publisher, this.seq));
+      this.send(encodeHeartbeat(this.publisher, this.seq), () => {
+        if (this.echoDueSince === 0) this.echoDueSince = Date.now();
+      });
       const now = Date.now();
-      if (this.subscribed && now - this.heardAt > this.staleAfterMs) {
-        // Not even our own heartbeats come back: the connection is dead without knowing it. Reconnect;
-        // the new subscription reports the gap.
+      if (this.subscribed && this.echoDueSince > 0 && now - this.echoDueSince > this.staleAfterMs) {
+        // Redis took our heartbeats but they do not come back: the subscription is dead without
+        // knowing it. Reconnect; the new subscription reports the gap.
         this.subscribed = false;
+        this.echoDueSince = 0;
         this.heardAt = now;
         this.onError(new Error(`nothing received for ${this.staleAfterMs} ms; reconnecting the subscription`), 'redis bus: stale');
         this.sub.disconnect(true);
