@@ -19,6 +19,7 @@ import {
   unknownTypeMessage,
   type ClientFrame,
 } from './protocol.js';
+import type { Limiter } from './limiter.js';
 import type { Session } from './registry.js';
 import { closeWithDeadline } from './ws-guard.js';
 
@@ -284,8 +285,9 @@ export class ClientConnection implements Session {
   /**
    * The bus may have lost events for this connection (Gateway.missed): read the store from the cursor
    * (silently: no `synced`), holding live events meanwhile. A replay already running reads on.
+   * `limiter` bounds how many connections of the node replay at once (every one resyncs after a gap).
    */
-  resync(): void {
+  resync(limiter?: Limiter): void {
     if (this.closed) return;
     if (this.held) {
       this.rescan = true;
@@ -293,7 +295,8 @@ export class ClientConnection implements Session {
     }
     this.held = [];
     this.replayBy = 'server';
-    void this.guarded(() => this.replay(this.lastSeq, false));
+    const replay = (): Promise<void> => (this.closed ? Promise.resolve() : this.replay(this.lastSeq, false));
+    void this.guarded(() => (limiter ? limiter.run(replay) : replay()));
   }
 
   /** A transparent message (never stored): delivered only to connections that are live now. */
