@@ -26,18 +26,32 @@ import { OutboxDispatcher } from './outbox/dispatcher.js';
 import { OutboxJanitor } from './outbox/janitor.js';
 import { channelPolicies } from './outbox/policy.js';
 import { OutboxSettler } from './outbox/settler.js';
+import { notificationSenders } from './channels/config.js';
+import { EMAIL_CHANNEL, SMS_CHANNEL, TIMER_CHANNEL } from './core/notify-channels/jobs.js';
 import { closeCallbackAgents } from './callbacks/http.js';
 import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
 import type { Surface } from './http/surface.js';
 import { adminSurface } from './api/admin/surface.js';
+import { cmsSurface } from './api/cms/surface.js';
 import { devicesSurface } from './delivery/surface.js';
+import { checkAllowList } from './api/platform/auth.js';
+import { platformSurface } from './api/platform/surface.js';
+import { sendResultRoute } from './api/platform/send-result.js';
+import { staffSurface } from './api/staff/surface.js';
+import { HttpContactInfo } from './channel-apps/contact-info.js';
 import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
 import type { Sender } from './core/ports/sender.js';
+import { ChannelAppPlanner, type ConfigRecords } from './channel-apps/planner.js';
+import { CHANNEL_APP, ChannelAppSender, endpointsFrom } from './channel-apps/sender.js';
+import { SessionSweeper } from './channel-apps/session-sweeper.js';
 import type { Store } from './core/ports/store.js';
 import { VERSION } from './version.js';
+import { ROBOT_CHANNEL, RobotService } from './core/services/robots.js';
+import { RobotPlanner } from './robots/planner.js';
+import { RobotSender } from './robots/sender.js';
 
 export interface RunningServer {
   /** Base URL of the main port, e.g. http://127.0.0.1:18080 */
@@ -108,8 +122,16 @@ function portOf(app: FastifyInstance): number {
  */
 export async function startServer(config: Config, opts: { log?: Logger } = {}): Promise<RunningServer> {
   const log = opts.log ?? createLogger(config.logLevel);
+  // A malformed address of seed 000's allow-list stops start-up before anything is opened.
+  checkAllowList(config.channelGateway.platformAllowIps);
   const { secret, generated, file } = resolveAdminSecret(config.admin.secret, config.dataDir);
   const metrics = new Metrics();
+  // Outbox channel policies, and the notification e-mail and SMS senders (docs/notifications-delivery.md),
+  // checked before anything is opened: a configuration problem stops start-up with nothing to undo.
+  const webhook = webhookPolicy(config);
+  const policies = channelPolicies(config, [ROBOT_CHANNEL, EMAIL_CHANNEL, SMS_CHANNEL, TIMER_CHANNEL, CHANNEL_APP]);
+  policies[WEBHOOK] = webhook;
+  const notify = notificationSenders(config, (channel) => policies[channel]!);
   const storeOptions: SqliteStoreOptions = {
     file: databaseFile(config),
     synchronous: config.store.synchronous,
@@ -137,20 +159,73 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   await targets.load();
   // Every final outcome, redelivery included, goes through the settler: channels' onSettled hooks see it.
   const settler = new OutboxSettler(store.outbox, log);
-  const hub = new Hub(store, bus, {
+  // Replies into contacts' conversations become channel-app jobs; records come from the hub's cache.
+  const records: ConfigRecords = (kind, id) => hub.channelApps.record(kind, id);
+  const channelAppPlanner = new ChannelAppPlanner(store, (kind, id) => records(kind, id));
+  // Robots route their incoming messages from a directory the planner reads on the send path.
+  const robots = new RobotService(store, bus);
+  const hub: Hub = new Hub(store, bus, {
     tokenTtlMs: config.tokens.ttlSeconds * 1000,
     maxGroupMembers: config.messaging.maxGroupMembers,
-    effects: [new TencentCallbacks(targets, store, log)],
+    effects: [new TencentCallbacks(targets, store, log), new RobotPlanner(robots, { withClientInfo: config.robots.callbackWithClientInfo }), channelAppPlanner],
+    robots,
     redeliverer: settler,
     chatroomMembership,
+    strictAdminSend: config.admin.strictSend,
+    privateSend: {
+      blacklist: config.relations.blacklistStrategy,
+      blacklistExceptionTypes: config.relations.blacklistExceptionTypes,
+      disableStrangerChat: config.relations.disableStrangerChat,
+      strangerChatAllowList: config.relations.strangerChatAllowList,
+    },
+    sensitiveMode: config.relations.sensitiveFilter,
+    friendRequests: {
+      repeatMs: config.relations.friendRequestRepeatMs,
+      rejectMs: config.relations.friendRequestRejectMs,
+      expirationMs: config.relations.friendRequestExpirationMs,
+    },
+    notifications: {
+      fanoutBatch: config.notifications.fanoutBatch,
+      onError: (err) => log.error({ err }, 'notification fan-out failed (resumed at the next start)'),
+    },
+    serviceSessions: {
+      idleTimeoutMs: config.serviceSessions.idleTimeoutMs,
+      maxPerAgent: config.serviceSessions.maxPerAgent,
+      onError: (err) => log.error({ err }, 'customer-service session update failed'),
+    },
+    channelGateway: {
+      humanKeys: config.channelGateway.humanKeys,
+      contactInfo: new HttpContactInfo({
+        timeoutMs: config.channelGateway.contactInfoTimeoutMs,
+        maxBytes: config.channelGateway.contactInfoMaxBytes,
+        allowPrivate: config.channelGateway.contactInfoAllowPrivate,
+      }),
+    },
   });
+  // Delivery status of replies to channel apps follows their jobs' final outcomes.
+  settler.register(CHANNEL_APP, hub.channelDeliveries.onSettled);
+  hub.channelDeliveries.use({
+    records: (kind, id) => hub.channelApps.record(kind, id),
+    onError: (err) => log.error({ err }, 'updating the delivery status of a channel-app reply failed'),
+  });
+  const sweeper = new SessionSweeper(() => hub.serviceSessions.sweep(), config.serviceSessions.sweepIntervalMs, log);
   const cb = config.callbacks;
   // The channels this node sends, each with its policy (webhook's from callbacks.*; others from
   // outbox.channels). Jobs of channels without a sender here are left to nodes that have one.
-  const webhook = webhookPolicy(config);
-  const senders: Record<string, Sender> = { [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)) };
-  const policies = channelPolicies(config, Object.keys(senders));
-  policies[WEBHOOK] = webhook;
+  const robotSender = new RobotSender(robots, Math.max(100, Math.min(config.robots.timeoutMs, policies[ROBOT_CHANNEL]!.leaseMs - 2000)));
+  const senders: Record<string, Sender> = {
+    [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)),
+    [ROBOT_CHANNEL]: robotSender,
+    ...notify.senders,
+    [TIMER_CHANNEL]: hub.notifyDelivery.timers,
+    // One attempt at most 10 s, and always well inside the channel's lease.
+    [CHANNEL_APP]: new ChannelAppSender(endpointsFrom({ app: (id) => hub.channelApps.record('app', id), version: (id) => hub.channelApps.record('version', id) }), Math.max(500, Math.min(10_000, policies[CHANNEL_APP]!.leaseMs - 2000)), {
+      beforeAttempt: (job) => hub.channelDeliveries.ensureRecorded(job),
+    }),
+  };
+  // Notification e-mail and SMS outcomes: delivery status and the web fallback, with the outcome.
+  settler.register(EMAIL_CHANNEL, hub.notifyDelivery.onSettled);
+  settler.register(SMS_CHANNEL, hub.notifyDelivery.onSettled);
   const channels = Object.fromEntries(Object.entries(senders).map(([name, sender]) => [name, { sender, policy: policies[name]! }]));
   const dispatcher = new OutboxDispatcher(
     store.outbox,
@@ -204,6 +279,18 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },
     presence,
   );
+  const nc = config.notifications;
+  const cms = cmsSurface({
+    hub,
+    log,
+    bodyLimit: nc.bodyLimitBytes,
+    recipientsPreview: nc.recipientsPreview,
+    backlogMax: nc.backlogMax,
+    heartbeatMs: nc.heartbeatMs,
+    maxBufferedBytes: nc.maxBufferedBytes,
+    maxFrameBytes: 4096,
+  });
+  hub.serviceSessions.attachPresence(async (userId) => (await gateway.presence.sessions(userId)).length > 0);
   // The API surfaces, one line each (docs/architecture.md: adding a surface).
   const surfaces: Surface[] = [
     adminSurface({
@@ -217,16 +304,36 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       extraRoutes: [...presenceRoutes(hub, gateway.presence), ...callbackRoutes(hub, targets)],
     }),
     devicesSurface(gateway),
+    cms,
+    // Seed 000 (internal): mounted only with a platform key.
+    ...(config.channelGateway.platformKey
+      ? [
+          platformSurface({
+            hub,
+            log,
+            bodyLimit: config.admin.bodyLimitBytes,
+            auth: { key: config.channelGateway.platformKey, allowIps: config.channelGateway.platformAllowIps },
+            extraRoutes: [sendResultRoute(hub, config.admin.bodyLimitBytes)],
+          }),
+        ]
+      : []),
+    staffSurface({ hub, log, bodyLimit: config.admin.bodyLimitBytes, signatureWindowMs: config.channelGateway.signatureWindowMs }),
   ];
   const deps: HttpDeps = { surfaces, log, metrics, bodyLimit: config.admin.bodyLimitBytes, ready: () => store.ping(), version: VERSION };
 
   const apps: FastifyInstance[] = [];
   const closeAll = async (): Promise<void> => {
     gateway.close();
+    cms.live.close();
     for (const a of apps) await a.close();
+    await hub.notifications.close();
     await dispatcher.stop();
     await janitor.stop();
+    await sweeper.stop();
     await closeCallbackAgents();
+    await robotSender.close();
+    robots.close();
+    await notify.close();
     await store.close();
     await chatroomMembership.close?.();
     await presence.close();
@@ -243,6 +350,9 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     apps.push(main);
     dispatcher.start();
     janitor.start();
+    // Fan-outs a stop interrupted continue from their durable cursors.
+    await hub.notifications.resume();
+    sweeper.start();
     await main.listen({ host: config.host, port: config.port });
     keepListening(main, 'main');
     let adminUrl: string | undefined;

@@ -1,8 +1,8 @@
 import { backoffDelay } from './backoff.js';
 import { CLIENT_CODE, SwitchboardError, TIMEOUT_CODE } from './errors.js';
-import { Emitter, type ClientEvent, type Handler } from './events.js';
+import { Emitter, type ClientEvent, type ClientEvents, type Handler } from './events.js';
 import { checkCursor, checkTimestamp, settingsOf, type ClientOptions, type CursorStore, type Settings, type WebSocketLike } from './options.js';
-import type { ChatroomInfo, ChatroomLeftReason, Conversation, Message, Payload, ReadResult, SendResult, SyncResult } from './protocol.js';
+import type { ChannelDeliveryStatus, ChatroomInfo, ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, Payload, UserSetting, ReadResult, SendResult, ServiceSession, SyncResult } from './protocol.js';
 
 /** Close codes after which reconnecting with the same token cannot help. */
 const FATAL_WITH_STATIC_TOKEN = new Set([4001, 4003]);
@@ -215,6 +215,59 @@ export class SwitchboardClient {
     if (this.room === chatroomId) this.room = null;
     const id = `l${this.nextId++}`;
     return this.request(id, { type: 'chatroom_leave', id, chatroomId }, () => undefined);
+  }
+
+  /**
+   * Everything this user keeps about other users (friends, blacklisted, with an alias or extra),
+   * oldest change first. Changes arrive live as `friend` events. Queued while disconnected like `send`.
+   */
+  friends(): Promise<FriendRelation[]> {
+    const id = `f${this.nextId++}`;
+    return this.request(id, { type: 'friends', id }, (f) => (Array.isArray(f['relations']) ? (f['relations'] as FriendRelation[]) : []));
+  }
+
+  /** Friend requests sent to and by this user, newest first (at most 500). New ones arrive live as `friend_request` events. */
+  friendRequests(): Promise<FriendRequest[]> {
+    const id = `r${this.nextId++}`;
+    return this.request(id, { type: 'friend_requests', id }, (f) => (Array.isArray(f['requests']) ? (f['requests'] as FriendRequest[]) : []));
+  }
+
+  /**
+   * Ask `userId` to be friends (a `friend_request` event on its devices). Rejects with 16 (a request
+   * still pending), 18 (rejected recently), 23 (friends already), 246 (it blacklisted this user), 251.
+   */
+  addFriend(userId: string, reason = ''): Promise<void> {
+    return this.relationRequest({ type: 'friend_add', userId, reason });
+  }
+
+  /**
+   * Accept (or reject) the friend request `userId` sent this user: both users get a `friend_request`
+   * event with the new status, and accepting makes them friends (`friend` events). Rejects with 253
+   * (no such request), 19 (expired), 251.
+   */
+  answerFriendRequest(userId: string, accept: boolean): Promise<void> {
+    return this.relationRequest({ type: 'friend_answer', userId, accept });
+  }
+
+  /** Be friends with `userId` no more, both ways (`friend` events on both sides). */
+  deleteFriend(userId: string): Promise<void> {
+    return this.relationRequest({ type: 'friend_delete', userId });
+  }
+
+  /** Put `userId` on this user's blacklist (its single-chat messages to this user are refused) or take it off. */
+  setBlacklist(userId: string, blacked: boolean): Promise<void> {
+    return this.relationRequest({ type: 'blacklist', userId, blacked });
+  }
+
+  private relationRequest(frame: Frame): Promise<void> {
+    const id = `x${this.nextId++}`;
+    return this.request(id, { ...frame, id }, () => undefined);
+  }
+
+  /** Every setting of this user, by scope then key. Changes arrive live as `user_setting` events. */
+  userSettings(): Promise<UserSetting[]> {
+    const id = `u${this.nextId++}`;
+    return this.request(id, { type: 'user_settings', id }, (f) => (Array.isArray(f['settings']) ? (f['settings'] as UserSetting[]) : []));
   }
 
   /**
@@ -438,13 +491,47 @@ export class SwitchboardClient {
       case 'sent':
       case 'read_ok':
       case 'chatroom_joined':
+      case 'friends':
+      case 'friend_requests':
+      case 'user_settings':
+      case 'relation_ok':
         this.settle(String(f['id']), f, null);
+        return;
+      case 'user_setting':
+        if (isObject(f['setting'])) this.events.emit('user_setting', { setting: f['setting'] as UserSetting });
+        return;
+      case 'friend':
+        if (isObject(f['relation'])) this.events.emit('friend', { relation: f['relation'] as FriendRelation });
+        return;
+      case 'friend_request':
+        if (isObject(f['request'])) this.events.emit('friend_request', { request: f['request'] as FriendRequest });
         return;
       case 'chatroom_left':
         this.onChatroomLeft(f);
         return;
       case 'chatroom_message':
         if (isObject(f['message'])) this.events.emit('chatroom_message', { chatroomId: String(f['chatroomId']), message: f['message'] as Message });
+        return;
+      case 'channel_delivery':
+        if (isObject(f['conv']))
+          this.events.emit('channel_delivery', {
+            messageUid: Number(f['messageUid']),
+            conv: f['conv'] as Conversation,
+            guid: String(f['guid']),
+            status: String(f['status']) as ChannelDeliveryStatus,
+            error: String(f['error'] ?? ''),
+            originalMessageId: String(f['originalMessageId'] ?? ''),
+            originalMessageUrl: String(f['originalMessageUrl'] ?? ''),
+          });
+        return;
+      case 'service_session':
+        if (isObject(f['session']))
+          this.events.emit('service_session', {
+            event: String(f['event']) as ClientEvents['service_session']['event'],
+            session: f['session'] as ServiceSession,
+            ...(isObject(f['conv']) ? { conv: f['conv'] as Conversation } : {}),
+            ...(typeof f['previousAgent'] === 'string' ? { previousAgent: f['previousAgent'] } : {}),
+          });
         return;
       case 'error':
         this.onError(f);

@@ -1,4 +1,4 @@
-import type { ChatroomLeftReason, Conversation, Message } from './protocol.js';
+import type { ChannelDeliveryStatus, ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, ServiceSession, UserSetting } from './protocol.js';
 
 /**
  * Every event the client emits, with its data. Cursor-bearing events (message, recall, update,
@@ -33,6 +33,33 @@ export interface ClientEvents {
   chatroom_message: { chatroomId: string; message: Message };
   /** The device is no longer in its chatroom, although it did not call `leaveChatroom()`. */
   chatroom_left: { chatroomId: string; reason: ChatroomLeftReason; code?: number };
+  /**
+   * What this user keeps about another changed (friendship, blacklist, alias, extra), live only: after
+   * a reconnect, `friends()` gives the whole list.
+   */
+  friend: { relation: FriendRelation };
+  /** A friend request to this user, live only: after a reconnect, `friendRequests()` lists them. */
+  friend_request: { request: FriendRequest };
+  /** One of this user's settings was put, live only: after a reconnect, `userSettings()` lists them. */
+  user_setting: { setting: UserSetting };
+  /**
+   * Agents (channel gateway): the delivery status of a reply sent through a channel app changed. Live
+   * only (no cursor, not replayed): read the current status with `/admin/channel_message/delivery`.
+   */
+  channel_delivery: {
+    messageUid: number;
+    conv: Conversation;
+    guid: string;
+    status: ChannelDeliveryStatus;
+    error: string;
+    originalMessageId: string;
+    originalMessageUrl: string;
+  };
+  /**
+   * Agents (channel gateway): a customer-service session of one of your accounts was opened (queued),
+   * assigned, transferred or closed. Live only; `/admin/channel_session/list` has the current state.
+   */
+  service_session: { event: 'opened' | 'assigned' | 'transferred' | 'closed'; session: ServiceSession; conv?: Conversation; previousAgent?: string };
   /** A replay (after connecting, or asked for with `sync()`) is complete; live from here. */
   synced: { cursor: number };
   /** The socket closed (or could not be opened: code 0); `reconnecting` tells whether the client will retry. */

@@ -14,4 +14,4 @@ export { SwitchboardError } from './errors.js';
 export { backoffDelay, DEFAULT_BACKOFF, type Backoff, type BackoffOptions } from './backoff.js';
 export type { ClientEvent, ClientEvents, Handler } from './events.js';
 export type { ClientOptions, CursorStore, WebSocketConstructor, WebSocketLike } from './options.js';
-export type { ChatroomInfo, ChatroomLeftReason, Conversation, Message, Payload, ReadResult, SendResult, SyncResult } from './protocol.js';
+export type { ChannelDeliveryStatus, ChatroomInfo, ChatroomLeftReason, Conversation, FriendRelation, FriendRequest, Message, UserSetting, Payload, ReadResult, SendResult, ServiceSession, SyncResult } from './protocol.js';

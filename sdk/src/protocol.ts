@@ -82,3 +82,57 @@ export interface ChatroomInfo {
  * after a reconnect was refused (`code` says why).
  */
 export type ChatroomLeftReason = 'destroyed' | 'kicked' | 'replaced' | 'rejoin_failed';
+
+/**
+ * What this user keeps about another (Wildfire's FriendData): `state` 0 friends, 1 not; `blacked` 1
+ * when `friendUid` is on this user's blacklist (its single-chat messages to this user are refused).
+ */
+export interface FriendRelation {
+  userId: string;
+  friendUid: string;
+  alias: string;
+  extra: string;
+  state: number;
+  blacked: number;
+  updateDt: number;
+}
+
+/** A friend request: `status` 0 sent, 1 accepted, 2 rejected. */
+export interface FriendRequest {
+  fromUid: string;
+  toUid: string;
+  reason: string;
+  extra: string;
+  status: number;
+  updateDt: number;
+}
+
+/**
+ * One of this user's settings (Wildfire's user settings, put by the back end with
+ * `/admin/user/put_setting`): scope 3 with key "type-line-target" is the conversation-top flag ("1"/"0").
+ */
+export interface UserSetting {
+  scope: number;
+  key: string;
+  value: string;
+  updateDt: number;
+}
+
+/** A reply's delivery through a channel app (channel gateway): pending → sent → delivered | failed. */
+export type ChannelDeliveryStatus = 'pending' | 'sent' | 'delivered' | 'failed';
+
+/** A customer-service session (channel gateway, seed 002's ServiceId). */
+export interface ServiceSession {
+  serviceId: string;
+  channelAccountId: string;
+  /** The contact's user id (`cu_…`). */
+  contact: string;
+  state: 'queued' | 'assigned' | 'closed';
+  /** The assigned agent ('' while queued). */
+  agent: string;
+  openedAt: number;
+  lastActivityAt: number;
+  idleAt: number;
+  closedAt: number;
+  closeReason: '' | 'idle' | 'admin' | 'agent';
+}

@@ -52,7 +52,17 @@ export function postCallback(
   if (extra.attempt !== undefined) headers['x-switchboard-attempt'] = String(extra.attempt);
   if (extra.createdAt !== undefined) headers['x-switchboard-created-at'] = String(extra.createdAt);
   if (target.hmacSecret) headers['x-switchboard-signature'] = `sha256=${crypto.createHmac('sha256', target.hmacSecret).update(body).digest('hex')}`;
-  const timeoutMs = Math.max(1, Math.floor(extra.timeoutMs ?? target.timeoutMs));
+  return postJson(url, headers, body, extra.timeoutMs ?? target.timeoutMs);
+}
+
+/**
+ * POST `body` to `url` with `headers` under one deadline of `timeoutMs` (every phase: connection,
+ * sending, headers, body), on the shared keep-alive dispatchers, no redirects; reads at most
+ * MAX_RESPONSE bytes of the reply. Rejects with a CallbackTimeoutError at the deadline, or on a network
+ * error. Used by every outbound HTTP sender (callbacks, channel apps).
+ */
+export function postJson(url: URL, headers: Record<string, string>, body: string, timeout: number): Promise<CallbackResponse> {
+  const timeoutMs = Math.max(1, Math.floor(timeout));
   return new Promise<CallbackResponse>((resolve, reject) => {
     const attempt = new Attempt(timeoutMs, resolve, reject);
     try {

@@ -78,6 +78,11 @@ export const ConfigSchema = Type.Object(
         rateLimitPerSecond: Type.Number({ default: 0, minimum: 0, description: 'Signed requests per second per secret; 0 disables the limit.' }),
         rateLimitBurst: Type.Integer({ default: 0, minimum: 0, description: 'Burst allowance of the rate limit (0: one second of rate).' }),
         bodyLimitBytes: Type.Integer({ default: 1048576, minimum: 1024, description: 'Largest admin request body.' }),
+        strictSend: Type.Boolean({
+          default: false,
+          description:
+            "Check admin sends like device sends (sender exists and may send, membership, mute). Default false: admin sends are trusted, as in Wildfire.",
+        }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -231,6 +236,48 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    robots: Type.Object(
+      {
+        timeoutMs: Type.Integer({
+          default: 5000,
+          minimum: 100,
+          maximum: 60000,
+          description: "One robot callback attempt (connect, request, reply); capped below outbox.channels.robot.leaseMs.",
+        }),
+        callbackWithClientInfo: Type.Boolean({
+          default: false,
+          description: "Add client: {platform, clientId} of the sending device to robot callbacks (Wildfire's robot.callback_with_client_info).",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    channelGateway: Type.Object(
+      {
+        platformKey: Type.Optional(
+          Type.String({ minLength: 1, description: "Seed 000's platform key (Authorization: Bearer KEY); its routes are off while unset." }),
+        ),
+        platformAllowIps: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: "Addresses or CIDR ranges allowed to call seed 000's routes (empty: any address with the key).",
+        }),
+        signatureWindowMs: Type.Integer({
+          default: 86400000,
+          minimum: 0,
+          description: 'Seed 002: largest distance of the signed timestamp from the server clock, both ways (0: not checked).',
+        }),
+        humanKeys: Type.Array(Type.String({ minLength: 1 }), {
+          default: ['RG'],
+          description: 'Seed 002 event keys asking for a human agent (event.CLICK.<key>, or an event.* whose Content is the key).',
+        }),
+        contactInfoTimeoutMs: Type.Integer({ default: 5000, minimum: 100, maximum: 60000, description: "Whole deadline of reading a contact's info URL." }),
+        contactInfoMaxBytes: Type.Integer({ default: 65536, minimum: 1024, maximum: 1048576, description: "Largest answer of a contact's info URL." }),
+        contactInfoAllowPrivate: Type.Boolean({
+          default: false,
+          description: 'Allow contact info URLs resolving to loopback, private, link-local or other non-public addresses.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     outbox: Type.Object(
       {
         channels: Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$' }), ChannelPolicy, {
@@ -238,6 +285,104 @@ export const ConfigSchema = Type.Object(
           additionalProperties: false,
           description: "Delivery policy per outbox channel other than webhook (whose policy is callbacks.*); config file only.",
         }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    relations: Type.Object(
+      {
+        blacklistStrategy: StringEnum(['reject', 'drop'] as const, {
+          default: 'reject',
+          description: "A device's message to a user who blacklisted its sender: refused with 246, or answered as sent and dropped (Wildfire's message.blacklist.strategy 0 / 1).",
+        }),
+        blacklistExceptionTypes: Type.Array(Type.Integer({ minimum: 0, maximum: 2147483647 }), {
+          default: [401, 402, 403, 404, 405, 407, 408, 410, 411],
+          maxItems: 1000,
+          description: 'Content types a blacklist does not stop (call signalling, as in Wildfire).',
+        }),
+        disableStrangerChat: Type.Boolean({ default: false, description: 'Only friends may send each other single-chat messages from devices (248 otherwise).' }),
+        strangerChatAllowList: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+          default: [],
+          maxItems: 1000,
+          description: 'Users who may chat with anyone, either way, when disableStrangerChat is on.',
+        }),
+        friendRequestRepeatMs: Type.Integer({
+          default: 604800000,
+          minimum: 0,
+          description: 'A pending friend request blocks another one to the same user for this long (0: until answered).',
+        }),
+        friendRequestRejectMs: Type.Integer({ default: 2592000000, minimum: 0, description: 'A rejected friend request blocks another one for this long (0: not at all).' }),
+        friendRequestExpirationMs: Type.Integer({ default: 604800000, minimum: 0, description: 'A friend request can be answered from a device for this long (0: no end).' }),
+        sensitiveFilter: StringEnum(['reject', 'drop', 'replace', 'pass'] as const, {
+          default: 'reject',
+          description: "A device message whose searchableContent has a sensitive word: refused (242), dropped (answered as sent), sent with each word as *** or sent as is (Wildfire's sensitive.filter.type 0-3).",
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    email: Type.Object(
+      {
+        smtpUrl: Type.Optional(
+          Type.String({ minLength: 1, description: 'SMTP relay of notification e-mails: smtp://user:pass@host:port (STARTTLS when offered) or smtps://… (TLS).' }),
+        ),
+        from: Type.String({ default: 'Switchboard <switchboard@localhost>', minLength: 1, description: 'From header and envelope sender of notification e-mails.' }),
+        requireTls: Type.Boolean({ default: false, description: 'Send only over an encrypted connection (STARTTLS required on smtp://).' }),
+        maxConnections: Type.Integer({ default: 5, minimum: 1, maximum: 10000, description: 'Connections kept open to the SMTP relay at most.' }),
+        timeoutMs: Type.Integer({ default: 20000, minimum: 100, maximum: 600000, description: 'Deadline of one delivery attempt (cut below the email channel lease).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    sms: Type.Object(
+      {
+        url: Type.Optional(Type.String({ minLength: 1, description: 'HTTP SMS gateway: every SMS is one POST of bodyTemplate to this URL.' })),
+        authHeader: Type.Optional(Type.String({ minLength: 1, description: 'Value of the authentication header sent to the SMS gateway.' })),
+        authHeaderName: Type.String({ default: 'Authorization', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", description: 'Name of that header.' }),
+        bodyTemplate: Type.String({
+          default: '{"to":"{{to}}","text":"{{text}}"}',
+          minLength: 1,
+          description: 'JSON body of each SMS request; placeholders {{to}} {{text}} {{title}} {{notification_id}} {{user_id}} {{delivery_id}} {{attempt}} in string values.',
+        }),
+        timeoutMs: Type.Integer({ default: 10000, minimum: 100, maximum: 600000, description: 'Deadline of one delivery attempt (cut below the sms channel lease).' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    notifications: Type.Object(
+      {
+        bodyLimitBytes: Type.Integer({
+          default: 8388608,
+          minimum: 1024,
+          description: 'Largest /v1/cms request body (an add with 100 000 recipients is about 3 MB).',
+        }),
+        fanoutBatch: Type.Integer({
+          default: 2000,
+          minimum: 1,
+          maximum: 100000,
+          description: 'Recipients per fan-out batch of a sent notification (one short writer transaction each).',
+        }),
+        recipientsPreview: Type.Integer({
+          default: 100,
+          minimum: 0,
+          maximum: 1000,
+          description: "Recipients shown per list (recipients, has_read, unread) of each item of the operator's notify/list; the totals give the counts.",
+        }),
+        backlogMax: Type.Integer({ default: 200, minimum: 0, maximum: 1000, description: 'Unread items a live inbox socket receives on connect (newest first).' }),
+        heartbeatMs: Type.Integer({ default: 30000, minimum: 1000, description: 'Live inbox ping interval; a socket that answered no ping for a whole interval is dropped.' }),
+        maxBufferedBytes: Type.Integer({
+          default: 4194304,
+          minimum: 16384,
+          description: 'Unsent bytes per live inbox socket; a socket that falls further behind is dropped.',
+        }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    serviceSessions: Type.Object(
+      {
+        idleTimeoutMs: Type.Integer({
+          default: 1800000,
+          minimum: 100,
+          description: 'A customer-service session with no message either way for this long is closed.',
+        }),
+        sweepIntervalMs: Type.Integer({ default: 5000, minimum: 10, maximum: 3600000, description: 'How often idle sessions are looked for (the deadline itself is stored).' }),
+        maxPerAgent: Type.Integer({ default: 0, minimum: 0, maximum: 100000, description: 'Most open sessions assigned to one agent (0: no limit); past it new sessions queue.' }),
       },
       { default: {}, additionalProperties: false },
     ),

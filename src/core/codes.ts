@@ -20,10 +20,17 @@ export const WILDFIRE_CODES: Record<ErrorKind, readonly [number, string]> = {
   name_taken: [4, '用户名不能重复，必须唯一！！！'],
   token_error: [6, 'token error'],
   in_blacklist: [246, 'user in black list'],
+  already_friends: [23, 'already friends'],
+  already_requested: [16, 'already send request'],
+  friend_request_blocked: [18, 'friend request blocked'],
+  friend_request_expired: [19, 'friend request expired'],
+  sensitive_matched: [242, 'sensitive matched'],
   over_frequency: [250, 'over frequency'],
   not_implement: [254, 'not implement'],
   timeout: [249, 'timeout'],
   server_error: [4, 'server error'],
+  robot_no_token: [27, 'robot no token'],
+  conference_unavailable: [61, 'conference service not available'],
   // The before-send callback's code and text replace these (see codeOf).
   rejected: [242, 'sensitive matched'],
 };

@@ -19,10 +19,17 @@ export type ErrorKind =
   | 'name_taken' // a user name already belongs to another user
   | 'token_error' // unknown, expired or revoked token
   | 'in_blacklist' // the receiver (or the request's target) has the sender on its blacklist
+  | 'already_friends' // a friend request to a friend
+  | 'already_requested' // a friend request repeated while the last one is pending
+  | 'friend_request_blocked' // a friend request repeated too soon after a rejection
+  | 'friend_request_expired' // answering a friend request older than the expiration
+  | 'sensitive_matched' // a device message contains a sensitive word (filter mode reject)
   | 'over_frequency'
   | 'not_implement'
   | 'timeout'
   | 'server_error'
+  | 'robot_no_token' // a robot (user type 1) has no device token: it answers through the admin API
+  | 'conference_unavailable' // conference routes: Switchboard has no media server
   // refused by a before-send hook, with the hook's own code
   | 'rejected';
 

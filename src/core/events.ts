@@ -1,5 +1,37 @@
 import type { Audience, SyncEvent } from './ports/store.js';
-import type { StoredMessage } from './model.js';
+import type { ChannelConfigKind } from './channel-apps/model.js';
+import type { Conversation, StoredMessage } from './model.js';
+import type { FriendRelation, FriendRequest, UserSetting } from './relations.js';
+import type { NotificationContent } from './notifications/model.js';
+import type { DeliveryStatus } from './channel-apps/model.js';
+import type { ServiceSession } from './service-session-rules.js';
+
+/**
+ * A live notice for agents' devices (channel gateway, outbound side): never stored, no cursor; a
+ * device that was offline reads the current state through the admin API instead.
+ * - channel_delivery: the delivery status of a reply sent through a channel app changed;
+ * - service_session: a customer-service session was opened, assigned, transferred or closed.
+ */
+export type AgentNotice =
+  | {
+      type: 'channel_delivery';
+      messageUid: number;
+      conv: Conversation;
+      guid: string;
+      status: DeliveryStatus;
+      error: string;
+      originalMessageId: string;
+      originalMessageUrl: string;
+    }
+  | {
+      type: 'service_session';
+      event: 'opened' | 'assigned' | 'transferred' | 'closed';
+      session: ServiceSession;
+      /** The IM conversation of the contact with the account, when known (`{type: 1, target: cc_…}`). */
+      conv?: Conversation;
+      /** transferred: the agent it left. */
+      previousAgent?: string;
+    };
 
 /**
  * Why a device left a chatroom without asking: the room was destroyed, the user was banned from it,
@@ -29,7 +61,37 @@ export type HubEvent =
    * destroyed). The node holding such a connection tells its device why.
    */
   | { type: 'chatroom.leave'; chatroomId: string; session?: string; reason: ChatroomLeaveReason }
-  /** Cached facts about a user, group, channel or chatroom are stale. */
-  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings'; id: string }
+  /**
+   * What `relation.userId` keeps about `relation.friendUid` changed (friendship, blacklist, alias,
+   * extra): for that user's devices online now. No cursor: devices read the whole list with a
+   * `friends` frame after a reconnect.
+   */
+  | { type: 'relation.changed'; relation: FriendRelation }
+  /**
+   * A friend request was recorded (for its target) or answered (for both users): for the devices of
+   * `users` online now (no cursor).
+   */
+  | { type: 'relation.request'; request: FriendRequest; users: string[] }
+  /** One of the user's settings was put: for the devices of `setting.userId` online now (no cursor). */
+  | { type: 'user.setting'; setting: UserSetting }
+  /** Cached facts about a user, group, channel or chatroom, the sensitive words (id ''), are stale. */
+  | { type: 'cache.invalidate'; scope: 'user' | 'group' | 'channel' | 'chatroom' | 'settings' | 'robot' | 'sensitive'; id: string }
+  /**
+   * Cached channel-gateway records are stale on every node (seed 000 `PUT caches`, admin changes):
+   * one record (`id`) or every record of the item (no id).
+   */
+  | { type: 'channel-apps.invalidate'; item: ChannelConfigKind | 'contact'; id?: string }
+  /** A live notice for these users' devices (agents), see AgentNotice. */
+  | { type: 'agent.notice'; users: string[]; notice: AgentNotice }
   /** Outbox jobs were committed: dispatchers should claim now rather than at their next poll. */
-  | { type: 'outbox.wake' };
+  | { type: 'outbox.wake' }
+  /** A notification reached these users' inboxes (committed): their live inbox sockets get it. */
+  | { type: 'notify.push'; users: string[]; item: NotificationContent }
+  /**
+   * Inbox rows of these users changed (committed): read or deleted, some (`ids`) or all. `unread` is
+   * the user's unread count after the change when it was computed (a user's own change).
+   */
+  | { type: 'notify.change'; users: string[]; change: InboxChange; ids: string[]; unread?: number };
+
+/** How inbox rows changed: read or deleted by their user, or retracted by an operator's delete. */
+export type InboxChange = 'read' | 'read_all' | 'delete' | 'delete_all';

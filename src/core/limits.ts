@@ -46,3 +46,58 @@ export const MAX_CALLBACK_COMMANDS = 64;
 
 /** Largest page of a paged list (user/all, group/member/list, user/online_list). */
 export const MAX_PAGE_SIZE = 10000;
+
+/** Users one user/get_info_by_email answers with (an email shared by more users is cut there). */
+export const MAX_USERS_BY_EMAIL = 100;
+
+/** Owners of one device (device/create): a device belongs to a household or a team, not a crowd. */
+export const MAX_DEVICE_OWNERS = 100;
+
+/** Member types one group/of_user_by_type asks for (there are six). */
+export const MAX_MEMBER_TYPES = 16;
+/** One sensitive word (Wildfire's column: 64 characters). */
+export const MAX_SENSITIVE_WORD_LENGTH = 256;
+
+/** Sensitive words in all: the filter is rebuilt from all of them on every change, on every node. */
+export const MAX_SENSITIVE_WORDS = 100000;
+
+/** A user setting's key (the SDK's conversation keys are "type-line-target": an id and two ints). */
+export const MAX_SETTING_KEY_LENGTH = 256;
+/** Notification title (seed 004), in every language: a headline, not a document. */
+export const MAX_NOTIFY_TITLE = 1024;
+
+/** Notification body (message_body) in every language: 64 KiB, the size of a long e-mail text. */
+export const MAX_NOTIFY_BODY = 65536;
+
+/** Notification message_type and lng (a BCP 47 tag is at most 35 characters; types are short labels). */
+export const MAX_NOTIFY_LABEL = 128;
+
+/** Languages a notification may carry besides its own. */
+export const MAX_NOTIFY_TRANSLATIONS = 32;
+
+/**
+ * Recipients of one notification (send_to): an audience of 100 000 users fits in one add (about
+ * 3 MB of JSON with the default cms.bodyLimitBytes of 8 MiB); its inbox rows are written in batches.
+ */
+export const MAX_NOTIFY_RECIPIENTS = 100000;
+
+/** Largest page of the notification centre's lists (inbox, operator list, recipients). */
+export const MAX_NOTIFY_PAGE = 1000;
+
+/** Unknown recipients named in one refusal (the rest are counted). */
+export const MAX_NAMED_UNKNOWN = 20;
+
+/** Latest `schedule_at` of a notification: a year ahead (a timer further out is a typo, not a plan). */
+export const MAX_SCHEDULE_AHEAD_MS = 366 * 24 * 3600 * 1000;
+
+/** Bounds of `escalate_after_minutes`: 0.01 min (0.6 s, for tests) to 30 days; fractions allowed. */
+export const MIN_ESCALATE_MINUTES = 0.01;
+export const MAX_ESCALATE_MINUTES = 43200;
+/**
+ * Channel gateway (docs/channel-gateway.md): contents of one external message (an e-mail's body and
+ * attachments; seed 000 apps send a handful), named attributes of a record or contact (seed 000's
+ * optional fields; their JSON is bounded by MAX_EXTRA_LENGTH too), and the largest page of contacts.
+ */
+export const MAX_CHANNEL_CONTENTS = 64;
+export const MAX_CHANNEL_ATTRIBUTES = 64;
+export const MAX_CONTACT_PAGE = 1000;

@@ -64,6 +64,8 @@ export interface StoredMessage {
 }
 
 export const UserStatus = { normal: 0, muted: 1, blocked: 2 } as const;
+/** Wildfire's user types: 0 normal, 1 robot, 2 thing (device), 3 … , 100 admin. */
+export const UserType = { normal: 0, robot: 1, thing: 2, admin: 100 } as const;
 export type UserRole = 'user' | 'operator';
 
 export interface User {
@@ -110,6 +112,34 @@ export interface GroupMember {
   type: number;
   extra: string;
   createDt: number;
+}
+
+/**
+ * A robot: a user of type 1 whose incoming messages are posted to `callback` (when set) through the
+ * outbox channel `robot`; it answers through the admin API (message/send as the robot).
+ */
+export interface Robot {
+  userId: string;
+  /** The user who owns it (default: the robot itself, as in Wildfire). */
+  owner: string;
+  secret: string;
+  /** Where its incoming messages are posted; "" for none. */
+  callback: string;
+  extra: string;
+  state: number;
+}
+
+/**
+ * A device (Wildfire professional edition's "thing"): a user of type 2 whose id is the device id,
+ * owned by some users, with a secret; it logs in with a token like any client.
+ */
+export interface Device {
+  deviceId: string;
+  owners: string[];
+  extra: string;
+  secret: string;
+  state: number;
+  updateDt: number;
 }
 
 export interface Channel {

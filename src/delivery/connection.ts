@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
 import { CoreError, isCoreError } from '../core/errors.js';
 import type { Hub } from '../core/hub.js';
-import { MAX_ID_LENGTH } from '../core/limits.js';
+import { MAX_ID_LENGTH, MAX_TEXT_LENGTH } from '../core/limits.js';
 import { longerThan, normalizeConversation, normalizePayload, stringList } from '../core/payload.js';
 import type { SyncEvent } from '../core/ports/store.js';
 import { codeOf } from '../core/codes.js';
@@ -18,6 +18,9 @@ import {
   transparentFrame,
   unknownTypeMessage,
   type ClientFrame,
+  relationOut,
+  requestOut,
+  settingOut,
 } from './protocol.js';
 import type { Limiter } from './limiter.js';
 import type { Session } from './registry.js';
@@ -319,6 +322,16 @@ export class ClientConnection implements Session {
   }
 
   /**
+   * A notice without a cursor — a relation or friend-request change, or an agent's notice
+   * (channel_delivery, service_session): written now, replay or not, like a chatroom frame; never
+   * replayed (a reconnecting device reads the current state). `frame` is serialised only when needed.
+   */
+  pushNotice(frame: () => string): boolean {
+    if (this.closed) return false;
+    return this.write(frame());
+  }
+
+  /**
    * A `sync` frame: replay from `cursor`, ended by `synced`. A cursor ahead of the store's head is
    * answered at once by `synced` with this connection's position and `reset: true`. Never rejects.
    */
@@ -548,10 +561,64 @@ export class ClientConnection implements Session {
         await this.send(chatroomLeftFrame(chatroomId, 'left', f.id));
         return;
       }
+      case 'friends': {
+        const relations = await hub.relations.relations(this.userId);
+        await this.send(JSON.stringify({ type: 'friends', id: f.id, relations: relations.map(relationOut) }));
+        return;
+      }
+      case 'friend_add': {
+        // A friend request from this user (Wildfire's rules, not forced: 16, 18, 23, 246).
+        const reason = optionalText(f.reason, 'reason');
+        await hub.relations.sendRequest(this.userId, userIdOf(f.userId), reason, false);
+        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
+        return;
+      }
+      case 'friend_answer': {
+        if (typeof f.accept !== 'boolean') throw new CoreError('invalid_parameter', 'accept must be true or false');
+        await hub.relations.answerRequest(this.userId, userIdOf(f.userId), f.accept);
+        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
+        return;
+      }
+      case 'friend_delete': {
+        await hub.relations.deleteFriend(this.userId, userIdOf(f.userId));
+        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
+        return;
+      }
+      case 'blacklist': {
+        if (typeof f.blacked !== 'boolean') throw new CoreError('invalid_parameter', 'blacked must be true or false');
+        await hub.relations.setBlacklist(this.userId, userIdOf(f.userId), f.blacked ? 2 : 1);
+        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
+        return;
+      }
+      case 'user_settings': {
+        const settings = await hub.userSettings.list(this.userId);
+        await this.send(JSON.stringify({ type: 'user_settings', id: f.id, settings: settings.map(settingOut) }));
+        return;
+      }
+      case 'friend_requests': {
+        const requests = await hub.relations.requests(this.userId);
+        await this.send(JSON.stringify({ type: 'friend_requests', id: f.id, requests: requests.map(requestOut) }));
+        return;
+      }
       default:
         throw new CoreError('invalid_parameter', unknownTypeMessage((f as { type: unknown }).type));
     }
   }
+}
+
+/** A user id from a frame: a string of 1..MAX_ID_LENGTH characters. */
+function userIdOf(v: unknown): string {
+  if (typeof v !== 'string' || v === '') throw new CoreError('invalid_parameter', 'userId must be a non-empty string');
+  if (longerThan(v, MAX_ID_LENGTH)) throw new CoreError('invalid_parameter', `userId must have at most ${MAX_ID_LENGTH} characters`);
+  return v;
+}
+
+/** An optional text of a frame: absent or null is "", else a string of at most MAX_TEXT_LENGTH characters. */
+function optionalText(v: unknown, name: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') throw new CoreError('invalid_parameter', `${name} must be a string`);
+  if (longerThan(v, MAX_TEXT_LENGTH)) throw new CoreError('invalid_parameter', `${name} must have at most ${MAX_TEXT_LENGTH} characters`);
+  return v;
 }
 
 /** A chatroom id from a frame: a string of 1..MAX_ID_LENGTH characters. */

@@ -7,7 +7,7 @@ import type { ChatroomSessions } from './chatroom-sessions.js';
 import type { ClientConnection } from './connection.js';
 import { Deque } from './deque.js';
 import type { GroupHints } from './group-hints.js';
-import { CloseCode, eventFrame, needsUserView, once, wireMessage } from './protocol.js';
+import { CloseCode, eventFrame, friendRequestFrame, needsUserView, noticeFrame, once, relationFrame, userSettingFrame, wireMessage } from './protocol.js';
 import type { ConnectionRegistry } from './registry.js';
 import { Reorder } from './reorder.js';
 
@@ -222,6 +222,28 @@ export class Fanout {
         // No cursor and no audience to load: straight to the devices in the room on this node.
         this.chatrooms?.handle(e);
         return;
+      case 'relation.changed': {
+        // Live only (no cursor): the owner's devices here; a reconnecting device reads its list.
+        const frame = once(() => relationFrame(e.relation));
+        for (const c of this.registry.of(e.relation.userId) ?? []) c.pushNotice(frame);
+        return;
+      }
+      case 'relation.request': {
+        const frame = once(() => friendRequestFrame(e.request));
+        for (const u of new Set(e.users)) for (const c of this.registry.of(u) ?? []) c.pushNotice(frame);
+        return;
+      }
+      case 'user.setting': {
+        const frame = once(() => userSettingFrame(e.setting));
+        for (const c of this.registry.of(e.setting.userId) ?? []) c.pushNotice(frame);
+        return;
+      }
+      case 'agent.notice': {
+        // Live only, to the named users' connections on this node; serialised once, if anyone is here.
+        const frame = once(() => noticeFrame(e.notice));
+        for (const u of new Set(e.users)) for (const c of this.registry.of(u) ?? []) c.pushNotice(frame);
+        return;
+      }
       case 'outbox.wake':
         return;
     }

@@ -1,6 +1,8 @@
+import type { AgentNotice } from '../core/events.js';
 import type { Chatroom, Conversation, StoredMessage } from '../core/model.js';
 import { longerThan } from '../core/payload.js';
 import type { SyncEvent } from '../core/ports/store.js';
+import type { FriendRelation, FriendRequest, UserSetting } from '../core/relations.js';
 
 /**
  * The device protocol over WebSocket (docs/client-protocol.md): JSON text frames.
@@ -144,6 +146,44 @@ export function chatroomLeftFrame(chatroomId: string, reason: string, id?: strin
   return JSON.stringify({ type: 'chatroom_left', ...(id !== undefined ? { id } : {}), chatroomId, reason });
 }
 
+/**
+ * What this user keeps about another changed (friendship, blacklist, alias, extra):
+ * `{"type":"friend","relation":{userId, friendUid, alias, extra, state, blacked, updateDt}}`. Live
+ * only, no cursor; the `friends` frame lists every relation (after a reconnect).
+ */
+export function relationFrame(r: FriendRelation): string {
+  return JSON.stringify({ type: 'friend', relation: relationOut(r) });
+}
+
+export function relationOut(r: FriendRelation): FriendRelation {
+  return { userId: r.userId, friendUid: r.friendUid, alias: r.alias, extra: r.extra, state: r.state, blacked: r.blacked, updateDt: r.updateDt };
+}
+
+/**
+ * A friend request to this user: `{"type":"friend_request","request":{fromUid, toUid, reason, extra,
+ * status, updateDt}}`. Live only, no cursor; the `friend_requests` frame lists them.
+ */
+export function friendRequestFrame(r: FriendRequest): string {
+  return JSON.stringify({ type: 'friend_request', request: requestOut(r) });
+}
+
+export function requestOut(r: FriendRequest): FriendRequest {
+  return { fromUid: r.fromUid, toUid: r.toUid, reason: r.reason, extra: r.extra, status: r.status, updateDt: r.updateDt };
+}
+
+/**
+ * One of this user's settings was put (`/admin/user/put_setting`):
+ * `{"type":"user_setting","setting":{scope, key, value, updateDt}}`. Live only, no cursor; the
+ * `user_settings` frame lists them.
+ */
+export function userSettingFrame(s: UserSetting): string {
+  return JSON.stringify({ type: 'user_setting', setting: settingOut(s) });
+}
+
+export function settingOut(s: UserSetting): Omit<UserSetting, 'userId'> {
+  return { scope: s.scope, key: s.key, value: s.value, updateDt: s.updateDt };
+}
+
 /** Longest frame `id` string (ids are echoed in replies; a number is any JSON number). */
 export const MAX_FRAME_ID_LENGTH = 128;
 /** Longest frame `type` echoed back in an "unknown frame type" error. */
@@ -178,4 +218,20 @@ export type ClientFrame =
   | { type: 'sync'; cursor: unknown }
   | { type: 'ping'; id?: string | number }
   | { type: 'chatroom_join'; id?: string | number; chatroomId: unknown }
-  | { type: 'chatroom_leave'; id?: string | number; chatroomId?: unknown };
+  | { type: 'chatroom_leave'; id?: string | number; chatroomId?: unknown }
+  | { type: 'friends'; id?: string | number }
+  | { type: 'friend_requests'; id?: string | number }
+  | { type: 'user_settings'; id?: string | number }
+  | { type: 'friend_add'; id?: string | number; userId: unknown; reason?: unknown }
+  | { type: 'friend_answer'; id?: string | number; userId: unknown; accept: unknown }
+  | { type: 'friend_delete'; id?: string | number; userId: unknown }
+  | { type: 'blacklist'; id?: string | number; userId: unknown; blacked: unknown };
+
+/**
+ * A live notice for agents (channel gateway; never replayed, no cursor):
+ * - {"type":"channel_delivery","messageUid":U,"conv":{…},"guid":G,"status":"pending"|"sent"|"delivered"|"failed","error":E,"originalMessageId":…,"originalMessageUrl":…}
+ * - {"type":"service_session","event":"opened"|"assigned"|"transferred"|"closed","session":{…},"conv":{…}?,"previousAgent":A?}
+ */
+export function noticeFrame(n: AgentNotice): string {
+  return JSON.stringify(n);
+}

@@ -32,8 +32,21 @@ export const DRAIN_MS = 3000;
  */
 export const REQUEST_TIMEOUT_MS = 60_000;
 
-function baseApp(bodyLimit: number): FastifyInstance {
+function baseApp(bodyLimit: number, surfaces: readonly Surface[] = []): FastifyInstance {
   const app = Fastify({
+    // A path whose parameter cannot be decoded ("%zz") or is longer than the router's limit matches no
+    // route: it gets the 404 of the surface whose prefix it is under (in that surface's envelope), as
+    // any other unknown path there; elsewhere Fastify's own 400 / 414.
+    frameworkErrors: (err, req: FastifyRequest, reply: FastifyReply) => {
+      const s = surfaces.find((x) => x.notFound && x.prefix !== '' && (req.url === x.prefix || req.url.startsWith(`${x.prefix}/`)));
+      if (s?.notFound) {
+        s.notFound(req, reply);
+        return;
+      }
+      const status = err.statusCode ?? 400;
+      const body = JSON.stringify({ error: 'Bad Request', code: err.code, message: err.message, statusCode: status });
+      void reply.code(status).header('content-type', 'application/json').send(body);
+    },
     // No Fastify logger: a per-request child logger costs ~20 µs on the hot path, and request logging
     // would risk writing signatures and tokens. Our code logs through its own pino instance.
     logger: false,
@@ -76,7 +89,7 @@ async function mountSurfaces(app: FastifyInstance, surfaces: readonly Surface[],
 
 /** The main port: health, readiness, metrics, OpenAPI docs and every surface served on it. */
 export async function buildMainApp(deps: HttpDeps): Promise<FastifyInstance> {
-  const app = baseApp(deps.bodyLimit);
+  const app = baseApp(deps.bodyLimit, deps.surfaces.filter((s) => (s.ports ?? ['main']).includes('main')));
   await app.register(swagger, {
     openapi: {
       info: {
@@ -121,8 +134,8 @@ export async function buildMainApp(deps: HttpDeps): Promise<FastifyInstance> {
  * firewall it. Unknown paths get the 404 of the first of them (Wildfire's envelope for the admin API).
  */
 export async function buildAdminApp(deps: HttpDeps): Promise<FastifyInstance> {
-  const app = baseApp(deps.bodyLimit);
   const served = deps.surfaces.filter((s) => (s.ports ?? ['main']).includes('admin'));
+  const app = baseApp(deps.bodyLimit, served);
   const notFound = served.find((s) => s.notFound)?.notFound;
   if (notFound) notFoundEverywhere(app, notFound);
   await mountSurfaces(app, served, 'admin');

@@ -94,8 +94,8 @@ describe('admin auth over HTTP', () => {
   it('serves /admin/health without a signature', async () => {
     const g = await rawRequest(t.url, { method: 'GET', path: '/admin/health' });
     expect(g.status).toBe(200);
-    // Wildfire's HealthAction answers {node1: {cpu, memory, disk}} (see http-surface.test.ts).
-    expect(JSON.parse(g.raw)).toEqual({ code: 0, msg: 'success', result: { node1: expect.objectContaining({ cpu: expect.any(Object) }) } });
+    // Wildfire's HealthAction answers [{node, cpu, memory, disk}] (see http-surface.test.ts).
+    expect(JSON.parse(g.raw)).toEqual({ code: 0, msg: 'success', result: [expect.objectContaining({ node: '1', cpu: expect.any(Object) })] });
     const p = await rawRequest(t.url, { method: 'POST', path: '/admin/health' });
     expect(JSON.parse(p.raw).code).toBe(0);
   });

@@ -20,7 +20,7 @@ const S1 = 'c-sub1';
 const S2 = 'c-sub2';
 const X = 'c-outsider';
 
-const t = useServer();
+const t = useServer({ admin: { strictSend: true } }); // the send rules through admin sends (trusted by default)
 let seq = 0;
 const fresh = (p: string) => `${p}-${++seq}`;
 

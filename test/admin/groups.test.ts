@@ -59,7 +59,7 @@ const C = 'g-carol';
 const D = 'g-dave';
 const X = 'g-outsider';
 
-const t = useServer();
+const t = useServer({ admin: { strictSend: true } }); // the send rules through admin sends (trusted by default)
 let seq = 0;
 const fresh = (p: string) => `${p}-${++seq}`;
 

@@ -73,13 +73,13 @@ describe('unknown paths', () => {
   });
 });
 
-interface Health {
-  node1: {
-    cpu: { load: number; cores: number };
-    memory: { free: number; max: number; avail: number };
-    disk: { space: number; free: number; usable: number };
-  };
-}
+/** Wildfire's HealthAction result: an array with one entry per node. */
+type Health = Array<{
+  node: string;
+  cpu: { load: number; cores: number };
+  memory: { free: number; max: number; avail: number };
+  disk: { space: number; free: number; usable: number };
+}>;
 
 describe('/admin/health', () => {
   const bodies: Req[] = [
@@ -108,9 +108,10 @@ describe('/admin/health', () => {
         const body = JSON.parse(res.raw) as { code: number; msg: string; result: Health };
         expect(body.code, what).toBe(0);
         expect(body.msg, what).toBe('success');
-        expect(Object.keys(body.result), what).toEqual(['node1']);
-        const n = body.result.node1;
-        expect(Object.keys(n).sort()).toEqual(['cpu', 'disk', 'memory']);
+        expect(body.result, what).toHaveLength(1);
+        const n = body.result[0]!;
+        expect(Object.keys(n).sort()).toEqual(['cpu', 'disk', 'memory', 'node']);
+        expect(n.node, 'nodeId 0 is Wildfire\'s node "1"').toBe('1');
         expect(n.cpu.cores).toBeGreaterThanOrEqual(1);
         expect(n.cpu.load).toBeGreaterThanOrEqual(0);
         expect(n.memory.max).toBeGreaterThan(0);

@@ -407,7 +407,7 @@ describe('conv_read and delivery', () => {
 });
 
 describe('a group above the inline fan-out limit', () => {
-  const t = useServer({ messaging: { inlineFanoutMax: 2 } });
+  const t = useServer({ messaging: { inlineFanoutMax: 2 }, admin: { strictSend: true } });
   const [o, m1, m2, m3, m4, out] = ['big-o', 'big-m1', 'big-m2', 'big-m3', 'big-m4', 'big-out'];
   const g = 'big-group';
   beforeAll(async () => {

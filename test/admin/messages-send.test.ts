@@ -45,7 +45,7 @@ describe('the 15 message endpoints', () => {
 });
 
 describe('message/send and get_one', () => {
-  const t = useServer();
+  const t = useServer({ admin: { strictSend: true } }); // the send rules through admin sends (trusted by default: trusted-send.test.ts)
 
   it('sends to a single chat: {messageUid, timestamp}, and get_one gives every payload field with defaults', async () => {
     const [a, b] = await t.users('a', 'b');
@@ -331,7 +331,7 @@ describe('persistFlag', () => {
 });
 
 describe('message/multicast', () => {
-  const t = useServer();
+  const t = useServer({ admin: { strictSend: true } }); // the send rules through admin sends (trusted by default: trusted-send.test.ts)
 
   it('sends one uid to many targets, each of whom gets a conversation with the sender', async () => {
     const [a, b, c, d] = await t.users('a', 'b', 'c', 'd');
@@ -383,7 +383,7 @@ describe('message/multicast', () => {
 });
 
 describe('message/broadcast', () => {
-  const t = useServer();
+  const t = useServer({ admin: { strictSend: true } }); // the send rules through admin sends (trusted by default: trusted-send.test.ts)
 
   it('counts every other user as a recipient, and get_one finds the message', async () => {
     const users = ['bc-a', 'bc-b', 'bc-c', 'bc-d'];

@@ -13,7 +13,7 @@ import { useServer } from '../helpers/use-server.js';
  */
 
 // Its admin client never repeats a nonce (the concurrent case sends many requests at once).
-const t = useServer();
+const t = useServer({ admin: { strictSend: true } }); // the send rules through admin sends (trusted by default)
 
 type Conv = { type: number; target: string; line?: number };
 

@@ -935,6 +935,18 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         expect(sorted(ids(await s.outbox.claim(T, 10, LEASE)))).toEqual(sorted([jobs[0]!.id, jobs[2]!.id]));
       });
 
+      it('fills the uid and timestamp of the message written (messageIdentity), for stored and transparent messages', async () => {
+        await users('a', 'b');
+        const robot = (orderKey: string) => spec('Robot.Message', orderKey, { body: { messageId: 0, timestamp: 0, keep: 'x' }, fill: { messageIdentity: { uid: 'messageId', timestamp: 'timestamp' } } });
+        const stored = await s.messages.appendMessage(draft('a', single('b'), { effects: [robot('r1')] }));
+        const transparent = await s.messages.appendMessage({ ...draft('a', single('b'), { effects: [robot('r2')] }), payload: { ...draft('a', single('b')).payload, persistFlag: 4 } });
+        const bodies = [...(await all())].reverse().map(bodyOfJob);
+        expect(bodies).toEqual([
+          { messageId: stored.message.uid, timestamp: stored.message.timestamp, keep: 'x' },
+          { messageId: transparent.message.uid, timestamp: transparent.message.timestamp, keep: 'x' },
+        ]);
+      });
+
       it('a rejected append leaves no job (unknown receiver, non-member of a group, blocked sender)', async () => {
         await users('a', 'b', 'o');
         await s.groups.createGroup('g', { owner: 'o', name: 'G' }, [{ memberId: 'b' }], MAX_MEMBERS);

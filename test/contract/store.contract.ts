@@ -602,16 +602,18 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await f.s.tokens.findToken(h[3]!, Date.now()), "other users' tokens stay").not.toBeNull();
       });
 
-      it('refuses a token for an unknown user (not_exist) and for a blocked one (user_blocked)', async () => {
+      it('stores a token for a user id never created (Wildfire) and refuses one for a blocked user (user_blocked)', async () => {
         const f = fx();
         await f.users('a');
         await f.s.users.setUserStatus('a', UserStatus.blocked);
         const h1 = hashToken(newToken());
         const h2 = hashToken(newToken());
-        await expectCoreError(f.s.tokens.insertToken(h1, { userId: 'ghost', clientId: 'c', platform: 1, expiresAt: Date.now() + 60_000 }), 'not_exist');
+        await f.s.tokens.insertToken(h1, { userId: 'ghost', clientId: 'c', platform: 1, expiresAt: Date.now() + 60_000 });
         await expectCoreError(f.s.tokens.insertToken(h2, { userId: 'a', clientId: 'c', platform: 1, expiresAt: Date.now() + 60_000 }), 'user_blocked');
-        expect(await f.s.tokens.findToken(h1, Date.now())).toBeNull();
+        expect((await f.s.tokens.findToken(h1, Date.now()))?.userId).toBe('ghost');
         expect(await f.s.tokens.findToken(h2, Date.now())).toBeNull();
+        expect(await f.s.users.sinceSeq('ghost'), 'the user itself still does not exist').toBeNull();
+        expect(await f.s.tokens.revokeTokens('ghost')).toBe(1);
       });
     });
 

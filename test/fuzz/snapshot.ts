@@ -4,7 +4,8 @@ import { FIXTURE_USERS, FX } from './fixtures.js';
 /**
  * What the store holds about the fixture objects, read through the admin API: per fixture user its
  * conversations (with unread counts and last message), groups, delivery mark and channel
- * subscription; the fixture group (info, members), channel and messages; every user's profile
+ * subscription, friends, blacklist and relations with the other fixture users; the sensitive words;
+ * the fixture group (info, members), channel and messages; every user's profile
  * (user/all: creations and updates show), blocked users and callback targets. Two snapshots around a
  * refused input must be equal.
  */
@@ -29,7 +30,11 @@ function reads(uids: readonly number[], opts: SnapshotOptions): Array<[string, R
     out.push(['/group/of_user', { userId: u }]);
     out.push(['/channel/is_subscribed', { channelId: FX.channel, userId: u }]);
     if (!opts.skipDelivery) out.push(['/message/delivery', { userId: u }]);
+    out.push(['/friend/list', { userId: u }]);
+    out.push(['/blacklist/list', { userId: u }]);
+    for (const v of FIXTURE_USERS) if (v !== u) out.push(['/relation/get', { first: u, second: v }]);
   }
+  out.push(['/sensitive/query', {}]);
   out.push(['/group/get_info', { groupId: FX.group }]);
   out.push(['/group/member/list', { groupId: FX.group }]);
   out.push(['/channel/get', { channelId: FX.channel }]);

@@ -40,7 +40,7 @@ const Payload: JsonSchema = {
 const Timestamp: JsonSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
 const Cursor: JsonSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER };
 
-export const FRAME_KINDS = ['send', 'ack', 'read', 'sync', 'ping', 'unknown'] as const;
+export const FRAME_KINDS = ['send', 'ack', 'read', 'sync', 'ping', 'friends', 'friend_requests', 'user_settings', 'friend_add', 'friend_answer', 'friend_delete', 'blacklist', 'unknown'] as const;
 export type FrameKind = (typeof FRAME_KINDS)[number];
 
 export const FRAME_SCHEMAS: Record<FrameKind, JsonSchema> = {
@@ -60,6 +60,13 @@ export const FRAME_SCHEMAS: Record<FrameKind, JsonSchema> = {
   read: { type: 'object', required: ['type', 'conv', 'timestamp'], properties: { type: { enum: ['read'] }, id: Id, conv: Conv, timestamp: Timestamp } },
   sync: { type: 'object', required: ['type', 'cursor'], properties: { type: { enum: ['sync'] }, id: Id, cursor: Cursor } },
   ping: { type: 'object', required: ['type'], properties: { type: { enum: ['ping'] }, id: Id } },
+  friends: { type: 'object', required: ['type'], properties: { type: { enum: ['friends'] }, id: Id } },
+  friend_requests: { type: 'object', required: ['type'], properties: { type: { enum: ['friend_requests'] }, id: Id } },
+  user_settings: { type: 'object', required: ['type'], properties: { type: { enum: ['user_settings'] }, id: Id } },
+  friend_add: { type: 'object', required: ['type', 'userId'], properties: { type: { enum: ['friend_add'] }, id: Id, userId: { type: 'string', minLength: 1 }, reason: { type: 'string' } } },
+  friend_answer: { type: 'object', required: ['type', 'userId', 'accept'], properties: { type: { enum: ['friend_answer'] }, id: Id, userId: { type: 'string', minLength: 1 }, accept: { type: 'boolean' } } },
+  friend_delete: { type: 'object', required: ['type', 'userId'], properties: { type: { enum: ['friend_delete'] }, id: Id, userId: { type: 'string', minLength: 1 } } },
+  blacklist: { type: 'object', required: ['type', 'userId', 'blacked'], properties: { type: { enum: ['blacklist'] }, id: Id, userId: { type: 'string', minLength: 1 }, blacked: { type: 'boolean' } } },
   unknown: { type: 'object', required: ['type'], properties: { type: { type: 'string' }, id: Id } },
 };
 

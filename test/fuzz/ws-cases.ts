@@ -73,6 +73,8 @@ function expectationOf(text: string | undefined, binary: boolean, bytes: number)
   if (parsed === null || typeof parsed !== 'object' || typeof (parsed as { type?: unknown }).type !== 'string') return { ...none, replies: new Set(['error']) };
   const f = parsed as { type: string; id?: unknown };
   if (f.id !== undefined && typeof f.id !== 'string' && typeof f.id !== 'number') return { ...none, replies: new Set(['error']) };
+  // An id string over 128 code points is refused without it (docs/client-protocol.md, Limits of a frame).
+  if (typeof f.id === 'string' && [...f.id].length > 128) return { ...none, replies: new Set(['error']) };
   const id = f.id === undefined ? undefined : (JSON.parse(JSON.stringify({ id: f.id })) as { id: string | number | null }).id;
   switch (f.type) {
     case 'ping':
@@ -85,6 +87,15 @@ function expectationOf(text: string | undefined, binary: boolean, bytes: number)
       return { ...none, id, replies: new Set(['error']), mayBeSilent: true };
     case 'sync':
       return { ...none, id, replies: new Set(['synced', 'error']) };
+    case 'friends':
+    case 'friend_requests':
+    case 'user_settings':
+      return { ...none, id, replies: new Set([f.type, 'error']) };
+    case 'friend_add':
+    case 'friend_answer':
+    case 'friend_delete':
+    case 'blacklist':
+      return { ...none, id, replies: new Set(['relation_ok', 'error']) };
     default:
       return { ...none, id, replies: new Set(['error']) };
   }

@@ -315,7 +315,7 @@ export function isIncreasing(xs: number[]): boolean {
 
 export type SdkEvent = { [E in ClientEvent]: { event: E; data: ClientEvents[E] } }[ClientEvent];
 
-const SDK_EVENTS: ClientEvent[] = ['hello', 'message', 'recall', 'update', 'delete', 'clear', 'conversation_delete', 'read', 'synced', 'disconnected', 'error'];
+const SDK_EVENTS: ClientEvent[] = ['hello', 'message', 'recall', 'update', 'delete', 'clear', 'conversation_delete', 'read', 'synced', 'disconnected', 'error', 'friend', 'friend_request', 'user_setting'];
 
 function summarizeEvents(events: SdkEvent[]): string {
   return `${events.length} events: ${events

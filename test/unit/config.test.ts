@@ -107,7 +107,7 @@ describe('loadConfig', () => {
   });
 
   it('every env binding reaches its key of the schema, converted to its kind', () => {
-    const samples: Record<string, string> = { 'bus.url': 'redis://h:6379/0', logLevel: 'warn', 'store.synchronous': 'NORMAL', nodeId: '7', 'store.commitMaxDelayMs': '7', 'gateway.path': '/socket', 'gateway.maxBufferedBytes': '65536', 'callbacks.beforeSendPolicy': 'reject', 'callbacks.timeoutMs': '3000', 'callbacks.maxAttempts': '12', 'callbacks.concurrency': '64', 'callbacks.perTargetConcurrency': '48', 'callbacks.breakerThreshold': '7', 'callbacks.commands': 'State.StateChange, C2C.CallbackAfterSendMsg' };
+    const samples: Record<string, string> = { 'bus.url': 'redis://h:6379/0', logLevel: 'warn', 'store.synchronous': 'NORMAL', nodeId: '7', 'store.commitMaxDelayMs': '7', 'gateway.path': '/socket', 'gateway.maxBufferedBytes': '65536', 'callbacks.beforeSendPolicy': 'reject', 'callbacks.timeoutMs': '3000', 'callbacks.maxAttempts': '12', 'callbacks.concurrency': '64', 'callbacks.perTargetConcurrency': '48', 'callbacks.breakerThreshold': '7', 'callbacks.commands': 'State.StateChange, C2C.CallbackAfterSendMsg', 'relations.blacklistStrategy': 'drop', 'relations.sensitiveFilter': 'replace', 'notifications.recipientsPreview': '50', 'notifications.backlogMax': '50', 'notifications.maxBufferedBytes': '65536' };
     for (const b of BINDINGS) {
       const kind = b.kind as string;
       const sample = samples[b.path] ?? (kind === 'string' ? 'x' : kind === 'bool' ? 'false' : '5000');

@@ -88,7 +88,7 @@ function open(opts: { bus?: (b: MemoryBus) => Bus; effects?: EffectsPlanner } = 
   const c = counting(raw, holds);
   calls = c.calls;
   bus = new MemoryBus();
-  hub = new Hub(c.store, opts.bus ? opts.bus(bus) : bus, { tokenTtlMs: 60_000, maxGroupMembers: 100, effects: [opts.effects ?? NO_EFFECTS] });
+  hub = new Hub(c.store, opts.bus ? opts.bus(bus) : bus, { tokenTtlMs: 60_000, maxGroupMembers: 100, strictAdminSend: true, effects: [opts.effects ?? NO_EFFECTS] });
 }
 
 async function users(...ids: string[]): Promise<void> {

@@ -4,8 +4,9 @@ import v8 from 'node:v8';
 import { Type, type Static } from '@sinclair/typebox';
 
 /**
- * The result of `/admin/health`, shaped like Wildfire's HealthAction: one entry per node, keyed
- * `node<N>` (N = nodeId + 1, as Wildfire numbers nodes from 1), with
+ * The result of `/admin/health`, shaped like Wildfire's HealthAction: an array with one entry for this
+ * node, `{node, cpu, memory, disk}`, where
+ * - `node`: this node's number as a string, `nodeId + 1` (Wildfire numbers nodes from "1");
  * - `cpu`: `load` (1-minute load average of the machine) and `cores`;
  * - `memory` (bytes, the JavaScript heap in the sense of Java's Runtime): `free` (unused part of the
  *   current heap), `max` (the heap limit), `avail` (the current heap size);
@@ -14,12 +15,13 @@ import { Type, type Static } from '@sinclair/typebox';
  * Every value is a number, 0 when the platform cannot tell; computing it never fails.
  */
 export const NodeHealth = Type.Object({
+  node: Type.String({ pattern: '^[0-9]+$' }),
   cpu: Type.Object({ load: Type.Number(), cores: Type.Integer() }),
   memory: Type.Object({ free: Type.Integer(), max: Type.Integer(), avail: Type.Integer() }),
   disk: Type.Object({ space: Type.Integer(), free: Type.Integer(), usable: Type.Integer() }),
 });
 
-export const HealthResult = Type.Record(Type.String({ pattern: '^node[0-9]+$' }), NodeHealth);
+export const HealthResult = Type.Array(NodeHealth);
 
 async function disk(dir: string): Promise<Static<typeof NodeHealth>['disk']> {
   try {
@@ -33,11 +35,12 @@ async function disk(dir: string): Promise<Static<typeof NodeHealth>['disk']> {
 export async function healthOf(nodeId: number, dataDir: string): Promise<Static<typeof HealthResult>> {
   const heap = v8.getHeapStatistics();
   const load = os.loadavg()[0] ?? 0;
-  return {
-    [`node${nodeId + 1}`]: {
+  return [
+    {
+      node: String(nodeId + 1),
       cpu: { load: Number.isFinite(load) ? load : 0, cores: os.availableParallelism() },
       memory: { free: Math.max(0, heap.total_heap_size - heap.used_heap_size), max: heap.heap_size_limit, avail: heap.total_heap_size },
       disk: await disk(dataDir),
     },
-  };
+  ];
 }

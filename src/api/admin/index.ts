@@ -5,9 +5,15 @@ import type { Metrics } from '../../http/metrics.js';
 import type { Logger } from '../../log.js';
 import { adminRoute, type AdminRouteDef } from './plugin.js';
 import { channelRoutes, groupRoutes } from './routes/groups.js';
+import { channelAppRoutes } from './routes/channel-apps.js';
+import { channelSessionRoutes } from './routes/channel-sessions.js';
 import { chatroomRoutes } from './routes/chatrooms.js';
 import { messageRoutes } from './routes/messages.js';
+import { relationRoutes } from './routes/relations.js';
 import { userRoutes } from './routes/users.js';
+import { deviceRoutes } from './routes/devices.js';
+import { robotRoutes } from './routes/robots.js';
+import { conferenceRoutes, systemRoutes } from './routes/system.js';
 import type { AdminAuth } from './signing.js';
 
 export interface AdminApiOptions {
@@ -28,7 +34,7 @@ export interface AdminApiOptions {
 export function adminRoutes(opts: AdminApiOptions): AdminRouteDef[] {
   const health = adminRoute({
     path: '/health',
-    summary: 'Liveness of the admin API (unsigned, as in Wildfire): always code 0, whatever the body; the result has cpu, memory and disk figures',
+    summary: 'Liveness of the admin API (unsigned, as in Wildfire): always code 0, whatever the body; the result is [{node, cpu, memory, disk}]',
     tags: ['health'],
     unsigned: true,
     body: Type.Object({}),
@@ -42,6 +48,13 @@ export function adminRoutes(opts: AdminApiOptions): AdminRouteDef[] {
     ...groupRoutes(opts.hub),
     ...channelRoutes(opts.hub),
     ...chatroomRoutes(opts.hub),
+    ...robotRoutes(opts.hub),
+    ...deviceRoutes(opts.hub),
+    ...systemRoutes(opts.hub),
+    ...conferenceRoutes(),
+    ...relationRoutes(opts.hub),
+    ...channelAppRoutes(opts.hub),
+    ...channelSessionRoutes(opts.hub),
     ...(opts.extraRoutes ?? []),
   ];
   return routes;

@@ -12,6 +12,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Admin routes served without a signature (only /admin/health). */
     unsigned?: boolean;
+    /** A body that is a bare JSON string is taken as `{[bareString]: that string}` (user/get_info_by_email). */
+    bareString?: string;
   }
 }
 
@@ -26,6 +28,8 @@ export interface AdminRouteDef {
   result?: TSchema;
   /** Only /admin/health: no signature. */
   unsigned?: boolean;
+  /** The SDK posts this route's one field as a bare JSON string: accept it as `{[bareString]: …}`. */
+  bareString?: string;
   handler: (body: unknown, req: FastifyRequest) => Promise<unknown>;
 }
 
@@ -40,6 +44,7 @@ export function adminRoute<B extends TSchema, R extends TSchema | undefined = un
   body: B;
   result?: R;
   unsigned?: boolean;
+  bareString?: string;
   handler: (body: Static<B>, req: FastifyRequest) => Promise<R extends TSchema ? Static<R> : void>;
 }): AdminRouteDef {
   return def as unknown as AdminRouteDef;
@@ -100,6 +105,11 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
     }
     try {
       const parsed: unknown = JSON.parse(text);
+      const bare = req.routeOptions.config.bareString;
+      if (bare !== undefined && typeof parsed === 'string') {
+        done(null, { [bare]: parsed });
+        return;
+      }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
         done(new CoreError('invalid_parameter', 'body must be a JSON object'), undefined);
         return;
@@ -156,7 +166,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
       method: methods,
       url: r.path,
       bodyLimit: opts.bodyLimit,
-      config: { unsigned: r.unsigned ?? false },
+      config: { unsigned: r.unsigned ?? false, ...(r.bareString !== undefined ? { bareString: r.bareString } : {}) },
       // An unsigned route (health) answers code 0 whatever the request: an oversized body or a
       // malformed Content-Type fails before the handler, so the error handler answers for it.
       ...(r.unsigned

@@ -1,3 +1,5 @@
+import type { NotificationDeliveryRecord } from './notify-delivery.js';
+
 /**
  * The outbox: every side effect that leaves the process (callbacks today; channel apps, email and SMS
  * tomorrow) is a job row, written in the same transaction as the change that causes it and delivered
@@ -54,7 +56,15 @@ export function targetKey(channel: string, target: string): string {
 export interface SettleReaction {
   /** Follow-up jobs, e.g. a fallback to another channel, or a status report (may be delayed with notBefore). */
   enqueue?: NewJob[];
+  /**
+   * Domain facts recorded with the outcome, in its transaction (a notification recipient's delivery
+   * status, a fallback to the web inbox: ports/notify-delivery.ts gives each record's contract).
+   */
+  records?: SettleRecord[];
 }
+
+/** A domain fact a SettleReaction records (one kind today). */
+export type SettleRecord = NotificationDeliveryRecord;
 
 /** The result of one attempt, as the dispatcher records it. */
 export type AttemptOutcome =
@@ -105,6 +115,11 @@ export interface EffectSpec extends NewJob {
     /** Set body[field] to the cursor (seq) of the message this command writes. */
     messageSeq?: string;
     /**
+     * Set body[uid] to the uid of the message this command writes and body[timestamp] to its server
+     * time (ms): the job names the message without reserving its identity first (robot callbacks).
+     */
+    messageIdentity?: { uid?: string; timestamp?: string };
+    /**
      * Set body[field] to the number of the group message this command writes within its group: 1 for
      * the group's first message, then strictly increasing (group notifications take none). Left as
      * given when the message takes no number (not a group message).
@@ -136,6 +151,8 @@ export interface OutboxJob extends Omit<NewJob, 'body' | 'notBefore' | 'ref'> {
 
 export interface JobFilter {
   status?: JobStatus;
+  /** Jobs of this channel only (webhook, robot, …). */
+  channel?: string;
   target?: string;
   /** Jobs with a smaller id (paging from the newest). */
   beforeId?: number;

@@ -1,18 +1,26 @@
+import type { NotificationStore } from './notifications.js';
+import type { NotifyDeliveryStore } from './notify-delivery.js';
+import type { ChannelMessage } from '../channel-apps/model.js';
+import type { ChannelAppStore } from './channel-apps.js';
 import type { EffectSpec, OutboxStore } from './outbox.js';
+import type { ServiceSessionStore } from './service-sessions.js';
 import type {
   Channel,
   Chatroom,
   ChatroomBlackEntry,
   Conversation,
+  Device,
   Group,
   GroupMember,
   MessageKindValue,
   Payload,
+  Robot,
   StoredMessage,
   TokenRecord,
   User,
   UserRole,
 } from '../model.js';
+import type { FriendRelation, FriendRequest, FriendRequestPolicy, PrivateSendPolicy, UserSetting } from '../relations.js';
 
 /**
  * The store: the one durable state of Switchboard.
@@ -38,6 +46,19 @@ export interface Store {
   readonly sync: SyncStore;
   readonly outbox: OutboxStore;
   readonly settings: SettingsStore;
+  readonly robots: RobotStore;
+  readonly devices: DeviceStore;
+  readonly relations: RelationStore;
+  readonly sensitiveWords: SensitiveWordStore;
+  readonly userSettings: UserSettingStore;
+  /** The notification centre (seed 004): see ports/notifications.ts. */
+  readonly notifications: NotificationStore;
+  /** The notification centre's e-mail/SMS side (fallback records, escalation): see ports/notify-delivery.ts. */
+  readonly notifyDelivery: NotifyDeliveryStore;
+  /** The channel gateway's records, contacts, conversations and message metadata (ports/channel-apps.ts). */
+  readonly channelApps: ChannelAppStore;
+  /** Customer-service sessions of the channel gateway. */
+  readonly serviceSessions: ServiceSessionStore;
   /** True when the backend answers a trivial query. */
   ping(): Promise<boolean>;
   /** Flush pending writes and release resources. Later calls reject. */
@@ -54,6 +75,73 @@ export interface SettingsStore {
   put(key: string, value: unknown): Promise<void>;
   /** Returns whether the key existed. */
   remove(key: string): Promise<boolean>;
+}
+
+// ---------------------------------------------------------------- relations
+
+/**
+ * Friends, blacklists and friend requests (core/relations.ts), one row per ordered pair of users.
+ * Users are not required to exist (Wildfire's admin API does not check either); destroying a user
+ * removes every row naming it, either side. Every write stamps `updateDt` with the store's clock.
+ */
+export interface RelationStore {
+  /**
+   * Wildfire's admin friend/status: userId → friendUid takes `state` and `extra` (created when
+   * missing); unless `state` is 2, friendUid → userId takes `state` too (and `extra` when it is
+   * created). Returns the rows written, userId's first.
+   */
+  setFriendState(userId: string, friendUid: string, state: number, extra: string): Promise<FriendRelation[]>;
+  /** Put `targetUid` on userId's blacklist (or take it off); a missing row is created as "not friends". */
+  setBlacked(userId: string, targetUid: string, blacked: boolean): Promise<FriendRelation>;
+  /** userId's alias for targetUid; a missing row is created as "not friends". */
+  setAlias(userId: string, targetUid: string, alias: string): Promise<FriendRelation>;
+  /** userId's extra about targetUid; a missing row is created as "not friends". */
+  setExtra(userId: string, targetUid: string, extra: string): Promise<FriendRelation>;
+  /** What userId keeps about targetUid, or null. */
+  getRelation(userId: string, targetUid: string): Promise<FriendRelation | null>;
+  /** Every row userId keeps, oldest change first (ties by friendUid). */
+  listRelations(userId: string): Promise<FriendRelation[]>;
+  /**
+   * Record a friend request (replacing the last one from fromUid to toUid) after core's
+   * checkFriendRequest, evaluated in the same transaction. Throws what the rule throws.
+   */
+  addFriendRequest(fromUid: string, toUid: string, reason: string, extra: string, force: boolean, policy: FriendRequestPolicy): Promise<FriendRequest>;
+  /** Requests sent to userId and sent by it, newest change first, at most `limit`. */
+  listFriendRequests(userId: string, limit: number): Promise<FriendRequest[]>;
+  /**
+   * userId answers the request fromUid sent it (core's checkFriendAnswer, in the transaction): its
+   * status becomes accepted (1) or rejected (2). Accepting makes them friends both ways (aliases and
+   * extras kept) unless they are already, and accepts a pending request of userId to fromUid too.
+   * Returns the request as stored and the relations written.
+   */
+  answerFriendRequest(userId: string, fromUid: string, accept: boolean, policy: FriendRequestPolicy): Promise<{ request: FriendRequest; relations: FriendRelation[] }>;
+  /** They are friends no more, both ways: existing rows take state 1 (none is created). Returns the rows written. */
+  deleteFriend(userId: string, friendUid: string): Promise<FriendRelation[]>;
+}
+
+/**
+ * How the store checks a device's message between users (MessageDraft.relations): the receiver's
+ * relation to the sender, read in the send's transaction, decided by core's privateSendDecision.
+ */
+export type RelationCheck = PrivateSendPolicy;
+
+/** The sensitive words, lower-cased, each once. */
+export interface SensitiveWordStore {
+  /** Add words (lower-cased; known ones are ignored). Throws invalid_parameter past `maxWords` in all. Returns how many were new. */
+  addWords(words: string[], maxWords: number): Promise<number>;
+  /** Remove words (compared lower-cased). Returns how many were removed. */
+  removeWords(words: string[]): Promise<number>;
+  /** Every word, sorted. */
+  listWords(): Promise<string[]>;
+}
+
+/** Per-user settings by (scope, key) (Wildfire's user settings; scope 3: conversation top). */
+export interface UserSettingStore {
+  /** Create or overwrite. Throws invalid_parameter when the user would have more than `maxPerUser`. */
+  putSetting(userId: string, scope: number, key: string, value: string, maxPerUser: number): Promise<UserSetting>;
+  getSetting(userId: string, scope: number, key: string): Promise<UserSetting | null>;
+  /** Every setting of the user, by scope then key. */
+  listSettings(userId: string): Promise<UserSetting[]>;
 }
 
 // ---------------------------------------------------------------- users
@@ -88,7 +176,8 @@ export interface UserStore {
   /** Throws not_exist; name_taken when the new name belongs to someone else. */
   updateUser(userId: string, fields: UserFields): Promise<User>;
   /**
-   * Remove the user: profile, tokens, memberships, subscriptions and past memberships. Messages stay.
+   * Remove the user: profile, tokens, memberships, subscriptions, past memberships, its robot or
+   * device record and the devices ownerships it held. Messages stay.
    * Returns the groups the user was removed from; `channels`, the channels it was unsubscribed from;
    * `past`, the groups and channels whose past memberships of the user were forgotten (see
    * `memberSeqs`). The audiences of all three lists changed (their caches are stale). Throws not_exist.
@@ -96,6 +185,8 @@ export interface UserStore {
   destroyUser(userId: string): Promise<DestroyedUser>;
   getUser(by: UserLookup): Promise<User | null>;
   getUsers(userIds: string[]): Promise<User[]>;
+  /** Every user with this (non-empty) email, oldest first, at most `limit`. */
+  usersByEmail(email: string, limit: number): Promise<User[]>;
   listUsers(offset: number, count: number): Promise<User[]>;
   countUsers(): Promise<number>;
   /** 0 normal, 1 muted, 2 blocked; blocking revokes every token of the user. Throws not_exist. */
@@ -109,12 +200,18 @@ export interface UserStore {
 // ---------------------------------------------------------------- tokens
 
 export interface TokenStore {
-  /** Store a token hash. Throws not_exist for an unknown user, user_blocked for a blocked one. */
+  /**
+   * Store a token hash. Throws user_blocked for a blocked user. A user id that does not exist is
+   * accepted (Wildfire issues tokens for any id): the token is stored and is usable (findToken finds
+   * it) but a device presenting it is refused until a user with that id is created.
+   */
   insertToken(hash: string, record: TokenRecord): Promise<void>;
   /** The live record of a token hash, or null (unknown, revoked or expired at `now`). */
   findToken(hash: string, now: number): Promise<TokenRecord | null>;
   /** Revoke the user's tokens (of one client when given). Returns how many were revoked. */
   revokeTokens(userId: string, clientId?: string): Promise<number>;
+  /** The clients of the user holding a live token at `now`, each once (its latest platform), by client id. */
+  sessionClients(userId: string, now: number): Promise<Array<{ clientId: string; platform: number }>>;
 }
 
 // ---------------------------------------------------------------- groups
@@ -166,6 +263,13 @@ export interface GroupStore {
   /** Set the member type of existing members (not_in_group for a non-member; never the owner). */
   setMemberType(groupId: string, userIds: string[], type: number): Promise<void>;
   groupsOfUser(userId: string): Promise<string[]>;
+  /** The groups where the user is a member of one of `types` (every type but removed when empty), by id. */
+  groupsOfUserByType(userId: string, types: number[]): Promise<string[]>;
+  /**
+   * Set a member's alias and/or extra (absent fields keep theirs). Throws not_exist for an unknown
+   * group, not_in_group when the user is not a member (or a removed one).
+   */
+  updateMember(groupId: string, userId: string, fields: { alias?: string; extra?: string }): Promise<GroupMember>;
   /**
    * Groups the user left (removed, quit, dismissed) that keep a past membership of it (see
    * `memberSeqs`): changes of messages sent while it was a member still reach it. In no order.
@@ -189,6 +293,46 @@ export interface MemberInterval {
   since: number;
   /** Absent for a current membership; the cursor at which a past one ended. */
   until?: number;
+}
+
+// ---------------------------------------------------------------- robots and devices
+
+export interface RobotFields {
+  owner: string;
+  secret: string;
+  callback: string;
+  extra: string;
+}
+
+/** Robots: users of type 1 with an owner, a secret and a callback. */
+export interface RobotStore {
+  /**
+   * Create or update the robot's user (type 1, the given profile fields) and its robot record, in one
+   * transaction (Wildfire's create-or-update). Throws name_taken when the name is another user's.
+   */
+  upsertRobot(userId: string, user: UserFields & { name: string }, robot: RobotFields): Promise<Robot>;
+  /** The robot record of a user that still exists; null otherwise. */
+  getRobot(userId: string): Promise<Robot | null>;
+  /** Every robot with a callback, at most `limit` (routing their incoming messages). */
+  robotsWithCallback(limit: number): Promise<Robot[]>;
+}
+
+export interface DeviceFields {
+  owners: string[];
+  extra: string;
+}
+
+/** Devices: users of type 2 (id = device id) with owners, extra and a secret. */
+export interface DeviceStore {
+  /**
+   * Create the device (its user of type 2 named after it, a fresh `secret`) or update an existing one
+   * (owners replaced, extra overwritten, the secret kept). Throws no_right when the id belongs to a user
+   * that is not a device, name_taken when its name is another user's.
+   */
+  upsertDevice(deviceId: string, fields: DeviceFields, secret: string): Promise<Device>;
+  getDevice(deviceId: string): Promise<Device | null>;
+  /** The devices the user owns, by id. */
+  devicesOfUser(userId: string): Promise<Device[]>;
 }
 
 // ---------------------------------------------------------------- channels
@@ -289,12 +433,29 @@ export interface MessageDraft {
   clientMsgId?: string;
   /** System notifications (group events) skip the sender's membership and mute checks. */
   system?: boolean;
+  /**
+   * Trusted sends (the admin API unless admin.strictSend): the sender is not checked (it may be
+   * blocked, muted, not a member, or never created); only the conversation's target must exist (the
+   * user of a single chat, the group, the channel; multicast targets).
+   */
+  trusted?: boolean;
   /** Outbox jobs committed with the message (message key and unread counts filled in). */
   effects?: EffectSpec[];
+  /**
+   * A channel conversation's message: its external metadata (ports/channel-apps.ts), recorded with
+   * the message's uid in the same transaction, as ChannelAppStore.recordMessage would (nothing for a
+   * duplicate, a discarded or a transparent message).
+   */
+  channel?: Omit<ChannelMessage, 'uid'>;
   /** Check and give a uid, but store nothing (a before-send hook dropped it). */
   discard?: boolean;
   /** An identity reserved earlier with reserveUid (before-send hooks announce it first). */
   identity?: { uid: number; timestamp: number };
+  /**
+   * A device's single-chat message: the receiver's relation to the sender is checked in the write
+   * (core's privateSendDecision with this policy): in_blacklist, no_right, or dropped (`dropped`).
+   */
+  relations?: RelationCheck;
 }
 
 export interface AppendResult {
@@ -306,6 +467,8 @@ export interface AppendResult {
   count: number;
   /** True when a resend with a known clientMsgId returned the first result. */
   duplicate: boolean;
+  /** True when the relation check dropped it (blacklist strategy drop): given a uid, not stored or delivered. */
+  dropped?: boolean;
 }
 
 export interface MutationResult {

@@ -24,10 +24,12 @@ export const GroupNotification = {
   joinType: 114,
   privateChat: 115,
   searchable: 116,
+  memberAlias: 111,
   manager: 117,
   muteMember: 118,
   allowMember: 119,
   extra: 122,
+  memberExtra: 123,
 } as const;
 
 /**
@@ -265,5 +267,42 @@ export class GroupService {
   async ofUser(userId: string): Promise<string[]> {
     if (!(await this.store.users.getUser({ userId }))) throw new CoreError('not_exist', `user ${userId} does not exist`);
     return this.store.groups.groupsOfUser(userId);
+  }
+
+  /** One member of a group; not_exist for an unknown group, a non-member or a removed one (Wildfire's). */
+  async member(groupId: string, memberId: string): Promise<GroupMember> {
+    const m = await this.store.groups.getMember(groupId, memberId);
+    if (!m || m.type === GroupMemberType.removed) throw new CoreError('not_exist', `${memberId} is not a member of ${groupId}`);
+    return m;
+  }
+
+  /**
+   * Set a member's alias (`field` alias, notification 111) or extra (`extra`, 123); an empty memberId
+   * means the operator itself. The admin API is not checked for rights (Wildfire's); the group must
+   * exist (not_exist) and the member be in it (not_in_group). Announced like other group changes.
+   */
+  async setMemberField(operator: string, groupId: string, memberId: string, field: 'alias' | 'extra', value: string, notify: Notify): Promise<void> {
+    checkNotify(notify);
+    const who = memberId !== '' ? memberId : operator;
+    if (!who) throw new CoreError('invalid_parameter', 'memberId or operator is required');
+    await this.store.groups.updateMember(groupId, who, { [field]: value });
+    await this.changed(groupId);
+    const type = field === 'alias' ? GroupNotification.memberAlias : GroupNotification.memberExtra;
+    await this.notify(groupId, operator || who, notify, type, { n: value, m: who });
+  }
+
+  /**
+   * The groups where the user is a member of one of `types` (0 normal, 1 manager, 2 owner, 3 muted,
+   * 5 allowed; every type when empty). An unknown user has none (Wildfire answers an empty list).
+   */
+  ofUserByType(userId: string, types: number[]): Promise<string[]> {
+    return this.store.groups.groupsOfUserByType(userId, types);
+  }
+
+  /** The groups both users are members of, by id (none for unknown users). */
+  async common(a: string, b: string): Promise<string[]> {
+    const [ga, gb] = await Promise.all([this.store.groups.groupsOfUser(a), this.store.groups.groupsOfUser(b)]);
+    const other = new Set(gb);
+    return ga.filter((g) => other.has(g));
   }
 }

@@ -5,10 +5,12 @@ import { ConvType, MessageKind, PersistFlag } from '../model.js';
 import { publishAll, type Bus } from '../ports/bus.js';
 import { NO_EFFECTS, type EffectsPlanner, type Origin } from '../ports/effects.js';
 import type { EffectSpec } from '../ports/outbox.js';
-import type { AppendResult, Audience, ConversationState, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
+import type { AppendResult, Audience, ConversationState, MessageDraft, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
 import type { ChatroomService } from './chatrooms.js';
 import type { ConversationPeers } from './conversation-peers.js';
 import type { SendRulesCache } from './send-rules-cache.js';
+import type { SensitiveWordService } from './sensitive-words.js';
+import type { PrivateSendPolicy } from '../relations.js';
 
 export interface SendInput {
   sender: string;
@@ -22,6 +24,8 @@ export interface SendInput {
   system?: boolean;
   /** Who sent it (admin API or device): callbacks report it. Default: the admin API. */
   origin?: Origin;
+  /** A channel conversation's message: its external metadata, recorded with it (MessageDraft.channel). */
+  channel?: MessageDraft['channel'];
 }
 
 const ADMIN: Origin = { kind: 'admin', ip: '' };
@@ -46,6 +50,16 @@ export interface MessageServiceDeps {
   effects?: EffectsPlanner;
   /** Chatroom rules for device sends (membership, blacklist, mute); without it such sends answer 254. */
   chatrooms?: Pick<ChatroomService, 'checkSend'>;
+  /**
+   * Check admin sends like device sends (config admin.strictSend). Default false: admin sends are
+   * trusted as in Wildfire — no check of the sender (blocked, muted, not a member, never created);
+   * the conversation's target must still exist.
+   */
+  strictAdminSend?: boolean;
+  /** The sensitive-word filter of device messages; none: not filtered. */
+  sensitive?: Pick<SensitiveWordService, 'screen'>;
+  /** Blacklist and stranger rules of device single chats, checked by the store in the write; none: not checked. */
+  privateSend?: PrivateSendPolicy;
 }
 
 /**
@@ -70,6 +84,9 @@ export class MessageService {
   private readonly now: () => number;
   private readonly effects: EffectsPlanner;
   private readonly chatrooms: Pick<ChatroomService, 'checkSend'> | undefined;
+  private readonly strictAdminSend: boolean;
+  private readonly sensitive: Pick<SensitiveWordService, 'screen'> | undefined;
+  private readonly privateSend: PrivateSendPolicy | undefined;
 
   constructor(
     private readonly store: Store,
@@ -81,6 +98,9 @@ export class MessageService {
     this.now = deps.now ?? Date.now;
     this.effects = deps.effects ?? NO_EFFECTS;
     this.chatrooms = deps.chatrooms;
+    this.strictAdminSend = deps.strictAdminSend ?? false;
+    this.sensitive = deps.sensitive;
+    this.privateSend = deps.privateSend;
   }
 
   /** Publish the events of one committed store call (publishAll: every publish before any await). */
@@ -113,9 +133,19 @@ export class MessageService {
     let effects: EffectSpec[] = [];
     let discard = false;
     let identity: Promise<{ uid: number; timestamp: number }> | undefined;
+    // Admin sends are trusted unless admin.strictSend: the sender is not checked, only the target.
+    const trusted = !input.system && origin.kind === 'admin' && !this.strictAdminSend;
+    // A device's single chat: the receiver's blacklist (and friendship, when strangers may not chat), in the write.
+    const relations = !input.system && origin.kind === 'device' && input.conv.type === ConvType.single ? this.privateSend : undefined;
     if (!input.system) {
-      await this.precheck(this.rules.checkSend(input.sender, input.conv), input.clientMsgId);
+      await this.precheck(trusted ? this.rules.checkTarget(input.conv) : this.rules.checkSend(input.sender, input.conv), input.clientMsgId);
       if (input.conv.type === ConvType.chatroom && origin.kind === 'device') await this.chatroomCheck(input.sender, origin.clientId, input.conv.target);
+      // Device messages go through the sensitive-word filter (Wildfire's order: after the permission checks).
+      if (origin.kind === 'device' && this.sensitive) {
+        const screened = await this.sensitive.screen(payload);
+        if (screened === 'drop') discard = true;
+        else payload = screened;
+      }
       const facts = {
         sender: input.sender,
         conv: input.conv,
@@ -125,7 +155,8 @@ export class MessageService {
         clientMsgId: input.clientMsgId,
         identity: () => (identity ??= this.store.messages.reserveUid()),
       };
-      const decision = await this.effects.beforeSend(facts);
+      // A message the filter dropped is not shown to the hooks (it is neither sent nor refused).
+      const decision = discard ? { action: 'drop' as const } : await this.effects.beforeSend(facts);
       if (decision.action === 'reject') throw new CoreError('rejected', decision.msg, decision.code);
       if (decision.action === 'replace') payload = decision.payload;
       if (decision.action === 'drop') discard = true;
@@ -141,12 +172,16 @@ export class MessageService {
       ...(input.platform !== undefined ? { platform: input.platform } : {}),
       ...(input.clientMsgId !== undefined ? { clientMsgId: input.clientMsgId } : {}),
       ...(input.system ? { system: true } : {}),
+      ...(trusted ? { trusted: true } : {}),
+      ...(input.channel ? { channel: input.channel } : {}),
       ...(discard ? { discard: true } : {}),
       ...(effects.length > 0 ? { effects } : {}),
       ...(identity ? { identity: await identity } : {}),
+      ...(relations ? { relations } : {}),
     });
-    await this.emit([!r.duplicate && !discard ? this.announcement(r) : null, effects.length > 0 && !r.duplicate ? WAKE : null]);
-    if (!r.duplicate && !discard) this.learnChat(r);
+    const shown = !r.duplicate && !discard && !r.dropped;
+    await this.emit([shown ? this.announcement(r) : null, effects.length > 0 && shown ? WAKE : null]);
+    if (shown) this.learnChat(r);
     return r;
   }
 
@@ -171,13 +206,15 @@ export class MessageService {
   /** One message, one uid, to many users; each receives it as a single chat from the sender. */
   async multicast(sender: string, targets: string[], line: number, payload: Payload): Promise<AppendResult> {
     if (targets.length === 0) throw new CoreError('invalid_parameter', 'targets must not be empty');
-    await this.rules.checkMulticast(sender, targets);
+    // An admin-only use case: trusted (sender unchecked) unless admin.strictSend.
+    await (this.strictAdminSend ? this.rules.checkMulticast(sender, targets) : this.rules.checkTargets(targets));
     const r = await this.store.messages.appendMessage({
       sender,
       conv: { type: ConvType.single, target: sender, line },
       payload,
       kind: MessageKind.multicast,
       toUsers: targets,
+      ...(this.strictAdminSend ? {} : { trusted: true }),
     });
     await this.emit([this.announcement(r)]);
     return r;
@@ -185,13 +222,15 @@ export class MessageService {
 
   /** To every user: one stored row and one shared event, whatever the number of users. */
   async broadcast(sender: string, line: number, payload: Payload): Promise<AppendResult> {
-    await this.rules.checkBroadcast(sender);
+    // An admin-only use case: trusted (sender unchecked) unless admin.strictSend.
+    if (this.strictAdminSend) await this.rules.checkBroadcast(sender);
     const r = await this.store.messages.appendMessage({
       sender,
       conv: { type: ConvType.single, target: sender, line },
       payload,
       kind: MessageKind.broadcast,
       toUsers: [],
+      ...(this.strictAdminSend ? {} : { trusted: true }),
     });
     await this.emit([this.announcement(r)]);
     return r;

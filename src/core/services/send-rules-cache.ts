@@ -115,6 +115,7 @@ export class SendRulesCache {
         this.channelLoads.forget(e.id);
         return;
       case 'settings':
+      case 'sensitive':
         return;
     }
   }
@@ -150,6 +151,34 @@ export class SendRulesCache {
       default:
         throw new CoreError('not_implement', `conversation type ${conv.type} is not supported`);
     }
+  }
+
+  /**
+   * A trusted send (admin API, not strict): only the conversation's target must exist — the user of a
+   * single chat, the group, the channel (a chatroom's existence is not checked for admin sends).
+   */
+  async checkTarget(conv: Conversation): Promise<void> {
+    switch (conv.type) {
+      case ConvType.single:
+        if (!(await this.user(conv.target))) throw new CoreError('not_exist', `user ${conv.target} does not exist`);
+        return;
+      case ConvType.group:
+        if (!(await this.group(conv.target)).group) throw new CoreError('not_exist', `group ${conv.target} does not exist`);
+        return;
+      case ConvType.channel:
+        if (!(await this.channel(conv.target)).channel) throw new CoreError('not_exist', `channel ${conv.target} does not exist`);
+        return;
+      case ConvType.chatroom:
+        return;
+      default:
+        throw new CoreError('not_implement', `conversation type ${conv.type} is not supported`);
+    }
+  }
+
+  /** Every target of a trusted multicast exists. */
+  async checkTargets(targets: string[]): Promise<void> {
+    const facts = await this.manyUsers(targets);
+    for (const t of targets) if (!facts.get(t)) throw new CoreError('not_exist', `user ${t} does not exist`);
   }
 
   /** A multicast: the sender may send and every target exists. */

@@ -8,12 +8,16 @@ export class SessionService {
     private readonly store: Store,
     private readonly bus: Bus,
     private readonly effects: EffectsPlanner = NO_EFFECTS,
+    /** Core's own reaction to a session change (an agent's login takes queued customer-service sessions). */
+    private readonly react?: (f: StateFacts) => Promise<unknown> | undefined,
   ) {}
 
   async changed(f: StateFacts): Promise<void> {
     const jobs = await this.effects.state(f);
-    if (jobs.length === 0) return;
-    await this.store.outbox.enqueue(jobs);
-    await this.bus.publish({ type: 'outbox.wake' });
+    if (jobs.length > 0) {
+      await this.store.outbox.enqueue(jobs);
+      await this.bus.publish({ type: 'outbox.wake' });
+    }
+    await this.react?.(f);
   }
 }

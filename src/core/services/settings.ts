@@ -1,3 +1,4 @@
+import { CoreError } from '../errors.js';
 import type { Bus } from '../ports/bus.js';
 import type { SettingsStore } from '../ports/store.js';
 
@@ -26,4 +27,20 @@ export class SettingsService {
     if (existed) await this.bus.publish({ type: 'cache.invalidate', scope: 'settings', id: key });
     return existed;
   }
+
+  /** Wildfire's system setting `id` ({id, value, desc}); not_exist when it was never put. */
+  async systemSetting(id: number): Promise<{ id: number; value: string; desc: string }> {
+    const v = (await this.store.get(`${SYSTEM_PREFIX}${id}`)) as { value?: unknown; desc?: unknown } | null | undefined;
+    if (v === null || v === undefined || typeof v !== 'object') throw new CoreError('not_exist', `no system setting ${id}`);
+    return { id, value: typeof v.value === 'string' ? v.value : '', desc: typeof v.desc === 'string' ? v.desc : '' };
+  }
+
+  /** Put Wildfire's system setting `id`: value and desc both overwritten; one of them must be non-empty (Wildfire's). */
+  async putSystemSetting(id: number, value: string, desc: string): Promise<void> {
+    if (value === '' && desc === '') throw new CoreError('invalid_parameter', 'value or desc is required');
+    await this.put(`${SYSTEM_PREFIX}${id}`, { value, desc });
+  }
 }
+
+/** Settings keys of Wildfire's system settings (system/get_setting, system/put_setting). */
+export const SYSTEM_PREFIX = 'wildfire.system.';

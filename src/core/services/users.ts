@@ -1,9 +1,9 @@
-import { CoreError } from '../errors.js';
+import { CoreError, isCoreError } from '../errors.js';
 import type { HubEvent } from '../events.js';
 import type { TokenRecord, User, UserRole } from '../model.js';
-import { UserStatus } from '../model.js';
+import { UserStatus, UserType } from '../model.js';
 import { publishAll, type Bus } from '../ports/bus.js';
-import type { Store, UserFields, UserLookup } from '../ports/store.js';
+import type { DestroyedUser, Store, UserFields, UserLookup } from '../ports/store.js';
 import { hashToken, newId, newToken } from '../tokens.js';
 
 /** Bits of Wildfire's user/update `flag`: which fields of userInfo to overwrite. */
@@ -68,8 +68,20 @@ export class UserService {
     return user;
   }
 
+  /**
+   * Remove a user. An unknown user is not an error (Wildfire answers 0): the tokens issued for its id
+   * before it was ever created are revoked and its devices told, nothing else changes.
+   */
   async destroy(userId: string): Promise<void> {
-    const r = await this.store.users.destroyUser(userId);
+    let r: DestroyedUser;
+    try {
+      r = await this.store.users.destroyUser(userId);
+    } catch (err) {
+      if (!isCoreError(err) || err.kind !== 'not_exist') throw err;
+      await this.store.tokens.revokeTokens(userId);
+      await this.bus.publish({ type: 'session.revoke', userId, reason: 'destroyed' });
+      return;
+    }
     // Every audience the user was or had been in: their cached members include the user's intervals.
     const groups = [...new Set([...r.groups, ...(r.past?.groups ?? [])])];
     const channels = [...new Set([...(r.channels ?? []), ...(r.past?.channels ?? [])])];
@@ -87,12 +99,26 @@ export class UserService {
     return u;
   }
 
+  /** The users with this email (Wildfire's get_info_by_email); not_exist when there is none. */
+  async byEmail(email: string, limit: number): Promise<User[]> {
+    const users = await this.store.users.usersByEmail(email, limit);
+    if (users.length === 0) throw new CoreError('not_exist', 'no user has this email');
+    return users;
+  }
+
   list(offset: number, count: number): Promise<User[]> {
     return this.store.users.listUsers(offset, count);
   }
 
-  /** Issue a device token bound to (userId, clientId); only its hash is stored. */
+  /**
+   * Issue a device token bound to (userId, clientId); only its hash is stored. A robot (user type 1)
+   * gets none (robot_no_token, Wildfire's 27): it answers through the admin API. A user id that was
+   * never created gets a token as in Wildfire; a device presenting it is refused (unauthorized) until a
+   * user with that id is created, then it works like any other until it expires.
+   */
   async issueToken(userId: string, clientId: string, platform: number): Promise<string> {
+    const user = await this.store.users.getUser({ userId });
+    if (user?.type === UserType.robot) throw new CoreError('robot_no_token', `user ${userId} is a robot`);
     const token = newToken();
     await this.store.tokens.insertToken(hashToken(token), {
       userId,
@@ -101,6 +127,24 @@ export class UserService {
       expiresAt: this.now() + this.opts.tokenTtlMs,
     });
     return token;
+  }
+
+  /**
+   * Who an application's auth code names (Wildfire's user/app_get_user_info). Switchboard has no
+   * separate application auth codes: the code is a live device token of the user (its client hands it
+   * to the application). token_error (6) when it is unknown, revoked or expired. The user's profile
+   * fields are "" when the token's user does not exist (yet).
+   */
+  async appUserInfo(authCode: string): Promise<{ userId: string; displayName: string; portraitUrl: string }> {
+    const rec = await this.verifyToken(authCode);
+    if (!rec) throw new CoreError('token_error', 'unknown, revoked or expired auth code');
+    const u = await this.store.users.getUser({ userId: rec.userId });
+    return { userId: rec.userId, displayName: u?.displayName ?? '', portraitUrl: u?.portrait ?? '' };
+  }
+
+  /** The clients of a user that hold a live token (a device session, online or not), by client id. */
+  sessionClients(userId: string): Promise<Array<{ clientId: string; platform: number }>> {
+    return this.store.tokens.sessionClients(userId, this.now());
   }
 
   /** The live record of a presented token, or null. */

@@ -325,6 +325,29 @@ export class SqliteGroups implements GroupStore {
     );
   }
 
+  groupsOfUserByType(userId: string, types: number[]): Promise<string[]> {
+    return this.ctx.read(() => {
+      const rows = this.ctx.stmt('SELECT group_id, type FROM group_members WHERE user_id = ? AND type <> 4 ORDER BY group_id').all(userId) as Array<{
+        group_id: string;
+        type: number;
+      }>;
+      const wanted = new Set(types);
+      return rows.filter((r) => wanted.size === 0 || wanted.has(r.type)).map((r) => r.group_id);
+    });
+  }
+
+  updateMember(groupId: string, userId: string, fields: { alias?: string; extra?: string }): Promise<GroupMember> {
+    return this.ctx.write(() => {
+      this.mustRow(groupId);
+      const m = this.member(groupId, userId);
+      if (!m || m.type === GroupMemberType.removed) throw new CoreError('not_in_group', `${userId} is not a member`);
+      this.ctx
+        .stmt('UPDATE group_members SET alias = COALESCE(?, alias), extra = COALESCE(?, extra) WHERE group_id = ? AND user_id = ?')
+        .run(fields.alias ?? null, fields.extra ?? null, groupId, userId);
+      return toMember(this.member(groupId, userId)!);
+    });
+  }
+
   groupsOfUser(userId: string): Promise<string[]> {
     return this.ctx.read(() =>
       (

@@ -11,6 +11,8 @@ import type {
 } from '../../core/ports/store.js';
 import { recallPayload } from '../../core/recall.js';
 import { channelSendScope, checkGroupSend, checkSender } from '../../core/rules.js';
+import { privateSendDecision } from '../../core/relations.js';
+import type { SqliteRelations } from './relations.js';
 import type { SqliteContext } from './context.js';
 import type { SqliteChannels, SqliteGroups } from './groups.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, toMessage, writeEvent } from './message-rows.js';
@@ -18,6 +20,7 @@ import type { SqliteUsers } from './users.js';
 import type { MessageUnreadFacts, SqliteUnread } from './unread.js';
 import { listedRecipients, recipientsColumn } from './write-behind.js';
 import { insertEffects } from './outbox.js';
+import { recordChannelMessage } from './channel-apps.js';
 import { parseLegacyMessageKey, parseMessageKey } from '../../core/ids.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 
@@ -48,6 +51,9 @@ function listed(users: string[], sender: string): Delivery {
   return { audience: { kind: 'users', users: all }, extraUsers: [], count: all.length - 1 };
 }
 
+/** What appendMessage checks: every send rule, only that the target exists (trusted admin sends), or nothing (notifications). */
+type SendChecks = 'rules' | 'target' | 'none';
+
 export class SqliteMessages implements MessageStore {
   constructor(
     private readonly ctx: SqliteContext,
@@ -55,15 +61,20 @@ export class SqliteMessages implements MessageStore {
     private readonly groups: SqliteGroups,
     private readonly channels: SqliteChannels,
     private readonly unread: SqliteUnread,
+    private readonly relations: SqliteRelations,
   ) {}
 
   /**
-   * Who receives `msg` now. With `check`, also enforce the sender's right to send (inside the
-   * caller's transaction). Shared audiences are used above the inline fan-out limit. With
-   * `takeGroupSeq`, a group message takes its group's next number (Tencent's MsgSeq) by the very
-   * statement that reads the group row, so a group send costs no extra statement.
+   * Who receives `msg` now. With checks `rules`, also enforce the sender's right to send (membership,
+   * mute, channel scope) inside the caller's transaction; with `target` (trusted admin sends) only that
+   * the conversation's target (user, group, channel) and multicast targets exist; `none` checks
+   * nothing. Shared audiences are used above the inline fan-out limit. With `takeGroupSeq`, a group
+   * message takes its group's next number (Tencent's MsgSeq) by the very statement that reads the
+   * group row, so a group send costs no extra statement.
    */
-  private delivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, check: boolean, stored?: string | null, takeGroupSeq = false): Delivery {
+  private delivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, checks: SendChecks, stored?: string | null, takeGroupSeq = false): Delivery {
+    const check = checks === 'rules';
+    const target = checks !== 'none';
     const max = this.ctx.fanout.inlineFanoutMax;
     if (stored !== undefined) {
       // An existing message: its per-user rows went to the receivers it had when sent.
@@ -79,7 +90,7 @@ export class SqliteMessages implements MessageStore {
       return { audience: { kind: 'all' }, extraUsers: [], count: n };
     }
     if (msg.kind === MessageKind.multicast) {
-      if (check) {
+      if (target) {
         for (const t of msg.toUsers) if (!this.users.exists(t)) throw new CoreError('not_exist', `user ${t} does not exist`);
       }
       return listed(msg.toUsers, msg.sender);
@@ -87,12 +98,13 @@ export class SqliteMessages implements MessageStore {
     const { conv } = msg;
     switch (conv.type) {
       case ConvType.single: {
-        if (check && !this.users.exists(conv.target)) throw new CoreError('not_exist', `user ${conv.target} does not exist`);
+        if (target && !this.users.exists(conv.target)) throw new CoreError('not_exist', `user ${conv.target} does not exist`);
         return listed([conv.target], msg.sender);
       }
       case ConvType.group: {
         const group = takeGroupSeq ? this.groups.rowTakingMsgSeq(conv.target) : this.groups.row(conv.target);
         if (check) checkGroupSend(group, this.groups.member(conv.target, msg.sender), conv.target);
+        else if (target && !group) throw new CoreError('not_exist', `group ${conv.target} does not exist`);
         if (!group) return listed([], msg.sender);
         const seq = takeGroupSeq ? { groupSeq: group.msg_seq } : {};
         if (msg.toUsers.length > 0) {
@@ -109,6 +121,7 @@ export class SqliteMessages implements MessageStore {
       }
       case ConvType.channel: {
         const channel = this.channels.row(conv.target);
+        if (target && !check && !channel) throw new CoreError('not_exist', `channel ${conv.target} does not exist`);
         const scope = check
           ? channelSendScope(channel, msg.sender, this.channels.isSubscriber(conv.target, msg.sender), conv.target)
           : channel && channel.owner === msg.sender
@@ -170,11 +183,13 @@ export class SqliteMessages implements MessageStore {
           .get(d.sender, d.clientMsgId) as MessageRow | undefined;
         if (prior) {
           const message = toMessage(prior);
-          const del = this.delivery(message, false, prior.recipients);
+          const del = this.delivery(message, 'none', prior.recipients);
           return { message, seq: prior.seq, audience: del.audience, count: del.count, duplicate: true };
         }
       }
-      if (!d.system) {
+      // Trusted sends (admin, not strict) accept any sender, even one never created (Wildfire's).
+      const checks: SendChecks = d.system ? 'none' : d.trusted ? 'target' : 'rules';
+      if (checks === 'rules') {
         const status = this.users.status(d.sender);
         checkSender(status === undefined ? null : { status }, d.sender);
       }
@@ -185,8 +200,17 @@ export class SqliteMessages implements MessageStore {
         toUsers: d.toUsers,
       };
       // A group message (not a notification, not dropped) takes the group's next number, Tencent's MsgSeq.
-      const del = this.delivery(msg, !d.system, undefined, !d.system && !d.discard && d.kind === MessageKind.conversation);
+      const del = this.delivery(msg, checks, undefined, !d.system && !d.discard && d.kind === MessageKind.conversation);
       const groupSeq = del.groupSeq;
+      // A device's single chat: the receiver's relation to the sender (blacklist, strangers).
+      const dropped =
+        d.relations !== undefined &&
+        d.kind === MessageKind.conversation &&
+        d.conv.type === ConvType.single &&
+        privateSendDecision(this.relations.relation(d.conv.target, d.sender), d.sender, d.conv.target, d.payload.type, d.relations, () => ({
+          sender: this.users.row(d.sender)?.type,
+          receiver: this.users.row(d.conv.target)?.type,
+        })) === 'drop';
       const now = d.identity?.timestamp ?? Date.now();
       const uid = d.identity?.uid ?? this.ctx.uids.next(now);
       const message: StoredMessage = {
@@ -203,6 +227,7 @@ export class SqliteMessages implements MessageStore {
         platform: d.platform ?? 0,
       };
       if (d.discard) return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
+      if (dropped) return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false, dropped: true };
       if (d.payload.persistFlag === PersistFlag.transparent) {
         insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq: 0, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
         return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
@@ -240,6 +265,7 @@ export class SqliteMessages implements MessageStore {
         writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
       }
       insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
+      if (d.channel) recordChannelMessage(this.ctx, { ...d.channel, uid });
       return { message, seq, audience: del.audience, count: del.count, duplicate: false };
     });
   }
@@ -273,7 +299,7 @@ export class SqliteMessages implements MessageStore {
     type: number,
     payload: Payload | null,
   ): MutationResult {
-    const del = this.delivery(msg, false, stored);
+    const del = this.delivery(msg, 'none', stored);
     const recipients = del.audience.kind === 'users' ? new Set(del.audience.users) : null;
     const affected: string[] = [];
     for (const r of receivers) {
@@ -312,7 +338,7 @@ export class SqliteMessages implements MessageStore {
       if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true, messageSeq: row.seq };
       return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, ReceiverState.recalled, EventType.recall, recallPayload(msg, operator));
     }
-    const del = this.delivery(msg, false, row.recipients);
+    const del = this.delivery(msg, 'none', row.recipients);
     if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: del.audience, unchanged: true, messageSeq: row.seq };
     const payload = recallPayload(msg, operator);
     const now = Date.now();
@@ -339,7 +365,7 @@ export class SqliteMessages implements MessageStore {
         .run(JSON.stringify(payload), updatedAt, expireAt, uid);
       const before = toMessage(row);
       const msg = { ...before, payload, updatedAt };
-      const del = this.delivery(msg, false, row.recipients);
+      const del = this.delivery(msg, 'none', row.recipients);
       // The persist flag may change whether it counts.
       this.unread.messageChanged(unreadFacts(before), { persistFlag: payload.persistFlag, status: before.status }, listedOnly(del.audience));
       if (!distribute) return { message: msg, seq: 0, audience: del.audience, unchanged: false, messageSeq: row.seq };
@@ -354,7 +380,7 @@ export class SqliteMessages implements MessageStore {
       const row = this.liveRow(uid, scope);
       const msg = toMessage(row);
       if (scope.receivers) return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, ReceiverState.deleted, EventType.delete, null);
-      const del = this.delivery(msg, false, row.recipients);
+      const del = this.delivery(msg, 'none', row.recipients);
       this.unread.messageChanged(unreadFacts(msg), { persistFlag: msg.payload.persistFlag, status: MessageStatus.deleted }, listedOnly(del.audience));
       // Tombstone: the row stays so devices and later syncs learn of the delete; the content goes.
       const tombstone: Payload = { ...msg.payload, searchableContent: '', pushContent: '', pushData: '', content: '', base64edData: '', remoteMediaUrl: '', mentionedTarget: [], extra: '' };

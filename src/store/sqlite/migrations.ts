@@ -312,6 +312,187 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY(chatroom_id, user_id)
   ) WITHOUT ROWID;
   `,
+  // Robots (users of type 1 with a callback) and devices (users of type 2 with owners).
+  `
+  CREATE TABLE robots(
+    user_id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL DEFAULT '',
+    secret TEXT NOT NULL DEFAULT '',
+    callback TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE devices(
+    device_id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    extra TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE device_owners(
+    device_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY(device_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX device_owners_user ON device_owners(user_id, device_id);
+  `,
+  // Relations (Wildfire's friends, blacklists, friend requests, sensitive words, user settings):
+  //    friends, one row per ordered pair (state 0 friends / 1 not, blacked 1: on user_id's
+  //    blacklist; friends_friend finds the rows naming a user on the other side, for destroy);
+  //    friend_requests, the last request per ordered pair (friend_requests_to / _from: a user's
+  //    received / sent ones, newest first); sensitive_words, lower-cased; user_settings by (user, scope, key).
+  `
+  CREATE TABLE friends(
+    user_id TEXT NOT NULL,
+    friend_uid TEXT NOT NULL,
+    alias TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL DEFAULT 1,
+    blacked INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(user_id, friend_uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX friends_friend ON friends(friend_uid);
+  CREATE TABLE friend_requests(
+    from_uid TEXT NOT NULL,
+    to_uid TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    extra TEXT NOT NULL DEFAULT '',
+    status INTEGER NOT NULL DEFAULT 0,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(from_uid, to_uid)
+  ) WITHOUT ROWID;
+  CREATE INDEX friend_requests_to ON friend_requests(to_uid, updated_at);
+  CREATE INDEX friend_requests_from ON friend_requests(from_uid, updated_at);
+  CREATE TABLE sensitive_words(word TEXT PRIMARY KEY) WITHOUT ROWID;
+  CREATE TABLE user_settings(
+    user_id TEXT NOT NULL,
+    scope INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(user_id, scope, key)
+  ) WITHOUT ROWID;
+  `,
+  // notifications (seed 004): a notification (n: internal key in creation order; id: its 24-hex
+  //    object id; send_seq: the order it was sent in, which orders every inbox; fanout_cursor: the
+  //    last recipient its fan-out handled, fanout_done once all were), its recipients (the send_to
+  //    set), every user's inbox (state bit 1 read, bit 2 deleted by the user; a row exists only for
+  //    a sent notification; notification_inbox_read lists a notification's read rows, written when a
+  //    row is read, never by the fan-out) and each recipient's delivery status per channel.
+  `
+  CREATE TABLE notifications(
+    n INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    creator TEXT NOT NULL,
+    title TEXT NOT NULL,
+    body TEXT NOT NULL,
+    message_type TEXT NOT NULL,
+    send_method TEXT NOT NULL,
+    use_web_when_miss INTEGER NOT NULL,
+    lng TEXT NOT NULL,
+    translations TEXT NOT NULL,
+    options TEXT NOT NULL,
+    recipient_count INTEGER NOT NULL,
+    read_count INTEGER NOT NULL DEFAULT 0,
+    has_send INTEGER NOT NULL DEFAULT 0,
+    send_at INTEGER,
+    send_seq INTEGER UNIQUE,
+    fanout_cursor TEXT NOT NULL DEFAULT '',
+    fanout_done INTEGER NOT NULL DEFAULT 0,
+    date_created INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX notifications_fanout ON notifications(n) WHERE has_send = 1 AND fanout_done = 0;
+  CREATE TABLE notification_recipients(
+    n INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY(n, user_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE notification_inbox(
+    user_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    state INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY(user_id, seq)
+  ) WITHOUT ROWID;
+  CREATE INDEX notification_inbox_read ON notification_inbox(seq, user_id) WHERE (state & 1) = 1;
+  CREATE TABLE notification_deliveries(
+    n INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY(n, user_id, channel)
+  ) WITHOUT ROWID;
+  `,
+  // channel gateway (issue 10, docs/channel-gateway.md): configuration records (channels, apps,
+  //    versions, version-channels, channel accounts) as JSON by kind and id, `parent` naming the app or
+  //    version they hang on; contacts (one IM user each), conversations (one IM group each) and the
+  //    external metadata of each message of those groups, with its outbound delivery status
+  //    (original_id NULL when the app gave none: unique per account otherwise).
+  `
+  CREATE TABLE channel_config(
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    parent TEXT NOT NULL DEFAULT '',
+    data TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY(kind, id)
+  ) WITHOUT ROWID;
+  CREATE INDEX channel_config_kind ON channel_config(kind, created_at, id);
+  CREATE INDEX channel_config_parent ON channel_config(parent, kind, created_at, id);
+  CREATE TABLE channel_contacts(
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    account TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX channel_contacts_account ON channel_contacts(account_id, account);
+  CREATE INDEX channel_contacts_list ON channel_contacts(account_id, id);
+  CREATE TABLE channel_conversations(
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    contact_id TEXT NOT NULL,
+    original_id TEXT NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX channel_conversations_original ON channel_conversations(account_id, original_id, updated_at);
+  CREATE INDEX channel_conversations_contact ON channel_conversations(contact_id, updated_at);
+  CREATE TABLE channel_messages(
+    uid INTEGER PRIMARY KEY,
+    guid TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    original_id TEXT,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX channel_messages_guid ON channel_messages(guid);
+  CREATE UNIQUE INDEX channel_messages_original ON channel_messages(account_id, original_id);
+  `,
+  // (channel gateway, outbound) customer-service sessions: at most one session not closed per
+  //    (channel account, contact), enforced by a partial unique index; idle deadlines read by the
+  //    sweeper through a partial index.
+  `
+  CREATE TABLE service_sessions(
+    id INTEGER PRIMARY KEY,
+    service_id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    state TEXT NOT NULL,
+    agent TEXT NOT NULL DEFAULT '',
+    opened_at INTEGER NOT NULL,
+    last_activity_at INTEGER NOT NULL,
+    idle_at INTEGER NOT NULL,
+    closed_at INTEGER NOT NULL DEFAULT 0,
+    close_reason TEXT NOT NULL DEFAULT ''
+  );
+  CREATE UNIQUE INDEX service_sessions_current ON service_sessions(account, contact) WHERE state <> 'closed';
+  CREATE INDEX service_sessions_idle ON service_sessions(idle_at) WHERE state <> 'closed';
+  CREATE INDEX service_sessions_queued ON service_sessions(account, id) WHERE state = 'queued';
+  CREATE INDEX service_sessions_agent ON service_sessions(agent) WHERE state = 'assigned';
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -12,6 +12,7 @@ import {
   type OutboxStore,
 } from '../../core/ports/outbox.js';
 import type Database from 'better-sqlite3';
+import { applySettleRecords } from './notify-delivery.js';
 import type { SqliteContext } from './context.js';
 
 const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
@@ -126,6 +127,11 @@ export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefine
       if (mk.key) body[mk.key] = k.key;
     }
     if (spec.fill?.messageSeq && facts.message) body[spec.fill.messageSeq] = facts.message.seq;
+    const mi = spec.fill?.messageIdentity;
+    if (mi && facts.message) {
+      if (mi.uid) body[mi.uid] = facts.message.uid;
+      if (mi.timestamp) body[mi.timestamp] = facts.message.timestamp;
+    }
     if (spec.fill?.groupSeq && facts.message?.groupSeq !== undefined) body[spec.fill.groupSeq] = facts.message.groupSeq;
     const og = spec.fill?.ownedGroups;
     if (og && facts.ownedGroups) body[og.field] = facts.ownedGroups(og.owner, og.type);
@@ -348,6 +354,7 @@ export class SqliteOutbox implements OutboxStore {
       }
       // A final outcome: its reaction commits with it, and only with it.
       for (const j of o.then?.enqueue ?? []) insertJob(this.ctx, j, JSON.stringify(j.body), now);
+      if (o.then?.records) applySettleRecords(this.ctx, o.then.records, now);
       applied.push(o.id);
     }
     if (deliveries > 0) {
@@ -388,6 +395,10 @@ export class SqliteOutbox implements OutboxStore {
       if (f.status !== undefined) {
         where.push('status = ?');
         args.push(CODE[f.status]);
+      }
+      if (f.channel !== undefined) {
+        where.push('channel = ?');
+        args.push(f.channel);
       }
       if (f.target !== undefined) {
         where.push('target = ?');

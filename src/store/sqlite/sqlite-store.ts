@@ -2,13 +2,20 @@ import type Database from 'better-sqlite3';
 import { UidGenerator } from '../../core/ids.js';
 import type { Store } from '../../core/ports/store.js';
 import { SqliteContext, type FanoutOptions, type WriteBehindOptions } from './context.js';
+import { SqliteChannelApps } from './channel-apps.js';
 import { SqliteChatrooms } from './chatrooms.js';
 import { SqliteConversations } from './conversations.js';
 import { openDatabase, type Synchronous } from './db.js';
 import { SqliteChannels, SqliteGroups } from './groups.js';
 import { SqliteMessages } from './messages.js';
+import { SqliteNotifications } from './notifications.js';
+import { SqliteNotifyDelivery } from './notify-delivery.js';
 import { SqliteOutbox } from './outbox.js';
+import { SqliteRelations, SqliteSensitiveWords, SqliteUserSettings } from './relations.js';
 import { SqliteSettings } from './settings.js';
+import { SqliteRobots } from './robots.js';
+import { SqliteDevices } from './devices.js';
+import { SqliteServiceSessions } from './service-sessions.js';
 import { SqliteSync } from './sync.js';
 import { SqliteTokens, SqliteUsers } from './users.js';
 import { SqliteUnread } from './unread.js';
@@ -42,6 +49,15 @@ export class SqliteStore implements Store {
   readonly sync: SqliteSync;
   readonly outbox: SqliteOutbox;
   readonly settings: SqliteSettings;
+  readonly robots: SqliteRobots;
+  readonly devices: SqliteDevices;
+  readonly relations: SqliteRelations;
+  readonly sensitiveWords: SqliteSensitiveWords;
+  readonly userSettings: SqliteUserSettings;
+  readonly notifications: SqliteNotifications;
+  readonly notifyDelivery: SqliteNotifyDelivery;
+  readonly channelApps: SqliteChannelApps;
+  readonly serviceSessions: SqliteServiceSessions;
   private readonly db: Database.Database;
   private readonly writer: SqliteWriter;
   private readonly ctx: SqliteContext;
@@ -94,11 +110,20 @@ export class SqliteStore implements Store {
     this.channels = new SqliteChannels(ctx, this.users);
     this.chatrooms = new SqliteChatrooms(ctx);
     const unread = new SqliteUnread(ctx);
-    this.messages = new SqliteMessages(ctx, this.users, this.groups, this.channels, unread);
+    this.relations = new SqliteRelations(ctx);
+    this.sensitiveWords = new SqliteSensitiveWords(ctx);
+    this.userSettings = new SqliteUserSettings(ctx);
+    this.messages = new SqliteMessages(ctx, this.users, this.groups, this.channels, unread, this.relations);
     this.conversations = new SqliteConversations(ctx, this.users, unread);
     this.sync = new SqliteSync(ctx);
     this.outbox = new SqliteOutbox(ctx);
     this.settings = new SqliteSettings(ctx);
+    this.robots = new SqliteRobots(ctx, this.users);
+    this.devices = new SqliteDevices(ctx, this.users);
+    this.notifications = new SqliteNotifications(ctx);
+    this.notifyDelivery = new SqliteNotifyDelivery(ctx);
+    this.channelApps = new SqliteChannelApps(ctx);
+    this.serviceSessions = new SqliteServiceSessions(ctx);
   }
 
   async ping(): Promise<boolean> {

@@ -3,7 +3,7 @@ import type { OutboxJob } from '../../core/ports/outbox.js';
 import type { Store } from '../../core/ports/store.js';
 
 /** The parts of a Store whose methods cross the thread boundary. */
-export const STORE_PARTS = ['users', 'tokens', 'groups', 'channels', 'chatrooms', 'messages', 'conversations', 'sync', 'outbox', 'settings'] as const;
+export const STORE_PARTS = ['users', 'tokens', 'groups', 'channels', 'chatrooms', 'messages', 'conversations', 'sync', 'outbox', 'settings', 'robots', 'devices', 'relations', 'sensitiveWords', 'userSettings', 'notifications', 'notifyDelivery', 'channelApps', 'serviceSessions'] as const;
 export type StorePart = (typeof STORE_PARTS)[number];
 
 /** Main thread → writer thread. Calls are sent in batches (one postMessage per event-loop turn). */

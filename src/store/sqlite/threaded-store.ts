@@ -32,6 +32,15 @@ export class ThreadedSqliteStore implements Store {
   readonly sync: Store['sync'];
   readonly outbox: Store['outbox'];
   readonly settings: Store['settings'];
+  readonly robots: Store['robots'];
+  readonly devices: Store['devices'];
+  readonly relations: Store['relations'];
+  readonly sensitiveWords: Store['sensitiveWords'];
+  readonly userSettings: Store['userSettings'];
+  readonly notifications: Store['notifications'];
+  readonly notifyDelivery: Store['notifyDelivery'];
+  readonly channelApps: Store['channelApps'];
+  readonly serviceSessions: Store['serviceSessions'];
 
   private readonly pending = new Map<number, Pending>();
   private queued: Array<{ id: number; part: StorePart; method: string; args: unknown[] }> = [];
@@ -54,6 +63,15 @@ export class ThreadedSqliteStore implements Store {
     this.sync = this.remote('sync');
     this.outbox = this.remote('outbox');
     this.settings = this.remote('settings');
+    this.robots = this.remote('robots');
+    this.devices = this.remote('devices');
+    this.relations = this.remote('relations');
+    this.sensitiveWords = this.remote('sensitiveWords');
+    this.userSettings = this.remote('userSettings');
+    this.notifications = this.remote('notifications');
+    this.notifyDelivery = this.remote('notifyDelivery');
+    this.channelApps = this.remote('channelApps');
+    this.serviceSessions = this.remote('serviceSessions');
     worker.on('message', (m: FromWorker) => this.onMessage(m));
     worker.on('error', (err) => {
       this.report(err);

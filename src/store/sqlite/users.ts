@@ -126,21 +126,24 @@ export class SqliteUsers implements UserStore {
   }
 
   upsertUser(userId: string, fields: UserFields & { name: string }): Promise<User> {
-    return this.ctx.write(() => {
-      const now = Date.now();
-      this.forget(userId);
-      this.assertNameFree(fields.name, userId);
-      if (this.row(userId)) {
-        this.applyFields(userId, fields, now);
-      } else {
-        this.ctx
-          .stmt('INSERT INTO users(id, name, created_seq, updated_at) VALUES (?, ?, ?, ?)')
-          .run(userId, fields.name, this.ctx.currentSeq(), now);
-        this.bumpCount(1);
-        this.applyFields(userId, fields, now);
-      }
-      return toUser(this.row(userId)!);
-    });
+    return this.ctx.write(() => this.upsertIn(userId, fields));
+  }
+
+  /** Inside a command: create the user or overwrite the given fields (robots and devices use it too). */
+  upsertIn(userId: string, fields: UserFields & { name: string }): User {
+    const now = Date.now();
+    this.forget(userId);
+    this.assertNameFree(fields.name, userId);
+    if (this.row(userId)) {
+      this.applyFields(userId, fields, now);
+    } else {
+      this.ctx
+        .stmt('INSERT INTO users(id, name, created_seq, updated_at) VALUES (?, ?, ?, ?)')
+        .run(userId, fields.name, this.ctx.currentSeq(), now);
+      this.bumpCount(1);
+      this.applyFields(userId, fields, now);
+    }
+    return toUser(this.row(userId)!);
   }
 
   updateUser(userId: string, fields: UserFields): Promise<User> {
@@ -172,11 +175,22 @@ export class SqliteUsers implements UserStore {
         this.ctx.stmt('UPDATE channels SET subscriber_count = subscriber_count - 1 WHERE id = ?').run(c.channel_id);
       }
       this.ctx.stmt('DELETE FROM tokens WHERE user_id = ?').run(userId);
+      // A robot's or device's own record, and the devices this user owned.
+      this.ctx.stmt('DELETE FROM robots WHERE user_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM devices WHERE device_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM device_owners WHERE device_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM device_owners WHERE user_id = ?').run(userId);
       this.ctx.wb.dropUser(userId);
       this.ctx.stmt('DELETE FROM conversations WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM user_hides WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM user_message_state WHERE user_id = ?').run(userId);
       this.ctx.stmt('DELETE FROM deliveries WHERE user_id = ?').run(userId);
+      // Relations naming the user, either side, its friend requests and its settings.
+      this.ctx.stmt('DELETE FROM friends WHERE user_id = ?').run(userId);
+      this.ctx.stmt('DELETE FROM friends WHERE friend_uid = ?').run(userId);
+      this.ctx.stmt('DELETE FROM friend_requests WHERE from_uid = ?').run(userId);
+      this.ctx.stmt('DELETE FROM friend_requests WHERE to_uid = ?').run(userId);
+      this.ctx.stmt('DELETE FROM user_settings WHERE user_id = ?').run(userId);
       // Past memberships go too: a user created again with this id starts with no history. Their
       // audiences are reported, so live fan-out forgets the intervals as replay does.
       const past = this.ctx
@@ -213,6 +227,14 @@ export class SqliteUsers implements UserStore {
           | undefined;
       return r ? toUser(r) : null;
     });
+  }
+
+  usersByEmail(email: string, limit: number): Promise<User[]> {
+    return this.ctx.read(() =>
+      email === ''
+        ? []
+        : (this.ctx.stmt(`SELECT ${USER_COLS} FROM users WHERE email = ? AND email <> '' ORDER BY rowid LIMIT ?`).all(email, limit) as UserRow[]).map(toUser),
+    );
   }
 
   getUsers(userIds: string[]): Promise<User[]> {
@@ -277,8 +299,8 @@ export class SqliteTokens implements TokenStore {
 
   insertToken(hash: string, rec: TokenRecord): Promise<void> {
     return this.ctx.write(() => {
+      // A user that does not exist (yet) gets its token too (Wildfire's); it is usable once the user exists.
       const status = this.users.status(rec.userId);
-      if (status === undefined) throw new CoreError('not_exist', `user ${rec.userId} does not exist`);
       if (status === UserStatus.blocked) throw new CoreError('user_blocked');
       const now = Date.now();
       // Expired tokens of this device are dropped as new ones are issued, so the table stays bounded.
@@ -305,6 +327,18 @@ export class SqliteTokens implements TokenStore {
           ? this.ctx.stmt('DELETE FROM tokens WHERE user_id = ?').run(userId)
           : this.ctx.stmt('DELETE FROM tokens WHERE user_id = ? AND client_id = ?').run(userId, clientId);
       return r.changes;
+    });
+  }
+
+  sessionClients(userId: string, now: number): Promise<Array<{ clientId: string; platform: number }>> {
+    return this.ctx.read(() => {
+      // tokens_user (user_id, client_id) gives the rows in client order; the newest token wins the platform.
+      const rows = this.ctx
+        .stmt('SELECT client_id, platform FROM tokens WHERE user_id = ? AND expires_at > ? ORDER BY client_id, created_at')
+        .all(userId, now) as Array<{ client_id: string; platform: number }>;
+      const out = new Map<string, number>();
+      for (const r of rows) out.set(r.client_id, r.platform);
+      return [...out].map(([clientId, platform]) => ({ clientId, platform }));
     });
   }
 }

@@ -6,7 +6,7 @@ import type { GroupFields, MemberInput } from '../../../core/ports/store.js';
 import type { Notify } from '../../../core/services/groups.js';
 import { channelOut, groupOut, memberOut } from '../mappers.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { MAX_PAGE_SIZE, MAX_USER_LIST } from '../../../core/limits.js';
+import { MAX_MEMBER_TYPES, MAX_PAGE_SIZE, MAX_USER_LIST } from '../../../core/limits.js';
 import {
   ChannelInfo,
   GroupBase,
@@ -206,6 +206,47 @@ export function groupRoutes(hub: Hub): AdminRouteDef[] {
       body: MemberChange,
       handler: async (b) =>
         groups.allowMembers(requireOperator(b.operator), b.group_id, stringList(b.members, 'members', { nonEmpty: true }), b.is_manager, notifyOf(b)),
+    }),
+    adminRoute({
+      path: '/group/member/get',
+      summary: 'One member of a group; 253 for an unknown group, a non-member or a removed member',
+      tags,
+      body: Type.Object({ groupId: OptId, group_id: OptId, memberId: Id }),
+      result: GroupMemberOut,
+      handler: async (b) => memberOut(await groups.member(groupIdOf(b), b.memberId)),
+    }),
+    adminRoute({
+      path: '/group/member/set_alias',
+      summary: "Set a member's alias in the group (memberId empty: the operator's); announced with notification 111 on to_lines (default line 0, as Wildfire)",
+      tags,
+      body: Type.Object({ ...GroupBase, group_id: Id, memberId: OptId, alias: OptText }),
+      handler: async (b) => groups.setMemberField(b.operator ?? '', b.group_id, b.memberId ?? '', 'alias', b.alias ?? '', notifyOf(b, [0])),
+    }),
+    adminRoute({
+      path: '/group/member/set_extra',
+      summary: "Set a member's extra in the group (memberId empty: the operator's); announced with notification 123 on to_lines (default line 0, as Wildfire)",
+      tags,
+      body: Type.Object({ ...GroupBase, group_id: Id, memberId: OptId, extra: OptExtra }),
+      handler: async (b) => groups.setMemberField(b.operator ?? '', b.group_id, b.memberId ?? '', 'extra', b.extra ?? '', notifyOf(b, [0])),
+    }),
+    adminRoute({
+      path: '/group/of_user_by_type',
+      summary: 'The groups where a user is a member of one of groupMemberTypes (0 normal, 1 manager, 2 owner, 3 muted, 5 allowed; all when empty)',
+      tags,
+      body: Type.Object({
+        userId: Id,
+        groupMemberTypes: Type.Optional(Type.Union([Type.Array(int32({ minimum: 0, maximum: 5 }), { maxItems: MAX_MEMBER_TYPES }), Type.Null()])),
+      }),
+      result: Type.Object({ groupIds: StrList }),
+      handler: async (b) => ({ groupIds: await groups.ofUserByType(b.userId, b.groupMemberTypes ?? []) }),
+    }),
+    adminRoute({
+      path: '/group/common_group',
+      summary: 'The groups both users (first, second) are members of',
+      tags,
+      body: Type.Object({ first: Id, second: Id }),
+      result: Type.Object({ groupIds: StrList }),
+      handler: async (b) => ({ groupIds: await groups.common(b.first, b.second) }),
     }),
     adminRoute({
       path: '/group/of_user',

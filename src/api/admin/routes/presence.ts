@@ -30,6 +30,26 @@ export function presenceRoutes(hub: Hub, presence: Presence): AdminRouteDef[] {
       },
     }),
     adminRoute({
+      path: '/user/session_list',
+      summary: "A user's device sessions (clients holding a live token) and whether each is connected",
+      tags,
+      body: Type.Object({ userId: Id }),
+      result: Type.Object({
+        userSessions: Type.Array(
+          Type.Object({ userId: Str, clientId: Str, platform: Int, pushType: Int, isOnline: Type.Boolean() }),
+        ),
+      }),
+      handler: async (b) => {
+        const online = new Map((await presence.sessions(b.userId)).map((s) => [s.clientId, s.platform]));
+        const sessions = new Map((await hub.users.sessionClients(b.userId)).map((s) => [s.clientId, s.platform]));
+        // A connected client whose token expired since it connected is still a session.
+        for (const [clientId, platform] of online) if (!sessions.has(clientId)) sessions.set(clientId, platform);
+        return {
+          userSessions: [...sessions].map(([clientId, platform]) => ({ userId: b.userId, clientId, platform, pushType: 0, isOnline: online.has(clientId) })),
+        };
+      },
+    }),
+    adminRoute({
       path: '/user/online_count',
       summary: 'Connected devices per node (a JSON array, as in Wildfire)',
       tags,

@@ -4,7 +4,7 @@ import type { Hub } from '../../../core/hub.js';
 import type { UserFields, UserLookup } from '../../../core/ports/store.js';
 import { userOut } from '../mappers.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { MAX_PAGE_SIZE } from '../../../core/limits.js';
+import { MAX_PAGE_SIZE, MAX_TEXT_LENGTH, MAX_USERS_BY_EMAIL } from '../../../core/limits.js';
 import { Id, Int, Int32, int32, OptId, OptInt32, OptText, Str, Text, UserInfo, UserInfoIn } from '../schemas.js';
 
 const tags = ['users'];
@@ -67,7 +67,7 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
     }),
     adminRoute({
       path: '/user/destroy',
-      summary: 'Remove a user: profile, tokens (connected devices are closed), memberships',
+      summary: 'Remove a user: profile, tokens (connected devices are closed), memberships; an unknown user answers 0 (its tokens are revoked)',
       tags,
       body: Type.Object({ userId: Id }),
       handler: async (b) => {
@@ -92,19 +92,28 @@ export function userRoutes(hub: Hub): AdminRouteDef[] {
     }),
     adminRoute({
       path: '/user/get_info_by_email',
-      summary: 'Get a user by email',
+      summary: `The users with an email (at most ${MAX_USERS_BY_EMAIL}); the body is the email as a bare JSON string (the SDK) or {"email": …}; 253 when none`,
       tags,
+      bareString: 'email',
       body: Type.Object({ email: Text }),
-      result: UserInfo,
-      handler: async (b) => userOut(await users.get({ email: b.email })),
+      result: Type.Object({ userInfos: Type.Array(UserInfo) }),
+      handler: async (b) => ({ userInfos: (await users.byEmail(b.email, MAX_USERS_BY_EMAIL)).map(userOut) }),
     }),
     adminRoute({
       path: '/user/get_token',
-      summary: 'Issue the token a device of this user logs in with, bound to (userId, clientId)',
+      summary: 'Issue the token a device of this user logs in with, bound to (userId, clientId); any user id (an unknown one can log in once created); 27 for a robot',
       tags,
       body: Type.Object({ userId: Id, clientId: Id, platform: OptInt32 }),
       result: Type.Object({ userId: Str, token: Str }),
       handler: async (b) => ({ userId: b.userId, token: await users.issueToken(b.userId, b.clientId, b.platform ?? 0) }),
+    }),
+    adminRoute({
+      path: '/user/app_get_user_info',
+      summary: "Who an application's auth code names: {userId, displayName, portraitUrl}; the code is a live device token of the user (Switchboard has no separate auth codes); 6 otherwise",
+      tags,
+      body: Type.Object({ authCode: Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH }) }),
+      result: Type.Object({ userId: Str, displayName: Str, portraitUrl: Str }),
+      handler: async (b) => users.appUserInfo(b.authCode),
     }),
     adminRoute({
       path: '/user/all',

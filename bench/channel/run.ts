@@ -1,0 +1,244 @@
+/**
+ * bench/channel — the channel gateway's throughput, each figure next to a baseline of the same run:
+ *
+ * - inbound: seed 002 `POST /api/v1/<appid>/staffService/message` (wrk, bench/channel/staff.lua) vs a
+ *   bare Fastify answering `{errcode: 0}` on the same path (bench/channel/bare-fastify.ts) and vs our
+ *   own `POST /admin/message/send` (bench/send/signed.lua, single chats), interleaved ROUNDS times;
+ * - outbound: agents' replies delivered to a fake 002 app (bench/channel/fake-app.ts) vs a bare HTTP
+ *   client posting the same bodies, signed the same way, to the same app at the channel's concurrency.
+ *   The replies are sent while the app is down (it answers 503: the channel's circuit breaker opens
+ *   and the jobs wait, probed every 100 ms), then the app comes back: replies/s = N / (app up → the
+ *   app's last accepted post), the issue's "down then up" case. The app counts each idempotency key
+ *   once: the run fails on a missing or duplicate reply.
+ *
+ *   npm run bench:channel
+ *   env: DURATION=6 CONNS=64 ROUNDS=2 CUSTOMERS=200 REPLIES=3000 OUT_ROUNDS=2 CONCURRENCY=64
+ *
+ * About 1.5 minutes. The machine is shared (other engineers' builds and tests run on it): figures move
+ * with their load; the ratios to the same-run baselines are the numbers to read.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { closeCallbackAgents, postJson } from '../../src/callbacks/http.js';
+import { sign002 } from '../../src/channel-apps/signature.js';
+import { contactIdOf, conversationIdOf } from '../../src/core/channel-apps/model.js';
+import { AdminClient } from '../../test/helpers/admin-client.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const DURATION = Number(process.env['DURATION'] ?? 6);
+const CONNS = Number(process.env['CONNS'] ?? 64);
+const ROUNDS = Number(process.env['ROUNDS'] ?? 2);
+const CUSTOMERS = Number(process.env['CUSTOMERS'] ?? 200);
+const REPLIES = Number(process.env['REPLIES'] ?? 3000);
+const OUT_ROUNDS = Number(process.env['OUT_ROUNDS'] ?? 2);
+const CONCURRENCY = Number(process.env['CONCURRENCY'] ?? 64);
+const USERS = 1000;
+const SECRET = 'bench-secret';
+const APP = 'bench-app';
+const APP_SECRET = 'bench-app-secret';
+const ACCOUNT = 'bench-account';
+const AGENT = 'agent1';
+
+function log(msg: string): void {
+  process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+}
+
+function startProcess(cmd: string, args: string[], env: Record<string, string>): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ proc, url: m[1]! });
+    });
+    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    proc.on('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${out}`)));
+  });
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function wrk(url: string, script: string, env: Record<string, string>): Promise<WrkResult> {
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn('bash', ['-c', `timeout ${DURATION + 30} wrk -t1 -c${CONNS} -d${DURATION}s --timeout 10s --latency -s "${script}" "${url}"`], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let o = '';
+    p.stdout.on('data', (d: Buffer) => (o += d.toString()));
+    p.on('exit', () => resolve(o));
+    p.on('error', reject);
+  });
+  const m = /RESULT (.*)/.exec(out);
+  if (!m) throw new Error(`wrk failed:\n${out}`);
+  const kv = Object.fromEntries(m[1]!.split(' ').map((x) => x.split('=') as [string, string]));
+  const errors = Number(kv['err'] ?? 0) + Number(kv['err_connect'] ?? 0) + Number(kv['err_status'] ?? 0) + Number(kv['err_timeout'] ?? 0);
+  return { rps: Number(kv['rps']), p50: Number(kv['p50_ms']), p99: Number(kv['p99_ms']), errors };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function json<T>(url: string, init?: RequestInit): Promise<T> {
+  return (await (await fetch(url, init)).json()) as T;
+}
+
+async function until(check: () => Promise<boolean>, what: string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Run `n` tasks with at most `c` at once. */
+async function pool(n: number, c: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(c, n) }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync(path.join(ROOT, 'dist/cli.js'))) throw new Error('run `npm run build` first');
+  const running: ChildProcess[] = [];
+  try {
+    const bare = await startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/channel/bare-fastify.ts')], {});
+    running.push(bare.proc);
+    const app = await startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/channel/fake-app.ts')], {});
+    running.push(app.proc);
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-bench-channel-'));
+    const configFile = path.join(dataDir, 'config.json');
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({
+        outbox: { channels: { 'channel-app': { concurrency: CONCURRENCY, perTargetConcurrency: CONCURRENCY, breakerThreshold: 1, breakerMaxOpenMs: 100, maxAttempts: 100, firstRetryMs: 50, maxRetryMs: 200 } } },
+      }),
+    );
+    const sb = await startProcess(
+      process.execPath,
+      [path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--config', configFile],
+      { SWITCHBOARD_ADMIN_SECRET: SECRET, LOG_LEVEL: 'warn' },
+    );
+    running.push(sb.proc);
+    const admin = new AdminClient(sb.url, SECRET);
+
+    log('setup: users, app, account, customers');
+    const ids = [...Array.from({ length: USERS }, (_, i) => `u${i + 1}`), AGENT];
+    await pool(ids.length, 32, async (i) => void (await admin.ok('/user/create', { userId: ids[i], name: ids[i] })));
+    await admin.ok('/channel_app/create', { appId: APP, secret: APP_SECRET, protocol: '002', baseUrl: `${app.url}/qmtapi` });
+    await admin.ok('/channel_account/create', { channelAccountId: ACCOUNT, channelId: 'wechat', appId: APP, agents: [AGENT] });
+    const ts = String(Date.now());
+    const staffPath = `/api/v1/${APP}/staffService/message?timestamp=${ts}&signature=${sign002(APP, APP_SECRET, ts)}`;
+    await pool(CUSTOMERS, 16, async (i) => {
+      const r = await json<{ errcode: number }>(`${sb.url}${staffPath}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ FromUserId: `c${i + 1}`, MsgType: 'text', Content: 'hi' }),
+      });
+      if (r.errcode !== 0) throw new Error(`inbound setup: errcode ${r.errcode}`);
+    });
+
+    // ------------------------------------------------------------------ inbound
+    const staffLua = path.join(ROOT, 'bench/channel/staff.lua');
+    const sendLua = path.join(ROOT, 'bench/send/signed.lua');
+    const staffEnv = { SB_PATH: staffPath, SB_CUSTOMERS: String(CUSTOMERS) };
+    const inbound: Record<string, WrkResult[]> = { bare: [], staff: [], admin: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      log(`inbound round ${r + 1}/${ROUNDS}`);
+      inbound['bare']!.push(await wrk(bare.url, staffLua, staffEnv));
+      inbound['staff']!.push(await wrk(sb.url, staffLua, staffEnv));
+      inbound['admin']!.push(await wrk(sb.url, sendLua, { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) }));
+    }
+
+    // ------------------------------------------------------------------ outbound
+    const convs = Array.from({ length: CUSTOMERS }, (_, i) => conversationIdOf(ACCOUNT, contactIdOf(ACCOUNT, `c${i + 1}`), ''));
+    const out = { sb: [] as number[], bare: [] as number[], duplicates: 0 };
+    const body = JSON.stringify({ ToUserId: 'c1', WorkerNum: AGENT, WorkerName: AGENT, ServiceId: '', MsgType: 'text', Content: 'reply', Tag: {} });
+    for (let r = 0; r < OUT_ROUNDS; r++) {
+      log(`outbound round ${r + 1}/${OUT_ROUNDS}: ${REPLIES} replies while the app is down`);
+      await json(`${app.url}/down`, { method: 'POST' });
+      await pool(REPLIES, 32, async (i) => {
+        await admin.ok('/message/send', { sender: AGENT, conv: { type: 1, target: convs[i % convs.length], line: 0 }, payload: { type: 1, searchableContent: `reply ${r}-${i}`, persistFlag: 3 } });
+      });
+      const t0 = Date.now();
+      await json(`${app.url}/up`, { method: 'POST' });
+      const want = REPLIES * (r + 1);
+      await until(async () => (await json<{ sb: number }>(`${app.url}/stats`)).sb >= want, 'every reply at the app');
+      const s = await json<{ sb: number; duplicates: number; lastSb: number }>(`${app.url}/stats`);
+      if (s.sb !== want) throw new Error(`${s.sb} replies at the app, ${want} sent`);
+      out.duplicates += s.duplicates;
+      out.sb.push(REPLIES / ((s.lastSb - t0) / 1000));
+      const st = await admin.ok<{ pending: number; in_flight: number; dead: number }>('/callback/stats', {});
+      if (st.dead > 0) throw new Error(`${st.dead} replies dead-lettered`);
+
+      log(`outbound round ${r + 1}/${OUT_ROUNDS}: bare client`);
+      await json(`${app.url}/reset`, { method: 'POST' });
+      const b0 = Date.now();
+      await pool(REPLIES, CONCURRENCY, async (i) => {
+        const now = String(Date.now());
+        const url = new URL(`${app.url}/qmtapi/staffService/message?timestamp=${now}&signature=${sign002(APP, APP_SECRET, now)}`);
+        const res = await postJson(url, { 'content-type': 'application/json; charset=utf-8', 'idempotency-key': `bare-${r}-${i}` }, body, 10_000);
+        if (res.status !== 200) throw new Error(`bare post: HTTP ${res.status}`);
+      });
+      out.bare.push(REPLIES / ((Date.now() - b0) / 1000));
+    }
+    const stats = await json<{ accepted: number }>(`${app.url}/stats`);
+    if (stats.accepted !== REPLIES) throw new Error(`bare: ${stats.accepted} of ${REPLIES} at the app`);
+    if (out.duplicates > 0) throw new Error(`${out.duplicates} replies reached the app twice`);
+
+    // ------------------------------------------------------------------ report
+    const row = (label: string, xs: WrkResult[], base: number): string => {
+      const rps = median(xs.map((x) => x.rps));
+      return `| ${label} | ${Math.round(rps)} | ${median(xs.map((x) => x.p50)).toFixed(1)} | ${median(xs.map((x) => x.p99)).toFixed(1)} | ${(rps / base).toFixed(2)} | ${xs.map((x) => Math.round(x.rps)).join(' · ')} | ${xs.reduce((a, x) => a + x.errors, 0)} |`;
+    };
+    const bareRps = median(inbound['bare']!.map((x) => x.rps));
+    const adminRps = median(inbound['admin']!.map((x) => x.rps));
+    const staffRps = median(inbound['staff']!.map((x) => x.rps));
+    const lines = [
+      `bench/channel ${new Date().toISOString()} DURATION=${DURATION} CONNS=${CONNS} ROUNDS=${ROUNDS} CUSTOMERS=${CUSTOMERS} REPLIES=${REPLIES} OUT_ROUNDS=${OUT_ROUNDS} CONCURRENCY=${CONCURRENCY} cpus=${os.cpus().length}`,
+      '',
+      '| inbound | req/s (median) | p50 ms | p99 ms | vs bare Fastify | rounds | errors |',
+      '|---|---:|---:|---:|---:|---|---:|',
+      row('bare Fastify, same 002 path', inbound['bare']!, bareRps),
+      row('Switchboard 002 staffService/message', inbound['staff']!, bareRps),
+      row('Switchboard admin message/send (single)', inbound['admin']!, bareRps),
+      '',
+      `002 inbound / admin send: ${(staffRps / adminRps).toFixed(2)} (target ≥ 0.8)`,
+      '',
+      '| outbound | replies/s (median) | rounds |',
+      '|---|---:|---|',
+      `| bare HTTP client → fake app | ${Math.round(median(out.bare))} | ${out.bare.map(Math.round).join(' · ')} |`,
+      `| Switchboard outbox → fake app | ${Math.round(median(out.sb))} | ${out.sb.map(Math.round).join(' · ')} |`,
+      '',
+      `outbound Switchboard / bare client: ${(median(out.sb) / median(out.bare)).toFixed(2)} (target ≥ 0.5); duplicates at the app: ${out.duplicates}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
+    fs.writeFileSync(path.join(ROOT, 'bench/results/channel-latest.txt'), `${lines.join('\n')}\n`);
+  } finally {
+    await closeCallbackAgents();
+    for (const p of running.reverse()) await stop(p);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,128 @@
+import crypto from 'node:crypto';
+import { accountUserId, isChannelConversationId, type ChannelApp, type ChannelConfigRecords, type ChannelContent } from '../core/channel-apps/model.js';
+import { ConvType, PersistFlag, type User } from '../core/model.js';
+import { NO_EFFECTS, type EffectsPlanner, type SendFacts } from '../core/ports/effects.js';
+import type { EffectSpec } from '../core/ports/outbox.js';
+import type { Store } from '../core/ports/store.js';
+import type { OutboundMeta } from '../core/services/channel-deliveries.js';
+import { body000, body002, contents000, type OutboundFacts } from './outbound.js';
+import { CHANNEL_APP, KIND_000, KIND_002 } from './sender.js';
+
+/** The seed 000 guid of an outbound message: a UUID-shaped digest of its uid (stable, unique, not guessable from the uid alone). */
+export function outboundGuid(uid: number): string {
+  const h = crypto.createHash('sha256').update(`switchboard-out:${uid}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The stable idempotency key of a message sent to a channel app (header `Idempotency-Key`). */
+export function idempotencyKey(uid: number): string {
+  return `switchboard-msg-${uid}`;
+}
+
+/** The agent's work number (seed 002 WorkerNum): `workerNum` in the user's extra JSON, else the user id. */
+export function workerNumOf(u: Pick<User, 'userId' | 'extra'>): string {
+  try {
+    const v = JSON.parse(u.extra) as { workerNum?: unknown };
+    if (typeof v.workerNum === 'string' && v.workerNum !== '') return v.workerNum;
+    if (typeof v.workerNum === 'number') return String(v.workerNum);
+  } catch {
+    // no JSON extra
+  }
+  return u.userId;
+}
+
+/** Reads a configuration record by kind and id (null when unknown). */
+export type ConfigRecords = <K extends 'app' | 'channelAccount'>(kind: K, id: string) => Promise<ChannelConfigRecords[K] | null>;
+
+export type PlannerStore = {
+  channelApps: Pick<Store['channelApps'], 'getConversation' | 'getConfig' | 'getContact'>;
+  users: Pick<Store['users'], 'getUser'>;
+  serviceSessions: Pick<Store['serviceSessions'], 'current'>;
+};
+
+/**
+ * The outbound side of the channel gateway as an EffectsPlanner: a message stored in a channel
+ * conversation (an IM group `cc_…`, see core/channel-apps/model.ts) by anyone but the contact or the
+ * account's own user is an agent's reply, and becomes one outbox job of channel `channel-app` to the
+ * account's app, committed with the message. The body is the app's protocol (002 or 000) built now;
+ * the timestamp and signature are added per attempt by the Sender. Transparent messages (persistFlag
+ * 4, never stored) are not sent. Jobs of one conversation are delivered in order (order key).
+ */
+export class ChannelAppPlanner implements EffectsPlanner {
+  private readonly records: ConfigRecords;
+
+  /** `records`: configuration records, from a per-node cache (the channel-app service's); the store by default. */
+  constructor(
+    private readonly store: PlannerStore,
+    records?: ConfigRecords,
+  ) {
+    this.records = records ?? ((kind, id) => store.channelApps.getConfig(kind, id));
+  }
+
+  beforeSend = NO_EFFECTS.beforeSend;
+  afterRecall = NO_EFFECTS.afterRecall;
+  afterRead = NO_EFFECTS.afterRead;
+  membership = NO_EFFECTS.membership;
+  state = NO_EFFECTS.state;
+
+  async afterSend(f: SendFacts): Promise<EffectSpec[]> {
+    if (f.conv.type !== ConvType.group || !isChannelConversationId(f.conv.target)) return [];
+    if (f.payload.persistFlag === PersistFlag.transparent) return [];
+    const conv = await this.store.channelApps.getConversation(f.conv.target);
+    if (!conv) return [];
+    if (f.sender === conv.contactId || f.sender === accountUserId(conv.channelAccountId)) return [];
+    const account = await this.records('channelAccount', conv.channelAccountId);
+    if (!account) return [];
+    const app: ChannelApp | null = await this.records('app', account.appId);
+    if (!app) return [];
+    const [contact, agent, session] = await Promise.all([
+      this.store.channelApps.getContact(conv.contactId),
+      this.store.users.getUser({ userId: f.sender }),
+      this.store.serviceSessions.current(conv.channelAccountId, conv.contactId),
+    ]);
+    if (!contact) return [];
+    const { uid, timestamp } = await f.identity();
+    const guid = outboundGuid(uid);
+    const facts: OutboundFacts = {
+      guid,
+      timestamp,
+      payload: f.payload,
+      contact: {
+        account: contact.account,
+        name: contact.name,
+        avatarUrl: contact.avatarUrl,
+        originalContactInfoUrl: contact.originalContactInfoUrl,
+        originalContactPageUrl: contact.originalContactPageUrl,
+        screenName: contact.screenName,
+      },
+      channelAccountId: conv.channelAccountId,
+      channelId: account.channelId,
+      ...(session ? { serviceId: session.serviceId } : {}),
+      workerNum: agent ? workerNumOf(agent) : f.sender,
+      workerName: agent ? agent.displayName || agent.name || agent.userId : f.sender,
+      ...(conv.originalConversationId ? { originalConversationId: conv.originalConversationId } : {}),
+    };
+    const contents: ChannelContent[] = contents000(guid, f.payload);
+    const meta: OutboundMeta = {
+      idempotencyKey: idempotencyKey(uid),
+      uid: String(uid),
+      guid,
+      conversationId: conv.conversationId,
+      channelAccountId: conv.channelAccountId,
+      contactId: conv.contactId,
+      channelId: account.channelId,
+      contents: JSON.stringify(contents),
+    };
+    return [
+      {
+        channel: CHANNEL_APP,
+        target: app.appId,
+        orderKey: `${app.appId}|${conv.conversationId}`,
+        kind: app.protocol === '000' ? KIND_000 : KIND_002,
+        body: app.protocol === '000' ? body000(facts) : { ...body002(facts) },
+        meta: { ...meta },
+        ref: `msg:${uid}`,
+      },
+    ];
+  }
+}

@@ -1,0 +1,303 @@
+import type { ChannelAccount, ChannelContent, ChannelMessage, DeliveryStatus } from '../channel-apps/model.js';
+import { CoreError, invalid, notExist } from '../errors.js';
+import type { AgentNotice } from '../events.js';
+import { ConvType } from '../model.js';
+import type { Bus } from '../ports/bus.js';
+import type { FinalOutcome, OnSettled, OutboxJob } from '../ports/outbox.js';
+import type { Store } from '../ports/store.js';
+import type { MessageService } from './messages.js';
+
+/** The outbox channel of replies to channel apps. */
+export const CHANNEL_APP_CHANNEL = 'channel-app';
+
+/**
+ * What the outbound job of a reply says about it besides its body (job.meta, written by the planner,
+ * src/channel-apps/planner.ts): enough to record the message's channel metadata before the app first
+ * sees it, and to find it again.
+ */
+export interface OutboundMeta {
+  idempotencyKey: string;
+  uid: string;
+  guid: string;
+  conversationId: string;
+  channelAccountId: string;
+  contactId: string;
+  channelId: string;
+  /** JSON of the ChannelContent[] sent. */
+  contents: string;
+}
+
+/** A send result as the app reports it (seed 000 `PUT …/messages/{id}`, either revision, normalised). */
+export interface SendResultInput {
+  success: boolean;
+  errorMessage?: string;
+  originalMessageId?: string;
+  originalMessageUrl?: string;
+  /** Re-hosted files by content id: the app's URLs replace ours. */
+  urls?: Array<{ id: string; url: string }>;
+}
+
+/** The delivery of one reply, as the admin API shows it. */
+export interface DeliveryView {
+  messageUid: number;
+  guid: string;
+  conversationId: string;
+  channelAccountId: string;
+  status: DeliveryStatus;
+  error: string;
+  originalMessageId: string;
+  originalMessageUrl: string;
+  contents: ChannelContent[];
+  /** The outbox job(s) of the reply (normally one), newest attempt state. */
+  jobs: Array<{ id: number; status: string; attempts: number; lastError: string; nextAt: number; deliveredAt: number }>;
+  updatedAt: number;
+}
+
+/** Status updates from outbox outcomes in flight at once (background, see ChannelDeliveryService.later). */
+const BACKGROUND_CONCURRENCY = 256;
+
+/** Status order: a later outcome never takes a status back (see the transitions in statusOfJob/settled). */
+const RANK: Record<DeliveryStatus, number> = { none: 0, pending: 1, sent: 2, delivered: 3, failed: 3 };
+
+/** The status an outbox job stands for: queued or retrying → pending, delivered → sent, dead → failed. */
+export function statusOfJob(status: OutboxJob['status']): DeliveryStatus {
+  return status === 'delivered' ? 'sent' : status === 'dead' ? 'failed' : 'pending';
+}
+
+function metaOf(job: Pick<OutboxJob, 'meta'>): OutboundMeta | null {
+  const m = job.meta as Partial<OutboundMeta>;
+  if (!m.uid || !m.guid || !m.conversationId || !m.channelAccountId || !m.contactId) return null;
+  return m as OutboundMeta;
+}
+
+/**
+ * Delivery status of agents' replies sent through channel apps (pending → sent → delivered | failed):
+ * recorded in the message's channel metadata (ChannelAppStore), moved by the outbox's final outcomes
+ * (the OnSettled hook of channel `channel-app`) and by the app's send results, and announced live to
+ * the agents of the conversation (`agent.notice` → device frame `channel_delivery`).
+ *
+ * The outbox job (ref `msg:<uid>`) is the source of truth until its outcome is recorded: the status
+ * shown is the further of the recorded one and the job's, so a crash between the outcome's commit and
+ * the status write (the `settled` hook runs after the commit) shows the right status anyway.
+ */
+export class ChannelDeliveryService {
+  /** Status updates from outbox outcomes, run in the background (see onSettled). */
+  private readonly background: Array<() => Promise<void>> = [];
+  private running = 0;
+  private onError: (err: unknown) => void = () => undefined;
+  /** Configuration records (the channel-app service's per-node cache; the store by default). */
+  private records: (kind: 'channelAccount', id: string) => Promise<ChannelAccount | null>;
+
+  constructor(
+    private readonly store: Pick<Store, 'channelApps' | 'outbox'>,
+    private readonly bus: Bus,
+    private readonly messages: Pick<MessageService, 'get' | 'update'>,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.records = (kind, id) => store.channelApps.getConfig(kind, id);
+  }
+
+  /** Read configuration records through this (a cache), and report background failures here. */
+  use(opts: { records?: (kind: 'channelAccount', id: string) => Promise<ChannelAccount | null>; onError?: (err: unknown) => void }): void {
+    if (opts.records) this.records = opts.records;
+    if (opts.onError) this.onError = opts.onError;
+  }
+
+  /**
+   * Run `fn` in the background, at most BACKGROUND_CONCURRENCY at once: updates queued in one turn are
+   * submitted together, so the store commits them in one group. Failures are reported, never thrown.
+   */
+  private later(fn: () => Promise<void>): void {
+    this.background.push(fn);
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < BACKGROUND_CONCURRENCY && this.background.length > 0) {
+      const fn = this.background.shift()!;
+      this.running++;
+      fn()
+        .catch((err: unknown) => this.onError(err))
+        .finally(() => {
+          this.running--;
+          this.pump();
+        });
+    }
+  }
+
+  /**
+   * Record the reply's channel metadata (direction out, status pending) unless it is recorded already;
+   * the Sender calls it before every attempt, so the app never learns a guid the platform cannot find.
+   */
+  async ensureRecorded(job: OutboxJob): Promise<void> {
+    const m = metaOf(job);
+    if (!m) return;
+    // A read first: every attempt after the first finds it (no write, no fsync to wait for).
+    if (await this.store.channelApps.messageByUid(Number(m.uid))) return;
+    let contents: ChannelContent[] = [];
+    try {
+      contents = JSON.parse(m.contents) as ChannelContent[];
+    } catch {
+      contents = [];
+    }
+    const at = this.now();
+    const rec: ChannelMessage = {
+      uid: Number(m.uid),
+      guid: m.guid,
+      conversationId: m.conversationId,
+      channelAccountId: m.channelAccountId,
+      contactId: m.contactId,
+      direction: 'out',
+      isReceive: false,
+      channelId: m.channelId,
+      originalMessageId: '',
+      originalParentId: '',
+      originalConversationId: '',
+      originalUrl: '',
+      subject: '',
+      cc: '',
+      contents,
+      createTime: job.createdAt,
+      raw: { appId: job.target, protocol: job.kind },
+      delivery: 'pending',
+      deliveryError: '',
+      originalMessageUrl: '',
+      createdAt: at,
+      updatedAt: at,
+    };
+    await this.store.channelApps.recordMessage(rec);
+  }
+
+  /**
+   * The OnSettled hook of channel `channel-app` (register it with the outbox settler). The status write
+   * and the live notice run in the background, after the outcome's commit, so that the dispatcher's
+   * settle loop (which awaits `settled` hooks one by one) is not slowed by them; until they land, the
+   * outbox job stands for the status (see view()).
+   */
+  readonly onSettled: OnSettled = {
+    settled: (job, outcome) => this.later(() => this.settled(job, outcome)),
+    redelivered: (job) => this.later(() => this.redelivered(job)),
+  };
+
+  private async settled(job: OutboxJob, outcome: FinalOutcome): Promise<void> {
+    const m = metaOf(job);
+    if (!m) return;
+    const update =
+      outcome.status === 'delivered'
+        ? { delivery: 'sent' as const, onlyFrom: ['none', 'pending'] as DeliveryStatus[] }
+        : { delivery: 'failed' as const, deliveryError: outcome.error.slice(0, 1000), onlyFrom: ['none', 'pending'] as DeliveryStatus[] };
+    let rec: ChannelMessage;
+    try {
+      rec = await this.store.channelApps.updateDelivery(m.guid, update, this.now());
+    } catch (err) {
+      // Dead before any attempt recorded it (e.g. the app was gone): record it, then apply.
+      if (!(err instanceof CoreError && err.kind === 'not_exist')) throw err;
+      await this.ensureRecorded(job);
+      rec = await this.store.channelApps.updateDelivery(m.guid, update, this.now());
+    }
+    await this.announce(rec);
+  }
+
+  private async redelivered(job: OutboxJob): Promise<void> {
+    const m = metaOf(job);
+    if (!m || !(await this.store.channelApps.messageByUid(Number(m.uid)))) return;
+    const rec = await this.store.channelApps.updateDelivery(m.guid, { delivery: 'pending', onlyFrom: ['none', 'failed'] }, this.now());
+    await this.announce(rec);
+  }
+
+  /**
+   * The app's send result for the reply `guid` (seed 000 `PUT …/messages/{id}`): delivered or failed,
+   * with the message's id and URL on the channel; re-hosted media replace our URLs, in the channel
+   * metadata and in the IM message (an update its devices receive). not_exist for an unknown guid or a
+   * message that is not a reply sent through an app.
+   */
+  async sendResult(guid: string, r: SendResultInput): Promise<ChannelMessage> {
+    const cur = await this.store.channelApps.messageByGuid(guid);
+    if (!cur || cur.direction !== 'out' || cur.isReceive) throw notExist(`message ${guid} is not a message sent through a channel app`);
+    const known = new Set(cur.contents.map((c) => c.id));
+    for (const u of r.urls ?? []) if (!known.has(u.id)) throw invalid(`message ${guid} has no content ${u.id}`);
+    const rec = await this.store.channelApps.updateDelivery(
+      guid,
+      {
+        delivery: r.success ? 'delivered' : 'failed',
+        deliveryError: r.success ? '' : (r.errorMessage ?? 'failed'),
+        ...(r.originalMessageId !== undefined ? { originalMessageId: r.originalMessageId } : {}),
+        ...(r.originalMessageUrl !== undefined ? { originalMessageUrl: r.originalMessageUrl } : {}),
+        ...(r.urls && r.urls.length > 0 ? { urls: r.urls } : {}),
+      },
+      this.now(),
+    );
+    const first = r.urls?.find((u) => u.id === cur.contents[0]?.id);
+    if (first) await this.rehost(rec.uid, first.url);
+    await this.announce(rec);
+    return rec;
+  }
+
+  /** The IM message's media URL becomes the app's (an update every receiver gets). */
+  private async rehost(uid: number, url: string): Promise<void> {
+    let msg;
+    try {
+      msg = await this.messages.get(uid);
+    } catch (err) {
+      if (err instanceof CoreError && err.kind === 'not_exist') return;
+      throw err;
+    }
+    if (!msg.payload.remoteMediaUrl || msg.payload.remoteMediaUrl === url) return;
+    await this.messages.update(uid, { ...msg.payload, remoteMediaUrl: url }, true);
+  }
+
+  /** The delivery of a reply by its message uid: not_exist when it is not a reply sent through an app. */
+  async view(uid: number): Promise<DeliveryView> {
+    const [rec, jobs] = await Promise.all([this.store.channelApps.messageByUid(uid), this.store.outbox.byRef(`msg:${uid}`, 20)]);
+    const mine = jobs.filter((j) => j.channel === CHANNEL_APP_CHANNEL);
+    if (mine.length === 0 && (!rec || rec.direction !== 'out' || rec.isReceive)) throw notExist(`message ${uid} was not sent through a channel app`);
+    const job = mine[mine.length - 1];
+    const meta = job ? metaOf(job) : null;
+    let status: DeliveryStatus = rec?.delivery ?? 'none';
+    let error = rec?.deliveryError ?? '';
+    if (job) {
+      const js = statusOfJob(job.status);
+      if (RANK[js] > RANK[status]) {
+        status = js;
+        error = js === 'failed' ? job.lastError : error;
+      } else if (js === 'pending' && status === 'failed') {
+        // An active job behind a failed record: redelivered after it was dead-lettered (the record's
+        // update is on its way). A send result never marks an active job: the app had it already.
+        status = 'pending';
+        error = '';
+      }
+    }
+    return {
+      messageUid: uid,
+      guid: rec?.guid ?? meta?.guid ?? '',
+      conversationId: rec?.conversationId ?? meta?.conversationId ?? '',
+      channelAccountId: rec?.channelAccountId ?? meta?.channelAccountId ?? '',
+      status,
+      error,
+      originalMessageId: rec?.originalMessageId ?? '',
+      originalMessageUrl: rec?.originalMessageUrl ?? '',
+      contents: rec?.contents ?? [],
+      jobs: mine.map((j) => ({ id: j.id, status: j.status, attempts: j.attempts, lastError: j.lastError, nextAt: j.nextAt, deliveredAt: j.deliveredAt })),
+      updatedAt: rec?.updatedAt ?? job?.createdAt ?? 0,
+    };
+  }
+
+  /** Tell the account's agents (the members of its conversations) the reply's status. */
+  private async announce(rec: ChannelMessage): Promise<void> {
+    // The account's pool: every conversation of the account has these agents as members.
+    const account = await this.records('channelAccount', rec.channelAccountId);
+    const users = account?.agents ?? [];
+    if (users.length === 0) return;
+    const notice: AgentNotice = {
+      type: 'channel_delivery',
+      messageUid: rec.uid,
+      conv: { type: ConvType.group, target: rec.conversationId, line: 0 },
+      guid: rec.guid,
+      status: rec.delivery,
+      error: rec.deliveryError,
+      originalMessageId: rec.originalMessageId,
+      originalMessageUrl: rec.originalMessageUrl,
+    };
+    await this.bus.publish({ type: 'agent.notice', users, notice });
+  }
+}

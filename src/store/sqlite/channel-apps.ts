@@ -1,0 +1,290 @@
+import {
+  configParent,
+  type ChannelConfigKind,
+  type ChannelConfigRecords,
+  type ChannelContact,
+  type ChannelConversation,
+  type ChannelMessage,
+  type DeliveryUpdate,
+} from '../../core/channel-apps/model.js';
+import { CoreError } from '../../core/errors.js';
+import type { ChannelAppStore } from '../../core/ports/channel-apps.js';
+import type { SqliteContext } from './context.js';
+
+/**
+ * The channel gateway's tables (migration "channel gateway"). Records are JSON documents; the columns
+ * beside them hold only what is looked up or ordered by.
+ */
+export class SqliteChannelApps implements ChannelAppStore {
+  constructor(private readonly ctx: SqliteContext) {}
+
+  private configRow(kind: string, id: string): { data: string; created_at: number } | undefined {
+    return this.ctx.stmt('SELECT data, created_at FROM channel_config WHERE kind = ? AND id = ?').get(kind, id) as
+      | { data: string; created_at: number }
+      | undefined;
+  }
+
+  putConfig<K extends ChannelConfigKind>(kind: K, id: string, record: ChannelConfigRecords[K]): Promise<ChannelConfigRecords[K]> {
+    return this.ctx.write(() => {
+      const old = this.configRow(kind, id);
+      const rec = { ...record, createDt: old ? (JSON.parse(old.data) as { createDt: number }).createDt : record.createDt };
+      this.ctx
+        .stmt(
+          `INSERT INTO channel_config(kind, id, parent, data, created_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT(kind, id) DO UPDATE SET parent = excluded.parent, data = excluded.data`,
+        )
+        .run(kind, id, configParent(kind, rec), JSON.stringify(rec), rec.createDt);
+      return rec;
+    });
+  }
+
+  patchConfig<K extends ChannelConfigKind>(kind: K, id: string, patch: Partial<ChannelConfigRecords[K]>): Promise<ChannelConfigRecords[K]> {
+    return this.ctx.write(() => {
+      const old = this.configRow(kind, id);
+      if (!old) throw new CoreError('not_exist', `${kind} ${id} does not exist`);
+      const rec = { ...(JSON.parse(old.data) as ChannelConfigRecords[K]), ...patch };
+      const parent = configParent(kind, rec);
+      this.ctx.stmt('UPDATE channel_config SET data = ?, parent = ? WHERE kind = ? AND id = ?').run(JSON.stringify(rec), parent, kind, id);
+      return rec;
+    });
+  }
+
+  getConfig<K extends ChannelConfigKind>(kind: K, id: string): Promise<ChannelConfigRecords[K] | null> {
+    return this.ctx.read(() => {
+      const r = this.configRow(kind, id);
+      return r ? (JSON.parse(r.data) as ChannelConfigRecords[K]) : null;
+    });
+  }
+
+  listConfig<K extends ChannelConfigKind>(kind: K, parent?: string): Promise<Array<ChannelConfigRecords[K]>> {
+    return this.ctx.read(() => {
+      const rows = (
+        parent === undefined
+          ? this.ctx.stmt('SELECT data FROM channel_config WHERE kind = ? ORDER BY created_at, id').all(kind)
+          : this.ctx.stmt('SELECT data FROM channel_config WHERE parent = ? AND kind = ? ORDER BY created_at, id').all(parent, kind)
+      ) as Array<{ data: string }>;
+      return rows.map((r) => JSON.parse(r.data) as ChannelConfigRecords[K]);
+    });
+  }
+
+  deleteConfig(kind: ChannelConfigKind, id: string): Promise<boolean> {
+    return this.ctx.write(() => {
+      const children =
+        kind === 'app'
+          ? "SELECT kind, id FROM channel_config WHERE parent = ? AND kind IN ('channel', 'version', 'channelAccount') LIMIT 1"
+          : kind === 'version'
+            ? "SELECT kind, id FROM channel_config WHERE parent = ? AND kind = 'versionChannel' LIMIT 1"
+            : undefined;
+      const child = children ? (this.ctx.stmt(children).get(id) as { kind: string; id: string } | undefined) : undefined;
+      if (child) throw new CoreError('no_right', `${kind} ${id} still has ${child.kind} ${child.id}`);
+      return this.ctx.stmt('DELETE FROM channel_config WHERE kind = ? AND id = ?').run(kind, id).changes > 0;
+    });
+  }
+
+  // ------------------------------------------------------------ contacts
+
+  private contactRow(contactId: string): ChannelContact | null {
+    const r = this.ctx.stmt('SELECT data FROM channel_contacts WHERE id = ?').get(contactId) as { data: string } | undefined;
+    return r ? (JSON.parse(r.data) as ChannelContact) : null;
+  }
+
+  upsertContact(c: ChannelContact): Promise<ChannelContact> {
+    return this.ctx.write(() => {
+      const taken = this.ctx.stmt('SELECT id FROM channel_contacts WHERE account_id = ? AND account = ?').get(c.channelAccountId, c.account) as
+        | { id: string }
+        | undefined;
+      if (taken && taken.id !== c.contactId) throw new CoreError('invalid_parameter', 'the account already belongs to another contact');
+      const old = this.contactRow(c.contactId);
+      let rec = c;
+      if (old) {
+        const text = (k: 'name' | 'avatarUrl' | 'originalContactInfoUrl' | 'originalContactPageUrl' | 'screenName'): string => (c[k] !== '' ? c[k] : old[k]);
+        rec = {
+          ...old,
+          name: text('name'),
+          avatarUrl: text('avatarUrl'),
+          originalContactInfoUrl: text('originalContactInfoUrl'),
+          originalContactPageUrl: text('originalContactPageUrl'),
+          screenName: text('screenName'),
+          attributes: { ...old.attributes, ...c.attributes },
+          updateDt: c.updateDt,
+        };
+      }
+      this.ctx
+        .stmt(
+          `INSERT INTO channel_contacts(id, account_id, account, data) VALUES (?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET data = excluded.data`,
+        )
+        .run(rec.contactId, rec.channelAccountId, rec.account, JSON.stringify(rec));
+      return rec;
+    });
+  }
+
+  replaceContact(
+    contactId: string,
+    fields: Partial<Omit<ChannelContact, 'contactId' | 'channelAccountId' | 'account' | 'createDt'>>,
+  ): Promise<ChannelContact> {
+    return this.ctx.write(() => {
+      const old = this.contactRow(contactId);
+      if (!old) throw new CoreError('not_exist', `contact ${contactId} does not exist`);
+      const rec: ChannelContact = { ...old, ...fields, contactId, channelAccountId: old.channelAccountId, account: old.account, createDt: old.createDt };
+      this.ctx.stmt('UPDATE channel_contacts SET data = ? WHERE id = ?').run(JSON.stringify(rec), contactId);
+      return rec;
+    });
+  }
+
+  getContact(contactId: string): Promise<ChannelContact | null> {
+    return this.ctx.read(() => this.contactRow(contactId));
+  }
+
+  findContact(channelAccountId: string, account: string): Promise<ChannelContact | null> {
+    return this.ctx.read(() => {
+      const r = this.ctx.stmt('SELECT data FROM channel_contacts WHERE account_id = ? AND account = ?').get(channelAccountId, account) as
+        | { data: string }
+        | undefined;
+      return r ? (JSON.parse(r.data) as ChannelContact) : null;
+    });
+  }
+
+  listContacts(channelAccountId: string, after: string, limit: number): Promise<ChannelContact[]> {
+    return this.ctx.read(() =>
+      (
+        this.ctx.stmt('SELECT data FROM channel_contacts WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?').all(channelAccountId, after, limit) as Array<{
+          data: string;
+        }>
+      ).map((r) => JSON.parse(r.data) as ChannelContact),
+    );
+  }
+
+  deleteContact(contactId: string): Promise<boolean> {
+    return this.ctx.write(() => this.ctx.stmt('DELETE FROM channel_contacts WHERE id = ?').run(contactId).changes > 0);
+  }
+
+  // ------------------------------------------------------------ conversations
+
+  private convRow(conversationId: string): ChannelConversation | null {
+    const r = this.ctx.stmt('SELECT data FROM channel_conversations WHERE id = ?').get(conversationId) as { data: string } | undefined;
+    return r ? (JSON.parse(r.data) as ChannelConversation) : null;
+  }
+
+  openConversation(conv: ChannelConversation): Promise<ChannelConversation> {
+    return this.ctx.write(() => {
+      const old = this.convRow(conv.conversationId);
+      if (old) return old;
+      this.ctx
+        .stmt('INSERT INTO channel_conversations(id, account_id, contact_id, original_id, updated_at, data) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(conv.conversationId, conv.channelAccountId, conv.contactId, conv.originalConversationId, conv.updateDt, JSON.stringify(conv));
+      return conv;
+    });
+  }
+
+  getConversation(conversationId: string): Promise<ChannelConversation | null> {
+    return this.ctx.read(() => this.convRow(conversationId));
+  }
+
+  conversationByOriginal(channelAccountId: string, originalConversationId: string): Promise<ChannelConversation | null> {
+    return this.ctx.read(() => {
+      if (originalConversationId === '') return null;
+      // Unique in practice (the id is derived from it); the newest wins if an app reused one.
+      const r = this.ctx
+        .stmt('SELECT data FROM channel_conversations WHERE account_id = ? AND original_id = ? ORDER BY updated_at DESC LIMIT 1')
+        .get(channelAccountId, originalConversationId) as { data: string } | undefined;
+      return r ? (JSON.parse(r.data) as ChannelConversation) : null;
+    });
+  }
+
+  latestConversation(contactId: string): Promise<ChannelConversation | null> {
+    return this.ctx.read(() => {
+      const r = this.ctx.stmt('SELECT data FROM channel_conversations WHERE contact_id = ? ORDER BY updated_at DESC LIMIT 1').get(contactId) as
+        | { data: string }
+        | undefined;
+      return r ? (JSON.parse(r.data) as ChannelConversation) : null;
+    });
+  }
+
+  touchConversation(conversationId: string, updateDt: number, agents?: string[]): Promise<void> {
+    return this.ctx.write(() => {
+      const old = this.convRow(conversationId);
+      if (!old) throw new CoreError('not_exist', `conversation ${conversationId} does not exist`);
+      const rec: ChannelConversation = { ...old, updateDt: Math.max(old.updateDt, updateDt), ...(agents ? { agents } : {}) };
+      this.ctx.stmt('UPDATE channel_conversations SET updated_at = MAX(updated_at, ?), data = ? WHERE id = ?').run(rec.updateDt, JSON.stringify(rec), conversationId);
+    });
+  }
+
+  // ------------------------------------------------------------ messages
+
+  private messageRow(sql: string, ...args: unknown[]): ChannelMessage | null {
+    const r = this.ctx.stmt(sql).get(...args) as { data: string } | undefined;
+    return r ? (JSON.parse(r.data) as ChannelMessage) : null;
+  }
+
+  recordMessage(m: ChannelMessage): Promise<ChannelMessage> {
+    return this.ctx.write(() => recordChannelMessage(this.ctx, m));
+  }
+
+  messageByUid(uid: number): Promise<ChannelMessage | null> {
+    return this.ctx.read(() => this.messageRow('SELECT data FROM channel_messages WHERE uid = ?', uid));
+  }
+
+  messageByGuid(guid: string): Promise<ChannelMessage | null> {
+    return this.ctx.read(() => this.messageRow('SELECT data FROM channel_messages WHERE guid = ?', guid));
+  }
+
+  messageByOriginal(channelAccountId: string, originalMessageId: string): Promise<ChannelMessage | null> {
+    return this.ctx.read(() =>
+      originalMessageId === ''
+        ? null
+        : this.messageRow('SELECT data FROM channel_messages WHERE account_id = ? AND original_id = ?', channelAccountId, originalMessageId),
+    );
+  }
+
+  updateDelivery(guid: string, u: DeliveryUpdate, updatedAt: number): Promise<ChannelMessage> {
+    return this.ctx.write(() => {
+      const old = this.messageRow('SELECT data FROM channel_messages WHERE guid = ?', guid);
+      if (!old) throw new CoreError('not_exist', `message ${guid} does not exist`);
+      if (u.onlyFrom && !u.onlyFrom.includes(old.delivery)) return old;
+      const urls = new Map((u.urls ?? []).map((x) => [x.id, x.url]));
+      const rec: ChannelMessage = {
+        ...old,
+        delivery: u.delivery,
+        deliveryError: u.deliveryError ?? '',
+        ...(u.originalMessageId !== undefined ? { originalMessageId: u.originalMessageId } : {}),
+        ...(u.originalMessageUrl !== undefined ? { originalMessageUrl: u.originalMessageUrl } : {}),
+        contents: urls.size > 0 ? old.contents.map((c) => (urls.has(c.id) ? { ...c, url: urls.get(c.id)! } : c)) : old.contents,
+        updatedAt,
+      };
+      // A send result may name the message's id on the channel: indexed like an inbound one, unless
+      // another message of the account has it already (then only the document keeps it).
+      let original = rec.originalMessageId;
+      if (original !== '' && original !== old.originalMessageId) {
+        const other = this.ctx.stmt('SELECT uid FROM channel_messages WHERE account_id = ? AND original_id = ?').get(rec.channelAccountId, original) as
+          | { uid: number }
+          | undefined;
+        if (other && other.uid !== rec.uid) original = old.originalMessageId;
+      } else original = old.originalMessageId;
+      this.ctx.stmt('UPDATE channel_messages SET data = ?, original_id = ? WHERE guid = ?').run(JSON.stringify(rec), original === '' ? null : original, guid);
+      return rec;
+    });
+  }
+}
+
+function channelMessageRow(ctx: SqliteContext, sql: string, ...args: unknown[]): ChannelMessage | null {
+  const r = ctx.stmt(sql).get(...args) as { data: string } | undefined;
+  return r ? (JSON.parse(r.data) as ChannelMessage) : null;
+}
+
+/**
+ * ChannelAppStore.recordMessage inside a writer command (also run by appendMessage for a draft's
+ * `channel`): insert unless the uid, or (account, original id), is recorded already — then the stored
+ * one — and make the conversation the contact's latest (updated_at only; the document keeps its updateDt).
+ */
+export function recordChannelMessage(ctx: SqliteContext, m: ChannelMessage): ChannelMessage {
+  const same =
+    channelMessageRow(ctx, 'SELECT data FROM channel_messages WHERE uid = ?', m.uid) ??
+    (m.originalMessageId !== '' ? channelMessageRow(ctx, 'SELECT data FROM channel_messages WHERE account_id = ? AND original_id = ?', m.channelAccountId, m.originalMessageId) : null);
+  if (same) return same;
+  ctx
+    .stmt('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)')
+    .run(m.uid, m.guid, m.channelAccountId, m.originalMessageId === '' ? null : m.originalMessageId, JSON.stringify(m));
+  ctx.stmt('UPDATE channel_conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?').run(m.createdAt, m.conversationId);
+  return m;
+}
