@@ -144,6 +144,26 @@ describe('robot callbacks', () => {
     expect(robotServer.requests.filter(postsTo(other))).toEqual([]);
   });
 
+  it('follows membership changes: a robot added to a group gets its next messages, removed it gets none', async () => {
+    const robot = await makeRobot();
+    const [owner] = await t.users('owner');
+    const g = fresh('g');
+    await t.admin.createGroup(g, owner, []);
+    const before = await t.admin.send(owner, group(g), text('not yet a member'));
+    await t.admin.ok('/group/member/add', { operator: owner, group_id: g, members: [{ member_id: robot }] });
+    const during = await t.admin.send(owner, group(g), text('now a member'));
+    await robotServer.waitFor((r) => postsTo(robot)(r) && r.json.messageId === during.messageUid);
+    await t.admin.ok('/group/member/del', { operator: owner, group_id: g, members: [robot] });
+    const after = await t.admin.send(owner, group(g), text('gone'));
+    // A later single chat, posted, proves every earlier post has been made (one robot's posts are in order).
+    const marker = await t.admin.send(owner, single(robot), text('marker'));
+    await robotServer.waitFor((r) => postsTo(robot)(r) && r.json.messageId === marker.messageUid);
+    const posted = robotServer.requests.filter(postsTo(robot)).map((r) => r.json.messageId as number);
+    expect(posted).toEqual([during.messageUid, marker.messageUid]);
+    expect(posted).not.toContain(before.messageUid);
+    expect(posted).not.toContain(after.messageUid);
+  });
+
   it('retries while the robot server fails or is down, with one stable delivery id, until delivered', async () => {
     const robot = await makeRobot();
     const [alice] = await t.users('alice');

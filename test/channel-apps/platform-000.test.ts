@@ -87,7 +87,7 @@ describe('seed 000 inbound (platform)', () => {
     // `account` is accepted for the contact's id too, and the content types in either case.
     const viaAccount = await platform(t, 'POST', '/conversations/messages', {
       ...message000(s.accountId, 'x'),
-      channelAppContactIdentity: { account: 'bob@example.com' },
+      channelAppContactIdentity: { channelaccount: '', account: 'bob@example.com' },
       message: { channelId: 'email', contents: [{ type: 'TEXT', text: 'upper' }] },
     });
     expect((await channelMessage(t.admin, viaAccount.body['guid'] as string)).contactId).toBe(firstMeta.contactId);

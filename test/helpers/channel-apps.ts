@@ -40,7 +40,7 @@ export interface StaffReply {
 
 /** POST a seed 002 route (`staffService/message` by default), signed with `secret` unless the query is given. */
 export async function staffPost(
-  t: TestServer,
+  t: Pick<TestServer, 'url'>,
   appId: string,
   secret: string,
   body: unknown,
@@ -58,7 +58,7 @@ export async function staffPost(
 
 /** A seed 000 call with the platform key (or `key`). */
 export async function platform(
-  t: TestServer,
+  t: Pick<TestServer, 'url'>,
   method: 'POST' | 'PUT',
   path: string,
   body: unknown,

@@ -77,7 +77,7 @@ function contentsOf(body: PostMessage): ChannelContent[] {
 
 function identityOf(body: PostMessage): ContactIdentity {
   const c = body.channelAppContactIdentity;
-  const account = c.channelaccount ?? c.account ?? '';
+  const account = c.channelaccount || c.account || '';
   if (account === '') throw new CoreError('invalid_parameter', "channelAppContactIdentity.channelaccount (or account) is required: the contact's id on the channel");
   return {
     account,

@@ -87,7 +87,10 @@ export class ChannelAppService {
 
   /** Bus events: drop cached records (every node). */
   handle(e: HubEvent): void {
-    if (e.type === 'channel-apps.invalidate') this.cache = new BoundedCache<unknown>(100_000, 60_000, this.now);
+    if (e.type !== 'channel-apps.invalidate') return;
+    // One contact: its entry; anything else (configuration items, PUT caches): everything.
+    if (e.item === 'contact' && e.id !== undefined) this.cache.delete(`contact:${e.id}`);
+    else this.cache = new BoundedCache<unknown>(100_000, 60_000, this.now);
   }
 
   private invalidate(item: ChannelConfigKind | 'contact', id?: string): Promise<void> {

@@ -41,13 +41,16 @@ export function checkCallbackUrl(url: string): void {
 /**
  * Robots: users of type 1 whose incoming messages are posted to their callback URL (outbox channel
  * `robot`, planned by src/robots/planner.ts in the send's transaction); they answer through the admin
- * API. Also the directory that routing reads on the send path: the robots with a callback, loaded once
- * and reloaded after any robot or user change (`cache.invalidate` scope robot or user, on every node),
- * and the robot members of groups, remembered until the group's invalidation. With no robot configured
- * the send path pays nothing.
+ * API. Also the directory that routing reads on the send path (on every node): the robots with a
+ * callback, the robot members of groups, remembered until the group's invalidation. Loaded once, reloaded
+ * after `cache.invalidate` scope robot (a robot created or changed) or scope user of a routed robot
+ * (destroyed); other user changes cost nothing. With no robot configured the send path pays a map
+ * lookup.
  */
 export class RobotService {
   private routed: Promise<Map<string, Robot>> | null = null;
+  /** The resolved value of `routed` (null while it loads). */
+  private loaded: Map<string, Robot> | null = null;
   private readonly groupRobots = new Map<string, Promise<string[]>>();
   private readonly unsubscribe: () => void;
   private readonly unsubscribeGaps: () => void;
@@ -57,12 +60,8 @@ export class RobotService {
     private readonly bus: Bus,
   ) {
     this.unsubscribe = bus.subscribe((e) => this.handle(e));
-    // Invalidations may have been missed (bus gap): the directory is read again on next use.
-    this.unsubscribeGaps =
-      bus.onGap?.(() => {
-        this.routed = null;
-        this.groupRobots.clear();
-      }) ?? (() => undefined);
+    // Missed bus traffic may include invalidations: drop the directory, it reloads on the next send.
+    this.unsubscribeGaps = bus.onGap?.(() => this.invalidateAll()) ?? (() => undefined);
   }
 
   close(): void {
@@ -70,14 +69,18 @@ export class RobotService {
     this.unsubscribeGaps();
   }
 
+  /** Drop everything cached (a bus gap): the next send reloads. */
+  invalidateAll(): void {
+    this.routed = null;
+    this.loaded = null;
+    this.groupRobots.clear();
+  }
+
   private handle(e: HubEvent): void {
     if (e.type !== 'cache.invalidate') return;
-    if (e.scope === 'robot' || e.scope === 'user') {
-      // A user change may be a robot's destruction (or an id reused): reload lazily.
-      if (e.scope === 'robot' || this.routed !== null) {
-        this.routed = null;
-        this.groupRobots.clear();
-      }
+    if (e.scope === 'robot' || (e.scope === 'user' && this.mayRoute(e.id))) {
+      // A robot created or changed, or a routed robot's user changed (destroyed, id reused): reload lazily.
+      this.invalidateAll();
     } else if (e.scope === 'group') {
       this.groupRobots.delete(e.id);
     }
@@ -112,10 +115,20 @@ export class RobotService {
     return { user, robot };
   }
 
+  /** Whether a change of user `id` may change routing: it is a routed robot, or the directory is loading. */
+  private mayRoute(id: string): boolean {
+    if (this.routed === null) return false;
+    return this.loaded === null || this.loaded.has(id);
+  }
+
   /** The robots with a callback, by id (cached). */
   withCallback(): Promise<Map<string, Robot>> {
     if (this.routed) return this.routed;
-    const p = this.store.robots.robotsWithCallback(MAX_ROUTED_ROBOTS).then((rs) => new Map(rs.map((r) => [r.userId, r])));
+    const p = this.store.robots.robotsWithCallback(MAX_ROUTED_ROBOTS).then((rs) => {
+      const m = new Map(rs.map((r) => [r.userId, r]));
+      if (this.routed === p) this.loaded = m;
+      return m;
+    });
     this.routed = p;
     p.catch(() => {
       if (this.routed === p) this.routed = null;
