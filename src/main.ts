@@ -146,6 +146,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     onError: (err) => log.error({ err }, 'store error'),
   };
   const { bus, presence, chatroomMembership } = await openBus(config, log);
+  bus.onGap?.((gap) => metrics.busGaps.labels(gap.reason).inc());
   let store: Store;
   try {
     store = config.store.writerThread ? await ThreadedSqliteStore.open(storeOptions) : new SqliteStore(storeOptions);
