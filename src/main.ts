@@ -6,6 +6,8 @@ import { AdminAuth } from './api/admin/signing.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { RedisPresence } from './bus/redis-presence.js';
+import { RedisChatroomMembership } from './bus/redis-chatroom-membership.js';
+import type { ChatroomMembership } from './core/ports/chatroom-membership.js';
 import type { Bus } from './core/ports/bus.js';
 import type { Presence } from './core/ports/presence.js';
 import { LocalPresence } from './delivery/local-presence.js';
@@ -71,9 +73,16 @@ export interface RunningServer {
  * The bus and presence: in process by default; Redis when `bus.url` is set (several nodes). Redis
  * errors repeat on every reconnect attempt: each kind is logged at most every 10 s.
  */
-async function openBus(config: Config, log: Logger): Promise<{ bus: Bus; presence: Presence }> {
+async function openBus(
+  config: Config,
+  log: Logger,
+): Promise<{ bus: Bus; presence: Presence; chatroomMembership: ChatroomMembership & { close?(): Promise<void> } }> {
   if (!config.bus.url) {
-    return { bus: new MemoryBus((err) => log.error({ err }, 'bus subscriber failed')), presence: new LocalPresence(config.nodeId) };
+    return {
+      bus: new MemoryBus((err) => log.error({ err }, 'bus subscriber failed')),
+      presence: new LocalPresence(config.nodeId),
+      chatroomMembership: new MemoryChatroomMembership(),
+    };
   }
   const lastLogged = new Map<string, number>();
   const onError = (err: unknown, what: string): void => {
@@ -85,10 +94,13 @@ async function openBus(config: Config, log: Logger): Promise<{ bus: Bus; presenc
   const b = config.bus;
   const url = b.url!;
   const bus = await RedisBus.connect({ url, prefix: b.prefix, heartbeatMs: b.heartbeatMs, connectTimeoutMs: b.connectTimeoutMs, onError });
+  let presence: RedisPresence | undefined;
   try {
-    const presence = await RedisPresence.connect({ url, prefix: b.prefix, nodeId: config.nodeId, ttlMs: b.presenceTtlMs, connectTimeoutMs: b.connectTimeoutMs, onError });
-    return { bus, presence };
+    presence = await RedisPresence.connect({ url, prefix: b.prefix, nodeId: config.nodeId, ttlMs: b.presenceTtlMs, connectTimeoutMs: b.connectTimeoutMs, onError });
+    const chatroomMembership = await RedisChatroomMembership.connect({ url, prefix: b.prefix, nodeId: config.nodeId, connectTimeoutMs: b.connectTimeoutMs, onError });
+    return { bus, presence, chatroomMembership };
   } catch (err) {
+    await presence?.close();
     await bus.close();
     throw err;
   }
@@ -133,11 +145,13 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     },
     onError: (err) => log.error({ err }, 'store error'),
   };
-  const { bus, presence } = await openBus(config, log);
+  const { bus, presence, chatroomMembership } = await openBus(config, log);
+  bus.onGap?.((gap) => metrics.busGaps.labels(gap.reason).inc());
   let store: Store;
   try {
     store = config.store.writerThread ? await ThreadedSqliteStore.open(storeOptions) : new SqliteStore(storeOptions);
   } catch (err) {
+    await chatroomMembership.close?.();
     await presence.close();
     await bus.close();
     throw err;
@@ -157,7 +171,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     effects: [new TencentCallbacks(targets, store, log), new RobotPlanner(robots, { withClientInfo: config.robots.callbackWithClientInfo }), channelAppPlanner],
     robots,
     redeliverer: settler,
-    chatroomMembership: new MemoryChatroomMembership(),
+    chatroomMembership,
     strictAdminSend: config.admin.strictSend,
     privateSend: {
       blacklist: config.relations.blacklistStrategy,
@@ -324,6 +338,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     robots.close();
     await notify.close();
     await store.close();
+    await chatroomMembership.close?.();
     await presence.close();
     await bus.close();
   };

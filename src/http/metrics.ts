@@ -11,6 +11,7 @@ export class Metrics {
   readonly callbacks: Counter<'command' | 'result'>;
   readonly callbackLag: Histogram;
   readonly notifyAttempts: Counter<'channel' | 'result'>;
+  readonly busGaps: Counter<'reason'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -49,6 +50,12 @@ export class Metrics {
       name: 'switchboard_notify_attempts_total',
       help: 'Notification e-mail and SMS delivery attempts by channel (email, sms) and result (delivered, retry, dead)',
       labelNames: ['channel', 'result'],
+      registers: [this.registry],
+    });
+    this.busGaps = new Counter({
+      name: 'switchboard_bus_gaps_total',
+      help: 'Times this node may have missed bus traffic (sequence, heartbeat, reconnect) and made its devices resync',
+      labelNames: ['reason'],
       registers: [this.registry],
     });
     this.wsDelivered = new Counter({
