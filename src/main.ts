@@ -6,6 +6,8 @@ import { AdminAuth } from './api/admin/signing.js';
 import { MemoryBus } from './bus/memory-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { RedisPresence } from './bus/redis-presence.js';
+import { RedisChatroomMembership } from './bus/redis-chatroom-membership.js';
+import type { ChatroomMembership } from './core/ports/chatroom-membership.js';
 import type { Bus } from './core/ports/bus.js';
 import type { Presence } from './core/ports/presence.js';
 import { LocalPresence } from './delivery/local-presence.js';
@@ -73,9 +75,16 @@ export interface RunningServer {
  * The bus and presence: in process by default; Redis when `bus.url` is set (several nodes). Redis
  * errors repeat on every reconnect attempt: each kind is logged at most every 10 s.
  */
-async function openBus(config: Config, log: Logger): Promise<{ bus: Bus; presence: Presence }> {
+async function openBus(
+  config: Config,
+  log: Logger,
+): Promise<{ bus: Bus; presence: Presence; chatroomMembership: ChatroomMembership & { close?(): Promise<void> } }> {
   if (!config.bus.url) {
-    return { bus: new MemoryBus((err) => log.error({ err }, 'bus subscriber failed')), presence: new LocalPresence(config.nodeId) };
+    return {
+      bus: new MemoryBus((err) => log.error({ err }, 'bus subscriber failed')),
+      presence: new LocalPresence(config.nodeId),
+      chatroomMembership: new MemoryChatroomMembership(),
+    };
   }
   const lastLogged = new Map<string, number>();
   const onError = (err: unknown, what: string): void => {
@@ -87,10 +96,13 @@ async function openBus(config: Config, log: Logger): Promise<{ bus: Bus; presenc
   const b = config.bus;
   const url = b.url!;
   const bus = await RedisBus.connect({ url, prefix: b.prefix, heartbeatMs: b.heartbeatMs, connectTimeoutMs: b.connectTimeoutMs, onError });
+  let presence: RedisPresence | undefined;
   try {
-    const presence = await RedisPresence.connect({ url, prefix: b.prefix, nodeId: config.nodeId, ttlMs: b.presenceTtlMs, connectTimeoutMs: b.connectTimeoutMs, onError });
-    return { bus, presence };
+    presence = await RedisPresence.connect({ url, prefix: b.prefix, nodeId: config.nodeId, ttlMs: b.presenceTtlMs, connectTimeoutMs: b.connectTimeoutMs, onError });
+    const chatroomMembership = await RedisChatroomMembership.connect({ url, prefix: b.prefix, nodeId: config.nodeId, connectTimeoutMs: b.connectTimeoutMs, onError });
+    return { bus, presence, chatroomMembership };
   } catch (err) {
+    await presence?.close();
     await bus.close();
     throw err;
   }
@@ -135,11 +147,13 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     },
     onError: (err) => log.error({ err }, 'store error'),
   };
-  const { bus, presence } = await openBus(config, log);
+  const { bus, presence, chatroomMembership } = await openBus(config, log);
+  bus.onGap?.((gap) => metrics.busGaps.labels(gap.reason).inc());
   let store: Store;
   try {
     store = config.store.writerThread ? await ThreadedSqliteStore.open(storeOptions) : new SqliteStore(storeOptions);
   } catch (err) {
+    await chatroomMembership.close?.();
     await presence.close();
     await bus.close();
     throw err;
@@ -159,7 +173,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     effects: [new TencentCallbacks(targets, store, log), new RobotPlanner(robots, { withClientInfo: config.robots.callbackWithClientInfo }), channelAppPlanner],
     robots,
     redeliverer: settler,
-    chatroomMembership: new MemoryChatroomMembership(),
+    chatroomMembership,
     strictAdminSend: config.admin.strictSend,
     privateSend: {
       blacklist: config.relations.blacklistStrategy,
@@ -205,7 +219,8 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const senders: Record<string, Sender> = {
     [WEBHOOK]: new WebhookSender(targets, Math.max(500, webhook.leaseMs - 2000)),
     [ROBOT_CHANNEL]: robotSender,
-    ...notify.senders,
+    // A deleted notification's messages that have not gone out are withdrawn.
+    ...Object.fromEntries(Object.entries(notify.senders).map(([channel, s]) => [channel, hub.notifyDelivery.guard(s)])),
     [TIMER_CHANNEL]: hub.notifyDelivery.timers,
     // One attempt at most 10 s, and always well inside the channel's lease.
     [CHANNEL_APP]: new ChannelAppSender(endpointsFrom({ app: (id) => hub.channelApps.record('app', id), version: (id) => hub.channelApps.record('version', id) }), Math.max(500, Math.min(10_000, policies[CHANNEL_APP]!.leaseMs - 2000)), {
@@ -225,6 +240,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       claimDelayMs: 2,
       settler,
       onResult: (job, ok, dead) => {
+        if (job.channel === EMAIL_CHANNEL || job.channel === SMS_CHANNEL) metrics.notifyAttempts.labels(job.channel, ok ? 'delivered' : dead ? 'dead' : 'retry').inc();
         if (job.channel !== WEBHOOK) return;
         metrics.callbackResult(job.kind, ok ? 'delivered' : dead ? 'dead' : 'retry').inc();
         if (ok) metrics.callbackLag.observe((Date.now() - job.createdAt) / 1000);
@@ -346,6 +362,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     robots.close();
     await notify.close();
     await store.close();
+    await chatroomMembership.close?.();
     await presence.close();
     await bus.close();
   };

@@ -8,6 +8,11 @@
  *
  *   npm run bench:fanout
  *   env: CONNECTIONS=10000 PROCS=4 RATE=2000 GROUP=1000 BROADCASTS=5 GROUP_MSGS=10 DIRECT=2000
+ *        BUSES=memory,redis REDIS_URL=redis://127.0.0.1:6379
+ *
+ * BUSES: the Switchboard runs, one per bus, in the same run — `memory` (the in-process bus) and
+ * `redis` (SWITCHBOARD_BUS_URL=REDIS_URL, a fresh key prefix): one node, so the Redis figures show
+ * what the bus itself costs (a publish per event, its echo skipped unparsed).
  *
  * The descriptor limit: every process is started under `ulimit -n <hard limit>`; the server needs one
  * descriptor per connection plus ~60, so CONNECTIONS is capped below the hard limit (reported).
@@ -27,6 +32,8 @@ const BROADCASTS = Number(process.env['BROADCASTS'] ?? 5);
 const GROUP_MSGS = Number(process.env['GROUP_MSGS'] ?? 10);
 const DIRECT = Number(process.env['DIRECT'] ?? 2000);
 const HZ = 100;
+const BUSES = (process.env['BUSES'] ?? 'memory,redis').split(',').map((b) => b.trim()).filter((b) => b !== '');
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 function log(msg: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
@@ -171,21 +178,28 @@ async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<vo
   );
 }
 
-async function main(): Promise<void> {
-  const hard = hardLimit();
-  const wanted = Number(process.env['CONNECTIONS'] ?? 10_000);
-  const cap = hard - 100;
-  const N = Math.min(wanted, cap);
-  const notes: string[] = [];
-  notes.push(`descriptor hard limit ${hard} per process (raising it needs CAP_SYS_RESOURCE, which this sandbox does not grant): at most ~${cap} connections on one server process`);
-  if (N < wanted) notes.push(`CONNECTIONS ${wanted} capped to ${N}`);
-  log(notes.join('; '));
+interface SwitchboardRun {
+  bus: string;
+  conn: { open: number; failed: number };
+  online: Array<{ count: number }>;
+  rss0: number;
+  rss1: number;
+  sbMemPerConn: number;
+  sbScenarios: Scenario[];
+  tokens: string[];
+  sampleFrame: string;
+  clients: Client[];
+}
 
-  // ---- Switchboard
+/** One Switchboard server on `bus`: N users with tokens, N clients connected, the three scenarios. */
+async function runSwitchboard(N: number, bus: string): Promise<SwitchboardRun> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-fanout-'));
+  const busEnv: Record<string, string> =
+    bus === 'redis' ? { SWITCHBOARD_BUS_URL: REDIS_URL, SWITCHBOARD_BUS_PREFIX: `bench-fanout:${process.pid}:${Date.now()}:` } : {};
   const sb = await startServer([path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir], {
     SWITCHBOARD_ADMIN_SECRET: SECRET,
     LOG_LEVEL: 'warn',
+    ...busEnv,
   });
   const admin = new AdminClient(sb.url, SECRET);
   const users = Array.from({ length: N }, (_, i) => `u${i + 1}`);
@@ -256,8 +270,36 @@ async function main(): Promise<void> {
     message: (await admin.ok<Record<string, unknown>>('/message/get_one', { messageUid: (await admin.ok<{ messageUid: number }>('/message/send', { sender: 'u1', conv: { type: 0, target: 'u2', line: 0 }, payload: { type: 1, searchableContent: 'x|0', persistFlag: 1 } })).messageUid })),
   });
   await Promise.all(clients.map((c) => c.ask({ cmd: 'close' }, 'closed')));
+  for (const c of clients) c.proc.kill();
   await stop(sb.proc);
   fs.rmSync(dataDir, { recursive: true, force: true });
+  return { bus, conn, online, rss0, rss1, sbMemPerConn, sbScenarios, tokens, sampleFrame, clients };
+}
+
+
+async function main(): Promise<void> {
+  const hard = hardLimit();
+  const wanted = Number(process.env['CONNECTIONS'] ?? 10_000);
+  const cap = hard - 100;
+  const N = Math.min(wanted, cap);
+  const notes: string[] = [];
+  notes.push(`descriptor hard limit ${hard} per process (raising it needs CAP_SYS_RESOURCE, which this sandbox does not grant): at most ~${cap} connections on one server process`);
+  if (N < wanted) notes.push(`CONNECTIONS ${wanted} capped to ${N}`);
+  log(notes.join('; '));
+
+  const runs: SwitchboardRun[] = [];
+  let tokens: string[] = [];
+  let sampleFrame = '';
+  for (const bus of BUSES) {
+    if (bus !== 'memory' && bus !== 'redis') throw new Error(`BUSES: unknown bus ${bus} (memory, redis)`);
+    log(`---- switchboard on the ${bus} bus`);
+    const r = await runSwitchboard(N, bus);
+    runs.push(r);
+    tokens = r.tokens;
+    sampleFrame = r.sampleFrame;
+  }
+  const run0 = runs[0]!;
+  const conn = run0.conn;
 
   // ---- bare ws: same clients, same bytes
   const bare = await startServer(['--import', 'tsx', path.join(ROOT, 'bench/fanout/bare-ws.ts')], {});
@@ -268,43 +310,47 @@ async function main(): Promise<void> {
   const conn2 = await connect(clients2, tokens.map(() => `${bareWs}/ws`));
   log(`bare ws: connected ${conn2.open} (failed ${conn2.failed})`);
   const bareRss1 = await rssAfterGc(barePid);
-  c0 = procTicks(barePid);
+  const c0 = procTicks(barePid);
   for (let k = 0; k < BROADCASTS; k++) {
     const frame = sampleFrame.replace('x|0', `b${k}|${Date.now()}`);
     await fetch(`${bare.url}/send`, { method: 'POST', body: JSON.stringify({ frame }) });
     await awaitDeliveries(clients2, `b${k}`, conn2.open);
   }
-  lat = [];
+  const lat: number[] = [];
   for (let k = 0; k < BROADCASTS; k++) lat.push(...(await latencies(clients2, `b${k}`)));
   const bareBroadcast = scenario(`bare ws: same frame to all (${BROADCASTS}x)`, lat, BROADCASTS * conn2.open, procTicks(barePid) - c0);
   await Promise.all(clients2.map((c) => c.ask({ cmd: 'close' }, 'closed')));
-  for (const c of [...clients, ...clients2]) c.proc.kill();
+  for (const c of clients2) c.proc.kill();
   await stop(bare.proc);
 
   const bareMemPerConn = ((bareRss1 - bareRss0) * 1024) / conn2.open;
   const lines = [
-    `== bench/fanout | ${conn.open} connections (${PROCS} client processes, 127.0.0.2-${1 + PROCS}, ${RATE}/s) | ${os.cpus().length} cores | node ${process.version}`,
+    `== bench/fanout | ${conn.open} connections (${PROCS} client processes, 127.0.0.2-${1 + PROCS}, ${RATE}/s) | ${os.cpus().length} cores | node ${process.version} | buses: ${BUSES.join(', ')}`,
     `   ${notes.join('; ')}`,
-    `   online_count reported ${online[0]?.count ?? '?'}`,
-    `switchboard: memory per connection ${(sbMemPerConn / 1024).toFixed(1)} KB (RSS ${rss0} kB idle, ${rss1} kB with ${conn.open} connections, after GC)`,
+    ...runs.map((r) => `   online_count reported ${r.online[0]?.count ?? '?'} (${r.bus} bus)`),
+    ...runs.map(
+      (r) =>
+        `switchboard (${r.bus} bus): memory per connection ${(r.sbMemPerConn / 1024).toFixed(1)} KB (RSS ${r.rss0} kB idle, ${r.rss1} kB with ${r.conn.open} connections, after GC)`,
+    ),
     `bare ws:     memory per connection ${(bareMemPerConn / 1024).toFixed(1)} KB (RSS ${bareRss0} kB idle, ${bareRss1} kB with ${conn2.open})`,
     'scenario                                     deliveries/expected   p50 ms   p99 ms   max ms   CPU ms per 1000 deliveries',
   ];
-  for (const s of [...sbScenarios, bareBroadcast]) {
+  const labelled = runs.flatMap((r) => r.sbScenarios.map((x) => ({ ...x, label: `[${r.bus}] ${x.label}` })));
+  for (const s of [...labelled, bareBroadcast]) {
     lines.push(
       `${s.label.padEnd(44)} ${`${s.deliveries}/${s.expected}`.padStart(19)} ${s.p50.toFixed(0).padStart(8)} ${s.p99.toFixed(0).padStart(8)} ${s.max.toFixed(0).padStart(8)} ${s.cpuMsPer1000.toFixed(1).padStart(12)}`,
     );
   }
-  lines.push(
-    `CPU per delivery, broadcast: switchboard / bare ws = ${(sbScenarios[0]!.cpuMsPer1000 / bareBroadcast.cpuMsPer1000).toFixed(2)}x`,
-  );
+  for (const r of runs) {
+    lines.push(`CPU per delivery, broadcast: switchboard (${r.bus} bus) / bare ws = ${(r.sbScenarios[0]!.cpuMsPer1000 / bareBroadcast.cpuMsPer1000).toFixed(2)}x`);
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
   const dir = path.join(ROOT, 'bench/results');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'fanout-latest.txt'), `${lines.join('\n')}\n`);
   fs.writeFileSync(
     path.join(dir, `fanout-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
-    JSON.stringify({ connections: conn.open, notes, switchboard: { memPerConn: sbMemPerConn, rss0, rss1, scenarios: sbScenarios }, bare: { memPerConn: bareMemPerConn, bareRss0, bareRss1, broadcast: bareBroadcast } }, null, 2),
+    JSON.stringify({ connections: conn.open, notes, switchboard: runs.map((r) => ({ bus: r.bus, memPerConn: r.sbMemPerConn, rss0: r.rss0, rss1: r.rss1, scenarios: r.sbScenarios })), bare: { memPerConn: bareMemPerConn, bareRss0, bareRss1, broadcast: bareBroadcast } }, null, 2),
   );
 }
 

@@ -12,8 +12,8 @@ export interface RedisBusOptions {
   /** Heartbeat period: each bus announces its last sequence number this often (default 1000 ms). */
   heartbeatMs?: number;
   /**
-   * A subscription that received nothing — not even this bus's own heartbeat — for this long is
-   * considered cut off (a half-open TCP connection, a partition): it is reconnected, and the
+   * A subscription that has not received this bus's own heartbeat this long after Redis acknowledged
+   * it is considered cut off (a half-open TCP connection, a partition): it is reconnected, and the
    * reconnection is a gap. Default: 3 heartbeats.
    */
   staleAfterMs?: number;
@@ -49,7 +49,7 @@ const MAX_PEERS = 4096;
  *   off), a heartbeat announcing a sequence number this node never received (the tail of a burst
  *   lost), the subscription reconnecting (Redis restarted, CLIENT KILL, a network cut: pub/sub keeps
  *   nothing for absent subscribers), or a subscription silent for `staleAfterMs` (own heartbeats stopped
- *   coming back: it is reconnected). Each calls the `onGap` handlers, after the subscription is active
+ *   coming back although Redis took them: it is reconnected). Each calls the `onGap` handlers, after the subscription is active
  *   again.
  * - `publish` never waits for Redis and never rejects: the command is queued (bounded by `maxPending`
  *   while Redis is unreachable); a publish that fails is lost for remote nodes, and they see the gap.
@@ -65,6 +65,8 @@ export class RedisBus implements Bus {
   private readonly gapHandlers = new Set<{ fn: (gap: BusGap) => void }>();
   private readonly peers = new Map<string, Peer>();
   private readonly localOrigin: EventOrigin;
+  /** How every frame of this publisher starts (wire.ts): own frames coming back are skipped unparsed. */
+  private readonly ownPrefix: Buffer;
   private readonly heartbeatMs: number;
   private readonly staleAfterMs: number;
   private readonly maxPending: number;
@@ -73,6 +75,13 @@ export class RedisBus implements Bus {
   private pending = 0;
   /** Last time anything arrived on the subscription (own heartbeats included). */
   private heardAt = Date.now();
+  /**
+   * When Redis acknowledged a heartbeat of ours that has not come back yet (0: none). Every echo
+   * resets it; one still unanswered after `staleAfterMs` means the subscription no longer receives
+   * although Redis delivers (a half-open connection). Publishes that Redis does not acknowledge (it is
+   * away, or paused) never make the subscription look stale.
+   */
+  private echoDueSince = 0;
   /** The subscription was active once: every later activation follows a loss. */
   private subscribedOnce = false;
   /** The subscription is active now. */
@@ -88,6 +97,7 @@ export class RedisBus implements Bus {
     this.maxPending = opts.maxPending ?? 10_000;
     this.onError = opts.onError ?? (() => undefined);
     this.localOrigin = { publisher: this.publisher, local: true };
+    this.ownPrefix = Buffer.from(`{"p":${JSON.stringify(this.publisher)},`);
     const base: RedisOptions = {
       connectTimeout: Math.min(opts.connectTimeoutMs ?? 10_000, 10_000),
       // Reconnect forever, backing off to 1 s: a bus is useless without Redis and must come back by itself.
@@ -191,7 +201,7 @@ export class RedisBus implements Bus {
   }
 
   /** The frame goes to Redis in call order; a failure loses it for remote nodes (they see the gap). */
-  private send(frame: string): void {
+  private send(frame: string, acked?: () => void): void {
     if (this.pending >= this.maxPending) {
       this.onError(new Error(`${this.pending} publishes waiting for Redis: event dropped (remote nodes resync)`), 'redis bus: publish');
       return;
@@ -200,6 +210,7 @@ export class RedisBus implements Bus {
     this.pub.publish(this.channel, frame).then(
       () => {
         this.pending--;
+        acked?.();
       },
       (err: unknown) => {
         this.pending--;
@@ -214,6 +225,7 @@ export class RedisBus implements Bus {
     if (this.closed) return;
     this.subscribed = true;
     this.heardAt = Date.now();
+    this.echoDueSince = 0;
     if (this.subscribedOnce) {
       // Pub/sub keeps nothing for an absent subscriber: everything published meanwhile is gone, and
       // sequence numbers seen before say nothing about what follows.
@@ -226,12 +238,15 @@ export class RedisBus implements Bus {
   private received(message: Buffer): void {
     if (this.closed) return;
     this.heardAt = Date.now();
+    this.echoDueSince = 0;
+    // Own events were delivered locally inside publish; their echo only proves the subscription lives.
+    if (message.length > this.ownPrefix.length && message.compare(this.ownPrefix, 0, this.ownPrefix.length, 0, this.ownPrefix.length) === 0) return;
     const frame = decodeFrame(message);
     if (!frame) {
       this.onError(new Error('malformed bus frame ignored'), 'redis bus: receive');
       return;
     }
-    if (frame.publisher === this.publisher) return; // delivered locally inside publish
+    if (frame.publisher === this.publisher) return; // (a frame not written by encodeEvent)
     const peer = this.peers.get(frame.publisher);
     if (frame.event === undefined) {
       // Heartbeat: the publisher's last sequence number. One above what this node got: a lost tail.
@@ -281,12 +296,15 @@ export class RedisBus implements Bus {
   private beat(): void {
     if (this.closed) return;
     try {
-      this.send(encodeHeartbeat(this.publisher, this.seq));
+      this.send(encodeHeartbeat(this.publisher, this.seq), () => {
+        if (this.echoDueSince === 0) this.echoDueSince = Date.now();
+      });
       const now = Date.now();
-      if (this.subscribed && now - this.heardAt > this.staleAfterMs) {
-        // Not even our own heartbeats come back: the connection is dead without knowing it. Reconnect;
-        // the new subscription reports the gap.
+      if (this.subscribed && this.echoDueSince > 0 && now - this.echoDueSince > this.staleAfterMs) {
+        // Redis took our heartbeats but they do not come back: the subscription is dead without
+        // knowing it. Reconnect; the new subscription reports the gap.
         this.subscribed = false;
+        this.echoDueSince = 0;
         this.heardAt = now;
         this.onError(new Error(`nothing received for ${this.staleAfterMs} ms; reconnecting the subscription`), 'redis bus: stale');
         this.sub.disconnect(true);

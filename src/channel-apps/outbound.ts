@@ -4,7 +4,7 @@ import { sign000, sign002 } from './signature.js';
 /**
  * The outbound formats: what Switchboard posts to a channel app for an agent's reply into a contact's
  * conversation. Pure functions; the Sender (sender.ts) adds the per-attempt timestamp and signature.
- * docs/channel-gateway-outbound.md documents both shapes.
+ * docs/channel-gateway.md documents both shapes.
  */
 
 /** Seed 001 (Wildfire) payload types that map onto channel media. */

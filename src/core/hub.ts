@@ -126,6 +126,7 @@ export class Hub {
         this.chatrooms.invalidateAll();
         this.sensitiveWords.handle({ type: 'cache.invalidate', scope: 'sensitive', id: '' });
         this.channelApps?.handle({ type: 'channel-apps.invalidate', item: 'contact' });
+        this.serviceSessions.handle({ type: 'channel-apps.invalidate', item: 'channelAccount' });
       }) ?? (() => undefined);
     this.messages = new MessageService(store, bus, {
       rules: this.rules,

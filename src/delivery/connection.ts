@@ -22,6 +22,7 @@ import {
   requestOut,
   settingOut,
 } from './protocol.js';
+import type { Limiter } from './limiter.js';
 import type { Session } from './registry.js';
 import { closeWithDeadline } from './ws-guard.js';
 
@@ -96,6 +97,8 @@ export class ClientConnection implements Session {
   private rescan = false;
   /** Who asked for the running replay: the device (ends with `synced`) or the server (silent). */
   private replayBy: 'device' | 'server' | null = 'device';
+  /** A chatroom join in progress (sends wait for it: they must find the device in the room). */
+  private joining: Promise<void> | null = null;
   /** A `sync` frame received during a server-initiated replay: served when that replay ends. */
   private pendingSync: number | null = null;
   private closed = false;
@@ -285,8 +288,9 @@ export class ClientConnection implements Session {
   /**
    * The bus may have lost events for this connection (Gateway.missed): read the store from the cursor
    * (silently: no `synced`), holding live events meanwhile. A replay already running reads on.
+   * `limiter` bounds how many connections of the node replay at once (every one resyncs after a gap).
    */
-  resync(): void {
+  resync(limiter?: Limiter): void {
     if (this.closed) return;
     if (this.held) {
       this.rescan = true;
@@ -294,7 +298,8 @@ export class ClientConnection implements Session {
     }
     this.held = [];
     this.replayBy = 'server';
-    void this.guarded(() => this.replay(this.lastSeq, false));
+    const replay = (): Promise<void> => (this.closed ? Promise.resolve() : this.replay(this.lastSeq, false));
+    void this.guarded(() => (limiter ? limiter.run(replay) : replay()));
   }
 
   /** A transparent message (never stored): delivered only to connections that are live now. */
@@ -477,6 +482,9 @@ export class ClientConnection implements Session {
         await this.send(JSON.stringify({ type: 'pong', ...(f.id !== undefined ? { id: f.id } : {}) }));
         return;
       case 'send': {
+        // A send written right after a join (the SDK rejoins first, then writes queued sends) is handled
+        // once the join is done, so it finds the device in the room, whatever the join's latency.
+        while (this.joining) await this.joining;
         const clientMsgId = f.clientMsgId;
         if (clientMsgId !== undefined && (typeof clientMsgId !== 'string' || clientMsgId.length === 0 || clientMsgId.length > 128)) {
           throw new CoreError('invalid_parameter', 'clientMsgId must be a string of 1..128 characters');
@@ -525,7 +533,18 @@ export class ClientConnection implements Session {
       }
       case 'chatroom_join': {
         const chatroomId = chatroomIdOf(f.chatroomId);
-        const info = await hub.chatrooms.join(chatroomId, { userId: this.userId, clientId: this.clientId, platform: this.platform, session: this.session });
+        const joining = hub.chatrooms.join(chatroomId, { userId: this.userId, clientId: this.clientId, platform: this.platform, session: this.session });
+        const done = joining.then(
+          () => undefined,
+          () => undefined,
+        );
+        this.joining = done;
+        let info: Awaited<typeof joining>;
+        try {
+          info = await joining;
+        } finally {
+          if (this.joining === done) this.joining = null;
+        }
         if (this.closed) {
           // Ended while joining: its close found no room to leave.
           await hub.chatrooms.leave(chatroomId, this.userId, this.session);

@@ -12,6 +12,7 @@ import { ChatroomSessions } from './chatroom-sessions.js';
 import { ClientConnection, type ConnectionSettings } from './connection.js';
 import { Fanout } from './fanout.js';
 import { GroupHints } from './group-hints.js';
+import { Limiter } from './limiter.js';
 import { LocalPresence } from './local-presence.js';
 import { CloseCode } from './protocol.js';
 import { ConnectionRegistry } from './registry.js';
@@ -73,6 +74,8 @@ export class Gateway {
   private closing = false;
   /** Each connection's token, checked again after missed bus traffic (a revocation may have been lost). */
   private readonly tokens = new WeakMap<ClientConnection, string>();
+  /** Replays after missed bus traffic: every connection resyncs, at most this many at once. */
+  private readonly resyncs = new Limiter(64);
 
   constructor(
     private readonly hub: Hub,
@@ -268,7 +271,7 @@ export class Gateway {
     this.fanout.resetOrder();
     for (const c of [...this.registry.all()]) {
       try {
-        c.resync();
+        c.resync(this.resyncs);
       } catch (err) {
         this.log.error({ err, userId: c.userId }, 'resyncing a connection after missed bus traffic failed');
         c.close(CloseCode.resync, 'resync: reconnect with your cursor');
@@ -281,7 +284,7 @@ export class Gateway {
   private recheck(c: ClientConnection): void {
     const token = this.tokens.get(c);
     if (!token) return;
-    this.hub.users.verifyToken(token).then(
+    this.resyncs.run(() => this.hub.users.verifyToken(token)).then(
       (rec) => {
         if (!rec) c.close(CloseCode.revoked, 'revoked');
       },

@@ -10,6 +10,8 @@ export class Metrics {
   readonly wsDelivered: Counter;
   readonly callbacks: Counter<'command' | 'result'>;
   readonly callbackLag: Histogram;
+  readonly notifyAttempts: Counter<'channel' | 'result'>;
+  readonly busGaps: Counter<'reason'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -42,6 +44,18 @@ export class Metrics {
       name: 'switchboard_callback_lag_seconds',
       help: 'From the change committing to its callback being delivered',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [this.registry],
+    });
+    this.notifyAttempts = new Counter({
+      name: 'switchboard_notify_attempts_total',
+      help: 'Notification e-mail and SMS delivery attempts by channel (email, sms) and result (delivered, retry, dead)',
+      labelNames: ['channel', 'result'],
+      registers: [this.registry],
+    });
+    this.busGaps = new Counter({
+      name: 'switchboard_bus_gaps_total',
+      help: 'Times this node may have missed bus traffic (sequence, heartbeat, reconnect) and made its devices resync',
+      labelNames: ['reason'],
       registers: [this.registry],
     });
     this.wsDelivered = new Counter({

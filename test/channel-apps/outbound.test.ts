@@ -1,5 +1,5 @@
 /**
- * The channel gateway's outbound side end to end (docs/channel-gateway-outbound.md): a real server,
+ * The channel gateway's outbound side end to end (docs/channel-gateway.md): a real server,
  * fake channel apps (real HTTP servers on port 0 that check the signatures), agents on real WebSocket
  * devices. An agent's reply goes out through the outbox exactly once while the app is down then up;
  * the delivery status moves live on the agents' devices and through the admin API; seed 000's
@@ -109,7 +109,7 @@ describe('outbound replies through channel apps', () => {
     expect(s.app.shown).toEqual([`switchboard-msg-${messageUid}`]);
   });
 
-  it('000: a device reply reaches the app with a valid HMAC; send results (both revisions) are seen live and through the admin API', async () => {
+  it('000: a device reply sent while the app is down reaches it once it is back, with a valid HMAC; send results (both revisions) are seen live and through the admin API', async () => {
     const [agent, other] = await t.users('agent', 'agent');
     const s = await setup(t, '000', [agent!, other!]);
     const phone = await t.device(agent!);
@@ -120,9 +120,16 @@ describe('outbound replies through channel apps', () => {
     const conv = { type: 1, target: inbound.conversationId, line: 0 };
     await phone.waitFor((f) => f.type === 'message' && f['message'].conv.target === conv.target);
 
+    // Sent while the app is down: retried until it is back, then accepted exactly once.
+    await s.app.down();
     const ack = await ask(phone, { type: 'send', conv, payload: { type: 3, searchableContent: 'photo', remoteMediaUrl: 'https://ours.example/p.png', persistFlag: 3 } });
     const uid = ack['messageUid'] as number;
     expect(uid).toBeGreaterThan(0);
+    await eventually(async () => {
+      const d = await t.admin.ok<{ status: string; jobs: Array<{ attempts: number }> }>('/channel_message/delivery', { messageUid: uid });
+      return d.status === 'pending' && (d.jobs[0]?.attempts ?? 0) >= 2;
+    }, 'two failed attempts while the app is down');
+    await s.app.up();
     const got = await s.app.requests.waitFor((r) => r.errcode === 0, { timeoutMs: 10_000 });
     expect(got.signed).toBe(true);
     expect(got.headers['x-switchboard-app-id']).toBe(s.appId);
@@ -134,6 +141,7 @@ describe('outbound replies through channel apps', () => {
       message: { channelId: 'email', originalConversationId: 'thread-1', contents: [{ id: `${guid}-0`, type: 'picture', url: 'https://ours.example/p.png' }] },
     });
     await otherPhone.waitFor((f) => f.type === 'channel_delivery' && f['guid'] === guid && f['status'] === 'sent');
+    expect(s.app.shown).toEqual([`switchboard-msg-${uid}`]);
 
     // Bad results change nothing: unknown id 404, bad or missing status 400, revisions disagreeing 400, unknown content 400.
     expect((await platform(t, 'PUT', '/conversations/messages/no-such-guid', { sendStatus: 'success' })).status).toBe(404);
@@ -294,5 +302,30 @@ describe('customer-service sessions: idle timeout', () => {
     await eventually(async () => Date.now() > idleAt, 'the idle deadline to pass', 5_000);
     await t.restart();
     await eventually(async () => (await t.admin.ok<{ state: string }>('/channel_session/get', { serviceId })).state === 'closed', 'the session closed after the restart');
+  });
+});
+
+describe('outbound replies: dead-lettered, then redelivered', () => {
+  const t = useServer({ outbox: { channels: { 'channel-app': { maxAttempts: 2, firstRetryMs: 20, maxRetryMs: 20, breakerThreshold: 0 } } } });
+
+  it('a reply whose attempts all fail is failed with the last error (live and admin); redelivered, it is sent', async () => {
+    const [agent] = await t.users('agent');
+    const s = await setup(t, '002', [agent!]);
+    const phone = await t.device(agent!);
+    expect((await staffPost(t, s.appId, s.secret, { FromUserId: freshId('wx'), MsgType: 'text', Content: 'hello' })).body.errcode).toBe(0);
+    const conv = (await phone.waitFor((f) => f.type === 'message'))['message'].conv;
+    await s.app.down();
+    const { messageUid } = await t.admin.send(agent!, conv, text('will fail'));
+    const failed = await phone.waitFor((f) => f.type === 'channel_delivery' && f['messageUid'] === messageUid && f['status'] === 'failed', { timeoutMs: 10_000 });
+    expect(failed['error']).not.toBe('');
+    const view = await t.admin.ok<{ status: string; error: string; jobs: Array<{ id: number; status: string; attempts: number }> }>('/channel_message/delivery', { messageUid });
+    expect(view).toMatchObject({ status: 'failed', jobs: [{ status: 'dead', attempts: 2 }] });
+    expect(view.error).toBe(failed['error']);
+
+    await s.app.up();
+    expect(await t.admin.ok('/callback/redeliver', { id: view.jobs[0]!.id })).toEqual({ count: 1 });
+    await phone.waitFor((f) => f.type === 'channel_delivery' && f['messageUid'] === messageUid && f['status'] === 'sent', { timeoutMs: 10_000 });
+    expect(s.app.shown).toEqual([`switchboard-msg-${messageUid}`]);
+    expect(await t.admin.ok('/channel_message/delivery', { messageUid })).toMatchObject({ status: 'sent', error: '' });
   });
 });

@@ -44,7 +44,7 @@ describe('notification centre: large fan-out in batches', () => {
     } finally {
       for (const s of sockets) s.close();
     }
-  });
+  }, 120_000);
 });
 
 describe('notification centre: a fan-out interrupted by a stop resumes at the next start', () => {
@@ -63,5 +63,5 @@ describe('notification centre: a fan-out interrupted by a stop resumes at the ne
     for (const u of ids) expect(await t.server.hub.notifications.unreadCount(u)).toBe(1);
     const token = await t.token(ids[3]!, 'web');
     expect((await new CmsClient(t.url).inbox(token))['totalCount']).toBe(1);
-  });
+  }, 60_000);
 });

@@ -97,13 +97,18 @@ describe("notification centre: a user's inbox (seed 004)", () => {
     }
   });
 
-  it('a draft (not sent) is in no inbox; an email notification without channels lands in the web inbox only with use_web_when_miss', async () => {
+  it('a draft (not sent) is in no inbox; an e-mail that cannot go out (no SMTP) lands in the web inbox only with use_web_when_miss', async () => {
     const op = await operator(t);
     const [a] = await members(t, 1);
     await cms().add(op.token, { send_to: [a!.userId] });
     expect((await cms().inbox(a!.token))['totalCount']).toBe(0);
     const [quiet] = await sent(op, [a!.userId], 1, { send_method: 'email' });
     const [fallback] = await sent(op, [a!.userId], 1, { send_method: 'email', use_web_when_miss: true });
+    // Without SMTP the e-mail jobs fail (through the outbox, after the fan-out): wait for both outcomes.
+    const failed = async (id: string): Promise<boolean> =>
+      ((await cms().detail(op.token, id))['deliveries'] as Array<{ status: string }>).every((d) => d.status === 'failed');
+    await eventually(async () => (await failed(quiet!)) && (await failed(fallback!)), 'both e-mails failed');
+    await eventually(async () => ((await cms().inbox(a!.token))['totalCount'] as number) === 1, 'the fallback row');
     const ids = ((await cms().inbox(a!.token))['data'] as Array<{ id: string }>).map((x) => x.id);
     expect(ids).toEqual([fallback]);
     expect(ids).not.toContain(quiet);
@@ -128,5 +133,19 @@ describe("notification centre: a user's inbox (seed 004)", () => {
     const [id] = await sent(op, [op.userId], 1);
     await eventually(async () => ((await cms().inbox(op.token))['totalCount'] as number) === 1, 'operator inbox');
     expect(((await cms().inbox(op.token))['data'] as Array<{ id: string }>)[0]!.id).toBe(id);
+  });
+
+  it('a destroyed user\'s inbox is gone for a user created again with its id; the operator\'s counts stay', async () => {
+    const op = await operator(t);
+    const [a] = await members(t, 1);
+    const ids = await sent(op, [a!.userId], 2);
+    await cms().call('PUT', `/message/${ids[0]}/readOneNotifyMessage`, { token: a!.token });
+    await t.admin.ok('/user/destroy', { userId: a!.userId });
+    await t.admin.createUser(a!.userId, { email: `${a!.userId}@example.test` });
+    const again = await t.token(a!.userId, 'web');
+    expect(await cms().inbox(again)).toMatchObject({ data: [], totalCount: 0, unreadCount: 0 });
+    const detail = await cms().call('GET', `/notify/${ids[0]}/detail`, { token: op.token });
+    expect(detail.status).toBe(200);
+    expect(((detail.body as Record<string, unknown>)['data'] as Record<string, unknown>)['has_read']).toEqual([expect.objectContaining({ id: a!.userId })]);
   });
 });

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CmsClient, LiveInboxClient, members, operator } from '../helpers/cms.js';
+import { rawHttp } from '../helpers/raw-http.js';
+import { handshakeHeaders, upgradeBytes } from '../helpers/raw-ws.js';
 import { useServer } from '../helpers/use-server.js';
 import { eventually } from '../helpers/ws-client.js';
 
@@ -145,5 +147,21 @@ describe('notification centre: the live inbox WebSocket', () => {
       const first = ids.findIndex((id) => got.includes(id));
       expect(got.sort()).toEqual(ids.slice(first).sort());
     }
+  });
+
+  it('malformed upgrades are answered over HTTP and the server keeps serving', async () => {
+    const [a] = await members(t, 1);
+    const path = `/v1/cms/getMessageRealTime?auth_token=${encodeURIComponent(a!.token)}`;
+    const status = async (headers: ReturnType<typeof handshakeHeaders>, p = path): Promise<number | undefined> =>
+      (await rawHttp(t.url, upgradeBytes(t.url, { path: p, headers }), { timeoutMs: 5000 })).response?.status;
+    const base = handshakeHeaders(t.url);
+    // No Sec-WebSocket-Key, a bad version: refused by the handshake (400/426), after a valid token.
+    expect(await status(base.filter(([k]) => k !== 'Sec-WebSocket-Key'))).toBe(400);
+    expect([400, 426]).toContain(await status(base.map(([k, v]) => [k, k === 'Sec-WebSocket-Version' ? '7' : v] as const)));
+    // Tokens that are not: absurdly long, or only blanks.
+    expect(await status(base, `/v1/cms/getMessageRealTime?auth_token=${'x'.repeat(6000)}`)).toBe(401);
+    expect(await status(base, '/v1/cms/getMessageRealTime?auth_token=%20%20')).toBe(401);
+    // Still serving.
+    expect((await connect(a!.token)).backlog()).toEqual([]);
   });
 });

@@ -168,6 +168,17 @@ export function notifyDeliveryContract(name: string, open: StoreBackend['open'])
         expect(await s.notifyDelivery.escalationCandidates(draft.id, '', 10), 'not sent').toBeNull();
       });
 
+      it('hasRead: the user\'s row is read; false without a row, for another user, or for an unknown notification', async () => {
+        const s = await fresh({ a: {}, b: {} });
+        const id = await sent(s, ['a', 'b'], { sendMethod: 'web' });
+        await s.notifications.addToInbox(id, ['a']);
+        expect(await s.notifyDelivery.hasRead(id, 'a')).toBe(false);
+        await s.notifications.readOne('a', id);
+        expect(await s.notifyDelivery.hasRead(id, 'a')).toBe(true);
+        expect(await s.notifyDelivery.hasRead(id, 'b')).toBe(false);
+        expect(await s.notifyDelivery.hasRead(newNotificationId(), 'a')).toBe(false);
+      });
+
       it('commit: status and job together, once per (notification, user, channel), never for a recipient who read it meanwhile', async () => {
         const s = await fresh({ a: {}, b: {}, c: {} });
         const id = await sent(s, ['a', 'b', 'c'], { sendMethod: 'web' });

@@ -13,6 +13,7 @@ import type { HubEvent } from '../../src/core/events.js';
 import type { BusGap, EventOrigin } from '../../src/core/ports/bus.js';
 import { dropPrefix, openRedisBus, testPrefix, testRedisUrl } from '../helpers/backends.js';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
+import { startProxy } from '../helpers/tcp-proxy.js';
 
 const ev = (id: string): HubEvent => ({ type: 'cache.invalidate', scope: 'user', id });
 const idOf = (e: HubEvent): string => (e.type === 'cache.invalidate' ? e.id : `?${e.type}`);
@@ -234,23 +235,46 @@ describe('RedisBus: several nodes', () => {
     await onA.received('back');
   });
 
-  it('a subscription that stops hearing anything, even its own heartbeats (CLIENT PAUSE), is reconnected: a gap', async () => {
+  it('a half-open subscription (a network cut that closes nothing) is noticed by its own heartbeats, reconnected: a gap', async () => {
+    const target = new URL(url);
+    const proxy = await startProxy(Number(target.port || 6379), target.hostname);
+    try {
+      const prefix = fresh();
+      const errors: string[] = [];
+      const viaProxy = `redis://127.0.0.1:${proxy.port}`;
+      const b = await openRedisBus(viaProxy, prefix, { heartbeatMs: 100, onError: (_e, what) => errors.push(what) });
+      opened.push(b);
+      const a = await node(prefix);
+      const onB = new Watch(b);
+      await a.publish(ev('before'));
+      await onB.received('before');
+      // Cut B's subscription only: Redis still takes B's heartbeats (the publish connection), which
+      // no longer come back.
+      expect(proxy.blackhole((bytes) => /subscribe/i.test(bytes))).toBe(1);
+      await onB.until(() => onB.gaps.length > 0, 'the gap after the cut');
+      expect(errors).toContain('redis bus: stale');
+      expect(onB.gaps[0]!.reason).toBe('reconnect');
+      await a.publish(ev('after'));
+      await onB.received('after');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a paused Redis (CLIENT PAUSE) delays but loses nothing: no gap, everything arrives in order', async () => {
     privateRedis = await startPrivateRedis();
     const prefix = testPrefix();
-    const errors: string[] = [];
-    const b = await openRedisBus(privateRedis.url, prefix, { heartbeatMs: 100, onError: (_e, what) => errors.push(what) });
-    opened.push(b);
     const a = await node(prefix, privateRedis.url);
+    const b = await node(prefix, privateRedis.url);
     const onB = new Watch(b);
     await a.publish(ev('before'));
     await onB.received('before');
     const admin = await client(privateRedis.url);
-    await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
-    await onB.until(() => onB.gaps.length > 0, 'the gap after the pause');
-    expect(errors).toContain('redis bus: stale');
-    expect(onB.gaps[0]!.reason).toBe('reconnect');
-    await a.publish(ev('after'));
-    await onB.received('after');
+    await admin.call('CLIENT', 'PAUSE', '800', 'ALL');
+    for (let i = 0; i < 5; i++) await a.publish(ev(`during${i}`));
+    await onB.received('during4');
+    expect(onB.ids).toEqual(['before', 'during0', 'during1', 'during2', 'during3', 'during4']);
+    expect(onB.gaps).toEqual([]);
   });
 
   it('close() ends cleanly: no more deliveries, publish is a no-op, and a second close is harmless', async () => {

@@ -161,7 +161,7 @@ async function staffCase(server: FuzzServer, c: StaffCase): Promise<void> {
 
 interface PlatformCase {
   key: 'good' | 'none' | 'wrong';
-  target: 'message' | 'caches' | 'contact' | 'unknown';
+  target: 'message' | 'caches' | 'contact' | 'result' | 'unknown';
   body: string;
   id: string;
 }
@@ -187,13 +187,26 @@ const platformBody = fc.oneof(
     ]).map((o) => JSON.stringify(o)),
   },
   { weight: 1, arbitrary: record([field('cacheItem'), field('actionType')]).map((o) => JSON.stringify(o)) },
+  // Send results (the outbound side's PUT conversations/messages/{id}), both revisions.
+  {
+    weight: 1,
+    arbitrary: record([
+      field('sendStatus'),
+      field('isSuccessful'),
+      field('errorMessage'),
+      field('originalMessageId'),
+      field('originalMessageUrl'),
+      fc.array(record([field('id'), field('url')]), { maxLength: 3 }).map((v) => ['urls', v] as const),
+      fc.array(record([field('id'), field('url')]), { maxLength: 3 }).map((v) => ['content', v] as const),
+    ]).map((o) => JSON.stringify(o)),
+  },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)) },
   { weight: 1, arbitrary: fc.constantFrom('', '{', 'null', '[]', '{"cacheItem":"app","actionType":"updated"}', '{"cacheItem":"__proto__"}') },
 );
 
 const platformArb: fc.Arbitrary<PlatformCase> = fc.record({
   key: fc.constantFrom('good', 'good', 'good', 'none', 'wrong'),
-  target: fc.constantFrom('message', 'message', 'caches', 'contact', 'unknown'),
+  target: fc.constantFrom('message', 'message', 'caches', 'contact', 'result', 'unknown'),
   body: platformBody,
   id: fc.oneof(fc.constantFrom('cu_nope', 'x', '%2e%2e', 'a'.repeat(200)), fc.string({ minLength: 1, maxLength: 20 }).map(encodeURIComponent)),
 });
@@ -210,7 +223,9 @@ async function platformCase(server: FuzzServer, c: PlatformCase): Promise<void> 
           ? ['PUT', '/caches']
           : c.target === 'contact'
             ? ['POST', `/contact/${c.id}`]
-            : ['POST', '/conversations'];
+            : c.target === 'result'
+              ? ['PUT', `/conversations/messages/${c.id}`]
+              : ['POST', '/conversations'];
     const r = await send(server, method, `/api/v3/messaging/platform${path}`, c.body, auth);
     const j = r.json as { Code?: unknown; Message?: unknown; guid?: unknown };
     if (c.target === 'unknown') {

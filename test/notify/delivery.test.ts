@@ -102,6 +102,10 @@ describe('e-mail', () => {
     for (const u of [a, b, none]) expect(await inboxIds(u.token)).not.toContain(id);
     // Each job is traceable by its reference.
     expect((await jobsOf(notificationRef(id, a.userId))).map((j) => [j.channel, j.kind, j.status])).toEqual([['email', 'Notify.Email', 'delivered']]);
+    // Counted in the metrics.
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    const delivered = /switchboard_notify_attempts_total\{channel="email",result="delivered"\} (\d+)/.exec(metrics);
+    expect(Number(delivered?.[1])).toBeGreaterThanOrEqual(2);
   });
 
   it('a recipient the relay refuses for good (550): failed at once with the reason; with use_web_when_miss it lands in the web inbox, live', async () => {
@@ -181,6 +185,31 @@ describe('SMS', () => {
     expect(await cms().detail(op.token, id)).toMatchObject({ has_read_total: 1 });
     gateway.handler = () => undefined;
     for (const l of lives) l.close();
+  });
+});
+
+describe('deleting a sent notification', () => {
+  it('withdraws its messages that have not gone out yet', async () => {
+    const op = await operator(t);
+    const slow = await user(t, { mobile: '+15557770001' });
+    const from = gateway.mark;
+    // The gateway holds the first attempt (its deadline is the sms lease − 2 s = 3 s).
+    let held = false;
+    gateway.handler = (r) => {
+      if (r.json?.phone !== '+15557770001' || held) return undefined;
+      held = true;
+      return { hang: true };
+    };
+    const id = await cms().add(op.token, { title: 'Soon gone', body: 'x', send_method: 'sms', send_to: [slow.userId], use_web_when_miss: true });
+    await cms().send(op.token, id);
+    await gateway.waitFor((r) => r.json?.ref === id, { from, timeoutMs: 10_000 });
+    expect(await cms().ok('DELETE', `/notify/${id}/delete`, op.token)).toMatchObject({ error_code: '1004' });
+    await eventually(async () => (await jobsOf(notificationRef(id, slow.userId)))[0]?.status === 'delivered', 'the job settled', 15_000);
+    const [job] = await jobsOf(notificationRef(id, slow.userId));
+    expect(job).toMatchObject({ status: 'delivered', attempts: 2, lastResponse: 'cancelled: notification deleted' });
+    expect(gateway.requests.slice(from).filter((r) => r.json?.ref === id)).toHaveLength(1);
+    expect(await inboxIds(slow.token)).not.toContain(id);
+    gateway.handler = () => undefined;
   });
 });
 

@@ -4,6 +4,7 @@
  * Sender against fake apps (real HTTP servers on port 0) that check the signatures.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { normaliseSendResult } from '../../src/api/platform/send-result.js';
 import { closeCallbackAgents } from '../../src/callbacks/http.js';
 import { accepted, body000, body002, contents000, request000, request002, url002, type OutboundFacts } from '../../src/channel-apps/outbound.js';
 import { ChannelAppSender, KIND_000, KIND_002, type AppEndpoint } from '../../src/channel-apps/sender.js';
@@ -193,5 +194,18 @@ describe('ChannelAppSender against fake apps', () => {
     expect(await sender.deliver(job(KIND_002, 'a', {}))).toMatchObject({ ok: false, retryable: false });
     expect(await sender.deliver(job(KIND_002, 'bad', {}))).toMatchObject({ ok: false, retryable: false });
     expect(await sender.deliver(job('Other', 'a', {}))).toMatchObject({ ok: false, retryable: false });
+  });
+});
+
+describe('send results: both revisions as one input', () => {
+  it('older sendStatus (any case) with content[], newer isSuccessful with urls[]', () => {
+    expect(normaliseSendResult({ sendStatus: 'SUCCESS', content: [{ id: 'a', url: 'u' }], originalMessageId: 'o' })).toEqual({ success: true, originalMessageId: 'o', urls: [{ id: 'a', url: 'u' }] });
+    expect(normaliseSendResult({ sendStatus: 'failed', errorMessage: 'x' })).toEqual({ success: false, errorMessage: 'x' });
+    expect(normaliseSendResult({ isSuccessful: true, urls: [{ id: 'b', url: 'v' }], isSync: true, errorMessage: null })).toEqual({ success: true, urls: [{ id: 'b', url: 'v' }] });
+    expect(normaliseSendResult({ sendStatus: 'success', isSuccessful: true })).toEqual({ success: true });
+    expect(() => normaliseSendResult({})).toThrow(/required/);
+    expect(() => normaliseSendResult({ sendStatus: 'maybe' })).toThrow(/success/);
+    expect(() => normaliseSendResult({ sendStatus: 'failed', isSuccessful: true })).toThrow(/disagree/);
+    expect(() => normaliseSendResult({ sendStatus: null, isSuccessful: null })).toThrow(/required/);
   });
 });

@@ -32,7 +32,7 @@ describe('end-to-end backend from the environment', () => {
     expect(() => serverBackend({ [STORE_URL_ENV]: 'postgres://sb:hunter2@127.0.0.1:5432/sb' })).toThrow(
       /^SWITCHBOARD_TEST_STORE_URL: no end-to-end backend for "postgres:" \(known: sqlite:\); add one in test\/helpers\/backends\.ts$/,
     );
-    expect(() => serverBackend({ [BUS_URL_ENV]: 'redis://:hunter2@127.0.0.1:6379' })).toThrow(/^SWITCHBOARD_TEST_BUS_URL: no end-to-end backend for "redis:"/);
+    expect(() => serverBackend({ [BUS_URL_ENV]: 'nats://:hunter2@127.0.0.1:4222' })).toThrow(/^SWITCHBOARD_TEST_BUS_URL: no end-to-end backend for "nats:"/);
     expect(() => serverBackend({ [STORE_URL_ENV]: 'sqlite:other' })).toThrow(/sqlite: takes no path but "inline"/);
     expect(() => serverBackend({ [STORE_URL_ENV]: 'not a url' })).toThrow(/^SWITCHBOARD_TEST_STORE_URL is not a URL/);
     for (const bad of ['postgres://sb:hunter2@127.0.0.1:5432/sb', 'not a url hunter2']) {

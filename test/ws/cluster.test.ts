@@ -20,6 +20,7 @@ import { openRedisBus, testPrefix, testRedisUrl } from '../helpers/backends.js';
 import { createUsers, fresh, group, single, text } from '../helpers/messages.js';
 import { useServer } from '../helpers/use-server.js';
 import { cursorsOf, device, isNonDecreasing, type Frame, type WsClient } from '../helpers/ws-client.js';
+import { startPrivateRedis, type PrivateRedis } from '../helpers/redis-server.js';
 import { startNode, type ClusterNode } from './cluster-harness.js';
 
 const redisUrl = testRedisUrl();
@@ -155,6 +156,18 @@ describe('a cluster of two nodes over Redis', () => {
     expect((await ask(d, { type: 'send', conv: group(g), payload: text('unmuted') })).type).toBe('sent');
   });
 
+  it('a conversation deleted through node A is forgotten by node B’s peer cache (read reports refused there at once)', async () => {
+    const [x, y] = [fresh('x'), fresh('y')];
+    await createUsers(t.admin, x, y);
+    await t.admin.send(x, single(y), text('hello'));
+    const d = await device(b.url, t.admin, y);
+    expect((await ask(d, { type: 'read', conv: single(x), timestamp: Date.now() })).type).toBe('read_ok'); // B caches y's chats
+    const seen = next(b.bus, (e) => e.type === 'sync' && e.event.type === 'conv_delete');
+    await t.admin.ok('/conversation/delete', { userId: y, conversation: single(x) });
+    await seen;
+    expect(await ask(d, { type: 'read', conv: single(x), timestamp: Date.now() })).toMatchObject({ type: 'error', code: 253 });
+  });
+
   it('a revocation among the missed traffic: the device on node B is closed (4003) once B notices the gap', async () => {
     const [gail] = [fresh('gail')];
     await createUsers(t.admin, gail);
@@ -263,5 +276,42 @@ describe('a cluster of two nodes over Redis', () => {
       await d.waitMessage(marker.messageUid);
       expect(d.messageUids()).toEqual([m2!.uid, m1!.uid, marker.messageUid]);
     });
+  });
+});
+
+describe('one node whose Redis goes away and comes back', () => {
+  let redis: PrivateRedis;
+  beforeAll(async () => {
+    redis = await startPrivateRedis();
+  });
+  afterAll(async () => {
+    await redis.close();
+  });
+  const t = useServer(() => ({ bus: { url: redis.url, prefix: testPrefix(), heartbeatMs: 200 } }));
+
+  it('keeps serving its own devices; online status answers code 4 meanwhile, then is rewritten by itself', async () => {
+    const [a, bob] = [fresh('a'), fresh('bob')];
+    await createUsers(t.admin, a, bob);
+    const d = await device(t.url, t.admin, bob, 'bob-phone');
+    const online = async (): Promise<number> => {
+      const { body } = await t.admin.post<{ sessions: unknown[] }>('/user/onlinestatus', { userId: bob });
+      return body.code === 0 ? (body.result?.sessions.length ?? 0) : -body.code;
+    };
+    for (let i = 0; (await online()) !== 1; i++) if (i > 1000) throw new Error('bob never showed online');
+    await redis.stop();
+    const m = await t.admin.send(a, single(bob), text('while Redis is away'));
+    await d.waitMessage(m.messageUid);
+    expect(await t.admin.code('/user/online_count', {})).toBe(4);
+    await redis.start(); // empty: the node writes its devices again once reconnected
+    for (let i = 0; (await online()) !== 1; i++) if (i > 5000) throw new Error('bob never showed online again');
+    const after = await t.admin.send(a, single(bob), text('after'));
+    await d.waitMessage(after.messageUid);
+    expect(d.closeInfo).toBeUndefined();
+    // The reconnection was counted as missed traffic (the devices resynced).
+    const gaps = async (): Promise<number> => {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      return Number(/^switchboard_bus_gaps_total\{reason="reconnect"\} (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    for (let i = 0; (await gaps()) < 1; i++) if (i > 1000) throw new Error('no gap counted');
   });
 });

@@ -24,6 +24,9 @@ export interface LiveInboxOptions {
   maxFrameBytes: number;
 }
 
+/** A frame's text, or its UTF-8 bytes when shared by many sockets (sent as a text frame). */
+type Frame = string | Buffer;
+
 /** Close code of a socket whose token was revoked (as the device gateway's). */
 const REVOKED = 4003;
 
@@ -32,19 +35,19 @@ const WRITE_SLICE = 64;
 
 /** A FIFO of pending writes: two arrays, O(1) amortised per operation. */
 class FrameQueue {
-  private head: Array<{ live: Live; frame: string }> = [];
-  private tail: Array<{ live: Live; frame: string }> = [];
+  private head: Array<{ live: Live; frame: Frame }> = [];
+  private tail: Array<{ live: Live; frame: Frame }> = [];
   private i = 0;
 
   get length(): number {
     return this.head.length - this.i + this.tail.length;
   }
 
-  push(live: Live, frame: string): void {
+  push(live: Live, frame: Frame): void {
     this.tail.push({ live, frame });
   }
 
-  shift(): { live: Live; frame: string } | undefined {
+  shift(): { live: Live; frame: Frame } | undefined {
     if (this.i >= this.head.length) {
       if (this.tail.length === 0) return undefined;
       this.head = this.tail;
@@ -63,7 +66,7 @@ interface Live {
   lng: string | undefined;
   alive: boolean;
   /** Frames held while the backlog loads (null once live); pushes of ids in the backlog are dropped. */
-  held: Array<{ frame: string; pushId?: string }> | null;
+  held: Array<{ frame: Frame; pushId?: string }> | null;
 }
 
 /**
@@ -187,17 +190,18 @@ export class LiveInbox {
     if (s.size === 0) this.byUser.delete(l.userId);
   }
 
-  private write(l: Live, frame: string): void {
+  private write(l: Live, frame: Frame): void {
     if (l.ws.readyState !== l.ws.OPEN) return;
     if (l.ws.bufferedAmount > this.opts.maxBufferedBytes) {
       this.log.warn({ userId: l.userId }, 'live inbox socket cannot keep up: dropped');
       l.ws.terminate();
       return;
     }
-    l.ws.send(frame);
+    // A text frame either way; a shared frame is UTF-8 encoded once, not once per socket.
+    l.ws.send(frame, { binary: false });
   }
 
-  private deliver(l: Live, frame: string, pushId?: string): void {
+  private deliver(l: Live, frame: Frame, pushId?: string): void {
     if (l.held) l.held.push(pushId === undefined ? { frame } : { frame, pushId });
     else {
       this.queue.push(l, frame);
@@ -237,20 +241,20 @@ export class LiveInbox {
     }
     if (e.type === 'notify.push') {
       // One serialisation per language asked for, at most, whatever the number of sockets.
-      const frames = new Map<string, string>();
+      const frames = new Map<string, Buffer>();
       for (const u of e.users) {
         const socks = this.byUser.get(u);
         if (!socks) continue;
         for (const l of socks) {
           const key = l.lng ?? '';
           let f = frames.get(key);
-          if (f === undefined) frames.set(key, (f = JSON.stringify(wireItem(e.item, false, l.lng))));
+          if (f === undefined) frames.set(key, (f = Buffer.from(JSON.stringify(wireItem(e.item, false, l.lng)), 'utf8')));
           this.deliver(l, f, e.item.id);
         }
       }
       return;
     }
-    const frame = JSON.stringify({ event: e.change, ids: e.ids, ...(e.unread !== undefined ? { unread: e.unread } : {}) });
+    const frame = Buffer.from(JSON.stringify({ event: e.change, ids: e.ids, ...(e.unread !== undefined ? { unread: e.unread } : {}) }), 'utf8');
     for (const u of e.users) for (const l of this.byUser.get(u) ?? []) this.deliver(l, frame);
   }
 

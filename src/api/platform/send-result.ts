@@ -7,7 +7,7 @@ import type { SendResultInput } from '../../core/services/channel-deliveries.js'
 
 /**
  * Seed 000's send-result callback, `PUT /api/v3/messaging/platform/conversations/messages/{id}`
- * (docs/channel-gateway-outbound.md, "Send results"): the app reports what became of a reply it was
+ * (docs/channel-gateway.md, "Send results"): the app reports what became of a reply it was
  * given. `{id}` is the reply's guid (the `guid` of the outbound post). Both revisions of the body:
  * - older (seed 000): `sendStatus: "success" | "failed"`, errorMessage, originalMessageId,
  *   originalMessageUrl, `content[]` of `{id, url}`;

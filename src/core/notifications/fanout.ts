@@ -56,7 +56,12 @@ export class NotificationFanout {
       const rs = next.recipients;
       const last = rs[rs.length - 1];
       const batch: FanoutBatch = { from: next.cursor, to: last ? last.userId : next.cursor, done: rs.length < this.batch, inbox: [], jobs: [], statuses: [] };
-      if (rs.length > 0) Object.assign(batch, await this.planner.plan(n, rs));
+      if (rs.length > 0) {
+        const plan = await this.planner.plan(n, rs);
+        batch.jobs = plan.jobs;
+        batch.statuses = plan.statuses;
+        batch.inbox = plan.inbox;
+      }
       const r = await this.store.commitBatch(id, batch);
       if (!r) return;
       if (r.inserted.length > 0) await this.bus.publish({ type: 'notify.push', users: r.inserted, item });

@@ -6,9 +6,13 @@ import type { NotificationStore } from '../ports/notifications.js';
 import type { NotifyDeliveryStore } from '../ports/notify-delivery.js';
 import type { FinalOutcome, OnSettled, OutboxJob, OutboxStore, SettleReaction } from '../ports/outbox.js';
 import type { SendResult, Sender } from '../ports/sender.js';
-import { ESCALATE_KIND, parseChannelJob, SCHEDULED_KIND, TIMER_CHANNEL } from './jobs.js';
+import { EMAIL_ESCALATION_KIND, ESCALATE_KIND, parseChannelJob, SCHEDULED_KIND, SMS_ESCALATION_KIND, TIMER_CHANNEL } from './jobs.js';
 import { deliveryOptions } from './options.js';
 import { channelsPlanner, escalationItems } from './planner.js';
+
+const ESCALATION_KINDS = new Set([EMAIL_ESCALATION_KIND, SMS_ESCALATION_KIND]);
+/** The response of a message withdrawn before its attempt (settled as delivered, nothing sent). */
+const WITHDRAWN = 'cancelled: ';
 
 export interface NotificationDeliveryOptions {
   /** Recipients per escalation write. */
@@ -33,7 +37,9 @@ export interface NotificationDeliveryOptions {
  *   since it was scheduled (the store's markSent is fenced by updatedAt); deleting or modifying it
  *   cancels the timer. Timers are outbox jobs: they survive restarts and run on one node.
  * - Escalation writes a recipient's message at most once per channel, only while the recipient still
- *   has not read the notification (checked inside the write).
+ *   has not read the notification (checked inside the write); its timer is written with markSent.
+ * - A message that must no longer go out (its notification deleted; an escalation read meanwhile) is
+ *   withdrawn just before its attempt (`guard`) and recorded as failed `cancelled: …`, never as sent.
  */
 export class NotificationDelivery {
   readonly planner = channelsPlanner;
@@ -72,7 +78,9 @@ export class NotificationDelivery {
     react: (job, outcome): SettleReaction | undefined => {
       const b = parseChannelJob(job.body);
       if (!b) return undefined;
-      const failed = outcome.status === 'dead';
+      // A message withdrawn before it went out (see guard) is settled as delivered but was not sent.
+      const withdrawn = outcome.status === 'delivered' && outcome.response.startsWith(WITHDRAWN);
+      const failed = outcome.status === 'dead' || withdrawn;
       return {
         records: [
           {
@@ -81,8 +89,8 @@ export class NotificationDelivery {
             userId: b.user,
             channel: job.channel,
             status: failed ? 'failed' : 'sent',
-            error: failed ? outcome.error || 'failed' : '',
-            toInbox: failed && b.fallback === true,
+            error: withdrawn ? outcome.response : outcome.status === 'dead' ? outcome.error || 'failed' : '',
+            toInbox: outcome.status === 'dead' && b.fallback === true,
           },
         ],
       };
@@ -104,6 +112,26 @@ export class NotificationDelivery {
       }
     },
   };
+
+  /**
+   * The sender of an e-mail or SMS channel, skipping messages that must no longer go out: those of a
+   * notification deleted since the job was written (deleting a sent notification withdraws what has
+   * not gone out yet), and escalations to a recipient who has read the notification meanwhile (e.g.
+   * while the relay was down). Such a job is settled as delivered with a `cancelled: …` response, and
+   * nothing is sent.
+   */
+  guard(sender: Sender): Sender {
+    return {
+      deliver: async (job: OutboxJob): Promise<SendResult> => {
+        const b = parseChannelJob(job.body);
+        if (b && (await this.stores.notifications.get(b.notification)) === null) return { ok: true, response: `${WITHDRAWN}notification deleted` };
+        if (b && ESCALATION_KINDS.has(job.kind) && (await this.stores.notifyDelivery.hasRead(b.notification, b.user))) {
+          return { ok: true, response: `${WITHDRAWN}read meanwhile` };
+        }
+        return sender.deliver(job);
+      },
+    };
+  }
 
   /** Delivers the `notify-timer` jobs in this process: scheduled sends and escalation checks. */
   readonly timers: Sender = {

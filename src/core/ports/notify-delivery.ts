@@ -45,8 +45,11 @@ export interface EscalationItem {
  * - `commitEscalation` is idempotent per (notification, user, channel) and checks inside its write:
  *   an item is written only if the recipient still has not read the notification and has no status on
  *   that channel yet; its job is written only with its status. Returns how many items were written.
+ * - `hasRead` answers whether the user's inbox row of the notification is read (false when it has
+ *   none, or the notification is gone).
  */
 export interface NotifyDeliveryStore {
+  hasRead(id: string, userId: string): Promise<boolean>;
   escalationCandidates(id: string, after: string, limit: number): Promise<RecipientFacts[] | null>;
   commitEscalation(id: string, items: EscalationItem[]): Promise<number>;
 }

@@ -56,6 +56,9 @@ export interface DeliveryView {
 /** Status updates from outbox outcomes in flight at once (background, see ChannelDeliveryService.later). */
 const BACKGROUND_CONCURRENCY = 256;
 
+/** Reply uids remembered as recorded, at most. */
+const RECORDED_MAX = 100_000;
+
 /** Status order: a later outcome never takes a status back (see the transitions in statusOfJob/settled). */
 const RANK: Record<DeliveryStatus, number> = { none: 0, pending: 1, sent: 2, delivered: 3, failed: 3 };
 
@@ -83,6 +86,8 @@ function metaOf(job: Pick<OutboxJob, 'meta'>): OutboundMeta | null {
 export class ChannelDeliveryService {
   /** Status updates from outbox outcomes, run in the background (see onSettled). */
   private readonly background: Array<() => Promise<void>> = [];
+  /** Replies whose metadata is known to be recorded (see ensureRecorded). */
+  private readonly recorded = new Set<number>();
   private running = 0;
   private onError: (err: unknown) => void = () => undefined;
   /** Configuration records (the channel-app service's per-node cache; the store by default). */
@@ -132,8 +137,14 @@ export class ChannelDeliveryService {
   async ensureRecorded(job: OutboxJob): Promise<void> {
     const m = metaOf(job);
     if (!m) return;
-    // A read first: every attempt after the first finds it (no write, no fsync to wait for).
-    if (await this.store.channelApps.messageByUid(Number(m.uid))) return;
+    const uid = Number(m.uid);
+    // Recorded already (seen by this node): nothing to do. Else a read first: an attempt after the
+    // first finds it (no write, no fsync to wait for).
+    if (this.recorded.has(uid)) return;
+    if (await this.store.channelApps.messageByUid(uid)) {
+      this.remember(uid);
+      return;
+    }
     let contents: ChannelContent[] = [];
     try {
       contents = JSON.parse(m.contents) as ChannelContent[];
@@ -142,7 +153,7 @@ export class ChannelDeliveryService {
     }
     const at = this.now();
     const rec: ChannelMessage = {
-      uid: Number(m.uid),
+      uid,
       guid: m.guid,
       conversationId: m.conversationId,
       channelAccountId: m.channelAccountId,
@@ -166,17 +177,27 @@ export class ChannelDeliveryService {
       updatedAt: at,
     };
     await this.store.channelApps.recordMessage(rec);
+    this.remember(uid);
+  }
+
+  /** Uids known to be recorded (bounded: the oldest are forgotten first, and read again if needed). */
+  private remember(uid: number): void {
+    this.recorded.add(uid);
+    if (this.recorded.size > RECORDED_MAX) this.recorded.delete(this.recorded.values().next().value!);
   }
 
   /**
-   * The OnSettled hook of channel `channel-app` (register it with the outbox settler). The status write
-   * and the live notice run in the background, after the outcome's commit, so that the dispatcher's
-   * settle loop (which awaits `settled` hooks one by one) is not slowed by them; until they land, the
-   * outbox job stands for the status (see view()).
+   * The OnSettled hook of channel `channel-app` (register it with the outbox settler). For final
+   * outcomes the status write and the live notice run in the background, after the outcome's commit,
+   * so that the dispatcher's settle loop (which awaits `settled` hooks one by one) is not slowed by
+   * them; until they land, and should a race leave the record behind, the outbox job stands for the
+   * status (see view()).
    */
   readonly onSettled: OnSettled = {
     settled: (job, outcome) => this.later(() => this.settled(job, outcome)),
-    redelivered: (job) => this.later(() => this.redelivered(job)),
+    // Awaited (an admin's redelivery is rare): the record is pending again before the revived job is
+    // normally claimed, so its delivered outcome can move it on to sent.
+    redelivered: (job) => this.redelivered(job),
   };
 
   private async settled(job: OutboxJob, outcome: FinalOutcome): Promise<void> {
@@ -184,7 +205,8 @@ export class ChannelDeliveryService {
     if (!m) return;
     const update =
       outcome.status === 'delivered'
-        ? { delivery: 'sent' as const, onlyFrom: ['none', 'pending'] as DeliveryStatus[] }
+        ? // Not from failed: an app may report a failed send result before answering our post.
+          { delivery: 'sent' as const, onlyFrom: ['none', 'pending'] as DeliveryStatus[] }
         : { delivery: 'failed' as const, deliveryError: outcome.error.slice(0, 1000), onlyFrom: ['none', 'pending'] as DeliveryStatus[] };
     let rec: ChannelMessage;
     try {

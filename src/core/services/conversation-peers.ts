@@ -23,7 +23,7 @@ const chatKey = (line: number, peer: string): string => `${line}\u0000${peer}`;
  * Only positive facts are cached (a chat, once it exists, stays a fact until the user deletes it from
  * the list); a chat not known is looked up in the store again, so a new conversation is never refused
  * because of the cache. Chats are learnt from sends committed on this node, and forgotten on the
- * user's conversation delete and on the user's invalidation.
+ * user's conversation delete (on every node: its sync event on the bus) and on the user's invalidation.
  */
 export class ConversationPeers {
   private readonly opts: ConversationPeersOptions;
@@ -77,6 +77,12 @@ export class ConversationPeers {
   }
 
   handle(e: HubEvent): void {
+    // A conversation delete, made on any node, reaches every node as its sync event (addressed to the
+    // deleting user): the chat is forgotten there too.
+    if (e.type === 'sync' && e.event.type === 'conv_delete' && e.audience.kind === 'users' && e.event.conv) {
+      for (const u of e.audience.users) this.forget(u, e.event.conv);
+      return;
+    }
     if (e.type === 'cache.invalidate' && e.scope === 'user') {
       this.known.delete(e.id);
       this.loads.forget(e.id);

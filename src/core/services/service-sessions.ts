@@ -39,6 +39,8 @@ const BATCH = 500;
  */
 export class ServiceSessionService implements ChannelHooks {
   private isOnline: (userId: string) => Promise<boolean> = () => Promise.resolve(false);
+  /** Every channel account (agentConnected looks up the agent's), until the next channel-apps invalidation. */
+  private accounts: Promise<ChannelAccount[]> | null = null;
   private readonly now: () => number;
 
   constructor(
@@ -49,7 +51,7 @@ export class ServiceSessionService implements ChannelHooks {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Where online status comes from (the gateway's registry). */
+  /** Where online status comes from (the Presence port: every node's connections). */
   attachPresence(isOnline: (userId: string) => Promise<boolean>): void {
     this.isOnline = isOnline;
   }
@@ -72,6 +74,10 @@ export class ServiceSessionService implements ChannelHooks {
    * failure reported (a missed touch can only close a session earlier).
    */
   handle(e: HubEvent): void {
+    if (e.type === 'channel-apps.invalidate') {
+      this.accounts = null;
+      return;
+    }
     if (e.type !== 'sync' || e.event.type !== 'message' || !e.event.message) return;
     const m = e.event.message;
     if (m.conv.type !== ConvType.group || !isChannelConversationId(m.conv.target)) return;
@@ -84,7 +90,8 @@ export class ServiceSessionService implements ChannelHooks {
     const conv = await this.store.channelApps.getConversation(conversationId);
     if (!conv) return;
     const s = await this.store.serviceSessions.current(conv.channelAccountId, conv.contactId);
-    if (s) await this.store.serviceSessions.touch(s.serviceId, this.now(), idleDeadline(this.now(), this.opts.idleTimeoutMs));
+    const idleAt = idleDeadline(this.now(), this.opts.idleTimeoutMs);
+    if (s && this.fresh(s, idleAt)) await this.store.serviceSessions.touch(s.serviceId, this.now(), idleAt);
   }
 
   /** The contact's open session, touched; or a new one, assigned or queued. */
@@ -93,6 +100,7 @@ export class ServiceSessionService implements ChannelHooks {
     const idleAt = idleDeadline(now, this.opts.idleTimeoutMs);
     const cur = await this.store.serviceSessions.current(accountId, contact);
     if (cur) {
+      if (!this.fresh(cur, idleAt)) return cur;
       await this.store.serviceSessions.touch(cur.serviceId, now, idleAt);
       return { ...cur, lastActivityAt: Math.max(cur.lastActivityAt, now), idleAt: Math.max(cur.idleAt, idleAt) };
     }
@@ -113,6 +121,15 @@ export class ServiceSessionService implements ChannelHooks {
     if (done) await this.announce(account, { type: 'service_session', event: 'assigned', session: done, ...(conv ? { conv: convOf(conv) } : {}) });
   }
 
+  /**
+   * Whether moving the session's deadline to `idleAt` is worth a write: only when it moves by more than
+   * a fiftieth of the idle timeout (36 s of the default 30 min). A contact writing several messages a
+   * second costs one write per such step, and the session closes at most that much (2 %) early.
+   */
+  private fresh(s: ServiceSession, idleAt: number): boolean {
+    return idleAt - s.idleAt > this.opts.idleTimeoutMs / 50;
+  }
+
   /** The account's agents with their online state and load. */
   private async pool(account: ChannelAccount): Promise<AgentFacts[]> {
     const loads = await this.store.serviceSessions.loads(account.agents);
@@ -124,7 +141,12 @@ export class ServiceSessionService implements ChannelHooks {
 
   /** An agent connected: it takes the queued sessions of its accounts, oldest first. Returns how many. */
   async agentConnected(userId: string): Promise<number> {
-    const accounts = (await this.store.channelApps.listConfig('channelAccount')).filter((a) => a.agents.includes(userId));
+    // Every device login asks: the accounts are read once and kept until a channel-apps invalidation.
+    this.accounts ??= this.store.channelApps.listConfig('channelAccount').catch((err: unknown) => {
+      this.accounts = null;
+      throw err;
+    });
+    const accounts = (await this.accounts).filter((a) => a.agents.includes(userId));
     if (accounts.length === 0) return 0;
     const queued = await this.store.serviceSessions.queued(
       accounts.map((a) => a.channelAccountId),

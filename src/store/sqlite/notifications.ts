@@ -109,31 +109,34 @@ export class SqliteNotifications implements NotificationStore {
     return r;
   }
 
-  /** Refuse unknown recipients, naming them. Inside a writer command. */
-  private checkUsers(ids: string[]): void {
-    const exists = this.ctx.stmt('SELECT 1 FROM users WHERE id = ?');
-    const unknown: string[] = [];
-    let count = 0;
-    for (const u of ids) {
-      if (exists.get(u) !== undefined) continue;
-      count++;
-      if (unknown.length < MAX_NAMED_UNKNOWN) unknown.push(u);
-    }
-    if (count > 0) {
-      const more = count > unknown.length ? ` and ${count - unknown.length} more` : '';
-      throw notExist(`unknown recipients: ${unknown.join(', ')}${more}`);
-    }
+  /**
+   * Refuse unknown recipients, naming them. Inside a writer command; `json` is the ids as a JSON
+   * array, walked inside SQLite (json_each) rather than one call per id.
+   */
+  private checkUsers(json: string): void {
+    const unknown = this.ctx
+      .stmt('SELECT j.value FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = j.value) ORDER BY j.key LIMIT ?')
+      .pluck()
+      .all(json, MAX_NAMED_UNKNOWN) as string[];
+    if (unknown.length === 0) return;
+    const count =
+      unknown.length < MAX_NAMED_UNKNOWN
+        ? unknown.length
+        : (this.ctx.stmt('SELECT COUNT(*) FROM json_each(?) j WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = j.value)').pluck().get(json) as number);
+    const more = count > unknown.length ? ` and ${count - unknown.length} more` : '';
+    throw notExist(`unknown recipients: ${unknown.join(', ')}${more}`);
   }
 
-  private insertRecipients(n: number, ids: string[]): void {
-    const ins = this.ctx.stmt('INSERT OR IGNORE INTO notification_recipients(n, user_id) VALUES (?, ?)');
-    for (const u of ids) ins.run(n, u);
+  /** Write the recipient rows (`json`: the distinct ids as a JSON array). */
+  private insertRecipients(n: number, json: string): void {
+    this.ctx.stmt('INSERT OR IGNORE INTO notification_recipients(n, user_id) SELECT ?, j.value FROM json_each(?) j').run(n, json);
   }
 
   create(x: NewNotification): Promise<Notification> {
     return this.ctx.write(() => {
       const ids = [...new Set(x.sendTo)];
-      this.checkUsers(ids);
+      const json = JSON.stringify(ids);
+      this.checkUsers(json);
       const n = Number(
         this.ctx
           .stmt(
@@ -156,7 +159,7 @@ export class SqliteNotifications implements NotificationStore {
             x.dateCreated,
           ).lastInsertRowid,
       );
-      this.insertRecipients(n, ids);
+      this.insertRecipients(n, json);
       return toNotification(this.mustRow(x.id));
     });
   }
@@ -181,9 +184,10 @@ export class SqliteNotifications implements NotificationStore {
       if (f.options !== undefined) set('options', JSON.stringify(f.options));
       if (f.sendTo !== undefined) {
         const ids = [...new Set(f.sendTo)];
-        this.checkUsers(ids);
+        const json = JSON.stringify(ids);
+        this.checkUsers(json);
         this.ctx.stmt('DELETE FROM notification_recipients WHERE n = ?').run(r.n);
-        this.insertRecipients(r.n, ids);
+        this.insertRecipients(r.n, json);
         set('recipient_count', ids.length);
       }
       set('updated_at', now);
@@ -341,15 +345,29 @@ export class SqliteNotifications implements NotificationStore {
     return this.ctx.write(() => {
       const r = this.row(id);
       if (!r || r.has_send !== 1 || r.fanout_done === 1 || r.send_seq === null) return null;
-      const ids = this.ctx
-        .stmt('SELECT user_id FROM notification_recipients WHERE n = ? AND user_id > ? ORDER BY user_id LIMIT ?')
+      // The batch is the recipients after the cursor up to the limit-th one (or to the last: done).
+      // One statement writes its rows inside SQLite (no call per row), skipping recipients destroyed
+      // since, and returns those actually inserted.
+      const upTo = this.ctx
+        .stmt('SELECT user_id FROM notification_recipients WHERE n = ? AND user_id > ? ORDER BY user_id LIMIT 1 OFFSET ?')
         .pluck()
-        .all(r.n, r.fanout_cursor, limit) as string[];
-      const ins = this.ctx.stmt(INSERT_ROW);
-      const inserted: string[] = [];
-      for (const u of ids) if (ins.run(u, r.send_seq, u).changes > 0) inserted.push(u);
-      const done = ids.length < limit;
-      this.ctx.stmt('UPDATE notifications SET fanout_cursor = ?, fanout_done = ? WHERE n = ?').run(ids.at(-1) ?? r.fanout_cursor, done ? 1 : 0, r.n);
+        .get(r.n, r.fanout_cursor, limit - 1) as string | undefined;
+      const done = upTo === undefined;
+      const last = upTo ?? (this.ctx.stmt('SELECT MAX(user_id) FROM notification_recipients WHERE n = ?').pluck().get(r.n) as string | null) ?? r.fanout_cursor;
+      const inserted =
+        last > r.fanout_cursor
+          ? (this.ctx
+              .stmt(
+                `INSERT OR IGNORE INTO notification_inbox(user_id, seq, state)
+                 SELECT r.user_id, ?, 0 FROM notification_recipients r
+                 WHERE r.n = ? AND r.user_id > ? AND r.user_id <= ? AND EXISTS (SELECT 1 FROM users u WHERE u.id = r.user_id)
+                 ORDER BY r.user_id
+                 RETURNING user_id`,
+              )
+              .pluck()
+              .all(r.send_seq, r.n, r.fanout_cursor, last) as string[])
+          : [];
+      this.ctx.stmt('UPDATE notifications SET fanout_cursor = ?, fanout_done = ? WHERE n = ?').run(last, done ? 1 : 0, r.n);
       return { inserted, done };
     });
   }

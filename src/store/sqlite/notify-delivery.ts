@@ -34,6 +34,15 @@ function applyDelivery(ctx: SqliteContext, r: NotificationDeliveryRecord, now: n
 export class SqliteNotifyDelivery implements NotifyDeliveryStore {
   constructor(private readonly ctx: SqliteContext) {}
 
+  hasRead(id: string, userId: string): Promise<boolean> {
+    return this.ctx.read(() => {
+      const n = this.ctx.stmt(NOTIFICATION).get(id) as { n: number; send_seq: number | null } | undefined;
+      if (!n || n.send_seq === null) return false;
+      const row = this.ctx.stmt('SELECT state FROM notification_inbox WHERE user_id = ? AND seq = ?').get(userId, n.send_seq) as { state: number } | undefined;
+      return row !== undefined && (row.state & READ) !== 0;
+    });
+  }
+
   escalationCandidates(id: string, after: string, limit: number): Promise<RecipientFacts[] | null> {
     return this.ctx.read(() => {
       const n = this.ctx.stmt(NOTIFICATION).get(id) as { n: number; send_seq: number | null } | undefined;

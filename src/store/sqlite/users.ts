@@ -191,6 +191,9 @@ export class SqliteUsers implements UserStore {
       this.ctx.stmt('DELETE FROM friend_requests WHERE from_uid = ?').run(userId);
       this.ctx.stmt('DELETE FROM friend_requests WHERE to_uid = ?').run(userId);
       this.ctx.stmt('DELETE FROM user_settings WHERE user_id = ?').run(userId);
+      // Its notification inbox is deleted as the user would delete it (state bit 2): a user created
+      // again with this id starts with an empty inbox, while operators' read counts stay history.
+      this.ctx.stmt('UPDATE notification_inbox SET state = state | 2 WHERE user_id = ? AND (state & 2) = 0').run(userId);
       // Past memberships go too: a user created again with this id starts with no history. Their
       // audiences are reported, so live fan-out forgets the intervals as replay does.
       const past = this.ctx

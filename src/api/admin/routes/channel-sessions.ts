@@ -26,7 +26,7 @@ const Delivery = Type.Object({}, { additionalProperties: true });
 const out = (s: ServiceSession): ServiceSession => ({ ...s });
 
 /**
- * Customer-service sessions (docs/channel-gateway-outbound.md) and the delivery status of replies:
+ * Customer-service sessions (docs/channel-gateway.md) and the delivery status of replies:
  * signed admin routes in the admin envelope. Refusals: 253 unknown session or message, 251 an agent
  * outside the account's pool, 248 a closed session (or one that changed during a transfer).
  */
