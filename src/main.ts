@@ -317,6 +317,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       auth: robotAuth(hub, {
         windowMs: config.admin.timestampWindowMs,
         replay: new ReplayGuard(config.admin.timestampWindowMs, config.admin.replayCacheMaxEntries),
+        ratePerSecond: config.admin.callerRateLimitPerSecond,
       }),
     }),
     // Channels calling with their own id and secret (Wildfire's ChannelServiceApi SDK).
@@ -328,6 +329,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       auth: channelAuth(hub, {
         windowMs: config.admin.timestampWindowMs,
         replay: new ReplayGuard(config.admin.timestampWindowMs, config.admin.replayCacheMaxEntries),
+        ratePerSecond: config.admin.callerRateLimitPerSecond,
       }),
     }),
     devicesSurface(gateway),

@@ -127,3 +127,31 @@ describe('channel update_profile and application/get_user_info', () => {
     expect((await channelClient(id, next)('/application/get_user_info', {})).body.code).toBe(251);
   });
 });
+
+describe('admin.callerRateLimitPerSecond', () => {
+  // One request per 1 000 s, burst 1: a second request is over the limit whatever the machine's speed.
+  const limited = useServer({ admin: { callerRateLimitPerSecond: 0.001 } });
+
+  it('limits each robot and channel separately (250 past its burst); the admin API and other callers are not affected', async () => {
+    const bot = fresh('bot');
+    const { secret } = await limited.admin.ok<{ secret: string }>('/robot/create', { userId: bot, name: bot, callback: '' });
+    const other = fresh('bot');
+    const o = await limited.admin.ok<{ secret: string }>('/robot/create', { userId: other, name: other, callback: '' });
+    const call = (rid: string, s: string) =>
+      rawRequest(limited.url, { path: '/robot/get_callback', headers: { rid, ...sdkHeaders(s) } }).then((r) => (JSON.parse(r.raw) as Env).code);
+    expect(await call(bot, secret)).toBe(0);
+    expect(await call(bot, secret)).toBe(250);
+    // A refused signature costs no token: the other robot still has its own.
+    expect(await call(other, 'wrong')).toBe(244);
+    expect(await call(other, o.secret)).toBe(0);
+    expect(await call(other, o.secret)).toBe(250);
+    await limited.admin.ok('/user/get_info', { userId: bot });
+    // Channels have their own buckets.
+    const [owner] = await limited.users('owner');
+    const ch = fresh('ch');
+    await limited.admin.ok('/channel/create', { owner, name: ch, targetId: ch, secret: 'cs' });
+    const ccall = () => rawRequest(limited.url, { path: '/channel/get_profile', headers: { cid: ch, ...sdkHeaders('cs') } }).then((r) => (JSON.parse(r.raw) as Env).code);
+    expect(await ccall()).toBe(0);
+    expect(await ccall()).toBe(250);
+  });
+});

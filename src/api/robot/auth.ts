@@ -3,7 +3,7 @@ import { CoreError, isCoreError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import { MAX_ID_LENGTH } from '../../core/limits.js';
 import { AdminAuthError } from '../admin/signing.js';
-import type { TokenBucket } from '../admin/rate-limit.js';
+import { TokenBucket } from '../admin/rate-limit.js';
 import type { ReplayGuard } from '../admin/replay-guard.js';
 import type { RequestAuth } from '../admin/plugin.js';
 
@@ -21,8 +21,12 @@ export interface CallerAuthOptions {
   /** Accepted distance between the timestamp header and now, either way (ms). */
   windowMs: number;
   replay: ReplayGuard;
-  rate?: TokenBucket | undefined;
+  /** Requests per second allowed to each caller id (burst: one second of it); absent or 0: no limit. */
+  ratePerSecond?: number | undefined;
 }
+
+/** Most callers with a rate bucket at once; past it the oldest bucket is dropped (it starts full again). */
+const MAX_BUCKETS = 10_000;
 
 /**
  * The signature of Wildfire's RobotService and ChannelServiceApi SDKs: headers `rid` (the robot's
@@ -33,7 +37,25 @@ export interface CallerAuthOptions {
  * does not match; 250 over the rate limit; 244 the same signed request was already accepted (replay).
  */
 export class CallerAuth implements RequestAuth {
+  private readonly buckets = new Map<string, TokenBucket>();
+
   constructor(private readonly opts: CallerAuthOptions) {}
+
+  /** One token of the caller's own bucket (Wildfire limits each robot and channel separately). */
+  private take(id: string, now: number): boolean {
+    const rate = this.opts.ratePerSecond ?? 0;
+    if (rate <= 0) return true;
+    let b = this.buckets.get(id);
+    if (!b) {
+      if (this.buckets.size >= MAX_BUCKETS) {
+        const oldest = this.buckets.keys().next();
+        if (!oldest.done) this.buckets.delete(oldest.value);
+      }
+      b = new TokenBucket(rate, Math.max(1, Math.ceil(rate)), now);
+      this.buckets.set(id, b);
+    }
+    return b.take(now);
+  }
 
   async check(headers: Record<string, HeaderValue>, now: number): Promise<void> {
     const nonce = first(headers['nonce']);
@@ -49,7 +71,7 @@ export class CallerAuth implements RequestAuth {
     if (sign.length !== 40 || !/^[0-9a-fA-F]{40}$/.test(sign) || !crypto.timingSafeEqual(expected, Buffer.from(sign, 'hex'))) {
       throw new AdminAuthError('auth_failure');
     }
-    if (this.opts.rate && !this.opts.rate.take(now)) throw new CoreError('over_frequency');
+    if (!this.take(rid, now)) throw new CoreError('over_frequency');
     const verdict = this.opts.replay.remember(ts, expected.readUInt32BE(0), expected.readUInt32BE(4), now);
     if (verdict === 'replay') throw new AdminAuthError('replayed');
     if (verdict === 'full') throw new CoreError('over_frequency', 'replay cache full');
