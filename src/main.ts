@@ -33,6 +33,8 @@ import { Metrics } from './http/metrics.js';
 import { buildAdminApp, buildMainApp, type HttpDeps } from './http/server.js';
 import type { Surface } from './http/surface.js';
 import { adminSurface } from './api/admin/surface.js';
+import { channelAuth, robotAuth } from './api/robot/auth.js';
+import { channelApiSurface, robotSurface } from './api/robot/surface.js';
 import { cmsSurface } from './api/cms/surface.js';
 import { devicesSurface } from './delivery/surface.js';
 import { checkAllowList } from './api/platform/auth.js';
@@ -305,6 +307,30 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       nodeId: config.nodeId,
       dataDir: config.dataDir,
       extraRoutes: [...presenceRoutes(hub, gateway.presence), ...callbackRoutes(hub, targets)],
+    }),
+    // Robots calling with their own id and secret (Wildfire's RobotService SDK).
+    robotSurface({
+      hub,
+      log,
+      metrics,
+      bodyLimit: config.admin.bodyLimitBytes,
+      auth: robotAuth(hub, {
+        windowMs: config.admin.timestampWindowMs,
+        replay: new ReplayGuard(config.admin.timestampWindowMs, config.admin.replayCacheMaxEntries),
+        ratePerSecond: config.admin.callerRateLimitPerSecond,
+      }),
+    }),
+    // Channels calling with their own id and secret (Wildfire's ChannelServiceApi SDK).
+    channelApiSurface({
+      hub,
+      log,
+      metrics,
+      bodyLimit: config.admin.bodyLimitBytes,
+      auth: channelAuth(hub, {
+        windowMs: config.admin.timestampWindowMs,
+        replay: new ReplayGuard(config.admin.timestampWindowMs, config.admin.replayCacheMaxEntries),
+        ratePerSecond: config.admin.callerRateLimitPerSecond,
+      }),
     }),
     devicesSurface(gateway),
     cms,

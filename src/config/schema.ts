@@ -77,6 +77,11 @@ export const ConfigSchema = Type.Object(
         replayCacheMaxEntries: Type.Integer({ default: 8000000, minimum: 1000, description: 'Most signatures remembered for replay detection; past it requests get 250.' }),
         rateLimitPerSecond: Type.Number({ default: 0, minimum: 0, description: 'Signed requests per second per secret; 0 disables the limit.' }),
         rateLimitBurst: Type.Integer({ default: 0, minimum: 0, description: 'Burst allowance of the rate limit (0: one second of rate).' }),
+        callerRateLimitPerSecond: Type.Number({
+          default: 0,
+          minimum: 0,
+          description: 'Signed requests per second per robot (/robot) or channel (/channel), burst one second of it; 0 disables the limit.',
+        }),
         bodyLimitBytes: Type.Integer({ default: 1048576, minimum: 1024, description: 'Largest admin request body.' }),
         strictSend: Type.Boolean({
           default: false,

@@ -2,12 +2,13 @@
  * Wildfire's routes that Switchboard lacked (issue 12 items 2 and 3), through real HTTP with the signing
  * admin client: group member get / set_alias / set_extra, group of_user_by_type and common_group,
  * system get_setting / put_setting, user app_get_user_info, the professional edition's device routes,
- * and the conference routes (HTTP 200, code 61). Each route's success and failure codes; the
+ * the professional edition's customer, and the conference routes (HTTP 200, code 61). Each route's success and failure codes; the
  * behaviour behind them (notifications reach devices, a device token logs in).
  */
 import { describe, expect, it } from 'vitest';
-import { CONFERENCE_PATHS } from '../../src/api/admin/routes/system.js';
+import { CONFERENCE_PATHS, CUSTOMER } from '../../src/api/admin/routes/system.js';
 import { expectCode, fresh, group, single, text } from '../helpers/messages.js';
+import { rawRequest } from '../helpers/admin-client.js';
 import { useServer } from '../helpers/use-server.js';
 import { connectRaw, connectRefused, wsUrl } from '../helpers/ws-client.js';
 
@@ -204,5 +205,20 @@ describe('conference routes', () => {
       }
       await expectCode(t.admin, path, undefined, 251, '{bad json');
     }
+  });
+});
+
+describe('customer', () => {
+  it('answers the string "switchboard" to an empty body as the SDK sends it, or to any object; 251 for bad JSON or no signature', async () => {
+    expect(CUSTOMER).toBe('switchboard');
+    for (const body of [undefined, {}, { any: 'thing' }]) {
+      const r = await t.admin.post('/customer', body);
+      expect(r.status).toBe(200);
+      expect(r.body).toEqual({ code: 0, msg: 'success', result: 'switchboard' });
+    }
+    await expectCode(t.admin, '/customer', undefined, 251, '{bad json');
+    await expectCode(t.admin, '/customer', [], 251);
+    const unsigned = await rawRequest(t.url, { path: '/admin/customer', headers: { 'content-type': 'application/json' }, body: '' });
+    expect(JSON.parse(unsigned.raw)).toEqual({ code: 239, msg: 'api not signed or sign parameter not completion' });
   });
 });

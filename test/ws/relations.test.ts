@@ -7,7 +7,8 @@ import type { WsClient } from '../helpers/ws-client.js';
 /**
  * Relations on devices: a blacklist refuses (or drops) a device's single chat, admin sends stay
  * trusted; friend requests and relation changes reach the affected user's devices live; the friends
- * and friend_requests frames list them; sensitive words refuse, replace or drop device messages.
+ * and friend_requests frames list them; sensitive words refuse, replace or drop device messages;
+ * relations.disableStrangerChat refuses strangers with 248 (friends, the allow list and non-normal users pass).
  */
 
 /** A device send; resolves with the `sent` or `error` reply. */
@@ -200,5 +201,66 @@ describe('relations.sensitiveFilter replace, relations.blacklistStrategy drop', 
     const after = await t.admin.send(a, single(b), text('marker'));
     await devB.waitMessage(after.messageUid);
     expect(devB.messageUids()).not.toContain(sent['messageUid']);
+  });
+});
+
+describe('relations.disableStrangerChat with an allow list', () => {
+  const vip = fresh('vip');
+  const t = useServer({ relations: { disableStrangerChat: true, strangerChatAllowList: [vip] } });
+
+  it('friends may chat, strangers are refused with 248 (nothing delivered); admin sends stay trusted', async () => {
+    const [a, b, c] = await users(t, 3);
+    await t.admin.ok('/friend/status', { userId: a, friendUid: b, status: 0 });
+    const devA = await t.device(a);
+    const devB = await t.device(b);
+    const devC = await t.device(c);
+    const toFriend = await deviceSend(devA, b, 'hello friend');
+    expect(toFriend).toMatchObject({ type: 'sent' });
+    await devB.waitMessage(toFriend['messageUid'] as number);
+    const back = await deviceSend(devB, a, 'hello back');
+    expect(back).toMatchObject({ type: 'sent' });
+    await devA.waitMessage(back['messageUid'] as number);
+    expect(await deviceSend(devC, a, 'hi stranger')).toMatchObject({ type: 'error', code: 248 });
+    expect(await deviceSend(devA, c, 'who are you')).toMatchObject({ type: 'error', code: 248 });
+    const admin = await t.admin.send(c, single(a), text('from the back end'));
+    await devA.waitMessage(admin.messageUid);
+    expect(devA.frames.filter((f) => f.type === 'message' && f['message'].payload.searchableContent === 'hi stranger')).toEqual([]);
+    // No longer friends: refused from then on.
+    await t.admin.ok('/friend/status', { userId: a, friendUid: b, status: 1 });
+    expect(await deviceSend(devA, b, 'still there?')).toMatchObject({ type: 'error', code: 248 });
+  });
+
+  it('an allow-listed user may chat with strangers, either way', async () => {
+    await t.admin.ok('/user/create', { userId: vip, name: vip, displayName: vip });
+    const [a] = await users(t, 1);
+    const devA = await t.device(a);
+    const devVip = await t.device(vip);
+    const toVip = await deviceSend(devA, vip, 'hi vip');
+    expect(toVip).toMatchObject({ type: 'sent' });
+    await devVip.waitMessage(toVip['messageUid'] as number);
+    const fromVip = await deviceSend(devVip, a, 'hi a');
+    expect(fromVip).toMatchObject({ type: 'sent' });
+    await devA.waitMessage(fromVip['messageUid'] as number);
+  });
+
+  it('a robot or a user of another type (here 2, a device) is exempt, either side', async () => {
+    const robot = fresh('bot');
+    await t.admin.ok('/robot/create', { userId: robot, name: robot, callback: '' });
+    const thing = fresh('thing');
+    await t.admin.ok('/user/create', { userId: thing, name: thing, displayName: thing, type: 2 });
+    const [a, b] = await users(t, 2);
+    const devA = await t.device(a);
+    const devThing = await t.device(thing);
+    const toBot = await deviceSend(devA, robot, 'hello robot');
+    expect(toBot).toMatchObject({ type: 'sent' });
+    expect((await getOne(t.admin, toBot['messageUid'] as number)).payload.searchableContent).toBe('hello robot');
+    const toThing = await deviceSend(devA, thing, 'hello thing');
+    expect(toThing).toMatchObject({ type: 'sent' });
+    await devThing.waitMessage(toThing['messageUid'] as number);
+    const fromThing = await deviceSend(devThing, a, 'hello human');
+    expect(fromThing).toMatchObject({ type: 'sent' });
+    await devA.waitMessage(fromThing['messageUid'] as number);
+    // The exemption is theirs, not a's: a still may not write to the stranger b.
+    expect(await deviceSend(devA, b, 'hello b')).toMatchObject({ type: 'error', code: 248 });
   });
 });

@@ -50,13 +50,26 @@ export function adminRoute<B extends TSchema, R extends TSchema | undefined = un
   return def as unknown as AdminRouteDef;
 }
 
+/**
+ * What checks a request's signature headers: throws (or rejects) with the surface's own error or a
+ * CoreError. The admin API's AdminAuth is synchronous; the robot API's looks the robot's secret up.
+ */
+export interface RequestAuth {
+  check(headers: Record<string, string | string[] | undefined>, now: number): void | Promise<void>;
+}
+
 export interface AdminPluginOptions {
   hub: Hub;
-  auth: AdminAuth;
+  auth: AdminAuth | RequestAuth;
   bodyLimit: number;
   metrics: Metrics;
   log: Logger;
   routes: AdminRouteDef[];
+  /**
+   * Prepended to a route's path in its success metric label, for surfaces other than /admin that
+   * reuse this plugin (e.g. "/robot"), so their routes are not counted as the admin route of that path.
+   */
+  metricPrefix?: string;
 }
 
 function sendError(reply: FastifyReply, err: unknown, log: Logger, metrics: Metrics, route: string): void {
@@ -125,11 +138,19 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
       done();
       return;
     }
+    const url = req.routeOptions.url;
     try {
-      auth.check(req.headers as Record<string, string | undefined>, Date.now());
-      done();
+      const pending = auth.check(req.headers as Record<string, string | undefined>, Date.now());
+      if (pending === undefined) {
+        done();
+        return;
+      }
+      pending.then(
+        () => done(),
+        (err: unknown) => sendError(reply, err, log, metrics, url),
+      );
     } catch (err) {
-      sendError(reply, err, log, metrics, req.routeOptions.url);
+      sendError(reply, err, log, metrics, url);
     }
   });
 
@@ -150,7 +171,7 @@ export async function adminPlugin(app: FastifyInstance, opts: AdminPluginOptions
       ...(r.result ? { result: Type.Optional(r.result) } : {}),
     });
     const methods: Array<'GET' | 'POST'> = r.unsigned ? ['GET', 'POST'] : ['POST'];
-    const ok = metrics.adminRequests.labels(r.path, '0');
+    const ok = metrics.adminRequests.labels((opts.metricPrefix ?? '') + r.path, '0');
     // A request without a body (the SDK sends none for some calls) is an empty object; only routes
     // with no required field can accept that, so only they pay for the hook.
     const required = (r.body as { required?: string[] }).required ?? [];

@@ -15,7 +15,7 @@ export function adminSign(nonce: string, secret: string, timestamp: string): str
 }
 
 /** Why a request's signature headers were refused. */
-export type AdminAuthFailure = 'sign_missing' | 'sign_expired' | 'auth_failure' | 'replayed';
+export type AdminAuthFailure = 'sign_missing' | 'sign_expired' | 'auth_failure' | 'replayed' | 'channel_no_exist' | 'channel_no_secret';
 
 /** Wildfire's code and message for each failure of the admin signature. */
 const AUTH_CODES: Record<AdminAuthFailure, readonly [number, string]> = {
@@ -23,6 +23,9 @@ const AUTH_CODES: Record<AdminAuthFailure, readonly [number, string]> = {
   sign_expired: [243, 'sign expired'],
   auth_failure: [244, 'auth failure'],
   replayed: [244, 'auth failure'],
+  // The channel API's (a channel signing with its own id and secret, src/api/robot/).
+  channel_no_exist: [236, 'channel no exist'],
+  channel_no_secret: [237, 'channel no secret'],
 };
 
 /** A refused admin signature: the admin surface's own error, answered in Wildfire's envelope. */

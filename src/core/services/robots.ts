@@ -115,6 +115,42 @@ export class RobotService {
     return { user, robot };
   }
 
+  /**
+   * The secret a robot signs its own API calls with (Wildfire's RobotService): not_exist for a user
+   * that is not a robot, no_right for a robot without a secret.
+   */
+  async secretOf(robotId: string): Promise<string> {
+    const robot = await this.store.robots.getRobot(robotId);
+    if (!robot) throw new CoreError('not_exist', `robot ${robotId} does not exist`);
+    if (robot.secret === '') throw new CoreError('no_right', 'the robot has no secret');
+    return robot.secret;
+  }
+
+  /**
+   * Set ("" clears) the URL a robot's incoming messages are posted to (the robot's own
+   * set_callback / delete_callback); its profile, owner, secret and extra stay.
+   */
+  async setCallback(robotId: string, callback: string): Promise<void> {
+    checkCallbackUrl(callback);
+    const { user, robot } = await this.get(robotId);
+    if (robot.callback === callback) return;
+    const profile: UserFields & { name: string } = {
+      name: user.name,
+      displayName: user.displayName,
+      portrait: user.portrait,
+      gender: user.gender,
+      mobile: user.mobile,
+      email: user.email,
+      address: user.address,
+      company: user.company,
+      social: user.social,
+      extra: user.extra,
+    };
+    await this.store.robots.upsertRobot(robotId, profile, { owner: robot.owner, secret: robot.secret, callback, extra: robot.extra });
+    await this.bus.publish({ type: 'cache.invalidate', scope: 'robot', id: robotId });
+    await this.bus.publish({ type: 'cache.invalidate', scope: 'user', id: robotId });
+  }
+
   /** Whether a change of user `id` may change routing: it is a routed robot, or the directory is loading. */
   private mayRoute(id: string): boolean {
     if (this.routed === null) return false;

@@ -4,6 +4,12 @@ import type { Hub } from '../../../core/hub.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
 import { Int, int32, OptText, Str } from '../schemas.js';
 
+/**
+ * The answer of /admin/customer: Wildfire's professional edition names the customer its licence was
+ * issued to; Switchboard has no licence, so it names itself.
+ */
+export const CUSTOMER = 'switchboard';
+
 /** Wildfire's SystemSettingPojo. */
 const Setting = Type.Object({ id: Int, value: Str, desc: Str });
 
@@ -25,6 +31,15 @@ export function systemRoutes(hub: Hub): AdminRouteDef[] {
       tags,
       body: Type.Object({ id: int32(), value: OptText, desc: OptText }, { additionalProperties: true }),
       handler: async (b) => hub.settings.putSystemSetting(b.id, b.value ?? '', b.desc ?? ''),
+    }),
+    adminRoute({
+      path: '/customer',
+      summary: "The professional edition's licensed customer (GeneralAdmin.getCustomer): always the string \"switchboard\"",
+      tags,
+      // The SDK posts an empty body; anything else that parses is ignored.
+      body: Type.Object({}, { additionalProperties: true }),
+      result: Str,
+      handler: () => Promise.resolve(CUSTOMER),
     }),
   ];
 }
