@@ -1,14 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import { CoreError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
-import { MAX_TEXT_LENGTH } from '../../core/limits.js';
 import { ConvType } from '../../core/model.js';
 import { normalizePayload, stringList } from '../../core/payload.js';
-import type { UserLookup } from '../../core/ports/store.js';
-import { channelOut, userOut } from '../admin/mappers.js';
+import { channelOut } from '../admin/mappers.js';
 import { adminRoute, type AdminRouteDef } from '../admin/plugin.js';
-import { ChannelInfo, Id, IdList, Int, int32, OptExtra, OptId, OptLine, OptText, PayloadIn, Str, UserInfo } from '../admin/schemas.js';
+import { ChannelInfo, Id, IdList, Int, int32, OptExtra, OptLine, PayloadIn, Str } from '../admin/schemas.js';
 import { channelOf } from './auth.js';
+import { lookupRoutes } from './lookup-routes.js';
 
 const tags = ['channel'];
 
@@ -23,6 +22,7 @@ const STATE_GLOBAL = 0x80;
  */
 export function channelApiRoutes(hub: Hub): AdminRouteDef[] {
   return [
+    ...lookupRoutes(hub, tags),
     adminRoute({
       path: '/message/send',
       summary: 'Send a message in the channel as its owner, to its subscribers or to `targets` only (each must subscribe, 248, unless the channel state allows messages to non-subscribers)',
@@ -76,34 +76,11 @@ export function channelApiRoutes(hub: Hub): AdminRouteDef[] {
       handler: async (b, req) => hub.channels.isSubscribed(channelOf(req.headers), b.userId),
     }),
     adminRoute({
-      path: '/user_info',
-      summary: 'A user by userId, name or mobile (first given wins); 253 when none',
-      tags,
-      body: Type.Object({ userId: OptId, name: OptText, mobile: OptText }),
-      result: UserInfo,
-      handler: async (b) => {
-        let by: UserLookup;
-        if (b.userId) by = { userId: b.userId };
-        else if (b.name) by = { name: b.name };
-        else if (b.mobile) by = { mobile: b.mobile };
-        else throw new CoreError('invalid_parameter', 'one of userId, name, mobile is required');
-        return userOut(await hub.users.get(by));
-      },
-    }),
-    adminRoute({
       path: '/update_profile',
       summary: 'Change one field of the channel: type is Wildfire’s ModifyChannelInfoType (0 name, 1 portrait, 2 desc, 3 extra, 4 secret, 5 callback, 6 automatic; 7 menu: 254)',
       tags,
       body: Type.Object({ type: int32(), value: OptExtra }),
       handler: async (b, req) => hub.channels.modify(channelOf(req.headers), b.type, b.value ?? ''),
-    }),
-    adminRoute({
-      path: '/application/get_user_info',
-      summary: 'Who an application auth code names (as /admin/user/app_get_user_info: a live device token)',
-      tags,
-      body: Type.Object({ authCode: Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH }) }),
-      result: Type.Object({ userId: Str, displayName: Str, portraitUrl: Str }),
-      handler: async (b) => hub.users.appUserInfo(b.authCode),
     }),
     adminRoute({
       path: '/get_profile',

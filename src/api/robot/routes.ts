@@ -1,15 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import { CoreError } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
-import { MAX_TEXT_LENGTH } from '../../core/limits.js';
 import { normalizeConversation, normalizePayload, parseUid, stringList } from '../../core/payload.js';
-import type { UserFields, UserLookup } from '../../core/ports/store.js';
+import type { UserFields } from '../../core/ports/store.js';
 import { UpdateUserFlag } from '../../core/services/users.js';
-import { userOut } from '../admin/mappers.js';
 import { adminRoute, type AdminRouteDef } from '../admin/plugin.js';
-import { ConversationIn, Int, int32, MessageUid, OptId, OptIdList, OptInt53, OptText, OptUrl, PayloadIn, Str, UserInfo } from '../admin/schemas.js';
+import { ConversationIn, Int, int32, MessageUid, OptId, OptIdList, OptInt53, OptText, OptUrl, PayloadIn, Str } from '../admin/schemas.js';
 import { robotOf } from './auth.js';
 import { robotGroupRoutes } from './group-routes.js';
+import { lookupRoutes } from './lookup-routes.js';
 
 const tags = ['robot'];
 
@@ -60,6 +59,7 @@ async function ownMessage(hub: Hub, robotId: string, uid: number): Promise<void>
  */
 export function robotApiRoutes(hub: Hub): AdminRouteDef[] {
   return [
+    ...lookupRoutes(hub, tags),
     ...robotGroupRoutes(hub),
     adminRoute({
       path: '/conference/request',
@@ -108,29 +108,6 @@ export function robotApiRoutes(hub: Hub): AdminRouteDef[] {
         await ownMessage(hub, robotOf(req.headers), uid);
         await hub.messages.update(uid, normalizePayload(b.payload), (b.distribute ?? 1) === 1, b.updateTimestamp || undefined);
       },
-    }),
-    adminRoute({
-      path: '/user_info',
-      summary: 'A user by userId, name or mobile (first given wins); 253 when none',
-      tags,
-      body: Type.Object({ userId: OptId, name: OptText, mobile: OptText }),
-      result: UserInfo,
-      handler: async (b) => {
-        let by: UserLookup;
-        if (b.userId) by = { userId: b.userId };
-        else if (b.name) by = { name: b.name };
-        else if (b.mobile) by = { mobile: b.mobile };
-        else throw new CoreError('invalid_parameter', 'one of userId, name, mobile is required');
-        return userOut(await hub.users.get(by));
-      },
-    }),
-    adminRoute({
-      path: '/application/get_user_info',
-      summary: 'Who an application auth code names (as /admin/user/app_get_user_info: a live device token)',
-      tags,
-      body: Type.Object({ authCode: Type.String({ minLength: 1, maxLength: MAX_TEXT_LENGTH }) }),
-      result: Type.Object({ userId: Str, displayName: Str, portraitUrl: Str }),
-      handler: async (b) => hub.users.appUserInfo(b.authCode),
     }),
     adminRoute({
       path: '/profile',
