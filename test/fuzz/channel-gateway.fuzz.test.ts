@@ -241,7 +241,7 @@ async function platformCase(server: FuzzServer, c: PlatformCase): Promise<void> 
       if (c.target === 'message') expect(typeof j.guid).toBe('string');
       return { refused: c.target !== 'message' };
     }
-    expect(typeof j.Code).toBe('number');
+    expect(typeof j.Code, `HTTP ${r.status} ${JSON.stringify(r.json)}`).toBe('number');
     expect(typeof j.Message).toBe('string');
     if (r.status >= 500) expect(j.Code, `HTTP ${r.status} ${JSON.stringify(j)}`).toBe(1200002);
     return { refused: true };

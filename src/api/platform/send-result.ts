@@ -31,7 +31,6 @@ export const SendResultIn = Type.Object({
   urls: opt(Rehosted),
   isSync: opt(Type.Boolean()),
 });
-export const SendResultParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH }) });
 
 type Body = Static<typeof SendResultIn>;
 
@@ -59,19 +58,23 @@ export function normaliseSendResult(b: Body): SendResultInput {
 /** The route, added to the seed 000 surface (its key, envelope and body parsing) through extraRoutes. */
 export function sendResultRoute(hub: Hub, bodyLimit: number): (app: FastifyInstance) => void {
   return (app) => {
-    app.put<{ Params: Static<typeof SendResultParams>; Body: Body }>(
-      '/conversations/messages/:id',
+    // A wildcard, not `:id`: the router would refuse a long id with its own 414, outside the envelope.
+    app.put<{ Params: { '*': string }; Body: Body }>(
+      '/conversations/messages/*',
       {
         bodyLimit,
         schema: {
           summary: "Seed 000: an app's send result for a reply (either revision of the body)",
           tags: ['channel gateway: seed 000'],
-          params: SendResultParams,
           body: SendResultIn,
         },
       },
       async (req, reply) => {
-        await hub.channelDeliveries.sendResult(req.params.id, normaliseSendResult(req.body));
+        const id = req.params['*'];
+        if (id === '' || id.includes('/') || [...id].length > MAX_ID_LENGTH) {
+          throw new CoreError('invalid_parameter', `the message id must be 1 to ${MAX_ID_LENGTH} characters`);
+        }
+        await hub.channelDeliveries.sendResult(id, normaliseSendResult(req.body));
         return reply.code(200).header('content-type', 'application/json; charset=utf-8').send({});
       },
     );
