@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { Channel, Group, GroupMember, StoredMessage, User } from '../../core/model.js';
+import type { Channel, Group, GroupMember, Robot, StoredMessage, User } from '../../core/model.js';
 import type { ChannelInfo, GroupInfo, GroupMemberOut, MessageOut, UserInfo } from './schemas.js';
 
 /** Domain objects → Wildfire's JSON shapes (field names as its SDK expects them). */
@@ -62,5 +62,27 @@ export function channelOut(c: Channel): Static<typeof ChannelInfo> {
     callback: c.callback,
     automatic: c.automatic,
     secret: c.secret,
+  };
+}
+
+/** Wildfire's OutputRobot: the robot's profile and its robot record, secret included. */
+export function robotOut(u: User, r: Robot) {
+  return {
+    userId: u.userId,
+    name: u.name,
+    displayName: u.displayName,
+    portrait: u.portrait,
+    gender: u.gender,
+    mobile: u.mobile,
+    email: u.email,
+    address: u.address,
+    company: u.company,
+    social: u.social,
+    extra: u.extra,
+    updateDt: u.updateDt,
+    owner: r.owner,
+    secret: r.secret,
+    callback: r.callback,
+    robotExtra: r.extra,
   };
 }

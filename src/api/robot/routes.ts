@@ -9,6 +9,7 @@ import { ConversationIn, Int, int32, MessageUid, OptId, OptIdList, OptInt53, Opt
 import { robotOf } from './auth.js';
 import { robotGroupRoutes } from './group-routes.js';
 import { lookupRoutes } from './lookup-routes.js';
+import { robotOut } from '../admin/mappers.js';
 
 const tags = ['robot'];
 
@@ -117,23 +118,9 @@ export function robotApiRoutes(hub: Hub): AdminRouteDef[] {
       result: Profile,
       handler: async (_b, req) => {
         const { user: u, robot: r } = await hub.robots.get(robotOf(req.headers));
-        return {
-          userId: u.userId,
-          name: u.name,
-          displayName: u.displayName,
-          portrait: u.portrait,
-          gender: u.gender,
-          mobile: u.mobile,
-          email: u.email,
-          address: u.address,
-          company: u.company,
-          social: u.social,
-          extra: u.extra,
-          updateDt: u.updateDt,
-          owner: r.owner,
-          callback: r.callback,
-          robotExtra: r.extra,
-        };
+        // The robot's own view leaves its secret out.
+        const { secret: _secret, ...profile } = robotOut(u, r);
+        return profile;
       },
     }),
     adminRoute({

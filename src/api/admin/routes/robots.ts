@@ -5,6 +5,7 @@ import type { UserFields } from '../../../core/ports/store.js';
 import { ROBOT_CHANNEL } from '../../../core/services/robots.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
 import { Id, Int, OptExtra, OptId, OptInt, OptInt32, OptInt53, OptText, OptUrl, Str, Text } from '../schemas.js';
+import { robotOut } from '../mappers.js';
 
 const tags = ['robots'];
 
@@ -99,24 +100,7 @@ export function robotRoutes(hub: Hub): AdminRouteDef[] {
       result: RobotOut,
       handler: async (b) => {
         const { user: u, robot: r } = await hub.robots.get(b.robotId);
-        return {
-          userId: u.userId,
-          name: u.name,
-          displayName: u.displayName,
-          portrait: u.portrait,
-          gender: u.gender,
-          mobile: u.mobile,
-          email: u.email,
-          address: u.address,
-          company: u.company,
-          social: u.social,
-          extra: u.extra,
-          updateDt: u.updateDt,
-          owner: r.owner,
-          secret: r.secret,
-          callback: r.callback,
-          robotExtra: r.extra,
-        };
+        return robotOut(u, r);
       },
     }),
     adminRoute({
