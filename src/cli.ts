@@ -20,7 +20,8 @@ Options of serve (each also settable by env and in the config file; see docs/con
   --admin-host ADDR   bind address of the admin port (env SWITCHBOARD_ADMIN_HOST)
   --db FILE           SQLite file (env SWITCHBOARD_DB_FILE, default DIR/switchboard.db)
   --synchronous MODE  FULL (default: fsync per group commit) or NORMAL (env SWITCHBOARD_SYNCHRONOUS)
-  --node-id N         node id 0..31, distinct per node (env SWITCHBOARD_NODE_ID)
+  --node-id N         node id 0..31, distinct per node (env SWITCHBOARD_NODE_ID; on PostgreSQL the preferred one of a lease)
+  --store-url URL     postgres://… : the PostgreSQL store, for several nodes (env SWITCHBOARD_STORE_URL; default SQLite in DIR)
   --bus-url URL       redis://… : the Redis bus, for several nodes (env SWITCHBOARD_BUS_URL; default in-process)
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (env LOG_LEVEL)
 
@@ -28,7 +29,7 @@ The admin secret comes from SWITCHBOARD_ADMIN_SECRET (or admin.secret in the con
 one is generated on first start, kept in DIR/admin-secret and printed once.
 Once ready, serve prints one line: "listening on http://HOST:PORT".`;
 
-const FLAGS = ['port', 'host', 'data', 'config', 'admin-port', 'admin-host', 'db', 'synchronous', 'node-id', 'bus-url', 'log-level'] as const;
+const FLAGS = ['port', 'host', 'data', 'config', 'admin-port', 'admin-host', 'db', 'synchronous', 'node-id', 'store-url', 'bus-url', 'log-level'] as const;
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`switchboard: ${message}\n`);

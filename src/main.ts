@@ -45,6 +45,7 @@ import { HttpContactInfo } from './channel-apps/contact-info.js';
 import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
+import { PgStore } from './store/pg/pg-store.js';
 import type { Sender } from './core/ports/sender.js';
 import { ChannelAppPlanner, type ConfigRecords } from './channel-apps/planner.js';
 import { CHANNEL_APP, ChannelAppSender, endpointsFrom } from './channel-apps/sender.js';
@@ -151,7 +152,20 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   bus.onGap?.((gap) => metrics.busGaps.labels(gap.reason).inc());
   let store: Store;
   try {
-    store = config.store.writerThread ? await ThreadedSqliteStore.open(storeOptions) : new SqliteStore(storeOptions);
+    store = config.store.url
+      ? await PgStore.open({
+          url: config.store.url,
+          schema: config.store.schema,
+          poolSize: config.store.poolSize,
+          nodeId: config.nodeId,
+          commitMaxBatch: config.store.commitMaxBatch,
+          inlineFanoutMax: config.messaging.inlineFanoutMax,
+          onCommit: storeOptions.onCommit,
+          onError: storeOptions.onError,
+        })
+      : config.store.writerThread
+        ? await ThreadedSqliteStore.open(storeOptions)
+        : new SqliteStore(storeOptions);
   } catch (err) {
     await chatroomMembership.close?.();
     await presence.close();

@@ -93,7 +93,19 @@ export const ConfigSchema = Type.Object(
     ),
     store: Type.Object(
       {
-        driver: StringEnum(['sqlite'] as const, { default: 'sqlite', description: 'Store backend.' }),
+        driver: StringEnum(['sqlite'] as const, { default: 'sqlite', description: 'Store backend when no url is set.' }),
+        url: Type.Optional(
+          Type.String({
+            pattern: '^postgres(ql)?://',
+            description: 'postgres://[user:password@]host:port/database: the PostgreSQL store shared by every node of a cluster; unset: SQLite in dataDir.',
+          }),
+        ),
+        schema: Type.String({
+          default: 'public',
+          pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$',
+          description: 'PostgreSQL schema holding the tables (created and migrated at start).',
+        }),
+        poolSize: Type.Integer({ default: 10, minimum: 2, maximum: 200, description: 'PostgreSQL connections per node (one is the writer).' }),
         file: Type.Optional(Type.String({ minLength: 1, description: 'SQLite file (default: <dataDir>/switchboard.db).' })),
         synchronous: StringEnum(['FULL', 'NORMAL'] as const, {
           default: 'FULL',

@@ -9,6 +9,8 @@ import type { Bus } from '../../src/core/ports/bus.js';
 import type { Store } from '../../src/core/ports/store.js';
 import { SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.js';
+import { PgStore } from '../../src/store/pg/pg-store.js';
+import pg from 'pg';
 import { removeDir, tempDir } from './temp.js';
 
 /**
@@ -107,7 +109,75 @@ export function storeBackends(): StoreBackend[] {
       },
     },
     sqliteFileBackend('sqlite in a writer thread', { synchronous: 'NORMAL', nodeId: 0, commitMaxBatch: 64, commitMaxDelayMs: 0 }, true),
+    postgresBackend(),
   ];
+}
+
+/** The PostgreSQL the store suites use: SWITCHBOARD_TEST_PG_URL, else the local one (CI and this machine). */
+export function testPgUrl(env: Record<string, string | undefined> = process.env): string {
+  return env['SWITCHBOARD_TEST_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
+}
+
+/** A fresh schema name (tests and end-to-end servers sharing one database never meet). */
+export function testSchema(): string {
+  return `sbt_${randomUUID().replace(/-/g, '').slice(0, 20)}`;
+}
+
+/** Run statements on the test database outside any store (create and drop schemas). */
+export async function pgAdmin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Drop a test schema and everything in it; tolerates one that is gone. */
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  await pgAdmin(url, (c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+}
+
+/**
+ * PostgreSQL (the one at testPgUrl(); it must be running — the suites fail, never skip, without it):
+ * one schema per test file, migrated by the first store; every later test starts from emptied tables
+ * (TRUNCATE … RESTART IDENTITY, counters in meta back to 0), which is much faster than a new schema.
+ * Commit batches of 8, so concurrency tests cross batch boundaries.
+ */
+export function postgresBackend(): StoreBackend {
+  let schema: string | undefined;
+  let used = false;
+  return {
+    name: 'postgresql',
+    setup: async () => {
+      schema = testSchema();
+      used = false;
+    },
+    teardown: async () => {
+      if (schema) await dropSchema(testPgUrl(), schema);
+      schema = undefined;
+    },
+    open: async ({ inlineFanoutMax }) => {
+      if (!schema) throw new Error('postgresql: setup() has not run');
+      const url = testPgUrl();
+      if (used) await emptySchema(url, schema);
+      used = true;
+      const store = await PgStore.open({ url, schema, nodeId: 1, commitMaxBatch: 8, inlineFanoutMax, poolSize: 4 });
+      return { store, cleanup: () => store.close() };
+    },
+  };
+}
+
+/** Empty every table of a migrated schema but its migration record; counters back to 0. */
+async function emptySchema(url: string, schema: string): Promise<void> {
+  await pgAdmin(url, async (c) => {
+    const tables = (
+      await c.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename NOT IN ('schema_migrations', 'meta')`, [schema])
+    ).rows.map((r) => `${schema}.${r.tablename}`);
+    if (tables.length > 0) await c.query(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY`);
+    await c.query(`UPDATE ${schema}.meta SET value = 0`);
+  });
 }
 
 /** The Redis the bus suites use: SWITCHBOARD_TEST_REDIS_URL, else the local one (CI and this machine). */
@@ -221,7 +291,24 @@ const NOTHING = async (): Promise<void> => undefined;
  * data directory, connection in its writer thread; `sqlite:inline`: the connection on the event loop.
  * synchronous=NORMAL in process, for speed; child processes keep the durability their test chooses.
  */
+/** `postgres:` / `postgresql:`: that database, on a fresh schema per server (dropped at dispose). */
+function postgresServerStore(url: URL): ServerPart {
+  return {
+    name: 'postgresql',
+    provision: async (): Promise<ProvisionedBackend> => {
+      const schema = testSchema();
+      return {
+        config: { store: { url: url.toString(), schema } },
+        env: { SWITCHBOARD_STORE_URL: url.toString(), SWITCHBOARD_STORE_SCHEMA: schema },
+        dispose: () => dropSchema(url.toString(), schema),
+      };
+    },
+  };
+}
+
 const SERVER_STORES: Record<string, (url: URL) => ServerPart> = {
+  'postgres:': postgresServerStore,
+  'postgresql:': postgresServerStore,
   'sqlite:': (url) => {
     const inline = url.pathname === 'inline';
     if (url.pathname !== '' && !inline) throw new Error(`${STORE_URL_ENV}: sqlite: takes no path but "inline"`);

@@ -29,13 +29,13 @@ describe('end-to-end backend from the environment', () => {
   });
 
   it('an engine without an entry stops the run with the variable and the scheme named, never the URL', () => {
-    expect(() => serverBackend({ [STORE_URL_ENV]: 'postgres://sb:hunter2@127.0.0.1:5432/sb' })).toThrow(
-      /^SWITCHBOARD_TEST_STORE_URL: no end-to-end backend for "postgres:" \(known: sqlite:\); add one in test\/helpers\/backends\.ts$/,
+    expect(() => serverBackend({ [STORE_URL_ENV]: 'mysql://sb:hunter2@127.0.0.1:3306/sb' })).toThrow(
+      /^SWITCHBOARD_TEST_STORE_URL: no end-to-end backend for "mysql:" \(known: postgres:, postgresql:, sqlite:\); add one in test\/helpers\/backends\.ts$/,
     );
     expect(() => serverBackend({ [BUS_URL_ENV]: 'nats://:hunter2@127.0.0.1:4222' })).toThrow(/^SWITCHBOARD_TEST_BUS_URL: no end-to-end backend for "nats:"/);
     expect(() => serverBackend({ [STORE_URL_ENV]: 'sqlite:other' })).toThrow(/sqlite: takes no path but "inline"/);
     expect(() => serverBackend({ [STORE_URL_ENV]: 'not a url' })).toThrow(/^SWITCHBOARD_TEST_STORE_URL is not a URL/);
-    for (const bad of ['postgres://sb:hunter2@127.0.0.1:5432/sb', 'not a url hunter2']) {
+    for (const bad of ['mysql://sb:hunter2@127.0.0.1:3306/sb', 'not a url hunter2']) {
       let message = '';
       try {
         serverBackend({ [STORE_URL_ENV]: bad });
@@ -53,7 +53,7 @@ describe('end-to-end backend from the environment', () => {
   it('the contract suites have backends with distinct names', () => {
     const names = [...storeBackends(), ...busBackends()].map((b) => b.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(storeBackends().map((b) => b.name)).toEqual(['sqlite file (NORMAL)', 'sqlite :memory: (batches of 4)', 'sqlite in a writer thread']);
+    expect(storeBackends().map((b) => b.name)).toEqual(['sqlite file (NORMAL)', 'sqlite :memory: (batches of 4)', 'sqlite in a writer thread', 'postgresql']);
   });
 });
 

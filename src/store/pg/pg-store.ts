@@ -1,0 +1,132 @@
+import type pg from 'pg';
+import { UidGenerator } from '../../core/ids.js';
+import type { ChannelAppStore } from '../../core/ports/channel-apps.js';
+import type { NotificationStore } from '../../core/ports/notifications.js';
+import type { NotifyDeliveryStore } from '../../core/ports/notify-delivery.js';
+import type { OutboxStore } from '../../core/ports/outbox.js';
+import type { ServiceSessionStore } from '../../core/ports/service-sessions.js';
+import type {
+  ChannelStore,
+  ChatroomStore,
+  ConversationStore,
+  DeviceStore,
+  GroupStore,
+  MessageStore,
+  RelationStore,
+  RobotStore,
+  SensitiveWordStore,
+  SettingsStore,
+  Store,
+  SyncStore,
+  TokenStore,
+  UserSettingStore,
+  UserStore,
+} from '../../core/ports/store.js';
+import { PgContext } from './context.js';
+import { migrate } from './migrations.js';
+import { NodeLease } from './node-lease.js';
+import { pendingPart } from './pending.js';
+import { checkSchemaName, openPool } from './pool.js';
+import { PgWriter } from './writer.js';
+
+export interface PgStoreOptions {
+  /** postgres://… */
+  url: string;
+  /** Schema of the tables (default public). */
+  schema?: string;
+  /** Connections of this node's pool. */
+  poolSize?: number;
+  /** Preferred node id; the one actually used is leased (see node-lease.ts). */
+  nodeId: number;
+  /** Node id lease duration (ms). */
+  leaseTtlMs?: number;
+  commitMaxBatch: number;
+  inlineFanoutMax: number;
+  onCommit?: (size: number, ms: number) => void;
+  onError?: (err: unknown) => void;
+}
+
+/** The clustered backend: every node shares one PostgreSQL database (docs/scaling.md). */
+export class PgStore implements Store {
+  readonly users: UserStore = pendingPart('users');
+  readonly tokens: TokenStore = pendingPart('tokens');
+  readonly groups: GroupStore = pendingPart('groups');
+  readonly channels: ChannelStore = pendingPart('channels');
+  readonly chatrooms: ChatroomStore = pendingPart('chatrooms');
+  readonly messages: MessageStore = pendingPart('messages');
+  readonly conversations: ConversationStore = pendingPart('conversations');
+  readonly sync: SyncStore = pendingPart('sync');
+  readonly outbox: OutboxStore = pendingPart('outbox');
+  readonly settings: SettingsStore = pendingPart('settings');
+  readonly robots: RobotStore = pendingPart('robots');
+  readonly devices: DeviceStore = pendingPart('devices');
+  readonly relations: RelationStore = pendingPart('relations');
+  readonly sensitiveWords: SensitiveWordStore = pendingPart('sensitiveWords');
+  readonly userSettings: UserSettingStore = pendingPart('userSettings');
+  readonly notifications: NotificationStore = pendingPart('notifications');
+  readonly notifyDelivery: NotifyDeliveryStore = pendingPart('notifyDelivery');
+  readonly channelApps: ChannelAppStore = pendingPart('channelApps');
+  readonly serviceSessions: ServiceSessionStore = pendingPart('serviceSessions');
+  private closed = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly writer: PgWriter,
+    private readonly lease: NodeLease,
+    readonly ctx: PgContext,
+  ) {}
+
+  /** The node id this store leased (part of every uid it issues). */
+  get nodeId(): number {
+    return this.lease.nodeId;
+  }
+
+  /** Connect, migrate, lease a node id. Throws when the database is unreachable. */
+  static async open(opts: PgStoreOptions): Promise<PgStore> {
+    const schema = checkSchemaName(opts.schema ?? 'public');
+    const pool = openPool({ url: opts.url, schema, max: opts.poolSize ?? 10, onError: opts.onError });
+    try {
+      await migrate(pool, schema);
+      let store: PgStore | undefined;
+      const lease = await NodeLease.acquire(pool, {
+        preferred: opts.nodeId,
+        ttlMs: opts.leaseTtlMs ?? 30_000,
+        onError: opts.onError,
+        onLost: () => opts.onError?.(new Error(`node id lease lost: writes refused`)),
+      });
+      const writer = new PgWriter(pool, {
+        maxBatch: opts.commitMaxBatch,
+        mayWrite: () => lease.valid(),
+        ...(opts.onCommit ? { onCommit: opts.onCommit } : {}),
+        ...(opts.onError ? { onError: opts.onError } : {}),
+      });
+      const uids = new UidGenerator(lease.nodeId);
+      const maxUid = (await pool.query<{ u: number | null }>('SELECT MAX(uid) AS u FROM messages')).rows[0]?.u ?? 0;
+      uids.seed(maxUid ?? 0);
+      const ctx = new PgContext(pool, writer, uids, { inlineFanoutMax: opts.inlineFanoutMax });
+      store = new PgStore(pool, writer, lease, ctx);
+      return store;
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.closed || !this.lease.valid()) return false;
+    try {
+      await this.pool.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writer.close();
+    await this.lease.release();
+    await this.pool.end();
+  }
+}
