@@ -23,12 +23,17 @@ import type {
   UserStore,
 } from '../../core/ports/store.js';
 import { PgChannels } from './channels.js';
+import { PgChatrooms } from './chatrooms.js';
 import { PgContext } from './context.js';
+import { PgDevices } from './devices.js';
 import { PgGroups } from './groups.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
 import { pendingPart } from './pending.js';
 import { checkSchemaName, openPool } from './pool.js';
+import { PgRelations, PgSensitiveWords, PgUserSettings } from './relations.js';
+import { PgRobots } from './robots.js';
+import { PgSettings } from './settings.js';
 import { PgTokens, PgUsers } from './users.js';
 import { PgWriter } from './writer.js';
 
@@ -55,17 +60,17 @@ export class PgStore implements Store {
   readonly tokens: TokenStore;
   readonly groups: GroupStore;
   readonly channels: ChannelStore;
-  readonly chatrooms: ChatroomStore = pendingPart('chatrooms');
+  readonly chatrooms: ChatroomStore;
   readonly messages: MessageStore = pendingPart('messages');
   readonly conversations: ConversationStore = pendingPart('conversations');
   readonly sync: SyncStore = pendingPart('sync');
   readonly outbox: OutboxStore = pendingPart('outbox');
-  readonly settings: SettingsStore = pendingPart('settings');
-  readonly robots: RobotStore = pendingPart('robots');
-  readonly devices: DeviceStore = pendingPart('devices');
-  readonly relations: RelationStore = pendingPart('relations');
-  readonly sensitiveWords: SensitiveWordStore = pendingPart('sensitiveWords');
-  readonly userSettings: UserSettingStore = pendingPart('userSettings');
+  readonly settings: SettingsStore;
+  readonly robots: RobotStore;
+  readonly devices: DeviceStore;
+  readonly relations: RelationStore;
+  readonly sensitiveWords: SensitiveWordStore;
+  readonly userSettings: UserSettingStore;
   readonly notifications: NotificationStore = pendingPart('notifications');
   readonly notifyDelivery: NotifyDeliveryStore = pendingPart('notifyDelivery');
   readonly channelApps: ChannelAppStore = pendingPart('channelApps');
@@ -82,6 +87,13 @@ export class PgStore implements Store {
     this.tokens = new PgTokens(ctx);
     this.groups = new PgGroups(ctx);
     this.channels = new PgChannels(ctx);
+    this.chatrooms = new PgChatrooms(ctx);
+    this.settings = new PgSettings(ctx);
+    this.robots = new PgRobots(ctx);
+    this.devices = new PgDevices(ctx);
+    this.relations = new PgRelations(ctx);
+    this.sensitiveWords = new PgSensitiveWords(ctx);
+    this.userSettings = new PgUserSettings(ctx);
   }
 
   /** The node id this store leased (part of every uid it issues). */
