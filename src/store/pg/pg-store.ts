@@ -25,6 +25,7 @@ import type {
 import { PgContext } from './context.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
+import { PgOutbox } from './outbox.js';
 import { pendingPart } from './pending.js';
 import { checkSchemaName, openPool } from './pool.js';
 import { PgWriter } from './writer.js';
@@ -56,7 +57,7 @@ export class PgStore implements Store {
   readonly messages: MessageStore = pendingPart('messages');
   readonly conversations: ConversationStore = pendingPart('conversations');
   readonly sync: SyncStore = pendingPart('sync');
-  readonly outbox: OutboxStore = pendingPart('outbox');
+  readonly outbox: OutboxStore;
   readonly settings: SettingsStore = pendingPart('settings');
   readonly robots: RobotStore = pendingPart('robots');
   readonly devices: DeviceStore = pendingPart('devices');
@@ -74,7 +75,10 @@ export class PgStore implements Store {
     private readonly writer: PgWriter,
     private readonly lease: NodeLease,
     readonly ctx: PgContext,
-  ) {}
+    onError: (err: unknown) => void,
+  ) {
+    this.outbox = new PgOutbox(ctx, onError);
+  }
 
   /** The node id this store leased (part of every uid it issues). */
   get nodeId(): number {
@@ -104,7 +108,7 @@ export class PgStore implements Store {
       const maxUid = (await pool.query<{ u: number | null }>('SELECT MAX(uid) AS u FROM messages')).rows[0]?.u ?? 0;
       uids.seed(maxUid ?? 0);
       const ctx = new PgContext(pool, writer, uids, { inlineFanoutMax: opts.inlineFanoutMax });
-      store = new PgStore(pool, writer, lease, ctx);
+      store = new PgStore(pool, writer, lease, ctx, (err) => opts.onError?.(err));
       return store;
     } catch (err) {
       await pool.end().catch(() => undefined);
