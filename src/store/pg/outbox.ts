@@ -145,8 +145,8 @@ export class PgOutbox implements OutboxStore {
     const perTarget = opts.perTarget === undefined ? null : Math.floor(opts.perTarget);
     const rows = await this.ctx.db.rows<ClaimedRow>(claimSql(opts.channels !== undefined), [
       opts.channels ?? null,
-      now,
-      now + leaseMs,
+      Math.floor(now),
+      Math.floor(now + leaseMs),
       limit,
       perTarget,
       busy.map((b) => b[0]),
@@ -174,8 +174,10 @@ export class PgOutbox implements OutboxStore {
   }
 
   settle(outcomes: AttemptOutcome[]): Promise<number[]> {
-    if (outcomes.length === 0) return Promise.resolve([]);
-    return this.ctx.write((tx) => this.apply(tx, outcomes));
+    // An id no job can have never applies (and must not reach a bigint parameter).
+    const valid = outcomes.filter((o) => Number.isSafeInteger(o.id) && (o.lease === undefined || Number.isSafeInteger(o.lease)));
+    if (valid.length === 0) return Promise.resolve([]);
+    return this.ctx.write((tx) => this.apply(tx, valid));
   }
 
   /** Apply outcomes inside a writer command; returns the ids of those applied, in order. */
@@ -245,7 +247,7 @@ export class PgOutbox implements OutboxStore {
     if (f.channel !== undefined) add('channel = ?', f.channel);
     if (f.target !== undefined) add('target = ?', f.target);
     if (f.beforeId !== undefined) add('id < ?', f.beforeId);
-    args.push(Math.max(0, Math.floor(f.limit)));
+    args.push(Math.max(0, Math.floor(f.limit) || 0));
     const sql = `SELECT ${jobColumns()} FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`;
     return (await this.ctx.db.rows<JobRow>(sql, args)).map(toJob);
   }
@@ -363,19 +365,19 @@ function settleParams(outcomes: AttemptOutcome[], round: number[]): unknown[] {
     if ('release' in o) {
       c.kind.push(RELEASE);
       c.at.push(0);
-      c.next.push(o.nextAt);
+      c.next.push(Math.round(o.nextAt));
       c.error.push('');
       c.response.push('');
     } else if (o.ok) {
       c.kind.push(DELIVERED);
-      c.at.push(o.at);
+      c.at.push(Math.round(o.at));
       c.next.push(0);
       c.error.push('');
       c.response.push(keep(o.response, KEEP_OK));
     } else {
       c.kind.push(o.nextAt === null ? DEAD : RETRY);
       c.at.push(0);
-      c.next.push(o.nextAt ?? 0);
+      c.next.push(Math.round(o.nextAt ?? 0));
       c.error.push(keep(o.error, KEEP));
       c.response.push(keep(o.response, KEEP));
     }
