@@ -29,6 +29,7 @@ import { PgDevices } from './devices.js';
 import { PgGroups } from './groups.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
+import { PgOutbox } from './outbox.js';
 import { pendingPart } from './pending.js';
 import { checkSchemaName, openPool } from './pool.js';
 import { PgRelations, PgSensitiveWords, PgUserSettings } from './relations.js';
@@ -64,7 +65,7 @@ export class PgStore implements Store {
   readonly messages: MessageStore = pendingPart('messages');
   readonly conversations: ConversationStore = pendingPart('conversations');
   readonly sync: SyncStore = pendingPart('sync');
-  readonly outbox: OutboxStore = pendingPart('outbox');
+  readonly outbox: OutboxStore;
   readonly settings: SettingsStore;
   readonly robots: RobotStore;
   readonly devices: DeviceStore;
@@ -82,7 +83,9 @@ export class PgStore implements Store {
     private readonly writer: PgWriter,
     private readonly lease: NodeLease,
     readonly ctx: PgContext,
+    onError: (err: unknown) => void,
   ) {
+    this.outbox = new PgOutbox(ctx, onError);
     this.users = new PgUsers(ctx);
     this.tokens = new PgTokens(ctx);
     this.groups = new PgGroups(ctx);
@@ -124,7 +127,7 @@ export class PgStore implements Store {
       const maxUid = (await pool.query<{ u: number | null }>('SELECT MAX(uid) AS u FROM messages')).rows[0]?.u ?? 0;
       uids.seed(maxUid ?? 0);
       const ctx = new PgContext(pool, writer, uids, { inlineFanoutMax: opts.inlineFanoutMax });
-      store = new PgStore(pool, writer, lease, ctx);
+      store = new PgStore(pool, writer, lease, ctx, (err) => opts.onError?.(err));
       return store;
     } catch (err) {
       await pool.end().catch(() => undefined);
