@@ -27,6 +27,7 @@ import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
 import { pendingPart } from './pending.js';
 import { checkSchemaName, openPool } from './pool.js';
+import { PgServiceSessions } from './service-sessions.js';
 import { PgWriter } from './writer.js';
 
 export interface PgStoreOptions {
@@ -66,7 +67,7 @@ export class PgStore implements Store {
   readonly notifications: NotificationStore = pendingPart('notifications');
   readonly notifyDelivery: NotifyDeliveryStore = pendingPart('notifyDelivery');
   readonly channelApps: ChannelAppStore = pendingPart('channelApps');
-  readonly serviceSessions: ServiceSessionStore = pendingPart('serviceSessions');
+  readonly serviceSessions: ServiceSessionStore;
   private closed = false;
 
   private constructor(
@@ -74,7 +75,9 @@ export class PgStore implements Store {
     private readonly writer: PgWriter,
     private readonly lease: NodeLease,
     readonly ctx: PgContext,
-  ) {}
+  ) {
+    this.serviceSessions = new PgServiceSessions(ctx);
+  }
 
   /** The node id this store leased (part of every uid it issues). */
   get nodeId(): number {
