@@ -22,6 +22,7 @@ import type {
   UserSettingStore,
   UserStore,
 } from '../../core/ports/store.js';
+import { PgChannelApps } from './channel-apps.js';
 import { PgContext } from './context.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
@@ -66,7 +67,7 @@ export class PgStore implements Store {
   readonly userSettings: UserSettingStore = pendingPart('userSettings');
   readonly notifications: NotificationStore = pendingPart('notifications');
   readonly notifyDelivery: NotifyDeliveryStore = pendingPart('notifyDelivery');
-  readonly channelApps: ChannelAppStore = pendingPart('channelApps');
+  readonly channelApps: ChannelAppStore;
   readonly serviceSessions: ServiceSessionStore;
   private closed = false;
 
@@ -76,6 +77,7 @@ export class PgStore implements Store {
     private readonly lease: NodeLease,
     readonly ctx: PgContext,
   ) {
+    this.channelApps = new PgChannelApps(ctx);
     this.serviceSessions = new PgServiceSessions(ctx);
   }
 
