@@ -206,33 +206,43 @@ export class PgChannelApps implements ChannelAppStore {
 
   updateDelivery(guid: string, u: DeliveryUpdate, updatedAt: number): Promise<ChannelMessage> {
     return this.ctx.write(async (tx) => {
-      const old = await doc<ChannelMessage>(tx, MESSAGE_BY_GUID, [guid]);
-      if (!old) throw new CoreError('not_exist', `message ${guid} does not exist`);
-      if (u.onlyFrom && !u.onlyFrom.includes(old.delivery)) return old;
-      const urls = new Map((u.urls ?? []).map((x) => [x.id, x.url]));
-      const rec: ChannelMessage = {
-        ...old,
-        delivery: u.delivery,
-        deliveryError: u.deliveryError ?? '',
-        ...(u.originalMessageId !== undefined ? { originalMessageId: u.originalMessageId } : {}),
-        ...(u.originalMessageUrl !== undefined ? { originalMessageUrl: u.originalMessageUrl } : {}),
-        contents: urls.size > 0 ? old.contents.map((c) => (urls.has(c.id) ? { ...c, url: urls.get(c.id)! } : c)) : old.contents,
-        updatedAt,
-      };
-      // A send result may name the message's id on the channel: indexed like an inbound one, unless
-      // another message of the account has it already (then only the document keeps it).
-      const original = rec.originalMessageId !== '' && rec.originalMessageId !== old.originalMessageId ? rec.originalMessageId : old.originalMessageId;
-      await tx.run(
-        `UPDATE channel_messages SET data = $1,
-           original_id = CASE WHEN $2::text = '' THEN original_id
-             WHEN EXISTS (SELECT 1 FROM channel_messages o WHERE o.account_id = $3 AND o.original_id = $2 AND o.uid <> $4) THEN original_id
-             ELSE $2 END
-         WHERE guid = $5`,
-        [JSON.stringify(rec), original === old.originalMessageId ? '' : original, rec.channelAccountId, rec.uid, guid],
-      );
+      const rec = await changeDelivery(tx, guid, u, updatedAt);
+      if (!rec) throw new CoreError('not_exist', `message ${guid} does not exist`);
       return rec;
     });
   }
+}
+
+/**
+ * updateDelivery inside a write command (also for a delivery change the outbox applies with a job's
+ * final outcome): the message as it stands after the change, or null for an unknown guid.
+ */
+export async function changeDelivery(tx: Queryable, guid: string, u: DeliveryUpdate, updatedAt: number): Promise<ChannelMessage | null> {
+  const old = await doc<ChannelMessage>(tx, MESSAGE_BY_GUID, [guid]);
+  if (!old) return null;
+  if (u.onlyFrom && !u.onlyFrom.includes(old.delivery)) return old;
+  const urls = new Map((u.urls ?? []).map((x) => [x.id, x.url]));
+  const rec: ChannelMessage = {
+    ...old,
+    delivery: u.delivery,
+    deliveryError: u.deliveryError ?? '',
+    ...(u.originalMessageId !== undefined ? { originalMessageId: u.originalMessageId } : {}),
+    ...(u.originalMessageUrl !== undefined ? { originalMessageUrl: u.originalMessageUrl } : {}),
+    contents: urls.size > 0 ? old.contents.map((c) => (urls.has(c.id) ? { ...c, url: urls.get(c.id)! } : c)) : old.contents,
+    updatedAt,
+  };
+  // A send result may name the message's id on the channel: indexed like an inbound one, unless
+  // another message of the account has it already (then only the document keeps it).
+  const renamed = rec.originalMessageId !== '' && rec.originalMessageId !== old.originalMessageId ? rec.originalMessageId : '';
+  await tx.run(
+    `UPDATE channel_messages SET data = $1,
+       original_id = CASE WHEN $2::text = '' THEN original_id
+         WHEN EXISTS (SELECT 1 FROM channel_messages o WHERE o.account_id = $3 AND o.original_id = $2 AND o.uid <> $4) THEN original_id
+         ELSE $2 END
+     WHERE guid = $5`,
+    [JSON.stringify(rec), renamed, rec.channelAccountId, rec.uid, guid],
+  );
+  return rec;
 }
 
 /**
