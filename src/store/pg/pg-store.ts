@@ -22,12 +22,15 @@ import type {
   UserSettingStore,
   UserStore,
 } from '../../core/ports/store.js';
+import { PgChannels } from './channels.js';
 import { PgChannelApps } from './channel-apps.js';
 import { PgContext } from './context.js';
+import { PgGroups } from './groups.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
 import { pendingPart } from './pending.js';
 import { checkSchemaName, openPool } from './pool.js';
+import { PgTokens, PgUsers } from './users.js';
 import { PgServiceSessions } from './service-sessions.js';
 import { PgWriter } from './writer.js';
 
@@ -50,10 +53,10 @@ export interface PgStoreOptions {
 
 /** The clustered backend: every node shares one PostgreSQL database (docs/scaling.md). */
 export class PgStore implements Store {
-  readonly users: UserStore = pendingPart('users');
-  readonly tokens: TokenStore = pendingPart('tokens');
-  readonly groups: GroupStore = pendingPart('groups');
-  readonly channels: ChannelStore = pendingPart('channels');
+  readonly users: UserStore;
+  readonly tokens: TokenStore;
+  readonly groups: GroupStore;
+  readonly channels: ChannelStore;
   readonly chatrooms: ChatroomStore = pendingPart('chatrooms');
   readonly messages: MessageStore = pendingPart('messages');
   readonly conversations: ConversationStore = pendingPart('conversations');
@@ -77,6 +80,10 @@ export class PgStore implements Store {
     private readonly lease: NodeLease,
     readonly ctx: PgContext,
   ) {
+    this.users = new PgUsers(ctx);
+    this.tokens = new PgTokens(ctx);
+    this.groups = new PgGroups(ctx);
+    this.channels = new PgChannels(ctx);
     this.channelApps = new PgChannelApps(ctx);
     this.serviceSessions = new PgServiceSessions(ctx);
   }
