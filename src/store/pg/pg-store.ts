@@ -28,6 +28,8 @@ import { PgContext } from './context.js';
 import { PgGroups } from './groups.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
+import { PgNotifications } from './notifications.js';
+import { PgNotifyDelivery } from './notify-delivery.js';
 import { pendingPart } from './pending.js';
 import { checkSchemaName, openPool } from './pool.js';
 import { PgTokens, PgUsers } from './users.js';
@@ -68,8 +70,8 @@ export class PgStore implements Store {
   readonly relations: RelationStore = pendingPart('relations');
   readonly sensitiveWords: SensitiveWordStore = pendingPart('sensitiveWords');
   readonly userSettings: UserSettingStore = pendingPart('userSettings');
-  readonly notifications: NotificationStore = pendingPart('notifications');
-  readonly notifyDelivery: NotifyDeliveryStore = pendingPart('notifyDelivery');
+  readonly notifications: NotificationStore;
+  readonly notifyDelivery: NotifyDeliveryStore;
   readonly channelApps: ChannelAppStore;
   readonly serviceSessions: ServiceSessionStore;
   private closed = false;
@@ -84,6 +86,8 @@ export class PgStore implements Store {
     this.tokens = new PgTokens(ctx);
     this.groups = new PgGroups(ctx);
     this.channels = new PgChannels(ctx);
+    this.notifications = new PgNotifications(ctx);
+    this.notifyDelivery = new PgNotifyDelivery(ctx);
     this.channelApps = new PgChannelApps(ctx);
     this.serviceSessions = new PgServiceSessions(ctx);
   }
