@@ -1,9 +1,8 @@
 import type { RecipientFacts } from '../../core/notifications/model.js';
-import type { EscalationItem, NotificationDeliveryRecord, NotifyDeliveryStore } from '../../core/ports/notify-delivery.js';
+import type { EscalationItem, NotifyDeliveryStore } from '../../core/ports/notify-delivery.js';
 import type { PgContext } from './context.js';
 import { insertEffects } from './effects.js';
 import { toFacts } from './notifications.js';
-import type { Queryable } from './pool.js';
 import type { PgTx } from './writer.js';
 
 /**
@@ -13,29 +12,6 @@ import type { PgTx } from './writer.js';
 const READ = 1;
 
 const NOTIFICATION = 'SELECT n, send_seq FROM notifications WHERE id = $1';
-
-/**
- * Apply a NotificationDeliveryRecord of a final outbox outcome, inside the outbox's settle command (see
- * settle-records.ts). One statement: the status row replaced, and with `toInbox` the inbox row unless
- * it exists, both only when the notification exists and the user is (still) one of its recipients; the
- * inbox row also only for a sent notification and a user that exists (as a fan-out writes it).
- */
-export async function applyNotificationDelivery(tx: Queryable, r: NotificationDeliveryRecord, now: number): Promise<void> {
-  await tx.run(
-    `WITH t AS (
-       SELECT x.n, x.send_seq FROM notifications x
-       WHERE x.id = $1 AND EXISTS (SELECT 1 FROM notification_recipients r WHERE r.n = x.n AND r.user_id = $2)
-     ), st AS (
-       INSERT INTO notification_deliveries(n, user_id, channel, status, error, updated_at)
-       SELECT t.n, $2, $3, $4, $5, $6 FROM t
-       ON CONFLICT (n, user_id, channel) DO UPDATE SET status = excluded.status, error = excluded.error, updated_at = excluded.updated_at
-     )
-     INSERT INTO notification_inbox(user_id, seq, state)
-     SELECT $2, t.send_seq, 0 FROM t WHERE $7 AND t.send_seq IS NOT NULL AND EXISTS (SELECT 1 FROM users WHERE id = $2)
-     ON CONFLICT DO NOTHING`,
-    [r.notification, r.userId, r.channel, r.status, r.error, now, r.toInbox],
-  );
-}
 
 export class PgNotifyDelivery implements NotifyDeliveryStore {
   constructor(private readonly ctx: PgContext) {}
