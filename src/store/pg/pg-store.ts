@@ -24,18 +24,22 @@ import type {
 } from '../../core/ports/store.js';
 import { PgChannels } from './channels.js';
 import { PgChatrooms } from './chatrooms.js';
+import { PgChannelApps } from './channel-apps.js';
 import { PgContext } from './context.js';
 import { PgDevices } from './devices.js';
 import { PgGroups } from './groups.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
 import { PgOutbox } from './outbox.js';
+import { PgNotifications } from './notifications.js';
+import { PgNotifyDelivery } from './notify-delivery.js';
 import { pendingPart } from './pending.js';
 import { checkSchemaName, openPool } from './pool.js';
 import { PgRelations, PgSensitiveWords, PgUserSettings } from './relations.js';
 import { PgRobots } from './robots.js';
 import { PgSettings } from './settings.js';
 import { PgTokens, PgUsers } from './users.js';
+import { PgServiceSessions } from './service-sessions.js';
 import { PgWriter } from './writer.js';
 
 export interface PgStoreOptions {
@@ -72,10 +76,10 @@ export class PgStore implements Store {
   readonly relations: RelationStore;
   readonly sensitiveWords: SensitiveWordStore;
   readonly userSettings: UserSettingStore;
-  readonly notifications: NotificationStore = pendingPart('notifications');
-  readonly notifyDelivery: NotifyDeliveryStore = pendingPart('notifyDelivery');
-  readonly channelApps: ChannelAppStore = pendingPart('channelApps');
-  readonly serviceSessions: ServiceSessionStore = pendingPart('serviceSessions');
+  readonly notifications: NotificationStore;
+  readonly notifyDelivery: NotifyDeliveryStore;
+  readonly channelApps: ChannelAppStore;
+  readonly serviceSessions: ServiceSessionStore;
   private closed = false;
 
   private constructor(
@@ -97,6 +101,10 @@ export class PgStore implements Store {
     this.relations = new PgRelations(ctx);
     this.sensitiveWords = new PgSensitiveWords(ctx);
     this.userSettings = new PgUserSettings(ctx);
+    this.notifications = new PgNotifications(ctx);
+    this.notifyDelivery = new PgNotifyDelivery(ctx);
+    this.channelApps = new PgChannelApps(ctx);
+    this.serviceSessions = new PgServiceSessions(ctx);
   }
 
   /** The node id this store leased (part of every uid it issues). */
