@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { checkSchemaName } from './pool.js';
 import { BASE_SCHEMA } from './schema/base.js';
+import { MESSAGES_SCHEMA } from './schema/messages.js';
 
 /**
  * PostgreSQL migrations, applied in order, each in its own transaction, recorded by name in
@@ -13,7 +14,10 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [{ name: '001-base', sql: BASE_SCHEMA }];
+export const MIGRATIONS: Migration[] = [
+  { name: '001-base', sql: BASE_SCHEMA },
+  { name: '020-messages-inbox-uid', sql: MESSAGES_SCHEMA },
+];
 
 
 export async function migrate(pool: pg.Pool, schema: string, migrations: Migration[] = MIGRATIONS): Promise<void> {

@@ -23,6 +23,9 @@ import type {
   UserStore,
 } from '../../core/ports/store.js';
 import { PgContext } from './context.js';
+import { PgConversations } from './conversations.js';
+import { PgMessages } from './messages.js';
+import { PgSync } from './sync.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
 import { pendingPart } from './pending.js';
@@ -53,9 +56,9 @@ export class PgStore implements Store {
   readonly groups: GroupStore = pendingPart('groups');
   readonly channels: ChannelStore = pendingPart('channels');
   readonly chatrooms: ChatroomStore = pendingPart('chatrooms');
-  readonly messages: MessageStore = pendingPart('messages');
-  readonly conversations: ConversationStore = pendingPart('conversations');
-  readonly sync: SyncStore = pendingPart('sync');
+  readonly messages: MessageStore;
+  readonly conversations: ConversationStore;
+  readonly sync: SyncStore;
   readonly outbox: OutboxStore = pendingPart('outbox');
   readonly settings: SettingsStore = pendingPart('settings');
   readonly robots: RobotStore = pendingPart('robots');
@@ -74,7 +77,11 @@ export class PgStore implements Store {
     private readonly writer: PgWriter,
     private readonly lease: NodeLease,
     readonly ctx: PgContext,
-  ) {}
+  ) {
+    this.messages = new PgMessages(ctx);
+    this.conversations = new PgConversations(ctx);
+    this.sync = new PgSync(ctx);
+  }
 
   /** The node id this store leased (part of every uid it issues). */
   get nodeId(): number {
