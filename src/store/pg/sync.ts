@@ -33,6 +33,9 @@ interface Hide {
   end_ts: number;
 }
 
+/** Smallest first chunk read from one shared audience. */
+const MIN_CHUNK = 4;
+
 const TYPE_NAMES: Record<number, SyncEventType> = {
   [EventType.message]: 'message',
   [EventType.recall]: 'recall',
@@ -57,9 +60,9 @@ const HEAD_SQL = `SELECT value FROM meta WHERE key = 'seq'`;
  * never looks past it: a later commit cannot insert below what a page returned.
  *
  * Cost of a page of `limit` for a user in G shared audiences: one statement for the memberships, one
- * for the first `limit` per-user rows, one for the first `limit` rows of each audience (a LATERAL index
- * range on events_audience per audience, G·limit rows at most, merged by the server), one each for the
- * messages, the per-user states and the hides of the page's events. Seven round trips, no scan.
+ * for the first `limit` per-user rows, one (rarely more) for the shared rows (see `candidates`), one for the
+ * messages with their per-user states and one for the hides, plus the snapshot's BEGIN, horizon and
+ * COMMIT. No scan.
  */
 export class PgSync implements SyncStore {
   constructor(private readonly ctx: PgContext) {}
@@ -120,8 +123,15 @@ export class PgSync implements SyncStore {
   }
 
   /**
-   * The user's per-user rows and the rows of its shared audiences with seq in (after, horizon], the
-   * first n of each source, in seq order (rows of one seq adjacent, per-user row first).
+   * The user's per-user rows and the rows of its shared audiences with seq in (after, horizon] that
+   * can be among the first n distinct seqs, in seq order (rows of one seq adjacent, the per-user row
+   * first).
+   *
+   * Shared rows are read in chunks, as SQLite's replay does: each audience's first chunk holds
+   * c = max(MIN_CHUNK, n / G) rows (one LATERAL index range per audience, all in one statement); an
+   * audience whose chunk was full and ends below the n-th distinct seq of what was read so far is read
+   * on, from where it stopped, with a chunk twice as large (at most n). Rows read: at most
+   * G·c + 2·n ≤ 3·n + MIN_CHUNK·G; statements: usually one.
    */
   private async candidates(q: Queryable, userId: string, after: number, horizon: number, n: number): Promise<Candidate[]> {
     const audiences = await this.sharedAudiences(q, userId);
@@ -130,24 +140,35 @@ export class PgSync implements SyncStore {
       [userId, after, horizon, n],
     );
     const out: Candidate[] = inbox.map((r) => ({ ...r, gate: null, msgSeq: null }));
-    const opened = audiences
-      .map((a) => ({ ...a, start: Math.max(after, a.intervals.reduce((m, i) => Math.min(m, i.from), Infinity)) }))
+    // Nothing before an audience's earliest interval can be visible: its range starts there.
+    const first = Math.min(n, Math.max(MIN_CHUNK, Math.ceil(n / Math.max(1, audiences.length))));
+    let open = audiences
+      .map((a) => ({ ...a, start: Math.max(after, a.intervals.reduce((m, i) => Math.min(m, i.from), Infinity)), chunk: first }))
       .filter((a) => a.start < horizon);
-    if (opened.length > 0) {
-      // Nothing before an audience's earliest interval can be visible: its range starts there.
+    while (open.length > 0) {
       const shared = await q.rows<{ seq: number; type: number; uid: number; a: number; msg_seq: number | null }>(
         `SELECT e.seq, e.type, e.uid, x.o AS a, CASE WHEN e.type = ${EventType.message} THEN e.seq ELSE m.seq END AS msg_seq
-           FROM unnest($1::bigint[], $2::text[], $3::bigint[]) WITH ORDINALITY AS x(t, id, start, o)
+           FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS x(t, id, start, k, o)
            CROSS JOIN LATERAL (
              SELECT seq, type, uid FROM events
-              WHERE audience_type = x.t AND audience_id = x.id AND seq > x.start AND seq <= $4
-              ORDER BY seq LIMIT $5) AS e
-           LEFT JOIN messages m ON e.type <> ${EventType.message} AND m.uid = e.uid
-          ORDER BY e.seq LIMIT $5`,
-        [opened.map((a) => a.type), opened.map((a) => a.id), opened.map((a) => a.start), horizon, n],
+              WHERE audience_type = x.t AND audience_id = x.id AND seq > x.start AND seq <= $5
+              ORDER BY seq LIMIT x.k) AS e
+           LEFT JOIN messages m ON e.type <> ${EventType.message} AND m.uid = e.uid`,
+        [open.map((a) => a.type), open.map((a) => a.id), open.map((a) => a.start), open.map((a) => a.chunk), horizon],
       );
-      for (const r of shared) out.push({ seq: r.seq, type: r.type, uid: r.uid, data: null, gate: opened[r.a - 1]!.intervals, msgSeq: r.msg_seq });
+      const read = open.map(() => ({ rows: 0, last: 0 }));
+      for (const r of shared) {
+        out.push({ seq: r.seq, type: r.type, uid: r.uid, data: null, gate: open[r.a - 1]!.intervals, msgSeq: r.msg_seq });
+        const got = read[r.a - 1]!;
+        got.rows++;
+        got.last = Math.max(got.last, r.seq);
+      }
       out.sort((x, y) => x.seq - y.seq || (x.gate === null ? -1 : 1));
+      const cut = nthDistinctSeq(out, n);
+      open = open
+        .map((a, i) => ({ ...a, start: read[i]!.last, chunk: Math.min(n, a.chunk * 2), full: read[i]!.rows >= a.chunk }))
+        .filter((a) => a.full && a.start < cut)
+        .map(({ full: _full, ...a }) => a);
     }
     return out;
   }
@@ -202,6 +223,18 @@ export class PgSync implements SyncStore {
     }
     return out;
   }
+}
+
+/** The n-th distinct seq of rows in seq order (Infinity when there are fewer). */
+function nthDistinctSeq(rows: Candidate[], n: number): number {
+  let distinct = 0;
+  let last = -1;
+  for (const r of rows) {
+    if (r.seq === last) continue;
+    last = r.seq;
+    if (++distinct === n) return r.seq;
+  }
+  return Infinity;
 }
 
 /** Whether the user may see a candidate: per-user rows always; shared rows by the message's seq. */
