@@ -27,6 +27,9 @@ import { PgChatrooms } from './chatrooms.js';
 import { PgChannelApps } from './channel-apps.js';
 import { PgContext } from './context.js';
 import { PgDevices } from './devices.js';
+import { PgConversations } from './conversations.js';
+import { PgMessages } from './messages.js';
+import { PgSync } from './sync.js';
 import { PgGroups } from './groups.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
@@ -66,9 +69,9 @@ export class PgStore implements Store {
   readonly groups: GroupStore;
   readonly channels: ChannelStore;
   readonly chatrooms: ChatroomStore;
-  readonly messages: MessageStore = pendingPart('messages');
-  readonly conversations: ConversationStore = pendingPart('conversations');
-  readonly sync: SyncStore = pendingPart('sync');
+  readonly messages: MessageStore;
+  readonly conversations: ConversationStore;
+  readonly sync: SyncStore;
   readonly outbox: OutboxStore;
   readonly settings: SettingsStore;
   readonly robots: RobotStore;
@@ -105,6 +108,9 @@ export class PgStore implements Store {
     this.notifyDelivery = new PgNotifyDelivery(ctx);
     this.channelApps = new PgChannelApps(ctx);
     this.serviceSessions = new PgServiceSessions(ctx);
+    this.messages = new PgMessages(ctx);
+    this.conversations = new PgConversations(ctx);
+    this.sync = new PgSync(ctx);
   }
 
   /** The node id this store leased (part of every uid it issues). */
