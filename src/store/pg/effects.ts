@@ -1,5 +1,6 @@
-import { fillEffectBody, jobDueAt, jobRef, type EffectFacts } from '../../core/outbox-jobs.js';
+import { fillEffectBody, type EffectFacts } from '../../core/outbox-jobs.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
+import { insertJobs } from './outbox-rows.js';
 import type { PgTx } from './writer.js';
 
 /**
@@ -13,10 +14,10 @@ export interface PgEffectFacts {
 }
 
 /**
- * Inside a write command: the effects' jobs, as the outbox table holds them, with their commit-time
- * facts filled in (core's fillEffectBody), in spec order (ascending ids). Keeps the outbox_heads
- * invariant of the SQLite outbox: a key that has no active job gets its first new job as head; a key
- * that has one keeps it. One statement for all the jobs.
+ * Inside a write command: the effects' jobs with their commit-time facts filled in (core's
+ * fillEffectBody), written by the outbox's insertJobs (outbox-rows.ts: one statement, spec order =
+ * ascending ids, heads where missing, claim ahead after the commit). Throws invalid_parameter for a bad
+ * notBefore or ref, failing the command.
  */
 export async function insertEffects(tx: PgTx, specs: EffectSpec[] | undefined, facts: PgEffectFacts = {}): Promise<void> {
   if (!specs || specs.length === 0) return;
@@ -34,38 +35,8 @@ export async function insertEffects(tx: PgTx, specs: EffectSpec[] | undefined, f
     ...(facts.ownedGroups ? { ownedGroups: (owner: string, type: number) => owned.get(`${type}\u0000${owner}`) ?? 0 } : {}),
     ...(facts.unread ? { unread: (u: string) => unread.get(u) ?? 0 } : {}),
   };
-  const now = Date.now();
-  const cols = {
-    channel: [] as string[],
-    target: [] as string[],
-    orderKey: [] as string[],
-    kind: [] as string[],
-    body: [] as string[],
-    meta: [] as string[],
-    nextAt: [] as number[],
-    ref: [] as Array<string | null>,
-  };
-  for (const spec of specs) {
-    cols.channel.push(spec.channel);
-    cols.target.push(spec.target);
-    cols.orderKey.push(spec.orderKey);
-    cols.kind.push(spec.kind);
-    cols.body.push(JSON.stringify(fillEffectBody(spec, sync)));
-    cols.meta.push(JSON.stringify(spec.meta));
-    cols.nextAt.push(jobDueAt(spec, now));
-    cols.ref.push(jobRef(spec));
-  }
-  await tx.run(
-    `WITH j AS (
-       INSERT INTO outbox(channel, target, order_key, kind, body, meta, created_at, next_at, ref)
-       SELECT c, t, k, kd, b, m, $9, n, r
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[])
-              WITH ORDINALITY AS x(c, t, k, kd, b, m, n, r, o)
-        ORDER BY o
-       RETURNING id, order_key, channel, target, next_at)
-     INSERT INTO outbox_heads(order_key, channel, target, job_id, next_at)
-     SELECT DISTINCT ON (order_key) order_key, channel, target, id, next_at FROM j ORDER BY order_key, id
-     ON CONFLICT (order_key) DO NOTHING`,
-    [cols.channel, cols.target, cols.orderKey, cols.kind, cols.body, cols.meta, cols.nextAt, cols.ref, now],
+  await insertJobs(
+    tx,
+    specs.map((spec) => ({ job: spec, body: JSON.stringify(fillEffectBody(spec, sync)) })),
   );
 }
