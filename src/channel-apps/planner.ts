@@ -4,7 +4,7 @@ import { ConvType, PersistFlag, type User } from '../core/model.js';
 import { NO_EFFECTS, type EffectsPlanner, type SendFacts } from '../core/ports/effects.js';
 import type { EffectSpec } from '../core/ports/outbox.js';
 import type { Store } from '../core/ports/store.js';
-import type { OutboundMeta } from '../core/services/channel-deliveries.js';
+import { outboundRecord, type OutboundMeta } from '../core/services/channel-deliveries.js';
 import { body000, body002, contents000, type OutboundFacts } from './outbound.js';
 import { CHANNEL_APP, KIND_000, KIND_002 } from './sender.js';
 
@@ -44,7 +44,8 @@ export type PlannerStore = {
  * The outbound side of the channel gateway as an EffectsPlanner: a message stored in a channel
  * conversation (an IM group `cc_…`, see core/channel-apps/model.ts) by anyone but the contact or the
  * account's own user is an agent's reply, and becomes one outbox job of channel `channel-app` to the
- * account's app, committed with the message. The body is the app's protocol (002 or 000) built now;
+ * account's app, committed with the message together with the reply's channel metadata (status
+ * pending, ChannelMessageRecord). The body is the app's protocol (002 or 000) built now;
  * the timestamp and signature are added per attempt by the Sender. Transparent messages (persistFlag
  * 4, never stored) are not sent. Jobs of one conversation are delivered in order (order key).
  */
@@ -112,16 +113,20 @@ export class ChannelAppPlanner implements EffectsPlanner {
       contactId: conv.contactId,
       channelId: account.channelId,
       contents: JSON.stringify(contents),
+      recorded: '1',
     };
+    const kind = app.protocol === '000' ? KIND_000 : KIND_002;
     return [
       {
         channel: CHANNEL_APP,
         target: app.appId,
         orderKey: `${app.appId}|${conv.conversationId}`,
-        kind: app.protocol === '000' ? KIND_000 : KIND_002,
+        kind,
         body: app.protocol === '000' ? body000(facts) : { ...body002(facts) },
         meta: { ...meta },
         ref: `msg:${uid}`,
+        // The reply's channel metadata (pending) commits with the job: no attempt has to record it.
+        records: [{ kind: 'channel.message', message: outboundRecord(meta, { appId: app.appId, kind, createTime: timestamp }, timestamp) }],
       },
     ];
   }
