@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
-import { accountUserId, isChannelConversationId, type ChannelApp, type ChannelConfigRecords, type ChannelContent } from '../core/channel-apps/model.js';
+import { BoundedCache } from '../core/bounded-cache.js';
+import { accountUserId, isChannelConversationId, type ChannelApp, type ChannelConfigRecords, type ChannelContent, type ChannelConversation } from '../core/channel-apps/model.js';
 import { ConvType, PersistFlag, type User } from '../core/model.js';
 import { NO_EFFECTS, type EffectsPlanner, type SendFacts } from '../core/ports/effects.js';
 import type { EffectSpec } from '../core/ports/outbox.js';
@@ -34,6 +35,13 @@ export function workerNumOf(u: Pick<User, 'userId' | 'extra'>): string {
 /** Reads a configuration record by kind and id (null when unknown). */
 export type ConfigRecords = <K extends 'app' | 'channelAccount'>(kind: K, id: string) => Promise<ChannelConfigRecords[K] | null>;
 
+/** The immutable part of a channel conversation. */
+type ConversationFacts = Pick<ChannelConversation, 'conversationId' | 'channelAccountId' | 'contactId' | 'originalConversationId'>;
+
+/** Conversations whose facts a planner keeps, at most, and for how long (ms). */
+const CONVERSATIONS_CACHED = 50_000;
+const CONVERSATION_MAX_AGE_MS = 10 * 60_000;
+
 export type PlannerStore = {
   channelApps: Pick<Store['channelApps'], 'getConversation' | 'getConfig' | 'getContact'>;
   users: Pick<Store['users'], 'getUser'>;
@@ -51,6 +59,12 @@ export type PlannerStore = {
  */
 export class ChannelAppPlanner implements EffectsPlanner {
   private readonly records: ConfigRecords;
+  /**
+   * What the planner reads of a conversation, by id: its account, contact and original thread never
+   * change (its id is derived from them), so they are kept per node and a contact's message, which
+   * plans nothing, costs no store read.
+   */
+  private readonly conversations = new BoundedCache<ConversationFacts>(CONVERSATIONS_CACHED, CONVERSATION_MAX_AGE_MS);
 
   /** `records`: configuration records, from a per-node cache (the channel-app service's); the store by default. */
   constructor(
@@ -66,10 +80,19 @@ export class ChannelAppPlanner implements EffectsPlanner {
   membership = NO_EFFECTS.membership;
   state = NO_EFFECTS.state;
 
+  private async conversation(id: string): Promise<ConversationFacts | null> {
+    const hit = this.conversations.get(id);
+    if (hit) return hit.value;
+    const c = await this.store.channelApps.getConversation(id);
+    // Not cached when absent: the conversation may be opened later under this id.
+    if (c) this.conversations.set(id, { conversationId: c.conversationId, channelAccountId: c.channelAccountId, contactId: c.contactId, originalConversationId: c.originalConversationId });
+    return c;
+  }
+
   async afterSend(f: SendFacts): Promise<EffectSpec[]> {
     if (f.conv.type !== ConvType.group || !isChannelConversationId(f.conv.target)) return [];
     if (f.payload.persistFlag === PersistFlag.transparent) return [];
-    const conv = await this.store.channelApps.getConversation(f.conv.target);
+    const conv = await this.conversation(f.conv.target);
     if (!conv) return [];
     if (f.sender === conv.contactId || f.sender === accountUserId(conv.channelAccountId)) return [];
     const account = await this.records('channelAccount', conv.channelAccountId);
