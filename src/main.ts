@@ -129,6 +129,9 @@ function describeError(err: unknown): string {
   return String(err);
 }
 
+/** How often a node looks for notification fan-outs that no node runs (one whose node died). */
+const FANOUT_RESUME_MS = 30_000;
+
 function urlOf(host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return `http://${h}:${port}`;
@@ -386,10 +389,12 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const deps: HttpDeps = { surfaces, log, metrics, bodyLimit: config.admin.bodyLimitBytes, ready: () => store.ping(), version: VERSION };
 
   const apps: FastifyInstance[] = [];
+  let fanoutResume: NodeJS.Timeout | undefined;
   const closeAll = async (): Promise<void> => {
     gateway.close();
     cms.live.close();
     for (const a of apps) await a.close();
+    if (fanoutResume) clearInterval(fanoutResume);
     await hub.notifications.close();
     await dispatcher.stop();
     await janitor.stop();
@@ -414,8 +419,14 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     apps.push(main);
     dispatcher.start();
     janitor.start();
-    // Fan-outs a stop interrupted continue from their durable cursors.
+    // Fan-outs a stop interrupted continue from their durable cursors: at start, and every
+    // FANOUT_RESUME_MS, so that those of a node that died are taken over by the nodes still running
+    // (a fan-out already running here is left alone; two nodes on one fan-out share or fence its batches).
     await hub.notifications.resume();
+    fanoutResume = setInterval(() => {
+      hub.notifications.resume().catch((err: unknown) => log.error({ err }, 'resuming notification fan-outs failed'));
+    }, FANOUT_RESUME_MS);
+    fanoutResume.unref();
     sweeper.start();
     await main.listen({ host: config.host, port: config.port });
     keepListening(main, 'main');

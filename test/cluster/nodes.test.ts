@@ -9,6 +9,7 @@ import type { AdminClient } from '../helpers/admin-client.js';
 import { createUsers, fresh, group, single, text } from '../helpers/messages.js';
 import { cursorsOf, device, eventually, isNonDecreasing } from '../helpers/ws-client.js';
 import { useCluster } from './harness.js';
+import { textOf, useReceiver } from '../helpers/callbacks.js';
 
 /** The node id a message uid carries (src/core/ids.ts: | ms | 5 bits node | 7 bits counter |). */
 const nodeOfUid = (uid: number): number => Math.floor(uid / 128) % 32;
@@ -18,6 +19,7 @@ async function sendCode(admin: AdminClient, sender: string, conv: { type: number
 }
 
 describe('three nodes, one configuration, one PostgreSQL, one Redis', () => {
+  const receiver = useReceiver();
   const c = useCluster();
 
   it('each node leases a node id of its own; message uids carry it', async () => {
@@ -130,5 +132,20 @@ describe('three nodes, one configuration, one PostgreSQL, one Redis', () => {
     const gusOnC = await device(c.nodes[2]!.url, c.nodes[2]!.admin, gus);
     const m = await c.nodes[0]!.admin.send(owner, group(g), text('after'));
     await gusOnC.waitMessage(m.messageUid);
+  });
+
+  it('a callback target set through one node is used by every node, and its removal too', async () => {
+    const [ivy, jon] = [fresh('ivy'), fresh('jon')];
+    await createUsers(c.nodes[0]!.admin, ivy, jon);
+    const listed = async (i: number): Promise<boolean> =>
+      (await c.nodes[i]!.admin.ok<{ targets: Array<{ id: string }> }>('/callback/get_targets', {})).targets.some((t) => t.id === 'crm');
+    await c.nodes[0]!.admin.ok('/callback/set_target', { id: 'crm', url: `${receiver.url}/cb`, commands: ['C2C.CallbackAfterSendMsg'] });
+    for (const i of [1, 2]) await eventually(() => listed(i), `the target listed by node ${i}`);
+    for (const n of c.nodes) {
+      await n.admin.send(ivy, single(jon), text(`through ${n.index}`));
+      await receiver.waitDelivered('C2C.CallbackAfterSendMsg', (b) => textOf(b) === `through ${n.index}`, { label: `the callback of a send through node ${n.index}`, timeoutMs: 10_000 });
+    }
+    await c.nodes[1]!.admin.ok('/callback/delete_target', { id: 'crm' });
+    for (const i of [0, 2]) await eventually(async () => !(await listed(i)), `the target gone from node ${i}`);
   });
 });
