@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { checkSchemaName } from './pool.js';
 import { BASE_SCHEMA } from './schema/base.js';
+import { USERS_ORDER_COUNT } from './schema/users.js';
 
 /**
  * PostgreSQL migrations, applied in order, each in its own transaction, recorded by name in
@@ -13,7 +14,10 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: Migration[] = [{ name: '001-base', sql: BASE_SCHEMA }];
+export const MIGRATIONS: Migration[] = [
+  { name: '001-base', sql: BASE_SCHEMA },
+  { name: '002-users-order-count', sql: USERS_ORDER_COUNT },
+];
 
 
 export async function migrate(pool: pg.Pool, schema: string, migrations: Migration[] = MIGRATIONS): Promise<void> {

@@ -22,11 +22,14 @@ import type {
   UserSettingStore,
   UserStore,
 } from '../../core/ports/store.js';
+import { PgChannels } from './channels.js';
 import { PgContext } from './context.js';
+import { PgGroups } from './groups.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
 import { pendingPart } from './pending.js';
 import { checkSchemaName, openPool } from './pool.js';
+import { PgTokens, PgUsers } from './users.js';
 import { PgWriter } from './writer.js';
 
 export interface PgStoreOptions {
@@ -48,10 +51,10 @@ export interface PgStoreOptions {
 
 /** The clustered backend: every node shares one PostgreSQL database (docs/scaling.md). */
 export class PgStore implements Store {
-  readonly users: UserStore = pendingPart('users');
-  readonly tokens: TokenStore = pendingPart('tokens');
-  readonly groups: GroupStore = pendingPart('groups');
-  readonly channels: ChannelStore = pendingPart('channels');
+  readonly users: UserStore;
+  readonly tokens: TokenStore;
+  readonly groups: GroupStore;
+  readonly channels: ChannelStore;
   readonly chatrooms: ChatroomStore = pendingPart('chatrooms');
   readonly messages: MessageStore = pendingPart('messages');
   readonly conversations: ConversationStore = pendingPart('conversations');
@@ -74,7 +77,12 @@ export class PgStore implements Store {
     private readonly writer: PgWriter,
     private readonly lease: NodeLease,
     readonly ctx: PgContext,
-  ) {}
+  ) {
+    this.users = new PgUsers(ctx);
+    this.tokens = new PgTokens(ctx);
+    this.groups = new PgGroups(ctx);
+    this.channels = new PgChannels(ctx);
+  }
 
   /** The node id this store leased (part of every uid it issues). */
   get nodeId(): number {
