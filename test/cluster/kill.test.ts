@@ -34,6 +34,9 @@ describe('kill -9 one node of three under load', () => {
       SWITCHBOARD_CALLBACK_POLL_MS: '20',
       // A job leased by the dead node is claimable by the others after this.
       SWITCHBOARD_CALLBACK_LEASE_MS: '1000',
+      // The back end refuses for a while: no job may die of it, and the breaker probes often.
+      SWITCHBOARD_CALLBACK_MAX_ATTEMPTS: '100',
+      SWITCHBOARD_CALLBACK_BREAKER_MAX_OPEN_MS: '500',
     },
   }));
 
