@@ -1,5 +1,6 @@
 import { fillEffectBody, type EffectFacts } from '../../core/outbox-jobs.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
+import { recordChannelMessage } from './channel-apps.js';
 import { insertJobs } from './outbox-rows.js';
 import type { PgTx } from './writer.js';
 
@@ -39,4 +40,6 @@ export async function insertEffects(tx: PgTx, specs: EffectSpec[] | undefined, f
     tx,
     specs.map((spec) => ({ job: spec, body: JSON.stringify(fillEffectBody(spec, sync)) })),
   );
+  // Records that commit with their job (EffectSpec.records): a reply's channel metadata.
+  for (const spec of specs) for (const r of spec.records ?? []) if (r.kind === 'channel.message') await recordChannelMessage(tx, r.message);
 }
