@@ -22,12 +22,15 @@ import type {
   UserSettingStore,
   UserStore,
 } from '../../core/ports/store.js';
+import { PgChannels } from './channels.js';
 import { PgContext } from './context.js';
+import { PgGroups } from './groups.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
 import { PgOutbox } from './outbox.js';
 import { pendingPart } from './pending.js';
 import { checkSchemaName, openPool } from './pool.js';
+import { PgTokens, PgUsers } from './users.js';
 import { PgWriter } from './writer.js';
 
 export interface PgStoreOptions {
@@ -49,10 +52,10 @@ export interface PgStoreOptions {
 
 /** The clustered backend: every node shares one PostgreSQL database (docs/scaling.md). */
 export class PgStore implements Store {
-  readonly users: UserStore = pendingPart('users');
-  readonly tokens: TokenStore = pendingPart('tokens');
-  readonly groups: GroupStore = pendingPart('groups');
-  readonly channels: ChannelStore = pendingPart('channels');
+  readonly users: UserStore;
+  readonly tokens: TokenStore;
+  readonly groups: GroupStore;
+  readonly channels: ChannelStore;
   readonly chatrooms: ChatroomStore = pendingPart('chatrooms');
   readonly messages: MessageStore = pendingPart('messages');
   readonly conversations: ConversationStore = pendingPart('conversations');
@@ -77,6 +80,10 @@ export class PgStore implements Store {
     readonly ctx: PgContext,
     onError: (err: unknown) => void,
   ) {
+    this.users = new PgUsers(ctx);
+    this.tokens = new PgTokens(ctx);
+    this.groups = new PgGroups(ctx);
+    this.channels = new PgChannels(ctx);
     this.outbox = new PgOutbox(ctx, onError);
   }
 

@@ -1,5 +1,4 @@
-import { invalid } from '../../core/errors.js';
-import { messageKey } from '../../core/ids.js';
+import { fillEffectBody, jobDueAt, jobRef, type EffectFacts } from '../../core/outbox-jobs.js';
 import {
   targetKey,
   type AttemptOutcome,
@@ -24,8 +23,6 @@ const KEEP_OK = 200; // of the response to a successful delivery
  * (at least once, under the same delivery id), which the outbox contract allows anyway.
  */
 const LEASE = { durable: false };
-/** Longest correlation reference (NewJob.ref). */
-const MAX_REF = 256;
 /** Default and largest page of byRef(). */
 const REF_PAGE = 1_000;
 
@@ -75,37 +72,16 @@ interface RevivedRow {
   target: string;
 }
 
-/** Facts of the committing command that effect specs may ask for. */
-export interface EffectFacts {
-  /** `groupSeq`: the message's number within its group, when it took one. */
-  message?: { uid: number; timestamp: number; seq: number; groupSeq?: number };
-  /** The number of groups of `type` that `owner` owns, as this command leaves them. */
-  ownedGroups?: (owner: string, type: number) => number;
-  /** The user's unread total over single chats as this command leaves it. */
-  unread?: (userId: string) => number;
-}
+export type { EffectFacts } from '../../core/outbox-jobs.js';
 
 const INSERT_JOB = `INSERT INTO outbox(channel, target, order_key, kind, body, meta, created_at, next_at, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 /** A new job becomes its key's head unless the key already has one (an older active job). */
 const INSERT_HEAD = `INSERT OR IGNORE INTO outbox_heads(order_key, channel, target, job_id, next_at) VALUES (?, ?, ?, ?, ?)`;
 
-/** When a new job is first due: at once, or at its notBefore. */
-function dueAt(j: NewJob, now: number): number {
-  if (j.notBefore === undefined) return now;
-  if (typeof j.notBefore !== 'number' || !Number.isFinite(j.notBefore)) throw invalid('outbox job notBefore must be a finite time in ms');
-  return Math.max(now, Math.ceil(j.notBefore));
-}
-
-function refOf(j: NewJob): string | null {
-  if (j.ref === undefined) return null;
-  if (typeof j.ref !== 'string' || j.ref.length === 0 || j.ref.length > MAX_REF) throw invalid(`outbox job ref must be 1..${MAX_REF} characters`);
-  return j.ref;
-}
-
 /** Insert one job and keep the heads invariant. Inside a writer command. */
 function insertJob(ctx: SqliteContext, j: NewJob, body: string, now: number): number {
-  const due = dueAt(j, now);
-  const id = Number(ctx.stmt(INSERT_JOB).run(j.channel, j.target, j.orderKey, j.kind, body, JSON.stringify(j.meta), now, due, refOf(j)).lastInsertRowid);
+  const due = jobDueAt(j, now);
+  const id = Number(ctx.stmt(INSERT_JOB).run(j.channel, j.target, j.orderKey, j.kind, body, JSON.stringify(j.meta), now, due, jobRef(j)).lastInsertRowid);
   ctx.stmt(INSERT_HEAD).run(j.orderKey, j.channel, j.target, id, due);
   ctx.freshJobs = true;
   ctx.lastJobId = id;
@@ -117,27 +93,7 @@ export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefine
   if (!specs || specs.length === 0) return;
   const now = Date.now();
   for (const spec of specs) {
-    const body = { ...spec.body };
-    const mk = spec.fill?.messageKey;
-    if (mk && facts.message) {
-      const k = messageKey(facts.message.uid, facts.message.timestamp);
-      if (mk.seq) body[mk.seq] = k.seq;
-      if (mk.random) body[mk.random] = k.random;
-      if (mk.time) body[mk.time] = k.time;
-      if (mk.key) body[mk.key] = k.key;
-    }
-    if (spec.fill?.messageSeq && facts.message) body[spec.fill.messageSeq] = facts.message.seq;
-    const mi = spec.fill?.messageIdentity;
-    if (mi && facts.message) {
-      if (mi.uid) body[mi.uid] = facts.message.uid;
-      if (mi.timestamp) body[mi.timestamp] = facts.message.timestamp;
-    }
-    if (spec.fill?.groupSeq && facts.message?.groupSeq !== undefined) body[spec.fill.groupSeq] = facts.message.groupSeq;
-    const og = spec.fill?.ownedGroups;
-    if (og && facts.ownedGroups) body[og.field] = facts.ownedGroups(og.owner, og.type);
-    const ur = spec.fill?.unreadOf;
-    if (ur && facts.unread) body[ur.field] = facts.unread(ur.user);
-    insertJob(ctx, spec, JSON.stringify(body), now);
+    insertJob(ctx, spec, JSON.stringify(fillEffectBody(spec, facts)), now);
   }
 }
 

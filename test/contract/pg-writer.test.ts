@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CoreError } from '../../src/core/errors.js';
+import { PgStore } from '../../src/store/pg/pg-store.js';
+import { dropSchema, pgAdmin, testPgUrl, testSchema } from '../helpers/backends.js';
+
+/**
+ * The PostgreSQL writer and node leases across several handles on one database (what several nodes
+ * of a cluster share): cursor order = commit order, distinct node ids, lease loss stops writes.
+ * Store-level behaviour is in the contract suites (they run on 'postgresql' too).
+ */
+describe('PostgreSQL writer and node leases (two handles on one database)', () => {
+  const url = testPgUrl();
+  let schema = '';
+  const opened: PgStore[] = [];
+  const open = async (nodeId = 0, leaseTtlMs?: number): Promise<PgStore> => {
+    const s = await PgStore.open({ url, schema, nodeId, commitMaxBatch: 8, inlineFanoutMax: 100, poolSize: 4, ...(leaseTtlMs ? { leaseTtlMs } : {}) });
+    opened.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    schema = testSchema();
+    // A scratch table of this test's own: the writer's invariants do not depend on the parts.
+    const s = await open();
+    await s.ctx.pool.query('CREATE TABLE seq_probe(seq BIGINT PRIMARY KEY, node BIGINT NOT NULL)');
+  });
+
+  afterAll(async () => {
+    for (const s of opened) await s.close();
+    await dropSchema(url, schema);
+  });
+
+  it('migrates once when several nodes start together, and leases each a distinct node id', async () => {
+    const more = await Promise.all([open(5), open(5), open(5)]);
+    const ids = [opened[0]!.nodeId, ...more.map((s) => s.nodeId)];
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toContain(5);
+    const migrations = await pgAdmin(url, (c) => c.query(`SELECT name FROM ${schema}.schema_migrations`));
+    expect(migrations.rows.map((r: { name: string }) => r.name)).toEqual([...new Set(migrations.rows.map((r: { name: string }) => r.name))]);
+    for (const s of more) {
+      await s.close();
+      opened.splice(opened.indexOf(s), 1);
+    }
+    // Closed nodes gave their ids back: the next node gets its preferred id again.
+    const again = await open(5);
+    expect(again.nodeId).toBe(5);
+    await again.close();
+    opened.splice(opened.indexOf(again), 1);
+  });
+
+  it('seqs allocated by two nodes concurrently are distinct and visible in order: a reader never finds a seq below one it saw', async () => {
+    const a = opened[0]!;
+    const b = await open();
+    const reader = a.ctx.db;
+    let stop = false;
+    const violations: string[] = [];
+    // The reader polls the head and checks that every probe row at or below a head it saw earlier was
+    // already visible then (nothing commits "into the past").
+    const readerLoop = (async () => {
+      let seen = new Set<number>();
+      let head = 0;
+      while (!stop) {
+        const rows = await reader.rows<{ seq: number }>('SELECT seq FROM seq_probe ORDER BY seq');
+        const now = new Set(rows.map((r) => r.seq));
+        for (const s of now) if (s <= head && !seen.has(s)) violations.push(`seq ${s} appeared after head ${head}`);
+        seen = now;
+        head = rows.length > 0 ? rows[rows.length - 1]!.seq : 0;
+      }
+    })();
+    const write = (s: PgStore, node: number, i: number): Promise<number> =>
+      s.ctx.write(async (tx) => {
+        const seq = tx.nextSeq();
+        // Widen the window between allocation and commit, so an unordered scheme would be caught.
+        if (i % 3 === 0) await tx.run('SELECT pg_sleep(0.002)');
+        await tx.run('INSERT INTO seq_probe(seq, node) VALUES ($1, $2)', [seq, node]);
+        return seq;
+      });
+    const jobs: Array<Promise<number>> = [];
+    for (let i = 0; i < 150; i++) jobs.push(write(a, 1, i), write(b, 2, i));
+    const seqs = await Promise.all(jobs);
+    stop = true;
+    await readerLoop;
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(violations).toEqual([]);
+    const head = (await reader.row<{ value: number }>("SELECT value FROM meta WHERE key = 'seq'"))!.value;
+    expect(head).toBe(Math.max(...seqs));
+    await b.close();
+    opened.splice(opened.indexOf(b), 1);
+  });
+
+  it('a failing command rolls back alone; the seqs it took are never handed out again', async () => {
+    const a = opened[0]!;
+    const results = await Promise.allSettled([
+      a.ctx.write(async (tx) => tx.nextSeq()),
+      a.ctx.write(async (tx) => {
+        tx.nextSeq();
+        await tx.run('INSERT INTO seq_probe(seq, node) VALUES (-1, 9)');
+        throw new CoreError('not_exist');
+      }),
+      a.ctx.write(async (tx) => {
+        await tx.run('SELECT * FROM no_such_table');
+        return 0;
+      }),
+      a.ctx.write(async (tx) => tx.nextSeq()),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ kind: 'not_exist' });
+    expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ kind: 'server_error' });
+    const first = (results[0] as PromiseFulfilledResult<number>).value;
+    const last = (results[3] as PromiseFulfilledResult<number>).value;
+    expect(last).toBe(first + 2);
+    expect(await a.ctx.db.row('SELECT * FROM seq_probe WHERE seq = -1')).toBeUndefined();
+  });
+
+  it('a node whose lease was taken over refuses writes and reports not ready; another node holds the id', async () => {
+    const s = await open(20, 300);
+    expect(s.nodeId).toBe(20);
+    // Another holder takes the id (as after this node was cut off past its lease).
+    await s.ctx.pool.query('UPDATE node_leases SET holder = $1 WHERE node_id = 20', ['someone-else']);
+    await expect
+      .poll(async () => {
+        try {
+          await s.ctx.write(async (tx) => tx.nextSeq());
+          return 'written';
+        } catch (err) {
+          return (err as CoreError).kind;
+        }
+      })
+      .toBe('server_error');
+    expect(await s.ping()).toBe(false);
+  });
+});
