@@ -129,7 +129,10 @@ export class PgOutbox implements OutboxStore {
     return this.ctx.write((tx) => insertJobs(tx, rows));
   }
 
-  claim(now: number, limit: number, leaseMs: number, opts: ClaimOptions = {}): Promise<OutboxJob[]> {
+  async claim(now: number, limit: number, leaseMs: number, opts: ClaimOptions = {}): Promise<OutboxJob[]> {
+    // A claim sees the results this process submitted before it (the port's contract; SQLite's one
+    // writer gives it): the dispatcher settles, then claims what the settle released.
+    await this.ctx.writer.barrier();
     return this.claimOn(now, limit, leaseMs, opts);
   }
 
