@@ -106,7 +106,8 @@ export class PgOutbox implements OutboxStore {
       this.handAgain = false;
       if (!this.listener) return;
       for (const [channel, g] of this.grants) {
-        if (g.n <= 0 || !this.listener) continue;
+        // A store closing (its writer refuses writes) claims nothing more.
+        if (g.n <= 0 || !this.listener || !this.ctx.writer.accepting) continue;
         // Reserved while the claim runs, so that a grant() meanwhile adds to what is left, not to it.
         const take = g.n;
         g.n = 0;
