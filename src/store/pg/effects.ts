@@ -1,6 +1,7 @@
 import { fillEffectBody, type EffectFacts } from '../../core/outbox-jobs.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 import { insertJobs, type JobInsert } from './outbox-rows.js';
+import { recordChannelMessage } from './channel-apps.js';
 import type { PgTx } from './writer.js';
 
 /**
@@ -37,4 +38,6 @@ export async function insertEffects(tx: PgTx, specs: EffectSpec[] | undefined, f
   };
   const rows: JobInsert[] = specs.map((spec) => ({ job: spec, body: JSON.stringify(fillEffectBody(spec, sync)) }));
   await insertJobs(tx, rows);
+  // Records that commit with their job (EffectSpec.records): a reply's channel metadata.
+  for (const spec of specs) for (const r of spec.records ?? []) if (r.kind === 'channel.message') await recordChannelMessage(tx, r.message);
 }
