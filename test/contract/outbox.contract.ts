@@ -213,6 +213,16 @@ export function outboxContract(name: string, factory: OutboxStoreFactory): void 
         expect((await s.outbox.counts()).delivered).toBe(5);
       });
 
+      it('a claim sees the results submitted before it: a settle not yet resolved already released its key', async () => {
+        const [a1, a2] = await s.outbox.enqueue([job('A', 1), job('A', 2)]);
+        const T = later();
+        const [c] = await s.outbox.claim(T, 10, LEASE);
+        // Not awaited before the claim: submitted first is enough.
+        const [done, next] = await Promise.all([s.outbox.settle([{ id: a1!, lease: c!.nextAt, ok: true, response: 'ok', at: T }]), s.outbox.claim(T, 10, LEASE)]);
+        expect(done).toEqual([a1]);
+        expect(ids(next)).toEqual([a2]);
+      });
+
       it('complete records the delivery: delivered, attempts counted, response kept; never claimed again', async () => {
         const [id] = await s.outbox.enqueue([job('A', 1)]);
         const T = later();

@@ -148,6 +148,16 @@ describe('outbox dispatchers on two nodes (PostgreSQL)', () => {
     expect(await b.outbox.get(id!)).toMatchObject({ status: 'delivered', lastResponse: 'ok from B' });
   });
 
+  it('with no poll and one wake-up, a key\'s jobs follow one another as their results are recorded', async () => {
+    const log = new Log();
+    const wake = bus();
+    dispatcher(a, wake, new NodeSender('A', log), { claimAhead: 0 });
+    const made = await a.outbox.enqueue([1, 2, 3, 4, 5].map((n) => job('k', n)));
+    await wake.publish({ type: 'outbox.wake' });
+    await log.reach(made.length, 'every delivery');
+    expect(log.entries.map((e) => e.job.id)).toEqual(made);
+  });
+
   it('dispatchers on both nodes, woken by one bus, deliver every job once and each key in order', async () => {
     const log = new Log();
     const shared = bus();

@@ -29,8 +29,10 @@ import type { NotificationDeliveryRecord } from './notify-delivery.js';
  * - A dead-lettered job no longer holds its key: the jobs queued behind it proceed. A redelivered job
  *   rejoins its key in id order, never while another job of the key is in flight.
  * - The cost of a claim does not grow with the number of jobs queued behind busy or failing keys.
- * - Claims are safe across nodes: SQLite has one writer; a PostgreSQL backend would claim heads with
- *   FOR UPDATE SKIP LOCKED.
+ * - A claim sees the results this process submitted (settle) before it, resolved or not: the
+ *   dispatcher records results, then claims the jobs they released.
+ * - Claims are safe across nodes: SQLite has one writer; PostgreSQL claims heads with FOR UPDATE SKIP
+ *   LOCKED (src/store/pg/outbox.ts), and any node may settle a job any node claimed.
  */
 
 /** Per-call options of claim() and grant(): which channels, and per-target fairness, decided by the dispatcher. */

@@ -1,7 +1,7 @@
 import { fillEffectBody, type EffectFacts } from '../../core/outbox-jobs.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
+import { insertJobs, type JobInsert } from './outbox-rows.js';
 import { recordChannelMessage } from './channel-apps.js';
-import { insertJobs } from './outbox-rows.js';
 import type { PgTx } from './writer.js';
 
 /**
@@ -15,10 +15,10 @@ export interface PgEffectFacts {
 }
 
 /**
- * Inside a write command: the effects' jobs with their commit-time facts filled in (core's
- * fillEffectBody), written by the outbox's insertJobs (outbox-rows.ts: one statement, spec order =
- * ascending ids, heads where missing, claim ahead after the commit). Throws invalid_parameter for a bad
- * notBefore or ref, failing the command.
+ * Inside a write command: the effects' jobs, with their commit-time facts filled in (core's
+ * fillEffectBody), in spec order (ascending ids), written by the outbox's insertJobs (outbox-rows.ts:
+ * one statement, heads kept, claim ahead after the commit). Throws invalid_parameter, writing nothing,
+ * for a bad notBefore or ref.
  */
 export async function insertEffects(tx: PgTx, specs: EffectSpec[] | undefined, facts: PgEffectFacts = {}): Promise<void> {
   if (!specs || specs.length === 0) return;
@@ -36,10 +36,8 @@ export async function insertEffects(tx: PgTx, specs: EffectSpec[] | undefined, f
     ...(facts.ownedGroups ? { ownedGroups: (owner: string, type: number) => owned.get(`${type}\u0000${owner}`) ?? 0 } : {}),
     ...(facts.unread ? { unread: (u: string) => unread.get(u) ?? 0 } : {}),
   };
-  await insertJobs(
-    tx,
-    specs.map((spec) => ({ job: spec, body: JSON.stringify(fillEffectBody(spec, sync)) })),
-  );
+  const rows: JobInsert[] = specs.map((spec) => ({ job: spec, body: JSON.stringify(fillEffectBody(spec, sync)) }));
+  await insertJobs(tx, rows);
   // Records that commit with their job (EffectSpec.records): a reply's channel metadata.
   for (const spec of specs) for (const r of spec.records ?? []) if (r.kind === 'channel.message') await recordChannelMessage(tx, r.message);
 }

@@ -1,4 +1,4 @@
-import { invalid } from '../../core/errors.js';
+import { jobDueAt, jobRef } from '../../core/outbox-jobs.js';
 import type { JobStatus, NewJob, OutboxJob } from '../../core/ports/outbox.js';
 import type { Queryable } from './pool.js';
 import type { PgTx } from './writer.js';
@@ -17,8 +17,6 @@ import type { PgTx } from './writer.js';
 
 export const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
 export const STATUS_CODE: Record<JobStatus, number> = { pending: 0, in_flight: 1, delivered: 2, dead: 3 };
-/** Longest correlation reference (NewJob.ref). */
-const MAX_REF = 256;
 
 export interface JobRow {
   id: number;
@@ -66,23 +64,9 @@ export function toJob(r: JobRow): OutboxJob {
   };
 }
 
-/** When a new job is first due: at once, or at its notBefore. Throws invalid_parameter for a bad notBefore. */
-function dueAt(j: NewJob, now: number): number {
-  if (j.notBefore === undefined) return now;
-  if (typeof j.notBefore !== 'number' || !Number.isFinite(j.notBefore)) throw invalid('outbox job notBefore must be a finite time in ms');
-  return Math.max(now, Math.ceil(j.notBefore));
-}
-
-/** The job's reference as stored (null: none). Throws invalid_parameter for an empty or over-long one. */
-function refOf(j: NewJob): string | null {
-  if (j.ref === undefined) return null;
-  if (typeof j.ref !== 'string' || j.ref.length === 0 || j.ref.length > MAX_REF) throw invalid(`outbox job ref must be 1..${MAX_REF} characters`);
-  return j.ref;
-}
-
 /** A job to insert: what NewJob gives, with its body already as the exact JSON text to deliver. */
 export interface JobInsert {
-  job: Omit<NewJob, 'body'>;
+  job: NewJob;
   body: string;
 }
 
@@ -102,8 +86,8 @@ export async function insertJobs(tx: PgTx, jobs: JobInsert[], now = Date.now()):
     cols.kind.push(job.kind);
     cols.body.push(body);
     cols.meta.push(JSON.stringify(job.meta));
-    cols.due.push(dueAt(job as NewJob, now));
-    cols.ref.push(refOf(job as NewJob));
+    cols.due.push(jobDueAt(job, now));
+    cols.ref.push(jobRef(job));
   }
   // Ids are drawn in the order of the ordinality (the order given); the head of a key that has none is
   // its lowest new id.

@@ -106,7 +106,8 @@ export class PgOutbox implements OutboxStore {
       this.handAgain = false;
       if (!this.listener) return;
       for (const [channel, g] of this.grants) {
-        if (g.n <= 0 || !this.listener) continue;
+        // A store closing (its writer refuses writes) claims nothing more.
+        if (g.n <= 0 || !this.listener || !this.ctx.writer.accepting) continue;
         // Reserved while the claim runs, so that a grant() meanwhile adds to what is left, not to it.
         const take = g.n;
         g.n = 0;
@@ -129,7 +130,10 @@ export class PgOutbox implements OutboxStore {
     return this.ctx.write((tx) => insertJobs(tx, rows));
   }
 
-  claim(now: number, limit: number, leaseMs: number, opts: ClaimOptions = {}): Promise<OutboxJob[]> {
+  async claim(now: number, limit: number, leaseMs: number, opts: ClaimOptions = {}): Promise<OutboxJob[]> {
+    // A claim sees the results this process submitted before it (the port's contract; SQLite's one
+    // writer gives it): the dispatcher settles, then claims what the settle released.
+    await this.ctx.writer.barrier();
     return this.claimOn(now, limit, leaseMs, opts);
   }
 
@@ -275,7 +279,11 @@ export class PgOutbox implements OutboxStore {
         ? await tx.rows<JobRow>(`${set} WHERE status = 3 AND id = $2 RETURNING ${cols}`, [now, id])
         : limit === undefined
           ? await tx.rows<JobRow>(`${set} WHERE status = 3 RETURNING ${cols}`, [now])
-          : await tx.rows<JobRow>(`${set} WHERE id IN (SELECT id FROM outbox WHERE status = 3 ORDER BY id LIMIT $2) RETURNING ${cols}`, [now, limit]);
+          : await tx.rows<JobRow>(
+              `WITH chunk AS MATERIALIZED (SELECT id FROM outbox WHERE status = 3 ORDER BY id LIMIT $2)
+               ${set} WHERE id IN (SELECT id FROM chunk) AND status = 3 RETURNING ${cols}`,
+              [now, limit],
+            );
     if (rows.length === 0) return rows;
     rows.sort((a, b) => a.id - b.id);
     const keys = [...new Set(rows.map((r) => r.order_key))];
@@ -296,8 +304,10 @@ export class PgOutbox implements OutboxStore {
     if (!(limit > 0)) return 0;
     const del = (status: number, bound: number, before: number, n: number): Promise<number> =>
       this.ctx.db.run(
-        `DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE id <= $1 AND status = $2 AND created_at < $3 ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
-           AND status = $2`,
+        // The chunk is chosen once (a materialized CTE: a LIMIT subquery under IN may be run again).
+        `WITH chunk AS MATERIALIZED (
+           SELECT id FROM outbox WHERE id <= $1 AND status = $2 AND created_at < $3 ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+         DELETE FROM outbox WHERE id IN (SELECT id FROM chunk) AND status = $2`,
         [bound, status, before, n],
       );
     const d = await del(STATUS_CODE.delivered, await this.lastIdBefore(deliveredBefore), deliveredBefore, limit);

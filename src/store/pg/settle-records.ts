@@ -7,14 +7,19 @@ import type { Queryable } from './pool.js';
  * Apply the records of final outbox outcomes (SettleReaction.records; ports/notify-delivery.ts gives
  * each record's contract) inside the outbox's settle command, in its transaction: one statement for
  * all of them. A record about a notification removed since, or a user who is not (or no longer) one of
- * its recipients, writes nothing and fails nothing. For one (notification, user, channel) the last
- * record given wins, as if they were applied in order.
+ * its recipients, writes nothing and fails nothing. As if applied in order: for one (notification,
+ * user, channel) the last record's status stands, and any of them may add the inbox row.
  */
 export async function applySettleRecords(q: Queryable, records: SettleRecord[], now: number): Promise<void> {
   // A reply's delivery change (ChannelDeliveryRecord), in order; an unknown guid writes nothing.
   for (const r of records) if (r.kind === 'channel.delivery') await changeDelivery(q, r.guid, r.update, r.updatedAt);
   const last = new Map<string, NotificationDeliveryRecord>();
-  for (const r of records) if (r.kind === 'notification.delivery') last.set(JSON.stringify([r.notification, r.userId, r.channel]), r);
+  for (const r of records) {
+    if (r.kind !== 'notification.delivery') continue;
+    const key = JSON.stringify([r.notification, r.userId, r.channel]);
+    // An earlier record's inbox row is written even when a later one replaces its status.
+    last.set(key, { ...r, toInbox: r.toInbox || (last.get(key)?.toInbox ?? false) });
+  }
   if (last.size === 0) return;
   const rs = [...last.values()];
   await q.run(

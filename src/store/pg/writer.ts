@@ -58,6 +58,10 @@ export class PgWriter {
   onJobs: (() => void) | null = null;
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
+  /** Commands submitted, and finished (in submission order: batches run one at a time, in order). */
+  private submitted = 0;
+  private finished = 0;
+  private barriers: Array<{ upTo: number; resolve: () => void }> = [];
   private closed = false;
 
   constructor(
@@ -69,8 +73,18 @@ export class PgWriter {
     if (this.closed) return Promise.reject(new CoreError('server_error', 'store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      this.submitted++;
       this.kick();
     });
+  }
+
+  /**
+   * Resolves once every command submitted before this call has finished (committed, or failed); submits
+   * nothing. Lets a statement run outside the writer (on the pool) see what this process wrote before it.
+   */
+  barrier(): Promise<void> {
+    if (this.finished >= this.submitted) return Promise.resolve();
+    return new Promise<void>((resolve) => this.barriers.push({ upTo: this.submitted, resolve }));
   }
 
   get accepting(): boolean {
@@ -97,7 +111,14 @@ export class PgWriter {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.opts.maxBatch);
-      await this.runBatch(batch);
+      try {
+        await this.runBatch(batch);
+      } finally {
+        this.finished += batch.length;
+        const due = this.barriers.filter((b) => b.upTo <= this.finished);
+        this.barriers = this.barriers.filter((b) => b.upTo > this.finished);
+        for (const b of due) b.resolve();
+      }
     }
   }
 
