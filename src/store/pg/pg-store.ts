@@ -27,9 +27,13 @@ import { PgChatrooms } from './chatrooms.js';
 import { PgChannelApps } from './channel-apps.js';
 import { PgContext } from './context.js';
 import { PgDevices } from './devices.js';
+import { PgConversations } from './conversations.js';
+import { PgMessages } from './messages.js';
+import { PgSync } from './sync.js';
 import { PgGroups } from './groups.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
+import { PgOutbox } from './outbox.js';
 import { PgNotifications } from './notifications.js';
 import { PgNotifyDelivery } from './notify-delivery.js';
 import { pendingPart } from './pending.js';
@@ -65,10 +69,10 @@ export class PgStore implements Store {
   readonly groups: GroupStore;
   readonly channels: ChannelStore;
   readonly chatrooms: ChatroomStore;
-  readonly messages: MessageStore = pendingPart('messages');
-  readonly conversations: ConversationStore = pendingPart('conversations');
-  readonly sync: SyncStore = pendingPart('sync');
-  readonly outbox: OutboxStore = pendingPart('outbox');
+  readonly messages: MessageStore;
+  readonly conversations: ConversationStore;
+  readonly sync: SyncStore;
+  readonly outbox: OutboxStore;
   readonly settings: SettingsStore;
   readonly robots: RobotStore;
   readonly devices: DeviceStore;
@@ -86,7 +90,9 @@ export class PgStore implements Store {
     private readonly writer: PgWriter,
     private readonly lease: NodeLease,
     readonly ctx: PgContext,
+    onError: (err: unknown) => void,
   ) {
+    this.outbox = new PgOutbox(ctx, onError);
     this.users = new PgUsers(ctx);
     this.tokens = new PgTokens(ctx);
     this.groups = new PgGroups(ctx);
@@ -102,6 +108,9 @@ export class PgStore implements Store {
     this.notifyDelivery = new PgNotifyDelivery(ctx);
     this.channelApps = new PgChannelApps(ctx);
     this.serviceSessions = new PgServiceSessions(ctx);
+    this.messages = new PgMessages(ctx);
+    this.conversations = new PgConversations(ctx);
+    this.sync = new PgSync(ctx);
   }
 
   /** The node id this store leased (part of every uid it issues). */
@@ -132,7 +141,7 @@ export class PgStore implements Store {
       const maxUid = (await pool.query<{ u: number | null }>('SELECT MAX(uid) AS u FROM messages')).rows[0]?.u ?? 0;
       uids.seed(maxUid ?? 0);
       const ctx = new PgContext(pool, writer, uids, { inlineFanoutMax: opts.inlineFanoutMax });
-      store = new PgStore(pool, writer, lease, ctx);
+      store = new PgStore(pool, writer, lease, ctx, (err) => opts.onError?.(err));
       return store;
     } catch (err) {
       await pool.end().catch(() => undefined);
