@@ -4,7 +4,7 @@ import { TokenBucket } from './api/admin/rate-limit.js';
 import { ReplayGuard } from './api/admin/replay-guard.js';
 import { AdminAuth } from './api/admin/signing.js';
 import { MemoryBus } from './bus/memory-bus.js';
-import { RedisBus } from './bus/redis-bus.js';
+import { RedisBus, redactUrl } from './bus/redis-bus.js';
 import { RedisPresence } from './bus/redis-presence.js';
 import { RedisChatroomMembership } from './bus/redis-chatroom-membership.js';
 import type { ChatroomMembership } from './core/ports/chatroom-membership.js';
@@ -45,7 +45,7 @@ import { HttpContactInfo } from './channel-apps/contact-info.js';
 import { createLogger, type Logger } from './log.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import { ThreadedSqliteStore } from './store/sqlite/threaded-store.js';
-import { PgStore } from './store/pg/pg-store.js';
+import { PgStore, type PgStoreOptions } from './store/pg/pg-store.js';
 import type { Sender } from './core/ports/sender.js';
 import { ChannelAppPlanner, type ConfigRecords } from './channel-apps/planner.js';
 import { CHANNEL_APP, ChannelAppSender, endpointsFrom } from './channel-apps/sender.js';
@@ -78,12 +78,13 @@ export interface RunningServer {
  */
 async function openBus(
   config: Config,
+  nodeId: number,
   log: Logger,
 ): Promise<{ bus: Bus; presence: Presence; chatroomMembership: ChatroomMembership & { close?(): Promise<void> } }> {
   if (!config.bus.url) {
     return {
       bus: new MemoryBus((err) => log.error({ err }, 'bus subscriber failed')),
-      presence: new LocalPresence(config.nodeId),
+      presence: new LocalPresence(nodeId),
       chatroomMembership: new MemoryChatroomMembership(),
     };
   }
@@ -99,8 +100,8 @@ async function openBus(
   const bus = await RedisBus.connect({ url, prefix: b.prefix, heartbeatMs: b.heartbeatMs, connectTimeoutMs: b.connectTimeoutMs, onError });
   let presence: RedisPresence | undefined;
   try {
-    presence = await RedisPresence.connect({ url, prefix: b.prefix, nodeId: config.nodeId, ttlMs: b.presenceTtlMs, connectTimeoutMs: b.connectTimeoutMs, onError });
-    const chatroomMembership = await RedisChatroomMembership.connect({ url, prefix: b.prefix, nodeId: config.nodeId, connectTimeoutMs: b.connectTimeoutMs, onError });
+    presence = await RedisPresence.connect({ url, prefix: b.prefix, nodeId, ttlMs: b.presenceTtlMs, connectTimeoutMs: b.connectTimeoutMs, onError });
+    const chatroomMembership = await RedisChatroomMembership.connect({ url, prefix: b.prefix, nodeId, connectTimeoutMs: b.connectTimeoutMs, onError });
     return { bus, presence, chatroomMembership };
   } catch (err) {
     await presence?.close();
@@ -108,6 +109,28 @@ async function openBus(
     throw err;
   }
 }
+
+/**
+ * The PostgreSQL store, or an error that says what failed where (password hidden): an unreachable
+ * server, refused credentials, a missing database or a failed migration stop start-up with it.
+ */
+async function openPgStore(url: string, opts: Omit<PgStoreOptions, 'url'>): Promise<PgStore> {
+  try {
+    return await PgStore.open({ url, ...opts });
+  } catch (err) {
+    throw new Error(`cannot open the PostgreSQL store at ${redactUrl(url)}: ${describeError(err)}`, { cause: err });
+  }
+}
+
+/** A driver error in one line (node's connect errors may be an AggregateError with no message). */
+function describeError(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return [...new Set(err.errors.map(describeError))].join('; ');
+  if (err instanceof Error) return err.message || (err as NodeJS.ErrnoException).code || err.name;
+  return String(err);
+}
+
+/** How often a node looks for notification fan-outs that no node runs (one whose node died). */
+const FANOUT_RESUME_MS = 30_000;
 
 function urlOf(host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
@@ -148,30 +171,31 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     },
     onError: (err) => log.error({ err }, 'store error'),
   };
-  const { bus, presence, chatroomMembership } = await openBus(config, log);
-  bus.onGap?.((gap) => metrics.busGaps.labels(gap.reason).inc());
-  let store: Store;
+  // The store first: on PostgreSQL it leases this node's id, which presence, chatroom membership and
+  // /admin/health use too (nodes started with one configuration get distinct ids).
+  const store: Store = config.store.url
+    ? await openPgStore(config.store.url, {
+        schema: config.store.schema,
+        poolSize: config.store.poolSize,
+        nodeId: config.nodeId,
+        commitMaxBatch: config.store.commitMaxBatch,
+        inlineFanoutMax: config.messaging.inlineFanoutMax,
+        onCommit: storeOptions.onCommit,
+        onError: storeOptions.onError,
+      })
+    : config.store.writerThread
+      ? await ThreadedSqliteStore.open(storeOptions)
+      : new SqliteStore(storeOptions);
+  const nodeId = store instanceof PgStore ? store.nodeId : config.nodeId;
+  let opened: Awaited<ReturnType<typeof openBus>>;
   try {
-    store = config.store.url
-      ? await PgStore.open({
-          url: config.store.url,
-          schema: config.store.schema,
-          poolSize: config.store.poolSize,
-          nodeId: config.nodeId,
-          commitMaxBatch: config.store.commitMaxBatch,
-          inlineFanoutMax: config.messaging.inlineFanoutMax,
-          onCommit: storeOptions.onCommit,
-          onError: storeOptions.onError,
-        })
-      : config.store.writerThread
-        ? await ThreadedSqliteStore.open(storeOptions)
-        : new SqliteStore(storeOptions);
+    opened = await openBus(config, nodeId, log);
   } catch (err) {
-    await chatroomMembership.close?.();
-    await presence.close();
-    await bus.close();
+    await store.close();
     throw err;
   }
+  const { bus, presence, chatroomMembership } = opened;
+  bus.onGap?.((gap) => metrics.busGaps.labels(gap.reason).inc());
   const targets = new CallbackTargets(configuredTargets(config), store.settings, bus, (err) => log.error({ err }, 'loading callback targets failed'));
   await targets.load();
   // Every final outcome, redelivery included, goes through the settler: channels' onSettled hooks see it.
@@ -280,7 +304,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const g = config.gateway;
   const gateway = new Gateway(
     hub,
-    config.nodeId,
+    nodeId,
     {
       path: g.path,
       maxFrameBytes: g.maxFrameBytes,
@@ -318,7 +342,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       log,
       metrics,
       bodyLimit: config.admin.bodyLimitBytes,
-      nodeId: config.nodeId,
+      nodeId,
       dataDir: config.dataDir,
       extraRoutes: [...presenceRoutes(hub, gateway.presence), ...callbackRoutes(hub, targets)],
     }),
@@ -365,10 +389,12 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const deps: HttpDeps = { surfaces, log, metrics, bodyLimit: config.admin.bodyLimitBytes, ready: () => store.ping(), version: VERSION };
 
   const apps: FastifyInstance[] = [];
+  let fanoutResume: NodeJS.Timeout | undefined;
   const closeAll = async (): Promise<void> => {
     gateway.close();
     cms.live.close();
     for (const a of apps) await a.close();
+    if (fanoutResume) clearInterval(fanoutResume);
     await hub.notifications.close();
     await dispatcher.stop();
     await janitor.stop();
@@ -393,8 +419,14 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     apps.push(main);
     dispatcher.start();
     janitor.start();
-    // Fan-outs a stop interrupted continue from their durable cursors.
+    // Fan-outs a stop interrupted continue from their durable cursors: at start, and every
+    // FANOUT_RESUME_MS, so that those of a node that died are taken over by the nodes still running
+    // (a fan-out already running here is left alone; two nodes on one fan-out share or fence its batches).
     await hub.notifications.resume();
+    fanoutResume = setInterval(() => {
+      hub.notifications.resume().catch((err: unknown) => log.error({ err }, 'resuming notification fan-outs failed'));
+    }, FANOUT_RESUME_MS);
+    fanoutResume.unref();
     sweeper.start();
     await main.listen({ host: config.host, port: config.port });
     keepListening(main, 'main');

@@ -20,11 +20,19 @@ export interface NodeLeaseOptions {
  * from the moment its last successful renewal is older than the ttl, so a node cut off from the
  * database stops writing (uids with its id) before another node may take the id over. Taking over an
  * expired id is safe for uids: a new holder seeds its generator above every stored uid.
+ *
+ * An expired lease is not given up: renewals go on, and one that still finds the row under this
+ * holder makes the lease valid again (nobody took the id in between: a taker replaces the holder, a
+ * release deletes the row), so a node cut off from the database longer than the ttl writes again once
+ * it is back. Only a lease found taken over is lost for good (`onLost`).
  */
 export class NodeLease {
   private timer: NodeJS.Timeout | null = null;
   private validUntil: number;
+  /** Taken over by another holder, or released: never valid again. */
   private lost = false;
+  /** onError already told that the lease expired (once per outage). */
+  private expiredReported = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -86,12 +94,16 @@ export class NodeLease {
       ]);
       if (res.rowCount === 1) {
         this.validUntil = started + this.opts.ttlMs;
+        this.expiredReported = false;
         return;
       }
       this.markLost();
     } catch (err) {
       this.opts.onError?.(err);
-      if (Date.now() >= this.validUntil) this.markLost();
+      if (Date.now() >= this.validUntil && !this.expiredReported) {
+        this.expiredReported = true;
+        this.opts.onError?.(new Error(`node id ${this.nodeId}: lease expired while the database is unreachable; writes refused until it is renewed`));
+      }
     }
   }
 

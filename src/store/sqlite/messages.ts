@@ -22,6 +22,7 @@ import type { MessageUnreadFacts, SqliteUnread } from './unread.js';
 import { listedRecipients, recipientsColumn } from './write-behind.js';
 import { insertEffects } from './outbox.js';
 import { recordChannelMessage } from './channel-apps.js';
+import { sessionActivity } from './service-sessions.js';
 import { parseLegacyMessageKey, parseMessageKey } from '../../core/ids.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 
@@ -167,7 +168,8 @@ export class SqliteMessages implements MessageStore {
       }
       insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
       if (d.channel) recordChannelMessage(this.ctx, { ...d.channel, uid });
-      return { message, seq, audience: del.audience, count: del.count, duplicate: false };
+      const session = d.session ? { session: sessionActivity(this.ctx, d.session) } : {};
+      return { message, seq, audience: del.audience, count: del.count, duplicate: false, ...session };
     });
   }
 
