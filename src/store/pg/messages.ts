@@ -10,7 +10,8 @@ import { privateSendDecision } from '../../core/relations.js';
 import { checkSender } from '../../core/rules.js';
 import type { PgContext } from './context.js';
 import { insertEffects } from './effects.js';
-import { recordChannelMessage } from './message-channel.js';
+import { recordChannelMessage } from './channel-apps.js';
+import { sessionActivity } from './message-session.js';
 import { loadChangeFacts, loadSendFacts } from './message-facts.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, Params, runParts, storedRecipients, toMessage, eventParts, writeEvent } from './message-rows.js';
 import type { Queryable } from './pool.js';
@@ -125,7 +126,8 @@ export class PgMessages implements MessageStore {
       await runParts(tx, b, parts);
       await insertEffects(tx, d.effects, { message: { uid, timestamp: now, seq, ...(groupSeq !== undefined ? { groupSeq } : {}) }, unread: unreadSingle(tx) });
       if (d.channel) await recordChannelMessage(tx, { ...d.channel, uid });
-      return { message, seq, audience: del.audience, count: del.count, duplicate: false };
+      const session = d.session ? { session: await sessionActivity(tx, d.session) } : {};
+      return { message, seq, audience: del.audience, count: del.count, duplicate: false, ...session };
     });
   }
 
