@@ -2,6 +2,7 @@ import { changeNeeds, type DeliveryFacts, type GroupFacts, type SendChecks } fro
 import type { Conversation, StoredMessage } from '../../core/model.js';
 import { ConvType, MessageKind } from '../../core/model.js';
 import type { FriendRelation } from '../../core/relations.js';
+import { Params } from './message-rows.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -39,15 +40,6 @@ function facts(over: Partial<DeliveryFacts>): DeliveryFacts {
   };
 }
 
-/** SQL parameters, numbered as they are added. */
-class Params {
-  readonly values: unknown[] = [];
-  p(v: unknown): string {
-    this.values.push(v);
-    return `$${this.values.length}`;
-  }
-}
-
 interface SendRow {
   sender_status: number | null;
   sender_type: number | null;
@@ -81,24 +73,26 @@ export async function loadSendFacts(
   opts: { takeGroupSeq: boolean; withSender: boolean; withRelation: boolean },
 ): Promise<SendFacts> {
   const b = new Params();
-  const sender = b.p(msg.sender);
+  // Added on first use: a parameter no clause uses has no type PostgreSQL could infer.
+  let senderParam: string | undefined;
+  const sender = (): string => (senderParam ??= b.p(msg.sender));
   const cols: string[] = [];
   let from = '';
   let cte = '';
-  if (opts.withSender) cols.push(`(SELECT status FROM users WHERE id = ${sender}) AS sender_status`);
+  if (opts.withSender) cols.push(`(SELECT status FROM users WHERE id = ${sender()}) AS sender_status`);
   const { conv } = msg;
   const isSingle = msg.kind === MessageKind.conversation && conv.type === ConvType.single;
   if (opts.withRelation && isSingle) {
     const t = b.p(conv.target);
     cols.push(
-      `(SELECT json_build_object('state', state, 'blacked', blacked) FROM friends WHERE user_id = ${t} AND friend_uid = ${sender}) AS relation`,
-      `(SELECT type FROM users WHERE id = ${sender}) AS sender_type`,
+      `(SELECT json_build_object('state', state, 'blacked', blacked) FROM friends WHERE user_id = ${t} AND friend_uid = ${sender()}) AS relation`,
+      `(SELECT type FROM users WHERE id = ${sender()}) AS sender_type`,
       `(SELECT type FROM users WHERE id = ${t}) AS target_type`,
     );
   }
   const toUsers = msg.toUsers;
   if (msg.kind === MessageKind.broadcast) {
-    cols.push(`(SELECT COUNT(*) FROM users) AS n`, `EXISTS (SELECT 1 FROM users WHERE id = ${sender}) AS sender_exists`);
+    cols.push(`(SELECT COUNT(*) FROM users) AS n`, `EXISTS (SELECT 1 FROM users WHERE id = ${sender()}) AS sender_exists`);
   } else if (msg.kind === MessageKind.multicast) {
     if (checks !== 'none') cols.push(`ARRAY(SELECT id FROM users WHERE id = ANY(${b.p(toUsers)}::text[])) AS existing`);
   } else if (conv.type === ConvType.single) {
@@ -113,7 +107,7 @@ export async function loadSendFacts(
       'g.member_count',
       'g.mute',
       'g.msg_seq',
-      `(SELECT type FROM group_members WHERE group_id = ${g} AND user_id = ${sender}) AS sender_member`,
+      `(SELECT type FROM group_members WHERE group_id = ${g} AND user_id = ${sender()}) AS sender_member`,
       `CASE WHEN cardinality(${to}::text[]) > 0 THEN ARRAY(SELECT user_id FROM group_members WHERE group_id = ${g} AND user_id = ANY(${to}::text[]))
             WHEN g.member_count <= ${b.p(inlineFanoutMax)} THEN ARRAY(SELECT user_id FROM group_members WHERE group_id = ${g} ORDER BY user_id COLLATE "C") END AS members`,
     );
@@ -124,7 +118,7 @@ export async function loadSendFacts(
     cols.push(
       'c.owner',
       'c.subscriber_count',
-      `EXISTS (SELECT 1 FROM channel_subscribers WHERE channel_id = ${c} AND user_id = ${sender}) AS sender_sub`,
+      `EXISTS (SELECT 1 FROM channel_subscribers WHERE channel_id = ${c} AND user_id = ${sender()}) AS sender_sub`,
       `EXISTS (SELECT 1 FROM channel_subscribers s WHERE s.channel_id = ${c} AND s.user_id = c.owner) AS owner_sub`,
       `CASE WHEN cardinality(${to}::text[]) > 0 THEN ARRAY(SELECT user_id FROM channel_subscribers WHERE channel_id = ${c} AND user_id = ANY(${to}::text[]))
             WHEN c.subscriber_count <= ${b.p(inlineFanoutMax)} THEN ARRAY(SELECT user_id FROM channel_subscribers WHERE channel_id = ${c} ORDER BY user_id COLLATE "C") END AS members`,
