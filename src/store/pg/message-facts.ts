@@ -2,7 +2,7 @@ import { changeNeeds, type DeliveryFacts, type GroupFacts, type SendChecks } fro
 import type { Conversation, StoredMessage } from '../../core/model.js';
 import { ConvType, MessageKind } from '../../core/model.js';
 import type { FriendRelation } from '../../core/relations.js';
-import { Params } from './message-rows.js';
+import { MESSAGE_COLS, type MessageRow, Params } from './message-rows.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -15,6 +15,8 @@ type Routed = Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>;
 
 /** What a send reads besides the delivery facts. */
 export interface SendFacts {
+  /** With opts.clientMsgId: the message stored earlier with it, if any (then nothing else is read or taken). */
+  prior: MessageRow | null;
   facts: DeliveryFacts;
   /** The sender's status (undefined: no such user). Read only when `withSender`. */
   senderStatus: number | undefined;
@@ -41,6 +43,7 @@ function facts(over: Partial<DeliveryFacts>): DeliveryFacts {
 }
 
 interface SendRow {
+  prior: MessageRow | null;
   sender_status: number | null;
   sender_type: number | null;
   target_type: number | null;
@@ -62,15 +65,16 @@ interface SendRow {
 
 /**
  * Load what planDelivery reads for a new message, with the group's message number taken when
- * `takeGroupSeq` (the UPDATE is part of the statement), plus the sender's status (`withSender`) and,
- * for a single chat, the receiver's relation to the sender (`withRelation`).
+ * `takeGroupSeq` (the UPDATE is part of the statement), plus the sender's status (`withSender`), for a
+ * single chat the receiver's relation to the sender (`withRelation`), and the message a resend with
+ * `clientMsgId` repeats (then no group number is taken). One statement.
  */
 export async function loadSendFacts(
   q: Queryable,
   msg: Routed,
   checks: SendChecks,
   inlineFanoutMax: number,
-  opts: { takeGroupSeq: boolean; withSender: boolean; withRelation: boolean },
+  opts: { takeGroupSeq: boolean; withSender: boolean; withRelation: boolean; clientMsgId?: string | undefined },
 ): Promise<SendFacts> {
   const b = new Params();
   // Added on first use: a parameter no clause uses has no type PostgreSQL could infer.
@@ -79,6 +83,9 @@ export async function loadSendFacts(
   const cols: string[] = [];
   let from = '';
   let cte = '';
+  // A resend: the first message with this (sender, clientMsgId), and nothing taken for this one.
+  const resend = opts.clientMsgId ? `sender = ${sender()} AND client_msg_id = ${b.p(opts.clientMsgId)}` : null;
+  if (resend) cols.push(`(SELECT row_to_json(p) FROM (SELECT ${MESSAGE_COLS} FROM messages WHERE ${resend}) AS p) AS prior`);
   if (opts.withSender) cols.push(`(SELECT status FROM users WHERE id = ${sender()}) AS sender_status`);
   const { conv } = msg;
   const isSingle = msg.kind === MessageKind.conversation && conv.type === ConvType.single;
@@ -101,7 +108,8 @@ export async function loadSendFacts(
     const g = b.p(conv.target);
     const to = b.p(toUsers);
     cte = opts.takeGroupSeq
-      ? `WITH g AS (UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ${g} RETURNING member_count, mute, msg_seq) `
+      ? `WITH g AS (UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ${g}${resend ? ` AND NOT EXISTS (SELECT 1 FROM messages WHERE ${resend})` : ''}
+                  RETURNING member_count, mute, msg_seq) `
       : `WITH g AS (SELECT member_count, mute, msg_seq FROM groups WHERE id = ${g}) `;
     cols.push(
       'g.member_count',
@@ -127,6 +135,7 @@ export async function loadSendFacts(
   }
   const row: Partial<SendRow> = cols.length > 0 ? ((await q.row<SendRow>(`${cte}SELECT ${cols.join(', ')}${from}`, b.values)) ?? {}) : {};
   return {
+    prior: row.prior ?? null,
     facts: sendFacts(msg, row),
     senderStatus: row.sender_status ?? undefined,
     relation: row.relation ?? null,
