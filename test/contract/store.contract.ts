@@ -852,6 +852,28 @@ export function storeContract(name: string, factory: StoreFactory): void {
     describe('messages', () => {
       const fx = useStore(factory, DEFAULT_FANOUT);
 
+      it('trusted sends check only that the target exists: any sender (even unknown, blocked or not a member), for every conversation type', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'blocked');
+        await f.s.users.setUserStatus('blocked', UserStatus.blocked);
+        await f.group('g', 'o', ['a']);
+        await f.s.channels.upsertChannel('ch', { name: 'n', owner: 'o' });
+        await f.s.channels.subscribe('ch', 'a', true);
+        const trusted = { trusted: true };
+        for (const sender of ['ghost', 'blocked', 'b']) {
+          expect((await f.send(draft(sender, single('a'), trusted))).audience).toEqual({ kind: 'users', users: [sender, 'a'] });
+          expect((await f.send(draft(sender, group('g'), trusted))).count).toBe(2);
+          expect((await f.send(draft(sender, channel('ch'), trusted))).audience).toEqual({ kind: 'users', users: [sender, 'o'] });
+          expect((await f.send(multicastDraft(sender, ['a', 'b'], trusted))).count).toBe(sender === 'b' ? 1 : 2);
+          await expectCoreError(f.send(draft(sender, single('nobody'), trusted)), 'not_exist');
+          await expectCoreError(f.send(draft(sender, group('nog'), trusted)), 'not_exist');
+          await expectCoreError(f.send(draft(sender, channel('noch'), trusted)), 'not_exist');
+          await expectCoreError(f.send(multicastDraft(sender, ['a', 'nobody'], trusted)), 'not_exist');
+        }
+        // The owner of a channel speaks to its subscribers.
+        expect((await f.send(draft('o', channel('ch'), trusted))).audience).toEqual({ kind: 'users', users: ['o', 'a'] });
+      });
+
       it('stores a single-chat message and returns it with a uid, a cursor and its receivers', async () => {
         const f = fx();
         await f.users('a', 'b');

@@ -2,6 +2,7 @@ import { changeNeeds, type DeliveryFacts, type GroupFacts, type SendChecks } fro
 import type { Conversation, StoredMessage } from '../../core/model.js';
 import { ConvType, MessageKind } from '../../core/model.js';
 import type { FriendRelation } from '../../core/relations.js';
+import { MESSAGE_COLS, type MessageRow, Params } from './message-rows.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -14,6 +15,8 @@ type Routed = Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>;
 
 /** What a send reads besides the delivery facts. */
 export interface SendFacts {
+  /** With opts.clientMsgId: the message stored earlier with it, if any (then nothing else is read or taken). */
+  prior: MessageRow | null;
   facts: DeliveryFacts;
   /** The sender's status (undefined: no such user). Read only when `withSender`. */
   senderStatus: number | undefined;
@@ -39,16 +42,8 @@ function facts(over: Partial<DeliveryFacts>): DeliveryFacts {
   };
 }
 
-/** SQL parameters, numbered as they are added. */
-class Params {
-  readonly values: unknown[] = [];
-  p(v: unknown): string {
-    this.values.push(v);
-    return `$${this.values.length}`;
-  }
-}
-
 interface SendRow {
+  prior: MessageRow | null;
   sender_status: number | null;
   sender_type: number | null;
   target_type: number | null;
@@ -70,35 +65,41 @@ interface SendRow {
 
 /**
  * Load what planDelivery reads for a new message, with the group's message number taken when
- * `takeGroupSeq` (the UPDATE is part of the statement), plus the sender's status (`withSender`) and,
- * for a single chat, the receiver's relation to the sender (`withRelation`).
+ * `takeGroupSeq` (the UPDATE is part of the statement), plus the sender's status (`withSender`), for a
+ * single chat the receiver's relation to the sender (`withRelation`), and the message a resend with
+ * `clientMsgId` repeats (then no group number is taken). One statement.
  */
 export async function loadSendFacts(
   q: Queryable,
   msg: Routed,
   checks: SendChecks,
   inlineFanoutMax: number,
-  opts: { takeGroupSeq: boolean; withSender: boolean; withRelation: boolean },
+  opts: { takeGroupSeq: boolean; withSender: boolean; withRelation: boolean; clientMsgId?: string | undefined },
 ): Promise<SendFacts> {
   const b = new Params();
-  const sender = b.p(msg.sender);
+  // Added on first use: a parameter no clause uses has no type PostgreSQL could infer.
+  let senderParam: string | undefined;
+  const sender = (): string => (senderParam ??= b.p(msg.sender));
   const cols: string[] = [];
   let from = '';
   let cte = '';
-  if (opts.withSender) cols.push(`(SELECT status FROM users WHERE id = ${sender}) AS sender_status`);
+  // A resend: the first message with this (sender, clientMsgId), and nothing taken for this one.
+  const resend = opts.clientMsgId ? `sender = ${sender()} AND client_msg_id = ${b.p(opts.clientMsgId)}` : null;
+  if (resend) cols.push(`(SELECT row_to_json(p) FROM (SELECT ${MESSAGE_COLS} FROM messages WHERE ${resend}) AS p) AS prior`);
+  if (opts.withSender) cols.push(`(SELECT status FROM users WHERE id = ${sender()}) AS sender_status`);
   const { conv } = msg;
   const isSingle = msg.kind === MessageKind.conversation && conv.type === ConvType.single;
   if (opts.withRelation && isSingle) {
     const t = b.p(conv.target);
     cols.push(
-      `(SELECT json_build_object('state', state, 'blacked', blacked) FROM friends WHERE user_id = ${t} AND friend_uid = ${sender}) AS relation`,
-      `(SELECT type FROM users WHERE id = ${sender}) AS sender_type`,
+      `(SELECT json_build_object('state', state, 'blacked', blacked) FROM friends WHERE user_id = ${t} AND friend_uid = ${sender()}) AS relation`,
+      `(SELECT type FROM users WHERE id = ${sender()}) AS sender_type`,
       `(SELECT type FROM users WHERE id = ${t}) AS target_type`,
     );
   }
   const toUsers = msg.toUsers;
   if (msg.kind === MessageKind.broadcast) {
-    cols.push(`(SELECT COUNT(*) FROM users) AS n`, `EXISTS (SELECT 1 FROM users WHERE id = ${sender}) AS sender_exists`);
+    cols.push(`(SELECT COUNT(*) FROM users) AS n`, `EXISTS (SELECT 1 FROM users WHERE id = ${sender()}) AS sender_exists`);
   } else if (msg.kind === MessageKind.multicast) {
     if (checks !== 'none') cols.push(`ARRAY(SELECT id FROM users WHERE id = ANY(${b.p(toUsers)}::text[])) AS existing`);
   } else if (conv.type === ConvType.single) {
@@ -107,13 +108,14 @@ export async function loadSendFacts(
     const g = b.p(conv.target);
     const to = b.p(toUsers);
     cte = opts.takeGroupSeq
-      ? `WITH g AS (UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ${g} RETURNING member_count, mute, msg_seq) `
+      ? `WITH g AS (UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ${g}${resend ? ` AND NOT EXISTS (SELECT 1 FROM messages WHERE ${resend})` : ''}
+                  RETURNING member_count, mute, msg_seq) `
       : `WITH g AS (SELECT member_count, mute, msg_seq FROM groups WHERE id = ${g}) `;
     cols.push(
       'g.member_count',
       'g.mute',
       'g.msg_seq',
-      `(SELECT type FROM group_members WHERE group_id = ${g} AND user_id = ${sender}) AS sender_member`,
+      `(SELECT type FROM group_members WHERE group_id = ${g} AND user_id = ${sender()}) AS sender_member`,
       `CASE WHEN cardinality(${to}::text[]) > 0 THEN ARRAY(SELECT user_id FROM group_members WHERE group_id = ${g} AND user_id = ANY(${to}::text[]))
             WHEN g.member_count <= ${b.p(inlineFanoutMax)} THEN ARRAY(SELECT user_id FROM group_members WHERE group_id = ${g} ORDER BY user_id COLLATE "C") END AS members`,
     );
@@ -124,7 +126,7 @@ export async function loadSendFacts(
     cols.push(
       'c.owner',
       'c.subscriber_count',
-      `EXISTS (SELECT 1 FROM channel_subscribers WHERE channel_id = ${c} AND user_id = ${sender}) AS sender_sub`,
+      `EXISTS (SELECT 1 FROM channel_subscribers WHERE channel_id = ${c} AND user_id = ${sender()}) AS sender_sub`,
       `EXISTS (SELECT 1 FROM channel_subscribers s WHERE s.channel_id = ${c} AND s.user_id = c.owner) AS owner_sub`,
       `CASE WHEN cardinality(${to}::text[]) > 0 THEN ARRAY(SELECT user_id FROM channel_subscribers WHERE channel_id = ${c} AND user_id = ANY(${to}::text[]))
             WHEN c.subscriber_count <= ${b.p(inlineFanoutMax)} THEN ARRAY(SELECT user_id FROM channel_subscribers WHERE channel_id = ${c} ORDER BY user_id COLLATE "C") END AS members`,
@@ -133,6 +135,7 @@ export async function loadSendFacts(
   }
   const row: Partial<SendRow> = cols.length > 0 ? ((await q.row<SendRow>(`${cte}SELECT ${cols.join(', ')}${from}`, b.values)) ?? {}) : {};
   return {
+    prior: row.prior ?? null,
     facts: sendFacts(msg, row),
     senderStatus: row.sender_status ?? undefined,
     relation: row.relation ?? null,

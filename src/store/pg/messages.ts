@@ -10,7 +10,8 @@ import { privateSendDecision } from '../../core/relations.js';
 import { checkSender } from '../../core/rules.js';
 import type { PgContext } from './context.js';
 import { insertEffects } from './effects.js';
-import { recordChannelMessage } from './message-channel.js';
+import { recordChannelMessage } from './channel-apps.js';
+import { sessionActivity } from './message-session.js';
 import { loadChangeFacts, loadSendFacts } from './message-facts.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, Params, runParts, storedRecipients, toMessage, eventParts, writeEvent } from './message-rows.js';
 import type { Queryable } from './pool.js';
@@ -34,7 +35,7 @@ export function unreadSingle(q: Queryable): (userId: string) => Promise<number> 
  * Messages on PostgreSQL. Every command reads the facts core's rules need in one statement of its
  * transaction (message-facts.ts), lets core decide (core/message-plan.ts, rules.ts, unread.ts), then
  * writes the message, its event rows and its receivers' conversation rows in one more statement. A
- * single-chat send is two round trips (three with a clientMsgId), whatever the number of receivers.
+ * send is two round trips (a resend three), whatever the number of receivers.
  */
 export class PgMessages implements MessageStore {
   constructor(private readonly ctx: PgContext) {}
@@ -51,19 +52,21 @@ export class PgMessages implements MessageStore {
 
   appendMessage(d: MessageDraft): Promise<AppendResult> {
     return this.ctx.write(async (tx) => {
-      if (d.clientMsgId) {
-        const prior = await tx.row<MessageRow>(`SELECT ${MESSAGE_COLS} FROM messages WHERE sender = $1 AND client_msg_id = $2`, [d.sender, d.clientMsgId]);
-        if (prior) {
-          const message = toMessage(prior);
-          const del = await this.changeDelivery(tx, message, prior.recipients);
-          return { message, seq: prior.seq, audience: del.audience, count: del.count, duplicate: true };
-        }
-      }
       // Trusted sends (admin, not strict) accept any sender, even one never created (Wildfire's).
       const checks: SendChecks = d.system ? 'none' : d.trusted ? 'target' : 'rules';
       const relationCheck = d.relations !== undefined && d.kind === MessageKind.conversation && d.conv.type === ConvType.single;
       const takeSeq = takesGroupSeq(d);
-      const loaded = await loadSendFacts(tx, d, checks, this.max, { takeGroupSeq: takeSeq, withSender: checks === 'rules', withRelation: relationCheck });
+      const loaded = await loadSendFacts(tx, d, checks, this.max, {
+        takeGroupSeq: takeSeq,
+        withSender: checks === 'rules',
+        withRelation: relationCheck,
+        clientMsgId: d.clientMsgId,
+      });
+      if (loaded.prior) {
+        const message = toMessage(loaded.prior);
+        const del = await this.changeDelivery(tx, message, loaded.prior.recipients);
+        return { message, seq: loaded.prior.seq, audience: del.audience, count: del.count, duplicate: true };
+      }
       if (checks === 'rules') checkSender(loaded.senderStatus === undefined ? null : { status: loaded.senderStatus }, d.sender);
       const del = planDelivery(d, checks, loaded.facts, this.max, takeSeq);
       const groupSeq = del.groupSeq;
@@ -125,7 +128,8 @@ export class PgMessages implements MessageStore {
       await runParts(tx, b, parts);
       await insertEffects(tx, d.effects, { message: { uid, timestamp: now, seq, ...(groupSeq !== undefined ? { groupSeq } : {}) }, unread: unreadSingle(tx) });
       if (d.channel) await recordChannelMessage(tx, { ...d.channel, uid });
-      return { message, seq, audience: del.audience, count: del.count, duplicate: false };
+      const session = d.session ? { session: await sessionActivity(tx, d.session) } : {};
+      return { message, seq, audience: del.audience, count: del.count, duplicate: false, ...session };
     });
   }
 

@@ -3,7 +3,7 @@ import type { CloseReason, ServiceSession, SessionState } from '../../core/servi
 import type { PgContext } from './context.js';
 import type { Queryable } from './pool.js';
 
-interface Row {
+export interface Row {
   service_id: string;
   account: string;
   contact: string;
@@ -16,9 +16,9 @@ interface Row {
   close_reason: string;
 }
 
-const COLS = 'service_id, account, contact, state, agent, opened_at, last_activity_at, idle_at, closed_at, close_reason';
+export const COLS = 'service_id, account, contact, state, agent, opened_at, last_activity_at, idle_at, closed_at, close_reason';
 
-function toSession(r: Row): ServiceSession {
+export function toSession(r: Row): ServiceSession {
   return {
     serviceId: r.service_id,
     channelAccountId: r.account,
