@@ -148,7 +148,6 @@ export class PgWriter {
       let seq = first.value;
       const start = seq;
       for (let i = 0; i < batch.length; i++) {
-        if (i > 0) await client.query('SAVEPOINT cmd');
         const mine: Array<() => void> = [];
         let mineJobs = false;
         const tx: PgTx = {
@@ -162,13 +161,16 @@ export class PgWriter {
         };
         try {
           const value = await batch[i]!.run(tx);
-          await client.query('RELEASE cmd');
+          // The next command gets a fresh savepoint in the same round trip; after the last one COMMIT
+          // releases it.
+          if (i < batch.length - 1) await client.query('RELEASE cmd; SAVEPOINT cmd');
           outcomes.push({ ok: true, value });
           afterCommit.push(...mine);
           if (mineJobs) jobs = true;
         } catch (err) {
           // A lost connection surfaces here too: the rollback then fails and the batch is broken.
-          await client.query('ROLLBACK TO cmd; RELEASE cmd');
+          // ROLLBACK TO keeps the savepoint: it serves the next command as it is.
+          await client.query('ROLLBACK TO cmd');
           if (!isCoreError(err)) this.opts.onError?.(err);
           outcomes.push({ ok: false, value: isCoreError(err) ? err : new CoreError('server_error') });
         }
