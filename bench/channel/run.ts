@@ -13,6 +13,7 @@
  *
  *   npm run bench:channel
  *   env: DURATION=6 CONNS=64 ROUNDS=2 CUSTOMERS=200 REPLIES=3000 OUT_ROUNDS=2 CONCURRENCY=64
+ *   PHASES=inbound,outbound (either alone to profile one side, e.g. with SB_NODE_ARGS=--cpu-prof)
  *
  * About 1.5 minutes. The machine is shared (other engineers' builds and tests run on it): figures move
  * with their load; the ratios to the same-run baselines are the numbers to read.
@@ -34,6 +35,9 @@ const CUSTOMERS = Number(process.env['CUSTOMERS'] ?? 200);
 const REPLIES = Number(process.env['REPLIES'] ?? 3000);
 const OUT_ROUNDS = Number(process.env['OUT_ROUNDS'] ?? 2);
 const CONCURRENCY = Number(process.env['CONCURRENCY'] ?? 64);
+const PHASES = new Set((process.env['PHASES'] ?? 'inbound,outbound').split(','));
+/** Extra node arguments for the Switchboard process only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
+const SB_NODE_ARGS = (process.env['SB_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 const USERS = 1000;
 const SECRET = 'bench-secret';
 const APP = 'bench-app';
@@ -71,6 +75,35 @@ interface WrkResult {
   p50: number;
   p99: number;
   errors: number;
+  requests: number;
+}
+
+/**
+ * What the server spent, from counters that a loaded machine does not distort much: store writes and
+ * group commits (its /metrics histogram of batch sizes) and CPU ticks of every thread of its process.
+ */
+interface Cost {
+  writes: number;
+  commits: number;
+  cpuMs: number;
+}
+
+async function costNow(url: string, pid: number | undefined): Promise<Cost> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const metric = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  let cpuMs = NaN;
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    cpuMs = (Number(f[11]) + Number(f[12])) * 10; // CLK_TCK = 100
+  } catch {
+    // not Linux: no CPU figure
+  }
+  return { writes: metric('switchboard_store_commit_batch_size_sum'), commits: metric('switchboard_store_commit_batch_size_count'), cpuMs };
+}
+
+/** Cost per message between two readings. */
+function perMessage(a: Cost, b: Cost, n: number): Cost {
+  return { writes: (b.writes - a.writes) / n, commits: (b.commits - a.commits) / n, cpuMs: (b.cpuMs - a.cpuMs) / n };
 }
 
 async function wrk(url: string, script: string, env: Record<string, string>): Promise<WrkResult> {
@@ -88,10 +121,10 @@ async function wrk(url: string, script: string, env: Record<string, string>): Pr
   if (!m) throw new Error(`wrk failed:\n${out}`);
   const kv = Object.fromEntries(m[1]!.split(' ').map((x) => x.split('=') as [string, string]));
   const errors = Number(kv['err'] ?? 0) + Number(kv['err_connect'] ?? 0) + Number(kv['err_status'] ?? 0) + Number(kv['err_timeout'] ?? 0);
-  return { rps: Number(kv['rps']), p50: Number(kv['p50_ms']), p99: Number(kv['p99_ms']), errors };
+  return { rps: Number(kv['rps']), p50: Number(kv['p50_ms']), p99: Number(kv['p99_ms']), errors, requests: Number(kv['requests']) };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 async function json<T>(url: string, init?: RequestInit): Promise<T> {
   return (await (await fetch(url, init)).json()) as T;
@@ -133,7 +166,7 @@ async function main(): Promise<void> {
     );
     const sb = await startProcess(
       process.execPath,
-      [path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--config', configFile],
+      [...SB_NODE_ARGS, path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--config', configFile],
       { SWITCHBOARD_ADMIN_SECRET: SECRET, LOG_LEVEL: 'warn' },
     );
     running.push(sb.proc);
@@ -160,23 +193,32 @@ async function main(): Promise<void> {
     const sendLua = path.join(ROOT, 'bench/send/signed.lua');
     const staffEnv = { SB_PATH: staffPath, SB_CUSTOMERS: String(CUSTOMERS) };
     const inbound: Record<string, WrkResult[]> = { bare: [], staff: [], admin: [] };
-    for (let r = 0; r < ROUNDS; r++) {
+    const costs: Record<string, Cost[]> = { staff: [], admin: [], outbound: [] };
+    /** A wrk run against Switchboard, with its cost per request. */
+    const measured = async (key: string, script: string, env: Record<string, string>): Promise<WrkResult> => {
+      const c0 = await costNow(sb.url, sb.proc.pid);
+      const r = await wrk(sb.url, script, env);
+      costs[key]!.push(perMessage(c0, await costNow(sb.url, sb.proc.pid), r.requests));
+      return r;
+    };
+    for (let r = 0; r < (PHASES.has('inbound') ? ROUNDS : 0); r++) {
       log(`inbound round ${r + 1}/${ROUNDS}`);
       inbound['bare']!.push(await wrk(bare.url, staffLua, staffEnv));
-      inbound['staff']!.push(await wrk(sb.url, staffLua, staffEnv));
-      inbound['admin']!.push(await wrk(sb.url, sendLua, { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) }));
+      inbound['staff']!.push(await measured('staff', staffLua, staffEnv));
+      inbound['admin']!.push(await measured('admin', sendLua, { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) }));
     }
 
     // ------------------------------------------------------------------ outbound
     const convs = Array.from({ length: CUSTOMERS }, (_, i) => conversationIdOf(ACCOUNT, contactIdOf(ACCOUNT, `c${i + 1}`), ''));
     const out = { sb: [] as number[], bare: [] as number[], duplicates: 0 };
     const body = JSON.stringify({ ToUserId: 'c1', WorkerNum: AGENT, WorkerName: AGENT, ServiceId: '', MsgType: 'text', Content: 'reply', Tag: {} });
-    for (let r = 0; r < OUT_ROUNDS; r++) {
+    for (let r = 0; r < (PHASES.has('outbound') ? OUT_ROUNDS : 0); r++) {
       log(`outbound round ${r + 1}/${OUT_ROUNDS}: ${REPLIES} replies while the app is down`);
       await json(`${app.url}/down`, { method: 'POST' });
       await pool(REPLIES, 32, async (i) => {
         await admin.ok('/message/send', { sender: AGENT, conv: { type: 1, target: convs[i % convs.length], line: 0 }, payload: { type: 1, searchableContent: `reply ${r}-${i}`, persistFlag: 3 } });
       });
+      const c0 = await costNow(sb.url, sb.proc.pid);
       const t0 = Date.now();
       await json(`${app.url}/up`, { method: 'POST' });
       const want = REPLIES * (r + 1);
@@ -185,6 +227,12 @@ async function main(): Promise<void> {
       if (s.sb !== want) throw new Error(`${s.sb} replies at the app, ${want} sent`);
       out.duplicates += s.duplicates;
       out.sb.push(REPLIES / ((s.lastSb - t0) / 1000));
+      // Until the outbox is idle (the delivery statuses are written after the last post).
+      await until(async () => {
+        const st = await admin.ok<{ pending: number; in_flight: number }>('/callback/stats', {});
+        return st.pending === 0 && st.in_flight === 0;
+      }, 'the outbox to drain');
+      costs['outbound']!.push(perMessage(c0, await costNow(sb.url, sb.proc.pid), REPLIES));
       const st = await admin.ok<{ pending: number; in_flight: number; dead: number }>('/callback/stats', {});
       if (st.dead > 0) throw new Error(`${st.dead} replies dead-lettered`);
 
@@ -200,7 +248,7 @@ async function main(): Promise<void> {
       out.bare.push(REPLIES / ((Date.now() - b0) / 1000));
     }
     const stats = await json<{ accepted: number }>(`${app.url}/stats`);
-    if (stats.accepted !== REPLIES) throw new Error(`bare: ${stats.accepted} of ${REPLIES} at the app`);
+    if (PHASES.has('outbound') && stats.accepted !== REPLIES) throw new Error(`bare: ${stats.accepted} of ${REPLIES} at the app`);
     if (out.duplicates > 0) throw new Error(`${out.duplicates} replies reached the app twice`);
 
     // ------------------------------------------------------------------ report
@@ -228,6 +276,18 @@ async function main(): Promise<void> {
       `| Switchboard outbox → fake app | ${Math.round(median(out.sb))} | ${out.sb.map(Math.round).join(' · ')} |`,
       '',
       `outbound Switchboard / bare client: ${(median(out.sb) / median(out.bare)).toFixed(2)} (target ≥ 0.5); duplicates at the app: ${out.duplicates}`,
+      '',
+      'Server cost per message (medians of the rounds; outbound: from the app coming back until the outbox is idle):',
+      '',
+      '| per message | store writes | group commits | server CPU ms (all threads) |',
+      '|---|---:|---:|---:|',
+      ...(['staff', 'admin', 'outbound'] as const)
+        .filter((k) => costs[k]!.length > 0)
+        .map((k) => {
+          const xs = costs[k]!;
+          const label = { staff: 'inbound 002 staffService/message', admin: 'admin message/send (single)', outbound: 'outbound reply delivered' }[k];
+          return `| ${label} | ${median(xs.map((c) => c.writes)).toFixed(2)} | ${median(xs.map((c) => c.commits)).toFixed(3)} | ${median(xs.map((c) => c.cpuMs)).toFixed(3)} |`;
+        }),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     fs.mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });

@@ -1,10 +1,11 @@
 import crypto from 'node:crypto';
-import { accountUserId, isChannelConversationId, type ChannelApp, type ChannelConfigRecords, type ChannelContent } from '../core/channel-apps/model.js';
+import { BoundedCache } from '../core/bounded-cache.js';
+import { accountUserId, isChannelConversationId, type ChannelApp, type ChannelConfigRecords, type ChannelContent, type ChannelConversation } from '../core/channel-apps/model.js';
 import { ConvType, PersistFlag, type User } from '../core/model.js';
 import { NO_EFFECTS, type EffectsPlanner, type SendFacts } from '../core/ports/effects.js';
 import type { EffectSpec } from '../core/ports/outbox.js';
 import type { Store } from '../core/ports/store.js';
-import type { OutboundMeta } from '../core/services/channel-deliveries.js';
+import { outboundRecord, type OutboundMeta } from '../core/services/channel-deliveries.js';
 import { body000, body002, contents000, type OutboundFacts } from './outbound.js';
 import { CHANNEL_APP, KIND_000, KIND_002 } from './sender.js';
 
@@ -34,6 +35,13 @@ export function workerNumOf(u: Pick<User, 'userId' | 'extra'>): string {
 /** Reads a configuration record by kind and id (null when unknown). */
 export type ConfigRecords = <K extends 'app' | 'channelAccount'>(kind: K, id: string) => Promise<ChannelConfigRecords[K] | null>;
 
+/** The immutable part of a channel conversation. */
+type ConversationFacts = Pick<ChannelConversation, 'conversationId' | 'channelAccountId' | 'contactId' | 'originalConversationId'>;
+
+/** Conversations whose facts a planner keeps, at most, and for how long (ms). */
+const CONVERSATIONS_CACHED = 50_000;
+const CONVERSATION_MAX_AGE_MS = 10 * 60_000;
+
 export type PlannerStore = {
   channelApps: Pick<Store['channelApps'], 'getConversation' | 'getConfig' | 'getContact'>;
   users: Pick<Store['users'], 'getUser'>;
@@ -44,12 +52,19 @@ export type PlannerStore = {
  * The outbound side of the channel gateway as an EffectsPlanner: a message stored in a channel
  * conversation (an IM group `cc_…`, see core/channel-apps/model.ts) by anyone but the contact or the
  * account's own user is an agent's reply, and becomes one outbox job of channel `channel-app` to the
- * account's app, committed with the message. The body is the app's protocol (002 or 000) built now;
+ * account's app, committed with the message together with the reply's channel metadata (status
+ * pending, ChannelMessageRecord). The body is the app's protocol (002 or 000) built now;
  * the timestamp and signature are added per attempt by the Sender. Transparent messages (persistFlag
  * 4, never stored) are not sent. Jobs of one conversation are delivered in order (order key).
  */
 export class ChannelAppPlanner implements EffectsPlanner {
   private readonly records: ConfigRecords;
+  /**
+   * What the planner reads of a conversation, by id: its account, contact and original thread never
+   * change (its id is derived from them), so they are kept per node and a contact's message, which
+   * plans nothing, costs no store read.
+   */
+  private readonly conversations = new BoundedCache<ConversationFacts>(CONVERSATIONS_CACHED, CONVERSATION_MAX_AGE_MS);
 
   /** `records`: configuration records, from a per-node cache (the channel-app service's); the store by default. */
   constructor(
@@ -65,10 +80,19 @@ export class ChannelAppPlanner implements EffectsPlanner {
   membership = NO_EFFECTS.membership;
   state = NO_EFFECTS.state;
 
+  private async conversation(id: string): Promise<ConversationFacts | null> {
+    const hit = this.conversations.get(id);
+    if (hit) return hit.value;
+    const c = await this.store.channelApps.getConversation(id);
+    // Not cached when absent: the conversation may be opened later under this id.
+    if (c) this.conversations.set(id, { conversationId: c.conversationId, channelAccountId: c.channelAccountId, contactId: c.contactId, originalConversationId: c.originalConversationId });
+    return c;
+  }
+
   async afterSend(f: SendFacts): Promise<EffectSpec[]> {
     if (f.conv.type !== ConvType.group || !isChannelConversationId(f.conv.target)) return [];
     if (f.payload.persistFlag === PersistFlag.transparent) return [];
-    const conv = await this.store.channelApps.getConversation(f.conv.target);
+    const conv = await this.conversation(f.conv.target);
     if (!conv) return [];
     if (f.sender === conv.contactId || f.sender === accountUserId(conv.channelAccountId)) return [];
     const account = await this.records('channelAccount', conv.channelAccountId);
@@ -112,16 +136,20 @@ export class ChannelAppPlanner implements EffectsPlanner {
       contactId: conv.contactId,
       channelId: account.channelId,
       contents: JSON.stringify(contents),
+      recorded: '1',
     };
+    const kind = app.protocol === '000' ? KIND_000 : KIND_002;
     return [
       {
         channel: CHANNEL_APP,
         target: app.appId,
         orderKey: `${app.appId}|${conv.conversationId}`,
-        kind: app.protocol === '000' ? KIND_000 : KIND_002,
+        kind,
         body: app.protocol === '000' ? body000(facts) : { ...body002(facts) },
         meta: { ...meta },
         ref: `msg:${uid}`,
+        // The reply's channel metadata (pending) commits with the job: no attempt has to record it.
+        records: [{ kind: 'channel.message', message: outboundRecord(meta, { appId: app.appId, kind, createTime: timestamp }, timestamp) }],
       },
     ];
   }

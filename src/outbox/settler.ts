@@ -48,15 +48,18 @@ export class OutboxSettler {
   /**
    * The outcome as it is to be recorded: a final outcome of a channel with a hook carries the hook's
    * reaction (an empty one when `react` gives none, so that the write is durable before `settled`
-   * announces it). Synchronous when there is nothing to ask, so a channel without a hook records its
-   * results in the current turn's write. Rejects when `react` throws.
+   * announces it). Synchronous when there is nothing to ask or `react` answers at once, so such results
+   * are recorded in the current turn's write. Throws (or rejects) when `react` does.
    */
   prepare(job: OutboxJob, outcome: AttemptOutcome): AttemptOutcome | Promise<AttemptOutcome> {
     const hook = this.hooks.get(job.channel);
     const final = finalOf(outcome);
     if (!hook || !final || 'release' in outcome) return outcome;
     if (!hook.react) return { ...outcome, then: {} };
-    return (async () => ({ ...outcome, then: (await hook.react!(job, final)) ?? {} }))();
+    // A reaction given at once is recorded in the current turn's write, as a channel without one.
+    const then = hook.react(job, final);
+    if (!(then instanceof Promise)) return { ...outcome, then: then ?? {} };
+    return then.then((t) => ({ ...outcome, then: t ?? {} }));
   }
 
   /**

@@ -232,5 +232,61 @@ export function channelAppsContract(name: string, open: StoreBackend['open']): v
       await store.messages.appendMessage(draft({ payload: normalizePayload({ type: 1, persistFlag: PersistFlag.transparent }), channel: { ...meta, guid: 'ge', originalMessageId: 'oe' } }));
       for (const g of ['gc', 'gd', 'ge']) expect(await store.channelApps.messageByGuid(g)).toBeNull();
     });
+
+    it("an effect's ChannelMessageRecord commits with its job and the message (nothing for a refused message); a final outcome's ChannelDeliveryRecord applies with the outcome, only if the outcome does", async () => {
+      const store = await fresh();
+      await store.users.upsertUser('u1', { name: 'u1' });
+      await store.users.upsertUser('u2', { name: 'u2' });
+      await store.channelApps.openConversation(conversation('cc1', { updateDt: 1000 }));
+      const draft = (over: Partial<MessageDraft> = {}): MessageDraft => ({
+        sender: 'u1',
+        conv: { type: ConvType.single, target: 'u2', line: 0 },
+        payload: normalizePayload({ type: 1, searchableContent: 'hi', persistFlag: PersistFlag.count }),
+        kind: MessageKind.conversation,
+        toUsers: [],
+        ...over,
+      });
+      const job = (uid: number) => ({
+        channel: 'channel-app',
+        target: 'app1',
+        orderKey: `app1|cc1-${uid}`,
+        kind: 'ChannelApp.Message002',
+        body: { n: uid },
+        meta: {},
+        ref: `msg:${uid}`,
+        records: [{ kind: 'channel.message' as const, message: message(uid, { direction: 'out', isReceive: false, originalMessageId: '', delivery: 'pending', createdAt: 7000 }) }],
+      });
+      const r = await store.messages.appendMessage(draft({ effects: [job(501)] }));
+      expect(await store.channelApps.messageByUid(501)).toMatchObject({ guid: 'g-501', direction: 'out', delivery: 'pending' });
+      expect((await store.outbox.byRef('msg:501')).length).toBe(1);
+      expect(r.duplicate).toBe(false);
+      // The record made its conversation the contact's latest, as recordMessage does.
+      await store.channelApps.openConversation(conversation('cc2', { updateDt: 5000 }));
+      expect((await store.channelApps.latestConversation('c1'))?.conversationId).toBe('cc1');
+      // A refused message: neither its job nor its record.
+      await expectCoreError(store.messages.appendMessage(draft({ conv: { type: ConvType.single, target: 'ghost', line: 0 }, effects: [job(502)] })), 'not_exist');
+      expect(await store.channelApps.messageByUid(502)).toBeNull();
+      expect(await store.outbox.byRef('msg:502')).toEqual([]);
+
+      // The job's final outcome carries the status change: applied with it.
+      const [claimed] = await store.outbox.claim(Date.now(), 10, 60_000, { channels: ['channel-app'] });
+      expect(claimed).toMatchObject({ ref: 'msg:501' });
+      const sent = { kind: 'channel.delivery' as const, guid: 'g-501', update: { delivery: 'sent' as const, onlyFrom: ['none' as const, 'pending' as const] }, updatedAt: 8000 };
+      // A lapsed lease: neither the outcome nor its record.
+      expect(await store.outbox.settle([{ id: claimed!.id, lease: claimed!.nextAt + 1, ok: true, response: '200', at: 8000, then: { records: [sent] } }])).toEqual([]);
+      expect(await store.channelApps.messageByUid(501)).toMatchObject({ delivery: 'pending' });
+      // A record about an unknown guid writes nothing and fails nothing: the outcome stands.
+      const ghost = { ...sent, guid: 'ghost' };
+      expect(await store.outbox.settle([{ id: claimed!.id, lease: claimed!.nextAt, ok: true, response: '200', at: 8000, then: { records: [sent, ghost] } }])).toEqual([claimed!.id]);
+      expect(await store.channelApps.messageByUid(501)).toMatchObject({ delivery: 'sent', updatedAt: 8000 });
+      expect(await store.channelApps.messageByGuid('ghost')).toBeNull();
+      // onlyFrom holds as in updateDelivery: a status that moved on (a send result) is not taken back.
+      await store.channelApps.updateDelivery('g-501', { delivery: 'delivered' }, 9000);
+      const r2 = await store.messages.appendMessage(draft({ effects: [{ ...job(503), orderKey: 'app1|other' }] }));
+      expect(r2.duplicate).toBe(false);
+      const [again] = await store.outbox.claim(Date.now(), 10, 60_000, { channels: ['channel-app'] });
+      expect(await store.outbox.settle([{ id: again!.id, lease: again!.nextAt, ok: false, error: 'boom', response: '', nextAt: null, then: { records: [{ ...sent, update: { delivery: 'failed', deliveryError: 'boom', onlyFrom: ['none', 'pending'] } }] } }])).toEqual([again!.id]);
+      expect(await store.channelApps.messageByUid(501)).toMatchObject({ delivery: 'delivered', updatedAt: 9000 });
+    });
   });
 }

@@ -17,7 +17,15 @@ import { ConvType, MessageKind, PersistFlag, type Conversation, type Payload } f
 import { normalizePayload } from '../../src/core/payload.js';
 import { targetKey, type EffectSpec, type JobStatus, type NewJob, type OutboxJob } from '../../src/core/ports/outbox.js';
 import type { MessageDraft, Store } from '../../src/core/ports/store.js';
-import { expectCoreError, type StoreFactory } from './store.contract.js';
+import { expectCoreError, type StoreFactoryOptions } from './store.contract.js';
+
+/**
+ * A fresh, empty store; `openSibling`, where the backend is shared by several nodes, opens another handle
+ * on the same data (a second node), closed by `cleanup`.
+ */
+export type OutboxStoreFactory = (
+  opts: StoreFactoryOptions,
+) => Promise<{ store: Store; cleanup: () => Promise<void>; openSibling?: () => Promise<Store> }>;
 
 /** A job's body (stored and handed out as the exact JSON text). */
 function bodyOfJob(j: { body: string }): Record<string, unknown> {
@@ -67,14 +75,16 @@ function draft(sender: string, conv: Conversation, over: Partial<MessageDraft> =
 const ids = (jobs: OutboxJob[]): number[] => jobs.map((j) => j.id);
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
 
-export function outboxContract(name: string, factory: StoreFactory): void {
+export function outboxContract(name: string, factory: OutboxStoreFactory): void {
   describe(`Outbox contract: ${name}`, () => {
     let s: Store;
     let cleanup: (() => Promise<void>) | undefined;
+    let openSibling: (() => Promise<Store>) | undefined;
     beforeEach(async () => {
       const made = await factory({ inlineFanoutMax: 100 });
       s = made.store;
       cleanup = made.cleanup;
+      openSibling = made.openSibling;
     });
     afterEach(async () => {
       await cleanup?.();
@@ -1099,6 +1109,113 @@ export function outboxContract(name: string, factory: StoreFactory): void {
         expect(await s.groups.getGroup('g')).toBeNull();
         await expectCoreError(s.groups.deleteGroup('g', fx('again')), 'not_exist');
         expect((await bodyOf('Group.Destroyed')).map((b) => b['Tag'])).toEqual(['ok']);
+      });
+    });
+
+    // ------------------------------------------------------------------ several nodes
+    describe('two nodes on one database', () => {
+      /** The second node's handle, or the test is skipped (a backend one process owns has no second node). */
+      async function nodeB(ctx: { skip: (note?: string) => never }): Promise<Store> {
+        if (!openSibling) ctx.skip('this backend is not shared by nodes');
+        return openSibling!();
+      }
+
+      it('concurrent claims from two nodes never hand one job to both, nor two jobs of one key at once; every job is delivered once, in key order', async (ctx) => {
+        const b = await nodeB(ctx);
+        const keys = Array.from({ length: 8 }, (_, i) => `k${i}`);
+        const made = [
+          ...(await s.outbox.enqueue(keys.flatMap((k) => [1, 2, 3].map((n) => job(k, n))))),
+          ...(await b.outbox.enqueue(keys.flatMap((k) => [4, 5].map((n) => job(k, n))))),
+        ];
+        const T = later();
+        const nodes = [s, b];
+        const delivered: OutboxJob[] = [];
+        for (let round = 0; delivered.length < made.length; round++) {
+          expect(round, 'every job is delivered within a bounded number of rounds').toBeLessThan(made.length + 5);
+          // Several claims per node at once, small limits, so that they contend for the same heads.
+          const claimed = (await Promise.all([0, 1, 2, 0, 1, 2].map((i) => nodes[i % 2]!.outbox.claim(T, 3, LEASE)))).flat();
+          expect(new Set(ids(claimed)).size, 'no job leased twice').toBe(claimed.length);
+          expect(new Set(claimed.map((j) => j.orderKey)).size, 'one job in flight per key').toBe(claimed.length);
+          // Each job settled by the node that did not claim it (any node may record any result).
+          await Promise.all(claimed.map((j, i) => nodes[i % 2]!.outbox.settle([{ id: j.id, lease: j.nextAt, ok: true, response: 'ok', at: T }])));
+          delivered.push(...claimed);
+        }
+        expect(sorted(ids(delivered))).toEqual(sorted(made));
+        for (const k of keys) {
+          const order = delivered.filter((j) => j.orderKey === k).map((j) => bodyOfJob(j)['n']);
+          expect(order, `key ${k} in creation order`).toEqual([1, 2, 3, 4, 5]);
+        }
+        expect((await b.outbox.counts()).delivered).toBe(made.length);
+      });
+
+      it('a job leased by a node that stopped is claimed again by the other after the lease, and the stopped node\'s lease no longer settles it', async (ctx) => {
+        const b = await nodeB(ctx);
+        const [a1, a2] = await s.outbox.enqueue([job('A', 1), job('A', 2)]);
+        const T = later();
+        const [held] = await b.outbox.claim(T, 10, LEASE);
+        expect(held!.id).toBe(a1);
+        await b.close();
+        expect(await s.outbox.claim(T + LEASE - 1, 10, LEASE), 'still leased to the stopped node: neither it nor its successor').toEqual([]);
+        const [again] = await s.outbox.claim(T + LEASE + 1, 10, LEASE);
+        expect(again).toMatchObject({ id: a1, attempts: 2, status: 'in_flight', nextAt: T + LEASE + 1 + LEASE });
+        expect(await s.outbox.settle([{ id: a1!, lease: held!.nextAt, ok: true, response: 'late', at: T }]), 'the old lease is fenced off').toEqual([]);
+        expect(await s.outbox.settle([{ id: a1!, lease: again!.nextAt, ok: true, response: 'ok', at: T }])).toEqual([a1]);
+        expect(ids(await s.outbox.claim(T + LEASE + 2, 10, LEASE))).toEqual([a2]);
+      });
+
+      it('per-key order holds under concurrent inserts, claims and settles from two nodes', async (ctx) => {
+        const b = await nodeB(ctx);
+        const nodes = [s, b];
+        const T = later();
+        const created: number[] = [];
+        const delivered: number[] = [];
+        let inserting = true;
+        // Both nodes insert jobs of one key, one write each, many at once...
+        const inserts = Promise.all(
+          Array.from({ length: 40 }, (_, i) => nodes[i % 2]!.outbox.enqueue([job('K', i)]).then((got) => created.push(...got))),
+        ).finally(() => {
+          inserting = false;
+        });
+        // ...while both claim and settle it: only ever its oldest active job, one at a time.
+        const drain = async (node: Store): Promise<void> => {
+          while (inserting || delivered.length < 40) {
+            const got = await node.outbox.claim(T, 5, LEASE);
+            expect(got.length).toBeLessThanOrEqual(1);
+            for (const j of got) {
+              delivered.push(j.id);
+              expect(await node.outbox.complete(j.id, 'ok', T)).toBe(true);
+            }
+            if (got.length === 0) await new Promise<void>((r) => setImmediate(r));
+          }
+        };
+        await Promise.all([inserts, drain(s), drain(b)]);
+        expect(sorted(delivered), 'each job once').toEqual(sorted(created));
+        expect(delivered, 'in id order (ids follow commit order)').toEqual(sorted(delivered));
+      });
+
+      it('a scheduled job is handed out once in the cluster when it falls due', async (ctx) => {
+        const b = await nodeB(ctx);
+        const NB = Date.now() + 3_600_000;
+        const made = await s.outbox.enqueue(Array.from({ length: 12 }, (_, i) => job(`t${i}`, i, { channel: 'notify-timer', target: '', notBefore: NB })));
+        expect(await b.outbox.claim(NB - 1, 100, LEASE), 'not before it is due, on either node').toEqual([]);
+        const claims = await Promise.all([s, b, s, b].map((n) => n.outbox.claim(NB, 4, LEASE, { channels: ['notify-timer'] })));
+        const all = claims.flat();
+        expect(new Set(ids(all)).size).toBe(all.length);
+        const rest = await b.outbox.claim(NB, 100, LEASE);
+        expect(sorted([...ids(all), ...ids(rest)])).toEqual(sorted(made));
+      });
+
+      it('jobs one node commits are claimed by the other, with the other\'s lease', async (ctx) => {
+        const b = await nodeB(ctx);
+        const [fromB] = await b.outbox.enqueue([job('B', 1)]);
+        const [fromA] = await s.outbox.enqueue([job('B', 2)]);
+        const T = later();
+        const [first] = await s.outbox.claim(T, 10, LEASE);
+        expect(first).toMatchObject({ id: fromB, status: 'in_flight', nextAt: T + LEASE });
+        expect(await b.outbox.get(fromB!)).toEqual(first);
+        expect(await b.outbox.claim(T, 10, LEASE), 'the key is held by the other node').toEqual([]);
+        expect(await b.outbox.complete(fromB!, 'ok', T)).toBe(true);
+        expect(ids(await b.outbox.claim(T, 10, LEASE))).toEqual([fromA]);
       });
     });
 

@@ -4,7 +4,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NewServiceSession } from '../../src/core/ports/service-sessions.js';
 import type { ChannelMessage } from '../../src/core/channel-apps/model.js';
-import type { Store } from '../../src/core/ports/store.js';
+import type { MessageDraft, Store } from '../../src/core/ports/store.js';
+import { ConvType, MessageKind, PersistFlag } from '../../src/core/model.js';
+import { normalizePayload } from '../../src/core/payload.js';
+import { expectCoreError } from './store.contract.js';
 import type { StoreFactory } from './store.contract.js';
 
 const T = 1_000_000;
@@ -109,6 +112,48 @@ export function serviceSessionsContract(name: string, factory: StoreFactory): vo
       expect((await s.serviceSessions.list({ contact: 'c-x3', offset: 0, limit: 10 })).sessions.map((x) => x.serviceId)).toEqual(['x3']);
     });
 
+
+    it("appendMessage's draft.session: the contact's open session touched in the message's write past minStep, returned; null without one; nothing for a refused, resent, discarded or transparent message", async () => {
+      const s = await store();
+      await s.users.upsertUser('cu', { name: 'cu' });
+      await s.users.upsertUser('ag', { name: 'ag' });
+      const draft = (over: Partial<MessageDraft> = {}): MessageDraft => ({
+        sender: 'cu',
+        conv: { type: ConvType.single, target: 'ag', line: 0 },
+        payload: normalizePayload({ type: 1, searchableContent: 'hi', persistFlag: PersistFlag.count }),
+        kind: MessageKind.conversation,
+        toUsers: [],
+        ...over,
+      });
+      const activity = (at: number, minStep = 100) => ({ channelAccountId: 'acc', contact: 'cu', at, idleAt: at + IDLE, minStep });
+      // No session open: null, nothing created.
+      expect((await s.messages.appendMessage(draft({ session: activity(T) }))).session).toBeNull();
+      expect(await s.serviceSessions.current('acc', 'cu')).toBeNull();
+      // Without draft.session: no `session` in the result.
+      expect((await s.messages.appendMessage(draft())).session).toBeUndefined();
+      await s.serviceSessions.open(fresh('s1', { contact: 'cu', agent: 'ag' }));
+      // The deadline moves by 100 (not more than minStep): not touched, returned as it is.
+      const same = await s.messages.appendMessage(draft({ session: activity(T + 100) }));
+      expect(same.session).toMatchObject({ serviceId: 's1', lastActivityAt: T, idleAt: T + IDLE });
+      expect(await s.serviceSessions.get('s1')).toMatchObject({ lastActivityAt: T, idleAt: T + IDLE });
+      // By more: touched in the same write, and returned touched.
+      const moved = await s.messages.appendMessage(draft({ clientMsgId: 'k1', session: activity(T + 500) }));
+      expect(moved.session).toMatchObject({ serviceId: 's1', state: 'assigned', agent: 'ag', lastActivityAt: T + 500, idleAt: T + 500 + IDLE });
+      expect(await s.serviceSessions.get('s1')).toMatchObject({ lastActivityAt: T + 500, idleAt: T + 500 + IDLE });
+      // A resend (known clientMsgId), a discarded, a transparent and a refused message touch nothing.
+      const later = activity(T + 5000);
+      const resent = await s.messages.appendMessage(draft({ clientMsgId: 'k1', session: later }));
+      expect(resent.duplicate).toBe(true);
+      expect(resent.session).toBeUndefined();
+      expect((await s.messages.appendMessage(draft({ discard: true, session: later }))).session).toBeUndefined();
+      expect((await s.messages.appendMessage(draft({ payload: normalizePayload({ type: 1, persistFlag: PersistFlag.transparent }), session: later }))).session).toBeUndefined();
+      await expectCoreError(s.messages.appendMessage(draft({ conv: { type: ConvType.single, target: 'ghost', line: 0 }, session: later })), 'not_exist');
+      expect(await s.serviceSessions.get('s1')).toMatchObject({ lastActivityAt: T + 500, idleAt: T + 500 + IDLE });
+      // A closed session is not the contact's open one.
+      await s.serviceSessions.close('s1', 'admin', T + 600);
+      expect((await s.messages.appendMessage(draft({ session: later }))).session).toBeNull();
+      expect(await s.serviceSessions.get('s1')).toMatchObject({ state: 'closed', idleAt: 0 });
+    });
 
     it('ChannelAppStore.updateDelivery with onlyFrom: a compare-and-set on the stored status', async () => {
       const s = await store();

@@ -6,10 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConvType, MessageKind, PersistFlag } from '../../src/core/model.js';
 import { normalizePayload } from '../../src/core/payload.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { ThreadedSqliteStore } from '../../src/store/sqlite/threaded-store.js';
-import { chatroomStoreContract } from './chatroom-store.contract.js';
 
-/** The chatroom part of the store on every SQLite flavour, and its statements' query plans. */
+/** The SQLite chatroom statements' query plans (the contract itself runs on every backend: chatrooms.test.ts). */
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -22,21 +20,6 @@ afterEach(() => {
 });
 
 const options = (file: string, inlineFanoutMax: number) => ({ file, synchronous: 'NORMAL' as const, nodeId: 2, commitMaxBatch: 64, commitMaxDelayMs: 0, inlineFanoutMax });
-
-chatroomStoreContract('sqlite file', async ({ inlineFanoutMax }) => {
-  const store = new SqliteStore(options(path.join(tempDir(), 'switchboard.db'), inlineFanoutMax));
-  return { store, cleanup: () => store.close() };
-});
-
-chatroomStoreContract('sqlite :memory: (batches of 4)', async ({ inlineFanoutMax }) => {
-  const store = new SqliteStore({ ...options(':memory:', inlineFanoutMax), commitMaxBatch: 4 });
-  return { store, cleanup: () => store.close() };
-});
-
-chatroomStoreContract('sqlite in a writer thread', async ({ inlineFanoutMax }) => {
-  const store = await ThreadedSqliteStore.open(options(path.join(tempDir(), 'switchboard.db'), inlineFanoutMax));
-  return { store, cleanup: () => store.close() };
-});
 
 describe('SqliteChatrooms (backend-specific)', () => {
   it('every chatroom statement, and a chatroom send, reads through an index', async () => {

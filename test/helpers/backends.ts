@@ -34,6 +34,11 @@ export interface OpenedStore {
   store: Store;
   /** Closes the store and frees what `open` made; tolerates a store the test closed already. */
   cleanup: () => Promise<void>;
+  /**
+   * Backends that several nodes share (PostgreSQL): another handle on the same data, as a second node
+   * would open it (its own pool, writer and node id). Closed by `cleanup` (a test may close it first).
+   */
+  openSibling?: () => Promise<Store>;
 }
 
 export interface StoreOpenOptions {
@@ -164,7 +169,19 @@ export function postgresBackend(): StoreBackend {
       if (used) await emptySchema(url, schema);
       used = true;
       const store = await PgStore.open({ url, schema, nodeId: 1, commitMaxBatch: 8, inlineFanoutMax, poolSize: 4 });
-      return { store, cleanup: () => store.close() };
+      const siblings: PgStore[] = [];
+      return {
+        store,
+        openSibling: async () => {
+          const sibling = await PgStore.open({ url, schema, nodeId: 2, commitMaxBatch: 8, inlineFanoutMax, poolSize: 4 });
+          siblings.push(sibling);
+          return sibling;
+        },
+        cleanup: async () => {
+          for (const sibling of siblings) await sibling.close();
+          await store.close();
+        },
+      };
     },
   };
 }

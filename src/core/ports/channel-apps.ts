@@ -8,10 +8,35 @@ import type {
 } from '../channel-apps/model.js';
 
 /**
+ * A reply's channel metadata, recorded with the outbox job that sends it (EffectSpec.records): written
+ * in the transaction that creates the job, exactly as recordMessage would (idempotent by uid and by
+ * original id; the conversation becomes the contact's latest), and rolled back with it. So the app is
+ * never told a guid the platform cannot find, and no attempt has to record it first.
+ */
+export interface ChannelMessageRecord {
+  kind: 'channel.message';
+  message: ChannelMessage;
+}
+
+/**
+ * A reply's delivery change, written with its job's final outcome (SettleReaction.records): applied in
+ * the outcome's transaction, only if the outcome is applied (the outbox's fence), exactly as
+ * updateDelivery would (its `onlyFrom` compare-and-set included), except that an unknown guid writes
+ * nothing and fails nothing (the outcome stands).
+ */
+export interface ChannelDeliveryRecord {
+  kind: 'channel.delivery';
+  guid: string;
+  update: DeliveryUpdate;
+  updatedAt: number;
+}
+
+/**
  * Durable state of the channel gateway (the store's `channelApps` part). Same contract as the Store
  * (ports/store.ts): every method async, a resolved write durable, each write one atomic command whose
  * checks run inside its transaction, failures as CoreErrors leaving no trace. Checked on every SQLite
- * flavour by test/contract/channel-apps.contract.ts.
+ * flavour by test/contract/channel-apps.contract.ts. The outbox applies ChannelMessageRecord (with a
+ * job) and ChannelDeliveryRecord (with a final outcome) inside its own writes, as documented above.
  *
  * The store persists what core decided: ids, derived IM ids and timestamps come from core.
  */

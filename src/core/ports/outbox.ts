@@ -1,3 +1,4 @@
+import type { ChannelDeliveryRecord, ChannelMessageRecord } from './channel-apps.js';
 import type { NotificationDeliveryRecord } from './notify-delivery.js';
 
 /**
@@ -63,8 +64,11 @@ export interface SettleReaction {
   records?: SettleRecord[];
 }
 
-/** A domain fact a SettleReaction records (one kind today). */
-export type SettleRecord = NotificationDeliveryRecord;
+/** A domain fact a SettleReaction records (each kind's contract is in its port). */
+export type SettleRecord = NotificationDeliveryRecord | ChannelDeliveryRecord;
+
+/** A domain fact written with a new job (EffectSpec.records), in the transaction that creates the job. */
+export type JobRecord = ChannelMessageRecord;
 
 /** The result of one attempt, as the dispatcher records it. */
 export type AttemptOutcome =
@@ -104,6 +108,11 @@ export interface NewJob {
  * is written (see `fill`).
  */
 export interface EffectSpec extends NewJob {
+  /**
+   * Domain facts written with the job, in the same transaction and only with it (ports/channel-apps.ts
+   * gives each kind's contract): what the job's receiver will be told about must exist before it is.
+   */
+  records?: JobRecord[];
   fill?: {
     /**
      * Fields to set from the key of the message this command writes (core/ids.ts messageKey): its uid's

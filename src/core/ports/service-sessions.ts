@@ -11,6 +11,21 @@ export interface NewServiceSession {
   idleAt: number;
 }
 
+/**
+ * A contact's message as activity of its open session, applied in the message's own write
+ * (MessageDraft.session): the contact's session on the account that is not closed, if any, is touched
+ * as `touch(serviceId, at, idleAt)` would — but only when `idleAt` is more than `minStep` beyond its
+ * deadline (core's rule: a deadline step too small to matter is not worth a write) — and returned as
+ * AppendResult.session (null when the contact has none open).
+ */
+export interface SessionActivity {
+  channelAccountId: string;
+  contact: string;
+  at: number;
+  idleAt: number;
+  minStep: number;
+}
+
 export interface ServiceSessionFilter {
   state?: SessionState;
   agent?: string;

@@ -3,7 +3,8 @@ import type { NotifyDeliveryStore } from './notify-delivery.js';
 import type { ChannelMessage } from '../channel-apps/model.js';
 import type { ChannelAppStore } from './channel-apps.js';
 import type { EffectSpec, OutboxStore } from './outbox.js';
-import type { ServiceSessionStore } from './service-sessions.js';
+import type { ServiceSession } from '../service-session-rules.js';
+import type { ServiceSessionStore, SessionActivity } from './service-sessions.js';
 import type {
   Channel,
   Chatroom,
@@ -447,6 +448,12 @@ export interface MessageDraft {
    * duplicate, a discarded or a transparent message).
    */
   channel?: Omit<ChannelMessage, 'uid'>;
+  /**
+   * A contact's message in a channel conversation: the activity of the contact's open session, applied
+   * in the same transaction (ports/service-sessions.ts SessionActivity; nothing for a duplicate, a
+   * discarded or a transparent message, which get no `session` in their result).
+   */
+  session?: SessionActivity;
   /** Check and give a uid, but store nothing (a before-send hook dropped it). */
   discard?: boolean;
   /** An identity reserved earlier with reserveUid (before-send hooks announce it first). */
@@ -469,6 +476,11 @@ export interface AppendResult {
   duplicate: boolean;
   /** True when the relation check dropped it (blacklist strategy drop): given a uid, not stored or delivered. */
   dropped?: boolean;
+  /**
+   * With draft.session, for a message stored now: the contact's open session as this write left it
+   * (touched or not), or null when it has none. Absent otherwise.
+   */
+  session?: ServiceSession | null;
 }
 
 export interface MutationResult {

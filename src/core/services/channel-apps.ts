@@ -445,11 +445,14 @@ export class ChannelAppService {
     const now = this.now();
     const channel = { ...meta, delivery: 'none' as const, deliveryError: '', originalMessageUrl: '', createdAt: now, updatedAt: now };
     // The metadata is recorded with the message, in its transaction: one write per inbound message.
+    // A contact's message moves its session's deadline in the message's own write.
+    const session = meta.direction === 'in' ? this.hooks.inboundActivity?.(conv) : undefined;
     const sent = await this.deps.messages.send({
       sender,
       conv: ChannelAppService.imConversation(conv.conversationId),
       payload: toPayload(meta),
       channel,
+      ...(session ? { session } : {}),
       // The store answers a resend (same sender and clientMsgId) with the first message.
       ...(meta.originalMessageId !== '' ? { clientMsgId: `ch:${meta.guid}` } : {}),
     });
@@ -457,7 +460,7 @@ export class ChannelAppService {
       ? ((await this.store.channelApps.messageByUid(sent.message.uid)) ?? (await this.store.channelApps.recordMessage({ ...channel, uid: sent.message.uid })))
       : { ...channel, uid: sent.message.uid };
     this.cache.set(`latest:${conv.contactId}`, conv);
-    if (stored.direction === 'in') await this.hooks.onInbound(conv, stored);
+    if (stored.direction === 'in') await this.hooks.onInbound(conv, stored, sent.session);
     return this.answer(stored, sent.duplicate);
   }
 

@@ -1,4 +1,4 @@
-import type { ChannelAccount, ChannelContent, ChannelMessage, DeliveryStatus } from '../channel-apps/model.js';
+import type { ChannelAccount, ChannelContent, ChannelMessage, DeliveryStatus, DeliveryUpdate } from '../channel-apps/model.js';
 import { CoreError, invalid, notExist } from '../errors.js';
 import type { AgentNotice } from '../events.js';
 import { ConvType } from '../model.js';
@@ -25,6 +25,8 @@ export interface OutboundMeta {
   channelId: string;
   /** JSON of the ChannelContent[] sent. */
   contents: string;
+  /** '1' when the job was created with the reply's ChannelMessageRecord (no attempt needs to record it). */
+  recorded?: string;
 }
 
 /** A send result as the app reports it (seed 000 `PUT …/messages/{id}`, either revision, normalised). */
@@ -65,6 +67,53 @@ const RANK: Record<DeliveryStatus, number> = { none: 0, pending: 1, sent: 2, del
 /** The status an outbox job stands for: queued or retrying → pending, delivered → sent, dead → failed. */
 export function statusOfJob(status: OutboxJob['status']): DeliveryStatus {
   return status === 'delivered' ? 'sent' : status === 'dead' ? 'failed' : 'pending';
+}
+
+/**
+ * The channel metadata of an agent's reply as first recorded (direction out, status pending): by the
+ * planner with the reply's job (ChannelMessageRecord), or, for a job without one, before its first attempt.
+ */
+export function outboundRecord(m: OutboundMeta, job: { appId: string; kind: string; createTime: number }, at: number): ChannelMessage {
+  let contents: ChannelContent[] = [];
+  try {
+    contents = JSON.parse(m.contents) as ChannelContent[];
+  } catch {
+    contents = [];
+  }
+  return {
+    uid: Number(m.uid),
+    guid: m.guid,
+    conversationId: m.conversationId,
+    channelAccountId: m.channelAccountId,
+    contactId: m.contactId,
+    direction: 'out',
+    isReceive: false,
+    channelId: m.channelId,
+    originalMessageId: '',
+    originalParentId: '',
+    originalConversationId: '',
+    originalUrl: '',
+    subject: '',
+    cc: '',
+    contents,
+    createTime: job.createTime,
+    raw: { appId: job.appId, protocol: job.kind },
+    delivery: 'pending',
+    deliveryError: '',
+    originalMessageUrl: '',
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+/**
+ * The status change a job's final outcome stands for: delivered → sent, dead → failed with its error;
+ * only from none or pending (an app may report a send result, even a failed one, before answering our post).
+ */
+function deliveryOf(outcome: FinalOutcome): DeliveryUpdate {
+  return outcome.status === 'delivered'
+    ? { delivery: 'sent', onlyFrom: ['none', 'pending'] }
+    : { delivery: 'failed', deliveryError: outcome.error.slice(0, 1000), onlyFrom: ['none', 'pending'] };
 }
 
 function metaOf(job: Pick<OutboxJob, 'meta'>): OutboundMeta | null {
@@ -137,6 +186,8 @@ export class ChannelDeliveryService {
   async ensureRecorded(job: OutboxJob): Promise<void> {
     const m = metaOf(job);
     if (!m) return;
+    // Recorded with the job (ChannelMessageRecord), or already seen recorded by this node: nothing to do.
+    if (m.recorded === '1') return;
     const uid = Number(m.uid);
     // Recorded already (seen by this node): nothing to do. Else a read first: an attempt after the
     // first finds it (no write, no fsync to wait for).
@@ -145,37 +196,7 @@ export class ChannelDeliveryService {
       this.remember(uid);
       return;
     }
-    let contents: ChannelContent[] = [];
-    try {
-      contents = JSON.parse(m.contents) as ChannelContent[];
-    } catch {
-      contents = [];
-    }
-    const at = this.now();
-    const rec: ChannelMessage = {
-      uid,
-      guid: m.guid,
-      conversationId: m.conversationId,
-      channelAccountId: m.channelAccountId,
-      contactId: m.contactId,
-      direction: 'out',
-      isReceive: false,
-      channelId: m.channelId,
-      originalMessageId: '',
-      originalParentId: '',
-      originalConversationId: '',
-      originalUrl: '',
-      subject: '',
-      cc: '',
-      contents,
-      createTime: job.createdAt,
-      raw: { appId: job.target, protocol: job.kind },
-      delivery: 'pending',
-      deliveryError: '',
-      originalMessageUrl: '',
-      createdAt: at,
-      updatedAt: at,
-    };
+    const rec = outboundRecord(m, { appId: job.target, kind: job.kind, createTime: job.createdAt }, this.now());
     await this.store.channelApps.recordMessage(rec);
     this.remember(uid);
   }
@@ -187,13 +208,17 @@ export class ChannelDeliveryService {
   }
 
   /**
-   * The OnSettled hook of channel `channel-app` (register it with the outbox settler). For final
-   * outcomes the status write and the live notice run in the background, after the outcome's commit,
-   * so that the dispatcher's settle loop (which awaits `settled` hooks one by one) is not slowed by
-   * them; until they land, and should a race leave the record behind, the outbox job stands for the
-   * status (see view()).
+   * The OnSettled hook of channel `channel-app` (register it with the outbox settler). A final outcome's
+   * status change (sent, or failed with its error) is a ChannelDeliveryRecord written in the outcome's
+   * own transaction (`react`); after it, the agents' live notice runs in the background (a read of the
+   * record as it stands, so that a send result that came first is what they see), off the dispatcher's
+   * settle loop. Until the outcome commits, the outbox job stands for the status (see view()).
    */
   readonly onSettled: OnSettled = {
+    react: (job, outcome) => {
+      const m = metaOf(job);
+      return m ? { records: [{ kind: 'channel.delivery', guid: m.guid, update: deliveryOf(outcome), updatedAt: this.now() }] } : undefined;
+    },
     settled: (job, outcome) => this.later(() => this.settled(job, outcome)),
     // Awaited (an admin's redelivery is rare): the record is pending again before the revived job is
     // normally claimed, so its delivered outcome can move it on to sent.
@@ -203,19 +228,12 @@ export class ChannelDeliveryService {
   private async settled(job: OutboxJob, outcome: FinalOutcome): Promise<void> {
     const m = metaOf(job);
     if (!m) return;
-    const update =
-      outcome.status === 'delivered'
-        ? // Not from failed: an app may report a failed send result before answering our post.
-          { delivery: 'sent' as const, onlyFrom: ['none', 'pending'] as DeliveryStatus[] }
-        : { delivery: 'failed' as const, deliveryError: outcome.error.slice(0, 1000), onlyFrom: ['none', 'pending'] as DeliveryStatus[] };
-    let rec: ChannelMessage;
-    try {
-      rec = await this.store.channelApps.updateDelivery(m.guid, update, this.now());
-    } catch (err) {
-      // Dead before any attempt recorded it (e.g. the app was gone): record it, then apply.
-      if (!(err instanceof CoreError && err.kind === 'not_exist')) throw err;
-      await this.ensureRecorded(job);
-      rec = await this.store.channelApps.updateDelivery(m.guid, update, this.now());
+    let rec = await this.store.channelApps.messageByGuid(m.guid);
+    if (!rec) {
+      // Dead before any attempt recorded it (a job created without its record, and the app was gone):
+      // record it, then apply the outcome.
+      await this.store.channelApps.recordMessage(outboundRecord(m, { appId: job.target, kind: job.kind, createTime: job.createdAt }, this.now()));
+      rec = await this.store.channelApps.updateDelivery(m.guid, deliveryOf(outcome), this.now());
     }
     await this.announce(rec);
   }

@@ -26,6 +26,8 @@ export interface SendInput {
   origin?: Origin;
   /** A channel conversation's message: its external metadata, recorded with it (MessageDraft.channel). */
   channel?: MessageDraft['channel'];
+  /** A contact's message: its session's activity, applied in the message's write (MessageDraft.session). */
+  session?: MessageDraft['session'];
 }
 
 const ADMIN: Origin = { kind: 'admin', ip: '' };
@@ -174,6 +176,7 @@ export class MessageService {
       ...(input.system ? { system: true } : {}),
       ...(trusted ? { trusted: true } : {}),
       ...(input.channel ? { channel: input.channel } : {}),
+      ...(input.session ? { session: input.session } : {}),
       ...(discard ? { discard: true } : {}),
       ...(effects.length > 0 ? { effects } : {}),
       ...(identity ? { identity: await identity } : {}),

@@ -5,7 +5,7 @@ import type { AgentNotice, HubEvent } from '../events.js';
 import { ConvType } from '../model.js';
 import type { Bus } from '../ports/bus.js';
 import type { ChannelHooks } from '../ports/channel-hooks.js';
-import type { ServiceSessionFilter } from '../ports/service-sessions.js';
+import type { ServiceSessionFilter, SessionActivity } from '../ports/service-sessions.js';
 import type { Store } from '../ports/store.js';
 import { idleDeadline, pickAgent, takeQueued, transferRefusal, type AgentFacts, type CloseReason, type ServiceSession } from '../service-session-rules.js';
 
@@ -28,7 +28,8 @@ const BATCH = 500;
  *
  * - A contact's message with no open session (ChannelHooks.onInbound, onHumanRequested) opens one,
  *   assigned to an online agent of the account's pool (least busy first) or queued when none is online.
- *   A message in a session moves its idle deadline.
+ *   A message in a session moves its idle deadline (a contact's in the message's own write, through
+ *   inboundActivity; an agent's after it, from the bus).
  * - An agent who connects (the gateway reports a login) takes the queued sessions of the accounts whose
  *   pool it is in, oldest first, up to maxPerAgent.
  * - Admins list, assign, transfer and close sessions; the idle sweep closes sessions whose deadline
@@ -58,7 +59,21 @@ export class ServiceSessionService implements ChannelHooks {
 
   // ------------------------------------------------------------------ ChannelHooks (part A calls them)
 
-  async onInbound(conversation: ChannelConversation, _message: ChannelMessage): Promise<void> {
+  /** A contact's message moves its open session's deadline, in the message's write (see fresh()). */
+  inboundActivity(conversation: ChannelConversation): SessionActivity {
+    const at = this.now();
+    return {
+      channelAccountId: conversation.channelAccountId,
+      contact: conversation.contactId,
+      at,
+      idleAt: idleDeadline(at, this.opts.idleTimeoutMs),
+      minStep: this.minStep(),
+    };
+  }
+
+  /** The message's write found the contact's open session (and touched it): done; else open one. */
+  async onInbound(conversation: ChannelConversation, _message: ChannelMessage, session?: ServiceSession | null): Promise<void> {
+    if (session) return;
     await this.ensure(conversation.channelAccountId, conversation.contactId, conversation);
   }
 
@@ -127,7 +142,11 @@ export class ServiceSessionService implements ChannelHooks {
    * second costs one write per such step, and the session closes at most that much (2 %) early.
    */
   private fresh(s: ServiceSession, idleAt: number): boolean {
-    return idleAt - s.idleAt > this.opts.idleTimeoutMs / 50;
+    return idleAt - s.idleAt > this.minStep();
+  }
+
+  private minStep(): number {
+    return this.opts.idleTimeoutMs / 50;
   }
 
   /** The account's agents with their online state and load. */

@@ -1,5 +1,6 @@
 import { fillEffectBody, jobDueAt, jobRef, type EffectFacts } from '../../core/outbox-jobs.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
+import { recordChannelMessage } from './channel-apps.js';
 import type { PgTx } from './writer.js';
 
 /**
@@ -68,4 +69,6 @@ export async function insertEffects(tx: PgTx, specs: EffectSpec[] | undefined, f
      ON CONFLICT (order_key) DO NOTHING`,
     [cols.channel, cols.target, cols.orderKey, cols.kind, cols.body, cols.meta, cols.nextAt, cols.ref, now],
   );
+  // Records that commit with their job (EffectSpec.records): a reply's channel metadata.
+  for (const spec of specs) for (const r of spec.records ?? []) if (r.kind === 'channel.message') await recordChannelMessage(tx, r.message);
 }

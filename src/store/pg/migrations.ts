@@ -2,6 +2,8 @@ import type pg from 'pg';
 import { checkSchemaName } from './pool.js';
 import { BASE_SCHEMA } from './schema/base.js';
 import { USERS_ORDER_COUNT } from './schema/users.js';
+import { OUTBOX_SCHEMA } from './schema/outbox.js';
+import { MESSAGES_SCHEMA } from './schema/messages.js';
 
 /**
  * PostgreSQL migrations, applied in order, each in its own transaction, recorded by name in
@@ -17,6 +19,8 @@ export interface Migration {
 export const MIGRATIONS: Migration[] = [
   { name: '001-base', sql: BASE_SCHEMA },
   { name: '002-users-order-count', sql: USERS_ORDER_COUNT },
+  { name: '020-outbox-delivered-counter', sql: OUTBOX_SCHEMA },
+  { name: '020-messages-inbox-uid', sql: MESSAGES_SCHEMA },
 ];
 
 

@@ -23,13 +23,26 @@ import type {
   UserStore,
 } from '../../core/ports/store.js';
 import { PgChannels } from './channels.js';
+import { PgChatrooms } from './chatrooms.js';
+import { PgChannelApps } from './channel-apps.js';
 import { PgContext } from './context.js';
+import { PgDevices } from './devices.js';
+import { PgConversations } from './conversations.js';
+import { PgMessages } from './messages.js';
+import { PgSync } from './sync.js';
 import { PgGroups } from './groups.js';
 import { migrate } from './migrations.js';
 import { NodeLease } from './node-lease.js';
+import { PgOutbox } from './outbox.js';
+import { PgNotifications } from './notifications.js';
+import { PgNotifyDelivery } from './notify-delivery.js';
 import { pendingPart } from './pending.js';
 import { checkSchemaName, openPool } from './pool.js';
+import { PgRelations, PgSensitiveWords, PgUserSettings } from './relations.js';
+import { PgRobots } from './robots.js';
+import { PgSettings } from './settings.js';
 import { PgTokens, PgUsers } from './users.js';
+import { PgServiceSessions } from './service-sessions.js';
 import { PgWriter } from './writer.js';
 
 export interface PgStoreOptions {
@@ -55,21 +68,21 @@ export class PgStore implements Store {
   readonly tokens: TokenStore;
   readonly groups: GroupStore;
   readonly channels: ChannelStore;
-  readonly chatrooms: ChatroomStore = pendingPart('chatrooms');
-  readonly messages: MessageStore = pendingPart('messages');
-  readonly conversations: ConversationStore = pendingPart('conversations');
-  readonly sync: SyncStore = pendingPart('sync');
-  readonly outbox: OutboxStore = pendingPart('outbox');
-  readonly settings: SettingsStore = pendingPart('settings');
-  readonly robots: RobotStore = pendingPart('robots');
-  readonly devices: DeviceStore = pendingPart('devices');
-  readonly relations: RelationStore = pendingPart('relations');
-  readonly sensitiveWords: SensitiveWordStore = pendingPart('sensitiveWords');
-  readonly userSettings: UserSettingStore = pendingPart('userSettings');
-  readonly notifications: NotificationStore = pendingPart('notifications');
-  readonly notifyDelivery: NotifyDeliveryStore = pendingPart('notifyDelivery');
-  readonly channelApps: ChannelAppStore = pendingPart('channelApps');
-  readonly serviceSessions: ServiceSessionStore = pendingPart('serviceSessions');
+  readonly chatrooms: ChatroomStore;
+  readonly messages: MessageStore;
+  readonly conversations: ConversationStore;
+  readonly sync: SyncStore;
+  readonly outbox: OutboxStore;
+  readonly settings: SettingsStore;
+  readonly robots: RobotStore;
+  readonly devices: DeviceStore;
+  readonly relations: RelationStore;
+  readonly sensitiveWords: SensitiveWordStore;
+  readonly userSettings: UserSettingStore;
+  readonly notifications: NotificationStore;
+  readonly notifyDelivery: NotifyDeliveryStore;
+  readonly channelApps: ChannelAppStore;
+  readonly serviceSessions: ServiceSessionStore;
   private closed = false;
 
   private constructor(
@@ -77,11 +90,27 @@ export class PgStore implements Store {
     private readonly writer: PgWriter,
     private readonly lease: NodeLease,
     readonly ctx: PgContext,
+    onError: (err: unknown) => void,
   ) {
+    this.outbox = new PgOutbox(ctx, onError);
     this.users = new PgUsers(ctx);
     this.tokens = new PgTokens(ctx);
     this.groups = new PgGroups(ctx);
     this.channels = new PgChannels(ctx);
+    this.chatrooms = new PgChatrooms(ctx);
+    this.settings = new PgSettings(ctx);
+    this.robots = new PgRobots(ctx);
+    this.devices = new PgDevices(ctx);
+    this.relations = new PgRelations(ctx);
+    this.sensitiveWords = new PgSensitiveWords(ctx);
+    this.userSettings = new PgUserSettings(ctx);
+    this.notifications = new PgNotifications(ctx);
+    this.notifyDelivery = new PgNotifyDelivery(ctx);
+    this.channelApps = new PgChannelApps(ctx);
+    this.serviceSessions = new PgServiceSessions(ctx);
+    this.messages = new PgMessages(ctx);
+    this.conversations = new PgConversations(ctx);
+    this.sync = new PgSync(ctx);
   }
 
   /** The node id this store leased (part of every uid it issues). */
@@ -112,7 +141,7 @@ export class PgStore implements Store {
       const maxUid = (await pool.query<{ u: number | null }>('SELECT MAX(uid) AS u FROM messages')).rows[0]?.u ?? 0;
       uids.seed(maxUid ?? 0);
       const ctx = new PgContext(pool, writer, uids, { inlineFanoutMax: opts.inlineFanoutMax });
-      store = new PgStore(pool, writer, lease, ctx);
+      store = new PgStore(pool, writer, lease, ctx, (err) => opts.onError?.(err));
       return store;
     } catch (err) {
       await pool.end().catch(() => undefined);

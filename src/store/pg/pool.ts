@@ -38,7 +38,9 @@ export function openPool(opts: PoolOptions): pg.Pool {
     max: opts.max ?? 10,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
-    options: `-c search_path=${schema}`,
+    // No JIT: its compile time (often 100+ ms) dwarfs the short statements of a store, whose cost
+    // estimates (recursive index walks, LATERAL probes) can still cross jit_above_cost.
+    options: `-c search_path=${schema} -c jit=off`,
     types,
   });
   // An idle connection that dies (server restart) is dropped by the pool; the error must not crash us.

@@ -13,6 +13,8 @@ export interface PgTx extends Queryable {
   currentSeq(): number;
   /** Run `fn` once the batch holding this command has committed (never when the command or batch failed). */
   afterCommit(fn: () => void): void;
+  /** This command wrote outbox jobs: the writer's `onJobs` runs once after its batch commits (claim ahead). */
+  jobsWritten(): void;
 }
 
 export interface PgWriterOptions {
@@ -52,6 +54,8 @@ const SEQ_KEY = 'seq';
  * - One batch runs at a time; commands submitted meanwhile form the next batch.
  */
 export class PgWriter {
+  /** Run after a batch that committed outbox jobs (PgTx.jobsWritten); set by the outbox. */
+  onJobs: (() => void) | null = null;
   private queue: Pending[] = [];
   private running: Promise<void> | null = null;
   private closed = false;
@@ -114,6 +118,7 @@ export class PgWriter {
     const q = queryable(client);
     const outcomes: Array<{ ok: boolean; value: unknown }> = [];
     const afterCommit: Array<() => void> = [];
+    let jobs = false;
     let broken: unknown = null;
     try {
       const res = (await client.query(`BEGIN; SELECT value FROM meta WHERE key = '${SEQ_KEY}' FOR UPDATE; SAVEPOINT cmd`)) as unknown as pg.QueryResult[];
@@ -124,17 +129,22 @@ export class PgWriter {
       for (let i = 0; i < batch.length; i++) {
         if (i > 0) await client.query('SAVEPOINT cmd');
         const mine: Array<() => void> = [];
+        let mineJobs = false;
         const tx: PgTx = {
           ...q,
           nextSeq: () => ++seq,
           currentSeq: () => seq,
           afterCommit: (fn) => mine.push(fn),
+          jobsWritten: () => {
+            mineJobs = true;
+          },
         };
         try {
           const value = await batch[i]!.run(tx);
           await client.query('RELEASE cmd');
           outcomes.push({ ok: true, value });
           afterCommit.push(...mine);
+          if (mineJobs) jobs = true;
         } catch (err) {
           // A lost connection surfaces here too: the rollback then fails and the batch is broken.
           await client.query('ROLLBACK TO cmd; RELEASE cmd');
@@ -159,6 +169,7 @@ export class PgWriter {
     }
     client.release();
     this.opts.onCommit?.(batch.length, performance.now() - started);
+    if (jobs && this.onJobs) afterCommit.push(this.onJobs);
     for (const fn of afterCommit) {
       try {
         fn();

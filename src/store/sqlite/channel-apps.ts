@@ -239,29 +239,8 @@ export class SqliteChannelApps implements ChannelAppStore {
 
   updateDelivery(guid: string, u: DeliveryUpdate, updatedAt: number): Promise<ChannelMessage> {
     return this.ctx.write(() => {
-      const old = this.messageRow('SELECT data FROM channel_messages WHERE guid = ?', guid);
-      if (!old) throw new CoreError('not_exist', `message ${guid} does not exist`);
-      if (u.onlyFrom && !u.onlyFrom.includes(old.delivery)) return old;
-      const urls = new Map((u.urls ?? []).map((x) => [x.id, x.url]));
-      const rec: ChannelMessage = {
-        ...old,
-        delivery: u.delivery,
-        deliveryError: u.deliveryError ?? '',
-        ...(u.originalMessageId !== undefined ? { originalMessageId: u.originalMessageId } : {}),
-        ...(u.originalMessageUrl !== undefined ? { originalMessageUrl: u.originalMessageUrl } : {}),
-        contents: urls.size > 0 ? old.contents.map((c) => (urls.has(c.id) ? { ...c, url: urls.get(c.id)! } : c)) : old.contents,
-        updatedAt,
-      };
-      // A send result may name the message's id on the channel: indexed like an inbound one, unless
-      // another message of the account has it already (then only the document keeps it).
-      let original = rec.originalMessageId;
-      if (original !== '' && original !== old.originalMessageId) {
-        const other = this.ctx.stmt('SELECT uid FROM channel_messages WHERE account_id = ? AND original_id = ?').get(rec.channelAccountId, original) as
-          | { uid: number }
-          | undefined;
-        if (other && other.uid !== rec.uid) original = old.originalMessageId;
-      } else original = old.originalMessageId;
-      this.ctx.stmt('UPDATE channel_messages SET data = ?, original_id = ? WHERE guid = ?').run(JSON.stringify(rec), original === '' ? null : original, guid);
+      const rec = changeDelivery(this.ctx, guid, u, updatedAt);
+      if (!rec) throw new CoreError('not_exist', `message ${guid} does not exist`);
       return rec;
     });
   }
@@ -287,4 +266,33 @@ export function recordChannelMessage(ctx: SqliteContext, m: ChannelMessage): Cha
     .run(m.uid, m.guid, m.channelAccountId, m.originalMessageId === '' ? null : m.originalMessageId, JSON.stringify(m));
   ctx.stmt('UPDATE channel_conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?').run(m.createdAt, m.conversationId);
   return m;
+}
+
+/**
+ * updateDelivery inside a writer command (also the outbox's ChannelDeliveryRecord, applied with a job's
+ * final outcome): the message as it stands after the change, or null for an unknown guid.
+ */
+export function changeDelivery(ctx: SqliteContext, guid: string, u: DeliveryUpdate, updatedAt: number): ChannelMessage | null {
+  const old = channelMessageRow(ctx, 'SELECT data FROM channel_messages WHERE guid = ?', guid);
+  if (!old) return null;
+  if (u.onlyFrom && !u.onlyFrom.includes(old.delivery)) return old;
+  const urls = new Map((u.urls ?? []).map((x) => [x.id, x.url]));
+  const rec: ChannelMessage = {
+    ...old,
+    delivery: u.delivery,
+    deliveryError: u.deliveryError ?? '',
+    ...(u.originalMessageId !== undefined ? { originalMessageId: u.originalMessageId } : {}),
+    ...(u.originalMessageUrl !== undefined ? { originalMessageUrl: u.originalMessageUrl } : {}),
+    contents: urls.size > 0 ? old.contents.map((c) => (urls.has(c.id) ? { ...c, url: urls.get(c.id)! } : c)) : old.contents,
+    updatedAt,
+  };
+  // A send result may name the message's id on the channel: indexed like an inbound one, unless
+  // another message of the account has it already (then only the document keeps it).
+  let original = rec.originalMessageId;
+  if (original !== '' && original !== old.originalMessageId) {
+    const other = ctx.stmt('SELECT uid FROM channel_messages WHERE account_id = ? AND original_id = ?').get(rec.channelAccountId, original) as { uid: number } | undefined;
+    if (other && other.uid !== rec.uid) original = old.originalMessageId;
+  } else original = old.originalMessageId;
+  ctx.stmt('UPDATE channel_messages SET data = ?, original_id = ? WHERE guid = ?').run(JSON.stringify(rec), original === '' ? null : original, guid);
+  return rec;
 }

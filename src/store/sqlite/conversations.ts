@@ -1,6 +1,6 @@
 import { CoreError } from '../../core/errors.js';
 import type { Conversation } from '../../core/model.js';
-import { ConvType } from '../../core/model.js';
+import { readReceiptReceivers } from '../../core/message-plan.js';
 import type { ConversationState, ConversationStore } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
 import { EventType } from './message-rows.js';
@@ -142,24 +142,19 @@ export class SqliteConversations implements ConversationStore {
     });
   }
 
-  /**
-   * Who gets a read receipt, with the conversation as each sees it: the other party of a single chat;
-   * the other members of a group small enough for per-user rows. Larger groups get none (their
-   * receipts would cost O(members) per read).
-   */
+  /** Who gets a read receipt (core's readReceiptReceivers), facts read inside the caller's command. */
   private receiptReceivers(reader: string, conv: Conversation): Array<{ userId: string; conv: Conversation }> {
-    if (conv.type === ConvType.single) {
-      if (conv.target === reader || !this.users.exists(conv.target)) return [];
-      return [{ userId: conv.target, conv: { type: ConvType.single, target: reader, line: conv.line } }];
-    }
-    if (conv.type === ConvType.group) {
-      const g = this.ctx.stmt('SELECT member_count FROM groups WHERE id = ?').get(conv.target) as { member_count: number } | undefined;
-      if (!g || g.member_count > this.ctx.fanout.inlineFanoutMax) return [];
-      const members = this.ctx.stmt('SELECT user_id FROM group_members WHERE group_id = ? AND type <> 4').all(conv.target) as Array<{ user_id: string }>;
-      if (!members.some((m) => m.user_id === reader)) return [];
-      return members.filter((m) => m.user_id !== reader).map((m) => ({ userId: m.user_id, conv }));
-    }
-    return [];
+    return readReceiptReceivers(
+      reader,
+      conv,
+      {
+        userExists: (u) => this.users.exists(u),
+        groupMemberCount: (g) => (this.ctx.stmt('SELECT member_count FROM groups WHERE id = ?').get(g) as { member_count: number } | undefined)?.member_count ?? null,
+        groupMembersNotRemoved: (g) =>
+          (this.ctx.stmt('SELECT user_id FROM group_members WHERE group_id = ? AND type <> 4').all(g) as Array<{ user_id: string }>).map((m) => m.user_id),
+      },
+      this.ctx.fanout.inlineFanoutMax,
+    );
   }
 
   recountUnread(userId: string, conv: Conversation): Promise<number> {

@@ -1,5 +1,4 @@
-import type { Conversation, MessageKindValue, MessageStatusValue, Payload, StoredMessage } from '../../core/model.js';
-import { ConvType, MessageKind } from '../../core/model.js';
+import type { MessageKindValue, MessageStatusValue, Payload, StoredMessage } from '../../core/model.js';
 import type { Audience } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
 
@@ -45,19 +44,8 @@ export function messageRow(ctx: SqliteContext, uid: number): MessageRow | undefi
   return ctx.stmt(`SELECT ${MESSAGE_COLS} FROM messages WHERE uid = ?`).get(uid) as MessageRow | undefined;
 }
 
-/**
- * The conversation as `userId` sees it: a single chat (and a multicast or broadcast, which arrive as
- * single chats from the sender) is keyed by the other party.
- */
-export function perspective(msg: { sender: string; conv: Conversation; kind: number }, userId: string): Conversation {
-  if (msg.kind !== MessageKind.conversation) {
-    return { type: ConvType.single, target: userId === msg.sender ? msg.conv.target : msg.sender, line: msg.conv.line };
-  }
-  if (msg.conv.type === ConvType.single && userId !== msg.sender) {
-    return { type: ConvType.single, target: msg.sender, line: msg.conv.line };
-  }
-  return msg.conv;
-}
+/** The conversation as a user sees it: core's rule (core/message-plan.ts). */
+export { perspective } from '../../core/message-plan.js';
 
 export const EventType = { message: 1, recall: 2, update: 3, delete: 4, clear: 5, conv_delete: 6, read: 7 } as const;
 export const AudienceType = { group: 1, channel: 2, all: 3 } as const;

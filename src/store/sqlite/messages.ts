@@ -10,7 +10,8 @@ import type {
   MutationResult,
 } from '../../core/ports/store.js';
 import { recallPayload } from '../../core/recall.js';
-import { channelSendScope, checkGroupSend, checkSender } from '../../core/rules.js';
+import { checkSender } from '../../core/rules.js';
+import { planChange, planDelivery, takesGroupSeq, type Delivery, type DeliveryFacts, type SendChecks } from '../../core/message-plan.js';
 import { privateSendDecision } from '../../core/relations.js';
 import type { SqliteRelations } from './relations.js';
 import type { SqliteContext } from './context.js';
@@ -21,21 +22,9 @@ import type { MessageUnreadFacts, SqliteUnread } from './unread.js';
 import { listedRecipients, recipientsColumn } from './write-behind.js';
 import { insertEffects } from './outbox.js';
 import { recordChannelMessage } from './channel-apps.js';
+import { sessionActivity } from './service-sessions.js';
 import { parseLegacyMessageKey, parseMessageKey } from '../../core/ids.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
-
-/** Who receives a message, plus inbox rows owed to users outside a shared audience. */
-interface Delivery {
-  audience: Audience;
-  extraUsers: string[];
-  count: number;
-  /** The number the message took in its group (see `delivery`'s takeGroupSeq). */
-  groupSeq?: number;
-}
-
-function unique(ids: string[]): string[] {
-  return [...new Set(ids)];
-}
 
 /** The receivers holding per-user rows (and unread counters) of a message; none for a shared audience. */
 function listedOnly(audience: Audience): string[] {
@@ -45,14 +34,6 @@ function listedOnly(audience: Audience): string[] {
 function unreadFacts(m: StoredMessage): MessageUnreadFacts {
   return { uid: m.uid, sender: m.sender, conv: m.conv, kind: m.kind, persistFlag: m.payload.persistFlag, status: m.status, timestamp: m.timestamp };
 }
-
-function listed(users: string[], sender: string): Delivery {
-  const all = unique([sender, ...users]);
-  return { audience: { kind: 'users', users: all }, extraUsers: [], count: all.length - 1 };
-}
-
-/** What appendMessage checks: every send rule, only that the target exists (trusted admin sends), or nothing (notifications). */
-type SendChecks = 'rules' | 'target' | 'none';
 
 export class SqliteMessages implements MessageStore {
   constructor(
@@ -65,114 +46,35 @@ export class SqliteMessages implements MessageStore {
   ) {}
 
   /**
-   * Who receives `msg` now. With checks `rules`, also enforce the sender's right to send (membership,
-   * mute, channel scope) inside the caller's transaction; with `target` (trusted admin sends) only that
-   * the conversation's target (user, group, channel) and multicast targets exist; `none` checks
-   * nothing. Shared audiences are used above the inline fan-out limit. With `takeGroupSeq`, a group
-   * message takes its group's next number (Tencent's MsgSeq) by the very statement that reads the
-   * group row, so a group send costs no extra statement.
+   * The facts of core's delivery rules (core/message-plan.ts), read on demand inside the caller's
+   * command. Taking a group's message number is the very statement that reads the group row, so a
+   * group send costs no extra statement.
    */
-  private delivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, checks: SendChecks, stored?: string | null, takeGroupSeq = false): Delivery {
-    const check = checks === 'rules';
-    const target = checks !== 'none';
-    const max = this.ctx.fanout.inlineFanoutMax;
-    if (stored !== undefined) {
-      // An existing message: its per-user rows went to the receivers it had when sent.
-      const users = listedRecipients(msg, stored);
-      if (users) return { audience: { kind: 'users', users }, extraUsers: [], count: users.length - 1 };
-      const shared = this.sharedDelivery(msg);
-      if (shared) return shared;
-    }
-    if (msg.kind === MessageKind.broadcast) {
-      // Every other user: the maintained count, O(1) (equals COUNT(*) FROM users WHERE id <> sender;
-      // destroyed users are gone from users; a sender that no longer exists is not subtracted).
-      const n = this.users.count() - (this.users.exists(msg.sender) ? 1 : 0);
-      return { audience: { kind: 'all' }, extraUsers: [], count: n };
-    }
-    if (msg.kind === MessageKind.multicast) {
-      if (target) {
-        for (const t of msg.toUsers) if (!this.users.exists(t)) throw new CoreError('not_exist', `user ${t} does not exist`);
-      }
-      return listed(msg.toUsers, msg.sender);
-    }
-    const { conv } = msg;
-    switch (conv.type) {
-      case ConvType.single: {
-        if (target && !this.users.exists(conv.target)) throw new CoreError('not_exist', `user ${conv.target} does not exist`);
-        return listed([conv.target], msg.sender);
-      }
-      case ConvType.group: {
-        const group = takeGroupSeq ? this.groups.rowTakingMsgSeq(conv.target) : this.groups.row(conv.target);
-        if (check) checkGroupSend(group, this.groups.member(conv.target, msg.sender), conv.target);
-        else if (target && !group) throw new CoreError('not_exist', `group ${conv.target} does not exist`);
-        if (!group) return listed([], msg.sender);
-        const seq = takeGroupSeq ? { groupSeq: group.msg_seq } : {};
-        if (msg.toUsers.length > 0) {
-          return {
-            ...listed(
-              msg.toUsers.filter((u) => this.groups.member(conv.target, u)),
-              msg.sender,
-            ),
-            ...seq,
-          };
-        }
-        if (group.member_count <= max) return { ...listed(this.groups.memberIds(conv.target), msg.sender), ...seq };
-        return { audience: { kind: 'group', groupId: conv.target }, extraUsers: [], count: group.member_count - 1, ...seq };
-      }
-      case ConvType.channel: {
-        const channel = this.channels.row(conv.target);
-        if (target && !check && !channel) throw new CoreError('not_exist', `channel ${conv.target} does not exist`);
-        const scope = check
-          ? channelSendScope(channel, msg.sender, this.channels.isSubscriber(conv.target, msg.sender), conv.target)
-          : channel && channel.owner === msg.sender
-            ? 'subscribers'
-            : 'owner';
-        if (!channel) return listed([], msg.sender);
-        if (scope === 'owner') return listed([channel.owner], msg.sender);
-        if (msg.toUsers.length > 0) {
-          return listed(
-            msg.toUsers.filter((u) => this.channels.isSubscriber(conv.target, u)),
-            msg.sender,
-          );
-        }
-        if (channel.subscriber_count <= max) return listed(this.channels.subscriberIds(conv.target), msg.sender);
-        const ownerSubscribed = this.channels.isSubscriber(conv.target, channel.owner);
-        return {
-          audience: { kind: 'channel', channelId: conv.target },
-          extraUsers: ownerSubscribed ? [] : [channel.owner],
-          count: channel.subscriber_count - (ownerSubscribed ? 1 : 0),
-        };
-      }
-      case ConvType.chatroom:
-        // The devices in the room now (core checks a device's right to send): no per-user rows, no
-        // shared event; the message row alone is stored.
-        return { audience: { kind: 'chatroom', chatroomId: conv.target, ...(msg.toUsers.length > 0 ? { only: msg.toUsers } : {}) }, extraUsers: [], count: 0 };
-      default:
-        throw new CoreError('not_implement', `conversation type ${conv.type} is not supported`);
-    }
+  private readonly facts: DeliveryFacts = {
+    userExists: (u) => this.users.exists(u),
+    userCount: () => this.users.count(),
+    group: (id, takeSeq) => {
+      const g = takeSeq ? this.groups.rowTakingMsgSeq(id) : this.groups.row(id);
+      return g ? { memberCount: g.member_count, mute: g.mute, msgSeq: g.msg_seq } : null;
+    },
+    groupMember: (id, u) => this.groups.member(id, u) ?? null,
+    groupMemberIds: (id) => this.groups.memberIds(id),
+    channel: (id) => {
+      const c = this.channels.row(id);
+      return c ? { owner: c.owner, subscriberCount: c.subscriber_count } : null;
+    },
+    isSubscriber: (id, u) => this.channels.isSubscriber(id, u),
+    subscriberIds: (id) => this.channels.subscriberIds(id),
+  };
+
+  /** Who receives a new message (core's planDelivery, checks inside the caller's command). */
+  private delivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, checks: SendChecks, takeGroupSeq = false): Delivery {
+    return planDelivery(msg, checks, this.facts, this.ctx.fanout.inlineFanoutMax, takeGroupSeq);
   }
 
-  /**
-   * A stored group or channel message without per-user rows was sent to the shared timeline: its
-   * changes go to the same timeline whatever the audience's size now, so that exactly the users who
-   * could see the message (current and former members, by their intervals) see the change. A channel's
-   * owner also gets a per-user row (it may have received the message as one; replay merges both).
-   */
-  private sharedDelivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind'>): Delivery | null {
-    if (msg.kind !== MessageKind.conversation) return null;
-    if (msg.conv.type === ConvType.group) {
-      const group = this.groups.row(msg.conv.target);
-      return { audience: { kind: 'group', groupId: msg.conv.target }, extraUsers: [], count: group ? group.member_count - 1 : 0 };
-    }
-    if (msg.conv.type === ConvType.channel) {
-      const channel = this.channels.row(msg.conv.target);
-      return {
-        audience: { kind: 'channel', channelId: msg.conv.target },
-        extraUsers: channel ? [channel.owner] : [],
-        count: channel ? channel.subscriber_count : 0,
-      };
-    }
-    return null;
+  /** Who learns of a change of a stored message (core's planChange), by its stored recipients column. */
+  private changeDelivery(msg: Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>, stored: string | null): Delivery {
+    return planChange(msg, listedRecipients(msg, stored), this.facts, this.ctx.fanout.inlineFanoutMax);
   }
 
   appendMessage(d: MessageDraft): Promise<AppendResult> {
@@ -183,7 +85,7 @@ export class SqliteMessages implements MessageStore {
           .get(d.sender, d.clientMsgId) as MessageRow | undefined;
         if (prior) {
           const message = toMessage(prior);
-          const del = this.delivery(message, 'none', prior.recipients);
+          const del = this.changeDelivery(message, prior.recipients);
           return { message, seq: prior.seq, audience: del.audience, count: del.count, duplicate: true };
         }
       }
@@ -200,7 +102,7 @@ export class SqliteMessages implements MessageStore {
         toUsers: d.toUsers,
       };
       // A group message (not a notification, not dropped) takes the group's next number, Tencent's MsgSeq.
-      const del = this.delivery(msg, checks, undefined, !d.system && !d.discard && d.kind === MessageKind.conversation);
+      const del = this.delivery(msg, checks, takesGroupSeq(d));
       const groupSeq = del.groupSeq;
       // A device's single chat: the receiver's relation to the sender (blacklist, strangers).
       const dropped =
@@ -266,7 +168,8 @@ export class SqliteMessages implements MessageStore {
       }
       insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
       if (d.channel) recordChannelMessage(this.ctx, { ...d.channel, uid });
-      return { message, seq, audience: del.audience, count: del.count, duplicate: false };
+      const session = d.session ? { session: sessionActivity(this.ctx, d.session) } : {};
+      return { message, seq, audience: del.audience, count: del.count, duplicate: false, ...session };
     });
   }
 
@@ -299,7 +202,7 @@ export class SqliteMessages implements MessageStore {
     type: number,
     payload: Payload | null,
   ): MutationResult {
-    const del = this.delivery(msg, 'none', stored);
+    const del = this.changeDelivery(msg, stored);
     const recipients = del.audience.kind === 'users' ? new Set(del.audience.users) : null;
     const affected: string[] = [];
     for (const r of receivers) {
@@ -338,7 +241,7 @@ export class SqliteMessages implements MessageStore {
       if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: { kind: 'users', users: [] }, unchanged: true, messageSeq: row.seq };
       return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, ReceiverState.recalled, EventType.recall, recallPayload(msg, operator));
     }
-    const del = this.delivery(msg, 'none', row.recipients);
+    const del = this.changeDelivery(msg, row.recipients);
     if (row.status === MessageStatus.recalled) return { message: msg, seq: 0, audience: del.audience, unchanged: true, messageSeq: row.seq };
     const payload = recallPayload(msg, operator);
     const now = Date.now();
@@ -365,7 +268,7 @@ export class SqliteMessages implements MessageStore {
         .run(JSON.stringify(payload), updatedAt, expireAt, uid);
       const before = toMessage(row);
       const msg = { ...before, payload, updatedAt };
-      const del = this.delivery(msg, 'none', row.recipients);
+      const del = this.changeDelivery(msg, row.recipients);
       // The persist flag may change whether it counts.
       this.unread.messageChanged(unreadFacts(before), { persistFlag: payload.persistFlag, status: before.status }, listedOnly(del.audience));
       if (!distribute) return { message: msg, seq: 0, audience: del.audience, unchanged: false, messageSeq: row.seq };
@@ -380,7 +283,7 @@ export class SqliteMessages implements MessageStore {
       const row = this.liveRow(uid, scope);
       const msg = toMessage(row);
       if (scope.receivers) return this.perReceiver(msg, row.seq, row.recipients, scope.receivers, ReceiverState.deleted, EventType.delete, null);
-      const del = this.delivery(msg, 'none', row.recipients);
+      const del = this.changeDelivery(msg, row.recipients);
       this.unread.messageChanged(unreadFacts(msg), { persistFlag: msg.payload.persistFlag, status: MessageStatus.deleted }, listedOnly(del.audience));
       // Tombstone: the row stays so devices and later syncs learn of the delete; the content goes.
       const tombstone: Payload = { ...msg.payload, searchableContent: '', pushContent: '', pushData: '', content: '', base64edData: '', remoteMediaUrl: '', mentionedTarget: [], extra: '' };

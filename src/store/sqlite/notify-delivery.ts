@@ -1,6 +1,5 @@
 import type { RecipientFacts } from '../../core/notifications/model.js';
 import type { EscalationItem, NotificationDeliveryRecord, NotifyDeliveryStore } from '../../core/ports/notify-delivery.js';
-import type { SettleRecord } from '../../core/ports/outbox.js';
 import type { SqliteContext } from './context.js';
 import { insertEffects } from './outbox.js';
 
@@ -16,12 +15,8 @@ const NOTIFICATION = `SELECT n, send_seq FROM notifications WHERE id = ?`;
 const INSERT_ROW = `INSERT OR IGNORE INTO notification_inbox(user_id, seq, state)
   SELECT ?, ?, 0 WHERE EXISTS (SELECT 1 FROM users WHERE id = ?) AND EXISTS (SELECT 1 FROM notification_recipients WHERE n = ? AND user_id = ?)`;
 
-/** Apply the records of a final outbox outcome. Inside the outbox's settle command (same transaction). */
-export function applySettleRecords(ctx: SqliteContext, records: SettleRecord[], now: number): void {
-  for (const r of records) if (r.kind === 'notification.delivery') applyDelivery(ctx, r, now);
-}
-
-function applyDelivery(ctx: SqliteContext, r: NotificationDeliveryRecord, now: number): void {
+/** Apply a NotificationDeliveryRecord of a final outbox outcome. Inside the outbox's settle command (same transaction). */
+export function applyNotificationDelivery(ctx: SqliteContext, r: NotificationDeliveryRecord, now: number): void {
   const n = ctx.stmt(NOTIFICATION).get(r.notification) as { n: number; send_seq: number | null } | undefined;
   if (!n) return;
   if (ctx.stmt('SELECT 1 FROM notification_recipients WHERE n = ? AND user_id = ?').get(n.n, r.userId) === undefined) return;

@@ -9,9 +9,11 @@ import {
   type NewJob,
   type OutboxJob,
   type OutboxStore,
+  type SettleRecord,
 } from '../../core/ports/outbox.js';
 import type Database from 'better-sqlite3';
-import { applySettleRecords } from './notify-delivery.js';
+import { changeDelivery, recordChannelMessage } from './channel-apps.js';
+import { applyNotificationDelivery } from './notify-delivery.js';
 import type { SqliteContext } from './context.js';
 
 const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
@@ -94,6 +96,15 @@ export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefine
   const now = Date.now();
   for (const spec of specs) {
     insertJob(ctx, spec, JSON.stringify(fillEffectBody(spec, facts)), now);
+    for (const r of spec.records ?? []) if (r.kind === 'channel.message') recordChannelMessage(ctx, r.message);
+  }
+}
+
+/** Apply the records of a final outcome (SettleReaction.records). Inside the settle's command. */
+function applySettleRecords(ctx: SqliteContext, records: SettleRecord[], now: number): void {
+  for (const r of records) {
+    if (r.kind === 'notification.delivery') applyNotificationDelivery(ctx, r, now);
+    else if (r.kind === 'channel.delivery') changeDelivery(ctx, r.guid, r.update, r.updatedAt);
   }
 }
 

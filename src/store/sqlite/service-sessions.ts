@@ -1,4 +1,4 @@
-import type { NewServiceSession, ServiceSessionFilter, ServiceSessionStore } from '../../core/ports/service-sessions.js';
+import type { NewServiceSession, ServiceSessionFilter, ServiceSessionStore, SessionActivity } from '../../core/ports/service-sessions.js';
 import type { CloseReason, ServiceSession, SessionState } from '../../core/service-session-rules.js';
 import type { SqliteContext } from './context.js';
 
@@ -32,6 +32,22 @@ function toSession(r: Row): ServiceSession {
   };
 }
 
+const CURRENT = `SELECT ${COLS} FROM service_sessions WHERE account = ? AND contact = ? AND state <> 'closed'`;
+const TOUCH = `UPDATE service_sessions SET last_activity_at = MAX(last_activity_at, ?), idle_at = MAX(idle_at, ?) WHERE service_id = ? AND state <> 'closed'`;
+
+/**
+ * A message's SessionActivity inside its writer command (appendMessage's draft.session): the contact's
+ * open session, touched when the deadline moves by more than minStep; null when none is open.
+ */
+export function sessionActivity(ctx: SqliteContext, a: SessionActivity): ServiceSession | null {
+  const r = ctx.stmt(CURRENT).get(a.channelAccountId, a.contact) as Row | undefined;
+  if (!r) return null;
+  const s = toSession(r);
+  if (!(a.idleAt - s.idleAt > a.minStep)) return s;
+  ctx.stmt(TOUCH).run(a.at, a.idleAt, s.serviceId);
+  return { ...s, lastActivityAt: Math.max(s.lastActivityAt, a.at), idleAt: Math.max(s.idleAt, a.idleAt) };
+}
+
 /** Customer-service sessions (table service_sessions; the contract is the port's doc comment). */
 export class SqliteServiceSessions implements ServiceSessionStore {
   constructor(private readonly ctx: SqliteContext) {}
@@ -42,7 +58,7 @@ export class SqliteServiceSessions implements ServiceSessionStore {
   }
 
   private currentRow(account: string, contact: string): ServiceSession | null {
-    const r = this.ctx.stmt(`SELECT ${COLS} FROM service_sessions WHERE account = ? AND contact = ? AND state <> 'closed'`).get(account, contact) as Row | undefined;
+    const r = this.ctx.stmt(CURRENT).get(account, contact) as Row | undefined;
     return r ? toSession(r) : null;
   }
 
@@ -91,9 +107,7 @@ export class SqliteServiceSessions implements ServiceSessionStore {
   touch(serviceId: string, now: number, idleAt: number): Promise<boolean> {
     return this.ctx.write(
       () =>
-        this.ctx
-          .stmt(`UPDATE service_sessions SET last_activity_at = MAX(last_activity_at, ?), idle_at = MAX(idle_at, ?) WHERE service_id = ? AND state <> 'closed'`)
-          .run(now, idleAt, serviceId).changes > 0,
+        this.ctx.stmt(TOUCH).run(now, idleAt, serviceId).changes > 0,
     );
   }
 

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Conversation } from '../../core/model.js';
-import { ConvType, MessageKind, PersistFlag } from '../../core/model.js';
-import { EventType, perspective } from './message-rows.js';
+import { forEachConversationRow, listedRecipients as coreListedRecipients, recipientsToStore } from '../../core/message-plan.js';
+import { EventType } from './message-rows.js';
 import { UndoLog } from './undo-log.js';
 import { recoveredUnread } from './unread.js';
 
@@ -33,22 +33,17 @@ export interface DerivableMessage {
 }
 
 /**
- * Who holds per-user rows of a message: the stored recipient list, or for a plain single chat the
- * sender and the target. Null for a shared-audience message (group timeline, channel, broadcast).
+ * Who holds per-user rows of a message (core's listedRecipients), from the stored `recipients` column
+ * (JSON). Null for a shared-audience message (group timeline, channel, broadcast).
  */
 export function listedRecipients(m: { sender: string; conv: Conversation; kind: number }, recipients: string | null): string[] | null {
-  if (recipients !== null) return JSON.parse(recipients) as string[];
-  if (m.kind === MessageKind.conversation && m.conv.type === ConvType.single) {
-    return m.sender === m.conv.target ? [m.sender] : [m.sender, m.conv.target];
-  }
-  return null;
+  return coreListedRecipients(m, recipients !== null ? (JSON.parse(recipients) as string[]) : null);
 }
 
-/** The recipient list to store with a listed message; null when it can be derived (single chat). */
+/** The `recipients` column of a listed message (JSON); null when it can be derived (single chat). */
 export function recipientsColumn(m: { sender: string; conv: Conversation; kind: number }, users: string[]): string | null {
-  const derived = listedRecipients(m, null);
-  if (derived && derived.length === users.length && derived.every((u, i) => users[i] === u)) return null;
-  return JSON.stringify(users);
+  const stored = recipientsToStore(m, users);
+  return stored ? JSON.stringify(stored) : null;
 }
 
 const convKey = (c: Conversation): string => `${c.type}\u0000${c.line}\u0000${c.target}`;
@@ -113,14 +108,7 @@ export class WriteBehind {
     // so that a restart before the next flush re-derives this message's rows.
     if (m.uid <= this.written) this.stmt(`UPDATE meta SET value = MIN(value, ?) WHERE key = 'derived_uid'`).run(m.uid - 1);
     for (const u of recipients) this.pushInbox(u, { seq: m.seq, type: EventType.message, uid: m.uid, data: null });
-    if (m.persistFlag !== PersistFlag.none && m.persistFlag !== PersistFlag.transparent) {
-      for (const u of recipients) {
-        // A multicast is a chat with the sender for each receiver; the sender has no such chat.
-        if (u === m.sender && m.kind !== MessageKind.conversation) continue;
-        const conv = perspective(m, u);
-        this.mergeDelta(u, { conv, unread: unreadOf(u, conv), lastUid: m.uid, lastTs: m.timestamp });
-      }
-    }
+    forEachConversationRow(m, recipients, (u, conv) => this.mergeDelta(u, { conv, unread: unreadOf(u, conv), lastUid: m.uid, lastTs: m.timestamp }));
     this.onBuffered(this.rows);
   }
 
