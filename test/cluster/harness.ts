@@ -14,12 +14,13 @@
  * Needs the PostgreSQL at SWITCHBOARD_TEST_PG_URL and the Redis at SWITCHBOARD_TEST_REDIS_URL (the
  * suites fail, never skip, without them), and dist/ built (`npm run build`).
  */
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { AdminClient, rawRequest } from '../helpers/admin-client.js';
 import { dropPrefix, dropSchema, testPgUrl, testPrefix, testRedisUrl, testSchema } from '../helpers/backends.js';
 import { startChild, type ChildServer } from '../helpers/child-server.js';
 import { startBalancer, type TcpBalancer } from '../helpers/tcp-balancer.js';
 import { removeDir, tempDir } from '../helpers/temp.js';
+import { closeAllClients } from '../helpers/ws-client.js';
 
 export const CLUSTER_SECRET = 'cluster-secret';
 
@@ -112,6 +113,9 @@ export function useCluster(options: ClusterOptions | (() => ClusterOptions) = {}
     state = { opts, schema: testSchema(), prefix: testPrefix(), nodes, lb };
     await Promise.all(nodes.map((_, i) => startNode(i)));
   }, 120_000);
+
+  // Devices (raw and SDK) a test opened are closed after it, before any node goes away.
+  afterEach(() => closeAllClients());
 
   afterAll(async () => {
     const s = state;

@@ -45,6 +45,10 @@ export function openPool(opts: PoolOptions): pg.Pool {
   });
   // An idle connection that dies (server restart) is dropped by the pool; the error must not crash us.
   pool.on('error', (err) => opts.onError?.(err));
+  // A checked-out connection that dies between two queries (a writer batch, a snapshot) emits 'error'
+  // on its client, which no one else listens to while it is out: without this the process would exit.
+  // The client is broken then; its holder's next query fails and it is released with the error.
+  pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
   return pool;
 }
 
