@@ -133,9 +133,7 @@ export async function loadSendFacts(
     );
     from = ` FROM (SELECT 1) AS one LEFT JOIN channels c ON c.id = ${c}`;
   }
-  // The sender's parameter is typed here too: a statement that does not use it otherwise (a single
-  // chat without the sender and relation checks) would fail ("could not determine data type of $1").
-  const row: Partial<SendRow> = cols.length > 0 ? ((await q.row<SendRow>(`${cte}SELECT ${cols.join(', ')}, ${sender}::text AS sender_id${from}`, b.values)) ?? {}) : {};
+  const row: Partial<SendRow> = cols.length > 0 ? ((await q.row<SendRow>(`${cte}SELECT ${cols.join(', ')}${from}`, b.values)) ?? {}) : {};
   return {
     prior: row.prior ?? null,
     facts: sendFacts(msg, row),
