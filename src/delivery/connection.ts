@@ -231,6 +231,7 @@ export class ClientConnection implements Session {
   }
 
   private sentLive(seq: number): void {
+    this.liveCount++;
     this.ring ??= new Float64Array(LIVE_RING);
     this.ring[this.ringPos] = seq;
     this.ringPos = (this.ringPos + 1) % LIVE_RING;
@@ -240,7 +241,35 @@ export class ClientConnection implements Session {
     return this.ring !== null && this.ring.includes(seq);
   }
 
+  /** Live events counted since the ring was allocated (it has wrapped once this passes LIVE_RING). */
+  private liveCount = 0;
+
+  /**
+   * Where a resync after missed bus traffic reads from: the last cursor up to which the store was read
+   * (`coveredTo`), or — when more live events than the ring holds were sent since — just below the
+   * oldest one the ring remembers. Every event after that point is either in the ring (sent live:
+   * skipped by sendReplayed) or possibly missed (sent late); an event missed before the ring's window
+   * (over LIVE_RING live events before the gap was noticed) is not recovered until the device resyncs.
+   */
+  private resyncFrom(): number {
+    if (this.ring === null || this.liveCount < LIVE_RING) return this.coveredTo;
+    let min = Infinity;
+    for (const s of this.ring) if (s < min) min = s;
+    return Math.max(this.coveredTo, min - 1);
+  }
+
   private sendReplayed(e: SyncEvent): Promise<void> {
+    if (e.seq <= this.lastSeq) {
+      // A resync reading below the cursor (see resyncFrom): what was sent live is skipped, what the bus
+      // lost goes now as a late event, with the current cursor (cursors never decrease).
+      if (e.seq <= this.coveredTo || this.wasSentLive(e.seq)) return Promise.resolve();
+      this.lateEvents++;
+      this.sentLive(e.seq);
+      const late = { ...e, seq: this.lastSeq };
+      return new Promise((resolve) => {
+        if (!this.write(eventFrame(late), () => resolve(), false)) resolve();
+      });
+    }
     this.lastSeq = e.seq;
     return new Promise((resolve) => {
       if (!this.write(eventFrame(e), () => resolve(), false)) resolve();
@@ -298,7 +327,9 @@ export class ClientConnection implements Session {
     }
     this.held = [];
     this.replayBy = 'server';
-    const replay = (): Promise<void> => (this.closed ? Promise.resolve() : this.replay(this.lastSeq, false));
+    // From below the cursor: the bus may have lost an event older than one already sent live (another
+    // node's, while this node's own events still arrived).
+    const replay = (): Promise<void> => (this.closed ? Promise.resolve() : this.replay(this.resyncFrom(), false));
     void this.guarded(() => (limiter ? limiter.run(replay) : replay()));
   }
 
