@@ -137,6 +137,14 @@ export class LiveInboxClient {
     return this.frames.waitFor((f) => !Array.isArray(f) && f['id'] === id, { label: `item ${id}`, ...opts }) as Promise<Record<string, unknown>>;
   }
 
+  /** The item, pushed live or already in the backlog the socket opened with (e.g. fired while it connected). */
+  waitItemOrBacklog(id: string, opts: WaitOptions = {}): Promise<unknown> {
+    return this.frames.waitFor(
+      (f) => (Array.isArray(f) ? f.some((i) => (i as Record<string, unknown>)['id'] === id) : f['id'] === id),
+      { label: `item ${id} (live or in the backlog)`, ...opts },
+    );
+  }
+
   waitEvent(event: string, opts: WaitOptions = {}): Promise<Record<string, unknown>> {
     return this.frames.waitFor((f) => !Array.isArray(f) && f['event'] === event, { label: `event ${event}`, ...opts }) as Promise<Record<string, unknown>>;
   }
