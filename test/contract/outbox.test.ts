@@ -2,4 +2,4 @@ import { eachStoreBackend } from '../helpers/backends.js';
 import { outboxContract } from './outbox.contract.js';
 
 // The outbox contract on every store backend (test/helpers/backends.ts lists them).
-eachStoreBackend((name, open) => outboxContract(name, open));
+eachStoreBackend((name, open, caps) => outboxContract(name, open, caps));

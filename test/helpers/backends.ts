@@ -48,6 +48,8 @@ export interface StoreOpenOptions {
 
 export interface StoreBackend {
   readonly name: string;
+  /** Several nodes share one database of it: `open` gives stores with `openSibling`. */
+  readonly sharedByNodes?: boolean;
   /** Once per test file, before its first store (e.g. create a database or schema for the file). */
   setup?(): Promise<void>;
   /** Once per test file, after its last store (e.g. drop that database). */
@@ -155,6 +157,7 @@ export function postgresBackend(): StoreBackend {
   let used = false;
   return {
     name: 'postgresql',
+    sharedByNodes: true,
     setup: async () => {
       schema = testSchema();
       used = false;
@@ -271,8 +274,14 @@ function withBackend<B extends { name: string; setup?(): Promise<void>; teardown
 }
 
 /** Run `suite(name, open)` once per store backend (call it at a test file's top level). */
-export function eachStoreBackend(suite: (name: string, open: StoreBackend['open']) => void): void {
-  for (const b of storeBackends()) withBackend(b, () => suite(b.name, (opts) => b.open(opts)));
+export function eachStoreBackend(suite: (name: string, open: StoreBackend['open'], caps: StoreCaps) => void): void {
+  for (const b of storeBackends()) withBackend(b, () => suite(b.name, (opts) => b.open(opts), { sharedByNodes: b.sharedByNodes === true }));
+}
+
+/** What a store backend can do beyond the contract every backend meets. */
+export interface StoreCaps {
+  /** Several nodes share it (its opened stores have `openSibling`): the suites' multi-node tests run on it. */
+  sharedByNodes: boolean;
 }
 
 /** Run `suite(name, open)` once per bus backend. */
