@@ -10,38 +10,10 @@ import {
   type UserSetting,
 } from '../../core/relations.js';
 import type { RelationStore, SensitiveWordStore, UserSettingStore } from '../../core/ports/store.js';
+import { FRIEND_COLS, REQUEST_COLS, toRelation, toRequest, type FriendRow, type RequestRow } from '../rows/relations.js';
 import type { PgContext } from './context.js';
 import type { Queryable } from './pool.js';
 
-interface FriendRow {
-  user_id: string;
-  friend_uid: string;
-  alias: string;
-  extra: string;
-  state: number;
-  blacked: number;
-  updated_at: number;
-}
-
-interface RequestRow {
-  from_uid: string;
-  to_uid: string;
-  reason: string;
-  extra: string;
-  status: number;
-  updated_at: number;
-}
-
-const FRIEND_COLS = 'user_id, friend_uid, alias, extra, state, blacked, updated_at';
-const REQUEST_COLS = 'from_uid, to_uid, reason, extra, status, updated_at';
-
-function toRelation(r: FriendRow): FriendRelation {
-  return { userId: r.user_id, friendUid: r.friend_uid, alias: r.alias, extra: r.extra, state: r.state, blacked: r.blacked, updateDt: r.updated_at };
-}
-
-function toRequest(r: RequestRow): FriendRequest {
-  return { fromUid: r.from_uid, toUid: r.to_uid, reason: r.reason, extra: r.extra, status: r.status, updateDt: r.updated_at };
-}
 
 /** The row userId keeps about targetUid (inside a read or a command). */
 export async function relationOf(q: Queryable, userId: string, targetUid: string): Promise<FriendRelation | null> {

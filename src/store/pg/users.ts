@@ -4,72 +4,17 @@ import type { TokenRecord, User, UserRole } from '../../core/model.js';
 import { UserStatus } from '../../core/model.js';
 import type { DestroyedUser, TokenStore, UserFields, UserLookup, UserStore } from '../../core/ports/store.js';
 import { AudienceType } from '../sqlite/message-rows.js';
+import { toUser, USER_COLS, USER_COLUMNS, type UserRow } from '../rows/users.js';
 import type { PgContext } from './context.js';
 import type { Queryable } from './pool.js';
 import type { PgTx } from './writer.js';
 
-/** A users row as read (int8 columns as numbers: see pool.ts). */
-export interface UserRow {
-  id: string;
-  name: string;
-  display_name: string;
-  portrait: string;
-  gender: number;
-  mobile: string;
-  email: string;
-  address: string;
-  company: string;
-  social: string;
-  extra: string;
-  type: number;
-  role: string;
-  status: number;
-  updated_at: number;
-}
-
-export function toUser(r: UserRow): User {
-  return {
-    userId: r.id,
-    name: r.name,
-    displayName: r.display_name,
-    portrait: r.portrait,
-    gender: r.gender,
-    mobile: r.mobile,
-    email: r.email,
-    address: r.address,
-    company: r.company,
-    social: r.social,
-    extra: r.extra,
-    type: r.type,
-    role: r.role === 'operator' ? 'operator' : 'user',
-    status: r.status,
-    updateDt: r.updated_at,
-  };
-}
-
-/** UserFields key → column (a fixed list: the only names ever put in SQL text). */
-const COLUMNS: Record<keyof UserFields, string> = {
-  name: 'name',
-  displayName: 'display_name',
-  portrait: 'portrait',
-  gender: 'gender',
-  mobile: 'mobile',
-  email: 'email',
-  address: 'address',
-  company: 'company',
-  social: 'social',
-  extra: 'extra',
-  type: 'type',
-};
-
-export const USER_COLS =
-  'id, name, display_name, portrait, gender, mobile, email, address, company, social, extra, type, role, status, updated_at';
 
 /** The given (not undefined) fields, in a fixed order. */
 function givenFields(fields: UserFields): Array<[string, string | number]> {
-  return (Object.keys(COLUMNS) as Array<keyof UserFields>)
+  return (Object.keys(USER_COLUMNS) as Array<keyof UserFields>)
     .filter((k) => fields[k] !== undefined)
-    .map((k) => [COLUMNS[k], fields[k] as string | number]);
+    .map((k) => [USER_COLUMNS[k], fields[k] as string | number]);
 }
 
 /** The unique index on users.name refused the write: the name is another user's. */

@@ -10,37 +10,9 @@ import {
   type UserSetting,
 } from '../../core/relations.js';
 import type { RelationStore, SensitiveWordStore, UserSettingStore } from '../../core/ports/store.js';
+import { FRIEND_COLS, REQUEST_COLS, toRelation, toRequest, type FriendRow, type RequestRow } from '../rows/relations.js';
 import type { SqliteContext } from './context.js';
 
-interface FriendRow {
-  user_id: string;
-  friend_uid: string;
-  alias: string;
-  extra: string;
-  state: number;
-  blacked: number;
-  updated_at: number;
-}
-
-interface RequestRow {
-  from_uid: string;
-  to_uid: string;
-  reason: string;
-  extra: string;
-  status: number;
-  updated_at: number;
-}
-
-const FRIEND_COLS = 'user_id, friend_uid, alias, extra, state, blacked, updated_at';
-const REQUEST_COLS = 'from_uid, to_uid, reason, extra, status, updated_at';
-
-function toRelation(r: FriendRow): FriendRelation {
-  return { userId: r.user_id, friendUid: r.friend_uid, alias: r.alias, extra: r.extra, state: r.state, blacked: r.blacked, updateDt: r.updated_at };
-}
-
-function toRequest(r: RequestRow): FriendRequest {
-  return { fromUid: r.from_uid, toUid: r.to_uid, reason: r.reason, extra: r.extra, status: r.status, updateDt: r.updated_at };
-}
 
 /** Friends, blacklists and friend requests (tables friends, friend_requests). */
 export class SqliteRelations implements RelationStore {

@@ -2,64 +2,10 @@ import { CoreError } from '../../core/errors.js';
 import type { TokenRecord, User, UserRole } from '../../core/model.js';
 import { UserStatus } from '../../core/model.js';
 import type { DestroyedUser, TokenStore, UserFields, UserLookup, UserStore } from '../../core/ports/store.js';
+import { toUser, USER_COLS, USER_COLUMNS, type UserRow } from '../rows/users.js';
 import type { SqliteContext } from './context.js';
 import { AudienceType } from './message-rows.js';
 
-interface UserRow {
-  id: string;
-  name: string;
-  display_name: string;
-  portrait: string;
-  gender: number;
-  mobile: string;
-  email: string;
-  address: string;
-  company: string;
-  social: string;
-  extra: string;
-  type: number;
-  role: string;
-  status: number;
-  updated_at: number;
-}
-
-export function toUser(r: UserRow): User {
-  return {
-    userId: r.id,
-    name: r.name,
-    displayName: r.display_name,
-    portrait: r.portrait,
-    gender: r.gender,
-    mobile: r.mobile,
-    email: r.email,
-    address: r.address,
-    company: r.company,
-    social: r.social,
-    extra: r.extra,
-    type: r.type,
-    role: r.role === 'operator' ? 'operator' : 'user',
-    status: r.status,
-    updateDt: r.updated_at,
-  };
-}
-
-/** UserFields key → column. */
-const COLUMNS: Record<keyof UserFields, string> = {
-  name: 'name',
-  displayName: 'display_name',
-  portrait: 'portrait',
-  gender: 'gender',
-  mobile: 'mobile',
-  email: 'email',
-  address: 'address',
-  company: 'company',
-  social: 'social',
-  extra: 'extra',
-  type: 'type',
-};
-
-const USER_COLS =
-  'id, name, display_name, portrait, gender, mobile, email, address, company, social, extra, type, role, status, updated_at';
 
 /** Most user statuses kept in memory; past it the cache starts over. */
 const STATUS_CACHE_MAX = 200_000;
@@ -119,7 +65,7 @@ export class SqliteUsers implements UserStore {
   private applyFields(userId: string, fields: UserFields, now: number): void {
     const keys = (Object.keys(fields) as Array<keyof UserFields>).filter((k) => fields[k] !== undefined);
     if (keys.length === 0) return;
-    const sets = keys.map((k) => `${COLUMNS[k]} = ?`).join(', ');
+    const sets = keys.map((k) => `${USER_COLUMNS[k]} = ?`).join(', ');
     this.ctx
       .stmt(`UPDATE users SET ${sets}, updated_at = ? WHERE id = ?`)
       .run(...keys.map((k) => fields[k] as string | number), now, userId);
