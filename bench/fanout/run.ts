@@ -12,7 +12,10 @@
  *
  * BUSES: the Switchboard runs, one per bus, in the same run — `memory` (the in-process bus) and
  * `redis` (SWITCHBOARD_BUS_URL=REDIS_URL, a fresh key prefix): one node, so the Redis figures show
- * what the bus itself costs (a publish per event, its echo skipped unparsed).
+ * what the bus itself costs (a publish per event, its echo skipped unparsed). `pg`: one node on
+ * PostgreSQL + Redis (bench/pg-cluster.ts: fresh schema and key prefix, dropped afterwards); `pg2`: two
+ * such nodes forming one cluster, the clients' connections alternating between them and every send
+ * made through the first (so half the deliveries cross Redis); memory and CPU are the two nodes' sums.
  *
  * The descriptor limit: every process is started under `ulimit -n <hard limit>`; the server needs one
  * descriptor per connection plus ~60, so CONNECTIONS is capped below the hard limit (reported).
@@ -22,6 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AdminClient } from '../../test/helpers/admin-client.js';
+import { pgClusterStorage, type PgClusterStorage } from '../pg-cluster.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SECRET = 'fanout-secret';
@@ -191,16 +195,34 @@ interface SwitchboardRun {
   clients: Client[];
 }
 
-/** One Switchboard server on `bus`: N users with tokens, N clients connected, the three scenarios. */
+/** One Switchboard cluster on `bus`: N users with tokens, N clients connected, the three scenarios. */
 async function runSwitchboard(N: number, bus: string): Promise<SwitchboardRun> {
+  const storage: PgClusterStorage | undefined = bus === 'pg' || bus === 'pg2' ? pgClusterStorage() : undefined;
+  try {
+    return await runSwitchboardOn(N, bus, storage);
+  } finally {
+    await storage?.drop();
+  }
+}
+
+async function runSwitchboardOn(N: number, bus: string, storage: PgClusterStorage | undefined): Promise<SwitchboardRun> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-fanout-'));
   const busEnv: Record<string, string> =
-    bus === 'redis' ? { SWITCHBOARD_BUS_URL: REDIS_URL, SWITCHBOARD_BUS_PREFIX: `bench-fanout:${process.pid}:${Date.now()}:` } : {};
-  const sb = await startServer([path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir], {
-    SWITCHBOARD_ADMIN_SECRET: SECRET,
-    LOG_LEVEL: 'warn',
-    ...busEnv,
-  });
+    storage?.env ?? (bus === 'redis' ? { SWITCHBOARD_BUS_URL: REDIS_URL, SWITCHBOARD_BUS_PREFIX: `bench-fanout:${process.pid}:${Date.now()}:` } : {});
+  const servers: Array<{ proc: ChildProcess; url: string }> = [];
+  for (let i = 0; i < (bus === 'pg2' ? 2 : 1); i++) {
+    // One after another: the first node creates and migrates the PostgreSQL schema.
+    const nodeDir = path.join(dataDir, `node${i + 1}`);
+    fs.mkdirSync(nodeDir);
+    servers.push(
+      await startServer([path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', nodeDir], {
+        SWITCHBOARD_ADMIN_SECRET: SECRET,
+        LOG_LEVEL: 'warn',
+        ...busEnv,
+      }),
+    );
+  }
+  const sb = servers[0]!;
   const admin = new AdminClient(sb.url, SECRET);
   const users = Array.from({ length: N }, (_, i) => `u${i + 1}`);
   log(`creating ${N} users and tokens`);
@@ -218,41 +240,47 @@ async function runSwitchboard(N: number, bus: string): Promise<SwitchboardRun> {
     operator: 'u1',
     group: { group_info: { target_id: 'big', name: 'big', owner: 'u1' }, members: users.slice(1, groupSize).map((m) => ({ member_id: m })) },
   });
-  const sbPid = sb.proc.pid!;
-  const rss0 = await rssAfterGc(sbPid);
+  const pids = servers.map((s) => s.proc.pid!);
+  const ticks = (): number => pids.reduce((a, p) => a + procTicks(p), 0);
+  const rss = async (): Promise<number> => {
+    let sum = 0;
+    for (const p of pids) sum += await rssAfterGc(p);
+    return sum;
+  };
+  const rss0 = await rss();
   const clients = await startClients(PROCS);
-  const wsBase = sb.url.replace('http://', 'ws://');
-  log(`connecting ${N} clients from ${PROCS} processes at ${RATE}/s`);
+  const wsBases = servers.map((s) => s.url.replace('http://', 'ws://'));
+  log(`connecting ${N} clients from ${PROCS} processes at ${RATE}/s to ${servers.length} node(s)`);
   const t0 = Date.now();
-  const conn = await connect(clients, tokens.map((t) => `${wsBase}/ws?token=${t}`));
+  const conn = await connect(clients, tokens.map((t, i) => `${wsBases[i % wsBases.length]!}/ws?token=${t}`));
   log(`connected ${conn.open} (failed ${conn.failed}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const online = await admin.ok<Array<{ count: number }>>('/user/online_count', {});
-  const rss1 = await rssAfterGc(sbPid);
+  const rss1 = await rss();
   const sbMemPerConn = ((rss1 - rss0) * 1024) / conn.open;
   const sbScenarios: Scenario[] = [];
 
   // (a) broadcasts to everyone
-  let c0 = procTicks(sbPid);
+  let c0 = ticks();
   for (let k = 0; k < BROADCASTS; k++) {
     await admin.ok('/message/broadcast', { sender: 'u1', payload: { type: 1, searchableContent: `b${k}|${Date.now()}`, persistFlag: 1 } });
     await awaitDeliveries(clients, `b${k}`, conn.open);
   }
   let lat: number[] = [];
   for (let k = 0; k < BROADCASTS; k++) lat.push(...(await latencies(clients, `b${k}`)));
-  sbScenarios.push(scenario(`broadcast to all (${BROADCASTS}x)`, lat, BROADCASTS * conn.open, procTicks(sbPid) - c0));
+  sbScenarios.push(scenario(`broadcast to all (${BROADCASTS}x)`, lat, BROADCASTS * conn.open, ticks() - c0));
 
   // (b) a group of GROUP members
-  c0 = procTicks(sbPid);
+  c0 = ticks();
   for (let k = 0; k < GROUP_MSGS; k++) {
     await admin.ok('/message/send', { sender: 'u1', conv: { type: 1, target: 'big', line: 0 }, payload: { type: 1, searchableContent: `g${k}|${Date.now()}`, persistFlag: 3 } });
     await awaitDeliveries(clients, `g${k}`, groupSize);
   }
   lat = [];
   for (let k = 0; k < GROUP_MSGS; k++) lat.push(...(await latencies(clients, `g${k}`)));
-  sbScenarios.push(scenario(`group of ${groupSize} (${GROUP_MSGS}x)`, lat, GROUP_MSGS * groupSize, procTicks(sbPid) - c0));
+  sbScenarios.push(scenario(`group of ${groupSize} (${GROUP_MSGS}x)`, lat, GROUP_MSGS * groupSize, ticks() - c0));
 
   // (c) many 1:1 messages (receiver and sender devices both get each)
-  c0 = procTicks(sbPid);
+  c0 = ticks();
   const pairs = Array.from({ length: DIRECT }, (_, k) => {
     const a = 1 + Math.floor(Math.random() * N);
     let b = 1 + Math.floor(Math.random() * N);
@@ -263,7 +291,7 @@ async function runSwitchboard(N: number, bus: string): Promise<SwitchboardRun> {
     await admin.ok('/message/send', { sender: a, conv: { type: 0, target: b, line: 0 }, payload: { type: 1, searchableContent: `d|${Date.now()}`, persistFlag: 3 } });
   });
   lat = await awaitDeliveries(clients, 'd', DIRECT * 2);
-  sbScenarios.push(scenario(`1:1 messages (${DIRECT}, 32 in flight)`, lat, DIRECT * 2, procTicks(sbPid) - c0));
+  sbScenarios.push(scenario(`1:1 messages (${DIRECT}, 32 in flight)`, lat, DIRECT * 2, ticks() - c0));
   const sampleFrame = JSON.stringify({
     type: 'message',
     cursor: 123456,
@@ -271,7 +299,7 @@ async function runSwitchboard(N: number, bus: string): Promise<SwitchboardRun> {
   });
   await Promise.all(clients.map((c) => c.ask({ cmd: 'close' }, 'closed')));
   for (const c of clients) c.proc.kill();
-  await stop(sb.proc);
+  for (const server of servers) await stop(server.proc);
   fs.rmSync(dataDir, { recursive: true, force: true });
   return { bus, conn, online, rss0, rss1, sbMemPerConn, sbScenarios, tokens, sampleFrame, clients };
 }
@@ -291,7 +319,7 @@ async function main(): Promise<void> {
   let tokens: string[] = [];
   let sampleFrame = '';
   for (const bus of BUSES) {
-    if (bus !== 'memory' && bus !== 'redis') throw new Error(`BUSES: unknown bus ${bus} (memory, redis)`);
+    if (!['memory', 'redis', 'pg', 'pg2'].includes(bus)) throw new Error(`BUSES: unknown bus ${bus} (memory, redis, pg, pg2)`);
     log(`---- switchboard on the ${bus} bus`);
     const r = await runSwitchboard(N, bus);
     runs.push(r);

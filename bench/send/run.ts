@@ -18,6 +18,13 @@
  * Every request is signed afresh (bench/send/signed.lua). The server's own counters say how many
  * sends succeeded (code 0), and after a clean stop the database is counted, so throughput is only
  * what was acknowledged and stored.
+ *
+ * STORES (default "sqlite") picks the Switchboard targets: sqlite = one node per SYNC mode on its
+ * SQLite file (plus the callbacks target); pg = one node on PostgreSQL + Redis (bench/pg-cluster.ts:
+ * BENCH_PG_URL, BENCH_REDIS_URL; fresh schema and key prefix, dropped afterwards); pg2 = two such
+ * nodes forming one cluster, wrk's connections split over them (one wrk process per node, run at the
+ * same time, CONNS/2 connections each; req/s and counts summed, p50 request-weighted, p99/max the
+ * worst of the two). Stored rows of pg targets are counted in the schema after a clean stop.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AdminClient } from '../../test/helpers/admin-client.js';
+import { pgClusterStorage } from '../pg-cluster.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const LUA = path.join(ROOT, 'bench/send/signed.lua');
@@ -40,6 +48,8 @@ const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
 const CALLBACKS = process.env['CALLBACKS'] !== '0';
 const SYNCS = (process.env['SYNC'] ?? 'FULL NORMAL').split(/\s+/).filter(Boolean);
 const PEER = process.env['PEER'] !== '0';
+const STORES = (process.env['STORES'] ?? 'sqlite').split(/\s+/).filter(Boolean);
+for (const s of STORES) if (!['sqlite', 'pg', 'pg2'].includes(s)) throw new Error(`STORES: unknown target "${s}" (sqlite, pg, pg2)`);
 const SECRET = 'bench-secret';
 const HZ = 100; // CLK_TCK on Linux
 
@@ -97,15 +107,24 @@ function sysTicks(): { busy: number; all: number; steal: number } {
   return { busy: user + nice + system + irq + softirq, all: user + nice + system + idle + iowait + irq + softirq + steal, steal };
 }
 
-/** Run wrk (bounded by a timeout) and account CPU per process. */
-async function wrk(label: string, url: string, seconds: number, serverPid: number | undefined, env: Record<string, string>): Promise<WrkResult> {
-  const s0 = sysTicks();
-  const p0 = procTicks(serverPid);
+/** One server process of a target. */
+interface Node {
+  url: string;
+  pid: number | undefined;
+}
+
+interface WrkRaw {
+  kv: Record<string, string>;
+  wrkTicks: number;
+}
+
+/** One wrk process (bounded by a timeout) against one node; its RESULT line and its own CPU ticks. */
+async function wrkOne(label: string, url: string, conns: number, seconds: number, env: Record<string, string>): Promise<WrkRaw> {
   const out = await new Promise<string>((resolve, reject) => {
     // `times` prints the CPU time of the shell's children (wrk) after it exits.
     const p = spawn(
       'bash',
-      ['-c', `timeout ${seconds + 30} wrk -t1 -c${CONNS} -d${seconds}s --timeout 10s --latency -s "${LUA}" "${url}"; times`],
+      ['-c', `timeout ${seconds + 30} wrk -t1 -c${conns} -d${seconds}s --timeout 10s --latency -s "${LUA}" "${url}"; times`],
       { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let o = '';
@@ -113,8 +132,6 @@ async function wrk(label: string, url: string, seconds: number, serverPid: numbe
     p.on('exit', () => resolve(o));
     p.on('error', reject);
   });
-  const s1 = sysTicks();
-  const p1 = procTicks(serverPid);
   const m = /RESULT (.*)/.exec(out);
   if (!m) throw new Error(`wrk failed for ${label}:\n${out}`);
   const kv = Object.fromEntries(m[1]!.split(' ').map((x) => x.split('=') as [string, string]));
@@ -123,19 +140,35 @@ async function wrk(label: string, url: string, seconds: number, serverPid: numbe
     const mm = /(\d+)m([\d.]+)s/.exec(t);
     return mm ? Number(mm[1]) * 60 + Number(mm[2]) : 0;
   };
-  const wrkTicks = (sec(times[0] ?? '') + sec(times[1] ?? '')) * HZ;
+  return { kv, wrkTicks: (sec(times[0] ?? '') + sec(times[1] ?? '')) * HZ };
+}
+
+/**
+ * Run wrk against every node at once (CONNS split evenly) and account CPU per process. Throughput
+ * and errors are summed; p50 is the request-weighted mean of the per-node p50s, p99/max the worst.
+ */
+async function wrk(label: string, nodes: Node[], seconds: number, env: Record<string, string>): Promise<WrkResult> {
+  const s0 = sysTicks();
+  const p0 = nodes.reduce((a, n) => a + procTicks(n.pid), 0);
+  const conns = Math.max(1, Math.round(CONNS / nodes.length));
+  const raws = await Promise.all(nodes.map((n) => wrkOne(label, n.url, conns, seconds, env)));
+  const s1 = sysTicks();
+  const p1 = nodes.reduce((a, n) => a + procTicks(n.pid), 0);
+  const sum = (k: string): number => raws.reduce((a, r) => a + Number(r.kv[k] ?? 0), 0);
+  const worst = (k: string): number => Math.max(...raws.map((r) => Number(r.kv[k])));
+  const requests = sum('requests');
   const all = s1.all - s0.all;
   const cores = os.cpus().length;
   const serverCores = ((p1 - p0) / all) * cores;
-  const wrkCores = (wrkTicks / all) * cores;
+  const wrkCores = (raws.reduce((a, r) => a + r.wrkTicks, 0) / all) * cores;
   return {
     label,
-    requests: Number(kv['requests']),
-    rps: Number(kv['rps']),
-    p50: Number(kv['p50_ms']),
-    p99: Number(kv['p99_ms']),
-    max: Number(kv['max_ms']),
-    errors: ['err_connect', 'err_read', 'err_write', 'err_status', 'err_timeout'].reduce((a, k) => a + Number(kv[k] ?? 0), 0),
+    requests,
+    rps: sum('rps'),
+    p50: raws.reduce((a, r) => a + Number(r.kv['p50_ms']) * Number(r.kv['requests']), 0) / Math.max(1, requests),
+    p99: worst('p99_ms'),
+    max: worst('max_ms'),
+    errors: ['err_connect', 'err_read', 'err_write', 'err_status', 'err_timeout'].reduce((a, k) => a + sum(k), 0),
     serverCores,
     wrkCores,
     otherCores: ((s1.busy - s0.busy) / all) * cores - serverCores - wrkCores,
@@ -191,8 +224,8 @@ async function setup(admin: AdminClient): Promise<void> {
 
 interface Target {
   label: string;
-  url: string;
-  pid: number | undefined;
+  /** The server processes wrk's connections are spread over (one for all but pg2). */
+  nodes: Node[];
   env: Record<string, string>;
   /** For Switchboard targets: the server's own counts of answered sends (/metrics). */
   counts?: () => Promise<{ ok: number; failed: number }>;
@@ -205,7 +238,24 @@ interface Target {
 interface Running {
   stop: () => Promise<void>;
   targets: Target[];
-  dataDir?: string;
+  /** Switchboard targets: after stop(), the stored message count; then remove the data. */
+  stored?: () => Promise<number>;
+  dispose?: () => Promise<void>;
+}
+
+/** The SQLite file's message count after a clean stop, and the data directory's removal. */
+function sqliteStorage(dataDir: string): Pick<Running, 'stored' | 'dispose'> {
+  return {
+    stored: async () => {
+      const db = new Database(path.join(dataDir, 'switchboard.db'), { readonly: true });
+      try {
+        return (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
+      } finally {
+        db.close();
+      }
+    },
+    dispose: async () => fs.rmSync(dataDir, { recursive: true, force: true }),
+  };
 }
 
 async function startSwitchboard(sync: string): Promise<Running> {
@@ -219,13 +269,12 @@ async function startSwitchboard(sync: string): Promise<Running> {
   const base = { SB_SECRET: SECRET, SB_USERS: String(USERS), SB_GROUPS: String(GROUPS) };
   const mk = (scenario: string, env: Record<string, string>): Target => ({
     label: `switchboard_${sync}_${scenario}`,
-    url,
-    pid: proc.pid,
+    nodes: [{ url, pid: proc.pid }],
     env: { ...base, ...env },
     counts: () => sendCounts(url),
   });
   return {
-    dataDir,
+    ...sqliteStorage(dataDir),
     targets: [mk('single', { SB_MODE: 'single' }), mk('group', { SB_MODE: 'group' }), mk('small_group', { SB_MODE: 'group', SB_GROUP_PREFIX: 's' })],
     stop: () => stop(proc),
   };
@@ -258,8 +307,7 @@ async function startSwitchboardWithCallbacks(): Promise<Running> {
   };
   const target: Target = {
     label: 'switchboard_FULL_single_callbacks',
-    url,
-    pid: proc.pid,
+    nodes: [{ url, pid: proc.pid }],
     env: { SB_SECRET: SECRET, SB_USERS: String(USERS), SB_GROUPS: String(GROUPS), SB_MODE: 'single' },
     counts: () => sendCounts(url),
     before: async () => {
@@ -276,7 +324,7 @@ async function startSwitchboardWithCallbacks(): Promise<Running> {
     },
   };
   return {
-    dataDir,
+    ...sqliteStorage(dataDir),
     targets: [target],
     stop: async () => {
       await stop(proc);
@@ -288,17 +336,67 @@ async function startSwitchboardWithCallbacks(): Promise<Running> {
 async function startBareFastify(): Promise<Running> {
   const { proc, url } = await startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/send/bare-fastify.ts'), '0'], {});
   return {
-    targets: [{ label: 'bare_fastify_echo', url, pid: proc.pid, env: { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) } }],
+    targets: [{ label: 'bare_fastify_echo', nodes: [{ url, pid: proc.pid }], env: { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) } }],
     stop: () => stop(proc),
   };
 }
 
+/**
+ * `size` Switchboard nodes on one PostgreSQL schema and one Redis prefix (one cluster); users and
+ * groups created through the first node. Label switchboard_pg_* for one node, switchboard_pg<size>_*.
+ */
+async function startPgCluster(size: number): Promise<Running> {
+  const storage = pgClusterStorage();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-bench-pg-'));
+  const procs: ChildProcess[] = [];
+  const nodes: Node[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const p of procs) await stop(p);
+  };
+  try {
+    for (let i = 0; i < size; i++) {
+      // Nodes start one after another: the first one creates and migrates the schema.
+      const nodeDir = path.join(dataDir, `node${i + 1}`);
+      fs.mkdirSync(nodeDir);
+      const { proc, url } = await startProcess(
+        process.execPath,
+        [path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', nodeDir],
+        { SWITCHBOARD_ADMIN_SECRET: SECRET, LOG_LEVEL: 'warn', ...storage.env },
+      );
+      procs.push(proc);
+      nodes.push({ url, pid: proc.pid });
+      if (i === 0) await setup(new AdminClient(url, SECRET));
+    }
+  } catch (e) {
+    await stopAll();
+    await storage.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+  const name = size === 1 ? 'pg' : `pg${size}`;
+  const base = { SB_SECRET: SECRET, SB_USERS: String(USERS), SB_GROUPS: String(GROUPS) };
+  const counts = async (): Promise<{ ok: number; failed: number }> => {
+    const cs = await Promise.all(nodes.map((n) => sendCounts(n.url)));
+    return { ok: cs.reduce((a, c) => a + c.ok, 0), failed: cs.reduce((a, c) => a + c.failed, 0) };
+  };
+  const mk = (scenario: string, env: Record<string, string>): Target => ({ label: `switchboard_${name}_${scenario}`, nodes, env: { ...base, ...env }, counts });
+  return {
+    targets: [mk('single', { SB_MODE: 'single' }), mk('group', { SB_MODE: 'group' }), mk('small_group', { SB_MODE: 'group', SB_GROUP_PREFIX: 's' })],
+    stop: stopAll,
+    stored: () => storage.countMessages(),
+    dispose: async () => {
+      await storage.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function measure(t: Target): Promise<WrkResult> {
-  if (WARMUP > 0) await wrk('warmup', t.url, WARMUP, t.pid, t.env);
+  if (WARMUP > 0) await wrk('warmup', t.nodes, WARMUP, t.env);
   await t.before?.();
   const before = t.counts ? await t.counts() : undefined;
   log(`${t.label}: ${CONNS} conns, ${DURATION}s`);
-  const r = await wrk(t.label, t.url, DURATION, t.pid, t.env);
+  const r = await wrk(t.label, t.nodes, DURATION, t.env);
   if (t.counts && before) {
     const after = await t.counts();
     r.ok = after.ok - before.ok;
@@ -361,8 +459,22 @@ async function main(): Promise<void> {
   const running: Running[] = [await startBareFastify()];
   const all: WrkResult[] = [];
   try {
-    for (const sync of SYNCS) running.push(await startSwitchboard(sync));
-    if (CALLBACKS) running.push(await startSwitchboardWithCallbacks());
+    await runAll(running, all);
+  } finally {
+    for (const r of running) await r.dispose?.();
+  }
+  report(all);
+}
+
+/** Start the targets, measure them ROUNDS times interleaved, stop them and check the stored counts. */
+async function runAll(running: Running[], all: WrkResult[]): Promise<void> {
+  try {
+    if (STORES.includes('sqlite')) {
+      for (const sync of SYNCS) running.push(await startSwitchboard(sync));
+      if (CALLBACKS) running.push(await startSwitchboardWithCallbacks());
+    }
+    if (STORES.includes('pg')) running.push(await startPgCluster(1));
+    if (STORES.includes('pg2')) running.push(await startPgCluster(2));
     const targets = running.flatMap((r) => r.targets);
     for (let round = 1; round <= ROUNDS; round++) {
       log(`round ${round}/${ROUNDS}`);
@@ -371,18 +483,19 @@ async function main(): Promise<void> {
   } finally {
     for (const r of running) await r.stop();
   }
-  // After a clean stop, count what is on disk: every acknowledged send must be there.
+  // After a clean stop, count what is stored: every acknowledged send must be there.
   for (const r of running) {
-    if (!r.dataDir) continue;
-    const db = new Database(path.join(r.dataDir, 'switchboard.db'), { readonly: true });
-    const stored = (db.prepare('SELECT COUNT(*) AS n FROM messages').get() as { n: number }).n;
-    db.close();
+    if (!r.stored) continue;
+    const stored = await r.stored();
     const acked = all.filter((x) => r.targets.some((t) => t.label === x.label)).reduce((a, x) => a + (x.ok ?? 0), 0);
     log(`${r.targets[0]!.label.replace(/_single$/, '')}: ${stored} messages stored, ${acked} acknowledged in measured runs (plus warm-ups)`);
     if (stored < acked) throw new Error('fewer messages stored than acknowledged');
     for (const x of all) if (r.targets.some((t) => t.label === x.label)) x.stored = stored;
-    fs.rmSync(r.dataDir, { recursive: true, force: true });
   }
+}
+
+/** Print the table (and the peer, callbacks and PostgreSQL comparisons) and write the result files. */
+function report(all: WrkResult[]): void {
   const peerRun = PEER ? benchPeer() : undefined;
   const peer = peerRun?.ejabberd;
 
@@ -429,6 +542,15 @@ async function main(): Promise<void> {
       `  callback delivery lag (commit → receiver) p50 ${median(cbRuns.map((r) => r.lagP50 ?? 0)).toFixed(0)} ms, p99 ${median(cbRuns.map((r) => r.lagP99 ?? 0)).toFixed(0)} ms (per round p99: ${cbRuns.map((r) => r.lagP99).join(' ')})`,
     );
   }
+  const pgLabels = labels.filter((l) => /^switchboard_pg\d*_/.test(l));
+  const sqliteSync = SYNCS.includes('FULL') ? 'FULL' : SYNCS[0];
+  if (pgLabels.length > 0 && sqliteSync && STORES.includes('sqlite')) {
+    lines.push(`PostgreSQL + Redis / SQLite node (${sqliteSync}), same scenario, ratio of medians:`);
+    for (const l of pgLabels) {
+      const ref = l.replace(/^switchboard_pg\d*_/, `switchboard_${sqliteSync}_`);
+      if (labels.includes(ref)) lines.push(`  ${l.padEnd(32)} ${(med(l, (r) => r.rps) / med(ref, (r) => r.rps)).toFixed(2)}x`);
+    }
+  }
   if (peerRun?.bareNodeRps) {
     const ejRatio = peerRun.ejabberd.rps / peerRun.bareNodeRps;
     lines.push(
@@ -445,7 +567,7 @@ async function main(): Promise<void> {
   const file = path.join(dir, `send-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(
     file,
-    JSON.stringify({ settings: { DURATION, WARMUP, CONNS, USERS, GROUPS, GROUP_SIZE, SMALL_GROUP_SIZE, ROUNDS }, results: all, peer: peerRun }, null, 2),
+    JSON.stringify({ settings: { DURATION, WARMUP, CONNS, USERS, GROUPS, GROUP_SIZE, SMALL_GROUP_SIZE, ROUNDS, SYNCS, STORES }, results: all, peer: peerRun }, null, 2),
   );
   fs.writeFileSync(path.join(dir, 'send-latest.txt'), `${lines.join('\n')}\n`);
   log(`results written to ${path.relative(ROOT, file)}`);
