@@ -36,7 +36,6 @@ import { NodeLease } from './node-lease.js';
 import { PgOutbox } from './outbox.js';
 import { PgNotifications } from './notifications.js';
 import { PgNotifyDelivery } from './notify-delivery.js';
-import { pendingPart } from './pending.js';
 import { checkSchemaName, openPool } from './pool.js';
 import { PgRelations, PgSensitiveWords, PgUserSettings } from './relations.js';
 import { PgRobots } from './robots.js';
