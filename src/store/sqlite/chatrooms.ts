@@ -2,33 +2,9 @@ import { CoreError } from '../../core/errors.js';
 import type { Chatroom, ChatroomBlackEntry } from '../../core/model.js';
 import { ChatroomState } from '../../core/model.js';
 import type { ChatroomFacts, ChatroomFields, ChatroomStore } from '../../core/ports/store.js';
+import { toChatroom, type ChatroomRow } from '../rows/chatrooms.js';
 import type { SqliteContext } from './context.js';
 
-interface ChatroomRow {
-  id: string;
-  title: string;
-  desc: string;
-  portrait: string;
-  extra: string;
-  state: number;
-  mute: number;
-  created_at: number;
-  updated_at: number;
-}
-
-function toChatroom(r: ChatroomRow): Chatroom {
-  return {
-    chatroomId: r.id,
-    title: r.title,
-    desc: r.desc,
-    portrait: r.portrait,
-    extra: r.extra,
-    state: r.state,
-    mute: r.mute,
-    createDt: r.created_at,
-    updateDt: r.updated_at,
-  };
-}
 
 const ROW = 'SELECT id, title, "desc", portrait, extra, state, mute, created_at, updated_at FROM chatrooms WHERE id = ?';
 
