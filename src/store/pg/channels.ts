@@ -3,39 +3,10 @@ import type { Channel } from '../../core/model.js';
 import type { ChannelFields, ChannelStore, MemberInterval } from '../../core/ports/store.js';
 import { AudienceType } from '../sqlite/message-rows.js';
 import { MEMBERSHIP_SQL, recordLeaves, toInterval, type IntervalRow } from './audience.js';
+import { toChannel, type ChannelRow } from '../rows/groups.js';
 import type { PgContext } from './context.js';
 import type { Queryable } from './pool.js';
 
-export interface ChannelRow {
-  id: string;
-  name: string;
-  owner: string;
-  portrait: string;
-  description: string;
-  extra: string;
-  secret: string;
-  callback: string;
-  automatic: number;
-  state: number;
-  subscriber_count: number;
-  updated_at: number;
-}
-
-export function toChannel(r: ChannelRow): Channel {
-  return {
-    channelId: r.id,
-    name: r.name,
-    owner: r.owner,
-    portrait: r.portrait,
-    desc: r.description,
-    extra: r.extra,
-    secret: r.secret,
-    callback: r.callback,
-    automatic: r.automatic,
-    state: r.state,
-    updateDt: r.updated_at,
-  };
-}
 
 /** The channel row, or undefined (inside a command or a read). */
 export function channelRow(q: Queryable, channelId: string): Promise<ChannelRow | undefined> {

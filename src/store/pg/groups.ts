@@ -5,75 +5,12 @@ import type { EffectSpec } from '../../core/ports/outbox.js';
 import type { GroupFields, GroupStore, MemberInput, MemberInterval } from '../../core/ports/store.js';
 import { AudienceType } from '../sqlite/message-rows.js';
 import { MEMBERSHIP_SQL, recordLeaves, toInterval, type IntervalRow } from './audience.js';
+import { GROUP_COLUMNS, toGroup, toMember, type GroupRow, type MemberRow } from '../rows/groups.js';
 import type { PgContext } from './context.js';
 import { insertEffects } from './effects.js';
 import type { Queryable } from './pool.js';
 import type { PgTx } from './writer.js';
 
-export interface GroupRow {
-  id: string;
-  name: string;
-  portrait: string;
-  owner: string;
-  type: number;
-  extra: string;
-  mute: number;
-  join_type: number;
-  private_chat: number;
-  searchable: number;
-  history_message: number;
-  max_member_count: number;
-  member_count: number;
-  updated_at: number;
-  /** The number of the group's latest message (Tencent's MsgSeq; 0 before the first). */
-  msg_seq: number;
-}
-
-interface MemberRow {
-  user_id: string;
-  alias: string;
-  type: number;
-  extra: string;
-  created_at: number;
-}
-
-export function toGroup(r: GroupRow): Group {
-  return {
-    groupId: r.id,
-    name: r.name,
-    portrait: r.portrait,
-    owner: r.owner,
-    type: r.type,
-    extra: r.extra,
-    mute: r.mute,
-    joinType: r.join_type,
-    privateChat: r.private_chat,
-    searchable: r.searchable,
-    historyMessage: r.history_message,
-    maxMemberCount: r.max_member_count,
-    memberCount: r.member_count,
-    updateDt: r.updated_at,
-  };
-}
-
-function toMember(r: MemberRow): GroupMember {
-  return { memberId: r.user_id, alias: r.alias, type: r.type, extra: r.extra, createDt: r.created_at };
-}
-
-/** GroupFields key → column (a fixed list: the only names ever put in SQL text). */
-const GROUP_COLUMNS: Record<keyof GroupFields, string> = {
-  name: 'name',
-  portrait: 'portrait',
-  owner: 'owner',
-  type: 'type',
-  extra: 'extra',
-  mute: 'mute',
-  joinType: 'join_type',
-  privateChat: 'private_chat',
-  searchable: 'searchable',
-  historyMessage: 'history_message',
-  maxMemberCount: 'max_member_count',
-};
 
 function givenFields(fields: GroupFields): Array<[string, string | number]> {
   return (Object.keys(GROUP_COLUMNS) as Array<keyof GroupFields>)

@@ -2,75 +2,13 @@ import { CoreError } from '../../core/errors.js';
 import type { Channel, Group, GroupMember } from '../../core/model.js';
 import { GroupMemberType } from '../../core/model.js';
 import type { ChannelFields, ChannelStore, GroupFields, GroupStore, MemberInput, MemberInterval } from '../../core/ports/store.js';
+import { GROUP_COLUMNS, toChannel, toGroup, toMember, type ChannelRow, type GroupRow, type MemberRow } from '../rows/groups.js';
 import type { SqliteContext } from './context.js';
 import type { SqliteUsers } from './users.js';
 import { insertEffects } from './outbox.js';
 import { AudienceType, recordLeaves } from './message-rows.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 
-interface GroupRow {
-  id: string;
-  name: string;
-  portrait: string;
-  owner: string;
-  type: number;
-  extra: string;
-  mute: number;
-  join_type: number;
-  private_chat: number;
-  searchable: number;
-  history_message: number;
-  max_member_count: number;
-  member_count: number;
-  updated_at: number;
-  /** The number of the group's latest message (Tencent's MsgSeq; 0 before the first). */
-  msg_seq: number;
-}
-
-interface MemberRow {
-  user_id: string;
-  alias: string;
-  type: number;
-  extra: string;
-  created_at: number;
-}
-
-function toGroup(r: GroupRow): Group {
-  return {
-    groupId: r.id,
-    name: r.name,
-    portrait: r.portrait,
-    owner: r.owner,
-    type: r.type,
-    extra: r.extra,
-    mute: r.mute,
-    joinType: r.join_type,
-    privateChat: r.private_chat,
-    searchable: r.searchable,
-    historyMessage: r.history_message,
-    maxMemberCount: r.max_member_count,
-    memberCount: r.member_count,
-    updateDt: r.updated_at,
-  };
-}
-
-function toMember(r: MemberRow): GroupMember {
-  return { memberId: r.user_id, alias: r.alias, type: r.type, extra: r.extra, createDt: r.created_at };
-}
-
-const GROUP_COLUMNS: Record<keyof GroupFields, string> = {
-  name: 'name',
-  portrait: 'portrait',
-  owner: 'owner',
-  type: 'type',
-  extra: 'extra',
-  mute: 'mute',
-  joinType: 'join_type',
-  privateChat: 'private_chat',
-  searchable: 'searchable',
-  historyMessage: 'history_message',
-  maxMemberCount: 'max_member_count',
-};
 
 /**
  * The membership reads of live fan-out (memberSeqs / audienceSeqs / pastGroupsOfUser), exported so
@@ -359,36 +297,6 @@ export class SqliteGroups implements GroupStore {
   }
 }
 
-interface ChannelRow {
-  id: string;
-  name: string;
-  owner: string;
-  portrait: string;
-  description: string;
-  extra: string;
-  secret: string;
-  callback: string;
-  automatic: number;
-  state: number;
-  subscriber_count: number;
-  updated_at: number;
-}
-
-function toChannel(r: ChannelRow): Channel {
-  return {
-    channelId: r.id,
-    name: r.name,
-    owner: r.owner,
-    portrait: r.portrait,
-    desc: r.description,
-    extra: r.extra,
-    secret: r.secret,
-    callback: r.callback,
-    automatic: r.automatic,
-    state: r.state,
-    updateDt: r.updated_at,
-  };
-}
 
 export class SqliteChannels implements ChannelStore {
   constructor(
