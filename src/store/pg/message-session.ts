@@ -1,7 +1,7 @@
 import type { SessionActivity } from '../../core/ports/service-sessions.js';
 import type { ServiceSession } from '../../core/service-session-rules.js';
 import type { Queryable } from './pool.js';
-import { COLS, type Row, toSession } from './service-sessions.js';
+import { SESSION_COLS as COLS, toSession, type SessionRow as Row } from '../rows/service-sessions.js';
 
 /**
  * A contact's message's SessionActivity inside its append command (MessageDraft.session), as SQLite's

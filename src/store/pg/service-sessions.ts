@@ -1,37 +1,8 @@
 import type { NewServiceSession, ServiceSessionFilter, ServiceSessionStore } from '../../core/ports/service-sessions.js';
 import type { CloseReason, ServiceSession, SessionState } from '../../core/service-session-rules.js';
+import { SESSION_COLS as COLS, toSession, type SessionRow as Row } from '../rows/service-sessions.js';
 import type { PgContext } from './context.js';
 import type { Queryable } from './pool.js';
-
-export interface Row {
-  service_id: string;
-  account: string;
-  contact: string;
-  state: string;
-  agent: string;
-  opened_at: number;
-  last_activity_at: number;
-  idle_at: number;
-  closed_at: number;
-  close_reason: string;
-}
-
-export const COLS = 'service_id, account, contact, state, agent, opened_at, last_activity_at, idle_at, closed_at, close_reason';
-
-export function toSession(r: Row): ServiceSession {
-  return {
-    serviceId: r.service_id,
-    channelAccountId: r.account,
-    contact: r.contact,
-    state: r.state as SessionState,
-    agent: r.agent,
-    openedAt: r.opened_at,
-    lastActivityAt: r.last_activity_at,
-    idleAt: r.idle_at,
-    closedAt: r.closed_at,
-    closeReason: r.close_reason as CloseReason | '',
-  };
-}
 
 function currentRow(q: Queryable, account: string, contact: string): Promise<Row | undefined> {
   return q.row<Row>(`SELECT ${COLS} FROM service_sessions WHERE account = $1 AND contact = $2 AND state <> 'closed'`, [account, contact]);
