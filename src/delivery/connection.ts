@@ -259,7 +259,7 @@ export class ClientConnection implements Session {
   }
 
   private sendReplayed(e: SyncEvent): Promise<void> {
-    if (e.seq <= this.lastSeq) {
+    if (e.seq <= this.lastSeq && this.replayBy === 'server') {
       // A resync reading below the cursor (see resyncFrom): what was sent live is skipped, what the bus
       // lost goes now as a late event, with the current cursor (cursors never decrease).
       if (e.seq <= this.coveredTo || this.wasSentLive(e.seq)) return Promise.resolve();
@@ -270,7 +270,8 @@ export class ClientConnection implements Session {
         if (!this.write(eventFrame(late), () => resolve(), false)) resolve();
       });
     }
-    this.lastSeq = e.seq;
+    // A device's `sync` from an older cursor gets every event again, each with its own cursor.
+    if (e.seq > this.lastSeq) this.lastSeq = e.seq;
     return new Promise((resolve) => {
       if (!this.write(eventFrame(e), () => resolve(), false)) resolve();
     });
