@@ -149,34 +149,42 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
 /**
  * PostgreSQL (the one at testPgUrl(); it must be running — the suites fail, never skip, without it):
  * one schema per test file, migrated by the first store; every later test starts from emptied tables
- * (TRUNCATE … RESTART IDENTITY, counters in meta back to 0), which is much faster than a new schema.
- * Commit batches of 8, so concurrency tests cross batch boundaries.
+ * (DELETE from each, identity sequences and meta counters back to their start, in one round trip on a
+ * client kept for the file): about 3 ms, where TRUNCATE of every table took about 100 ms and a new
+ * schema longer still. Commit batches of 8, so concurrency tests cross batch boundaries.
  */
 export function postgresBackend(): StoreBackend {
   let schema: string | undefined;
-  let used = false;
+  let admin: pg.Client | undefined;
+  /** The statements that empty the file's schema (known once the first store has migrated it). */
+  let reset: string | undefined;
   return {
     name: 'postgresql',
     sharedByNodes: true,
     setup: async () => {
       schema = testSchema();
-      used = false;
+      reset = undefined;
+      admin = new pg.Client({ connectionString: testPgUrl(), connectionTimeoutMillis: 5000 });
+      await admin.connect();
     },
     teardown: async () => {
-      if (schema) await dropSchema(testPgUrl(), schema);
+      const c = admin;
+      admin = undefined;
+      if (c && schema) await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c?.end();
       schema = undefined;
     },
     open: async ({ inlineFanoutMax }) => {
-      if (!schema) throw new Error('postgresql: setup() has not run');
+      if (!schema || !admin) throw new Error('postgresql: setup() has not run');
       const url = testPgUrl();
-      if (used) await emptySchema(url, schema);
-      used = true;
+      if (reset) await admin.query(reset);
       const store = await PgStore.open({ url, schema, nodeId: 1, commitMaxBatch: 8, inlineFanoutMax, poolSize: 4 });
+      reset ??= await emptyingStatements(admin, schema);
       const siblings: PgStore[] = [];
       return {
         store,
         openSibling: async () => {
-          const sibling = await PgStore.open({ url, schema, nodeId: 2, commitMaxBatch: 8, inlineFanoutMax, poolSize: 4 });
+          const sibling = await PgStore.open({ url, schema: schema!, nodeId: 2, commitMaxBatch: 8, inlineFanoutMax, poolSize: 4 });
           siblings.push(sibling);
           return sibling;
         },
@@ -189,15 +197,19 @@ export function postgresBackend(): StoreBackend {
   };
 }
 
-/** Empty every table of a migrated schema but its migration record; counters back to 0. */
-async function emptySchema(url: string, schema: string): Promise<void> {
-  await pgAdmin(url, async (c) => {
-    const tables = (
-      await c.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename NOT IN ('schema_migrations', 'meta')`, [schema])
-    ).rows.map((r) => `${schema}.${r.tablename}`);
-    if (tables.length > 0) await c.query(`TRUNCATE ${tables.join(', ')} RESTART IDENTITY`);
-    await c.query(`UPDATE ${schema}.meta SET value = 0`);
-  });
+/**
+ * One multi-statement string that empties every table of a migrated schema but its migration record,
+ * restarts its identity sequences and sets its counters in meta back to 0. No table has a foreign key,
+ * so the order of the DELETEs does not matter.
+ */
+async function emptyingStatements(c: pg.Client, schema: string): Promise<string> {
+  const tables = (
+    await c.query<{ tablename: string }>(`SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename NOT IN ('schema_migrations', 'meta')`, [schema])
+  ).rows.map((r) => `DELETE FROM ${schema}.${r.tablename}`);
+  const sequences = (
+    await c.query<{ sequencename: string }>(`SELECT sequencename FROM pg_sequences WHERE schemaname = $1`, [schema])
+  ).rows.map((r) => `ALTER SEQUENCE ${schema}.${r.sequencename} RESTART`);
+  return [...tables, ...sequences, `UPDATE ${schema}.meta SET value = 0`].join(';\n');
 }
 
 /** The Redis the bus suites use: SWITCHBOARD_TEST_REDIS_URL, else the local one (CI and this machine). */

@@ -13,7 +13,7 @@ export interface CheckpointerOptions {
 }
 
 /**
- * Starts the checkpointer thread (checkpoint-worker.ts) for a WAL database whose writer has
+ * Runs the checkpointer thread (checkpoint-worker.ts) for a WAL database whose writer has
  * auto-checkpoints off. Without it the WAL only grows, so a thread that dies (an uncaught error, a
  * database it cannot open) is reported through onError and started again after a delay that doubles
  * on each death (1 s, 2 s, … up to a minute). Every worker event has a listener ('error', 'exit',
@@ -26,8 +26,16 @@ export class Checkpointer {
   private deaths = 0;
   private restartTimer: NodeJS.Timeout | null = null;
 
+  /**
+   * The thread starts after one interval, not at once: a store open for less than that (a short test, a
+   * CLI command) never pays for a thread, and the WAL cannot have grown much meanwhile.
+   */
   constructor(private readonly opts: CheckpointerOptions) {
-    this.worker = this.spawn();
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = null;
+      if (!this.closed) this.worker = this.spawn();
+    }, opts.intervalMs);
+    this.restartTimer.unref();
   }
 
   /** Deaths of the thread so far (tests, diagnostics). */
