@@ -231,8 +231,13 @@ export class ClientConnection implements Session {
   }
 
   private sentLive(seq: number): void {
-    this.liveCount++;
     this.ring ??= new Float64Array(LIVE_RING);
+    // The ring is in send order, not cursor order (late events): what leaves it raises the floor.
+    if (this.liveCount >= LIVE_RING) {
+      const evicted = this.ring[this.ringPos]!;
+      if (evicted > this.ringFloor) this.ringFloor = evicted;
+    }
+    this.liveCount++;
     this.ring[this.ringPos] = seq;
     this.ringPos = (this.ringPos + 1) % LIVE_RING;
   }
@@ -243,28 +248,28 @@ export class ClientConnection implements Session {
 
   /** Live events counted since the ring was allocated (it has wrapped once this passes LIVE_RING). */
   private liveCount = 0;
+  /** The highest cursor that left the ring: above it, every event sent live is in the ring. */
+  private ringFloor = 0;
 
   /**
    * Where a resync after missed bus traffic reads from: the last cursor up to which the store was read
-   * (`coveredTo`), or — when more live events than the ring holds were sent since — just below the
-   * oldest one the ring remembers. Every event after that point is either in the ring (sent live:
-   * skipped by sendReplayed) or possibly missed (sent late); an event missed before the ring's window
-   * (over LIVE_RING live events before the gap was noticed) is not recovered until the device resyncs.
+   * (`coveredTo`), or the highest cursor that left the ring, whichever is higher. Above that point
+   * every event sent live is in the ring (skipped by sendReplayed: never sent twice) and any other was
+   * missed (sent late). An event missed below it — more than LIVE_RING live events were sent after it
+   * before the gap was noticed — is not recovered until the device syncs again.
    */
   private resyncFrom(): number {
-    if (this.ring === null || this.liveCount < LIVE_RING) return this.coveredTo;
-    let min = Infinity;
-    for (const s of this.ring) if (s < min) min = s;
-    return Math.max(this.coveredTo, min - 1);
+    return Math.max(this.coveredTo, this.ringFloor);
   }
 
   private sendReplayed(e: SyncEvent): Promise<void> {
     if (e.seq <= this.lastSeq && this.replayBy === 'server') {
       // A resync reading below the cursor (see resyncFrom): what was sent live is skipped, what the bus
       // lost goes now as a late event, with the current cursor (cursors never decrease).
-      if (e.seq <= this.coveredTo || this.wasSentLive(e.seq)) return Promise.resolve();
+      // Not put in the ring: the replay's page end covers it (`coveredTo`), and the ring (so its floor)
+      // stays as it was when the replay started.
+      if (e.seq <= this.resyncFrom() || this.wasSentLive(e.seq)) return Promise.resolve();
       this.lateEvents++;
-      this.sentLive(e.seq);
       const late = { ...e, seq: this.lastSeq };
       return new Promise((resolve) => {
         if (!this.write(eventFrame(late), () => resolve(), false)) resolve();
