@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Bundles the SQLite store's thread entries once per run (see the file).
+    globalSetup: ['test/global-setup.ts'],
     // Generous: a test waits on real servers, child processes, PostgreSQL and Redis on a shared 2-core
     // machine; a hang still fails, a slow moment does not.
     testTimeout: 60_000,

@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from './worker-entry.js';
 
 export interface CheckpointerOptions {
   file: string;
@@ -44,12 +45,8 @@ export class Checkpointer {
   }
 
   private spawn(): Worker {
-    const fromSource = import.meta.url.endsWith('.ts');
-    const entry = new URL(fromSource ? './checkpoint-worker.ts' : './checkpoint-worker.js', import.meta.url);
     const data = { file: this.opts.file, intervalMs: this.opts.intervalMs, restartFrames: this.opts.restartFrames };
-    const worker = fromSource
-      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`, { eval: true, workerData: data })
-      : new Worker(entry, { workerData: data });
+    const worker = startWorker('checkpoint-worker', data);
     worker.unref();
     worker.on('message', (m: { type: string; message?: string }) => {
       if (m.type === 'error') this.report(new Error(`checkpoint: ${m.message ?? ''}`));

@@ -1,8 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { CoreError } from '../../core/errors.js';
 import type { OutboxJob } from '../../core/ports/outbox.js';
 import type { Store } from '../../core/ports/store.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
+import { startWorker } from './worker-entry.js';
 import { deserializeError, type FromWorker, type StorePart, type ToWorker } from './thread-protocol.js';
 
 type WorkerOptions = Omit<SqliteStoreOptions, 'onCommit' | 'onError'>;
@@ -95,15 +96,7 @@ export class ThreadedSqliteStore implements Store {
   /** Start the writer thread; resolves once the database is open and migrated. */
   static open(opts: SqliteStoreOptions): Promise<ThreadedSqliteStore> {
     const { onCommit, onError, ...data } = opts;
-    const fromSource = import.meta.url.endsWith('.ts');
-    const entry = new URL(fromSource ? './thread-worker.ts' : './thread-worker.js', import.meta.url);
-    // Running from TypeScript sources (tests): the thread registers tsx before loading its entry.
-    const worker = fromSource
-      ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`, {
-          eval: true,
-          workerData: data satisfies WorkerOptions,
-        })
-      : new Worker(entry, { workerData: data satisfies WorkerOptions });
+    const worker = startWorker('thread-worker', data satisfies WorkerOptions);
     return new Promise((resolve, reject) => {
       const onEarly = (m: FromWorker): void => {
         if (m.type === 'ready') {
