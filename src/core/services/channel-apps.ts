@@ -15,6 +15,7 @@ import {
   type ChannelContact,
   type ChannelConversation,
   type ChannelMessage,
+  timeOrderedGuid,
 } from '../channel-apps/model.js';
 import { CoreError, isCoreError } from '../errors.js';
 import { MAX_CONTACT_PAGE, MAX_EXTRA_LENGTH } from '../limits.js';
@@ -409,7 +410,7 @@ export class ChannelAppService {
     const contact = await this.upsertContact(account.channelAccountId, m.contact, false);
     const conv = await this.conversationFor(account, contact, m.originalConversationId);
     const guid =
-      m.originalMessageId !== '' ? stableGuid('000', account.channelAccountId, m.originalMessageId) : crypto.randomUUID();
+      m.originalMessageId !== '' ? stableGuid('000', account.channelAccountId, m.originalMessageId) : timeOrderedGuid(this.now());
     return this.store000(account, contact, conv, m, guid);
   }
 
@@ -498,7 +499,7 @@ export class ChannelAppService {
     const account = await this.account002(app, m.accname);
     const contact = await this.upsertContact(account.channelAccountId, { account: m.fromUserId, name: m.fromUserName }, false);
     const conv = await this.conversationFor(account, contact, '');
-    const guid = crypto.randomUUID();
+    const guid = timeOrderedGuid(this.now());
     const subject = m.route === 'leavemessage' && typeof m.raw['subject'] === 'string' ? m.raw['subject'] : '';
     const r = await this.deliver(conv, contact.contactId, {
       guid,
