@@ -75,6 +75,13 @@ export class CircuitBreakers {
     return this.states.get(key)?.openUntil ?? 0;
   }
 
+  /** The earliest moment after `now` at which an open breaker turns half-open; Infinity when none will. */
+  nextProbeAt(now: number): number {
+    let next = Infinity;
+    for (const s of this.states.values()) if (s.openUntil > now && s.openUntil < next) next = s.openUntil;
+    return next;
+  }
+
   /** For metrics and the delivery log: is the target's breaker open (or probing)? */
   isOpen(key: string): boolean {
     return (this.states.get(key)?.openUntil ?? 0) > 0;

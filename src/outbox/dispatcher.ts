@@ -190,13 +190,16 @@ export class OutboxDispatcher {
 
   /** Claim at `at` (ms epoch) unless a claim is already timed earlier: when an open breaker allows its probe. */
   private kickAt(at: number): void {
-    if (this.stopped || at <= 0 || at >= this.probeAt) return;
+    if (this.stopped || at <= 0 || !Number.isFinite(at) || at >= this.probeAt) return;
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeAt = at;
     this.probeTimer = setTimeout(() => {
       this.probeTimer = null;
       this.probeAt = Infinity;
       this.kick();
+      // Other breakers (of any lane) that open later than this one: their own moment.
+      const now = Date.now();
+      this.kickAt(Math.min(...[...this.lanes.values()].map((l) => l.breakers.nextProbeAt(now))));
     }, Math.max(0, at - Date.now()));
     this.probeTimer.unref();
   }
