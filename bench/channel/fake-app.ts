@@ -4,7 +4,8 @@ import http from 'node:http';
  * A seed 002 channel app for the outbound benchmark: `POST /qmtapi/staffService/message` answers
  * `{errcode: 0}` and counts each idempotency key once (a duplicate is counted apart); `GET /stats`
  * gives `{accepted, duplicates, first, last}` (ms) of other keys since the last `POST /reset`, and
- * `{sb, lastSb}`: Switchboard's replies (`switchboard-msg-*` keys) ever accepted; `POST /down` makes every
+ * `{sb, lastSb}`: Switchboard's replies (`switchboard-msg-*` keys) ever accepted (and `{upAt, firstSb,
+ * sbHist}`: since the app last came up, its first reply and the replies per 100 ms); `POST /down` makes every
  * post answer 503 until `POST /up`. Node's http, one process.
  */
 let seen = new Set<string>();
@@ -12,6 +13,11 @@ let seen = new Set<string>();
 let sb = 0;
 const sbSeen = new Set<string>();
 let lastSb = 0;
+/** When the app last came up, and Switchboard's first reply after it (ms). */
+let upAt = 0;
+let firstSb = 0;
+/** Switchboard's replies accepted per 100 ms since the app last came up (the delivery's shape). */
+let sbHist: number[] = [];
 /** While down, every post is answered 503 (the app is unavailable). */
 let down = false;
 let duplicates = 0;
@@ -23,11 +29,16 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     if (req.method === 'GET' && req.url === '/stats') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ accepted: seen.size, duplicates, first, last, sb, lastSb }));
+      res.end(JSON.stringify({ accepted: seen.size, duplicates, first, last, sb, lastSb, upAt, firstSb, sbHist }));
       return;
     }
     if (req.method === 'POST' && (req.url === '/down' || req.url === '/up')) {
       down = req.url === '/down';
+      if (!down) {
+        upAt = Date.now();
+        firstSb = 0;
+        sbHist = [];
+      }
       res.end('{}');
       return;
     }
@@ -50,6 +61,10 @@ const server = http.createServer((req, res) => {
       sbSeen.add(key);
       sb++;
       lastSb = now;
+      if (firstSb === 0) firstSb = now;
+      const b = Math.floor((now - upAt) / 100);
+      while (sbHist.length <= b) sbHist.push(0);
+      sbHist[b]!++;
     } else seen.add(key);
     if (first === 0) first = now;
     last = now;

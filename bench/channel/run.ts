@@ -13,7 +13,9 @@
  *
  *   npm run bench:channel
  *   env: DURATION=6 CONNS=64 ROUNDS=2 CUSTOMERS=200 REPLIES=3000 OUT_ROUNDS=2 CONCURRENCY=64
- *   PHASES=inbound,outbound (either alone to profile one side, e.g. with SB_NODE_ARGS=--cpu-prof)
+ *   PHASES=inbound,outbound (either alone to profile one side, e.g. with SB_NODE_ARGS=--cpu-prof),
+ *   INBOUND=bare,staff,admin (the inbound targets that run); SB_DELAY_MS=<ms> (002 only: a fixed offered rate of
+ *   about CONNS × 1000 / SB_DELAY_MS, to compare CPU per message of two builds at one rate); SB_CLI=<path of another build's dist/cli.js>
  *
  * About 1.5 minutes. The machine is shared (other engineers' builds and tests run on it): figures move
  * with their load; the ratios to the same-run baselines are the numbers to read.
@@ -36,8 +38,12 @@ const REPLIES = Number(process.env['REPLIES'] ?? 3000);
 const OUT_ROUNDS = Number(process.env['OUT_ROUNDS'] ?? 2);
 const CONCURRENCY = Number(process.env['CONCURRENCY'] ?? 64);
 const PHASES = new Set((process.env['PHASES'] ?? 'inbound,outbound').split(','));
+/** Which inbound targets run (a subset of bare,staff,admin), e.g. `INBOUND=staff` to profile the 002 route alone. */
+const INBOUND = new Set((process.env['INBOUND'] ?? 'bare,staff,admin').split(','));
 /** Extra node arguments for the Switchboard process only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
 const SB_NODE_ARGS = (process.env['SB_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+/** The Switchboard build to run (default this tree's dist/cli.js; another tree's for a before/after run). */
+const SB_CLI = process.env['SB_CLI'] ?? path.join(ROOT, 'dist/cli.js');
 const USERS = 1000;
 const SECRET = 'bench-secret';
 const APP = 'bench-app';
@@ -86,24 +92,31 @@ interface Cost {
   writes: number;
   commits: number;
   cpuMs: number;
+  /** The main thread's share of cpuMs (the rest: the SQLite writer thread above all, then the checkpointer, GC and libuv threads). */
+  mainMs: number;
+}
+
+/** User + system CPU of /proc/<pid>/stat or /proc/<pid>/task/<tid>/stat, in ms (NaN when unreadable: not Linux). */
+function cpuOf(statFile: string): number {
+  try {
+    const f = fs.readFileSync(statFile, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // CLK_TCK = 100
+  } catch {
+    return NaN;
+  }
 }
 
 async function costNow(url: string, pid: number | undefined): Promise<Cost> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const metric = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-  let cpuMs = NaN;
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    cpuMs = (Number(f[11]) + Number(f[12])) * 10; // CLK_TCK = 100
-  } catch {
-    // not Linux: no CPU figure
-  }
-  return { writes: metric('switchboard_store_commit_batch_size_sum'), commits: metric('switchboard_store_commit_batch_size_count'), cpuMs };
+  const cpuMs = cpuOf(`/proc/${pid}/stat`);
+  const mainMs = cpuOf(`/proc/${pid}/task/${pid}/stat`);
+  return { writes: metric('switchboard_store_commit_batch_size_sum'), commits: metric('switchboard_store_commit_batch_size_count'), cpuMs, mainMs };
 }
 
 /** Cost per message between two readings. */
 function perMessage(a: Cost, b: Cost, n: number): Cost {
-  return { writes: (b.writes - a.writes) / n, commits: (b.commits - a.commits) / n, cpuMs: (b.cpuMs - a.cpuMs) / n };
+  return { writes: (b.writes - a.writes) / n, commits: (b.commits - a.commits) / n, cpuMs: (b.cpuMs - a.cpuMs) / n, mainMs: (b.mainMs - a.mainMs) / n };
 }
 
 async function wrk(url: string, script: string, env: Record<string, string>): Promise<WrkResult> {
@@ -149,7 +162,7 @@ async function pool(n: number, c: number, task: (i: number) => Promise<void>): P
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(path.join(ROOT, 'dist/cli.js'))) throw new Error('run `npm run build` first');
+  if (!fs.existsSync(SB_CLI)) throw new Error(`${SB_CLI}: run \`npm run build\` first`);
   const running: ChildProcess[] = [];
   try {
     const bare = await startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/channel/bare-fastify.ts')], {});
@@ -166,7 +179,7 @@ async function main(): Promise<void> {
     );
     const sb = await startProcess(
       process.execPath,
-      [...SB_NODE_ARGS, path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--config', configFile],
+      [...SB_NODE_ARGS, SB_CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--config', configFile],
       { SWITCHBOARD_ADMIN_SECRET: SECRET, LOG_LEVEL: 'warn' },
     );
     running.push(sb.proc);
@@ -191,7 +204,7 @@ async function main(): Promise<void> {
     // ------------------------------------------------------------------ inbound
     const staffLua = path.join(ROOT, 'bench/channel/staff.lua');
     const sendLua = path.join(ROOT, 'bench/send/signed.lua');
-    const staffEnv = { SB_PATH: staffPath, SB_CUSTOMERS: String(CUSTOMERS) };
+    const staffEnv = { SB_PATH: staffPath, SB_CUSTOMERS: String(CUSTOMERS), SB_DELAY_MS: process.env['SB_DELAY_MS'] ?? '0' };
     const inbound: Record<string, WrkResult[]> = { bare: [], staff: [], admin: [] };
     const costs: Record<string, Cost[]> = { staff: [], admin: [], outbound: [] };
     /** A wrk run against Switchboard, with its cost per request. */
@@ -203,14 +216,15 @@ async function main(): Promise<void> {
     };
     for (let r = 0; r < (PHASES.has('inbound') ? ROUNDS : 0); r++) {
       log(`inbound round ${r + 1}/${ROUNDS}`);
-      inbound['bare']!.push(await wrk(bare.url, staffLua, staffEnv));
-      inbound['staff']!.push(await measured('staff', staffLua, staffEnv));
-      inbound['admin']!.push(await measured('admin', sendLua, { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) }));
+      if (INBOUND.has('bare')) inbound['bare']!.push(await wrk(bare.url, staffLua, staffEnv));
+      if (INBOUND.has('staff')) inbound['staff']!.push(await measured('staff', staffLua, staffEnv));
+      if (INBOUND.has('admin')) inbound['admin']!.push(await measured('admin', sendLua, { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) }));
     }
 
     // ------------------------------------------------------------------ outbound
     const convs = Array.from({ length: CUSTOMERS }, (_, i) => conversationIdOf(ACCOUNT, contactIdOf(ACCOUNT, `c${i + 1}`), ''));
-    const out = { sb: [] as number[], bare: [] as number[], duplicates: 0 };
+    /** sb: app up → last reply (the figure of the target); sbSteady: first → last reply (without the probe's wait). */
+    const out = { sb: [] as number[], sbSteady: [] as number[], bare: [] as number[], duplicates: 0 };
     const body = JSON.stringify({ ToUserId: 'c1', WorkerNum: AGENT, WorkerName: AGENT, ServiceId: '', MsgType: 'text', Content: 'reply', Tag: {} });
     for (let r = 0; r < (PHASES.has('outbound') ? OUT_ROUNDS : 0); r++) {
       log(`outbound round ${r + 1}/${OUT_ROUNDS}: ${REPLIES} replies while the app is down`);
@@ -223,10 +237,12 @@ async function main(): Promise<void> {
       await json(`${app.url}/up`, { method: 'POST' });
       const want = REPLIES * (r + 1);
       await until(async () => (await json<{ sb: number }>(`${app.url}/stats`)).sb >= want, 'every reply at the app');
-      const s = await json<{ sb: number; duplicates: number; lastSb: number }>(`${app.url}/stats`);
+      const s = await json<{ sb: number; duplicates: number; lastSb: number; firstSb: number; sbHist: number[] }>(`${app.url}/stats`);
+      log(`outbound round ${r + 1}: first reply ${s.firstSb - t0} ms after the app came up; per 100 ms: ${s.sbHist.join(' ')}`);
       if (s.sb !== want) throw new Error(`${s.sb} replies at the app, ${want} sent`);
       out.duplicates += s.duplicates;
       out.sb.push(REPLIES / ((s.lastSb - t0) / 1000));
+      out.sbSteady.push(REPLIES / (Math.max(1, s.lastSb - s.firstSb) / 1000));
       // Until the outbox is idle (the delivery statuses are written after the last post).
       await until(async () => {
         const st = await admin.ok<{ pending: number; in_flight: number }>('/callback/stats', {});
@@ -274,19 +290,22 @@ async function main(): Promise<void> {
       '|---|---:|---|',
       `| bare HTTP client → fake app | ${Math.round(median(out.bare))} | ${out.bare.map(Math.round).join(' · ')} |`,
       `| Switchboard outbox → fake app | ${Math.round(median(out.sb))} | ${out.sb.map(Math.round).join(' · ')} |`,
+      `| Switchboard outbox, from its first reply | ${Math.round(median(out.sbSteady))} | ${out.sbSteady.map(Math.round).join(' · ')} |`,
       '',
       `outbound Switchboard / bare client: ${(median(out.sb) / median(out.bare)).toFixed(2)} (target ≥ 0.5); duplicates at the app: ${out.duplicates}`,
       '',
       'Server cost per message (medians of the rounds; outbound: from the app coming back until the outbox is idle):',
       '',
-      '| per message | store writes | group commits | server CPU ms (all threads) |',
-      '|---|---:|---:|---:|',
+      '| per message | store writes | group commits | server CPU ms (all threads) | of which main thread | other threads (writer…) |',
+      '|---|---:|---:|---:|---:|---:|',
       ...(['staff', 'admin', 'outbound'] as const)
         .filter((k) => costs[k]!.length > 0)
         .map((k) => {
           const xs = costs[k]!;
           const label = { staff: 'inbound 002 staffService/message', admin: 'admin message/send (single)', outbound: 'outbound reply delivered' }[k];
-          return `| ${label} | ${median(xs.map((c) => c.writes)).toFixed(2)} | ${median(xs.map((c) => c.commits)).toFixed(3)} | ${median(xs.map((c) => c.cpuMs)).toFixed(3)} |`;
+          const cpu = median(xs.map((c) => c.cpuMs));
+          const main = median(xs.map((c) => c.mainMs));
+          return `| ${label} | ${median(xs.map((c) => c.writes)).toFixed(2)} | ${median(xs.map((c) => c.commits)).toFixed(3)} | ${cpu.toFixed(3)} | ${main.toFixed(3)} | ${median(xs.map((c) => c.cpuMs - c.mainMs)).toFixed(3)} |`;
         }),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -4,8 +4,15 @@
 -- within a second.
 --   SB_PATH   /api/v1/<appid>/staffService/message?timestamp=…&signature=…
 --   SB_CUSTOMERS  number of customers (FromUserId c1..cN)
+--   SB_DELAY_MS   optional: each connection waits this long before its next request (a fixed offered
+--                 rate of about connections × 1000 / SB_DELAY_MS, to compare CPU per message at one rate)
 local path = os.getenv("SB_PATH")
 local customers = tonumber(os.getenv("SB_CUSTOMERS") or "200")
+local pause = tonumber(os.getenv("SB_DELAY_MS") or "0")
+
+if pause > 0 then
+  delay = function() return pause end
+end
 
 local threads = {}
 function setup(thread)

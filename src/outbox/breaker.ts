@@ -2,7 +2,7 @@
 export interface BreakerOptions {
   /** Consecutive failed attempts that open the breaker; 0 turns breakers off. */
   threshold: number;
-  /** How long the first opening lasts (ms); it doubles each time a probe fails, up to maxOpenMs. */
+  /** How long the first opening lasts (ms, at most maxOpenMs); it doubles each time a probe fails, up to maxOpenMs. */
   minOpenMs: number;
   maxOpenMs: number;
 }
@@ -50,7 +50,7 @@ export class CircuitBreakers {
       s.openUntil = now + s.openMs;
       opened = true;
     } else if (s.openUntil === 0 && s.failures >= this.opts.threshold) {
-      s.openMs = this.opts.minOpenMs;
+      s.openMs = Math.min(this.opts.minOpenMs, this.opts.maxOpenMs);
       s.openUntil = now + s.openMs;
       opened = true;
     }
@@ -68,6 +68,18 @@ export class CircuitBreakers {
       else probing.push(k);
     }
     return { exclude, probing };
+  }
+
+  /** When the target's breaker turns half-open (its next probe may start); 0 when it is closed. */
+  openUntil(key: string): number {
+    return this.states.get(key)?.openUntil ?? 0;
+  }
+
+  /** The earliest moment after `now` at which an open breaker turns half-open; Infinity when none will. */
+  nextProbeAt(now: number): number {
+    let next = Infinity;
+    for (const s of this.states.values()) if (s.openUntil > now && s.openUntil < next) next = s.openUntil;
+    return next;
   }
 
   /** For metrics and the delivery log: is the target's breaker open (or probing)? */

@@ -46,7 +46,8 @@ interface Recorded {
  * Results of one event-loop turn are recorded in one store write (through the settler, which adds
  * core's reactions to final outcomes and runs its post-commit hooks), fenced by each job's lease, and
  * submitted before the next claim so that claim sees them. A target whose attempts keep failing trips
- * its channel's circuit breaker: its jobs are left pending (attempts untouched) until a probe succeeds.
+ * its channel's circuit breaker: its jobs are left pending (attempts untouched) until a probe succeeds;
+ * the probe is claimed as soon as the breaker turns half-open (a timer), not at the next poll.
  * Delivery is at least once: the job id is the stable delivery id.
  */
 export class OutboxDispatcher {
@@ -61,6 +62,9 @@ export class OutboxDispatcher {
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | null = null;
+  /** A claim at the moment an open breaker turns half-open (its probe starts then, not at the next poll). */
+  private probeTimer: NodeJS.Timeout | null = null;
+  private probeAt = Infinity;
   private unsubscribe: (() => void) | null = null;
   private idle: Array<() => void> = [];
   /** Results not yet submitted, with the jobs they belong to (for onResult). */
@@ -184,6 +188,22 @@ export class OutboxDispatcher {
     }
   }
 
+  /** Claim at `at` (ms epoch) unless a claim is already timed earlier: when an open breaker allows its probe. */
+  private kickAt(at: number): void {
+    if (this.stopped || at <= 0 || !Number.isFinite(at) || at >= this.probeAt) return;
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeAt = at;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null;
+      this.probeAt = Infinity;
+      this.kick();
+      // Other breakers (of any lane) that open later than this one: their own moment.
+      const now = Date.now();
+      this.kickAt(Math.min(...[...this.lanes.values()].map((l) => l.breakers.nextProbeAt(now))));
+    }, Math.max(0, at - Date.now()));
+    this.probeTimer.unref();
+  }
+
   private async claimLoop(): Promise<void> {
     do {
       this.again = false;
@@ -237,7 +257,10 @@ export class OutboxDispatcher {
       return;
     }
     // A target that does not exist says nothing about its health.
-    if (a.retryable !== false && lane.breakers.failure(key, now)) this.topUp(lane);
+    if (a.retryable !== false && lane.breakers.failure(key, now)) {
+      this.topUp(lane);
+      this.kickAt(lane.breakers.openUntil(key));
+    }
     // job.attempts already counts this attempt (counted when it was claimed).
     const attempt = Math.max(1, job.attempts);
     const dead = a.retryable === false || attempt >= lane.policy.maxAttempts;
@@ -326,6 +349,7 @@ export class OutboxDispatcher {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.pending) clearTimeout(this.pending);
+    if (this.probeTimer) clearTimeout(this.probeTimer);
     this.unsubscribe?.();
     this.unwatch?.();
     for (const lane of this.lanes.values()) {

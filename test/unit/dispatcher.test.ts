@@ -482,6 +482,19 @@ describe('OutboxDispatcher', () => {
     expect(made).toHaveLength(6);
   });
 
+  it('an open breaker is probed as soon as it turns half-open: no wake-up, no poll needed', async () => {
+    let up = false;
+    const sender = new ScriptedSender(() => (up ? { ok: true, response: 'ok' } : { ok: false, response: 'HTTP 503', error: 'status 503' }));
+    await store.outbox.enqueue(Array.from({ length: 4 }, (_, i) => job(`k${i}`, i)));
+    // Polls once an hour: only the breaker's own timer can start the probes (failed jobs retry in a minute).
+    dispatcher({ webhook: sender }, { concurrency: 1, breaker: { threshold: 1, minOpenMs: 60_000, maxOpenMs: 50 }, firstRetryMs: 60_000 }).start();
+    await resultCount.reach(1, 'the failure that opens the breaker (for at most maxOpenMs)');
+    await resultCount.reach(2, 'a failed probe, about 50 ms later');
+    up = true;
+    await resultCount.reach(4, 'the next probe succeeds (about 50 ms later), then the job behind it');
+    expect(results.map((r) => r.ok)).toEqual([false, false, true, true]);
+  });
+
   it('results of one turn are recorded in one store write', async () => {
     const sender = new ScriptedSender(() => ({ ok: true, response: 'ok' }));
     await store.outbox.enqueue(Array.from({ length: 8 }, (_, i) => job(`k${i}`, i)));

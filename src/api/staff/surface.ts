@@ -147,7 +147,7 @@ export function staffSurface(opts: StaffSurfaceOptions): Surface {
       const at = timestampMs(timestamp);
       if (at === undefined || (opts.signatureWindowMs > 0 && Math.abs(now() - at) > opts.signatureWindowMs)) throw new StaffError(StaffCode.staleTimestamp);
       if (app.status !== 0) throw new StaffError(StaffCode.appDisabled);
-      await hub.channelApps.receive002(inbound(route, appId, body));
+      await hub.channelApps.receive002(inbound(route, appId, body), app);
       reply(res, ok());
     } catch (err) {
       reply(res, toStaffReply(err), err);

@@ -274,3 +274,14 @@ export function conversationIdOf(channelAccountId: string, contactId: string, or
 export function isChannelConversationId(groupId: string): boolean {
   return groupId.length === 35 && groupId.startsWith('cc_');
 }
+
+/**
+ * A fresh message guid: a UUID version 7 (RFC 9562: 48-bit Unix ms, then random bits), unique like a
+ * random UUID but increasing with time, so each new guid lands at the end of the store's unique guid
+ * index instead of on a random page of it (one dirty page per commit rather than one per message).
+ */
+export function timeOrderedGuid(nowMs: number): string {
+  const ts = Math.max(0, Math.floor(nowMs)).toString(16).padStart(12, '0').slice(-12);
+  // randomUUID: xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx (V: the variant); keep from the 3 random hex after the version.
+  return `${ts.slice(0, 8)}-${ts.slice(8, 12)}-7${crypto.randomUUID().slice(15)}`;
+}

@@ -15,6 +15,7 @@ import {
   type ChannelContact,
   type ChannelConversation,
   type ChannelMessage,
+  timeOrderedGuid,
 } from '../channel-apps/model.js';
 import { CoreError, isCoreError } from '../errors.js';
 import { MAX_CONTACT_PAGE, MAX_EXTRA_LENGTH } from '../limits.js';
@@ -219,6 +220,8 @@ export class ChannelAppService {
   private async upsertContact(channelAccountId: string, id: ContactIdentity, force: boolean): Promise<ChannelContact> {
     const contactId = contactIdOf(channelAccountId, id.account);
     const old = await this.cached(`contact:${contactId}`, () => this.store.channelApps.getContact(contactId));
+    // The common case, a known contact writing again with nothing new: no record is built.
+    if (old && !force && !identityChanges(old, id)) return old;
     const now = this.now();
     const next: ChannelContact = {
       contactId,
@@ -409,7 +412,7 @@ export class ChannelAppService {
     const contact = await this.upsertContact(account.channelAccountId, m.contact, false);
     const conv = await this.conversationFor(account, contact, m.originalConversationId);
     const guid =
-      m.originalMessageId !== '' ? stableGuid('000', account.channelAccountId, m.originalMessageId) : crypto.randomUUID();
+      m.originalMessageId !== '' ? stableGuid('000', account.channelAccountId, m.originalMessageId) : timeOrderedGuid(this.now());
     return this.store000(account, contact, conv, m, guid);
   }
 
@@ -459,7 +462,8 @@ export class ChannelAppService {
     const stored = sent.duplicate
       ? ((await this.store.channelApps.messageByUid(sent.message.uid)) ?? (await this.store.channelApps.recordMessage({ ...channel, uid: sent.message.uid })))
       : { ...channel, uid: sent.message.uid };
-    this.cache.set(`latest:${conv.contactId}`, conv);
+    const latest = `latest:${conv.contactId}`;
+    if (this.cache.peek(latest) !== conv) this.cache.set(latest, conv);
     if (stored.direction === 'in') await this.hooks.onInbound(conv, stored, sent.session);
     return this.answer(stored, sent.duplicate);
   }
@@ -492,13 +496,14 @@ export class ChannelAppService {
    * no message id): a repeated post is a repeated message. A human request (configured event key, or
    * a demand) calls hooks.onHumanRequested after the message is stored.
    */
-  async receive002(m: Inbound002): Promise<InboundResult> {
-    const app = await this.app(m.appId);
+  async receive002(m: Inbound002, checked?: ChannelApp): Promise<InboundResult> {
+    // `checked`: the app the surface read to check the signature (the same cached record), not read twice.
+    const app = checked?.appId === m.appId ? checked : await this.app(m.appId);
     if (!app) throw new CoreError('not_exist', `app ${m.appId} does not exist`);
     const account = await this.account002(app, m.accname);
     const contact = await this.upsertContact(account.channelAccountId, { account: m.fromUserId, name: m.fromUserName }, false);
     const conv = await this.conversationFor(account, contact, '');
-    const guid = crypto.randomUUID();
+    const guid = timeOrderedGuid(this.now());
     const subject = m.route === 'leavemessage' && typeof m.raw['subject'] === 'string' ? m.raw['subject'] : '';
     const r = await this.deliver(conv, contact.contactId, {
       guid,
@@ -552,6 +557,16 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length) return false;
   const s = new Set(a);
   return b.every((x) => s.has(x));
+}
+
+/** contactChanges for an identity as given (absent fields change nothing), without building the contact. */
+function identityChanges(old: ChannelContact, id: ContactIdentity): boolean {
+  for (const k of ['name', 'avatarUrl', 'originalContactInfoUrl', 'originalContactPageUrl', 'screenName'] as const) {
+    const v = id[k];
+    if (v !== undefined && v !== '' && v !== old[k]) return true;
+  }
+  if (id.attributes) for (const [k, v] of Object.entries(id.attributes)) if (JSON.stringify(old.attributes[k]) !== JSON.stringify(v)) return true;
+  return false;
 }
 
 /** Whether an identity would change a stored contact (non-empty texts differ, or new attributes). */
