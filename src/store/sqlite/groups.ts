@@ -43,12 +43,15 @@ export class SqliteGroups implements GroupStore {
   }
 
   /**
-   * Inside a command: the group row with the next message number taken (msg_seq + 1, now stored; it
-   * rolls back with the command), or undefined when the group does not exist. One statement, in place
-   * of `row` on the send path.
+   * Inside a command: what a send reads of the group, with the next message number taken (msg_seq + 1,
+   * now stored; it rolls back with the command), or undefined when the group does not exist. One
+   * statement, in place of `row` on the send path; it returns only the columns a send reads (the whole
+   * row cost about twice as much per group message).
    */
-  rowTakingMsgSeq(groupId: string): GroupRow | undefined {
-    return this.ctx.stmt('UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ? RETURNING *').get(groupId) as GroupRow | undefined;
+  rowTakingMsgSeq(groupId: string): Pick<GroupRow, 'member_count' | 'mute' | 'msg_seq'> | undefined {
+    return this.ctx.stmt('UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ? RETURNING member_count, mute, msg_seq').get(groupId) as
+      | Pick<GroupRow, 'member_count' | 'mute' | 'msg_seq'>
+      | undefined;
   }
 
   /** Inside a command: how many groups of `type` `owner` owns (index groups_owner). */
