@@ -275,7 +275,14 @@ export class PgWriter {
   private async runConcurrent(q: Queryable, unit: Pending[], counter: { seq: number }): Promise<Outcome[] | null> {
     const runs = unit.map((p) => {
       const t = this.txFor(q, counter);
-      return { t, done: p.run(t.tx) };
+      let done: Promise<unknown>;
+      try {
+        done = p.run(t.tx);
+      } catch (err) {
+        // A command that throws before returning its promise fails like one that rejects.
+        done = Promise.reject(err);
+      }
+      return { t, done };
     });
     const settled = await Promise.allSettled(runs.map((r) => r.done));
     if (settled.every((s) => s.status === 'fulfilled')) {
