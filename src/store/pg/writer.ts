@@ -79,7 +79,8 @@ const SEQ_KEY = 'seq';
  *   are serialized and a batch's seqs are visible only once every lower seq is. A reader that saw
  *   seq N never later finds a committed event <= N it has not seen. It also means write commands of
  *   the whole cluster never deadlock each other (everyone takes the counter first), and a
- *   read-then-write inside a command sees no concurrent writer.
+ *   read-then-write inside a command sees no concurrent writer (but for the other commands of its
+ *   concurrent run, which SubmitOptions.concurrent allows only where it reads nothing they write).
  * - One batch runs at a time; commands submitted meanwhile form the next batch.
  */
 export class PgWriter {
