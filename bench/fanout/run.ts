@@ -185,7 +185,8 @@ async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<vo
 interface SwitchboardRun {
   bus: string;
   conn: { open: number; failed: number };
-  online: Array<{ count: number }>;
+  /** /user/online_count: one entry per node of the cluster (Wildfire's shape). */
+  online: Array<{ node: number; count: number }>;
   rss0: number;
   rss1: number;
   sbMemPerConn: number;
@@ -254,7 +255,7 @@ async function runSwitchboardOn(N: number, bus: string, storage: PgClusterStorag
   const t0 = Date.now();
   const conn = await connect(clients, tokens.map((t, i) => `${wsBases[i % wsBases.length]!}/ws?token=${t}`));
   log(`connected ${conn.open} (failed ${conn.failed}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const online = await admin.ok<Array<{ count: number }>>('/user/online_count', {});
+  const online = await admin.ok<Array<{ node: number; count: number }>>('/user/online_count', {});
   const rss1 = await rss();
   const sbMemPerConn = ((rss1 - rss0) * 1024) / conn.open;
   const sbScenarios: Scenario[] = [];
@@ -355,7 +356,11 @@ async function main(): Promise<void> {
   const lines = [
     `== bench/fanout | ${conn.open} connections (${PROCS} client processes, 127.0.0.2-${1 + PROCS}, ${RATE}/s) | ${os.cpus().length} cores | node ${process.version} | buses: ${BUSES.join(', ')}`,
     `   ${notes.join('; ')}`,
-    ...runs.map((r) => `   online_count reported ${r.online[0]?.count ?? '?'} (${r.bus} bus)`),
+    // One entry per node: the cluster's count is their sum (pg2: each node holds half the connections).
+    ...runs.map(
+      (r) =>
+        `   online_count reported ${r.online.reduce((a, o) => a + o.count, 0)} (${r.bus} bus${r.online.length > 1 ? `; per node ${r.online.map((o) => `${o.node}: ${o.count}`).join(', ')}` : ''})`,
+    ),
     ...runs.map(
       (r) =>
         `switchboard (${r.bus} bus): memory per connection ${(r.sbMemPerConn / 1024).toFixed(1)} KB (RSS ${r.rss0} kB idle, ${r.rss1} kB with ${r.conn.open} connections, after GC)`,

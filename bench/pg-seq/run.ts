@@ -3,7 +3,9 @@
  * locks `meta.seq` from BEGIN to COMMIT, so batches of the whole cluster run one at a time. This
  * measures write commands per second (each takes one seq and inserts one row, like a 1:1 send's
  * event row) and batches per second, with 1, 2 and 3 writers ("nodes", each its own pool and
- * PgWriter) on one PostgreSQL, each keeping IN_FLIGHT commands outstanding.
+ * PgWriter, pipelined with generic plans as PgStore opens them) on one PostgreSQL, each keeping
+ * IN_FLIGHT commands outstanding; each round once with commands run alone and once concurrent
+ * (PgWriter.submit's `concurrent`: a batch's statements pipelined), interleaved.
  *
  *   SWITCHBOARD_TEST_PG_URL=postgres://… DURATION=5 IN_FLIGHT=256 npx tsx bench/pg-seq/run.ts
  *
@@ -20,8 +22,8 @@ const inFlight = Number(process.env['IN_FLIGHT'] ?? 256);
 const maxBatch = Number(process.env['BATCH'] ?? 512);
 const schema = `bench_seq_${process.pid}`;
 
-async function round(nodes: number): Promise<{ cmds: number; batches: number; p50: number; p99: number }> {
-  const pools = Array.from({ length: nodes }, () => openPool({ url, schema, max: 4 }));
+async function round(nodes: number, concurrent: boolean): Promise<{ cmds: number; batches: number; p50: number; p99: number }> {
+  const pools = Array.from({ length: nodes }, () => openPool({ url, schema, max: 1, pipeline: true, genericPlans: true }));
   let batches = 0;
   const writers = pools.map((p) => new PgWriter(p, { maxBatch, onCommit: () => void batches++ }));
   const lat: number[] = [];
@@ -32,7 +34,7 @@ async function round(nodes: number): Promise<{ cmds: number; batches: number; p5
       const t0 = performance.now();
       await w.submit(async (tx) => {
         await tx.run('INSERT INTO bench_rows(seq, node, at) VALUES ($1, $2, $3)', [tx.nextSeq(), node, Date.now()]);
-      });
+      }, { concurrent });
       lat.push(performance.now() - t0);
       cmds++;
     }
@@ -53,8 +55,10 @@ async function main(): Promise<void> {
   try {
     console.log(`pg-seq: ${seconds}s per round, ${inFlight} commands in flight in total, batches of at most ${maxBatch}`);
     for (const nodes of [1, 2, 3]) {
-      const r = await round(nodes);
-      console.log(`nodes=${nodes}  commands/s=${r.cmds.toFixed(0)}  batches/s=${r.batches.toFixed(0)}  commands/batch=${(r.cmds / Math.max(1, r.batches)).toFixed(1)}  latency p50=${r.p50.toFixed(1)}ms p99=${r.p99.toFixed(1)}ms`);
+      for (const concurrent of [false, true]) {
+        const r = await round(nodes, concurrent);
+        console.log(`nodes=${nodes}  ${concurrent ? 'concurrent' : 'alone     '}  commands/s=${r.cmds.toFixed(0)}  batches/s=${r.batches.toFixed(0)}  commands/batch=${(r.cmds / Math.max(1, r.batches)).toFixed(1)}  latency p50=${r.p50.toFixed(1)}ms p99=${r.p99.toFixed(1)}ms`);
+      }
     }
   } finally {
     const c = new pg.Client({ connectionString: url });

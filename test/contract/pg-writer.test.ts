@@ -112,6 +112,49 @@ describe('PostgreSQL writer and node leases (two handles on one database)', () =
     expect(await a.ctx.db.row('SELECT * FROM seq_probe WHERE seq = -1')).toBeUndefined();
   });
 
+  it('concurrent commands run together; one failing (a CoreError or a statement error) fails alone, the others commit', async () => {
+    const a = opened[0]!;
+    const ok = (v: number) =>
+      a.ctx.write(
+        async (tx) => {
+          const seq = tx.nextSeq();
+          await tx.run('INSERT INTO seq_probe(seq, node) VALUES ($1, $2)', [seq, v]);
+          return seq;
+        },
+        { concurrent: true },
+      );
+    // All succeed: every seq distinct, every row there.
+    const all = await Promise.all(Array.from({ length: 20 }, (_, i) => ok(100 + i)));
+    expect(new Set(all).size).toBe(20);
+    expect((await a.ctx.db.rows('SELECT seq FROM seq_probe WHERE node >= 100 AND node < 120')).length).toBe(20);
+    const results = await Promise.allSettled([
+      ok(200),
+      a.ctx.write(
+        async (tx) => {
+          await tx.run('INSERT INTO seq_probe(seq, node) VALUES ($1, 201)', [tx.nextSeq()]);
+          throw new CoreError('not_exist');
+        },
+        { concurrent: true },
+      ),
+      ok(202),
+      a.ctx.write(
+        async (tx) => {
+          // A duplicate key: the statement error aborts the transaction for the whole run.
+          await tx.run('INSERT INTO seq_probe(seq, node) VALUES ($1, 203)', [all[0]]);
+          return 0;
+        },
+        { concurrent: true },
+      ),
+      ok(204),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ kind: 'not_exist' });
+    expect((results[3] as PromiseRejectedResult).reason).toMatchObject({ kind: 'server_error' });
+    const nodes = (await a.ctx.db.rows<{ node: number }>('SELECT node FROM seq_probe WHERE node >= 200 ORDER BY node')).map((r) => r.node);
+    // Each command's row once (the run that failed left nothing), the failed ones' none.
+    expect(nodes).toEqual([200, 202, 204]);
+  });
+
   it('a node whose lease was taken over refuses writes and reports not ready; another node holds the id', async () => {
     const s = await open(20, 300);
     expect(s.nodeId).toBe(20);

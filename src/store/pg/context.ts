@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import type { UidGenerator } from '../../core/ids.js';
 import type { FanoutOptions } from '../sqlite/context.js';
-import { queryable, type Queryable } from './pool.js';
-import type { PgTx, PgWriter } from './writer.js';
+import { queryable, StatementNames, type Queryable } from './pool.js';
+import type { PgTx, PgWriter, SubmitOptions } from './writer.js';
 
 /**
  * What the parts of the PostgreSQL store share: the pool, the writer (group commit), the uid generator
@@ -18,6 +18,12 @@ import type { PgTx, PgWriter } from './writer.js';
 export class PgContext {
   /** Statements on any connection of the pool (autocommit). */
   readonly db: Queryable;
+  /**
+   * The same, prepared (parsed once per connection, PostgreSQL's plan cache): for the few statements
+   * a node runs over and over on the pool (the outbox claim's poll), whose planning costs more than
+   * their execution. A handful of fixed texts only (bounded: past 16 they run unnamed).
+   */
+  readonly hot: Queryable;
 
   constructor(
     readonly pool: pg.Pool,
@@ -26,10 +32,12 @@ export class PgContext {
     readonly fanout: FanoutOptions,
   ) {
     this.db = queryable(pool);
+    this.hot = queryable(pool, new StatementNames('r', 16));
   }
 
-  write<T>(fn: (tx: PgTx) => Promise<T>): Promise<T> {
-    return this.writer.submit(fn);
+  /** A write command (see PgWriter.submit; `opts.concurrent` only as SubmitOptions allows). */
+  write<T>(fn: (tx: PgTx) => Promise<T>, opts?: SubmitOptions): Promise<T> {
+    return this.writer.submit(fn, opts);
   }
 
   read<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {

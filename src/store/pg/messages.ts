@@ -32,6 +32,18 @@ export function unreadSingle(q: Queryable): (userId: string) => Promise<number> 
 }
 
 /**
+ * Whether a send may run concurrently with the other sends of its writer batch (PgWriter.submit): it
+ * reads only rows no send writes (users, members, relations) or writes them in one atomic statement
+ * (the group's message number), and it can run again. Not: a resend check (it reads the messages
+ * other sends write), channel records and session activity (read-then-write), effects asking for an
+ * unread count (the counters other sends move) or writing records.
+ */
+function sendsConcurrently(d: MessageDraft): boolean {
+  if (d.clientMsgId !== undefined || d.channel !== undefined || d.session !== undefined) return false;
+  return (d.effects ?? []).every((e) => e.fill?.unreadOf === undefined && (e.records ?? []).length === 0);
+}
+
+/**
  * Messages on PostgreSQL. Every command reads the facts core's rules need in one statement of its
  * transaction (message-facts.ts), lets core decide (core/message-plan.ts, rules.ts, unread.ts), then
  * writes the message, its event rows and its receivers' conversation rows in one more statement. A
@@ -130,7 +142,7 @@ export class PgMessages implements MessageStore {
       if (d.channel) await recordChannelMessage(tx, { ...d.channel, uid });
       const session = d.session ? { session: await sessionActivity(tx, d.session) } : {};
       return { message, seq, audience: del.audience, count: del.count, duplicate: false, ...session };
-    });
+    }, { concurrent: sendsConcurrently(d) });
   }
 
   getMessage(uid: number, now: number): Promise<StoredMessage | null> {

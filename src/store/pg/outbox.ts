@@ -147,7 +147,7 @@ export class PgOutbox implements OutboxStore {
     const busy = Object.entries(opts.inFlight ?? {}).map(([k, n]) => [...splitKey(k), n] as const);
     const excl = (opts.exclude ?? []).map(splitKey);
     const perTarget = opts.perTarget === undefined ? null : Math.floor(opts.perTarget);
-    const rows = await this.ctx.db.rows<ClaimedRow>(claimSql(opts.channels !== undefined), [
+    const rows = await this.ctx.hot.rows<ClaimedRow>(claimSql(opts.channels !== undefined), [
       opts.channels ?? null,
       Math.floor(now),
       Math.floor(now + leaseMs),

@@ -86,6 +86,7 @@ export class PgStore implements Store {
 
   private constructor(
     private readonly pool: pg.Pool,
+    private readonly writerPool: pg.Pool,
     private readonly writer: PgWriter,
     private readonly lease: NodeLease,
     readonly ctx: PgContext,
@@ -120,7 +121,10 @@ export class PgStore implements Store {
   /** Connect, migrate, lease a node id. Throws when the database is unreachable. */
   static async open(opts: PgStoreOptions): Promise<PgStore> {
     const schema = checkSchemaName(opts.schema ?? 'public');
-    const pool = openPool({ url: opts.url, schema, max: opts.poolSize ?? 10, onError: opts.onError });
+    // The writer's one connection comes from a pool of its own, pipelined (writer.ts); reads get the rest.
+    const size = Math.max(2, opts.poolSize ?? 10);
+    const pool = openPool({ url: opts.url, schema, max: size - 1, onError: opts.onError });
+    const writerPool = openPool({ url: opts.url, schema, max: 1, pipeline: true, genericPlans: true, onError: opts.onError });
     try {
       await migrate(pool, schema);
       let store: PgStore | undefined;
@@ -130,7 +134,7 @@ export class PgStore implements Store {
         onError: opts.onError,
         onLost: () => opts.onError?.(new Error(`node id lease lost: writes refused`)),
       });
-      const writer = new PgWriter(pool, {
+      const writer = new PgWriter(writerPool, {
         maxBatch: opts.commitMaxBatch,
         mayWrite: () => lease.valid(),
         ...(opts.onCommit ? { onCommit: opts.onCommit } : {}),
@@ -140,10 +144,11 @@ export class PgStore implements Store {
       const maxUid = (await pool.query<{ u: number | null }>('SELECT MAX(uid) AS u FROM messages')).rows[0]?.u ?? 0;
       uids.seed(maxUid ?? 0);
       const ctx = new PgContext(pool, writer, uids, { inlineFanoutMax: opts.inlineFanoutMax });
-      store = new PgStore(pool, writer, lease, ctx, (err) => opts.onError?.(err));
+      store = new PgStore(pool, writerPool, writer, lease, ctx, (err) => opts.onError?.(err));
       return store;
     } catch (err) {
       await pool.end().catch(() => undefined);
+      await writerPool.end().catch(() => undefined);
       throw err;
     }
   }
@@ -164,5 +169,6 @@ export class PgStore implements Store {
     await this.writer.close();
     await this.lease.release();
     await this.pool.end();
+    await this.writerPool.end();
   }
 }

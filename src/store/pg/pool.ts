@@ -22,6 +22,19 @@ export interface PoolOptions {
   max?: number;
   /** Give up connecting after this long (ms). */
   connectTimeoutMs?: number;
+  /**
+   * Pipelined connections: a query is written as soon as it is issued, without waiting for the answers
+   * to the ones before it (each keeps its own Sync, so an error fails only its own query, and inside a
+   * transaction the ones after it). For the writer's pool (writer.ts); reads use a plain one.
+   */
+  pipeline?: boolean;
+  /**
+   * `plan_cache_mode=force_generic_plan`: a prepared statement is planned once per connection, not at
+   * each execution (PostgreSQL otherwise re-plans statements over unnest() arrays every time: the
+   * custom plan, knowing the array's length, always looks cheaper). For the writer's pool, whose
+   * statements are key lookups and inserts whose plan does not depend on the values.
+   */
+  genericPlans?: boolean;
   onError?: (err: unknown) => void;
 }
 
@@ -40,8 +53,9 @@ export function openPool(opts: PoolOptions): pg.Pool {
     idleTimeoutMillis: 30_000,
     // No JIT: its compile time (often 100+ ms) dwarfs the short statements of a store, whose cost
     // estimates (recursive index walks, LATERAL probes) can still cross jit_above_cost.
-    options: `-c search_path=${schema} -c jit=off`,
+    options: `-c search_path=${schema} -c jit=off${opts.genericPlans ? ' -c plan_cache_mode=force_generic_plan' : ''}`,
     types,
+    pipeline: opts.pipeline === true,
   });
   // An idle connection that dies (server restart) is dropped by the pool; the error must not crash us.
   pool.on('error', (err) => opts.onError?.(err));
@@ -67,11 +81,44 @@ export interface Queryable {
   run(sql: string, params?: readonly unknown[]): Promise<number>;
 }
 
-/** A Queryable over anything with node-postgres' query(). */
-export function queryable(target: { query: (sql: string, params?: unknown[]) => Promise<pg.QueryResult> }): Queryable {
+/**
+ * Names for prepared statements, by statement text: PostgreSQL parses and plans a named statement once
+ * per connection (and may keep a generic plan), instead of at every execution. Bounded: past `max`
+ * distinct texts, a new text runs unnamed (a text carrying values would otherwise grow it without
+ * end, here and in every connection's backend). Names are per instance; one text, one name.
+ */
+export class StatementNames {
+  private readonly names = new Map<string, string>();
+
+  constructor(
+    private readonly prefix: string,
+    private readonly max = 256,
+  ) {}
+
+  /** The name of `sql`, or undefined (run it unnamed). */
+  of(sql: string): string | undefined {
+    let name = this.names.get(sql);
+    if (name === undefined && this.names.size < this.max) {
+      name = `${this.prefix}${this.names.size + 1}`;
+      this.names.set(sql, name);
+    }
+    return name;
+  }
+}
+
+type QueryTarget = { query: (q: string | pg.QueryConfig, params?: unknown[]) => Promise<pg.QueryResult> };
+
+/** A Queryable over anything with node-postgres' query(); with `names`, statements with parameters are prepared. */
+export function queryable(target: QueryTarget, names?: StatementNames): Queryable {
+  const exec = (sql: string, params?: readonly unknown[]): Promise<pg.QueryResult> => {
+    const values = params as unknown[] | undefined;
+    // Only statements with parameters: a text without them may be several statements (simple protocol).
+    const name = names && values && values.length > 0 ? names.of(sql) : undefined;
+    return name ? target.query({ name, text: sql, values }) : target.query(sql, values);
+  };
   return {
-    rows: async <R>(sql: string, params?: readonly unknown[]) => (await target.query(sql, params as unknown[] | undefined)).rows as R[],
-    row: async <R>(sql: string, params?: readonly unknown[]) => (await target.query(sql, params as unknown[] | undefined)).rows[0] as R | undefined,
-    run: async (sql: string, params?: readonly unknown[]) => (await target.query(sql, params as unknown[] | undefined)).rowCount ?? 0,
+    rows: async <R>(sql: string, params?: readonly unknown[]) => (await exec(sql, params)).rows as R[],
+    row: async <R>(sql: string, params?: readonly unknown[]) => (await exec(sql, params)).rows[0] as R | undefined,
+    run: async (sql: string, params?: readonly unknown[]) => (await exec(sql, params)).rowCount ?? 0,
   };
 }

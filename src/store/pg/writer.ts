@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { CoreError, isCoreError } from '../../core/errors.js';
-import { queryable, type Queryable } from './pool.js';
+import { queryable, StatementNames, type Queryable } from './pool.js';
 
 /**
  * What a write command runs in: the batch's transaction (under the command's own savepoint) and the
@@ -26,23 +26,52 @@ export interface PgWriterOptions {
   mayWrite?: () => boolean;
 }
 
+export interface SubmitOptions {
+  /**
+   * The command may run interleaved with the other concurrent commands of its batch, its statements
+   * pipelined with theirs (a few round trips for all of them instead of a few each). Only for a
+   * command that (a) reads nothing another command of the batch may write, or reads it only through
+   * one atomic statement (e.g. `UPDATE … RETURNING`), and (b) can be run again from the start:
+   * if any command of the run fails, the run is rolled back and each is run again alone, as if never
+   * run (no effect outside its PgTx: JS state, I/O). Default false: the command runs alone.
+   */
+  concurrent?: boolean;
+}
+
 interface Pending {
   run: (tx: PgTx) => Promise<unknown>;
+  /** May run interleaved with the other concurrent commands of its batch (see PgWriter.submit). */
+  concurrent: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
+
+/** What one command's run left: its result (or error) and what it asked for after the commit. */
+interface Outcome {
+  ok: boolean;
+  value: unknown;
+  after: Array<() => void>;
+  jobs: boolean;
+}
+
+/** Most concurrent commands started together (their statements queue on one connection). */
+const MAX_CONCURRENT = 256;
 
 /** Key of the cursor counter's row in `meta`. */
 const SEQ_KEY = 'seq';
 
 /**
- * Group commit on PostgreSQL: one connection of the pool, one transaction per batch, one savepoint per
- * command.
+ * Group commit on PostgreSQL: one connection (from a pool that should be pipelined: `pipeline: true`,
+ * see openPool), one transaction per batch, one savepoint per command, or per run of concurrent
+ * commands.
  *
  * Contract (the same as the SQLite writer's, across every node sharing the database):
  * - `submit(fn)`: `fn` runs inside a transaction shared with other commands, after the previous
  *   command of the batch finished, under its own savepoint. If it throws, only its own writes roll
  *   back and only its promise rejects (a CoreError as thrown; anything else as server_error).
+ * - `submit(fn, {concurrent: true})`: consecutive such commands of a batch run together, their
+ *   statements interleaved (SubmitOptions.concurrent says which commands may); the outcome for each
+ *   is the same as above (a failure re-runs them alone).
  * - A promise resolves only after COMMIT returned (synchronous_commit: durable). If COMMIT or the
  *   connection fails, every command of the batch rejects with server_error.
  * - Cursor order = commit order, cluster-wide: each batch begins by locking the counter row
@@ -50,7 +79,8 @@ const SEQ_KEY = 'seq';
  *   are serialized and a batch's seqs are visible only once every lower seq is. A reader that saw
  *   seq N never later finds a committed event <= N it has not seen. It also means write commands of
  *   the whole cluster never deadlock each other (everyone takes the counter first), and a
- *   read-then-write inside a command sees no concurrent writer.
+ *   read-then-write inside a command sees no concurrent writer (but for the other commands of its
+ *   concurrent run, which SubmitOptions.concurrent allows only where it reads nothing they write).
  * - One batch runs at a time; commands submitted meanwhile form the next batch.
  */
 export class PgWriter {
@@ -63,16 +93,18 @@ export class PgWriter {
   private finished = 0;
   private barriers: Array<{ upTo: number; resolve: () => void }> = [];
   private closed = false;
+  /** Commands' statements run prepared on the writer's connection (parsed and planned once). */
+  private readonly names = new StatementNames('w');
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly opts: PgWriterOptions,
   ) {}
 
-  submit<T>(run: (tx: PgTx) => Promise<T>): Promise<T> {
+  submit<T>(run: (tx: PgTx) => Promise<T>, opts: SubmitOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new CoreError('server_error', 'store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ run, concurrent: opts.concurrent === true, resolve: resolve as (v: unknown) => void, reject });
       this.submitted++;
       this.kick();
     });
@@ -136,46 +168,34 @@ export class PgWriter {
       for (const p of batch) p.reject(new CoreError('server_error', 'store unavailable'));
       return;
     }
-    const q = queryable(client);
-    const outcomes: Array<{ ok: boolean; value: unknown }> = [];
-    const afterCommit: Array<() => void> = [];
-    let jobs = false;
+    const q = queryable(client, this.names);
+    const outcomes: Outcome[] = [];
     let broken: unknown = null;
     try {
       const res = (await client.query(`BEGIN; SELECT value FROM meta WHERE key = '${SEQ_KEY}' FOR UPDATE; SAVEPOINT cmd`)) as unknown as pg.QueryResult[];
       const first = res[1]?.rows[0] as { value: number } | undefined;
       if (!first) throw new Error('meta.seq is missing: the schema was not migrated');
-      let seq = first.value;
-      const start = seq;
-      for (let i = 0; i < batch.length; i++) {
-        const mine: Array<() => void> = [];
-        let mineJobs = false;
-        const tx: PgTx = {
-          ...q,
-          nextSeq: () => ++seq,
-          currentSeq: () => seq,
-          afterCommit: (fn) => mine.push(fn),
-          jobsWritten: () => {
-            mineJobs = true;
-          },
-        };
-        try {
-          const value = await batch[i]!.run(tx);
-          // The next command gets a fresh savepoint in the same round trip; after the last one COMMIT
-          // releases it.
-          if (i < batch.length - 1) await client.query('RELEASE cmd; SAVEPOINT cmd');
-          outcomes.push({ ok: true, value });
-          afterCommit.push(...mine);
-          if (mineJobs) jobs = true;
-        } catch (err) {
-          // A lost connection surfaces here too: the rollback then fails and the batch is broken.
-          // ROLLBACK TO keeps the savepoint: it serves the next command as it is.
-          await client.query('ROLLBACK TO cmd');
-          if (!isCoreError(err)) this.opts.onError?.(err);
-          outcomes.push({ ok: false, value: isCoreError(err) ? err : new CoreError('server_error') });
+      const counter = { seq: first.value };
+      const start = counter.seq;
+      // Units: a command alone, or a run of consecutive concurrent ones; each unit under the savepoint
+      // `cmd`, renewed between units (after the last one COMMIT releases it).
+      for (let i = 0; i < batch.length; ) {
+        let end = i + 1;
+        if (batch[i]!.concurrent) while (end < batch.length && end - i < MAX_CONCURRENT && batch[end]!.concurrent) end++;
+        if (i > 0) await client.query('RELEASE cmd; SAVEPOINT cmd');
+        const unit = batch.slice(i, end);
+        const together = unit.length > 1 ? await this.runConcurrent(q, unit, counter) : null;
+        if (together) outcomes.push(...together);
+        else {
+          // Alone, or a concurrent run that failed (rolled back to `cmd`): one by one, each under its own savepoint.
+          for (let k = 0; k < unit.length; k++) {
+            if (k > 0) await client.query('RELEASE cmd; SAVEPOINT cmd');
+            outcomes.push(await this.runAlone(client, q, unit[k]!, counter));
+          }
         }
+        i = end;
       }
-      await client.query(seq !== start ? `UPDATE meta SET value = ${seq} WHERE key = '${SEQ_KEY}'; COMMIT` : 'COMMIT');
+      await client.query(counter.seq !== start ? `UPDATE meta SET value = ${counter.seq} WHERE key = '${SEQ_KEY}'; COMMIT` : 'COMMIT');
     } catch (err) {
       broken = err;
     }
@@ -189,6 +209,13 @@ export class PgWriter {
       }
       for (const p of batch) p.reject(new CoreError('server_error', 'commit failed'));
       return;
+    }
+    const afterCommit: Array<() => void> = [];
+    let jobs = false;
+    for (const o of outcomes) {
+      if (!o.ok) continue;
+      afterCommit.push(...o.after);
+      if (o.jobs) jobs = true;
     }
     client.release();
     this.opts.onCommit?.(batch.length, performance.now() - started);
@@ -205,5 +232,65 @@ export class PgWriter {
       if (o.ok) batch[i]!.resolve(o.value);
       else batch[i]!.reject(o.value);
     }
+  }
+
+  /** The PgTx of one run of a command, collecting what it asks for after the commit. */
+  private txFor(q: Queryable, counter: { seq: number }): { tx: PgTx; after: Array<() => void>; jobs: () => boolean } {
+    const after: Array<() => void> = [];
+    let jobs = false;
+    const tx: PgTx = {
+      ...q,
+      nextSeq: () => ++counter.seq,
+      currentSeq: () => counter.seq,
+      afterCommit: (fn) => after.push(fn),
+      jobsWritten: () => {
+        jobs = true;
+      },
+    };
+    return { tx, after, jobs: () => jobs };
+  }
+
+  /** One command under the savepoint `cmd`: on failure its writes are rolled back to it (the savepoint stays). */
+  private async runAlone(client: pg.PoolClient, q: Queryable, p: Pending, counter: { seq: number }): Promise<Outcome> {
+    const { tx, after, jobs } = this.txFor(q, counter);
+    try {
+      const value = await p.run(tx);
+      return { ok: true, value, after, jobs: jobs() };
+    } catch (err) {
+      // A lost connection surfaces here too: the rollback then fails and the batch is broken.
+      // ROLLBACK TO keeps the savepoint: it serves the next command as it is.
+      await client.query('ROLLBACK TO cmd');
+      if (!isCoreError(err)) this.opts.onError?.(err);
+      return { ok: false, value: isCoreError(err) ? err : new CoreError('server_error'), after: [], jobs: false };
+    }
+  }
+
+  /**
+   * Concurrent commands started together: their statements interleave on the connection, which
+   * pipelines them (the first statements of all of them in one round trip, and so on). All succeed:
+   * their outcomes. Any fails (a CoreError, or a statement error that aborts the transaction for all
+   * of them): the unit is rolled back to `cmd` and null returned; the caller then runs each alone, so
+   * a command's failure still rolls back only its own writes. Seqs taken by the rolled-back run are
+   * never handed out again (gaps, as for any failed command).
+   */
+  private async runConcurrent(q: Queryable, unit: Pending[], counter: { seq: number }): Promise<Outcome[] | null> {
+    const runs = unit.map((p) => {
+      const t = this.txFor(q, counter);
+      let done: Promise<unknown>;
+      try {
+        done = p.run(t.tx);
+      } catch (err) {
+        // A command that throws before returning its promise fails like one that rejects.
+        done = Promise.reject(err);
+      }
+      return { t, done };
+    });
+    const settled = await Promise.allSettled(runs.map((r) => r.done));
+    if (settled.every((s) => s.status === 'fulfilled')) {
+      return settled.map((s, i) => ({ ok: true, value: (s as PromiseFulfilledResult<unknown>).value, after: runs[i]!.t.after, jobs: runs[i]!.t.jobs() }));
+    }
+    // Fails when the connection is lost: the batch is broken (caught by runBatch).
+    await q.run('ROLLBACK TO cmd');
+    return null;
   }
 }
