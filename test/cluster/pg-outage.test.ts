@@ -10,12 +10,12 @@
  * exactly once and reached the device that was connected throughout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest } from '../helpers/admin-client.js';
 import { testPgUrl } from '../helpers/backends.js';
-import { createUsers, fresh, single, text } from '../helpers/messages.js';
+import { createUsers, fresh } from '../helpers/messages.js';
 import { startProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { device, eventually, getToken, sdkDevice } from '../helpers/ws-client.js';
+import { device, eventually } from '../helpers/ws-client.js';
 import { useCluster } from './harness.js';
+import { expectEachAckedOnce, expectServingAgain, readyStatus, sendLoad } from './outage-load.js';
 
 describe('PostgreSQL cut off and back under three nodes', () => {
   let proxy: TcpProxy;
@@ -33,64 +33,24 @@ describe('PostgreSQL cut off and back under three nodes', () => {
     return { storeUrl: url.toString() };
   });
 
-  const ready = async (url: string): Promise<number> => (await rawRequest(url, { method: 'GET', path: '/ready' })).status;
-
   it('requests fail cleanly meanwhile, nothing acknowledged is lost, service resumes by itself', async () => {
     const [alice, bob] = [fresh('alice'), fresh('bob')];
     await createUsers(c.nodes[0]!.admin, alice, bob);
     const bobOnC = await device(c.nodes[2]!.url, c.nodes[2]!.admin, bob);
-    const acked: number[] = [];
-    const failures: Array<{ status: number; code: number; ms: number }> = [];
-    const unclean: string[] = [];
-    let stop = false;
-    const worker = async (via: number): Promise<void> => {
-      const admin = c.nodes[via]!.admin;
-      for (let i = 0; !stop; i++) {
-        const t0 = Date.now();
-        try {
-          const r = await admin.post<{ messageUid: number }>('/message/send', { sender: alice, conv: single(bob), payload: text(`via ${via}: ${i}`) });
-          if (r.status === 200 && r.body.code === 0) acked.push(r.body.result!.messageUid);
-          else failures.push({ status: r.status, code: r.body.code, ms: Date.now() - t0 });
-        } catch (err) {
-          unclean.push(String(err));
-        }
-      }
-    };
-    const workers = [worker(0), worker(1)];
-    await eventually(async () => acked.length >= 30, 'sends before the cut', 30_000);
+    const load = sendLoad(c, alice, bob);
+    await eventually(async () => load.acked.length >= 30, 'sends before the cut', 30_000);
 
     proxy.cut();
-    const failedBefore = failures.length;
-    await eventually(async () => failures.length >= failedBefore + 20, 'sends refused while PostgreSQL is away', 30_000);
-    for (const n of c.nodes) expect(await ready(n.url), `node ${n.index} /ready`).toBe(503);
+    const failedBefore = load.failures.length;
+    await eventually(async () => load.failures.length >= failedBefore + 20, 'sends refused while PostgreSQL is away', 30_000);
+    for (const n of c.nodes) expect(await readyStatus(n.url), `node ${n.index} /ready`).toBe(503);
     for (const n of c.nodes) expect(n.alive).toBe(true);
 
     proxy.restore();
-    for (const n of c.nodes) {
-      await eventually(async () => (await ready(n.url)) === 200, `node ${n.index} ready again`, 30_000);
-      await eventually(
-        async () => (await n.admin.post('/message/send', { sender: alice, conv: single(bob), payload: text(`probe ${n.index}`) })).body.code === 0,
-        `a send through node ${n.index}`,
-        30_000,
-      );
-    }
-    const atRestore = acked.length;
-    await eventually(async () => acked.length >= atRestore + 30, 'sends after the restore', 30_000);
-    stop = true;
-    await Promise.all(workers);
-
-    expect(unclean).toEqual([]);
-    // Refusals came in the admin envelope, promptly (pool connects fail at once; a batch cut mid-way fails with it).
-    expect(failures.every((f) => f.code !== 0 && f.ms < 10_000)).toBe(true);
-    // Every acknowledged message: on the device connected throughout, once; in the store, once.
-    for (const uid of acked) await bobOnC.waitMessage(uid, { timeoutMs: 30_000 });
-    const live = bobOnC.messageUids();
-    for (const uid of acked) expect(live.filter((x) => x === uid).length, `live ${uid}`).toBe(1);
-    const audit = sdkDevice(c.nodes[1]!.url, { token: await getToken(c.nodes[1]!.admin, bob, 'bob-audit'), cursor: 0 });
-    void audit.client.connect().catch(() => undefined);
-    await audit.waitFor((e) => e.event === 'synced', { label: 'the audit replay', timeoutMs: 30_000 });
-    const stored = audit.messageUids();
-    for (const uid of acked) expect(stored.filter((x) => x === uid).length, `stored ${uid}`).toBe(1);
-    audit.close();
+    await expectServingAgain(c, alice, bob);
+    const atRestore = load.acked.length;
+    await eventually(async () => load.acked.length >= atRestore + 30, 'sends after the restore', 30_000);
+    await load.stop();
+    await expectEachAckedOnce(c, load, bobOnC, bob);
   }, 180_000);
 });
