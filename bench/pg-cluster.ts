@@ -7,8 +7,7 @@
  *   BENCH_REDIS_URL  default redis://127.0.0.1:6379
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import { dropPrefix, dropSchema, pgAdmin } from '../test/helpers/backends.js';
 
 export const BENCH_PG_URL = process.env['BENCH_PG_URL'] || 'postgres://postgres@127.0.0.1:5432/test';
 export const BENCH_REDIS_URL = process.env['BENCH_REDIS_URL'] || 'redis://127.0.0.1:6379';
@@ -24,31 +23,6 @@ export interface PgClusterStorage {
   drop(): Promise<void>;
 }
 
-async function withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: BENCH_PG_URL, connectionTimeoutMillis: 5000 });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-async function dropPrefix(prefix: string): Promise<void> {
-  const r = new Redis(BENCH_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await r.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await r.quit();
-  }
-}
-
 export function pgClusterStorage(): PgClusterStorage {
   const id = randomUUID().replace(/-/g, '').slice(0, 16);
   const schema = `sbbench_${id}`;
@@ -62,10 +36,10 @@ export function pgClusterStorage(): PgClusterStorage {
       SWITCHBOARD_BUS_URL: BENCH_REDIS_URL,
       SWITCHBOARD_BUS_PREFIX: prefix,
     },
-    countMessages: () => withClient(async (c) => Number((await c.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${schema}.messages`)).rows[0]!.n)),
+    countMessages: () => pgAdmin(BENCH_PG_URL, async (c) => Number((await c.query<{ n: string }>(`SELECT COUNT(*) AS n FROM ${schema}.messages`)).rows[0]!.n)),
     drop: async () => {
-      await withClient((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
-      await dropPrefix(prefix);
+      await dropSchema(BENCH_PG_URL, schema);
+      await dropPrefix(BENCH_REDIS_URL, prefix);
     },
   };
 }
