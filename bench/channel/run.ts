@@ -3,7 +3,9 @@
  *
  * - inbound: seed 002 `POST /api/v1/<appid>/staffService/message` (wrk, bench/channel/staff.lua) vs a
  *   bare Fastify answering `{errcode: 0}` on the same path (bench/channel/bare-fastify.ts) and vs our
- *   own `POST /admin/message/send` (bench/send/signed.lua, single chats), interleaved ROUNDS times;
+ *   own `POST /admin/message/send` (bench/send/signed.lua, single chats; the target's baseline), and,
+ *   for reference, the same admin send into groups shaped like the contacts' conversations (three
+ *   members: the sender, a contact's user, the agent; `admingroup`), interleaved ROUNDS times;
  * - outbound: agents' replies delivered to a fake 002 app (bench/channel/fake-app.ts) vs a bare HTTP
  *   client posting the same bodies, signed the same way, to the same app at the channel's concurrency.
  *   The replies are sent while the app is down (it answers 503: the channel's circuit breaker opens
@@ -14,7 +16,7 @@
  *   npm run bench:channel
  *   env: DURATION=6 CONNS=64 ROUNDS=2 CUSTOMERS=200 REPLIES=3000 OUT_ROUNDS=2 CONCURRENCY=64
  *   PHASES=inbound,outbound (either alone to profile one side, e.g. with SB_NODE_ARGS=--cpu-prof),
- *   INBOUND=bare,staff,admin (the inbound targets that run); SB_DELAY_MS=<ms> (002 only: a fixed offered rate of
+ *   INBOUND=bare,staff,admin,admingroup (the inbound targets that run); SB_DELAY_MS=<ms> (002 only: a fixed offered rate of
  *   about CONNS × 1000 / SB_DELAY_MS, to compare CPU per message of two builds at one rate); SB_CLI=<path of another build's dist/cli.js>
  *
  * About 1.5 minutes. The machine is shared (other engineers' builds and tests run on it): figures move
@@ -38,8 +40,8 @@ const REPLIES = Number(process.env['REPLIES'] ?? 3000);
 const OUT_ROUNDS = Number(process.env['OUT_ROUNDS'] ?? 2);
 const CONCURRENCY = Number(process.env['CONCURRENCY'] ?? 64);
 const PHASES = new Set((process.env['PHASES'] ?? 'inbound,outbound').split(','));
-/** Which inbound targets run (a subset of bare,staff,admin), e.g. `INBOUND=staff` to profile the 002 route alone. */
-const INBOUND = new Set((process.env['INBOUND'] ?? 'bare,staff,admin').split(','));
+/** Which inbound targets run (a subset of bare,staff,admin,admingroup), e.g. `INBOUND=staff` to profile the 002 route alone. */
+const INBOUND = new Set((process.env['INBOUND'] ?? 'bare,staff,admin,admingroup').split(','));
 /** Extra node arguments for the Switchboard process only (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
 const SB_NODE_ARGS = (process.env['SB_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 /** The Switchboard build to run (default this tree's dist/cli.js; another tree's for a before/after run). */
@@ -200,13 +202,18 @@ async function main(): Promise<void> {
       });
       if (r.errcode !== 0) throw new Error(`inbound setup: errcode ${r.errcode}`);
     });
+    // The admingroup target's groups: cg1..cgN, owner u1, members the contact c<i>'s user and the agent
+    // (a contact's conversation has three members too: the account's user, the contact, the agent).
+    if (INBOUND.has('admingroup')) {
+      await pool(CUSTOMERS, 16, async (i) => admin.createGroup(`cg${i + 1}`, 'u1', [contactIdOf(ACCOUNT, `c${i + 1}`), AGENT]));
+    }
 
     // ------------------------------------------------------------------ inbound
     const staffLua = path.join(ROOT, 'bench/channel/staff.lua');
     const sendLua = path.join(ROOT, 'bench/send/signed.lua');
     const staffEnv = { SB_PATH: staffPath, SB_CUSTOMERS: String(CUSTOMERS), SB_DELAY_MS: process.env['SB_DELAY_MS'] ?? '0' };
-    const inbound: Record<string, WrkResult[]> = { bare: [], staff: [], admin: [] };
-    const costs: Record<string, Cost[]> = { staff: [], admin: [], outbound: [] };
+    const inbound: Record<string, WrkResult[]> = { bare: [], staff: [], admin: [], admingroup: [] };
+    const costs: Record<string, Cost[]> = { staff: [], admin: [], admingroup: [], outbound: [] };
     /** A wrk run against Switchboard, with its cost per request. */
     const measured = async (key: string, script: string, env: Record<string, string>): Promise<WrkResult> => {
       const c0 = await costNow(sb.url, sb.proc.pid);
@@ -219,6 +226,10 @@ async function main(): Promise<void> {
       if (INBOUND.has('bare')) inbound['bare']!.push(await wrk(bare.url, staffLua, staffEnv));
       if (INBOUND.has('staff')) inbound['staff']!.push(await measured('staff', staffLua, staffEnv));
       if (INBOUND.has('admin')) inbound['admin']!.push(await measured('admin', sendLua, { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) }));
+      if (INBOUND.has('admingroup')) {
+        const env = { SB_SECRET: SECRET, SB_MODE: 'group', SB_GROUP_PREFIX: 'cg', SB_GROUPS: String(CUSTOMERS), SB_USERS: String(USERS) };
+        inbound['admingroup']!.push(await measured('admingroup', sendLua, env));
+      }
     }
 
     // ------------------------------------------------------------------ outbound
@@ -275,6 +286,7 @@ async function main(): Promise<void> {
     const bareRps = median(inbound['bare']!.map((x) => x.rps));
     const adminRps = median(inbound['admin']!.map((x) => x.rps));
     const staffRps = median(inbound['staff']!.map((x) => x.rps));
+    const groupRps = median(inbound['admingroup']!.map((x) => x.rps));
     const lines = [
       `bench/channel ${new Date().toISOString()} DURATION=${DURATION} CONNS=${CONNS} ROUNDS=${ROUNDS} CUSTOMERS=${CUSTOMERS} REPLIES=${REPLIES} OUT_ROUNDS=${OUT_ROUNDS} CONCURRENCY=${CONCURRENCY} cpus=${os.cpus().length}`,
       '',
@@ -283,8 +295,10 @@ async function main(): Promise<void> {
       row('bare Fastify, same 002 path', inbound['bare']!, bareRps),
       row('Switchboard 002 staffService/message', inbound['staff']!, bareRps),
       row('Switchboard admin message/send (single)', inbound['admin']!, bareRps),
+      row('Switchboard admin message/send (3-member group)', inbound['admingroup']!, bareRps),
       '',
-      `002 inbound / admin send: ${(staffRps / adminRps).toFixed(2)} (target ≥ 0.8)`,
+      `002 inbound / admin send: ${(staffRps / adminRps).toFixed(2)} (target ≥ 0.8)` +
+        (inbound['admingroup']!.length > 0 ? `; for reference, 002 inbound / admin send into 3-member groups: ${(staffRps / groupRps).toFixed(2)}` : ''),
       '',
       '| outbound | replies/s (median) | rounds |',
       '|---|---:|---|',
@@ -298,11 +312,11 @@ async function main(): Promise<void> {
       '',
       '| per message | store writes | group commits | server CPU ms (all threads) | of which main thread | other threads (writer…) |',
       '|---|---:|---:|---:|---:|---:|',
-      ...(['staff', 'admin', 'outbound'] as const)
+      ...(['staff', 'admin', 'admingroup', 'outbound'] as const)
         .filter((k) => costs[k]!.length > 0)
         .map((k) => {
           const xs = costs[k]!;
-          const label = { staff: 'inbound 002 staffService/message', admin: 'admin message/send (single)', outbound: 'outbound reply delivered' }[k];
+          const label = { staff: 'inbound 002 staffService/message', admin: 'admin message/send (single)', admingroup: 'admin message/send (3-member group)', outbound: 'outbound reply delivered' }[k];
           const cpu = median(xs.map((c) => c.cpuMs));
           const main = median(xs.map((c) => c.mainMs));
           return `| ${label} | ${median(xs.map((c) => c.writes)).toFixed(2)} | ${median(xs.map((c) => c.commits)).toFixed(3)} | ${cpu.toFixed(3)} | ${main.toFixed(3)} | ${median(xs.map((c) => c.cpuMs - c.mainMs)).toFixed(3)} |`;

@@ -12,7 +12,8 @@ import crypto from 'node:crypto';
  *   cannot be replayed with another body; covering the timestamp lets the app refuse stale ones.
  */
 export function sign002(appId: string, token: string, timestamp: string | number): string {
-  return crypto.createHash('sha1').update(`${appId}${token}${timestamp}`).digest('hex');
+  // crypto.hash: the one-shot digest, about a third of a createHash object's cost per call.
+  return crypto.hash('sha1', `${appId}${token}${timestamp}`, 'hex');
 }
 
 /** HMAC-SHA256 (lowercase hex) of `${timestamp}.${body}` keyed with the app's secret (seed 000, outbound). */

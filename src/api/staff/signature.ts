@@ -1,9 +1,7 @@
 import crypto from 'node:crypto';
 
-/** Seed 002's signature, both directions: lowercase_hex(sha1(appid + key + timestamp)), plain concatenation. */
-export function staffSignature(appId: string, key: string, timestamp: string): string {
-  return crypto.createHash('sha1').update(appId + key + timestamp, 'utf8').digest('hex');
-}
+/** Seed 002's signature, both directions: lowercase_hex(sha1(appid + key + timestamp)) (one construction: sign002). */
+export { sign002 as staffSignature } from '../../channel-apps/signature.js';
 
 /** Exact comparison (lowercase hex as sent), in constant time for equal lengths. */
 export function signatureMatches(expected: string, given: string): boolean {

@@ -248,11 +248,7 @@ export interface DeliveryUpdate {
 
 function digest(...parts: string[]): string {
   // Unambiguous: each part is length-prefixed.
-  return crypto
-    .createHash('sha256')
-    .update(parts.map((p) => `${p.length}:${p}`).join('|'), 'utf8')
-    .digest('hex')
-    .slice(0, 32);
+  return crypto.hash('sha256', parts.map((p) => `${p.length}:${p}`).join('|'), 'hex').slice(0, 32);
 }
 
 /** The IM user of a contact: `cu_` + 32 hex of (channelAccountId, the contact's account on the channel). */

@@ -417,12 +417,14 @@ export class ChannelAppService {
   }
 
   private async store000(account: ChannelAccount, contact: ChannelContact, conv: ChannelConversation, m: Inbound000, guid: string): Promise<InboundResult> {
-    const meta = {
+    const now = this.now();
+    const record: ChannelMessage = {
+      uid: 0,
       guid,
       conversationId: conv.conversationId,
       channelAccountId: account.channelAccountId,
       contactId: contact.contactId,
-      direction: m.isReceive ? ('in' as const) : ('out' as const),
+      direction: m.isReceive ? 'in' : 'out',
       isReceive: m.isReceive,
       channelId: m.channelId,
       originalMessageId: m.originalMessageId,
@@ -434,34 +436,40 @@ export class ChannelAppService {
       contents: m.contents,
       createTime: m.createTime,
       raw: m.raw,
+      delivery: 'none',
+      deliveryError: '',
+      originalMessageUrl: '',
+      createdAt: now,
+      updatedAt: now,
     };
     const sender = m.isReceive ? contact.contactId : await this.ensureAccountUser(account);
-    return this.deliver(conv, sender, meta);
+    return this.deliver(conv, sender, record);
   }
 
-  /** Send the IM message (idempotent by clientMsgId), record its metadata, tell the hooks. */
-  private async deliver(
-    conv: ChannelConversation,
-    sender: string,
-    meta: Omit<ChannelMessage, 'uid' | 'delivery' | 'deliveryError' | 'originalMessageUrl' | 'createdAt' | 'updatedAt'>,
-  ): Promise<InboundResult> {
-    const now = this.now();
-    const channel = { ...meta, delivery: 'none' as const, deliveryError: '', originalMessageUrl: '', createdAt: now, updatedAt: now };
+  /**
+   * Send the IM message (idempotent by clientMsgId), record its metadata, tell the hooks. `record` is
+   * built by the caller for this call alone (uid 0 until the store answers; it is set then): every
+   * record is an object literal, not a spread copy, on this per-message path.
+   */
+  private async deliver(conv: ChannelConversation, sender: string, record: ChannelMessage): Promise<InboundResult> {
     // The metadata is recorded with the message, in its transaction: one write per inbound message.
     // A contact's message moves its session's deadline in the message's own write.
-    const session = meta.direction === 'in' ? this.hooks.inboundActivity?.(conv) : undefined;
+    const session = record.direction === 'in' ? this.hooks.inboundActivity?.(conv) : undefined;
     const sent = await this.deps.messages.send({
       sender,
       conv: ChannelAppService.imConversation(conv.conversationId),
-      payload: toPayload(meta),
-      channel,
-      ...(session ? { session } : {}),
+      payload: toPayload(record),
+      channel: record,
+      session,
       // The store answers a resend (same sender and clientMsgId) with the first message.
-      ...(meta.originalMessageId !== '' ? { clientMsgId: `ch:${meta.guid}` } : {}),
+      clientMsgId: record.originalMessageId !== '' ? `ch:${record.guid}` : undefined,
     });
-    const stored = sent.duplicate
-      ? ((await this.store.channelApps.messageByUid(sent.message.uid)) ?? (await this.store.channelApps.recordMessage({ ...channel, uid: sent.message.uid })))
-      : { ...channel, uid: sent.message.uid };
+    let stored = record;
+    if (sent.duplicate) {
+      stored = (await this.store.channelApps.messageByUid(sent.message.uid)) ?? (await this.store.channelApps.recordMessage({ ...record, uid: sent.message.uid }));
+    } else {
+      record.uid = sent.message.uid;
+    }
     const latest = `latest:${conv.contactId}`;
     if (this.cache.peek(latest) !== conv) this.cache.set(latest, conv);
     if (stored.direction === 'in') await this.hooks.onInbound(conv, stored, sent.session);
@@ -503,9 +511,10 @@ export class ChannelAppService {
     const account = await this.account002(app, m.accname);
     const contact = await this.upsertContact(account.channelAccountId, { account: m.fromUserId, name: m.fromUserName }, false);
     const conv = await this.conversationFor(account, contact, '');
-    const guid = timeOrderedGuid(this.now());
-    const subject = m.route === 'leavemessage' && typeof m.raw['subject'] === 'string' ? m.raw['subject'] : '';
+    const now = this.now();
+    const guid = timeOrderedGuid(now);
     const r = await this.deliver(conv, contact.contactId, {
+      uid: 0,
       guid,
       conversationId: conv.conversationId,
       channelAccountId: account.channelAccountId,
@@ -517,11 +526,16 @@ export class ChannelAppService {
       originalParentId: '',
       originalConversationId: '',
       originalUrl: '',
-      subject,
+      subject: m.route === 'leavemessage' && typeof m.raw['subject'] === 'string' ? m.raw['subject'] : '',
       cc: '',
       contents: [contentOf002(m.msgType, m.content, crypto.randomUUID())],
       createTime: 0,
       raw: { ...m.raw, route: m.route },
+      delivery: 'none',
+      deliveryError: '',
+      originalMessageUrl: '',
+      createdAt: now,
+      updatedAt: now,
     });
     if (m.route === 'demand' || this.asksForHuman(m.msgType, m.content)) {
       const stored = await this.store.channelApps.messageByUid(r.uid);

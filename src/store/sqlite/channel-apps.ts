@@ -255,10 +255,13 @@ function channelMessageRow(ctx: SqliteContext, sql: string, ...args: unknown[]):
  * ChannelAppStore.recordMessage inside a writer command (also run by appendMessage for a draft's
  * `channel`): insert unless the uid, or (account, original id), is recorded already — then the stored
  * one — and make the conversation the contact's latest (updated_at only; the document keeps its updateDt).
+ * `freshUid`: the caller allocated `m.uid` in this command (appendMessage without a reserved
+ * identity), so the look-up by uid is skipped.
  */
-export function recordChannelMessage(ctx: SqliteContext, m: ChannelMessage): ChannelMessage {
+export function recordChannelMessage(ctx: SqliteContext, m: ChannelMessage, freshUid = false): ChannelMessage {
+  // freshUid: the uid was allocated by this very command, so no row can hold it yet.
   const same =
-    channelMessageRow(ctx, 'SELECT data FROM channel_messages WHERE uid = ?', m.uid) ??
+    (freshUid ? null : channelMessageRow(ctx, 'SELECT data FROM channel_messages WHERE uid = ?', m.uid)) ??
     (m.originalMessageId !== '' ? channelMessageRow(ctx, 'SELECT data FROM channel_messages WHERE account_id = ? AND original_id = ?', m.channelAccountId, m.originalMessageId) : null);
   if (same) return same;
   ctx

@@ -167,7 +167,7 @@ export class SqliteMessages implements MessageStore {
         writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
       }
       insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
-      if (d.channel) recordChannelMessage(this.ctx, { ...d.channel, uid });
+      if (d.channel) recordChannelMessage(this.ctx, { ...d.channel, uid }, d.identity === undefined);
       const session = d.session ? { session: sessionActivity(this.ctx, d.session) } : {};
       return { message, seq, audience: del.audience, count: del.count, duplicate: false, ...session };
     });

@@ -23,7 +23,11 @@ export type FromWorker =
   | { type: 'init-error'; message: string }
   | {
       type: 'results';
-      results: Array<{ id: number; ok: true; value: unknown } | { id: number; ok: false; error: SerializedError }>;
+      /**
+       * `echo`: the value is an AppendResult whose message.payload was left out because it is the
+       * very payload of the call's draft (args[0].payload), which the caller holds: it puts it back.
+       */
+      results: Array<{ id: number; ok: true; value: unknown; echo?: 'payload' } | { id: number; ok: false; error: SerializedError }>;
       commits: Array<{ size: number; ms: number }>;
       errors: string[];
       /** Outbox jobs claimed under grant() for this process's watcher (OutboxStore.watch). */
@@ -44,4 +48,24 @@ export function isStoreMethod(store: Store, part: string, method: string): boole
   if (!(STORE_PARTS as readonly string[]).includes(part)) return false;
   const target = store[part as StorePart] as unknown as Record<string, unknown>;
   return method !== 'constructor' && !(method in Object.prototype) && typeof target[method] === 'function';
+}
+
+/**
+ * An appendMessage result answers the draft's own payload object (messages.ts), which the main thread
+ * sent and still holds: it is not cloned back (a channel message's payload carries its metadata as
+ * JSON in `extra`). Returns the value to post without that payload, or undefined when it does not apply.
+ */
+export function withoutEchoedPayload(part: string, method: string, args: unknown[], value: unknown): unknown {
+  if (part !== 'messages' || method !== 'appendMessage') return undefined;
+  const draft = args[0] as { payload?: unknown } | undefined;
+  const v = value as { message?: { payload?: unknown } } | null;
+  if (!v?.message || draft?.payload === undefined || v.message.payload !== draft.payload) return undefined;
+  return { ...v, message: { ...v.message, payload: undefined } };
+}
+
+/** The main thread's side of withoutEchoedPayload: the draft's payload back into the result. */
+export function restoreEchoedPayload(args: unknown[], value: unknown): unknown {
+  const draft = args[0] as { payload: unknown };
+  (value as { message: { payload: unknown } }).message.payload = draft.payload;
+  return value;
 }

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OutboxJob } from '../../core/ports/outbox.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import { isStoreMethod, serializeError, type FromWorker, type ToWorker } from './thread-protocol.js';
+import { isStoreMethod, serializeError, withoutEchoedPayload, type FromWorker, type ToWorker } from './thread-protocol.js';
 
 /**
  * The writer thread: owns the one SQLite connection and runs every store call, reads included, so
@@ -77,7 +77,8 @@ port.on('message', (m: ToWorker) => {
       }
       p.then(
         (value) => {
-          results.push({ id: c.id, ok: true, value });
+          const slim = withoutEchoedPayload(c.part, c.method, c.args, value);
+          results.push(slim === undefined ? { id: c.id, ok: true, value } : { id: c.id, ok: true, value: slim, echo: 'payload' });
           schedule();
         },
         (err: unknown) => {

@@ -4,13 +4,15 @@ import type { OutboxJob } from '../../core/ports/outbox.js';
 import type { Store } from '../../core/ports/store.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { startWorker } from './worker-entry.js';
-import { deserializeError, type FromWorker, type StorePart, type ToWorker } from './thread-protocol.js';
+import { deserializeError, restoreEchoedPayload, type FromWorker, type StorePart, type ToWorker } from './thread-protocol.js';
 
 type WorkerOptions = Omit<SqliteStoreOptions, 'onCommit' | 'onError'>;
 
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
+  /** The call's arguments, kept while a result may echo them (appendMessage: see withoutEchoedPayload). */
+  args?: unknown[];
 }
 
 /**
@@ -140,7 +142,7 @@ export class ThreadedSqliteStore implements Store {
     if (!this.alive || this.closing) return Promise.reject(new CoreError('server_error', 'store is closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, part === 'messages' && method === 'appendMessage' ? { resolve, reject, args } : { resolve, reject });
       this.queued.push({ id, part, method, args });
       if (!this.scheduled) {
         this.scheduled = true;
@@ -190,7 +192,7 @@ export class ThreadedSqliteStore implements Store {
       const p = this.pending.get(r.id);
       if (!p) continue;
       this.pending.delete(r.id);
-      if (r.ok) p.resolve(r.value);
+      if (r.ok) p.resolve(r.echo === 'payload' && p.args ? restoreEchoedPayload(p.args, r.value) : r.value);
       else p.reject(deserializeError(r.error));
     }
   }
