@@ -103,6 +103,11 @@ export class ChannelAppService {
     return this.invalidate(item);
   }
 
+  /** A cached entry, synchronously (a cached null is `{ value: null }`); undefined on a miss. */
+  private hit<T>(key: string): { value: T } | undefined {
+    return this.cache.get(key) as { value: T } | undefined;
+  }
+
   private async cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.cache.get(key);
     if (hit) return hit.value as T;
@@ -217,8 +222,24 @@ export class ChannelAppService {
     return this.upsertContact(channelAccountId, identity, true);
   }
 
+  /** contactIdOf, remembered: the id is a digest of (account, identity) and never changes. */
+  private contactIdFor(channelAccountId: string, account: string): string {
+    const key = `cid:${channelAccountId.length}:${channelAccountId}:${account}`;
+    const hit = this.hit<string>(key);
+    if (hit) return hit.value;
+    const id = contactIdOf(channelAccountId, account);
+    this.cache.set(key, id);
+    return id;
+  }
+
+  /** The cached contact when this identity changes nothing in it (the common case): no await, no record built. */
+  private knownContact(channelAccountId: string, id: ContactIdentity): ChannelContact | undefined {
+    const old = this.hit<ChannelContact | null>(`contact:${this.contactIdFor(channelAccountId, id.account)}`)?.value;
+    return old && !identityChanges(old, id) ? old : undefined;
+  }
+
   private async upsertContact(channelAccountId: string, id: ContactIdentity, force: boolean): Promise<ChannelContact> {
-    const contactId = contactIdOf(channelAccountId, id.account);
+    const contactId = this.contactIdFor(channelAccountId, id.account);
     const old = await this.cached(`contact:${contactId}`, () => this.store.channelApps.getContact(contactId));
     // The common case, a known contact writing again with nothing new: no record is built.
     if (old && !force && !identityChanges(old, id)) return old;
@@ -332,11 +353,21 @@ export class ChannelAppService {
    * else the contact's latest one (a new one the first time); its group's agents brought in step with
    * the account's.
    */
+  private static conversationKey(account: ChannelAccount, contact: ChannelContact, originalConversationId: string): string {
+    return originalConversationId !== '' ? `orig:${account.channelAccountId}:${originalConversationId}` : `latest:${contact.contactId}`;
+  }
+
+  /** conversationFor's answer when it is cached with the account's agents (the common case): no await. */
+  private knownConversation(account: ChannelAccount, contact: ChannelContact, originalConversationId: string): ChannelConversation | undefined {
+    const found = this.hit<ChannelConversation | null>(ChannelAppService.conversationKey(account, contact, originalConversationId))?.value;
+    return found && sameSet(found.agents, account.agents) ? found : undefined;
+  }
+
   private async conversationFor(account: ChannelAccount, contact: ChannelContact, originalConversationId: string): Promise<ChannelConversation> {
     // Cached: a thread's conversation never changes; the contact's latest is refreshed by every
     // message this node delivers (another node's may go unseen here for up to the cache's age: an
     // un-threaded message then joins the contact's previous conversation).
-    const key = originalConversationId !== '' ? `orig:${account.channelAccountId}:${originalConversationId}` : `latest:${contact.contactId}`;
+    const key = ChannelAppService.conversationKey(account, contact, originalConversationId);
     const found = await this.cached(key, () =>
       originalConversationId !== ''
         ? this.store.channelApps.conversationByOriginal(account.channelAccountId, originalConversationId)
@@ -488,15 +519,7 @@ export class ChannelAppService {
   /** The account a 002 message goes to: `accname` (an account id, else an account name of the app), else the app's default (its oldest account). */
   private async account002(app: ChannelApp, accname: string): Promise<ChannelAccount> {
     const accounts = await this.cached(`accounts:${app.appId}`, () => this.store.channelApps.listConfig('channelAccount', app.appId));
-    const pick =
-      accname !== ''
-        ? (accounts.find((a) => a.channelAccountId === accname) ?? accounts.find((a) => a.accountName === accname))
-        : app.defaultAccountId !== ''
-          ? accounts.find((a) => a.channelAccountId === app.defaultAccountId)
-          : accounts[0];
-    if (!pick) throw new CoreError('not_exist', accname !== '' ? `app ${app.appId} has no account ${accname}` : `app ${app.appId} has no account`);
-    if (!pick.enabled) throw new CoreError('no_right', `channel account ${pick.channelAccountId} is disabled`);
-    return pick;
+    return pickAccount002(app, accounts, accname);
   }
 
   /**
@@ -508,9 +531,13 @@ export class ChannelAppService {
     // `checked`: the app the surface read to check the signature (the same cached record), not read twice.
     const app = checked?.appId === m.appId ? checked : await this.app(m.appId);
     if (!app) throw new CoreError('not_exist', `app ${m.appId} does not exist`);
-    const account = await this.account002(app, m.accname);
-    const contact = await this.upsertContact(account.channelAccountId, { account: m.fromUserId, name: m.fromUserName }, false);
-    const conv = await this.conversationFor(account, contact, '');
+    // The common case, all of it cached, costs no await: the app's accounts, a known contact with
+    // nothing new, its latest conversation with the account's agents.
+    const accounts = this.hit<ChannelAccount[]>(`accounts:${app.appId}`)?.value;
+    const account = accounts ? pickAccount002(app, accounts, m.accname) : await this.account002(app, m.accname);
+    const identity = { account: m.fromUserId, name: m.fromUserName };
+    const contact = this.knownContact(account.channelAccountId, identity) ?? (await this.upsertContact(account.channelAccountId, identity, false));
+    const conv = this.knownConversation(account, contact, '') ?? (await this.conversationFor(account, contact, ''));
     const now = this.now();
     const guid = timeOrderedGuid(now);
     const r = await this.deliver(conv, contact.contactId, {
@@ -528,7 +555,8 @@ export class ChannelAppService {
       originalUrl: '',
       subject: m.route === 'leavemessage' && typeof m.raw['subject'] === 'string' ? m.raw['subject'] : '',
       cc: '',
-      contents: [contentOf002(m.msgType, m.content, crypto.randomUUID())],
+      // Content ids as an outbound reply's: the message guid and the content's index.
+      contents: [contentOf002(m.msgType, m.content, `${guid}-0`)],
       createTime: 0,
       raw: { ...m.raw, route: m.route },
       delivery: 'none',
@@ -556,6 +584,19 @@ export class ChannelAppService {
     if (!m) throw new CoreError('not_exist', 'message does not exist');
     return m;
   }
+}
+
+/** The account of a 002 message among the app's accounts (see account002); not_exist / no_right when none fits. */
+function pickAccount002(app: ChannelApp, accounts: ChannelAccount[], accname: string): ChannelAccount {
+  const pick =
+    accname !== ''
+      ? (accounts.find((a) => a.channelAccountId === accname) ?? accounts.find((a) => a.accountName === accname))
+      : app.defaultAccountId !== ''
+        ? accounts.find((a) => a.channelAccountId === app.defaultAccountId)
+        : accounts[0];
+  if (!pick) throw new CoreError('not_exist', accname !== '' ? `app ${app.appId} has no account ${accname}` : `app ${app.appId} has no account`);
+  if (!pick.enabled) throw new CoreError('no_right', `channel account ${pick.channelAccountId} is disabled`);
+  return pick;
 }
 
 function isHttpUrl(s: string): boolean {
