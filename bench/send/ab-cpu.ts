@@ -1,0 +1,133 @@
+/**
+ * bench/send/ab-cpu — two builds' admin sends side by side in one process, by CPU per message.
+ *
+ * A and B (`A=<dist dir>`, `B=<dist dir>`, default this tree's dist/ for both) each start a server on
+ * their own SQLite data directory (FULL, their store thread) in this process, with USERS users,
+ * GROUPS groups of GROUP_SIZE and of SMALL_GROUP_SIZE members. Then SLICES times, A and B in turn
+ * (the order flipped every slice), each runs PER_SLICE sends of each kind (single chat, group, small
+ * group) through `hub.messages.send` (the admin API's use case, below HTTP), CONC at a time, and the
+ * process CPU (user + system, every thread: while one build runs the other is idle) is read per slice.
+ * Fine interleaving puts both builds under the same load, so the ratio B/A per slice pair is what to
+ * read on a shared machine; the report gives its median and quartiles per kind.
+ *
+ *   A=/other/tree/dist B=dist npx tsx bench/send/ab-cpu.ts
+ *   env: SLICES=16 PER_SLICE=2000 CONC=64 USERS=1000 GROUPS=20 GROUP_SIZE=20 SMALL_GROUP_SIZE=5
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const A = path.resolve(process.env['A'] ?? path.join(ROOT, 'dist'));
+const B = path.resolve(process.env['B'] ?? path.join(ROOT, 'dist'));
+const SLICES = Number(process.env['SLICES'] ?? 16);
+const PER_SLICE = Number(process.env['PER_SLICE'] ?? 2000);
+const CONC = Number(process.env['CONC'] ?? 64);
+const USERS = Number(process.env['USERS'] ?? 1000);
+const GROUPS = Number(process.env['GROUPS'] ?? 20);
+const GROUP_SIZE = Number(process.env['GROUP_SIZE'] ?? 20);
+const SMALL_GROUP_SIZE = Number(process.env['SMALL_GROUP_SIZE'] ?? 5);
+
+interface Conv {
+  type: number;
+  target: string;
+  line: number;
+}
+interface HubLike {
+  users: { create(userId: string, input: { name: string }): Promise<unknown> };
+  groups: { create(operator: string, groupId: string, info: { name: string; owner: string }, members: Array<{ memberId: string }>, notify: { lines: number[] }): Promise<unknown> };
+  messages: { send(input: { sender: string; conv: Conv; payload: Record<string, unknown> }): Promise<unknown> };
+}
+interface Build {
+  name: string;
+  hub: HubLike;
+  payload: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+async function pool(n: number, c: number, task: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(c, n) }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
+}
+
+async function start(name: string, dist: string): Promise<Build> {
+  const load = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(path.join(dist, rel)).href)) as T;
+  const { loadConfig } = await load<{ loadConfig(s: { overrides: Record<string, unknown> }): unknown }>('config/load.js');
+  const { startServer } = await load<{ startServer(c: unknown, o: object): Promise<{ hub: HubLike; close(): Promise<void> }> }>('main.js');
+  const { normalizePayload } = await load<{ normalizePayload(p: Record<string, unknown>): Record<string, unknown> }>('core/payload.js');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `sb-ab-${name}-`));
+  const sb = await startServer(loadConfig({ overrides: { host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', admin: { secret: 'bench-secret' } } }), {});
+  const hub = sb.hub;
+  await pool(USERS, 32, (i) => hub.users.create(`u${i + 1}`, { name: `u${i + 1}` }));
+  const members = (n: number, g: number): Array<{ memberId: string }> => Array.from({ length: n - 1 }, (_, k) => ({ memberId: `u${((g * n + k) % (USERS - 1)) + 2}` }));
+  for (let g = 0; g < GROUPS; g++) {
+    await hub.groups.create('u1', `g${g + 1}`, { name: `g${g + 1}`, owner: 'u1' }, members(GROUP_SIZE, g), { lines: [] });
+    await hub.groups.create('u1', `s${g + 1}`, { name: `s${g + 1}`, owner: 'u1' }, members(SMALL_GROUP_SIZE, g), { lines: [] });
+  }
+  return {
+    name,
+    hub,
+    payload: normalizePayload({ type: 1, searchableContent: 'hello', persistFlag: 3 }),
+    close: async () => {
+      await sb.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const KINDS: Array<[string, (i: number) => Conv]> = [
+  ['single', (i) => ({ type: 0, target: `u${(i % (USERS - 1)) + 2}`, line: 0 })],
+  [`group (${GROUP_SIZE})`, (i) => ({ type: 1, target: `g${(i % GROUPS) + 1}`, line: 0 })],
+  [`small group (${SMALL_GROUP_SIZE})`, (i) => ({ type: 1, target: `s${(i % GROUPS) + 1}`, line: 0 })],
+];
+
+/** CPU µs per send of one slice of one kind on one build. */
+async function slice(b: Build, conv: (i: number) => Conv): Promise<number> {
+  const c0 = process.cpuUsage();
+  await pool(PER_SLICE, CONC, (i) => b.hub.messages.send({ sender: 'u1', conv: conv(i), payload: b.payload }));
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / PER_SLICE;
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+
+async function main(): Promise<void> {
+  const builds = [await start('A', A), await start('B', B)] as const;
+  try {
+    for (const b of builds) for (const [, conv] of KINDS) await slice(b, conv); // warm-up
+    const per: Record<string, { a: number[]; b: number[] }> = Object.fromEntries(KINDS.map(([k]) => [k, { a: [], b: [] }]));
+    for (let s = 0; s < SLICES; s++) {
+      for (const [kind, conv] of KINDS) {
+        const order = s % 2 === 0 ? [0, 1] : [1, 0];
+        for (const i of order) (i === 0 ? per[kind]!.a : per[kind]!.b).push(await slice(builds[i]!, conv));
+      }
+    }
+    const lines = [
+      `bench/send/ab-cpu ${new Date().toISOString()} A=${A} B=${B} SLICES=${SLICES} PER_SLICE=${PER_SLICE} CONC=${CONC} load=${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+      '',
+      '| kind | A µs CPU/send (median) | B µs CPU/send (median) | B/A per slice pair: median | quartiles |',
+      '|---|---:|---:|---:|---|',
+    ];
+    for (const [kind] of KINDS) {
+      const { a, b } = per[kind]!;
+      const ratios = a.map((x, i) => b[i]! / x);
+      lines.push(`| ${kind} | ${quantile(a, 0.5).toFixed(1)} | ${quantile(b, 0.5).toFixed(1)} | ${quantile(ratios, 0.5).toFixed(3)} | ${quantile(ratios, 0.25).toFixed(3)} – ${quantile(ratios, 0.75).toFixed(3)} |`);
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    for (const b of builds) await b.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
