@@ -12,7 +12,7 @@ import type { PgContext } from './context.js';
 import { insertEffects } from './effects.js';
 import { recordChannelMessage } from './channel-apps.js';
 import { sessionActivity } from './message-session.js';
-import { loadChangeFacts, loadSendFacts } from './message-facts.js';
+import { loadChangeFacts, loadSendFacts, sendReadsFirst } from './message-facts.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, Params, runParts, storedRecipients, toMessage, eventParts, writeEvent } from './message-rows.js';
 import type { Queryable } from './pool.js';
 import { messageChanged, receiversChanged, sentConversationsParts, unreadTotal, type MessageUnreadFacts } from './unread.js';
@@ -31,6 +31,11 @@ export function unreadSingle(q: Queryable): (userId: string) => Promise<number> 
   return (u) => unreadTotal(q, u, ConvType.single);
 }
 
+/** Which of core's send checks a draft gets: trusted sends (admin, not strict) accept any sender, even one never created (Wildfire's). */
+function sendChecks(d: MessageDraft): SendChecks {
+  return d.system ? 'none' : d.trusted ? 'target' : 'rules';
+}
+
 /**
  * Whether a send may run concurrently with the other sends of its writer batch (PgWriter.submit): it
  * reads only rows no send writes (users, members, relations) or writes them in one atomic statement
@@ -40,6 +45,8 @@ export function unreadSingle(q: Queryable): (userId: string) => Promise<number> 
  */
 function sendsConcurrently(d: MessageDraft): boolean {
   if (d.clientMsgId !== undefined || d.channel !== undefined || d.session !== undefined) return false;
+  // It must read before it takes a seq (the batch's first run starts before the counter lock answered).
+  if (!sendReadsFirst(d, sendChecks(d))) return false;
   return (d.effects ?? []).every((e) => e.fill?.unreadOf === undefined && (e.records ?? []).length === 0);
 }
 
@@ -64,8 +71,7 @@ export class PgMessages implements MessageStore {
 
   appendMessage(d: MessageDraft): Promise<AppendResult> {
     return this.ctx.write(async (tx) => {
-      // Trusted sends (admin, not strict) accept any sender, even one never created (Wildfire's).
-      const checks: SendChecks = d.system ? 'none' : d.trusted ? 'target' : 'rules';
+      const checks = sendChecks(d);
       const relationCheck = d.relations !== undefined && d.kind === MessageKind.conversation && d.conv.type === ConvType.single;
       const takeSeq = takesGroupSeq(d);
       const loaded = await loadSendFacts(tx, d, checks, this.max, {
