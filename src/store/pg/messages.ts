@@ -15,7 +15,7 @@ import { sessionActivity } from './message-session.js';
 import { loadChangeFacts, loadSendFacts, sendReadsFirst } from './message-facts.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, Params, runParts, storedRecipients, toMessage, eventParts, writeEvent } from './message-rows.js';
 import type { Queryable } from './pool.js';
-import { messageChanged, receiversChanged, sentConversationsParts, unreadTotal, type MessageUnreadFacts } from './unread.js';
+import { messageChanged, receiversChanged, sentConversationsPart, unreadTotal, type MessageUnreadFacts } from './unread.js';
 import type { PgTx } from './writer.js';
 
 function listedOnly(audience: Audience): string[] {
@@ -140,7 +140,8 @@ export class PgMessages implements MessageStore {
         ...eventParts(b, seq, EventType.message, uid, del.audience, del.extraUsers),
       ];
       if (listedUsers) {
-        parts.push(...sentConversationsParts(b, { uid, sender: d.sender, conv: d.conv, kind: d.kind, persistFlag: d.payload.persistFlag, status: MessageStatus.normal, timestamp: now }, listedUsers));
+        const conv = sentConversationsPart(b, { uid, sender: d.sender, conv: d.conv, kind: d.kind, persistFlag: d.payload.persistFlag, status: MessageStatus.normal, timestamp: now }, listedUsers);
+        if (conv) parts.push(conv);
       }
       await runParts(tx, b, parts);
       await insertEffects(tx, d.effects, { message: { uid, timestamp: now, seq, ...(groupSeq !== undefined ? { groupSeq } : {}) }, unread: unreadSingle(tx) });

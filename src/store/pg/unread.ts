@@ -13,7 +13,7 @@ import type { Queryable } from './pool.js';
  * = `recount` after every mutation. Unlike SQLite nothing is buffered or cached: every counter change
  * is written in the mutation's own command (other nodes read and write the same rows).
  *
- * - send: the conversation rows of core's forEachConversationRow, updated (or inserted) in the send's statement.
+ * - send: the conversation rows of core's forEachConversationRow, upserted in the send's statement.
  *   Clauses 1 to 4 of the rule are decided here with core's countsAsUnread on the facts of a new
  *   message (no receiver state, no hide, no mark); clauses 5 and 6, which depend on rows of the
  *   receiver (its hides, its read mark), are applied by the statement with UNREAD_RULE's meaning: a
@@ -35,20 +35,11 @@ export interface MessageUnreadFacts {
 }
 
 /**
- * The CTE parts of a send that move the conversation rows of a listed message's receivers (see the
- * header), or none when the message moves none. Last message: the largest uid; a newer message, or
+ * The CTE part of a send that moves the conversation rows of a listed message's receivers (see the
+ * header), or null when the message moves none. Last message: the largest uid; a newer message, or
  * one that counts, makes the conversation visible again.
- *
- * Two parts, not one `INSERT … ON CONFLICT DO UPDATE`: `cv` updates the rows that exist (nearly all of
- * them: a conversation's row is made by its first message), `cvi` inserts the others. An upsert that
- * conflicts locks the existing row first (a heap lock, with its own WAL record) and checks the unique
- * index before updating it; the plain UPDATE is one index probe and one (HOT) update per row, about
- * 40% of the send's PostgreSQL time less for a group of five (docs/benchmarks.md, bench/send). The
- * statement's sub-statements share one snapshot, so `cvi` skips exactly the rows `cv` updated; its
- * ON CONFLICT (the old upsert, same effect) is a safety net only: writers hold the cursor counter, so
- * no other command inserts a conversation row between the two.
  */
-export function sentConversationsParts(b: Params, m: MessageUnreadFacts, recipients: readonly string[]): string[] {
+export function sentConversationsPart(b: Params, m: MessageUnreadFacts, recipients: readonly string[]): string | null {
   const users: string[] = [];
   const types: number[] = [];
   const targets: string[] = [];
@@ -63,34 +54,20 @@ export function sentConversationsParts(b: Params, m: MessageUnreadFacts, recipie
     lines.push(conv.line);
     counts.push(may && countsAsUnread(u, fresh) ? 1 : 0);
   });
-  if (users.length === 0) return [];
+  if (users.length === 0) return null;
   const ts = b.p(m.timestamp);
-  const uid = b.p(m.uid);
-  const rows = `unnest(${b.p(users)}::text[], ${b.p(types)}::bigint[], ${b.p(targets)}::text[], ${b.p(lines)}::bigint[], ${b.p(counts)}::bigint[]) AS x(u, t, tg, l, n)`;
-  // Clauses 1 to 4 (x.n) and 5 (no hide covers the message); clause 6 (read mark) is the row's read_ts.
-  const counted = `(x.n > 0 AND NOT EXISTS (SELECT 1 FROM user_hides h WHERE h.user_id = x.u AND h.conv_type = x.t AND h.conv_target = x.tg
-                                                AND h.conv_line = x.l AND h.start_ts <= ${ts} AND ${ts} <= h.end_ts))`;
-  return [
-    `cv AS (
-    UPDATE conversations AS c SET
-      unread = c.unread + CASE WHEN ${ts} > c.read_ts AND ${counted} THEN 1 ELSE 0 END,
-      last_uid = GREATEST(c.last_uid, ${uid}::bigint),
-      last_ts = CASE WHEN ${uid} > c.last_uid THEN ${ts}::bigint ELSE c.last_ts END,
-      visible = CASE WHEN ${uid} > c.last_uid OR (${ts} > c.read_ts AND ${counted}) THEN 1 ELSE c.visible END
-      FROM ${rows}
-     WHERE c.user_id = x.u AND c.conv_type = x.t AND c.conv_target = x.tg AND c.conv_line = x.l
-    RETURNING c.user_id, c.conv_type, c.conv_target, c.conv_line)`,
-    `cvi AS (
+  return `cv AS (
     INSERT INTO conversations AS c (user_id, conv_type, conv_target, conv_line, unread, last_uid, last_ts, visible)
-    SELECT x.u, x.t, x.tg, x.l, CASE WHEN ${counted} THEN 1 ELSE 0 END, ${uid}::bigint, ${ts}::bigint, 1
-      FROM ${rows}
-     WHERE NOT EXISTS (SELECT 1 FROM cv WHERE cv.user_id = x.u AND cv.conv_type = x.t AND cv.conv_target = x.tg AND cv.conv_line = x.l)
+    SELECT x.u, x.t, x.tg, x.l,
+           CASE WHEN x.n > 0 AND NOT EXISTS (SELECT 1 FROM user_hides h WHERE h.user_id = x.u AND h.conv_type = x.t AND h.conv_target = x.tg
+                                               AND h.conv_line = x.l AND h.start_ts <= ${ts} AND ${ts} <= h.end_ts) THEN 1 ELSE 0 END,
+           ${b.p(m.uid)}::bigint, ${ts}::bigint, 1
+      FROM unnest(${b.p(users)}::text[], ${b.p(types)}::bigint[], ${b.p(targets)}::text[], ${b.p(lines)}::bigint[], ${b.p(counts)}::bigint[]) AS x(u, t, tg, l, n)
     ON CONFLICT (user_id, conv_type, conv_target, conv_line) DO UPDATE SET
       unread = c.unread + CASE WHEN excluded.last_ts > c.read_ts THEN excluded.unread ELSE 0 END,
       last_uid = GREATEST(c.last_uid, excluded.last_uid),
       last_ts = CASE WHEN excluded.last_uid > c.last_uid THEN excluded.last_ts ELSE c.last_ts END,
-      visible = CASE WHEN excluded.last_uid > c.last_uid OR (excluded.unread > 0 AND excluded.last_ts > c.read_ts) THEN 1 ELSE c.visible END)`,
-  ];
+      visible = CASE WHEN excluded.last_uid > c.last_uid OR (excluded.unread > 0 AND excluded.last_ts > c.read_ts) THEN 1 ELSE c.visible END)`;
 }
 
 /** One receiver's view of a message (clauses 4 to 6 of the rule). */
