@@ -65,9 +65,9 @@ interface SendRow {
 
 /**
  * Whether loadSendFacts runs a statement for this send (it runs none when nothing is to be checked or
- * looked up: a system single chat or multicast, a trusted send to a chatroom). A send that runs
- * concurrently must ask for its seq only after a statement of its own answered (PgWriter's
- * SubmitOptions.concurrent (c)); this says whether it does. Keep in step with loadSendFacts' columns.
+ * looked up: a system single chat or multicast, a trusted send to a chatroom): whether the send asks
+ * for its seq only after a statement of its own answered (PgWriter's SubmitOptions.readsFirst). Keep
+ * in step with loadSendFacts' columns.
  */
 export function sendReadsFirst(msg: Routed, checks: SendChecks): boolean {
   if (checks === 'rules' || msg.kind === MessageKind.broadcast) return true;

@@ -45,8 +45,6 @@ function sendChecks(d: MessageDraft): SendChecks {
  */
 function sendsConcurrently(d: MessageDraft): boolean {
   if (d.clientMsgId !== undefined || d.channel !== undefined || d.session !== undefined) return false;
-  // It must read before it takes a seq (the batch's first run starts before the counter lock answered).
-  if (!sendReadsFirst(d, sendChecks(d))) return false;
   return (d.effects ?? []).every((e) => e.fill?.unreadOf === undefined && (e.records ?? []).length === 0);
 }
 
@@ -148,7 +146,7 @@ export class PgMessages implements MessageStore {
       if (d.channel) await recordChannelMessage(tx, { ...d.channel, uid });
       const session = d.session ? { session: await sessionActivity(tx, d.session) } : {};
       return { message, seq, audience: del.audience, count: del.count, duplicate: false, ...session };
-    }, { concurrent: sendsConcurrently(d) });
+    }, { concurrent: sendsConcurrently(d), readsFirst: sendReadsFirst(d, sendChecks(d)) });
   }
 
   getMessage(uid: number, now: number): Promise<StoredMessage | null> {

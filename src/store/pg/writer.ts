@@ -33,19 +33,25 @@ export interface SubmitOptions {
    * command that (a) reads nothing another command of the batch may write, or reads it only through
    * one atomic statement (e.g. `UPDATE … RETURNING`), and (b) can be run again from the start:
    * if any command of the run fails, the run is rolled back and each is run again alone, as if never
-   * run (no effect outside its PgTx: JS state, I/O), and (c) asks for a seq (nextSeq, currentSeq)
-   * only after one of its own statements answered: the first run of a batch starts before the batch's
-   * counter lock has answered (its statements follow the lock in the pipeline), so the counter is known
-   * only then (asked earlier, nextSeq throws and the run is re-run alone). Default false: the command
-   * runs alone, after the lock.
+   * run (no effect outside its PgTx: JS state, I/O). Default false: the command runs alone.
    */
   concurrent?: boolean;
+  /**
+   * With `concurrent`: the command asks for a seq (nextSeq, currentSeq) only after one of its own
+   * statements answered. A batch whose first run is made only of such commands starts that run without
+   * waiting for its BEGIN and counter lock to answer (they go out in the same pipeline, one round trip
+   * fewer per batch): the counter is known once any statement after the lock has answered. Asked
+   * earlier, nextSeq throws (the run then fails and its commands are re-run alone). Default false.
+   */
+  readsFirst?: boolean;
 }
 
 interface Pending {
   run: (tx: PgTx) => Promise<unknown>;
   /** May run interleaved with the other concurrent commands of its batch (see PgWriter.submit). */
   concurrent: boolean;
+  /** Concurrent and asks for seqs only after a statement of its own answered (SubmitOptions.readsFirst). */
+  readsFirst: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -108,7 +114,7 @@ export class PgWriter {
   submit<T>(run: (tx: PgTx) => Promise<T>, opts: SubmitOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new CoreError('server_error', 'store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, concurrent: opts.concurrent === true, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ run, concurrent: opts.concurrent === true, readsFirst: opts.concurrent === true && opts.readsFirst === true, resolve: resolve as (v: unknown) => void, reject });
       this.submitted++;
       this.kick();
     });
@@ -178,10 +184,11 @@ export class PgWriter {
     const outcomes: Outcome[] = [];
     let broken: unknown = null;
     try {
-      // BEGIN and the counter lock go out in the same pipeline as the first unit's statements (one round
-      // trip fewer per batch): PostgreSQL runs them in order, so those statements run inside the
-      // transaction, after the lock is held; and their answers come after the lock's, whose callback
-      // sets the counter first (nextSeq refuses to hand out a seq before that: NaN).
+      // BEGIN and the counter lock go out in the same pipeline as the first unit's statements when that
+      // unit is a run of readsFirst commands (one round trip fewer per batch): PostgreSQL runs them in
+      // order, so those statements run inside the transaction, after the lock is held; and their answers
+      // come after the lock's, whose callback sets the counter first (until then it is NaN and nextSeq
+      // refuses). Any other first unit waits for the lock's answer, as every later unit has.
       const counter = { seq: Number.NaN };
       cork();
       const begun = (client.query(`BEGIN; SELECT value FROM meta WHERE key = '${SEQ_KEY}' FOR UPDATE; SAVEPOINT cmd`) as unknown as Promise<pg.QueryResult[]>).then((res) => {
@@ -198,8 +205,8 @@ export class PgWriter {
       for (let i = 0; i < batch.length; ) {
         let end = i + 1;
         if (batch[i]!.concurrent) while (end < batch.length && end - i < MAX_CONCURRENT && batch[end]!.concurrent) end++;
-        // Only a concurrent run starts before the lock answered (SubmitOptions.concurrent (c)).
-        if (end - i === 1) start ??= await begun;
+        // Only a run of readsFirst commands starts before the lock answered (SubmitOptions.readsFirst).
+        if (end - i === 1 || !batch.slice(i, end).every((p) => p.readsFirst)) start ??= await begun;
         if (i > 0) await client.query('RELEASE cmd; SAVEPOINT cmd');
         const unit = batch.slice(i, end);
         const together = unit.length > 1 ? await this.runConcurrent(q, unit, counter) : null;
