@@ -155,6 +155,41 @@ describe('PostgreSQL writer and node leases (two handles on one database)', () =
     expect(nodes).toEqual([200, 202, 204]);
   });
 
+  it('readsFirst runs start before their batch\'s counter lock answered: seqs stay distinct and commit-ordered across two nodes; one asking for a seq before its first answer is re-run alone', async () => {
+    const [a, b] = [opened[0]!, await open()];
+    // Each command reads first (the statement goes out behind BEGIN and the lock), then takes its seq.
+    const cmd = (s: PgStore, node: number) =>
+      s.ctx.write(
+        async (tx) => {
+          await tx.row('SELECT 1 AS one');
+          const seq = tx.nextSeq();
+          await tx.run('INSERT INTO seq_probe(seq, node) VALUES ($1, $2)', [seq, node]);
+          return seq;
+        },
+        { concurrent: true, readsFirst: true },
+      );
+    const seqs = await Promise.all(Array.from({ length: 40 }, (_, i) => cmd(i % 2 ? a : b, 300 + i)));
+    expect(new Set(seqs).size).toBe(40);
+    const stored = (await a.ctx.db.rows<{ seq: number }>('SELECT seq FROM seq_probe WHERE node >= 300 AND node < 340 ORDER BY seq')).map((r) => r.seq);
+    expect(stored).toEqual([...seqs].sort((x, y) => x - y));
+    // Misuse: a seq asked for before any statement answered. The run fails (rolled back) and each command
+    // runs again alone, after the lock: both still commit, with distinct seqs, once each.
+    const early = (node: number) =>
+      a.ctx.write(
+        async (tx) => {
+          const seq = tx.nextSeq();
+          await tx.run('INSERT INTO seq_probe(seq, node) VALUES ($1, $2)', [seq, node]);
+          return seq;
+        },
+        { concurrent: true, readsFirst: true },
+      );
+    const both = await Promise.all([early(400), early(401)]);
+    expect(new Set(both).size).toBe(2);
+    expect((await a.ctx.db.rows('SELECT node FROM seq_probe WHERE node IN (400, 401)')).length).toBe(2);
+    await b.close();
+    opened.splice(opened.indexOf(b), 1);
+  });
+
   it('a node whose lease was taken over refuses writes and reports not ready; another node holds the id', async () => {
     const s = await open(20, 300);
     expect(s.nodeId).toBe(20);

@@ -64,6 +64,19 @@ interface SendRow {
 }
 
 /**
+ * Whether loadSendFacts runs a statement for this send (it runs none when nothing is to be checked or
+ * looked up: a system single chat or multicast, a trusted send to a chatroom): whether the send asks
+ * for its seq only after a statement of its own answered (PgWriter's SubmitOptions.readsFirst). Keep
+ * in step with loadSendFacts' columns.
+ */
+export function sendReadsFirst(msg: Routed, checks: SendChecks): boolean {
+  if (checks === 'rules' || msg.kind === MessageKind.broadcast) return true;
+  if (msg.kind === MessageKind.multicast) return checks !== 'none';
+  if (msg.conv.type === ConvType.group || msg.conv.type === ConvType.channel) return true;
+  return msg.conv.type === ConvType.single && checks !== 'none';
+}
+
+/**
  * Load what planDelivery reads for a new message, with the group's message number taken when
  * `takeGroupSeq` (the UPDATE is part of the statement), plus the sender's status (`withSender`), for a
  * single chat the receiver's relation to the sender (`withRelation`), and the message a resend with

@@ -12,7 +12,7 @@ import type { PgContext } from './context.js';
 import { insertEffects } from './effects.js';
 import { recordChannelMessage } from './channel-apps.js';
 import { sessionActivity } from './message-session.js';
-import { loadChangeFacts, loadSendFacts } from './message-facts.js';
+import { loadChangeFacts, loadSendFacts, sendReadsFirst } from './message-facts.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, Params, runParts, storedRecipients, toMessage, eventParts, writeEvent } from './message-rows.js';
 import type { Queryable } from './pool.js';
 import { messageChanged, receiversChanged, sentConversationsPart, unreadTotal, type MessageUnreadFacts } from './unread.js';
@@ -29,6 +29,11 @@ function unreadFacts(m: StoredMessage): MessageUnreadFacts {
 /** The user's unread total over single chats, as the command leaves it (effects' unreadOf). */
 export function unreadSingle(q: Queryable): (userId: string) => Promise<number> {
   return (u) => unreadTotal(q, u, ConvType.single);
+}
+
+/** Which of core's send checks a draft gets: trusted sends (admin, not strict) accept any sender, even one never created (Wildfire's). */
+function sendChecks(d: MessageDraft): SendChecks {
+  return d.system ? 'none' : d.trusted ? 'target' : 'rules';
 }
 
 /**
@@ -64,8 +69,7 @@ export class PgMessages implements MessageStore {
 
   appendMessage(d: MessageDraft): Promise<AppendResult> {
     return this.ctx.write(async (tx) => {
-      // Trusted sends (admin, not strict) accept any sender, even one never created (Wildfire's).
-      const checks: SendChecks = d.system ? 'none' : d.trusted ? 'target' : 'rules';
+      const checks = sendChecks(d);
       const relationCheck = d.relations !== undefined && d.kind === MessageKind.conversation && d.conv.type === ConvType.single;
       const takeSeq = takesGroupSeq(d);
       const loaded = await loadSendFacts(tx, d, checks, this.max, {
@@ -142,7 +146,7 @@ export class PgMessages implements MessageStore {
       if (d.channel) await recordChannelMessage(tx, { ...d.channel, uid });
       const session = d.session ? { session: await sessionActivity(tx, d.session) } : {};
       return { message, seq, audience: del.audience, count: del.count, duplicate: false, ...session };
-    }, { concurrent: sendsConcurrently(d) });
+    }, { concurrent: sendsConcurrently(d), readsFirst: sendReadsFirst(d, sendChecks(d)) });
   }
 
   getMessage(uid: number, now: number): Promise<StoredMessage | null> {

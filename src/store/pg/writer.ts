@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { CoreError, isCoreError } from '../../core/errors.js';
-import { queryable, StatementNames, type Queryable } from './pool.js';
+import { coalescedWrites, queryable, StatementNames, type Queryable } from './pool.js';
 
 /**
  * What a write command runs in: the batch's transaction (under the command's own savepoint) and the
@@ -36,12 +36,22 @@ export interface SubmitOptions {
    * run (no effect outside its PgTx: JS state, I/O). Default false: the command runs alone.
    */
   concurrent?: boolean;
+  /**
+   * With `concurrent`: the command asks for a seq (nextSeq, currentSeq) only after one of its own
+   * statements answered. A batch whose first run is made only of such commands starts that run without
+   * waiting for its BEGIN and counter lock to answer (they go out in the same pipeline, one round trip
+   * fewer per batch): the counter is known once any statement after the lock has answered. Asked
+   * earlier, nextSeq throws (the run then fails and its commands are re-run alone). Default false.
+   */
+  readsFirst?: boolean;
 }
 
 interface Pending {
   run: (tx: PgTx) => Promise<unknown>;
   /** May run interleaved with the other concurrent commands of its batch (see PgWriter.submit). */
   concurrent: boolean;
+  /** Concurrent and asks for seqs only after a statement of its own answered (SubmitOptions.readsFirst). */
+  readsFirst: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -104,7 +114,7 @@ export class PgWriter {
   submit<T>(run: (tx: PgTx) => Promise<T>, opts: SubmitOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new CoreError('server_error', 'store is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, concurrent: opts.concurrent === true, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ run, concurrent: opts.concurrent === true, readsFirst: opts.concurrent === true && opts.readsFirst === true, resolve: resolve as (v: unknown) => void, reject });
       this.submitted++;
       this.kick();
     });
@@ -168,31 +178,48 @@ export class PgWriter {
       for (const p of batch) p.reject(new CoreError('server_error', 'store unavailable'));
       return;
     }
-    const q = queryable(client, this.names);
+    // Statements issued in the same turn (a concurrent run's) leave in one socket write.
+    const cork = coalescedWrites(client);
+    const q = queryable(client, this.names, cork);
     const outcomes: Outcome[] = [];
     let broken: unknown = null;
     try {
-      const res = (await client.query(`BEGIN; SELECT value FROM meta WHERE key = '${SEQ_KEY}' FOR UPDATE; SAVEPOINT cmd`)) as unknown as pg.QueryResult[];
-      const first = res[1]?.rows[0] as { value: number } | undefined;
-      if (!first) throw new Error('meta.seq is missing: the schema was not migrated');
-      const counter = { seq: first.value };
-      const start = counter.seq;
+      // BEGIN and the counter lock go out in the same pipeline as the first unit's statements when that
+      // unit is a run of readsFirst commands (one round trip fewer per batch): PostgreSQL runs them in
+      // order, so those statements run inside the transaction, after the lock is held; and their answers
+      // come after the lock's, whose callback sets the counter first (until then it is NaN and nextSeq
+      // refuses). Any other first unit waits for the lock's answer, as every later unit has.
+      const counter = { seq: Number.NaN };
+      cork();
+      const begun = (client.query(`BEGIN; SELECT value FROM meta WHERE key = '${SEQ_KEY}' FOR UPDATE; SAVEPOINT cmd`) as unknown as Promise<pg.QueryResult[]>).then((res) => {
+        const first = res[1]?.rows[0] as { value: number } | undefined;
+        if (!first) throw new Error('meta.seq is missing: the schema was not migrated');
+        counter.seq = first.value;
+        return first.value;
+      });
+      // Awaited after the first unit (a failure there breaks the batch); never left unhandled meanwhile.
+      begun.catch(() => undefined);
       // Units: a command alone, or a run of consecutive concurrent ones; each unit under the savepoint
       // `cmd`, renewed between units (after the last one COMMIT releases it).
+      let start: number | null = null;
       for (let i = 0; i < batch.length; ) {
         let end = i + 1;
         if (batch[i]!.concurrent) while (end < batch.length && end - i < MAX_CONCURRENT && batch[end]!.concurrent) end++;
+        // Only a run of readsFirst commands starts before the lock answered (SubmitOptions.readsFirst).
+        if (end - i === 1 || !batch.slice(i, end).every((p) => p.readsFirst)) start ??= await begun;
         if (i > 0) await client.query('RELEASE cmd; SAVEPOINT cmd');
         const unit = batch.slice(i, end);
         const together = unit.length > 1 ? await this.runConcurrent(q, unit, counter) : null;
         if (together) outcomes.push(...together);
         else {
           // Alone, or a concurrent run that failed (rolled back to `cmd`): one by one, each under its own savepoint.
+          start ??= await begun;
           for (let k = 0; k < unit.length; k++) {
             if (k > 0) await client.query('RELEASE cmd; SAVEPOINT cmd');
             outcomes.push(await this.runAlone(client, q, unit[k]!, counter));
           }
         }
+        start ??= await begun;
         i = end;
       }
       await client.query(counter.seq !== start ? `UPDATE meta SET value = ${counter.seq} WHERE key = '${SEQ_KEY}'; COMMIT` : 'COMMIT');
@@ -240,8 +267,14 @@ export class PgWriter {
     let jobs = false;
     const tx: PgTx = {
       ...q,
-      nextSeq: () => ++counter.seq,
-      currentSeq: () => counter.seq,
+      nextSeq: () => {
+        if (Number.isNaN(counter.seq)) throw new Error('writer: a seq was asked for before the counter was read');
+        return ++counter.seq;
+      },
+      currentSeq: () => {
+        if (Number.isNaN(counter.seq)) throw new Error('writer: the seq was asked for before the counter was read');
+        return counter.seq;
+      },
       afterCommit: (fn) => after.push(fn),
       jobsWritten: () => {
         jobs = true;
