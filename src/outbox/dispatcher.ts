@@ -1,10 +1,10 @@
 import type { Bus } from '../core/ports/bus.js';
-import { targetKey, type AttemptOutcome, type OutboxJob, type OutboxStore } from '../core/ports/outbox.js';
+import { targetKey, type AttemptOutcome, type ClaimNext, type Handover, type OutboxJob, type OutboxStore } from '../core/ports/outbox.js';
 import type { SendResult, Sender } from '../core/ports/sender.js';
 import type { Logger } from '../log.js';
 import { Lane } from './lane.js';
 import type { ChannelPolicy } from './policy.js';
-import { OutboxSettler } from './settler.js';
+import { finalOf, OutboxSettler } from './settler.js';
 
 /** How long a leased job may wait for a slot before it is given back (ms). */
 const READY_WAIT_MS = 1_000;
@@ -45,7 +45,9 @@ interface Recorded {
  *
  * Results of one event-loop turn are recorded in one store write (through the settler, which adds
  * core's reactions to final outcomes and runs its post-commit hooks), fenced by each job's lease, and
- * submitted before the next claim so that claim sees them. A target whose attempts keep failing trips
+ * submitted before the next claim so that claim sees them. That write also leases the next job of each
+ * key a final outcome released (settle-and-claim-next, up to the lane's free slots, with its claim
+ * options), handed over once committed: a key's next job starts without a claim round trip. A target whose attempts keep failing trips
  * its channel's circuit breaker: its jobs are left pending (attempts untouched) until a probe succeeds;
  * the probe is claimed as soon as the breaker turns half-open (a timer), not at the next poll.
  * Delivery is at least once: the job id is the stable delivery id.
@@ -87,7 +89,7 @@ export class OutboxDispatcher {
     this.unsubscribe = this.bus.subscribe((e) => {
       if (e.type === 'outbox.wake') this.kick();
     });
-    this.unwatch = this.outbox.watch((jobs) => this.accept(jobs));
+    this.unwatch = this.outbox.watch((jobs, how) => this.accept(jobs, how));
     this.timer = setInterval(() => this.kick(), this.opts.pollMs);
     this.timer.unref();
     for (const lane of this.lanes.values()) this.topUp(lane);
@@ -111,8 +113,8 @@ export class OutboxDispatcher {
     });
   }
 
-  /** Jobs the store claimed for us under a grant. */
-  private accept(jobs: OutboxJob[]): void {
+  /** Jobs the store claimed for us under a grant, or leased by a settle as their keys' next jobs. */
+  private accept(jobs: OutboxJob[], how: Handover): void {
     const touched = new Set<Lane>();
     for (const j of jobs) {
       const lane = this.lanes.get(j.channel);
@@ -121,7 +123,8 @@ export class OutboxDispatcher {
         if (!this.stopped) this.giveBack(j, Date.now());
         continue;
       }
-      lane.outstanding = Math.max(0, lane.outstanding - 1);
+      if (how === 'next') lane.expecting = Math.max(0, lane.expecting - 1);
+      else lane.outstanding = Math.max(0, lane.outstanding - 1);
       // Stopping: leave them to their lease (claimed again later, same delivery id).
       if (this.stopped) continue;
       lane.ready.push(j);
@@ -321,8 +324,9 @@ export class OutboxDispatcher {
       while (this.outcomes.length > 0) {
         const batch = this.outcomes;
         this.outcomes = [];
+        const next = this.claimNext(batch);
         // Submitted before the claim below, so the claim (same writer, later command) sees these results.
-        const settled = this.settler.settle(batch);
+        const settled = this.settler.settle(batch, next);
         for (const lane of this.lanes.values()) this.topUp(lane);
         this.kick();
         try {
@@ -331,12 +335,45 @@ export class OutboxDispatcher {
         } catch (err) {
           // Recording failed (store unavailable): the leases run out and the jobs are claimed again.
           this.log.error({ err, jobs: batch.length }, 'recording outbox attempts failed');
+        } finally {
+          // What the settle leased was handed over before it resolved (or arrives later and waits in
+          // ready). Slots kept for jobs it did not lease are free again: claim for them.
+          let unused = false;
+          for (const channel of Object.keys(next ?? {})) {
+            const lane = this.lanes.get(channel)!;
+            if (lane.expecting > 0) unused = true;
+            lane.expecting = 0;
+          }
+          if (unused) {
+            for (const lane of this.lanes.values()) this.topUp(lane);
+            this.kick();
+          }
         }
       }
     } finally {
       this.settling = null;
       this.maybeIdle();
     }
+  }
+
+  /**
+   * What the settle of `batch` may lease for each lane (settle-and-claim-next): up to one job per final
+   * outcome of the lane, within its free slots, kept for them (Lane.expecting) while the settle runs.
+   * Undefined when there is nothing to lease. One settle runs at a time (settleLoop).
+   */
+  private claimNext(batch: Recorded[]): Record<string, ClaimNext> | undefined {
+    if (this.stopped) return undefined;
+    let out: Record<string, ClaimNext> | undefined;
+    const now = Date.now();
+    for (const lane of this.lanes.values()) {
+      let finals = 0;
+      for (const b of batch) if (b.job.channel === lane.channel && finalOf(b.outcome)) finals++;
+      const limit = Math.min(finals, lane.free());
+      if (limit <= 0) continue;
+      lane.expecting += limit;
+      (out ??= {})[lane.channel] = { leaseMs: lane.policy.leaseMs, limit, opts: lane.claimOptions(now) };
+    }
+    return out;
   }
 
   /** Wake stop() once nothing runs, nothing waits for a reaction and nothing is left to record. */
@@ -354,6 +391,7 @@ export class OutboxDispatcher {
     this.unwatch?.();
     for (const lane of this.lanes.values()) {
       lane.outstanding = 0;
+      lane.expecting = 0;
       lane.ready = [];
     }
     await this.outbox.revoke().catch(() => undefined);
