@@ -60,6 +60,8 @@ export class OutboxDispatcher {
   /** Reactions being asked of core (OnSettled.react) before their outcomes can be recorded. */
   private reacting = 0;
   private claiming: Promise<void> | null = null;
+  /** Lanes a claim is wanted for (kick): the next claim loop claims for these only. */
+  private readonly wanted = new Set<Lane>();
   private pending: NodeJS.Timeout | null = null;
   private again = false;
   private stopped = false;
@@ -106,9 +108,15 @@ export class OutboxDispatcher {
     if (want <= 0) return;
     // Never more granted than slots free now, so that what is handed over finds a slot at once.
     const n = Math.max(0, Math.min(want - lane.outstanding, lane.free() - lane.outstanding));
+    const opts = lane.claimOptions(Date.now());
+    // Nothing to add and the options as last granted: no store call (a remote store's call is a message).
+    const key = JSON.stringify(opts);
+    if (n === 0 && key === lane.granted) return;
+    lane.granted = key;
     lane.outstanding += n;
-    this.outbox.grant(lane.channel, n, lane.policy.leaseMs, lane.claimOptions(Date.now())).catch((err: unknown) => {
+    this.outbox.grant(lane.channel, n, lane.policy.leaseMs, opts).catch((err: unknown) => {
       lane.outstanding -= n;
+      lane.granted = undefined;
       this.log.error({ err, channel: lane.channel }, 'outbox grant failed');
     });
   }
@@ -167,9 +175,14 @@ export class OutboxDispatcher {
     this.record(undefined, job, { id: job.id, lease: job.nextAt, ok: false, release: true, nextAt: now }, false);
   }
 
-  /** Claim soon (coalesced: one claim loop at a time, wake-ups within claimDelayMs share it). */
-  kick(): void {
+  /**
+   * Claim soon for these lanes, every lane by default (coalesced: one claim loop at a time, wake-ups
+   * within claimDelayMs share it).
+   */
+  kick(lanes: Iterable<Lane> = this.lanes.values()): void {
     if (this.stopped) return;
+    for (const l of lanes) this.wanted.add(l);
+    if (this.wanted.size === 0) return;
     if (this.claiming) {
       this.again = true;
       return;
@@ -181,7 +194,7 @@ export class OutboxDispatcher {
       if (this.stopped || this.claiming) return;
       this.claiming = this.claimLoop().finally(() => {
         this.claiming = null;
-        if (this.again) this.kick();
+        if (this.again) this.kick([]);
       });
     };
     if (delay > 0) {
@@ -210,8 +223,10 @@ export class OutboxDispatcher {
   private async claimLoop(): Promise<void> {
     do {
       this.again = false;
+      const lanes = [...this.wanted];
+      this.wanted.clear();
       // Each channel claims for itself (its lease, its caps); the claims share one store batch.
-      await Promise.all([...this.lanes.values()].map((lane) => this.claimFor(lane)));
+      await Promise.all(lanes.map((lane) => this.claimFor(lane)));
     } while (this.again && !this.stopped);
   }
 
@@ -327,8 +342,11 @@ export class OutboxDispatcher {
         const next = this.claimNext(batch);
         // Submitted before the claim below, so the claim (same writer, later command) sees these results.
         const settled = this.settler.settle(batch, next);
-        for (const lane of this.lanes.values()) this.topUp(lane);
-        this.kick();
+        // Only the lanes of these results have slots freed or keys released (order keys are per channel);
+        // jobs a reaction enqueues may be of any channel.
+        const lanes = batch.some((b) => 'then' in b.outcome && (b.outcome.then?.enqueue?.length ?? 0) > 0) ? [...this.lanes.values()] : this.lanesOf(batch);
+        for (const lane of lanes) this.topUp(lane);
+        this.kick(lanes);
         try {
           await settled;
           for (const b of batch) if (!('release' in b.outcome)) this.opts.onResult?.(b.job, b.outcome.ok, b.dead);
@@ -345,8 +363,9 @@ export class OutboxDispatcher {
             lane.expecting = 0;
           }
           if (unused) {
-            for (const lane of this.lanes.values()) this.topUp(lane);
-            this.kick();
+            const lanes = Object.keys(next ?? {}).map((c) => this.lanes.get(c)!);
+            for (const lane of lanes) this.topUp(lane);
+            this.kick(lanes);
           }
         }
       }
@@ -354,6 +373,16 @@ export class OutboxDispatcher {
       this.settling = null;
       this.maybeIdle();
     }
+  }
+
+  /** The lanes of the jobs in `batch`. */
+  private lanesOf(batch: Recorded[]): Lane[] {
+    const out = new Set<Lane>();
+    for (const b of batch) {
+      const lane = this.lanes.get(b.job.channel);
+      if (lane) out.add(lane);
+    }
+    return [...out];
   }
 
   /**

@@ -22,6 +22,8 @@ export class Lane {
    * until they are handed over or the settle resolved: claims do not take them meanwhile.
    */
   expecting = 0;
+  /** The claim options last sent with a grant (JSON), so that an unchanged grant of nothing is not sent again. */
+  granted: string | undefined;
   readonly breakers: CircuitBreakers;
   /** Claim in chunks of this many (each claim is a store write): when idle, or once this many slots are free. */
   readonly chunk: number;
