@@ -14,13 +14,15 @@
  *   once: the run fails on a missing or duplicate reply.
  *
  *   npm run bench:channel
- *   env: DURATION=6 CONNS=64 ROUNDS=2 CUSTOMERS=200 REPLIES=3000 OUT_ROUNDS=2 CONCURRENCY=64
+ *   env: DURATION=6 CONNS=64 ROUNDS=2 CUSTOMERS=200 REPLIES=20000 OUT_ROUNDS=2 CONCURRENCY=64
  *   PHASES=inbound,outbound (either alone to profile one side, e.g. with SB_NODE_ARGS=--cpu-prof),
  *   INBOUND=bare,staff,admin,admingroup (the inbound targets that run); SB_DELAY_MS=<ms> (002 only: a fixed offered rate of
  *   about CONNS × 1000 / SB_DELAY_MS, to compare CPU per message of two builds at one rate); SB_CLI=<path of another build's dist/cli.js>
  *
- * About 1.5 minutes. The machine is shared (other engineers' builds and tests run on it): figures move
- * with their load; the ratios to the same-run baselines are the numbers to read.
+ * About 4 minutes. REPLIES=20000 (100 per conversation) makes both outbound sides' rounds last seconds
+ * (with 3000 the bare client's lasted 0.2–0.4 s and its first paid for its connections). The machine is
+ * shared (other engineers' builds and tests run on it): figures move with their load; the ratios to the
+ * same-run baselines are the numbers to read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,7 +38,7 @@ const DURATION = Number(process.env['DURATION'] ?? 6);
 const CONNS = Number(process.env['CONNS'] ?? 64);
 const ROUNDS = Number(process.env['ROUNDS'] ?? 2);
 const CUSTOMERS = Number(process.env['CUSTOMERS'] ?? 200);
-const REPLIES = Number(process.env['REPLIES'] ?? 3000);
+const REPLIES = Number(process.env['REPLIES'] ?? 20000);
 const OUT_ROUNDS = Number(process.env['OUT_ROUNDS'] ?? 2);
 const CONCURRENCY = Number(process.env['CONCURRENCY'] ?? 64);
 const PHASES = new Set((process.env['PHASES'] ?? 'inbound,outbound').split(','));

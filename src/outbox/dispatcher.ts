@@ -1,10 +1,10 @@
 import type { Bus } from '../core/ports/bus.js';
-import { targetKey, type AttemptOutcome, type OutboxJob, type OutboxStore } from '../core/ports/outbox.js';
+import { targetKey, type AttemptOutcome, type ClaimNext, type Handover, type OutboxJob, type OutboxStore } from '../core/ports/outbox.js';
 import type { SendResult, Sender } from '../core/ports/sender.js';
 import type { Logger } from '../log.js';
 import { Lane } from './lane.js';
 import type { ChannelPolicy } from './policy.js';
-import { OutboxSettler } from './settler.js';
+import { finalOf, OutboxSettler } from './settler.js';
 
 /** How long a leased job may wait for a slot before it is given back (ms). */
 const READY_WAIT_MS = 1_000;
@@ -45,7 +45,9 @@ interface Recorded {
  *
  * Results of one event-loop turn are recorded in one store write (through the settler, which adds
  * core's reactions to final outcomes and runs its post-commit hooks), fenced by each job's lease, and
- * submitted before the next claim so that claim sees them. A target whose attempts keep failing trips
+ * submitted before the next claim so that claim sees them. That write also leases the next job of each
+ * key a final outcome released (settle-and-claim-next, up to the lane's free slots, with its claim
+ * options), handed over once committed: a key's next job starts without a claim round trip. A target whose attempts keep failing trips
  * its channel's circuit breaker: its jobs are left pending (attempts untouched) until a probe succeeds;
  * the probe is claimed as soon as the breaker turns half-open (a timer), not at the next poll.
  * Delivery is at least once: the job id is the stable delivery id.
@@ -58,6 +60,8 @@ export class OutboxDispatcher {
   /** Reactions being asked of core (OnSettled.react) before their outcomes can be recorded. */
   private reacting = 0;
   private claiming: Promise<void> | null = null;
+  /** Lanes a claim is wanted for (kick): the next claim loop claims for these only. */
+  private readonly wanted = new Set<Lane>();
   private pending: NodeJS.Timeout | null = null;
   private again = false;
   private stopped = false;
@@ -87,7 +91,7 @@ export class OutboxDispatcher {
     this.unsubscribe = this.bus.subscribe((e) => {
       if (e.type === 'outbox.wake') this.kick();
     });
-    this.unwatch = this.outbox.watch((jobs) => this.accept(jobs));
+    this.unwatch = this.outbox.watch((jobs, how) => this.accept(jobs, how));
     this.timer = setInterval(() => this.kick(), this.opts.pollMs);
     this.timer.unref();
     for (const lane of this.lanes.values()) this.topUp(lane);
@@ -104,15 +108,21 @@ export class OutboxDispatcher {
     if (want <= 0) return;
     // Never more granted than slots free now, so that what is handed over finds a slot at once.
     const n = Math.max(0, Math.min(want - lane.outstanding, lane.free() - lane.outstanding));
+    const opts = lane.claimOptions(Date.now());
+    // Nothing to add and the options as last granted: no store call (a remote store's call is a message).
+    const key = JSON.stringify(opts);
+    if (n === 0 && key === lane.granted) return;
+    lane.granted = key;
     lane.outstanding += n;
-    this.outbox.grant(lane.channel, n, lane.policy.leaseMs, lane.claimOptions(Date.now())).catch((err: unknown) => {
+    this.outbox.grant(lane.channel, n, lane.policy.leaseMs, opts).catch((err: unknown) => {
       lane.outstanding -= n;
+      lane.granted = undefined;
       this.log.error({ err, channel: lane.channel }, 'outbox grant failed');
     });
   }
 
-  /** Jobs the store claimed for us under a grant. */
-  private accept(jobs: OutboxJob[]): void {
+  /** Jobs the store claimed for us under a grant, or leased by a settle as their keys' next jobs. */
+  private accept(jobs: OutboxJob[], how: Handover): void {
     const touched = new Set<Lane>();
     for (const j of jobs) {
       const lane = this.lanes.get(j.channel);
@@ -121,7 +131,8 @@ export class OutboxDispatcher {
         if (!this.stopped) this.giveBack(j, Date.now());
         continue;
       }
-      lane.outstanding = Math.max(0, lane.outstanding - 1);
+      if (how === 'next') lane.expecting = Math.max(0, lane.expecting - 1);
+      else lane.outstanding = Math.max(0, lane.outstanding - 1);
       // Stopping: leave them to their lease (claimed again later, same delivery id).
       if (this.stopped) continue;
       lane.ready.push(j);
@@ -164,9 +175,14 @@ export class OutboxDispatcher {
     this.record(undefined, job, { id: job.id, lease: job.nextAt, ok: false, release: true, nextAt: now }, false);
   }
 
-  /** Claim soon (coalesced: one claim loop at a time, wake-ups within claimDelayMs share it). */
-  kick(): void {
+  /**
+   * Claim soon for these lanes, every lane by default (coalesced: one claim loop at a time, wake-ups
+   * within claimDelayMs share it).
+   */
+  kick(lanes: Iterable<Lane> = this.lanes.values()): void {
     if (this.stopped) return;
+    for (const l of lanes) this.wanted.add(l);
+    if (this.wanted.size === 0) return;
     if (this.claiming) {
       this.again = true;
       return;
@@ -178,7 +194,7 @@ export class OutboxDispatcher {
       if (this.stopped || this.claiming) return;
       this.claiming = this.claimLoop().finally(() => {
         this.claiming = null;
-        if (this.again) this.kick();
+        if (this.again) this.kick([]);
       });
     };
     if (delay > 0) {
@@ -207,8 +223,10 @@ export class OutboxDispatcher {
   private async claimLoop(): Promise<void> {
     do {
       this.again = false;
+      const lanes = [...this.wanted];
+      this.wanted.clear();
       // Each channel claims for itself (its lease, its caps); the claims share one store batch.
-      await Promise.all([...this.lanes.values()].map((lane) => this.claimFor(lane)));
+      await Promise.all(lanes.map((lane) => this.claimFor(lane)));
     } while (this.again && !this.stopped);
   }
 
@@ -321,22 +339,70 @@ export class OutboxDispatcher {
       while (this.outcomes.length > 0) {
         const batch = this.outcomes;
         this.outcomes = [];
+        const next = this.claimNext(batch);
         // Submitted before the claim below, so the claim (same writer, later command) sees these results.
-        const settled = this.settler.settle(batch);
-        for (const lane of this.lanes.values()) this.topUp(lane);
-        this.kick();
+        const settled = this.settler.settle(batch, next);
+        // Only the lanes of these results have slots freed or keys released (order keys are per channel);
+        // jobs a reaction enqueues may be of any channel.
+        const lanes = batch.some((b) => 'then' in b.outcome && (b.outcome.then?.enqueue?.length ?? 0) > 0) ? [...this.lanes.values()] : this.lanesOf(batch);
+        for (const lane of lanes) this.topUp(lane);
+        this.kick(lanes);
         try {
           await settled;
           for (const b of batch) if (!('release' in b.outcome)) this.opts.onResult?.(b.job, b.outcome.ok, b.dead);
         } catch (err) {
           // Recording failed (store unavailable): the leases run out and the jobs are claimed again.
           this.log.error({ err, jobs: batch.length }, 'recording outbox attempts failed');
+        } finally {
+          // What the settle leased was handed over before it resolved (or arrives later and waits in
+          // ready). Slots kept for jobs it did not lease are free again: claim for them.
+          let unused = false;
+          for (const channel of Object.keys(next ?? {})) {
+            const lane = this.lanes.get(channel)!;
+            if (lane.expecting > 0) unused = true;
+            lane.expecting = 0;
+          }
+          if (unused) {
+            const lanes = Object.keys(next ?? {}).map((c) => this.lanes.get(c)!);
+            for (const lane of lanes) this.topUp(lane);
+            this.kick(lanes);
+          }
         }
       }
     } finally {
       this.settling = null;
       this.maybeIdle();
     }
+  }
+
+  /** The lanes of the jobs in `batch`. */
+  private lanesOf(batch: Recorded[]): Lane[] {
+    const out = new Set<Lane>();
+    for (const b of batch) {
+      const lane = this.lanes.get(b.job.channel);
+      if (lane) out.add(lane);
+    }
+    return [...out];
+  }
+
+  /**
+   * What the settle of `batch` may lease for each lane (settle-and-claim-next): up to one job per final
+   * outcome of the lane, within its free slots, kept for them (Lane.expecting) while the settle runs.
+   * Undefined when there is nothing to lease. One settle runs at a time (settleLoop).
+   */
+  private claimNext(batch: Recorded[]): Record<string, ClaimNext> | undefined {
+    if (this.stopped) return undefined;
+    let out: Record<string, ClaimNext> | undefined;
+    const now = Date.now();
+    for (const lane of this.lanes.values()) {
+      let finals = 0;
+      for (const b of batch) if (b.job.channel === lane.channel && finalOf(b.outcome)) finals++;
+      const limit = Math.min(finals, lane.free());
+      if (limit <= 0) continue;
+      lane.expecting += limit;
+      (out ??= {})[lane.channel] = { leaseMs: lane.policy.leaseMs, limit, opts: lane.claimOptions(now) };
+    }
+    return out;
   }
 
   /** Wake stop() once nothing runs, nothing waits for a reaction and nothing is left to record. */
@@ -354,6 +420,7 @@ export class OutboxDispatcher {
     this.unwatch?.();
     for (const lane of this.lanes.values()) {
       lane.outstanding = 0;
+      lane.expecting = 0;
       lane.ready = [];
     }
     await this.outbox.revoke().catch(() => undefined);

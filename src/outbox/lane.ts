@@ -17,6 +17,13 @@ export class Lane {
   ready: OutboxJob[] = [];
   /** Jobs the store may still claim ahead for this channel (granted, not yet handed over). */
   outstanding = 0;
+  /**
+   * Slots kept for the next jobs the settle under way may lease for this channel (settle-and-claim-next),
+   * until they are handed over or the settle resolved: claims do not take them meanwhile.
+   */
+  expecting = 0;
+  /** The claim options last sent with a grant (JSON), so that an unchanged grant of nothing is not sent again. */
+  granted: string | undefined;
   readonly breakers: CircuitBreakers;
   /** Claim in chunks of this many (each claim is a store write): when idle, or once this many slots are free. */
   readonly chunk: number;
@@ -34,9 +41,9 @@ export class Lane {
     return Math.min(this.policy.perTargetConcurrency, this.policy.concurrency);
   }
 
-  /** Slots neither running nor promised to a leased job. */
+  /** Slots neither running nor promised to a leased job (or to one a settle may lease). */
   free(): number {
-    return this.policy.concurrency - this.inFlight - this.ready.length;
+    return this.policy.concurrency - this.inFlight - this.ready.length - this.expecting;
   }
 
   /** Delay before the retry that follows failed attempt number `attempt` (1-based). */

@@ -1,4 +1,4 @@
-import type { AttemptOutcome, FinalOutcome, OnSettled, OutboxJob, OutboxStore } from '../core/ports/outbox.js';
+import type { AttemptOutcome, ClaimNext, FinalOutcome, OnSettled, OutboxJob, OutboxStore } from '../core/ports/outbox.js';
 import type { Logger } from '../log.js';
 
 /** An outcome to record, with the job it belongs to (as claimed). */
@@ -64,10 +64,11 @@ export class OutboxSettler {
 
   /**
    * Record prepared outcomes in one store write (submitted before this returns its promise), then run
-   * the `settled` hooks of the final outcomes it applied. Resolves with the applied job ids.
+   * the `settled` hooks of the final outcomes it applied. Resolves with the applied job ids. `next`: the
+   * store's settle-and-claim-next (OutboxStore.settle), for the dispatcher's watcher.
    */
-  async settle(entries: SettleEntry[]): Promise<Set<number>> {
-    const applied = new Set(await this.outbox.settle(entries.map((e) => e.outcome)));
+  async settle(entries: SettleEntry[], next?: Record<string, ClaimNext>): Promise<Set<number>> {
+    const applied = new Set(await this.outbox.settle(entries.map((e) => e.outcome), next));
     for (const e of entries) {
       if (!applied.has(e.outcome.id)) continue;
       const hook = this.hooks.get(e.job.channel);

@@ -1,7 +1,7 @@
 /**
  * SQLite-specific: the outbox's statements on the delivery path (insert, claim and claim ahead with
  * and without a channel filter, settle with reactions, manual settles, get, byRef, revive) read bounded
- * index ranges — no full scan, no temp B-tree — on a database with thousands of jobs over many
+ * index ranges (settle-and-claim-next included) — no full scan, no temp B-tree — on a database with thousands of jobs over many
  * channels, targets and references, so a claim's cost does not follow the delivery log's size.
  */
 import fs from 'node:fs';
@@ -72,6 +72,15 @@ it('the outbox delivery path uses indexes for every statement', async () => {
   await s.outbox.grant('inbox', 5, 60_000);
   await s.outbox.enqueue([job(1, { channel: 'sms', orderKey: 'fresh' })]);
   await s.outbox.enqueue([]);
+  // Settle-and-claim-next: the settle leases the released keys' next jobs.
+  const heads = await s.outbox.claim(Date.now(), 20, 1_000);
+  const before = handed.length;
+  await s.outbox.settle(
+    heads.map((j) => ({ id: j.id, lease: j.nextAt, ok: true as const, response: 'ok', at: T })),
+    Object.fromEntries(['webhook', 'sms', 'smtp'].map((c) => [c, { leaseMs: 60_000, limit: 10, opts: { perTarget: 3, inFlight: {}, exclude: [`${c}\u0000t2`] } }])),
+  );
+  await s.outbox.enqueue([]);
+  expect(handed.length, 'the settle leased next jobs').toBeGreaterThan(before);
   stop();
   // Manual paths, queries.
   const [one] = await s.outbox.enqueue([job(2, { orderKey: 'manual' })]);

@@ -33,7 +33,27 @@ import type { NotificationDeliveryRecord } from './notify-delivery.js';
  *   dispatcher records results, then claims the jobs they released.
  * - Claims are safe across nodes: SQLite has one writer; PostgreSQL claims heads with FOR UPDATE SKIP
  *   LOCKED (src/store/pg/outbox.ts), and any node may settle a job any node claimed.
+ * - Settle-and-claim-next (settle's `next`): a final outcome that releases its key may lease the key's
+ *   next job in the same write, as claim() would have (due, durable, of a channel asked for, its target
+ *   neither excluded nor at its cap), handed to the watcher as 'next' once the write is committed; so a
+ *   key's next job starts without a claim round trip. Still one job per key at a time, in id order.
  */
+
+/**
+ * What settle() may lease for the dispatcher of one channel, in the same write (settle-and-claim-next):
+ * the next job of each key that one of its final outcomes releases.
+ */
+export interface ClaimNext {
+  /** Lease of the jobs taken, as claim()'s leaseMs. */
+  leaseMs: number;
+  /** At most this many jobs of the channel over the whole settle (the dispatcher's free slots). */
+  limit: number;
+  /** As claim()'s (`channels` is ignored: the channel is the key of ClaimNext's map). */
+  opts: ClaimOptions;
+}
+
+/** How jobs reached the watcher: claimed ahead under a grant, or leased by a settle as a key's next job. */
+export type Handover = 'grant' | 'next';
 
 /** Per-call options of claim() and grant(): which channels, and per-target fairness, decided by the dispatcher. */
 export interface ClaimOptions {
@@ -211,14 +231,23 @@ export interface OutboxStore {
   grant(channel: string, n: number, leaseMs: number, opts?: ClaimOptions): Promise<void>;
   /** Withdraw what is left of every grant (jobs already handed over stay leased). */
   revoke(): Promise<void>;
-  /** Receive the jobs claimed under grant(); one watcher per process. Returns an unsubscribe. */
-  watch(listener: (jobs: OutboxJob[]) => void): () => void;
+  /**
+   * Receive the jobs claimed under grant() ('grant') and leased by settle()'s `next` ('next'); one watcher
+   * per process. Returns an unsubscribe.
+   */
+  watch(listener: (jobs: OutboxJob[], how: Handover) => void): () => void;
   /**
    * Record attempt results in one write; returns the ids of the outcomes that applied, in order (see the
    * fence in the contract). Delivered: response kept (truncated); failed: pending again at `nextAt`, or
    * dead. A final outcome's SettleReaction is applied with it; a write carrying one resolves once durable.
+   * `next` (per channel): for each applied final outcome (delivered or dead) of a channel listed there,
+   * lease the next active job of its key in the same write when claim() with that ClaimNext's options
+   * would take it now (due, of that channel, target not excluded, under perTarget counting `inFlight`
+   * and the jobs this settle took; at most `limit` per channel), and hand those jobs to the watcher as
+   * 'next' once the write is committed (before it is durable, as claims are). Without a watcher, or
+   * when the write fails, nothing is leased.
    */
-  settle(outcomes: AttemptOutcome[]): Promise<number[]>;
+  settle(outcomes: AttemptOutcome[], next?: Record<string, ClaimNext>): Promise<number[]>;
   /** settle() of one delivered job, fenced to active jobs, with no reaction; true if it applied. */
   complete(id: number, response: string, now: number): Promise<boolean>;
   /** settle() of one failed attempt, fenced to active jobs, with no reaction: retry at `nextAt`, or dead when null. */

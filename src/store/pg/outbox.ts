@@ -1,4 +1,4 @@
-import type { AttemptOutcome, ClaimOptions, JobFilter, JobStatus, NewJob, OutboxJob, OutboxStore, SettleRecord } from '../../core/ports/outbox.js';
+import { targetKey, type AttemptOutcome, type ClaimNext, type ClaimOptions, type Handover, type JobFilter, type JobStatus, type NewJob, type OutboxJob, type OutboxStore, type SettleRecord } from '../../core/ports/outbox.js';
 import type { PgContext } from './context.js';
 import { insertJobs, jobColumns, lockHeads, STATUS, STATUS_CODE, syncHeads, toJob, type JobInsert, type JobRow } from './outbox-rows.js';
 import type { Queryable } from './pool.js';
@@ -59,7 +59,7 @@ export class PgOutbox implements OutboxStore {
   /** Rotates the order in which targets are served by successive claims (fairness only). */
   private turn = 0;
   private readonly grants = new Map<string, Grant>();
-  private listener: ((jobs: OutboxJob[]) => void) | null = null;
+  private listener: ((jobs: OutboxJob[], how: Handover) => void) | null = null;
   private handing: Promise<void> | null = null;
   private handAgain = false;
 
@@ -81,7 +81,7 @@ export class PgOutbox implements OutboxStore {
     return Promise.resolve();
   }
 
-  watch(listener: (jobs: OutboxJob[]) => void): () => void {
+  watch(listener: (jobs: OutboxJob[], how: Handover) => void): () => void {
     this.listener = listener;
     return () => {
       if (this.listener === listener) this.listener = null;
@@ -119,7 +119,7 @@ export class PgOutbox implements OutboxStore {
           if (cur) cur.n += take - got.length;
         }
         // Leased even if the watcher left meanwhile: then they wait for their lease (same delivery id).
-        if (got.length > 0) this.listener?.(got);
+        if (got.length > 0) this.listener?.(got, 'grant');
       }
     } while (this.handAgain);
   }
@@ -177,15 +177,29 @@ export class PgOutbox implements OutboxStore {
     return out;
   }
 
-  settle(outcomes: AttemptOutcome[]): Promise<number[]> {
+  async settle(outcomes: AttemptOutcome[], next?: Record<string, ClaimNext>): Promise<number[]> {
     // An id no job can have never applies (and must not reach a bigint parameter).
     const valid = outcomes.filter((o) => Number.isSafeInteger(o.id) && (o.lease === undefined || Number.isSafeInteger(o.lease)));
-    if (valid.length === 0) return Promise.resolve([]);
-    return this.ctx.write((tx) => this.apply(tx, valid));
+    if (valid.length === 0) return [];
+    const listener = this.listener;
+    if (!next || !listener) return this.ctx.write((tx) => this.apply(tx, valid));
+    let leased: OutboxJob[] = [];
+    const applied = await this.ctx.write(async (tx) => {
+      const got: OutboxJob[] = [];
+      const ids = await this.apply(tx, valid, { next, out: got });
+      leased = got; // only from the run that committed
+      return ids;
+    });
+    // Committed (PostgreSQL's COMMIT is durable): hand the keys' next jobs over before answering.
+    if (leased.length > 0) listener(leased, 'next');
+    return applied;
   }
 
-  /** Apply outcomes inside a writer command; returns the ids of those applied, in order. */
-  private async apply(tx: PgTx, outcomes: AttemptOutcome[]): Promise<number[]> {
+  /**
+   * Apply outcomes inside a writer command; returns the ids of those applied, in order. With `take`
+   * (settle-and-claim-next), the next jobs of the keys its final outcomes release are leased (see the port).
+   */
+  private async apply(tx: PgTx, outcomes: AttemptOutcome[], take?: { next: Record<string, ClaimNext>; out: OutboxJob[] }): Promise<number[]> {
     // The heads first (lock order): claims holding them finish, later ones skip them.
     const keys = (
       await tx.rows<{ order_key: string }>(
@@ -196,11 +210,15 @@ export class PgOutbox implements OutboxStore {
     if (keys.length === 0) return [];
     const applied = new Set<number>(); // indexes into outcomes
     const touched = new Set<string>();
+    /** Keys released by a final outcome (delivered or dead): their next job may be leased at once. */
+    const released = new Set<string>();
     // Rounds of distinct ids: a job named twice sees its first outcome before its second, as in order.
     for (const round of rounds(outcomes)) {
       for (const r of await tx.rows<{ ord: number; order_key: string }>(SETTLE_SQL, settleParams(outcomes, round))) {
         applied.add(r.ord);
         touched.add(r.order_key);
+        const o = outcomes[r.ord]!;
+        if (!('release' in o) && (o.ok || o.nextAt === null)) released.add(r.order_key);
       }
     }
     if (applied.size === 0) return [];
@@ -217,6 +235,7 @@ export class PgOutbox implements OutboxStore {
     await insertJobs(tx, follow, now);
     await applySettleRecords(tx, records, now);
     await syncHeads(tx, [...touched]);
+    if (take && released.size > 0) await leaseNext(tx, [...released], take.next, take.out);
     return ordered.map((o) => o.id);
   }
 
@@ -344,6 +363,48 @@ export class PgOutbox implements OutboxStore {
     );
     for (const r of rows) out[STATUS[r.status] ?? 'pending'] = r.n;
     return out;
+  }
+}
+
+/**
+ * Settle-and-claim-next, inside the settle's writer command after syncHeads, with the heads of `keys`
+ * locked by it (so no claim holds or takes them meanwhile): lease each key's head job when claim() with
+ * its channel's ClaimNext would take it now — pending and due, target not excluded, under perTarget
+ * counting inFlight and the jobs taken here, at most `limit` per channel — as the claim statement does
+ * (in flight until the lease end, one more attempt, the head's next_at with it). Pushes them to `out`.
+ */
+async function leaseNext(tx: PgTx, keys: string[], next: Record<string, ClaimNext>, out: OutboxJob[]): Promise<void> {
+  const now = Date.now();
+  const heads = await tx.rows<{ job_id: number; channel: string; target: string }>(
+    `SELECT h.job_id, h.channel, h.target FROM outbox_heads h JOIN outbox o ON o.id = h.job_id
+      WHERE h.order_key = ANY($1::text[]) AND o.status = 0 AND o.next_at <= $2 ORDER BY h.job_id`,
+    [keys, now],
+  );
+  const perChannel = new Map<string, number>();
+  const perTarget = new Map<string, number>();
+  const byLease = new Map<number, number[]>();
+  for (const h of heads) {
+    const c = next[h.channel];
+    if (!c) continue;
+    const taken = perChannel.get(h.channel) ?? 0;
+    const key = targetKey(h.channel, h.target);
+    const busy = (c.opts.inFlight?.[key] ?? 0) + (perTarget.get(key) ?? 0);
+    if (taken >= c.limit || c.opts.exclude?.includes(key) || (c.opts.perTarget !== undefined && busy >= c.opts.perTarget)) continue;
+    perChannel.set(h.channel, taken + 1);
+    perTarget.set(key, (perTarget.get(key) ?? 0) + 1);
+    const until = Math.floor(now + c.leaseMs);
+    byLease.set(until, [...(byLease.get(until) ?? []), h.job_id]);
+  }
+  for (const [until, ids] of byLease) {
+    const rows = await tx.rows<JobRow>(
+      `WITH jobs AS (
+         UPDATE outbox o SET status = 1, next_at = $2, attempts = o.attempts + 1 WHERE o.id = ANY($1::bigint[]) AND o.status = 0
+         RETURNING ${jobColumns('o')}),
+       heads AS (UPDATE outbox_heads h SET next_at = $2 FROM jobs j WHERE h.order_key = j.order_key)
+       SELECT * FROM jobs ORDER BY id`,
+      [ids, until],
+    );
+    for (const r of rows) out.push(toJob(r));
   }
 }
 

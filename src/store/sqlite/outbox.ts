@@ -2,8 +2,10 @@ import { fillEffectBody, jobDueAt, jobRef, type EffectFacts } from '../../core/o
 import {
   targetKey,
   type AttemptOutcome,
+  type ClaimNext,
   type ClaimOptions,
   type EffectSpec,
+  type Handover,
   type JobFilter,
   type JobStatus,
   type NewJob,
@@ -66,6 +68,15 @@ function toJob(r: JobRow): OutboxJob {
   };
 }
 
+/** A key's next active job as advance() reads it (status, channel and target only when offered to a `take`). */
+interface NextRow {
+  id: number;
+  next_at: number;
+  status?: number;
+  channel?: string;
+  target?: string;
+}
+
 /** What reviveRows() reads back of each revived job (at least). */
 interface RevivedRow {
   id: number;
@@ -118,7 +129,7 @@ export class SqliteOutbox implements OutboxStore {
   private turn = 0;
   /** What grant() allows the batch epilogue to claim for this process's dispatcher, per channel. */
   private readonly grants = new Map<string, { n: number; leaseMs: number; opts: ClaimOptions }>();
-  private listener: ((jobs: OutboxJob[]) => void) | null = null;
+  private listener: ((jobs: OutboxJob[], how: Handover) => void) | null = null;
 
   constructor(private readonly ctx: SqliteContext) {}
 
@@ -134,7 +145,7 @@ export class SqliteOutbox implements OutboxStore {
     return Promise.resolve();
   }
 
-  watch(listener: (jobs: OutboxJob[]) => void): () => void {
+  watch(listener: (jobs: OutboxJob[], how: Handover) => void): () => void {
     this.listener = listener;
     return () => {
       if (this.listener === listener) this.listener = null;
@@ -173,7 +184,7 @@ export class SqliteOutbox implements OutboxStore {
     // Not durable (COMMIT or fsync failed): the leases did not persist, the grants are given back.
     return (durable) => {
       if (durable) {
-        listener(jobs);
+        listener(jobs, 'grant');
         return;
       }
       for (const t of taken) {
@@ -260,23 +271,77 @@ export class SqliteOutbox implements OutboxStore {
     return out;
   }
 
-  /** Point the key's head at its oldest active job, or drop it when none is left. */
-  private advance(orderKey: string): void {
-    const next = this.ctx.stmt(`SELECT id, next_at FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`).get(orderKey) as
-      | { id: number; next_at: number }
-      | undefined;
-    if (next) this.ctx.stmt(`UPDATE outbox_heads SET job_id = ?, next_at = ? WHERE order_key = ?`).run(next.id, next.next_at, orderKey);
+  /**
+   * Point the key's head at its oldest active job, or drop it when none is left. With `take`
+   * (settle-and-claim-next), that job is offered to it first: `take` leases it or not and answers the
+   * lease end, which the head then carries (as a claim's leaseHead would).
+   */
+  private advance(orderKey: string, take?: (next: NextRow) => number | undefined): void {
+    const next = (
+      take
+        ? this.ctx.stmt(`SELECT id, next_at, status, channel, target FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`)
+        : this.ctx.stmt(`SELECT id, next_at FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`)
+    ).get(orderKey) as NextRow | undefined;
+    if (next) this.ctx.stmt(`UPDATE outbox_heads SET job_id = ?, next_at = ? WHERE order_key = ?`).run(next.id, take?.(next) ?? next.next_at, orderKey);
     else this.ctx.stmt(`DELETE FROM outbox_heads WHERE order_key = ?`).run(orderKey);
   }
 
-  settle(outcomes: AttemptOutcome[]): Promise<number[]> {
-    // A reaction's jobs, and the post-commit hooks that announce its outcome, wait for durability.
-    const reacting = outcomes.some((o) => 'then' in o && o.then !== undefined);
-    return this.ctx.write(() => this.apply(outcomes), reacting ? undefined : LEASE);
+  /**
+   * The `take` of advance() for one settle's `next` (see the port): leases a key's next job when claim()
+   * with that channel's options would take it now, counting what this settle already took per channel
+   * and per target; the leased jobs are pushed to `out`. Inside the settle's writer command.
+   */
+  private nextTaker(next: Record<string, ClaimNext>, out: OutboxJob[]): (n: NextRow) => number | undefined {
+    const now = Date.now();
+    // Only jobs whose commit is durable, as claim(): a callback never announces a change a power loss could undo.
+    const durable = this.ctx.durableJobId();
+    const perChannel = new Map<string, number>();
+    const perTarget = new Map<string, number>();
+    const lease = this.ctx.stmt(`UPDATE outbox SET status = 1, next_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 0 RETURNING *`);
+    return (n) => {
+      const c = n.channel === undefined ? undefined : next[n.channel];
+      if (!c || n.status !== 0 || n.next_at > now || n.id > durable) return undefined;
+      const taken = perChannel.get(n.channel!) ?? 0;
+      if (taken >= c.limit) return undefined;
+      const key = targetKey(n.channel!, n.target!);
+      if (c.opts.exclude?.includes(key)) return undefined;
+      const busy = (c.opts.inFlight?.[key] ?? 0) + (perTarget.get(key) ?? 0);
+      if (c.opts.perTarget !== undefined && busy >= c.opts.perTarget) return undefined;
+      const until = now + c.leaseMs;
+      const row = lease.get(until, n.id) as JobRow | undefined;
+      if (!row) return undefined;
+      perChannel.set(n.channel!, taken + 1);
+      perTarget.set(key, (perTarget.get(key) ?? 0) + 1);
+      out.push(toJob(row));
+      return until;
+    };
   }
 
-  /** Apply outcomes inside a writer command; returns the ids of those applied. */
-  private apply(outcomes: AttemptOutcome[]): number[] {
+  settle(outcomes: AttemptOutcome[], next?: Record<string, ClaimNext>): Promise<number[]> {
+    // A reaction's jobs, and the post-commit hooks that announce its outcome, wait for durability.
+    const reacting = outcomes.some((o) => 'then' in o && o.then !== undefined);
+    const listener = this.listener;
+    if (!next || !listener) return this.ctx.write(() => this.apply(outcomes), reacting ? undefined : LEASE);
+    let leased: OutboxJob[] = [];
+    const done = this.ctx.write(() => {
+      const got: OutboxJob[] = [];
+      const applied = this.apply(outcomes, this.nextTaker(next, got));
+      leased = got; // only once apply succeeded: a command that throws rolls its leases back
+      return applied;
+    }, reacting ? undefined : LEASE);
+    // Queued right behind the settle on the one writer, so it resolves once the batch holding the settle
+    // is committed (before its fsync: a lease needs none). A failed COMMIT rolled the leases back with it.
+    this.ctx.write(() => leased, LEASE).then(
+      (jobs) => {
+        if (jobs.length > 0) listener(jobs, 'next');
+      },
+      () => undefined,
+    );
+    return done;
+  }
+
+  /** Apply outcomes inside a writer command; returns the ids of those applied. `take`: see advance(). */
+  private apply(outcomes: AttemptOutcome[], take?: (next: NextRow) => number | undefined): number[] {
     // One statement per outcome: the update is its own fence (`lease` given: only while the job is in
     // flight under that lease; none: only while it is active) and returns the key whose head must move.
     const fence = (sql: string): [Database.Statement, Database.Statement] => [
@@ -306,11 +371,11 @@ export class SqliteOutbox implements OutboxStore {
         const key = run(delivered, o, o.at, o.response.slice(0, KEEP_OK));
         if (key === undefined) continue;
         deliveries++;
-        this.advance(key);
+        this.advance(key, take);
       } else if (o.nextAt === null) {
         const key = run(failed, o, 3, 0, o.error.slice(0, KEEP), o.response.slice(0, KEEP));
         if (key === undefined) continue;
-        this.advance(key);
+        this.advance(key, take);
       } else {
         const key = run(failed, o, 0, o.nextAt, o.error.slice(0, KEEP), o.response.slice(0, KEEP));
         if (key === undefined) continue;

@@ -32,6 +32,8 @@ export type FromWorker =
       errors: string[];
       /** Outbox jobs claimed under grant() for this process's watcher (OutboxStore.watch). */
       claimed?: OutboxJob[];
+      /** Outbox jobs leased by a settle as their keys' next jobs (settle's `next`), for the same watcher. */
+      claimedNext?: OutboxJob[];
     }
   | { type: 'closed' };
 

@@ -16,16 +16,18 @@ let results: Result[] = [];
 let commits: Array<{ size: number; ms: number }> = [];
 let errors: string[] = [];
 let claimed: OutboxJob[] = [];
+let claimedNext: OutboxJob[] = [];
 let scheduled = false;
 
 function flushResults(): void {
   scheduled = false;
-  if (results.length === 0 && commits.length === 0 && errors.length === 0 && claimed.length === 0) return;
-  const msg: FromWorker = { type: 'results', results, commits, errors, ...(claimed.length > 0 ? { claimed } : {}) };
+  if (results.length === 0 && commits.length === 0 && errors.length === 0 && claimed.length === 0 && claimedNext.length === 0) return;
+  const msg: FromWorker = { type: 'results', results, commits, errors, ...(claimed.length > 0 ? { claimed } : {}), ...(claimedNext.length > 0 ? { claimedNext } : {}) };
   results = [];
   commits = [];
   errors = [];
   claimed = [];
+  claimedNext = [];
   port!.postMessage(msg);
 }
 
@@ -54,9 +56,11 @@ try {
   process.exit(1);
 }
 
-// Jobs claimed ahead under grant() go to the main thread's watcher with the next results.
-store.outbox.watch((jobs) => {
-  for (const j of jobs) claimed.push(j);
+// Jobs claimed ahead under grant(), or leased by a settle as their keys' next jobs, go to the main
+// thread's watcher with the next results.
+store.outbox.watch((jobs, how) => {
+  const to = how === 'next' ? claimedNext : claimed;
+  for (const j of jobs) to.push(j);
   schedule();
 });
 

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { CoreError } from '../../core/errors.js';
-import type { OutboxJob } from '../../core/ports/outbox.js';
+import type { Handover, OutboxJob } from '../../core/ports/outbox.js';
 import type { Store } from '../../core/ports/store.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { startWorker } from './worker-entry.js';
@@ -123,15 +123,17 @@ export class ThreadedSqliteStore implements Store {
         if (typeof method !== 'string' || method === 'then' || method === 'constructor') return undefined;
         // A listener cannot cross the thread boundary: the worker watches, and its claimed jobs come
         // back with results (onMessage) to the watcher registered here.
-        if (part === 'outbox' && method === 'watch') return (listener: (jobs: OutboxJob[]) => void) => this.watchOutbox(listener);
+        if (part === 'outbox' && method === 'watch') return (listener: (jobs: OutboxJob[], how: Handover) => void) => this.watchOutbox(listener);
+        // A settle's `next` leases jobs for the watcher: with none registered here, it leases nothing (the port).
+        if (part === 'outbox' && method === 'settle') return (...args: unknown[]) => this.call(part, method, this.outboxWatcher ? args : args.slice(0, 1));
         return (...args: unknown[]) => this.call(part, method, args);
       },
     });
   }
 
-  private outboxWatcher: ((jobs: OutboxJob[]) => void) | null = null;
+  private outboxWatcher: ((jobs: OutboxJob[], how: Handover) => void) | null = null;
 
-  private watchOutbox(listener: (jobs: OutboxJob[]) => void): () => void {
+  private watchOutbox(listener: (jobs: OutboxJob[], how: Handover) => void): () => void {
     this.outboxWatcher = listener;
     return () => {
       if (this.outboxWatcher === listener) this.outboxWatcher = null;
@@ -179,10 +181,14 @@ export class ThreadedSqliteStore implements Store {
     } catch (err) {
       this.report(err);
     }
-    if (m.claimed && m.claimed.length > 0 && this.outboxWatcher) {
-      // Nobody watches any more (stopping): the jobs stay leased and are claimed again after the lease.
+    // Nobody watches any more (stopping): the jobs stay leased and are claimed again after the lease.
+    for (const [jobs, how] of [
+      [m.claimed, 'grant'],
+      [m.claimedNext, 'next'],
+    ] as const) {
+      if (!jobs || jobs.length === 0 || !this.outboxWatcher) continue;
       try {
-        this.outboxWatcher(m.claimed);
+        this.outboxWatcher(jobs, how);
       } catch (err) {
         this.report(err);
       }

@@ -1,0 +1,116 @@
+/**
+ * OutboxDispatcher's settle-and-claim-next (src/outbox/dispatcher.ts claimNext, Lane.expecting) against
+ * a real store (SQLite in memory) and the in-process bus: a key's next job is leased by the settle of
+ * the job before it and started from the store's 'next' handover, per-key order and the concurrency
+ * cap hold, and slots kept for a settle that leased nothing are claimed for at once (no poll).
+ *
+ * Synchronisation: the dispatcher's onResult hook (called once an attempt is recorded); a real-time
+ * timeout only guards against a hang. The poll is an hour: nothing here may rely on it.
+ */
+import { pino } from 'pino';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { MemoryBus } from '../../src/bus/memory-bus.js';
+import type { Handover, NewJob, OutboxJob } from '../../src/core/ports/outbox.js';
+import type { SendResult, Sender } from '../../src/core/ports/sender.js';
+import { OutboxDispatcher } from '../../src/outbox/dispatcher.js';
+import type { ChannelPolicy } from '../../src/outbox/policy.js';
+import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+
+const POLICY: ChannelPolicy = { concurrency: 2, perTargetConcurrency: 2, leaseMs: 30_000, maxAttempts: 5, firstRetryMs: 1_000, maxRetryMs: 60_000, claimAhead: 0, breaker: {} };
+
+function job(orderKey: string, n: number): NewJob {
+  return { channel: 'webhook', target: 'cb1', orderKey, kind: 'Test.Event', body: { key: orderKey, n }, meta: {} };
+}
+
+/** A sender that answers every delivery at once (on a later turn) and tracks how many run at once. */
+class QuickSender implements Sender {
+  readonly delivered: OutboxJob[] = [];
+  active = 0;
+  maxActive = 0;
+  async deliver(j: OutboxJob): Promise<SendResult> {
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    await new Promise((r) => setImmediate(r));
+    this.delivered.push(j);
+    this.active--;
+    return { ok: true, response: 'ok' };
+  }
+}
+
+let store: SqliteStore;
+let bus: MemoryBus;
+let d: OutboxDispatcher | null;
+/** Jobs handed to the watcher, by how (the dispatcher's own watch, observed through the store). */
+let handed: Array<{ id: number; how: Handover }>;
+
+beforeEach(() => {
+  store = new SqliteStore({ file: ':memory:', synchronous: 'NORMAL', nodeId: 0, commitMaxBatch: 64, commitMaxDelayMs: 0, inlineFanoutMax: 100 });
+  bus = new MemoryBus();
+  d = null;
+  handed = [];
+  const watch = store.outbox.watch.bind(store.outbox);
+  store.outbox.watch = (listener) =>
+    watch((jobs, how) => {
+      for (const j of jobs) handed.push({ id: j.id, how });
+      listener(jobs, how);
+    });
+});
+
+afterEach(async () => {
+  await d?.stop();
+  await bus.close();
+  await store.close();
+});
+
+/** Start a dispatcher of `sender`; resolves once `n` results are recorded. */
+function run(sender: Sender, n: number, policy: Partial<ChannelPolicy> = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let results = 0;
+    const guard = setTimeout(() => reject(new Error(`timed out waiting for ${n} results (${results})`)), 10_000);
+    d = new OutboxDispatcher(
+      store.outbox,
+      bus,
+      { webhook: { sender, policy: { ...POLICY, ...policy } } },
+      {
+        pollMs: 3_600_000,
+        onResult: () => {
+          if (++results === n) {
+            clearTimeout(guard);
+            resolve();
+          }
+        },
+      },
+      pino({ level: 'silent' }),
+    );
+    d.start();
+  });
+}
+
+it('a key\'s next job is leased by the settle of the one before it and started from that handover, in order', async () => {
+  const [a1, a2, a3, a4] = await store.outbox.enqueue([job('A', 1), job('A', 2), job('A', 3), job('A', 4)]);
+  const sender = new QuickSender();
+  await run(sender, 4);
+  expect(sender.delivered.map((j) => j.id), 'in creation order, each once').toEqual([a1, a2, a3, a4]);
+  expect(handed, 'A2..A4 each came from the settle of the job before it').toEqual([a2, a3, a4].map((id) => ({ id, how: 'next' })));
+  expect(await store.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 4, dead: 0 });
+});
+
+it('many keys: never more than `concurrency` in flight, one job per key at a time, every job once in key order', async () => {
+  const keys = ['A', 'B', 'C', 'D', 'E'];
+  const made = await store.outbox.enqueue(keys.flatMap((k) => [1, 2, 3].map((n) => job(k, n))));
+  const sender = new QuickSender();
+  await run(sender, made.length);
+  expect(sender.maxActive).toBeLessThanOrEqual(POLICY.concurrency);
+  expect(sender.delivered.map((j) => j.id).sort((x, y) => x - y)).toEqual(made);
+  for (const k of keys) expect(sender.delivered.filter((j) => j.orderKey === k).map((j) => (JSON.parse(j.body) as { n: number }).n)).toEqual([1, 2, 3]);
+  expect(handed.some((h) => h.how === 'next')).toBe(true);
+});
+
+it('slots kept for a settle that leased nothing (its keys had no next job) are claimed for at once, without a poll', async () => {
+  // One job per key: no settle ever leases, every later job comes from a claim.
+  const made = await store.outbox.enqueue(['A', 'B', 'C', 'D', 'E', 'F'].map((k) => job(k, 1)));
+  const sender = new QuickSender();
+  await run(sender, made.length, { concurrency: 1, perTargetConcurrency: 1 });
+  expect(sender.delivered.map((j) => j.id)).toEqual(made);
+  expect(handed).toEqual([]);
+});
