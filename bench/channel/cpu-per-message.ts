@@ -17,10 +17,10 @@
  *   profiler, objects already collected included), written as [{bytes per message, function, url:line}]
  */
 import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Session } from 'node:inspector/promises';
-import { pathToFileURL } from 'node:url';
+import { pool, startInProcess } from '../lib/in-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DIST = path.resolve(process.env['SB_DIST'] ?? path.join(ROOT, 'dist'));
@@ -33,46 +33,10 @@ const ACCOUNT = 'bench-account';
 const AGENT = 'agent1';
 const KINDS = new Set((process.env['KINDS'] ?? '002,group,single').split(','));
 
-interface Conv {
-  type: number;
-  target: string;
-  line: number;
-}
-interface HubLike {
-  users: { create(userId: string, input: { name: string }): Promise<unknown> };
-  groups: { create(operator: string, groupId: string, info: { name: string; owner: string }, members: Array<{ memberId: string }>, notify: { lines: number[] }): Promise<unknown> };
-  messages: { send(input: { sender: string; conv: Conv; payload: Record<string, unknown> }): Promise<unknown> };
-  channelApps: {
-    create(kind: string, input: Record<string, unknown>): Promise<unknown>;
-    receive002(m: Record<string, unknown>): Promise<unknown>;
-  };
-}
-interface Running {
-  hub: HubLike;
-  close(): Promise<void>;
-}
-
-async function load<T>(rel: string): Promise<T> {
-  return (await import(pathToFileURL(path.join(DIST, rel)).href)) as T;
-}
-
-async function pool(n: number, c: number, task: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(c, n) }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
-}
-
 async function main(): Promise<void> {
-  const { loadConfig } = await load<{ loadConfig(s: { overrides: Record<string, unknown> }): unknown }>('config/load.js');
-  const { startServer } = await load<{ startServer(c: unknown, o: { log?: unknown }): Promise<Running> }>('main.js');
-  const { normalizePayload } = await load<{ normalizePayload(p: Record<string, unknown>): Record<string, unknown> }>('core/payload.js');
-  const { contactIdOf } = await load<{ contactIdOf(a: string, b: string): string }>('core/channel-apps/model.js');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-cpu-msg-'));
-  const config = loadConfig({ overrides: { host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', admin: { secret: 'bench-secret' } } });
-  const sb = await startServer(config, {});
+  const sb = await startInProcess(DIST, 'cpu-msg');
+  const { normalizePayload } = await sb.load<{ normalizePayload(p: Record<string, unknown>): Record<string, unknown> }>('core/payload.js');
+  const { contactIdOf } = await sb.load<{ contactIdOf(a: string, b: string): string }>('core/channel-apps/model.js');
   try {
     const hub = sb.hub;
     await pool(1000, 32, (i) => hub.users.create(`u${i + 1}`, { name: `u${i + 1}` }));
@@ -137,7 +101,6 @@ async function main(): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     await sb.close();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -32,6 +32,7 @@ import { closeCallbackAgents, postJson } from '../../src/callbacks/http.js';
 import { sign002 } from '../../src/channel-apps/signature.js';
 import { contactIdOf, conversationIdOf } from '../../src/core/channel-apps/model.js';
 import { AdminClient } from '../../test/helpers/admin-client.js';
+import { pool } from '../lib/in-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DURATION = Number(process.env['DURATION'] ?? 6);
@@ -153,16 +154,6 @@ async function until(check: () => Promise<boolean>, what: string, ms = 60_000): 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** Run `n` tasks with at most `c` at once. */
-async function pool(n: number, c: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(c, n) }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
 }
 
 async function main(): Promise<void> {

@@ -13,10 +13,9 @@
  *   A=/other/tree/dist B=dist npx tsx bench/send/ab-cpu.ts
  *   env: SLICES=16 PER_SLICE=2000 CONC=64 USERS=1000 GROUPS=20 GROUP_SIZE=20 SMALL_GROUP_SIZE=5
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { pool, startInProcess, type Conv, type HubLike } from '../lib/in-process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const A = path.resolve(process.env['A'] ?? path.join(ROOT, 'dist'));
@@ -29,16 +28,6 @@ const GROUPS = Number(process.env['GROUPS'] ?? 20);
 const GROUP_SIZE = Number(process.env['GROUP_SIZE'] ?? 20);
 const SMALL_GROUP_SIZE = Number(process.env['SMALL_GROUP_SIZE'] ?? 5);
 
-interface Conv {
-  type: number;
-  target: string;
-  line: number;
-}
-interface HubLike {
-  users: { create(userId: string, input: { name: string }): Promise<unknown> };
-  groups: { create(operator: string, groupId: string, info: { name: string; owner: string }, members: Array<{ memberId: string }>, notify: { lines: number[] }): Promise<unknown> };
-  messages: { send(input: { sender: string; conv: Conv; payload: Record<string, unknown> }): Promise<unknown> };
-}
 interface Build {
   name: string;
   hub: HubLike;
@@ -46,22 +35,9 @@ interface Build {
   close(): Promise<void>;
 }
 
-async function pool(n: number, c: number, task: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(c, n) }, async () => {
-      while (next < n) await task(next++);
-    }),
-  );
-}
-
 async function start(name: string, dist: string): Promise<Build> {
-  const load = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(path.join(dist, rel)).href)) as T;
-  const { loadConfig } = await load<{ loadConfig(s: { overrides: Record<string, unknown> }): unknown }>('config/load.js');
-  const { startServer } = await load<{ startServer(c: unknown, o: object): Promise<{ hub: HubLike; close(): Promise<void> }> }>('main.js');
-  const { normalizePayload } = await load<{ normalizePayload(p: Record<string, unknown>): Record<string, unknown> }>('core/payload.js');
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `sb-ab-${name}-`));
-  const sb = await startServer(loadConfig({ overrides: { host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', admin: { secret: 'bench-secret' } } }), {});
+  const sb = await startInProcess(dist, `ab-${name}`);
+  const { normalizePayload } = await sb.load<{ normalizePayload(p: Record<string, unknown>): Record<string, unknown> }>('core/payload.js');
   const hub = sb.hub;
   await pool(USERS, 32, (i) => hub.users.create(`u${i + 1}`, { name: `u${i + 1}` }));
   const members = (n: number, g: number): Array<{ memberId: string }> => Array.from({ length: n - 1 }, (_, k) => ({ memberId: `u${((g * n + k) % (USERS - 1)) + 2}` }));
@@ -73,10 +49,7 @@ async function start(name: string, dist: string): Promise<Build> {
     name,
     hub,
     payload: normalizePayload({ type: 1, searchableContent: 'hello', persistFlag: 3 }),
-    close: async () => {
-      await sb.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
-    },
+    close: () => sb.close(),
   };
 }
 

@@ -6,10 +6,10 @@
  * Only the Store interface is used (no backend in sight). Leases taken by a settle start at the
  * backend's clock (settle takes no `now`), so claims that must see them lapse pass a time past them.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { targetKey, type ClaimNext, type Handover, type NewJob, type OutboxJob } from '../../src/core/ports/outbox.js';
 import type { Store } from '../../src/core/ports/store.js';
-import type { OutboxStoreFactory } from './outbox.contract.js';
+import { useOutboxStore, type OutboxStoreFactory } from './outbox.contract.js';
 
 const LEASE = 1_000;
 const NEXT_LEASE = 60_000;
@@ -29,17 +29,10 @@ function webhook(over: Partial<ClaimNext> = {}): Record<string, ClaimNext> {
 export function outboxClaimNextContract(name: string, factory: OutboxStoreFactory, caps: { sharedByNodes: boolean } = { sharedByNodes: false }): void {
   describe(`Outbox contract, settle-and-claim-next: ${name}`, () => {
     let s: Store;
-    let cleanup: (() => Promise<void>) | undefined;
     let openSibling: (() => Promise<Store>) | undefined;
-    beforeEach(async () => {
-      const made = await factory({ inlineFanoutMax: 100 });
-      s = made.store;
-      cleanup = made.cleanup;
-      openSibling = made.openSibling;
-    });
-    afterEach(async () => {
-      await cleanup?.();
-      cleanup = undefined;
+    useOutboxStore(factory, (store, sibling) => {
+      s = store;
+      openSibling = sibling;
     });
 
     /** A claim time after every job created so far. */

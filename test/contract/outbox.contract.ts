@@ -27,6 +27,23 @@ export type OutboxStoreFactory = (
   opts: StoreFactoryOptions,
 ) => Promise<{ store: Store; cleanup: () => Promise<void>; openSibling?: () => Promise<Store> }>;
 
+/**
+ * A fresh store from `factory` before each test of the enclosing describe, cleaned up after it; `use`
+ * receives it (and the sibling opener, where the backend has one).
+ */
+export function useOutboxStore(factory: OutboxStoreFactory, use: (store: Store, openSibling: (() => Promise<Store>) | undefined) => void): void {
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const made = await factory({ inlineFanoutMax: 100 });
+    cleanup = made.cleanup;
+    use(made.store, made.openSibling);
+  });
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+}
+
 /** A job's body (stored and handed out as the exact JSON text). */
 function bodyOfJob(j: { body: string }): Record<string, unknown> {
   return JSON.parse(j.body) as Record<string, unknown>;
@@ -78,17 +95,10 @@ const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
 export function outboxContract(name: string, factory: OutboxStoreFactory, caps: { sharedByNodes: boolean } = { sharedByNodes: false }): void {
   describe(`Outbox contract: ${name}`, () => {
     let s: Store;
-    let cleanup: (() => Promise<void>) | undefined;
     let openSibling: (() => Promise<Store>) | undefined;
-    beforeEach(async () => {
-      const made = await factory({ inlineFanoutMax: 100 });
-      s = made.store;
-      cleanup = made.cleanup;
-      openSibling = made.openSibling;
-    });
-    afterEach(async () => {
-      await cleanup?.();
-      cleanup = undefined;
+    useOutboxStore(factory, (store, sibling) => {
+      s = store;
+      openSibling = sibling;
     });
 
     /** A claim time after every job created so far (jobs are due when created). */
