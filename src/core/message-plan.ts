@@ -73,6 +73,11 @@ function listed(users: string[], sender: string): Delivery {
 }
 
 /** A send that takes its group's next message number (Tencent's MsgSeq): a stored or checked group message that is not a notification. */
+/** Which send checks a draft gets: trusted sends (admin, not strict) accept any sender, even one never created (Wildfire's). */
+export function sendChecksOf(d: { system?: boolean | undefined; trusted?: boolean | undefined }): SendChecks {
+  return d.system ? 'none' : d.trusted ? 'target' : 'rules';
+}
+
 export function takesGroupSeq(d: { kind: number; system?: boolean | undefined; discard?: boolean | undefined }): boolean {
   return !d.system && !d.discard && d.kind === MessageKind.conversation;
 }

@@ -356,16 +356,12 @@ export class OutboxDispatcher {
         } finally {
           // What the settle leased was handed over before it resolved (or arrives later and waits in
           // ready). Slots kept for jobs it did not lease are free again: claim for them.
-          let unused = false;
-          for (const channel of Object.keys(next ?? {})) {
-            const lane = this.lanes.get(channel)!;
-            if (lane.expecting > 0) unused = true;
-            lane.expecting = 0;
-          }
+          const kept = Object.keys(next ?? {}).map((c) => this.lanes.get(c)!);
+          const unused = kept.some((lane) => lane.expecting > 0);
+          for (const lane of kept) lane.expecting = 0;
           if (unused) {
-            const lanes = Object.keys(next ?? {}).map((c) => this.lanes.get(c)!);
-            for (const lane of lanes) this.topUp(lane);
-            this.kick(lanes);
+            for (const lane of kept) this.topUp(lane);
+            this.kick(kept);
           }
         }
       }

@@ -109,8 +109,8 @@ export class ChannelAppService {
   }
 
   private async cached<T>(key: string, load: () => Promise<T>): Promise<T> {
-    const hit = this.cache.get(key);
-    if (hit) return hit.value as T;
+    const hit = this.hit<T>(key);
+    if (hit) return hit.value;
     const v = await load();
     this.cache.set(key, v);
     return v;
@@ -518,7 +518,7 @@ export class ChannelAppService {
 
   /** The account a 002 message goes to: `accname` (an account id, else an account name of the app), else the app's default (its oldest account). */
   private async account002(app: ChannelApp, accname: string): Promise<ChannelAccount> {
-    const accounts = await this.cached(`accounts:${app.appId}`, () => this.store.channelApps.listConfig('channelAccount', app.appId));
+    const accounts = await this.cached(accountsKey(app), () => this.store.channelApps.listConfig('channelAccount', app.appId));
     return pickAccount002(app, accounts, accname);
   }
 
@@ -533,7 +533,7 @@ export class ChannelAppService {
     if (!app) throw new CoreError('not_exist', `app ${m.appId} does not exist`);
     // The common case, all of it cached, costs no await: the app's accounts, a known contact with
     // nothing new, its latest conversation with the account's agents.
-    const accounts = this.hit<ChannelAccount[]>(`accounts:${app.appId}`)?.value;
+    const accounts = this.hit<ChannelAccount[]>(accountsKey(app))?.value;
     const account = accounts ? pickAccount002(app, accounts, m.accname) : await this.account002(app, m.accname);
     const identity = { account: m.fromUserId, name: m.fromUserName };
     const contact = this.knownContact(account.channelAccountId, identity) ?? (await this.upsertContact(account.channelAccountId, identity, false));
@@ -584,6 +584,11 @@ export class ChannelAppService {
     if (!m) throw new CoreError('not_exist', 'message does not exist');
     return m;
   }
+}
+
+/** The cache key of an app's accounts. */
+function accountsKey(app: ChannelApp): string {
+  return `accounts:${app.appId}`;
 }
 
 /** The account of a 002 message among the app's accounts (see account002); not_exist / no_right when none fits. */

@@ -1,6 +1,6 @@
 import { CoreError } from '../../core/errors.js';
 import { parseLegacyMessageKey, parseMessageKey } from '../../core/ids.js';
-import { listedRecipients, planChange, planDelivery, recipientsToStore, takesGroupSeq, type Delivery, type SendChecks } from '../../core/message-plan.js';
+import { listedRecipients, planChange, planDelivery, recipientsToStore, sendChecksOf, takesGroupSeq, type Delivery } from '../../core/message-plan.js';
 import type { Payload, StoredMessage } from '../../core/model.js';
 import { ConvType, MessageKind, MessageStatus, PersistFlag, ReceiverState } from '../../core/model.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
@@ -29,11 +29,6 @@ function unreadFacts(m: StoredMessage): MessageUnreadFacts {
 /** The user's unread total over single chats, as the command leaves it (effects' unreadOf). */
 export function unreadSingle(q: Queryable): (userId: string) => Promise<number> {
   return (u) => unreadTotal(q, u, ConvType.single);
-}
-
-/** Which of core's send checks a draft gets: trusted sends (admin, not strict) accept any sender, even one never created (Wildfire's). */
-function sendChecks(d: MessageDraft): SendChecks {
-  return d.system ? 'none' : d.trusted ? 'target' : 'rules';
 }
 
 /**
@@ -68,8 +63,8 @@ export class PgMessages implements MessageStore {
   }
 
   appendMessage(d: MessageDraft): Promise<AppendResult> {
+    const checks = sendChecksOf(d);
     return this.ctx.write(async (tx) => {
-      const checks = sendChecks(d);
       const relationCheck = d.relations !== undefined && d.kind === MessageKind.conversation && d.conv.type === ConvType.single;
       const takeSeq = takesGroupSeq(d);
       const loaded = await loadSendFacts(tx, d, checks, this.max, {
@@ -146,7 +141,7 @@ export class PgMessages implements MessageStore {
       if (d.channel) await recordChannelMessage(tx, { ...d.channel, uid });
       const session = d.session ? { session: await sessionActivity(tx, d.session) } : {};
       return { message, seq, audience: del.audience, count: del.count, duplicate: false, ...session };
-    }, { concurrent: sendsConcurrently(d), readsFirst: sendReadsFirst(d, sendChecks(d)) });
+    }, { concurrent: sendsConcurrently(d), readsFirst: sendReadsFirst(d, checks) });
   }
 
   getMessage(uid: number, now: number): Promise<StoredMessage | null> {

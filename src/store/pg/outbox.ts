@@ -393,7 +393,9 @@ async function leaseNext(tx: PgTx, keys: string[], next: Record<string, ClaimNex
     perChannel.set(h.channel, taken + 1);
     perTarget.set(key, (perTarget.get(key) ?? 0) + 1);
     const until = Math.floor(now + c.leaseMs);
-    byLease.set(until, [...(byLease.get(until) ?? []), h.job_id]);
+    const ids = byLease.get(until);
+    if (ids) ids.push(h.job_id);
+    else byLease.set(until, [h.job_id]);
   }
   for (const [until, ids] of byLease) {
     const rows = await tx.rows<JobRow>(

@@ -11,7 +11,7 @@ import type {
 } from '../../core/ports/store.js';
 import { recallPayload } from '../../core/recall.js';
 import { checkSender } from '../../core/rules.js';
-import { planChange, planDelivery, takesGroupSeq, type Delivery, type DeliveryFacts, type SendChecks } from '../../core/message-plan.js';
+import { planChange, planDelivery, sendChecksOf, takesGroupSeq, type Delivery, type DeliveryFacts, type SendChecks } from '../../core/message-plan.js';
 import { privateSendDecision } from '../../core/relations.js';
 import type { SqliteRelations } from './relations.js';
 import type { SqliteContext } from './context.js';
@@ -89,8 +89,7 @@ export class SqliteMessages implements MessageStore {
           return { message, seq: prior.seq, audience: del.audience, count: del.count, duplicate: true };
         }
       }
-      // Trusted sends (admin, not strict) accept any sender, even one never created (Wildfire's).
-      const checks: SendChecks = d.system ? 'none' : d.trusted ? 'target' : 'rules';
+      const checks = sendChecksOf(d);
       if (checks === 'rules') {
         const status = this.users.status(d.sender);
         checkSender(status === undefined ? null : { status }, d.sender);

@@ -68,13 +68,13 @@ function toJob(r: JobRow): OutboxJob {
   };
 }
 
-/** A key's next active job as advance() reads it (status, channel and target only when offered to a `take`). */
+/** A key's next active job as advance() reads it. */
 interface NextRow {
   id: number;
   next_at: number;
-  status?: number;
-  channel?: string;
-  target?: string;
+  status: number;
+  channel: string;
+  target: string;
 }
 
 /** What reviveRows() reads back of each revived job (at least). */
@@ -277,11 +277,9 @@ export class SqliteOutbox implements OutboxStore {
    * lease end, which the head then carries (as a claim's leaseHead would).
    */
   private advance(orderKey: string, take?: (next: NextRow) => number | undefined): void {
-    const next = (
-      take
-        ? this.ctx.stmt(`SELECT id, next_at, status, channel, target FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`)
-        : this.ctx.stmt(`SELECT id, next_at FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`)
-    ).get(orderKey) as NextRow | undefined;
+    const next = this.ctx.stmt(`SELECT id, next_at, status, channel, target FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`).get(orderKey) as
+      | NextRow
+      | undefined;
     if (next) this.ctx.stmt(`UPDATE outbox_heads SET job_id = ?, next_at = ? WHERE order_key = ?`).run(next.id, take?.(next) ?? next.next_at, orderKey);
     else this.ctx.stmt(`DELETE FROM outbox_heads WHERE order_key = ?`).run(orderKey);
   }
@@ -299,18 +297,18 @@ export class SqliteOutbox implements OutboxStore {
     const perTarget = new Map<string, number>();
     const lease = this.ctx.stmt(`UPDATE outbox SET status = 1, next_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 0 RETURNING *`);
     return (n) => {
-      const c = n.channel === undefined ? undefined : next[n.channel];
+      const c = next[n.channel];
       if (!c || n.status !== 0 || n.next_at > now || n.id > durable) return undefined;
-      const taken = perChannel.get(n.channel!) ?? 0;
+      const taken = perChannel.get(n.channel) ?? 0;
       if (taken >= c.limit) return undefined;
-      const key = targetKey(n.channel!, n.target!);
+      const key = targetKey(n.channel, n.target);
       if (c.opts.exclude?.includes(key)) return undefined;
       const busy = (c.opts.inFlight?.[key] ?? 0) + (perTarget.get(key) ?? 0);
       if (c.opts.perTarget !== undefined && busy >= c.opts.perTarget) return undefined;
       const until = now + c.leaseMs;
       const row = lease.get(until, n.id) as JobRow | undefined;
       if (!row) return undefined;
-      perChannel.set(n.channel!, taken + 1);
+      perChannel.set(n.channel, taken + 1);
       perTarget.set(key, (perTarget.get(key) ?? 0) + 1);
       out.push(toJob(row));
       return until;
