@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreError } from '../../src/core/errors.js';
 import { PgStore } from '../../src/store/pg/pg-store.js';
+import type { SubmitOptions } from '../../src/store/pg/writer.js';
 import { dropSchema, pgAdmin, testPgUrl, testSchema } from '../helpers/backends.js';
+
+/** A write that takes a seq and stores it with `node` in seq_probe (after a read of its own first, with `readFirst`); answers the seq. */
+function probe(s: PgStore, node: number, opts: SubmitOptions, readFirst = false): Promise<number> {
+  return s.ctx.write(async (tx) => {
+    if (readFirst) await tx.row('SELECT 1 AS one');
+    const seq = tx.nextSeq();
+    await tx.run('INSERT INTO seq_probe(seq, node) VALUES ($1, $2)', [seq, node]);
+    return seq;
+  }, opts);
+}
 
 /**
  * The PostgreSQL writer and node leases across several handles on one database (what several nodes
@@ -114,15 +125,7 @@ describe('PostgreSQL writer and node leases (two handles on one database)', () =
 
   it('concurrent commands run together; one failing (a CoreError or a statement error) fails alone, the others commit', async () => {
     const a = opened[0]!;
-    const ok = (v: number) =>
-      a.ctx.write(
-        async (tx) => {
-          const seq = tx.nextSeq();
-          await tx.run('INSERT INTO seq_probe(seq, node) VALUES ($1, $2)', [seq, v]);
-          return seq;
-        },
-        { concurrent: true },
-      );
+    const ok = (v: number) => probe(a, v, { concurrent: true });
     // All succeed: every seq distinct, every row there.
     const all = await Promise.all(Array.from({ length: 20 }, (_, i) => ok(100 + i)));
     expect(new Set(all).size).toBe(20);
@@ -158,31 +161,14 @@ describe('PostgreSQL writer and node leases (two handles on one database)', () =
   it('readsFirst runs start before their batch\'s counter lock answered: seqs stay distinct and commit-ordered across two nodes; one asking for a seq before its first answer is re-run alone', async () => {
     const [a, b] = [opened[0]!, await open()];
     // Each command reads first (the statement goes out behind BEGIN and the lock), then takes its seq.
-    const cmd = (s: PgStore, node: number) =>
-      s.ctx.write(
-        async (tx) => {
-          await tx.row('SELECT 1 AS one');
-          const seq = tx.nextSeq();
-          await tx.run('INSERT INTO seq_probe(seq, node) VALUES ($1, $2)', [seq, node]);
-          return seq;
-        },
-        { concurrent: true, readsFirst: true },
-      );
+    const cmd = (s: PgStore, node: number) => probe(s, node, { concurrent: true, readsFirst: true }, true);
     const seqs = await Promise.all(Array.from({ length: 40 }, (_, i) => cmd(i % 2 ? a : b, 300 + i)));
     expect(new Set(seqs).size).toBe(40);
     const stored = (await a.ctx.db.rows<{ seq: number }>('SELECT seq FROM seq_probe WHERE node >= 300 AND node < 340 ORDER BY seq')).map((r) => r.seq);
     expect(stored).toEqual([...seqs].sort((x, y) => x - y));
     // Misuse: a seq asked for before any statement answered. The run fails (rolled back) and each command
     // runs again alone, after the lock: both still commit, with distinct seqs, once each.
-    const early = (node: number) =>
-      a.ctx.write(
-        async (tx) => {
-          const seq = tx.nextSeq();
-          await tx.run('INSERT INTO seq_probe(seq, node) VALUES ($1, $2)', [seq, node]);
-          return seq;
-        },
-        { concurrent: true, readsFirst: true },
-      );
+    const early = (node: number) => probe(a, node, { concurrent: true, readsFirst: true });
     const both = await Promise.all([early(400), early(401)]);
     expect(new Set(both).size).toBe(2);
     expect((await a.ctx.db.rows('SELECT node FROM seq_probe WHERE node IN (400, 401)')).length).toBe(2);
