@@ -6,8 +6,10 @@
  * Each entry weighs what its owner says (1 by default; a group with cached members weighs 1 + members).
  */
 export class BoundedCache<V> {
-  private readonly map = new Map<string, { value: V; at: number; weight: number }>();
+  private readonly map = new Map<string, { value: V; at: number; weight: number; pos: number }>();
   private total = 0;
+  /** Insertions into the map so far; an entry's `pos` is the count at its latest insertion. */
+  private clock = 0;
 
   constructor(
     private readonly maxWeight: number,
@@ -15,7 +17,12 @@ export class BoundedCache<V> {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The entry (a hit also marks it recently used), or undefined when absent or too old. */
+  /**
+   * The entry (a hit also marks it recently used), or undefined when absent or too old. An entry
+   * inserted less than size/2 insertions ago is in the newer half of the map's order already (at most
+   * that many entries follow it), so a hit on it is not moved: eviction, which takes the oldest first,
+   * reaches it only after the older half either way. Hot entries thus cost a lookup, not a re-insertion.
+   */
   get(key: string): { value: V } | undefined {
     const e = this.map.get(key);
     if (!e) return undefined;
@@ -23,8 +30,11 @@ export class BoundedCache<V> {
       this.delete(key);
       return undefined;
     }
-    this.map.delete(key);
-    this.map.set(key, e);
+    if (e.pos <= this.clock - (this.map.size >>> 1)) {
+      this.map.delete(key);
+      this.map.set(key, e);
+      e.pos = ++this.clock;
+    }
     return e;
   }
 
@@ -35,7 +45,7 @@ export class BoundedCache<V> {
 
   set(key: string, value: V, weight = 1): void {
     this.delete(key);
-    this.map.set(key, { value, at: this.now(), weight });
+    this.map.set(key, { value, at: this.now(), weight, pos: ++this.clock });
     this.total += weight;
     this.evict(key);
   }

@@ -65,4 +65,43 @@ describe('SqliteChannelApps (backend-specific)', () => {
       await s.close();
     }
   });
+
+  it('stores a message as columns and a document without empty fields; reads rows written whole (before that form) the same; moves the conversation in steps', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-channel-apps-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'switchboard.db');
+    const s = new SqliteStore({ file, synchronous: 'NORMAL', nodeId: 1, commitMaxBatch: 64, commitMaxDelayMs: 0, inlineFanoutMax: 10 });
+    try {
+      const c = s.channelApps;
+      await c.openConversation({ conversationId: 'cc', channelAccountId: 'acc', contactId: 'c', originalConversationId: '', agents: [], createDt: 1000, updateDt: 1000 });
+      await c.openConversation({ conversationId: 'cc2', channelAccountId: 'acc', contactId: 'c', originalConversationId: 'o', agents: [], createDt: 1500, updateDt: 1500 });
+      const m = {
+        uid: 1, guid: 'g', conversationId: 'cc', channelAccountId: 'acc', contactId: 'c', direction: 'in' as const, isReceive: true, channelId: 'e',
+        originalMessageId: '', originalParentId: '', originalConversationId: '', originalUrl: '', subject: '', cc: '', contents: [{ id: 'g-0', type: 'text' as const, text: 'hi' }],
+        createTime: 0, raw: { MsgType: 'text' }, delivery: 'none' as const, deliveryError: '', originalMessageUrl: '', createdAt: 1800, updatedAt: 1800,
+      };
+      await c.recordMessage(m);
+      // Within a second of the conversation's time: the row is not rewritten, cc2 stays the latest.
+      expect((await c.latestConversation('c'))?.conversationId).toBe('cc2');
+      await c.recordMessage({ ...m, uid: 2, guid: 'g2', createdAt: 2600, updatedAt: 2600 });
+      expect((await c.latestConversation('c'))?.conversationId).toBe('cc');
+      const raw = new Database(file);
+      try {
+        const doc = JSON.parse((raw.prepare('SELECT data FROM channel_messages WHERE uid = 1').get() as { data: string }).data) as Record<string, unknown>;
+        expect(Object.keys(doc).sort()).toEqual(['channelId', 'contactId', 'contents', 'conversationId', 'createdAt', 'direction', 'isReceive', 'raw'].sort());
+        // A row as an earlier build wrote it: the whole record in the document.
+        raw.prepare('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)').run(3, 'g3', 'acc', 'om3', JSON.stringify({ ...m, uid: 3, guid: 'g3', originalMessageId: 'om3', subject: 's', delivery: 'sent', updatedAt: 2700 }));
+      } finally {
+        raw.close();
+      }
+      expect(await c.messageByUid(1)).toEqual(m);
+      expect(await c.messageByOriginal('acc', 'om3')).toEqual({ ...m, uid: 3, guid: 'g3', originalMessageId: 'om3', subject: 's', delivery: 'sent', updatedAt: 2700 });
+      expect(await c.updateDelivery('g3', { delivery: 'failed', deliveryError: 'x' }, 2800)).toEqual({
+        ...m, uid: 3, guid: 'g3', originalMessageId: 'om3', subject: 's', delivery: 'failed', deliveryError: 'x', updatedAt: 2800,
+      });
+      expect(await c.messageByGuid('g3')).toMatchObject({ delivery: 'failed', deliveryError: 'x', subject: 's', updatedAt: 2800 });
+    } finally {
+      await s.close();
+    }
+  });
 });

@@ -9,6 +9,7 @@ import {
 } from '../../core/channel-apps/model.js';
 import { CoreError } from '../../core/errors.js';
 import type { ChannelAppStore } from '../../core/ports/channel-apps.js';
+import { packChannelRecord, packDocument, unpackChannelRecord, type PackedChannelRecord } from './channel-record.js';
 import type { SqliteContext } from './context.js';
 
 /**
@@ -212,28 +213,23 @@ export class SqliteChannelApps implements ChannelAppStore {
 
   // ------------------------------------------------------------ messages
 
-  private messageRow(sql: string, ...args: unknown[]): ChannelMessage | null {
-    const r = this.ctx.stmt(sql).get(...args) as { data: string } | undefined;
-    return r ? (JSON.parse(r.data) as ChannelMessage) : null;
-  }
-
   recordMessage(m: ChannelMessage): Promise<ChannelMessage> {
-    return this.ctx.write(() => recordChannelMessage(this.ctx, m));
+    return this.ctx.write(() => recordChannelMessage(this.ctx, packChannelRecord(m), m.uid) ?? m);
   }
 
   messageByUid(uid: number): Promise<ChannelMessage | null> {
-    return this.ctx.read(() => this.messageRow('SELECT data FROM channel_messages WHERE uid = ?', uid));
+    return this.ctx.read(() => channelMessageRow(this.ctx, `${MESSAGE_COLUMNS} WHERE uid = ?`, uid));
   }
 
   messageByGuid(guid: string): Promise<ChannelMessage | null> {
-    return this.ctx.read(() => this.messageRow('SELECT data FROM channel_messages WHERE guid = ?', guid));
+    return this.ctx.read(() => channelMessageRow(this.ctx, `${MESSAGE_COLUMNS} WHERE guid = ?`, guid));
   }
 
   messageByOriginal(channelAccountId: string, originalMessageId: string): Promise<ChannelMessage | null> {
     return this.ctx.read(() =>
       originalMessageId === ''
         ? null
-        : this.messageRow('SELECT data FROM channel_messages WHERE account_id = ? AND original_id = ?', channelAccountId, originalMessageId),
+        : channelMessageRow(this.ctx, `${MESSAGE_COLUMNS} WHERE account_id = ? AND original_id = ?`, channelAccountId, originalMessageId),
     );
   }
 
@@ -246,29 +242,37 @@ export class SqliteChannelApps implements ChannelAppStore {
   }
 }
 
+const MESSAGE_COLUMNS = 'SELECT uid, guid, account_id, data FROM channel_messages';
+
 function channelMessageRow(ctx: SqliteContext, sql: string, ...args: unknown[]): ChannelMessage | null {
-  const r = ctx.stmt(sql).get(...args) as { data: string } | undefined;
-  return r ? (JSON.parse(r.data) as ChannelMessage) : null;
+  const r = ctx.stmt(sql).get(...args) as { uid: number; guid: string; account_id: string; data: string } | undefined;
+  return r ? unpackChannelRecord(r) : null;
 }
+
+/** A conversation's time moves in steps of at least this much (see recordChannelMessage). */
+export const CONVERSATION_STEP_MS = 1000;
 
 /**
  * ChannelAppStore.recordMessage inside a writer command (also run by appendMessage for a draft's
- * `channel`): insert unless the uid, or (account, original id), is recorded already — then the stored
- * one — and make the conversation the contact's latest (updated_at only; the document keeps its updateDt).
- * `freshUid`: the caller allocated `m.uid` in this command (appendMessage without a reserved
- * identity), so the look-up by uid is skipped.
+ * `channel`, and by the outbox for an effect's record), under `uid`: nothing is written when the uid,
+ * or (account, original id), is recorded already — the stored one is returned — else null once it is
+ * inserted. The conversation becomes the contact's latest: its updated_at moves to the message's time
+ * when that is at least CONVERSATION_STEP_MS later (so a busy conversation's row and its two indexes
+ * are rewritten about once a second, not once per message; which of a contact's conversations is the
+ * latest is decided at that resolution).
+ * `freshUid`: the caller allocated `uid` in this command (appendMessage without a reserved identity),
+ * so the look-up by uid is skipped.
  */
-export function recordChannelMessage(ctx: SqliteContext, m: ChannelMessage, freshUid = false): ChannelMessage {
-  // freshUid: the uid was allocated by this very command, so no row can hold it yet.
+export function recordChannelMessage(ctx: SqliteContext, m: PackedChannelRecord, uid: number, freshUid = false): ChannelMessage | null {
   const same =
-    (freshUid ? null : channelMessageRow(ctx, 'SELECT data FROM channel_messages WHERE uid = ?', m.uid)) ??
-    (m.originalMessageId !== '' ? channelMessageRow(ctx, 'SELECT data FROM channel_messages WHERE account_id = ? AND original_id = ?', m.channelAccountId, m.originalMessageId) : null);
+    (freshUid ? null : channelMessageRow(ctx, `${MESSAGE_COLUMNS} WHERE uid = ?`, uid)) ??
+    (m.originalMessageId !== '' ? channelMessageRow(ctx, `${MESSAGE_COLUMNS} WHERE account_id = ? AND original_id = ?`, m.channelAccountId, m.originalMessageId) : null);
   if (same) return same;
   ctx
     .stmt('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)')
-    .run(m.uid, m.guid, m.channelAccountId, m.originalMessageId === '' ? null : m.originalMessageId, JSON.stringify(m));
-  ctx.stmt('UPDATE channel_conversations SET updated_at = MAX(updated_at, ?) WHERE id = ?').run(m.createdAt, m.conversationId);
-  return m;
+    .run(uid, m.guid, m.channelAccountId, m.originalMessageId === '' ? null : m.originalMessageId, m.packed);
+  ctx.stmt('UPDATE channel_conversations SET updated_at = ? WHERE id = ? AND updated_at <= ?').run(m.createdAt, m.conversationId, m.createdAt - CONVERSATION_STEP_MS);
+  return null;
 }
 
 /**
@@ -276,7 +280,7 @@ export function recordChannelMessage(ctx: SqliteContext, m: ChannelMessage, fres
  * final outcome): the message as it stands after the change, or null for an unknown guid.
  */
 export function changeDelivery(ctx: SqliteContext, guid: string, u: DeliveryUpdate, updatedAt: number): ChannelMessage | null {
-  const old = channelMessageRow(ctx, 'SELECT data FROM channel_messages WHERE guid = ?', guid);
+  const old = channelMessageRow(ctx, `${MESSAGE_COLUMNS} WHERE guid = ?`, guid);
   if (!old) return null;
   if (u.onlyFrom && !u.onlyFrom.includes(old.delivery)) return old;
   const urls = new Map((u.urls ?? []).map((x) => [x.id, x.url]));
@@ -296,6 +300,6 @@ export function changeDelivery(ctx: SqliteContext, guid: string, u: DeliveryUpda
     const other = ctx.stmt('SELECT uid FROM channel_messages WHERE account_id = ? AND original_id = ?').get(rec.channelAccountId, original) as { uid: number } | undefined;
     if (other && other.uid !== rec.uid) original = old.originalMessageId;
   } else original = old.originalMessageId;
-  ctx.stmt('UPDATE channel_messages SET data = ?, original_id = ? WHERE guid = ?').run(JSON.stringify(rec), original === '' ? null : original, guid);
+  ctx.stmt('UPDATE channel_messages SET data = ?, original_id = ? WHERE guid = ?').run(packDocument(rec), original === '' ? null : original, guid);
   return rec;
 }

@@ -22,6 +22,7 @@ import type { MessageUnreadFacts, SqliteUnread } from './unread.js';
 import { listedRecipients, recipientsColumn } from './write-behind.js';
 import { insertEffects } from './outbox.js';
 import { recordChannelMessage } from './channel-apps.js';
+import { isPacked, packChannelRecord, type SqliteDraft } from './channel-record.js';
 import { sessionActivity } from './service-sessions.js';
 import { parseLegacyMessageKey, parseMessageKey } from '../../core/ids.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
@@ -77,7 +78,8 @@ export class SqliteMessages implements MessageStore {
     return planChange(msg, listedRecipients(msg, stored), this.facts, this.ctx.fanout.inlineFanoutMax);
   }
 
-  appendMessage(d: MessageDraft): Promise<AppendResult> {
+  /** `d.channel` may come packed (SqliteDraft): the threaded store packs it on the main thread. */
+  appendMessage(d: MessageDraft | SqliteDraft): Promise<AppendResult> {
     return this.ctx.write(() => {
       if (d.clientMsgId) {
         const prior = this.ctx
@@ -166,7 +168,7 @@ export class SqliteMessages implements MessageStore {
         writeEvent(this.ctx, seq, EventType.message, uid, del.audience, null, del.extraUsers);
       }
       insertEffects(this.ctx, d.effects, { message: { uid, timestamp: now, seq, groupSeq }, unread: (u) => this.ctx.unreadSingle(u) });
-      if (d.channel) recordChannelMessage(this.ctx, { ...d.channel, uid }, d.identity === undefined);
+      if (d.channel) recordChannelMessage(this.ctx, isPacked(d.channel) ? d.channel : packChannelRecord(d.channel), uid, d.identity === undefined);
       const session = d.session ? { session: sessionActivity(this.ctx, d.session) } : {};
       return { message, seq, audience: del.audience, count: del.count, duplicate: false, ...session };
     });

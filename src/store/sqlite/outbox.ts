@@ -15,6 +15,7 @@ import {
 } from '../../core/ports/outbox.js';
 import type Database from 'better-sqlite3';
 import { changeDelivery, recordChannelMessage } from './channel-apps.js';
+import { packChannelRecord } from './channel-record.js';
 import { applyNotificationDelivery } from './notify-delivery.js';
 import type { SqliteContext } from './context.js';
 
@@ -107,7 +108,7 @@ export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefine
   const now = Date.now();
   for (const spec of specs) {
     insertJob(ctx, spec, JSON.stringify(fillEffectBody(spec, facts)), now);
-    for (const r of spec.records ?? []) if (r.kind === 'channel.message') recordChannelMessage(ctx, r.message);
+    for (const r of spec.records ?? []) if (r.kind === 'channel.message') recordChannelMessage(ctx, packChannelRecord(r.message), r.message.uid);
   }
 }
 

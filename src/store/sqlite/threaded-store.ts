@@ -1,7 +1,8 @@
 import type { Worker } from 'node:worker_threads';
 import { CoreError } from '../../core/errors.js';
 import type { Handover, OutboxJob } from '../../core/ports/outbox.js';
-import type { Store } from '../../core/ports/store.js';
+import type { MessageDraft, Store } from '../../core/ports/store.js';
+import { packDraft } from './channel-record.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { startWorker } from './worker-entry.js';
 import { deserializeError, restoreEchoedPayload, type FromWorker, type StorePart, type ToWorker } from './thread-protocol.js';
@@ -144,8 +145,9 @@ export class ThreadedSqliteStore implements Store {
     if (!this.alive || this.closing) return Promise.reject(new CoreError('server_error', 'store is closed'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, part === 'messages' && method === 'appendMessage' ? { resolve, reject, args } : { resolve, reject });
-      this.queued.push({ id, part, method, args });
+      const append = part === 'messages' && method === 'appendMessage';
+      this.pending.set(id, append ? { resolve, reject, args } : { resolve, reject });
+      this.queued.push({ id, part, method, args: append ? [packDraft(args[0] as MessageDraft)] : args });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
