@@ -228,6 +228,13 @@ export interface ChannelMessage {
   updatedAt: number;
 }
 
+/**
+ * A message moves its conversation's activity time (which of a contact's conversations is the latest)
+ * only when it is at least this much later than the time stored: stores rewrite a busy conversation's
+ * row about once a second, not once per message (docs/channel-gateway.md).
+ */
+export const CONVERSATION_ACTIVITY_STEP_MS = 1000;
+
 /** A change of a message's delivery (part B: outbox outcomes and the send-result PUT). */
 export interface DeliveryUpdate {
   delivery: DeliveryStatus;

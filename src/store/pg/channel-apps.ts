@@ -1,5 +1,6 @@
 import {
   configParent,
+  CONVERSATION_ACTIVITY_STEP_MS,
   type ChannelConfigKind,
   type ChannelConfigRecords,
   type ChannelContact,
@@ -248,8 +249,8 @@ export async function changeDelivery(tx: Queryable, guid: string, u: DeliveryUpd
 /**
  * ChannelAppStore.recordMessage inside a write command (also for the message part's appendMessage
  * with a draft's `channel`): insert unless the uid, or (account, original id), is recorded already —
- * then the stored one is returned — and make the conversation the contact's latest (updated_at only;
- * the document keeps its updateDt). One statement: the lookup, the insert and the conversation's
+ * then the stored one is returned — and make the conversation the contact's latest (updated_at only,
+ * in steps of CONVERSATION_ACTIVITY_STEP_MS; the document keeps its updateDt). One statement: the lookup, the insert and the conversation's
  * bump are CTEs of it.
  */
 export async function recordChannelMessage(tx: Queryable, m: ChannelMessage): Promise<ChannelMessage> {
@@ -266,10 +267,10 @@ export async function recordChannelMessage(tx: Queryable, m: ChannelMessage): Pr
        SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM same)
        RETURNING uid
      ), bump AS (
-       UPDATE channel_conversations SET updated_at = GREATEST(updated_at, $6) WHERE id = $7 AND EXISTS (SELECT 1 FROM ins)
+       UPDATE channel_conversations SET updated_at = $6 WHERE id = $7 AND updated_at <= $8 AND EXISTS (SELECT 1 FROM ins)
      )
      SELECT (SELECT data FROM same) AS data`,
-    [m.uid, m.guid, m.channelAccountId, original, JSON.stringify(m), m.createdAt, m.conversationId],
+    [m.uid, m.guid, m.channelAccountId, original, JSON.stringify(m), m.createdAt, m.conversationId, m.createdAt - CONVERSATION_ACTIVITY_STEP_MS],
   );
   return r?.data ? (JSON.parse(r.data) as ChannelMessage) : m;
 }

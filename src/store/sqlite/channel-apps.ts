@@ -1,5 +1,6 @@
 import {
   configParent,
+  CONVERSATION_ACTIVITY_STEP_MS,
   type ChannelConfigKind,
   type ChannelConfigRecords,
   type ChannelContact,
@@ -249,15 +250,12 @@ function channelMessageRow(ctx: SqliteContext, sql: string, ...args: unknown[]):
   return r ? unpackChannelRecord(r) : null;
 }
 
-/** A conversation's time moves in steps of at least this much (see recordChannelMessage). */
-export const CONVERSATION_STEP_MS = 1000;
-
 /**
  * ChannelAppStore.recordMessage inside a writer command (also run by appendMessage for a draft's
  * `channel`, and by the outbox for an effect's record), under `uid`: nothing is written when the uid,
  * or (account, original id), is recorded already — the stored one is returned — else null once it is
  * inserted. The conversation becomes the contact's latest: its updated_at moves to the message's time
- * when that is at least CONVERSATION_STEP_MS later (so a busy conversation's row and its two indexes
+ * when that is at least CONVERSATION_ACTIVITY_STEP_MS later (so a busy conversation's row and its two indexes
  * are rewritten about once a second, not once per message; which of a contact's conversations is the
  * latest is decided at that resolution).
  * `freshUid`: the caller allocated `uid` in this command (appendMessage without a reserved identity),
@@ -271,7 +269,7 @@ export function recordChannelMessage(ctx: SqliteContext, m: PackedChannelRecord,
   ctx
     .stmt('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)')
     .run(uid, m.guid, m.channelAccountId, m.originalMessageId === '' ? null : m.originalMessageId, m.packed);
-  ctx.stmt('UPDATE channel_conversations SET updated_at = ? WHERE id = ? AND updated_at <= ?').run(m.createdAt, m.conversationId, m.createdAt - CONVERSATION_STEP_MS);
+  ctx.stmt('UPDATE channel_conversations SET updated_at = ? WHERE id = ? AND updated_at <= ?').run(m.createdAt, m.conversationId, m.createdAt - CONVERSATION_ACTIVITY_STEP_MS);
   return null;
 }
 
