@@ -40,45 +40,57 @@ export function htmlToText(html: string): string {
     .trim();
 }
 
-function base(type: number): Payload {
+/** The payload fields a content sets; the others keep their defaults. */
+interface Shown {
+  searchableContent?: string;
+  content?: string;
+  mediaType?: number;
+  remoteMediaUrl?: string;
+}
+
+/** One object literal of a fixed shape (no spread copies on this per-message path). */
+function make(type: number, f: Shown, extra: string): Payload {
   return {
     type,
-    searchableContent: '',
+    searchableContent: f.searchableContent ?? '',
     pushContent: '',
     pushData: '',
-    content: '',
+    content: f.content ?? '',
     base64edData: '',
-    mediaType: 0,
-    remoteMediaUrl: '',
+    mediaType: f.mediaType ?? 0,
+    remoteMediaUrl: f.remoteMediaUrl ?? '',
     persistFlag: PersistFlag.count,
     expireDuration: 0,
     mentionedType: 0,
     mentionedTarget: [],
-    extra: '',
+    extra,
   };
 }
 
-function payloadOf(c: ChannelContent | undefined): Payload {
-  if (!c) return base(TEXT);
+function payloadOf(c: ChannelContent | undefined, extra: string): Payload {
+  if (!c) return make(TEXT, {}, extra);
   switch (c.type) {
     case 'text':
-      return { ...base(TEXT), searchableContent: c.text ?? '' };
+      return make(TEXT, { searchableContent: c.text ?? '' }, extra);
     case 'htmlText':
-      return { ...base(TEXT), searchableContent: c.text && c.text !== '' ? c.text : htmlToText(c.htmlText ?? ''), content: c.htmlText ?? '' };
+      return make(TEXT, { searchableContent: c.text && c.text !== '' ? c.text : htmlToText(c.htmlText ?? ''), content: c.htmlText ?? '' }, extra);
     case 'picture':
-      return { ...base(IMAGE), mediaType: 1, remoteMediaUrl: c.url ?? '', searchableContent: c.title ?? c.name ?? '' };
+      return make(IMAGE, { mediaType: 1, remoteMediaUrl: c.url ?? '', searchableContent: c.title ?? c.name ?? '' }, extra);
     case 'audio':
-      return { ...base(VOICE), mediaType: 2, remoteMediaUrl: c.url ?? '' };
+      return make(VOICE, { mediaType: 2, remoteMediaUrl: c.url ?? '' }, extra);
     case 'video':
-      return { ...base(VIDEO), mediaType: 3, remoteMediaUrl: c.url ?? '', content: c.previewUrl ?? '' };
+      return make(VIDEO, { mediaType: 3, remoteMediaUrl: c.url ?? '', content: c.previewUrl ?? '' }, extra);
     case 'file':
-      return { ...base(FILE), mediaType: 4, remoteMediaUrl: c.url ?? '', searchableContent: c.name ?? c.title ?? '' };
+      return make(FILE, { mediaType: 4, remoteMediaUrl: c.url ?? '', searchableContent: c.name ?? c.title ?? '' }, extra);
     case 'location':
-      return {
-        ...base(LOCATION),
-        searchableContent: c.title ?? c.desc ?? '',
-        content: JSON.stringify({ lat: Number(c.latitude ?? 0) || 0, long: Number(c.longitude ?? 0) || 0, ...(c.scale ? { scale: c.scale } : {}) }),
-      };
+      return make(
+        LOCATION,
+        {
+          searchableContent: c.title ?? c.desc ?? '',
+          content: JSON.stringify({ lat: Number(c.latitude ?? 0) || 0, long: Number(c.longitude ?? 0) || 0, ...(c.scale ? { scale: c.scale } : {}) }),
+        },
+        extra,
+      );
   }
 }
 
@@ -109,7 +121,7 @@ export function extraOf(m: Omit<ChannelMessage, 'uid' | 'delivery' | 'deliveryEr
 
 /** The IM payload of an external message. */
 export function toPayload(m: Omit<ChannelMessage, 'uid' | 'delivery' | 'deliveryError' | 'originalMessageUrl' | 'createdAt' | 'updatedAt'>): Payload {
-  return { ...payloadOf(m.contents[0]), extra: extraOf(m) };
+  return payloadOf(m.contents[0], extraOf(m));
 }
 
 /**
