@@ -16,7 +16,7 @@
  *   npm run bench:channel
  *   env: DURATION=6 CONNS=64 ROUNDS=2 CUSTOMERS=200 REPLIES=20000 OUT_ROUNDS=2 CONCURRENCY=64
  *   PHASES=inbound,outbound (either alone to profile one side, e.g. with SB_NODE_ARGS=--cpu-prof),
- *   INBOUND=bare,staff,admin,admingroup (the inbound targets that run); SB_DELAY_MS=<ms> (002 only: a fixed offered rate of
+ *   INBOUND=bare,staff,admin,admingroup (the inbound targets that run); SB_DELAY_MS=<ms> (every Switchboard target: a fixed offered rate of
  *   about CONNS × 1000 / SB_DELAY_MS, to compare CPU per message of two builds at one rate); SB_CLI=<path of another build's dist/cli.js>
  *
  * About 4 minutes. REPLIES=20000 (100 per conversation) makes both outbound sides' rounds last seconds
@@ -218,9 +218,9 @@ async function main(): Promise<void> {
       log(`inbound round ${r + 1}/${ROUNDS}`);
       if (INBOUND.has('bare')) inbound['bare']!.push(await wrk(bare.url, staffLua, staffEnv));
       if (INBOUND.has('staff')) inbound['staff']!.push(await measured('staff', staffLua, staffEnv));
-      if (INBOUND.has('admin')) inbound['admin']!.push(await measured('admin', sendLua, { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) }));
+      if (INBOUND.has('admin')) inbound['admin']!.push(await measured('admin', sendLua, { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS), SB_DELAY_MS: staffEnv.SB_DELAY_MS }));
       if (INBOUND.has('admingroup')) {
-        const env = { SB_SECRET: SECRET, SB_MODE: 'group', SB_GROUP_PREFIX: 'cg', SB_GROUPS: String(CUSTOMERS), SB_USERS: String(USERS) };
+        const env = { SB_SECRET: SECRET, SB_MODE: 'group', SB_GROUP_PREFIX: 'cg', SB_GROUPS: String(CUSTOMERS), SB_USERS: String(USERS), SB_DELAY_MS: staffEnv.SB_DELAY_MS };
         inbound['admingroup']!.push(await measured('admingroup', sendLua, env));
       }
     }

@@ -5,6 +5,7 @@
 --   SB_MODE    single: u1 -> random u2..uSB_USERS;  group: u1 -> random <prefix>1..<prefix>SB_GROUPS
 --   SB_GROUP_PREFIX  group id prefix (default g)
 --   SB_USERS, SB_GROUPS
+--   SB_DELAY_MS  optional: a pause before each request of a connection (a fixed offered rate)
 local bit = require("bit")
 local ffi = require("ffi")
 local band, bor, bxor, bnot, lshift, rshift, rol, tobit, tohex =
@@ -55,6 +56,11 @@ local mode = os.getenv("SB_MODE") or "single"
 local users = tonumber(os.getenv("SB_USERS") or "1000")
 local groups = tonumber(os.getenv("SB_GROUPS") or "20")
 local gprefix = os.getenv("SB_GROUP_PREFIX") or "g"
+-- SB_DELAY_MS (optional): each connection waits this long before its next request (a fixed offered rate).
+local pause = tonumber(os.getenv("SB_DELAY_MS") or "0")
+if pause > 0 then
+  delay = function() return pause end
+end
 local nonce = 0
 
 function init(args)
