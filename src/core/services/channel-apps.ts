@@ -1,6 +1,6 @@
-import crypto from 'node:crypto';
 import { BoundedCache } from '../bounded-cache.js';
-import { contentOf002, toPayload } from '../channel-apps/mapping.js';
+import { toPayload } from '../channel-apps/mapping.js';
+import { contactChanges, identityChanges, isHttpUrl, pickAccount002, record000, record002, sameSet, stableGuid } from '../channel-apps/records.js';
 import { ParentMissingError, type ContactIdentity, type Inbound000, type Inbound002, type InboundResult } from '../channel-apps/inbound.js';
 import {
   accountUserId,
@@ -40,15 +40,6 @@ export interface ChannelAppServiceOptions {
   now?: () => number;
 }
 
-
-/** An unambiguous, stable UUID-shaped id for a message of an app (seed 000 guid): the same retry, the same guid. */
-function stableGuid(...parts: string[]): string {
-  const h = crypto
-    .createHash('sha256')
-    .update(parts.map((p) => `${p.length}:${p}`).join('|'), 'utf8')
-    .digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
 
 /**
  * The channel gateway's use cases (docs/channel-gateway.md): management of its records, contacts, and
@@ -448,31 +439,7 @@ export class ChannelAppService {
   }
 
   private async store000(account: ChannelAccount, contact: ChannelContact, conv: ChannelConversation, m: Inbound000, guid: string): Promise<InboundResult> {
-    const now = this.now();
-    const record: ChannelMessage = {
-      uid: 0,
-      guid,
-      conversationId: conv.conversationId,
-      channelAccountId: account.channelAccountId,
-      contactId: contact.contactId,
-      direction: m.isReceive ? 'in' : 'out',
-      isReceive: m.isReceive,
-      channelId: m.channelId,
-      originalMessageId: m.originalMessageId,
-      originalParentId: m.originalParentId,
-      originalConversationId: m.originalConversationId,
-      originalUrl: m.originalUrl,
-      subject: m.subject,
-      cc: m.cc,
-      contents: m.contents,
-      createTime: m.createTime,
-      raw: m.raw,
-      delivery: 'none',
-      deliveryError: '',
-      originalMessageUrl: '',
-      createdAt: now,
-      updatedAt: now,
-    };
+    const record = record000(m, { guid, conversationId: conv.conversationId, channelAccountId: account.channelAccountId, contactId: contact.contactId, now: this.now() });
     const sender = m.isReceive ? contact.contactId : await this.ensureAccountUser(account);
     return this.deliver(conv, sender, record);
   }
@@ -540,31 +507,11 @@ export class ChannelAppService {
     const conv = this.knownConversation(account, contact, '') ?? (await this.conversationFor(account, contact, ''));
     const now = this.now();
     const guid = timeOrderedGuid(now);
-    const r = await this.deliver(conv, contact.contactId, {
-      uid: 0,
-      guid,
-      conversationId: conv.conversationId,
-      channelAccountId: account.channelAccountId,
-      contactId: contact.contactId,
-      direction: 'in',
-      isReceive: true,
-      channelId: account.channelId,
-      originalMessageId: '',
-      originalParentId: '',
-      originalConversationId: '',
-      originalUrl: '',
-      subject: m.route === 'leavemessage' && typeof m.raw['subject'] === 'string' ? m.raw['subject'] : '',
-      cc: '',
-      // Content ids as an outbound reply's: the message guid and the content's index.
-      contents: [contentOf002(m.msgType, m.content, `${guid}-0`)],
-      createTime: 0,
-      raw: { ...m.raw, route: m.route },
-      delivery: 'none',
-      deliveryError: '',
-      originalMessageUrl: '',
-      createdAt: now,
-      updatedAt: now,
-    });
+    const r = await this.deliver(
+      conv,
+      contact.contactId,
+      record002(m, { guid, conversationId: conv.conversationId, channelAccountId: account.channelAccountId, contactId: contact.contactId, now }, account.channelId),
+    );
     if (m.route === 'demand' || this.asksForHuman(m.msgType, m.content)) {
       const stored = await this.store.channelApps.messageByUid(r.uid);
       if (stored) await this.hooks.onHumanRequested(conv, stored);
@@ -589,51 +536,4 @@ export class ChannelAppService {
 /** The cache key of an app's accounts. */
 function accountsKey(app: ChannelApp): string {
   return `accounts:${app.appId}`;
-}
-
-/** The account of a 002 message among the app's accounts (see account002); not_exist / no_right when none fits. */
-function pickAccount002(app: ChannelApp, accounts: ChannelAccount[], accname: string): ChannelAccount {
-  const pick =
-    accname !== ''
-      ? (accounts.find((a) => a.channelAccountId === accname) ?? accounts.find((a) => a.accountName === accname))
-      : app.defaultAccountId !== ''
-        ? accounts.find((a) => a.channelAccountId === app.defaultAccountId)
-        : accounts[0];
-  if (!pick) throw new CoreError('not_exist', accname !== '' ? `app ${app.appId} has no account ${accname}` : `app ${app.appId} has no account`);
-  if (!pick.enabled) throw new CoreError('no_right', `channel account ${pick.channelAccountId} is disabled`);
-  return pick;
-}
-
-function isHttpUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
-  } catch {
-    return false;
-  }
-}
-
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  const s = new Set(a);
-  return b.every((x) => s.has(x));
-}
-
-/** contactChanges for an identity as given (absent fields change nothing), without building the contact. */
-function identityChanges(old: ChannelContact, id: ContactIdentity): boolean {
-  for (const k of ['name', 'avatarUrl', 'originalContactInfoUrl', 'originalContactPageUrl', 'screenName'] as const) {
-    const v = id[k];
-    if (v !== undefined && v !== '' && v !== old[k]) return true;
-  }
-  if (id.attributes) for (const [k, v] of Object.entries(id.attributes)) if (JSON.stringify(old.attributes[k]) !== JSON.stringify(v)) return true;
-  return false;
-}
-
-/** Whether an identity would change a stored contact (non-empty texts differ, or new attributes). */
-function contactChanges(old: ChannelContact, next: ChannelContact): boolean {
-  for (const k of ['name', 'avatarUrl', 'originalContactInfoUrl', 'originalContactPageUrl', 'screenName'] as const) {
-    if (next[k] !== '' && next[k] !== old[k]) return true;
-  }
-  for (const [k, v] of Object.entries(next.attributes)) if (JSON.stringify(old.attributes[k]) !== JSON.stringify(v)) return true;
-  return false;
 }
