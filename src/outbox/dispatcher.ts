@@ -9,6 +9,9 @@ import { finalOf, OutboxSettler } from './settler.js';
 /** How long a leased job may wait for a slot before it is given back (ms). */
 const READY_WAIT_MS = 1_000;
 
+/** Settles in flight at once (see queue). */
+const MAX_SETTLES = 4;
+
 /** A channel this node delivers: its sender and its policy. */
 export interface DispatchChannel {
   sender: Sender;
@@ -46,8 +49,11 @@ interface Recorded {
  * Results of one event-loop turn are recorded in one store write (through the settler, which adds
  * core's reactions to final outcomes and runs its post-commit hooks), fenced by each job's lease, and
  * submitted before the next claim so that claim sees them. That write also leases the next job of each
- * key a final outcome released (settle-and-claim-next, up to the lane's free slots, with its claim
- * options), handed over once committed: a key's next job starts without a claim round trip. A target whose attempts keep failing trips
+ * key a final outcome released (settle-and-claim-next, with its claim options), handed over once
+ * committed: a key's next job starts without a claim round trip. Slots bound the posts in flight, not
+ * the keys being served: a key between its post and its settle's commit holds no slot, and its next job
+ * waits leased (within the lane's backlog) when other keys took every slot meanwhile. Up to MAX_SETTLES
+ * settles are in flight at once (the one writer keeps their order). A target whose attempts keep failing trips
  * its channel's circuit breaker: its jobs are left pending (attempts untouched) until a probe succeeds;
  * the probe is claimed as soon as the breaker turns half-open (a timer), not at the next poll.
  * Delivery is at least once: the job id is the stable delivery id.
@@ -73,7 +79,9 @@ export class OutboxDispatcher {
   private idle: Array<() => void> = [];
   /** Results not yet submitted, with the jobs they belong to (for onResult). */
   private outcomes: Recorded[] = [];
-  private settling: Promise<void> | null = null;
+  /** Settles in flight (at most MAX_SETTLES), and whether one is scheduled for the end of this turn. */
+  private settles = 0;
+  private settleSoon = false;
   private unwatch: (() => void) | null = null;
 
   constructor(
@@ -131,7 +139,7 @@ export class OutboxDispatcher {
         if (!this.stopped) this.giveBack(j, Date.now());
         continue;
       }
-      if (how === 'next') lane.expecting = Math.max(0, lane.expecting - 1);
+      if (how === 'next') lane.handedNext();
       else lane.outstanding = Math.max(0, lane.outstanding - 1);
       // Stopping: leave them to their lease (claimed again later, same delivery id).
       if (this.stopped) continue;
@@ -327,46 +335,54 @@ export class OutboxDispatcher {
       });
   }
 
-  /** Every result of this turn goes to the store in one settle(), then claims follow. */
+  /**
+   * Every result of this turn goes to the store in one settle(), then claims follow; up to MAX_SETTLES
+   * settles are in flight at once, so results that end while earlier settles wait for their commit and
+   * fsync are submitted meanwhile instead of waiting for them (the one writer keeps their order).
+   */
   private queue(r: Recorded): void {
     this.outcomes.push(r);
-    if (this.settling) return;
-    this.settling = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.settleLoop());
+    this.scheduleSettle();
   }
 
-  private async settleLoop(): Promise<void> {
+  /** Settle what is queued at the end of this turn, unless MAX_SETTLES are in flight (then when one ends). */
+  private scheduleSettle(): void {
+    if (this.settleSoon || this.outcomes.length === 0 || this.settles >= MAX_SETTLES) return;
+    this.settleSoon = true;
+    setImmediate(() => {
+      this.settleSoon = false;
+      void this.settleBatch();
+    });
+  }
+
+  private async settleBatch(): Promise<void> {
+    if (this.outcomes.length === 0 || this.settles >= MAX_SETTLES) return;
+    const batch = this.outcomes;
+    this.outcomes = [];
+    this.settles++;
+    const kept = new Map<Lane, { left: number }>();
+    const next = this.claimNext(batch, kept);
     try {
-      while (this.outcomes.length > 0) {
-        const batch = this.outcomes;
-        this.outcomes = [];
-        const next = this.claimNext(batch);
-        // Submitted before the claim below, so the claim (same writer, later command) sees these results.
-        const settled = this.settler.settle(batch, next);
-        // Only the lanes of these results have slots freed or keys released (order keys are per channel);
-        // jobs a reaction enqueues may be of any channel.
-        const lanes = batch.some((b) => 'then' in b.outcome && (b.outcome.then?.enqueue?.length ?? 0) > 0) ? [...this.lanes.values()] : this.lanesOf(batch);
-        for (const lane of lanes) this.topUp(lane);
-        this.kick(lanes);
-        try {
-          await settled;
-          for (const b of batch) if (!('release' in b.outcome)) this.opts.onResult?.(b.job, b.outcome.ok, b.dead);
-        } catch (err) {
-          // Recording failed (store unavailable): the leases run out and the jobs are claimed again.
-          this.log.error({ err, jobs: batch.length }, 'recording outbox attempts failed');
-        } finally {
-          // What the settle leased was handed over before it resolved (or arrives later and waits in
-          // ready). Slots kept for jobs it did not lease are free again: claim for them.
-          const kept = Object.keys(next ?? {}).map((c) => this.lanes.get(c)!);
-          const unused = kept.some((lane) => lane.expecting > 0);
-          for (const lane of kept) lane.expecting = 0;
-          if (unused) {
-            for (const lane of kept) this.topUp(lane);
-            this.kick(kept);
-          }
-        }
-      }
+      // Submitted before the claim below, so the claim (same writer, later command) sees these results.
+      const settled = this.settler.settle(batch, next);
+      // Only the lanes of these results have slots freed or keys released (order keys are per channel);
+      // jobs a reaction enqueues may be of any channel.
+      const lanes = batch.some((b) => 'then' in b.outcome && (b.outcome.then?.enqueue?.length ?? 0) > 0) ? [...this.lanes.values()] : this.lanesOf(batch);
+      for (const lane of lanes) this.topUp(lane);
+      this.kick(lanes);
+      await settled;
+      for (const b of batch) if (!('release' in b.outcome)) this.opts.onResult?.(b.job, b.outcome.ok, b.dead);
+    } catch (err) {
+      // Recording failed (store unavailable): the leases run out and the jobs are claimed again.
+      this.log.error({ err, jobs: batch.length }, 'recording outbox attempts failed');
     } finally {
-      this.settling = null;
+      this.settles--;
+      // What the settle leased was handed over before it resolved (or arrives later and waits in
+      // ready). Keys whose next job it did not lease: claim for them.
+      const unused = [...kept].filter(([lane, r]) => lane.release(r) > 0).map(([lane]) => lane);
+      for (const lane of unused) this.topUp(lane);
+      if (unused.length > 0) this.kick(unused);
+      this.scheduleSettle();
       this.maybeIdle();
     }
   }
@@ -383,27 +399,29 @@ export class OutboxDispatcher {
 
   /**
    * What the settle of `batch` may lease for each lane (settle-and-claim-next): up to one job per final
-   * outcome of the lane, within its free slots, kept for them (Lane.expecting) while the settle runs.
-   * Undefined when there is nothing to lease. One settle runs at a time (settleLoop).
+   * outcome of the lane, within the room of its backlog (Lane.backlogRoom: such jobs wait in `ready`
+   * when every slot is taken), reserved in `kept` until the settle resolves. Undefined when there is
+   * nothing to lease.
    */
-  private claimNext(batch: Recorded[]): Record<string, ClaimNext> | undefined {
+  private claimNext(batch: Recorded[], kept: Map<Lane, { left: number }>): Record<string, ClaimNext> | undefined {
     if (this.stopped) return undefined;
     let out: Record<string, ClaimNext> | undefined;
     const now = Date.now();
     for (const lane of this.lanes.values()) {
       let finals = 0;
       for (const b of batch) if (b.job.channel === lane.channel && finalOf(b.outcome)) finals++;
-      const limit = Math.min(finals, lane.free());
+      // Not bounded by the free slots: a key's next job waits in `ready` when none is free (Lane.backlogRoom).
+      const limit = Math.min(finals, lane.backlogRoom());
       if (limit <= 0) continue;
-      lane.expecting += limit;
-      (out ??= {})[lane.channel] = { leaseMs: lane.policy.leaseMs, limit, opts: lane.claimOptions(now) };
+      kept.set(lane, lane.reserve(limit));
+      (out ??= {})[lane.channel] = { leaseMs: lane.policy.leaseMs, limit, opts: lane.nextOptions(now) };
     }
     return out;
   }
 
   /** Wake stop() once nothing runs, nothing waits for a reaction and nothing is left to record. */
   private maybeIdle(): void {
-    if (this.running === 0 && this.reacting === 0 && !this.settling && this.outcomes.length === 0) for (const r of this.idle.splice(0)) r();
+    if (this.running === 0 && this.reacting === 0 && this.settles === 0 && !this.settleSoon && this.outcomes.length === 0) for (const r of this.idle.splice(0)) r();
   }
 
   /** Stop claiming, wait for a claim under way, then for the jobs in flight (their results are recorded). */
@@ -416,11 +434,11 @@ export class OutboxDispatcher {
     this.unwatch?.();
     for (const lane of this.lanes.values()) {
       lane.outstanding = 0;
-      lane.expecting = 0;
+      lane.releaseAll();
       lane.ready = [];
     }
     await this.outbox.revoke().catch(() => undefined);
     if (this.claiming) await this.claiming;
-    if (this.running > 0 || this.reacting > 0 || this.settling || this.outcomes.length > 0) await new Promise<void>((r) => this.idle.push(r));
+    if (this.running > 0 || this.reacting > 0 || this.settles > 0 || this.settleSoon || this.outcomes.length > 0) await new Promise<void>((r) => this.idle.push(r));
   }
 }

@@ -18,10 +18,12 @@ export class Lane {
   /** Jobs the store may still claim ahead for this channel (granted, not yet handed over). */
   outstanding = 0;
   /**
-   * Slots kept for the next jobs the settle under way may lease for this channel (settle-and-claim-next),
-   * until they are handed over or the settle resolved: claims do not take them meanwhile.
+   * What each settle in flight may still lease for this channel (settle-and-claim-next), oldest first:
+   * its `next` limit less the jobs handed over since. Settles commit in order, so a handed-over job is
+   * counted against the oldest one with some left (a job counted against the wrong one is corrected
+   * when that one resolves: its record goes, whatever is left in it).
    */
-  expecting = 0;
+  private readonly nexts: Array<{ left: number }> = [];
   /** The claim options last sent with a grant (JSON), so that an unchanged grant of nothing is not sent again. */
   granted: string | undefined;
   readonly breakers: CircuitBreakers;
@@ -41,14 +43,70 @@ export class Lane {
     return Math.min(this.policy.perTargetConcurrency, this.policy.concurrency);
   }
 
-  /** Slots neither running nor promised to a leased job (or to one a settle may lease). */
+  /**
+   * Slots neither running nor promised to a leased job: what a claim (or a grant) may take. The jobs a
+   * settle under way may lease (`expecting`) do not count: they continue keys whose post just ended and
+   * wait in `ready` when every slot is taken (see backlogRoom), so that keys between a post and their
+   * settle's commit do not hold slots that other keys could post in.
+   */
   free(): number {
-    return this.policy.concurrency - this.inFlight - this.ready.length - this.expecting;
+    return this.policy.concurrency - this.inFlight - this.ready.length;
+  }
+
+  /** Jobs the settles in flight may still hand over for this channel. */
+  get expecting(): number {
+    let n = 0;
+    for (const r of this.nexts) n += r.left;
+    return n;
+  }
+
+  /** A settle may lease up to `limit` next jobs for this channel: kept until release(). */
+  reserve(limit: number): { left: number } {
+    const r = { left: limit };
+    this.nexts.push(r);
+    return r;
+  }
+
+  /** A next job was handed over. */
+  handedNext(): void {
+    const r = this.nexts.find((x) => x.left > 0);
+    if (r) r.left--;
+  }
+
+  /** The settle of `r` resolved: its reservation goes; returns how much of it was not used. */
+  release(r: { left: number }): number {
+    const i = this.nexts.indexOf(r);
+    if (i >= 0) this.nexts.splice(i, 1);
+    return r.left;
+  }
+
+  /** Forget every reservation (stopping). */
+  releaseAll(): void {
+    this.nexts.length = 0;
+  }
+
+  /**
+   * How many more leased jobs may wait for a slot (`ready`, plus those a settle may still hand over):
+   * at most twice `concurrency`, so a lane never holds more than three times its concurrency leased.
+   */
+  backlogRoom(): number {
+    return 2 * this.policy.concurrency - this.ready.length - this.expecting;
   }
 
   /** Delay before the retry that follows failed attempt number `attempt` (1-based). */
   backoff(attempt: number): number {
     return Math.min(this.policy.firstRetryMs * 2 ** (Math.max(1, attempt) - 1), this.policy.maxRetryMs);
+  }
+
+  /**
+   * Claim options of a settle's next jobs (settle-and-claim-next): as claimOptions, except that up to
+   * perTargetLimit more jobs per target may be leased than run (they wait in `ready`; pump applies the cap
+   * when they start), and a half-open target's jobs are left to claims (one probe at a time).
+   */
+  nextOptions(now: number): ClaimOptions {
+    const opts = this.claimOptions(now);
+    const { probing } = this.breakers.claimState(now);
+    return { ...opts, perTarget: this.perTargetLimit * 2, exclude: [...(opts.exclude ?? []), ...probing] };
   }
 
   /** Claim options as they stand: this channel only, its per-target caps and what its breakers allow. */

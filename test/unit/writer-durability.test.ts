@@ -237,6 +237,32 @@ describe('SqliteWriter with a syncer (synchronous=FULL)', () => {
     await expect(Promise.all(ps)).resolves.toEqual([1, 2, 3]);
   });
 
+  it('an urgent command is not held back for a running fsync: its batch (with what was held) commits at once', async () => {
+    const { writer, fake, insert, committed } = setup({ minBatchWhileSyncing: 3 });
+    fake.busy = true;
+    const held = writer.submit(insert('held'));
+    for (let i = 0; i < 3; i++) await nextTurn();
+    expect(committed(), 'a small batch waits for the fsync').toEqual([]);
+    const atCommit = fake.nextCommit();
+    const urgent = writer.submit(insert('urgent'), { urgent: true });
+    await atCommit;
+    expect(committed()).toEqual(['held', 'urgent']);
+    fake.complete();
+    await expect(Promise.all([held, urgent])).resolves.toEqual([1, 2]);
+    // The flag went with that batch: the next small one waits again.
+    fake.busy = true;
+    const p = writer.submit(insert('later'));
+    const later = track(p);
+    for (let i = 0; i < 3; i++) await nextTurn();
+    expect(committed()).toEqual(['held', 'urgent']);
+    expect(later.state).toBe('pending');
+    const atLater = fake.nextCommit();
+    fake.complete();
+    await atLater;
+    fake.complete();
+    await expect(p).resolves.toBe(3);
+  });
+
   it('without minBatchWhileSyncing, a lone write commits at once even while an fsync runs', async () => {
     const { writer, fake, insert, committed } = setup();
     fake.busy = true;

@@ -46,7 +46,7 @@ import type { NotificationDeliveryRecord } from './notify-delivery.js';
 export interface ClaimNext {
   /** Lease of the jobs taken, as claim()'s leaseMs. */
   leaseMs: number;
-  /** At most this many jobs of the channel over the whole settle (the dispatcher's free slots). */
+  /** At most this many jobs of the channel over the whole settle (what the dispatcher can hold leased). */
   limit: number;
   /** As claim()'s (`channels` is ignored: the channel is the key of ClaimNext's map). */
   opts: ClaimOptions;

@@ -185,7 +185,7 @@ export class SqliteContext {
     );
   }
 
-  write<T>(fn: () => T, opts?: { durable?: boolean }): Promise<T> {
+  write<T>(fn: () => T, opts?: { durable?: boolean; urgent?: boolean }): Promise<T> {
     return this.writer.submit(fn, opts);
   }
 

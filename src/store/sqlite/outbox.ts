@@ -28,6 +28,9 @@ const KEEP_OK = 200; // of the response to a successful delivery
  * (at least once, under the same delivery id), which the outbox contract allows anyway.
  */
 const LEASE = { durable: false };
+/** A settle that leases its keys' next jobs (settle-and-claim-next): committed without waiting for an fsync in progress. */
+const URGENT = { urgent: true };
+const URGENT_LEASE = { durable: false, urgent: true };
 /** Default and largest page of byRef(). */
 const REF_PAGE = 1_000;
 
@@ -327,7 +330,7 @@ export class SqliteOutbox implements OutboxStore {
       const applied = this.apply(outcomes, this.nextTaker(next, got));
       leased = got; // only once apply succeeded: a command that throws rolls its leases back
       return applied;
-    }, reacting ? undefined : LEASE);
+    }, reacting ? URGENT : URGENT_LEASE); // urgent: the keys' next jobs are handed over at its commit
     // Queued right behind the settle on the one writer, so it resolves once the batch holding the settle
     // is committed (before its fsync: a lease needs none). A failed COMMIT rolled the leases back with it.
     this.ctx.write(() => leased, LEASE).then(

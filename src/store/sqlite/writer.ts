@@ -67,6 +67,8 @@ export class SqliteWriter {
    */
   private broken: Error | null = null;
   private scheduled: NodeJS.Immediate | NodeJS.Timeout | null = null;
+  /** An urgent command is queued: the next batch is not held back for an fsync. */
+  private urgent = false;
   private closed = false;
   private readonly begin: Database.Statement;
   private readonly commit: Database.Statement;
@@ -92,13 +94,16 @@ export class SqliteWriter {
    * Queue a command. `durable: false` (bookkeeping whose loss in a power cut is harmless, e.g. an
    * outbox lease) resolves right after COMMIT; the next fsync makes it durable anyway. Such a command
    * must not allocate cursors (seq): a batch of only those requests no fsync, so nothing would make its
-   * cursors durable for readers.
+   * cursors durable for readers. `urgent`: the batch holding it is not held back for an fsync in
+   * progress (minBatchWhileSyncing), for a command whose commit someone waits for (an outbox settle: a
+   * key's next job is handed over at its commit).
    */
-  submit<T>(run: () => T, opts: { durable?: boolean } = {}): Promise<T> {
+  submit<T>(run: () => T, opts: { durable?: boolean; urgent?: boolean } = {}): Promise<T> {
     if (this.closed) return Promise.reject(new CoreError('server_error', 'store is closed'));
     if (this.broken) return Promise.reject(new CoreError('server_error', 'store unavailable after an fsync failure'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject, durable: opts.durable !== false });
+      if (opts.urgent) this.urgent = true;
       if (this.queue.length >= this.opts.maxBatch) {
         this.cancelSchedule();
         queueMicrotask(() => this.flush());
@@ -118,7 +123,7 @@ export class SqliteWriter {
   private flushWhenReady(): void {
     this.scheduled = null;
     const s = this.opts.syncer;
-    if (s?.busy && this.queue.length < (this.opts.minBatchWhileSyncing ?? 0)) return;
+    if (s?.busy && !this.urgent && this.queue.length < (this.opts.minBatchWhileSyncing ?? 0)) return;
     this.flush();
   }
 
@@ -139,6 +144,7 @@ export class SqliteWriter {
       for (const p of this.queue.splice(0)) p.reject(new CoreError('server_error', 'store unavailable after an fsync failure'));
       return;
     }
+    this.urgent = false;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.opts.maxBatch);
       this.runBatch(batch);
