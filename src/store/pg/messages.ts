@@ -15,7 +15,8 @@ import { sessionActivity } from './message-session.js';
 import { loadChangeFacts, loadSendFacts, sendReadsFirst } from './message-facts.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, Params, runParts, storedRecipients, toMessage, eventParts, writeEvent } from './message-rows.js';
 import type { Queryable } from './pool.js';
-import { messageChanged, receiversChanged, sentConversationsPart, unreadTotal, type MessageUnreadFacts } from './unread.js';
+import { messageChanged, receiversChanged, unreadTotal, type MessageUnreadFacts } from './unread.js';
+import { SENT_ROWS, sentRows } from './sent-rows.js';
 import type { PgTx } from './writer.js';
 
 function listedOnly(audience: Audience): string[] {
@@ -106,37 +107,33 @@ export class PgMessages implements MessageStore {
         return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
       }
       const seq = tx.nextSeq();
-      const listedUsers = del.audience.kind === 'users' ? del.audience.users : null;
-      const toStore = listedUsers ? recipientsToStore(message, listedUsers) : null;
-      const b = new Params();
-      const parts = [
-        `msg AS (INSERT INTO messages(uid, seq, sender, conv_type, conv_target, conv_line, payload, to_users, kind, timestamp, expire_at, client_id, platform, client_msg_id, recipients)
-         VALUES (${[
-           uid,
-           seq,
-           d.sender,
-           d.conv.type,
-           d.conv.target,
-           d.conv.line,
-           JSON.stringify(d.payload),
-           d.toUsers.length > 0 ? JSON.stringify(d.toUsers) : null,
-           d.kind,
-           now,
-           d.payload.expireDuration > 0 ? now + d.payload.expireDuration * 1000 : 0,
-           message.clientId,
-           message.platform,
-           d.clientMsgId ?? null,
-           toStore ? JSON.stringify(toStore) : null,
-         ]
-           .map((v) => b.p(v))
-           .join(', ')}))`,
-        ...eventParts(b, seq, EventType.message, uid, del.audience, del.extraUsers),
-      ];
-      if (listedUsers) {
-        const conv = sentConversationsPart(b, { uid, sender: d.sender, conv: d.conv, kind: d.kind, persistFlag: d.payload.persistFlag, status: MessageStatus.normal, timestamp: now }, listedUsers);
-        if (conv) parts.push(conv);
-      }
-      await runParts(tx, b, parts);
+      const toStore = del.audience.kind === 'users' ? recipientsToStore(message, del.audience.users) : null;
+      // Written with the rows of the other sends of its run (sent-rows.ts): one statement for all.
+      await tx.together(
+        SENT_ROWS,
+        sentRows(
+          {
+            uid,
+            seq,
+            sender: d.sender,
+            convType: d.conv.type,
+            convTarget: d.conv.target,
+            convLine: d.conv.line,
+            payload: JSON.stringify(d.payload),
+            toUsers: d.toUsers.length > 0 ? JSON.stringify(d.toUsers) : null,
+            kind: d.kind,
+            timestamp: now,
+            expireAt: d.payload.expireDuration > 0 ? now + d.payload.expireDuration * 1000 : 0,
+            clientId: message.clientId,
+            platform: message.platform,
+            clientMsgId: d.clientMsgId ?? null,
+            recipients: toStore ? JSON.stringify(toStore) : null,
+          },
+          del.audience,
+          del.extraUsers,
+          { uid, sender: d.sender, conv: d.conv, kind: d.kind, persistFlag: d.payload.persistFlag, status: MessageStatus.normal, timestamp: now },
+        ),
+      );
       await insertEffects(tx, d.effects, { message: { uid, timestamp: now, seq, ...(groupSeq !== undefined ? { groupSeq } : {}) }, unread: unreadSingle(tx) });
       if (d.channel) await recordChannelMessage(tx, { ...d.channel, uid });
       const session = d.session ? { session: await sessionActivity(tx, d.session) } : {};

@@ -15,6 +15,23 @@ export interface PgTx extends Queryable {
   afterCommit(fn: () => void): void;
   /** This command wrote outbox jobs: the writer's `onJobs` runs once after its batch commits (claim ahead). */
   jobsWritten(): void;
+  /**
+   * Write `item` through `w` together with the items the other commands of the batch hand to the same
+   * `w` in this turn of the event loop (a concurrent run's sends, whose fact reads answered in one
+   * packet): one `w.write` for all of them, run once the turn's microtasks are done. Resolves when that
+   * write succeeded; rejects, for every command in it, when it failed (a concurrent run is then re-run
+   * alone, each command's item written on its own). Await it before the command's next statement.
+   */
+  together<T>(w: RunWrite<T>, item: T): Promise<void>;
+}
+
+/**
+ * Rows several commands of a batch write with the same statements (PgTx.together): `write` gets the
+ * items of the commands in the order they were handed over (which is their seq order), and must leave
+ * exactly what writing each alone, in that order, would have left.
+ */
+export interface RunWrite<T> {
+  write(q: Queryable, items: readonly T[]): Promise<void>;
 }
 
 export interface PgWriterOptions {
@@ -62,6 +79,53 @@ interface Outcome {
   value: unknown;
   after: Array<() => void>;
   jobs: boolean;
+}
+
+/**
+ * The items handed to PgTx.together in one turn of the event loop, by RunWrite, written at the end of
+ * the turn (process.nextTick runs once the turn's microtasks are done), in the order of first use.
+ */
+class Gathered {
+  private pending = new Map<RunWrite<unknown>, { items: unknown[]; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> }>();
+  private scheduled = false;
+
+  constructor(private readonly q: Queryable) {}
+
+  add<T>(w: RunWrite<T>, item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const key = w as RunWrite<unknown>;
+      let g = this.pending.get(key);
+      if (!g) this.pending.set(key, (g = { items: [], waiters: [] }));
+      g.items.push(item);
+      g.waiters.push({ resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        process.nextTick(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const due = this.pending;
+    this.pending = new Map();
+    for (const [w, g] of due) {
+      let done: Promise<void>;
+      try {
+        done = w.write(this.q, g.items);
+      } catch (err) {
+        done = Promise.reject(err);
+      }
+      done.then(
+        () => {
+          for (const x of g.waiters) x.resolve();
+        },
+        (err: unknown) => {
+          for (const x of g.waiters) x.reject(err);
+        },
+      );
+    }
+  }
 }
 
 /** Most concurrent commands started together (their statements queue on one connection). */
@@ -181,6 +245,7 @@ export class PgWriter {
     // Statements issued in the same turn (a concurrent run's) leave in one socket write.
     const cork = coalescedWrites(client);
     const q = queryable(client, this.names, cork);
+    const gathered = new Gathered(q);
     const outcomes: Outcome[] = [];
     let broken: unknown = null;
     try {
@@ -209,14 +274,14 @@ export class PgWriter {
         if (end - i === 1 || !batch.slice(i, end).every((p) => p.readsFirst)) start ??= await begun;
         if (i > 0) await client.query('RELEASE cmd; SAVEPOINT cmd');
         const unit = batch.slice(i, end);
-        const together = unit.length > 1 ? await this.runConcurrent(q, unit, counter) : null;
+        const together = unit.length > 1 ? await this.runConcurrent(q, gathered, unit, counter) : null;
         if (together) outcomes.push(...together);
         else {
           // Alone, or a concurrent run that failed (rolled back to `cmd`): one by one, each under its own savepoint.
           start ??= await begun;
           for (let k = 0; k < unit.length; k++) {
             if (k > 0) await client.query('RELEASE cmd; SAVEPOINT cmd');
-            outcomes.push(await this.runAlone(client, q, unit[k]!, counter));
+            outcomes.push(await this.runAlone(client, q, gathered, unit[k]!, counter));
           }
         }
         start ??= await begun;
@@ -262,7 +327,7 @@ export class PgWriter {
   }
 
   /** The PgTx of one run of a command, collecting what it asks for after the commit. */
-  private txFor(q: Queryable, counter: { seq: number }): { tx: PgTx; after: Array<() => void>; jobs: () => boolean } {
+  private txFor(q: Queryable, gathered: Gathered, counter: { seq: number }): { tx: PgTx; after: Array<() => void>; jobs: () => boolean } {
     const after: Array<() => void> = [];
     let jobs = false;
     const tx: PgTx = {
@@ -279,13 +344,14 @@ export class PgWriter {
       jobsWritten: () => {
         jobs = true;
       },
+      together: (w, item) => gathered.add(w, item),
     };
     return { tx, after, jobs: () => jobs };
   }
 
   /** One command under the savepoint `cmd`: on failure its writes are rolled back to it (the savepoint stays). */
-  private async runAlone(client: pg.PoolClient, q: Queryable, p: Pending, counter: { seq: number }): Promise<Outcome> {
-    const { tx, after, jobs } = this.txFor(q, counter);
+  private async runAlone(client: pg.PoolClient, q: Queryable, gathered: Gathered, p: Pending, counter: { seq: number }): Promise<Outcome> {
+    const { tx, after, jobs } = this.txFor(q, gathered, counter);
     try {
       const value = await p.run(tx);
       return { ok: true, value, after, jobs: jobs() };
@@ -306,9 +372,9 @@ export class PgWriter {
    * a command's failure still rolls back only its own writes. Seqs taken by the rolled-back run are
    * never handed out again (gaps, as for any failed command).
    */
-  private async runConcurrent(q: Queryable, unit: Pending[], counter: { seq: number }): Promise<Outcome[] | null> {
+  private async runConcurrent(q: Queryable, gathered: Gathered, unit: Pending[], counter: { seq: number }): Promise<Outcome[] | null> {
     const runs = unit.map((p) => {
-      const t = this.txFor(q, counter);
+      const t = this.txFor(q, gathered, counter);
       let done: Promise<unknown>;
       try {
         done = p.run(t.tx);
