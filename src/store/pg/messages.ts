@@ -12,7 +12,8 @@ import type { PgContext } from './context.js';
 import { insertEffects } from './effects.js';
 import { recordChannelMessage } from './channel-apps.js';
 import { sessionActivity } from './message-session.js';
-import { loadChangeFacts, loadSendFacts, sendReadsFirst } from './message-facts.js';
+import { loadChangeFacts, sendReadsFirst } from './message-facts.js';
+import { loadSendFactsInRun } from './run-facts.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, Params, runParts, storedRecipients, toMessage, eventParts, writeEvent } from './message-rows.js';
 import type { Queryable } from './pool.js';
 import { messageChanged, receiversChanged, unreadTotal, type MessageUnreadFacts } from './unread.js';
@@ -48,7 +49,8 @@ function sendsConcurrently(d: MessageDraft): boolean {
  * Messages on PostgreSQL. Every command reads the facts core's rules need in one statement of its
  * transaction (message-facts.ts), lets core decide (core/message-plan.ts, rules.ts, unread.ts), then
  * writes the message, its event rows and its receivers' conversation rows in one more statement. A
- * send is two round trips (a resend three), whatever the number of receivers.
+ * send is two round trips (a resend three), whatever the number of receivers. The sends of a writer
+ * run share both statements (run-facts.ts, sent-rows.ts: one statement each for all of them).
  */
 export class PgMessages implements MessageStore {
   constructor(private readonly ctx: PgContext) {}
@@ -68,7 +70,7 @@ export class PgMessages implements MessageStore {
     return this.ctx.write(async (tx) => {
       const relationCheck = d.relations !== undefined && d.kind === MessageKind.conversation && d.conv.type === ConvType.single;
       const takeSeq = takesGroupSeq(d);
-      const loaded = await loadSendFacts(tx, d, checks, this.max, {
+      const loaded = await loadSendFactsInRun(tx, d, checks, this.max, {
         takeGroupSeq: takeSeq,
         withSender: checks === 'rules',
         withRelation: relationCheck,

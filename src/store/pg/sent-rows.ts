@@ -3,7 +3,7 @@ import { AudienceType } from '../sqlite/message-rows.js';
 import { EventType, Params } from './message-rows.js';
 import type { Queryable } from './pool.js';
 import { addSentConversations, noSentConversations, sentConversationsPart, type MessageUnreadFacts, type SentConversations } from './unread.js';
-import type { RunWrite } from './writer.js';
+import type { RunStatements } from './writer.js';
 
 /**
  * The rows a new message writes (its message row, its event: per-user inbox rows or one shared events
@@ -119,8 +119,8 @@ function runParts(q: Queryable, b: Params, parts: string[]): Promise<number> {
  * the first layer of conversation rows in one statement; a conversation moved by several of the sends
  * once more per further message, each layer one more statement after it (pipelined, in order).
  */
-export const SENT_ROWS: RunWrite<SentRows> = {
-  async write(q, items) {
+export const SENT_ROWS: RunStatements<SentRows, void> = {
+  async run(q, items) {
     const b = new Params();
     const parts = [`msg AS (INSERT INTO messages(${MESSAGE_INSERT_COLS}) SELECT * FROM unnest(${messageColumns(b, items.map((i) => i.message))}))`];
     const shared = items.filter((i) => i.shared !== null);
@@ -153,5 +153,6 @@ export const SENT_ROWS: RunWrite<SentRows> = {
       done.push(runParts(q, lb, [sentConversationsPart(lb, l)]));
     }
     await Promise.all(done);
+    return items.map(() => undefined);
   },
 };

@@ -16,22 +16,24 @@ export interface PgTx extends Queryable {
   /** This command wrote outbox jobs: the writer's `onJobs` runs once after its batch commits (claim ahead). */
   jobsWritten(): void;
   /**
-   * Write `item` through `w` together with the items the other commands of the batch hand to the same
-   * `w` in this turn of the event loop (a concurrent run's sends, whose fact reads answered in one
-   * packet): one `w.write` for all of them, run once the turn's microtasks are done. Resolves when that
-   * write succeeded; rejects, for every command in it, when it failed (a concurrent run is then re-run
-   * alone, each command's item written on its own). Await it before the command's next statement.
+   * Run `item` through `s` together with the items the other commands of the batch hand to the same
+   * `s` in this turn of the event loop (a concurrent run's sends: started together, or set off by one
+   * packet of answers): one `s.run` for all of them, once the turn's microtasks are done. Resolves with
+   * this item's result when that run succeeded; rejects, for every command in it, when it failed (a
+   * concurrent run is then re-run alone, each command's item run on its own). Await it before the
+   * command's next statement.
    */
-  together<T>(w: RunWrite<T>, item: T): Promise<void>;
+  together<T, R>(s: RunStatements<T, R>, item: T): Promise<R>;
 }
 
 /**
- * Rows several commands of a batch write with the same statements (PgTx.together): `write` gets the
- * items of the commands in the order they were handed over (which is their seq order), and must leave
- * exactly what writing each alone, in that order, would have left.
+ * Statements several commands of a batch share (PgTx.together): `run` gets the items of the commands
+ * in the order they were handed over (for writes taking seqs, their seq order) and answers one result
+ * per item, in that order. It must read and leave exactly what running each item alone, in that order,
+ * would have.
  */
-export interface RunWrite<T> {
-  write(q: Queryable, items: readonly T[]): Promise<void>;
+export interface RunStatements<T, R> {
+  run(q: Queryable, items: readonly T[]): Promise<readonly R[]>;
 }
 
 export interface PgWriterOptions {
@@ -82,50 +84,63 @@ interface Outcome {
 }
 
 /**
- * The items handed to PgTx.together in one turn of the event loop, by RunWrite, written at the end of
+ * The items handed to PgTx.together in one turn of the event loop, by RunStatements, run at the end of
  * the turn (process.nextTick runs once the turn's microtasks are done), in the order of first use.
+ * Once every statement of the turn has answered, the items' promises settle in the order the items
+ * were handed over, whichever statement answered first: a run's sends that read through different
+ * statements still continue (and take their seqs) in the order they were started.
  */
 class Gathered {
-  private pending = new Map<RunWrite<unknown>, { items: unknown[]; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> }>();
+  private pending = new Map<RunStatements<unknown, unknown>, { items: unknown[]; waiters: Waiter[] }>();
   private scheduled = false;
+  private handed = 0;
 
   constructor(private readonly q: Queryable) {}
 
-  add<T>(w: RunWrite<T>, item: T): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const key = w as RunWrite<unknown>;
+  add<T, R>(s: RunStatements<T, R>, item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const key = s as RunStatements<unknown, unknown>;
       let g = this.pending.get(key);
       if (!g) this.pending.set(key, (g = { items: [], waiters: [] }));
       g.items.push(item);
-      g.waiters.push({ resolve, reject });
+      g.waiters.push({ order: this.handed++, resolve: resolve as (r: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        process.nextTick(() => this.flush());
+        process.nextTick(() => void this.flush());
       }
     });
   }
 
-  private flush(): void {
+  private async flush(): Promise<void> {
     this.scheduled = false;
-    const due = this.pending;
+    const due = [...this.pending];
     this.pending = new Map();
-    for (const [w, g] of due) {
-      let done: Promise<void>;
-      try {
-        done = w.write(this.q, g.items);
-      } catch (err) {
-        done = Promise.reject(err);
-      }
-      done.then(
-        () => {
-          for (const x of g.waiters) x.resolve();
-        },
-        (err: unknown) => {
-          for (const x of g.waiters) x.reject(err);
-        },
-      );
+    const ran = await Promise.allSettled(
+      due.map(([s, g]) => {
+        try {
+          return s.run(this.q, g.items);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }),
+    );
+    const settle: Array<{ w: Waiter; ok: boolean; value: unknown }> = [];
+    due.forEach(([, g], k) => {
+      const r = ran[k]!;
+      g.waiters.forEach((w, i) => settle.push(r.status === 'fulfilled' ? { w, ok: true, value: r.value[i] } : { w, ok: false, value: r.reason }));
+    });
+    settle.sort((x, y) => x.w.order - y.w.order);
+    for (const x of settle) {
+      if (x.ok) x.w.resolve(x.value);
+      else x.w.reject(x.value);
     }
   }
+}
+
+interface Waiter {
+  order: number;
+  resolve: (r: unknown) => void;
+  reject: (e: unknown) => void;
 }
 
 /** Most concurrent commands started together (their statements queue on one connection). */
@@ -344,7 +359,7 @@ export class PgWriter {
       jobsWritten: () => {
         jobs = true;
       },
-      together: (w, item) => gathered.add(w, item),
+      together: (s, item) => gathered.add(s, item),
     };
     return { tx, after, jobs: () => jobs };
   }
