@@ -160,7 +160,8 @@ const SEQ_KEY = 'seq';
  *   back and only its promise rejects (a CoreError as thrown; anything else as server_error).
  * - `submit(fn, {concurrent: true})`: consecutive such commands of a batch run together, their
  *   statements interleaved (SubmitOptions.concurrent says which commands may); the outcome for each
- *   is the same as above (a failure re-runs them alone).
+ *   is the same as above (a failure re-runs them alone). Such commands may also share statements
+ *   (PgTx.together: one statement for the items of all of them, settled in the order handed over).
  * - A promise resolves only after COMMIT returned (synchronous_commit: durable). If COMMIT or the
  *   connection fails, every command of the batch rejects with server_error.
  * - Cursor order = commit order, cluster-wide: each batch begins by locking the counter row
