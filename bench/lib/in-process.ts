@@ -43,13 +43,16 @@ export interface InProcessServer {
   close(): Promise<void>;
 }
 
-/** Start the build in `dist` (FULL, its store thread, logs silent) on a fresh data directory. */
-export async function startInProcess(dist: string, label: string): Promise<InProcessServer> {
+/**
+ * Start the build in `dist` (FULL, its store thread, logs silent) on a fresh data directory; with
+ * `overrides`, those config values too (e.g. `store`/`bus` for PostgreSQL + Redis, bench/pg-cluster.ts).
+ */
+export async function startInProcess(dist: string, label: string, overrides: Record<string, unknown> = {}): Promise<InProcessServer> {
   const load = async <T>(rel: string): Promise<T> => (await import(pathToFileURL(path.join(dist, rel)).href)) as T;
   const { loadConfig } = await load<{ loadConfig(s: { overrides: Record<string, unknown> }): unknown }>('config/load.js');
   const { startServer } = await load<{ startServer(c: unknown, o: object): Promise<{ hub: HubLike; close(): Promise<void> }> }>('main.js');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `sb-${label}-`));
-  const sb = await startServer(loadConfig({ overrides: { host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', admin: { secret: 'bench-secret' } } }), {});
+  const sb = await startServer(loadConfig({ overrides: { host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', admin: { secret: 'bench-secret' }, ...overrides } }), {});
   return {
     hub: sb.hub,
     load,

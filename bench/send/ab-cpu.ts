@@ -10,12 +10,20 @@
  * Fine interleaving puts both builds under the same load, so the ratio B/A per slice pair is what to
  * read on a shared machine; the report gives its median and quartiles per kind.
  *
+ *
+ * STORE=pg: each build on PostgreSQL + Redis instead (bench/pg-cluster.ts: its own fresh schema and key
+ * prefix, dropped afterwards); the report adds PostgreSQL's CPU per send (user + system of every
+ * `postgres` process on this machine, from /proc: the builds' backends, and whatever else uses that
+ * server meanwhile, so read the ratios of interleaved slices).
+ *
  *   A=/other/tree/dist B=dist npx tsx bench/send/ab-cpu.ts
- *   env: SLICES=16 PER_SLICE=2000 CONC=64 USERS=1000 GROUPS=20 GROUP_SIZE=20 SMALL_GROUP_SIZE=5
+ *   env: SLICES=16 PER_SLICE=2000 CONC=64 USERS=1000 GROUPS=20 GROUP_SIZE=20 SMALL_GROUP_SIZE=5 STORE=sqlite|pg KINDS=single,group,small
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pool, startInProcess, type Conv, type HubLike } from '../lib/in-process.js';
+import { pgClusterStorage, type PgClusterStorage } from '../pg-cluster.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const A = path.resolve(process.env['A'] ?? path.join(ROOT, 'dist'));
@@ -27,6 +35,29 @@ const USERS = Number(process.env['USERS'] ?? 1000);
 const GROUPS = Number(process.env['GROUPS'] ?? 20);
 const GROUP_SIZE = Number(process.env['GROUP_SIZE'] ?? 20);
 const SMALL_GROUP_SIZE = Number(process.env['SMALL_GROUP_SIZE'] ?? 5);
+const STORE = process.env['STORE'] ?? 'sqlite';
+if (STORE !== 'sqlite' && STORE !== 'pg') throw new Error(`STORE: unknown "${STORE}" (sqlite, pg)`);
+const ONLY = (process.env['KINDS'] ?? 'single,group,small').split(',');
+const TICK_US = 1e6 / 100; // USER_HZ
+
+/** CPU (µs, user + system) of every postgres process on this machine so far. */
+function pgCpu(): number {
+  if (STORE !== 'pg') return 0;
+  let ticks = 0;
+  for (const pid of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+      const f = stat.slice(close + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks * TICK_US;
+}
 
 interface Build {
   name: string;
@@ -36,7 +67,14 @@ interface Build {
 }
 
 async function start(name: string, dist: string): Promise<Build> {
-  const sb = await startInProcess(dist, `ab-${name}`);
+  const storage: PgClusterStorage | null = STORE === 'pg' ? pgClusterStorage() : null;
+  const sb = await startInProcess(
+    dist,
+    `ab-${name}`,
+    storage
+      ? { store: { url: storage.env['SWITCHBOARD_STORE_URL'], schema: storage.schema }, bus: { url: storage.env['SWITCHBOARD_BUS_URL'], prefix: storage.prefix } }
+      : {},
+  );
   const { normalizePayload } = await sb.load<{ normalizePayload(p: Record<string, unknown>): Record<string, unknown> }>('core/payload.js');
   const hub = sb.hub;
   await pool(USERS, 32, (i) => hub.users.create(`u${i + 1}`, { name: `u${i + 1}` }));
@@ -49,22 +87,30 @@ async function start(name: string, dist: string): Promise<Build> {
     name,
     hub,
     payload: normalizePayload({ type: 1, searchableContent: 'hello', persistFlag: 3 }),
-    close: () => sb.close(),
+    close: async () => {
+      await sb.close();
+      await storage?.drop();
+    },
   };
 }
 
-const KINDS: Array<[string, (i: number) => Conv]> = [
-  ['single', (i) => ({ type: 0, target: `u${(i % (USERS - 1)) + 2}`, line: 0 })],
-  [`group (${GROUP_SIZE})`, (i) => ({ type: 1, target: `g${(i % GROUPS) + 1}`, line: 0 })],
-  [`small group (${SMALL_GROUP_SIZE})`, (i) => ({ type: 1, target: `s${(i % GROUPS) + 1}`, line: 0 })],
-];
+const KINDS: Array<[string, (i: number) => Conv]> = (
+  [
+    ['single', `single`, (i) => ({ type: 0, target: `u${(i % (USERS - 1)) + 2}`, line: 0 })],
+    ['group', `group (${GROUP_SIZE})`, (i) => ({ type: 1, target: `g${(i % GROUPS) + 1}`, line: 0 })],
+    ['small', `small group (${SMALL_GROUP_SIZE})`, (i) => ({ type: 1, target: `s${(i % GROUPS) + 1}`, line: 0 })],
+  ] as Array<[string, string, (i: number) => Conv]>
+)
+  .filter(([k]) => ONLY.includes(k))
+  .map(([, label, conv]) => [label, conv]);
 
-/** CPU µs per send of one slice of one kind on one build. */
-async function slice(b: Build, conv: (i: number) => Conv): Promise<number> {
+/** CPU µs per send of one slice of one kind on one build: this process's, and PostgreSQL's (STORE=pg). */
+async function slice(b: Build, conv: (i: number) => Conv): Promise<{ node: number; pg: number }> {
   const c0 = process.cpuUsage();
+  const p0 = pgCpu();
   await pool(PER_SLICE, CONC, (i) => b.hub.messages.send({ sender: 'u1', conv: conv(i), payload: b.payload }));
   const c = process.cpuUsage(c0);
-  return (c.user + c.system) / PER_SLICE;
+  return { node: (c.user + c.system) / PER_SLICE, pg: (pgCpu() - p0) / PER_SLICE };
 }
 
 function quantile(xs: number[], q: number): number {
@@ -76,24 +122,29 @@ async function main(): Promise<void> {
   const builds = [await start('A', A), await start('B', B)] as const;
   try {
     for (const b of builds) for (const [, conv] of KINDS) await slice(b, conv); // warm-up
-    const per: Record<string, { a: number[]; b: number[] }> = Object.fromEntries(KINDS.map(([k]) => [k, { a: [], b: [] }]));
+    const per: Record<string, { a: number[]; b: number[]; pa: number[]; pb: number[] }> = Object.fromEntries(KINDS.map(([k]) => [k, { a: [], b: [], pa: [], pb: [] }]));
     for (let s = 0; s < SLICES; s++) {
       for (const [kind, conv] of KINDS) {
         const order = s % 2 === 0 ? [0, 1] : [1, 0];
-        for (const i of order) (i === 0 ? per[kind]!.a : per[kind]!.b).push(await slice(builds[i]!, conv));
+        for (const i of order) {
+          const r = await slice(builds[i]!, conv);
+          (i === 0 ? per[kind]!.a : per[kind]!.b).push(r.node);
+          (i === 0 ? per[kind]!.pa : per[kind]!.pb).push(r.pg);
+        }
       }
     }
     const lines = [
-      `bench/send/ab-cpu ${new Date().toISOString()} A=${A} B=${B} SLICES=${SLICES} PER_SLICE=${PER_SLICE} CONC=${CONC} load=${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+      `bench/send/ab-cpu ${new Date().toISOString()} A=${A} B=${B} STORE=${STORE} SLICES=${SLICES} PER_SLICE=${PER_SLICE} CONC=${CONC} load=${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
       '',
       '| kind | A µs CPU/send (median) | B µs CPU/send (median) | B/A per slice pair: median | quartiles |',
       '|---|---:|---:|---:|---|',
     ];
-    for (const [kind] of KINDS) {
-      const { a, b } = per[kind]!;
+    const row = (kind: string, a: number[], b: number[]): string => {
       const ratios = a.map((x, i) => b[i]! / x);
-      lines.push(`| ${kind} | ${quantile(a, 0.5).toFixed(1)} | ${quantile(b, 0.5).toFixed(1)} | ${quantile(ratios, 0.5).toFixed(3)} | ${quantile(ratios, 0.25).toFixed(3)} – ${quantile(ratios, 0.75).toFixed(3)} |`);
-    }
+      return `| ${kind} | ${quantile(a, 0.5).toFixed(1)} | ${quantile(b, 0.5).toFixed(1)} | ${quantile(ratios, 0.5).toFixed(3)} | ${quantile(ratios, 0.25).toFixed(3)} – ${quantile(ratios, 0.75).toFixed(3)} |`;
+    };
+    for (const [kind] of KINDS) lines.push(row(kind, per[kind]!.a, per[kind]!.b));
+    if (STORE === 'pg') for (const [kind] of KINDS) lines.push(row(`${kind}, PostgreSQL`, per[kind]!.pa, per[kind]!.pb));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     for (const b of builds) await b.close();

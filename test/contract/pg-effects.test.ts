@@ -1,5 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EffectSpec } from '../../src/core/ports/outbox.js';
+import { ConvType, MessageKind } from '../../src/core/model.js';
+import { normalizePayload } from '../../src/core/payload.js';
 import { insertEffects } from '../../src/store/pg/effects.js';
 import { PgStore } from '../../src/store/pg/pg-store.js';
 import { postgresBackend } from '../helpers/backends.js';
@@ -88,5 +90,41 @@ describe('insertEffects on PostgreSQL', () => {
     const s = await fresh();
     await expect(s.ctx.write((tx) => insertEffects(tx, [job('a', { ref: '' })]))).rejects.toMatchObject({ kind: 'invalid_parameter' });
     expect(await s.ctx.db.rows('SELECT id FROM outbox')).toEqual([]);
+  });
+
+  it('sends of one run take their groups\' message numbers together: consecutive per group, in seq order, none twice', async () => {
+    const s = await fresh();
+    for (const u of ['o', 'a', 'b']) await s.users.upsertUser(u, { name: u });
+    await s.groups.createGroup('g1', { owner: 'o' }, [{ memberId: 'a' }], 10);
+    await s.groups.createGroup('g2', { owner: 'o' }, [{ memberId: 'b' }], 10);
+    const payload = { ...normalizePayload({ type: 1, content: 'x', persistFlag: 3 }) };
+    const send = (targets: string[]) =>
+      Promise.allSettled(
+        targets.map((g) =>
+          s.messages.appendMessage({
+            sender: 'o',
+            conv: { type: ConvType.group, target: g, line: 0 },
+            payload,
+            kind: MessageKind.conversation,
+            toUsers: [],
+            effects: [job(g, { fill: { groupSeq: 'gs', messageSeq: 'seq' } })],
+          }),
+        ),
+      );
+    // One run of eight (a batch: commitMaxBatch 8) that succeeds together; then one with a failing send,
+    // re-run alone.
+    const first = await send(['g1', 'g2', 'g1', 'g1', 'g2', 'g1', 'g2', 'g1']);
+    expect(first.every((r) => r.status === 'fulfilled')).toBe(true);
+    const second = await send(['g2', 'nope', 'g1']);
+    expect(second.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const jobs = await s.ctx.db.rows<{ order_key: string; body: string }>('SELECT order_key, body FROM outbox ORDER BY id');
+    const byGroup = new Map<string, Array<{ gs: number; seq: number }>>();
+    for (const j of jobs) byGroup.set(j.order_key, [...(byGroup.get(j.order_key) ?? []), JSON.parse(j.body) as { gs: number; seq: number }]);
+    for (const [g, n] of [['g1', 6], ['g2', 4]] as const) {
+      const bodies = [...byGroup.get(g)!].sort((x, y) => x.seq - y.seq);
+      expect(bodies.map((b) => b.gs), g).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    }
+    const rows = await s.ctx.db.rows<{ id: string; msg_seq: number }>('SELECT id, msg_seq FROM groups ORDER BY id');
+    expect(rows).toEqual([{ id: 'g1', msg_seq: 6 }, { id: 'g2', msg_seq: 4 }]);
   });
 });

@@ -1965,6 +1965,67 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect([...bUids].sort((x, y) => x - y)).toEqual([...okUids].sort((x, y) => x - y));
         for (const m of await f.inbox('b')) expect(m.payload.content).toMatch(/^ok\d+$/);
       });
+
+      it('sends submitted together store exactly what the same sends one at a time store: rows, counters, seq order', async () => {
+        // The same set-up twice in one store (ids prefixed by the round); then the same sends, all at once
+        // in round 0 (a backend may write them together), one after another in round 1. Hides and read
+        // marks fall between the sends' timestamps (identities reserved at points of a timeline, not in
+        // the order of sending); conversations are moved by several of the sends, some not existing yet.
+        const f = fx();
+        const views: unknown[] = [];
+        for (const k of [0, 1]) {
+          const id = (x: string): string => `r${k}${x}`;
+          await f.users(id('a'), id('b'), id('c'), id('d'));
+          await f.group(id('g'), id('a'), [id('b'), id('c')]);
+          const early = [await sendApart(f, draft(id('a'), single(id('b')))), await sendApart(f, draft(id('a'), group(id('g'))))];
+          const plan: Array<[number, MessageDraft]> = [
+            [5, draft(id('a'), single(id('b')))],
+            [15, draft(id('a'), single(id('b')))],
+            [12, multicastDraft(id('a'), [id('b'), id('c'), id('d')])],
+            [25, draft(id('a'), group(id('g')))],
+            [26, draft(id('a'), single(id('b')))],
+            [35, draft(id('a'), group(id('g')))],
+            [36, draft(id('b'), single(id('a')))],
+            [37, draft(id('a'), single(id('d')))],
+            [38, draft(id('c'), group(id('g')))],
+            [39, broadcastDraft(id('a'))],
+            [40, draft(id('a'), single(id('d')))],
+            [28, draft(id('a'), group(id('g')), { payload: payload({ persistFlag: PersistFlag.persist }) })],
+          ];
+          // The timeline: each point its own millisecond; a uid is issued at or after its timestamp.
+          const at = new Map<number, number>();
+          const identity = new Map<number, { uid: number; timestamp: number }>();
+          for (const point of [...new Set([...plan.map(([p]) => p), 10, 20, 30])].sort((x, y) => x - y)) {
+            if (plan.some(([p]) => p === point)) identity.set(point, await f.s.messages.reserveUid());
+            at.set(point, identity.get(point)?.timestamp ?? Date.now());
+            await clockPast(at.get(point)!);
+          }
+          await f.s.conversations.clearUserMessages(id('b'), single(id('a')), at.get(10)!, at.get(20)!);
+          await f.s.conversations.markRead(id('c'), group(id('g')), at.get(30)!);
+          // Counted, but the last (persist: stored, never counted).
+          const drafts = plan.map(([p, d]): MessageDraft => ({ ...d, payload: p === 28 ? d.payload : { ...d.payload, persistFlag: PersistFlag.count }, identity: identity.get(p)! }));
+          let sent: AppendResult[] = [];
+          if (k === 0) sent = await Promise.all(drafts.map((d) => f.send(d)));
+          else for (const d of drafts) sent.push(await f.send(d));
+          const seqs = sent.map((r) => r.seq);
+          for (let i = 1; i < seqs.length; i++) expect(seqs[i], `seq order, round ${k}`).toBeGreaterThan(seqs[i - 1]!);
+          const index = new Map([...early, ...sent].map((r, i) => [r.message.uid, i]));
+          const stamp = new Map([...early, ...sent].map((r) => [r.message.uid, r.message.timestamp]));
+          const local = (c: Conversation): Conversation => ({ ...c, target: c.target.slice(2) });
+          const view: Record<string, unknown> = {};
+          for (const u of ['a', 'b', 'c', 'd']) {
+            await checkedUnread(f, id(u), [single(id('a')), single(id('b')), single(id('d')), group(id('g'))]);
+            view[u] = {
+              conversations: (await f.s.conversations.listConversations(id(u)))
+                .map((c) => ({ conv: local(c.conv), unread: c.unread, last: index.get(c.lastUid), ofLast: c.lastTimestamp === stamp.get(c.lastUid), read: c.readTimestamp === at.get(30) }))
+                .sort((x, y) => convKey(x.conv).localeCompare(convKey(y.conv))),
+              events: (await f.replayAll(id(u))).map((e) => [e.type, index.get(e.uid)]),
+            };
+          }
+          views.push(view);
+        }
+        expect(views[0]).toEqual(views[1]);
+      });
     });
 
     // ------------------------------------------------------------------ shared audiences

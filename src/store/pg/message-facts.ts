@@ -11,7 +11,7 @@ import type { Queryable } from './pool.js';
  * accessor the rules never need for this case throws: the loader and the rules must agree.
  */
 
-type Routed = Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>;
+export type Routed = Pick<StoredMessage, 'sender' | 'conv' | 'kind' | 'toUsers'>;
 
 /** What a send reads besides the delivery facts. */
 export interface SendFacts {
@@ -42,7 +42,7 @@ function facts(over: Partial<DeliveryFacts>): DeliveryFacts {
   };
 }
 
-interface SendRow {
+export interface SendRow {
   prior: MessageRow | null;
   sender_status: number | null;
   sender_type: number | null;
@@ -156,7 +156,7 @@ export async function loadSendFacts(
   };
 }
 
-function sendFacts(msg: Routed, r: Partial<SendRow>): DeliveryFacts {
+export function sendFacts(msg: Routed, r: Partial<SendRow>): DeliveryFacts {
   const { conv, sender } = msg;
   if (msg.kind === MessageKind.broadcast) {
     return facts({ userCount: () => r.n ?? 0, userExists: (u) => (u === sender ? r.sender_exists === true : missing('userExists')) });

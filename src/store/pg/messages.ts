@@ -12,10 +12,12 @@ import type { PgContext } from './context.js';
 import { insertEffects } from './effects.js';
 import { recordChannelMessage } from './channel-apps.js';
 import { sessionActivity } from './message-session.js';
-import { loadChangeFacts, loadSendFacts, sendReadsFirst } from './message-facts.js';
+import { loadChangeFacts, sendReadsFirst } from './message-facts.js';
+import { loadSendFactsInRun } from './run-facts.js';
 import { EventType, MESSAGE_COLS, messageRow, type MessageRow, Params, runParts, storedRecipients, toMessage, eventParts, writeEvent } from './message-rows.js';
 import type { Queryable } from './pool.js';
-import { messageChanged, receiversChanged, sentConversationsPart, unreadTotal, type MessageUnreadFacts } from './unread.js';
+import { messageChanged, receiversChanged, unreadTotal, type MessageUnreadFacts } from './unread.js';
+import { SENT_ROWS, sentRows } from './sent-rows.js';
 import type { PgTx } from './writer.js';
 
 function listedOnly(audience: Audience): string[] {
@@ -47,7 +49,8 @@ function sendsConcurrently(d: MessageDraft): boolean {
  * Messages on PostgreSQL. Every command reads the facts core's rules need in one statement of its
  * transaction (message-facts.ts), lets core decide (core/message-plan.ts, rules.ts, unread.ts), then
  * writes the message, its event rows and its receivers' conversation rows in one more statement. A
- * send is two round trips (a resend three), whatever the number of receivers.
+ * send is two round trips (a resend three), whatever the number of receivers. The sends of a writer
+ * run share both statements (run-facts.ts, sent-rows.ts: one statement each for all of them).
  */
 export class PgMessages implements MessageStore {
   constructor(private readonly ctx: PgContext) {}
@@ -67,7 +70,7 @@ export class PgMessages implements MessageStore {
     return this.ctx.write(async (tx) => {
       const relationCheck = d.relations !== undefined && d.kind === MessageKind.conversation && d.conv.type === ConvType.single;
       const takeSeq = takesGroupSeq(d);
-      const loaded = await loadSendFacts(tx, d, checks, this.max, {
+      const loaded = await loadSendFactsInRun(tx, d, checks, this.max, {
         takeGroupSeq: takeSeq,
         withSender: checks === 'rules',
         withRelation: relationCheck,
@@ -106,37 +109,33 @@ export class PgMessages implements MessageStore {
         return { message, seq: 0, audience: del.audience, count: del.count, duplicate: false };
       }
       const seq = tx.nextSeq();
-      const listedUsers = del.audience.kind === 'users' ? del.audience.users : null;
-      const toStore = listedUsers ? recipientsToStore(message, listedUsers) : null;
-      const b = new Params();
-      const parts = [
-        `msg AS (INSERT INTO messages(uid, seq, sender, conv_type, conv_target, conv_line, payload, to_users, kind, timestamp, expire_at, client_id, platform, client_msg_id, recipients)
-         VALUES (${[
-           uid,
-           seq,
-           d.sender,
-           d.conv.type,
-           d.conv.target,
-           d.conv.line,
-           JSON.stringify(d.payload),
-           d.toUsers.length > 0 ? JSON.stringify(d.toUsers) : null,
-           d.kind,
-           now,
-           d.payload.expireDuration > 0 ? now + d.payload.expireDuration * 1000 : 0,
-           message.clientId,
-           message.platform,
-           d.clientMsgId ?? null,
-           toStore ? JSON.stringify(toStore) : null,
-         ]
-           .map((v) => b.p(v))
-           .join(', ')}))`,
-        ...eventParts(b, seq, EventType.message, uid, del.audience, del.extraUsers),
-      ];
-      if (listedUsers) {
-        const conv = sentConversationsPart(b, { uid, sender: d.sender, conv: d.conv, kind: d.kind, persistFlag: d.payload.persistFlag, status: MessageStatus.normal, timestamp: now }, listedUsers);
-        if (conv) parts.push(conv);
-      }
-      await runParts(tx, b, parts);
+      const toStore = del.audience.kind === 'users' ? recipientsToStore(message, del.audience.users) : null;
+      // Written with the rows of the other sends of its run (sent-rows.ts): one statement for all.
+      await tx.together(
+        SENT_ROWS,
+        sentRows(
+          {
+            uid,
+            seq,
+            sender: d.sender,
+            convType: d.conv.type,
+            convTarget: d.conv.target,
+            convLine: d.conv.line,
+            payload: JSON.stringify(d.payload),
+            toUsers: d.toUsers.length > 0 ? JSON.stringify(d.toUsers) : null,
+            kind: d.kind,
+            timestamp: now,
+            expireAt: d.payload.expireDuration > 0 ? now + d.payload.expireDuration * 1000 : 0,
+            clientId: message.clientId,
+            platform: message.platform,
+            clientMsgId: d.clientMsgId ?? null,
+            recipients: toStore ? JSON.stringify(toStore) : null,
+          },
+          del.audience,
+          del.extraUsers,
+          { uid, sender: d.sender, conv: d.conv, kind: d.kind, persistFlag: d.payload.persistFlag, status: MessageStatus.normal, timestamp: now },
+        ),
+      );
       await insertEffects(tx, d.effects, { message: { uid, timestamp: now, seq, ...(groupSeq !== undefined ? { groupSeq } : {}) }, unread: unreadSingle(tx) });
       if (d.channel) await recordChannelMessage(tx, { ...d.channel, uid });
       const session = d.session ? { session: await sessionActivity(tx, d.session) } : {};

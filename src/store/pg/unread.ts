@@ -13,7 +13,7 @@ import type { Queryable } from './pool.js';
  * = `recount` after every mutation. Unlike SQLite nothing is buffered or cached: every counter change
  * is written in the mutation's own command (other nodes read and write the same rows).
  *
- * - send: the conversation rows of core's forEachConversationRow, upserted in the send's statement.
+ * - send: the conversation rows of core's forEachConversationRow, upserted in the write statement of the send (sent-rows.ts: of a run of sends).
  *   Clauses 1 to 4 of the rule are decided here with core's countsAsUnread on the facts of a new
  *   message (no receiver state, no hide, no mark); clauses 5 and 6, which depend on rows of the
  *   receiver (its hides, its read mark), are applied by the statement with UNREAD_RULE's meaning: a
@@ -34,35 +34,58 @@ export interface MessageUnreadFacts {
   timestamp: number;
 }
 
+/** Conversation rows sends move, as columns (row i: users[i], types[i], …), in the sends' order. */
+export interface SentConversations {
+  users: string[];
+  types: number[];
+  targets: string[];
+  lines: number[];
+  /** 1: the message may count as unread for this user (clauses 1 to 4), before its hides and read mark. */
+  counts: number[];
+  /** The message's uid and timestamp. */
+  uids: number[];
+  stamps: number[];
+}
+
+export function noSentConversations(): SentConversations {
+  return { users: [], types: [], targets: [], lines: [], counts: [], uids: [], stamps: [] };
+}
+
 /**
- * The CTE part of a send that moves the conversation rows of a listed message's receivers (see the
- * header), or null when the message moves none. Last message: the largest uid; a newer message, or
- * one that counts, makes the conversation visible again.
+ * Append the conversation rows a listed message moves for its receivers (core's forEachConversationRow)
+ * to `into`. Clauses 1 to 4 of the rule are decided here with core's countsAsUnread on the facts of a
+ * new message (no receiver state, no hide, no mark).
  */
-export function sentConversationsPart(b: Params, m: MessageUnreadFacts, recipients: readonly string[]): string | null {
-  const users: string[] = [];
-  const types: number[] = [];
-  const targets: string[] = [];
-  const lines: number[] = [];
-  const counts: number[] = [];
+export function addSentConversations(into: SentConversations, m: MessageUnreadFacts, recipients: readonly string[]): void {
   const fresh = { ...m, receiverState: ReceiverState.none, hidden: false, readMark: 0 };
   const may = mayCountAsUnread(m);
   forEachConversationRow(m, recipients, (u, conv) => {
-    users.push(u);
-    types.push(conv.type);
-    targets.push(conv.target);
-    lines.push(conv.line);
-    counts.push(may && countsAsUnread(u, fresh) ? 1 : 0);
+    into.users.push(u);
+    into.types.push(conv.type);
+    into.targets.push(conv.target);
+    into.lines.push(conv.line);
+    into.counts.push(may && countsAsUnread(u, fresh) ? 1 : 0);
+    into.uids.push(m.uid);
+    into.stamps.push(m.timestamp);
   });
-  if (users.length === 0) return null;
-  const ts = b.p(m.timestamp);
-  return `cv AS (
+}
+
+/**
+ * The CTE part `name AS (…)` upserting sent conversation rows (see the header): clauses 5 and 6 are
+ * applied with UNREAD_RULE's meaning (a hide covering the message's timestamp, or a read mark at or
+ * after it, makes it not count). Last message: the largest uid; a newer message, or one that counts,
+ * makes the conversation visible again. The rows must name distinct conversations (one statement
+ * cannot move a row twice): several messages of one conversation take one statement each, in order.
+ */
+export function sentConversationsPart(b: Params, rows: SentConversations, name = 'cv'): string {
+  return `${name} AS (
     INSERT INTO conversations AS c (user_id, conv_type, conv_target, conv_line, unread, last_uid, last_ts, visible)
     SELECT x.u, x.t, x.tg, x.l,
            CASE WHEN x.n > 0 AND NOT EXISTS (SELECT 1 FROM user_hides h WHERE h.user_id = x.u AND h.conv_type = x.t AND h.conv_target = x.tg
-                                               AND h.conv_line = x.l AND h.start_ts <= ${ts} AND ${ts} <= h.end_ts) THEN 1 ELSE 0 END,
-           ${b.p(m.uid)}::bigint, ${ts}::bigint, 1
-      FROM unnest(${b.p(users)}::text[], ${b.p(types)}::bigint[], ${b.p(targets)}::text[], ${b.p(lines)}::bigint[], ${b.p(counts)}::bigint[]) AS x(u, t, tg, l, n)
+                                               AND h.conv_line = x.l AND h.start_ts <= x.ts AND x.ts <= h.end_ts) THEN 1 ELSE 0 END,
+           x.m, x.ts, 1
+      FROM unnest(${b.p(rows.users)}::text[], ${b.p(rows.types)}::bigint[], ${b.p(rows.targets)}::text[], ${b.p(rows.lines)}::bigint[],
+                  ${b.p(rows.counts)}::bigint[], ${b.p(rows.uids)}::bigint[], ${b.p(rows.stamps)}::bigint[]) AS x(u, t, tg, l, n, m, ts)
     ON CONFLICT (user_id, conv_type, conv_target, conv_line) DO UPDATE SET
       unread = c.unread + CASE WHEN excluded.last_ts > c.read_ts THEN excluded.unread ELSE 0 END,
       last_uid = GREATEST(c.last_uid, excluded.last_uid),

@@ -15,6 +15,25 @@ export interface PgTx extends Queryable {
   afterCommit(fn: () => void): void;
   /** This command wrote outbox jobs: the writer's `onJobs` runs once after its batch commits (claim ahead). */
   jobsWritten(): void;
+  /**
+   * Run `item` through `s` together with the items the other commands of the batch hand to the same
+   * `s` in this turn of the event loop (a concurrent run's sends: started together, or set off by one
+   * packet of answers): one `s.run` for all of them, once the turn's microtasks are done. Resolves with
+   * this item's result when that run succeeded; rejects, for every command in it, when it failed (a
+   * concurrent run is then re-run alone, each command's item run on its own). Await it before the
+   * command's next statement.
+   */
+  together<T, R>(s: RunStatements<T, R>, item: T): Promise<R>;
+}
+
+/**
+ * Statements several commands of a batch share (PgTx.together): `run` gets the items of the commands
+ * in the order they were handed over (for writes taking seqs, their seq order) and answers one result
+ * per item, in that order. It must read and leave exactly what running each item alone, in that order,
+ * would have.
+ */
+export interface RunStatements<T, R> {
+  run(q: Queryable, items: readonly T[]): Promise<readonly R[]>;
 }
 
 export interface PgWriterOptions {
@@ -64,6 +83,66 @@ interface Outcome {
   jobs: boolean;
 }
 
+/**
+ * The items handed to PgTx.together in one turn of the event loop, by RunStatements, run at the end of
+ * the turn (process.nextTick runs once the turn's microtasks are done), in the order of first use.
+ * Once every statement of the turn has answered, the items' promises settle in the order the items
+ * were handed over, whichever statement answered first: a run's sends that read through different
+ * statements still continue (and take their seqs) in the order they were started.
+ */
+class Gathered {
+  private pending = new Map<RunStatements<unknown, unknown>, { items: unknown[]; waiters: Waiter[] }>();
+  private scheduled = false;
+  private handed = 0;
+
+  constructor(private readonly q: Queryable) {}
+
+  add<T, R>(s: RunStatements<T, R>, item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const key = s as RunStatements<unknown, unknown>;
+      let g = this.pending.get(key);
+      if (!g) this.pending.set(key, (g = { items: [], waiters: [] }));
+      g.items.push(item);
+      g.waiters.push({ order: this.handed++, resolve: resolve as (r: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        process.nextTick(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const due = [...this.pending];
+    this.pending = new Map();
+    const ran = await Promise.allSettled(
+      due.map(([s, g]) => {
+        try {
+          return s.run(this.q, g.items);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+      }),
+    );
+    const settle: Array<{ w: Waiter; ok: boolean; value: unknown }> = [];
+    due.forEach(([, g], k) => {
+      const r = ran[k]!;
+      g.waiters.forEach((w, i) => settle.push(r.status === 'fulfilled' ? { w, ok: true, value: r.value[i] } : { w, ok: false, value: r.reason }));
+    });
+    settle.sort((x, y) => x.w.order - y.w.order);
+    for (const x of settle) {
+      if (x.ok) x.w.resolve(x.value);
+      else x.w.reject(x.value);
+    }
+  }
+}
+
+interface Waiter {
+  order: number;
+  resolve: (r: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
 /** Most concurrent commands started together (their statements queue on one connection). */
 const MAX_CONCURRENT = 256;
 
@@ -81,7 +160,8 @@ const SEQ_KEY = 'seq';
  *   back and only its promise rejects (a CoreError as thrown; anything else as server_error).
  * - `submit(fn, {concurrent: true})`: consecutive such commands of a batch run together, their
  *   statements interleaved (SubmitOptions.concurrent says which commands may); the outcome for each
- *   is the same as above (a failure re-runs them alone).
+ *   is the same as above (a failure re-runs them alone). Such commands may also share statements
+ *   (PgTx.together: one statement for the items of all of them, settled in the order handed over).
  * - A promise resolves only after COMMIT returned (synchronous_commit: durable). If COMMIT or the
  *   connection fails, every command of the batch rejects with server_error.
  * - Cursor order = commit order, cluster-wide: each batch begins by locking the counter row
@@ -181,6 +261,7 @@ export class PgWriter {
     // Statements issued in the same turn (a concurrent run's) leave in one socket write.
     const cork = coalescedWrites(client);
     const q = queryable(client, this.names, cork);
+    const gathered = new Gathered(q);
     const outcomes: Outcome[] = [];
     let broken: unknown = null;
     try {
@@ -209,14 +290,14 @@ export class PgWriter {
         if (end - i === 1 || !batch.slice(i, end).every((p) => p.readsFirst)) start ??= await begun;
         if (i > 0) await client.query('RELEASE cmd; SAVEPOINT cmd');
         const unit = batch.slice(i, end);
-        const together = unit.length > 1 ? await this.runConcurrent(q, unit, counter) : null;
+        const together = unit.length > 1 ? await this.runConcurrent(q, gathered, unit, counter) : null;
         if (together) outcomes.push(...together);
         else {
           // Alone, or a concurrent run that failed (rolled back to `cmd`): one by one, each under its own savepoint.
           start ??= await begun;
           for (let k = 0; k < unit.length; k++) {
             if (k > 0) await client.query('RELEASE cmd; SAVEPOINT cmd');
-            outcomes.push(await this.runAlone(client, q, unit[k]!, counter));
+            outcomes.push(await this.runAlone(client, q, gathered, unit[k]!, counter));
           }
         }
         start ??= await begun;
@@ -262,7 +343,7 @@ export class PgWriter {
   }
 
   /** The PgTx of one run of a command, collecting what it asks for after the commit. */
-  private txFor(q: Queryable, counter: { seq: number }): { tx: PgTx; after: Array<() => void>; jobs: () => boolean } {
+  private txFor(q: Queryable, gathered: Gathered, counter: { seq: number }): { tx: PgTx; after: Array<() => void>; jobs: () => boolean } {
     const after: Array<() => void> = [];
     let jobs = false;
     const tx: PgTx = {
@@ -279,13 +360,14 @@ export class PgWriter {
       jobsWritten: () => {
         jobs = true;
       },
+      together: (s, item) => gathered.add(s, item),
     };
     return { tx, after, jobs: () => jobs };
   }
 
   /** One command under the savepoint `cmd`: on failure its writes are rolled back to it (the savepoint stays). */
-  private async runAlone(client: pg.PoolClient, q: Queryable, p: Pending, counter: { seq: number }): Promise<Outcome> {
-    const { tx, after, jobs } = this.txFor(q, counter);
+  private async runAlone(client: pg.PoolClient, q: Queryable, gathered: Gathered, p: Pending, counter: { seq: number }): Promise<Outcome> {
+    const { tx, after, jobs } = this.txFor(q, gathered, counter);
     try {
       const value = await p.run(tx);
       return { ok: true, value, after, jobs: jobs() };
@@ -306,9 +388,9 @@ export class PgWriter {
    * a command's failure still rolls back only its own writes. Seqs taken by the rolled-back run are
    * never handed out again (gaps, as for any failed command).
    */
-  private async runConcurrent(q: Queryable, unit: Pending[], counter: { seq: number }): Promise<Outcome[] | null> {
+  private async runConcurrent(q: Queryable, gathered: Gathered, unit: Pending[], counter: { seq: number }): Promise<Outcome[] | null> {
     const runs = unit.map((p) => {
-      const t = this.txFor(q, counter);
+      const t = this.txFor(q, gathered, counter);
       let done: Promise<unknown>;
       try {
         done = p.run(t.tx);
