@@ -12,12 +12,17 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
+/** A store on a file of its own (removed after the test). */
+function freshStore(): { file: string; s: SqliteStore } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-channel-apps-'));
+  dirs.push(dir);
+  const file = path.join(dir, 'switchboard.db');
+  return { file, s: new SqliteStore({ file, synchronous: 'NORMAL', nodeId: 1, commitMaxBatch: 64, commitMaxDelayMs: 0, inlineFanoutMax: 10 }) };
+}
+
 describe('SqliteChannelApps (backend-specific)', () => {
   it('every channel statement reads through an index (no scan, no temporary sort)', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-channel-apps-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'switchboard.db');
-    const s = new SqliteStore({ file, synchronous: 'NORMAL', nodeId: 1, commitMaxBatch: 64, commitMaxDelayMs: 0, inlineFanoutMax: 10 });
+    const { file, s } = freshStore();
     try {
       const c = s.channelApps;
       const app = { appId: 'a', secret: 's', protocol: '002' as const, baseUrl: 'http://x', outboundToken: '', versionId: '', defaultAccountId: '', status: 0, attributes: {}, createDt: 1, updateDt: 1 };
@@ -67,10 +72,7 @@ describe('SqliteChannelApps (backend-specific)', () => {
   });
 
   it('stores a message as columns and a document without empty fields; reads rows written whole (before that form) the same; moves the conversation in steps', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-channel-apps-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'switchboard.db');
-    const s = new SqliteStore({ file, synchronous: 'NORMAL', nodeId: 1, commitMaxBatch: 64, commitMaxDelayMs: 0, inlineFanoutMax: 10 });
+    const { file, s } = freshStore();
     try {
       const c = s.channelApps;
       await c.openConversation({ conversationId: 'cc', channelAccountId: 'acc', contactId: 'c', originalConversationId: '', agents: [], createDt: 1000, updateDt: 1000 });
