@@ -104,21 +104,23 @@ export class Lane {
    * when they start), and a half-open target's jobs are left to claims (one probe at a time).
    */
   nextOptions(now: number): ClaimOptions {
-    const opts = this.claimOptions(now);
-    const { probing } = this.breakers.claimState(now);
-    return { ...opts, perTarget: this.perTargetLimit * 2, exclude: [...(opts.exclude ?? []), ...probing] };
+    return this.options(now, true);
   }
 
   /** Claim options as they stand: this channel only, its per-target caps and what its breakers allow. */
   claimOptions(now: number): ClaimOptions {
+    return this.options(now, false);
+  }
+
+  private options(now: number, next: boolean): ClaimOptions {
     const inFlight = Object.fromEntries(this.perTarget);
     const { exclude, probing } = this.breakers.claimState(now);
-    // A half-open target gets one probe at a time.
+    // A half-open target gets one probe at a time, and never through a settle's next jobs.
     for (const k of probing) {
-      if ((inFlight[k] ?? 0) > 0) exclude.push(k);
+      if (next || (inFlight[k] ?? 0) > 0) exclude.push(k);
       else inFlight[k] = this.perTargetLimit - 1;
     }
-    return { channels: [this.channel], perTarget: this.perTargetLimit, inFlight, exclude };
+    return { channels: [this.channel], perTarget: next ? this.perTargetLimit * 2 : this.perTargetLimit, inFlight, exclude };
   }
 
   started(job: OutboxJob): void {
