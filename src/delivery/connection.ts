@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type WebSocket from 'ws';
 import { CoreError, isCoreError } from '../core/errors.js';
 import type { Hub } from '../core/hub.js';
-import { MAX_ID_LENGTH, MAX_TEXT_LENGTH } from '../core/limits.js';
+import { MAX_ID_LENGTH } from '../core/limits.js';
 import { longerThan, normalizeConversation, normalizePayload, stringList } from '../core/payload.js';
 import type { SyncEvent } from '../core/ports/store.js';
 import { codeOf } from '../core/codes.js';
@@ -18,16 +18,12 @@ import {
   transparentFrame,
   unknownTypeMessage,
   type ClientFrame,
-  relationOut,
-  requestOut,
-  settingOut,
 } from './protocol.js';
 import type { Limiter } from './limiter.js';
+import { LiveRing } from './live-ring.js';
+import { answerRequest, isRequestFrame } from './requests.js';
 import type { Session } from './registry.js';
 import { closeWithDeadline } from './ws-guard.js';
-
-/** Live cursors remembered per connection (512 bytes) to tell a late event from one already sent. */
-const LIVE_RING = 64;
 
 /** Settings shared by every connection of a gateway. */
 export interface ConnectionSettings {
@@ -68,13 +64,11 @@ export class ClientConnection implements Session {
   /** Every event of this user up to this cursor was read from the store (replay) or is older than the connection. */
   private coveredTo = 0;
   /**
-   * The last cursors sent live (a ring, allocated on the first live event). A live event at or below
-   * `lastSeq` and above `coveredTo` that is not here arrived late — published by another node after a
-   * later event — and is sent rather than dropped (see push). One older than the ring is sent too:
-   * a rare repeat is preferred to a loss.
+   * The last cursors sent live. A live event at or below `lastSeq` and above `coveredTo` that is not
+   * here arrived late — published by another node after a later event — and is sent rather than
+   * dropped (see push). One older than the ring is sent too: a rare repeat is preferred to a loss.
    */
-  private ring: Float64Array | null = null;
-  private ringPos = 0;
+  private readonly ring = new LiveRing();
   /** Events that arrived after a later one and were sent late (tests, diagnostics). */
   lateEvents = 0;
   /** Heartbeat: set by any pong or frame, cleared by each ping round. */
@@ -213,7 +207,7 @@ export class ClientConnection implements Session {
       if (h.seq === 0) this.write(transparentFrame(this.lastSeq, h.frame));
       else if (h.seq > this.lastSeq) {
         this.lastSeq = h.seq;
-        this.sentLive(h.seq);
+        this.ring.add(h.seq);
         this.write(h.frame);
       }
     }
@@ -230,36 +224,15 @@ export class ClientConnection implements Session {
     if (seq > this.coveredTo) this.coveredTo = seq;
   }
 
-  private sentLive(seq: number): void {
-    this.ring ??= new Float64Array(LIVE_RING);
-    // The ring is in send order, not cursor order (late events): what leaves it raises the floor.
-    if (this.liveCount >= LIVE_RING) {
-      const evicted = this.ring[this.ringPos]!;
-      if (evicted > this.ringFloor) this.ringFloor = evicted;
-    }
-    this.liveCount++;
-    this.ring[this.ringPos] = seq;
-    this.ringPos = (this.ringPos + 1) % LIVE_RING;
-  }
-
-  private wasSentLive(seq: number): boolean {
-    return this.ring !== null && this.ring.includes(seq);
-  }
-
-  /** Live events counted since the ring was allocated (it has wrapped once this passes LIVE_RING). */
-  private liveCount = 0;
-  /** The highest cursor that left the ring: above it, every event sent live is in the ring. */
-  private ringFloor = 0;
-
   /**
    * Where a resync after missed bus traffic reads from: the last cursor up to which the store was read
    * (`coveredTo`), or the highest cursor that left the ring, whichever is higher. Above that point
    * every event sent live is in the ring (skipped by sendReplayed: never sent twice) and any other was
-   * missed (sent late). An event missed below it — more than LIVE_RING live events were sent after it
+   * missed (sent late). An event missed below it — more than LiveRing.SIZE live events were sent after it
    * before the gap was noticed — is not recovered until the device syncs again.
    */
   private resyncFrom(): number {
-    return Math.max(this.coveredTo, this.ringFloor);
+    return Math.max(this.coveredTo, this.ring.floor);
   }
 
   private sendReplayed(e: SyncEvent): Promise<void> {
@@ -268,7 +241,7 @@ export class ClientConnection implements Session {
       // lost goes now as a late event, with the current cursor (cursors never decrease).
       // Not put in the ring: the replay's page end covers it (`coveredTo`), and the ring (so its floor)
       // stays as it was when the replay started.
-      if (e.seq <= this.resyncFrom() || this.wasSentLive(e.seq)) return Promise.resolve();
+      if (e.seq <= this.resyncFrom() || this.ring.has(e.seq)) return Promise.resolve();
       this.lateEvents++;
       const late = { ...e, seq: this.lastSeq };
       return new Promise((resolve) => {
@@ -300,9 +273,9 @@ export class ClientConnection implements Session {
       // Already sent (by replay, or live) — or late: another node published it after a later event
       // this connection already sent. A late event is sent now, with the current cursor (cursors never
       // decrease), rather than lost.
-      if (seq <= this.coveredTo || this.wasSentLive(seq)) return false;
+      if (seq <= this.coveredTo || this.ring.has(seq)) return false;
       this.lateEvents++;
-      this.sentLive(seq);
+      this.ring.add(seq);
       // A recall or update whose content depends on the reader cannot be read back by replay (the
       // cursor is past it): it goes without its content, as a notice that the message changed.
       return this.write(eventFrame(userView ? { ...ev, seq: this.lastSeq, message: undefined } : { ...ev, seq: this.lastSeq }));
@@ -316,7 +289,7 @@ export class ClientConnection implements Session {
     }
     const text = frame();
     this.lastSeq = seq;
-    this.sentLive(seq);
+    this.ring.add(seq);
     return this.write(text);
   }
 
@@ -514,6 +487,11 @@ export class ClientConnection implements Session {
 
   private async handle(f: ClientFrame): Promise<void> {
     const hub = this.s.hub;
+    if (isRequestFrame(f)) {
+      const reply = await answerRequest(hub, this, f);
+      if (reply !== undefined) await this.send(reply);
+      return;
+    }
     switch (f.type) {
       case 'ping':
         await this.send(JSON.stringify({ type: 'pong', ...(f.id !== undefined ? { id: f.id } : {}) }));
@@ -539,21 +517,6 @@ export class ClientConnection implements Session {
         await this.send(
           JSON.stringify({ type: 'sent', id: f.id, messageUid: r.message.uid, timestamp: r.message.timestamp, ...(r.duplicate ? { duplicate: true } : {}) }),
         );
-        return;
-      }
-      case 'ack': {
-        if (typeof f.timestamp !== 'number' || !Number.isSafeInteger(f.timestamp) || f.timestamp < 0) {
-          throw new CoreError('invalid_parameter', 'ack needs the timestamp of the newest message received');
-        }
-        await hub.messages.delivered(this.userId, f.timestamp);
-        return;
-      }
-      case 'read': {
-        if (typeof f.timestamp !== 'number' || !Number.isSafeInteger(f.timestamp) || f.timestamp < 0) {
-          throw new CoreError('invalid_parameter', 'read needs a timestamp');
-        }
-        const ts = await hub.messages.read(this.userId, normalizeConversation(f.conv), f.timestamp, this.origin);
-        if (f.id !== undefined) await this.send(JSON.stringify({ type: 'read_ok', id: f.id, timestamp: ts }));
         return;
       }
       case 'sync': {
@@ -598,64 +561,10 @@ export class ClientConnection implements Session {
         await this.send(chatroomLeftFrame(chatroomId, 'left', f.id));
         return;
       }
-      case 'friends': {
-        const relations = await hub.relations.relations(this.userId);
-        await this.send(JSON.stringify({ type: 'friends', id: f.id, relations: relations.map(relationOut) }));
-        return;
-      }
-      case 'friend_add': {
-        // A friend request from this user (Wildfire's rules, not forced: 16, 18, 23, 246).
-        const reason = optionalText(f.reason, 'reason');
-        await hub.relations.sendRequest(this.userId, userIdOf(f.userId), reason, false);
-        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
-        return;
-      }
-      case 'friend_answer': {
-        if (typeof f.accept !== 'boolean') throw new CoreError('invalid_parameter', 'accept must be true or false');
-        await hub.relations.answerRequest(this.userId, userIdOf(f.userId), f.accept);
-        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
-        return;
-      }
-      case 'friend_delete': {
-        await hub.relations.deleteFriend(this.userId, userIdOf(f.userId));
-        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
-        return;
-      }
-      case 'blacklist': {
-        if (typeof f.blacked !== 'boolean') throw new CoreError('invalid_parameter', 'blacked must be true or false');
-        await hub.relations.setBlacklist(this.userId, userIdOf(f.userId), f.blacked ? 2 : 1);
-        await this.send(JSON.stringify({ type: 'relation_ok', id: f.id }));
-        return;
-      }
-      case 'user_settings': {
-        const settings = await hub.userSettings.list(this.userId);
-        await this.send(JSON.stringify({ type: 'user_settings', id: f.id, settings: settings.map(settingOut) }));
-        return;
-      }
-      case 'friend_requests': {
-        const requests = await hub.relations.requests(this.userId);
-        await this.send(JSON.stringify({ type: 'friend_requests', id: f.id, requests: requests.map(requestOut) }));
-        return;
-      }
       default:
         throw new CoreError('invalid_parameter', unknownTypeMessage((f as { type: unknown }).type));
     }
   }
-}
-
-/** A user id from a frame: a string of 1..MAX_ID_LENGTH characters. */
-function userIdOf(v: unknown): string {
-  if (typeof v !== 'string' || v === '') throw new CoreError('invalid_parameter', 'userId must be a non-empty string');
-  if (longerThan(v, MAX_ID_LENGTH)) throw new CoreError('invalid_parameter', `userId must have at most ${MAX_ID_LENGTH} characters`);
-  return v;
-}
-
-/** An optional text of a frame: absent or null is "", else a string of at most MAX_TEXT_LENGTH characters. */
-function optionalText(v: unknown, name: string): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') throw new CoreError('invalid_parameter', `${name} must be a string`);
-  if (longerThan(v, MAX_TEXT_LENGTH)) throw new CoreError('invalid_parameter', `${name} must have at most ${MAX_TEXT_LENGTH} characters`);
-  return v;
 }
 
 /** A chatroom id from a frame: a string of 1..MAX_ID_LENGTH characters. */
