@@ -1,7 +1,7 @@
 import { CoreError } from '../../core/errors.js';
 import type { Channel } from '../../core/model.js';
 import type { ChannelFields, ChannelStore, MemberInterval } from '../../core/ports/store.js';
-import { AudienceType } from '../sqlite/message-rows.js';
+import { AudienceType } from '../rows/messages.js';
 import { MEMBERSHIP_SQL, recordLeaves, toInterval, type IntervalRow } from './audience.js';
 import { toChannel, type ChannelRow } from '../rows/groups.js';
 import type { PgContext } from './context.js';

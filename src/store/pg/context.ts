@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { UidGenerator } from '../../core/ids.js';
-import type { FanoutOptions } from '../sqlite/context.js';
+import type { FanoutOptions } from '../options.js';
 import { queryable, StatementNames, type Queryable } from './pool.js';
 import type { PgTx, PgWriter, SubmitOptions } from './writer.js';
 

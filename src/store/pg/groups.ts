@@ -3,7 +3,7 @@ import type { Group, GroupMember } from '../../core/model.js';
 import { GroupMemberType } from '../../core/model.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 import type { GroupFields, GroupStore, MemberInput, MemberInterval } from '../../core/ports/store.js';
-import { AudienceType } from '../sqlite/message-rows.js';
+import { AudienceType } from '../rows/messages.js';
 import { MEMBERSHIP_SQL, recordLeaves, toInterval, type IntervalRow } from './audience.js';
 import { GROUP_COLUMNS, toGroup, toMember, type GroupRow, type MemberRow } from '../rows/groups.js';
 import type { PgContext } from './context.js';

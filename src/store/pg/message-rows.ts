@@ -1,13 +1,13 @@
 import type { Audience } from '../../core/ports/store.js';
-import { AudienceType, MESSAGE_COLS, type MessageRow } from '../sqlite/message-rows.js';
+import { AudienceType, MESSAGE_COLS, type MessageRow } from '../rows/messages.js';
 import type { Queryable } from './pool.js';
 
 /**
  * Rows of the messages part, shared by messages.ts, conversations.ts and sync.ts. The tables and their
- * meaning are SQLite's (src/store/sqlite/message-rows.ts: EventType, AudienceType, the message row and
- * its mapping are reused from there); statements here are multi-row, one round trip each.
+ * meaning are the same as SQLite's (the row shape, its mapping, EventType and AudienceType are shared:
+ * src/store/rows/messages.ts); statements here are multi-row, one round trip each.
  */
-export { EventType, toMessage, type MessageRow } from '../sqlite/message-rows.js';
+export { EventType, toMessage, type MessageRow } from '../rows/messages.js';
 export { MESSAGE_COLS };
 
 /** SQL parameters, numbered as they are added (for statements assembled from parts). */

@@ -1,5 +1,5 @@
 import type { Audience } from '../../core/ports/store.js';
-import { AudienceType } from '../sqlite/message-rows.js';
+import { AudienceType } from '../rows/messages.js';
 import { EventType, Params } from './message-rows.js';
 import type { Queryable } from './pool.js';
 import { addSentConversations, noSentConversations, sentConversationsPart, type MessageUnreadFacts, type SentConversations } from './unread.js';

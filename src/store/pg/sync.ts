@@ -3,7 +3,7 @@ import type { Conversation, Payload, StoredMessage } from '../../core/model.js';
 import { MessageStatus, ReceiverState } from '../../core/model.js';
 import type { ReplayPage, SyncEvent, SyncEventType, SyncStore } from '../../core/ports/store.js';
 import { hiddenBy } from '../../core/unread.js';
-import { AudienceType } from '../sqlite/message-rows.js';
+import { AudienceType } from '../rows/messages.js';
 import type { PgContext } from './context.js';
 import { EventType, MESSAGE_COLS, type MessageRow, toMessage } from './message-rows.js';
 import type { Queryable } from './pool.js';

@@ -3,7 +3,7 @@ import { CoreError } from '../../core/errors.js';
 import type { TokenRecord, User, UserRole } from '../../core/model.js';
 import { UserStatus } from '../../core/model.js';
 import type { DestroyedUser, TokenStore, UserFields, UserLookup, UserStore } from '../../core/ports/store.js';
-import { AudienceType } from '../sqlite/message-rows.js';
+import { AudienceType } from '../rows/messages.js';
 import { toUser, USER_COLS, USER_COLUMNS, type UserRow } from '../rows/users.js';
 import type { PgContext } from './context.js';
 import type { Queryable } from './pool.js';

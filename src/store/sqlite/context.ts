@@ -1,16 +1,11 @@
 import type Database from 'better-sqlite3';
 import type { UidGenerator } from '../../core/ids.js';
+import type { FanoutOptions } from '../options.js';
 import type { UndoLog } from './undo-log.js';
 import { WriteBehind } from './write-behind.js';
 import type { SqliteWriter } from './writer.js';
 
-export interface FanoutOptions {
-  /**
-   * Groups and channels with at most this many receivers get per-user rows (unread counters, per-user
-   * hides) written with the message; larger ones get one shared event read by membership.
-   */
-  inlineFanoutMax: number;
-}
+export type { FanoutOptions } from '../options.js';
 
 export interface WriteBehindOptions {
   /** Longest time derived per-user rows stay buffered before they are written (ms). */

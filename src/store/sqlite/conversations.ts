@@ -3,7 +3,7 @@ import type { Conversation } from '../../core/model.js';
 import { readReceiptReceivers } from '../../core/message-plan.js';
 import type { ConversationState, ConversationStore } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
-import { EventType } from './message-rows.js';
+import { EventType } from '../rows/messages.js';
 import { insertEffects } from './outbox.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 import type { SqliteUnread } from './unread.js';

@@ -6,7 +6,8 @@ import { GROUP_COLUMNS, toChannel, toGroup, toMember, type ChannelRow, type Grou
 import type { SqliteContext } from './context.js';
 import type { SqliteUsers } from './users.js';
 import { insertEffects } from './outbox.js';
-import { AudienceType, recordLeaves } from './message-rows.js';
+import { AudienceType } from '../rows/messages.js';
+import { recordLeaves } from './message-rows.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 
 

@@ -1,44 +1,7 @@
-import type { MessageKindValue, MessageStatusValue, Payload, StoredMessage } from '../../core/model.js';
+import { MESSAGE_COLS, type MessageRow } from '../rows/messages.js';
 import type { Audience } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
-
-export interface MessageRow {
-  uid: number;
-  seq: number;
-  sender: string;
-  conv_type: number;
-  conv_target: string;
-  conv_line: number;
-  payload: string;
-  to_users: string | null;
-  kind: number;
-  status: number;
-  timestamp: number;
-  updated_at: number;
-  expire_at: number;
-  client_id: string;
-  platform: number;
-  recipients: string | null;
-}
-
-export const MESSAGE_COLS =
-  'uid, seq, sender, conv_type, conv_target, conv_line, payload, to_users, kind, status, timestamp, updated_at, expire_at, client_id, platform, recipients';
-
-export function toMessage(r: MessageRow): StoredMessage {
-  return {
-    uid: r.uid,
-    sender: r.sender,
-    conv: { type: r.conv_type, target: r.conv_target, line: r.conv_line },
-    payload: JSON.parse(r.payload) as Payload,
-    toUsers: r.to_users ? (JSON.parse(r.to_users) as string[]) : [],
-    kind: r.kind as MessageKindValue,
-    status: r.status as MessageStatusValue,
-    timestamp: r.timestamp,
-    updatedAt: r.updated_at,
-    clientId: r.client_id,
-    platform: r.platform,
-  };
-}
+import { AudienceType } from '../rows/messages.js';
 
 export function messageRow(ctx: SqliteContext, uid: number): MessageRow | undefined {
   return ctx.stmt(`SELECT ${MESSAGE_COLS} FROM messages WHERE uid = ?`).get(uid) as MessageRow | undefined;
@@ -46,9 +9,6 @@ export function messageRow(ctx: SqliteContext, uid: number): MessageRow | undefi
 
 /** The conversation as a user sees it: core's rule (core/message-plan.ts). */
 export { perspective } from '../../core/message-plan.js';
-
-export const EventType = { message: 1, recall: 2, update: 3, delete: 4, clear: 5, conv_delete: 6, read: 7 } as const;
-export const AudienceType = { group: 1, channel: 2, all: 3 } as const;
 
 /**
  * Record an event for an audience: per-user inbox rows for a listed audience, one shared row otherwise.

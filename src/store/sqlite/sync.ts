@@ -3,7 +3,8 @@ import { MessageStatus, ReceiverState } from '../../core/model.js';
 import { hiddenBy } from '../../core/unread.js';
 import type { ReplayPage, SyncEvent, SyncEventType, SyncStore } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
-import { AudienceType, EventType, messageRow, perspective, toMessage } from './message-rows.js';
+import { AudienceType, EventType, toMessage } from '../rows/messages.js';
+import { messageRow, perspective } from './message-rows.js';
 
 /** A range of a shared audience's timeline a user may see: messages with from < message seq <= to. */
 interface Interval {

@@ -4,7 +4,8 @@ import type { Conversation } from '../../core/model.js';
 import { ConvType, ReceiverState } from '../../core/model.js';
 import { countsAsUnread, mayCountAsUnread, UNREAD_RULE, unreadDelta, type UnreadFacts } from '../../core/unread.js';
 import type { SqliteContext } from './context.js';
-import { EventType, perspective } from './message-rows.js';
+import { EventType } from '../rows/messages.js';
+import { perspective } from './message-rows.js';
 
 /**
  * Unread counters of the SQLite store. The store never decides what counts: it reads the facts of

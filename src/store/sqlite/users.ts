@@ -4,7 +4,7 @@ import { UserStatus } from '../../core/model.js';
 import type { DestroyedUser, TokenStore, UserFields, UserLookup, UserStore } from '../../core/ports/store.js';
 import { toUser, USER_COLS, USER_COLUMNS, type UserRow } from '../rows/users.js';
 import type { SqliteContext } from './context.js';
-import { AudienceType } from './message-rows.js';
+import { AudienceType } from '../rows/messages.js';
 
 
 /** Most user statuses kept in memory; past it the cache starts over. */

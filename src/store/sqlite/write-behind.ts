@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Conversation } from '../../core/model.js';
 import { forEachConversationRow, listedRecipients as coreListedRecipients, recipientsToStore } from '../../core/message-plan.js';
-import { EventType } from './message-rows.js';
+import { EventType } from '../rows/messages.js';
 import { UndoLog } from './undo-log.js';
 import { recoveredUnread } from './unread.js';
 
