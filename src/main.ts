@@ -38,6 +38,7 @@ import { channelApiSurface, robotSurface } from './api/robot/surface.js';
 import { cmsSurface } from './api/cms/surface.js';
 import { devicesSurface } from './delivery/surface.js';
 import { checkAllowList } from './api/platform/auth.js';
+import { clientAddressOf } from './http/client-address.js';
 import { platformSurface } from './api/platform/surface.js';
 import { sendResultRoute } from './api/platform/send-result.js';
 import { staffSurface } from './api/staff/surface.js';
@@ -150,6 +151,8 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
   const log = opts.log ?? createLogger(config.logLevel);
   // A malformed address of seed 000's allow-list stops start-up before anything is opened.
   checkAllowList(config.channelGateway.platformAllowIps);
+  // So is a malformed trusted proxy.
+  const clientAddress = clientAddressOf(config.trustedProxies);
   const { secret, generated, file } = resolveAdminSecret(config.admin.secret, config.dataDir);
   const metrics = new Metrics();
   // Outbox channel policies, and the notification e-mail and SMS senders (docs/notifications-delivery.md),
@@ -317,6 +320,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       audienceCacheMaxMembers: g.audienceCacheMaxMembers,
       maxWaitingEvents: g.maxWaitingEvents,
       reorderWindowMs: config.bus.url ? config.bus.reorderWindowMs : 0,
+      clientAddress,
     },
     log,
     { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },
@@ -386,7 +390,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       : []),
     staffSurface({ hub, log, bodyLimit: config.admin.bodyLimitBytes, signatureWindowMs: config.channelGateway.signatureWindowMs }),
   ];
-  const deps: HttpDeps = { surfaces, log, metrics, bodyLimit: config.admin.bodyLimitBytes, ready: () => store.ping(), version: VERSION };
+  const deps: HttpDeps = { surfaces, log, metrics, bodyLimit: config.admin.bodyLimitBytes, trustedProxies: config.trustedProxies, ready: () => store.ping(), version: VERSION };
 
   const apps: FastifyInstance[] = [];
   let fanoutResume: NodeJS.Timeout | undefined;

@@ -32,6 +32,7 @@ export const BINDINGS: Binding[] = [
   { path: 'nodeId', kind: 'int', env: ['SWITCHBOARD_NODE_ID'], flag: 'node-id' },
   { path: 'logLevel', kind: 'string', env: ['SWITCHBOARD_LOG_LEVEL', 'LOG_LEVEL'], flag: 'log-level' },
   { path: 'shutdownTimeoutMs', kind: 'int', env: ['SWITCHBOARD_SHUTDOWN_TIMEOUT_MS'] },
+  { path: 'trustedProxies', kind: 'list', env: ['SWITCHBOARD_TRUSTED_PROXIES'] },
   { path: 'admin.secret', kind: 'string', env: ['SWITCHBOARD_ADMIN_SECRET'] },
   { path: 'admin.port', kind: 'int', env: ['SWITCHBOARD_ADMIN_PORT'], flag: 'admin-port' },
   { path: 'admin.host', kind: 'string', env: ['SWITCHBOARD_ADMIN_HOST'], flag: 'admin-host' },

@@ -68,6 +68,12 @@ export const ConfigSchema = Type.Object(
     nodeId: Type.Integer({ default: 0, minimum: 0, maximum: 31, description: 'Distinct per node; part of every message uid.' }),
     logLevel: StringEnum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
     shutdownTimeoutMs: Type.Integer({ default: 10000, minimum: 0, description: 'Longest graceful shutdown before exiting anyway.' }),
+    trustedProxies: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), {
+      default: [],
+      maxItems: 1000,
+      description:
+        'Load balancers and proxies (addresses, CIDR ranges, or loopback / linklocal / uniquelocal) whose X-Forwarded-For is believed for the client address; empty: the header is ignored.',
+    }),
     admin: Type.Object(
       {
         secret: Type.Optional(Type.String({ minLength: 1, description: 'Admin API secret; generated and kept in dataDir when unset.' })),

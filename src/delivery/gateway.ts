@@ -12,6 +12,7 @@ import { ChatroomSessions } from './chatroom-sessions.js';
 import { ClientConnection, type ConnectionSettings } from './connection.js';
 import { Fanout } from './fanout.js';
 import { GroupHints } from './group-hints.js';
+import { clientAddressOf, type ClientAddress } from '../http/client-address.js';
 import { Limiter } from './limiter.js';
 import { LocalPresence } from './local-presence.js';
 import { CloseCode } from './protocol.js';
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   audienceRetryDelaysMs?: readonly number[];
   /** Cursor events of several nodes are held this long and put back in order (reorder.ts; default 0). */
   reorderWindowMs?: number;
+  /** The device's address (callbacks report it as ClientIP); default the socket's peer. */
+  clientAddress?: ClientAddress;
 }
 
 export interface GatewayMetrics {
@@ -76,6 +79,7 @@ export class Gateway {
   private readonly tokens = new WeakMap<ClientConnection, string>();
   /** Replays after missed bus traffic: every connection resyncs, at most this many at once. */
   private readonly resyncs = new Limiter(64);
+  private readonly clientAddress: ClientAddress;
 
   constructor(
     private readonly hub: Hub,
@@ -86,6 +90,7 @@ export class Gateway {
     presence?: Presence,
   ) {
     this.presence = presence ?? new LocalPresence(nodeId);
+    this.clientAddress = opts.clientAddress ?? clientAddressOf([]);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
     this.audiences = new AudienceCache(hub.store, opts.audienceCacheMaxMembers);
     this.hints = new GroupHints(hub.store, log);
@@ -217,7 +222,7 @@ export class Gateway {
       closeWithDeadline(ws, CloseCode.unauthorized, 'unauthorized');
       return;
     }
-    const conn = (upgraded.conn = new ClientConnection(ws, rec.userId, rec.clientId, rec.platform, since, req.socket.remoteAddress ?? '', this.settings));
+    const conn = (upgraded.conn = new ClientConnection(ws, rec.userId, rec.clientId, rec.platform, since, this.clientAddress(req), this.settings));
     // Registered before replay starts, so no event published meanwhile is missed.
     this.registry.add(conn);
     if (token) this.tokens.set(conn, token);

@@ -12,6 +12,8 @@ export interface HttpDeps {
   surfaces: readonly Surface[];
   /** Largest request body (bytes); a surface may narrow it for its routes. */
   bodyLimit: number;
+  /** config `trustedProxies` (client-address.ts): request.ip is read through them (default none). */
+  trustedProxies?: readonly string[];
   log: Logger;
   metrics: Metrics;
   /** Whether the store answers (GET /ready). */
@@ -32,7 +34,7 @@ export const DRAIN_MS = 3000;
  */
 export const REQUEST_TIMEOUT_MS = 60_000;
 
-function baseApp(bodyLimit: number, surfaces: readonly Surface[] = []): FastifyInstance {
+function baseApp(bodyLimit: number, trustedProxies: readonly string[], surfaces: readonly Surface[] = []): FastifyInstance {
   const app = Fastify({
     // A path whose parameter cannot be decoded ("%zz") or is longer than the router's limit matches no
     // route: it gets the 404 of the surface whose prefix it is under (in that surface's envelope), as
@@ -51,6 +53,8 @@ function baseApp(bodyLimit: number, surfaces: readonly Surface[] = []): FastifyI
     // would risk writing signatures and tokens. Our code logs through its own pino instance.
     logger: false,
     bodyLimit,
+    // request.ip: the client behind trusted proxies, the same rule as WebSocket upgrades (client-address.ts).
+    trustProxy: trustedProxies.length > 0 ? [...trustedProxies] : false,
     // In-flight and keep-alive requests during a graceful close are served, not answered 503.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -89,7 +93,7 @@ async function mountSurfaces(app: FastifyInstance, surfaces: readonly Surface[],
 
 /** The main port: health, readiness, metrics, OpenAPI docs and every surface served on it. */
 export async function buildMainApp(deps: HttpDeps): Promise<FastifyInstance> {
-  const app = baseApp(deps.bodyLimit, deps.surfaces.filter((s) => (s.ports ?? ['main']).includes('main')));
+  const app = baseApp(deps.bodyLimit, deps.trustedProxies ?? [], deps.surfaces.filter((s) => (s.ports ?? ['main']).includes('main')));
   await app.register(swagger, {
     openapi: {
       info: {
@@ -135,7 +139,7 @@ export async function buildMainApp(deps: HttpDeps): Promise<FastifyInstance> {
  */
 export async function buildAdminApp(deps: HttpDeps): Promise<FastifyInstance> {
   const served = deps.surfaces.filter((s) => (s.ports ?? ['main']).includes('admin'));
-  const app = baseApp(deps.bodyLimit, served);
+  const app = baseApp(deps.bodyLimit, deps.trustedProxies ?? [], served);
   const notFound = served.find((s) => s.notFound)?.notFound;
   if (notFound) notFoundEverywhere(app, notFound);
   await mountSurfaces(app, served, 'admin');

@@ -62,13 +62,13 @@ export async function platform(
   method: 'POST' | 'PUT',
   path: string,
   body: unknown,
-  opts: { key?: string | null } = {},
+  opts: { key?: string | null; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const key = opts.key === undefined ? PLATFORM_KEY : opts.key;
   const res = await rawRequest(t.url, {
     method,
     path: `/api/v3/messaging/platform${path}`,
-    headers: { 'content-type': 'application/json', ...(key !== null ? { authorization: `Bearer ${key}` } : {}) },
+    headers: { 'content-type': 'application/json', ...(key !== null ? { authorization: `Bearer ${key}` } : {}), ...(opts.headers ?? {}) },
     body: body === undefined ? '' : JSON.stringify(body),
   });
   return { status: res.status, body: (res.raw === '' ? {} : JSON.parse(res.raw)) as Record<string, unknown> };

@@ -117,7 +117,7 @@ export function platformSurface(opts: PlatformSurfaceOptions): Surface {
       });
       app.addHook('onRequest', (req, reply, done) => {
         try {
-          auth.check(req.headers.authorization, req.socket.remoteAddress);
+          auth.check(req.headers.authorization, req.ip);
           done();
         } catch (err) {
           send(reply, err, log, req.routeOptions.url ?? 'unknown');
