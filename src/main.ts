@@ -321,6 +321,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
       maxWaitingEvents: g.maxWaitingEvents,
       reorderWindowMs: config.bus.url ? config.bus.reorderWindowMs : 0,
       clientAddress,
+      maxConnectionsPerUser: g.maxConnectionsPerUser,
     },
     log,
     { connections: (n) => metrics.wsConnections.set(n), delivered: (n) => metrics.wsDelivered.inc(n) },

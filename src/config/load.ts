@@ -120,6 +120,7 @@ export const BINDINGS: Binding[] = [
   { path: 'gateway.rateLimitBurst', kind: 'int', env: ['SWITCHBOARD_WS_RATE_BURST'] },
   { path: 'gateway.audienceCacheMaxMembers', kind: 'int', env: ['SWITCHBOARD_WS_AUDIENCE_CACHE_MAX_MEMBERS'] },
   { path: 'gateway.maxWaitingEvents', kind: 'int', env: ['SWITCHBOARD_WS_MAX_WAITING_EVENTS'] },
+  { path: 'gateway.maxConnectionsPerUser', kind: 'int', env: ['SWITCHBOARD_WS_MAX_CONNECTIONS_PER_USER'] },
 ];
 
 export interface ConfigSources {

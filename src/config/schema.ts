@@ -195,6 +195,12 @@ export const ConfigSchema = Type.Object(
           minimum: 100,
           description: 'Events waiting per node for an audience to load; past it the affected connections are closed (4010) and resync.',
         }),
+        maxConnectionsPerUser: Type.Integer({
+          default: 64,
+          minimum: 1,
+          maximum: 100000,
+          description: "Connections one user may hold on a node; one more is closed at once (4011) and the user's others are kept.",
+        }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -40,6 +40,8 @@ export interface GatewayOptions {
   reorderWindowMs?: number;
   /** The device's address (callbacks report it as ClientIP); default the socket's peer. */
   clientAddress?: ClientAddress;
+  /** Connections one user may hold on this node (default unlimited); one more is closed with 4011. */
+  maxConnectionsPerUser?: number;
 }
 
 export interface GatewayMetrics {
@@ -220,6 +222,12 @@ export class Gateway {
     }
     if (!rec || since === null) {
       closeWithDeadline(ws, CloseCode.unauthorized, 'unauthorized');
+      return;
+    }
+    // Checked right before the connection is registered (no await between): concurrent upgrades of one
+    // user cannot pass the cap together.
+    if ((this.registry.of(rec.userId)?.size ?? 0) >= (this.opts.maxConnectionsPerUser ?? Infinity)) {
+      closeWithDeadline(ws, CloseCode.tooManyConnections, 'too many connections for this user');
       return;
     }
     const conn = (upgraded.conn = new ClientConnection(ws, rec.userId, rec.clientId, rec.platform, since, this.clientAddress(req), this.settings));

@@ -34,6 +34,12 @@ export const CloseCode = {
    * or too many events were waiting): reconnect with your cursor and resync; nothing is lost.
    */
   resync: 4010,
+  /**
+   * The user holds gateway.maxConnectionsPerUser connections on this node already: this one is closed
+   * at once, the others are kept. The SDK retries with backoff (a stale connection is cut off by the
+   * heartbeat within two intervals).
+   */
+  tooManyConnections: 4011,
 } as const;
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { single, text } from '../helpers/messages.js';
-import { eventually, withTimeout } from '../helpers/ws-client.js';
+import { connectRefused, eventually, getToken, withTimeout, wsUrl } from '../helpers/ws-client.js';
 import { useServer } from '../helpers/use-server.js';
 
 /**
@@ -101,5 +101,30 @@ describe('heartbeat (heartbeatMs 1000)', () => {
     expect(healthy.closeInfo).toBeUndefined();
     const s = await t.admin.ok<{ sessions: Array<{ clientId: string }> }>('/user/onlinestatus', { userId: u });
     expect(s.sessions.map((x) => x.clientId)).toEqual(['healthy']);
+  });
+});
+
+describe('connections per user (maxConnectionsPerUser 2)', () => {
+  const t = useServer({ gateway: { maxConnectionsPerUser: 2 } });
+
+  it("closes a user's third connection with 4011, keeps the first two, and accepts one again once a slot is free", async () => {
+    const [u, v] = await t.users('u', 'v');
+    const d1 = await t.device(u, 'c1');
+    const d2 = await t.device(u, 'c2');
+    const third = await connectRefused(wsUrl(t.url, await getToken(t.admin, u, 'c3')));
+    expect(third.info.code).toBe(4011);
+    // Closed right after the upgrade: no hello, nothing replayed.
+    expect(third.frames).toEqual([]);
+    // The first two still receive; another user is not affected by u's count.
+    const w = await t.device(v, 'v1');
+    await t.admin.send(v, single(u), text('still here'));
+    for (const d of [d1, d2]) await d.waitType('message');
+    expect(d1.closeInfo).toBeUndefined();
+    expect(w.closeInfo).toBeUndefined();
+    d1.close();
+    await eventually(async () => (await t.admin.ok<{ sessions: unknown[] }>('/user/onlinestatus', { userId: u })).sessions.length === 1, 'one session left');
+    const d4 = await t.device(u, 'c4');
+    d4.send({ type: 'ping', id: 'p' });
+    await d4.waitType('pong');
   });
 });
