@@ -199,7 +199,8 @@ export const ConfigSchema = Type.Object(
           default: 64,
           minimum: 1,
           maximum: 100000,
-          description: "Connections one user may hold on a node; one more is closed at once (4011) and the user's others are kept.",
+          description:
+            "Device connections one user may hold on a node (and live-inbox sockets, counted apart); one more is closed at once (4011) and the user's others are kept.",
         }),
       },
       { default: {}, additionalProperties: false },

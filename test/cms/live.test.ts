@@ -165,3 +165,37 @@ describe('notification centre: the live inbox WebSocket', () => {
     expect((await connect(a!.token)).backlog()).toEqual([]);
   });
 });
+
+describe('notification centre: live inbox sockets per user (gateway.maxConnectionsPerUser 2)', () => {
+  const t = useServer({ gateway: { maxConnectionsPerUser: 2 } });
+
+  it("closes a user's third socket with 4011, keeps the first two, and accepts one again once a slot is free", async () => {
+    const [a, b] = await members(t, 2);
+    const first = await LiveInboxClient.open(t.url, a!.token);
+    const second = await LiveInboxClient.open(t.url, a!.token);
+    const other = await LiveInboxClient.open(t.url, b!.token);
+    try {
+      await expect(LiveInboxClient.open(t.url, a!.token)).rejects.toThrow(/closed 4011/);
+      // The kept sockets still receive.
+      const op = await operator(t);
+      const cms = new CmsClient(t.url);
+      const id = await cms.add(op.token, { title: 'kept', send_to: [a!.userId] });
+      await cms.send(op.token, id);
+      for (const s of [first, second]) await s.waitItem(id);
+      first.close();
+      await first.closed;
+      // The server sees the close a moment later: retried until it has.
+      await eventually(async () => {
+        try {
+          (await LiveInboxClient.open(t.url, a!.token)).close();
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'a socket accepted again');
+      expect(other.ws.readyState).toBe(other.ws.OPEN);
+    } finally {
+      for (const s of [first, second, other]) s.close();
+    }
+  });
+});

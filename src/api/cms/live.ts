@@ -22,6 +22,8 @@ export interface LiveInboxOptions {
   maxBufferedBytes: number;
   /** Largest frame a client may send (clients send nothing meaningful). */
   maxFrameBytes: number;
+  /** Sockets one user may hold on this node (default unlimited); one more is closed with 4011. */
+  maxConnectionsPerUser?: number;
 }
 
 /** A frame's text, or its UTF-8 bytes when shared by many sockets (sent as a text frame). */
@@ -29,6 +31,8 @@ type Frame = string | Buffer;
 
 /** Close code of a socket whose token was revoked (as the device gateway's). */
 const REVOKED = 4003;
+/** Close code of a socket past the user's cap (as the device gateway's). */
+const TOO_MANY = 4011;
 
 /** Socket writes per event-loop turn (see LiveInbox.drain). */
 const WRITE_SLICE = 64;
@@ -140,6 +144,11 @@ export class LiveInbox {
     if (!ws) return;
     if (this.closing) {
       closeWithDeadline(ws, 1001, 'server shutting down');
+      return;
+    }
+    // Checked right before the socket is registered (no await between), as the device gateway does.
+    if ((this.byUser.get(who.userId)?.size ?? 0) >= (this.opts.maxConnectionsPerUser ?? Infinity)) {
+      closeWithDeadline(ws, TOO_MANY, 'too many connections for this user');
       return;
     }
     const live: Live = { ws, userId: who.userId, clientId: who.clientId, lng, alive: true, held: [] };
