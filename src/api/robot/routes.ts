@@ -5,7 +5,7 @@ import { normalizeConversation, normalizePayload, parseUid, stringList } from '.
 import type { UserFields } from '../../core/ports/store.js';
 import { UpdateUserFlag } from '../../core/services/users.js';
 import { adminRoute, type AdminRouteDef } from '../admin/plugin.js';
-import { ConversationIn, Int, int32, MessageUid, OptId, OptIdList, OptInt53, OptText, OptUrl, PayloadIn, Str } from '../admin/schemas.js';
+import { ConversationIn, Int, int32, MessageUid, OptId, OptIdList, OptInt53, OptText, OptUrl, PayloadIn, RobotOut, Str } from '../admin/schemas.js';
 import { robotOf } from './auth.js';
 import { robotGroupRoutes } from './group-routes.js';
 import { lookupRoutes } from './lookup-routes.js';
@@ -14,23 +14,7 @@ import { robotOut } from '../admin/mappers.js';
 const tags = ['robot'];
 
 /** Wildfire's OutputRobot as the robot itself gets it (RobotService.getProfile): no secret. */
-const Profile = Type.Object({
-  userId: Str,
-  name: Str,
-  displayName: Str,
-  portrait: Str,
-  gender: Int,
-  mobile: Str,
-  email: Str,
-  address: Str,
-  company: Str,
-  social: Str,
-  extra: Str,
-  updateDt: Int,
-  owner: Str,
-  callback: Str,
-  robotExtra: Str,
-});
+const Profile = Type.Omit(RobotOut, ['secret']);
 
 /**
  * Wildfire's MyInfoType (RobotService.updateProfile) → the user/update flag bit and field. The mobile

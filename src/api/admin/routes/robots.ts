@@ -4,7 +4,7 @@ import type { JobStatus } from '../../../core/ports/outbox.js';
 import type { UserFields } from '../../../core/ports/store.js';
 import { ROBOT_CHANNEL } from '../../../core/services/robots.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { Id, Int, OptExtra, OptId, OptInt, OptInt32, OptInt53, OptText, OptUrl, Str, Text } from '../schemas.js';
+import { Id, Int, OptExtra, OptId, OptInt, OptInt32, OptInt53, OptText, OptUrl, RobotOut, Str, Text } from '../schemas.js';
 import { robotOut } from '../mappers.js';
 
 const tags = ['robots'];
@@ -32,26 +32,6 @@ const RobotIn = Type.Object(
   },
   { additionalProperties: true },
 );
-
-/** Wildfire's OutputRobot: the robot's user profile and its robot record, secret included. */
-const RobotOut = Type.Object({
-  userId: Str,
-  name: Str,
-  displayName: Str,
-  portrait: Str,
-  gender: Int,
-  mobile: Str,
-  email: Str,
-  address: Str,
-  company: Str,
-  social: Str,
-  extra: Str,
-  updateDt: Int,
-  owner: Str,
-  secret: Str,
-  callback: Str,
-  robotExtra: Str,
-});
 
 const Delivery = Type.Object({
   id: Int,
