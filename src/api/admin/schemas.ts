@@ -242,22 +242,5 @@ export const ChannelInfo = Type.Object({
 
 export const Timestamp = Type.Object({ timestamp: Int });
 
-/** Wildfire's OutputRobot: the robot's user profile and its robot record, secret included. */
-export const RobotOut = Type.Object({
-  userId: Str,
-  name: Str,
-  displayName: Str,
-  portrait: Str,
-  gender: Int,
-  mobile: Str,
-  email: Str,
-  address: Str,
-  company: Str,
-  social: Str,
-  extra: Str,
-  updateDt: Int,
-  owner: Str,
-  secret: Str,
-  callback: Str,
-  robotExtra: Str,
-});
+/** Wildfire's OutputRobot: the robot's user profile (a user's, without its type) and its robot record, secret included. */
+export const RobotOut = Type.Composite([Type.Omit(UserInfo, ['type']), Type.Object({ owner: Str, secret: Str, callback: Str, robotExtra: Str })]);
