@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Conversation } from '../../core/model.js';
 import { forEachConversationRow, listedRecipients as coreListedRecipients, recipientsToStore } from '../../core/message-plan.js';
-import { EventType } from '../rows/messages.js';
+import { EventType, type MessageRow } from '../rows/messages.js';
 import { UndoLog } from './undo-log.js';
 import { recoveredUnread } from './unread.js';
 
@@ -256,19 +256,9 @@ export class WriteBehind {
                 json_extract(payload, '$.persistFlag') AS persist_flag
          FROM messages WHERE uid > ? ORDER BY uid`,
       )
-      .all(wm) as Array<{
-      uid: number;
-      seq: number;
-      sender: string;
-      conv_type: number;
-      conv_target: string;
-      conv_line: number;
-      kind: number;
-      status: number;
-      recipients: string | null;
-      timestamp: number;
-      persist_flag: number;
-    }>;
+      .all(wm) as Array<
+      Pick<MessageRow, 'uid' | 'seq' | 'sender' | 'conv_type' | 'conv_target' | 'conv_line' | 'kind' | 'status' | 'recipients' | 'timestamp'> & { persist_flag: number }
+    >;
     if (rows.length === 0) return 0;
     let n = 0;
     const cache = new Map<string, Database.Statement>();
