@@ -338,6 +338,7 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     maxBufferedBytes: nc.maxBufferedBytes,
     maxFrameBytes: 4096,
     maxConnectionsPerUser: config.gateway.maxConnectionsPerUser,
+    corsOrigins: nc.corsOrigins,
   });
   hub.serviceSessions.attachPresence(async (userId) => (await gateway.presence.sessions(userId)).length > 0);
   // The API surfaces, one line each (docs/architecture.md: adding a surface).

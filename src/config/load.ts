@@ -65,6 +65,7 @@ export const BINDINGS: Binding[] = [
   { path: 'relations.sensitiveFilter', kind: 'string', env: ['SWITCHBOARD_SENSITIVE_FILTER'] },
   { path: 'tokens.ttlSeconds', kind: 'int', env: ['SWITCHBOARD_TOKEN_TTL_SECONDS'] },
   { path: 'notifications.bodyLimitBytes', kind: 'int', env: ['SWITCHBOARD_NOTIFY_BODY_LIMIT'] },
+  { path: 'notifications.corsOrigins', kind: 'list', env: ['SWITCHBOARD_NOTIFY_CORS_ORIGINS'] },
   { path: 'notifications.fanoutBatch', kind: 'int', env: ['SWITCHBOARD_NOTIFY_FANOUT_BATCH'] },
   { path: 'notifications.recipientsPreview', kind: 'int', env: ['SWITCHBOARD_NOTIFY_RECIPIENTS_PREVIEW'] },
   { path: 'notifications.backlogMax', kind: 'int', env: ['SWITCHBOARD_NOTIFY_BACKLOG_MAX'] },

@@ -377,6 +377,12 @@ export const ConfigSchema = Type.Object(
     ),
     notifications: Type.Object(
       {
+        corsOrigins: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), {
+          default: [],
+          maxItems: 1000,
+          description:
+            'Browser origins (e.g. https://cms.example.com, or * for any) allowed to call /v1/cms from their pages (CORS); empty: no CORS headers, same-origin pages only.',
+        }),
         bodyLimitBytes: Type.Integer({
           default: 8388608,
           minimum: 1024,

@@ -6,7 +6,9 @@ import { MAX_NOTIFY_PAGE } from '../../core/limits.js';
 import { isNotificationId } from '../../core/notifications/ids.js';
 import { parseSendMethod, type Notification, type NotificationFields } from '../../core/notifications/model.js';
 import type { Logger } from '../../log.js';
+import cors from '@fastify/cors';
 import { authenticate, tokenOf, type CmsCaller } from './auth.js';
+import { corsOptions } from './cors.js';
 import { CmsError, toCmsEnvelope } from './envelope.js';
 import { wireInboxItem, wireNotification, type RecipientPages } from './mappers.js';
 import { AddBody, UpdateBody } from './schemas.js';
@@ -32,6 +34,8 @@ export interface CmsPluginOptions {
   bodyLimit: number;
   /** Recipients shown per list in the operator's list (the totals say how many there are). */
   recipientsPreview: number;
+  /** Browser origins allowed by CORS (cors.ts); empty: none. */
+  corsOrigins: readonly string[];
 }
 
 const JSON_CT = 'application/json; charset=utf-8';
@@ -140,8 +144,12 @@ export async function cmsPlugin(app: FastifyInstance, opts: CmsPluginOptions): P
     }
   });
 
+  // Before the token check: a preflight carries no token, and a refusal must carry the CORS headers
+  // for the page to read it.
+  if (opts.corsOrigins.length > 0) await app.register(cors, corsOptions(opts.corsOrigins));
+
   app.addHook('onRequest', async (req) => {
-    if (req.routeOptions.url === undefined) return;
+    if (req.routeOptions.url === undefined || req.method === 'OPTIONS') return;
     const query = new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
     const who = await authenticate(hub, tokenOf(req.headers, query));
     if (req.routeOptions.config.cmsOperator && !who.operator) throw new CmsError('operator_only');

@@ -9,6 +9,8 @@ export interface CmsSurfaceOptions extends Omit<LiveInboxOptions, 'path'> {
   log: Logger;
   bodyLimit: number;
   recipientsPreview: number;
+  /** config notifications.corsOrigins: browser origins allowed to call the routes (none: no CORS). */
+  corsOrigins?: readonly string[];
 }
 
 export const CMS_PREFIX = '/v1/cms';
@@ -25,7 +27,8 @@ export function cmsSurface(opts: CmsSurfaceOptions): Surface & { live: LiveInbox
     prefix: CMS_PREFIX,
     live,
     notFound: cmsNotFound,
-    register: (app) => cmsPlugin(app, { hub: opts.hub, log: opts.log, bodyLimit: opts.bodyLimit, recipientsPreview: opts.recipientsPreview }),
+    register: (app) =>
+      cmsPlugin(app, { hub: opts.hub, log: opts.log, bodyLimit: opts.bodyLimit, recipientsPreview: opts.recipientsPreview, corsOrigins: opts.corsOrigins ?? [] }),
     upgrades: [live.endpoint()],
   };
 }
