@@ -101,7 +101,7 @@ describe('ThreadedSqliteStore', () => {
       throw new Error('watcher exploded');
     });
     // What the thread sends when it claimed jobs ahead: delivered straight to the handler.
-    m.onMessage({ type: 'results', results: [], commits: [], errors: [], claimed: JSON.stringify([{ id: 1 }]) });
+    m.onMessage({ type: 'results', results: [], commits: [], errors: [], claimed: [{ id: 1 }] });
     expect(messages(errors)).toContain('watcher exploded');
     expect(await store.ping()).toBe(true);
     await store.close();

@@ -35,10 +35,10 @@ export type FromWorker =
       results: Array<{ id: number; ok: true; value: unknown; echo?: 'payload'; wire?: 'channelRow' } | { id: number; ok: false; error: SerializedError }>;
       commits: Array<{ size: number; ms: number }>;
       errors: string[];
-      /** Outbox jobs claimed under grant() for this process's watcher (OutboxStore.watch): JSON of OutboxJob[]. */
-      claimed?: string;
-      /** Outbox jobs leased by a settle as their keys' next jobs (settle's `next`), for the same watcher: JSON of OutboxJob[]. */
-      claimedNext?: string;
+      /** Outbox jobs claimed under grant() for this process's watcher (OutboxStore.watch). */
+      claimed?: OutboxJob[];
+      /** Outbox jobs leased by a settle as their keys' next jobs (settle's `next`), for the same watcher. */
+      claimedNext?: OutboxJob[];
     }
   | { type: 'closed' };
 
@@ -80,10 +80,12 @@ export function restoreEchoedPayload(args: unknown[], value: unknown): unknown {
 /**
  * Why some values cross the boundary in another form: a structured clone costs per property on both
  * sides (the writer serialises, the main thread deserialises), a string is one copy. Measured per
- * reply of the outbound bench (2026-12-03, docs/benchmarks.md): a channel record cost ~6 µs to
- * serialise and ~11 µs to deserialise as an object, an outbox job ~4 and ~6; as a row or as JSON
- * text they cost a fraction of it. The forms below are private to the threaded store: callers get the
- * same values as from SqliteStore.
+ * reply of the outbound bench (2026-12-03, docs/benchmarks.md): the live notice's read-back of a
+ * channel record cost the writer ~10 µs (unpacking its JSON document, then cloning a 22-field object)
+ * and the main thread ~4; as its stored row it costs the writer under 1 µs and the main thread the same
+ * (unpacking it there). (Outbox jobs as JSON text instead of clones: no gain, 1.3 + 4–5 µs against
+ * 3.4 + 3.7, not done.) The form is private to the threaded store: callers get the same values as
+ * from SqliteStore.
  */
 
 /** The channelApps reads answered by the message's stored row (SqliteChannelApps.messageRow). */
@@ -101,13 +103,4 @@ export function channelRowRead(part: string, method: string): MessageLookup | un
 /** The main thread's side of channelRowRead: the message of a row (null stays null). */
 export function unpackChannelRow(value: unknown): ChannelMessage | null {
   return value === null ? null : unpackChannelRecord(value as ChannelMessageRow);
-}
-
-/** Outbox jobs as they cross to the main thread: JSON text (OutboxJob is plain JSON data). */
-export function packJobs(jobs: OutboxJob[]): string {
-  return JSON.stringify(jobs);
-}
-
-export function unpackJobs(text: string): OutboxJob[] {
-  return JSON.parse(text) as OutboxJob[];
 }

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OutboxJob } from '../../core/ports/outbox.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import { channelRowRead, isStoreMethod, packJobs, serializeError, withoutEchoedPayload, type FromWorker, type ToWorker } from './thread-protocol.js';
+import { channelRowRead, isStoreMethod, serializeError, withoutEchoedPayload, type FromWorker, type ToWorker } from './thread-protocol.js';
 
 /**
  * The writer thread: owns the one SQLite connection and runs every store call, reads included, so
@@ -22,14 +22,7 @@ let scheduled = false;
 function flushResults(): void {
   scheduled = false;
   if (results.length === 0 && commits.length === 0 && errors.length === 0 && claimed.length === 0 && claimedNext.length === 0) return;
-  const msg: FromWorker = {
-    type: 'results',
-    results,
-    commits,
-    errors,
-    ...(claimed.length > 0 ? { claimed: packJobs(claimed) } : {}),
-    ...(claimedNext.length > 0 ? { claimedNext: packJobs(claimedNext) } : {}),
-  };
+  const msg: FromWorker = { type: 'results', results, commits, errors, ...(claimed.length > 0 ? { claimed } : {}), ...(claimedNext.length > 0 ? { claimedNext } : {}) };
   results = [];
   commits = [];
   errors = [];

@@ -5,7 +5,7 @@ import type { MessageDraft, Store } from '../../core/ports/store.js';
 import { packDraft } from './channel-record.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { startWorker } from './worker-entry.js';
-import { deserializeError, restoreEchoedPayload, unpackChannelRow, unpackJobs, type FromWorker, type StorePart, type ToWorker } from './thread-protocol.js';
+import { deserializeError, restoreEchoedPayload, unpackChannelRow, type FromWorker, type StorePart, type ToWorker } from './thread-protocol.js';
 
 type WorkerOptions = Omit<SqliteStoreOptions, 'onCommit' | 'onError'>;
 
@@ -188,9 +188,9 @@ export class ThreadedSqliteStore implements Store {
       [m.claimed, 'grant'],
       [m.claimedNext, 'next'],
     ] as const) {
-      if (!jobs || !this.outboxWatcher) continue;
+      if (!jobs || jobs.length === 0 || !this.outboxWatcher) continue;
       try {
-        this.outboxWatcher(unpackJobs(jobs), how);
+        this.outboxWatcher(jobs, how);
       } catch (err) {
         this.report(err);
       }
