@@ -302,7 +302,7 @@ export function recordChannelMessage(ctx: SqliteContext, m: PackedChannelRecord,
  * change as changeDelivery. An update of the status alone (to sent, delivered or failed, with or
  * without an error; no ids, no URLs — every outcome's) is one statement editing the stored document in
  * place (SQLite's JSON functions, the `onlyFrom` check in its WHERE), instead of a read, an unpack and
- * a repack in JavaScript: a third less of the writer's time per outcome (docs/benchmarks.md,
+ * a repack in JavaScript: 8.5–8.7 µs per update instead of 13–15.5 (docs/benchmarks.md,
  * 2026-12-03). The document keeps its form: `deliveryError` left out when empty.
  */
 export function applyDeliveryRecord(ctx: SqliteContext, guid: string, u: DeliveryUpdate, updatedAt: number): void {
