@@ -161,10 +161,17 @@ export class OutboxDispatcher {
     const now = Date.now();
     const { exclude, probing } = lane.breakers.claimState(now);
     const keep: OutboxJob[] = [];
+    const minLeft = lane.policy.leaseMs - READY_WAIT_MS;
     for (const j of lane.ready) {
       if (this.stopped) continue; // left to its lease
+      // Every slot taken, no target excluded, the job not waiting too long: it stays (the common case
+      // when a post ends under load; decided without building its target key).
+      if (lane.inFlight >= lane.policy.concurrency && exclude.length === 0 && j.nextAt - now >= minLeft) {
+        keep.push(j);
+        continue;
+      }
       const key = targetKey(j.channel, j.target);
-      if (exclude.includes(key) || j.nextAt - now < lane.policy.leaseMs - READY_WAIT_MS) {
+      if (exclude.includes(key) || j.nextAt - now < minLeft) {
         this.giveBack(j, now);
         continue;
       }

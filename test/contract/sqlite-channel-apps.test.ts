@@ -3,6 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ChannelMessage, DeliveryUpdate } from '../../src/core/channel-apps/model.js';
+import { applyDeliveryRecord, changeDelivery } from '../../src/store/sqlite/channel-apps.js';
+import type { SqliteContext } from '../../src/store/sqlite/context.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 /** The channel gateway's SQLite part: every statement reads through an index. */
@@ -102,6 +105,60 @@ describe('SqliteChannelApps (backend-specific)', () => {
         ...m, uid: 3, guid: 'g3', originalMessageId: 'om3', subject: 's', delivery: 'failed', deliveryError: 'x', updatedAt: 2800,
       });
       expect(await c.messageByGuid('g3')).toMatchObject({ delivery: 'failed', deliveryError: 'x', subject: 's', updatedAt: 2800 });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("an outcome's status change edits the document in place with the same result as updateDelivery", async () => {
+    const { file, s } = freshStore();
+    try {
+      const c = s.channelApps;
+      const m = {
+        uid: 1, guid: 'g1', conversationId: 'cc', channelAccountId: 'acc', contactId: 'c', direction: 'out' as const, isReceive: false, channelId: 'e',
+        originalMessageId: '', originalParentId: '', originalConversationId: '', originalUrl: '', subject: '', cc: '', contents: [{ id: 'g1-0', type: 'text' as const, text: 'hi' }],
+        createTime: 0, raw: { appId: 'a' }, delivery: 'pending' as const, deliveryError: '', originalMessageUrl: '', createdAt: 1000, updatedAt: 1000,
+      };
+      await c.recordMessage(m);
+      await c.recordMessage({ ...m, uid: 2, guid: 'g2', contents: [{ id: 'g2-0', type: 'text' as const, text: 'hi' }] });
+      const raw = new Database(file);
+      // Rows as an earlier build wrote them: the whole record in the document.
+      raw.prepare('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)').run(3, 'g3', 'acc', null, JSON.stringify({ ...m, uid: 3, guid: 'g3' }));
+      raw.prepare('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)').run(4, 'g4', 'acc', null, JSON.stringify({ ...m, uid: 4, guid: 'g4' }));
+      const ctx = { stmt: (sql: string) => raw.prepare(sql) } as unknown as SqliteContext;
+      const same = (a: ChannelMessage | null, b: ChannelMessage | null): void => {
+        expect(a && { ...a, uid: 0, guid: '', contents: [] }).toEqual(b && { ...b, uid: 0, guid: '', contents: [] });
+      };
+      const steps: Array<[DeliveryUpdate, number]> = [
+        [{ delivery: 'failed', deliveryError: 'HTTP 503', onlyFrom: ['none', 'pending'] }, 1100],
+        [{ delivery: 'sent', onlyFrom: ['none', 'pending'] }, 1200], // refused: failed is not in onlyFrom
+        [{ delivery: 'pending', onlyFrom: ['none', 'failed'] }, 1300],
+        [{ delivery: 'sent', onlyFrom: ['none', 'pending'] }, 1400],
+        [{ delivery: 'delivered', deliveryError: '' }, 1500],
+        [{ delivery: 'failed', deliveryError: 'x', onlyFrom: [] }, 1600], // refused: nothing to move from
+      ];
+      try {
+        for (const [u, at] of steps) {
+          applyDeliveryRecord(ctx, 'g1', u, at);
+          changeDelivery(ctx, 'g2', u, at);
+          applyDeliveryRecord(ctx, 'g3', u, at);
+          changeDelivery(ctx, 'g4', u, at);
+          same(await c.messageByGuid('g1'), await c.messageByGuid('g2'));
+          same(await c.messageByGuid('g3'), await c.messageByGuid('g4'));
+          same(await c.messageByGuid('g1'), await c.messageByGuid('g3'));
+        }
+        expect(await c.messageByGuid('g1')).toEqual({ ...m, delivery: 'delivered', updatedAt: 1500 });
+        // The document keeps its form: no empty error, no status-less fields added.
+        const doc = JSON.parse((raw.prepare('SELECT data FROM channel_messages WHERE uid = 1').get() as { data: string }).data) as Record<string, unknown>;
+        expect(Object.keys(doc).sort()).toEqual(['channelId', 'contactId', 'contents', 'conversationId', 'createdAt', 'delivery', 'direction', 'isReceive', 'raw', 'updatedAt'].sort());
+        // An unknown guid writes nothing; an update with ids takes changeDelivery's path.
+        applyDeliveryRecord(ctx, 'ghost', { delivery: 'sent' }, 1700);
+        applyDeliveryRecord(ctx, 'g1', { delivery: 'failed', deliveryError: 'y', originalMessageId: 'om1' }, 1800);
+        expect(await c.messageByGuid('g1')).toMatchObject({ delivery: 'failed', deliveryError: 'y', originalMessageId: 'om1', updatedAt: 1800 });
+        expect(await c.messageByOriginal('acc', 'om1')).toMatchObject({ uid: 1 });
+      } finally {
+        raw.close();
+      }
     } finally {
       await s.close();
     }

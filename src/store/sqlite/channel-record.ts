@@ -70,8 +70,16 @@ export function isPacked(m: Omit<ChannelMessage, 'uid'> | PackedChannelRecord): 
   return typeof (m as Partial<PackedChannelRecord>).packed === 'string';
 }
 
+/** A stored channel_messages row as read (the threaded store sends it across as is: see thread-protocol.ts). */
+export interface ChannelMessageRow {
+  uid: number;
+  guid: string;
+  account_id: string;
+  data: string;
+}
+
 /** A stored row back as a ChannelMessage. */
-export function unpackChannelRecord(row: { uid: number; guid: string; account_id: string; data: string }): ChannelMessage {
+export function unpackChannelRecord(row: ChannelMessageRow): ChannelMessage {
   const d = JSON.parse(row.data) as Document;
   const createdAt = d.createdAt ?? 0;
   return {

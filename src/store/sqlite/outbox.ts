@@ -14,7 +14,7 @@ import {
   type SettleRecord,
 } from '../../core/ports/outbox.js';
 import type Database from 'better-sqlite3';
-import { changeDelivery, recordChannelMessage } from './channel-apps.js';
+import { applyDeliveryRecord, recordChannelMessage } from './channel-apps.js';
 import { packChannelRecord } from './channel-record.js';
 import { applyNotificationDelivery } from './notify-delivery.js';
 import type { SqliteContext } from './context.js';
@@ -119,7 +119,7 @@ export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefine
 function applySettleRecords(ctx: SqliteContext, records: SettleRecord[], now: number): void {
   for (const r of records) {
     if (r.kind === 'notification.delivery') applyNotificationDelivery(ctx, r, now);
-    else if (r.kind === 'channel.delivery') changeDelivery(ctx, r.guid, r.update, r.updatedAt);
+    else if (r.kind === 'channel.delivery') applyDeliveryRecord(ctx, r.guid, r.update, r.updatedAt);
   }
 }
 

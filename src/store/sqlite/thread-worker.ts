@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OutboxJob } from '../../core/ports/outbox.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import { isStoreMethod, serializeError, withoutEchoedPayload, type FromWorker, type ToWorker } from './thread-protocol.js';
+import { channelRowRead, isStoreMethod, serializeError, withoutEchoedPayload, type FromWorker, type ToWorker } from './thread-protocol.js';
 
 /**
  * The writer thread: owns the one SQLite connection and runs every store call, reads included, so
@@ -73,14 +73,21 @@ port.on('message', (m: ToWorker) => {
         continue;
       }
       const target = store[c.part] as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      // A channel message read answers its stored row, unpacked on the main thread (thread-protocol.ts).
+      const row = channelRowRead(c.part, c.method);
       let p: Promise<unknown>;
       try {
-        p = target[c.method]!.apply(target, c.args);
+        p = row ? store.channelApps.messageRow(row, c.args) : target[c.method]!.apply(target, c.args);
       } catch (err) {
         p = Promise.reject(err);
       }
       p.then(
         (value) => {
+          if (row) {
+            results.push({ id: c.id, ok: true, value, wire: 'channelRow' });
+            schedule();
+            return;
+          }
           const slim = withoutEchoedPayload(c.part, c.method, c.args, value);
           results.push(slim === undefined ? { id: c.id, ok: true, value } : { id: c.id, ok: true, value: slim, echo: 'payload' });
           schedule();

@@ -5,7 +5,7 @@ import type { MessageDraft, Store } from '../../core/ports/store.js';
 import { packDraft } from './channel-record.js';
 import type { SqliteStoreOptions } from './sqlite-store.js';
 import { startWorker } from './worker-entry.js';
-import { deserializeError, restoreEchoedPayload, type FromWorker, type StorePart, type ToWorker } from './thread-protocol.js';
+import { deserializeError, restoreEchoedPayload, unpackChannelRow, type FromWorker, type StorePart, type ToWorker } from './thread-protocol.js';
 
 type WorkerOptions = Omit<SqliteStoreOptions, 'onCommit' | 'onError'>;
 
@@ -200,8 +200,9 @@ export class ThreadedSqliteStore implements Store {
       const p = this.pending.get(r.id);
       if (!p) continue;
       this.pending.delete(r.id);
-      if (r.ok) p.resolve(r.echo === 'payload' && p.args ? restoreEchoedPayload(p.args, r.value) : r.value);
-      else p.reject(deserializeError(r.error));
+      if (!r.ok) p.reject(deserializeError(r.error));
+      else if (r.wire === 'channelRow') p.resolve(unpackChannelRow(r.value));
+      else p.resolve(r.echo === 'payload' && p.args ? restoreEchoedPayload(p.args, r.value) : r.value);
     }
   }
 

@@ -1,0 +1,168 @@
+/**
+ * bench/channel/ab-outbound — two builds' outbound replies side by side in one process, by CPU per
+ * delivered reply (what binds the outbound figure on 2 cores: docs/benchmarks.md).
+ *
+ * A and B (`A=<dist dir>`, `B=<dist dir>`, default this tree's dist/ for both) each start a server in
+ * this process (FULL, its store thread, its own data directory) with a seed 002 app whose path_prefix
+ * is a fake app of its own (bench/channel/fake-app.ts, a child process), one account, one agent and
+ * CUSTOMERS customers who wrote once. Then SLICES times, A and B in turn (the order flipped every
+ * slice), each: its app goes down (503: the breaker opens), the agent sends PER_SLICE replies
+ * (round-robin over the conversations, through `hub.messages.send`), the app comes back, and the
+ * process CPU (user + system, every thread; the other build is idle, the fake apps are other processes)
+ * is read from the app's return until every reply is at the app and the outbox is idle again
+ * (statuses included). Fine interleaving puts both builds under the same load, so the per-slice-pair
+ * ratio B/A is what to read on a shared machine.
+ *
+ *   A=/other/tree/dist B=dist npx tsx bench/channel/ab-outbound.ts
+ *   env: SLICES=12 PER_SLICE=3000 CUSTOMERS=200 CONCURRENCY=64
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { pool, startInProcess, type HubLike } from '../lib/in-process.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const A = path.resolve(process.env['A'] ?? path.join(ROOT, 'dist'));
+const B = path.resolve(process.env['B'] ?? path.join(ROOT, 'dist'));
+const SLICES = Number(process.env['SLICES'] ?? 12);
+const PER_SLICE = Number(process.env['PER_SLICE'] ?? 3000);
+const CUSTOMERS = Number(process.env['CUSTOMERS'] ?? 200);
+const CONCURRENCY = Number(process.env['CONCURRENCY'] ?? 64);
+const APP = 'bench-app';
+const ACCOUNT = 'bench-account';
+const AGENT = 'agent1';
+
+interface OutboundHub extends HubLike {
+  outbox: { counts(): Promise<Record<string, number>> };
+}
+
+function fakeApp(): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/channel/fake-app.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve({ proc, url: m[1]! });
+    });
+    proc.on('exit', (code) => reject(new Error(`fake app exited ${code}`)));
+  });
+}
+
+async function post(url: string): Promise<void> {
+  await (await fetch(url, { method: 'POST' })).text();
+}
+
+async function sbAccepted(url: string): Promise<number> {
+  return ((await (await fetch(`${url}/stats`)).json()) as { sb: number }).sb;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Build {
+  name: string;
+  hub: OutboundHub;
+  app: { proc: ChildProcess; url: string };
+  convs: string[];
+  payload: Record<string, unknown>;
+  sent: number;
+  close(): Promise<void>;
+}
+
+async function start(name: string, dist: string): Promise<Build> {
+  const app = await fakeApp();
+  const sb = await startInProcess(dist, `ab-out-${name}`, {
+    outbox: {
+      channels: {
+        'channel-app': { concurrency: CONCURRENCY, perTargetConcurrency: CONCURRENCY, breakerThreshold: 1, breakerMaxOpenMs: 100, maxAttempts: 100, firstRetryMs: 50, maxRetryMs: 200 },
+      },
+    },
+  });
+  const { normalizePayload } = await sb.load<{ normalizePayload(p: Record<string, unknown>): Record<string, unknown> }>('core/payload.js');
+  const { contactIdOf, conversationIdOf } = await sb.load<{ contactIdOf(a: string, b: string): string; conversationIdOf(a: string, c: string, o: string): string }>(
+    'core/channel-apps/model.js',
+  );
+  const hub = sb.hub as OutboundHub;
+  await hub.users.create(AGENT, { name: AGENT });
+  await hub.channelApps.create('app', { appId: APP, secret: 's', protocol: '002', baseUrl: `${app.url}/qmtapi`, outboundToken: '', versionId: '', defaultAccountId: '', status: 0, attributes: {} });
+  await hub.channelApps.create('channelAccount', { channelAccountId: ACCOUNT, channelId: 'wechat', appId: APP, accountName: '', accountOriginalId: '', agents: [AGENT], enabled: true, attributes: {} });
+  await pool(CUSTOMERS, 16, (i) => {
+    const from = `c${i + 1}`;
+    return hub.channelApps.receive002({ appId: APP, route: 'message', fromUserId: from, fromUserName: '', serviceId: '', msgType: 'text', content: 'hello', accname: '', raw: { FromUserId: from, MsgType: 'text', Content: 'hello' } });
+  });
+  return {
+    name,
+    hub,
+    app,
+    convs: Array.from({ length: CUSTOMERS }, (_, i) => conversationIdOf(ACCOUNT, contactIdOf(ACCOUNT, `c${i + 1}`), '')),
+    payload: normalizePayload({ type: 1, searchableContent: 'reply', persistFlag: 3 }),
+    sent: 0,
+    close: async () => {
+      await sb.close();
+      app.proc.kill('SIGTERM');
+    },
+  };
+}
+
+/** One slice of one build: CPU µs per delivered reply (app up → outbox idle), and replies/s (app up → last reply). */
+async function slice(b: Build): Promise<{ us: number; rate: number }> {
+  await post(`${b.app.url}/down`);
+  await pool(PER_SLICE, 32, (i) => b.hub.messages.send({ sender: AGENT, conv: { type: 1, target: b.convs[i % b.convs.length]!, line: 0 }, payload: b.payload }));
+  b.sent += PER_SLICE;
+  await sleep(300); // the jobs of the last sends: claimed, failed, given back
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await post(`${b.app.url}/up`);
+  while ((await sbAccepted(b.app.url)) < b.sent) await sleep(10);
+  const t1 = performance.now();
+  for (;;) {
+    const c = await b.hub.outbox.counts();
+    if ((c['pending'] ?? 0) === 0 && (c['in_flight'] ?? 0) === 0) break;
+    await sleep(10);
+  }
+  const c = process.cpuUsage(c0);
+  return { us: (c.user + c.system) / PER_SLICE, rate: PER_SLICE / ((t1 - t0) / 1000) };
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+}
+
+async function main(): Promise<void> {
+  const builds = [await start('A', A), await start('B', B)] as const;
+  try {
+    for (const b of builds) await slice(b); // warm-up
+    const us: [number[], number[]] = [[], []];
+    const rate: [number[], number[]] = [[], []];
+    for (let s = 0; s < SLICES; s++) {
+      for (const i of s % 2 === 0 ? [0, 1] : [1, 0]) {
+        const r = await slice(builds[i]!);
+        us[i]!.push(r.us);
+        rate[i]!.push(r.rate);
+        process.stderr.write(`slice ${s + 1} ${builds[i]!.name}: ${r.us.toFixed(1)} µs/reply, ${Math.round(r.rate)} replies/s\n`);
+      }
+    }
+    const ratios = us[0].map((a, k) => us[1][k]! / a);
+    const rr = rate[0].map((a, k) => rate[1][k]! / a);
+    const lines = [
+      `bench/channel/ab-outbound ${new Date().toISOString()} A=${A} B=${B} SLICES=${SLICES} PER_SLICE=${PER_SLICE} CUSTOMERS=${CUSTOMERS} CONCURRENCY=${CONCURRENCY} load=${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+      '',
+      '| | A (median) | B (median) | B/A per slice pair: median | quartiles |',
+      '|---|---:|---:|---:|---|',
+      `| process CPU µs per delivered reply | ${quantile(us[0], 0.5).toFixed(1)} | ${quantile(us[1], 0.5).toFixed(1)} | ${quantile(ratios, 0.5).toFixed(3)} | ${quantile(ratios, 0.25).toFixed(3)} – ${quantile(ratios, 0.75).toFixed(3)} |`,
+      `| replies/s (app up → last reply) | ${Math.round(quantile(rate[0], 0.5))} | ${Math.round(quantile(rate[1], 0.5))} | ${quantile(rr, 0.5).toFixed(3)} | ${quantile(rr, 0.25).toFixed(3)} – ${quantile(rr, 0.75).toFixed(3)} |`,
+      '',
+      `A µs: ${us[0].map((x) => x.toFixed(1)).join(' · ')}`,
+      `B µs: ${us[1].map((x) => x.toFixed(1)).join(' · ')}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    for (const b of builds) await b.close();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
