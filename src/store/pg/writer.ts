@@ -250,8 +250,11 @@ export class PgWriter {
     let done!: () => void;
     this.last = new Promise<void>((resolve) => (done = resolve));
     let count = 0;
+    // Once per batch: a later call (from the finally below) must not reopen the gate of a batch after it.
+    let issued = false;
     const committing = (): void => {
-      if (!this.open) return;
+      if (issued) return;
+      issued = true;
       this.open = false;
       this.kick();
     };
