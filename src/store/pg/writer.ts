@@ -158,8 +158,8 @@ const SEQ_KEY = 'seq';
 
 /**
  * Group commit on PostgreSQL: one connection per batch (from a pool that should be pipelined:
- * `pipeline: true`, see openPool; at least MAX_IN_FLIGHT connections), one transaction per batch, one savepoint per command, or per run of concurrent
- * commands.
+ * `pipeline: true`, see openPool; at least MAX_IN_FLIGHT connections), one transaction per batch, one
+ * savepoint per command, or per run of concurrent commands.
  *
  * Contract (the same as the SQLite writer's, across every node sharing the database):
  * - `submit(fn)`: `fn` runs inside a transaction shared with other commands, after the previous
