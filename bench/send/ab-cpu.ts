@@ -16,6 +16,9 @@
  * `postgres` process on this machine, from /proc: the builds' backends, and whatever else uses that
  * server meanwhile, so read the ratios of interleaved slices).
  *
+ * The report also gives each kind's sends per second of wall time per slice (CONC in flight): what
+ * latency-bound changes (e.g. overlapping PostgreSQL batches) move while CPU per send stays put.
+ *
  *   A=/other/tree/dist B=dist npx tsx bench/send/ab-cpu.ts
  *   env: SLICES=16 PER_SLICE=2000 CONC=64 USERS=1000 GROUPS=20 GROUP_SIZE=20 SMALL_GROUP_SIZE=5 STORE=sqlite|pg KINDS=single,group,small
  */
@@ -105,12 +108,14 @@ const KINDS: Array<[string, (i: number) => Conv]> = (
   .map(([, label, conv]) => [label, conv]);
 
 /** CPU µs per send of one slice of one kind on one build: this process's, and PostgreSQL's (STORE=pg). */
-async function slice(b: Build, conv: (i: number) => Conv): Promise<{ node: number; pg: number }> {
+async function slice(b: Build, conv: (i: number) => Conv): Promise<{ node: number; pg: number; rate: number }> {
   const c0 = process.cpuUsage();
   const p0 = pgCpu();
+  const t0 = performance.now();
   await pool(PER_SLICE, CONC, (i) => b.hub.messages.send({ sender: 'u1', conv: conv(i), payload: b.payload }));
+  const ms = performance.now() - t0;
   const c = process.cpuUsage(c0);
-  return { node: (c.user + c.system) / PER_SLICE, pg: (pgCpu() - p0) / PER_SLICE };
+  return { node: (c.user + c.system) / PER_SLICE, pg: (pgCpu() - p0) / PER_SLICE, rate: (PER_SLICE * 1000) / ms };
 }
 
 function quantile(xs: number[], q: number): number {
@@ -122,7 +127,9 @@ async function main(): Promise<void> {
   const builds = [await start('A', A), await start('B', B)] as const;
   try {
     for (const b of builds) for (const [, conv] of KINDS) await slice(b, conv); // warm-up
-    const per: Record<string, { a: number[]; b: number[]; pa: number[]; pb: number[] }> = Object.fromEntries(KINDS.map(([k]) => [k, { a: [], b: [], pa: [], pb: [] }]));
+    const per: Record<string, { a: number[]; b: number[]; pa: number[]; pb: number[]; ra: number[]; rb: number[] }> = Object.fromEntries(
+      KINDS.map(([k]) => [k, { a: [], b: [], pa: [], pb: [], ra: [], rb: [] }]),
+    );
     for (let s = 0; s < SLICES; s++) {
       for (const [kind, conv] of KINDS) {
         const order = s % 2 === 0 ? [0, 1] : [1, 0];
@@ -130,6 +137,7 @@ async function main(): Promise<void> {
           const r = await slice(builds[i]!, conv);
           (i === 0 ? per[kind]!.a : per[kind]!.b).push(r.node);
           (i === 0 ? per[kind]!.pa : per[kind]!.pb).push(r.pg);
+          (i === 0 ? per[kind]!.ra : per[kind]!.rb).push(r.rate);
         }
       }
     }
@@ -145,6 +153,8 @@ async function main(): Promise<void> {
     };
     for (const [kind] of KINDS) lines.push(row(kind, per[kind]!.a, per[kind]!.b));
     if (STORE === 'pg') for (const [kind] of KINDS) lines.push(row(`${kind}, PostgreSQL`, per[kind]!.pa, per[kind]!.pb));
+    lines.push('', '| kind | A sends/s (median) | B sends/s (median) | B/A per slice pair: median | quartiles |', '|---|---:|---:|---:|---|');
+    for (const [kind] of KINDS) lines.push(row(kind, per[kind]!.ra, per[kind]!.rb));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     for (const b of builds) await b.close();

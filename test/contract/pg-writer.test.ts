@@ -176,6 +176,49 @@ describe('PostgreSQL writer and node leases (two handles on one database)', () =
     opened.splice(opened.indexOf(b), 1);
   });
 
+  it('overlapping batches: a batch started while the one before commits sees its writes, is acknowledged after it, and survives its failed COMMIT', async () => {
+    const a = opened[0]!;
+    await a.ctx.pool.query('CREATE TABLE overlap_probe(k TEXT PRIMARY KEY, n BIGINT NOT NULL)');
+    await a.ctx.pool.query("INSERT INTO overlap_probe VALUES ('c', 0)");
+    // Read-then-write commands, each alone (not concurrent), submitted in waves while earlier batches
+    // commit (maxBatch 8: several batches in flight): every one must see every earlier one's write.
+    const acked: number[] = [];
+    const bump = (i: number) =>
+      a.ctx
+        .write(async (tx) => {
+          const r = await tx.row<{ n: number }>("SELECT n FROM overlap_probe WHERE k = 'c'");
+          await tx.run("UPDATE overlap_probe SET n = $1 WHERE k = 'c'", [r!.n + 1]);
+          return { n: r!.n + 1, seq: tx.nextSeq() };
+        })
+        .then((v) => {
+          acked.push(i);
+          return v;
+        });
+    const jobs: Array<Promise<{ n: number; seq: number }>> = [];
+    for (let wave = 0; wave < 6; wave++) {
+      for (let i = 0; i < 10; i++) jobs.push(bump(wave * 10 + i));
+      await new Promise((r) => setImmediate(r));
+    }
+    const out = await Promise.all(jobs);
+    // Submission order = the order each saw the counter, took its seq, and was acknowledged.
+    expect(out.map((o) => o.n)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(out.map((o) => o.seq)).toEqual(out.map((o) => o.seq).sort((x, y) => x - y));
+    expect(acked).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    // A batch whose COMMIT fails (a deferred unique check) rejects alone; the batch after it commits.
+    await a.ctx.pool.query('CREATE TABLE overlap_deferred(k TEXT, CONSTRAINT overlap_deferred_k UNIQUE (k) DEFERRABLE INITIALLY DEFERRED)');
+    const bad = a.ctx.write(async (tx) => {
+      await tx.run("INSERT INTO overlap_deferred VALUES ('x'), ('x')");
+      return tx.nextSeq();
+    });
+    const same = Array.from({ length: 7 }, () => a.ctx.write(async (tx) => tx.nextSeq()));
+    await new Promise((r) => setImmediate(r));
+    const later = Array.from({ length: 8 }, () => bump(0));
+    const [badR, ...sameR] = await Promise.allSettled([bad, ...same]);
+    expect(badR!.status).toBe('rejected');
+    expect(sameR.every((r) => r.status === 'rejected')).toBe(true);
+    expect((await Promise.all(later)).map((o) => o.n)).toEqual(Array.from({ length: 8 }, (_, i) => 61 + i));
+  });
+
   it('a node whose lease was taken over refuses writes and reports not ready; another node holds the id', async () => {
     const s = await open(20, 300);
     expect(s.nodeId).toBe(20);

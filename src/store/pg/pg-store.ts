@@ -42,7 +42,7 @@ import { PgRobots } from './robots.js';
 import { PgSettings } from './settings.js';
 import { PgTokens, PgUsers } from './users.js';
 import { PgServiceSessions } from './service-sessions.js';
-import { PgWriter } from './writer.js';
+import { MAX_IN_FLIGHT, PgWriter } from './writer.js';
 
 export interface PgStoreOptions {
   /** postgres://… */
@@ -121,10 +121,10 @@ export class PgStore implements Store {
   /** Connect, migrate, lease a node id. Throws when the database is unreachable. */
   static async open(opts: PgStoreOptions): Promise<PgStore> {
     const schema = checkSchemaName(opts.schema ?? 'public');
-    // The writer's one connection comes from a pool of its own, pipelined (writer.ts); reads get the rest.
+    // The writer's connections (one per batch in flight) come from a pool of their own, pipelined (writer.ts); reads get the rest.
     const size = Math.max(2, opts.poolSize ?? 10);
     const pool = openPool({ url: opts.url, schema, max: size - 1, onError: opts.onError });
-    const writerPool = openPool({ url: opts.url, schema, max: 1, pipeline: true, genericPlans: true, onError: opts.onError });
+    const writerPool = openPool({ url: opts.url, schema, max: MAX_IN_FLIGHT, pipeline: true, genericPlans: true, onError: opts.onError });
     try {
       await migrate(pool, schema);
       let store: PgStore | undefined;

@@ -146,13 +146,20 @@ interface Waiter {
 /** Most concurrent commands started together (their statements queue on one connection). */
 const MAX_CONCURRENT = 256;
 
+/**
+ * Most batches unfinished at once: one being run, the others committing (each on its own connection;
+ * the writer's pool must allow as many). A batch started while another commits waits for the counter
+ * lock inside PostgreSQL, not in the node.
+ */
+export const MAX_IN_FLIGHT = 2;
+
 /** Key of the cursor counter's row in `meta`. */
 const SEQ_KEY = 'seq';
 
 /**
- * Group commit on PostgreSQL: one connection (from a pool that should be pipelined: `pipeline: true`,
- * see openPool), one transaction per batch, one savepoint per command, or per run of concurrent
- * commands.
+ * Group commit on PostgreSQL: one connection per batch (from a pool that should be pipelined:
+ * `pipeline: true`, see openPool; at least MAX_IN_FLIGHT connections), one transaction per batch, one
+ * savepoint per command, or per run of concurrent commands.
  *
  * Contract (the same as the SQLite writer's, across every node sharing the database):
  * - `submit(fn)`: `fn` runs inside a transaction shared with other commands, after the previous
@@ -171,19 +178,29 @@ const SEQ_KEY = 'seq';
  *   the whole cluster never deadlock each other (everyone takes the counter first), and a
  *   read-then-write inside a command sees no concurrent writer (but for the other commands of its
  *   concurrent run, which SubmitOptions.concurrent allows only where it reads nothing they write).
- * - One batch runs at a time; commands submitted meanwhile form the next batch.
+ * - Batches overlap by one step: once a batch has issued its COMMIT, the next one starts on a second
+ *   connection (commands submitted meanwhile), so its BEGIN, lock request and first statements travel
+ *   while the first commits. PostgreSQL holds them at the counter lock until that commit, so the next
+ *   batch reads the committed counter and everything the first wrote, exactly as if it had started
+ *   after it; its commands are acknowledged (and its after-commit hooks run) only after its own COMMIT
+ *   and after every earlier batch's results were handed out. A batch that fails does not fail the next.
  */
 export class PgWriter {
   /** Run after a batch that committed outbox jobs (PgTx.jobsWritten); set by the outbox. */
   onJobs: (() => void) | null = null;
   private queue: Pending[] = [];
-  private running: Promise<void> | null = null;
-  /** Commands submitted, and finished (in submission order: batches run one at a time, in order). */
+  /** A batch is being formed or run and has not issued its COMMIT yet (at most one: see kick). */
+  private open = false;
+  /** Batches started and not yet finished (at most MAX_IN_FLIGHT: one open, the others committing). */
+  private inFlight = 0;
+  /** Settles once the latest batch started has finished (its results handed out); batches finish in order. */
+  private last: Promise<void> = Promise.resolve();
+  /** Commands submitted, and finished (in submission order: batches finish one at a time, in order). */
   private submitted = 0;
   private finished = 0;
   private barriers: Array<{ upTo: number; resolve: () => void }> = [];
   private closed = false;
-  /** Commands' statements run prepared on the writer's connection (parsed and planned once). */
+  /** Commands' statements run prepared on the writer's connections (parsed and planned once). */
   private readonly names = new StatementNames('w');
 
   constructor(
@@ -216,36 +233,61 @@ export class PgWriter {
   /** Finish what is queued, then refuse later submissions. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running) await this.running;
+    while (this.inFlight > 0 || this.queue.length > 0) await this.last;
   }
 
+  /**
+   * Start the next batch when the queue has commands, no batch is open (every batch started has issued
+   * its COMMIT) and fewer than MAX_IN_FLIGHT batches are unfinished. So while batch N's COMMIT (its
+   * round trip and WAL flush) is under way, batch N+1 already sends its BEGIN, counter lock and first
+   * statements on a second connection; PostgreSQL holds them at the lock until N has committed.
+   */
   private kick(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.open || this.inFlight >= MAX_IN_FLIGHT || this.queue.length === 0) return;
+    this.open = true;
+    this.inFlight++;
+    const prev = this.last;
+    let done!: () => void;
+    this.last = new Promise<void>((resolve) => (done = resolve));
+    let count = 0;
+    // Once per batch: a later call (from the finally below) must not reopen the gate of a batch after it.
+    let issued = false;
+    const committing = (): void => {
+      if (issued) return;
+      issued = true;
+      this.open = false;
+      this.kick();
+    };
     // Let the rest of this event-loop turn submit too: they share the batch.
-    this.running = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(() => this.drain())
+    new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => {
+        const batch = this.queue.splice(0, this.opts.maxBatch);
+        count = batch.length;
+        return this.runBatch(batch, prev, committing);
+      })
+      .catch((err: unknown) => this.opts.onError?.(err))
       .finally(() => {
-        this.running = null;
+        committing();
+        this.finished += count;
+        const due = this.barriers.filter((b) => b.upTo <= this.finished);
+        this.barriers = this.barriers.filter((b) => b.upTo > this.finished);
+        for (const b of due) b.resolve();
+        this.inFlight--;
+        done();
         this.kick();
       });
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.opts.maxBatch);
-      try {
-        await this.runBatch(batch);
-      } finally {
-        this.finished += batch.length;
-        const due = this.barriers.filter((b) => b.upTo <= this.finished);
-        this.barriers = this.barriers.filter((b) => b.upTo > this.finished);
-        for (const b of due) b.resolve();
-      }
-    }
-  }
-
-  private async runBatch(batch: Pending[]): Promise<void> {
+  /**
+   * One batch, on a connection of its own. `committing` is called once the batch will issue no more
+   * statements but its COMMIT or ROLLBACK (the next batch may start then). Its results are handed out
+   * only after `prev` (the batch before it) has finished, so acknowledgements and after-commit hooks
+   * keep batch order; the batch's own commit comes after prev's in PostgreSQL anyway (the counter lock).
+   */
+  private async runBatch(batch: Pending[], prev: Promise<void>, committing: () => void): Promise<void> {
     if (this.opts.mayWrite && !this.opts.mayWrite()) {
+      committing();
+      await prev;
       for (const p of batch) p.reject(new CoreError('server_error', 'store unavailable: this node lost its node id lease'));
       return;
     }
@@ -254,6 +296,8 @@ export class PgWriter {
     try {
       client = await this.pool.connect();
     } catch (err) {
+      committing();
+      await prev;
       this.opts.onError?.(err);
       for (const p of batch) p.reject(new CoreError('server_error', 'store unavailable'));
       return;
@@ -303,10 +347,13 @@ export class PgWriter {
         start ??= await begun;
         i = end;
       }
-      await client.query(counter.seq !== start ? `UPDATE meta SET value = ${counter.seq} WHERE key = '${SEQ_KEY}'; COMMIT` : 'COMMIT');
+      const commit = client.query(counter.seq !== start ? `UPDATE meta SET value = ${counter.seq} WHERE key = '${SEQ_KEY}'; COMMIT` : 'COMMIT');
+      committing();
+      await commit;
     } catch (err) {
       broken = err;
     }
+    committing();
     if (broken) {
       this.opts.onError?.(broken);
       try {
@@ -315,6 +362,7 @@ export class PgWriter {
       } catch (err) {
         client.release(err instanceof Error ? err : new Error(String(err)));
       }
+      await prev;
       for (const p of batch) p.reject(new CoreError('server_error', 'commit failed'));
       return;
     }
@@ -326,6 +374,7 @@ export class PgWriter {
       if (o.jobs) jobs = true;
     }
     client.release();
+    await prev;
     this.opts.onCommit?.(batch.length, performance.now() - started);
     if (jobs && this.onJobs) afterCommit.push(this.onJobs);
     for (const fn of afterCommit) {
