@@ -21,8 +21,9 @@
  *
  * About 4 minutes. REPLIES=20000 (100 per conversation) makes both outbound sides' rounds last seconds
  * (with 3000 the bare client's lasted 0.2–0.4 s and its first paid for its connections). The machine is
- * shared (other engineers' builds and tests run on it): figures move with their load; the ratios to the
- * same-run baselines are the numbers to read.
+ * shared (other engineers' builds and tests run on it) and a VM whose CPU steal comes and goes: figures
+ * move with both; the ratios to the same-run baselines are the numbers to read, and each row gives the
+ * steal seen during its rounds (bench/lib/system.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,6 +34,7 @@ import { sign002 } from '../../src/channel-apps/signature.js';
 import { contactIdOf, conversationIdOf } from '../../src/core/channel-apps/model.js';
 import { AdminClient } from '../../test/helpers/admin-client.js';
 import { pool } from '../lib/in-process.js';
+import { stealPct, sysTicks } from '../lib/system.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DURATION = Number(process.env['DURATION'] ?? 6);
@@ -82,6 +84,8 @@ async function stop(proc: ChildProcess): Promise<void> {
 }
 
 interface WrkResult {
+  /** CPU steal of the machine during the run (%). */
+  steal: number;
   rps: number;
   p50: number;
   p99: number;
@@ -125,6 +129,7 @@ function perMessage(a: Cost, b: Cost, n: number): Cost {
 }
 
 async function wrk(url: string, script: string, env: Record<string, string>): Promise<WrkResult> {
+  const t0 = sysTicks();
   const out = await new Promise<string>((resolve, reject) => {
     const p = spawn('bash', ['-c', `timeout ${DURATION + 30} wrk -t1 -c${CONNS} -d${DURATION}s --timeout 10s --latency -s "${script}" "${url}"`], {
       env: { ...process.env, ...env },
@@ -139,7 +144,7 @@ async function wrk(url: string, script: string, env: Record<string, string>): Pr
   if (!m) throw new Error(`wrk failed:\n${out}`);
   const kv = Object.fromEntries(m[1]!.split(' ').map((x) => x.split('=') as [string, string]));
   const errors = Number(kv['err'] ?? 0) + Number(kv['err_connect'] ?? 0) + Number(kv['err_status'] ?? 0) + Number(kv['err_timeout'] ?? 0);
-  return { rps: Number(kv['rps']), p50: Number(kv['p50_ms']), p99: Number(kv['p99_ms']), errors, requests: Number(kv['requests']) };
+  return { steal: stealPct(t0, sysTicks()), rps: Number(kv['rps']), p50: Number(kv['p50_ms']), p99: Number(kv['p99_ms']), errors, requests: Number(kv['requests']) };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -228,7 +233,7 @@ async function main(): Promise<void> {
     // ------------------------------------------------------------------ outbound
     const convs = Array.from({ length: CUSTOMERS }, (_, i) => conversationIdOf(ACCOUNT, contactIdOf(ACCOUNT, `c${i + 1}`), ''));
     /** sb: app up → last reply (the figure of the target); sbSteady: first → last reply (without the probe's wait). */
-    const out = { sb: [] as number[], sbSteady: [] as number[], bare: [] as number[], duplicates: 0 };
+    const out = { sb: [] as number[], sbSteady: [] as number[], bare: [] as number[], duplicates: 0, sbSteal: [] as number[], bareSteal: [] as number[] };
     const body = JSON.stringify({ ToUserId: 'c1', WorkerNum: AGENT, WorkerName: AGENT, ServiceId: '', MsgType: 'text', Content: 'reply', Tag: {} });
     for (let r = 0; r < (PHASES.has('outbound') ? OUT_ROUNDS : 0); r++) {
       log(`outbound round ${r + 1}/${OUT_ROUNDS}: ${REPLIES} replies while the app is down`);
@@ -237,6 +242,7 @@ async function main(): Promise<void> {
         await admin.ok('/message/send', { sender: AGENT, conv: { type: 1, target: convs[i % convs.length], line: 0 }, payload: { type: 1, searchableContent: `reply ${r}-${i}`, persistFlag: 3 } });
       });
       const c0 = await costNow(sb.url, sb.proc.pid);
+      const k0 = sysTicks();
       const t0 = Date.now();
       await json(`${app.url}/up`, { method: 'POST' });
       const want = REPLIES * (r + 1);
@@ -247,6 +253,7 @@ async function main(): Promise<void> {
       out.duplicates += s.duplicates;
       out.sb.push(REPLIES / ((s.lastSb - t0) / 1000));
       out.sbSteady.push(REPLIES / (Math.max(1, s.lastSb - s.firstSb) / 1000));
+      out.sbSteal.push(stealPct(k0, sysTicks()));
       // Until the outbox is idle (the delivery statuses are written after the last post).
       await until(async () => {
         const st = await admin.ok<{ pending: number; in_flight: number }>('/callback/stats', {});
@@ -259,6 +266,7 @@ async function main(): Promise<void> {
       log(`outbound round ${r + 1}/${OUT_ROUNDS}: bare client`);
       await json(`${app.url}/reset`, { method: 'POST' });
       const b0 = Date.now();
+      const kb = sysTicks();
       await pool(REPLIES, CONCURRENCY, async (i) => {
         const now = String(Date.now());
         const url = new URL(`${app.url}/qmtapi/staffService/message?timestamp=${now}&signature=${sign002(APP, APP_SECRET, now)}`);
@@ -266,6 +274,7 @@ async function main(): Promise<void> {
         if (res.status !== 200) throw new Error(`bare post: HTTP ${res.status}`);
       });
       out.bare.push(REPLIES / ((Date.now() - b0) / 1000));
+      out.bareSteal.push(stealPct(kb, sysTicks()));
     }
     const stats = await json<{ accepted: number }>(`${app.url}/stats`);
     if (PHASES.has('outbound') && stats.accepted !== REPLIES) throw new Error(`bare: ${stats.accepted} of ${REPLIES} at the app`);
@@ -274,7 +283,7 @@ async function main(): Promise<void> {
     // ------------------------------------------------------------------ report
     const row = (label: string, xs: WrkResult[], base: number): string => {
       const rps = median(xs.map((x) => x.rps));
-      return `| ${label} | ${Math.round(rps)} | ${median(xs.map((x) => x.p50)).toFixed(1)} | ${median(xs.map((x) => x.p99)).toFixed(1)} | ${(rps / base).toFixed(2)} | ${xs.map((x) => Math.round(x.rps)).join(' · ')} | ${xs.reduce((a, x) => a + x.errors, 0)} |`;
+      return `| ${label} | ${Math.round(rps)} | ${median(xs.map((x) => x.p50)).toFixed(1)} | ${median(xs.map((x) => x.p99)).toFixed(1)} | ${(rps / base).toFixed(2)} | ${xs.map((x) => Math.round(x.rps)).join(' · ')} | ${xs.reduce((a, x) => a + x.errors, 0)} | ${xs.map((x) => x.steal.toFixed(1)).join(' · ')} |`;
     };
     const bareRps = median(inbound['bare']!.map((x) => x.rps));
     const adminRps = median(inbound['admin']!.map((x) => x.rps));
@@ -283,8 +292,8 @@ async function main(): Promise<void> {
     const lines = [
       `bench/channel ${new Date().toISOString()} DURATION=${DURATION} CONNS=${CONNS} ROUNDS=${ROUNDS} CUSTOMERS=${CUSTOMERS} REPLIES=${REPLIES} OUT_ROUNDS=${OUT_ROUNDS} CONCURRENCY=${CONCURRENCY} cpus=${os.cpus().length}`,
       '',
-      '| inbound | req/s (median) | p50 ms | p99 ms | vs bare Fastify | rounds | errors |',
-      '|---|---:|---:|---:|---:|---|---:|',
+      '| inbound | req/s (median) | p50 ms | p99 ms | vs bare Fastify | rounds | errors | steal % (rounds) |',
+      '|---|---:|---:|---:|---:|---|---:|---|',
       row('bare Fastify, same 002 path', inbound['bare']!, bareRps),
       row('Switchboard 002 staffService/message', inbound['staff']!, bareRps),
       row('Switchboard admin message/send (single)', inbound['admin']!, bareRps),
@@ -293,11 +302,11 @@ async function main(): Promise<void> {
       `002 inbound / admin send: ${(staffRps / adminRps).toFixed(2)} (target ≥ 0.8)` +
         (inbound['admingroup']!.length > 0 ? `; for reference, 002 inbound / admin send into 3-member groups: ${(staffRps / groupRps).toFixed(2)}` : ''),
       '',
-      '| outbound | replies/s (median) | rounds |',
-      '|---|---:|---|',
-      `| bare HTTP client → fake app | ${Math.round(median(out.bare))} | ${out.bare.map(Math.round).join(' · ')} |`,
-      `| Switchboard outbox → fake app | ${Math.round(median(out.sb))} | ${out.sb.map(Math.round).join(' · ')} |`,
-      `| Switchboard outbox, from its first reply | ${Math.round(median(out.sbSteady))} | ${out.sbSteady.map(Math.round).join(' · ')} |`,
+      '| outbound | replies/s (median) | rounds | steal % (rounds) |',
+      '|---|---:|---|---|',
+      `| bare HTTP client → fake app | ${Math.round(median(out.bare))} | ${out.bare.map(Math.round).join(' · ')} | ${out.bareSteal.map((x) => x.toFixed(1)).join(' · ')} |`,
+      `| Switchboard outbox → fake app | ${Math.round(median(out.sb))} | ${out.sb.map(Math.round).join(' · ')} | ${out.sbSteal.map((x) => x.toFixed(1)).join(' · ')} |`,
+      `| Switchboard outbox, from its first reply | ${Math.round(median(out.sbSteady))} | ${out.sbSteady.map(Math.round).join(' · ')} | |`,
       '',
       `outbound Switchboard / bare client: ${(median(out.sb) / median(out.bare)).toFixed(2)} (target ≥ 0.5); duplicates at the app: ${out.duplicates}`,
       '',

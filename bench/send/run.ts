@@ -33,6 +33,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AdminClient } from '../../test/helpers/admin-client.js';
 import { pgClusterStorage } from '../pg-cluster.js';
+import { sysTicks } from '../lib/system.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const LUA = path.join(ROOT, 'bench/send/signed.lua');
@@ -99,12 +100,6 @@ function procTicks(pid: number | undefined): number {
   } catch {
     return 0;
   }
-}
-
-function sysTicks(): { busy: number; all: number; steal: number } {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
-  return { busy: user + nice + system + irq + softirq, all: user + nice + system + idle + iowait + irq + softirq + steal, steal };
 }
 
 /** One server process of a target. */
