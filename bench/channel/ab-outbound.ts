@@ -16,10 +16,11 @@
  *   A=/other/tree/dist B=dist npx tsx bench/channel/ab-outbound.ts
  *   env: SLICES=12 PER_SLICE=3000 CUSTOMERS=200 CONCURRENCY=64
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { pool, startInProcess, type HubLike } from '../lib/in-process.js';
+import { startListening } from '../lib/process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const A = path.resolve(process.env['A'] ?? path.join(ROOT, 'dist'));
@@ -37,16 +38,7 @@ interface OutboundHub extends HubLike {
 }
 
 function fakeApp(): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/channel/fake-app.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ proc, url: m[1]! });
-    });
-    proc.on('exit', (code) => reject(new Error(`fake app exited ${code}`)));
-  });
+  return startListening(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/channel/fake-app.ts')]);
 }
 
 async function post(url: string): Promise<void> {

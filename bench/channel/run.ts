@@ -35,6 +35,7 @@ import { contactIdOf, conversationIdOf } from '../../src/core/channel-apps/model
 import { AdminClient } from '../../test/helpers/admin-client.js';
 import { pool } from '../lib/in-process.js';
 import { stealPct, sysTicks } from '../lib/system.js';
+import { startListening, stopProcess } from '../lib/process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const DURATION = Number(process.env['DURATION'] ?? 6);
@@ -60,27 +61,6 @@ const AGENT = 'agent1';
 
 function log(msg: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-}
-
-function startProcess(cmd: string, args: string[], env: Record<string, string>): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ proc, url: m[1]! });
-    });
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.on('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${out}`)));
-  });
-}
-
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  proc.kill('SIGTERM');
-  await exited;
 }
 
 interface WrkResult {
@@ -165,9 +145,9 @@ async function main(): Promise<void> {
   if (!fs.existsSync(SB_CLI)) throw new Error(`${SB_CLI}: run \`npm run build\` first`);
   const running: ChildProcess[] = [];
   try {
-    const bare = await startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/channel/bare-fastify.ts')], {});
+    const bare = await startListening(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/channel/bare-fastify.ts')], {});
     running.push(bare.proc);
-    const app = await startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/channel/fake-app.ts')], {});
+    const app = await startListening(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/channel/fake-app.ts')], {});
     running.push(app.proc);
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-bench-channel-'));
     const configFile = path.join(dataDir, 'config.json');
@@ -177,7 +157,7 @@ async function main(): Promise<void> {
         outbox: { channels: { 'channel-app': { concurrency: CONCURRENCY, perTargetConcurrency: CONCURRENCY, breakerThreshold: 1, breakerMaxOpenMs: 100, maxAttempts: 100, firstRetryMs: 50, maxRetryMs: 200 } } },
       }),
     );
-    const sb = await startProcess(
+    const sb = await startListening(
       process.execPath,
       [...SB_NODE_ARGS, SB_CLI, 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--config', configFile],
       { SWITCHBOARD_ADMIN_SECRET: SECRET, LOG_LEVEL: 'warn' },
@@ -329,7 +309,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(path.join(ROOT, 'bench/results/channel-latest.txt'), `${lines.join('\n')}\n`);
   } finally {
     await closeCallbackAgents();
-    for (const p of running.reverse()) await stop(p);
+    for (const p of running.reverse()) await stopProcess(p);
   }
 }
 

@@ -20,12 +20,13 @@
  * The descriptor limit: every process is started under `ulimit -n <hard limit>`; the server needs one
  * descriptor per connection plus ~60, so CONNECTIONS is capped below the hard limit (reported).
  */
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AdminClient } from '../../test/helpers/admin-client.js';
 import { pgClusterStorage, type PgClusterStorage } from '../pg-cluster.js';
+import { startListening, stopProcess } from '../lib/process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SECRET = 'fanout-secret';
@@ -50,24 +51,7 @@ function hardLimit(): number {
 /** Start a node script under `ulimit -n <hard>`; resolves with its URL once it prints "listening on". */
 function startServer(args: string[], env: Record<string, string>): Promise<{ proc: ChildProcess; url: string }> {
   const cmd = `ulimit -n $(ulimit -Hn) && exec ${[process.execPath, '--expose-gc', '--require', path.join(ROOT, 'bench/fanout/gc-hook.cjs'), ...args].map((a) => `'${a}'`).join(' ')}`;
-  const proc = spawn('bash', ['-c', cmd], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ proc, url: m[1]! });
-    });
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-}
-
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  proc.kill('SIGTERM');
-  await exited;
+  return startListening('bash', ['-c', cmd], env);
 }
 
 function procTicks(pid: number): number {
@@ -300,7 +284,7 @@ async function runSwitchboardOn(N: number, bus: string, storage: PgClusterStorag
   });
   await Promise.all(clients.map((c) => c.ask({ cmd: 'close' }, 'closed')));
   for (const c of clients) c.proc.kill();
-  for (const server of servers) await stop(server.proc);
+  for (const server of servers) await stopProcess(server.proc);
   fs.rmSync(dataDir, { recursive: true, force: true });
   return { bus, conn, online, rss0, rss1, sbMemPerConn, sbScenarios, tokens, sampleFrame, clients };
 }
@@ -350,7 +334,7 @@ async function main(): Promise<void> {
   const bareBroadcast = scenario(`bare ws: same frame to all (${BROADCASTS}x)`, lat, BROADCASTS * conn2.open, procTicks(barePid) - c0);
   await Promise.all(clients2.map((c) => c.ask({ cmd: 'close' }, 'closed')));
   for (const c of clients2) c.proc.kill();
-  await stop(bare.proc);
+  await stopProcess(bare.proc);
 
   const bareMemPerConn = ((bareRss1 - bareRss0) * 1024) / conn2.open;
   const lines = [

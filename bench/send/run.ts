@@ -34,6 +34,7 @@ import Database from 'better-sqlite3';
 import { AdminClient } from '../../test/helpers/admin-client.js';
 import { pgClusterStorage } from '../pg-cluster.js';
 import { sysTicks } from '../lib/system.js';
+import { startListening, stopProcess } from '../lib/process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const LUA = path.join(ROOT, 'bench/send/signed.lua');
@@ -171,27 +172,6 @@ async function wrk(label: string, nodes: Node[], seconds: number, env: Record<st
   };
 }
 
-function startProcess(cmd: string, args: string[], env: Record<string, string>): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  return new Promise((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ proc, url: m[1]! });
-    });
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.on('exit', (code) => reject(new Error(`${cmd} exited ${code}: ${out}`)));
-  });
-}
-
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  proc.kill('SIGTERM');
-  await exited;
-}
-
 /** Sends answered so far by the server, split into code 0 and any other code. */
 async function sendCounts(url: string): Promise<{ ok: number; failed: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
@@ -255,7 +235,7 @@ function sqliteStorage(dataDir: string): Pick<Running, 'stored' | 'dispose'> {
 
 async function startSwitchboard(sync: string): Promise<Running> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-bench-'));
-  const { proc, url } = await startProcess(
+  const { proc, url } = await startListening(
     process.execPath,
     [path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--synchronous', sync],
     { SWITCHBOARD_ADMIN_SECRET: SECRET, LOG_LEVEL: 'warn' },
@@ -271,15 +251,15 @@ async function startSwitchboard(sync: string): Promise<Running> {
   return {
     ...sqliteStorage(dataDir),
     targets: [mk('single', { SB_MODE: 'single' }), mk('group', { SB_MODE: 'group' }), mk('small_group', { SB_MODE: 'group', SB_GROUP_PREFIX: 's' })],
-    stop: () => stop(proc),
+    stop: () => stopProcess(proc),
   };
 }
 
 /** Switchboard FULL with every after-callback on, delivering to a local receiver process. */
 async function startSwitchboardWithCallbacks(): Promise<Running> {
-  const receiver = await startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/send/receiver.ts')], {});
+  const receiver = await startListening(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/send/receiver.ts')], {});
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-bench-cb-'));
-  const { proc, url } = await startProcess(
+  const { proc, url } = await startListening(
     process.execPath,
     [path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', dataDir, '--synchronous', 'FULL'],
     {
@@ -322,17 +302,17 @@ async function startSwitchboardWithCallbacks(): Promise<Running> {
     ...sqliteStorage(dataDir),
     targets: [target],
     stop: async () => {
-      await stop(proc);
-      await stop(receiver.proc);
+      await stopProcess(proc);
+      await stopProcess(receiver.proc);
     },
   };
 }
 
 async function startBareFastify(): Promise<Running> {
-  const { proc, url } = await startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/send/bare-fastify.ts'), '0'], {});
+  const { proc, url } = await startListening(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/send/bare-fastify.ts'), '0'], {});
   return {
     targets: [{ label: 'bare_fastify_echo', nodes: [{ url, pid: proc.pid }], env: { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS) } }],
-    stop: () => stop(proc),
+    stop: () => stopProcess(proc),
   };
 }
 
@@ -346,14 +326,14 @@ async function startPgCluster(size: number): Promise<Running> {
   const procs: ChildProcess[] = [];
   const nodes: Node[] = [];
   const stopAll = async (): Promise<void> => {
-    for (const p of procs) await stop(p);
+    for (const p of procs) await stopProcess(p);
   };
   try {
     for (let i = 0; i < size; i++) {
       // Nodes start one after another: the first one creates and migrates the schema.
       const nodeDir = path.join(dataDir, `node${i + 1}`);
       fs.mkdirSync(nodeDir);
-      const { proc, url } = await startProcess(
+      const { proc, url } = await startListening(
         process.execPath,
         [path.join(ROOT, 'dist/cli.js'), 'serve', '--port', '0', '--host', '127.0.0.1', '--data', nodeDir],
         { SWITCHBOARD_ADMIN_SECRET: SECRET, LOG_LEVEL: 'warn', ...storage.env },
