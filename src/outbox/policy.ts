@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { OUTBOX_CHANNEL_DEFAULTS } from '../config/schema.js';
+import { OUTBOX_CHANNEL_DEFAULTS } from '../config/outbox-schema.js';
 import type { BreakerOptions } from './breaker.js';
 
 /** How the dispatcher delivers the jobs of one channel (each channel has its own). */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { webhookPolicy } from '../../src/callbacks/config.js';
 import { BINDINGS, ConfigError, databaseFile, loadConfig } from '../../src/config/load.js';
-import { OUTBOX_CHANNEL_DEFAULTS } from '../../src/config/schema.js';
+import { OUTBOX_CHANNEL_DEFAULTS } from '../../src/config/outbox-schema.js';
 import { channelPolicies } from '../../src/outbox/policy.js';
 
 const dirs: string[] = [];
