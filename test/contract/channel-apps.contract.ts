@@ -3,7 +3,7 @@
  * every backend through the Store interface only.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ChannelAccount, ChannelApp, ChannelContact, ChannelConversation, ChannelMessage } from '../../src/core/channel-apps/model.js';
+import type { ChannelAccount, ChannelApp, ChannelContact, ChannelConversation, ChannelMessage, DeliveryStatus, DeliveryUpdate } from '../../src/core/channel-apps/model.js';
 import { ConvType, MessageKind, PersistFlag } from '../../src/core/model.js';
 import { normalizePayload } from '../../src/core/payload.js';
 import type { MessageDraft, Store } from '../../src/core/ports/store.js';
@@ -287,6 +287,63 @@ export function channelAppsContract(name: string, open: StoreBackend['open']): v
       const [again] = await store.outbox.claim(Date.now(), 10, 60_000, { channels: ['channel-app'] });
       expect(await store.outbox.settle([{ id: again!.id, lease: again!.nextAt, ok: false, error: 'boom', response: '', nextAt: null, then: { records: [{ ...sent, update: { delivery: 'failed', deliveryError: 'boom', onlyFrom: ['none', 'pending'] } }] } }])).toEqual([again!.id]);
       expect(await store.channelApps.messageByUid(501)).toMatchObject({ delivery: 'delivered', updatedAt: 9000 });
+    });
+
+    it("one settle's ChannelDeliveryRecords of several messages: each applied as alone (status, error set and cleared, onlyFrom), whatever else the settle carries", async () => {
+      const store = await fresh();
+      await store.users.upsertUser('u1', { name: 'u1' });
+      await store.users.upsertUser('u2', { name: 'u2' });
+      await store.channelApps.openConversation(conversation('cc1', { updateDt: 1000 }));
+      const uids = [601, 602, 603, 604];
+      for (const uid of uids) {
+        await store.messages.appendMessage({
+          sender: 'u1',
+          conv: { type: ConvType.single, target: 'u2', line: 0 },
+          payload: normalizePayload({ type: 1, searchableContent: 'hi', persistFlag: PersistFlag.count }),
+          kind: MessageKind.conversation,
+          toUsers: [],
+          effects: [
+            {
+              channel: 'channel-app',
+              target: 'app1',
+              orderKey: `app1|k-${uid}`,
+              kind: 'ChannelApp.Message002',
+              body: { n: uid },
+              meta: {},
+              ref: `msg:${uid}`,
+              records: [{ kind: 'channel.message' as const, message: message(uid, { direction: 'out', isReceive: false, originalMessageId: '', delivery: 'pending', createdAt: 7000 }) }],
+            },
+          ],
+        });
+      }
+      // 603 was answered by the app's send result first: an outcome must not take it back. 601 carries an
+      // error from an earlier attempt: a change without one clears it.
+      await store.channelApps.updateDelivery('g-603', { delivery: 'delivered' }, 7500);
+      await store.channelApps.updateDelivery('g-601', { delivery: 'pending', deliveryError: 'timeout' }, 7600);
+      const rec = (uid: number, update: DeliveryUpdate) => ({ kind: 'channel.delivery' as const, guid: `g-${uid}`, update, updatedAt: 8000 });
+      const from: DeliveryStatus[] = ['none', 'pending'];
+      const claimed = await store.outbox.claim(Date.now(), 10, 60_000, { channels: ['channel-app'] });
+      expect(claimed.length).toBe(4);
+      const byRef = new Map(claimed.map((j) => [j.ref, j]));
+      const outcome = (uid: number, records: Array<ReturnType<typeof rec>>) => {
+        const j = byRef.get(`msg:${uid}`)!;
+        return { id: j.id, lease: j.nextAt, ok: true as const, response: '200', at: 8000, then: { records } };
+      };
+      // Status changes only, one per message (and one of an unknown guid).
+      const first = [
+        outcome(601, [rec(601, { delivery: 'sent', onlyFrom: from })]),
+        outcome(602, [rec(602, { delivery: 'failed', deliveryError: 'boom', onlyFrom: from }), { ...rec(602, { delivery: 'sent' }), guid: 'ghost' }]),
+        outcome(603, [rec(603, { delivery: 'sent', onlyFrom: from })]),
+      ];
+      expect((await store.outbox.settle(first)).sort()).toEqual(first.map((o) => o.id).sort());
+      expect(await store.channelApps.messageByUid(601)).toMatchObject({ delivery: 'sent', deliveryError: '', updatedAt: 8000 });
+      expect(await store.channelApps.messageByUid(602)).toMatchObject({ delivery: 'failed', deliveryError: 'boom', updatedAt: 8000 });
+      expect(await store.channelApps.messageByUid(603)).toMatchObject({ delivery: 'delivered', deliveryError: '', updatedAt: 7500 });
+      expect(await store.channelApps.messageByGuid('ghost')).toBeNull();
+      // Two changes of one message in a settle, the second with a re-hosted URL: applied in order.
+      const second = [outcome(604, [rec(604, { delivery: 'sent', onlyFrom: from }), rec(604, { delivery: 'delivered', urls: [{ id: 'k1', url: 'https://app/a.pdf' }], onlyFrom: ['sent'] })])];
+      expect(await store.outbox.settle(second)).toEqual([second[0]!.id]);
+      expect(await store.channelApps.messageByUid(604)).toMatchObject({ delivery: 'delivered', updatedAt: 8000, contents: [{ id: 'k1', url: 'https://app/a.pdf' }] });
     });
   });
 }

@@ -246,6 +246,39 @@ export async function changeDelivery(tx: Queryable, guid: string, u: DeliveryUpd
   return rec;
 }
 
+/** A delivery change of the status (and error) alone: no ids, no URLs — what every outbox outcome carries. */
+function statusOnly(u: DeliveryUpdate): boolean {
+  return (u.urls?.length ?? 0) === 0 && u.originalMessageId === undefined && u.originalMessageUrl === undefined;
+}
+
+/**
+ * Delivery changes of a settle (the outbox's ChannelDeliveryRecords), in order, as changeDelivery
+ * applies them one by one. When each names another message and changes its status alone (the case of
+ * every outcome), they are one statement: the stored documents are edited in place (jsonb), the
+ * `onlyFrom` check in its WHERE, instead of a read and a write per record (two round trips each).
+ * Otherwise, one by one. An unknown guid writes nothing.
+ */
+export async function changeDeliveries(tx: Queryable, changes: Array<{ guid: string; update: DeliveryUpdate; updatedAt: number }>): Promise<void> {
+  if (changes.length === 0) return;
+  if (new Set(changes.map((c) => c.guid)).size !== changes.length || !changes.every((c) => statusOnly(c.update))) {
+    for (const c of changes) await changeDelivery(tx, c.guid, c.update, c.updatedAt);
+    return;
+  }
+  await tx.run(
+    `UPDATE channel_messages m
+        SET data = (m.data::jsonb || jsonb_build_object('delivery', x.delivery, 'deliveryError', x.error, 'updatedAt', x.updated_at))::text
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS x(guid, delivery, error, updated_at, only_from)
+      WHERE m.guid = x.guid AND (x.only_from IS NULL OR m.data::jsonb ->> 'delivery' = ANY (string_to_array(x.only_from, ',')))`,
+    [
+      changes.map((c) => c.guid),
+      changes.map((c) => c.update.delivery),
+      changes.map((c) => c.update.deliveryError ?? ''),
+      changes.map((c) => c.updatedAt),
+      changes.map((c) => (c.update.onlyFrom ? c.update.onlyFrom.join(',') : null)),
+    ],
+  );
+}
+
 /**
  * ChannelAppStore.recordMessage inside a write command (also for the message part's appendMessage
  * with a draft's `channel`): insert unless the uid, or (account, original id), is recorded already —

@@ -1,6 +1,6 @@
 import type { SettleRecord } from '../../core/ports/outbox.js';
 import type { NotificationDeliveryRecord } from '../../core/ports/notify-delivery.js';
-import { changeDelivery } from './channel-apps.js';
+import { changeDeliveries } from './channel-apps.js';
 import type { Queryable } from './pool.js';
 
 /**
@@ -11,8 +11,8 @@ import type { Queryable } from './pool.js';
  * user, channel) the last record's status stands, and any of them may add the inbox row.
  */
 export async function applySettleRecords(q: Queryable, records: SettleRecord[], now: number): Promise<void> {
-  // A reply's delivery change (ChannelDeliveryRecord), in order; an unknown guid writes nothing.
-  for (const r of records) if (r.kind === 'channel.delivery') await changeDelivery(q, r.guid, r.update, r.updatedAt);
+  // Replies' delivery changes (ChannelDeliveryRecord), as if in order; an unknown guid writes nothing.
+  await changeDeliveries(q, records.filter((r) => r.kind === 'channel.delivery'));
   const last = new Map<string, NotificationDeliveryRecord>();
   for (const r of records) {
     if (r.kind !== 'notification.delivery') continue;
