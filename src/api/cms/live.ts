@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Hub } from '../../core/hub.js';
 import type { InboxEvent } from '../../core/notifications/service.js';
+import { CloseCode } from '../../delivery/protocol.js';
 import { closeWithDeadline, guard } from '../../delivery/ws-guard.js';
 import { refuseUpgrade } from '../../http/upgrade-router.js';
 import type { UpgradeEndpoint } from '../../http/surface.js';
@@ -31,8 +32,6 @@ type Frame = string | Buffer;
 
 /** Close code of a socket whose token was revoked (as the device gateway's). */
 const REVOKED = 4003;
-/** Close code of a socket past the user's cap (as the device gateway's). */
-const TOO_MANY = 4011;
 
 /** Socket writes per event-loop turn (see LiveInbox.drain). */
 const WRITE_SLICE = 64;
@@ -148,7 +147,7 @@ export class LiveInbox {
     }
     // Checked right before the socket is registered (no await between), as the device gateway does.
     if ((this.byUser.get(who.userId)?.size ?? 0) >= (this.opts.maxConnectionsPerUser ?? Infinity)) {
-      closeWithDeadline(ws, TOO_MANY, 'too many connections for this user');
+      closeWithDeadline(ws, CloseCode.tooManyConnections, 'too many connections for this user');
       return;
     }
     const live: Live = { ws, userId: who.userId, clientId: who.clientId, lng, alive: true, held: [] };

@@ -251,6 +251,14 @@ export interface DeliveryUpdate {
   onlyFrom?: DeliveryStatus[];
 }
 
+/**
+ * A change of the status (and its error) alone — no ids, no URLs: what every outbox outcome carries.
+ * Stores may apply such changes in place, without reading the record first.
+ */
+export function isStatusOnly(u: DeliveryUpdate): boolean {
+  return (u.urls?.length ?? 0) === 0 && u.originalMessageId === undefined && u.originalMessageUrl === undefined;
+}
+
 // ---------------------------------------------------------------- IM identities (see the module comment)
 
 function digest(...parts: string[]): string {

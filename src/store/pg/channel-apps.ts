@@ -1,6 +1,7 @@
 import {
   configParent,
   CONVERSATION_ACTIVITY_STEP_MS,
+  isStatusOnly,
   type ChannelConfigKind,
   type ChannelConfigRecords,
   type ChannelContact,
@@ -246,11 +247,6 @@ export async function changeDelivery(tx: Queryable, guid: string, u: DeliveryUpd
   return rec;
 }
 
-/** A delivery change of the status (and error) alone: no ids, no URLs — what every outbox outcome carries. */
-function statusOnly(u: DeliveryUpdate): boolean {
-  return (u.urls?.length ?? 0) === 0 && u.originalMessageId === undefined && u.originalMessageUrl === undefined;
-}
-
 /**
  * Delivery changes of a settle (the outbox's ChannelDeliveryRecords), in order, as changeDelivery
  * applies them one by one. When each names another message and changes its status alone (the case of
@@ -260,7 +256,7 @@ function statusOnly(u: DeliveryUpdate): boolean {
  */
 export async function changeDeliveries(tx: Queryable, changes: Array<{ guid: string; update: DeliveryUpdate; updatedAt: number }>): Promise<void> {
   if (changes.length === 0) return;
-  if (new Set(changes.map((c) => c.guid)).size !== changes.length || !changes.every((c) => statusOnly(c.update))) {
+  if (new Set(changes.map((c) => c.guid)).size !== changes.length || !changes.every((c) => isStatusOnly(c.update))) {
     for (const c of changes) await changeDelivery(tx, c.guid, c.update, c.updatedAt);
     return;
   }

@@ -1,6 +1,7 @@
 import {
   configParent,
   CONVERSATION_ACTIVITY_STEP_MS,
+  isStatusOnly,
   type ChannelConfigKind,
   type ChannelConfigRecords,
   type ChannelContact,
@@ -219,15 +220,15 @@ export class SqliteChannelApps implements ChannelAppStore {
   }
 
   messageByUid(uid: number): Promise<ChannelMessage | null> {
-    return this.ctx.read(() => unpackOrNull(storedMessage(this.ctx, 'uid', [uid])));
+    return this.ctx.read(() => channelMessage(this.ctx, 'uid', [uid]));
   }
 
   messageByGuid(guid: string): Promise<ChannelMessage | null> {
-    return this.ctx.read(() => unpackOrNull(storedMessage(this.ctx, 'guid', [guid])));
+    return this.ctx.read(() => channelMessage(this.ctx, 'guid', [guid]));
   }
 
   messageByOriginal(channelAccountId: string, originalMessageId: string): Promise<ChannelMessage | null> {
-    return this.ctx.read(() => unpackOrNull(storedMessage(this.ctx, 'original', [channelAccountId, originalMessageId])));
+    return this.ctx.read(() => channelMessage(this.ctx, 'original', [channelAccountId, originalMessageId]));
   }
 
   /**
@@ -265,13 +266,10 @@ function storedMessage(ctx: SqliteContext, by: MessageLookup, args: unknown[]): 
   return (ctx.stmt(MESSAGE_BY[by]).get(...args) as ChannelMessageRow | undefined) ?? null;
 }
 
-function unpackOrNull(row: ChannelMessageRow | null): ChannelMessage | null {
+/** The message looked up (storedMessage), unpacked. */
+function channelMessage(ctx: SqliteContext, by: MessageLookup, args: unknown[]): ChannelMessage | null {
+  const row = storedMessage(ctx, by, args);
   return row ? unpackChannelRecord(row) : null;
-}
-
-function channelMessageRow(ctx: SqliteContext, sql: string, ...args: unknown[]): ChannelMessage | null {
-  const r = ctx.stmt(sql).get(...args) as ChannelMessageRow | undefined;
-  return r ? unpackChannelRecord(r) : null;
 }
 
 /**
@@ -287,8 +285,7 @@ function channelMessageRow(ctx: SqliteContext, sql: string, ...args: unknown[]):
  */
 export function recordChannelMessage(ctx: SqliteContext, m: PackedChannelRecord, uid: number, freshUid = false): ChannelMessage | null {
   const same =
-    (freshUid ? null : channelMessageRow(ctx, `${MESSAGE_COLUMNS} WHERE uid = ?`, uid)) ??
-    (m.originalMessageId !== '' ? channelMessageRow(ctx, `${MESSAGE_COLUMNS} WHERE account_id = ? AND original_id = ?`, m.channelAccountId, m.originalMessageId) : null);
+    (freshUid ? null : channelMessage(ctx, 'uid', [uid])) ?? channelMessage(ctx, 'original', [m.channelAccountId, m.originalMessageId]);
   if (same) return same;
   ctx
     .stmt('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)')
@@ -306,7 +303,8 @@ export function recordChannelMessage(ctx: SqliteContext, m: PackedChannelRecord,
  * 2026-12-03). The document keeps its form: `deliveryError` left out when empty.
  */
 export function applyDeliveryRecord(ctx: SqliteContext, guid: string, u: DeliveryUpdate, updatedAt: number): void {
-  if (u.delivery === 'none' || (u.urls?.length ?? 0) > 0 || u.originalMessageId !== undefined || u.originalMessageUrl !== undefined) {
+  // 'none' is left out of the packed document (packDocument), so it is not written in place.
+  if (u.delivery === 'none' || !isStatusOnly(u)) {
     changeDelivery(ctx, guid, u, updatedAt);
     return;
   }
@@ -323,7 +321,7 @@ export function applyDeliveryRecord(ctx: SqliteContext, guid: string, u: Deliver
  * final outcome): the message as it stands after the change, or null for an unknown guid.
  */
 export function changeDelivery(ctx: SqliteContext, guid: string, u: DeliveryUpdate, updatedAt: number): ChannelMessage | null {
-  const old = channelMessageRow(ctx, `${MESSAGE_COLUMNS} WHERE guid = ?`, guid);
+  const old = channelMessage(ctx, 'guid', [guid]);
   if (!old) return null;
   if (u.onlyFrom && !u.onlyFrom.includes(old.delivery)) return old;
   const urls = new Map((u.urls ?? []).map((x) => [x.id, x.url]));
