@@ -87,6 +87,28 @@ const message = (uid: number, over: Partial<ChannelMessage> = {}): ChannelMessag
   ...over,
 });
 
+/** An agent's message u1 → u2 (the message an outbound reply's job is committed with). */
+const replyDraft = (over: Partial<MessageDraft> = {}): MessageDraft => ({
+  sender: 'u1',
+  conv: { type: ConvType.single, target: 'u2', line: 0 },
+  payload: normalizePayload({ type: 1, searchableContent: 'hi', persistFlag: PersistFlag.count }),
+  kind: MessageKind.conversation,
+  toUsers: [],
+  ...over,
+});
+
+/** A reply's outbox job to app1 with its pending channel record (ChannelMessageRecord). */
+const replyJob = (uid: number, orderKey: string) => ({
+  channel: 'channel-app',
+  target: 'app1',
+  orderKey,
+  kind: 'ChannelApp.Message002',
+  body: { n: uid },
+  meta: {},
+  ref: `msg:${uid}`,
+  records: [{ kind: 'channel.message' as const, message: message(uid, { direction: 'out', isReceive: false, originalMessageId: '', delivery: 'pending', createdAt: 7000 }) }],
+});
+
 export function channelAppsContract(name: string, open: StoreBackend['open']): void {
   describe(`ChannelAppStore contract: ${name}`, () => {
     let cleanup: (() => Promise<void>) | undefined;
@@ -238,24 +260,8 @@ export function channelAppsContract(name: string, open: StoreBackend['open']): v
       await store.users.upsertUser('u1', { name: 'u1' });
       await store.users.upsertUser('u2', { name: 'u2' });
       await store.channelApps.openConversation(conversation('cc1', { updateDt: 1000 }));
-      const draft = (over: Partial<MessageDraft> = {}): MessageDraft => ({
-        sender: 'u1',
-        conv: { type: ConvType.single, target: 'u2', line: 0 },
-        payload: normalizePayload({ type: 1, searchableContent: 'hi', persistFlag: PersistFlag.count }),
-        kind: MessageKind.conversation,
-        toUsers: [],
-        ...over,
-      });
-      const job = (uid: number) => ({
-        channel: 'channel-app',
-        target: 'app1',
-        orderKey: `app1|cc1-${uid}`,
-        kind: 'ChannelApp.Message002',
-        body: { n: uid },
-        meta: {},
-        ref: `msg:${uid}`,
-        records: [{ kind: 'channel.message' as const, message: message(uid, { direction: 'out', isReceive: false, originalMessageId: '', delivery: 'pending', createdAt: 7000 }) }],
-      });
+      const draft = replyDraft;
+      const job = (uid: number) => replyJob(uid, `app1|cc1-${uid}`);
       const r = await store.messages.appendMessage(draft({ effects: [job(501)] }));
       expect(await store.channelApps.messageByUid(501)).toMatchObject({ guid: 'g-501', direction: 'out', delivery: 'pending' });
       expect((await store.outbox.byRef('msg:501')).length).toBe(1);
@@ -296,25 +302,7 @@ export function channelAppsContract(name: string, open: StoreBackend['open']): v
       await store.channelApps.openConversation(conversation('cc1', { updateDt: 1000 }));
       const uids = [601, 602, 603, 604];
       for (const uid of uids) {
-        await store.messages.appendMessage({
-          sender: 'u1',
-          conv: { type: ConvType.single, target: 'u2', line: 0 },
-          payload: normalizePayload({ type: 1, searchableContent: 'hi', persistFlag: PersistFlag.count }),
-          kind: MessageKind.conversation,
-          toUsers: [],
-          effects: [
-            {
-              channel: 'channel-app',
-              target: 'app1',
-              orderKey: `app1|k-${uid}`,
-              kind: 'ChannelApp.Message002',
-              body: { n: uid },
-              meta: {},
-              ref: `msg:${uid}`,
-              records: [{ kind: 'channel.message' as const, message: message(uid, { direction: 'out', isReceive: false, originalMessageId: '', delivery: 'pending', createdAt: 7000 }) }],
-            },
-          ],
-        });
+        await store.messages.appendMessage(replyDraft({ effects: [replyJob(uid, `app1|k-${uid}`)] }));
       }
       // 603 was answered by the app's send result first: an outcome must not take it back. 601 carries an
       // error from an earlier attempt: a change without one clears it.
