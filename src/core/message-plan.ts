@@ -54,7 +54,7 @@ export interface DeliveryFacts {
   /** A membership row of any type, or null. */
   groupMember(groupId: string, userId: string): { type: number } | null;
   /** Every member of a group with at most inlineFanoutMax members. */
-  groupMemberIds(groupId: string): string[];
+  groupMemberIds(groupId: string): readonly string[];
   channel(channelId: string): ChannelFacts | null;
   isSubscriber(channelId: string, userId: string): boolean;
   /** Every subscriber of a channel with at most inlineFanoutMax subscribers. */
@@ -67,7 +67,7 @@ function unique(ids: string[]): string[] {
   return [...new Set(ids)];
 }
 
-function listed(users: string[], sender: string): Delivery {
+function listed(users: readonly string[], sender: string): Delivery {
   const all = unique([sender, ...users]);
   return { audience: { kind: 'users', users: all }, extraUsers: [], count: all.length - 1 };
 }

@@ -284,14 +284,28 @@ function channelMessage(ctx: SqliteContext, by: MessageLookup, args: unknown[]):
  * so the look-up by uid is skipped.
  */
 export function recordChannelMessage(ctx: SqliteContext, m: PackedChannelRecord, uid: number, freshUid = false): ChannelMessage | null {
+  // No original id: nothing can be recorded under it (the column is NULL then).
   const same =
-    (freshUid ? null : channelMessage(ctx, 'uid', [uid])) ?? channelMessage(ctx, 'original', [m.channelAccountId, m.originalMessageId]);
+    (freshUid ? null : channelMessage(ctx, 'uid', [uid])) ??
+    (m.originalMessageId === '' ? null : channelMessage(ctx, 'original', [m.channelAccountId, m.originalMessageId]));
   if (same) return same;
   ctx
     .stmt('INSERT INTO channel_messages(uid, guid, account_id, original_id, data) VALUES (?, ?, ?, ?, ?)')
     .run(uid, m.guid, m.channelAccountId, m.originalMessageId === '' ? null : m.originalMessageId, m.packed);
-  ctx.stmt('UPDATE channel_conversations SET updated_at = ? WHERE id = ? AND updated_at <= ?').run(m.createdAt, m.conversationId, m.createdAt - CONVERSATION_ACTIVITY_STEP_MS);
+  moveConversationActivity(ctx, m.conversationId, m.createdAt);
   return null;
+}
+
+/**
+ * The conversation's updated_at moves to `at` when that is at least CONVERSATION_ACTIVITY_STEP_MS later.
+ * updated_at never moves back, so a time this store set it to (SqliteContext.conversationActivity)
+ * is a lower bound: while `at` is within a step of it, the UPDATE would change nothing and is skipped.
+ */
+function moveConversationActivity(ctx: SqliteContext, conversationId: string, at: number): void {
+  const known = ctx.conversationActivity.get(conversationId);
+  if (known !== undefined && at - CONVERSATION_ACTIVITY_STEP_MS < known) return;
+  const moved = ctx.stmt('UPDATE channel_conversations SET updated_at = ? WHERE id = ? AND updated_at <= ?').run(at, conversationId, at - CONVERSATION_ACTIVITY_STEP_MS);
+  if (moved.changes > 0) ctx.conversationActivity.remember(conversationId, at);
 }
 
 /**

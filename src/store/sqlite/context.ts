@@ -3,6 +3,8 @@ import type { UidGenerator } from '../../core/ids.js';
 import type { FanoutOptions } from '../options.js';
 import type { UndoLog } from './undo-log.js';
 import { WriteBehind } from './write-behind.js';
+import { WriterCache } from './writer-cache.js';
+import type { ServiceSession } from '../../core/service-session-rules.js';
 import type { SqliteWriter } from './writer.js';
 
 export type { FanoutOptions } from '../options.js';
@@ -33,6 +35,15 @@ export class SqliteContext {
   private flushTimer: NodeJS.Timeout | null = null;
   /** Set when a command of the current batch created outbox jobs (the outbox's epilogue reads and clears it). */
   freshJobs = false;
+  /**
+   * The open customer-service session of (channel account, contact) (`sessionKey`), null when none:
+   * read by every inbound message's write (sessionActivity); forgotten by every write to the session.
+   */
+  readonly openSessions: WriterCache<ServiceSession | null>;
+  /** A group's member ids (group sends read them); forgotten by every insert or delete of a member. */
+  readonly groupMembers: WriterCache<readonly string[]>;
+  /** When a channel conversation's activity time was last moved (recordChannelMessage's step). */
+  readonly conversationActivity: WriterCache<number>;
   private flushing: Promise<void> | null = null;
 
   constructor(
@@ -43,6 +54,9 @@ export class SqliteContext {
     undo: UndoLog,
     private readonly wbOpts: WriteBehindOptions,
   ) {
+    this.openSessions = new WriterCache(undo, 100_000);
+    this.groupMembers = new WriterCache(undo, 10_000);
+    this.conversationActivity = new WriterCache(undo, 100_000);
     this.wb = new WriteBehind((sql) => this.stmt(sql), undo, (rows) => this.scheduleFlush(rows));
     const row = db
       .prepare(

@@ -66,10 +66,15 @@ export class SqliteGroups implements GroupStore {
       .get(groupId, userId) as MemberRow | undefined;
   }
 
-  memberIds(groupId: string): string[] {
-    return (this.ctx.stmt('SELECT user_id FROM group_members WHERE group_id = ?').all(groupId) as Array<{ user_id: string }>).map(
-      (r) => r.user_id,
-    );
+  /**
+   * Inside a command: the group's member ids, remembered (SqliteContext.groupMembers; every insert or
+   * delete of a member forgets them), so a group send reads them once, not per message.
+   */
+  memberIds(groupId: string): readonly string[] {
+    const known = this.ctx.groupMembers.get(groupId);
+    if (known) return known;
+    const ids = (this.ctx.stmt('SELECT user_id FROM group_members WHERE group_id = ?').all(groupId) as Array<{ user_id: string }>).map((r) => r.user_id);
+    return this.ctx.groupMembers.remember(groupId, ids);
   }
 
   private mustRow(groupId: string): GroupRow {
@@ -110,6 +115,7 @@ export class SqliteGroups implements GroupStore {
              VALUES (?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(groupId, m.memberId, m.alias ?? '', type, m.extra ?? '', this.ctx.currentSeq(), now);
+        this.ctx.groupMembers.forget(groupId);
         added++;
       }
     }
@@ -156,6 +162,7 @@ export class SqliteGroups implements GroupStore {
       insertEffects(this.ctx, effects, {});
       recordLeaves(this.ctx, AudienceType.group, groupId, rows.map((r) => ({ userId: r.user_id, since: r.joined_seq })));
       this.ctx.stmt('DELETE FROM group_members WHERE group_id = ?').run(groupId);
+      this.ctx.groupMembers.forget(groupId);
       this.ctx.stmt('DELETE FROM groups WHERE id = ?').run(groupId);
       return { members };
     });
@@ -229,6 +236,7 @@ export class SqliteGroups implements GroupStore {
           | { joined_seq: number }
           | undefined;
         if (!r) continue;
+        this.ctx.groupMembers.forget(groupId);
         removed.push(u);
         leavers.push({ userId: u, since: r.joined_seq });
       }

@@ -6,17 +6,28 @@ import type { SqliteContext } from './context.js';
 const CURRENT = `SELECT ${COLS} FROM service_sessions WHERE account = ? AND contact = ? AND state <> 'closed'`;
 const TOUCH = `UPDATE service_sessions SET last_activity_at = MAX(last_activity_at, ?), idle_at = MAX(idle_at, ?) WHERE service_id = ? AND state <> 'closed'`;
 
+/** The key of a (channel account, contact)'s open session in SqliteContext.openSessions. */
+function sessionKey(account: string, contact: string): string {
+  return `${account}\n${contact}`;
+}
+
 /**
  * A message's SessionActivity inside its writer command (appendMessage's draft.session): the contact's
- * open session, touched when the deadline moves by more than minStep; null when none is open.
+ * open session, touched when the deadline moves by more than minStep; null when none is open. The open
+ * session is remembered per (account, contact) (SqliteContext.openSessions): every write to a session
+ * below forgets it, so the look-up is a statement only on a miss.
  */
 export function sessionActivity(ctx: SqliteContext, a: SessionActivity): ServiceSession | null {
-  const r = ctx.stmt(CURRENT).get(a.channelAccountId, a.contact) as Row | undefined;
-  if (!r) return null;
-  const s = toSession(r);
+  const key = sessionKey(a.channelAccountId, a.contact);
+  let s = ctx.openSessions.get(key);
+  if (s === undefined) {
+    const r = ctx.stmt(CURRENT).get(a.channelAccountId, a.contact) as Row | undefined;
+    s = ctx.openSessions.remember(key, r ? toSession(r) : null);
+  }
+  if (!s) return null;
   if (!(a.idleAt - s.idleAt > a.minStep)) return s;
   ctx.stmt(TOUCH).run(a.at, a.idleAt, s.serviceId);
-  return { ...s, lastActivityAt: Math.max(s.lastActivityAt, a.at), idleAt: Math.max(s.idleAt, a.idleAt) };
+  return ctx.openSessions.remember(key, { ...s, lastActivityAt: Math.max(s.lastActivityAt, a.at), idleAt: Math.max(s.idleAt, a.idleAt) });
 }
 
 /** Customer-service sessions (table service_sessions; the contract is the port's doc comment). */
@@ -37,6 +48,7 @@ export class SqliteServiceSessions implements ServiceSessionStore {
     return this.ctx.write(() => {
       const existing = this.currentRow(s.channelAccountId, s.contact);
       if (existing) return { session: existing, opened: false };
+      this.ctx.openSessions.forget(sessionKey(s.channelAccountId, s.contact));
       this.ctx
         .stmt(
           `INSERT INTO service_sessions(service_id, account, contact, state, agent, opened_at, last_activity_at, idle_at, closed_at, close_reason)
@@ -71,15 +83,23 @@ export class SqliteServiceSessions implements ServiceSessionStore {
                  WHERE service_id = ? AND state <> 'closed' AND agent = ?`,
               )
               .run(agent, now, idleAt, serviceId, from);
-      return r.changes > 0 ? this.row(serviceId) : null;
+      return r.changes > 0 ? this.changed(serviceId) : null;
     });
   }
 
+  /** Inside a write that changed the session: its row, and its open-session entry forgotten. */
+  private changed(serviceId: string): ServiceSession | null {
+    const s = this.row(serviceId);
+    if (s) this.ctx.openSessions.forget(sessionKey(s.channelAccountId, s.contact));
+    return s;
+  }
+
   touch(serviceId: string, now: number, idleAt: number): Promise<boolean> {
-    return this.ctx.write(
-      () =>
-        this.ctx.stmt(TOUCH).run(now, idleAt, serviceId).changes > 0,
-    );
+    return this.ctx.write(() => {
+      const r = this.ctx.stmt(`${TOUCH} RETURNING account, contact`).get(now, idleAt, serviceId) as { account: string; contact: string } | undefined;
+      if (r) this.ctx.openSessions.forget(sessionKey(r.account, r.contact));
+      return r !== undefined;
+    });
   }
 
   close(serviceId: string, reason: CloseReason, now: number, idleBy?: number): Promise<ServiceSession | null> {
@@ -95,7 +115,7 @@ export class SqliteServiceSessions implements ServiceSessionStore {
                  WHERE service_id = ? AND state <> 'closed' AND idle_at <= ?`,
               )
               .run(now, reason, serviceId, idleBy);
-      return r.changes > 0 ? this.row(serviceId) : null;
+      return r.changes > 0 ? this.changed(serviceId) : null;
     });
   }
 

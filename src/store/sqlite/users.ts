@@ -111,6 +111,7 @@ export class SqliteUsers implements UserStore {
       ).map((r) => r.group_id);
       for (const g of groups) {
         this.ctx.stmt('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(g, userId);
+        this.ctx.groupMembers.forget(g);
         this.ctx.stmt('UPDATE groups SET member_count = member_count - 1 WHERE id = ?').run(g);
       }
       const channels = this.ctx
