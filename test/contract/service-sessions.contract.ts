@@ -153,6 +153,16 @@ export function serviceSessionsContract(name: string, factory: StoreFactory): vo
       await s.serviceSessions.close('s1', 'admin', T + 600);
       expect((await s.messages.appendMessage(draft({ session: later }))).session).toBeNull();
       expect(await s.serviceSessions.get('s1')).toMatchObject({ state: 'closed', idleAt: 0 });
+      // Every change made through the session store is what the next message's write sees (a store may
+      // remember the open session between messages: SQLite's writer does).
+      await s.serviceSessions.open(fresh('s2', { contact: 'cu', now: T + 5000, idleAt: T + 5000 + IDLE }));
+      expect((await s.messages.appendMessage(draft({ session: later }))).session).toMatchObject({ serviceId: 's2', state: 'queued', agent: '' });
+      await s.serviceSessions.assign('s2', 'ag', T + 5100, T + 5100 + IDLE);
+      expect((await s.messages.appendMessage(draft({ session: activity(T + 5100) }))).session).toMatchObject({ serviceId: 's2', state: 'assigned', agent: 'ag', idleAt: T + 5100 + IDLE });
+      await s.serviceSessions.touch('s2', T + 5400, T + 5400 + IDLE);
+      expect((await s.messages.appendMessage(draft({ session: activity(T + 5400) }))).session).toMatchObject({ serviceId: 's2', lastActivityAt: T + 5400, idleAt: T + 5400 + IDLE });
+      await s.serviceSessions.close('s2', 'idle', T + 9000, T + 9000);
+      expect((await s.messages.appendMessage(draft({ session: activity(T + 9000) }))).session).toBeNull();
     });
 
     it('ChannelAppStore.updateDelivery with onlyFrom: a compare-and-set on the stored status', async () => {
