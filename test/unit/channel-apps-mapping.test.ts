@@ -2,7 +2,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { addEntry, PlatformAuth } from '../../src/api/platform/auth.js';
 import { PlatformAuthError } from '../../src/api/platform/envelope.js';
-import { signatureMatches, staffSignature, timestampMs } from '../../src/api/staff/signature.js';
+import { signatureMatches, StaffSignatures, staffSignature, timestampMs } from '../../src/api/staff/signature.js';
 import { isPrivateAddress } from '../../src/channel-apps/contact-info.js';
 import { contentOf002, contentType, htmlToText, toPayload } from '../../src/core/channel-apps/mapping.js';
 import { accountUserId, contactIdOf, conversationIdOf, isChannelConversationId } from '../../src/core/channel-apps/model.js';
@@ -88,6 +88,19 @@ describe('channel gateway authentication', () => {
     expect(timestampMs('-1')).toBeUndefined();
     expect(timestampMs('1e12')).toBeUndefined();
     expect(timestampMs('')).toBeUndefined();
+  });
+
+  it('seed 002 signature, remembered per app for its latest timestamp: never matched across a changed secret, timestamp or app', () => {
+    const s = new StaffSignatures();
+    const sig = staffSignature('1001', 'secret', '1407812629434');
+    expect(s.matches('1001', 'secret', '1407812629434', sig)).toBe(true);
+    expect(s.matches('1001', 'secret', '1407812629434', sig)).toBe(true);
+    expect(s.matches('1001', 'secret', '1407812629434', sig.toUpperCase())).toBe(false);
+    expect(s.matches('1001', 'secret', '1407812629434', '')).toBe(false);
+    expect(s.matches('1001', 'other', '1407812629434', sig)).toBe(false);
+    expect(s.matches('1001', 'secret', '1407812629435', sig)).toBe(false);
+    expect(s.matches('1002', 'secret', '1407812629434', sig)).toBe(false);
+    expect(s.matches('1001', 'secret', '1407812629434', sig)).toBe(true);
   });
 
   it('platform key and allow-list', () => {

@@ -6,7 +6,7 @@ import { isRecord, longerThan } from '../../core/payload.js';
 import type { Surface } from '../../http/surface.js';
 import type { Logger } from '../../log.js';
 import { ok, StaffCode, StaffError, toStaffReply } from './envelope.js';
-import { signatureMatches, staffSignature, timestampMs } from './signature.js';
+import { StaffSignatures, timestampMs } from './signature.js';
 
 export const STAFF_PREFIX = '/api';
 
@@ -110,6 +110,7 @@ function inbound(route: Route, appId: string, body: Record<string, unknown>): In
 export function staffSurface(opts: StaffSurfaceOptions): Surface {
   const { hub, log } = opts;
   const now = opts.now ?? Date.now;
+  const signatures = new StaffSignatures();
 
   const reply = (res: FastifyReply, r: { body: { errcode: number; errmsg: string }; internal: boolean }, err?: unknown): void => {
     if (r.internal) log.error({ err }, 'staff-service request failed');
@@ -143,7 +144,7 @@ export function staffSurface(opts: StaffSurfaceOptions): Surface {
       if (!isRecord(body)) throw new StaffError(StaffCode.badJson, 'the body must be a JSON object');
       const app = longerThan(appId, MAX_ID_LENGTH) ? null : await hub.channelApps.app(appId);
       if (!app || app.protocol !== '002') throw new StaffError(StaffCode.unknownApp);
-      if (!signatureMatches(staffSignature(appId, app.secret, timestamp), signature)) throw new StaffError(StaffCode.badSignature);
+      if (!signatures.matches(appId, app.secret, timestamp, signature)) throw new StaffError(StaffCode.badSignature);
       const at = timestampMs(timestamp);
       if (at === undefined || (opts.signatureWindowMs > 0 && Math.abs(now() - at) > opts.signatureWindowMs)) throw new StaffError(StaffCode.staleTimestamp);
       if (app.status !== 0) throw new StaffError(StaffCode.appDisabled);
