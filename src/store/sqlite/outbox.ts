@@ -280,11 +280,14 @@ export class SqliteOutbox implements OutboxStore {
    * (settle-and-claim-next), that job is offered to it first: `take` leases it or not and answers the
    * lease end, which the head then carries (as a claim's leaseHead would).
    */
-  private advance(orderKey: string, take?: (next: NextRow) => number | undefined): void {
-    const next = this.ctx.stmt(`SELECT id, next_at, status, channel, target FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`).get(orderKey) as
-      | NextRow
-      | undefined;
-    if (next) this.ctx.stmt(`UPDATE outbox_heads SET job_id = ?, next_at = ? WHERE order_key = ?`).run(next.id, take?.(next) ?? next.next_at, orderKey);
+  private advance(orderKey: string, take?: (next: JobRow) => number | undefined): void {
+    // With `take` the whole row: a job it leases is built from it (no read back of the leased row).
+    const next = (
+      take
+        ? this.ctx.stmt(`SELECT * FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`)
+        : this.ctx.stmt(`SELECT id, next_at, status, channel, target FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`)
+    ).get(orderKey) as JobRow | NextRow | undefined;
+    if (next) this.ctx.stmt(`UPDATE outbox_heads SET job_id = ?, next_at = ? WHERE order_key = ?`).run(next.id, take?.(next as JobRow) ?? next.next_at, orderKey);
     else this.ctx.stmt(`DELETE FROM outbox_heads WHERE order_key = ?`).run(orderKey);
   }
 
@@ -293,13 +296,14 @@ export class SqliteOutbox implements OutboxStore {
    * with that channel's options would take it now, counting what this settle already took per channel
    * and per target; the leased jobs are pushed to `out`. Inside the settle's writer command.
    */
-  private nextTaker(next: Record<string, ClaimNext>, out: OutboxJob[]): (n: NextRow) => number | undefined {
+  private nextTaker(next: Record<string, ClaimNext>, out: OutboxJob[]): (n: JobRow) => number | undefined {
     const now = Date.now();
     // Only jobs whose commit is durable, as claim(): a callback never announces a change a power loss could undo.
     const durable = this.ctx.durableJobId();
     const perChannel = new Map<string, number>();
     const perTarget = new Map<string, number>();
-    const lease = this.ctx.stmt(`UPDATE outbox SET status = 1, next_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 0 RETURNING *`);
+    // No RETURNING: the job is built from the row advance() read (RETURNING * copies body and meta once more).
+    const lease = this.ctx.stmt(`UPDATE outbox SET status = 1, next_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 0`);
     return (n) => {
       const c = next[n.channel];
       if (!c || n.status !== 0 || n.next_at > now || n.id > durable) return undefined;
@@ -310,11 +314,10 @@ export class SqliteOutbox implements OutboxStore {
       const busy = (c.opts.inFlight?.[key] ?? 0) + (perTarget.get(key) ?? 0);
       if (c.opts.perTarget !== undefined && busy >= c.opts.perTarget) return undefined;
       const until = now + c.leaseMs;
-      const row = lease.get(until, n.id) as JobRow | undefined;
-      if (!row) return undefined;
+      if (lease.run(until, n.id).changes === 0) return undefined;
       perChannel.set(n.channel, taken + 1);
       perTarget.set(key, (perTarget.get(key) ?? 0) + 1);
-      out.push(toJob(row));
+      out.push(toJob({ ...n, status: 1, next_at: until, attempts: n.attempts + 1 }));
       return until;
     };
   }
@@ -343,7 +346,7 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   /** Apply outcomes inside a writer command; returns the ids of those applied. `take`: see advance(). */
-  private apply(outcomes: AttemptOutcome[], take?: (next: NextRow) => number | undefined): number[] {
+  private apply(outcomes: AttemptOutcome[], take?: (next: JobRow) => number | undefined): number[] {
     // One statement per outcome: the update is its own fence (`lease` given: only while the job is in
     // flight under that lease; none: only while it is active) and returns the key whose head must move.
     const fence = (sql: string): [Database.Statement, Database.Statement] => [
