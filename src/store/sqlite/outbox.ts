@@ -353,7 +353,8 @@ export class SqliteOutbox implements OutboxStore {
     // The fence is a read of the job's key (`lease` given: only while the job is in flight under that
     // lease; none: only while it is active), then the update by id. Same transaction, same writer, so as
     // good as the update's own WHERE, and cheaper than `UPDATE … RETURNING` (SQLite stages returned rows
-    // in a temporary table): −5 to −13% of the store's CPU per delivered reply (docs/benchmarks.md).
+    // in a temporary table): −13 to −17% of the store's CPU per delivered reply (docs/benchmarks.md,
+    // bench/outbox/settle-loop.ts).
     const active = this.ctx.stmt(`SELECT order_key FROM outbox WHERE id = ? AND status IN (0, 1)`);
     const leased = this.ctx.stmt(`SELECT order_key FROM outbox WHERE id = ? AND status = 1 AND next_at = ?`);
     const delivered = this.ctx.stmt(`UPDATE outbox SET status = 2, delivered_at = ?, next_at = 0, last_response = ?, last_error = '' WHERE id = ?`);
