@@ -10,13 +10,15 @@
  * (round-robin over the conversations, through `hub.messages.send`), the app comes back, and the
  * process CPU (user + system, every thread; the other build is idle, the fake apps are other processes)
  * is read from the app's return until every reply is at the app and the outbox is idle again
- * (statuses included). Fine interleaving puts both builds under the same load, so the per-slice-pair
+ * (statuses included); the main thread's and the busiest other thread's (the active build's SQLite
+ * writer) CPU are read from /proc/self/task too. Fine interleaving puts both builds under the same load, so the per-slice-pair
  * ratio B/A is what to read on a shared machine.
  *
  *   A=/other/tree/dist B=dist npx tsx bench/channel/ab-outbound.ts
  *   env: SLICES=12 PER_SLICE=3000 CUSTOMERS=200 CONCURRENCY=64
  */
 import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pool, startInProcess, type HubLike } from '../lib/in-process.js';
@@ -96,13 +98,35 @@ async function start(name: string, dist: string): Promise<Build> {
   };
 }
 
-/** One slice of one build: CPU µs per delivered reply (app up → outbox idle), and replies/s (app up → last reply). */
-async function slice(b: Build): Promise<{ us: number; rate: number }> {
+/** CPU ns of each thread of this process (/proc/self/task/<tid>/schedstat; empty when unreadable: not Linux). */
+function threadsNs(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of fs.readdirSync('/proc/self/task')) {
+      try {
+        out.set(tid, Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
+/**
+ * One slice of one build: CPU µs per delivered reply (app up → outbox idle; all threads, the main
+ * thread, and the busiest other thread — the active build's SQLite writer, the other build being idle),
+ * and replies/s (app up → last reply).
+ */
+async function slice(b: Build): Promise<{ us: number; mainUs: number; writerUs: number; rate: number }> {
   await post(`${b.app.url}/down`);
   await pool(PER_SLICE, 32, (i) => b.hub.messages.send({ sender: AGENT, conv: { type: 1, target: b.convs[i % b.convs.length]!, line: 0 }, payload: b.payload }));
   b.sent += PER_SLICE;
   await sleep(300); // the jobs of the last sends: claimed, failed, given back
   const c0 = process.cpuUsage();
+  const th0 = threadsNs();
   const t0 = performance.now();
   await post(`${b.app.url}/up`);
   while ((await sbAccepted(b.app.url)) < b.sent) await sleep(10);
@@ -113,7 +137,15 @@ async function slice(b: Build): Promise<{ us: number; rate: number }> {
     await sleep(10);
   }
   const c = process.cpuUsage(c0);
-  return { us: (c.user + c.system) / PER_SLICE, rate: PER_SLICE / ((t1 - t0) / 1000) };
+  const th1 = threadsNs();
+  let mainNs = 0;
+  let writerNs = 0;
+  for (const [tid, ns] of th1) {
+    const d = ns - (th0.get(tid) ?? 0);
+    if (tid === String(process.pid)) mainNs = d;
+    else writerNs = Math.max(writerNs, d);
+  }
+  return { us: (c.user + c.system) / PER_SLICE, mainUs: mainNs / 1000 / PER_SLICE, writerUs: writerNs / 1000 / PER_SLICE, rate: PER_SLICE / ((t1 - t0) / 1000) };
 }
 
 function quantile(xs: number[], q: number): number {
@@ -126,23 +158,35 @@ async function main(): Promise<void> {
   try {
     for (const b of builds) await slice(b); // warm-up
     const us: [number[], number[]] = [[], []];
+    const mainUs: [number[], number[]] = [[], []];
+    const writerUs: [number[], number[]] = [[], []];
     const rate: [number[], number[]] = [[], []];
     for (let s = 0; s < SLICES; s++) {
       for (const i of s % 2 === 0 ? [0, 1] : [1, 0]) {
         const r = await slice(builds[i]!);
         us[i]!.push(r.us);
+        mainUs[i]!.push(r.mainUs);
+        writerUs[i]!.push(r.writerUs);
         rate[i]!.push(r.rate);
-        process.stderr.write(`slice ${s + 1} ${builds[i]!.name}: ${r.us.toFixed(1)} µs/reply, ${Math.round(r.rate)} replies/s\n`);
+        process.stderr.write(
+          `slice ${s + 1} ${builds[i]!.name}: ${r.us.toFixed(1)} µs/reply (main ${r.mainUs.toFixed(1)}, writer ${r.writerUs.toFixed(1)}), ${Math.round(r.rate)} replies/s\n`,
+        );
       }
     }
     const ratios = us[0].map((a, k) => us[1][k]! / a);
     const rr = rate[0].map((a, k) => rate[1][k]! / a);
+    const row = (label: string, xs: [number[], number[]]): string => {
+      const r = xs[0].map((a, k) => xs[1][k]! / a);
+      return `| ${label} | ${quantile(xs[0], 0.5).toFixed(1)} | ${quantile(xs[1], 0.5).toFixed(1)} | ${quantile(r, 0.5).toFixed(3)} | ${quantile(r, 0.25).toFixed(3)} – ${quantile(r, 0.75).toFixed(3)} |`;
+    };
     const lines = [
       `bench/channel/ab-outbound ${new Date().toISOString()} A=${A} B=${B} SLICES=${SLICES} PER_SLICE=${PER_SLICE} CUSTOMERS=${CUSTOMERS} CONCURRENCY=${CONCURRENCY} load=${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
       '',
       '| | A (median) | B (median) | B/A per slice pair: median | quartiles |',
       '|---|---:|---:|---:|---|',
       `| process CPU µs per delivered reply | ${quantile(us[0], 0.5).toFixed(1)} | ${quantile(us[1], 0.5).toFixed(1)} | ${quantile(ratios, 0.5).toFixed(3)} | ${quantile(ratios, 0.25).toFixed(3)} – ${quantile(ratios, 0.75).toFixed(3)} |`,
+      row('main thread CPU µs per delivered reply', mainUs),
+      row('busiest other thread (the writer) CPU µs per reply', writerUs),
       `| replies/s (app up → last reply) | ${Math.round(quantile(rate[0], 0.5))} | ${Math.round(quantile(rate[1], 0.5))} | ${quantile(rr, 0.5).toFixed(3)} | ${quantile(rr, 0.25).toFixed(3)} – ${quantile(rr, 0.75).toFixed(3)} |`,
       '',
       `A µs: ${us[0].map((x) => x.toFixed(1)).join(' · ')}`,
