@@ -128,6 +128,11 @@ async function wrk(url: string, script: string, env: Record<string, string>): Pr
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+/** Ratios a[i] / b[i] of rounds measured back to back, and their median: steadier than a ratio of medians on a noisy machine. */
+const pairs = (a: number[], b: number[]): string => {
+  const r = a.map((x, i) => x / (b[i] ?? NaN)).filter((x) => Number.isFinite(x));
+  return r.length === 0 ? 'none' : `${r.map((x) => x.toFixed(2)).join(' · ')} (median ${median(r).toFixed(2)})`;
+};
 
 async function json<T>(url: string, init?: RequestInit): Promise<T> {
   return (await (await fetch(url, init)).json()) as T;
@@ -281,6 +286,8 @@ async function main(): Promise<void> {
       '',
       `002 inbound / admin send: ${(staffRps / adminRps).toFixed(2)} (target ≥ 0.8)` +
         (inbound['admingroup']!.length > 0 ? `; for reference, 002 inbound / admin send into 3-member groups: ${(staffRps / groupRps).toFixed(2)}` : ''),
+      `  per round (002 and admin measured back to back): ${pairs(inbound['staff']!.map((x) => x.rps), inbound['admin']!.map((x) => x.rps))}; ` +
+        `by server CPU per message (admin ÷ 002, the load-robust form): ${pairs(costs['admin']!.map((c) => c.cpuMs), costs['staff']!.map((c) => c.cpuMs))}`,
       '',
       '| outbound | replies/s (median) | rounds | steal % (rounds) |',
       '|---|---:|---|---|',
@@ -289,6 +296,7 @@ async function main(): Promise<void> {
       `| Switchboard outbox, from its first reply | ${Math.round(median(out.sbSteady))} | ${out.sbSteady.map(Math.round).join(' · ')} | |`,
       '',
       `outbound Switchboard / bare client: ${(median(out.sb) / median(out.bare)).toFixed(2)} (target ≥ 0.5); duplicates at the app: ${out.duplicates}`,
+      `  per round (outbox, then the bare client): ${pairs(out.sb, out.bare)}`,
       '',
       'Server cost per message (medians of the rounds; outbound: from the app coming back until the outbox is idle):',
       '',
