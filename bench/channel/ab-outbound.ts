@@ -22,6 +22,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pool, startInProcess, type HubLike } from '../lib/in-process.js';
+import { abRow } from '../lib/ab.js';
 import { startListening } from '../lib/process.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -148,11 +149,6 @@ async function slice(b: Build): Promise<{ us: number; mainUs: number; writerUs: 
   return { us: (c.user + c.system) / PER_SLICE, mainUs: mainNs / 1000 / PER_SLICE, writerUs: writerNs / 1000 / PER_SLICE, rate: PER_SLICE / ((t1 - t0) / 1000) };
 }
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-}
-
 async function main(): Promise<void> {
   const builds = [await start('A', A), await start('B', B)] as const;
   try {
@@ -173,21 +169,15 @@ async function main(): Promise<void> {
         );
       }
     }
-    const ratios = us[0].map((a, k) => us[1][k]! / a);
-    const rr = rate[0].map((a, k) => rate[1][k]! / a);
-    const row = (label: string, xs: [number[], number[]]): string => {
-      const r = xs[0].map((a, k) => xs[1][k]! / a);
-      return `| ${label} | ${quantile(xs[0], 0.5).toFixed(1)} | ${quantile(xs[1], 0.5).toFixed(1)} | ${quantile(r, 0.5).toFixed(3)} | ${quantile(r, 0.25).toFixed(3)} – ${quantile(r, 0.75).toFixed(3)} |`;
-    };
     const lines = [
       `bench/channel/ab-outbound ${new Date().toISOString()} A=${A} B=${B} SLICES=${SLICES} PER_SLICE=${PER_SLICE} CUSTOMERS=${CUSTOMERS} CONCURRENCY=${CONCURRENCY} load=${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
       '',
       '| | A (median) | B (median) | B/A per slice pair: median | quartiles |',
       '|---|---:|---:|---:|---|',
-      `| process CPU µs per delivered reply | ${quantile(us[0], 0.5).toFixed(1)} | ${quantile(us[1], 0.5).toFixed(1)} | ${quantile(ratios, 0.5).toFixed(3)} | ${quantile(ratios, 0.25).toFixed(3)} – ${quantile(ratios, 0.75).toFixed(3)} |`,
-      row('main thread CPU µs per delivered reply', mainUs),
-      row('busiest other thread (the writer) CPU µs per reply', writerUs),
-      `| replies/s (app up → last reply) | ${Math.round(quantile(rate[0], 0.5))} | ${Math.round(quantile(rate[1], 0.5))} | ${quantile(rr, 0.5).toFixed(3)} | ${quantile(rr, 0.25).toFixed(3)} – ${quantile(rr, 0.75).toFixed(3)} |`,
+      abRow('process CPU µs per delivered reply', us[0], us[1]),
+      abRow('main thread CPU µs per delivered reply', mainUs[0], mainUs[1]),
+      abRow('busiest other thread (the writer) CPU µs per reply', writerUs[0], writerUs[1]),
+      abRow('replies/s (app up → last reply)', rate[0], rate[1], 0),
       '',
       `A µs: ${us[0].map((x) => x.toFixed(1)).join(' · ')}`,
       `B µs: ${us[1].map((x) => x.toFixed(1)).join(' · ')}`,

@@ -33,6 +33,7 @@ import { closeCallbackAgents, postJson } from '../../src/callbacks/http.js';
 import { sign002 } from '../../src/channel-apps/signature.js';
 import { contactIdOf, conversationIdOf } from '../../src/core/channel-apps/model.js';
 import { AdminClient } from '../../test/helpers/admin-client.js';
+import { median, ratios } from '../lib/ab.js';
 import { pool } from '../lib/in-process.js';
 import { stealPct, sysTicks } from '../lib/system.js';
 import { startListening, stopProcess } from '../lib/process.js';
@@ -127,10 +128,9 @@ async function wrk(url: string, script: string, env: Record<string, string>): Pr
   return { steal: stealPct(t0, sysTicks()), rps: Number(kv['rps']), p50: Number(kv['p50_ms']), p99: Number(kv['p99_ms']), errors, requests: Number(kv['requests']) };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 /** Ratios a[i] / b[i] of rounds measured back to back, and their median: steadier than a ratio of medians on a noisy machine. */
 const pairs = (a: number[], b: number[]): string => {
-  const r = a.map((x, i) => x / (b[i] ?? NaN)).filter((x) => Number.isFinite(x));
+  const r = ratios(b, a);
   return r.length === 0 ? 'none' : `${r.map((x) => x.toFixed(2)).join(' · ')} (median ${median(r).toFixed(2)})`;
 };
 

@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { median, quantile } from '../lib/ab.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const A = path.resolve(process.env['A'] ?? path.join(ROOT, 'dist'));
@@ -167,8 +168,6 @@ async function run(s: StoreLike): Promise<{ cpuUs: number; wallMs: number; n: nu
   return { cpuUs: c / 1000 / done, wallMs, n: done };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const q = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)]!;
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'settle-loop-'));
@@ -197,7 +196,7 @@ async function main(): Promise<void> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   console.log(`A median ${median(cpu['A']!).toFixed(1)} µs, B median ${median(cpu['B']!).toFixed(1)} µs per job`);
-  console.log(`B/A per slice pair: median ${median(ratios).toFixed(3)}, quartiles ${q(ratios, 0.25).toFixed(3)} – ${q(ratios, 0.75).toFixed(3)}`);
+  console.log(`B/A per slice pair: median ${median(ratios).toFixed(3)}, quartiles ${quantile(ratios, 0.25).toFixed(3)} – ${quantile(ratios, 0.75).toFixed(3)}`);
 }
 
 await main();

@@ -25,6 +25,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { abRow } from '../lib/ab.js';
 import { pool, startInProcess, type Conv, type HubLike } from '../lib/in-process.js';
 import { pgClusterStorage, type PgClusterStorage } from '../pg-cluster.js';
 
@@ -118,11 +119,6 @@ async function slice(b: Build, conv: (i: number) => Conv): Promise<{ node: numbe
   return { node: (c.user + c.system) / PER_SLICE, pg: (pgCpu() - p0) / PER_SLICE, rate: (PER_SLICE * 1000) / ms };
 }
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
-}
-
 async function main(): Promise<void> {
   const builds = [await start('A', A), await start('B', B)] as const;
   try {
@@ -147,14 +143,10 @@ async function main(): Promise<void> {
       '| kind | A µs CPU/send (median) | B µs CPU/send (median) | B/A per slice pair: median | quartiles |',
       '|---|---:|---:|---:|---|',
     ];
-    const row = (kind: string, a: number[], b: number[]): string => {
-      const ratios = a.map((x, i) => b[i]! / x);
-      return `| ${kind} | ${quantile(a, 0.5).toFixed(1)} | ${quantile(b, 0.5).toFixed(1)} | ${quantile(ratios, 0.5).toFixed(3)} | ${quantile(ratios, 0.25).toFixed(3)} – ${quantile(ratios, 0.75).toFixed(3)} |`;
-    };
-    for (const [kind] of KINDS) lines.push(row(kind, per[kind]!.a, per[kind]!.b));
-    if (STORE === 'pg') for (const [kind] of KINDS) lines.push(row(`${kind}, PostgreSQL`, per[kind]!.pa, per[kind]!.pb));
+    for (const [kind] of KINDS) lines.push(abRow(kind, per[kind]!.a, per[kind]!.b));
+    if (STORE === 'pg') for (const [kind] of KINDS) lines.push(abRow(`${kind}, PostgreSQL`, per[kind]!.pa, per[kind]!.pb));
     lines.push('', '| kind | A sends/s (median) | B sends/s (median) | B/A per slice pair: median | quartiles |', '|---|---:|---:|---:|---|');
-    for (const [kind] of KINDS) lines.push(row(kind, per[kind]!.ra, per[kind]!.rb));
+    for (const [kind] of KINDS) lines.push(abRow(kind, per[kind]!.ra, per[kind]!.rb));
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     for (const b of builds) await b.close();
