@@ -2,7 +2,7 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { addEntry, PlatformAuth } from '../../src/api/platform/auth.js';
 import { PlatformAuthError } from '../../src/api/platform/envelope.js';
-import { signatureMatches, StaffSignatures, staffSignature, timestampMs } from '../../src/api/staff/signature.js';
+import { StaffSignatures, staffSignature, timestampMs } from '../../src/api/staff/signature.js';
 import { isPrivateAddress } from '../../src/channel-apps/contact-info.js';
 import { contentOf002, contentType, htmlToText, toPayload } from '../../src/core/channel-apps/mapping.js';
 import { accountUserId, contactIdOf, conversationIdOf, isChannelConversationId } from '../../src/core/channel-apps/model.js';
@@ -80,9 +80,10 @@ describe('channel gateway authentication', () => {
     // sha1("1001" + "secret" + "1407812629434")
     const sig = staffSignature('1001', 'secret', '1407812629434');
     expect(sig).toMatch(/^[0-9a-f]{40}$/);
-    expect(signatureMatches(sig, sig)).toBe(true);
-    expect(signatureMatches(sig, sig.toUpperCase())).toBe(false);
-    expect(signatureMatches(sig, sig.slice(1))).toBe(false);
+    const check = new StaffSignatures();
+    expect(check.matches('1001', 'secret', '1407812629434', sig)).toBe(true);
+    expect(check.matches('1001', 'secret', '1407812629434', sig.toUpperCase())).toBe(false);
+    expect(check.matches('1001', 'secret', '1407812629434', sig.slice(1))).toBe(false);
     expect(timestampMs('1407812629434')).toBe(1407812629434);
     expect(timestampMs('1407812629')).toBe(1407812629000);
     expect(timestampMs('-1')).toBeUndefined();
