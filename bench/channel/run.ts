@@ -68,6 +68,8 @@ interface WrkResult {
   /** CPU steal of the machine during the run (%). */
   steal: number;
   rps: number;
+  /** wrk's own CPU (user + system) per request, µs: the load generator shares the 2 cores with the server. */
+  wrkUs: number;
   p50: number;
   p99: number;
   errors: number;
@@ -112,7 +114,7 @@ function perMessage(a: Cost, b: Cost, n: number): Cost {
 async function wrk(url: string, script: string, env: Record<string, string>): Promise<WrkResult> {
   const t0 = sysTicks();
   const out = await new Promise<string>((resolve, reject) => {
-    const p = spawn('bash', ['-c', `timeout ${DURATION + 30} wrk -t1 -c${CONNS} -d${DURATION}s --timeout 10s --latency -s "${script}" "${url}"`], {
+    const p = spawn('bash', ['-c', `timeout ${DURATION + 30} wrk -t1 -c${CONNS} -d${DURATION}s --timeout 10s --latency -s "${script}" "${url}"; times`], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -125,7 +127,11 @@ async function wrk(url: string, script: string, env: Record<string, string>): Pr
   if (!m) throw new Error(`wrk failed:\n${out}`);
   const kv = Object.fromEntries(m[1]!.split(' ').map((x) => x.split('=') as [string, string]));
   const errors = Number(kv['err'] ?? 0) + Number(kv['err_connect'] ?? 0) + Number(kv['err_status'] ?? 0) + Number(kv['err_timeout'] ?? 0);
-  return { steal: stealPct(t0, sysTicks()), rps: Number(kv['rps']), p50: Number(kv['p50_ms']), p99: Number(kv['p99_ms']), errors, requests: Number(kv['requests']) };
+  const requests = Number(kv['requests']);
+  // bash's `times`: its own user/system, then its children's (wrk), as `XmY.YYYs XmY.YYYs`.
+  const t = out.trim().split('\n').at(-1)!.split(' ').map((x) => { const mm = /^(\d+)m([\d.]+)s$/.exec(x); return mm ? Number(mm[1]) * 60 + Number(mm[2]) : NaN; });
+  const wrkUs = ((t[0] ?? NaN) + (t[1] ?? NaN)) * 1e6 / requests;
+  return { steal: stealPct(t0, sysTicks()), rps: Number(kv['rps']), p50: Number(kv['p50_ms']), p99: Number(kv['p99_ms']), errors, requests, wrkUs };
 }
 
 /** Ratios a[i] / b[i] of rounds measured back to back, and their median: steadier than a ratio of medians on a noisy machine. */
@@ -268,7 +274,7 @@ async function main(): Promise<void> {
     // ------------------------------------------------------------------ report
     const row = (label: string, xs: WrkResult[], base: number): string => {
       const rps = median(xs.map((x) => x.rps));
-      return `| ${label} | ${Math.round(rps)} | ${median(xs.map((x) => x.p50)).toFixed(1)} | ${median(xs.map((x) => x.p99)).toFixed(1)} | ${(rps / base).toFixed(2)} | ${xs.map((x) => Math.round(x.rps)).join(' · ')} | ${xs.reduce((a, x) => a + x.errors, 0)} | ${xs.map((x) => x.steal.toFixed(1)).join(' · ')} |`;
+      return `| ${label} | ${Math.round(rps)} | ${median(xs.map((x) => x.p50)).toFixed(1)} | ${median(xs.map((x) => x.p99)).toFixed(1)} | ${(rps / base).toFixed(2)} | ${xs.map((x) => Math.round(x.rps)).join(' · ')} | ${xs.reduce((a, x) => a + x.errors, 0)} | ${xs.map((x) => x.steal.toFixed(1)).join(' · ')} | ${median(xs.map((x) => x.wrkUs)).toFixed(1)} |`;
     };
     const bareRps = median(inbound['bare']!.map((x) => x.rps));
     const adminRps = median(inbound['admin']!.map((x) => x.rps));
@@ -277,8 +283,8 @@ async function main(): Promise<void> {
     const lines = [
       `bench/channel ${new Date().toISOString()} DURATION=${DURATION} CONNS=${CONNS} ROUNDS=${ROUNDS} CUSTOMERS=${CUSTOMERS} REPLIES=${REPLIES} OUT_ROUNDS=${OUT_ROUNDS} CONCURRENCY=${CONCURRENCY} cpus=${os.cpus().length}`,
       '',
-      '| inbound | req/s (median) | p50 ms | p99 ms | vs bare Fastify | rounds | errors | steal % (rounds) |',
-      '|---|---:|---:|---:|---:|---|---:|---|',
+      '| inbound | req/s (median) | p50 ms | p99 ms | vs bare Fastify | rounds | errors | steal % (rounds) | wrk CPU µs/req |',
+      '|---|---:|---:|---:|---:|---|---:|---|---:|',
       row('bare Fastify, same 002 path', inbound['bare']!, bareRps),
       row('Switchboard 002 staffService/message', inbound['staff']!, bareRps),
       row('Switchboard admin message/send (single)', inbound['admin']!, bareRps),
