@@ -124,6 +124,10 @@ describe('seed 002 inbound (staffService)', () => {
     expect((await staffPost(t, s.appId, s.secret, { FromUserId: freshId('wx'), MsgType: 'text', Content: 'x' })).body).toEqual({ errcode: 30004, errmsg: 'internal error' });
     const r = await staffPost(t, s.appId, s.secret, { FromUserId: 'u', MsgType: 'text', Content: 'x' }, { route: 'staffService/nothing' });
     expect(r).toEqual({ status: 404, body: { errcode: 30010, errmsg: 'not found' } });
+    // Names of Object.prototype's members are no routes either (signed and valid otherwise).
+    for (const route of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(await staffPost(t, s.appId, s.secret, { FromUserId: 'u', MsgType: 'text', Content: 'x' }, { route }), route).toEqual({ status: 404, body: { errcode: 30010, errmsg: 'not found' } });
+    }
   });
 
   it('every MsgType: media as URLs, events as text (a human-agent key calls the hook), unknown types kept as text with the raw type; Tag and unknown fields kept', async () => {
