@@ -59,6 +59,9 @@ export class ChannelAppService {
   private readonly now: () => number;
   /** Configuration records by `kind:id` (null: known absent), accounts by app, users known to exist. */
   private cache: BoundedCache<unknown>;
+  /** contactIdFor's memo: contact ids by channel account, then by the contact's account on the channel. */
+  private readonly contactIds = new Map<string, Map<string, string>>();
+  private contactIdCount = 0;
 
   constructor(
     private readonly store: Store,
@@ -213,13 +216,26 @@ export class ChannelAppService {
     return this.upsertContact(channelAccountId, identity, true);
   }
 
-  /** contactIdOf, remembered: the id is a digest of (account, identity) and never changes. */
+  /**
+   * contactIdOf, remembered: the id is a digest of (account, identity) and never changes, so it needs no
+   * invalidation. Two map look-ups of the given strings (no key built); at most CONTACT_IDS_KEPT in
+   * all, the memo restarted when full.
+   */
   private contactIdFor(channelAccountId: string, account: string): string {
-    const key = `cid:${channelAccountId.length}:${channelAccountId}:${account}`;
-    const hit = this.hit<string>(key);
-    if (hit) return hit.value;
+    let ids = this.contactIds.get(channelAccountId);
+    const hit = ids?.get(account);
+    if (hit !== undefined) return hit;
     const id = contactIdOf(channelAccountId, account);
-    this.cache.set(key, id);
+    if (++this.contactIdCount > CONTACT_IDS_KEPT) {
+      this.contactIds.clear();
+      this.contactIdCount = 1;
+      ids = undefined;
+    }
+    if (!ids) {
+      ids = new Map();
+      this.contactIds.set(channelAccountId, ids);
+    }
+    ids.set(account, id);
     return id;
   }
 
@@ -447,9 +463,10 @@ export class ChannelAppService {
   /**
    * Send the IM message (idempotent by clientMsgId), record its metadata, tell the hooks. `record` is
    * built by the caller for this call alone (uid 0 until the store answers; it is set then): every
-   * record is an object literal, not a spread copy, on this per-message path.
+   * record is an object literal, not a spread copy, on this per-message path. `isLatest`: `conv` is the
+   * one cached as the contact's latest already (nothing to refresh).
    */
-  private async deliver(conv: ChannelConversation, sender: string, record: ChannelMessage): Promise<InboundResult> {
+  private async deliver(conv: ChannelConversation, sender: string, record: ChannelMessage, isLatest = false): Promise<InboundResult> {
     // The metadata is recorded with the message, in its transaction: one write per inbound message.
     // A contact's message moves its session's deadline in the message's own write.
     const session = record.direction === 'in' ? this.hooks.inboundActivity?.(conv) : undefined;
@@ -468,8 +485,10 @@ export class ChannelAppService {
     } else {
       record.uid = sent.message.uid;
     }
-    const latest = `latest:${conv.contactId}`;
-    if (this.cache.peek(latest) !== conv) this.cache.set(latest, conv);
+    if (!isLatest) {
+      const latest = `latest:${conv.contactId}`;
+      if (this.cache.peek(latest) !== conv) this.cache.set(latest, conv);
+    }
     if (stored.direction === 'in') await this.hooks.onInbound(conv, stored, sent.session);
     return this.answer(stored, sent.duplicate);
   }
@@ -481,6 +500,11 @@ export class ChannelAppService {
   /** Seed 002's app, from the cache (null when unknown): the surface checks signatures with its secret. */
   app(appId: string): Promise<ChannelApp | null> {
     return this.record('app', appId);
+  }
+
+  /** app() when its answer is cached (no promise, no await): the app, null when known absent, undefined on a miss. */
+  cachedApp(appId: string): ChannelApp | null | undefined {
+    return this.hit<ChannelApp | null>(`app:${appId}`)?.value;
   }
 
   /** The account a 002 message goes to: `accname` (an account id, else an account name of the app), else the app's default (its oldest account). */
@@ -504,13 +528,15 @@ export class ChannelAppService {
     const account = accounts ? pickAccount002(app, accounts, m.accname) : await this.account002(app, m.accname);
     const identity = { account: m.fromUserId, name: m.fromUserName };
     const contact = this.knownContact(account.channelAccountId, identity) ?? (await this.upsertContact(account.channelAccountId, identity, false));
-    const conv = this.knownConversation(account, contact, '') ?? (await this.conversationFor(account, contact, ''));
+    const known = this.knownConversation(account, contact, '');
+    const conv = known ?? (await this.conversationFor(account, contact, ''));
     const now = this.now();
     const guid = timeOrderedGuid(now);
     const r = await this.deliver(
       conv,
       contact.contactId,
       record002(m, { guid, conversationId: conv.conversationId, channelAccountId: account.channelAccountId, contactId: contact.contactId, now }, account.channelId),
+      known !== undefined,
     );
     if (m.route === 'demand' || this.asksForHuman(m.msgType, m.content)) {
       const stored = await this.store.channelApps.messageByUid(r.uid);
@@ -532,6 +558,9 @@ export class ChannelAppService {
     return m;
   }
 }
+
+/** contactIdFor's memo: the contact ids kept, over every channel account. */
+const CONTACT_IDS_KEPT = 100_000;
 
 /** The cache key of an app's accounts. */
 function accountsKey(app: ChannelApp): string {
