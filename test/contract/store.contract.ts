@@ -2032,6 +2032,35 @@ export function storeContract(name: string, factory: StoreFactory): void {
     describe('shared audience (inlineFanoutMax 2)', () => {
       const fx = useStore(factory, 2);
 
+      it('a group send reads the group as it is after every change (members, mute, a rejected send, a dismissal) and numbers its messages 1, 2, 3…', async () => {
+        const f = fx();
+        await f.users('o', 'a', 'b', 'c');
+        await f.group('g', 'o', ['a', 'b']);
+        /** A send whose job records the group's message number (fill.groupSeq), and that number. */
+        const numbered = async (sender: string): Promise<{ count: number; gs: unknown }> => {
+          const effects = [{ channel: 'webhook', target: 'cb', orderKey: `gs-${sender}`, kind: 'K', body: { gs: 0 }, meta: {}, fill: { groupSeq: 'gs' } }];
+          const r = await f.send(draft(sender, group('g'), { effects }));
+          const [job] = await f.s.outbox.list({ limit: 1 });
+          return { count: r.count, gs: (JSON.parse(job!.body) as { gs: unknown }).gs };
+        };
+        expect(await numbered('a')).toEqual({ count: 2, gs: 1 });
+        expect(await numbered('o')).toEqual({ count: 2, gs: 2 });
+        await f.s.groups.addMembers('g', [{ memberId: 'c' }], MAX_MEMBERS);
+        expect(await numbered('c')).toEqual({ count: 3, gs: 3 });
+        await f.s.groups.updateGroup('g', { mute: 1 });
+        await expectCoreError(f.send(draft('a', group('g'))), 'group_muted');
+        expect(await numbered('o'), 'a refused send takes no number').toEqual({ count: 3, gs: 4 });
+        await f.s.groups.updateGroup('g', { mute: 0 });
+        await f.s.groups.removeMembers('g', ['b']);
+        expect(await numbered('a')).toEqual({ count: 2, gs: 5 });
+        await f.s.users.destroyUser('c');
+        expect(await numbered('a')).toEqual({ count: 1, gs: 6 });
+        await f.s.groups.deleteGroup('g');
+        await expectCoreError(f.send(draft('a', group('g'))), 'not_exist');
+        await f.group('g', 'o', ['a', 'b']);
+        expect(await numbered('b'), 'a group created again under the same id starts again').toEqual({ count: 2, gs: 1 });
+      });
+
       it('a group above the limit is addressed as a whole and replayed to its members by membership', async () => {
         const f = fx();
         await f.users('o', 'a', 'b', 'late', 'out');

@@ -6,6 +6,10 @@ import { WriteBehind } from './write-behind.js';
 import { WriterCache } from './writer-cache.js';
 import type { ServiceSession } from '../../core/service-session-rules.js';
 import type { SqliteWriter } from './writer.js';
+import type { GroupRow } from '../rows/groups.js';
+
+/** The columns of a group row that a group send reads (SqliteGroups.rowTakingMsgSeq). */
+export type GroupSendFacts = Readonly<Pick<GroupRow, 'member_count' | 'mute' | 'msg_seq'>>;
 
 export type { FanoutOptions } from '../options.js';
 
@@ -44,6 +48,12 @@ export class SqliteContext {
   readonly groupMembers: WriterCache<readonly string[]>;
   /** When a channel conversation's activity time was last moved (recordChannelMessage's step). */
   readonly conversationActivity: WriterCache<number>;
+  /**
+   * What a group send reads of its group row (member count, mute, the latest message number): every
+   * group message takes the next number, so the row is read once and then only written. Forgotten by
+   * every other write to the group's row.
+   */
+  readonly groupFacts: WriterCache<GroupSendFacts>;
   private flushing: Promise<void> | null = null;
 
   constructor(
@@ -57,6 +67,7 @@ export class SqliteContext {
     this.openSessions = new WriterCache(undo, 100_000);
     this.groupMembers = new WriterCache(undo, 10_000);
     this.conversationActivity = new WriterCache(undo, 100_000);
+    this.groupFacts = new WriterCache(undo, 10_000);
     this.wb = new WriteBehind((sql) => this.stmt(sql), undo, (rows) => this.scheduleFlush(rows));
     const row = db
       .prepare(

@@ -3,7 +3,7 @@ import type { Channel, Group, GroupMember } from '../../core/model.js';
 import { GroupMemberType } from '../../core/model.js';
 import type { ChannelFields, ChannelStore, GroupFields, GroupStore, MemberInput, MemberInterval } from '../../core/ports/store.js';
 import { GROUP_COLUMNS, toChannel, toGroup, toMember, type ChannelRow, type GroupRow, type MemberRow } from '../rows/groups.js';
-import type { SqliteContext } from './context.js';
+import type { GroupSendFacts, SqliteContext } from './context.js';
 import type { SqliteUsers } from './users.js';
 import { insertEffects } from './outbox.js';
 import { AudienceType } from '../rows/messages.js';
@@ -49,10 +49,18 @@ export class SqliteGroups implements GroupStore {
    * statement, in place of `row` on the send path; it returns only the columns a send reads (the whole
    * row cost about twice as much per group message).
    */
-  rowTakingMsgSeq(groupId: string): Pick<GroupRow, 'member_count' | 'mute' | 'msg_seq'> | undefined {
-    return this.ctx.stmt('UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ? RETURNING member_count, mute, msg_seq').get(groupId) as
-      | Pick<GroupRow, 'member_count' | 'mute' | 'msg_seq'>
+  rowTakingMsgSeq(groupId: string): GroupSendFacts | undefined {
+    // Remembered (SqliteContext.groupFacts): then the number is written by a plain UPDATE, nothing read.
+    const known = this.ctx.groupFacts.get(groupId);
+    if (known) {
+      const next: GroupSendFacts = { member_count: known.member_count, mute: known.mute, msg_seq: known.msg_seq + 1 };
+      this.ctx.stmt('UPDATE groups SET msg_seq = ? WHERE id = ?').run(next.msg_seq, groupId);
+      return this.ctx.groupFacts.remember(groupId, next);
+    }
+    const g = this.ctx.stmt('UPDATE groups SET msg_seq = msg_seq + 1 WHERE id = ? RETURNING member_count, mute, msg_seq').get(groupId) as
+      | GroupSendFacts
       | undefined;
+    return g ? this.ctx.groupFacts.remember(groupId, g) : undefined;
   }
 
   /** Inside a command: how many groups of `type` `owner` owns (index groups_owner). */
@@ -89,6 +97,7 @@ export class SqliteGroups implements GroupStore {
     this.ctx
       .stmt(`UPDATE groups SET ${sets}updated_at = ? WHERE id = ?`)
       .run(...keys.map((k) => fields[k] as string | number), now, groupId);
+    this.ctx.groupFacts.forget(groupId);
   }
 
   /** Insert or update members; returns how many were new. Checks users exist. */
@@ -125,6 +134,7 @@ export class SqliteGroups implements GroupStore {
   private bumpCount(groupId: string, delta: number, maxMembers: number): void {
     if (delta === 0) return;
     this.ctx.stmt('UPDATE groups SET member_count = member_count + ? WHERE id = ?').run(delta, groupId);
+    this.ctx.groupFacts.forget(groupId);
     const g = this.row(groupId)!;
     const limit = g.max_member_count > 0 ? g.max_member_count : maxMembers;
     if (delta > 0 && g.member_count > limit) throw new CoreError('group_full');
@@ -164,6 +174,7 @@ export class SqliteGroups implements GroupStore {
       this.ctx.stmt('DELETE FROM group_members WHERE group_id = ?').run(groupId);
       this.ctx.groupMembers.forget(groupId);
       this.ctx.stmt('DELETE FROM groups WHERE id = ?').run(groupId);
+      this.ctx.groupFacts.forget(groupId);
       return { members };
     });
   }
@@ -193,6 +204,7 @@ export class SqliteGroups implements GroupStore {
       this.ctx.stmt('UPDATE group_members SET type = ? WHERE group_id = ? AND user_id = ?').run(GroupMemberType.normal, groupId, g.owner);
       this.ctx.stmt('UPDATE group_members SET type = ? WHERE group_id = ? AND user_id = ?').run(GroupMemberType.owner, groupId, newOwner);
       this.ctx.stmt('UPDATE groups SET owner = ?, updated_at = ? WHERE id = ?').run(newOwner, now, groupId);
+      this.ctx.groupFacts.forget(groupId);
     });
   }
 
@@ -242,6 +254,7 @@ export class SqliteGroups implements GroupStore {
       }
       recordLeaves(this.ctx, AudienceType.group, groupId, leavers);
       this.ctx.stmt('UPDATE groups SET member_count = member_count - ?, updated_at = ? WHERE id = ?').run(removed.length, Date.now(), groupId);
+      this.ctx.groupFacts.forget(groupId);
       if (removed.length > 0) insertEffects(this.ctx, effects, {});
       return removed;
     });

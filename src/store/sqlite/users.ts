@@ -113,6 +113,7 @@ export class SqliteUsers implements UserStore {
         this.ctx.stmt('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(g, userId);
         this.ctx.groupMembers.forget(g);
         this.ctx.stmt('UPDATE groups SET member_count = member_count - 1 WHERE id = ?').run(g);
+        this.ctx.groupFacts.forget(g);
       }
       const channels = this.ctx
         .stmt('SELECT channel_id FROM channel_subscribers WHERE user_id = ?')
