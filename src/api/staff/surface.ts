@@ -20,6 +20,8 @@ export interface StaffSurfaceOptions {
 }
 
 const JSON_CT = 'application/json; charset=utf-8';
+/** The success reply, serialised once (every accepted message answers it). */
+const OK_TEXT = JSON.stringify(ok().body);
 type Route = Inbound002['route'];
 
 /** The routes under `/api/<version>/<appid>/`. */
@@ -153,7 +155,7 @@ export function staffSurface(opts: StaffSurfaceOptions): Surface {
       if (at === undefined || (opts.signatureWindowMs > 0 && Math.abs(now() - at) > opts.signatureWindowMs)) throw new StaffError(StaffCode.staleTimestamp);
       if (app.status !== 0) throw new StaffError(StaffCode.appDisabled);
       await hub.channelApps.receive002(inbound(route, appId, body), app);
-      reply(res, ok());
+      void res.code(200).header('content-type', JSON_CT).send(OK_TEXT);
     } catch (err) {
       reply(res, toStaffReply(err), err);
     }
