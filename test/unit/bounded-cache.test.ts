@@ -14,6 +14,21 @@ describe('BoundedCache', () => {
     expect(c.weight).toBe(3);
   });
 
+  it('orders hits only once it holds more than half its weight, in time for the first eviction', () => {
+    const c = new BoundedCache<string>(4, 60_000);
+    c.set('a', 'A');
+    c.set('b', 'B');
+    expect(c.get('a')?.value).toBe('A'); // half full: not moved
+    expect([...c.entries()].map(([k]) => k)).toEqual(['a', 'b']);
+    c.set('c', 'C');
+    expect(c.get('a')?.value).toBe('A'); // past half: a is now the most recently used
+    expect([...c.entries()].map(([k]) => k)).toEqual(['b', 'c', 'a']);
+    c.set('d', 'D');
+    c.set('e', 'E');
+    expect(c.get('b'), 'the least recently used went first').toBeUndefined();
+    expect(c.get('a')?.value).toBe('A');
+  });
+
   it('counts weights, and a growing entry pushes older ones out (never itself while others remain)', () => {
     const c = new BoundedCache<string>(5, 60_000);
     c.set('small', 's');
