@@ -41,6 +41,20 @@ export interface ChannelAppServiceOptions {
 }
 
 
+/** ChannelAppService's caches (see its `caches`). */
+interface ChannelCaches {
+  /** Configuration records of each kind by id (null: known absent). */
+  config: { [K in ChannelConfigKind]: BoundedCache<ChannelConfigRecords[K] | null> };
+  /** A 002 app's channel accounts, by app id. */
+  accounts: BoundedCache<ChannelAccount[]>;
+  /** Contacts by contact id (null: known absent). */
+  contacts: BoundedCache<ChannelContact | null>;
+  /** A contact's latest conversation by contact id, a thread's by `orig:<account>:<original id>` (null: none yet). */
+  conversations: BoundedCache<ChannelConversation | null>;
+  /** Anything else (e.g. the account users known to exist), by a key naming its kind. */
+  other: BoundedCache<unknown>;
+}
+
 /**
  * The channel gateway's use cases (docs/channel-gateway.md): management of its records, contacts, and
  * inbound messages of seeds 000 and 002 turned into IM messages of one group per conversation.
@@ -57,8 +71,12 @@ export class ChannelAppService {
   private readonly humanKeys: ReadonlySet<string>;
   private readonly contactInfo: ContactInfoSource | undefined;
   private readonly now: () => number;
-  /** Configuration records by `kind:id` (null: known absent), accounts by app, users known to exist. */
-  private cache: BoundedCache<unknown>;
+  /**
+   * Per-node caches, each keyed by a plain id the caller already holds (no key string is built per
+   * message: a Map look-up of a freshly concatenated key costs about four times one of an existing
+   * string). All are dropped on `channel-apps.invalidate` but for a contact's, which drops that contact.
+   */
+  private caches!: ChannelCaches;
   /** contactIdFor's memo: contact ids by channel account, then by the contact's account on the channel. */
   private readonly contactIds = new Map<string, Map<string, string>>();
   private contactIdCount = 0;
@@ -72,7 +90,18 @@ export class ChannelAppService {
     this.humanKeys = new Set(opts.humanKeys ?? ['RG']);
     this.contactInfo = opts.contactInfo;
     this.now = opts.now ?? Date.now;
-    this.cache = new BoundedCache<unknown>(100_000, 60_000, this.now);
+    this.reset();
+  }
+
+  private reset(): void {
+    const cache = <V>(max: number): BoundedCache<V> => new BoundedCache<V>(max, 60_000, this.now);
+    this.caches = {
+      config: { channel: cache(10_000), app: cache(10_000), version: cache(10_000), versionChannel: cache(10_000), channelAccount: cache(10_000) },
+      accounts: cache(10_000),
+      contacts: cache(50_000),
+      conversations: cache(50_000),
+      other: cache(50_000),
+    };
   }
 
   /** Customer-service sessions (part B) register here; the default does nothing. */
@@ -84,8 +113,8 @@ export class ChannelAppService {
   handle(e: HubEvent): void {
     if (e.type !== 'channel-apps.invalidate') return;
     // One contact: its entry; anything else (configuration items, PUT caches): everything.
-    if (e.item === 'contact' && e.id !== undefined) this.cache.delete(`contact:${e.id}`);
-    else this.cache = new BoundedCache<unknown>(100_000, 60_000, this.now);
+    if (e.item === 'contact' && e.id !== undefined) this.caches.contacts.delete(e.id);
+    else this.reset();
   }
 
   private invalidate(item: ChannelConfigKind | 'contact', id?: string): Promise<void> {
@@ -97,16 +126,12 @@ export class ChannelAppService {
     return this.invalidate(item);
   }
 
-  /** A cached entry, synchronously (a cached null is `{ value: null }`); undefined on a miss. */
-  private hit<T>(key: string): { value: T } | undefined {
-    return this.cache.get(key) as { value: T } | undefined;
-  }
-
-  private async cached<T>(key: string, load: () => Promise<T>): Promise<T> {
-    const hit = this.hit<T>(key);
+  /** The cached value of `key` in `cache`, else `load()`'s, then cached (a cached null is a known absence). */
+  private static async cached<T>(cache: BoundedCache<T>, key: string, load: () => Promise<T>): Promise<T> {
+    const hit = cache.get(key);
     if (hit) return hit.value;
     const v = await load();
-    this.cache.set(key, v);
+    cache.set(key, v);
     return v;
   }
 
@@ -114,7 +139,8 @@ export class ChannelAppService {
 
   /** A record, from the cache. */
   record<K extends ChannelConfigKind>(kind: K, id: string): Promise<ChannelConfigRecords[K] | null> {
-    return this.cached(`${kind}:${id}`, () => this.store.channelApps.getConfig(kind, id));
+    const cache = this.caches.config[kind] as BoundedCache<ChannelConfigRecords[K] | null>;
+    return ChannelAppService.cached(cache, id, () => this.store.channelApps.getConfig(kind, id));
   }
 
   async get<K extends ChannelConfigKind>(kind: K, id: string): Promise<ChannelConfigRecords[K]> {
@@ -191,9 +217,9 @@ export class ChannelAppService {
   private async ensureAccountUser(account: ChannelAccount, force = false): Promise<string> {
     const userId = accountUserId(account.channelAccountId);
     const key = `user:${userId}:${account.accountName}`;
-    if (force || !this.cache.get(key)) {
+    if (force || !this.caches.other.get(key)) {
       await this.deps.users.create(userId, { name: userId, displayName: account.accountName || account.channelAccountId, type: 1 });
-      this.cache.set(key, true);
+      this.caches.other.set(key, true);
     }
     return userId;
   }
@@ -241,13 +267,13 @@ export class ChannelAppService {
 
   /** The cached contact when this identity changes nothing in it (the common case): no await, no record built. */
   private knownContact(channelAccountId: string, id: ContactIdentity): ChannelContact | undefined {
-    const old = this.hit<ChannelContact | null>(`contact:${this.contactIdFor(channelAccountId, id.account)}`)?.value;
+    const old = this.caches.contacts.get(this.contactIdFor(channelAccountId, id.account))?.value;
     return old && !identityChanges(old, id) ? old : undefined;
   }
 
   private async upsertContact(channelAccountId: string, id: ContactIdentity, force: boolean): Promise<ChannelContact> {
     const contactId = this.contactIdFor(channelAccountId, id.account);
-    const old = await this.cached(`contact:${contactId}`, () => this.store.channelApps.getContact(contactId));
+    const old = await ChannelAppService.cached(this.caches.contacts, contactId, () => this.store.channelApps.getContact(contactId));
     // The common case, a known contact writing again with nothing new: no record is built.
     if (old && !force && !identityChanges(old, id)) return old;
     const now = this.now();
@@ -268,7 +294,7 @@ export class ChannelAppService {
     const stored = await this.store.channelApps.upsertContact(next);
     await this.syncContactUser(stored);
     if (old) await this.invalidate('contact', contactId);
-    else this.cache.set(`contact:${contactId}`, stored);
+    else this.caches.contacts.set(contactId, stored);
     return stored;
   }
 
@@ -361,12 +387,13 @@ export class ChannelAppService {
    * the account's.
    */
   private static conversationKey(account: ChannelAccount, contact: ChannelContact, originalConversationId: string): string {
-    return originalConversationId !== '' ? `orig:${account.channelAccountId}:${originalConversationId}` : `latest:${contact.contactId}`;
+    // The contact's id (`cu_…`) stands for its latest conversation: no key is built on that path.
+    return originalConversationId !== '' ? `orig:${account.channelAccountId}:${originalConversationId}` : contact.contactId;
   }
 
   /** conversationFor's answer when it is cached with the account's agents (the common case): no await. */
   private knownConversation(account: ChannelAccount, contact: ChannelContact, originalConversationId: string): ChannelConversation | undefined {
-    const found = this.hit<ChannelConversation | null>(ChannelAppService.conversationKey(account, contact, originalConversationId))?.value;
+    const found = this.caches.conversations.get(ChannelAppService.conversationKey(account, contact, originalConversationId))?.value;
     return found && sameSet(found.agents, account.agents) ? found : undefined;
   }
 
@@ -375,7 +402,7 @@ export class ChannelAppService {
     // message this node delivers (another node's may go unseen here for up to the cache's age: an
     // un-threaded message then joins the contact's previous conversation).
     const key = ChannelAppService.conversationKey(account, contact, originalConversationId);
-    const found = await this.cached(key, () =>
+    const found = await ChannelAppService.cached(this.caches.conversations, key, () =>
       originalConversationId !== ''
         ? this.store.channelApps.conversationByOriginal(account.channelAccountId, originalConversationId)
         : this.store.channelApps.latestConversation(contact.contactId),
@@ -413,7 +440,7 @@ export class ChannelAppService {
   }
 
   private remember(key: string, conv: ChannelConversation): ChannelConversation {
-    this.cache.set(key, conv);
+    this.caches.conversations.set(key, conv);
     return conv;
   }
 
@@ -486,8 +513,7 @@ export class ChannelAppService {
       record.uid = sent.message.uid;
     }
     if (!isLatest) {
-      const latest = `latest:${conv.contactId}`;
-      if (this.cache.peek(latest) !== conv) this.cache.set(latest, conv);
+      if (this.caches.conversations.peek(conv.contactId) !== conv) this.caches.conversations.set(conv.contactId, conv);
     }
     if (stored.direction === 'in') await this.hooks.onInbound(conv, stored, sent.session);
     return this.answer(stored, sent.duplicate);
@@ -504,12 +530,12 @@ export class ChannelAppService {
 
   /** app() when its answer is cached (no promise, no await): the app, null when known absent, undefined on a miss. */
   cachedApp(appId: string): ChannelApp | null | undefined {
-    return this.hit<ChannelApp | null>(`app:${appId}`)?.value;
+    return this.caches.config.app.get(appId)?.value as ChannelApp | null | undefined;
   }
 
   /** The account a 002 message goes to: `accname` (an account id, else an account name of the app), else the app's default (its oldest account). */
   private async account002(app: ChannelApp, accname: string): Promise<ChannelAccount> {
-    const accounts = await this.cached(accountsKey(app), () => this.store.channelApps.listConfig('channelAccount', app.appId));
+    const accounts = await ChannelAppService.cached(this.caches.accounts, app.appId, () => this.store.channelApps.listConfig('channelAccount', app.appId));
     return pickAccount002(app, accounts, accname);
   }
 
@@ -524,7 +550,7 @@ export class ChannelAppService {
     if (!app) throw new CoreError('not_exist', `app ${m.appId} does not exist`);
     // The common case, all of it cached, costs no await: the app's accounts, a known contact with
     // nothing new, its latest conversation with the account's agents.
-    const accounts = this.hit<ChannelAccount[]>(accountsKey(app))?.value;
+    const accounts = this.caches.accounts.get(app.appId)?.value;
     const account = accounts ? pickAccount002(app, accounts, m.accname) : await this.account002(app, m.accname);
     const identity = { account: m.fromUserId, name: m.fromUserName };
     const contact = this.knownContact(account.channelAccountId, identity) ?? (await this.upsertContact(account.channelAccountId, identity, false));
@@ -561,8 +587,3 @@ export class ChannelAppService {
 
 /** contactIdFor's memo: the contact ids kept, over every channel account. */
 const CONTACT_IDS_KEPT = 100_000;
-
-/** The cache key of an app's accounts. */
-function accountsKey(app: ChannelApp): string {
-  return `accounts:${app.appId}`;
-}
