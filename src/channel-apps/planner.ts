@@ -92,7 +92,8 @@ export class ChannelAppPlanner implements EffectsPlanner {
   async afterSend(f: SendFacts): Promise<EffectSpec[]> {
     if (f.conv.type !== ConvType.group || !isChannelConversationId(f.conv.target)) return [];
     if (f.payload.persistFlag === PersistFlag.transparent) return [];
-    const conv = await this.conversation(f.conv.target);
+    // Cached (every message of a known conversation, the contact's own included): no await.
+    const conv = this.conversations.get(f.conv.target)?.value ?? (await this.conversation(f.conv.target));
     if (!conv) return [];
     if (f.sender === conv.contactId || f.sender === accountUserId(conv.channelAccountId)) return [];
     const account = await this.records('channelAccount', conv.channelAccountId);
