@@ -84,6 +84,14 @@ describe('channel records', () => {
     expect(sameSet(['a', 'b'], ['b', 'a'])).toBe(true);
     expect(sameSet(['a'], ['a', 'b'])).toBe(false);
     expect(sameSet(['a', 'c'], ['a', 'b'])).toBe(false);
+    // The scan of small pools and the Set of large ones agree.
+    const big = Array.from({ length: 40 }, (_, i) => `agent${i}`);
+    expect(sameSet(big, [...big].reverse())).toBe(true);
+    expect(sameSet(big, [...big.slice(1), 'other'])).toBe(false);
+    expect(sameSet(big.slice(0, 16), big.slice(0, 16).reverse())).toBe(true);
+    expect(sameSet(big.slice(0, 16), [...big.slice(1, 16), 'other'])).toBe(false);
+    const same = ['x'];
+    expect(sameSet(same, same)).toBe(true);
     expect(isHttpUrl('https://h/x')).toBe(true);
     expect(isHttpUrl('ftp://h/x')).toBe(false);
     expect(isHttpUrl('not a url')).toBe(false);

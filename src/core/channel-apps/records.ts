@@ -112,7 +112,13 @@ export function isHttpUrl(s: string): boolean {
 
 /** Whether two lists hold the same members (a conversation's agents against its account's). */
 export function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
+  // An agent pool is small: a scan per member costs less than building a Set (every inbound message asks).
+  if (a.length <= 16) {
+    for (const x of b) if (!a.includes(x)) return false;
+    return true;
+  }
   const s = new Set(a);
   return b.every((x) => s.has(x));
 }
