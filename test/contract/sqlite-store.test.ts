@@ -111,6 +111,58 @@ describe('SqliteStore (backend-specific)', () => {
     expect(after.events.map((e) => e.uid)).toEqual([next.message.uid]);
   });
 
+  it("outbox leases live in the writer's memory: the file keeps the job pending with its attempts uncounted until the outcome; after a restart it is due again at the lease's end; a lease an earlier version wrote in the file keeps its file fence", async () => {
+    const file = path.join(tempDir(), 'lease.db');
+    let s = track(open(file));
+    const job = (orderKey: string) => ({ channel: 'cb', target: 't', orderKey, kind: 'K', body: {}, meta: {} });
+    const [a, b, c] = await s.outbox.enqueue([job('A'), job('B'), job('C')]);
+    const T = Date.now() + 1_000;
+    const LEASE = 60_000;
+    const claimed = await s.outbox.claim(T, 10, LEASE);
+    expect(claimed.map((j) => [j.id, j.status, j.attempts, j.nextAt])).toEqual([a, b, c].map((id) => [id, 'in_flight', 1, T + LEASE]));
+    expect(await s.outbox.get(a!)).toMatchObject({ status: 'in_flight', attempts: 1, nextAt: T + LEASE });
+    expect(await s.outbox.counts()).toMatchObject({ pending: 0, in_flight: 3 });
+    const raw = (id: number) => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare('SELECT status, attempts FROM outbox WHERE id = ?').get(id);
+      } finally {
+        db.close();
+      }
+    };
+    expect(raw(a!), 'the lease is not written to the row').toEqual({ status: 0, attempts: 0 });
+    // The outcome counts the attempt; a retry's row records it too.
+    expect(await s.outbox.settle([{ id: a!, lease: T + LEASE, ok: true, response: 'ok', at: T }])).toEqual([a]);
+    expect(await s.outbox.settle([{ id: b!, lease: T + LEASE, ok: false, error: 'e', response: '', nextAt: T + 10 }])).toEqual([b]);
+    expect(raw(a!)).toEqual({ status: 2, attempts: 1 });
+    expect(raw(b!)).toEqual({ status: 0, attempts: 1 });
+    // c's lease was only in memory: after a restart c is pending with no attempt counted, due at its lease's end.
+    await s.close();
+    s = track(open(file));
+    expect(await s.outbox.get(c!)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect((await s.outbox.claim(T + LEASE - 1, 10, LEASE)).map((j) => j.id), 'b is due; c is held until its lease ends').toEqual([b]);
+    const again = await s.outbox.claim(T + LEASE, 10, LEASE);
+    expect(again.map((j) => [j.id, j.attempts])).toEqual([[c, 1]]);
+    // The lapsed lease's late outcome does not apply; the current one does.
+    expect(await s.outbox.settle([{ id: c!, lease: T + LEASE, ok: true, response: 'late', at: T }])).toEqual([]);
+    expect(await s.outbox.settle([{ id: c!, lease: T + 2 * LEASE, ok: true, response: 'ok', at: T }])).toEqual([c]);
+    // A row in flight in the file (status 1, leased by an earlier version): its file lease is its fence.
+    const [d] = await s.outbox.enqueue([job('D')]);
+    await s.close();
+    const db = new Database(file);
+    db.prepare('UPDATE outbox SET status = 1, next_at = ?, attempts = 1 WHERE id = ?').run(T + 5, d);
+    db.prepare('UPDATE outbox_heads SET next_at = ? WHERE job_id = ?').run(T + 5, d);
+    db.close();
+    s = track(open(file));
+    expect(await s.outbox.get(d!)).toMatchObject({ status: 'in_flight', attempts: 1, nextAt: T + 5 });
+    const [d2] = await s.outbox.claim(T + 6, 10, LEASE);
+    expect(d2).toMatchObject({ id: d, attempts: 2, nextAt: T + 6 + LEASE });
+    expect(raw(d!), 'a file lease is renewed in the file').toEqual({ status: 1, attempts: 2 });
+    expect(await s.outbox.settle([{ id: d!, lease: T + 5, ok: true, response: 'late', at: T }])).toEqual([]);
+    expect(await s.outbox.settle([{ id: d!, lease: T + 6 + LEASE, ok: true, response: 'ok', at: T }])).toEqual([d]);
+    expect(raw(d!)).toEqual({ status: 2, attempts: 2 });
+  });
+
   it('headSeq never goes backwards across a reopen, even when the latest events belonged to a since-destroyed user', async () => {
     const file = path.join(tempDir(), 'db.sqlite');
     const s1 = open(file);
