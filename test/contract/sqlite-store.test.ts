@@ -111,7 +111,7 @@ describe('SqliteStore (backend-specific)', () => {
     expect(after.events.map((e) => e.uid)).toEqual([next.message.uid]);
   });
 
-  it("outbox leases live in the writer's memory: the file keeps the job pending with its attempts uncounted until the outcome; after a restart it is due again at the lease's end; a lease an earlier version wrote in the file keeps its file fence", async () => {
+  it("outbox leases live in the writer's memory: the file keeps the job pending with its attempts uncounted until the outcome; after a restart it is due again at the lease's end with the lost attempt counted (a job that crashes the process every time still reaches maxAttempts); a lease an earlier version wrote in the file keeps its file fence", async () => {
     const file = path.join(tempDir(), 'lease.db');
     let s = track(open(file));
     const job = (orderKey: string) => ({ channel: 'cb', target: 't', orderKey, kind: 'K', body: {}, meta: {} });
@@ -136,16 +136,32 @@ describe('SqliteStore (backend-specific)', () => {
     expect(await s.outbox.settle([{ id: b!, lease: T + LEASE, ok: false, error: 'e', response: '', nextAt: T + 10 }])).toEqual([b]);
     expect(raw(a!)).toEqual({ status: 2, attempts: 1 });
     expect(raw(b!)).toEqual({ status: 0, attempts: 1 });
-    // c's lease was only in memory: after a restart c is pending with no attempt counted, due at its lease's end.
+    // c's lease was only in memory: after a restart c is pending, due at its lease's end (the head's),
+    // and the claim then counts the attempt the crash cut short, in the file too.
     await s.close();
     s = track(open(file));
     expect(await s.outbox.get(c!)).toMatchObject({ status: 'pending', attempts: 0 });
-    expect((await s.outbox.claim(T + LEASE - 1, 10, LEASE)).map((j) => j.id), 'b is due; c is held until its lease ends').toEqual([b]);
+    const [bAgain] = await s.outbox.claim(T + LEASE - 1, 10, LEASE);
+    expect(bAgain, 'b is due; c is held until its lease ends').toMatchObject({ id: b, attempts: 2 });
+    expect(await s.outbox.settle([{ id: b!, lease: bAgain!.nextAt, ok: true, response: 'ok', at: T }])).toEqual([b]);
+    expect(raw(b!)).toEqual({ status: 2, attempts: 2 });
     const again = await s.outbox.claim(T + LEASE, 10, LEASE);
-    expect(again.map((j) => [j.id, j.attempts])).toEqual([[c, 1]]);
-    // The lapsed lease's late outcome does not apply; the current one does.
-    expect(await s.outbox.settle([{ id: c!, lease: T + LEASE, ok: true, response: 'late', at: T }])).toEqual([]);
-    expect(await s.outbox.settle([{ id: c!, lease: T + 2 * LEASE, ok: true, response: 'ok', at: T }])).toEqual([c]);
+    expect(again.map((j) => [j.id, j.attempts])).toEqual([[c, 2]]);
+    expect(raw(c!)).toEqual({ status: 0, attempts: 1 });
+    // Crashed again: the next claim counts that one as well.
+    await s.close();
+    s = track(open(file));
+    const third = await s.outbox.claim(T + 2 * LEASE, 10, LEASE);
+    expect(third.map((j) => [j.id, j.attempts])).toEqual([[c, 3]]);
+    expect(raw(c!)).toEqual({ status: 0, attempts: 2 });
+    // A lease that lapsed in this process: the next claim counts it (memory and file).
+    const fourth = await s.outbox.claim(T + 3 * LEASE, 10, LEASE);
+    expect(fourth.map((j) => [j.id, j.attempts])).toEqual([[c, 4]]);
+    expect(raw(c!)).toEqual({ status: 0, attempts: 3 });
+    // A lapsed lease's late outcome does not apply; the current one does, and counts its attempt.
+    expect(await s.outbox.settle([{ id: c!, lease: T + 3 * LEASE, ok: true, response: 'late', at: T }])).toEqual([]);
+    expect(await s.outbox.settle([{ id: c!, lease: T + 4 * LEASE, ok: true, response: 'ok', at: T }])).toEqual([c]);
+    expect(raw(c!)).toEqual({ status: 2, attempts: 4 });
     // A row in flight in the file (status 1, leased by an earlier version): its file lease is its fence.
     const [d] = await s.outbox.enqueue([job('D')]);
     await s.close();

@@ -139,11 +139,13 @@ function applySettleRecords(ctx: SqliteContext, records: SettleRecord[], now: nu
  *
  * Leases: one process owns the file and one writer thread makes every write (the same invariant as the
  * seq counter, the write-behind buffer and the uid generator), so a lease lives in that thread's memory
- * (`leases`): the job's row stays pending (status 0, its attempts uncounted) and only its key's head
- * carries the lease end (so claims skip it, and after a crash the job is due again at that time). The
- * attempt is counted when its outcome is written (delivered, retry, dead: `attempts` = the lease's;
- * a release gives it back), or by the next lease when this one lapsed; an attempt cut short by a
- * crash is not counted (at least once: the app dedupes by the idempotency key). Fences: an outcome
+ * (`leases`): the job's row stays pending (status 0) and only its key's head carries the lease end (so
+ * claims skip it, and after a crash the job is due again at that time). The row's `attempts` counts
+ * every attempt but the one in flight: that one is written with its outcome (delivered, retry, dead;
+ * a release gives it back), or by the next claim when its lease ended without one — lapsed (the memory
+ * entry says so) or lost with the process (the head's `next_at` differs from the row's: only a lease
+ * moves one without the other). So a job that crashes the process at every attempt still reaches
+ * its maxAttempts. Fences: an outcome
  * with a lease applies only while that lease is the job's current one; every map change inside a write
  * command is recorded in the undo log, so memory follows what the file committed. Reads (get, byRef,
  * list, counts) show a leased job as in flight with its lease's attempts and end, as before. Rows in
@@ -261,12 +263,13 @@ export class SqliteOutbox implements OutboxStore {
     if (targets.length === 0) return out;
     const start = this.turn++ % targets.length;
     const due = this.ctx.stmt(
-      `SELECT order_key, job_id FROM outbox_heads WHERE channel = ? AND target = ? AND next_at <= ? AND job_id <= ? ORDER BY next_at LIMIT ?`,
+      `SELECT order_key, job_id, next_at FROM outbox_heads WHERE channel = ? AND target = ? AND next_at <= ? AND job_id <= ? ORDER BY next_at LIMIT ?`,
     );
     // A read of the row, then the lease: in memory for a pending row, by id in the file for a row an
     // earlier version leased there (status 1).
     const pick = this.ctx.stmt(`SELECT * FROM outbox WHERE id = ? AND status IN (0, 1)`);
     const lease = this.ctx.stmt(`UPDATE outbox SET status = 1, next_at = ?, attempts = attempts + 1 WHERE id = ?`);
+    const count = this.ctx.stmt(`UPDATE outbox SET attempts = ? WHERE id = ?`);
     const leaseHead = this.ctx.stmt(`UPDATE outbox_heads SET next_at = ? WHERE order_key = ?`);
     const until = now + leaseMs;
     // Serve targets in turn, each up to its free slots, until `limit` is reached.
@@ -275,13 +278,17 @@ export class SqliteOutbox implements OutboxStore {
       const busy = opts.inFlight?.[targetKey(t.channel, t.target)] ?? 0;
       const free = Math.min(limit - out.length, opts.perTarget === undefined ? Infinity : opts.perTarget - busy);
       if (free <= 0) continue;
-      for (const h of due.all(t.channel, t.target, now, maxJobId, free) as Array<{ order_key: string; job_id: number }>) {
+      for (const h of due.all(t.channel, t.target, now, maxJobId, free) as Array<{ order_key: string; job_id: number; next_at: number }>) {
         const row = pick.get(h.job_id) as JobRow | undefined;
         if (row) {
           let attempts = row.attempts + 1;
           if (row.status === 0) {
-            // A lapsed memory lease's attempt counts too (as it would have in the file).
-            attempts = (this.leases.get(row.id)?.attempts ?? row.attempts) + 1;
+            // A lease that ended without an outcome counted an attempt: a lapsed one in memory, or one
+            // lost with the process (its end is on the head, not on the row). That attempt is written
+            // now (rare), so the file counts every attempt but the one in flight (see *Leases*).
+            const lapsed = this.leases.get(row.id)?.attempts ?? (h.next_at !== row.next_at ? row.attempts + 1 : row.attempts);
+            if (lapsed !== row.attempts) count.run(lapsed, row.id);
+            attempts = lapsed + 1;
             this.setLease(row.id, { until, attempts });
           } else {
             lease.run(until, row.id);
