@@ -90,6 +90,8 @@ describe('outbound replies through channel apps', () => {
     expect(req.headers['idempotency-key']).toBe(`switchboard-msg-${uid}`);
     const view = await t.admin.ok<Record<string, unknown>>('/channel_message/delivery', { messageUid: uid });
     expect(view).toMatchObject({ messageUid: uid, status: 'sent', conversationId: conv.target, channelAccountId: s.accountId, jobs: [{ status: 'delivered' }] });
+    // The metadata route shows the same status (a delivered job's `sent` is merged in: the record is not rewritten).
+    expect(await t.admin.ok('/channel_message/get', { messageUid: uid })).toMatchObject({ uid, direction: 'out', delivery: 'sent', deliveryError: '' });
     // Exactly once: nothing else reached the app, and the contact's own messages are never sent back out.
     expect((await staffPost(t, s.appId, s.secret, { FromUserId: customer, MsgType: 'text', Content: 'thanks' })).body.errcode).toBe(0);
     await phone.waitFor((f) => f.type === 'message' && f['message'].payload.searchableContent === 'thanks');
@@ -172,6 +174,7 @@ describe('outbound replies through channel apps', () => {
       originalMessageId: 'mail-77',
       contents: [{ id: `${guid}-0`, url: 'https://app.example/rehosted.png' }],
     });
+    expect(await t.admin.ok('/channel_message/get', { guid })).toMatchObject({ delivery: 'delivered', originalMessageId: 'mail-77' });
 
     // The older revision on a second reply: failed with its error.
     const second = await t.admin.send(agent!, conv, text('second'));

@@ -2,7 +2,12 @@
  * The store's channel-gateway part (src/core/ports/channel-apps.ts: ChannelAppStore), run against
  * every backend through the Store interface only.
  */
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryBus } from '../../src/bus/memory-bus.js';
+import type { AgentNotice } from '../../src/core/events.js';
+import { ChannelDeliveryService, type OutboundMeta } from '../../src/core/services/channel-deliveries.js';
+import { OutboxSettler } from '../../src/outbox/settler.js';
 import type { ChannelAccount, ChannelApp, ChannelContact, ChannelConversation, ChannelMessage, DeliveryStatus, DeliveryUpdate } from '../../src/core/channel-apps/model.js';
 import { ConvType, MessageKind, PersistFlag } from '../../src/core/model.js';
 import { normalizePayload } from '../../src/core/payload.js';
@@ -293,6 +298,87 @@ export function channelAppsContract(name: string, open: StoreBackend['open']): v
       const [again] = await store.outbox.claim(Date.now(), 10, 60_000, { channels: ['channel-app'] });
       expect(await store.outbox.settle([{ id: again!.id, lease: again!.nextAt, ok: false, error: 'boom', response: '', nextAt: null, then: { records: [{ ...sent, update: { delivery: 'failed', deliveryError: 'boom', onlyFrom: ['none', 'pending'] } }] } }])).toEqual([again!.id]);
       expect(await store.channelApps.messageByUid(501)).toMatchObject({ delivery: 'delivered', updatedAt: 9000 });
+    });
+
+    it('a delivered reply reads as sent everywhere with its record untouched; a send result wins over it; a dead job records failed; a pruned job still reads as sent', async () => {
+      const store = await fresh();
+      await store.users.upsertUser('u1', { name: 'u1' });
+      await store.users.upsertUser('u2', { name: 'u2' });
+      await store.channelApps.putConfig('channelAccount', 'acc', account('acc', 'app1', { agents: ['a1'] }));
+      await store.channelApps.openConversation(conversation('cc1', { updateDt: 1000 }));
+      const bus = new MemoryBus();
+      const notices: AgentNotice[] = [];
+      let wake: () => void = () => undefined;
+      bus.subscribe((e) => {
+        if (e.type !== 'agent.notice') return;
+        notices.push(e.notice);
+        wake();
+      });
+      /** Resolves once `n` notices have been published. */
+      const noticesAt = (n: number) => new Promise<void>((resolve) => {
+        wake = () => {
+          if (notices.length >= n) resolve();
+        };
+        wake();
+      });
+      const svc = new ChannelDeliveryService(store, bus, { get: () => Promise.reject(new Error('unused')), update: () => Promise.reject(new Error('unused')) });
+      const settler = new OutboxSettler(store.outbox, pino({ level: 'silent' }));
+      settler.register('channel-app', svc.onSettled);
+      const meta = (uid: number): OutboundMeta => ({ idempotencyKey: `k-${uid}`, uid: String(uid), guid: `g-${uid}`, conversationId: 'cc1', channelAccountId: 'acc', contactId: 'c1', channelId: 'email', contents: '[]', recorded: '1' });
+      for (const uid of [701, 702, 703]) {
+        await store.messages.appendMessage(replyDraft({ effects: [{ ...replyJob(uid, `app1|k-${uid}`), meta: { ...meta(uid) } }] }));
+      }
+      const claimed = await store.outbox.claim(Date.now(), 10, 60_000, { channels: ['channel-app'] });
+      expect(claimed.length).toBe(3);
+      const job = (uid: number) => claimed.find((j) => j.ref === `msg:${uid}`)!;
+      const ok = (uid: number) => ({ id: job(uid).id, lease: job(uid).nextAt, ok: true as const, response: '200', at: 8000 });
+
+      // 701 and 702 delivered: no record write, `sent` from the job on every read, the notice from the job's meta.
+      const entries = await Promise.all([701, 702].map(async (uid) => ({ job: job(uid), outcome: await settler.prepare(job(uid), ok(uid)) })));
+      expect([...(await settler.settle(entries))].sort()).toEqual([job(701).id, job(702).id].sort());
+      await noticesAt(2);
+      expect(notices.map((n) => n.type === 'channel_delivery' && [n.messageUid, n.status, n.error, n.conv.target])).toEqual([
+        [701, 'sent', '', 'cc1'],
+        [702, 'sent', '', 'cc1'],
+      ]);
+      expect(await store.channelApps.messageByUid(701)).toMatchObject({ delivery: 'pending', updatedAt: 1000 });
+      expect(await svc.message({ uid: 701 })).toMatchObject({ guid: 'g-701', delivery: 'sent', deliveryError: '' });
+      expect(await svc.message({ guid: 'g-701' })).toMatchObject({ uid: 701, delivery: 'sent' });
+      expect(await svc.view(701)).toMatchObject({ status: 'sent', error: '', jobs: [{ status: 'delivered' }] });
+
+      // The app's later send results win: delivered with its ids, failed with its error.
+      await svc.sendResult('g-701', { success: true, originalMessageId: 'om-1' });
+      await svc.sendResult('g-702', { success: false, errorMessage: 'mailbox full' });
+      await noticesAt(4);
+      expect(notices.slice(2).map((n) => n.type === 'channel_delivery' && [n.messageUid, n.status, n.error])).toEqual([
+        [701, 'delivered', ''],
+        [702, 'failed', 'mailbox full'],
+      ]);
+      expect(await svc.message({ uid: 701 })).toMatchObject({ delivery: 'delivered', originalMessageId: 'om-1' });
+      expect(await svc.view(701)).toMatchObject({ status: 'delivered', originalMessageId: 'om-1' });
+      expect(await svc.message({ guid: 'g-702' })).toMatchObject({ delivery: 'failed', deliveryError: 'mailbox full' });
+      expect(await svc.view(702)).toMatchObject({ status: 'failed', error: 'mailbox full' });
+
+      // 703 dead-lettered: the failure is recorded with the outcome, and announced.
+      const dead = { id: job(703).id, lease: job(703).nextAt, ok: false as const, error: 'HTTP 500', response: '', nextAt: null };
+      expect([...(await settler.settle([{ job: job(703), outcome: await settler.prepare(job(703), dead) }]))]).toEqual([job(703).id]);
+      await noticesAt(5);
+      expect(notices[4]).toMatchObject({ messageUid: 703, status: 'failed', error: 'HTTP 500' });
+      expect(await store.channelApps.messageByUid(703)).toMatchObject({ delivery: 'failed', deliveryError: 'HTTP 500' });
+      expect(await svc.message({ uid: 703 })).toMatchObject({ delivery: 'failed', deliveryError: 'HTTP 500' });
+
+      // Jobs pruned after retention: a pending record reads as sent, recorded statuses as they are.
+      while ((await store.outbox.prune(Date.now() + 60_000, Date.now() + 60_000, 100)) > 0);
+      expect(await store.outbox.byRef('msg:701')).toEqual([]);
+      await store.channelApps.updateDelivery('g-701', { delivery: 'pending' }, 9000);
+      expect(await svc.message({ uid: 701 })).toMatchObject({ delivery: 'sent' });
+      expect(await svc.view(701)).toMatchObject({ status: 'sent', jobs: [] });
+      expect(await svc.message({ uid: 702 })).toMatchObject({ delivery: 'failed', deliveryError: 'mailbox full' });
+      expect(await svc.message({ uid: 703 })).toMatchObject({ delivery: 'failed', deliveryError: 'HTTP 500' });
+      // Inbound messages are shown as stored.
+      await store.channelApps.recordMessage(message(704));
+      expect(await svc.message({ uid: 704 })).toMatchObject({ direction: 'in', delivery: 'none' });
+      await bus.close();
     });
 
     it("one settle's ChannelDeliveryRecords of several messages: each applied as alone (status, error set and cleared, onlyFrom), whatever else the settle carries", async () => {

@@ -111,6 +111,74 @@ describe('SqliteStore (backend-specific)', () => {
     expect(after.events.map((e) => e.uid)).toEqual([next.message.uid]);
   });
 
+  it("outbox leases live in the writer's memory: the file keeps the job pending with its attempts uncounted until the outcome; after a restart it is due again at the lease's end with the lost attempt counted (a job that crashes the process every time still reaches maxAttempts); a lease an earlier version wrote in the file keeps its file fence", async () => {
+    const file = path.join(tempDir(), 'lease.db');
+    let s = track(open(file));
+    const job = (orderKey: string) => ({ channel: 'cb', target: 't', orderKey, kind: 'K', body: {}, meta: {} });
+    const [a, b, c] = await s.outbox.enqueue([job('A'), job('B'), job('C')]);
+    const T = Date.now() + 1_000;
+    const LEASE = 60_000;
+    const claimed = await s.outbox.claim(T, 10, LEASE);
+    expect(claimed.map((j) => [j.id, j.status, j.attempts, j.nextAt])).toEqual([a, b, c].map((id) => [id, 'in_flight', 1, T + LEASE]));
+    expect(await s.outbox.get(a!)).toMatchObject({ status: 'in_flight', attempts: 1, nextAt: T + LEASE });
+    expect(await s.outbox.counts()).toMatchObject({ pending: 0, in_flight: 3 });
+    const raw = (id: number) => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db.prepare('SELECT status, attempts FROM outbox WHERE id = ?').get(id);
+      } finally {
+        db.close();
+      }
+    };
+    expect(raw(a!), 'the lease is not written to the row').toEqual({ status: 0, attempts: 0 });
+    // The outcome counts the attempt; a retry's row records it too.
+    expect(await s.outbox.settle([{ id: a!, lease: T + LEASE, ok: true, response: 'ok', at: T }])).toEqual([a]);
+    expect(await s.outbox.settle([{ id: b!, lease: T + LEASE, ok: false, error: 'e', response: '', nextAt: T + 10 }])).toEqual([b]);
+    expect(raw(a!)).toEqual({ status: 2, attempts: 1 });
+    expect(raw(b!)).toEqual({ status: 0, attempts: 1 });
+    // c's lease was only in memory: after a restart c is pending, due at its lease's end (the head's),
+    // and the claim then counts the attempt the crash cut short, in the file too.
+    await s.close();
+    s = track(open(file));
+    expect(await s.outbox.get(c!)).toMatchObject({ status: 'pending', attempts: 0 });
+    const [bAgain] = await s.outbox.claim(T + LEASE - 1, 10, LEASE);
+    expect(bAgain, 'b is due; c is held until its lease ends').toMatchObject({ id: b, attempts: 2 });
+    expect(await s.outbox.settle([{ id: b!, lease: bAgain!.nextAt, ok: true, response: 'ok', at: T }])).toEqual([b]);
+    expect(raw(b!)).toEqual({ status: 2, attempts: 2 });
+    const again = await s.outbox.claim(T + LEASE, 10, LEASE);
+    expect(again.map((j) => [j.id, j.attempts])).toEqual([[c, 2]]);
+    expect(raw(c!)).toEqual({ status: 0, attempts: 1 });
+    // Crashed again: the next claim counts that one as well.
+    await s.close();
+    s = track(open(file));
+    const third = await s.outbox.claim(T + 2 * LEASE, 10, LEASE);
+    expect(third.map((j) => [j.id, j.attempts])).toEqual([[c, 3]]);
+    expect(raw(c!)).toEqual({ status: 0, attempts: 2 });
+    // A lease that lapsed in this process: the next claim counts it (memory and file).
+    const fourth = await s.outbox.claim(T + 3 * LEASE, 10, LEASE);
+    expect(fourth.map((j) => [j.id, j.attempts])).toEqual([[c, 4]]);
+    expect(raw(c!)).toEqual({ status: 0, attempts: 3 });
+    // A lapsed lease's late outcome does not apply; the current one does, and counts its attempt.
+    expect(await s.outbox.settle([{ id: c!, lease: T + 3 * LEASE, ok: true, response: 'late', at: T }])).toEqual([]);
+    expect(await s.outbox.settle([{ id: c!, lease: T + 4 * LEASE, ok: true, response: 'ok', at: T }])).toEqual([c]);
+    expect(raw(c!)).toEqual({ status: 2, attempts: 4 });
+    // A row in flight in the file (status 1, leased by an earlier version): its file lease is its fence.
+    const [d] = await s.outbox.enqueue([job('D')]);
+    await s.close();
+    const db = new Database(file);
+    db.prepare('UPDATE outbox SET status = 1, next_at = ?, attempts = 1 WHERE id = ?').run(T + 5, d);
+    db.prepare('UPDATE outbox_heads SET next_at = ? WHERE job_id = ?').run(T + 5, d);
+    db.close();
+    s = track(open(file));
+    expect(await s.outbox.get(d!)).toMatchObject({ status: 'in_flight', attempts: 1, nextAt: T + 5 });
+    const [d2] = await s.outbox.claim(T + 6, 10, LEASE);
+    expect(d2).toMatchObject({ id: d, attempts: 2, nextAt: T + 6 + LEASE });
+    expect(raw(d!), 'a file lease is renewed in the file').toEqual({ status: 1, attempts: 2 });
+    expect(await s.outbox.settle([{ id: d!, lease: T + 5, ok: true, response: 'late', at: T }])).toEqual([]);
+    expect(await s.outbox.settle([{ id: d!, lease: T + 6 + LEASE, ok: true, response: 'ok', at: T }])).toEqual([d]);
+    expect(raw(d!)).toEqual({ status: 2, attempts: 2 });
+  });
+
   it('headSeq never goes backwards across a reopen, even when the latest events belonged to a since-destroyed user', async () => {
     const file = path.join(tempDir(), 'db.sqlite');
     const s1 = open(file);

@@ -576,13 +576,6 @@ export class ChannelAppService {
     for (const k of this.humanKeys) if (msgType === `event.CLICK.${k}` || msgType === k || content === k) return true;
     return false;
   }
-
-  /** A message's metadata by guid or uid (not_exist when unknown). */
-  async message(ref: { guid: string } | { uid: number }): Promise<ChannelMessage> {
-    const m = 'guid' in ref ? await this.store.channelApps.messageByGuid(ref.guid) : await this.store.channelApps.messageByUid(ref.uid);
-    if (!m) throw new CoreError('not_exist', 'message does not exist');
-    return m;
-  }
 }
 
 /** contactIdFor's memo: the contact ids kept, over every channel account. */

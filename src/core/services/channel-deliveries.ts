@@ -1,4 +1,5 @@
 import type { ChannelAccount, ChannelContent, ChannelMessage, DeliveryStatus, DeliveryUpdate } from '../channel-apps/model.js';
+import { mergedDelivery } from '../channel-apps/delivery-status.js';
 import { CoreError, invalid, notExist } from '../errors.js';
 import type { AgentNotice } from '../events.js';
 import { ConvType } from '../model.js';
@@ -61,13 +62,8 @@ const BACKGROUND_CONCURRENCY = 256;
 /** Reply uids remembered as recorded, at most. */
 const RECORDED_MAX = 100_000;
 
-/** Status order: a later outcome never takes a status back (see the transitions in statusOfJob/settled). */
-const RANK: Record<DeliveryStatus, number> = { none: 0, pending: 1, sent: 2, delivered: 3, failed: 3 };
-
-/** The status an outbox job stands for: queued or retrying → pending, delivered → sent, dead → failed. */
-export function statusOfJob(status: OutboxJob['status']): DeliveryStatus {
-  return status === 'delivered' ? 'sent' : status === 'dead' ? 'failed' : 'pending';
-}
+/** Guids whose send result this node applied, remembered at most (see ChannelDeliveryService.settled). */
+const RESULTED_MAX = 10_000;
 
 /**
  * The channel metadata of an agent's reply as first recorded (direction out, status pending): by the
@@ -107,14 +103,16 @@ export function outboundRecord(m: OutboundMeta, job: { appId: string; kind: stri
 }
 
 /**
- * The status change a job's final outcome stands for: delivered → sent, dead → failed with its error;
- * only from none or pending (an app may report a send result, even a failed one, before answering our post).
+ * The status change a dead job's outcome writes into the record: failed with its error, only from none
+ * or pending (an app may report a send result, even a failed one, before answering our post). A
+ * delivered job writes nothing: its `sent` lives in the job (see mergedDelivery).
  */
-function deliveryOf(outcome: FinalOutcome): DeliveryUpdate {
-  return outcome.status === 'delivered'
-    ? { delivery: 'sent', onlyFrom: ['none', 'pending'] }
-    : { delivery: 'failed', deliveryError: outcome.error.slice(0, 1000), onlyFrom: ['none', 'pending'] };
+function failedOf(outcome: Extract<FinalOutcome, { status: 'dead' }>): DeliveryUpdate {
+  return { delivery: 'failed', deliveryError: outcome.error.slice(0, 1000), onlyFrom: ['none', 'pending'] };
 }
+
+/** What a live `channel_delivery` notice says about a reply. */
+type NoticeFields = Pick<ChannelMessage, 'uid' | 'guid' | 'conversationId' | 'channelAccountId' | 'delivery' | 'deliveryError' | 'originalMessageId' | 'originalMessageUrl'>;
 
 function metaOf(job: Pick<OutboxJob, 'meta'>): OutboundMeta | null {
   const m = job.meta as Partial<OutboundMeta>;
@@ -123,20 +121,21 @@ function metaOf(job: Pick<OutboxJob, 'meta'>): OutboundMeta | null {
 }
 
 /**
- * Delivery status of agents' replies sent through channel apps (pending → sent → delivered | failed):
- * recorded in the message's channel metadata (ChannelAppStore), moved by the outbox's final outcomes
- * (the OnSettled hook of channel `channel-app`) and by the app's send results, and announced live to
- * the agents of the conversation (`agent.notice` → device frame `channel_delivery`).
- *
- * The outbox job (ref `msg:<uid>`) is the source of truth until its outcome is recorded: the status
- * shown is the further of the recorded one and the job's, so a crash between the outcome's commit and
- * the status write (the `settled` hook runs after the commit) shows the right status anyway.
+ * Delivery status of agents' replies sent through channel apps (pending → sent → delivered | failed),
+ * kept in two places: the reply's outbox job (ref `msg:<uid>`: pending, `sent` once delivered, failed
+ * once dead) and its channel metadata (ChannelAppStore: `pending` from creation, `failed` written with
+ * a dead job's outcome, the app's send results). A delivered job does not rewrite the record (one
+ * write less per reply): every read that shows the status merges the two (`mergedDelivery`: view(),
+ * message()), and the live notice of a delivered job is built from the job's meta. Announced live to
+ * the account's agents (`agent.notice` → device frame `channel_delivery`).
  */
 export class ChannelDeliveryService {
   /** Status updates from outbox outcomes, run in the background (see onSettled). */
   private readonly background: Array<() => Promise<void>> = [];
   /** Replies whose metadata is known to be recorded (see ensureRecorded). */
   private readonly recorded = new Set<number>();
+  /** Guids whose send result this node applied (bounded, oldest forgotten first; see settled). */
+  private readonly resulted = new Set<string>();
   private running = 0;
   private onError: (err: unknown) => void = () => undefined;
   /** Configuration records (the channel-app service's per-node cache; the store by default). */
@@ -208,16 +207,18 @@ export class ChannelDeliveryService {
   }
 
   /**
-   * The OnSettled hook of channel `channel-app` (register it with the outbox settler). A final outcome's
-   * status change (sent, or failed with its error) is a ChannelDeliveryRecord written in the outcome's
-   * own transaction (`react`); after it, the agents' live notice runs in the background (a read of the
-   * record as it stands, so that a send result that came first is what they see), off the dispatcher's
-   * settle loop. Until the outcome commits, the outbox job stands for the status (see view()).
+   * The OnSettled hook of channel `channel-app` (register it with the outbox settler). A dead job's
+   * status change (failed with its error) is a ChannelDeliveryRecord written in the outcome's own
+   * transaction (`react`); a delivered job's `sent` is the job's own status and writes nothing. After
+   * the commit the agents' live notice runs in the background, off the dispatcher's settle loop:
+   * delivered → `sent` built from the job's meta (no read), dead → the record read as it stands (so a
+   * send result that came first is what they see).
    */
   readonly onSettled: OnSettled = {
     react: (job, outcome) => {
+      if (outcome.status === 'delivered') return undefined;
       const m = metaOf(job);
-      return m ? { records: [{ kind: 'channel.delivery', guid: m.guid, update: deliveryOf(outcome), updatedAt: this.now() }] } : undefined;
+      return m ? { records: [{ kind: 'channel.delivery', guid: m.guid, update: failedOf(outcome), updatedAt: this.now() }] } : undefined;
     },
     settled: (job, outcome) => this.later(() => this.settled(job, outcome)),
     // Awaited (an admin's redelivery is rare): the record is pending again before the revived job is
@@ -228,12 +229,21 @@ export class ChannelDeliveryService {
   private async settled(job: OutboxJob, outcome: FinalOutcome): Promise<void> {
     const m = metaOf(job);
     if (!m) return;
+    if (outcome.status === 'delivered') {
+      // A send result this node applied came before the app's HTTP answer: agents saw `delivered` or
+      // `failed` already, and `sent` would take it back on their screens. (A send result taken by
+      // another node is not known here: clients keep the further status, docs/client-protocol.md.)
+      if (this.resulted.has(m.guid)) return;
+      const uid = Number(m.uid);
+      await this.announce({ uid, guid: m.guid, conversationId: m.conversationId, channelAccountId: m.channelAccountId, delivery: 'sent', deliveryError: '', originalMessageId: '', originalMessageUrl: '' });
+      return;
+    }
     let rec = await this.store.channelApps.messageByGuid(m.guid);
     if (!rec) {
       // Dead before any attempt recorded it (a job created without its record, and the app was gone):
       // record it, then apply the outcome.
       await this.store.channelApps.recordMessage(outboundRecord(m, { appId: job.target, kind: job.kind, createTime: job.createdAt }, this.now()));
-      rec = await this.store.channelApps.updateDelivery(m.guid, deliveryOf(outcome), this.now());
+      rec = await this.store.channelApps.updateDelivery(m.guid, failedOf(outcome), this.now());
     }
     await this.announce(rec);
   }
@@ -267,6 +277,8 @@ export class ChannelDeliveryService {
       },
       this.now(),
     );
+    this.resulted.add(guid);
+    if (this.resulted.size > RESULTED_MAX) this.resulted.delete(this.resulted.values().next().value!);
     const first = r.urls?.find((u) => u.id === cur.contents[0]?.id);
     if (first) await this.rehost(rec.uid, first.url);
     await this.announce(rec);
@@ -286,27 +298,31 @@ export class ChannelDeliveryService {
     await this.messages.update(uid, { ...msg.payload, remoteMediaUrl: url }, true);
   }
 
+  /** The reply's channel-app jobs (normally one), oldest first. */
+  private async jobsOf(uid: number): Promise<OutboxJob[]> {
+    return (await this.store.outbox.byRef(`msg:${uid}`, 20)).filter((j) => j.channel === CHANNEL_APP_CHANNEL);
+  }
+
+  /**
+   * A channel message's metadata by guid or uid, as users see it (`/admin/channel_message/get`):
+   * a reply's delivery status and error merged with its outbox job's (mergedDelivery). not_exist when
+   * unknown.
+   */
+  async message(ref: { guid: string } | { uid: number }): Promise<ChannelMessage> {
+    const rec = 'guid' in ref ? await this.store.channelApps.messageByGuid(ref.guid) : await this.store.channelApps.messageByUid(ref.uid);
+    if (!rec) throw notExist('message does not exist');
+    if (rec.direction !== 'out' || rec.isReceive || rec.delivery === 'none') return rec;
+    const { status, error } = mergedDelivery(rec, await this.jobsOf(rec.uid));
+    return status === rec.delivery && error === rec.deliveryError ? rec : { ...rec, delivery: status, deliveryError: error };
+  }
+
   /** The delivery of a reply by its message uid: not_exist when it is not a reply sent through an app. */
   async view(uid: number): Promise<DeliveryView> {
-    const [rec, jobs] = await Promise.all([this.store.channelApps.messageByUid(uid), this.store.outbox.byRef(`msg:${uid}`, 20)]);
-    const mine = jobs.filter((j) => j.channel === CHANNEL_APP_CHANNEL);
+    const [rec, mine] = await Promise.all([this.store.channelApps.messageByUid(uid), this.jobsOf(uid)]);
     if (mine.length === 0 && (!rec || rec.direction !== 'out' || rec.isReceive)) throw notExist(`message ${uid} was not sent through a channel app`);
     const job = mine[mine.length - 1];
     const meta = job ? metaOf(job) : null;
-    let status: DeliveryStatus = rec?.delivery ?? 'none';
-    let error = rec?.deliveryError ?? '';
-    if (job) {
-      const js = statusOfJob(job.status);
-      if (RANK[js] > RANK[status]) {
-        status = js;
-        error = js === 'failed' ? job.lastError : error;
-      } else if (js === 'pending' && status === 'failed') {
-        // An active job behind a failed record: redelivered after it was dead-lettered (the record's
-        // update is on its way). A send result never marks an active job: the app had it already.
-        status = 'pending';
-        error = '';
-      }
-    }
+    const { status, error } = mergedDelivery(rec, mine);
     return {
       messageUid: uid,
       guid: rec?.guid ?? meta?.guid ?? '',
@@ -323,7 +339,7 @@ export class ChannelDeliveryService {
   }
 
   /** Tell the account's agents (the members of its conversations) the reply's status. */
-  private async announce(rec: ChannelMessage): Promise<void> {
+  private async announce(rec: NoticeFields): Promise<void> {
     // The account's pool: every conversation of the account has these agents as members.
     const account = await this.records('channelAccount', rec.channelAccountId);
     const users = account?.agents ?? [];

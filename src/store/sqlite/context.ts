@@ -61,7 +61,7 @@ export class SqliteContext {
     readonly writer: SqliteWriter,
     readonly uids: UidGenerator,
     readonly fanout: FanoutOptions,
-    undo: UndoLog,
+    readonly undo: UndoLog,
     private readonly wbOpts: WriteBehindOptions,
   ) {
     this.openSessions = new WriterCache(undo, 100_000);

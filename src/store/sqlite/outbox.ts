@@ -72,6 +72,15 @@ function toJob(r: JobRow): OutboxJob {
   };
 }
 
+/**
+ * A lease held in the writer's memory (SqliteOutbox, *Leases*): the job's row stays pending in the
+ * file; `attempts` counts the attempt it was leased for.
+ */
+interface MemLease {
+  until: number;
+  attempts: number;
+}
+
 /** A key's next active job as advance() reads it. */
 interface NextRow {
   id: number;
@@ -127,8 +136,24 @@ function applySettleRecords(ctx: SqliteContext, records: SettleRecord[], now: nu
  * The SQLite outbox. Invariant kept by every write here: `outbox_heads` has a row for an order key iff
  * the key has an active job (status 0 pending or 1 in flight); the row names the key's oldest active job
  * and its `next_at` (retry time, or lease end while in flight). Claims read heads, never the queue.
+ *
+ * Leases: one process owns the file and one writer thread makes every write (the same invariant as the
+ * seq counter, the write-behind buffer and the uid generator), so a lease lives in that thread's memory
+ * (`leases`): the job's row stays pending (status 0) and only its key's head carries the lease end (so
+ * claims skip it, and after a crash the job is due again at that time). The row's `attempts` counts
+ * every attempt but the one in flight: that one is written with its outcome (delivered, retry, dead;
+ * a release gives it back), or by the next claim when its lease ended without one — lapsed (the memory
+ * entry says so) or lost with the process (the head's `next_at` differs from the row's: only a lease
+ * moves one without the other). So a job that crashes the process at every attempt still reaches
+ * its maxAttempts. Fences: an outcome
+ * with a lease applies only while that lease is the job's current one; every map change inside a write
+ * command is recorded in the undo log, so memory follows what the file committed. Reads (get, byRef,
+ * list, counts) show a leased job as in flight with its lease's attempts and end, as before. Rows in
+ * flight in the file (status 1: leased by an earlier version) keep their file lease and fence.
  */
 export class SqliteOutbox implements OutboxStore {
+  /** Jobs leased in memory, by id (see *Leases* above). */
+  private readonly leases = new Map<number, MemLease>();
   /** Rotates the order in which targets are served by successive claims. */
   private turn = 0;
   /** What grant() allows the batch epilogue to claim for this process's dispatcher, per channel. */
@@ -136,6 +161,23 @@ export class SqliteOutbox implements OutboxStore {
   private listener: ((jobs: OutboxJob[], how: Handover) => void) | null = null;
 
   constructor(private readonly ctx: SqliteContext) {}
+
+  /** Set or drop a job's memory lease inside a writer command, undone with it. */
+  private setLease(id: number, lease: MemLease | undefined): void {
+    const prev = this.leases.get(id);
+    if (lease) this.leases.set(id, lease);
+    else this.leases.delete(id);
+    this.ctx.undo.record(() => {
+      if (prev) this.leases.set(id, prev);
+      else this.leases.delete(id);
+    });
+  }
+
+  /** A row as readers see it: a job leased in memory is in flight until its lease's end. */
+  private shown(r: JobRow): OutboxJob {
+    const l = r.status === 0 ? this.leases.get(r.id) : undefined;
+    return toJob(l ? { ...r, status: 1, next_at: l.until, attempts: l.attempts } : r);
+  }
 
   grant(channel: string, n: number, leaseMs: number, opts: ClaimOptions = {}): Promise<void> {
     // Plain state of the writer's thread: no write needed, and it applies to the next batch.
@@ -221,11 +263,13 @@ export class SqliteOutbox implements OutboxStore {
     if (targets.length === 0) return out;
     const start = this.turn++ % targets.length;
     const due = this.ctx.stmt(
-      `SELECT order_key, job_id FROM outbox_heads WHERE channel = ? AND target = ? AND next_at <= ? AND job_id <= ? ORDER BY next_at LIMIT ?`,
+      `SELECT order_key, job_id, next_at FROM outbox_heads WHERE channel = ? AND target = ? AND next_at <= ? AND job_id <= ? ORDER BY next_at LIMIT ?`,
     );
-    // A read of the row, then the lease by id (cheaper than `UPDATE … RETURNING *`, see apply()).
+    // A read of the row, then the lease: in memory for a pending row, by id in the file for a row an
+    // earlier version leased there (status 1).
     const pick = this.ctx.stmt(`SELECT * FROM outbox WHERE id = ? AND status IN (0, 1)`);
     const lease = this.ctx.stmt(`UPDATE outbox SET status = 1, next_at = ?, attempts = attempts + 1 WHERE id = ?`);
+    const count = this.ctx.stmt(`UPDATE outbox SET attempts = ? WHERE id = ?`);
     const leaseHead = this.ctx.stmt(`UPDATE outbox_heads SET next_at = ? WHERE order_key = ?`);
     const until = now + leaseMs;
     // Serve targets in turn, each up to its free slots, until `limit` is reached.
@@ -234,12 +278,23 @@ export class SqliteOutbox implements OutboxStore {
       const busy = opts.inFlight?.[targetKey(t.channel, t.target)] ?? 0;
       const free = Math.min(limit - out.length, opts.perTarget === undefined ? Infinity : opts.perTarget - busy);
       if (free <= 0) continue;
-      for (const h of due.all(t.channel, t.target, now, maxJobId, free) as Array<{ order_key: string; job_id: number }>) {
+      for (const h of due.all(t.channel, t.target, now, maxJobId, free) as Array<{ order_key: string; job_id: number; next_at: number }>) {
         const row = pick.get(h.job_id) as JobRow | undefined;
         if (row) {
-          lease.run(until, row.id);
+          let attempts = row.attempts + 1;
+          if (row.status === 0) {
+            // A lease that ended without an outcome counted an attempt: a lapsed one in memory, or one
+            // lost with the process (its end is on the head, not on the row). That attempt is written
+            // now (rare), so the file counts every attempt but the one in flight (see *Leases*).
+            const lapsed = this.leases.get(row.id)?.attempts ?? (h.next_at !== row.next_at ? row.attempts + 1 : row.attempts);
+            if (lapsed !== row.attempts) count.run(lapsed, row.id);
+            attempts = lapsed + 1;
+            this.setLease(row.id, { until, attempts });
+          } else {
+            lease.run(until, row.id);
+          }
           leaseHead.run(until, h.order_key);
-          out.push(toJob({ ...row, status: 1, next_at: until, attempts: row.attempts + 1 }));
+          out.push(toJob({ ...row, status: 1, next_at: until, attempts }));
         } else {
           // A head naming no active job breaks the invariant; repair it rather than stall the key.
           this.advance(h.order_key);
@@ -290,8 +345,11 @@ export class SqliteOutbox implements OutboxStore {
         ? this.ctx.stmt(`SELECT * FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`)
         : this.ctx.stmt(`SELECT id, next_at, status, channel, target FROM outbox WHERE order_key = ? AND status IN (0, 1) ORDER BY id LIMIT 1`)
     ).get(orderKey) as JobRow | NextRow | undefined;
-    if (next) this.ctx.stmt(`UPDATE outbox_heads SET job_id = ?, next_at = ? WHERE order_key = ?`).run(next.id, take?.(next as JobRow) ?? next.next_at, orderKey);
-    else this.ctx.stmt(`DELETE FROM outbox_heads WHERE order_key = ?`).run(orderKey);
+    if (next) {
+      // A job leased in memory is in flight: the head carries its lease's end.
+      const at = take?.(next as JobRow) ?? this.leases.get(next.id)?.until ?? next.next_at;
+      this.ctx.stmt(`UPDATE outbox_heads SET job_id = ?, next_at = ? WHERE order_key = ?`).run(next.id, at, orderKey);
+    } else this.ctx.stmt(`DELETE FROM outbox_heads WHERE order_key = ?`).run(orderKey);
   }
 
   /**
@@ -305,11 +363,10 @@ export class SqliteOutbox implements OutboxStore {
     const durable = this.ctx.durableJobId();
     const perChannel = new Map<string, number>();
     const perTarget = new Map<string, number>();
-    // No RETURNING: the job is built from the row advance() read (RETURNING * copies body and meta once more).
-    const lease = this.ctx.stmt(`UPDATE outbox SET status = 1, next_at = ?, attempts = attempts + 1 WHERE id = ? AND status = 0`);
+    // The lease is in memory (see *Leases*): no write of the row; the job is built from the row advance() read.
     return (n) => {
       const c = next[n.channel];
-      if (!c || n.status !== 0 || n.next_at > now || n.id > durable) return undefined;
+      if (!c || n.status !== 0 || this.leases.has(n.id) || n.next_at > now || n.id > durable) return undefined;
       const taken = perChannel.get(n.channel) ?? 0;
       if (taken >= c.limit) return undefined;
       const key = targetKey(n.channel, n.target);
@@ -317,10 +374,11 @@ export class SqliteOutbox implements OutboxStore {
       const busy = (c.opts.inFlight?.[key] ?? 0) + (perTarget.get(key) ?? 0);
       if (c.opts.perTarget !== undefined && busy >= c.opts.perTarget) return undefined;
       const until = now + c.leaseMs;
-      if (lease.run(until, n.id).changes === 0) return undefined;
+      const attempts = n.attempts + 1;
+      this.setLease(n.id, { until, attempts });
       perChannel.set(n.channel, taken + 1);
       perTarget.set(key, (perTarget.get(key) ?? 0) + 1);
-      out.push(toJob({ ...n, status: 1, next_at: until, attempts: n.attempts + 1 }));
+      out.push(toJob({ ...n, status: 1, next_at: until, attempts }));
       return until;
     };
   }
@@ -354,41 +412,57 @@ export class SqliteOutbox implements OutboxStore {
     // lease; none: only while it is active), then the update by id. Same transaction, same writer, so as
     // good as the update's own WHERE, and cheaper than `UPDATE … RETURNING` (SQLite stages returned rows
     // in a temporary table): −13 to −17% of the store's CPU per delivered reply (docs/benchmarks.md,
-    // bench/outbox/settle-loop.ts).
+    // bench/outbox/settle-loop.ts). A job leased in memory: its lease is the fence (and its row pending).
     const active = this.ctx.stmt(`SELECT order_key FROM outbox WHERE id = ? AND status IN (0, 1)`);
     const leased = this.ctx.stmt(`SELECT order_key FROM outbox WHERE id = ? AND status = 1 AND next_at = ?`);
-    const delivered = this.ctx.stmt(`UPDATE outbox SET status = 2, delivered_at = ?, next_at = 0, last_response = ?, last_error = '' WHERE id = ?`);
-    const failed = this.ctx.stmt(`UPDATE outbox SET status = ?, next_at = ?, last_error = ?, last_response = ? WHERE id = ?`);
-    const released = this.ctx.stmt(`UPDATE outbox SET status = 0, next_at = ?, attempts = MAX(0, attempts - 1) WHERE id = ?`);
+    // The last parameter before the id: the attempts of a memory lease (counted now), or null (the file's).
+    const delivered = this.ctx.stmt(`UPDATE outbox SET status = 2, delivered_at = ?, next_at = 0, last_response = ?, last_error = '', attempts = coalesce(?, attempts) WHERE id = ?`);
+    const failed = this.ctx.stmt(`UPDATE outbox SET status = ?, next_at = ?, last_error = ?, last_response = ?, attempts = coalesce(?, attempts) WHERE id = ?`);
+    const released = this.ctx.stmt(`UPDATE outbox SET status = 0, next_at = ?, attempts = coalesce(?, MAX(0, attempts - 1)) WHERE id = ?`);
     const retryHead = this.ctx.stmt(`UPDATE outbox_heads SET next_at = ? WHERE order_key = ? AND job_id = ?`);
-    /** The outcome's update when its fence holds; answers the key whose head must move (undefined: not applied). */
-    const run = (update: Database.Statement, o: AttemptOutcome, ...args: unknown[]): string | undefined => {
-      const r = (o.lease === undefined ? active.get(o.id) : leased.get(o.id, o.lease)) as { order_key: string } | undefined;
-      if (r !== undefined) update.run(...args, o.id);
-      return r?.order_key;
+    /**
+     * The outcome's update when its fence holds; answers the key whose head must move (undefined: not
+     * applied). `attempts` maps a memory lease's attempts to what the row records (a release gives the
+     * attempt back).
+     */
+    const run = (update: Database.Statement, o: AttemptOutcome, attempts: (l: MemLease) => number, ...args: unknown[]): string | undefined => {
+      const l = this.leases.get(o.id);
+      let r: { order_key: string } | undefined;
+      if (l !== undefined) {
+        if (o.lease !== undefined && o.lease !== l.until) return undefined;
+        r = active.get(o.id) as { order_key: string } | undefined;
+      } else {
+        r = (o.lease === undefined ? active.get(o.id) : leased.get(o.id, o.lease)) as { order_key: string } | undefined;
+      }
+      if (r === undefined) return undefined;
+      update.run(...args, l ? attempts(l) : null, o.id);
+      if (l) this.setLease(o.id, undefined);
+      return r.order_key;
     };
+    const counted = (l: MemLease): number => l.attempts;
+    const givenBack = (l: MemLease): number => Math.max(0, l.attempts - 1);
     const applied: number[] = [];
     let deliveries = 0;
     const now = Date.now();
     for (const o of outcomes) {
       if ('release' in o) {
-        const key = run(released, o, o.nextAt);
+        const key = run(released, o, givenBack, o.nextAt);
         if (key === undefined) continue;
         if (retryHead.run(o.nextAt, key, o.id).changes === 0) this.advance(key);
         applied.push(o.id);
         continue;
       }
       if (o.ok) {
-        const key = run(delivered, o, o.at, o.response.slice(0, KEEP_OK));
+        const key = run(delivered, o, counted, o.at, o.response.slice(0, KEEP_OK));
         if (key === undefined) continue;
         deliveries++;
         this.advance(key, take);
       } else if (o.nextAt === null) {
-        const key = run(failed, o, 3, 0, o.error.slice(0, KEEP), o.response.slice(0, KEEP));
+        const key = run(failed, o, counted, 3, 0, o.error.slice(0, KEEP), o.response.slice(0, KEEP));
         if (key === undefined) continue;
         this.advance(key, take);
       } else {
-        const key = run(failed, o, 0, o.nextAt, o.error.slice(0, KEEP), o.response.slice(0, KEEP));
+        const key = run(failed, o, counted, 0, o.nextAt, o.error.slice(0, KEEP), o.response.slice(0, KEEP));
         if (key === undefined) continue;
         // The job stays its key's head (it is the oldest active job): the key waits for the retry.
         if (retryHead.run(o.nextAt, key, o.id).changes === 0) this.advance(key);
@@ -419,7 +493,7 @@ export class SqliteOutbox implements OutboxStore {
   get(id: number): Promise<OutboxJob | null> {
     return this.ctx.read(() => {
       const row = this.ctx.stmt(`SELECT * FROM outbox WHERE id = ?`).get(id) as JobRow | undefined;
-      return row ? toJob(row) : null;
+      return row ? this.shown(row) : null;
     });
   }
 
@@ -427,7 +501,7 @@ export class SqliteOutbox implements OutboxStore {
     return this.ctx.read(() => {
       const n = Math.max(1, Math.min(REF_PAGE, Math.floor(limit) || 1));
       // Through the partial index outbox_ref (ref = ? implies ref IS NOT NULL).
-      return (this.ctx.stmt(`SELECT * FROM outbox WHERE ref = ? ORDER BY id LIMIT ?`).all(ref, n) as JobRow[]).map(toJob);
+      return (this.ctx.stmt(`SELECT * FROM outbox WHERE ref = ? ORDER BY id LIMIT ?`).all(ref, n) as JobRow[]).map((r) => this.shown(r));
     });
   }
 
@@ -452,7 +526,22 @@ export class SqliteOutbox implements OutboxStore {
         args.push(f.beforeId);
       }
       const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-      return (this.ctx.stmt(sql).all(...args, f.limit) as JobRow[]).map(toJob);
+      if (this.leases.size === 0 || (f.status !== 'pending' && f.status !== 'in_flight')) {
+        return (this.ctx.stmt(sql).all(...args, f.limit) as JobRow[]).map((r) => this.shown(r));
+      }
+      // Jobs leased in memory are pending in the file and shown in flight: a pending page skips them (it
+      // reads that many more rows), an in-flight page adds them (read by id, filtered as the query).
+      if (f.status === 'pending') {
+        const rows = this.ctx.stmt(sql).all(...args, f.limit + this.leases.size) as JobRow[];
+        return rows.filter((r) => !this.leases.has(r.id)).slice(0, f.limit).map((r) => this.shown(r));
+      }
+      const byId = this.ctx.stmt(`SELECT * FROM outbox WHERE id = ?`);
+      const mine = [...this.leases.keys()]
+        .map((id) => byId.get(id) as JobRow | undefined)
+        .filter((r): r is JobRow => r !== undefined && r.status === 0)
+        .filter((r) => (f.channel === undefined || r.channel === f.channel) && (f.target === undefined || r.target === f.target) && (f.beforeId === undefined || r.id < f.beforeId));
+      const rows = [...(this.ctx.stmt(sql).all(...args, f.limit) as JobRow[]), ...mine].sort((x, y) => y.id - x.id);
+      return rows.slice(0, f.limit).map((r) => this.shown(r));
     });
   }
 
@@ -484,7 +573,7 @@ export class SqliteOutbox implements OutboxStore {
       const h = head.get(r.order_key) as { job_id: number } | undefined;
       if (!h) {
         this.ctx.stmt(INSERT_HEAD).run(r.order_key, r.channel, r.target, r.id, now);
-      } else if (h.job_id > r.id && (status.get(h.job_id) as { status: number } | undefined)?.status !== 1) {
+      } else if (h.job_id > r.id && !this.leases.has(h.job_id) && (status.get(h.job_id) as { status: number } | undefined)?.status !== 1) {
         // Older than the key's pending head: it goes first. Behind an in-flight head it waits its turn.
         this.advance(r.order_key);
       }
@@ -537,6 +626,9 @@ export class SqliteOutbox implements OutboxStore {
       }>) {
         out[STATUS[r.status] ?? 'pending'] = r.n;
       }
+      // Jobs leased in memory are pending in the file (every entry's row is: its outcome drops it).
+      out.pending -= this.leases.size;
+      out.in_flight += this.leases.size;
       out.dead = (this.ctx.stmt('SELECT COUNT(*) AS n FROM outbox WHERE status = 3').get() as { n: number }).n;
       out.delivered = (this.ctx.stmt(`SELECT value FROM meta WHERE key = 'outbox_delivered'`).get() as { value: number } | undefined)?.value ?? 0;
       return out;

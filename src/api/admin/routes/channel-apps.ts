@@ -300,9 +300,9 @@ export function channelAppRoutes(hub: Hub): AdminRouteDef[] {
       body: Type.Object({ guid: OptId, messageUid: Type.Optional(Type.Union([MessageUid, Type.Null()])) }),
       result: Record_,
       handler: async (b) => {
-        if (b.guid) return (await svc.message({ guid: b.guid })) as unknown as Record<string, unknown>;
+        if (b.guid) return (await hub.channelDeliveries.message({ guid: b.guid })) as unknown as Record<string, unknown>;
         if (b.messageUid === undefined || b.messageUid === null) throw new CoreError('invalid_parameter', 'guid or messageUid is required');
-        return (await svc.message({ uid: Number(b.messageUid) })) as unknown as Record<string, unknown>;
+        return (await hub.channelDeliveries.message({ uid: Number(b.messageUid) })) as unknown as Record<string, unknown>;
       },
     }),
   ];
