@@ -7,13 +7,14 @@
  * fresh SQLite store (FULL) with KEYS conversations of PER_KEY replies each — the job as the planner
  * makes it (body, meta, ref) and its channel record (pending) — is prepared untimed; then, timed, the
  * loop a dispatcher runs: every key's first job claimed, then settles of up to BATCH delivered outcomes
- * (each with the reply's `channel.delivery` record, sent only from none / pending), up to INFLIGHT
+ * (as the server settles them since 2026-12-03: no record, `sent` stays in the job; SENT_RECORD=1 adds
+ * the reply's `channel.delivery` record, sent only from none / pending, as before), up to INFLIGHT
  * settles at once, each leasing its keys' next jobs (settle-and-claim-next), until every job is
  * delivered. Reports the CPU of the thread running the store (what the writer thread does in the server) per
  * delivered job and the per-slice-pair ratio B/A.
  *
  *   A=/work/wt/base/dist B=dist SLICES=10 npx tsx bench/outbox/settle-loop.ts
- *   env: SLICES=10 KEYS=200 PER_KEY=50 BATCH=16 INFLIGHT=4
+ *   env: SLICES=10 KEYS=200 PER_KEY=50 BATCH=16 INFLIGHT=4 SENT_RECORD=0
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +29,8 @@ const KEYS = Number(process.env['KEYS'] ?? 200);
 const PER_KEY = Number(process.env['PER_KEY'] ?? 50);
 const BATCH = Number(process.env['BATCH'] ?? 16);
 const INFLIGHT = Number(process.env['INFLIGHT'] ?? 4);
+/** The old dispatcher's delivered outcome (a `sent` record with each), to compare builds before the record model. */
+const SENT_RECORD = process.env['SENT_RECORD'] === '1';
 const CHANNEL = 'channel-app';
 const APP = 'bench-app';
 
@@ -145,7 +148,7 @@ async function run(s: StoreLike): Promise<{ cpuUs: number; wallMs: number; n: nu
           ok: true,
           response: 'ok',
           at: now,
-          then: { records: [{ kind: 'channel.delivery', guid: j.meta['guid'], update: { delivery: 'sent', onlyFrom: ['none', 'pending'] }, updatedAt: now }] },
+          ...(SENT_RECORD ? { then: { records: [{ kind: 'channel.delivery', guid: j.meta['guid'], update: { delivery: 'sent', onlyFrom: ['none', 'pending'] }, updatedAt: now }] } } : {}),
         }));
         inflight++;
         s.outbox.settle(outcomes, next).then(
