@@ -30,6 +30,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { closeCallbackAgents, postJson } from '../../src/callbacks/http.js';
+import { request002 } from '../../src/channel-apps/outbound.js';
 import { sign002 } from '../../src/channel-apps/signature.js';
 import { contactIdOf, conversationIdOf } from '../../src/core/channel-apps/model.js';
 import { AdminClient } from '../../test/helpers/admin-client.js';
@@ -259,9 +260,10 @@ async function main(): Promise<void> {
       const b0 = Date.now();
       const kb = sysTicks();
       await pool(REPLIES, CONCURRENCY, async (i) => {
-        const now = String(Date.now());
-        const url = new URL(`${app.url}/qmtapi/staffService/message?timestamp=${now}&signature=${sign002(APP, APP_SECRET, now)}`);
-        const res = await postJson(url, { 'content-type': 'application/json; charset=utf-8', 'idempotency-key': `bare-${r}-${i}` }, body, 10_000);
+        // Addressed and signed by the very function the sender uses (request002), so the bare client does
+        // the same per-post work but the platform's.
+        const req = request002(`${app.url}/qmtapi`, APP, APP_SECRET, body, Date.now(), { idempotencyKey: `bare-${r}-${i}`, deliveryId: i, attempt: 1 });
+        const res = await postJson(req.target, req.headers, req.body, 10_000);
         if (res.status !== 200) throw new Error(`bare post: HTTP ${res.status}`);
       });
       out.bare.push(REPLIES / ((Date.now() - b0) / 1000));

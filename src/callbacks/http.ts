@@ -55,13 +55,19 @@ export function postCallback(
   return postJson(url, headers, body, extra.timeoutMs ?? target.timeoutMs);
 }
 
+/** Where a request goes, already split: `origin` (scheme, host, port) and `path` (path and query). */
+export interface PostTarget {
+  origin: string;
+  path: string;
+}
+
 /**
  * POST `body` to `url` with `headers` under one deadline of `timeoutMs` (every phase: connection,
  * sending, headers, body), on the shared keep-alive dispatchers, no redirects; reads at most
  * MAX_RESPONSE bytes of the reply. Rejects with a CallbackTimeoutError at the deadline, or on a network
  * error. Used by every outbound HTTP sender (callbacks, channel apps).
  */
-export function postJson(url: URL, headers: Record<string, string>, body: string, timeout: number): Promise<CallbackResponse> {
+export function postJson(url: URL | PostTarget, headers: Record<string, string>, body: string, timeout: number): Promise<CallbackResponse> {
   const timeoutMs = Math.max(1, Math.floor(timeout));
   return new Promise<CallbackResponse>((resolve, reject) => {
     const attempt = new Attempt(timeoutMs, resolve, reject);
@@ -70,7 +76,7 @@ export function postJson(url: URL, headers: Record<string, string>, body: string
       // request than request() or fetch(), and its controller lets the shared deadline abort any phase.
       // undici's own headers/body timers are off: the deadline covers both.
       agentFor(timeoutMs).dispatch(
-        { origin: url.origin, path: `${url.pathname}${url.search}`, method: 'POST', headers, body, headersTimeout: 0, bodyTimeout: 0 },
+        { origin: url.origin, path: url instanceof URL ? `${url.pathname}${url.search}` : url.path, method: 'POST', headers, body, headersTimeout: 0, bodyTimeout: 0 },
         attempt,
       );
     } catch (err) {

@@ -1,5 +1,6 @@
 import type { Payload } from '../core/model.js';
 import { sign000, sign002 } from './signature.js';
+import type { PostTarget } from '../callbacks/http.js';
 
 /**
  * The outbound formats: what Switchboard posts to a channel app for an agent's reply into a contact's
@@ -185,9 +186,32 @@ export function body000(f: OutboundFacts): Record<string, unknown> {
 
 /** An HTTP request ready to send. */
 export interface OutboundRequest {
-  url: URL;
+  target: URL | PostTarget;
   headers: Record<string, string>;
   body: string;
+}
+
+/**
+ * An app's endpoint as parsed once (its URL does not change per attempt): origin, path and query (with
+ * its `?`, '' when none). At most ENDPOINTS_KEPT, the memo restarted when full.
+ */
+interface Endpoint {
+  origin: string;
+  path: string;
+  query: string;
+}
+const ENDPOINTS_KEPT = 1_000;
+const endpoints002 = new Map<string, Endpoint>();
+const endpoints000 = new Map<string, Endpoint>();
+
+function endpoint(memo: Map<string, Endpoint>, key: string, parse: (key: string) => URL): Endpoint {
+  const known = memo.get(key);
+  if (known) return known;
+  const u = parse(key);
+  const e = { origin: u.origin, path: u.pathname, query: u.search };
+  if (memo.size >= ENDPOINTS_KEPT) memo.clear();
+  memo.set(key, e);
+  return e;
 }
 
 /** Headers every outbound attempt carries: the stable idempotency key and delivery id, the attempt number. */
@@ -219,11 +243,16 @@ export function url002(pathPrefix: string): URL {
  * timestamp)` with the stored body as is.
  */
 export function request002(pathPrefix: string, appId: string, token: string, body: string, now: number, a: AttemptInfo): OutboundRequest {
-  const url = url002(pathPrefix);
+  const e = endpoint(endpoints002, pathPrefix, url002);
   const timestamp = String(now);
+  const signature = sign002(appId, token, timestamp);
+  // Per attempt only the query is written (digits and hex: nothing to encode). A prefix with a query of
+  // its own goes through URLSearchParams, which replaces a timestamp or signature it may carry.
+  if (e.query === '') return { target: { origin: e.origin, path: `${e.path}?timestamp=${timestamp}&signature=${signature}` }, headers: commonHeaders(a), body };
+  const url = url002(pathPrefix);
   url.searchParams.set('timestamp', timestamp);
-  url.searchParams.set('signature', sign002(appId, token, timestamp));
-  return { url, headers: commonHeaders(a), body };
+  url.searchParams.set('signature', signature);
+  return { target: url, headers: commonHeaders(a), body };
 }
 
 /**
@@ -232,8 +261,9 @@ export function request002(pathPrefix: string, appId: string, token: string, bod
  */
 export function request000(webhookUrl: string, appId: string, secret: string, body: string, now: number, a: AttemptInfo): OutboundRequest {
   const timestamp = String(now);
+  const e = endpoint(endpoints000, webhookUrl, (u) => new URL(u));
   return {
-    url: new URL(webhookUrl),
+    target: { origin: e.origin, path: `${e.path}${e.query}` },
     headers: {
       ...commonHeaders(a),
       'x-switchboard-app-id': appId,

@@ -80,7 +80,7 @@ export class ChannelAppSender implements Sender {
       return { ok: false, response: '', error: `bad app URL: ${(err as Error).message}`, retryable: false };
     }
     try {
-      const res = await postJson(req.url, req.headers, req.body, this.timeoutMs);
+      const res = await postJson(req.target, req.headers, req.body, this.timeoutMs);
       const verdict = accepted(protocol, res.status, res.text);
       const response = `${res.status} ${res.text}`;
       return verdict.ok ? { ok: true, response } : { ok: false, response, error: verdict.error };

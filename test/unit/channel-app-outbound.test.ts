@@ -6,7 +6,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { normaliseSendResult } from '../../src/api/platform/send-result.js';
 import { closeCallbackAgents } from '../../src/callbacks/http.js';
-import { accepted, body000, body002, contents000, request000, request002, url002, type OutboundFacts } from '../../src/channel-apps/outbound.js';
+import { accepted, body000, body002, contents000, request000, request002, url002, type OutboundFacts, type OutboundRequest } from '../../src/channel-apps/outbound.js';
+
+/** The full URL a request goes to. */
+function href(r: OutboundRequest): string {
+  return r.target instanceof URL ? r.target.href : `${r.target.origin}${r.target.path}`;
+}
 import { ChannelAppSender, KIND_000, KIND_002, type AppEndpoint } from '../../src/channel-apps/sender.js';
 import { sameSignature, sign000, sign002 } from '../../src/channel-apps/signature.js';
 import { normalizePayload } from '../../src/core/payload.js';
@@ -85,8 +90,18 @@ describe('002 body', () => {
   });
   it('request: timestamp and signature query parameters, body as stored, idempotency headers', () => {
     const r = request002('http://app/qmtapi', '1001', 'tok', '{"ToUserId":"1"}', 1407812629434, { idempotencyKey: 'k', deliveryId: 3, attempt: 2 });
-    expect(r.url.searchParams.get('timestamp')).toBe('1407812629434');
-    expect(r.url.searchParams.get('signature')).toBe('7e04efb8f5dc1a2fe6e1bd4d720e4be34c43186e');
+    expect(new URL(href(r)).searchParams.get('timestamp')).toBe('1407812629434');
+    expect(new URL(href(r)).searchParams.get('signature')).toBe('7e04efb8f5dc1a2fe6e1bd4d720e4be34c43186e');
+    expect(href(r)).toBe('http://app/qmtapi/staffService/message?timestamp=1407812629434&signature=7e04efb8f5dc1a2fe6e1bd4d720e4be34c43186e');
+    // Built again from the remembered endpoint: the same request for the same inputs.
+    expect(href(request002('http://app/qmtapi', '1001', 'tok', '{}', 1407812629434, { idempotencyKey: 'k', deliveryId: 3, attempt: 2 }))).toBe(href(r));
+    // A prefix with a query of its own keeps it; a timestamp or signature in it is replaced, not repeated.
+    const q = request002('http://app/qmtapi?tenant=a%20b&timestamp=1', '1001', 'tok', '{}', 1407812629434, { idempotencyKey: 'k', deliveryId: 3, attempt: 2 });
+    const qu = new URL(href(q));
+    expect(qu.pathname).toBe('/qmtapi/staffService/message');
+    expect(qu.searchParams.get('tenant')).toBe('a b');
+    expect(qu.searchParams.getAll('timestamp')).toEqual(['1407812629434']);
+    expect(qu.searchParams.get('signature')).toBe('7e04efb8f5dc1a2fe6e1bd4d720e4be34c43186e');
     expect(r.body).toBe('{"ToUserId":"1"}');
     expect(r.headers).toMatchObject({ 'idempotency-key': 'k', 'x-switchboard-delivery-id': '3', 'x-switchboard-attempt': '2' });
   });
@@ -119,7 +134,8 @@ describe('000 body', () => {
   });
   it('request: timestamp and body HMAC headers', () => {
     const r = request000('http://app/hook', 'app1', 's3cret', '{"a":1}', 1407812629434, { idempotencyKey: 'k', deliveryId: 3, attempt: 1 });
-    expect(r.url.href).toBe('http://app/hook');
+    expect(href(r)).toBe('http://app/hook');
+    expect(href(request000('http://app:8080/hook?x=1', 'app1', 's3cret', '{}', 1, { idempotencyKey: 'k', deliveryId: 3, attempt: 1 }))).toBe('http://app:8080/hook?x=1');
     expect(r.headers).toMatchObject({
       'x-switchboard-timestamp': '1407812629434',
       'x-switchboard-signature': 'sha256=b31b1117de7551aae173d22dfc2a0f98df9cb9ee375985e0df8eafa53b2f8df8',
