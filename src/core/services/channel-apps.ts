@@ -1,4 +1,5 @@
-import { BoundedCache } from '../bounded-cache.js';
+import type { BoundedCache } from '../bounded-cache.js';
+import { cachedIn, channelCaches, ContactIds, type ChannelCaches } from '../channel-apps/caches.js';
 import { toPayload } from '../channel-apps/mapping.js';
 import { contactChanges, identityChanges, isHttpUrl, pickAccount002, record000, record002, sameSet, stableGuid } from '../channel-apps/records.js';
 import { ParentMissingError, type ContactIdentity, type Inbound000, type Inbound002, type InboundResult } from '../channel-apps/inbound.js';
@@ -6,7 +7,6 @@ import {
   accountUserId,
   CHANNEL_PROTOCOLS,
   configId,
-  contactIdOf,
   conversationIdOf,
   type ChannelAccount,
   type ChannelApp,
@@ -41,20 +41,6 @@ export interface ChannelAppServiceOptions {
 }
 
 
-/** ChannelAppService's caches (see its `caches`). */
-interface ChannelCaches {
-  /** Configuration records of each kind by id (null: known absent). */
-  config: { [K in ChannelConfigKind]: BoundedCache<ChannelConfigRecords[K] | null> };
-  /** A 002 app's channel accounts, by app id. */
-  accounts: BoundedCache<ChannelAccount[]>;
-  /** Contacts by contact id (null: known absent). */
-  contacts: BoundedCache<ChannelContact | null>;
-  /** A contact's latest conversation by contact id, a thread's by `orig:<account>:<original id>` (null: none yet). */
-  conversations: BoundedCache<ChannelConversation | null>;
-  /** Anything else (e.g. the account users known to exist), by a key naming its kind. */
-  other: BoundedCache<unknown>;
-}
-
 /**
  * The channel gateway's use cases (docs/channel-gateway.md): management of its records, contacts, and
  * inbound messages of seeds 000 and 002 turned into IM messages of one group per conversation.
@@ -71,15 +57,10 @@ export class ChannelAppService {
   private readonly humanKeys: ReadonlySet<string>;
   private readonly contactInfo: ContactInfoSource | undefined;
   private readonly now: () => number;
-  /**
-   * Per-node caches, each keyed by a plain id the caller already holds (no key string is built per
-   * message: a Map look-up of a freshly concatenated key costs about four times one of an existing
-   * string). All are dropped on `channel-apps.invalidate` but for a contact's, which drops that contact.
-   */
-  private caches!: ChannelCaches;
-  /** contactIdFor's memo: contact ids by channel account, then by the contact's account on the channel. */
-  private readonly contactIds = new Map<string, Map<string, string>>();
-  private contactIdCount = 0;
+  /** Per-node caches (../channel-apps/caches.ts); all dropped on `channel-apps.invalidate` but for a contact's, which drops that contact. */
+  private caches: ChannelCaches;
+  /** Contact ids by (channel account, the contact's account on the channel), remembered. */
+  private readonly contactIds = new ContactIds();
 
   constructor(
     private readonly store: Store,
@@ -90,18 +71,7 @@ export class ChannelAppService {
     this.humanKeys = new Set(opts.humanKeys ?? ['RG']);
     this.contactInfo = opts.contactInfo;
     this.now = opts.now ?? Date.now;
-    this.reset();
-  }
-
-  private reset(): void {
-    const cache = <V>(max: number): BoundedCache<V> => new BoundedCache<V>(max, 60_000, this.now);
-    this.caches = {
-      config: { channel: cache(10_000), app: cache(10_000), version: cache(10_000), versionChannel: cache(10_000), channelAccount: cache(10_000) },
-      accounts: cache(10_000),
-      contacts: cache(50_000),
-      conversations: cache(50_000),
-      other: cache(50_000),
-    };
+    this.caches = channelCaches(this.now);
   }
 
   /** Customer-service sessions (part B) register here; the default does nothing. */
@@ -114,7 +84,7 @@ export class ChannelAppService {
     if (e.type !== 'channel-apps.invalidate') return;
     // One contact: its entry; anything else (configuration items, PUT caches): everything.
     if (e.item === 'contact' && e.id !== undefined) this.caches.contacts.delete(e.id);
-    else this.reset();
+    else this.caches = channelCaches(this.now);
   }
 
   private invalidate(item: ChannelConfigKind | 'contact', id?: string): Promise<void> {
@@ -126,21 +96,12 @@ export class ChannelAppService {
     return this.invalidate(item);
   }
 
-  /** The cached value of `key` in `cache`, else `load()`'s, then cached (a cached null is a known absence). */
-  private static async cached<T>(cache: BoundedCache<T>, key: string, load: () => Promise<T>): Promise<T> {
-    const hit = cache.get(key);
-    if (hit) return hit.value;
-    const v = await load();
-    cache.set(key, v);
-    return v;
-  }
-
   // ------------------------------------------------------------------ configuration records
 
   /** A record, from the cache. */
   record<K extends ChannelConfigKind>(kind: K, id: string): Promise<ChannelConfigRecords[K] | null> {
     const cache = this.caches.config[kind] as BoundedCache<ChannelConfigRecords[K] | null>;
-    return ChannelAppService.cached(cache, id, () => this.store.channelApps.getConfig(kind, id));
+    return cachedIn(cache, id, () => this.store.channelApps.getConfig(kind, id));
   }
 
   async get<K extends ChannelConfigKind>(kind: K, id: string): Promise<ChannelConfigRecords[K]> {
@@ -242,38 +203,15 @@ export class ChannelAppService {
     return this.upsertContact(channelAccountId, identity, true);
   }
 
-  /**
-   * contactIdOf, remembered: the id is a digest of (account, identity) and never changes, so it needs no
-   * invalidation. Two map look-ups of the given strings (no key built); at most CONTACT_IDS_KEPT in
-   * all, the memo restarted when full.
-   */
-  private contactIdFor(channelAccountId: string, account: string): string {
-    let ids = this.contactIds.get(channelAccountId);
-    const hit = ids?.get(account);
-    if (hit !== undefined) return hit;
-    const id = contactIdOf(channelAccountId, account);
-    if (++this.contactIdCount > CONTACT_IDS_KEPT) {
-      this.contactIds.clear();
-      this.contactIdCount = 1;
-      ids = undefined;
-    }
-    if (!ids) {
-      ids = new Map();
-      this.contactIds.set(channelAccountId, ids);
-    }
-    ids.set(account, id);
-    return id;
-  }
-
   /** The cached contact when this identity changes nothing in it (the common case): no await, no record built. */
   private knownContact(channelAccountId: string, id: ContactIdentity): ChannelContact | undefined {
-    const old = this.caches.contacts.get(this.contactIdFor(channelAccountId, id.account))?.value;
+    const old = this.caches.contacts.get(this.contactIds.of(channelAccountId, id.account))?.value;
     return old && !identityChanges(old, id) ? old : undefined;
   }
 
   private async upsertContact(channelAccountId: string, id: ContactIdentity, force: boolean): Promise<ChannelContact> {
-    const contactId = this.contactIdFor(channelAccountId, id.account);
-    const old = await ChannelAppService.cached(this.caches.contacts, contactId, () => this.store.channelApps.getContact(contactId));
+    const contactId = this.contactIds.of(channelAccountId, id.account);
+    const old = await cachedIn(this.caches.contacts, contactId, () => this.store.channelApps.getContact(contactId));
     // The common case, a known contact writing again with nothing new: no record is built.
     if (old && !force && !identityChanges(old, id)) return old;
     const now = this.now();
@@ -402,7 +340,7 @@ export class ChannelAppService {
     // message this node delivers (another node's may go unseen here for up to the cache's age: an
     // un-threaded message then joins the contact's previous conversation).
     const key = ChannelAppService.conversationKey(account, contact, originalConversationId);
-    const found = await ChannelAppService.cached(this.caches.conversations, key, () =>
+    const found = await cachedIn(this.caches.conversations, key, () =>
       originalConversationId !== ''
         ? this.store.channelApps.conversationByOriginal(account.channelAccountId, originalConversationId)
         : this.store.channelApps.latestConversation(contact.contactId),
@@ -512,9 +450,7 @@ export class ChannelAppService {
     } else {
       record.uid = sent.message.uid;
     }
-    if (!isLatest) {
-      if (this.caches.conversations.peek(conv.contactId) !== conv) this.caches.conversations.set(conv.contactId, conv);
-    }
+    if (!isLatest && this.caches.conversations.peek(conv.contactId) !== conv) this.caches.conversations.set(conv.contactId, conv);
     if (stored.direction === 'in') await this.hooks.onInbound(conv, stored, sent.session);
     return this.answer(stored, sent.duplicate);
   }
@@ -535,7 +471,7 @@ export class ChannelAppService {
 
   /** The account a 002 message goes to: `accname` (an account id, else an account name of the app), else the app's default (its oldest account). */
   private async account002(app: ChannelApp, accname: string): Promise<ChannelAccount> {
-    const accounts = await ChannelAppService.cached(this.caches.accounts, app.appId, () => this.store.channelApps.listConfig('channelAccount', app.appId));
+    const accounts = await cachedIn(this.caches.accounts, app.appId, () => this.store.channelApps.listConfig('channelAccount', app.appId));
     return pickAccount002(app, accounts, accname);
   }
 
@@ -577,6 +513,3 @@ export class ChannelAppService {
     return false;
   }
 }
-
-/** contactIdFor's memo: the contact ids kept, over every channel account. */
-const CONTACT_IDS_KEPT = 100_000;
