@@ -5,18 +5,21 @@
  *   bare Fastify answering `{errcode: 0}` on the same path (bench/channel/bare-fastify.ts) and vs our
  *   own `POST /admin/message/send` (bench/send/signed.lua, single chats; the target's baseline), and,
  *   for reference, the same admin send into groups shaped like the contacts' conversations (three
- *   members: the sender, a contact's user, the agent; `admingroup`), interleaved ROUNDS times;
+ *   members: the sender, a contact's user, the agent; `admingroup`), interleaved ROUNDS times, the
+ *   Switchboard targets' order reversed every other round, after an unrecorded warm-up run of each;
  * - outbound: agents' replies delivered to a fake 002 app (bench/channel/fake-app.ts) vs a bare HTTP
  *   client posting the same bodies, signed the same way, to the same app at the channel's concurrency.
  *   The replies are sent while the app is down (it answers 503: the channel's circuit breaker opens
  *   and the jobs wait, probed every 100 ms), then the app comes back: replies/s = N / (app up → the
  *   app's last accepted post), the issue's "down then up" case. The app counts each idempotency key
- *   once: the run fails on a missing or duplicate reply.
+ *   once: the run fails on a missing or duplicate reply. An unrecorded round of each side (REPLIES / 5)
+ *   first; then the two sides back to back, the first of them alternating.
  *
  *   npm run bench:channel
  *   env: DURATION=6 CONNS=64 ROUNDS=2 CUSTOMERS=200 REPLIES=20000 OUT_ROUNDS=2 CONCURRENCY=64
  *   PHASES=inbound,outbound (either alone to profile one side, e.g. with SB_NODE_ARGS=--cpu-prof),
- *   INBOUND=bare,staff,admin,admingroup (the inbound targets that run); SB_DELAY_MS=<ms> (every Switchboard target: a fixed offered rate of
+ *   INBOUND=bare,staff,admin,admingroup (the inbound targets that run); WARMUP=3 (seconds of
+ *   each inbound target's unrecorded first run; 0: no warm-up on either side); SB_DELAY_MS=<ms> (every Switchboard target: a fixed offered rate of
  *   about CONNS × 1000 / SB_DELAY_MS, to compare CPU per message of two builds at one rate); SB_CLI=<path of another build's dist/cli.js>
  *
  * About 4 minutes. REPLIES=20000 (100 per conversation) makes both outbound sides' rounds last seconds
@@ -47,6 +50,8 @@ const CUSTOMERS = Number(process.env['CUSTOMERS'] ?? 200);
 const REPLIES = Number(process.env['REPLIES'] ?? 20000);
 const OUT_ROUNDS = Number(process.env['OUT_ROUNDS'] ?? 2);
 const CONCURRENCY = Number(process.env['CONCURRENCY'] ?? 64);
+/** Seconds of an unrecorded first run of every inbound target (0: none). */
+const WARMUP = Number(process.env['WARMUP'] ?? 3);
 const PHASES = new Set((process.env['PHASES'] ?? 'inbound,outbound').split(','));
 /** Which inbound targets run (a subset of bare,staff,admin,admingroup), e.g. `INBOUND=staff` to profile the 002 route alone. */
 const INBOUND = new Set((process.env['INBOUND'] ?? 'bare,staff,admin,admingroup').split(','));
@@ -112,10 +117,10 @@ function perMessage(a: Cost, b: Cost, n: number): Cost {
   return { writes: (b.writes - a.writes) / n, commits: (b.commits - a.commits) / n, cpuMs: (b.cpuMs - a.cpuMs) / n, mainMs: (b.mainMs - a.mainMs) / n };
 }
 
-async function wrk(url: string, script: string, env: Record<string, string>): Promise<WrkResult> {
+async function wrk(url: string, script: string, env: Record<string, string>, seconds = DURATION): Promise<WrkResult> {
   const t0 = sysTicks();
   const out = await new Promise<string>((resolve, reject) => {
-    const p = spawn('bash', ['-c', `timeout ${DURATION + 30} wrk -t1 -c${CONNS} -d${DURATION}s --timeout 10s --latency -s "${script}" "${url}"; times`], {
+    const p = spawn('bash', ['-c', `timeout ${seconds + 30} wrk -t1 -c${CONNS} -d${seconds}s --timeout 10s --latency -s "${script}" "${url}"; times`], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -211,15 +216,27 @@ async function main(): Promise<void> {
       costs[key]!.push(perMessage(c0, await costNow(sb.url, sb.proc.pid), r.requests));
       return r;
     };
+    const adminEnv = { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS), SB_DELAY_MS: staffEnv.SB_DELAY_MS };
+    const groupEnv = { SB_SECRET: SECRET, SB_MODE: 'group', SB_GROUP_PREFIX: 'cg', SB_GROUPS: String(CUSTOMERS), SB_USERS: String(USERS), SB_DELAY_MS: staffEnv.SB_DELAY_MS };
+    const targets: Array<[key: string, script: string, env: Record<string, string>]> = [
+      ['staff', staffLua, staffEnv],
+      ['admin', sendLua, adminEnv],
+      ['admingroup', sendLua, groupEnv],
+    ];
+    const switchboard = targets.filter(([key]) => INBOUND.has(key));
+    if (PHASES.has('inbound') && WARMUP > 0) {
+      // Not recorded: the first run of each target warms up the JIT, the page cache and the store's
+      // statements, and without this the first target of round 1 alone paid for them.
+      log(`inbound warm-up: ${WARMUP} s per target`);
+      if (INBOUND.has('bare')) await wrk(bare.url, staffLua, staffEnv, WARMUP);
+      for (const [, script, env] of switchboard) await wrk(sb.url, script, env, WARMUP);
+    }
     for (let r = 0; r < (PHASES.has('inbound') ? ROUNDS : 0); r++) {
       log(`inbound round ${r + 1}/${ROUNDS}`);
       if (INBOUND.has('bare')) inbound['bare']!.push(await wrk(bare.url, staffLua, staffEnv));
-      if (INBOUND.has('staff')) inbound['staff']!.push(await measured('staff', staffLua, staffEnv));
-      if (INBOUND.has('admin')) inbound['admin']!.push(await measured('admin', sendLua, { SB_SECRET: SECRET, SB_MODE: 'single', SB_USERS: String(USERS), SB_DELAY_MS: staffEnv.SB_DELAY_MS }));
-      if (INBOUND.has('admingroup')) {
-        const env = { SB_SECRET: SECRET, SB_MODE: 'group', SB_GROUP_PREFIX: 'cg', SB_GROUPS: String(CUSTOMERS), SB_USERS: String(USERS), SB_DELAY_MS: staffEnv.SB_DELAY_MS };
-        inbound['admingroup']!.push(await measured('admingroup', sendLua, env));
-      }
+      // The Switchboard targets in turn, the order reversed every other round (002 first, then last), so
+      // neither side of the 002 / admin pair always runs right after another load.
+      for (const [key, script, env] of r % 2 === 0 ? switchboard : [...switchboard].reverse()) inbound[key]!.push(await measured(key, script, env));
     }
 
     // ------------------------------------------------------------------ outbound
@@ -227,50 +244,74 @@ async function main(): Promise<void> {
     /** sb: app up → last reply (the figure of the target); sbSteady: first → last reply (without the probe's wait). */
     const out = { sb: [] as number[], sbSteady: [] as number[], bare: [] as number[], duplicates: 0, sbSteal: [] as number[], bareSteal: [] as number[] };
     const body = JSON.stringify({ ToUserId: 'c1', WorkerNum: AGENT, WorkerName: AGENT, ServiceId: '', MsgType: 'text', Content: 'reply', Tag: {} });
-    for (let r = 0; r < (PHASES.has('outbound') ? OUT_ROUNDS : 0); r++) {
-      log(`outbound round ${r + 1}/${OUT_ROUNDS}: ${REPLIES} replies while the app is down`);
+    let sbSent = 0;
+    /** One Switchboard round: `n` replies sent while the app is down, then timed from its return. */
+    const sbRound = async (r: number, n: number, record: boolean): Promise<void> => {
+      log(`outbound round ${r}: ${n} replies while the app is down`);
       await json(`${app.url}/down`, { method: 'POST' });
-      await pool(REPLIES, 32, async (i) => {
+      await pool(n, 32, async (i) => {
         await admin.ok('/message/send', { sender: AGENT, conv: { type: 1, target: convs[i % convs.length], line: 0 }, payload: { type: 1, searchableContent: `reply ${r}-${i}`, persistFlag: 3 } });
       });
+      sbSent += n;
       const c0 = await costNow(sb.url, sb.proc.pid);
       const k0 = sysTicks();
       const t0 = Date.now();
       await json(`${app.url}/up`, { method: 'POST' });
-      const want = REPLIES * (r + 1);
-      await until(async () => (await json<{ sb: number }>(`${app.url}/stats`)).sb >= want, 'every reply at the app');
+      await until(async () => (await json<{ sb: number }>(`${app.url}/stats`)).sb >= sbSent, 'every reply at the app');
       const s = await json<{ sb: number; duplicates: number; lastSb: number; firstSb: number; sbHist: number[] }>(`${app.url}/stats`);
-      log(`outbound round ${r + 1}: first reply ${s.firstSb - t0} ms after the app came up; per 100 ms: ${s.sbHist.join(' ')}`);
-      if (s.sb !== want) throw new Error(`${s.sb} replies at the app, ${want} sent`);
+      log(`outbound round ${r}: first reply ${s.firstSb - t0} ms after the app came up; per 100 ms: ${s.sbHist.join(' ')}`);
+      if (s.sb !== sbSent) throw new Error(`${s.sb} replies at the app, ${sbSent} sent`);
       out.duplicates += s.duplicates;
-      out.sb.push(REPLIES / ((s.lastSb - t0) / 1000));
-      out.sbSteady.push(REPLIES / (Math.max(1, s.lastSb - s.firstSb) / 1000));
-      out.sbSteal.push(stealPct(k0, sysTicks()));
+      const steal = stealPct(k0, sysTicks());
       // Until the outbox is idle (the delivery statuses are written after the last post).
       await until(async () => {
         const st = await admin.ok<{ pending: number; in_flight: number }>('/callback/stats', {});
         return st.pending === 0 && st.in_flight === 0;
       }, 'the outbox to drain');
-      costs['outbound']!.push(perMessage(c0, await costNow(sb.url, sb.proc.pid), REPLIES));
+      const cost = perMessage(c0, await costNow(sb.url, sb.proc.pid), n);
       const st = await admin.ok<{ pending: number; in_flight: number; dead: number }>('/callback/stats', {});
       if (st.dead > 0) throw new Error(`${st.dead} replies dead-lettered`);
-
-      log(`outbound round ${r + 1}/${OUT_ROUNDS}: bare client`);
+      if (!record) return;
+      out.sb.push(n / ((s.lastSb - t0) / 1000));
+      out.sbSteady.push(n / (Math.max(1, s.lastSb - s.firstSb) / 1000));
+      out.sbSteal.push(steal);
+      costs['outbound']!.push(cost);
+    };
+    /** One round of the bare client: `n` posts at the channel's concurrency. */
+    const bareRound = async (r: number, n: number, record: boolean): Promise<void> => {
+      log(`outbound round ${r}: bare client`);
       await json(`${app.url}/reset`, { method: 'POST' });
       const b0 = Date.now();
       const kb = sysTicks();
-      await pool(REPLIES, CONCURRENCY, async (i) => {
+      await pool(n, CONCURRENCY, async (i) => {
         // Addressed and signed by the very function the sender uses (request002), so the bare client does
         // the same per-post work but the platform's.
         const req = request002(`${app.url}/qmtapi`, APP, APP_SECRET, body, Date.now(), { idempotencyKey: `bare-${r}-${i}`, deliveryId: i, attempt: 1 });
         const res = await postJson(req.target, req.headers, req.body, 10_000);
         if (res.status !== 200) throw new Error(`bare post: HTTP ${res.status}`);
       });
-      out.bare.push(REPLIES / ((Date.now() - b0) / 1000));
+      const stats = await json<{ accepted: number }>(`${app.url}/stats`);
+      if (stats.accepted !== n) throw new Error(`bare: ${stats.accepted} of ${n} at the app`);
+      if (!record) return;
+      out.bare.push(n / ((Date.now() - b0) / 1000));
       out.bareSteal.push(stealPct(kb, sysTicks()));
+    };
+    if (PHASES.has('outbound') && WARMUP > 0) {
+      // Not recorded, as the inbound warm-up: both sides' first round paid for their code's warm-up.
+      const n = Math.max(1000, Math.round(REPLIES / 5));
+      await sbRound(0, n, false);
+      await bareRound(0, n, false);
     }
-    const stats = await json<{ accepted: number }>(`${app.url}/stats`);
-    if (PHASES.has('outbound') && stats.accepted !== REPLIES) throw new Error(`bare: ${stats.accepted} of ${REPLIES} at the app`);
+    for (let r = 1; r <= (PHASES.has('outbound') ? OUT_ROUNDS : 0); r++) {
+      // The order alternates, so that neither side always runs right after the other's load.
+      if (r % 2 === 1) {
+        await sbRound(r, REPLIES, true);
+        await bareRound(r, REPLIES, true);
+      } else {
+        await bareRound(r, REPLIES, true);
+        await sbRound(r, REPLIES, true);
+      }
+    }
     if (out.duplicates > 0) throw new Error(`${out.duplicates} replies reached the app twice`);
 
     // ------------------------------------------------------------------ report
@@ -304,7 +345,7 @@ async function main(): Promise<void> {
       `| Switchboard outbox, from its first reply | ${Math.round(median(out.sbSteady))} | ${out.sbSteady.map(Math.round).join(' · ')} | |`,
       '',
       `outbound Switchboard / bare client: ${(median(out.sb) / median(out.bare)).toFixed(2)} (target ≥ 0.5); duplicates at the app: ${out.duplicates}`,
-      `  per round (outbox, then the bare client): ${pairs(out.sb, out.bare)}`,
+      `  per round (outbox and bare client back to back, in turn first): ${pairs(out.sb, out.bare)}`,
       '',
       'Server cost per message (medians of the rounds; outbound: from the app coming back until the outbox is idle):',
       '',
