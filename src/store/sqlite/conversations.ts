@@ -4,7 +4,7 @@ import { readReceiptReceivers } from '../../core/message-plan.js';
 import type { ConversationState, ConversationStore } from '../../core/ports/store.js';
 import type { SqliteContext } from './context.js';
 import { EventType } from '../rows/messages.js';
-import { insertEffects } from './outbox.js';
+import { insertEffects } from './outbox-rows.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 import type { SqliteUnread } from './unread.js';
 import type { SqliteUsers } from './users.js';

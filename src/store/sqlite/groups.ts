@@ -5,7 +5,7 @@ import type { ChannelFields, ChannelStore, GroupFields, GroupStore, MemberInput,
 import { GROUP_COLUMNS, toChannel, toGroup, toMember, type ChannelRow, type GroupRow, type MemberRow } from '../rows/groups.js';
 import type { GroupSendFacts, SqliteContext } from './context.js';
 import type { SqliteUsers } from './users.js';
-import { insertEffects } from './outbox.js';
+import { insertEffects } from './outbox-rows.js';
 import { AudienceType } from '../rows/messages.js';
 import { recordLeaves } from './message-rows.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';

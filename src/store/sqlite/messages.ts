@@ -21,7 +21,7 @@ import { messageRow, writeEvent } from './message-rows.js';
 import type { SqliteUsers } from './users.js';
 import type { MessageUnreadFacts, SqliteUnread } from './unread.js';
 import { listedRecipients, recipientsColumn } from './write-behind.js';
-import { insertEffects } from './outbox.js';
+import { insertEffects } from './outbox-rows.js';
 import { recordChannelMessage } from './channel-apps.js';
 import { isPacked, packChannelRecord, type SqliteDraft } from './channel-record.js';
 import { sessionActivity } from './service-sessions.js';

@@ -16,7 +16,7 @@ import type { FanoutBatch, NewNotification, NotificationStore, Page, RecipientFi
 import type { NewJob } from '../../core/ports/outbox.js';
 import { DELETED, READ, toItem, toNotification, type ItemRow, type NotificationRow as Row } from '../rows/notifications.js';
 import type { SqliteContext } from './context.js';
-import { insertEffects } from './outbox.js';
+import { insertEffects } from './outbox-rows.js';
 
 
 const BY_ID = 'SELECT * FROM notifications WHERE id = ?';

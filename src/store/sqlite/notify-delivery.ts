@@ -1,7 +1,7 @@
 import type { RecipientFacts } from '../../core/notifications/model.js';
 import type { EscalationItem, NotificationDeliveryRecord, NotifyDeliveryStore } from '../../core/ports/notify-delivery.js';
 import type { SqliteContext } from './context.js';
-import { insertEffects } from './outbox.js';
+import { insertEffects } from './outbox-rows.js';
 
 /**
  * The delivery side of the notification centre over the tables of notifications.ts

@@ -1,28 +1,21 @@
-import { fillEffectBody, jobDueAt, jobRef, type EffectFacts } from '../../core/outbox-jobs.js';
 import {
   targetKey,
   type AttemptOutcome,
   type ClaimNext,
   type ClaimOptions,
-  type EffectSpec,
   type Handover,
   type JobFilter,
   type JobStatus,
   type NewJob,
   type OutboxJob,
   type OutboxStore,
-  type SettleRecord,
 } from '../../core/ports/outbox.js';
 import type Database from 'better-sqlite3';
-import { applyDeliveryRecord, recordChannelMessage } from './channel-apps.js';
-import { packChannelRecord } from './channel-record.js';
-import { applyNotificationDelivery } from './notify-delivery.js';
 import type { SqliteContext } from './context.js';
+import { MemoryLeases } from './outbox-leases.js';
+import { jobById, jobCounts, jobsByRef, lastIdBefore, listJobs } from './outbox-reads.js';
+import { applySettleRecords, INSERT_HEAD, insertJob, KEEP, KEEP_OK, toJob, type JobRow, type MemLease, type NextRow, type RevivedRow } from './outbox-rows.js';
 
-const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
-const CODE: Record<JobStatus, number> = { pending: 0, in_flight: 1, delivered: 2, dead: 3 };
-const KEEP = 2000; // characters of an error or response kept in the delivery log
-const KEEP_OK = 200; // of the response to a successful delivery
 /**
  * Claims and results need not wait for an fsync: lost in a power cut, the job is only delivered again
  * (at least once, under the same delivery id), which the outbox contract allows anyway.
@@ -31,106 +24,6 @@ const LEASE = { durable: false };
 /** A settle that leases its keys' next jobs (settle-and-claim-next): committed without waiting for an fsync in progress. */
 const URGENT = { urgent: true };
 const URGENT_LEASE = { durable: false, urgent: true };
-/** Default and largest page of byRef(). */
-const REF_PAGE = 1_000;
-
-interface JobRow {
-  id: number;
-  channel: string;
-  target: string;
-  order_key: string;
-  kind: string;
-  body: string;
-  meta: string;
-  status: number;
-  attempts: number;
-  created_at: number;
-  next_at: number;
-  last_error: string;
-  last_response: string;
-  delivered_at: number;
-  ref: string | null;
-}
-
-function toJob(r: JobRow): OutboxJob {
-  return {
-    id: r.id,
-    channel: r.channel,
-    target: r.target,
-    orderKey: r.order_key,
-    kind: r.kind,
-    body: r.body,
-    meta: JSON.parse(r.meta) as Record<string, string>,
-    ...(r.ref === null ? {} : { ref: r.ref }),
-    status: STATUS[r.status] ?? 'pending',
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    nextAt: r.next_at,
-    lastError: r.last_error,
-    lastResponse: r.last_response,
-    deliveredAt: r.delivered_at,
-  };
-}
-
-/**
- * A lease held in the writer's memory (SqliteOutbox, *Leases*): the job's row stays pending in the
- * file; `attempts` counts the attempt it was leased for.
- */
-interface MemLease {
-  until: number;
-  attempts: number;
-}
-
-/** A key's next active job as advance() reads it. */
-interface NextRow {
-  id: number;
-  next_at: number;
-  status: number;
-  channel: string;
-  target: string;
-}
-
-/** What reviveRows() reads back of each revived job (at least). */
-interface RevivedRow {
-  id: number;
-  order_key: string;
-  channel: string;
-  target: string;
-}
-
-export type { EffectFacts } from '../../core/outbox-jobs.js';
-
-const INSERT_JOB = `INSERT INTO outbox(channel, target, order_key, kind, body, meta, created_at, next_at, ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-/** A new job becomes its key's head unless the key already has one (an older active job). */
-const INSERT_HEAD = `INSERT OR IGNORE INTO outbox_heads(order_key, channel, target, job_id, next_at) VALUES (?, ?, ?, ?, ?)`;
-
-/** Insert one job and keep the heads invariant. Inside a writer command. */
-function insertJob(ctx: SqliteContext, j: NewJob, body: string, now: number): number {
-  const due = jobDueAt(j, now);
-  const id = Number(ctx.stmt(INSERT_JOB).run(j.channel, j.target, j.orderKey, j.kind, body, JSON.stringify(j.meta), now, due, jobRef(j)).lastInsertRowid);
-  ctx.stmt(INSERT_HEAD).run(j.orderKey, j.channel, j.target, id, due);
-  ctx.freshJobs = true;
-  ctx.lastJobId = id;
-  return id;
-}
-
-/** Insert the jobs of a command's effects, filling commit-time facts. Inside a writer command. */
-export function insertEffects(ctx: SqliteContext, specs: EffectSpec[] | undefined, facts: EffectFacts): void {
-  if (!specs || specs.length === 0) return;
-  const now = Date.now();
-  for (const spec of specs) {
-    insertJob(ctx, spec, JSON.stringify(fillEffectBody(spec, facts)), now);
-    for (const r of spec.records ?? []) if (r.kind === 'channel.message') recordChannelMessage(ctx, packChannelRecord(r.message), r.message.uid);
-  }
-}
-
-/** Apply the records of a final outcome (SettleReaction.records). Inside the settle's command. */
-function applySettleRecords(ctx: SqliteContext, records: SettleRecord[], now: number): void {
-  for (const r of records) {
-    if (r.kind === 'notification.delivery') applyNotificationDelivery(ctx, r, now);
-    else if (r.kind === 'channel.delivery') applyDeliveryRecord(ctx, r.guid, r.update, r.updatedAt);
-  }
-}
 
 /**
  * The SQLite outbox. Invariant kept by every write here: `outbox_heads` has a row for an order key iff
@@ -152,31 +45,16 @@ function applySettleRecords(ctx: SqliteContext, records: SettleRecord[], now: nu
  * flight in the file (status 1: leased by an earlier version) keep their file lease and fence.
  */
 export class SqliteOutbox implements OutboxStore {
-  /** Jobs leased in memory, by id (see *Leases* above). */
-  private readonly leases = new Map<number, MemLease>();
+  /** Jobs leased in memory (see *Leases* above). */
+  private readonly leases: MemoryLeases;
   /** Rotates the order in which targets are served by successive claims. */
   private turn = 0;
   /** What grant() allows the batch epilogue to claim for this process's dispatcher, per channel. */
   private readonly grants = new Map<string, { n: number; leaseMs: number; opts: ClaimOptions }>();
   private listener: ((jobs: OutboxJob[], how: Handover) => void) | null = null;
 
-  constructor(private readonly ctx: SqliteContext) {}
-
-  /** Set or drop a job's memory lease inside a writer command, undone with it. */
-  private setLease(id: number, lease: MemLease | undefined): void {
-    const prev = this.leases.get(id);
-    if (lease) this.leases.set(id, lease);
-    else this.leases.delete(id);
-    this.ctx.undo.record(() => {
-      if (prev) this.leases.set(id, prev);
-      else this.leases.delete(id);
-    });
-  }
-
-  /** A row as readers see it: a job leased in memory is in flight until its lease's end. */
-  private shown(r: JobRow): OutboxJob {
-    const l = r.status === 0 ? this.leases.get(r.id) : undefined;
-    return toJob(l ? { ...r, status: 1, next_at: l.until, attempts: l.attempts } : r);
+  constructor(private readonly ctx: SqliteContext) {
+    this.leases = new MemoryLeases(ctx);
   }
 
   grant(channel: string, n: number, leaseMs: number, opts: ClaimOptions = {}): Promise<void> {
@@ -289,7 +167,7 @@ export class SqliteOutbox implements OutboxStore {
             const lapsed = this.leases.get(row.id)?.attempts ?? (h.next_at !== row.next_at ? row.attempts + 1 : row.attempts);
             if (lapsed !== row.attempts) count.run(lapsed, row.id);
             attempts = lapsed + 1;
-            this.setLease(row.id, { until, attempts });
+            this.leases.set(row.id, { until, attempts });
           } else {
             lease.run(until, row.id);
           }
@@ -375,7 +253,7 @@ export class SqliteOutbox implements OutboxStore {
       if (c.opts.perTarget !== undefined && busy >= c.opts.perTarget) return undefined;
       const until = now + c.leaseMs;
       const attempts = n.attempts + 1;
-      this.setLease(n.id, { until, attempts });
+      this.leases.set(n.id, { until, attempts });
       perChannel.set(n.channel, taken + 1);
       perTarget.set(key, (perTarget.get(key) ?? 0) + 1);
       out.push(toJob({ ...n, status: 1, next_at: until, attempts }));
@@ -436,7 +314,7 @@ export class SqliteOutbox implements OutboxStore {
       }
       if (r === undefined) return undefined;
       update.run(...args, l ? attempts(l) : null, o.id);
-      if (l) this.setLease(o.id, undefined);
+      if (l) this.leases.set(o.id, undefined);
       return r.order_key;
     };
     const counted = (l: MemLease): number => l.attempts;
@@ -491,58 +369,15 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   get(id: number): Promise<OutboxJob | null> {
-    return this.ctx.read(() => {
-      const row = this.ctx.stmt(`SELECT * FROM outbox WHERE id = ?`).get(id) as JobRow | undefined;
-      return row ? this.shown(row) : null;
-    });
+    return this.ctx.read(() => jobById(this.ctx, this.leases, id));
   }
 
-  byRef(ref: string, limit = REF_PAGE): Promise<OutboxJob[]> {
-    return this.ctx.read(() => {
-      const n = Math.max(1, Math.min(REF_PAGE, Math.floor(limit) || 1));
-      // Through the partial index outbox_ref (ref = ? implies ref IS NOT NULL).
-      return (this.ctx.stmt(`SELECT * FROM outbox WHERE ref = ? ORDER BY id LIMIT ?`).all(ref, n) as JobRow[]).map((r) => this.shown(r));
-    });
+  byRef(ref: string, limit?: number): Promise<OutboxJob[]> {
+    return this.ctx.read(() => jobsByRef(this.ctx, this.leases, ref, limit));
   }
 
   list(f: JobFilter): Promise<OutboxJob[]> {
-    return this.ctx.read(() => {
-      const where: string[] = [];
-      const args: Array<string | number> = [];
-      if (f.status !== undefined) {
-        where.push('status = ?');
-        args.push(CODE[f.status]);
-      }
-      if (f.channel !== undefined) {
-        where.push('channel = ?');
-        args.push(f.channel);
-      }
-      if (f.target !== undefined) {
-        where.push('target = ?');
-        args.push(f.target);
-      }
-      if (f.beforeId !== undefined) {
-        where.push('id < ?');
-        args.push(f.beforeId);
-      }
-      const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-      if (this.leases.size === 0 || (f.status !== 'pending' && f.status !== 'in_flight')) {
-        return (this.ctx.stmt(sql).all(...args, f.limit) as JobRow[]).map((r) => this.shown(r));
-      }
-      // Jobs leased in memory are pending in the file and shown in flight: a pending page skips them (it
-      // reads that many more rows), an in-flight page adds them (read by id, filtered as the query).
-      if (f.status === 'pending') {
-        const rows = this.ctx.stmt(sql).all(...args, f.limit + this.leases.size) as JobRow[];
-        return rows.filter((r) => !this.leases.has(r.id)).slice(0, f.limit).map((r) => this.shown(r));
-      }
-      const byId = this.ctx.stmt(`SELECT * FROM outbox WHERE id = ?`);
-      const mine = [...this.leases.keys()]
-        .map((id) => byId.get(id) as JobRow | undefined)
-        .filter((r): r is JobRow => r !== undefined && r.status === 0)
-        .filter((r) => (f.channel === undefined || r.channel === f.channel) && (f.target === undefined || r.target === f.target) && (f.beforeId === undefined || r.id < f.beforeId));
-      const rows = [...(this.ctx.stmt(sql).all(...args, f.limit) as JobRow[]), ...mine].sort((x, y) => y.id - x.id);
-      return rows.slice(0, f.limit).map((r) => this.shown(r));
-    });
+    return this.ctx.read(() => listJobs(this.ctx, this.leases, f));
   }
 
   redeliver(id?: number, now = Date.now()): Promise<number> {
@@ -584,7 +419,7 @@ export class SqliteOutbox implements OutboxStore {
   prune(deliveredBefore: number, deadBefore: number, limit: number): Promise<number> {
     return this.ctx.write(() => {
       // Ids grow with created_at: delete by id range, found by binary search on the primary key.
-      const bound = (before: number): number => this.lastIdBefore(before);
+      const bound = (before: number): number => lastIdBefore(this.ctx, before);
       const d = this.ctx
         .stmt(`DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE id <= ? AND status = 2 ORDER BY id LIMIT ?)`)
         .run(bound(deliveredBefore), limit).changes;
@@ -596,42 +431,7 @@ export class SqliteOutbox implements OutboxStore {
     }, LEASE);
   }
 
-  /** The largest job id created before `t` (0 if none): O(log n) primary-key lookups. */
-  private lastIdBefore(t: number): number {
-    const at = this.ctx.stmt(`SELECT id, created_at FROM outbox WHERE id >= ? ORDER BY id LIMIT 1`);
-    const max = (this.ctx.stmt(`SELECT MAX(id) AS id FROM outbox`).get() as { id: number | null }).id ?? 0;
-    let lo = 0; // known: no job with id <= lo was created at or after t (vacuously for 0)
-    let hi = max + 1; // known: every job with id >= hi was created at or after t, or does not exist
-    while (hi - lo > 1) {
-      const mid = Math.floor((lo + hi) / 2);
-      const r = at.get(mid) as { id: number; created_at: number } | undefined;
-      if (!r || r.id >= hi) {
-        hi = mid;
-      } else if (r.created_at < t) {
-        lo = r.id;
-      } else {
-        hi = mid;
-      }
-    }
-    return lo;
-  }
-
   counts(): Promise<Record<JobStatus, number>> {
-    return this.ctx.read(() => {
-      const out: Record<JobStatus, number> = { pending: 0, in_flight: 0, delivered: 0, dead: 0 };
-      // Through the partial indexes: the cost follows active and dead jobs, not the delivery log.
-      for (const r of this.ctx.stmt('SELECT status, COUNT(*) AS n FROM outbox WHERE status IN (0, 1) GROUP BY status').all() as Array<{
-        status: number;
-        n: number;
-      }>) {
-        out[STATUS[r.status] ?? 'pending'] = r.n;
-      }
-      // Jobs leased in memory are pending in the file (every entry's row is: its outcome drops it).
-      out.pending -= this.leases.size;
-      out.in_flight += this.leases.size;
-      out.dead = (this.ctx.stmt('SELECT COUNT(*) AS n FROM outbox WHERE status = 3').get() as { n: number }).n;
-      out.delivered = (this.ctx.stmt(`SELECT value FROM meta WHERE key = 'outbox_delivered'`).get() as { value: number } | undefined)?.value ?? 0;
-      return out;
-    });
+    return this.ctx.read(() => jobCounts(this.ctx, this.leases));
   }
 }
