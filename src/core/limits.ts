@@ -46,6 +46,8 @@ export const MAX_CALLBACK_COMMANDS = 64;
 
 /** Largest page of a paged list (user/all, group/member/list, user/online_list). */
 export const MAX_PAGE_SIZE = 10000;
+/** The largest page of a user's conversation list (POST /admin/conversation/list), also its default. */
+export const MAX_CONVERSATION_PAGE = 1000;
 
 /** Users one user/get_info_by_email answers with (an email shared by more users is cut there). */
 export const MAX_USERS_BY_EMAIL = 100;

@@ -369,6 +369,34 @@ describe('clear_by_user and conversation/delete', () => {
     await expectCode(t.admin, '/conversation/delete', { userId: a, conversation: { type: 0 } }, 251);
     await expectCode(t.admin, '/conversation/list', { userId: fresh('ghost') }, 253);
   });
+
+  it('conversation/list pages: at most `limit`, most recent first, `next` continues to the end; bad paging answers 251', async () => {
+    const [b, ...senders] = await t.users('b', 's1', 's2', 's3', 's4', 's5');
+    for (const s of senders) await t.admin.send(s!, single(b!), { type: 1, searchableContent: s, persistFlag: 3 });
+    type Entry = { conversation: { type: number; target: string; line: number }; lastTimestamp: number };
+    type Page = { conversations: Entry[]; next: { lastTimestamp: number; conversation: Entry['conversation'] } | null };
+    const all = await t.admin.ok<Page>('/conversation/list', { userId: b });
+    expect(all.conversations.map((c) => c.conversation.target).sort()).toEqual(senders);
+    // Most recent first; a tie (two sends within one ms) by target.
+    const order = [...all.conversations].sort((x, y) => y.lastTimestamp - x.lastTimestamp || x.conversation.target.localeCompare(y.conversation.target));
+    expect(all.conversations).toEqual(order);
+    expect(all.next).toBeNull();
+    const seen: string[] = [];
+    let after: Page['next'] = null;
+    for (let guard = 0; guard < 10; guard++) {
+      const page: Page = await t.admin.ok<Page>('/conversation/list', { userId: b, limit: 2, after });
+      expect(page.conversations.length).toBeLessThanOrEqual(2);
+      seen.push(...page.conversations.map((c) => c.conversation.target));
+      if (!page.next) break;
+      const last = page.conversations.at(-1)!;
+      expect(page.next).toEqual({ lastTimestamp: last.lastTimestamp, conversation: last.conversation });
+      after = page.next;
+    }
+    expect(seen).toEqual(all.conversations.map((c) => c.conversation.target));
+    for (const body of [{ limit: 0 }, { limit: 1001 }, { limit: 'x' }, { after: { lastTimestamp: -1, conversation: single(b!) } }, { after: { lastTimestamp: 1 } }, { after: { lastTimestamp: 1, conversation: { type: 0 } } }]) {
+      await expectCode(t.admin, '/conversation/list', { userId: b, ...body }, 251);
+    }
+  });
 });
 
 describe('conv_read and delivery', () => {

@@ -1313,6 +1313,47 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await f.s.messages.unreadTotal('b', ConvType.group)).toBe(0);
       });
 
+      it('lists conversations most recent first, ties by type, target, line; pages by keyset continue exactly, past a cursor that left the list', async () => {
+        const f = fx();
+        await f.users('b', 's1', 's2', 's3', 's4', 's5');
+        await f.group('g1', 's1', ['b']);
+        await f.group('g2', 's1', ['b']);
+        const t0 = Date.now();
+        const counted = payload({ persistFlag: PersistFlag.count });
+        // Three instants (the messages' own, through a reserved identity: the store's clock may run in
+        // another thread); several conversations share each (ties ordered by type, target, line).
+        const at = async (ms: number, sender: string, conv: Conversation): Promise<void> => {
+          await f.send(draft(sender, conv, { payload: counted, identity: { ...(await f.s.messages.reserveUid()), timestamp: t0 + ms } }));
+        };
+        for (const line of [0, 2]) await at(1000, 's1', single('b', line));
+        await at(1000, 's3', single('b'));
+        await at(2000, 's1', group('g2'));
+        await at(2000, 's5', single('b'));
+        await at(2000, 's1', group('g1'));
+        await at(3000, 's2', single('b'));
+        await at(3000, 's4', single('b'));
+        const key = (c: { conv: Conversation; lastTimestamp: number }) => `${c.lastTimestamp - t0}/${c.conv.type}/${c.conv.target}/${c.conv.line}`;
+        const all = await f.s.conversations.listConversations('b');
+        expect(all.map(key)).toEqual(['3000/0/s2/0', '3000/0/s4/0', '2000/0/s5/0', '2000/1/g1/0', '2000/1/g2/0', '1000/0/s1/0', '1000/0/s1/2', '1000/0/s3/0']);
+        for (const limit of [1, 2, 3, 8, 20]) {
+          const pages: string[] = [];
+          let after: { lastTimestamp: number; conv: Conversation } | undefined;
+          for (let guard = 0; guard < 20; guard++) {
+            const page = await f.s.conversations.listConversations('b', { limit, after });
+            expect(page.length).toBeLessThanOrEqual(limit);
+            pages.push(...page.map(key));
+            const last = page.at(-1);
+            if (page.length < limit || !last) break;
+            after = { lastTimestamp: last.lastTimestamp, conv: last.conv };
+          }
+          expect(pages, `limit ${limit}`).toEqual(all.map(key));
+        }
+        // A cursor whose conversation is no longer listed (deleted since) still continues after its place.
+        await f.s.conversations.deleteConversation('b', group('g1'), Date.now());
+        const rest = await f.s.conversations.listConversations('b', { limit: 10, after: { lastTimestamp: t0 + 2000, conv: group('g1') } });
+        expect(rest.map(key)).toEqual(['2000/1/g2/0', '1000/0/s1/0', '1000/0/s1/2', '1000/0/s3/0']);
+      });
+
       it('counts group messages for every member but the sender', async () => {
         const f = fx();
         await f.users('o', 'a', 'b');

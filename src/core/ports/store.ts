@@ -544,12 +544,23 @@ export interface ConversationState {
   readTimestamp: number;
 }
 
+/**
+ * A page of a user's conversation list, in its total order: lastTimestamp descending, then the
+ * conversation's type, target and line ascending. `after`: the last entry of the previous page (its
+ * lastTimestamp and conversation); the page holds the entries after it in that order, at most `limit`.
+ */
+export interface ConversationPage {
+  limit: number;
+  after?: { lastTimestamp: number; conv: Conversation } | undefined;
+}
+
 export interface ConversationStore {
   /** Hide the user's messages of a conversation with timestamps in [start, end]. Throws not_exist for an unknown user. */
   clearUserMessages(userId: string, conv: Conversation, start: number, end: number): Promise<{ seq: number }>;
   /** Remove the conversation from the user's list and hide its messages up to now. */
   deleteConversation(userId: string, conv: Conversation, now: number): Promise<{ seq: number }>;
-  listConversations(userId: string): Promise<ConversationState[]>;
+  /** The user's visible conversations in ConversationPage's order: every one, or the page asked for. */
+  listConversations(userId: string, page?: ConversationPage): Promise<ConversationState[]>;
   /** Read timestamp of the user in a conversation (0 when never read). */
   getReadTimestamp(userId: string, conv: Conversation): Promise<number>;
   /**

@@ -5,7 +5,7 @@ import { ConvType, MessageKind, PersistFlag } from '../model.js';
 import { publishAll, type Bus } from '../ports/bus.js';
 import { NO_EFFECTS, type EffectsPlanner, type Origin } from '../ports/effects.js';
 import type { EffectSpec } from '../ports/outbox.js';
-import type { AppendResult, Audience, ConversationState, MessageDraft, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
+import type { AppendResult, Audience, ConversationPage, ConversationState, MessageDraft, MessageScope, MutationResult, Store, SyncEvent } from '../ports/store.js';
 import type { ChatroomService } from './chatrooms.js';
 import type { ConversationPeers } from './conversation-peers.js';
 import type { SendRulesCache } from './send-rules-cache.js';
@@ -390,10 +390,10 @@ export class MessageService {
     return this.store.conversations.getReadTimestamp(userId, conv);
   }
 
-  /** The user's conversation list as the user sees it (unread, last message, read mark). */
-  async conversations(userId: string): Promise<ConversationState[]> {
+  /** The user's conversation list as the user sees it (unread, last message, read mark): every entry, or a page (ConversationPage). */
+  async conversations(userId: string, page?: ConversationPage): Promise<ConversationState[]> {
     await this.mustUser(userId);
-    return this.store.conversations.listConversations(userId);
+    return this.store.conversations.listConversations(userId, page);
   }
 
   async deliveryTimestamp(userId: string): Promise<number> {

@@ -3,7 +3,8 @@ import { readReceiptReceivers } from '../../core/message-plan.js';
 import type { Conversation } from '../../core/model.js';
 import { ConvType } from '../../core/model.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
-import type { ConversationState, ConversationStore } from '../../core/ports/store.js';
+import type { ConversationPage, ConversationState, ConversationStore } from '../../core/ports/store.js';
+import { CONV_COLS, listConversationsQuery, toConversationState, type ConvRow } from '../rows/conversations.js';
 import type { PgContext } from './context.js';
 import { insertEffects } from './effects.js';
 import { EventType } from './message-rows.js';
@@ -11,18 +12,6 @@ import { unreadSingle } from './messages.js';
 import type { Queryable } from './pool.js';
 import { recount } from './unread.js';
 import type { PgTx } from './writer.js';
-
-interface ConvRow {
-  conv_type: number;
-  conv_target: string;
-  conv_line: number;
-  unread: number;
-  last_uid: number;
-  last_ts: number;
-  read_ts: number;
-}
-
-const CONV_COLS = 'conv_type, conv_target, conv_line, unread, last_uid, last_ts, read_ts';
 
 /**
  * Per-user conversation state on PostgreSQL: the rows the messages part maintains (unread counters,
@@ -101,16 +90,9 @@ export class PgConversations implements ConversationStore {
     });
   }
 
-  listConversations(userId: string): Promise<ConversationState[]> {
-    return this.ctx.read(async (q) =>
-      (await q.rows<ConvRow>(`SELECT ${CONV_COLS} FROM conversations WHERE user_id = $1 AND visible = 1 ORDER BY last_ts DESC`, [userId])).map((r) => ({
-        conv: { type: r.conv_type, target: r.conv_target, line: r.conv_line },
-        unread: r.unread,
-        lastUid: r.last_uid,
-        lastTimestamp: r.last_ts,
-        readTimestamp: r.read_ts,
-      })),
-    );
+  listConversations(userId: string, page?: ConversationPage): Promise<ConversationState[]> {
+    const q = listConversationsQuery(userId, page, (i) => `$${i}`);
+    return this.ctx.read(async (q2) => (await q2.rows<ConvRow>(q.sql, q.params)).map(toConversationState));
   }
 
   getReadTimestamp(userId: string, conv: Conversation): Promise<number> {

@@ -1,23 +1,14 @@
 import { CoreError } from '../../core/errors.js';
 import type { Conversation } from '../../core/model.js';
 import { readReceiptReceivers } from '../../core/message-plan.js';
-import type { ConversationState, ConversationStore } from '../../core/ports/store.js';
+import type { ConversationPage, ConversationState, ConversationStore } from '../../core/ports/store.js';
+import { CONV_COLS, listConversationsQuery, toConversationState, type ConvRow } from '../rows/conversations.js';
 import type { SqliteContext } from './context.js';
 import { EventType } from '../rows/messages.js';
 import { insertEffects } from './outbox-rows.js';
 import type { EffectSpec } from '../../core/ports/outbox.js';
 import type { SqliteUnread } from './unread.js';
 import type { SqliteUsers } from './users.js';
-
-interface ConvRow {
-  conv_type: number;
-  conv_target: string;
-  conv_line: number;
-  unread: number;
-  last_uid: number;
-  last_ts: number;
-  read_ts: number;
-}
 
 export class SqliteConversations implements ConversationStore {
   constructor(
@@ -33,7 +24,7 @@ export class SqliteConversations implements ConversationStore {
   private row(userId: string, c: Conversation): ConvRow | undefined {
     return this.ctx
       .stmt(
-        `SELECT conv_type, conv_target, conv_line, unread, last_uid, last_ts, read_ts FROM conversations
+        `SELECT ${CONV_COLS} FROM conversations
          WHERE user_id = ? AND conv_type = ? AND conv_target = ? AND conv_line = ?`,
       )
       .get(userId, c.type, c.target, c.line) as ConvRow | undefined;
@@ -87,24 +78,12 @@ export class SqliteConversations implements ConversationStore {
     });
   }
 
-  listConversations(userId: string): Promise<ConversationState[]> {
+  listConversations(userId: string, page?: ConversationPage): Promise<ConversationState[]> {
     // A write command: the user's buffered rows are written first, so the list is exact.
     return this.ctx.write(() => {
       this.ctx.wb.materializeUser(userId);
-      return (
-        this.ctx
-          .stmt(
-            `SELECT conv_type, conv_target, conv_line, unread, last_uid, last_ts, read_ts FROM conversations
-             WHERE user_id = ? AND visible = 1 ORDER BY last_ts DESC`,
-          )
-          .all(userId) as ConvRow[]
-      ).map((r) => ({
-        conv: { type: r.conv_type, target: r.conv_target, line: r.conv_line },
-        unread: r.unread,
-        lastUid: r.last_uid,
-        lastTimestamp: r.last_ts,
-        readTimestamp: r.read_ts,
-      }));
+      const q = listConversationsQuery(userId, page, () => '?');
+      return (this.ctx.stmt(q.sql).all(...q.params) as ConvRow[]).map(toConversationState);
     });
   }
 

@@ -5,7 +5,8 @@ import { MessageKind } from '../../../core/model.js';
 import { normalizeConversation, normalizePayload, optionalLine, parseUid, stringList } from '../../../core/payload.js';
 import { messageOut } from '../mappers.js';
 import { adminRoute, type AdminRouteDef } from '../plugin.js';
-import { ConversationIn, Id, IdList, Int, int32, MessageOut, MessageUid, OptId, OptIdList, OptInt32, OptInt53, OptLine, PayloadIn, Timestamp } from '../schemas.js';
+import { ConversationIn, Id, IdList, Int, int32, int53, MessageOut, MessageUid, OptId, OptIdList, OptInt32, OptInt53, optInt32, OptLine, PayloadIn, Timestamp } from '../schemas.js';
+import { MAX_CONVERSATION_PAGE } from '../../../core/limits.js';
 
 const tags = ['messages'];
 
@@ -120,9 +121,13 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
     }),
     adminRoute({
       path: '/conversation/list',
-      summary: "Switchboard extension: a user's conversations with unread counts and read marks",
+      summary: `Switchboard extension: a user's conversations with unread counts and read marks, most recent first, at most \`limit\` (1…${MAX_CONVERSATION_PAGE}, default ${MAX_CONVERSATION_PAGE}) after \`after\` (the previous page's \`next\`)`,
       tags,
-      body: Type.Object({ userId: Id }),
+      body: Type.Object({
+        userId: Id,
+        limit: optInt32({ minimum: 1, maximum: MAX_CONVERSATION_PAGE }),
+        after: Type.Optional(Type.Union([Type.Object({ lastTimestamp: int53({ minimum: 0 }), conversation: ConversationIn }), Type.Null()])),
+      }),
       result: Type.Object({
         conversations: Type.Array(
           Type.Object({
@@ -133,17 +138,24 @@ export function messageRoutes(hub: Hub): AdminRouteDef[] {
             readTimestamp: Int,
           }),
         ),
+        next: Type.Union([Type.Object({ lastTimestamp: Int, conversation: Type.Object({ type: Int, target: Type.String(), line: Int }) }), Type.Null()]),
       }),
       handler: async (b) => {
-        const list = await hub.messages.conversations(b.userId);
+        const limit = b.limit ?? MAX_CONVERSATION_PAGE;
+        const after = b.after ? { lastTimestamp: b.after.lastTimestamp, conv: normalizeConversation(b.after.conversation, 'after.conversation') } : undefined;
+        // One more than asked: whether a next page exists, without another query.
+        const list = await hub.messages.conversations(b.userId, { limit: limit + 1, after });
+        const page = list.slice(0, limit);
+        const last = page.at(-1);
         return {
-          conversations: list.map((c) => ({
+          conversations: page.map((c) => ({
             conversation: c.conv,
             unread: c.unread,
             lastMessageUid: c.lastUid,
             lastTimestamp: c.lastTimestamp,
             readTimestamp: c.readTimestamp,
           })),
+          next: list.length > limit && last ? { lastTimestamp: last.lastTimestamp, conversation: last.conv } : null,
         };
       },
     }),
