@@ -1,5 +1,5 @@
 import { jobDueAt, jobRef } from '../../core/outbox-jobs.js';
-import type { JobStatus, NewJob, OutboxJob } from '../../core/ports/outbox.js';
+import type { NewJob } from '../../core/ports/outbox.js';
 import type { Queryable } from './pool.js';
 import type { PgTx } from './writer.js';
 
@@ -14,55 +14,6 @@ import type { PgTx } from './writer.js';
  * - A new job becomes its key's head (outbox_heads) only when the key has none (no active job); a key
  *   that has one keeps it: the new job is the key's newest and queues behind it.
  */
-
-export const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
-export const STATUS_CODE: Record<JobStatus, number> = { pending: 0, in_flight: 1, delivered: 2, dead: 3 };
-
-export interface JobRow {
-  id: number;
-  channel: string;
-  target: string;
-  order_key: string;
-  kind: string;
-  body: string;
-  meta: string;
-  status: number;
-  attempts: number;
-  created_at: number;
-  next_at: number;
-  last_error: string;
-  last_response: string;
-  delivered_at: number;
-  ref: string | null;
-}
-
-/** The columns of JobRow, for RETURNING and SELECT lists (`p` prefixes them with a table alias). */
-export function jobColumns(p = ''): string {
-  const a = p ? `${p}.` : '';
-  return ['id', 'channel', 'target', 'order_key', 'kind', 'body', 'meta', 'status', 'attempts', 'created_at', 'next_at', 'last_error', 'last_response', 'delivered_at', 'ref']
-    .map((c) => a + c)
-    .join(', ');
-}
-
-export function toJob(r: JobRow): OutboxJob {
-  return {
-    id: r.id,
-    channel: r.channel,
-    target: r.target,
-    orderKey: r.order_key,
-    kind: r.kind,
-    body: r.body,
-    meta: JSON.parse(r.meta) as Record<string, string>,
-    ...(r.ref === null ? {} : { ref: r.ref }),
-    status: STATUS[r.status] ?? 'pending',
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    nextAt: r.next_at,
-    lastError: r.last_error,
-    lastResponse: r.last_response,
-    deliveredAt: r.delivered_at,
-  };
-}
 
 /** A job to insert: what NewJob gives, with its body already as the exact JSON text to deliver. */
 export interface JobInsert {

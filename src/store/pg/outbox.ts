@@ -1,6 +1,7 @@
 import { targetKey, type AttemptOutcome, type ClaimNext, type ClaimOptions, type Handover, type JobFilter, type JobStatus, type NewJob, type OutboxJob, type OutboxStore, type SettleRecord } from '../../core/ports/outbox.js';
 import type { PgContext } from './context.js';
-import { insertJobs, jobColumns, lockHeads, STATUS, STATUS_CODE, syncHeads, toJob, type JobInsert, type JobRow } from './outbox-rows.js';
+import { jobColumns, STATUS, STATUS_CODE, toJob, type JobRow } from '../rows/outbox.js';
+import { insertJobs, lockHeads, syncHeads, type JobInsert } from './outbox-rows.js';
 import type { Queryable } from './pool.js';
 import { applySettleRecords } from './settle-records.js';
 import type { PgTx } from './writer.js';

@@ -1,6 +1,7 @@
 import type { OutboxJob } from '../../core/ports/outbox.js';
 import type { SqliteContext } from './context.js';
-import { toJob, type JobRow, type MemLease } from './outbox-rows.js';
+import { toJob, type JobRow } from '../rows/outbox.js';
+import type { MemLease } from './outbox-rows.js';
 
 /**
  * The jobs leased in the writer thread's memory, by id (SqliteOutbox, *Leases*): such a job's row stays

@@ -1,7 +1,7 @@
 import type { JobFilter, JobStatus, OutboxJob } from '../../core/ports/outbox.js';
 import type { SqliteContext } from './context.js';
 import type { MemoryLeases } from './outbox-leases.js';
-import { CODE, STATUS, type JobRow } from './outbox-rows.js';
+import { STATUS, STATUS_CODE, type JobRow } from '../rows/outbox.js';
 
 /**
  * The SQLite outbox's reads (SqliteOutbox's get, byRef, list and counts), inside a read command: a job
@@ -27,7 +27,7 @@ export function listJobs(ctx: SqliteContext, leases: MemoryLeases, f: JobFilter)
   const args: Array<string | number> = [];
   if (f.status !== undefined) {
     where.push('status = ?');
-    args.push(CODE[f.status]);
+    args.push(STATUS_CODE[f.status]);
   }
   if (f.channel !== undefined) {
     where.push('channel = ?');

@@ -1,58 +1,19 @@
 import { fillEffectBody, jobDueAt, jobRef, type EffectFacts } from '../../core/outbox-jobs.js';
-import type { EffectSpec, JobStatus, NewJob, OutboxJob, SettleRecord } from '../../core/ports/outbox.js';
+import type { EffectSpec, NewJob, SettleRecord } from '../../core/ports/outbox.js';
 import { applyDeliveryRecord, recordChannelMessage } from './channel-apps.js';
 import { packChannelRecord } from './channel-record.js';
 import type { SqliteContext } from './context.js';
 import { applyNotificationDelivery } from './notify-delivery.js';
 
 /**
- * The SQLite outbox's rows (tables outbox and outbox_heads, see SqliteOutbox for their invariant): a
- * job row and its OutboxJob, and the writes other stores make inside their own commands — a command's
- * effects inserted as jobs, a final outcome's records applied.
+ * The SQLite outbox's rows (tables outbox and outbox_heads, see SqliteOutbox for their invariant; the
+ * job row's shape and mapper are every SQL store's, ../rows/outbox.ts): what the outbox reads of them,
+ * and the writes other stores make inside their own commands — a command's effects inserted as jobs, a
+ * final outcome's records applied.
  */
 
-export const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
-export const CODE: Record<JobStatus, number> = { pending: 0, in_flight: 1, delivered: 2, dead: 3 };
 export const KEEP = 2000; // characters of an error or response kept in the delivery log
 export const KEEP_OK = 200; // of the response to a successful delivery
-
-export interface JobRow {
-  id: number;
-  channel: string;
-  target: string;
-  order_key: string;
-  kind: string;
-  body: string;
-  meta: string;
-  status: number;
-  attempts: number;
-  created_at: number;
-  next_at: number;
-  last_error: string;
-  last_response: string;
-  delivered_at: number;
-  ref: string | null;
-}
-
-export function toJob(r: JobRow): OutboxJob {
-  return {
-    id: r.id,
-    channel: r.channel,
-    target: r.target,
-    orderKey: r.order_key,
-    kind: r.kind,
-    body: r.body,
-    meta: JSON.parse(r.meta) as Record<string, string>,
-    ...(r.ref === null ? {} : { ref: r.ref }),
-    status: STATUS[r.status] ?? 'pending',
-    attempts: r.attempts,
-    createdAt: r.created_at,
-    nextAt: r.next_at,
-    lastError: r.last_error,
-    lastResponse: r.last_response,
-    deliveredAt: r.delivered_at,
-  };
-}
 
 /**
  * A lease held in the writer's memory (SqliteOutbox, *Leases*): the job's row stays pending in the
