@@ -91,8 +91,8 @@ export class PgConversations implements ConversationStore {
   }
 
   listConversations(userId: string, page?: ConversationPage): Promise<ConversationState[]> {
-    const q = listConversationsQuery(userId, page, (i) => `$${i}`);
-    return this.ctx.read(async (q2) => (await q2.rows<ConvRow>(q.sql, q.params)).map(toConversationState));
+    const { sql, params } = listConversationsQuery(userId, page, (i) => `$${i}`);
+    return this.ctx.read(async (q) => (await q.rows<ConvRow>(sql, params)).map(toConversationState));
   }
 
   getReadTimestamp(userId: string, conv: Conversation): Promise<number> {

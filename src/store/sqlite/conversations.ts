@@ -82,8 +82,8 @@ export class SqliteConversations implements ConversationStore {
     // A write command: the user's buffered rows are written first, so the list is exact.
     return this.ctx.write(() => {
       this.ctx.wb.materializeUser(userId);
-      const q = listConversationsQuery(userId, page, () => '?');
-      return (this.ctx.stmt(q.sql).all(...q.params) as ConvRow[]).map(toConversationState);
+      const { sql, params } = listConversationsQuery(userId, page, () => '?');
+      return (this.ctx.stmt(sql).all(...params) as ConvRow[]).map(toConversationState);
     });
   }
 

@@ -1,7 +1,15 @@
 import type { OutboxJob } from '../../core/ports/outbox.js';
 import type { SqliteContext } from './context.js';
 import { toJob, type JobRow } from '../rows/outbox.js';
-import type { MemLease } from './outbox-rows.js';
+
+/**
+ * A lease held in the writer's memory (SqliteOutbox, *Leases*): the job's row stays pending in the
+ * file; `attempts` counts the attempt it was leased for.
+ */
+export interface MemLease {
+  until: number;
+  attempts: number;
+}
 
 /**
  * The jobs leased in the writer thread's memory, by id (SqliteOutbox, *Leases*): such a job's row stays

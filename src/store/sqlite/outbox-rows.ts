@@ -15,15 +15,6 @@ import { applyNotificationDelivery } from './notify-delivery.js';
 export const KEEP = 2000; // characters of an error or response kept in the delivery log
 export const KEEP_OK = 200; // of the response to a successful delivery
 
-/**
- * A lease held in the writer's memory (SqliteOutbox, *Leases*): the job's row stays pending in the
- * file; `attempts` counts the attempt it was leased for.
- */
-export interface MemLease {
-  until: number;
-  attempts: number;
-}
-
 /** A key's next active job as advance() reads it. */
 export interface NextRow {
   id: number;
