@@ -1,5 +1,5 @@
 import { targetKey, type AttemptOutcome, type ClaimNext, type OutboxJob } from '../../core/ports/outbox.js';
-import { jobColumns, toJob, type JobRow } from '../rows/outbox.js';
+import { jobColumns, KEEP, KEEP_OK, toJob, type JobRow } from '../rows/outbox.js';
 import type { PgTx } from './writer.js';
 
 /**
@@ -8,8 +8,6 @@ import type { PgTx } from './writer.js';
  * the parameters they take.
  */
 
-const KEEP = 2000; // characters of an error or response kept in the delivery log
-const KEEP_OK = 200; // of the response to a successful delivery
 /** Outcome kinds as settle's statement takes them. */
 const DELIVERED = 0;
 const DEAD = 1;

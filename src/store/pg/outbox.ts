@@ -1,14 +1,11 @@
-import { type AttemptOutcome, type ClaimNext, type ClaimOptions, type Handover, type JobFilter, type JobStatus, type NewJob, type OutboxJob, type OutboxStore, type SettleRecord } from '../../core/ports/outbox.js';
+import type { AttemptOutcome, ClaimNext, ClaimOptions, Handover, JobFilter, JobStatus, NewJob, OutboxJob, OutboxStore, SettleRecord } from '../../core/ports/outbox.js';
 import type { PgContext } from './context.js';
-import { jobColumns, STATUS, STATUS_CODE, toJob, type JobRow } from '../rows/outbox.js';
+import { jobColumns, refPage, STATUS, STATUS_CODE, toJob, type JobRow } from '../rows/outbox.js';
 import { insertJobs, lockHeads, syncHeads, type JobInsert } from './outbox-rows.js';
 import { claimSql, leaseNext, rounds, settleParams, SETTLE_SQL, splitKey, type ClaimedRow } from './outbox-sql.js';
 import type { Queryable } from './pool.js';
 import { applySettleRecords } from './settle-records.js';
 import type { PgTx } from './writer.js';
-
-/** Default and largest page of byRef(). */
-const REF_PAGE = 1_000;
 
 interface Grant {
   n: number;
@@ -240,8 +237,8 @@ export class PgOutbox implements OutboxStore {
     return row ? toJob(row) : null;
   }
 
-  async byRef(ref: string, limit = REF_PAGE): Promise<OutboxJob[]> {
-    const n = Math.max(1, Math.min(REF_PAGE, Math.floor(limit) || 1));
+  async byRef(ref: string, limit?: number): Promise<OutboxJob[]> {
+    const n = refPage(limit);
     // Through the partial index outbox_ref (ref = $1 implies ref IS NOT NULL).
     return (await this.ctx.db.rows<JobRow>(`SELECT ${jobColumns()} FROM outbox WHERE ref = $1 ORDER BY id LIMIT $2`, [ref, n])).map(toJob);
   }

@@ -5,6 +5,18 @@ import type { JobStatus, OutboxJob } from '../../core/ports/outbox.js';
 export const STATUS: JobStatus[] = ['pending', 'in_flight', 'delivered', 'dead'];
 export const STATUS_CODE: Record<JobStatus, number> = { pending: 0, in_flight: 1, delivered: 2, dead: 3 };
 
+/** Characters of an error or response kept in the delivery log, and of the response to a successful delivery. */
+export const KEEP = 2000;
+export const KEEP_OK = 200;
+
+/** Default and largest page of OutboxStore.byRef(). */
+const REF_PAGE = 1_000;
+
+/** The page size byRef() reads for the `limit` asked (default and cap REF_PAGE, at least 1). */
+export function refPage(limit = REF_PAGE): number {
+  return Math.max(1, Math.min(REF_PAGE, Math.floor(limit) || 1));
+}
+
 export interface JobRow {
   id: number;
   channel: string;

@@ -1,23 +1,20 @@
 import type { JobFilter, JobStatus, OutboxJob } from '../../core/ports/outbox.js';
 import type { SqliteContext } from './context.js';
 import type { MemoryLeases } from './outbox-leases.js';
-import { STATUS, STATUS_CODE, type JobRow } from '../rows/outbox.js';
+import { refPage, STATUS, STATUS_CODE, type JobRow } from '../rows/outbox.js';
 
 /**
  * The SQLite outbox's reads (SqliteOutbox's get, byRef, list and counts), inside a read command: a job
  * leased in the writer's memory is pending in the file and shown in flight (MemoryLeases.shown).
  */
 
-/** Default and largest page of byRef(). */
-const REF_PAGE = 1_000;
-
 export function jobById(ctx: SqliteContext, leases: MemoryLeases, id: number): OutboxJob | null {
   const row = ctx.stmt(`SELECT * FROM outbox WHERE id = ?`).get(id) as JobRow | undefined;
   return row ? leases.shown(row) : null;
 }
 
-export function jobsByRef(ctx: SqliteContext, leases: MemoryLeases, ref: string, limit = REF_PAGE): OutboxJob[] {
-  const n = Math.max(1, Math.min(REF_PAGE, Math.floor(limit) || 1));
+export function jobsByRef(ctx: SqliteContext, leases: MemoryLeases, ref: string, limit?: number): OutboxJob[] {
+  const n = refPage(limit);
   // Through the partial index outbox_ref (ref = ? implies ref IS NOT NULL).
   return (ctx.stmt(`SELECT * FROM outbox WHERE ref = ? ORDER BY id LIMIT ?`).all(ref, n) as JobRow[]).map((r) => leases.shown(r));
 }

@@ -12,9 +12,6 @@ import { applyNotificationDelivery } from './notify-delivery.js';
  * final outcome's records applied.
  */
 
-export const KEEP = 2000; // characters of an error or response kept in the delivery log
-export const KEEP_OK = 200; // of the response to a successful delivery
-
 /** A key's next active job as advance() reads it. */
 export interface NextRow {
   id: number;

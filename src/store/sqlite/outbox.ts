@@ -14,8 +14,8 @@ import type Database from 'better-sqlite3';
 import type { SqliteContext } from './context.js';
 import { MemoryLeases, type MemLease } from './outbox-leases.js';
 import { jobById, jobCounts, jobsByRef, lastIdBefore, listJobs } from './outbox-reads.js';
-import { toJob, type JobRow } from '../rows/outbox.js';
-import { applySettleRecords, INSERT_HEAD, insertJob, KEEP, KEEP_OK, type NextRow, type RevivedRow } from './outbox-rows.js';
+import { KEEP, KEEP_OK, toJob, type JobRow } from '../rows/outbox.js';
+import { applySettleRecords, INSERT_HEAD, insertJob, type NextRow, type RevivedRow } from './outbox-rows.js';
 
 /**
  * Claims and results need not wait for an fsync: lost in a power cut, the job is only delivered again
