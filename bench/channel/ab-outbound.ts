@@ -16,9 +16,12 @@
  *
  *   A=/other/tree/dist B=dist npx tsx bench/channel/ab-outbound.ts
  *   env: SLICES=12 PER_SLICE=3000 CUSTOMERS=200 CONCURRENCY=64
+ *   PROFILE=<dir>: a V8 CPU profile of the main thread over B's delivery windows only (app up → outbox
+ *   idle, every slice), written there as ab-outbound-B.cpuprofile (read it with bench/channel/cpuprofile.ts).
  */
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pool, startInProcess, type HubLike } from '../lib/in-process.js';
@@ -32,6 +35,7 @@ const SLICES = Number(process.env['SLICES'] ?? 12);
 const PER_SLICE = Number(process.env['PER_SLICE'] ?? 3000);
 const CUSTOMERS = Number(process.env['CUSTOMERS'] ?? 200);
 const CONCURRENCY = Number(process.env['CONCURRENCY'] ?? 64);
+const PROFILE = process.env['PROFILE'];
 const APP = 'bench-app';
 const ACCOUNT = 'bench-account';
 const AGENT = 'agent1';
@@ -121,11 +125,12 @@ function threadsNs(): Map<string, number> {
  * thread, and the busiest other thread — the active build's SQLite writer, the other build being idle),
  * and replies/s (app up → last reply).
  */
-async function slice(b: Build): Promise<{ us: number; mainUs: number; writerUs: number; rate: number }> {
+async function slice(b: Build, profiler?: Session): Promise<{ us: number; mainUs: number; writerUs: number; rate: number }> {
   await post(`${b.app.url}/down`);
   await pool(PER_SLICE, 32, (i) => b.hub.messages.send({ sender: AGENT, conv: { type: 1, target: b.convs[i % b.convs.length]!, line: 0 }, payload: b.payload }));
   b.sent += PER_SLICE;
   await sleep(300); // the jobs of the last sends: claimed, failed, given back
+  await profiler?.post('Profiler.start');
   const c0 = process.cpuUsage();
   const th0 = threadsNs();
   const t0 = performance.now();
@@ -139,6 +144,7 @@ async function slice(b: Build): Promise<{ us: number; mainUs: number; writerUs: 
   }
   const c = process.cpuUsage(c0);
   const th1 = threadsNs();
+  if (profiler) profiles.push((await profiler.post('Profiler.stop')).profile);
   let mainNs = 0;
   let writerNs = 0;
   for (const [tid, ns] of th1) {
@@ -149,8 +155,37 @@ async function slice(b: Build): Promise<{ us: number; mainUs: number; writerUs: 
   return { us: (c.user + c.system) / PER_SLICE, mainUs: mainNs / 1000 / PER_SLICE, writerUs: writerNs / 1000 / PER_SLICE, rate: PER_SLICE / ((t1 - t0) / 1000) };
 }
 
+/** B's delivery-window profiles (PROFILE), merged into one file at the end. */
+const profiles: Array<{ nodes: unknown[]; samples?: number[]; timeDeltas?: number[]; startTime: number; endTime: number }> = [];
+
+/** One .cpuprofile of every window: each window's node ids shifted past the previous ones', samples concatenated. */
+function writeProfile(dir: string): void {
+  if (profiles.length === 0) return;
+  type Node = { id: number; children?: number[] };
+  const nodes: Node[] = [];
+  const samples: number[] = [];
+  let shift = 0;
+  for (const p of profiles) {
+    let top = 0;
+    for (const n of p.nodes as Node[]) {
+      nodes.push({ ...n, id: n.id + shift, ...(n.children ? { children: n.children.map((c) => c + shift) } : {}) });
+      top = Math.max(top, n.id);
+    }
+    for (const x of p.samples ?? []) samples.push(x + shift);
+    shift += top;
+  }
+  const out = { nodes, samples, timeDeltas: profiles.flatMap((p) => p.timeDeltas ?? []), startTime: profiles[0]!.startTime, endTime: profiles.at(-1)!.endTime };
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'ab-outbound-B.cpuprofile'), JSON.stringify(out));
+}
+
 async function main(): Promise<void> {
   const builds = [await start('A', A), await start('B', B)] as const;
+  const profiler = PROFILE ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+  }
   try {
     for (const b of builds) await slice(b); // warm-up
     const us: [number[], number[]] = [[], []];
@@ -159,7 +194,7 @@ async function main(): Promise<void> {
     const rate: [number[], number[]] = [[], []];
     for (let s = 0; s < SLICES; s++) {
       for (const i of s % 2 === 0 ? [0, 1] : [1, 0]) {
-        const r = await slice(builds[i]!);
+        const r = await slice(builds[i]!, i === 1 ? profiler : undefined);
         us[i]!.push(r.us);
         mainUs[i]!.push(r.mainUs);
         writerUs[i]!.push(r.writerUs);
@@ -183,6 +218,7 @@ async function main(): Promise<void> {
       `B µs: ${us[1].map((x) => x.toFixed(1)).join(' · ')}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
+    if (PROFILE) writeProfile(PROFILE);
   } finally {
     for (const b of builds) await b.close();
   }
