@@ -111,6 +111,28 @@ describe('SqliteStore (backend-specific)', () => {
     expect(after.events.map((e) => e.uid)).toEqual([next.message.uid]);
   });
 
+  it('a dead job revived after a restart goes before the head whose lease was lost with the process, and that lost attempt is still counted', async () => {
+    const file = path.join(tempDir(), 'revive-lost.db');
+    let s = track(open(file));
+    const job = (n: number) => ({ channel: 'cb', target: 't', orderKey: 'K', kind: 'K', body: { n }, meta: {} });
+    const [j1, j2] = await s.outbox.enqueue([job(1), job(2)]);
+    const T = Date.now() + 1_000;
+    const LEASE = 60_000;
+    const [c1] = await s.outbox.claim(T, 10, LEASE);
+    expect(await s.outbox.settle([{ id: j1!, lease: c1!.nextAt, ok: false, error: 'gone', response: '', nextAt: null }])).toEqual([j1]);
+    const [c2] = await s.outbox.claim(T, 10, LEASE);
+    expect(c2).toMatchObject({ id: j2, attempts: 1 });
+    // The process ends with j2 leased (the lease was only in memory); an admin then revives j1.
+    await s.close();
+    s = track(open(file));
+    expect(await s.outbox.redeliver(j1!, T)).toBe(1);
+    const [again1] = await s.outbox.claim(T, 10, LEASE);
+    expect(again1, 'the revived job is the key\'s head again').toMatchObject({ id: j1, attempts: 1 });
+    expect(await s.outbox.settle([{ id: j1!, lease: again1!.nextAt, ok: true, response: 'ok', at: T }])).toEqual([j1]);
+    const [again2] = await s.outbox.claim(T + LEASE, 10, LEASE);
+    expect(again2, 'the attempt lost with the process counts').toMatchObject({ id: j2, attempts: 2 });
+  });
+
   it("outbox leases live in the writer's memory: the file keeps the job pending with its attempts uncounted until the outcome; after a restart it is due again at the lease's end with the lost attempt counted (a job that crashes the process every time still reaches maxAttempts); a lease an earlier version wrote in the file keeps its file fence", async () => {
     const file = path.join(tempDir(), 'lease.db');
     let s = track(open(file));

@@ -403,16 +403,23 @@ export class SqliteOutbox implements OutboxStore {
           : this.ctx.stmt(`${set} WHERE id IN (SELECT id FROM outbox WHERE status = 3 ORDER BY id LIMIT ?) RETURNING ${columns}`).all(now, limit)
     ) as RevivedRow[];
     rows.sort((a, b) => a.id - b.id);
-    const head = this.ctx.stmt(`SELECT job_id FROM outbox_heads WHERE order_key = ?`);
-    const status = this.ctx.stmt(`SELECT status FROM outbox WHERE id = ?`);
+    const head = this.ctx.stmt(`SELECT job_id, next_at FROM outbox_heads WHERE order_key = ?`);
+    const row = this.ctx.stmt(`SELECT status, next_at FROM outbox WHERE id = ?`);
     for (const r of rows) {
-      const h = head.get(r.order_key) as { job_id: number } | undefined;
+      const h = head.get(r.order_key) as { job_id: number; next_at: number } | undefined;
       if (!h) {
         this.ctx.stmt(INSERT_HEAD).run(r.order_key, r.channel, r.target, r.id, now);
-      } else if (h.job_id > r.id && !this.leases.has(h.job_id) && (status.get(h.job_id) as { status: number } | undefined)?.status !== 1) {
-        // Older than the key's pending head: it goes first. Behind an in-flight head it waits its turn.
-        this.advance(r.order_key);
+        continue;
       }
+      if (h.job_id <= r.id || this.leases.has(h.job_id)) continue;
+      const was = row.get(h.job_id) as { status: number; next_at: number } | undefined;
+      // Behind an in-flight head (a lease in the file) the revived job waits its turn.
+      if (was?.status === 1) continue;
+      // Older than the key's pending head: it goes first. A head whose end differs from its row's holds
+      // a lease lost with the process (see *Leases*); moving the head off drops that mark, so the lost
+      // attempt is written now, as the head's next claim would have.
+      if (was && was.next_at !== h.next_at) this.ctx.stmt(`UPDATE outbox SET attempts = attempts + 1 WHERE id = ?`).run(h.job_id);
+      this.advance(r.order_key);
     }
     return rows;
   }
