@@ -1,5 +1,5 @@
 /**
- * The Store's chatroom part and chatroom messages (src/core/ports/store.ts: ChatroomStore, the
+ * The Store's chatroom part and chatroom messages (src/core/ports/group-stores.ts: ChatroomStore, the
  * `chatroom` audience), run against every backend. Only the Store interface is used here.
  */
 import { afterEach, describe, expect, it } from 'vitest';

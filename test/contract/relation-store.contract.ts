@@ -1,5 +1,5 @@
 /**
- * The Store's relation parts (src/core/ports/store.ts: RelationStore, SensitiveWordStore,
+ * The Store's relation parts (src/core/ports/user-stores.ts: RelationStore, SensitiveWordStore,
  * UserSettingStore, TokenStore.sessionClients) and the relation check of a device's single chat
  * (MessageDraft.relations), run against every backend. Only the Store interface is used here.
  */
