@@ -22,6 +22,8 @@ export function idempotencyKey(uid: number): string {
 
 /** The agent's work number (seed 002 WorkerNum): `workerNum` in the user's extra JSON, else the user id. */
 export function workerNumOf(u: Pick<User, 'userId' | 'extra'>): string {
+  // Most users have no extra: no parse (a parse error costs a thrown exception per reply).
+  if (!u.extra) return u.userId;
   try {
     const v = JSON.parse(u.extra) as { workerNum?: unknown };
     if (typeof v.workerNum === 'string' && v.workerNum !== '') return v.workerNum;

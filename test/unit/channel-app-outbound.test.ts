@@ -12,6 +12,7 @@ import { accepted, body000, body002, contents000, request000, request002, url002
 function href(r: OutboundRequest): string {
   return r.target instanceof URL ? r.target.href : `${r.target.origin}${r.target.path}`;
 }
+import { workerNumOf } from '../../src/channel-apps/planner.js';
 import { ChannelAppSender, KIND_000, KIND_002, type AppEndpoint } from '../../src/channel-apps/sender.js';
 import { sameSignature, sign000, sign002 } from '../../src/channel-apps/signature.js';
 import { normalizePayload } from '../../src/core/payload.js';
@@ -104,6 +105,14 @@ describe('002 body', () => {
     expect(qu.searchParams.get('signature')).toBe('7e04efb8f5dc1a2fe6e1bd4d720e4be34c43186e');
     expect(r.body).toBe('{"ToUserId":"1"}');
     expect(r.headers).toMatchObject({ 'idempotency-key': 'k', 'x-switchboard-delivery-id': '3', 'x-switchboard-attempt': '2' });
+  });
+});
+
+describe('WorkerNum of an agent', () => {
+  it('is workerNum of the user\'s extra (a string, or a number as text), else the user id', () => {
+    expect(workerNumOf({ userId: 'a1', extra: '{"workerNum":"007"}' })).toBe('007');
+    expect(workerNumOf({ userId: 'a1', extra: '{"workerNum":7}' })).toBe('7');
+    for (const extra of ['', '{}', '{"workerNum":""}', '{"workerNum":null}', 'not json', '[1]', 'null']) expect(workerNumOf({ userId: 'a1', extra }), extra).toBe('a1');
   });
 });
 
