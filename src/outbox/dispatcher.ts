@@ -56,7 +56,11 @@ interface Recorded {
  * settles are in flight at once (the one writer keeps their order). A target whose attempts keep failing trips
  * its channel's circuit breaker: its jobs are left pending (attempts untouched) until a probe succeeds;
  * the probe is claimed as soon as the breaker turns half-open (a timer), not at the next poll.
- * Delivery is at least once: the job id is the stable delivery id.
+ * Every lease asks for lookahead (see the port): a key's next job comes with its current one and waits
+ * (Lane.held, no slot) until the current attempt ends; it then starts at once in the slot that attempt
+ * leaves when the outcome is final, and goes back to the store when it is not (a retry, a job given
+ * back). So a key's posts still go one at a time and in order, without waiting for the settle between
+ * them. Delivery is at least once: the job id is the stable delivery id.
  */
 export class OutboxDispatcher {
   private readonly lanes = new Map<string, Lane>();
@@ -139,11 +143,14 @@ export class OutboxDispatcher {
         if (!this.stopped) this.giveBack(j, Date.now());
         continue;
       }
-      if (how === 'next') lane.handedNext();
-      else lane.outstanding = Math.max(0, lane.outstanding - 1);
+      // Lookahead jobs count against no grant nor reservation (the port).
+      if (j.after === undefined) {
+        if (how === 'next') lane.handedNext();
+        else lane.outstanding = Math.max(0, lane.outstanding - 1);
+      }
       // Stopping: leave them to their lease (claimed again later, same delivery id).
       if (this.stopped) continue;
-      lane.ready.push(j);
+      this.admit(lane, j);
       touched.add(lane);
     }
     for (const lane of touched) this.pump(lane);
@@ -172,7 +179,7 @@ export class OutboxDispatcher {
       }
       const key = targetKey(j.channel, j.target);
       if (exclude.includes(key) || j.nextAt - now < minLeft) {
-        this.giveBack(j, now);
+        this.giveBack(j, now, lane);
         continue;
       }
       const busy = lane.perTarget.get(key) ?? 0;
@@ -185,8 +192,45 @@ export class OutboxDispatcher {
     lane.ready = keep;
   }
 
-  /** Return a leased job that was not attempted: pending again now, its attempt given back. */
-  private giveBack(job: OutboxJob, now: number): void {
+  /**
+   * A leased job joins the lane: to `ready`, or, a lookahead job, `held` behind its predecessor while that
+   * one's attempt has not ended, to the front of `ready` when it ended final (its settle not yet
+   * resolved), and back to the store otherwise (its predecessor is not ours, or was retried or given back).
+   */
+  private admit(lane: Lane, j: OutboxJob): void {
+    const after = j.after;
+    if (after !== undefined && !lane.finals.has(after)) {
+      if (!lane.open.has(after) || lane.held.has(after)) {
+        this.giveBack(j, Date.now(), lane);
+        return;
+      }
+      lane.open.add(j.id);
+      lane.held.set(after, j);
+      return;
+    }
+    lane.open.add(j.id);
+    if (after !== undefined) lane.ready.unshift(j);
+    else lane.ready.push(j);
+  }
+
+  /**
+   * The attempt of `job` ended (or it was given back unattempted): its lookahead job, if one is held,
+   * starts next when the outcome is final (in front of `ready`, so it takes the slot this one leaves) and
+   * goes back to the store otherwise.
+   */
+  private ended(lane: Lane, job: OutboxJob, final: boolean, now: number): void {
+    lane.open.delete(job.id);
+    if (final) lane.finals.add(job.id);
+    const next = lane.held.get(job.id);
+    if (!next) return;
+    lane.held.delete(job.id);
+    if (final) lane.ready.unshift(next);
+    else this.giveBack(next, now, lane);
+  }
+
+  /** Return a leased job that was not attempted: pending again now, its attempt given back (its lookahead too). */
+  private giveBack(job: OutboxJob, now: number, lane?: Lane): void {
+    if (lane) this.ended(lane, job, false, now);
     this.record(undefined, job, { id: job.id, lease: job.nextAt, ok: false, release: true, nextAt: now }, false);
   }
 
@@ -254,9 +298,13 @@ export class OutboxDispatcher {
         // Stopped meanwhile: leave the jobs to their lease (claimed again later, same delivery id).
         if (this.stopped) return;
         // Slots may have been taken meanwhile (handed-over jobs): start what fits, the rest waits.
-        for (const j of jobs) lane.ready.push(j);
+        let heads = 0;
+        for (const j of jobs) {
+          if (j.after === undefined) heads++;
+          this.admit(lane, j);
+        }
         this.pump(lane);
-        if (jobs.length < free) return;
+        if (heads < free) return;
       }
     } catch (err) {
       this.log.error({ err, channel: lane.channel }, 'outbox claim failed');
@@ -306,7 +354,9 @@ export class OutboxDispatcher {
   /**
    * Queue a result for the next settle, with core's reaction when it is final (asked first; a channel
    * without a hook queues at once). A reaction that fails turns the outcome into a retry: a final
-   * outcome is never recorded without its reaction.
+   * outcome is never recorded without its reaction. With `lane` (an attempt's result), the attempt's
+   * end is told to the lane (ended()) as soon as the outcome to record is known: at once when the
+   * reaction is, else once it is (then the lane is pumped for the lookahead job it may release).
    */
   private record(lane: Lane | undefined, job: OutboxJob, outcome: AttemptOutcome, dead: boolean): void {
     let prepared: AttemptOutcome | Promise<AttemptOutcome>;
@@ -316,13 +366,22 @@ export class OutboxDispatcher {
       prepared = Promise.reject(err);
     }
     if (!(prepared instanceof Promise)) {
+      if (lane) this.ended(lane, job, finalOf(prepared) !== null, Date.now());
       this.queue({ job, outcome: prepared, dead });
       return;
     }
     this.reacting++;
+    const end = (o: AttemptOutcome): void => {
+      if (!lane) return;
+      this.ended(lane, job, finalOf(o) !== null, Date.now());
+      this.pump(lane);
+    };
     prepared
       .then(
-        (o) => this.queue({ job, outcome: o, dead }),
+        (o) => {
+          end(o);
+          this.queue({ job, outcome: o, dead });
+        },
         (err: unknown) => {
           this.log.error({ err, job: job.id, channel: job.channel }, 'outbox onSettled reaction failed: the job will be retried');
           const retry: AttemptOutcome = {
@@ -333,6 +392,7 @@ export class OutboxDispatcher {
             response: 'response' in outcome ? outcome.response : '',
             nextAt: Date.now() + (lane ? lane.backoff(job.attempts) : READY_WAIT_MS),
           };
+          end(retry);
           this.queue({ job, outcome: retry, dead: false });
         },
       )
@@ -384,6 +444,8 @@ export class OutboxDispatcher {
       this.log.error({ err, jobs: batch.length }, 'recording outbox attempts failed');
     } finally {
       this.settles--;
+      // Lookahead jobs after these were handed over before the settle resolved (the port).
+      for (const b of batch) this.lanes.get(b.job.channel)?.finals.delete(b.job.id);
       // What the settle leased was handed over before it resolved (or arrives later and waits in
       // ready). Keys whose next job it did not lease: claim for them.
       const unused = [...kept].filter(([lane, r]) => lane.release(r) > 0).map(([lane]) => lane);
@@ -443,6 +505,9 @@ export class OutboxDispatcher {
       lane.outstanding = 0;
       lane.releaseAll();
       lane.ready = [];
+      lane.held.clear();
+      lane.open.clear();
+      lane.finals.clear();
     }
     await this.outbox.revoke().catch(() => undefined);
     if (this.claiming) await this.claiming;

@@ -15,6 +15,20 @@ export class Lane {
   readonly perTarget = new Map<string, number>();
   /** Jobs leased (claimed, or handed over under a grant) waiting for a free slot. */
   ready: OutboxJob[] = [];
+  /**
+   * Lookahead jobs (OutboxJob.after) waiting for their predecessor's attempt, by the predecessor's id:
+   * each goes to the front of `ready` when that attempt ends with a final outcome, and back to the store
+   * otherwise. They hold no slot: each takes its predecessor's.
+   */
+  readonly held = new Map<number, OutboxJob>();
+  /** Ids of the jobs leased here whose attempt has not ended: in `ready`, in flight, or `held`. */
+  readonly open = new Set<number>();
+  /**
+   * Ids of the jobs whose attempt ended here with a final outcome, until the settle recording it resolved:
+   * a lookahead job handed over meanwhile after one of them may start at once (the store hands a
+   * settle's `next` jobs over before the settle resolves, and settles resolve in order).
+   */
+  readonly finals = new Set<number>();
   /** Jobs the store may still claim ahead for this channel (granted, not yet handed over). */
   outstanding = 0;
   /**
@@ -120,7 +134,7 @@ export class Lane {
       if (next || (inFlight[k] ?? 0) > 0) exclude.push(k);
       else inFlight[k] = this.perTargetLimit - 1;
     }
-    return { channels: [this.channel], perTarget: next ? this.perTargetLimit * 2 : this.perTargetLimit, inFlight, exclude };
+    return { channels: [this.channel], perTarget: next ? this.perTargetLimit * 2 : this.perTargetLimit, inFlight, exclude, lookahead: true };
   }
 
   started(job: OutboxJob): void {

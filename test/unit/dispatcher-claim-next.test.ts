@@ -41,7 +41,7 @@ let store: SqliteStore;
 let bus: MemoryBus;
 let d: OutboxDispatcher | null;
 /** Jobs handed to the watcher, by how (the dispatcher's own watch, observed through the store). */
-let handed: Array<{ id: number; how: Handover }>;
+let handed: Array<{ id: number; how: Handover; after?: number }>;
 
 beforeEach(() => {
   store = new SqliteStore({ file: ':memory:', synchronous: 'NORMAL', nodeId: 0, commitMaxBatch: 64, commitMaxDelayMs: 0, inlineFanoutMax: 100 });
@@ -51,7 +51,7 @@ beforeEach(() => {
   const watch = store.outbox.watch.bind(store.outbox);
   store.outbox.watch = (listener) =>
     watch((jobs, how) => {
-      for (const j of jobs) handed.push({ id: j.id, how });
+      for (const j of jobs) handed.push({ id: j.id, how, ...(j.after === undefined ? {} : { after: j.after }) });
       listener(jobs, how);
     });
 });
@@ -86,12 +86,18 @@ function run(sender: Sender, n: number, policy: Partial<ChannelPolicy> = {}): Pr
   });
 }
 
-it('a key\'s next job is leased by the settle of the one before it and started from that handover, in order', async () => {
+it('a key\'s next job is leased ahead by the settle of the one before it and started from that handover, in order', async () => {
   const [a1, a2, a3, a4] = await store.outbox.enqueue([job('A', 1), job('A', 2), job('A', 3), job('A', 4)]);
   const sender = new QuickSender();
   await run(sender, 4);
   expect(sender.delivered.map((j) => j.id), 'in creation order, each once').toEqual([a1, a2, a3, a4]);
-  expect(handed, 'A2..A4 each came from the settle of the job before it').toEqual([a2, a3, a4].map((id) => ({ id, how: 'next' })));
+  // A1's claim leased A2 with it (lookahead, by the claim: not seen here); each settle that moved the
+  // key onto a job leased ahead leased the one after it.
+  expect(handed, 'A3 and A4 each came from a settle, leased ahead of the job before it').toEqual([
+    { id: a3, how: 'next', after: a2 },
+    { id: a4, how: 'next', after: a3 },
+  ]);
+  expect(sender.maxActive, 'one post of the key at a time').toBe(1);
   expect(await store.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 4, dead: 0 });
 });
 
@@ -153,4 +159,78 @@ it('a key\'s next job is leased even when every slot is taken meanwhile: it wait
   expect(sender.delivered.map((j) => j.id).sort((x, y) => x - y)).toEqual(made);
   for (const k of ['A', 'B']) expect(sender.delivered.filter((j) => j.orderKey === k).map((j) => (JSON.parse(j.body) as { n: number }).n)).toEqual([1, 2, 3]);
   expect(handed.filter((h) => h.how === 'next').length).toBeGreaterThan(0);
+});
+
+/** A sender answering from a script, recording each delivery's start. */
+class ScriptSender implements Sender {
+  readonly started: OutboxJob[] = [];
+  constructor(private readonly answer: (j: OutboxJob, n: number) => SendResult) {}
+  async deliver(j: OutboxJob): Promise<SendResult> {
+    this.started.push(j);
+    await new Promise((r) => setImmediate(r));
+    return this.answer(j, this.started.length);
+  }
+}
+
+it('lookahead: a key\'s next job, leased with the one before it, starts when that post succeeds, without waiting for its settle to be written', async () => {
+  const [a1, a2, a3] = await store.outbox.enqueue([job('A', 1), job('A', 2), job('A', 3)]);
+  // A1's settle is held back before it reaches the store: only a job leased ahead can start meanwhile.
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  const settle = store.outbox.settle.bind(store.outbox);
+  store.outbox.settle = async (outcomes, next) => {
+    if (outcomes.some((o) => o.id === a1)) await gate;
+    return settle(outcomes, next);
+  };
+  let sawA2!: () => void;
+  const a2Started = new Promise<void>((r) => (sawA2 = r));
+  const sender = new ScriptSender((j) => {
+    if (j.id === a2) sawA2();
+    return { ok: true, response: 'ok' };
+  });
+  const done = run(sender, 3);
+  // Without lookahead A2 could not start before A1's settle: `done` then fails on run()'s guard.
+  await Promise.race([a2Started, done]);
+  expect(sender.started.map((j) => j.id), 'A2 posted while A1\'s settle was not written').toEqual([a1, a2]);
+  expect(sender.started[1]).toMatchObject({ after: a1, status: 'in_flight' });
+  open();
+  await done;
+  expect(sender.started.map((j) => j.id), 'in order, each once').toEqual([a1, a2, a3]);
+  expect(await store.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 3, dead: 0 });
+});
+
+it('lookahead: a post that fails gives its key\'s next job back unattempted (pending, its attempt returned); nothing of the key is posted past it', async () => {
+  const [a1, a2] = await store.outbox.enqueue([job('A', 1), job('A', 2)]);
+  const claimed: OutboxJob[] = [];
+  const claim = store.outbox.claim.bind(store.outbox);
+  store.outbox.claim = async (...args) => {
+    const got = await claim(...args);
+    claimed.push(...got);
+    return got;
+  };
+  const sender = new ScriptSender(() => ({ ok: false, response: '', error: 'HTTP 503' }));
+  await run(sender, 1);
+  expect(claimed.map((j) => [j.id, j.after]), 'A2 was leased ahead with A1').toEqual([
+    [a1, undefined],
+    [a2, a1],
+  ]);
+  expect(sender.started.map((j) => j.id), 'A2 never posted').toEqual([a1]);
+  expect(await store.outbox.get(a1!)).toMatchObject({ status: 'pending', attempts: 1, lastError: 'HTTP 503' });
+  expect(await store.outbox.get(a2!), 'given back: pending, no attempt counted').toMatchObject({ status: 'pending', attempts: 0, lastError: '' });
+  // The key still waits for A1's retry: a claim now hands nothing of it.
+  await d!.stop();
+  d = null;
+  expect(await store.outbox.claim(Date.now(), 10, 30_000, { lookahead: true })).toEqual([]);
+});
+
+it('lookahead: a post dead-lettered does not hold its key: the next job, leased ahead, goes at once', async () => {
+  const [a1, a2, a3] = await store.outbox.enqueue([job('A', 1), job('A', 2), job('A', 3)]);
+  const sender = new ScriptSender((j) => (j.id === a1 ? { ok: false, retryable: false, response: '', error: 'HTTP 404' } : { ok: true, response: 'ok' }));
+  await run(sender, 3);
+  expect(sender.started.map((j) => [j.id, j.after])).toEqual([
+    [a1, undefined],
+    [a2, a1],
+    [a3, a2],
+  ]);
+  expect(await store.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 2, dead: 1 });
 });

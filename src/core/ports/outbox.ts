@@ -11,7 +11,8 @@ import type { NotificationDeliveryRecord } from './notify-delivery.js';
  * Contract (every backend; test/contract/outbox.contract.ts):
  * - A job requested with a write (EffectSpec in a store command) commits or rolls back with it.
  * - claim() hands out due jobs, at most one job per order key at a time and only the oldest active
- *   (pending or in-flight) one of its key, so jobs of one key are delivered in creation order. A claimed
+ *   (pending or in-flight) one of its key, so jobs of one key are delivered in creation order (with
+ *   lookahead, below, the key's following job too, to be attempted only after it). A claimed
  *   job is leased until `nextAt` and its `attempts` already counts the attempt it is claimed for; if its
  *   dispatcher dies, the job becomes claimable again after the lease (at-least-once; the job id is the
  *   stable delivery id receivers dedupe on).
@@ -37,6 +38,17 @@ import type { NotificationDeliveryRecord } from './notify-delivery.js';
  *   next job in the same write, as claim() would have (due, durable, of a channel asked for, its target
  *   neither excluded nor at its cap), handed to the watcher as 'next' once the write is committed; so a
  *   key's next job starts without a claim round trip. Still one job per key at a time, in id order.
+ * - Lookahead (ClaimOptions.lookahead): with each job a claim, a claim ahead or a settle's `next` leases
+ *   as its key's head, the store also leases the key's following active job, when it is pending, due,
+ *   durable, of the same channel and not leased already: handed over in the same list, right after the job it follows, with
+ *   `after` naming that job. A settle whose final outcome moves a key's head onto a job leased so (its
+ *   lookahead) leases the job after that one the same way. Lookahead jobs count against no limit (claim's
+ *   `limit`, a grant's `n`, a ClaimNext's `limit`, `perTarget`): each rides on its predecessor's slot.
+ *   The holder attempts a job with `after` only once that job reached a final outcome (delivered or
+ *   dead) in its own hands, and gives it back (a release) otherwise; so a key's attempts stay one at a
+ *   time, in id order, while its next job is already leased when the previous post ends. A lookahead
+ *   lease is a lease like any other (fenced by its `nextAt`; when it lapses the job is leased again).
+ * - settle() hands its `next` jobs (lookahead included) to the watcher before its promise resolves.
  */
 
 /**
@@ -65,6 +77,8 @@ export interface ClaimOptions {
   inFlight?: Record<string, number>;
   /** Target keys not to claim for now (e.g. their circuit breaker is open). */
   exclude?: string[];
+  /** Also lease each leased head's following job of its key (see *Lookahead* in the contract). Default: off. */
+  lookahead?: boolean;
 }
 
 /** The key of a (channel, target) pair in ClaimOptions. */
@@ -178,6 +192,11 @@ export interface OutboxJob extends Omit<NewJob, 'body' | 'notBefore' | 'ref'> {
   lastError: string;
   lastResponse: string;
   deliveredAt: number;
+  /**
+   * Set on a lookahead lease only (see *Lookahead* in the contract): the job of the same key that must
+   * reach a final outcome before this one may be attempted.
+   */
+  after?: number;
 }
 
 export interface JobFilter {

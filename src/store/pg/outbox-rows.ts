@@ -63,9 +63,10 @@ export async function insertJobs(tx: PgTx, jobs: JobInsert[], now = Date.now()):
 
 /**
  * Inside a writer command, with the heads of `keys` locked by this command (see PgOutbox): make each
- * key's head name the job the key serves next — its in-flight job if it has one (always the job its
- * head names: only heads are leased), else its oldest active job — with that job's next_at, and drop
- * the heads of keys left without an active job. Two index probes per key, whatever its queue.
+ * key's head name the job the key serves next — the job its head names while that one is in flight,
+ * else its oldest active job (a lookahead job in flight when the head's job just reached a final
+ * outcome; the head's job itself after a retry, ahead of its lookahead) — with that job's next_at, and
+ * drop the heads of keys left without an active job. Two index probes per key, whatever its queue.
  */
 export async function syncHeads(q: Queryable, keys: string[]): Promise<void> {
   if (keys.length === 0) return;

@@ -19,8 +19,11 @@ function keep(s: string, max: number): string {
   return s.slice(0, max).replace(/\u0000/g, '\uFFFD');
 }
 
-/** What claim hands back per head it locked: the head, and its job if the job was active (leased now). */
-export type ClaimedRow = { head_key: string } & ({ id: number } & JobRow | { id: null });
+/**
+ * What claim hands back per head it locked: the head, and its job if the job was active (leased now);
+ * and per lookahead job it leased, that job with `after` (the head job it follows; null on head rows).
+ */
+export type ClaimedRow = { head_key: string; after: number | null } & ({ id: number } & JobRow | { id: null });
 
 /**
  * Settle-and-claim-next, inside the settle's writer command after syncHeads, with the heads of `keys`
@@ -31,17 +34,24 @@ export type ClaimedRow = { head_key: string } & ({ id: number } & JobRow | { id:
  */
 export async function leaseNext(tx: PgTx, keys: string[], next: Record<string, ClaimNext>, out: OutboxJob[]): Promise<void> {
   const now = Date.now();
-  const heads = await tx.rows<{ job_id: number; channel: string; target: string }>(
-    `SELECT h.job_id, h.channel, h.target FROM outbox_heads h JOIN outbox o ON o.id = h.job_id
-      WHERE h.order_key = ANY($1::text[]) AND o.status = 0 AND o.next_at <= $2 ORDER BY h.job_id`,
-    [keys, now],
+  const heads = await tx.rows<{ job_id: number; order_key: string; channel: string; target: string; status: number; next_at: number }>(
+    `SELECT h.job_id, h.order_key, h.channel, h.target, o.status, o.next_at FROM outbox_heads h JOIN outbox o ON o.id = h.job_id
+      WHERE h.order_key = ANY($1::text[]) AND o.status IN (0, 1) ORDER BY h.job_id`,
+    [keys],
   );
   const perChannel = new Map<string, number>();
   const perTarget = new Map<string, number>();
   const byLease = new Map<number, number[]>();
+  /** Heads whose lookahead is wanted: the head moved onto a job leased ahead (its lease running). */
+  const ahead: Array<{ after: number; key: string; until: number; channel: string }> = [];
   for (const h of heads) {
     const c = next[h.channel];
     if (!c) continue;
+    if (h.status === 1) {
+      if (c.opts.lookahead && h.next_at > now) ahead.push({ after: h.job_id, key: h.order_key, until: Math.floor(now + c.leaseMs), channel: h.channel });
+      continue;
+    }
+    if (h.next_at > now) continue;
     const taken = perChannel.get(h.channel) ?? 0;
     const key = targetKey(h.channel, h.target);
     const busy = (c.opts.inFlight?.[key] ?? 0) + (perTarget.get(key) ?? 0);
@@ -53,6 +63,7 @@ export async function leaseNext(tx: PgTx, keys: string[], next: Record<string, C
     if (ids) ids.push(h.job_id);
     else byLease.set(until, [h.job_id]);
   }
+  const leased: OutboxJob[] = [];
   for (const [until, ids] of byLease) {
     const rows = await tx.rows<JobRow>(
       `WITH jobs AS (
@@ -62,8 +73,45 @@ export async function leaseNext(tx: PgTx, keys: string[], next: Record<string, C
        SELECT * FROM jobs ORDER BY id`,
       [ids, until],
     );
-    for (const r of rows) out.push(toJob(r));
+    for (const r of rows) {
+      const j = toJob(r);
+      leased.push(j);
+      if (next[j.channel]?.opts.lookahead) ahead.push({ after: j.id, key: j.orderKey, until, channel: j.channel });
+    }
   }
+  // Each lookahead job right after the job it follows (the port).
+  const follow = await leaseAhead(tx, ahead, now);
+  for (const j of leased) {
+    out.push(j);
+    const a = follow.get(j.id);
+    if (a) out.push(a);
+    follow.delete(j.id);
+  }
+  for (const a of follow.values()) out.push(a);
+}
+
+/**
+ * Lookahead (see the port): for each `after` (a job just leased, or leased ahead and now its key's
+ * head), lease the active job of its key that follows it, until its `until`, when that job is due
+ * (pending and due, or in flight under a lease that lapsed: an earlier lookahead of a node that died)
+ * and of the same channel. Answers the jobs leased, by the id they follow. Inside a writer command holding the keys'
+ * heads, or the claim's statement's locks (claimSql does the same in SQL).
+ */
+async function leaseAhead(tx: PgTx, ahead: Array<{ after: number; key: string; until: number; channel: string }>, now: number): Promise<Map<number, OutboxJob>> {
+  const out = new Map<number, OutboxJob>();
+  if (ahead.length === 0) return out;
+  const rows = await tx.rows<JobRow & { after: number }>(
+    `WITH x AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $5::text[]) AS x(after, order_key, until, channel)),
+     a AS (
+       SELECT x.after, x.until, n.id FROM x CROSS JOIN LATERAL (
+         SELECT id, status, next_at, channel FROM outbox WHERE order_key = x.order_key AND id > x.after AND status IN (0, 1) ORDER BY id LIMIT 1) n
+        WHERE n.next_at <= $4 AND n.channel = x.channel)
+     UPDATE outbox o SET status = 1, next_at = a.until, attempts = o.attempts + 1 FROM a WHERE o.id = a.id AND o.status IN (0, 1) AND o.next_at <= $4
+     RETURNING a.after, ${jobColumns('o')}`,
+    [ahead.map((a) => a.after), ahead.map((a) => a.key), ahead.map((a) => a.until), now, ahead.map((a) => a.channel)],
+  );
+  for (const r of rows) out.set(Number(r.after), { ...toJob(r), after: Number(r.after) });
+  return out;
 }
 
 /** A ClaimOptions target key back into its channel and target. */
@@ -142,7 +190,9 @@ export const SETTLE_SQL = `
 /**
  * The claim statement. Parameters: $1 channels (null: every channel), $2 now, $3 lease end, $4 limit,
  * $5 per-target cap (null: none), $6..$8 jobs in flight per (channel, target), $9..$10 excluded
- * (channel, target) pairs, $11 the turn (rotation of the targets' order).
+ * (channel, target) pairs, $11 the turn (rotation of the targets' order), $12 lookahead (see the port:
+ * each leased head's following job of its channel, when due — pending, or under a lapsed lease — leased
+ * with it and returned with `after`).
  *
  * The (channel, target) pairs that have heads come from a skip scan of outbox_heads_due (one index
  * probe per pair); each pair's due heads from its own probe, up to its free slots, locked with SKIP
@@ -185,6 +235,17 @@ export function claimSql(filtered: boolean): string {
     UPDATE outbox o SET status = 1, next_at = $3, attempts = o.attempts + 1
       FROM picked p WHERE o.id = p.job_id AND o.status IN (0, 1)
     RETURNING ${jobColumns('o')}),
-  heads AS (UPDATE outbox_heads h SET next_at = $3 FROM jobs j WHERE h.order_key = j.order_key)
-  SELECT p.order_key AS head_key, ${jobColumns('j')} FROM picked p LEFT JOIN jobs j ON j.id = p.job_id ORDER BY p.rot, p.next_at, p.order_key`;
+  heads AS (UPDATE outbox_heads h SET next_at = $3 FROM jobs j WHERE h.order_key = j.order_key),
+  nxt AS (
+    SELECT j.id AS after, n.id FROM jobs j CROSS JOIN LATERAL (
+      SELECT id, status, next_at, channel FROM outbox WHERE order_key = j.order_key AND id > j.id AND status IN (0, 1) ORDER BY id LIMIT 1) n
+     WHERE $12::boolean AND n.next_at <= $2 AND n.channel = j.channel),
+  ahead AS (
+    UPDATE outbox o SET status = 1, next_at = $3, attempts = o.attempts + 1 FROM nxt WHERE o.id = nxt.id AND o.status IN (0, 1) AND o.next_at <= $2
+    RETURNING nxt.after, ${jobColumns('o')})
+  SELECT * FROM (
+    SELECT p.order_key AS head_key, NULL::bigint AS after, ${jobColumns('j')}, p.rot, p.next_at AS head_at FROM picked p LEFT JOIN jobs j ON j.id = p.job_id
+    UNION ALL
+    SELECT a.order_key, a.after, ${jobColumns('a')}, NULL, NULL FROM ahead a) r
+  ORDER BY r.rot NULLS LAST, r.head_at, r.head_key`;
 }

@@ -18,8 +18,10 @@ interface Grant {
  *
  * Invariant (outbox_heads, kept by every write here and by insertJobs): a key has a head row iff it
  * has an active job (pending or in flight); the head names the job the key serves next — its in-flight
- * job if it has one (at most one: only heads are leased), else its oldest active job — and carries
- * that job's next_at (due time, retry time or lease end).
+ * head job if it has one, else its oldest active job — and carries that job's next_at (due time, retry
+ * time or lease end). Besides the head's job only its lookahead is ever leased (the port's
+ * *Lookahead*: the following active job, in flight with its own lease); the head moves onto it when
+ * the head's job reaches a final outcome.
  *
  * Who runs where, and why no job is handed out twice nor out of its key's order:
  * - Inserts, settles, redeliveries run in writer commands. Writer batches are serialized cluster-wide
@@ -100,7 +102,8 @@ export class PgOutbox implements OutboxStore {
           got = await this.claimOn(Date.now(), take, g.leaseMs, g.opts);
         } finally {
           const cur = this.grants.get(channel);
-          if (cur) cur.n += take - got.length;
+          // Lookahead jobs ride on their predecessors' share (see the port): only heads use the grant.
+          if (cur) cur.n += take - got.filter((j) => j.after === undefined).length;
         }
         // Leased even if the watcher left meanwhile: then they wait for their lease (same delivery id).
         if (got.length > 0) this.listener?.(got, 'grant');
@@ -143,12 +146,22 @@ export class PgOutbox implements OutboxStore {
       excl.map((e) => e[0]),
       excl.map((e) => e[1]),
       this.turn++,
+      opts.lookahead === true,
     ]);
     const out: OutboxJob[] = [];
     const broken: string[] = [];
+    // Head rows come first, in turn order; each lookahead job goes right after the job it follows.
+    const ahead = new Map<number, OutboxJob>();
+    for (const r of rows) if (r.after !== null && r.id !== null) ahead.set(Number(r.after), { ...toJob(r), after: Number(r.after) });
     for (const r of rows) {
-      if (r.id === null) broken.push(r.head_key);
-      else out.push(toJob(r));
+      if (r.after !== null) continue;
+      if (r.id === null) {
+        broken.push(r.head_key);
+        continue;
+      }
+      out.push(toJob(r));
+      const a = ahead.get(r.id);
+      if (a) out.push(a);
     }
     // A head naming no active job would stall its key: recompute it (also harmless when the head only
     // moved to a job committed after this claim's snapshot).

@@ -100,8 +100,10 @@ export class SqliteOutbox implements OutboxStore {
       // This batch's own jobs included: they are handed over only once the batch is durable.
       const got = this.claimRows(now, g.n, g.leaseMs, g.opts, Number.MAX_SAFE_INTEGER);
       if (got.length === 0) continue;
-      g.n -= got.length;
-      taken.push({ channel, n: got.length });
+      // Lookahead jobs ride on their predecessors' share (see the port): only heads use the grant.
+      const heads = got.filter((j) => j.after === undefined).length;
+      g.n -= heads;
+      taken.push({ channel, n: heads });
       for (const j of got) jobs.push(j);
     }
     if (jobs.length === 0) return undefined;
@@ -132,11 +134,12 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   /**
-   * Lease up to `limit` due heads (see the port's contract), of jobs up to `maxJobId`. Inside a writer
-   * command.
+   * Lease up to `limit` due heads (see the port's contract), of jobs up to `maxJobId`, each followed by
+   * its lookahead when asked for. Inside a writer command.
    */
   private claimRows(now: number, limit: number, leaseMs: number, opts: ClaimOptions, maxJobId: number): OutboxJob[] {
     const out: OutboxJob[] = [];
+    let heads = 0;
     if (limit <= 0) return out;
     const targets = this.targets(opts.channels).filter((t) => !opts.exclude?.includes(targetKey(t.channel, t.target)));
     if (targets.length === 0) return out;
@@ -152,10 +155,10 @@ export class SqliteOutbox implements OutboxStore {
     const leaseHead = this.ctx.stmt(`UPDATE outbox_heads SET next_at = ? WHERE order_key = ?`);
     const until = now + leaseMs;
     // Serve targets in turn, each up to its free slots, until `limit` is reached.
-    for (let i = 0; i < targets.length && out.length < limit; i++) {
+    for (let i = 0; i < targets.length && heads < limit; i++) {
       const t = targets[(start + i) % targets.length]!;
       const busy = opts.inFlight?.[targetKey(t.channel, t.target)] ?? 0;
-      const free = Math.min(limit - out.length, opts.perTarget === undefined ? Infinity : opts.perTarget - busy);
+      const free = Math.min(limit - heads, opts.perTarget === undefined ? Infinity : opts.perTarget - busy);
       if (free <= 0) continue;
       for (const h of due.all(t.channel, t.target, now, maxJobId, free) as Array<{ order_key: string; job_id: number; next_at: number }>) {
         const row = pick.get(h.job_id) as JobRow | undefined;
@@ -174,6 +177,8 @@ export class SqliteOutbox implements OutboxStore {
           }
           leaseHead.run(until, h.order_key);
           out.push(toJob({ ...row, status: 1, next_at: until, attempts }));
+          heads++;
+          if (opts.lookahead) this.leaseAhead(row, now, until, maxJobId, out);
         } else {
           // A head naming no active job breaks the invariant; repair it rather than stall the key.
           this.advance(h.order_key);
@@ -181,6 +186,27 @@ export class SqliteOutbox implements OutboxStore {
       }
     }
     return out;
+  }
+
+  /**
+   * Lookahead (see the port): lease the active job of `head`'s key that follows it, until `until`, when
+   * it is pending, due, of a job up to `maxJobId`, of the head's channel and not leased; pushed to `out` with `after`. A memory
+   * lease of it that lapsed counted an attempt: written now, as claimRows does for a head. A lookahead
+   * lease lost with the process counts none (its head's does). Inside a writer command.
+   */
+  private leaseAhead(head: { id: number; order_key: string; channel: string }, now: number, until: number, maxJobId: number, out: OutboxJob[]): void {
+    const row = this.ctx.stmt(`SELECT * FROM outbox WHERE order_key = ? AND id > ? AND status IN (0, 1) ORDER BY id LIMIT 1`).get(head.order_key, head.id) as
+      | JobRow
+      | undefined;
+    // Of the head's channel only: the lane that holds the head is the one that can send it.
+    if (!row || row.status !== 0 || row.next_at > now || row.id > maxJobId || row.channel !== head.channel) return;
+    const held = this.leases.get(row.id);
+    if (held && held.until > now) return;
+    const lapsed = held?.attempts ?? row.attempts;
+    if (lapsed !== row.attempts) this.ctx.stmt(`UPDATE outbox SET attempts = ? WHERE id = ?`).run(lapsed, row.id);
+    const attempts = lapsed + 1;
+    this.leases.set(row.id, { until, attempts });
+    out.push({ ...toJob({ ...row, status: 1, next_at: until, attempts }), after: head.id });
   }
 
   /**
@@ -245,7 +271,11 @@ export class SqliteOutbox implements OutboxStore {
     // The lease is in memory (see *Leases*): no write of the row; the job is built from the row advance() read.
     return (n) => {
       const c = next[n.channel];
-      if (!c || n.status !== 0 || this.leases.has(n.id) || n.next_at > now || n.id > durable) return undefined;
+      if (!c) return undefined;
+      const held = this.leases.get(n.id);
+      // The key's head moved onto its lookahead: the job after it is leased ahead in turn.
+      if (held && held.until > now && c.opts.lookahead) this.leaseAhead(n, now, now + c.leaseMs, durable, out);
+      if (n.status !== 0 || held || n.next_at > now || n.id > durable) return undefined;
       const taken = perChannel.get(n.channel) ?? 0;
       if (taken >= c.limit) return undefined;
       const key = targetKey(n.channel, n.target);
@@ -258,6 +288,7 @@ export class SqliteOutbox implements OutboxStore {
       perChannel.set(n.channel, taken + 1);
       perTarget.set(key, (perTarget.get(key) ?? 0) + 1);
       out.push(toJob({ ...n, status: 1, next_at: until, attempts }));
+      if (c.opts.lookahead) this.leaseAhead(n, now, until, durable, out);
       return until;
     };
   }
@@ -276,13 +307,17 @@ export class SqliteOutbox implements OutboxStore {
     }, reacting ? URGENT : URGENT_LEASE); // urgent: the keys' next jobs are handed over at its commit
     // Queued right behind the settle on the one writer, so it resolves once the batch holding the settle
     // is committed (before its fsync: a lease needs none). A failed COMMIT rolled the leases back with it.
-    this.ctx.write(() => leased, LEASE).then(
+    const handed = this.ctx.write(() => leased, LEASE).then(
       (jobs) => {
         if (jobs.length > 0) listener(jobs, 'next');
       },
       () => undefined,
     );
-    return done;
+    // The port: the `next` jobs are handed over before the settle resolves.
+    return done.then(async (ids) => {
+      await handed;
+      return ids;
+    });
   }
 
   /** Apply outcomes inside a writer command; returns the ids of those applied. `take`: see advance(). */
