@@ -190,9 +190,10 @@ export class SqliteOutbox implements OutboxStore {
 
   /**
    * Lookahead (see the port): lease the active job of `head`'s key that follows it, until `until`, when
-   * it is pending, due, of a job up to `maxJobId`, of the head's channel and not leased; pushed to `out` with `after`. A memory
-   * lease of it that lapsed counted an attempt: written now, as claimRows does for a head. A lookahead
-   * lease lost with the process counts none (its head's does). Inside a writer command.
+   * it is pending, due, of a job up to `maxJobId`, of the head's channel and not leased; pushed to `out`
+   * with `after`. A memory lease of it that lapsed counted an attempt: written now, as claimRows does
+   * for a head. A lookahead lease lost with the process counts none (its head's does). Inside a writer
+   * command.
    */
   private leaseAhead(head: { id: number; order_key: string; channel: string }, now: number, until: number, maxJobId: number, out: OutboxJob[]): void {
     const row = this.ctx.stmt(`SELECT * FROM outbox WHERE order_key = ? AND id > ? AND status IN (0, 1) ORDER BY id LIMIT 1`).get(head.order_key, head.id) as
