@@ -104,8 +104,15 @@ describe('outbox dispatchers on two nodes (PostgreSQL)', () => {
     await opened.cleanup();
   });
 
-  function dispatcher(store: Store, bus: MemoryBus, sender: Sender, policy: Partial<ChannelPolicy> = {}, pollMs = 3_600_000): OutboxDispatcher {
-    const d = new OutboxDispatcher(store.outbox, bus, { webhook: { sender, policy: { ...POLICY, ...policy } } }, { pollMs }, silent);
+  function dispatcher(
+    store: Store,
+    bus: MemoryBus,
+    sender: Sender,
+    policy: Partial<ChannelPolicy> = {},
+    pollMs = 3_600_000,
+    onResult?: (job: OutboxJob) => void,
+  ): OutboxDispatcher {
+    const d = new OutboxDispatcher(store.outbox, bus, { webhook: { sender, policy: { ...POLICY, ...policy } } }, { pollMs, ...(onResult ? { onResult } : {}) }, silent);
     dispatchers.push(d);
     d.start();
     return d;
@@ -135,8 +142,11 @@ describe('outbox dispatchers on two nodes (PostgreSQL)', () => {
     await busA.publish({ type: 'outbox.wake' });
     await log.reach(1, "A's attempt");
     // Node A stops answering (its delivery hangs); B polls and takes the job over after the lease.
-    dispatcher(b, bus(), new NodeSender('B', log), { leaseMs: 30_000, claimAhead: 0 }, 50);
+    const recorded = new Log();
+    dispatcher(b, bus(), new NodeSender('B', log), { leaseMs: 30_000, claimAhead: 0 }, 50, (j) => recorded.add('B', j));
     await log.reach(3, "B's attempts");
+    // B posts the key's next job as soon as its first post succeeded (lookahead): wait for both results.
+    await recorded.reach(2, "B's results recorded");
     // A leased the key's next job with it (lookahead) and never posted it: that lease lapsed without an
     // outcome too, so it counts an attempt, as any lease does.
     expect(log.entries.map((e) => [e.node, e.job.id, e.job.attempts])).toEqual([
