@@ -279,6 +279,9 @@ export async function startServer(config: Config, opts: { log?: Logger } = {}): 
     {
       pollMs: cb.pollMs,
       claimDelayMs: 2,
+      // Lookahead pays where a key's settle round trip is long (PostgreSQL: +20-80% replies/s); on
+      // SQLite it cost ~15% CPU per delivered reply for no gain (docs/benchmarks.md).
+      lookahead: store instanceof PgStore,
       settler,
       onResult: (job, ok, dead) => {
         if (job.channel === EMAIL_CHANNEL || job.channel === SMS_CHANNEL) metrics.notifyAttempts.labels(job.channel, ok ? 'delivered' : dead ? 'dead' : 'retry').inc();

@@ -26,6 +26,11 @@ export interface DispatcherOptions {
    * one per commit. Adds at most this much to a job's delay.
    */
   claimDelayMs?: number;
+  /**
+   * Ask the store for lookahead with every lease (see the port, and *Lookahead* below); default off.
+   * Worth it where a key's settle round trip is long (a remote store), not where CPU binds.
+   */
+  lookahead?: boolean;
   /** Records outcomes and runs core's OnSettled hooks; default: one without hooks. */
   settler?: OutboxSettler;
   /** After each recorded attempt (not for jobs given back unattempted): for metrics. */
@@ -56,7 +61,7 @@ interface Recorded {
  * settles are in flight at once (the one writer keeps their order). A target whose attempts keep failing trips
  * its channel's circuit breaker: its jobs are left pending (attempts untouched) until a probe succeeds;
  * the probe is claimed as soon as the breaker turns half-open (a timer), not at the next poll.
- * Every lease asks for lookahead (see the port): a key's next job comes with its current one and waits
+ * *Lookahead* (DispatcherOptions.lookahead; see the port): a key's next job comes with its current one and waits
  * (Lane.held, no slot) until the current attempt ends; it then starts at once in the slot that attempt
  * leaves when the outcome is final, and goes back to the store when it is not (a retry, a job given
  * back). So a key's posts still go one at a time and in order, without waiting for the settle between
@@ -95,7 +100,7 @@ export class OutboxDispatcher {
     private readonly opts: DispatcherOptions,
     private readonly log: Logger,
   ) {
-    for (const [name, c] of Object.entries(channels)) this.lanes.set(name, new Lane(name, c.sender, c.policy));
+    for (const [name, c] of Object.entries(channels)) this.lanes.set(name, new Lane(name, c.sender, c.policy, opts.lookahead ?? false));
     this.settler = opts.settler ?? new OutboxSettler(outbox, log);
   }
 

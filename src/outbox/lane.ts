@@ -48,6 +48,8 @@ export class Lane {
     readonly channel: string,
     readonly sender: Sender,
     readonly policy: ChannelPolicy,
+    /** Ask for lookahead with every claim, grant and settle's `next` (DispatcherOptions.lookahead). */
+    readonly lookahead = false,
   ) {
     this.breakers = new CircuitBreakers(policy.breaker);
     this.chunk = Math.max(1, Math.floor(policy.concurrency / 4));
@@ -134,7 +136,7 @@ export class Lane {
       if (next || (inFlight[k] ?? 0) > 0) exclude.push(k);
       else inFlight[k] = this.perTargetLimit - 1;
     }
-    return { channels: [this.channel], perTarget: next ? this.perTargetLimit * 2 : this.perTargetLimit, inFlight, exclude, lookahead: true };
+    return { channels: [this.channel], perTarget: next ? this.perTargetLimit * 2 : this.perTargetLimit, inFlight, exclude, ...(this.lookahead ? { lookahead: true } : {}) };
   }
 
   started(job: OutboxJob): void {

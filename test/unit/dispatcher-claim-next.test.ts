@@ -63,7 +63,7 @@ afterEach(async () => {
 });
 
 /** Start a dispatcher of `sender`; resolves once `n` results are recorded. */
-function run(sender: Sender, n: number, policy: Partial<ChannelPolicy> = {}): Promise<void> {
+function run(sender: Sender, n: number, policy: Partial<ChannelPolicy> = {}, lookahead = false): Promise<void> {
   return new Promise((resolve, reject) => {
     let results = 0;
     const guard = setTimeout(() => reject(new Error(`timed out waiting for ${n} results (${results})`)), 10_000);
@@ -73,6 +73,7 @@ function run(sender: Sender, n: number, policy: Partial<ChannelPolicy> = {}): Pr
       { webhook: { sender, policy: { ...POLICY, ...policy } } },
       {
         pollMs: 3_600_000,
+        lookahead,
         onResult: () => {
           if (++results === n) {
             clearTimeout(guard);
@@ -86,18 +87,12 @@ function run(sender: Sender, n: number, policy: Partial<ChannelPolicy> = {}): Pr
   });
 }
 
-it('a key\'s next job is leased ahead by the settle of the one before it and started from that handover, in order', async () => {
+it('a key\'s next job is leased by the settle of the one before it and started from that handover, in order', async () => {
   const [a1, a2, a3, a4] = await store.outbox.enqueue([job('A', 1), job('A', 2), job('A', 3), job('A', 4)]);
   const sender = new QuickSender();
   await run(sender, 4);
   expect(sender.delivered.map((j) => j.id), 'in creation order, each once').toEqual([a1, a2, a3, a4]);
-  // A1's claim leased A2 with it (lookahead, by the claim: not seen here); each settle that moved the
-  // key onto a job leased ahead leased the one after it.
-  expect(handed, 'A3 and A4 each came from a settle, leased ahead of the job before it').toEqual([
-    { id: a3, how: 'next', after: a2 },
-    { id: a4, how: 'next', after: a3 },
-  ]);
-  expect(sender.maxActive, 'one post of the key at a time').toBe(1);
+  expect(handed, 'A2..A4 each came from the settle of the job before it').toEqual([a2, a3, a4].map((id) => ({ id, how: 'next' })));
   expect(await store.outbox.counts()).toEqual({ pending: 0, in_flight: 0, delivered: 4, dead: 0 });
 });
 
@@ -188,7 +183,7 @@ it('lookahead: a key\'s next job, leased with the one before it, starts when tha
     if (j.id === a2) sawA2();
     return { ok: true, response: 'ok' };
   });
-  const done = run(sender, 3);
+  const done = run(sender, 3, {}, true);
   // Without lookahead A2 could not start before A1's settle: `done` then fails on run()'s guard.
   await Promise.race([a2Started, done]);
   expect(sender.started.map((j) => j.id), 'A2 posted while A1\'s settle was not written').toEqual([a1, a2]);
@@ -209,7 +204,7 @@ it('lookahead: a post that fails gives its key\'s next job back unattempted (pen
     return got;
   };
   const sender = new ScriptSender(() => ({ ok: false, response: '', error: 'HTTP 503' }));
-  await run(sender, 1);
+  await run(sender, 1, {}, true);
   expect(claimed.map((j) => [j.id, j.after]), 'A2 was leased ahead with A1').toEqual([
     [a1, undefined],
     [a2, a1],
@@ -226,7 +221,7 @@ it('lookahead: a post that fails gives its key\'s next job back unattempted (pen
 it('lookahead: a post dead-lettered does not hold its key: the next job, leased ahead, goes at once', async () => {
   const [a1, a2, a3] = await store.outbox.enqueue([job('A', 1), job('A', 2), job('A', 3)]);
   const sender = new ScriptSender((j) => (j.id === a1 ? { ok: false, retryable: false, response: '', error: 'HTTP 404' } : { ok: true, response: 'ok' }));
-  await run(sender, 3);
+  await run(sender, 3, {}, true);
   expect(sender.started.map((j) => [j.id, j.after])).toEqual([
     [a1, undefined],
     [a2, a1],

@@ -112,7 +112,8 @@ describe('outbox dispatchers on two nodes (PostgreSQL)', () => {
     pollMs = 3_600_000,
     onResult?: (job: OutboxJob) => void,
   ): OutboxDispatcher {
-    const d = new OutboxDispatcher(store.outbox, bus, { webhook: { sender, policy: { ...POLICY, ...policy } } }, { pollMs, ...(onResult ? { onResult } : {}) }, silent);
+    // Lookahead on, as main.ts runs the dispatcher on PostgreSQL.
+    const d = new OutboxDispatcher(store.outbox, bus, { webhook: { sender, policy: { ...POLICY, ...policy } } }, { pollMs, lookahead: true, ...(onResult ? { onResult } : {}) }, silent);
     dispatchers.push(d);
     d.start();
     return d;
