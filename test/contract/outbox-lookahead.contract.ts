@@ -10,9 +10,9 @@
  * a time past them.
  */
 import { describe, expect, it } from 'vitest';
-import { targetKey, type ClaimNext, type Handover, type NewJob, type OutboxJob } from '../../src/core/ports/outbox.js';
+import { targetKey, type ClaimNext, type NewJob, type OutboxJob } from '../../src/core/ports/outbox.js';
 import type { Store } from '../../src/core/ports/store.js';
-import { useOutboxStore, type OutboxStoreFactory } from './outbox.contract.js';
+import { outboxDrained, useOutboxStore, watchOutbox, type OutboxStoreFactory, type OutboxWatch } from './outbox.contract.js';
 
 const LEASE = 1_000;
 const NEXT_LEASE = 60_000;
@@ -67,24 +67,8 @@ export function outboxLookaheadContract(name: string, factory: OutboxStoreFactor
 
     /** A claim time after every job created so far. */
     const later = (): number => Date.now() + 30_000;
-    /** What the watcher of `store` receives, by how it was handed over; `reach` waits for a count of one kind. */
-    function watcher(store: Store = s): { next: OutboxJob[]; grant: OutboxJob[]; reach: (n: number, how?: Handover) => Promise<void>; stop: () => void } {
-      const got: Record<Handover, OutboxJob[]> = { next: [], grant: [] };
-      let waiters: Array<{ n: number; how: Handover; resolve: () => void }> = [];
-      const stop = store.outbox.watch((js, how) => {
-        got[how].push(...js);
-        for (const w of waiters.filter((x) => got[x.how].length >= x.n)) w.resolve();
-        waiters = waiters.filter((x) => got[x.how].length < x.n);
-      });
-      const reach = (n: number, how: Handover = 'next'): Promise<void> =>
-        got[how].length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, how, resolve }));
-      return { ...got, reach, stop };
-    }
-    /** Every handover a write triggers has happened once later writes resolved (same writer, in order). */
-    const drained = async (store: Store = s): Promise<void> => {
-      await store.outbox.enqueue([]);
-      await store.outbox.enqueue([]);
-    };
+    const watcher = (store: Store = s): OutboxWatch => watchOutbox(store);
+    const drained = (store: Store = s): Promise<void> => outboxDrained(store);
     const status = async (id: number): Promise<OutboxJob> => (await s.outbox.get(id))!;
 
     it('a claim with lookahead leases each head\'s next job with its own lease, right after it with `after`; without it, heads only', async () => {

@@ -15,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { messageKey, parseMessageKey } from '../../src/core/ids.js';
 import { ConvType, MessageKind, PersistFlag, type Conversation, type Payload } from '../../src/core/model.js';
 import { normalizePayload } from '../../src/core/payload.js';
-import { targetKey, type EffectSpec, type JobStatus, type NewJob, type OutboxJob } from '../../src/core/ports/outbox.js';
+import { targetKey, type EffectSpec, type Handover, type JobStatus, type NewJob, type OutboxJob } from '../../src/core/ports/outbox.js';
 import type { MessageDraft, Store } from '../../src/core/ports/store.js';
 import { expectCoreError, type StoreFactoryOptions } from './store.contract.js';
 
@@ -91,6 +91,34 @@ function draft(sender: string, conv: Conversation, over: Partial<MessageDraft> =
 
 const ids = (jobs: OutboxJob[]): number[] => jobs.map((j) => j.id);
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
+
+/** What a store's outbox watcher receives, by how it was handed over; `reach` waits for a count of one kind ('next' by default). */
+export interface OutboxWatch {
+  next: OutboxJob[];
+  grant: OutboxJob[];
+  reach: (n: number, how?: Handover) => Promise<void>;
+  stop: () => void;
+}
+
+/** Watch `store`'s outbox (its one watcher) for the contract suites of claim ahead and settle-and-claim-next. */
+export function watchOutbox(store: Store): OutboxWatch {
+  const got: Record<Handover, OutboxJob[]> = { next: [], grant: [] };
+  let waiters: Array<{ n: number; how: Handover; resolve: () => void }> = [];
+  const stop = store.outbox.watch((js, how) => {
+    got[how].push(...js);
+    for (const w of waiters.filter((x) => got[x.how].length >= x.n)) w.resolve();
+    waiters = waiters.filter((x) => got[x.how].length < x.n);
+  });
+  const reach = (n: number, how: Handover = 'next'): Promise<void> =>
+    got[how].length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, how, resolve }));
+  return { ...got, reach, stop };
+}
+
+/** Every handover a write of `store` triggers has happened once later writes resolved (same writer, in order). */
+export async function outboxDrained(store: Store): Promise<void> {
+  await store.outbox.enqueue([]);
+  await store.outbox.enqueue([]);
+}
 
 export function outboxContract(name: string, factory: OutboxStoreFactory, caps: { sharedByNodes: boolean } = { sharedByNodes: false }): void {
   describe(`Outbox contract: ${name}`, () => {
