@@ -1,5 +1,5 @@
 import type { Bus } from '../core/ports/bus.js';
-import { targetKey, type AttemptOutcome, type ClaimNext, type Handover, type OutboxJob, type OutboxStore } from '../core/ports/outbox.js';
+import { headCount, targetKey, type AttemptOutcome, type ClaimNext, type Handover, type OutboxJob, type OutboxStore } from '../core/ports/outbox.js';
 import type { SendResult, Sender } from '../core/ports/sender.js';
 import type { Logger } from '../log.js';
 import { Lane } from './lane.js';
@@ -61,10 +61,10 @@ interface Recorded {
  * settles are in flight at once (the one writer keeps their order). A target whose attempts keep failing trips
  * its channel's circuit breaker: its jobs are left pending (attempts untouched) until a probe succeeds;
  * the probe is claimed as soon as the breaker turns half-open (a timer), not at the next poll.
- * *Lookahead* (DispatcherOptions.lookahead; see the port): a key's next job comes with its current one and waits
- * (Lane.held, no slot) until the current attempt ends; it then starts at once in the slot that attempt
- * leaves when the outcome is final, and goes back to the store when it is not (a retry, a job given
- * back). So a key's posts still go one at a time and in order, without waiting for the settle between
+ * *Lookahead* (DispatcherOptions.lookahead; see the port): a key's next job comes with its current
+ * one and waits (Lane.held, no slot) until the current attempt ends; it then starts at once in the slot
+ * that attempt leaves when the outcome is final, and goes back to the store when it is not (a retry, a
+ * job given back). So a key's posts still go one at a time and in order, without waiting for the settle between
  * them. Delivery is at least once: the job id is the stable delivery id.
  */
 export class OutboxDispatcher {
@@ -203,6 +203,11 @@ export class OutboxDispatcher {
    * resolved), and back to the store otherwise (its predecessor is not ours, or was retried or given back).
    */
   private admit(lane: Lane, j: OutboxJob): void {
+    // Without lookahead no job has `after`, and nothing needs tracking.
+    if (!lane.lookahead) {
+      lane.ready.push(j);
+      return;
+    }
     const after = j.after;
     if (after !== undefined && !lane.finals.has(after)) {
       if (!lane.open.has(after) || lane.held.has(after)) {
@@ -224,6 +229,7 @@ export class OutboxDispatcher {
    * goes back to the store otherwise.
    */
   private ended(lane: Lane, job: OutboxJob, final: boolean, now: number): void {
+    if (!lane.lookahead) return;
     lane.open.delete(job.id);
     if (final) lane.finals.add(job.id);
     const next = lane.held.get(job.id);
@@ -303,13 +309,9 @@ export class OutboxDispatcher {
         // Stopped meanwhile: leave the jobs to their lease (claimed again later, same delivery id).
         if (this.stopped) return;
         // Slots may have been taken meanwhile (handed-over jobs): start what fits, the rest waits.
-        let heads = 0;
-        for (const j of jobs) {
-          if (j.after === undefined) heads++;
-          this.admit(lane, j);
-        }
+        for (const j of jobs) this.admit(lane, j);
         this.pump(lane);
-        if (heads < free) return;
+        if (headCount(jobs) < free) return;
       }
     } catch (err) {
       this.log.error({ err, channel: lane.channel }, 'outbox claim failed');

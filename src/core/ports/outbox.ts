@@ -40,8 +40,8 @@ import type { NotificationDeliveryRecord } from './notify-delivery.js';
  *   key's next job starts without a claim round trip. Still one job per key at a time, in id order.
  * - Lookahead (ClaimOptions.lookahead): with each job a claim, a claim ahead or a settle's `next` leases
  *   as its key's head, the store also leases the key's following active job, when it is pending, due,
- *   durable, of the same channel and not leased already: handed over in the same list, right after the job it follows, with
- *   `after` naming that job. A settle whose final outcome moves a key's head onto a job leased so (its
+ *   durable, of the same channel and not leased already: handed over in the same list, right after
+ *   the job it follows, with `after` naming that job. A settle whose final outcome moves a key's head onto a job leased so (its
  *   lookahead) leases the job after that one the same way. Lookahead jobs count against no limit (claim's
  *   `limit`, a grant's `n`, a ClaimNext's `limit`, `perTarget`): each rides on its predecessor's slot.
  *   The holder attempts a job with `after` only once that job reached a final outcome (delivered or
@@ -79,6 +79,13 @@ export interface ClaimOptions {
   exclude?: string[];
   /** Also lease each leased head's following job of its key (see *Lookahead* in the contract). Default: off. */
   lookahead?: boolean;
+}
+
+/** How many of `jobs` are heads: what a claim's `limit`, a grant's `n` and a ClaimNext's `limit` count (not lookahead jobs). */
+export function headCount(jobs: OutboxJob[]): number {
+  let n = 0;
+  for (const j of jobs) if (j.after === undefined) n++;
+  return n;
 }
 
 /** The key of a (channel, target) pair in ClaimOptions. */

@@ -79,23 +79,33 @@ export async function leaseNext(tx: PgTx, keys: string[], next: Record<string, C
       if (next[j.channel]?.opts.lookahead) ahead.push({ after: j.id, key: j.orderKey, until, channel: j.channel });
     }
   }
-  // Each lookahead job right after the job it follows (the port).
-  const follow = await leaseAhead(tx, ahead, now);
-  for (const j of leased) {
+  out.push(...withLookahead(leased, await leaseAhead(tx, ahead, now)));
+}
+
+/**
+ * `heads` in their order, each followed by its lookahead job in `ahead` (by the id it follows), as the
+ * port hands them over; lookahead jobs of heads not in `heads` (leased ahead of a key's head that was
+ * already in flight) come last.
+ */
+export function withLookahead(heads: OutboxJob[], ahead: Map<number, OutboxJob>): OutboxJob[] {
+  const out: OutboxJob[] = [];
+  const rest = new Map(ahead);
+  for (const j of heads) {
     out.push(j);
-    const a = follow.get(j.id);
+    const a = rest.get(j.id);
     if (a) out.push(a);
-    follow.delete(j.id);
+    rest.delete(j.id);
   }
-  for (const a of follow.values()) out.push(a);
+  for (const a of rest.values()) out.push(a);
+  return out;
 }
 
 /**
  * Lookahead (see the port): for each `after` (a job just leased, or leased ahead and now its key's
  * head), lease the active job of its key that follows it, until its `until`, when that job is due
  * (pending and due, or in flight under a lease that lapsed: an earlier lookahead of a node that died)
- * and of the same channel. Answers the jobs leased, by the id they follow. Inside a writer command holding the keys'
- * heads, or the claim's statement's locks (claimSql does the same in SQL).
+ * and of the same channel. Answers the jobs leased, by the id they follow. Inside a writer command
+ * holding the keys' heads (claimSql does the same in SQL, under its statement's locks).
  */
 async function leaseAhead(tx: PgTx, ahead: Array<{ after: number; key: string; until: number; channel: string }>, now: number): Promise<Map<number, OutboxJob>> {
   const out = new Map<number, OutboxJob>();

@@ -1,8 +1,8 @@
-import type { AttemptOutcome, ClaimNext, ClaimOptions, Handover, JobFilter, JobStatus, NewJob, OutboxJob, OutboxStore, SettleRecord } from '../../core/ports/outbox.js';
+import { headCount, type AttemptOutcome, type ClaimNext, type ClaimOptions, type Handover, type JobFilter, type JobStatus, type NewJob, type OutboxJob, type OutboxStore, type SettleRecord } from '../../core/ports/outbox.js';
 import type { PgContext } from './context.js';
 import { jobColumns, refPage, STATUS, STATUS_CODE, toJob, type JobRow } from '../rows/outbox.js';
 import { insertJobs, lockHeads, syncHeads, type JobInsert } from './outbox-rows.js';
-import { claimSql, leaseNext, rounds, settleParams, SETTLE_SQL, splitKey, type ClaimedRow } from './outbox-sql.js';
+import { claimSql, leaseNext, rounds, settleParams, SETTLE_SQL, splitKey, withLookahead, type ClaimedRow } from './outbox-sql.js';
 import type { Queryable } from './pool.js';
 import { applySettleRecords } from './settle-records.js';
 import type { PgTx } from './writer.js';
@@ -103,7 +103,7 @@ export class PgOutbox implements OutboxStore {
         } finally {
           const cur = this.grants.get(channel);
           // Lookahead jobs ride on their predecessors' share (see the port): only heads use the grant.
-          if (cur) cur.n += take - got.filter((j) => j.after === undefined).length;
+          if (cur) cur.n += take - headCount(got);
         }
         // Leased even if the watcher left meanwhile: then they wait for their lease (same delivery id).
         if (got.length > 0) this.listener?.(got, 'grant');
@@ -148,21 +148,15 @@ export class PgOutbox implements OutboxStore {
       this.turn++,
       opts.lookahead === true,
     ]);
-    const out: OutboxJob[] = [];
+    const heads: OutboxJob[] = [];
     const broken: string[] = [];
-    // Head rows come first, in turn order; each lookahead job goes right after the job it follows.
     const ahead = new Map<number, OutboxJob>();
-    for (const r of rows) if (r.after !== null && r.id !== null) ahead.set(Number(r.after), { ...toJob(r), after: Number(r.after) });
     for (const r of rows) {
-      if (r.after !== null) continue;
-      if (r.id === null) {
-        broken.push(r.head_key);
-        continue;
-      }
-      out.push(toJob(r));
-      const a = ahead.get(r.id);
-      if (a) out.push(a);
+      if (r.id === null) broken.push(r.head_key);
+      else if (r.after !== null) ahead.set(Number(r.after), { ...toJob(r), after: Number(r.after) });
+      else heads.push(toJob(r));
     }
+    const out = withLookahead(heads, ahead);
     // A head naming no active job would stall its key: recompute it (also harmless when the head only
     // moved to a job committed after this claim's snapshot).
     if (broken.length > 0) {

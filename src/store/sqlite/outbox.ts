@@ -1,4 +1,5 @@
 import {
+  headCount,
   targetKey,
   type AttemptOutcome,
   type ClaimNext,
@@ -101,7 +102,7 @@ export class SqliteOutbox implements OutboxStore {
       const got = this.claimRows(now, g.n, g.leaseMs, g.opts, Number.MAX_SAFE_INTEGER);
       if (got.length === 0) continue;
       // Lookahead jobs ride on their predecessors' share (see the port): only heads use the grant.
-      const heads = got.filter((j) => j.after === undefined).length;
+      const heads = headCount(got);
       g.n -= heads;
       taken.push({ channel, n: heads });
       for (const j of got) jobs.push(j);
